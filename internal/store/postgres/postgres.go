@@ -1,0 +1,208 @@
+// Package postgres is the scale-out database: PostgreSQL through a pgx pool,
+// shared by any number of parley processes. Queries are shared with SQLite
+// (sqlstore); this package owns connections, migrations and the job client.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is an open PostgreSQL database.
+type Store struct {
+	*sqlstore.Queries
+	pool    *pgxpool.Pool
+	jobs    *river.Client[pgx.Tx]
+	dialect sqlstore.Dialect
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at url and checks it answers. It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, url string, opts store.OpenOptions) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parsing DATABASE_URL: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	where := net.JoinHostPort(cfg.ConnConfig.Host, fmt.Sprint(cfg.ConnConfig.Port))
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL at %s: %w", where, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connecting to PostgreSQL at %s (database %q): %s", where, cfg.ConnConfig.Database, conciseError(err))
+	}
+	s := &Store{pool: pool, dialect: Dialect()}
+	if opts.Jobs != nil {
+		rc := *opts.Jobs
+		if rc.Logger == nil {
+			rc.Logger = opts.Logger
+		}
+		s.jobs, err = river.NewClient(riverpgxv5.New(pool), &rc)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("creating the job client: %w", err)
+		}
+	}
+	s.Queries = sqlstore.New(pgConn{pool}, pgConn{pool}, s.dialect, s.inserter(nil))
+	return s, nil
+}
+
+// conciseError drops pgx's nested connection chatter down to its last cause,
+// so an unreachable server gives one readable line.
+func conciseError(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Message
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return opErr.Err.Error()
+	}
+	return err.Error()
+}
+
+// Dialect describes PostgreSQL to the shared queries.
+func Dialect() sqlstore.Dialect {
+	is := func(code string) func(error) bool {
+		return func(err error) bool {
+			var e *pgconn.PgError
+			return errors.As(err, &e) && e.Code == code
+		}
+	}
+	return sqlstore.Dialect{
+		Name:                  "postgres",
+		IsUniqueViolation:     is("23505"),
+		IsForeignKeyViolation: is("23503"),
+	}
+}
+
+func (s *Store) inserter(tx pgx.Tx) func(context.Context, river.JobArgs, *river.InsertOpts) error {
+	if s.jobs == nil {
+		return nil
+	}
+	return func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+		var err error
+		if tx != nil {
+			_, err = s.jobs.InsertTx(ctx, tx, args, opts)
+		} else {
+			_, err = s.jobs.Insert(ctx, args, opts)
+		}
+		return err
+	}
+}
+
+// InTx implements store.Store.
+func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
+	}()
+	c := pgConn{tx}
+	if err := fn(sqlstore.New(c, c, s.dialect, s.inserter(tx))); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("committing transaction: %w", err)
+	}
+	return nil
+}
+
+// Migrate applies Parley's and River's migrations. Concurrent callers (several
+// processes starting at once) are serialised by an advisory lock.
+func (s *Store) Migrate(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquiring a connection to migrate: %w", err)
+	}
+	defer conn.Release()
+	const lockKey = 0x7061726c6579 // "parley"
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey); err != nil {
+		return fmt.Errorf("locking for migrations: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck // unlocks on disconnect anyway
+
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		return fmt.Errorf("preparing migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("applying migrations: %w", err)
+	}
+	m, err := rivermigrate.New(riverpgxv5.New(s.pool), nil)
+	if err != nil {
+		return fmt.Errorf("preparing job-queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("applying job-queue migrations: %w", err)
+	}
+	return nil
+}
+
+// Jobs implements store.Store.
+func (s *Store) Jobs() store.JobClient {
+	if s.jobs == nil {
+		return nil
+	}
+	return s.jobs
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("pinging PostgreSQL: %w", err)
+	}
+	return nil
+}
+
+// Dialect implements store.Store.
+func (s *Store) Dialect() string { return "postgres" }
+
+// Pool returns the pgx pool, for tests and tools that inspect River's tables.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}

@@ -1,0 +1,209 @@
+// Package sqlite is the embedded default database: SQLite through the pure-Go
+// modernc.org/sqlite driver, in WAL mode, with one write connection and a
+// pool of read connections. Queries are shared with PostgreSQL (sqlstore).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is an open SQLite database.
+type Store struct {
+	*sqlstore.Queries
+	rdb, wdb *sql.DB
+	jobs     *river.Client[*sql.Tx]
+	dialect  sqlstore.Dialect
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if missing) the database file at path. It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating the data directory %s: %w", dir, err)
+		}
+	}
+	// One writer avoids SQLITE_BUSY between our own writers entirely (River's
+	// SQLite driver asks for the same); WAL lets the read pool run beside it.
+	wdb, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if err := wdb.PingContext(ctx); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("opening SQLite read pool %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	s := &Store{rdb: rdb, wdb: wdb, dialect: Dialect()}
+	if opts.Jobs != nil {
+		cfg := *opts.Jobs
+		if cfg.Logger == nil {
+			cfg.Logger = opts.Logger
+		}
+		s.jobs, err = river.NewClient(riversqlite.New(wdb), &cfg)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("creating the job client: %w", err)
+		}
+	}
+	s.Queries = sqlstore.New(sqlConn{rdb}, sqlConn{wdb}, s.dialect, s.inserter(nil))
+	return s, nil
+}
+
+// dsn builds the connection string. Every connection gets the pragmas, since
+// SQLite pragmas are per connection.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Dialect describes SQLite to the shared queries.
+func Dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name: "sqlite",
+		IsUniqueViolation: func(err error) bool {
+			c := code(err)
+			return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+		},
+		IsForeignKeyViolation: func(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY },
+	}
+}
+
+func code(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+func (s *Store) inserter(tx *sql.Tx) func(context.Context, river.JobArgs, *river.InsertOpts) error {
+	if s.jobs == nil {
+		return nil
+	}
+	return func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+		var err error
+		if tx != nil {
+			_, err = s.jobs.InsertTx(ctx, tx, args, opts)
+		} else {
+			_, err = s.jobs.Insert(ctx, args, opts)
+		}
+		return err
+	}
+}
+
+// InTx implements store.Store.
+func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) (err error) {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
+	c := sqlConn{tx}
+	if err := fn(sqlstore.New(c, c, s.dialect, s.inserter(tx))); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing transaction: %w", err)
+	}
+	return nil
+}
+
+// Migrate applies Parley's and River's migrations.
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.wdb, sub)
+	if err != nil {
+		return fmt.Errorf("preparing migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("applying migrations: %w", err)
+	}
+	m, err := rivermigrate.New(riversqlite.New(s.wdb), nil)
+	if err != nil {
+		return fmt.Errorf("preparing job-queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("applying job-queue migrations: %w", err)
+	}
+	return nil
+}
+
+// Jobs implements store.Store.
+func (s *Store) Jobs() store.JobClient {
+	if s.jobs == nil {
+		return nil
+	}
+	return s.jobs
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("pinging SQLite: %w", err)
+	}
+	return nil
+}
+
+// Dialect implements store.Store.
+func (s *Store) Dialect() string { return "sqlite" }
+
+// DB returns the write handle, for tests and tools that inspect River's tables.
+func (s *Store) DB() *sql.DB { return s.wdb }
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	return errors.Join(s.rdb.Close(), s.wdb.Close())
+}

@@ -1,0 +1,52 @@
+// Package sqlstore implements store.Queries once, in the SQL that SQLite and
+// PostgreSQL share. The dialect packages (store/sqlite, store/postgres) own
+// connections, migrations, transactions and the job client, and hand this
+// package a Conn to run statements on.
+//
+// Statements are written with ? placeholders; Dialect.Rebind turns them into
+// $1, $2… for PostgreSQL once per statement text.
+package sqlstore
+
+import (
+	"context"
+	"errors"
+)
+
+// Conn runs statements. Implementations wrap *sql.DB, *sql.Tx, a pgx pool or
+// a pgx.Tx.
+type Conn interface {
+	Exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) Row
+}
+
+// Rows iterates a result set.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Row is a single-row result; Scan returns ErrNoRows when there was none.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// ErrNoRows is what a Conn's Row.Scan returns when no row matched. Dialects
+// translate their own no-rows error into it.
+var ErrNoRows = errors.New("no rows in result set")
+
+// Dialect tells the shared SQL what differs between databases.
+type Dialect struct {
+	// Name is "sqlite" or "postgres".
+	Name string
+	// IsUniqueViolation reports whether err is a unique-constraint failure.
+	IsUniqueViolation func(error) bool
+	// IsForeignKeyViolation reports whether err is a foreign-key failure.
+	IsForeignKeyViolation func(error) bool
+}
+
+// JobInserter enqueues River jobs, on the given native transaction (nil for
+// none); it is how transactional enqueue reaches the dialect's River client.
+type JobInserter func(ctx context.Context, nativeTx any) error
