@@ -20,7 +20,7 @@ type Program struct {
 	Trigger Trigger
 	// Hash fingerprints the graph the program was compiled from (hex
 	// SHA-256 of its canonical JSON): equal graphs give equal hashes.
-	Hash string
+	Hash  string
 	index map[string]int
 }
 
