@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parleyhq/parley/internal/app"
+)
+
+func (c *cli) serveCmd() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server (HTTP API, web UI and job workers)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := c.config(cmd)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("addr") {
+				cfg.Addr = addr
+			}
+			if err := cfg.Finish(); err != nil {
+				return err
+			}
+			logger := cfg.Logger()
+			ctx := cmd.Context()
+			a, err := app.New(ctx, cfg, logger)
+			if err != nil {
+				return err
+			}
+			if err := a.Start(ctx); err != nil {
+				_ = a.Stop()
+				return err
+			}
+			where := "SQLite at " + cfg.SQLitePath()
+			if cfg.UsesPostgres() {
+				where = "PostgreSQL"
+			}
+			url := "http://" + a.Addr()
+			fmt.Fprintf(c.stdout, "Parley %s is listening on %s (database: %s)\n", versionString(), url, where)
+			fmt.Fprintf(c.stdout, "  Web UI:        %s/app/\n  API reference: %s/docs\n", url, url)
+			if a.KeyCreated {
+				logger.Warn("PARLEY_SECRET_KEY is not set: generated a secret key in " + cfg.DataDir + "/secret.key; back it up with the database, or set PARLEY_SECRET_KEY")
+			}
+			if a.AdminPassword != "" {
+				fmt.Fprintf(c.stdout, "\nFirst start: log in as %s with password %s\n(shown only this once; add users with `parley user create`)\n\n", cfg.AdminEmail, a.AdminPassword)
+			}
+			waitErr := a.Wait(ctx)
+			logger.Info("shutting down: finishing in-flight requests and jobs")
+			return firstErr(waitErr, a.Stop())
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (env PARLEY_ADDR)")
+	return cmd
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *cli) migrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations (serve also does this at start)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := c.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer env.close()
+			fmt.Fprintln(c.stdout, "migrations applied")
+			return nil
+		},
+	}
+}

@@ -1,0 +1,188 @@
+// Package app is the composition root: it opens the store, wires the job
+// client, the services and the HTTP API, and starts and stops them in order.
+// Only this package (and cmd/parley) knows the concrete implementations.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/secret"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/postgres"
+	"github.com/parleyhq/parley/internal/store/sqlite"
+	"github.com/parleyhq/parley/internal/webui"
+)
+
+// Store is a store that can migrate itself.
+type Store interface {
+	store.Store
+	Migrate(ctx context.Context) error
+}
+
+// OpenStore opens the database the configuration names. With work false the
+// job client only enqueues (for CLI commands).
+func OpenStore(ctx context.Context, cfg config.Config, deps *jobs.Deps, work bool) (Store, error) {
+	opts := store.OpenOptions{
+		Logger: deps.Logger,
+		Jobs: jobs.Config(deps, jobs.Options{
+			Work: work, PollInterval: cfg.JobPollInterval, HousekeepingEvery: cfg.HousekeepingEvery,
+		}),
+	}
+	var s Store
+	var err error
+	if cfg.UsesPostgres() {
+		s, err = postgres.Open(ctx, cfg.DatabaseURL, opts)
+	} else {
+		s, err = sqlite.Open(ctx, cfg.SQLitePath(), opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	deps.Store = s
+	return s, nil
+}
+
+// App is a running parley server.
+type App struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	store    Store
+	jobs     *jobs.Service
+	accounts *account.Service
+	api      *httpapi.Server
+	http     *http.Server
+	listener net.Listener
+	// AdminPassword is set when the first start created the admin.
+	AdminPassword string
+	// KeyCreated reports that the secret key was generated this start.
+	KeyCreated bool
+	serveErr   chan error
+}
+
+// New opens and migrates the database, bootstraps a fresh installation and
+// builds every service; nothing runs until Start.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	clock, ids := domain.SystemClock{}, domain.UUIDv7{}
+	key, created, err := secret.LoadOrCreate(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := secret.NewBox(key); err != nil {
+		return nil, err
+	}
+	deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
+	st, err := OpenStore(ctx, cfg, deps, true)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.accounts = account.New(st, clock, ids, cfg.SessionTTL)
+	if a.AdminPassword, err = a.accounts.Bootstrap(ctx, cfg.AdminEmail); err != nil {
+		st.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.jobs = jobs.NewService(st.Jobs(), reg, logger)
+	a.api = httpapi.New(httpapi.Deps{
+		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
+		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
+		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
+	})
+	return a, nil
+}
+
+// Handler is the HTTP API, for tests that serve it themselves.
+func (a *App) Handler() http.Handler { return a.api }
+
+// Store is the open database.
+func (a *App) Store() Store { return a.store }
+
+// Accounts is the account service.
+func (a *App) Accounts() *account.Service { return a.accounts }
+
+// Addr is the address the server listens on, once started.
+func (a *App) Addr() string {
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// Start listens and starts the job workers.
+func (a *App) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", a.cfg.Addr, err)
+	}
+	a.listener = ln
+	if err := a.jobs.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	a.http = &http.Server{
+		Handler:           a.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	a.serveErr = make(chan error, 1)
+	go func() { a.serveErr <- a.http.Serve(ln) }()
+	return nil
+}
+
+// Wait blocks until ctx ends or the server fails.
+func (a *App) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-a.serveErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serving HTTP: %w", err)
+	}
+}
+
+// Stop shuts down gracefully within the configured timeout: stop accepting
+// requests and let in-flight ones finish, then let running jobs finish
+// (unfinished ones are retried on the next start), then close the database.
+func (a *App) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if a.http != nil {
+		if err := a.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping HTTP: %w", err))
+		}
+	}
+	if a.listener != nil {
+		if err := a.jobs.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping jobs: %w", err))
+		}
+	}
+	if err := a.store.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,177 @@
+// Package config holds Parley's typed configuration, read from environment
+// variables and overridden by command-line flags. Every field documents its
+// variable and default; nothing else in Parley reads the environment.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything a parley process can be told.
+type Config struct {
+	// Addr is where the HTTP server listens. PARLEY_ADDR, --addr; default 127.0.0.1:8080.
+	Addr string
+	// DataDir holds the SQLite database and the generated secret key.
+	// PARLEY_DATA_DIR, --data-dir; default ./data.
+	DataDir string
+	// DatabaseURL selects PostgreSQL when it starts with postgres:// or
+	// postgresql://; empty means the embedded SQLite database in DataDir. DATABASE_URL.
+	DatabaseURL string
+	// SecretKey encrypts secrets at rest (channel tokens, app secrets): 32
+	// bytes, base64 or hex. PARLEY_SECRET_KEY; when empty a key is generated
+	// once into DataDir/secret.key.
+	SecretKey string
+	// PublicURL is the externally reachable base URL, used in webhook URLs
+	// shown to users. PARLEY_PUBLIC_URL; default http://<Addr>.
+	PublicURL string
+	// LogFormat is "text" or "json". PARLEY_LOG_FORMAT; default text.
+	LogFormat string
+	// LogLevel is debug, info, warn or error. PARLEY_LOG_LEVEL; default info.
+	LogLevel string
+	// SessionTTL is how long a web login lasts without use. PARLEY_SESSION_TTL; default 168h.
+	SessionTTL time.Duration
+	// ShutdownTimeout bounds a graceful stop. PARLEY_SHUTDOWN_TIMEOUT; default 30s.
+	ShutdownTimeout time.Duration
+	// HousekeepingEvery is the period of the housekeeping job.
+	// PARLEY_HOUSEKEEPING_EVERY; default 10m.
+	HousekeepingEvery time.Duration
+	// JobPollInterval is how often idle workers look for jobs where the
+	// database cannot notify (SQLite). PARLEY_JOB_POLL_INTERVAL; default 200ms.
+	JobPollInterval time.Duration
+	// MaxBodyBytes is the default request body limit. PARLEY_MAX_BODY_BYTES; default 1 MiB.
+	MaxBodyBytes int64
+	// SecureCookies marks session cookies Secure. PARLEY_SECURE_COOKIES;
+	// default true when PublicURL is https.
+	SecureCookies bool
+	// AdminEmail is the email of the admin created on first start.
+	// PARLEY_ADMIN_EMAIL; default admin@parley.local.
+	AdminEmail string
+}
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	return Config{
+		Addr:              "127.0.0.1:8080",
+		DataDir:           "data",
+		LogFormat:         "text",
+		LogLevel:          "info",
+		SessionTTL:        7 * 24 * time.Hour,
+		ShutdownTimeout:   30 * time.Second,
+		HousekeepingEvery: 10 * time.Minute,
+		JobPollInterval:   200 * time.Millisecond,
+		MaxBodyBytes:      1 << 20,
+		AdminEmail:        "admin@parley.local",
+	}
+}
+
+// FromEnv returns the defaults overridden by environment variables read
+// through getenv (os.Getenv in production, a map in tests).
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Default()
+	str := func(name string, dst *string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = v
+		}
+	}
+	var errs []string
+	dur := func(name string, dst *time.Duration) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Sprintf("%s=%q is not a positive duration (e.g. 30s, 10m, 24h)", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	str("PARLEY_ADDR", &c.Addr)
+	str("PARLEY_DATA_DIR", &c.DataDir)
+	str("DATABASE_URL", &c.DatabaseURL)
+	str("PARLEY_SECRET_KEY", &c.SecretKey)
+	str("PARLEY_PUBLIC_URL", &c.PublicURL)
+	str("PARLEY_LOG_FORMAT", &c.LogFormat)
+	str("PARLEY_LOG_LEVEL", &c.LogLevel)
+	str("PARLEY_ADMIN_EMAIL", &c.AdminEmail)
+	dur("PARLEY_SESSION_TTL", &c.SessionTTL)
+	dur("PARLEY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	dur("PARLEY_HOUSEKEEPING_EVERY", &c.HousekeepingEvery)
+	dur("PARLEY_JOB_POLL_INTERVAL", &c.JobPollInterval)
+	if v := strings.TrimSpace(getenv("PARLEY_MAX_BODY_BYTES")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 {
+			errs = append(errs, fmt.Sprintf("PARLEY_MAX_BODY_BYTES=%q must be a whole number of bytes, at least 1024", v))
+		} else {
+			c.MaxBodyBytes = n
+		}
+	}
+	if v := strings.TrimSpace(getenv("PARLEY_SECURE_COOKIES")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("PARLEY_SECURE_COOKIES=%q must be true or false", v))
+		}
+		c.SecureCookies = b
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// Finish fills derived values and checks the whole configuration.
+func (c *Config) Finish() error {
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if strings.HasPrefix(c.PublicURL, "https://") {
+		c.SecureCookies = true
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("configuration: log format %q must be text or json", c.LogFormat)
+	}
+	if _, err := c.SlogLevel(); err != nil {
+		return err
+	}
+	if c.DatabaseURL != "" && !c.UsesPostgres() {
+		return fmt.Errorf("configuration: DATABASE_URL must start with postgres:// or postgresql:// (leave it empty for the embedded SQLite database)")
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("configuration: the data directory must not be empty")
+	}
+	return nil
+}
+
+// UsesPostgres reports whether DatabaseURL selects PostgreSQL.
+func (c *Config) UsesPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// SQLitePath is the embedded database file.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "parley.db") }
+
+// SlogLevel parses LogLevel.
+func (c *Config) SlogLevel() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return l, fmt.Errorf("configuration: log level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// Logger builds the process logger the configuration asks for.
+func (c *Config) Logger() *slog.Logger {
+	level, _ := c.SlogLevel()
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

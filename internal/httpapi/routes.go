@@ -1,0 +1,132 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// Access is what a caller needs to reach a route.
+type Access int
+
+// The access levels. Viewer, Editor and Owner need a project scope with at
+// least that role; Authenticated needs any login or token; User needs a
+// logged-in person (not an API token).
+const (
+	Public Access = iota
+	Authenticated
+	User
+	Viewer
+	Editor
+	Owner
+)
+
+func (a Access) String() string {
+	return [...]string{"public", "authenticated", "user", "viewer", "editor", "owner"}[a]
+}
+
+// Route is one entry of the route table: an API operation (registered with
+// huma, so it is in the OpenAPI document) or a raw handler (webhooks,
+// health, static files).
+type Route struct {
+	Method  string
+	Path    string
+	ID      string
+	Summary string
+	Tag     string
+	Access  Access
+	// MaxBodyBytes overrides the server's default body limit.
+	MaxBodyBytes int64
+	// Status is the success status when it is not 200.
+	Status int
+
+	register func(api huma.API, op huma.Operation)
+	raw      http.Handler
+}
+
+// Routes returns the route table, for tests that must cover every route.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// op makes a table entry for a huma handler.
+func op[I, O any](method, path, id, summary, tag string, access Access, h func(context.Context, *I) (*O, error)) Route {
+	return Route{Method: method, Path: path, ID: id, Summary: summary, Tag: tag, Access: access,
+		register: func(api huma.API, o huma.Operation) { huma.Register(api, o, h) }}
+}
+
+// raw makes a table entry for a plain handler.
+func raw(method, path, id, summary string, access Access, h http.Handler) Route {
+	return Route{Method: method, Path: path, ID: id, Summary: summary, Access: access, raw: h}
+}
+
+func (r Route) with(f func(*Route)) Route { f(&r); return r }
+
+// routeTable is THE route table: every route Parley serves is here.
+func (s *Server) routeTable() []Route {
+	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
+	return []Route{
+		// Operations and health.
+		raw(get, "/healthz", "healthz", "Liveness: the process is up", Public, http.HandlerFunc(s.healthz)),
+		raw(get, "/readyz", "readyz", "Readiness: the database answers", Public, http.HandlerFunc(s.readyz)),
+		raw(get, "/metrics", "metrics", "Prometheus metrics", Public, s.metricsHandler()),
+		raw(get, "/docs", "docs", "API reference page", Public, http.HandlerFunc(s.docsPage)),
+		raw(get, "/app/", "app", "The web UI", Public, s.appHandler()),
+		raw("", "/", "root", "Redirects to the web UI; anything else is 404", Public, http.HandlerFunc(s.root)),
+
+		// Web login.
+		op(post, "/auth/login", "login", "Log in with email and password; sets the session cookie", "auth", Public, s.login),
+		op(post, "/auth/logout", "logout", "Log out: ends the session", "auth", Authenticated, s.logout),
+		op(get, "/auth/me", "me", "Who the caller is, their projects and the current project", "auth", Authenticated, s.me),
+		op(post, "/auth/project", "switch-project", "Switch the web session to another project", "auth", User, s.switchProject),
+
+		// Projects and members.
+		op(get, "/projects/", "list-projects", "List the projects the caller can access", "projects", Authenticated, s.projectList),
+		op(post, "/projects/", "create-project", "Create a project (the caller becomes its owner)", "projects", User, s.projectCreate).with(created),
+		op(get, "/projects/{project_id}/", "get-project", "Get a project", "projects", Viewer, s.projectGet),
+		op(put, "/projects/{project_id}/", "update-project", "Rename a project or change its settings", "projects", Owner, s.projectUpdate),
+		op(get, "/projects/{project_id}/members/", "list-members", "List a project's members", "projects", Viewer, s.memberList),
+		op(post, "/projects/{project_id}/members/", "add-member", "Add a user to the project or change their role", "projects", Owner, s.memberAdd),
+		op(del, "/projects/{project_id}/members/{user_id}/", "remove-member", "Remove a user from the project", "projects", Owner, s.memberRemove).with(noContent),
+		op(get, "/audit/", "list-audit", "The project's audit log", "projects", Viewer, s.auditList),
+
+		// API tokens.
+		op(get, "/tokens/", "list-tokens", "List the project's API tokens (never their secrets)", "tokens", Owner, s.tokenList),
+		op(post, "/tokens/", "create-token", "Create an API token; the secret is shown once", "tokens", Owner, s.tokenCreate).with(created),
+		op(get, "/tokens/{token_id}/", "get-token", "Get an API token", "tokens", Owner, s.tokenGet),
+		op(del, "/tokens/{token_id}/", "revoke-token", "Revoke an API token", "tokens", Owner, s.tokenRevoke),
+	}
+}
+
+func created(r *Route)   { r.Status = http.StatusCreated }
+func noContent(r *Route) { r.Status = http.StatusNoContent }
+
+// register adds one table entry to the mux, through huma for operations.
+func (s *Server) register(r *Route) {
+	if r.raw != nil {
+		pattern := r.Path
+		if r.Method != "" {
+			pattern = r.Method + " " + r.Path
+		}
+		s.mux.Handle(pattern, r.raw)
+		return
+	}
+	o := huma.Operation{
+		OperationID:   r.ID,
+		Method:        r.Method,
+		Path:          r.Path,
+		Summary:       r.Summary,
+		Tags:          []string{r.Tag},
+		DefaultStatus: r.Status,
+		MaxBodyBytes:  r.MaxBodyBytes,
+		Metadata:      map[string]any{metaRoute: r},
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = s.deps.MaxBodyBytes
+	}
+	if r.Access != Public {
+		o.Security = []map[string][]string{{"bearer": {}}, {"session": {}}}
+	}
+	r.register(s.api, o)
+}
+
+const metaRoute = "parley.route"

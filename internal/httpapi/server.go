@@ -1,0 +1,219 @@
+// Package httpapi is Parley's HTTP API: one route table (routes.go), one
+// file per resource, and one place (problem.go) where errors become
+// statuses. It is built on huma, which generates the OpenAPI 3.1 document
+// from the Go types of each operation.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Version is reported by /healthz and in the OpenAPI document.
+var Version = "dev"
+
+// Deps are what the API needs.
+type Deps struct {
+	Store    store.Store
+	Accounts *account.Service
+	Clock    domain.Clock
+	IDs      domain.IDGen
+	Logger   *slog.Logger
+	Metrics  prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	// UI serves the web app under /app/.
+	UI http.Handler
+	// MaxBodyBytes is the default request body limit.
+	MaxBodyBytes int64
+	// SecureCookies marks cookies Secure (behind HTTPS).
+	SecureCookies bool
+	// PublicURL is the externally reachable base URL.
+	PublicURL string
+}
+
+// Server is the HTTP API.
+type Server struct {
+	deps    Deps
+	api     huma.API
+	mux     *http.ServeMux
+	handler http.Handler
+	routes  []Route
+	scopes  map[string]scopeCheck
+	metrics *httpMetrics
+}
+
+// New builds the API and registers every route of the table.
+func New(d Deps) *Server {
+	installHumaErrors()
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{deps: d, mux: http.NewServeMux()}
+	cfg := huma.DefaultConfig("Parley API", Version)
+	cfg.Info.Description = "The REST API of Parley, a self-hosted platform for conversational automation on WhatsApp and other chat channels. " +
+		"Authenticate with `Authorization: Bearer <token>` (a project API token) or the web UI's session cookie. Errors are application/problem+json."
+	cfg.DocsPath = ""     // no CDN-hosted docs page; /docs is served from this binary
+	cfg.SchemasPath = ""  // no $schema links in bodies
+	cfg.CreateHooks = nil // (the link transformer would add them)
+	cfg.OpenAPIPath = "/openapi"
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer":  {Type: "http", Scheme: "bearer", Description: "A project API token (prl_…)"},
+		"session": {Type: "apiKey", In: "cookie", Name: sessionCookie, Description: "The web UI's login; writes also need the X-CSRF-Token header"},
+	}
+	s.api = humago.New(slashMux{s.mux}, cfg)
+	s.api.UseMiddleware(s.authMiddleware)
+	s.metrics = newHTTPMetrics(d.Metrics)
+	s.scopes = s.scopeChecks()
+	s.routes = s.routeTable()
+	s.checkScopesCovered()
+	for i := range s.routes {
+		s.register(&s.routes[i])
+	}
+	s.handler = s.requestContext(s.metrics.wrap(s.recoverPanics(s.mux)))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// OpenAPI returns the generated OpenAPI document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// slashMux registers huma's paths ending in "/" as exact matches: ServeMux
+// would otherwise treat "/projects/" as a whole subtree.
+type slashMux struct{ *http.ServeMux }
+
+func (m slashMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	if strings.HasSuffix(pattern, "/") {
+		pattern += "{$}"
+	}
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// requestContext gives every request an ID (the caller's X-Request-ID when
+// it is sane) and a logger carrying it.
+func (s *Server) requestContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !saneRequestID(id) {
+			b := make([]byte, 8)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-ID", id)
+		if r.Header.Get("Content-Type") == "" && r.ContentLength != 0 {
+			// Bodies are JSON unless said otherwise.
+			r.Header.Set("Content-Type", "application/json")
+		}
+		logger := s.deps.Logger.With("request_id", id)
+		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyLogger, logger)
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		logger.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+	})
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if c < '!' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// recoverPanics turns a panic in a handler into a logged 500, never a dropped
+// connection.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				loggerFrom(r.Context()).Error("panic in handler", "panic", v, "path", r.URL.Path)
+				writeProblem(w, r, domain.Errorf(domain.CodeInternal, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer (flush, deadlines).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	seconds  *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_http_requests_total", Help: "HTTP requests, by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "parley_http_request_duration_seconds", Help: "HTTP request latency, by method and route.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 3, 10),
+		}, []string{"method", "route"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.seconds)
+	}
+	return m
+}
+
+// wrap records each request under its route pattern, never its raw path,
+// so IDs do not explode the label set.
+func (m *httpMetrics) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec, ok := w.(*statusRecorder)
+		if !ok {
+			rec = &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.status)).Inc()
+		m.seconds.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+	})
+}

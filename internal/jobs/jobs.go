@@ -1,0 +1,150 @@
+// Package jobs defines Parley's durable job kinds and their workers, and
+// builds the River configuration both databases use. Jobs are enqueued with
+// store.Queries.JobInsert, inside the transaction that creates the state they
+// belong to, so a job exists exactly when its state does.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Deps are what workers need. The store is set after it is opened, because
+// opening it needs the River config that holds these workers.
+type Deps struct {
+	Store  store.Store
+	Clock  domain.Clock
+	IDs    domain.IDGen
+	Logger *slog.Logger
+}
+
+// Options tune the River client.
+type Options struct {
+	// Work is false for processes that only enqueue (CLI commands).
+	Work bool
+	// MaxWorkers is the number of jobs run at once per process.
+	MaxWorkers int
+	// PollInterval is how often idle workers look for jobs.
+	PollInterval time.Duration
+	// HousekeepingEvery is the period of the housekeeping job.
+	HousekeepingEvery time.Duration
+}
+
+// Queue names. Replies to contacts will get their own, ahead of bulk traffic.
+const (
+	QueueDefault = river.QueueDefault
+)
+
+// Config returns the River configuration with every worker registered.
+func Config(deps *Deps, o Options) *river.Config {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &provisionWorker{deps: deps})
+	river.AddWorker(workers, &housekeepingWorker{deps: deps})
+	cfg := &river.Config{
+		Workers:           workers,
+		Logger:            deps.Logger,
+		FetchPollInterval: o.PollInterval,
+		FetchCooldown:     min(o.PollInterval, river.FetchCooldownDefault),
+		JobTimeout:        5 * time.Minute,
+	}
+	if cfg.FetchPollInterval <= 0 {
+		cfg.FetchPollInterval = 200 * time.Millisecond
+		cfg.FetchCooldown = 100 * time.Millisecond
+	}
+	if o.Work {
+		n := o.MaxWorkers
+		if n <= 0 {
+			n = 20
+		}
+		cfg.Queues = map[string]river.QueueConfig{QueueDefault: {MaxWorkers: n}}
+		every := o.HousekeepingEvery
+		if every <= 0 {
+			every = 10 * time.Minute
+		}
+		cfg.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(every),
+				func() (river.JobArgs, *river.InsertOpts) { return HousekeepingArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true, ID: "housekeeping"}),
+		}
+	}
+	return cfg
+}
+
+// Service runs the job client of a store and records job metrics.
+type Service struct {
+	client  store.JobClient
+	logger  *slog.Logger
+	total   *prometheus.CounterVec
+	seconds *prometheus.HistogramVec
+	stop    func()
+	done    chan struct{}
+}
+
+// NewService returns a Service for client, registering its metrics on reg.
+func NewService(client store.JobClient, reg prometheus.Registerer, logger *slog.Logger) *Service {
+	s := &Service{
+		client: client,
+		logger: logger,
+		total: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_jobs_total", Help: "Jobs finished, by kind and outcome (completed, failed, cancelled, snoozed).",
+		}, []string{"kind", "outcome"}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "parley_job_duration_seconds", Help: "Time jobs spent running, by kind.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"kind"}),
+	}
+	reg.MustRegister(s.total, s.seconds)
+	return s
+}
+
+// Start starts working jobs.
+func (s *Service) Start(ctx context.Context) error {
+	events, cancel := s.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+		river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	s.stop, s.done = cancel, make(chan struct{})
+	go s.record(events)
+	if err := s.client.Start(ctx); err != nil {
+		cancel()
+		<-s.done
+		return fmt.Errorf("starting the job client: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) record(events <-chan *river.Event) {
+	defer close(s.done)
+	for e := range events {
+		if e == nil || e.Job == nil {
+			continue
+		}
+		s.total.WithLabelValues(e.Job.Kind, string(e.Kind)[len("job_"):]).Inc()
+		if e.JobStats != nil {
+			s.seconds.WithLabelValues(e.Job.Kind).Observe(e.JobStats.RunDuration.Seconds())
+		}
+	}
+}
+
+// Stop lets running jobs finish until ctx ends, then cancels them; River
+// retries cancelled jobs on the next start, so nothing is lost.
+func (s *Service) Stop(ctx context.Context) error {
+	err := s.client.Stop(ctx)
+	if err != nil {
+		s.logger.Warn("jobs did not finish in time; cancelling them (they will be retried)", "err", err)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = s.client.StopAndCancel(cctx)
+	}
+	if s.stop != nil {
+		s.stop()
+		<-s.done
+	}
+	return err
+}
