@@ -1,0 +1,175 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/testdb"
+	"github.com/parleyhq/parley/internal/webui"
+)
+
+// harness is a real API server on a real test database.
+type harness struct {
+	t        *testing.T
+	srv      *httptest.Server
+	api      *httpapi.Server
+	store    store.Store
+	accounts *account.Service
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	deps := &jobs.Deps{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: logger}
+	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{})})
+	deps.Store = st
+	accounts := account.New(st, deps.Clock, deps.IDs, time.Hour)
+	reg := prometheus.NewRegistry()
+	api := httpapi.New(httpapi.Deps{
+		Store: st, Accounts: accounts, Clock: deps.Clock, IDs: deps.IDs, Logger: logger,
+		Metrics: reg, Gatherer: reg, UI: webui.Handler(), MaxBodyBytes: 64 << 10,
+	})
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	return &harness{t: t, srv: srv, api: api, store: st, accounts: accounts}
+}
+
+// tenant is a project with an owner user and an owner token.
+type tenant struct {
+	project domain.Project
+	user    domain.User
+	token   string
+	tokenID string
+	pw      string
+}
+
+func (h *harness) tenant(name string) tenant {
+	h.t.Helper()
+	ctx := context.Background()
+	pw := "password-" + name
+	u, err := h.accounts.CreateUser(ctx, strings.ToLower(strings.ReplaceAll(name, " ", ""))+"@example.com", name, pw, false)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	p, err := h.accounts.CreateProject(ctx, name, nil, u.ID, "test")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	tok, err := h.accounts.CreateToken(ctx, p.ID, "owner token", domain.RoleOwner, "test")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tenant{project: p, user: u, token: tok.Secret, tokenID: tok.ID, pw: pw}
+}
+
+// client is an HTTP client with its own cookies and optional bearer token.
+type client struct {
+	h     *harness
+	http  *http.Client
+	token string
+	csrf  string
+}
+
+func (h *harness) bearer(token string) *client {
+	return &client{h: h, http: h.srv.Client(), token: token}
+}
+
+// login returns a client holding a web session.
+func (h *harness) login(email, password string) *client {
+	h.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &client{h: h, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	res := c.do(http.MethodPost, "/auth/login", map[string]string{"email": email, "password": password})
+	res.want(http.StatusOK)
+	c.csrf = res.json()["csrf_token"].(string)
+	return c
+}
+
+type response struct {
+	t      *testing.T
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (c *client) do(method, path string, body any) *response {
+	c.h.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		buf, _ := json.Marshal(b)
+		r = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, c.h.srv.URL+path, r)
+	if err != nil {
+		c.h.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &response{t: c.h.t, status: res.StatusCode, header: res.Header, body: b}
+}
+
+func (r *response) want(status int) *response {
+	r.t.Helper()
+	if r.status != status {
+		r.t.Fatalf("status %d, want %d; body: %s", r.status, status, r.body)
+	}
+	return r
+}
+
+func (r *response) json() map[string]any {
+	r.t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		r.t.Fatalf("body is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// problem checks the response is a problem document and returns it.
+func (r *response) problem(status int) map[string]any {
+	r.t.Helper()
+	r.want(status)
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		r.t.Fatalf("content type %q, want application/problem+json", ct)
+	}
+	m := r.json()
+	if m["detail"] == "" || m["code"] == "" || int(m["status"].(float64)) != status {
+		r.t.Fatalf("incomplete problem: %s", r.body)
+	}
+	return m
+}
