@@ -31,7 +31,7 @@ func (c *cli) open(cmd *cobra.Command) (*adminEnv, error) {
 	if err := cfg.Finish(); err != nil {
 		return nil, err
 	}
-	deps := &jobs.Deps{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: cfg.Logger()}
+	deps := &jobs.Deps{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: cfg.Logger(c.stderr)}
 	s, err := app.OpenStore(cmd.Context(), cfg, deps, false)
 	if err != nil {
 		return nil, err

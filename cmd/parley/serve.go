@@ -25,7 +25,7 @@ func (c *cli) serveCmd() *cobra.Command {
 			if err := cfg.Finish(); err != nil {
 				return err
 			}
-			logger := cfg.Logger()
+			logger := cfg.Logger(c.stderr)
 			ctx := cmd.Context()
 			a, err := app.New(ctx, cfg, logger)
 			if err != nil {

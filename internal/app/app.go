@@ -134,7 +134,9 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("listening on %s: %w", a.cfg.Addr, err)
 	}
 	a.listener = ln
-	if err := a.jobs.Start(ctx); err != nil {
+	// The job client outlives ctx (the signal context): on Ctrl-C, Stop
+	// lets running jobs finish instead of River stopping hard.
+	if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return err
 	}

@@ -5,8 +5,8 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -166,12 +166,12 @@ func (c *Config) SlogLevel() (slog.Level, error) {
 	return l, nil
 }
 
-// Logger builds the process logger the configuration asks for.
-func (c *Config) Logger() *slog.Logger {
+// Logger builds the logger the configuration asks for, writing to w.
+func (c *Config) Logger(w io.Writer) *slog.Logger {
 	level, _ := c.SlogLevel()
 	opts := &slog.HandlerOptions{Level: level}
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// run runs one parley command in-process on the SQLite database in dir.
+func run(t *testing.T, ctx context.Context, dir string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb syncBuffer
+	env := map[string]string{"PARLEY_DATA_DIR": dir, "PARLEY_LOG_LEVEL": "warn"}
+	root := newRoot(&out, &errb, func(k string) string { return env[k] })
+	root.SetArgs(args)
+	err = root.ExecuteContext(ctx)
+	return out.String(), errb.String(), err
+}
+
+var (
+	uuidLine  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}\n$`)
+	tokenLine = regexp.MustCompile(`^prl_[A-Za-z0-9_-]{43}\n$`)
+)
+
+func TestAdminCommands(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	out, _, err := run(t, ctx, dir, "project", "create", "--name", "Acme")
+	if err != nil || !uuidLine.MatchString(out) {
+		t.Fatalf("project create printed %q (%v); want only the project ID", out, err)
+	}
+	projectID := strings.TrimSpace(out)
+
+	// token create prints ONLY the token, so $(parley token create …) works.
+	out, _, err = run(t, ctx, dir, "token", "create", "--project", "acme", "--name", "ci")
+	if err != nil || !tokenLine.MatchString(out) {
+		t.Fatalf("token create printed %q (%v); want only the token", out, err)
+	}
+	out, _, err = run(t, ctx, dir, "token", "create", "--project", projectID, "--name", "by id", "--role", "viewer")
+	if err != nil || !tokenLine.MatchString(out) {
+		t.Fatalf("token create by ID printed %q (%v)", out, err)
+	}
+
+	out, _, err = run(t, ctx, dir, "token", "list", "--project", "Acme")
+	if err != nil || !strings.Contains(out, "ci") || !strings.Contains(out, "viewer") || strings.Count(out, "\n") != 3 {
+		t.Fatalf("token list = %q (%v)", out, err)
+	}
+	tokenID := strings.Fields(strings.Split(out, "\n")[1])[0]
+	out, _, err = run(t, ctx, dir, "token", "revoke", "--project", "Acme", tokenID)
+	if err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("token revoke = %q (%v)", out, err)
+	}
+
+	out, _, err = run(t, ctx, dir, "user", "create", "--email", "ann@example.com", "--password", "correct-horse", "--project", "Acme", "--role", "editor")
+	if err != nil || !strings.Contains(out, "ann@example.com") {
+		t.Fatalf("user create = %q (%v)", out, err)
+	}
+	out, _, err = run(t, ctx, dir, "user", "create", "--email", "bob@example.com")
+	if err != nil || !strings.Contains(out, "password: ") {
+		t.Fatalf("user create without password should print a generated one: %q (%v)", out, err)
+	}
+
+	out, _, err = run(t, ctx, dir, "project", "list")
+	if err != nil || !strings.Contains(out, "Acme") || !strings.Contains(out, "provisioning") {
+		t.Fatalf("project list = %q (%v)", out, err)
+	}
+	if out, _, err = run(t, ctx, dir, "migrate"); err != nil || !strings.Contains(out, "applied") {
+		t.Fatalf("migrate = %q (%v)", out, err)
+	}
+	if out, _, err = run(t, ctx, dir, "version"); err != nil || !strings.HasPrefix(out, "parley ") {
+		t.Fatalf("version = %q (%v)", out, err)
+	}
+
+	// Errors say what is wrong.
+	bad := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "create", "--project", "nope", "--name", "x"}, `project "nope" not found`},
+		{[]string{"token", "create", "--project", "Acme"}, `"name" not set`},
+		{[]string{"user", "create", "--email", "not-an-email", "--password", "0123456789"}, "not an email address"},
+		{[]string{"user", "create", "--email", "c@example.com", "--password", "short"}, "at least 10"},
+		{[]string{"project", "create", "--name", "ACME"}, "already exists"},
+		{[]string{"serve", "--database-url", "mysql://x"}, "DATABASE_URL must start with postgres://"},
+	}
+	for _, b := range bad {
+		_, _, err := run(t, ctx, dir, b.args...)
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("parley %s: error %v, want it to mention %q", strings.Join(b.args, " "), err, b.want)
+		}
+	}
+}
+
+func TestUnreachableDatabaseIsOneLine(t *testing.T) {
+	t.Parallel()
+	_, _, err := run(t, context.Background(), t.TempDir(), "migrate", "--database-url", "postgres://postgres@127.0.0.1:1/parley?connect_timeout=2")
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "connecting to PostgreSQL at 127.0.0.1:1") {
+		t.Fatalf("error = %v; want one line naming the server", err)
+	}
+}
+
+// TestServeFirstStart runs `parley serve` in-process: it creates the data
+// directory, prints the admin login once, answers, and stops cleanly.
+func TestServeFirstStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir() + "/data"
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	env := map[string]string{"PARLEY_DATA_DIR": dir, "PARLEY_LOG_LEVEL": "warn"}
+	root := newRoot(&out, &errb, func(k string) string { return env[k] })
+	root.SetArgs([]string{"serve", "--addr", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	var base string
+	for deadline := time.Now().Add(20 * time.Second); base == ""; {
+		if m := listening.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s %s", out.String(), errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pw := regexp.MustCompile(`log in as admin@parley\.local with password (\S+)`).FindStringSubmatch(out.String())
+	if pw == nil {
+		t.Fatalf("no admin login printed: %s", out.String())
+	}
+	if !strings.Contains(errb.String(), "secret key") {
+		t.Errorf("no warning about the generated secret key: %s", errb.String())
+	}
+	res, err := http.Post(base+"/auth/login", "application/json", strings.NewReader(`{"email":"admin@parley.local","password":"`+pw[1]+`"}`))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("login with the printed password: %v %v", err, res)
+	}
+	res.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after Ctrl-C", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+
+	// A second start keeps the admin and prints no new password.
+	out2, _, err := run(t, context.Background(), dir, "project", "list")
+	if err != nil || !strings.Contains(out2, "Default") {
+		t.Fatalf("after restart, project list = %q (%v)", out2, err)
+	}
+}

@@ -1,0 +1,134 @@
+package jobs_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/testdb"
+)
+
+// TestProvisionAndHousekeeping runs the real River client on the test
+// database: a project created in a transaction gets provisioned exactly
+// once, and housekeeping (which runs on start) removes expired logins.
+func TestProvisionAndHousekeeping(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	deps := &jobs.Deps{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: logger}
+	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{Work: true, PollInterval: 50 * time.Millisecond})})
+	deps.Store = st
+	accounts := account.New(st, deps.Clock, deps.IDs, time.Hour)
+
+	// State that exists before the workers start.
+	u, err := accounts.CreateUser(ctx, "a@example.com", "A", "long-enough-password", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := deps.Clock.Now().Add(-2 * time.Hour)
+	if err := st.WebSessionCreate(ctx, domain.WebSession{ID: "old", UserID: u.ID, CSRFToken: "c", CreatedAt: past, ExpiresAt: past.Add(time.Hour), LastSeenAt: past}); err != nil {
+		t.Fatal(err)
+	}
+	var projects []domain.Project
+	for _, name := range []string{"One", "Two", "Three"} {
+		p, err := accounts.CreateProject(ctx, name, []byte(`{"timezone": "Europe/Lisbon"}`), u.ID, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status != domain.ProjectProvisioning {
+			t.Fatalf("new project status = %s", p.Status)
+		}
+		projects = append(projects, p)
+	}
+
+	reg := prometheus.NewRegistry()
+	svc := jobs.NewService(st.Jobs(), reg, logger)
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := svc.Stop(sctx); err != nil {
+				t.Errorf("stopping jobs: %v", err)
+			}
+		}
+	}
+	t.Cleanup(stop)
+
+	deadline := time.Now().Add(20 * time.Second)
+	for _, p := range projects {
+		for {
+			got, err := st.ProjectGet(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status == domain.ProjectReady {
+				if string(got.Settings) == "" || !strings.Contains(string(got.Settings), "Europe/Lisbon") || !strings.Contains(string(got.Settings), "UNSUBSCRIBE") {
+					t.Fatalf("settings after provisioning = %s (own keys must win, defaults filled in)", got.Settings)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("project %s not provisioned in time", p.Name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		events, err := st.AuditList(ctx, store.AuditListParams{ProjectID: p.ID, Action: "project.provisioned"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events.Items) != 1 {
+			t.Fatalf("project %s provisioned %d times, want 1", p.Name, len(events.Items))
+		}
+	}
+	for {
+		if _, err := st.WebSessionGet(ctx, "old"); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("housekeeping did not delete the expired web session")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	if n := completed(t, reg, "project_provision"); n < 3 {
+		t.Fatalf("parley_jobs_total{kind=project_provision,outcome=completed} = %v, want >= 3", n)
+	}
+}
+
+// completed reads parley_jobs_total{kind, outcome="completed"}.
+func completed(t *testing.T, reg *prometheus.Registry, kind string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "parley_jobs_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["kind"] == kind && labels["outcome"] == "completed" {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
