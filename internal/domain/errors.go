@@ -14,16 +14,16 @@ type Code string
 
 // The error codes. Their HTTP statuses are fixed in internal/httpapi/problem.go.
 const (
-	CodeInvalid       Code = "invalid"        // malformed input
-	CodeUnprocessable Code = "unprocessable"  // well-formed but semantically wrong (lint errors)
-	CodeNotFound      Code = "not_found"      // missing, or belongs to another project
-	CodeConflict      Code = "conflict"       // duplicate, stale revision, wrong state
-	CodeUnauthorized  Code = "unauthorized"   // no or bad credentials
-	CodeForbidden     Code = "forbidden"      // authenticated but the role does not allow it
-	CodeTooLarge      Code = "too_large"      // body or document over a limit
-	CodeRateLimited   Code = "rate_limited"   // slow down
-	CodeUnavailable   Code = "unavailable"    // a dependency is down
-	CodeInternal      Code = "internal"       // a bug or an unexpected failure
+	CodeInvalid       Code = "invalid"       // malformed input
+	CodeUnprocessable Code = "unprocessable" // well-formed but semantically wrong (lint errors)
+	CodeNotFound      Code = "not_found"     // missing, or belongs to another project
+	CodeConflict      Code = "conflict"      // duplicate, stale revision, wrong state
+	CodeUnauthorized  Code = "unauthorized"  // no or bad credentials
+	CodeForbidden     Code = "forbidden"     // authenticated but the role does not allow it
+	CodeTooLarge      Code = "too_large"     // body or document over a limit
+	CodeRateLimited   Code = "rate_limited"  // slow down
+	CodeUnavailable   Code = "unavailable"   // a dependency is down
+	CodeInternal      Code = "internal"      // a bug or an unexpected failure
 )
 
 // FieldError names one problem with one field of an input document.
