@@ -123,6 +123,20 @@ func TestServeProcessesShareJobs(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	// River records completions in batches just after the work commits.
+	for {
+		var open int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'project_provision' AND finalized_at IS NULL AND args->>'project_id' = ANY($1)`, ids).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d provisioning jobs never finished", open)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	var jobsN, completedOnce, workers int
 	if err := pool.QueryRow(ctx, `SELECT count(*),
 			count(*) FILTER (WHERE state = 'completed' AND attempt = 1 AND cardinality(attempted_by) = 1),
