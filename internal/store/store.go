@@ -117,6 +117,31 @@ type Queries interface {
 	AuditAppend(ctx context.Context, e domain.AuditEvent) error
 	AuditList(ctx context.Context, p AuditListParams) (List[domain.AuditEvent], error)
 
+	TemplateCreate(ctx context.Context, p TemplateCreateParams) (MessageTemplate, error)
+	TemplateGet(ctx context.Context, projectID, id string) (MessageTemplate, error)
+	// TemplateGetByName finds a template by name and language; with an
+	// empty language, the first of the name's languages in sort order.
+	TemplateGetByName(ctx context.Context, projectID, name, language string) (MessageTemplate, error)
+	TemplateList(ctx context.Context, p TemplateListParams) (List[MessageTemplate], error)
+
+	FlowCreate(ctx context.Context, p FlowCreateParams) (Flow, error)
+	FlowGet(ctx context.Context, projectID, id string) (Flow, error)
+	FlowList(ctx context.Context, p FlowListParams) (List[Flow], error)
+	FlowUpdate(ctx context.Context, p FlowUpdateParams) (Flow, error)
+	FlowDelete(ctx context.Context, p FlowDeleteParams) error
+
+	FlowRevisionCreate(ctx context.Context, p FlowRevisionCreateParams) (FlowRevision, error)
+	FlowRevisionGet(ctx context.Context, projectID, flowID string, revision int) (FlowRevision, error)
+	// FlowRevisionLatest returns the highest-numbered revision of a flow,
+	// ErrNotFound when it has none.
+	FlowRevisionLatest(ctx context.Context, projectID, flowID string) (FlowRevision, error)
+	FlowRevisionList(ctx context.Context, p FlowRevisionListParams) (List[FlowRevision], error)
+
+	// FlowStatsAdd increments execution counters (the runner calls it in
+	// the transaction that applies a sprint).
+	FlowStatsAdd(ctx context.Context, p FlowStatsAddParams) error
+	FlowStatsGet(ctx context.Context, p FlowStatsParams) (FlowStats, error)
+
 	// JobInsert enqueues a durable job. Inside InTx it commits with the
 	// transaction (transactional enqueue); outside it commits on its own.
 	JobInsert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error

@@ -33,6 +33,11 @@ func Run(t *testing.T, open Opener) {
 		{"WebSessions", testWebSessions},
 		{"Audit", testAudit},
 		{"TxRollback", testTxRollback},
+		{"Templates", testTemplates},
+		{"Flows", testFlows},
+		{"FlowPaging", testFlowPaging},
+		{"FlowRevisions", testFlowRevisions},
+		{"FlowStats", testFlowStats},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

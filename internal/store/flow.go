@@ -1,0 +1,237 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Chat-flow statuses: a flow is a draft until its first publish, then
+// published or unpublished.
+const (
+	FlowDraft       = "draft"
+	FlowPublished   = "published"
+	FlowUnpublished = "unpublished"
+)
+
+// What happens when a contact already in a flow triggers it again.
+const (
+	RetriggerIgnore  = "ignore"
+	RetriggerRestart = "restart"
+)
+
+// Message template statuses, as Meta reports them.
+const (
+	TemplatePending  = "PENDING"
+	TemplateApproved = "APPROVED"
+	TemplateRejected = "REJECTED"
+	TemplatePaused   = "PAUSED"
+	TemplateDisabled = "DISABLED"
+)
+
+// MessageTemplate is a WhatsApp message template of a project.
+type MessageTemplate struct {
+	ID         string          `json:"id"`
+	ProjectID  string          `json:"project_id"`
+	Name       string          `json:"name"`
+	Language   string          `json:"language"`
+	Category   string          `json:"category"`
+	Components json.RawMessage `json:"components"`
+	Status     string          `json:"status"`
+	// MetaTemplateID is Meta's ID once the template was submitted.
+	MetaTemplateID string    `json:"meta_template_id"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// TemplateCreateParams creates a message template. Name and language are
+// unique per project (ErrConflict otherwise).
+type TemplateCreateParams struct {
+	ID             string
+	ProjectID      string
+	Name           string
+	Language       string
+	Category       string
+	Components     json.RawMessage // nil means []
+	Status         string
+	MetaTemplateID string
+	Now            time.Time
+}
+
+// TemplateListParams lists a project's templates, optionally by status or
+// exact name.
+type TemplateListParams struct {
+	ProjectID string
+	Status    string
+	Name      string
+	Page      Page
+}
+
+// Flow is a chat flow: its working draft, its settings and its status. The
+// graph and trigger are raw JSON; internal/chatflow gives them meaning.
+type Flow struct {
+	ID        string
+	ProjectID string
+	Name      string
+	Remark    string
+	Status    string
+	// Draft is the working graph (flow_data).
+	Draft json.RawMessage
+	// Version is the row's etag: every write bumps it.
+	Version int
+	// LiveRevision is the published revision; 0 before the first publish.
+	LiveRevision int
+	// Trigger is the draft start node's trigger, derived on save.
+	Trigger            json.RawMessage
+	ChannelID          string
+	Logging            bool
+	ExpireAfterSeconds int
+	OnRetrigger        string
+	StartTemplate      string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	CreatedBy          string
+	UpdatedBy          string
+}
+
+// FlowCreateParams creates a flow in the draft status at version 1.
+type FlowCreateParams struct {
+	ID                 string
+	ProjectID          string
+	Name               string
+	Remark             string
+	Draft              json.RawMessage
+	Trigger            json.RawMessage // nil means {}
+	ChannelID          string
+	Logging            bool
+	ExpireAfterSeconds int
+	OnRetrigger        string
+	StartTemplate      string
+	Actor              string
+	Now                time.Time
+}
+
+// FlowListParams lists a project's flows, newest first. Empty filters match
+// everything; Search matches a part of the name, case-insensitively.
+type FlowListParams struct {
+	ProjectID string
+	Status    string
+	ChannelID string
+	Search    string
+	Page      Page
+}
+
+// FlowUpdateParams changes the given fields of a flow and bumps its
+// version. Nil fields are left alone. With ExpectVersion set the update
+// applies only if the stored version still equals it; otherwise it fails
+// with ErrConflict and changes nothing (optimistic concurrency).
+type FlowUpdateParams struct {
+	ProjectID          string
+	ID                 string
+	ExpectVersion      int
+	Name               *string
+	Remark             *string
+	Status             *string
+	LiveRevision       *int
+	Draft              json.RawMessage
+	Trigger            json.RawMessage
+	ChannelID          *string
+	Logging            *bool
+	ExpireAfterSeconds *int
+	OnRetrigger        *string
+	StartTemplate      *string
+	Actor              string
+	Now                time.Time
+}
+
+// FlowDeleteParams deletes a flow that is not published, with its
+// revisions and counters. A published flow is ErrConflict; with
+// ExpectVersion set a changed flow is ErrConflict too.
+type FlowDeleteParams struct {
+	ProjectID     string
+	ID            string
+	ExpectVersion int
+}
+
+// FlowRevision is an immutable published snapshot of a flow.
+type FlowRevision struct {
+	ProjectID string
+	FlowID    string
+	Revision  int
+	Graph     json.RawMessage
+	// Settings are the flow settings in force for sessions of this revision.
+	Settings    json.RawMessage
+	PublishedBy string
+	PublishedAt time.Time
+}
+
+// FlowRevisionCreateParams stores a new revision. A revision number that
+// exists already is ErrConflict: revisions are never overwritten.
+type FlowRevisionCreateParams struct {
+	ProjectID   string
+	FlowID      string
+	Revision    int
+	Graph       json.RawMessage
+	Settings    json.RawMessage
+	PublishedBy string
+	Now         time.Time
+}
+
+// FlowRevisionListParams lists a flow's revisions, newest first. The page
+// cursor is a revision number.
+type FlowRevisionListParams struct {
+	ProjectID string
+	FlowID    string
+	Page      Page
+}
+
+// FlowStatsAddParams adds execution counts of one flow revision, observed
+// at At, to the hour bucket At falls in. Zero counts are not written.
+type FlowStatsAddParams struct {
+	ProjectID string
+	FlowID    string
+	Revision  int
+	At        time.Time
+	Sessions  SessionCounts
+	// Nodes and Edges are keyed by node and edge ID.
+	Nodes map[string]NodeCounts
+	Edges map[string]int64
+}
+
+// SessionCounts are the session outcomes of a flow.
+type SessionCounts struct {
+	Started   int64 `json:"started"`
+	Completed int64 `json:"completed"`
+	Expired   int64 `json:"expired"`
+	Failed    int64 `json:"failed"`
+}
+
+// NodeCounts are the counters of one node: how many sessions entered it and
+// how many ended there without leaving (expired, failed or left with no
+// edge).
+type NodeCounts struct {
+	Visits   int64 `json:"visits"`
+	DropOffs int64 `json:"drop_offs"`
+}
+
+// FlowStatsParams selects counters: one flow (FlowID set) or the whole
+// project, optionally one revision, in the time range [From, To) (zero
+// times are open ends). Buckets are hours, so the range is effectively
+// rounded down to whole hours.
+type FlowStatsParams struct {
+	ProjectID string
+	FlowID    string
+	Revision  int
+	From      time.Time
+	To        time.Time
+}
+
+// FlowStats are summed counters.
+type FlowStats struct {
+	Sessions SessionCounts
+	// Nodes and Edges are filled only when one flow was asked for.
+	Nodes map[string]NodeCounts
+	Edges map[string]int64
+	// Flows are the session counts per flow ID when the whole project was
+	// asked for.
+	Flows map[string]SessionCounts
+}

@@ -1,0 +1,323 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// jsonEqual compares documents by value: PostgreSQL's JSONB does not keep
+// key order or spacing.
+func jsonEqual(t *testing.T, got, want json.RawMessage) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("stored JSON %s does not parse: %v", got, err)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatalf("want JSON %s does not parse: %v", want, err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Fatalf("JSON = %s, want %s", got, want)
+	}
+}
+
+func twoProjects(t *testing.T, s store.Store) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "One", Now: t0}))(t)
+	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p2", Name: "Two", Now: t0}))(t)
+	return "p1", "p2"
+}
+
+func testTemplates(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := twoProjects(t, s)
+	comps := json.RawMessage(`[{"type":"BODY","text":"Hi {{1}}"},{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Yes"}]}]`)
+	tpl := must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t1", ProjectID: p1, Name: "welcome", Language: "en_US",
+		Category: "MARKETING", Components: comps, Status: store.TemplateApproved, Now: t0}))(t)
+	if tpl.Status != store.TemplateApproved || tpl.Language != "en_US" || !tpl.CreatedAt.Equal(t0) || tpl.MetaTemplateID != "" {
+		t.Fatalf("created = %+v", tpl)
+	}
+	jsonEqual(t, tpl.Components, comps)
+	must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t2", ProjectID: p1, Name: "welcome", Language: "de", Category: "MARKETING", Status: store.TemplatePending, Now: t0}))(t)
+	// The same name and language in another project is fine.
+	must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t3", ProjectID: p2, Name: "welcome", Language: "en_US", Category: "UTILITY", Status: store.TemplateApproved, Now: t0}))(t)
+	_, err := s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t4", ProjectID: p1, Name: "welcome", Language: "en_US", Category: "UTILITY", Status: store.TemplateApproved, Now: t0})
+	wantCode(t, err, domain.CodeConflict)
+
+	if got := must(s.TemplateGet(ctx, p1, "t1"))(t); got.Name != "welcome" {
+		t.Fatalf("get = %+v", got)
+	}
+	_, err = s.TemplateGet(ctx, p1, "t3") // another project's
+	wantCode(t, err, domain.CodeNotFound)
+	if got := must(s.TemplateGetByName(ctx, p1, "welcome", "en_US"))(t); got.ID != "t1" {
+		t.Fatalf("by name and language = %+v", got)
+	}
+	if got := must(s.TemplateGetByName(ctx, p1, "welcome", ""))(t); got.ID != "t2" {
+		t.Fatalf("by name, any language = %s, want t2 (de sorts first)", got.ID)
+	}
+	_, err = s.TemplateGetByName(ctx, p1, "welcome", "fr")
+	wantCode(t, err, domain.CodeNotFound)
+	_, err = s.TemplateGetByName(ctx, p2, "welcome", "de")
+	wantCode(t, err, domain.CodeNotFound)
+
+	l := must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1}))(t)
+	if len(l.Items) != 2 || l.Items[0].ID != "t2" {
+		t.Fatalf("list = %+v", l.Items)
+	}
+	l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Status: store.TemplateApproved}))(t)
+	if len(l.Items) != 1 || l.Items[0].ID != "t1" {
+		t.Fatalf("approved = %+v", l.Items)
+	}
+	l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Page: store.Page{Limit: 1}}))(t)
+	if len(l.Items) != 1 || l.Next != "t2" {
+		t.Fatalf("page = %+v", l)
+	}
+	l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Page: store.Page{Limit: 1, After: l.Next}}))(t)
+	if len(l.Items) != 1 || l.Items[0].ID != "t1" || l.Next != "" {
+		t.Fatalf("second page = %+v", l)
+	}
+}
+
+var graph1 = json.RawMessage(`{"nodes":[{"id":"start","type":"start","data":{"trigger":{"type":"keyword","keywords":["hi"]}}}],"edges":[]}`)
+
+func newFlow(id, project, name string) store.FlowCreateParams {
+	return store.FlowCreateParams{ID: id, ProjectID: project, Name: name, Remark: "r", Draft: graph1,
+		Trigger: json.RawMessage(`{"type":"keyword","keywords":["hi"]}`), Logging: true, ExpireAfterSeconds: 3600,
+		OnRetrigger: store.RetriggerIgnore, StartTemplate: "t1", Actor: "user:u1", Now: t0}
+}
+
+func testFlows(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := twoProjects(t, s)
+	f := must(s.FlowCreate(ctx, newFlow("f1", p1, "Booking")))(t)
+	if f.Status != store.FlowDraft || f.Version != 1 || f.LiveRevision != 0 || !f.Logging || f.ExpireAfterSeconds != 3600 ||
+		f.OnRetrigger != "ignore" || f.StartTemplate != "t1" || f.CreatedBy != "user:u1" || f.UpdatedBy != "user:u1" || !f.CreatedAt.Equal(t0) {
+		t.Fatalf("created = %+v", f)
+	}
+	jsonEqual(t, f.Draft, graph1)
+	jsonEqual(t, f.Trigger, json.RawMessage(`{"type":"keyword","keywords":["hi"]}`))
+	must(s.FlowCreate(ctx, newFlow("f2", p2, "Other")))(t)
+	_, err := s.FlowGet(ctx, p1, "f2")
+	wantCode(t, err, domain.CodeNotFound)
+	_, err = s.FlowCreate(ctx, newFlow("f3", "missing", "X"))
+	wantCode(t, err, domain.CodeNotFound)
+
+	// A save with the version it started from applies and bumps the version.
+	name, channel := "Booking v2", "ch1"
+	g2 := json.RawMessage(`{"nodes":[],"edges":[],"viewport":{"x":1,"y":2,"zoom":1.5}}`)
+	up := must(s.FlowUpdate(ctx, store.FlowUpdateParams{ProjectID: p1, ID: "f1", ExpectVersion: 1, Name: &name, Draft: g2,
+		Trigger: json.RawMessage(`{}`), ChannelID: &channel, Actor: "token:t9", Now: t0.Add(time.Minute)}))(t)
+	if up.Version != 2 || up.Name != name || up.ChannelID != "ch1" || up.UpdatedBy != "token:t9" || up.CreatedBy != "user:u1" ||
+		!up.UpdatedAt.Equal(t0.Add(time.Minute)) || up.Remark != "r" {
+		t.Fatalf("updated = %+v", up)
+	}
+	jsonEqual(t, up.Draft, g2)
+
+	// A stale save is a conflict and changes nothing.
+	remark := "lost"
+	_, err = s.FlowUpdate(ctx, store.FlowUpdateParams{ProjectID: p1, ID: "f1", ExpectVersion: 1, Remark: &remark, Now: t0})
+	wantCode(t, err, domain.CodeConflict)
+	if got := must(s.FlowGet(ctx, p1, "f1"))(t); got.Remark != "r" || got.Version != 2 {
+		t.Fatalf("stale save changed the flow: %+v", got)
+	}
+	// Another project's flow cannot be updated.
+	_, err = s.FlowUpdate(ctx, store.FlowUpdateParams{ProjectID: p1, ID: "f2", Remark: &remark, Now: t0})
+	wantCode(t, err, domain.CodeNotFound)
+
+	// Status changes are writes too.
+	pub, rev := store.FlowPublished, 1
+	up = must(s.FlowUpdate(ctx, store.FlowUpdateParams{ProjectID: p1, ID: "f1", Status: &pub, LiveRevision: &rev, Now: t0}))(t)
+	if up.Status != pub || up.LiveRevision != 1 || up.Version != 3 {
+		t.Fatalf("published = %+v", up)
+	}
+	logging, expire, retrigger, tpl := false, 60, store.RetriggerRestart, ""
+	up = must(s.FlowUpdate(ctx, store.FlowUpdateParams{ProjectID: p1, ID: "f1", Logging: &logging, ExpireAfterSeconds: &expire,
+		OnRetrigger: &retrigger, StartTemplate: &tpl, Now: t0}))(t)
+	if up.Logging || up.ExpireAfterSeconds != 60 || up.OnRetrigger != "restart" || up.StartTemplate != "" {
+		t.Fatalf("settings = %+v", up)
+	}
+
+	// Delete: never a published flow, never on a stale version.
+	wantCode(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f1"}), domain.CodeConflict)
+	unpub := store.FlowUnpublished
+	up = must(s.FlowUpdate(ctx, store.FlowUpdateParams{ProjectID: p1, ID: "f1", Status: &unpub, Now: t0}))(t)
+	must(s.FlowRevisionCreate(ctx, store.FlowRevisionCreateParams{ProjectID: p1, FlowID: "f1", Revision: 1, Graph: graph1, Now: t0}))(t)
+	wantCode(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f1", ExpectVersion: up.Version - 1}), domain.CodeConflict)
+	wantCode(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f2"}), domain.CodeNotFound)
+	check(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f1", ExpectVersion: up.Version}))
+	_, err = s.FlowGet(ctx, p1, "f1")
+	wantCode(t, err, domain.CodeNotFound)
+	_, err = s.FlowRevisionGet(ctx, p1, "f1", 1)
+	wantCode(t, err, domain.CodeNotFound)
+	wantCode(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f1"}), domain.CodeNotFound)
+}
+
+func testFlowPaging(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := twoProjects(t, s)
+	var ids seq
+	var want []string
+	for i := range 5 {
+		f := newFlow(ids.id(), p1, fmt.Sprintf("Flow %d", i))
+		if i == 3 {
+			f.Name, f.ChannelID = "100% sales", "ch1"
+		}
+		must(s.FlowCreate(ctx, f))(t)
+		want = append([]string{f.ID}, want...)
+	}
+	must(s.FlowCreate(ctx, newFlow(ids.id(), p2, "Flow x")))(t)
+	var got []string
+	page := store.Page{Limit: 2}
+	for range 10 {
+		l := must(s.FlowList(ctx, store.FlowListParams{ProjectID: p1, Page: page}))(t)
+		for _, f := range l.Items {
+			got = append(got, f.ID)
+		}
+		if l.Next == "" {
+			break
+		}
+		page.After = l.Next
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("paged = %v, want %v", got, want)
+	}
+	tests := []struct {
+		name string
+		p    store.FlowListParams
+		want int
+	}{
+		{"search is case-insensitive", store.FlowListParams{Search: "FLOW"}, 4},
+		{"search wildcards are literal", store.FlowListParams{Search: "0%"}, 1},
+		{"underscore is literal", store.FlowListParams{Search: "_"}, 0},
+		{"by channel", store.FlowListParams{ChannelID: "ch1"}, 1},
+		{"by status", store.FlowListParams{Status: store.FlowDraft}, 5},
+		{"no published", store.FlowListParams{Status: store.FlowPublished}, 0},
+	}
+	for _, tc := range tests {
+		tc.p.ProjectID = p1
+		if l := must(s.FlowList(ctx, tc.p))(t); len(l.Items) != tc.want {
+			t.Errorf("%s: %d flows, want %d", tc.name, len(l.Items), tc.want)
+		}
+	}
+}
+
+func testFlowRevisions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := twoProjects(t, s)
+	must(s.FlowCreate(ctx, newFlow("f1", p1, "A")))(t)
+	must(s.FlowCreate(ctx, newFlow("f2", p2, "B")))(t)
+	_, err := s.FlowRevisionLatest(ctx, p1, "f1")
+	wantCode(t, err, domain.CodeNotFound)
+	settings := json.RawMessage(`{"name":"A","logging":true}`)
+	for i := 1; i <= 3; i++ {
+		v := must(s.FlowRevisionCreate(ctx, store.FlowRevisionCreateParams{ProjectID: p1, FlowID: "f1", Revision: i, Graph: graph1,
+			Settings: settings, PublishedBy: "user:u1", Now: t0.Add(time.Duration(i) * time.Hour)}))(t)
+		if v.Revision != i || v.PublishedBy != "user:u1" || !v.PublishedAt.Equal(t0.Add(time.Duration(i)*time.Hour)) {
+			t.Fatalf("revision = %+v", v)
+		}
+	}
+	_, err = s.FlowRevisionCreate(ctx, store.FlowRevisionCreateParams{ProjectID: p1, FlowID: "f1", Revision: 2, Graph: graph1, Now: t0})
+	wantCode(t, err, domain.CodeConflict)
+	_, err = s.FlowRevisionCreate(ctx, store.FlowRevisionCreateParams{ProjectID: p1, FlowID: "missing", Revision: 1, Graph: graph1, Now: t0})
+	wantCode(t, err, domain.CodeNotFound)
+	v := must(s.FlowRevisionGet(ctx, p1, "f1", 2))(t)
+	jsonEqual(t, v.Graph, graph1)
+	jsonEqual(t, v.Settings, settings)
+	if got := must(s.FlowRevisionLatest(ctx, p1, "f1"))(t); got.Revision != 3 {
+		t.Fatalf("latest = %d", got.Revision)
+	}
+	_, err = s.FlowRevisionGet(ctx, p2, "f1", 1) // through another project
+	wantCode(t, err, domain.CodeNotFound)
+	_, err = s.FlowRevisionGet(ctx, p1, "f1", 9)
+	wantCode(t, err, domain.CodeNotFound)
+
+	var got []int
+	page := store.Page{Limit: 2}
+	for range 5 {
+		l := must(s.FlowRevisionList(ctx, store.FlowRevisionListParams{ProjectID: p1, FlowID: "f1", Page: page}))(t)
+		for _, v := range l.Items {
+			got = append(got, v.Revision)
+		}
+		if l.Next == "" {
+			break
+		}
+		page.After = l.Next
+	}
+	if fmt.Sprint(got) != "[3 2 1]" {
+		t.Fatalf("revisions = %v", got)
+	}
+	if l := must(s.FlowRevisionList(ctx, store.FlowRevisionListParams{ProjectID: p2, FlowID: "f1"}))(t); len(l.Items) != 0 {
+		t.Fatalf("another project sees revisions: %+v", l.Items)
+	}
+	_, err = s.FlowRevisionList(ctx, store.FlowRevisionListParams{ProjectID: p1, FlowID: "f1", Page: store.Page{After: "x"}})
+	wantCode(t, err, domain.CodeInvalid)
+}
+
+func testFlowStats(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := twoProjects(t, s)
+	must(s.FlowCreate(ctx, newFlow("f1", p1, "A")))(t)
+	must(s.FlowCreate(ctx, newFlow("f2", p1, "B")))(t)
+	must(s.FlowCreate(ctx, newFlow("f3", p2, "C")))(t)
+
+	empty := must(s.FlowStatsGet(ctx, store.FlowStatsParams{ProjectID: p1, FlowID: "f1"}))(t)
+	if empty.Sessions != (store.SessionCounts{}) || len(empty.Nodes) != 0 || len(empty.Edges) != 0 {
+		t.Fatalf("fresh flow has counts: %+v", empty)
+	}
+	add := func(flow, project string, rev int, at time.Time, started int64) {
+		t.Helper()
+		check(t, s.FlowStatsAdd(ctx, store.FlowStatsAddParams{ProjectID: project, FlowID: flow, Revision: rev, At: at,
+			Sessions: store.SessionCounts{Started: started, Completed: 1, Failed: 1},
+			Nodes:    map[string]store.NodeCounts{"start": {Visits: started}, "ask": {Visits: 1, DropOffs: 1}, "zero": {}},
+			Edges:    map[string]int64{"e1": started, "none": 0}}))
+	}
+	add("f1", p1, 1, t0, 2)                     // 09:30 → bucket 09:00
+	add("f1", p1, 1, t0.Add(10*time.Minute), 3) // same bucket
+	add("f1", p1, 2, t0.Add(2*time.Hour), 4)    // 11:00 bucket, revision 2
+	add("f2", p1, 1, t0, 5)
+	add("f3", p2, 1, t0, 7)
+
+	all := must(s.FlowStatsGet(ctx, store.FlowStatsParams{ProjectID: p1, FlowID: "f1"}))(t)
+	if all.Sessions != (store.SessionCounts{Started: 9, Completed: 3, Failed: 3}) {
+		t.Fatalf("sessions = %+v", all.Sessions)
+	}
+	if all.Nodes["start"] != (store.NodeCounts{Visits: 9}) || all.Nodes["ask"] != (store.NodeCounts{Visits: 3, DropOffs: 3}) || len(all.Nodes) != 2 {
+		t.Fatalf("nodes = %+v", all.Nodes)
+	}
+	if all.Edges["e1"] != 9 || len(all.Edges) != 1 {
+		t.Fatalf("edges = %+v", all.Edges)
+	}
+	tests := []struct {
+		name    string
+		p       store.FlowStatsParams
+		started int64
+	}{
+		{"one revision", store.FlowStatsParams{FlowID: "f1", Revision: 2}, 4},
+		{"from rounds down to the hour", store.FlowStatsParams{FlowID: "f1", From: t0.Add(20 * time.Minute)}, 9},
+		{"from excludes earlier hours", store.FlowStatsParams{FlowID: "f1", From: t0.Add(time.Hour)}, 4},
+		{"to is exclusive", store.FlowStatsParams{FlowID: "f1", To: t0.Truncate(time.Hour).Add(2 * time.Hour)}, 5},
+		{"whole project", store.FlowStatsParams{}, 14},
+	}
+	for _, tc := range tests {
+		tc.p.ProjectID = p1
+		if got := must(s.FlowStatsGet(ctx, tc.p))(t); got.Sessions.Started != tc.started {
+			t.Errorf("%s: started = %d, want %d", tc.name, got.Sessions.Started, tc.started)
+		}
+	}
+	proj := must(s.FlowStatsGet(ctx, store.FlowStatsParams{ProjectID: p1}))(t)
+	if len(proj.Flows) != 2 || proj.Flows["f1"].Started != 9 || proj.Flows["f2"].Started != 5 || len(proj.Nodes) != 0 {
+		t.Fatalf("per flow = %+v", proj)
+	}
+	// Another project's flow reads as nothing, never as its counts.
+	if got := must(s.FlowStatsGet(ctx, store.FlowStatsParams{ProjectID: p1, FlowID: "f3"}))(t); got.Sessions.Started != 0 {
+		t.Fatalf("cross-project counts: %+v", got)
+	}
+}
