@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/parleyhq/parley/internal/flow"
+)
+
+// Clock gives the time of a sprint. The engine reads it once per sprint so a
+// whole sprint sees one instant.
+type Clock interface {
+	Now() time.Time
+}
+
+// IDGen makes session IDs.
+type IDGen interface {
+	NewID() string
+}
+
+// Random is the source of split decisions: a uniform number in [0, 1).
+// Inject a seeded generator to make splits reproducible; when Services has
+// none, the engine derives the number from the session ID and step count,
+// which is deterministic per session.
+type Random interface {
+	Float64() float64
+}
+
+// HTTPRequest is an http_request node's call, fully rendered by the engine.
+type HTTPRequest struct {
+	Method  string
+	URL     string
+	Headers []HTTPHeader
+	Body    string
+	// Timeout is the node's timeout (10 s by default); the doer applies it
+	// together with its own limits.
+	Timeout time.Duration
+}
+
+// HTTPHeader is one rendered request header.
+type HTTPHeader struct {
+	Name, Value string
+}
+
+// HTTPResponse is what an HTTPDoer returns for a completed exchange, whatever
+// its status code.
+type HTTPResponse struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// HTTPDoer performs http_request calls. Transport failures, blocked
+// addresses, timeouts and oversized bodies are errors; the engine then takes
+// the node's failure exit. internal/httpclient is the production doer.
+type HTTPDoer interface {
+	Do(ctx context.Context, req HTTPRequest) (HTTPResponse, error)
+}
+
+// LLMRequest is an ai_agent node's question, rendered by the engine.
+type LLMRequest struct {
+	// ContactID lets the provider add the conversation history
+	// (HistoryTurns turns) from the host's message store.
+	ContactID    string
+	Model        string
+	System       string
+	Prompt       string
+	Temperature  float64
+	MaxTokens    int
+	HistoryTurns int
+}
+
+// LLM answers ai_agent nodes. When Services has none, ai_agent nodes take
+// their failed exit.
+type LLM interface {
+	Complete(ctx context.Context, req LLMRequest) (string, error)
+}
+
+// Flow is a compiled flow revision together with what the engine records
+// about it.
+type Flow struct {
+	ID       string
+	Name     string
+	Revision int
+	Program  *flow.Program
+	// ExpireAfter is the flow's expire_after setting; 0 means the engine's
+	// default (24 h). Only the root flow's value is used.
+	ExpireAfter time.Duration
+}
+
+// Flows loads other flows for subflow nodes. Revision 0 asks for the flow's
+// current published revision (when a subflow node is entered); a non-zero
+// revision asks for that exact revision (when a session waiting inside a
+// subflow resumes: version pinning). Hosts are expected to cache programs
+// per revision.
+type Flows interface {
+	Load(ctx context.Context, flowID string, revision int) (Flow, error)
+}
+
+// Services are the engine's only ways out. Clock and IDs are required; the
+// others may be nil (http_request then fails, ai_agent fails, subflow
+// fails, splits use the deterministic per-session source).
+type Services struct {
+	Clock  Clock
+	IDs    IDGen
+	Random Random
+	HTTP   HTTPDoer
+	LLM    LLM
+	Flows  Flows
+}
