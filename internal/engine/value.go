@@ -70,11 +70,11 @@ func normalize(v any) any {
 	if err != nil {
 		return expr.ToString(v)
 	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
+	out, err := decodeJSON(b)
+	if err != nil {
 		return expr.ToString(v)
 	}
-	return normalize(out)
+	return out
 }
 
 // isNormal reports whether v needs no conversion.

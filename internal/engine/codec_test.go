@@ -1,0 +1,135 @@
+package engine_test
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/expr"
+)
+
+func fullSession() *engine.Session {
+	return &engine.Session{
+		ID: "sess-1", FlowID: "flow-1", Revision: 7, Status: engine.StatusWaiting, Node: 12,
+		Frames: []engine.Frame{{FlowID: "child", Revision: 3, Return: 4}, {FlowID: "grandchild", Revision: 1, Return: 0}},
+		Wait:   engine.Wait{Kind: engine.WaitReply, Seq: 300, Retries: 2, TimeoutAt: stamp("2030-01-01T10:00:00.123456789Z")},
+		Steps:  999, CreatedAt: stamp("2030-01-01T09:00:00Z"), ExpiresAt: stamp("2030-01-02T09:00:00Z"),
+		Contact: expr.Contact{ID: "c", Name: "Zoë", Phone: "+1", Language: "pt", Fields: map[string]any{"n": -5, "empty": map[string]any{}}, Tags: []string{}},
+		Vars: map[string]any{
+			"nil": nil, "t": true, "f": false, "i": math.MinInt64, "big": math.MaxInt64, "x": 2.5, "nan": math.Inf(-1), "s": "héllo\x00",
+			"when": stamp("1500-06-01T00:00:00Z"), "list": []any{1, "a", []any{}, map[string]any{"k": nil}}, "nilmap": map[string]any(nil),
+		},
+		Row:       map[string]any{"phone": "+351"},
+		Input:     expr.Input{Type: "flow", Text: "t", Button: "b", ListID: "l", MediaURL: "u", Data: map[string]any{"a": []any{1.5}}},
+		EndReason: "",
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		s    *engine.Session
+	}{
+		{"full", fullSession()},
+		{"minimal", &engine.Session{Status: engine.StatusCompleted, EndReason: "done"}},
+		{"nil vs empty", &engine.Session{Status: engine.StatusFailed, Vars: map[string]any{}, Frames: []engine.Frame{}, Contact: expr.Contact{Tags: []string{}, Fields: map[string]any{}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b, err := tt.s.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back engine.Session
+			if err := back.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(&back, tt.s) {
+				t.Errorf("round trip:\n got %#v\nwant %#v", back, *tt.s)
+			}
+			b2, _ := back.MarshalBinary()
+			if string(b2) != string(b) {
+				t.Error("re-encoding differs: the encoding is not deterministic")
+			}
+		})
+	}
+}
+
+func TestCodecRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	good, err := fullSession().MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string][]byte{
+		"empty":    nil,
+		"version":  append([]byte{99}, good[1:]...),
+		"trailing": append(append([]byte{}, good...), 0),
+		"huge len": {1, 0xff, 0xff, 0xff, 0xff, 0x0f},
+	}
+	for i := 1; i < len(good); i++ {
+		bad["truncated "+string(rune('0'+i%10))+time.Duration(i).String()] = good[:i]
+	}
+	for name, b := range bad {
+		var s engine.Session
+		if err := s.UnmarshalBinary(b); !errors.Is(err, engine.ErrCorrupt) {
+			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+func FuzzUnmarshalBinary(f *testing.F) {
+	good, _ := fullSession().MarshalBinary()
+	f.Add(good)
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s engine.Session
+		if s.UnmarshalBinary(b) != nil {
+			return
+		}
+		// Whatever decodes must re-encode stably (bytes, not DeepEqual:
+		// a NaN float is never equal to itself).
+		b2, err := s.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s2 engine.Session
+		if err := s2.UnmarshalBinary(b2); err != nil {
+			t.Fatalf("re-decoding: %v", err)
+		}
+		if b3, _ := s2.MarshalBinary(); string(b3) != string(b2) {
+			t.Fatal("re-encoding is not stable")
+		}
+	})
+}
+
+func TestStartNormalizesValues(t *testing.T) {
+	t.Parallel()
+	type point struct{ X, Y int }
+	vars := map[string]any{"i64": int64(5), "f32": float32(0.5), "strs": []string{"a"}, "struct": point{1, 2}, "local": time.Date(2030, 1, 1, 10, 0, 0, 0, time.FixedZone("X", 3600)),
+		"nested": []any{int32(1), map[string]any{"u": uint(2)}}}
+	s, _, err := newEngine(t, engine.Services{}).Start(t.Context(), referenceFlow(t), expr.Contact{}, engine.Trigger{Vars: vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"i64": 5, "f32": 0.5, "strs": []any{"a"}, "struct": map[string]any{"X": 1, "Y": 2}, "local": stamp("2030-01-01T09:00:00Z"),
+		"nested": []any{1, map[string]any{"u": 2}}}
+	for k, v := range want {
+		if !reflect.DeepEqual(s.Vars[k], v) {
+			t.Errorf("%s = %#v, want %#v", k, s.Vars[k], v)
+		}
+	}
+	if _, ok := vars["i64"].(int64); !ok {
+		t.Error("host vars were modified")
+	}
+	b, _ := s.MarshalBinary()
+	var back engine.Session
+	if err := back.UnmarshalBinary(b); err != nil || !reflect.DeepEqual(&back, s) {
+		t.Errorf("round trip: %v", err)
+	}
+}
