@@ -1,0 +1,208 @@
+package chatflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/parleyhq/parley/internal/flow"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// projectEnv is the flow.LintEnv of one project. flow.LintEnv cannot fail
+// or take a context, so the references a graph makes are looked up first
+// (load) and the linter then asks only the in-memory answers; a database
+// error is reported as one, never as "unknown template".
+type projectEnv struct {
+	q         store.Queries
+	projectID string
+	byID      map[string]*store.MessageTemplate // nil value: looked up, absent
+	byName    map[string]*store.MessageTemplate
+	flows     map[string]bool
+}
+
+func newEnv(q store.Queries, projectID string) *projectEnv {
+	return &projectEnv{q: q, projectID: projectID,
+		byID: map[string]*store.MessageTemplate{}, byName: map[string]*store.MessageTemplate{}, flows: map[string]bool{}}
+}
+
+// load looks up every template and flow the graph and the start template
+// refer to. Answers are memoised, so one env serves a whole list.
+func (e *projectEnv) load(ctx context.Context, g flow.Graph, startTemplate string) error {
+	if startTemplate != "" {
+		if err := e.template(ctx, startTemplate, ""); err != nil {
+			return err
+		}
+	}
+	for _, n := range g.Nodes {
+		switch n.Type {
+		case flow.TypeTemplate:
+			var d flow.TemplateData
+			if json.Unmarshal(n.Data, &d) != nil {
+				continue // the linter reports the data
+			}
+			if err := e.template(ctx, d.TemplateID, d.TemplateName); err != nil {
+				return err
+			}
+		case flow.TypeSubflow:
+			var d flow.SubflowData
+			if json.Unmarshal(n.Data, &d) != nil || d.FlowID == "" {
+				continue
+			}
+			if _, ok := e.flows[d.FlowID]; ok {
+				continue
+			}
+			_, err := e.q.FlowGet(ctx, e.projectID, d.FlowID)
+			switch {
+			case err == nil:
+				e.flows[d.FlowID] = true
+			case errors.Is(err, store.ErrNotFound):
+				e.flows[d.FlowID] = false
+			default:
+				return fmt.Errorf("looking up subflow %q: %w", d.FlowID, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (e *projectEnv) template(ctx context.Context, id, name string) error {
+	var t store.MessageTemplate
+	var err error
+	switch {
+	case id != "":
+		if _, ok := e.byID[id]; ok {
+			return nil
+		}
+		t, err = e.q.TemplateGet(ctx, e.projectID, id)
+	case name != "":
+		if _, ok := e.byName[name]; ok {
+			return nil
+		}
+		t, err = e.q.TemplateGetByName(ctx, e.projectID, name, "")
+	default:
+		return nil
+	}
+	var found *store.MessageTemplate
+	switch {
+	case err == nil:
+		found = &t
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("looking up message template %q: %w", id+name, err)
+	}
+	if id != "" {
+		e.byID[id] = found
+	} else {
+		e.byName[name] = found
+	}
+	return nil
+}
+
+func (e *projectEnv) lookup(id, name string) *store.MessageTemplate {
+	if id != "" {
+		return e.byID[id]
+	}
+	return e.byName[name]
+}
+
+// TemplateExists implements flow.LintEnv.
+func (e *projectEnv) TemplateExists(id, name string) bool { return e.lookup(id, name) != nil }
+
+// FlowExists implements flow.LintEnv.
+func (e *projectEnv) FlowExists(id string) bool { return e.flows[id] }
+
+// TemplateButtons implements flow.TemplateButtonsEnv: the quick replies of
+// a template that declares a BUTTONS component. A template without one
+// answers "unknown", so edges may still name the exits (the chat-flow
+// API's trigger_value) for templates whose components are not synced yet.
+func (e *projectEnv) TemplateButtons(id, name string) ([]string, bool) {
+	t := e.lookup(id, name)
+	if t == nil {
+		return nil, false
+	}
+	return quickReplies(t.Components)
+}
+
+// quickReplies reads the QUICK_REPLY button titles of Meta's component
+// list.
+func quickReplies(components json.RawMessage) ([]string, bool) {
+	var comps []struct {
+		Type    string `json:"type"`
+		Buttons []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"buttons"`
+	}
+	if json.Unmarshal(components, &comps) != nil {
+		return nil, false
+	}
+	found := false
+	var titles []string
+	for _, c := range comps {
+		if c.Type != "BUTTONS" {
+			continue
+		}
+		found = true
+		for _, b := range c.Buttons {
+			if b.Type == "QUICK_REPLY" {
+				titles = append(titles, b.Text)
+			}
+		}
+	}
+	return titles, found
+}
+
+// buttonsKey names a template reference in a revision's frozen buttons.
+func buttonsKey(id, name string) string {
+	if id != "" {
+		return "id:" + id
+	}
+	return "name:" + name
+}
+
+// frozenButtons returns the quick replies the env knows for every template
+// reference, to store with a revision.
+func (e *projectEnv) frozenButtons() map[string][]string {
+	out := map[string][]string{}
+	for id, t := range e.byID {
+		if t != nil {
+			if b, ok := quickReplies(t.Components); ok {
+				out[buttonsKey(id, "")] = nonNil(b)
+			}
+		}
+	}
+	for name, t := range e.byName {
+		if t != nil {
+			if b, ok := quickReplies(t.Components); ok {
+				out[buttonsKey("", name)] = nonNil(b)
+			}
+		}
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// frozenEnv compiles a published revision. Its references were checked
+// when it was published, and the template buttons it saw then were stored
+// with it, so the same revision always compiles to the same program even
+// after templates change.
+type frozenEnv struct{ buttons map[string][]string }
+
+// TemplateExists implements flow.LintEnv.
+func (frozenEnv) TemplateExists(id, name string) bool { return true }
+
+// FlowExists implements flow.LintEnv.
+func (frozenEnv) FlowExists(id string) bool { return true }
+
+// TemplateButtons implements flow.TemplateButtonsEnv.
+func (f frozenEnv) TemplateButtons(id, name string) ([]string, bool) {
+	b, ok := f.buttons[buttonsKey(id, name)]
+	return b, ok
+}
