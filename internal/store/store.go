@@ -82,6 +82,8 @@ type List[T any] struct {
 
 // Queries are the repository methods, usable on a Store or inside InTx.
 type Queries interface {
+	RuntimeQueries
+
 	ProjectCreate(ctx context.Context, p ProjectCreateParams) (domain.Project, error)
 	ProjectGet(ctx context.Context, id string) (domain.Project, error)
 	ProjectGetByName(ctx context.Context, name string) (domain.Project, error)

@@ -101,6 +101,7 @@ func Dialect() sqlstore.Dialect {
 		Name:                  "postgres",
 		IsUniqueViolation:     is("23505"),
 		IsForeignKeyViolation: is("23503"),
+		ForUpdate:             " FOR UPDATE",
 	}
 }
 

@@ -45,6 +45,9 @@ type Dialect struct {
 	IsUniqueViolation func(error) bool
 	// IsForeignKeyViolation reports whether err is a foreign-key failure.
 	IsForeignKeyViolation func(error) bool
+	// ForUpdate is appended to a SELECT to lock its rows until the
+	// transaction ends; empty where the database serialises writers anyway.
+	ForUpdate string
 }
 
 // JobInserter enqueues River jobs, on the given native transaction (nil for

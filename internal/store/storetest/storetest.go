@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 			tc.fn(t, open(t))
 		})
 	}
+	runRuntime(t, open)
 }
 
 // seq makes IDs that sort in creation order, like UUIDv7 does.

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/parleyhq/parley/internal/domain"
+)
+
+// RuntimeQueries are the repository methods of the conversation runtime:
+// channels, contacts, messages, the per-contact inbox, sessions and traces.
+type RuntimeQueries interface {
+	ChannelCreate(ctx context.Context, c domain.Channel) (domain.Channel, error)
+	ChannelGet(ctx context.Context, projectID, id string) (domain.Channel, error)
+	// ChannelGetByAddress finds the channel a webhook is for, across projects.
+	ChannelGetByAddress(ctx context.Context, typ, address string) (domain.Channel, error)
+	// ChannelGetAny finds a channel by ID alone, for webhooks that name it.
+	ChannelGetAny(ctx context.Context, id string) (domain.Channel, error)
+	ChannelList(ctx context.Context, projectID string) ([]domain.Channel, error)
+	ChannelUpdate(ctx context.Context, c domain.Channel) (domain.Channel, error)
+	ChannelDelete(ctx context.Context, projectID, id string) error
+
+	// ContactEnsure finds the contact with the URN or creates it, and
+	// records an inbound time on the URN and contact when Inbound is set.
+	ContactEnsure(ctx context.Context, p ContactEnsureParams) (domain.Contact, bool, error)
+	ContactGet(ctx context.Context, projectID, id string) (domain.Contact, error)
+	ContactList(ctx context.Context, p ContactListParams) (List[domain.Contact], error)
+	ContactUpdate(ctx context.Context, c domain.Contact) (domain.Contact, error)
+	ContactURNs(ctx context.Context, projectID, contactID string) ([]domain.URN, error)
+	// ContactLock serialises work on one contact until the transaction ends
+	// (PostgreSQL: a row lock; SQLite's single writer already serialises).
+	ContactLock(ctx context.Context, projectID, contactID string) error
+
+	// MessageCreate stores a message. An inbound message whose provider ID
+	// the channel already delivered is ErrConflict: Meta re-delivers.
+	MessageCreate(ctx context.Context, m domain.Message) (domain.Message, error)
+	MessageGet(ctx context.Context, projectID, id string) (domain.Message, error)
+	MessageGetByProviderID(ctx context.Context, channelID, direction, providerID string) (domain.Message, error)
+	MessageList(ctx context.Context, p MessageListParams) (List[domain.Message], error)
+	// MessageSetStatus moves an outbound message forward only (see
+	// domain.StatusRank); it reports whether anything changed.
+	MessageSetStatus(ctx context.Context, p MessageStatusParams) (bool, error)
+
+	// ContactEventAppend queues an event for the contact. A DedupeKey seen
+	// before is ErrConflict.
+	ContactEventAppend(ctx context.Context, e domain.ContactEvent) (domain.ContactEvent, error)
+	// ContactEventNext is the contact's oldest unhandled event.
+	ContactEventNext(ctx context.Context, contactID string) (domain.ContactEvent, error)
+	ContactEventDone(ctx context.Context, seq int64, result string, now time.Time) error
+	// ContactEventPending lists contacts with unhandled events older than
+	// before, so a sweeper can requeue work lost with a job.
+	ContactEventPending(ctx context.Context, before time.Time, limit int) ([]domain.ContactEvent, error)
+
+	SessionCreate(ctx context.Context, s domain.FlowSession) error
+	SessionGet(ctx context.Context, projectID, id string) (domain.FlowSession, error)
+	// SessionLive is the contact's active or waiting (non-simulated) session.
+	SessionLive(ctx context.Context, contactID string) (domain.FlowSession, error)
+	// SessionUpdate saves s when its stored Version is s.Version-1, else
+	// ErrConflict: someone else moved the session first.
+	SessionUpdate(ctx context.Context, s domain.FlowSession) error
+	SessionList(ctx context.Context, p SessionListParams) (List[domain.FlowSession], error)
+	// SessionExpiring lists live sessions whose expiry has passed.
+	SessionExpiring(ctx context.Context, now time.Time, limit int) ([]domain.FlowSession, error)
+
+	TraceAppend(ctx context.Context, events []domain.TraceEvent) error
+	TraceList(ctx context.Context, projectID, sessionID string) ([]domain.TraceEvent, error)
+
+	// IdempotencyGet returns the stored response for a key, or ErrNotFound.
+	IdempotencyGet(ctx context.Context, projectID, key string) ([]byte, error)
+	// IdempotencyPut stores a response for a key; an existing key is ErrConflict.
+	IdempotencyPut(ctx context.Context, projectID, key string, response []byte, now time.Time) error
+}
+
+// ContactEnsureParams find or create a contact by URN.
+type ContactEnsureParams struct {
+	ProjectID string
+	Scheme    string
+	Path      string
+	ChannelID string
+	// NewID is used when the contact is created.
+	NewID string
+	Name  string
+	Phone string
+	// Inbound records that the contact just wrote (the 24-hour window).
+	Inbound bool
+	// Simulated contacts belong to the simulator and are never listed.
+	Simulated bool
+	Now       time.Time
+}
+
+// ContactListParams search a project's contacts by name or phone.
+type ContactListParams struct {
+	ProjectID string
+	Search    string
+	Tag       string
+	Page      Page
+}
+
+// MessageListParams list a contact's conversation, newest first.
+type MessageListParams struct {
+	ProjectID string
+	ContactID string
+	Page      Page
+}
+
+// MessageStatusParams move a message's status.
+type MessageStatusParams struct {
+	ID          string
+	Status      string
+	ProviderID  string
+	ErrorCode   string
+	ErrorReason string
+	Now         time.Time
+}
+
+// SessionListParams filter a project's sessions.
+type SessionListParams struct {
+	ProjectID string
+	ContactID string
+	FlowID    string
+	Status    string
+	Simulated bool
+	Page      Page
+}

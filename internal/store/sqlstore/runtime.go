@@ -1,0 +1,512 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+const channelCols = `id, project_id, type, name, address, config, secrets, status, created_at, updated_at`
+
+func scanChannel(r Row) (domain.Channel, error) {
+	var c domain.Channel
+	var cfg string
+	err := r.Scan(&c.ID, &c.ProjectID, &c.Type, &c.Name, &c.Address, &cfg, &c.Secrets, &c.Status, &c.CreatedAt, &c.UpdatedAt)
+	c.Config = json.RawMessage(cfg)
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return c, err
+}
+
+// ChannelCreate implements store.Queries.
+func (q *Queries) ChannelCreate(ctx context.Context, c domain.Channel) (domain.Channel, error) {
+	out, err := scanChannel(q.w.QueryRow(ctx, `INSERT INTO channels (`+channelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+channelCols,
+		c.ID, c.ProjectID, c.Type, c.Name, c.Address, jsonOrEmpty(c.Config), c.Secrets, c.Status, c.CreatedAt, c.UpdatedAt))
+	if err != nil && q.d.IsUniqueViolation(err) {
+		return out, domain.Errorf(domain.CodeConflict, "another %s channel already uses the address %q", c.Type, c.Address)
+	}
+	return out, q.translate(err, "creating channel")
+}
+
+// ChannelGet implements store.Queries.
+func (q *Queries) ChannelGet(ctx context.Context, projectID, id string) (domain.Channel, error) {
+	c, err := scanChannel(q.r.QueryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE project_id = ? AND id = ?`, projectID, id))
+	if err == ErrNoRows {
+		return c, notFound("channel", id)
+	}
+	return c, q.translate(err, "getting channel")
+}
+
+// ChannelGetAny implements store.Queries.
+func (q *Queries) ChannelGetAny(ctx context.Context, id string) (domain.Channel, error) {
+	c, err := scanChannel(q.r.QueryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE id = ?`, id))
+	if err == ErrNoRows {
+		return c, notFound("channel", id)
+	}
+	return c, q.translate(err, "getting channel")
+}
+
+// ChannelGetByAddress implements store.Queries.
+func (q *Queries) ChannelGetByAddress(ctx context.Context, typ, address string) (domain.Channel, error) {
+	c, err := scanChannel(q.r.QueryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE type = ? AND address = ?`, typ, address))
+	if err == ErrNoRows {
+		return c, notFound(typ+" channel", address)
+	}
+	return c, q.translate(err, "getting channel by address")
+}
+
+// ChannelList implements store.Queries.
+func (q *Queries) ChannelList(ctx context.Context, projectID string) ([]domain.Channel, error) {
+	rows, err := q.r.Query(ctx, `SELECT `+channelCols+` FROM channels WHERE project_id = ? ORDER BY id`, projectID)
+	out, err := collect(rows, err, func(r Rows) (domain.Channel, error) { return scanChannel(r) })
+	if out == nil {
+		out = []domain.Channel{}
+	}
+	return out, q.translate(err, "listing channels")
+}
+
+// ChannelUpdate implements store.Queries.
+func (q *Queries) ChannelUpdate(ctx context.Context, c domain.Channel) (domain.Channel, error) {
+	out, err := scanChannel(q.w.QueryRow(ctx, `UPDATE channels SET name = ?, address = ?, config = ?, secrets = ?, status = ?, updated_at = ?
+		WHERE project_id = ? AND id = ? RETURNING `+channelCols,
+		c.Name, c.Address, jsonOrEmpty(c.Config), c.Secrets, c.Status, c.UpdatedAt, c.ProjectID, c.ID))
+	switch {
+	case err == ErrNoRows:
+		return out, notFound("channel", c.ID)
+	case err != nil && q.d.IsUniqueViolation(err):
+		return out, domain.Errorf(domain.CodeConflict, "another %s channel already uses the address %q", c.Type, c.Address)
+	}
+	return out, q.translate(err, "updating channel")
+}
+
+// ChannelDelete implements store.Queries.
+func (q *Queries) ChannelDelete(ctx context.Context, projectID, id string) error {
+	n, err := q.w.Exec(ctx, `DELETE FROM channels WHERE project_id = ? AND id = ?`, projectID, id)
+	if err == nil && n == 0 {
+		return notFound("channel", id)
+	}
+	return q.translate(err, "deleting channel")
+}
+
+const contactCols = `id, project_id, name, phone, language, fields, tags, opted_out, opted_out_at, assignee, last_inbound_at, created_at, updated_at`
+
+func scanContact(r Row) (domain.Contact, error) {
+	var c domain.Contact
+	var fields, tags string
+	err := r.Scan(&c.ID, &c.ProjectID, &c.Name, &c.Phone, &c.Language, &fields, &tags, &c.OptedOut, &c.OptedOutAt, &c.Assignee, &c.LastInboundAt, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(fields), &c.Fields); err != nil || c.Fields == nil {
+		c.Fields = map[string]any{}
+	}
+	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil || c.Tags == nil {
+		c.Tags = []string{}
+	}
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	c.OptedOutAt, c.LastInboundAt = utcPtr(c.OptedOutAt), utcPtr(c.LastInboundAt)
+	return c, nil
+}
+
+func marshalJSON(v any, empty string) string {
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" {
+		return empty
+	}
+	return string(b)
+}
+
+// ContactEnsure implements store.Queries.
+func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams) (domain.Contact, bool, error) {
+	var contactID string
+	err := q.w.QueryRow(ctx, `SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?`, p.ProjectID, p.Scheme, p.Path).Scan(&contactID)
+	created := false
+	switch {
+	case err == ErrNoRows:
+		created = true
+		contactID = p.NewID
+		if _, err := q.w.Exec(ctx, `INSERT INTO contacts (id, project_id, name, phone, simulated, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			contactID, p.ProjectID, p.Name, p.Phone, p.Simulated, p.Now, p.Now); err != nil {
+			return domain.Contact{}, false, q.translate(err, "creating contact")
+		}
+		if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id) VALUES (?, ?, ?, ?, ?)`,
+			p.ProjectID, p.Scheme, p.Path, contactID, p.ChannelID); err != nil {
+			return domain.Contact{}, false, q.translate(err, "creating contact address")
+		}
+	case err != nil:
+		return domain.Contact{}, false, q.translate(err, "finding contact")
+	}
+	if p.Inbound {
+		if _, err := q.w.Exec(ctx, `UPDATE contact_urns SET last_inbound_at = ?, channel_id = CASE WHEN ? <> '' THEN ? ELSE channel_id END
+			WHERE project_id = ? AND scheme = ? AND path = ?`, p.Now, p.ChannelID, p.ChannelID, p.ProjectID, p.Scheme, p.Path); err != nil {
+			return domain.Contact{}, false, q.translate(err, "recording inbound time")
+		}
+		// A profile name from the channel fills an empty name, never
+		// overwrites one someone set.
+		if _, err := q.w.Exec(ctx, `UPDATE contacts SET last_inbound_at = ?, updated_at = ?, name = CASE WHEN name = '' THEN ? ELSE name END WHERE id = ?`,
+			p.Now, p.Now, p.Name, contactID); err != nil {
+			return domain.Contact{}, false, q.translate(err, "recording inbound time")
+		}
+	}
+	c, err := scanContact(q.w.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, contactID))
+	return c, created, q.translate(err, "reading contact")
+}
+
+// ContactGet implements store.Queries.
+func (q *Queries) ContactGet(ctx context.Context, projectID, id string) (domain.Contact, error) {
+	c, err := scanContact(q.r.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE project_id = ? AND id = ?`, projectID, id))
+	if err == ErrNoRows {
+		return c, notFound("contact", id)
+	}
+	return c, q.translate(err, "getting contact")
+}
+
+// ContactList implements store.Queries.
+func (q *Queries) ContactList(ctx context.Context, p store.ContactListParams) (store.List[domain.Contact], error) {
+	sql := `SELECT ` + contactCols + ` FROM contacts WHERE project_id = ? AND NOT simulated`
+	args := []any{p.ProjectID}
+	if p.Search != "" {
+		sql += ` AND (lower(name) LIKE ? OR phone LIKE ?)`
+		like := "%" + escapeLike(p.Search) + "%"
+		args = append(args, lowerASCII(like), like)
+	}
+	if p.Tag != "" {
+		sql += ` AND CAST(tags AS TEXT) LIKE ?`
+		args = append(args, "%"+escapeLike(marshalJSON(p.Tag, `""`))+"%")
+	}
+	where, limit, pargs := pageClause(p.Page, "id")
+	rows, err := q.r.Query(ctx, sql+where+limit, append(args, pargs...)...)
+	items, err := collect(rows, err, func(r Rows) (domain.Contact, error) { return scanContact(r) })
+	if err != nil {
+		return store.List[domain.Contact]{}, q.translate(err, "listing contacts")
+	}
+	return finishPage(items, p.Page, func(c domain.Contact) string { return c.ID }), nil
+}
+
+// escapeLike drops LIKE's wildcards from user text: both databases treat
+// % and _ specially and we do not declare an ESCAPE character.
+func escapeLike(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' && s[i] != '_' {
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+// ContactUpdate implements store.Queries: it saves the editable fields.
+func (q *Queries) ContactUpdate(ctx context.Context, c domain.Contact) (domain.Contact, error) {
+	out, err := scanContact(q.w.QueryRow(ctx, `UPDATE contacts SET name = ?, phone = ?, language = ?, fields = ?, tags = ?, opted_out = ?, opted_out_at = ?, assignee = ?, updated_at = ?
+		WHERE project_id = ? AND id = ? RETURNING `+contactCols,
+		c.Name, c.Phone, c.Language, marshalJSON(c.Fields, "{}"), marshalJSON(c.Tags, "[]"), c.OptedOut, c.OptedOutAt, c.Assignee, c.UpdatedAt, c.ProjectID, c.ID))
+	if err == ErrNoRows {
+		return out, notFound("contact", c.ID)
+	}
+	return out, q.translate(err, "updating contact")
+}
+
+// ContactURNs implements store.Queries.
+func (q *Queries) ContactURNs(ctx context.Context, projectID, contactID string) ([]domain.URN, error) {
+	rows, err := q.r.Query(ctx, `SELECT project_id, scheme, path, contact_id, channel_id, last_inbound_at FROM contact_urns
+		WHERE project_id = ? AND contact_id = ? ORDER BY scheme, path`, projectID, contactID)
+	out, err := collect(rows, err, func(r Rows) (domain.URN, error) {
+		var u domain.URN
+		err := r.Scan(&u.ProjectID, &u.Scheme, &u.Path, &u.ContactID, &u.ChannelID, &u.LastInboundAt)
+		u.LastInboundAt = utcPtr(u.LastInboundAt)
+		return u, err
+	})
+	if out == nil {
+		out = []domain.URN{}
+	}
+	return out, q.translate(err, "listing contact addresses")
+}
+
+// ContactLock implements store.Queries.
+func (q *Queries) ContactLock(ctx context.Context, projectID, contactID string) error {
+	var id string
+	err := q.w.QueryRow(ctx, `SELECT id FROM contacts WHERE project_id = ? AND id = ?`+q.d.ForUpdate, projectID, contactID).Scan(&id)
+	if err == ErrNoRows {
+		return notFound("contact", contactID)
+	}
+	return q.translate(err, "locking contact")
+}
+
+const messageCols = `id, project_id, contact_id, channel_id, session_id, direction, type, content, status, provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at`
+
+func scanMessage(r Row) (domain.Message, error) {
+	var m domain.Message
+	var content string
+	var provider *string
+	err := r.Scan(&m.ID, &m.ProjectID, &m.ContactID, &m.ChannelID, &m.SessionID, &m.Direction, &m.Type, &content, &m.Status, &provider,
+		&m.ErrorCode, &m.ErrorReason, &m.Priority, &m.CreatedAt, &m.UpdatedAt, &m.SentAt)
+	m.Content = json.RawMessage(content)
+	if provider != nil {
+		m.ProviderID = *provider
+	}
+	m.CreatedAt, m.UpdatedAt, m.SentAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC(), utcPtr(m.SentAt)
+	return m, err
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// MessageCreate implements store.Queries.
+func (q *Queries) MessageCreate(ctx context.Context, m domain.Message) (domain.Message, error) {
+	if m.Priority == "" {
+		m.Priority = "reply"
+	}
+	out, err := scanMessage(q.w.QueryRow(ctx, `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
+			provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+messageCols,
+		m.ID, m.ProjectID, m.ContactID, m.ChannelID, m.SessionID, m.Direction, m.Type, jsonOrEmpty(m.Content), m.Status, domain.StatusRank(m.Status),
+		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt))
+	if err != nil && q.d.IsUniqueViolation(err) {
+		return out, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received", Err: err}
+	}
+	return out, q.translate(err, "storing message")
+}
+
+// MessageGet implements store.Queries.
+func (q *Queries) MessageGet(ctx context.Context, projectID, id string) (domain.Message, error) {
+	m, err := scanMessage(q.r.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE project_id = ? AND id = ?`, projectID, id))
+	if err == ErrNoRows {
+		return m, notFound("message", id)
+	}
+	return m, q.translate(err, "getting message")
+}
+
+// MessageGetByProviderID implements store.Queries.
+func (q *Queries) MessageGetByProviderID(ctx context.Context, channelID, direction, providerID string) (domain.Message, error) {
+	m, err := scanMessage(q.r.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND direction = ? AND provider_id = ?`, channelID, direction, providerID))
+	if err == ErrNoRows {
+		return m, notFound("message", providerID)
+	}
+	return m, q.translate(err, "getting message by provider ID")
+}
+
+// MessageList implements store.Queries.
+func (q *Queries) MessageList(ctx context.Context, p store.MessageListParams) (store.List[domain.Message], error) {
+	where, limit, pargs := pageClause(p.Page, "id")
+	rows, err := q.r.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE project_id = ? AND contact_id = ?`+where+limit,
+		append([]any{p.ProjectID, p.ContactID}, pargs...)...)
+	items, err := collect(rows, err, func(r Rows) (domain.Message, error) { return scanMessage(r) })
+	if err != nil {
+		return store.List[domain.Message]{}, q.translate(err, "listing messages")
+	}
+	return finishPage(items, p.Page, func(m domain.Message) string { return m.ID }), nil
+}
+
+// MessageSetStatus implements store.Queries.
+func (q *Queries) MessageSetStatus(ctx context.Context, p store.MessageStatusParams) (bool, error) {
+	rank := domain.StatusRank(p.Status)
+	n, err := q.w.Exec(ctx, `UPDATE messages SET status = ?, status_rank = ?,
+			provider_id = COALESCE(provider_id, ?),
+			error_code = CASE WHEN ? <> '' THEN ? ELSE error_code END,
+			error_reason = CASE WHEN ? <> '' THEN ? ELSE error_reason END,
+			sent_at = CASE WHEN sent_at IS NULL AND ? >= 2 AND ? <> 4 THEN ? ELSE sent_at END,
+			updated_at = ?
+		WHERE id = ? AND status_rank < ?`,
+		p.Status, rank, nullIfEmpty(p.ProviderID), p.ErrorCode, p.ErrorCode, p.ErrorReason, p.ErrorReason, rank, rank, p.Now, p.Now, p.ID, rank)
+	if err != nil {
+		return false, q.translate(err, "updating message status")
+	}
+	return n > 0, nil
+}
+
+const contactEventCols = `seq, project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, handled_at, result`
+
+func scanContactEvent(r Row) (domain.ContactEvent, error) {
+	var e domain.ContactEvent
+	var payload string
+	var dedupe *string
+	err := r.Scan(&e.Seq, &e.ProjectID, &e.ContactID, &e.Kind, &e.MessageID, &payload, &dedupe, &e.CreatedAt, &e.HandledAt, &e.Result)
+	e.Payload = json.RawMessage(payload)
+	if dedupe != nil {
+		e.DedupeKey = *dedupe
+	}
+	e.CreatedAt, e.HandledAt = e.CreatedAt.UTC(), utcPtr(e.HandledAt)
+	return e, err
+}
+
+// ContactEventAppend implements store.Queries.
+func (q *Queries) ContactEventAppend(ctx context.Context, e domain.ContactEvent) (domain.ContactEvent, error) {
+	out, err := scanContactEvent(q.w.QueryRow(ctx, `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+contactEventCols,
+		e.ProjectID, e.ContactID, e.Kind, e.MessageID, jsonOrEmpty(e.Payload), nullIfEmpty(e.DedupeKey), e.CreatedAt))
+	if err != nil && q.d.IsUniqueViolation(err) {
+		return out, &domain.Error{Code: domain.CodeConflict, Message: "event " + e.DedupeKey + " was already queued", Err: err}
+	}
+	return out, q.translate(err, "queueing contact event")
+}
+
+// ContactEventNext implements store.Queries.
+func (q *Queries) ContactEventNext(ctx context.Context, contactID string) (domain.ContactEvent, error) {
+	e, err := scanContactEvent(q.w.QueryRow(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE contact_id = ? AND handled_at IS NULL ORDER BY seq LIMIT 1`, contactID))
+	if err == ErrNoRows {
+		return e, notFound("pending event of contact", contactID)
+	}
+	return e, q.translate(err, "getting next contact event")
+}
+
+// ContactEventDone implements store.Queries.
+func (q *Queries) ContactEventDone(ctx context.Context, seq int64, result string, now time.Time) error {
+	n, err := q.w.Exec(ctx, `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`, now, result, seq)
+	if err == nil && n == 0 {
+		return domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq)
+	}
+	return q.translate(err, "marking contact event handled")
+}
+
+// ContactEventPending implements store.Queries: the oldest pending event
+// of each contact that has one older than before.
+func (q *Queries) ContactEventPending(ctx context.Context, before time.Time, limit int) ([]domain.ContactEvent, error) {
+	rows, err := q.r.Query(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE seq IN (
+			SELECT min(seq) FROM contact_events WHERE handled_at IS NULL AND created_at < ? GROUP BY contact_id
+		) ORDER BY seq LIMIT ?`, before, limit)
+	out, err := collect(rows, err, func(r Rows) (domain.ContactEvent, error) { return scanContactEvent(r) })
+	return out, q.translate(err, "listing pending contact events")
+}
+
+const sessionCols = `id, project_id, contact_id, flow_id, revision, channel_id, status, state, wait_seq, waiting_for, node_id, timeout_at, expires_at, version, simulated, draft, end_reason, created_at, updated_at, ended_at`
+
+func scanSession(r Row) (domain.FlowSession, error) {
+	var s domain.FlowSession
+	err := r.Scan(&s.ID, &s.ProjectID, &s.ContactID, &s.FlowID, &s.Revision, &s.ChannelID, &s.Status, &s.State, &s.WaitSeq, &s.WaitingFor, &s.NodeID,
+		&s.TimeoutAt, &s.ExpiresAt, &s.Version, &s.Simulated, &s.Draft, &s.EndReason, &s.CreatedAt, &s.UpdatedAt, &s.EndedAt)
+	s.TimeoutAt, s.EndedAt = utcPtr(s.TimeoutAt), utcPtr(s.EndedAt)
+	s.ExpiresAt, s.CreatedAt, s.UpdatedAt = s.ExpiresAt.UTC(), s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	return s, err
+}
+
+// SessionCreate implements store.Queries.
+func (q *Queries) SessionCreate(ctx context.Context, s domain.FlowSession) error {
+	_, err := q.w.Exec(ctx, `INSERT INTO flow_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.ProjectID, s.ContactID, s.FlowID, s.Revision, s.ChannelID, s.Status, s.State, s.WaitSeq, s.WaitingFor, s.NodeID,
+		s.TimeoutAt, s.ExpiresAt, s.Version, s.Simulated, s.Draft, s.EndReason, s.CreatedAt, s.UpdatedAt, s.EndedAt)
+	if err != nil && q.d.IsUniqueViolation(err) {
+		return &domain.Error{Code: domain.CodeConflict, Message: "the contact is already in a flow", Err: err}
+	}
+	return q.translate(err, "creating session")
+}
+
+// SessionGet implements store.Queries.
+func (q *Queries) SessionGet(ctx context.Context, projectID, id string) (domain.FlowSession, error) {
+	s, err := scanSession(q.r.QueryRow(ctx, `SELECT `+sessionCols+` FROM flow_sessions WHERE project_id = ? AND id = ?`, projectID, id))
+	if err == ErrNoRows {
+		return s, notFound("session", id)
+	}
+	return s, q.translate(err, "getting session")
+}
+
+// SessionLive implements store.Queries.
+func (q *Queries) SessionLive(ctx context.Context, contactID string) (domain.FlowSession, error) {
+	s, err := scanSession(q.w.QueryRow(ctx, `SELECT `+sessionCols+` FROM flow_sessions WHERE contact_id = ? AND status IN ('active', 'waiting') AND NOT simulated`, contactID))
+	if err == ErrNoRows {
+		return s, notFound("live session of contact", contactID)
+	}
+	return s, q.translate(err, "getting live session")
+}
+
+// SessionUpdate implements store.Queries.
+func (q *Queries) SessionUpdate(ctx context.Context, s domain.FlowSession) error {
+	n, err := q.w.Exec(ctx, `UPDATE flow_sessions SET status = ?, state = ?, wait_seq = ?, waiting_for = ?, node_id = ?, timeout_at = ?, expires_at = ?,
+			version = ?, end_reason = ?, updated_at = ?, ended_at = ?
+		WHERE id = ? AND version = ?`,
+		s.Status, s.State, s.WaitSeq, s.WaitingFor, s.NodeID, s.TimeoutAt, s.ExpiresAt, s.Version, s.EndReason, s.UpdatedAt, s.EndedAt, s.ID, s.Version-1)
+	if err == nil && n == 0 {
+		return domain.Errorf(domain.CodeConflict, "session %s changed since it was read", s.ID)
+	}
+	return q.translate(err, "saving session")
+}
+
+// SessionList implements store.Queries.
+func (q *Queries) SessionList(ctx context.Context, p store.SessionListParams) (store.List[domain.FlowSession], error) {
+	sql := `SELECT ` + sessionCols + ` FROM flow_sessions WHERE project_id = ? AND simulated = ?`
+	args := []any{p.ProjectID, p.Simulated}
+	if p.ContactID != "" {
+		sql += ` AND contact_id = ?`
+		args = append(args, p.ContactID)
+	}
+	if p.FlowID != "" {
+		sql += ` AND flow_id = ?`
+		args = append(args, p.FlowID)
+	}
+	if p.Status != "" {
+		sql += ` AND status = ?`
+		args = append(args, p.Status)
+	}
+	where, limit, pargs := pageClause(p.Page, "id")
+	rows, err := q.r.Query(ctx, sql+where+limit, append(args, pargs...)...)
+	items, err := collect(rows, err, func(r Rows) (domain.FlowSession, error) { return scanSession(r) })
+	if err != nil {
+		return store.List[domain.FlowSession]{}, q.translate(err, "listing sessions")
+	}
+	return finishPage(items, p.Page, func(s domain.FlowSession) string { return s.ID }), nil
+}
+
+// SessionExpiring implements store.Queries.
+func (q *Queries) SessionExpiring(ctx context.Context, now time.Time, limit int) ([]domain.FlowSession, error) {
+	rows, err := q.r.Query(ctx, `SELECT `+sessionCols+` FROM flow_sessions WHERE status IN ('active', 'waiting') AND expires_at < ? ORDER BY expires_at LIMIT ?`, now, limit)
+	out, err := collect(rows, err, func(r Rows) (domain.FlowSession, error) { return scanSession(r) })
+	return out, q.translate(err, "listing expiring sessions")
+}
+
+// TraceAppend implements store.Queries.
+func (q *Queries) TraceAppend(ctx context.Context, events []domain.TraceEvent) error {
+	for _, e := range events {
+		if _, err := q.w.Exec(ctx, `INSERT INTO session_trace (project_id, session_id, kind, node_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			e.ProjectID, e.SessionID, e.Kind, e.NodeID, jsonOrEmpty(e.Data), e.CreatedAt); err != nil {
+			return q.translate(err, "appending trace")
+		}
+	}
+	return nil
+}
+
+// TraceList implements store.Queries.
+func (q *Queries) TraceList(ctx context.Context, projectID, sessionID string) ([]domain.TraceEvent, error) {
+	rows, err := q.r.Query(ctx, `SELECT id, session_id, kind, node_id, data, created_at FROM session_trace WHERE project_id = ? AND session_id = ? ORDER BY id`, projectID, sessionID)
+	out, err := collect(rows, err, func(r Rows) (domain.TraceEvent, error) {
+		var e domain.TraceEvent
+		var data string
+		err := r.Scan(&e.ID, &e.SessionID, &e.Kind, &e.NodeID, &data, &e.CreatedAt)
+		e.Data, e.CreatedAt = json.RawMessage(data), e.CreatedAt.UTC()
+		return e, err
+	})
+	if out == nil {
+		out = []domain.TraceEvent{}
+	}
+	return out, q.translate(err, "listing trace")
+}
+
+// IdempotencyGet implements store.Queries.
+func (q *Queries) IdempotencyGet(ctx context.Context, projectID, key string) ([]byte, error) {
+	var resp string
+	err := q.r.QueryRow(ctx, `SELECT response FROM idempotency_keys WHERE project_id = ? AND key = ?`, projectID, key).Scan(&resp)
+	if err == ErrNoRows {
+		return nil, notFound("idempotency key", key)
+	}
+	return []byte(resp), q.translate(err, "getting idempotency key")
+}
+
+// IdempotencyPut implements store.Queries.
+func (q *Queries) IdempotencyPut(ctx context.Context, projectID, key string, response []byte, now time.Time) error {
+	_, err := q.w.Exec(ctx, `INSERT INTO idempotency_keys (project_id, key, response, created_at) VALUES (?, ?, ?, ?)`, projectID, key, string(response), now)
+	return q.translate(err, "storing idempotency key")
+}

@@ -1,0 +1,293 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// runRuntime runs the runtime part of the suite.
+func runRuntime(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Channels", testChannels},
+		{"Contacts", testContacts},
+		{"Messages", testMessages},
+		{"ContactEvents", testContactEvents},
+		{"Sessions", testSessions},
+		{"TraceAndIdempotency", testTraceAndIdempotency},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+func runtimeProjects(t *testing.T, s store.Store) (string, string) {
+	ctx := context.Background()
+	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "One", Now: t0}))(t)
+	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p2", Name: "Two", Now: t0}))(t)
+	return "p1", "p2"
+}
+
+func testChannels(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := runtimeProjects(t, s)
+	c := must(s.ChannelCreate(ctx, domain.Channel{ID: "c1", ProjectID: p1, Type: "whatsapp", Name: "Main", Address: "1001", Config: json.RawMessage(`{"waba_id":"9"}`), Secrets: "v1:x", Status: "active", CreatedAt: t0, UpdatedAt: t0}))(t)
+	if c.Address != "1001" || c.Secrets != "v1:x" {
+		t.Fatalf("channel = %+v", c)
+	}
+	_, err := s.ChannelCreate(ctx, domain.Channel{ID: "c2", ProjectID: p2, Type: "whatsapp", Name: "Dup", Address: "1001", Status: "active", CreatedAt: t0, UpdatedAt: t0})
+	wantCode(t, err, domain.CodeConflict)
+	must(s.ChannelCreate(ctx, domain.Channel{ID: "c3", ProjectID: p2, Type: "webchat", Name: "Web", Status: "active", CreatedAt: t0, UpdatedAt: t0}))(t)
+	must(s.ChannelCreate(ctx, domain.Channel{ID: "c4", ProjectID: p2, Type: "webchat", Name: "Web 2", Status: "active", CreatedAt: t0, UpdatedAt: t0}))(t)
+	if got := must(s.ChannelGetByAddress(ctx, "whatsapp", "1001"))(t); got.ID != "c1" {
+		t.Fatalf("by address = %+v", got)
+	}
+	_, err = s.ChannelGet(ctx, p2, "c1")
+	wantCode(t, err, domain.CodeNotFound)
+	if l := must(s.ChannelList(ctx, p2))(t); len(l) != 2 {
+		t.Fatalf("list = %+v", l)
+	}
+	c.Name, c.UpdatedAt = "Renamed", t0.Add(time.Hour)
+	if got := must(s.ChannelUpdate(ctx, c))(t); got.Name != "Renamed" {
+		t.Fatalf("updated = %+v", got)
+	}
+	wantCode(t, s.ChannelDelete(ctx, p2, "c1"), domain.CodeNotFound)
+	check(t, s.ChannelDelete(ctx, p1, "c1"))
+	_, err = s.ChannelGetAny(ctx, "c1")
+	wantCode(t, err, domain.CodeNotFound)
+}
+
+func testContacts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := runtimeProjects(t, s)
+	ensure := func(project, path, id, name string, inbound bool, at time.Time) (domain.Contact, bool) {
+		c, created, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: project, Scheme: "whatsapp", Path: path, ChannelID: "ch", NewID: id, Name: name, Phone: "+" + path, Inbound: inbound, Now: at})
+		check(t, err)
+		return c, created
+	}
+	c, created := ensure(p1, "15551234567", "k1", "Ann", true, t0)
+	if !created || c.Name != "Ann" || c.Phone != "+15551234567" || c.LastInboundAt == nil || !c.LastInboundAt.Equal(t0) {
+		t.Fatalf("created contact = %+v (created %v)", c, created)
+	}
+	again, created := ensure(p1, "15551234567", "k-unused", "Other Name", true, t0.Add(time.Minute))
+	if created || again.ID != "k1" || again.Name != "Ann" || !again.LastInboundAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("second ensure = %+v (created %v)", again, created)
+	}
+	other, created := ensure(p2, "15551234567", "k2", "Ann in P2", false, t0)
+	if !created || other.ID != "k2" || other.LastInboundAt != nil {
+		t.Fatalf("same address in another project must be another contact: %+v", other)
+	}
+	ensure(p1, "15550000000", "k3", "Bob", false, t0)
+
+	c.Fields = map[string]any{"city": "Lisbon", "guests": 4.0}
+	c.Tags = []string{"vip", "new"}
+	c.OptedOut, c.OptedOutAt, c.UpdatedAt = true, &t0, t0.Add(time.Hour)
+	up := must(s.ContactUpdate(ctx, c))(t)
+	if up.Fields["city"] != "Lisbon" || len(up.Tags) != 2 || !up.OptedOut {
+		t.Fatalf("updated = %+v", up)
+	}
+	_, err := s.ContactGet(ctx, p2, "k1")
+	wantCode(t, err, domain.CodeNotFound)
+
+	l := must(s.ContactList(ctx, store.ContactListParams{ProjectID: p1, Search: "an"}))(t)
+	if len(l.Items) != 1 || l.Items[0].ID != "k1" {
+		t.Fatalf("search = %+v", l.Items)
+	}
+	l = must(s.ContactList(ctx, store.ContactListParams{ProjectID: p1, Search: "5550000"}))(t)
+	if len(l.Items) != 1 || l.Items[0].ID != "k3" {
+		t.Fatalf("search by phone = %+v", l.Items)
+	}
+	l = must(s.ContactList(ctx, store.ContactListParams{ProjectID: p1, Tag: "vip"}))(t)
+	if len(l.Items) != 1 || l.Items[0].ID != "k1" {
+		t.Fatalf("by tag = %+v", l.Items)
+	}
+	urns := must(s.ContactURNs(ctx, p1, "k1"))(t)
+	if len(urns) != 1 || urns[0].ChannelID != "ch" || urns[0].LastInboundAt == nil {
+		t.Fatalf("urns = %+v", urns)
+	}
+	// Simulator contacts are never listed.
+	_, _, err = s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "sim", Path: "x", NewID: "ksim", Simulated: true, Now: t0})
+	check(t, err)
+	if l := must(s.ContactList(ctx, store.ContactListParams{ProjectID: p1}))(t); len(l.Items) != 2 {
+		t.Fatalf("list includes simulated contacts: %+v", l.Items)
+	}
+	check(t, s.InTx(ctx, func(q store.Queries) error { return q.ContactLock(ctx, p1, "k1") }))
+	wantCode(t, s.InTx(ctx, func(q store.Queries) error { return q.ContactLock(ctx, p2, "k1") }), domain.CodeNotFound)
+}
+
+func testMessages(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "1", NewID: "k1", Now: t0})
+	check(t, err)
+	in := domain.Message{ID: "m1", ProjectID: p1, ContactID: "k1", ChannelID: "ch", Direction: domain.DirectionIn, Type: "text", Content: json.RawMessage(`{"text":"hi"}`), Status: domain.MessageReceived, ProviderID: "wamid.1", CreatedAt: t0}
+	must(s.MessageCreate(ctx, in))(t)
+	dup := in
+	dup.ID = "m1b"
+	_, err = s.MessageCreate(ctx, dup)
+	wantCode(t, err, domain.CodeConflict)
+
+	out := domain.Message{ID: "m2", ProjectID: p1, ContactID: "k1", ChannelID: "ch", Direction: domain.DirectionOut, Type: "text", Content: json.RawMessage(`{"text":"hello"}`), Status: domain.MessageQueued, CreatedAt: t0}
+	must(s.MessageCreate(ctx, out))(t)
+	out2 := out
+	out2.ID = "m3"
+	must(s.MessageCreate(ctx, out2))(t) // two queued outbound messages: no provider ID yet, no conflict
+
+	step := func(status, provider string, want bool) {
+		t.Helper()
+		changed := must(s.MessageSetStatus(ctx, store.MessageStatusParams{ID: "m2", Status: status, ProviderID: provider, Now: t0.Add(time.Minute)}))(t)
+		if changed != want {
+			t.Fatalf("set %s: changed = %v, want %v", status, changed, want)
+		}
+	}
+	step(domain.MessageSent, "wamid.out", true)
+	step(domain.MessageRead, "", true)
+	step(domain.MessageDelivered, "", false) // late: never back from read
+	step(domain.MessageSent, "", false)
+	got := must(s.MessageGet(ctx, p1, "m2"))(t)
+	if got.Status != domain.MessageRead || got.ProviderID != "wamid.out" || got.SentAt == nil {
+		t.Fatalf("message = %+v", got)
+	}
+	if byP := must(s.MessageGetByProviderID(ctx, "ch", domain.DirectionOut, "wamid.out"))(t); byP.ID != "m2" {
+		t.Fatalf("by provider = %+v", byP)
+	}
+	// A failure after delivery is recorded with its reason.
+	must(s.MessageSetStatus(ctx, store.MessageStatusParams{ID: "m3", Status: domain.MessageDelivered, Now: t0}))(t)
+	must(s.MessageSetStatus(ctx, store.MessageStatusParams{ID: "m3", Status: domain.MessageFailed, ErrorCode: "131047", ErrorReason: "outside the 24-hour window", Now: t0}))(t)
+	if got := must(s.MessageGet(ctx, p1, "m3"))(t); got.Status != domain.MessageFailed || got.ErrorCode != "131047" {
+		t.Fatalf("failed message = %+v", got)
+	}
+	l := must(s.MessageList(ctx, store.MessageListParams{ProjectID: p1, ContactID: "k1"}))(t)
+	if len(l.Items) != 3 || l.Items[0].ID != "m3" {
+		t.Fatalf("conversation = %+v", l.Items)
+	}
+}
+
+func testContactEvents(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	for _, k := range []string{"k1", "k2"} {
+		_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: k, NewID: k, Now: t0})
+		check(t, err)
+	}
+	var seqs []int64
+	for i := range 3 {
+		e := must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k1", Kind: domain.EventMessage, MessageID: fmt.Sprint("m", i), DedupeKey: fmt.Sprint("msg:", i), CreatedAt: t0}))(t)
+		seqs = append(seqs, e.Seq)
+	}
+	if !(seqs[0] < seqs[1] && seqs[1] < seqs[2]) {
+		t.Fatalf("seqs not increasing: %v", seqs)
+	}
+	_, err := s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k1", Kind: domain.EventMessage, DedupeKey: "msg:1", CreatedAt: t0})
+	wantCode(t, err, domain.CodeConflict)
+	must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k2", Kind: domain.EventTimer, CreatedAt: t0}))(t)
+	must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k2", Kind: domain.EventTimer, CreatedAt: t0}))(t) // no dedupe key: no conflict
+
+	next := must(s.ContactEventNext(ctx, "k1"))(t)
+	if next.Seq != seqs[0] || next.MessageID != "m0" {
+		t.Fatalf("next = %+v", next)
+	}
+	check(t, s.ContactEventDone(ctx, next.Seq, "handled", t0))
+	wantCode(t, s.ContactEventDone(ctx, next.Seq, "again", t0), domain.CodeConflict)
+	if next := must(s.ContactEventNext(ctx, "k1"))(t); next.Seq != seqs[1] {
+		t.Fatalf("next after done = %+v", next)
+	}
+	pending := must(s.ContactEventPending(ctx, t0.Add(time.Second), 10))(t)
+	if len(pending) != 2 || pending[0].ContactID != "k1" || pending[0].Seq != seqs[1] {
+		t.Fatalf("pending = %+v", pending)
+	}
+	for _, sq := range seqs[1:] {
+		check(t, s.ContactEventDone(ctx, sq, "ok", t0))
+	}
+	_, err = s.ContactEventNext(ctx, "k1")
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("no more events: %v", err)
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := runtimeProjects(t, s)
+	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "1", NewID: "k1", Now: t0})
+	check(t, err)
+	timeout := t0.Add(time.Hour)
+	sess := domain.FlowSession{ID: "s1", ProjectID: p1, ContactID: "k1", FlowID: "f1", Revision: 2, Status: domain.SessionWaiting, State: []byte{1, 2, 3, 0, 255},
+		WaitSeq: 1, WaitingFor: "button", NodeID: "ask", TimeoutAt: &timeout, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}
+	check(t, s.SessionCreate(ctx, sess))
+	second := sess
+	second.ID = "s2"
+	wantCode(t, s.SessionCreate(ctx, second), domain.CodeConflict) // one live session per contact
+	sim := sess
+	sim.ID, sim.Simulated = "s3", true
+	check(t, s.SessionCreate(ctx, sim)) // simulated sessions do not count
+
+	live := must(s.SessionLive(ctx, "k1"))(t)
+	if live.ID != "s1" || string(live.State) != string([]byte{1, 2, 3, 0, 255}) || live.TimeoutAt == nil || live.Revision != 2 {
+		t.Fatalf("live = %+v", live)
+	}
+	_, err = s.SessionGet(ctx, p2, "s1")
+	wantCode(t, err, domain.CodeNotFound)
+
+	live.Version, live.Status, live.State, live.WaitSeq = 2, domain.SessionCompleted, []byte{9}, 2
+	live.EndedAt, live.TimeoutAt = &timeout, nil
+	check(t, s.SessionUpdate(ctx, live))
+	stale := live // still version 2: someone else already saved version 2
+	stale.Status = domain.SessionFailed
+	wantCode(t, s.SessionUpdate(ctx, stale), domain.CodeConflict)
+	got := must(s.SessionGet(ctx, p1, "s1"))(t)
+	if got.Status != domain.SessionCompleted || got.Version != 2 || got.TimeoutAt != nil || got.EndedAt == nil {
+		t.Fatalf("after update = %+v", got)
+	}
+	_, err = s.SessionLive(ctx, "k1")
+	wantCode(t, err, domain.CodeNotFound)
+	check(t, s.SessionCreate(ctx, second)) // the old one ended, so a new one may start
+
+	l := must(s.SessionList(ctx, store.SessionListParams{ProjectID: p1, ContactID: "k1"}))(t)
+	if len(l.Items) != 2 {
+		t.Fatalf("sessions = %+v", l.Items)
+	}
+	l = must(s.SessionList(ctx, store.SessionListParams{ProjectID: p1, Status: domain.SessionCompleted}))(t)
+	if len(l.Items) != 1 || l.Items[0].ID != "s1" {
+		t.Fatalf("completed sessions = %+v", l.Items)
+	}
+	exp := must(s.SessionExpiring(ctx, t0.Add(25*time.Hour), 10))(t)
+	if len(exp) != 2 { // s2 and the simulated s3
+		t.Fatalf("expiring = %+v", exp)
+	}
+}
+
+func testTraceAndIdempotency(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := runtimeProjects(t, s)
+	check(t, s.TraceAppend(ctx, []domain.TraceEvent{
+		{ProjectID: p1, SessionID: "s1", Kind: "node_entered", NodeID: "start", CreatedAt: t0},
+		{ProjectID: p1, SessionID: "s1", Kind: "message_out", NodeID: "ask", Data: json.RawMessage(`{"text":"hi"}`), CreatedAt: t0},
+	}))
+	tr := must(s.TraceList(ctx, p1, "s1"))(t)
+	if len(tr) != 2 || tr[1].Kind != "message_out" || tr[0].ID >= tr[1].ID {
+		t.Fatalf("trace = %+v", tr)
+	}
+	if tr := must(s.TraceList(ctx, p2, "s1"))(t); len(tr) != 0 {
+		t.Fatalf("trace visible from another project: %+v", tr)
+	}
+	_, err := s.IdempotencyGet(ctx, p1, "k")
+	wantCode(t, err, domain.CodeNotFound)
+	check(t, s.IdempotencyPut(ctx, p1, "k", []byte(`{"id":"s1"}`), t0))
+	wantCode(t, s.IdempotencyPut(ctx, p1, "k", []byte(`{"id":"s2"}`), t0), domain.CodeConflict)
+	if got := must(s.IdempotencyGet(ctx, p1, "k"))(t); string(got) != `{"id":"s1"}` && string(got) != `{"id": "s1"}` {
+		t.Fatalf("stored response = %s", got)
+	}
+	check(t, s.IdempotencyPut(ctx, p2, "k", []byte(`{}`), t0)) // keys are per project
+}
