@@ -81,22 +81,22 @@ type Event struct {
 	// ReferredProduct is set on product enquiries.
 	ReferredProduct *Product `json:"referred_product,omitempty"`
 
-	Text       string            `json:"text,omitempty"` // text body, media caption, quick-reply text
-	Media      *Media            `json:"media,omitempty"`
-	Location   *Location         `json:"location,omitempty"`
-	Contacts   []SharedContact   `json:"contacts,omitempty"`
-	Reaction   *Reaction         `json:"reaction,omitempty"`
-	Reply      *Reply            `json:"reply,omitempty"` // button, list and quick replies
-	Flow       *FlowCompletion   `json:"flow,omitempty"`
-	Order      *Order            `json:"order,omitempty"`
-	Edit       *Edit             `json:"edit,omitempty"`
-	Revoke     *Revoke           `json:"revoke,omitempty"`
-	System     *System           `json:"system,omitempty"`
-	Status     *Status           `json:"status,omitempty"`
-	Template   *TemplateUpdate   `json:"template,omitempty"`
-	Preference *Preference       `json:"preference,omitempty"`
-	Errors     []ProviderError   `json:"errors,omitempty"`
-	Ignored    *Ignored          `json:"ignored,omitempty"`
+	Text       string          `json:"text,omitempty"` // text body, media caption, quick-reply text
+	Media      *Media          `json:"media,omitempty"`
+	Location   *Location       `json:"location,omitempty"`
+	Contacts   []SharedContact `json:"contacts,omitempty"`
+	Reaction   *Reaction       `json:"reaction,omitempty"`
+	Reply      *Reply          `json:"reply,omitempty"` // button, list and quick replies
+	Flow       *FlowCompletion `json:"flow,omitempty"`
+	Order      *Order          `json:"order,omitempty"`
+	Edit       *Edit           `json:"edit,omitempty"`
+	Revoke     *Revoke         `json:"revoke,omitempty"`
+	System     *System         `json:"system,omitempty"`
+	Status     *Status         `json:"status,omitempty"`
+	Template   *TemplateUpdate `json:"template,omitempty"`
+	Preference *Preference     `json:"preference,omitempty"`
+	Errors     []ProviderError `json:"errors,omitempty"`
+	Ignored    *Ignored        `json:"ignored,omitempty"`
 	// Raw is the provider's object, kept for unsupported and ignored kinds
 	// so nothing received is lost to later versions of Parley.
 	Raw json.RawMessage `json:"raw,omitempty"`

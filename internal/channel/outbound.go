@@ -7,9 +7,9 @@ type OutKind string
 const (
 	OutText            OutKind = "text"
 	OutMedia           OutKind = "media"
-	OutButtons         OutKind = "buttons"  // interactive reply buttons
-	OutList            OutKind = "list"     // interactive list
-	OutCTAURL          OutKind = "cta_url"  // interactive call-to-action URL button
+	OutButtons         OutKind = "buttons" // interactive reply buttons
+	OutList            OutKind = "list"    // interactive list
+	OutCTAURL          OutKind = "cta_url" // interactive call-to-action URL button
 	OutLocationRequest OutKind = "location_request"
 	OutLocation        OutKind = "location"
 	OutTemplate        OutKind = "template"
