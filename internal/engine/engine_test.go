@@ -275,3 +275,36 @@ func stamp(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t.UTC()
 }
+
+// TestConcurrentSprints shares one engine and program between goroutines,
+// as the runner does (run with -race).
+func TestConcurrentSprints(t *testing.T) {
+	t.Parallel()
+	sc := loadScenario(t, "testdata/reference.json")
+	f := referenceFlow(t)
+	e := newEngine(t, engine.Services{IDs: fixedID("s")})
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 50; i++ {
+				s, _, err := e.Start(context.Background(), f, sc.Contact, engine.Trigger{Vars: map[string]any{"visits": i}})
+				if err == nil {
+					_, err = e.Resume(context.Background(), f, s, sc.Inputs[0].engine())
+				}
+				if err == nil && (s.Status != engine.StatusCompleted || s.Vars["score"] != i*2+10) {
+					err = errors.New("wrong result: " + s.EndReason)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
