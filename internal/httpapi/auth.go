@@ -75,7 +75,7 @@ type scopeCheck func(ctx context.Context, projectID, id string) error
 // route with a parameter missing here fails at start-up, so a new resource
 // cannot forget isolation.
 func (s *Server) scopeChecks() map[string]scopeCheck {
-	return map[string]scopeCheck{
+	checks := map[string]scopeCheck{
 		"project_id": func(ctx context.Context, projectID, id string) error {
 			if id != projectID {
 				return domain.NotFound("project", id)
@@ -91,6 +91,10 @@ func (s *Server) scopeChecks() map[string]scopeCheck {
 			return err
 		},
 	}
+	for name, check := range s.flowScopes() {
+		checks[name] = check
+	}
+	return checks
 }
 
 // checkScopesCovered panics when a route uses a parameter with no scope

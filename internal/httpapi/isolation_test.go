@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -18,13 +19,24 @@ func TestIsolation(t *testing.T) {
 	h := newHarness(t)
 	a, b := h.tenant("Alpha Corp"), h.tenant("Bravo Secret Project")
 
+	// A published chat flow of project B (revision 1), with node "start"
+	// and edge "e1".
+	bFlow := h.bearer(b.token).do(http.MethodPost, "/chat-flow/flows/", map[string]any{
+		"name": "Bravo hidden flow", "is_active": true, "flow_data": json.RawMessage(validFlow),
+	}).want(http.StatusCreated).json()
+	bFlowID := bFlow["id"].(string)
+
 	// One thing of each kind in project B, by path parameter name.
 	fixtures := map[string]string{
 		"project_id": b.project.ID,
 		"user_id":    b.user.ID,
 		"token_id":   b.tokenID,
+		"flow_id":    bFlowID,
+		"node_id":    bFlowID + ":start",
+		"edge_id":    bFlowID + ":e1",
+		"revision":   "1",
 	}
-	secrets := []string{b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID}
+	secrets := []string{b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow"}
 
 	// A fresh login per route: one of the routes is /auth/logout.
 	callers := func() map[string]*client {
@@ -77,7 +89,25 @@ func TestIsolation(t *testing.T) {
 		}
 	}
 
-	// Ways to name B's things in a body rather than the path.
+	// Ways to name B's things in a body or query rather than the path.
+	t.Run("flow in body or query", func(t *testing.T) {
+		c := callers()["token"]
+		for _, req := range []struct {
+			method, path string
+			body         any
+		}{
+			{http.MethodGet, "/chat-flow/nodes/?flow=" + bFlowID, nil},
+			{http.MethodGet, "/chat-flow/edges/?flow=" + bFlowID, nil},
+			{http.MethodGet, "/chat-flow/analytics/?flow=" + bFlowID, nil},
+			{http.MethodPost, "/chat-flow/nodes/", map[string]any{"flow": bFlowID, "type": "end"}},
+			{http.MethodPost, "/chat-flow/edges/", map[string]any{"flow": bFlowID, "source_node": bFlowID + ":start", "target_node": bFlowID + ":end"}},
+		} {
+			c.do(req.method, req.path, req.body).problem(http.StatusNotFound)
+		}
+		// A's own flow with B's node reference is A's flow: B's node is not in it.
+		aFlow := c.do(http.MethodPost, "/chat-flow/flows/", map[string]any{"name": "Alpha flow"}).want(http.StatusCreated).json()
+		c.do(http.MethodGet, "/chat-flow/nodes/"+aFlow["id"].(string)+":"+bFlowID+"/", nil).problem(http.StatusNotFound)
+	})
 	t.Run("switch project", func(t *testing.T) {
 		callers()["session"].do(http.MethodPost, "/auth/project", map[string]string{"project_id": b.project.ID}).problem(http.StatusNotFound)
 	})

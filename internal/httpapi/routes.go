@@ -64,6 +64,8 @@ func (r Route) with(f func(*Route)) Route { f(&r); return r }
 // routeTable is THE route table: every route Parley serves is here.
 func (s *Server) routeTable() []Route {
 	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
+	fa := s.newFlowAPI()
+	big := func(r *Route) { r.MaxBodyBytes = flowBodyLimit }
 	return []Route{
 		// Operations and health.
 		raw(get, "/healthz", "healthz", "Liveness: the process is up", Public, http.HandlerFunc(s.healthz)),
@@ -94,6 +96,36 @@ func (s *Server) routeTable() []Route {
 		op(post, "/tokens/", "create-token", "Create an API token; the secret is shown once", "tokens", Owner, s.tokenCreate).with(created),
 		op(get, "/tokens/{token_id}/", "get-token", "Get an API token", "tokens", Owner, s.tokenGet),
 		op(del, "/tokens/{token_id}/", "revoke-token", "Revoke an API token", "tokens", Owner, s.tokenRevoke),
+
+		// Chat flows (docs/api.md). Viewers read, editors write.
+		op(get, "/chat-flow/flows/", "list-flows", "List flows (filter by status, channel, name; paginated)", "chat-flow", Viewer, fa.list),
+		op(post, "/chat-flow/flows/", "create-flow", "Create a flow; with is_active true, create and publish it in one call", "chat-flow", Editor, fa.create).with(created).with(big),
+		op(post, "/chat-flow/flows/import/", "import-flow", "Import a flow document as a new draft", "chat-flow", Editor, fa.importFlow).with(created).with(big),
+		op(post, "/chat-flow/flows/from-template/", "create-flow-from-template", "Create a flow from a built-in template", "chat-flow", Editor, fa.fromTemplate).with(created),
+		op(get, "/chat-flow/flows/{flow_id}/", "get-flow", "Get a flow with its draft's lint problems", "chat-flow", Viewer, fa.get),
+		op(put, "/chat-flow/flows/{flow_id}/", "update-flow", "Save the draft and settings (If-Match or version required); is_active publishes or unpublishes", "chat-flow", Editor, fa.update).with(big),
+		op(del, "/chat-flow/flows/{flow_id}/", "delete-flow", "Delete a flow that is not published", "chat-flow", Editor, fa.remove).with(noContent),
+		op(post, "/chat-flow/flows/{flow_id}/publish/", "publish-flow", "Lint the draft and make it the live revision", "chat-flow", Editor, fa.publish),
+		op(post, "/chat-flow/flows/{flow_id}/unpublish/", "unpublish-flow", "Stop new sessions from starting", "chat-flow", Editor, fa.unpublish),
+		op(post, "/chat-flow/flows/{flow_id}/validate/", "validate-flow", "Lint the draft (or a given flow_data) without saving", "chat-flow", Viewer, fa.validate).with(big),
+		op(get, "/chat-flow/flows/{flow_id}/export/", "export-flow", "Export the flow (or a revision) as a self-contained document", "chat-flow", Viewer, fa.export),
+		op(post, "/chat-flow/flows/{flow_id}/export/", "export-flow-post", "Export the flow (POST form of GET .../export/)", "chat-flow", Viewer, fa.export),
+		op(get, "/chat-flow/flows/{flow_id}/revisions/", "list-flow-revisions", "List published revisions, newest first", "chat-flow", Viewer, fa.revisions),
+		op(get, "/chat-flow/flows/{flow_id}/revisions/{revision}/", "get-flow-revision", "Get a published revision with its graph", "chat-flow", Viewer, fa.revision),
+		op(post, "/chat-flow/flows/{flow_id}/revisions/{revision}/restore/", "restore-flow-revision", "Make a revision's graph the working draft", "chat-flow", Editor, fa.restore),
+		op(get, "/chat-flow/nodes/", "list-flow-nodes", "List the nodes of a flow's draft (?flow=)", "chat-flow", Viewer, fa.nodeList),
+		op(post, "/chat-flow/nodes/", "create-flow-node", "Add a node to a flow's draft", "chat-flow", Editor, fa.nodeCreate).with(created),
+		op(get, "/chat-flow/nodes/{node_id}/", "get-flow-node", "Get a node (ID <flow_id>:<node_id>)", "chat-flow", Viewer, fa.nodeGet),
+		op(put, "/chat-flow/nodes/{node_id}/", "update-flow-node", "Change a node's type, position or data", "chat-flow", Editor, fa.nodeUpdate),
+		op(del, "/chat-flow/nodes/{node_id}/", "delete-flow-node", "Delete a node and its edges", "chat-flow", Editor, fa.nodeDelete).with(noContent),
+		op(get, "/chat-flow/edges/", "list-flow-edges", "List the edges of a flow's draft (?flow=)", "chat-flow", Viewer, fa.edgeList),
+		op(post, "/chat-flow/edges/", "create-flow-edge", "Connect two nodes: {source_node, target_node, trigger, trigger_value} or ReactFlow fields", "chat-flow", Editor, fa.edgeCreate).with(created),
+		op(get, "/chat-flow/edges/{edge_id}/", "get-flow-edge", "Get an edge (ID <flow_id>:<edge_id>)", "chat-flow", Viewer, fa.edgeGet),
+		op(put, "/chat-flow/edges/{edge_id}/", "update-flow-edge", "Change an edge's target, trigger, handles, label or data", "chat-flow", Editor, fa.edgeUpdate),
+		op(del, "/chat-flow/edges/{edge_id}/", "delete-flow-edge", "Delete an edge", "chat-flow", Editor, fa.edgeDelete).with(noContent),
+		op(get, "/chat-flow/analytics/", "flow-analytics", "Execution analytics: sessions, per-node visits and drop-offs, per-edge transitions", "chat-flow", Viewer, fa.analytics),
+		op(get, "/chat-flow/templates/", "list-flow-templates", "The built-in flow templates", "chat-flow", Viewer, fa.templates),
+		op(get, "/chat-flow/node-types/", "list-node-types", "The node types with their fields and exits, for the editor's palette", "chat-flow", Viewer, fa.nodeTypes),
 	}
 }
 
