@@ -47,9 +47,28 @@ const (
 	ScopeRecipient Scope = "recipient" // the (business, user) pair (131056)
 )
 
+// Cause is what a failure means for the conversation or campaign, so the
+// runtime reacts without knowing provider codes.
+type Cause string
+
+// Failure causes.
+const (
+	CauseNone           Cause = ""
+	CauseOutsideWindow  Cause = "outside_window"  // free-form send after the 24-hour window: use a template
+	CauseOptedOut       Cause = "opted_out"       // the person stopped marketing messages
+	CauseUndeliverable  Cause = "undeliverable"   // not on the network, blocked, old client
+	CausePauseCampaign  Cause = "pause_campaign"  // quality, spam, payment or template pause: stop bulk sends
+	CauseAuth           Cause = "auth"            // token or permission problem: fix the channel
+	CauseInvalidRequest Cause = "invalid_request" // our payload is wrong
+	CauseTemplate       Cause = "template"        // template missing, unapproved or parameters wrong
+	CauseMarketingCap   Cause = "marketing_cap"   // withheld to limit marketing per user; retry after a day
+)
+
 // SendError is a classified send failure.
 type SendError struct {
 	Class Class
+	// Cause is set when the failure means more than "this message failed".
+	Cause Cause
 	// Scope is what a Throttled error applies to.
 	Scope Scope
 	// HTTPStatus is the provider's HTTP status (0 when no response came).
