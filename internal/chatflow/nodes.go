@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/flow"
@@ -159,8 +161,16 @@ func edgeIndex(g flow.Graph, id string) int {
 
 // editAttempts bounds the retries of an edit without a version that lost a
 // race: node and edge edits are merges into the current draft, so they are
-// safe to re-apply on the newer draft.
-const editAttempts = 3
+// safe to re-apply on the newer draft. Every round of a race has a winner,
+// so n concurrent editors need at most n attempts; beyond this many the
+// caller gets the 409.
+const editAttempts = 10
+
+// retryPause spreads out the retries of editors that collided, so they do
+// not collide again in lockstep.
+func retryPause(attempt int) time.Duration {
+	return time.Duration(attempt+1)*time.Millisecond + rand.N(2*time.Millisecond)
+}
 
 // editGraph applies fn to the flow's draft and saves it. With version set
 // the edit applies only to that version (409 otherwise); without, it
@@ -206,6 +216,11 @@ func (s *Service) editGraph(ctx context.Context, projectID, flowID, actor string
 		var stale *StaleError
 		if version != 0 || !errors.As(err, &stale) {
 			break
+		}
+		select {
+		case <-ctx.Done():
+			return Flow{}, ctx.Err()
+		case <-time.After(retryPause(attempt)):
 		}
 	}
 	if err != nil {
