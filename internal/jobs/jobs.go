@@ -36,6 +36,10 @@ type Options struct {
 	PollInterval time.Duration
 	// HousekeepingEvery is the period of the housekeeping job.
 	HousekeepingEvery time.Duration
+	// Register adds the workers of other packages (the runner's).
+	Register []func(*river.Workers)
+	// Queues are other packages' queues, worked besides the default one.
+	Queues map[string]river.QueueConfig
 }
 
 // Queue names. Replies to contacts will get their own, ahead of bulk traffic.
@@ -48,6 +52,9 @@ func Config(deps *Deps, o Options) *river.Config {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &provisionWorker{deps: deps})
 	river.AddWorker(workers, &housekeepingWorker{deps: deps})
+	for _, register := range o.Register {
+		register(workers)
+	}
 	cfg := &river.Config{
 		Workers:           workers,
 		Logger:            deps.Logger,
@@ -65,6 +72,9 @@ func Config(deps *Deps, o Options) *river.Config {
 			n = 20
 		}
 		cfg.Queues = map[string]river.QueueConfig{QueueDefault: {MaxWorkers: n}}
+		for name, q := range o.Queues {
+			cfg.Queues[name] = q
+		}
 		every := o.HousekeepingEvery
 		if every <= 0 {
 			every = 10 * time.Minute

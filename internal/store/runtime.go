@@ -22,6 +22,8 @@ type RuntimeQueries interface {
 
 	// ContactEnsure finds the contact with the URN or creates it, and
 	// records an inbound time on the URN and contact when Inbound is set.
+	// Call it inside InTx: concurrent calls for one URN are serialised for
+	// the length of the transaction.
 	ContactEnsure(ctx context.Context, p ContactEnsureParams) (domain.Contact, bool, error)
 	ContactGet(ctx context.Context, projectID, id string) (domain.Contact, error)
 	ContactList(ctx context.Context, p ContactListParams) (List[domain.Contact], error)

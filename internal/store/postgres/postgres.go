@@ -102,6 +102,7 @@ func Dialect() sqlstore.Dialect {
 		IsUniqueViolation:     is("23505"),
 		IsForeignKeyViolation: is("23503"),
 		ForUpdate:             " FOR UPDATE",
+		LockKey:               "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
 	}
 }
 

@@ -48,6 +48,10 @@ type Dialect struct {
 	// ForUpdate is appended to a SELECT to lock its rows until the
 	// transaction ends; empty where the database serialises writers anyway.
 	ForUpdate string
+	// LockKey is a statement taking a transaction-scoped lock on the string
+	// argument, to serialise find-or-create of one key; empty where writers
+	// are serialised anyway.
+	LockKey string
 }
 
 // JobInserter enqueues River jobs, on the given native transaction (nil for

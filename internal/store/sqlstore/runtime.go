@@ -120,6 +120,12 @@ func marshalJSON(v any, empty string) string {
 
 // ContactEnsure implements store.Queries.
 func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams) (domain.Contact, bool, error) {
+	if q.d.LockKey != "" {
+		// Two first messages from one address at once must make one contact.
+		if _, err := q.w.Exec(ctx, q.d.LockKey, "contact:"+p.ProjectID+":"+p.Scheme+":"+p.Path); err != nil {
+			return domain.Contact{}, false, q.translate(err, "locking contact address")
+		}
+	}
 	var contactID string
 	err := q.w.QueryRow(ctx, `SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?`, p.ProjectID, p.Scheme, p.Path).Scan(&contactID)
 	created := false

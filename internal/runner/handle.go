@@ -1,0 +1,381 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/expr"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// sprint is everything handling one inbox event decided, committed at once.
+type sprint struct {
+	ev        domain.ContactEvent
+	p         payload
+	contact   domain.Contact
+	changed   bool // contact must be saved
+	simulated bool
+	result    string
+	runs      []*run
+	// notices are messages outside any session (opt-out confirmations).
+	notices []engine.Message
+}
+
+// run is one session touched by a sprint.
+type run struct {
+	flow    engine.Flow
+	es      *engine.Session
+	rec     domain.FlowSession
+	create  bool
+	events  []engine.Event
+	logging bool
+}
+
+// handle decides what an inbox event does, runs the engine, and commits.
+func (r *Runner) handle(ctx context.Context, ev domain.ContactEvent) error {
+	ctx = context.WithValue(ctx, projectKey{}, ev.ProjectID)
+	sp := &sprint{ev: ev}
+	if err := json.Unmarshal(ev.Payload, &sp.p); err != nil {
+		sp.result = "ignored: unreadable payload"
+		return r.commit(ctx, sp)
+	}
+	c, err := r.st.ContactGet(ctx, ev.ProjectID, ev.ContactID)
+	if err != nil {
+		return err
+	}
+	sp.contact = c
+	live, err := r.current(ctx, sp)
+	if err != nil {
+		return err
+	}
+	sp.simulated = live != nil && live.Simulated || sp.p.Draft
+	if err := r.decide(ctx, sp, live); err != nil {
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Code == domain.CodeInternal {
+			return err // transient: the job retries
+		}
+		// A flow that is gone or unpublished will not come back by retrying.
+		sp.result = "error: " + de.Message
+		sp.runs = nil
+	}
+	return r.commit(ctx, sp)
+}
+
+// current is the session an event concerns: the one it names, or the
+// contact's live session.
+func (r *Runner) current(ctx context.Context, sp *sprint) (*domain.FlowSession, error) {
+	if sp.p.SessionID != "" && sp.ev.Kind != domain.EventStart {
+		s, err := r.st.SessionGet(ctx, sp.ev.ProjectID, sp.p.SessionID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		return &s, err
+	}
+	s, err := r.st.SessionLive(ctx, sp.contact.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return &s, err
+}
+
+func (r *Runner) decide(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
+	switch sp.ev.Kind {
+	case domain.EventMessage:
+		if sp.p.Input == nil {
+			sp.result = "ignored: message without input"
+			return nil
+		}
+		if !sp.simulated {
+			if done, err := r.keywords(ctx, sp, live); done || err != nil {
+				return err
+			}
+		}
+		if live != nil && domain.SessionLive(live.Status) {
+			in := *sp.p.Input
+			return r.resume(ctx, sp, *live, in)
+		}
+		if sp.simulated {
+			sp.result = "ignored: the simulation has ended"
+			return nil
+		}
+		f, ok, err := r.match(ctx, sp)
+		if err != nil || !ok {
+			if !ok {
+				sp.result = "no flow matched"
+			}
+			return err
+		}
+		return r.start(ctx, sp, f, engine.Trigger{Input: sp.p.Input})
+	case domain.EventTimer:
+		if live == nil || live.ID != sp.p.SessionID || !domain.SessionLive(live.Status) {
+			sp.result = "ignored: the session has moved on"
+			return nil
+		}
+		return r.resume(ctx, sp, *live, engine.Input{Kind: engine.InputTimer, Seq: sp.p.Seq})
+	case domain.EventRelease:
+		if live == nil || !domain.SessionLive(live.Status) {
+			sp.result = "ignored: no live session"
+			return nil
+		}
+		return r.resume(ctx, sp, *live, engine.Input{Kind: engine.InputRelease})
+	case domain.EventInterrupt:
+		if live == nil || !domain.SessionLive(live.Status) {
+			sp.result = "ignored: no live session"
+			return nil
+		}
+		return r.interrupt(ctx, sp, *live, sp.p.Reason)
+	case domain.EventStart:
+		return r.apiStart(ctx, sp, live)
+	}
+	sp.result = "ignored: unknown event kind " + sp.ev.Kind
+	return nil
+}
+
+// apiStart starts a flow for the contact (API, simulator, template send),
+// honouring the flow's on_retrigger setting when the contact is busy.
+func (r *Runner) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
+	var f engine.Flow
+	var err error
+	if sp.p.Draft {
+		prog, perr := r.d.Flows.DraftProgram(ctx, sp.ev.ProjectID, sp.p.FlowID)
+		if perr != nil {
+			return perr
+		}
+		fl, ferr := r.st.FlowGet(ctx, sp.ev.ProjectID, sp.p.FlowID)
+		if ferr != nil {
+			return ferr
+		}
+		r.drafts.Store(sp.p.SessionID, prog)
+		f = engine.Flow{ID: fl.ID, Name: fl.Name, Program: prog}
+	} else if f, err = r.liveFlow(ctx, sp.ev.ProjectID, sp.p.FlowID, 0); err != nil {
+		return err
+	}
+	if live != nil && domain.SessionLive(live.Status) && !sp.p.Draft {
+		fl, err := r.st.FlowGet(ctx, sp.ev.ProjectID, f.ID)
+		if err != nil {
+			return err
+		}
+		if fl.OnRetrigger != "restart" {
+			sp.result = "ignored: the contact is already in a flow (session " + live.ID + ")"
+			return nil
+		}
+		if err := r.interrupt(ctx, sp, *live, "restarted by a new start of flow "+fl.Name); err != nil {
+			return err
+		}
+	}
+	return r.start(ctx, sp, f, engine.Trigger{Vars: sp.p.Vars, SessionID: sp.p.SessionID, Input: sp.p.Input})
+}
+
+// keywords handles the built-in opt-out and opt-in words before any flow.
+func (r *Runner) keywords(ctx context.Context, sp *sprint, live *domain.FlowSession) (bool, error) {
+	in := sp.p.Input
+	if in.Kind != engine.InputText {
+		return false, nil
+	}
+	p, err := r.st.ProjectGet(ctx, sp.ev.ProjectID)
+	if err != nil {
+		return false, err
+	}
+	var settings struct {
+		Keywords *struct {
+			Enabled *bool    `json:"enabled"`
+			OptOut  []string `json:"opt_out"`
+			OptIn   []string `json:"opt_in"`
+		} `json:"keywords"`
+	}
+	_ = json.Unmarshal(p.Settings, &settings)
+	optOut, optIn := []string{"STOP", "UNSUBSCRIBE"}, []string{"START"}
+	if k := settings.Keywords; k != nil {
+		if k.Enabled != nil && !*k.Enabled {
+			return false, nil
+		}
+		if k.OptOut != nil {
+			optOut = k.OptOut
+		}
+		if k.OptIn != nil {
+			optIn = k.OptIn
+		}
+	}
+	word := strings.ToUpper(strings.TrimSpace(in.Text))
+	now := r.d.Clock.Now()
+	switch {
+	case slices.ContainsFunc(optOut, func(k string) bool { return strings.EqualFold(k, word) }):
+		sp.contact.OptedOut, sp.contact.OptedOutAt, sp.changed = true, &now, true
+		sp.result = "opted out"
+		sp.notices = append(sp.notices, engine.Message{Type: engine.MessageText, Text: "You are unsubscribed and will get no more messages. Reply START to subscribe again."})
+		if live != nil && domain.SessionLive(live.Status) {
+			return true, r.interrupt(ctx, sp, *live, "the contact opted out")
+		}
+		return true, nil
+	case slices.ContainsFunc(optIn, func(k string) bool { return strings.EqualFold(k, word) }):
+		sp.contact.OptedOut, sp.contact.OptedOutAt, sp.changed = false, nil, true
+		sp.result = "opted in"
+		sp.notices = append(sp.notices, engine.Message{Type: engine.MessageText, Text: "You are subscribed again."})
+		return true, nil
+	}
+	return false, nil
+}
+
+// match finds the published flow an inbound message starts: keyword
+// triggers first, then catch-all inbound triggers, oldest flow first.
+func (r *Runner) match(ctx context.Context, sp *sprint) (engine.Flow, bool, error) {
+	ch, err := r.st.ChannelGet(ctx, sp.ev.ProjectID, sp.p.ChannelID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return engine.Flow{}, false, err
+	}
+	flows, err := r.st.FlowList(ctx, store.FlowListParams{ProjectID: sp.ev.ProjectID, Status: store.FlowPublished, Page: store.Page{Limit: store.MaxPageSize}})
+	if err != nil {
+		return engine.Flow{}, false, err
+	}
+	text := strings.ToLower(strings.TrimSpace(sp.p.Input.Text))
+	var keyword, inbound *engine.Flow
+	for i := len(flows.Items) - 1; i >= 0; i-- { // the list is newest first
+		fl := flows.Items[i]
+		if fl.ChannelID != "" && fl.ChannelID != ch.ID {
+			continue
+		}
+		f, err := r.liveFlow(ctx, sp.ev.ProjectID, fl.ID, fl.LiveRevision)
+		if err != nil {
+			return engine.Flow{}, false, err
+		}
+		t := f.Program.Trigger
+		if len(t.ChannelTypes) > 0 && !slices.Contains(t.ChannelTypes, ch.Type) {
+			continue
+		}
+		switch t.Type {
+		case "keyword":
+			if keyword == nil && keywordMatches(t.Keywords, t.Match, text) {
+				keyword = &f
+			}
+		case "inbound":
+			if inbound == nil {
+				inbound = &f
+			}
+		}
+	}
+	if keyword != nil {
+		return *keyword, true, nil
+	}
+	if inbound != nil {
+		return *inbound, true, nil
+	}
+	return engine.Flow{}, false, nil
+}
+
+func keywordMatches(keywords []string, match, text string) bool {
+	for _, k := range keywords {
+		k = strings.ToLower(strings.TrimSpace(k))
+		switch match {
+		case "contains":
+			// Whole words: "hi" must not match "this".
+			if k != "" && strings.Contains(" "+strings.Join(words(text), " ")+" ", " "+strings.Join(words(k), " ")+" ") {
+				return true
+			}
+		case "starts_with":
+			if strings.HasPrefix(text, k) {
+				return true
+			}
+		default:
+			if text == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// exprContact is the engine's view of a stored contact.
+func exprContact(c domain.Contact) expr.Contact {
+	return expr.Contact{ID: c.ID, Name: c.Name, Phone: c.Phone, Language: c.Language, Fields: c.Fields, Tags: c.Tags}
+}
+
+func (r *Runner) start(ctx context.Context, sp *sprint, f engine.Flow, t engine.Trigger) error {
+	if t.SessionID == "" {
+		t.SessionID = r.d.IDs.NewID()
+	}
+	es, events, err := r.eng.Start(ctx, f, exprContact(sp.contact), t)
+	if err != nil {
+		return fmt.Errorf("starting flow %s: %w", f.ID, err)
+	}
+	now := r.d.Clock.Now()
+	fl, err := r.st.FlowGet(ctx, sp.ev.ProjectID, f.ID)
+	if err != nil {
+		return err
+	}
+	rec := domain.FlowSession{ID: es.ID, ProjectID: sp.ev.ProjectID, ContactID: sp.contact.ID, FlowID: f.ID, Revision: f.Revision,
+		ChannelID: sp.p.ChannelID, Simulated: sp.simulated, Draft: sp.p.Draft, CreatedAt: now, Version: 0}
+	sp.runs = append(sp.runs, &run{flow: f, es: es, rec: rec, create: true, events: events, logging: fl.Logging || sp.simulated})
+	if sp.result == "" {
+		sp.result = "started flow " + fl.Name
+	}
+	return nil
+}
+
+func (r *Runner) load(ctx context.Context, rec domain.FlowSession) (engine.Flow, *engine.Session, bool, error) {
+	f, err := r.sessionFlow(ctx, rec)
+	if err != nil {
+		return f, nil, false, err
+	}
+	es := &engine.Session{}
+	if err := es.UnmarshalBinary(rec.State); err != nil {
+		return f, nil, false, fmt.Errorf("decoding session %s: %w", rec.ID, err)
+	}
+	logging := rec.Simulated
+	if !logging {
+		fl, err := r.st.FlowGet(ctx, rec.ProjectID, rec.FlowID)
+		if err != nil {
+			return f, nil, false, err
+		}
+		logging = fl.Logging
+	}
+	return f, es, logging, nil
+}
+
+func (r *Runner) resume(ctx context.Context, sp *sprint, rec domain.FlowSession, in engine.Input) error {
+	f, es, logging, err := r.load(ctx, rec)
+	if err != nil {
+		return err
+	}
+	c := exprContact(sp.contact)
+	in.Contact = &c
+	events, err := r.eng.Resume(ctx, f, es, in)
+	if err != nil {
+		return fmt.Errorf("resuming session %s: %w", rec.ID, err)
+	}
+	sp.runs = append(sp.runs, &run{flow: f, es: es, rec: rec, events: events, logging: logging})
+	if sp.result == "" {
+		sp.result = "resumed session"
+		for _, e := range events {
+			if e.Kind == engine.EventInputIgnored {
+				sp.result = "ignored by the session: " + e.Text
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Runner) interrupt(ctx context.Context, sp *sprint, rec domain.FlowSession, reason string) error {
+	f, es, logging, err := r.load(ctx, rec)
+	if err != nil {
+		return err
+	}
+	events := r.eng.Interrupt(es, reason)
+	sp.runs = append(sp.runs, &run{flow: f, es: es, rec: rec, events: events, logging: logging})
+	if sp.result == "" {
+		sp.result = "interrupted: " + reason
+	}
+	return nil
+}
+
+// words splits text into lower-case words, dropping punctuation.
+func words(text string) []string {
+	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !(r == '\'' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r > 127)
+	})
+}

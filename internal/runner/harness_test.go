@@ -1,0 +1,206 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/webchat"
+	"github.com/parleyhq/parley/internal/chatflow"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/testdb"
+)
+
+// countingSenders hands out the web chat adapter and counts what it sent.
+type countingSenders struct {
+	mu   sync.Mutex
+	sent map[string]int // our message ID → sends
+}
+
+func (c *countingSenders) Adapter(context.Context, domain.Channel) (channel.Adapter, error) {
+	return countingAdapter{c: c}, nil
+}
+
+type countingAdapter struct {
+	webchat.Adapter
+	c *countingSenders
+}
+
+func (a countingAdapter) Send(ctx context.Context, m channel.Outbound) (channel.SendResult, error) {
+	a.c.mu.Lock()
+	a.c.sent[m.OurID]++
+	a.c.mu.Unlock()
+	return webchat.Adapter{}.Send(ctx, m)
+}
+
+// env is a runner on a real test database with real River workers.
+type env struct {
+	t       *testing.T
+	st      store.Store
+	r       *Runner
+	flows   *chatflow.Service
+	svc     *jobs.Service
+	project domain.Project
+	channel domain.Channel
+	senders *countingSenders
+}
+
+func newEnv(t *testing.T, work bool) *env {
+	t.Helper()
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clock, ids := domain.SystemClock{}, domain.UUIDv7{}
+	deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
+	senders := &countingSenders{sent: map[string]int{}}
+	r, err := New(Deps{Senders: senders, Clock: clock, IDs: ids, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{Work: true, PollInterval: 20 * time.Millisecond,
+		Register: []func(*river.Workers){r.Register}, Queues: Queues(8)})})
+	deps.Store = st
+	flows := chatflow.New(st, clock, ids)
+	r.d.Flows = flows
+	r.Bind(st)
+	p, err := account.New(st, clock, ids, time.Hour).CreateProject(ctx, "Runner test", nil, "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := st.ChannelCreate(ctx, domain.Channel{ID: ids.NewID(), ProjectID: p.ID, Type: webchat.Type, Name: "Web", Status: "active", CreatedAt: clock.Now(), UpdatedAt: clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, st: st, r: r, flows: flows, project: p, channel: ch, senders: senders}
+	if work {
+		e.startJobs()
+	}
+	return e
+}
+
+func (e *env) startJobs() {
+	e.svc = jobs.NewService(e.st.Jobs(), prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := e.svc.Start(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	svc := e.svc
+	e.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = svc.Stop(ctx)
+	})
+}
+
+// publish creates and publishes a flow from a graph.
+func (e *env) publish(name string, graph string, opts ...func(*chatflow.CreateInput)) chatflow.Flow {
+	e.t.Helper()
+	logging := true
+	in := chatflow.CreateInput{Name: name, FlowData: json.RawMessage(graph), IsActive: true, Logging: &logging}
+	for _, o := range opts {
+		o(&in)
+	}
+	f, err := e.flows.Create(context.Background(), e.project.ID, "test", in)
+	if err != nil {
+		e.t.Fatalf("publishing %s: %v", name, err)
+	}
+	return f
+}
+
+// receive stores an inbound web chat message from the contact at address.
+func (e *env) receive(address, text string) Receipt {
+	e.t.Helper()
+	var rc Receipt
+	err := e.st.InTx(context.Background(), func(q store.Queries) error {
+		var err error
+		rc, err = e.r.Receive(context.Background(), q, e.inbound(address, text, ""))
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return rc
+}
+
+func (e *env) inbound(address, text, providerID string) Inbound {
+	content, _ := json.Marshal(map[string]string{"text": text})
+	in := engine.Input{Kind: engine.InputText, Text: text}
+	return Inbound{ProjectID: e.project.ID, ChannelID: e.channel.ID, Scheme: webchat.Type, Address: address, Name: "Ann",
+		ProviderID: providerID, Type: "text", Content: content, Input: in}
+}
+
+// eventually polls cond until it holds or the test times out.
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// conversation returns a contact's messages, oldest first.
+func (e *env) conversation(contactID string) []domain.Message {
+	e.t.Helper()
+	l, err := e.st.MessageList(context.Background(), store.MessageListParams{ProjectID: e.project.ID, ContactID: contactID, Page: store.Page{Limit: store.MaxPageSize}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := make([]domain.Message, len(l.Items))
+	for i, m := range l.Items {
+		out[len(out)-1-i] = m
+	}
+	return out
+}
+
+// texts are the outbound texts of a conversation, oldest first.
+func texts(ms []domain.Message, direction string) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Direction != direction {
+			continue
+		}
+		var c struct {
+			Text string `json:"text"`
+		}
+		_ = json.Unmarshal(m.Content, &c)
+		out = append(out, c.Text)
+	}
+	return out
+}
+
+func (e *env) session(contactID string) domain.FlowSession {
+	e.t.Helper()
+	l, err := e.st.SessionList(context.Background(), store.SessionListParams{ProjectID: e.project.ID, ContactID: contactID})
+	if err != nil || len(l.Items) == 0 {
+		e.t.Fatalf("no session for contact %s: %v", contactID, err)
+	}
+	return l.Items[0]
+}
+
+func (e *env) vars(s domain.FlowSession) map[string]any {
+	e.t.Helper()
+	var es engine.Session
+	if err := es.UnmarshalBinary(s.State); err != nil {
+		e.t.Fatal(err)
+	}
+	return es.Vars
+}
+
+var seq atomic.Int64
+
+func addr() string { return fmt.Sprintf("visitor-%d", seq.Add(1)) }

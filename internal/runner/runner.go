@@ -1,0 +1,192 @@
+// Package runner is the host side of the engine: it turns inbound messages,
+// timers, API starts and agent actions into engine sprints, one contact at a
+// time and in arrival order, and commits each sprint's effects — session
+// state, outbound messages and their send jobs, timer jobs, trace and
+// counters — in one transaction.
+//
+// Every event that may move a contact's session is first queued in the
+// contact's inbox (contact_events) in the transaction that records it, with
+// a job to process the inbox. Processing takes the oldest unhandled event,
+// runs the engine outside any transaction (http_request nodes may take
+// seconds), then commits the outcome together with marking the event
+// handled; a concurrent worker that handled it first makes the commit fail
+// and the work is discarded. So each event has exactly one effect, in order,
+// whatever the number of workers and processes.
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+
+	"github.com/parleyhq/parley/internal/chatflow"
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/flow"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Senders gives the adapter that sends for a channel.
+type Senders interface {
+	Adapter(ctx context.Context, ch domain.Channel) (channel.Adapter, error)
+}
+
+// Deps are what a Runner needs besides the store.
+type Deps struct {
+	Flows   *chatflow.Service
+	HTTP    engine.HTTPDoer
+	LLM     engine.LLM
+	Senders Senders
+	Clock   domain.Clock
+	IDs     domain.IDGen
+	Logger  *slog.Logger
+	// SendAttempts bounds retries of a retryable send failure (default 8).
+	SendAttempts int
+}
+
+// Runner hosts the engine.
+type Runner struct {
+	d   Deps
+	st  store.Store
+	eng *engine.Engine
+	// drafts pins the compiled draft a simulator session started on, so
+	// saving the draft mid-simulation does not move the ground under it.
+	drafts sync.Map // session ID → *flow.Program
+}
+
+// New returns a Runner; Bind gives it its store before it is used.
+func New(d Deps) (*Runner, error) {
+	if d.SendAttempts <= 0 {
+		d.SendAttempts = 8
+	}
+	r := &Runner{d: d}
+	eng, err := engine.New(engine.Services{Clock: d.Clock, IDs: d.IDs, HTTP: d.HTTP, LLM: d.LLM, Flows: flowLoader{r}})
+	if err != nil {
+		return nil, err
+	}
+	r.eng = eng
+	return r, nil
+}
+
+// Bind sets the store. The River config that holds the runner's workers
+// must exist before the store can be opened, hence the two steps.
+func (r *Runner) Bind(st store.Store) { r.st = st }
+
+// Engine is the engine the runner drives.
+func (r *Runner) Engine() *engine.Engine { return r.eng }
+
+// errRace means another worker handled the event or moved the session
+// first; the caller re-reads and carries on.
+var errRace = errors.New("runner: lost a race with another worker")
+
+type projectKey struct{}
+
+// flowLoader loads subflows for the engine. The project comes from the
+// sprint's context: flows are only ever loaded within their own project.
+type flowLoader struct{ r *Runner }
+
+func (l flowLoader) Load(ctx context.Context, flowID string, revision int) (engine.Flow, error) {
+	projectID, _ := ctx.Value(projectKey{}).(string)
+	return l.r.liveFlow(ctx, projectID, flowID, revision)
+}
+
+// liveFlow loads a published revision (0: the live one) as an engine.Flow.
+func (r *Runner) liveFlow(ctx context.Context, projectID, flowID string, revision int) (engine.Flow, error) {
+	f, err := r.st.FlowGet(ctx, projectID, flowID)
+	if err != nil {
+		return engine.Flow{}, err
+	}
+	if revision == 0 {
+		if f.Status != store.FlowPublished || f.LiveRevision == 0 {
+			return engine.Flow{}, domain.Errorf(domain.CodeConflict, "flow %q is not published", f.Name)
+		}
+		revision = f.LiveRevision
+	}
+	prog, err := r.d.Flows.Program(ctx, projectID, flowID, revision)
+	if err != nil {
+		return engine.Flow{}, err
+	}
+	return engine.Flow{ID: f.ID, Name: f.Name, Revision: revision, Program: prog, ExpireAfter: time.Duration(f.ExpireAfterSeconds) * time.Second}, nil
+}
+
+// sessionFlow is the program a stored session runs: its pinned revision,
+// or for a draft simulation the draft it started on.
+func (r *Runner) sessionFlow(ctx context.Context, s domain.FlowSession) (engine.Flow, error) {
+	if !s.Draft {
+		return r.liveFlow(ctx, s.ProjectID, s.FlowID, s.Revision)
+	}
+	f, err := r.st.FlowGet(ctx, s.ProjectID, s.FlowID)
+	if err != nil {
+		return engine.Flow{}, err
+	}
+	prog, ok := r.drafts.Load(s.ID)
+	if !ok {
+		// After a restart the pinned draft is gone; the current draft is the
+		// best the simulator can do.
+		p, err := r.d.Flows.DraftProgram(ctx, s.ProjectID, s.FlowID)
+		if err != nil {
+			return engine.Flow{}, err
+		}
+		r.drafts.Store(s.ID, p)
+		prog = p
+	}
+	return engine.Flow{ID: f.ID, Name: f.Name, Revision: 0, Program: prog.(*flow.Program), ExpireAfter: time.Duration(f.ExpireAfterSeconds) * time.Second}, nil
+}
+
+// payload is what a contact event carries.
+type payload struct {
+	ChannelID string         `json:"channel_id,omitempty"`
+	Input     *engine.Input  `json:"input,omitempty"`
+	FlowID    string         `json:"flow_id,omitempty"`
+	SessionID string         `json:"session_id,omitempty"`
+	Vars      map[string]any `json:"vars,omitempty"`
+	Seq       uint32         `json:"seq,omitempty"`
+	Reason    string         `json:"reason,omitempty"`
+	Draft     bool           `json:"draft,omitempty"`
+	// Reply marks messages sent in answer to the contact (allowed even
+	// after an opt-out).
+	Reply bool `json:"reply,omitempty"`
+}
+
+func (p payload) raw() json.RawMessage {
+	b, _ := json.Marshal(p)
+	return b
+}
+
+// queue appends an event to a contact's inbox and enqueues the job that
+// processes it, in the caller's transaction.
+func (r *Runner) queue(ctx context.Context, q store.Queries, e domain.ContactEvent) (domain.ContactEvent, error) {
+	e.CreatedAt = r.d.Clock.Now()
+	out, err := q.ContactEventAppend(ctx, e)
+	if err != nil {
+		return out, err
+	}
+	return out, q.JobInsert(ctx, ProcessArgs{ProjectID: e.ProjectID, ContactID: e.ContactID}, nil)
+}
+
+// ProcessContact handles the contact's unhandled events in order until
+// none is left.
+func (r *Runner) ProcessContact(ctx context.Context, projectID, contactID string) error {
+	for range 10000 {
+		ev, err := r.st.ContactEventNext(ctx, contactID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the inbox of contact %s: %w", contactID, err)
+		}
+		if err := r.handle(ctx, ev); err != nil {
+			if errors.Is(err, errRace) {
+				continue
+			}
+			return fmt.Errorf("handling event %d (%s) of contact %s: %w", ev.Seq, ev.Kind, contactID, err)
+		}
+	}
+	return nil
+}

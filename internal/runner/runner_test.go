@@ -1,0 +1,319 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/chatflow"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+const bookingFlow = `{"nodes":[
+ {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi"]}}},
+ {"id":"ask","type":"message","position":{"x":0,"y":100},"data":{"text":"Hi {{contact.name}}! Pick one","buttons":["Book","Track"],"timeout_seconds":60}},
+ {"id":"booked","type":"end","position":{"x":0,"y":200},"data":{"text":"%s"}},
+ {"id":"track","type":"end","position":{"x":200,"y":200},"data":{"text":"Tracking"}},
+ {"id":"late","type":"end","position":{"x":400,"y":200},"data":{"text":"Timed out"}}
+],"edges":[
+ {"id":"e1","source":"start","target":"ask"},
+ {"id":"e2","source":"ask","sourceHandle":"Book","target":"booked"},
+ {"id":"e3","source":"ask","sourceHandle":"Track","target":"track"},
+ {"id":"e4","source":"ask","sourceHandle":"other","target":"track"},
+ {"id":"e5","source":"ask","sourceHandle":"timeout","target":"late"}
+]}`
+
+const loopFlow = `{"nodes":[
+ {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"inbound"}}},
+ {"id":"w","type":"wait_for_response","position":{"x":0,"y":100},"data":{"variable":"last","timeout_seconds":3600}},
+ {"id":"s","type":"set_variable","position":{"x":0,"y":200},"data":{"assignments":[{"variable":"log","value":"{{ default(log, \"\") + last + \",\" }}"}]}},
+ {"id":"end","type":"end","position":{"x":200,"y":200},"data":{}}
+],"edges":[
+ {"id":"e1","source":"start","target":"w"},
+ {"id":"e2","source":"w","sourceHandle":"reply","target":"s"},
+ {"id":"e3","source":"s","target":"w"},
+ {"id":"e4","source":"w","sourceHandle":"timeout","target":"end"},
+ {"id":"e5","source":"w","sourceHandle":"invalid","target":"end"}
+]}`
+
+func button(title string) engine.Input {
+	return engine.Input{Kind: engine.InputButton, Button: title, Text: title}
+}
+
+func (e *env) receiveInput(address string, in engine.Input) Receipt {
+	e.t.Helper()
+	var rc Receipt
+	err := e.st.InTx(context.Background(), func(q store.Queries) error {
+		ib := e.inbound(address, in.Text, "")
+		ib.Input = in
+		var err error
+		rc, err = e.r.Receive(context.Background(), q, ib)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return rc
+}
+
+func (e *env) process(contactID string) {
+	e.t.Helper()
+	if err := e.r.ProcessContact(context.Background(), e.project.ID, contactID); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func TestKeywordFlowEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	f := e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	a := addr()
+	c := e.receive(a, "Hi").ContactID
+	e.eventually("the question is delivered", func() bool {
+		ms := e.conversation(c)
+		return len(ms) == 2 && ms[1].Status == domain.MessageDelivered
+	})
+	if got := texts(e.conversation(c), "out"); got[0] != "Hi Ann! Pick one" {
+		t.Fatalf("question = %q", got)
+	}
+	e.receiveInput(a, button("Book"))
+	e.eventually("the session completes", func() bool { return e.session(c).Status == domain.SessionCompleted })
+	e.eventually("the answer is delivered", func() bool { return len(e.conversation(c)) == 4 })
+	if got := texts(e.conversation(c), "out"); !slices.Equal(got, []string{"Hi Ann! Pick one", "Booked"}) {
+		t.Fatalf("bot said %q", got)
+	}
+	tr, err := e.st.TraceList(context.Background(), e.project.ID, e.session(c).ID)
+	if err != nil || len(tr) < 5 {
+		t.Fatalf("trace = %v (%v)", tr, err)
+	}
+	stats, err := e.st.FlowStatsGet(context.Background(), store.FlowStatsParams{ProjectID: e.project.ID, FlowID: f.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Sessions.Started != 1 || stats.Sessions.Completed != 1 || stats.Nodes["ask"].Visits != 1 || stats.Edges["e2"] != 1 {
+		t.Fatalf("stats = %+v", stats)
+	}
+}
+
+// TestOrderingUnderConcurrency: 50 messages for one contact arrive at once
+// while several workers run; each is handled once, in arrival order.
+func TestOrderingUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	e.publish("Loop", loopFlow)
+	a := addr()
+	var mu sync.Mutex
+	var receipts []Receipt
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rc := e.receive(a, fmt.Sprintf("m%02d", i))
+			mu.Lock()
+			receipts = append(receipts, rc)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	sort.Slice(receipts, func(i, j int) bool { return receipts[i].Seq < receipts[j].Seq })
+	c := receipts[0].ContactID
+	byID := map[string]string{}
+	for _, m := range e.conversation(c) {
+		byID[m.ID] = texts([]domain.Message{m}, "in")[0]
+	}
+	var want strings.Builder
+	for _, rc := range receipts[1:] { // the first message started the flow
+		want.WriteString(byID[rc.MessageID] + ",")
+	}
+	e.eventually("all 50 are handled", func() bool {
+		ev, err := e.st.ContactEventNext(context.Background(), c)
+		return err != nil && ev.Seq == 0
+	})
+	if got := e.vars(e.session(c))["log"]; got != want.String() {
+		t.Fatalf("handled order\n got %v\nwant %v", got, want.String())
+	}
+}
+
+func TestDuplicateDeliveriesAreHandledOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	e.publish("Loop", loopFlow)
+	a := addr()
+	first := e.receive(a, "begin")
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = e.st.InTx(context.Background(), func(q store.Queries) error {
+				_, err := e.r.Receive(context.Background(), q, e.inbound(a, "dup", "provider-1"))
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	// And once more, later, after everything settled.
+	e.eventually("the first copy is handled", func() bool {
+		_, err := e.st.ContactEventNext(context.Background(), first.ContactID)
+		return err != nil
+	})
+	var rc Receipt
+	_ = e.st.InTx(context.Background(), func(q store.Queries) error {
+		var err error
+		rc, err = e.r.Receive(context.Background(), q, e.inbound(a, "dup", "provider-1"))
+		return err
+	})
+	if !rc.Duplicate {
+		t.Fatalf("a late re-delivery was not recognised: %+v", rc)
+	}
+	if n := len(texts(e.conversation(first.ContactID), "in")); n != 2 {
+		t.Fatalf("%d inbound messages stored, want 2 (begin + one dup)", n)
+	}
+	if got := e.vars(e.session(first.ContactID))["log"]; got != "dup," {
+		t.Fatalf("log = %v, want the duplicate handled once", got)
+	}
+}
+
+// TestTimeoutRacesReply: a reply and the wait's timeout queued together;
+// exactly one of them moves the session, in either order.
+func TestTimeoutRacesReply(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	for _, replyFirst := range []bool{true, false} {
+		a := addr()
+		c := e.receive(a, "hi").ContactID
+		e.process(c)
+		s := e.session(c)
+		if s.Status != domain.SessionWaiting || s.TimeoutAt == nil {
+			t.Fatalf("session = %+v", s)
+		}
+		timer := func() {
+			err := e.st.InTx(context.Background(), func(q store.Queries) error {
+				_, err := e.r.queue(context.Background(), q, domain.ContactEvent{ProjectID: e.project.ID, ContactID: c, Kind: domain.EventTimer,
+					DedupeKey: fmt.Sprintf("timer:%s:%d", s.ID, s.WaitSeq), Payload: payload{SessionID: s.ID, Seq: uint32(s.WaitSeq)}.raw()})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if replyFirst {
+			e.receiveInput(a, button("Book"))
+			timer()
+		} else {
+			timer()
+			e.receiveInput(a, button("Book"))
+		}
+		e.process(c)
+		got := texts(e.conversation(c), "out")
+		want := []string{"Hi Ann! Pick one", "Booked"}
+		if !replyFirst {
+			want = []string{"Hi Ann! Pick one", "Timed out"}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("reply first %v: bot said %q, want %q", replyFirst, got, want)
+		}
+	}
+}
+
+// TestSendSurvivesACrashAfterTheSprint: the sprint commits its message and
+// send job, the process dies before sending; after a restart the message is
+// sent exactly once.
+func TestSendSurvivesACrashAfterTheSprint(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	c := e.receive(addr(), "hi").ContactID
+	e.process(c)
+	ms := e.conversation(c)
+	if len(ms) != 2 || ms[1].Status != domain.MessageQueued || len(e.senders.sent) != 0 {
+		t.Fatalf("before the restart: %+v, sent %v", ms, e.senders.sent)
+	}
+	e.startJobs() // the restart: workers pick up the durable send job
+	e.eventually("the message is sent", func() bool { return e.conversation(c)[1].Status == domain.MessageDelivered })
+	e.senders.mu.Lock()
+	defer e.senders.mu.Unlock()
+	if n := e.senders.sent[ms[1].ID]; n != 1 {
+		t.Fatalf("sent %d times, want 1", n)
+	}
+}
+
+func TestVersionPinning(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	f := e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked v1"))
+	a1 := addr()
+	c1 := e.receive(a1, "hi").ContactID
+	e.process(c1)
+
+	publish := true
+	if _, err := e.flows.Update(context.Background(), e.project.ID, f.ID, "test", chatflow.UpdateInput{Version: f.Version,
+		FlowData: json.RawMessage(fmt.Sprintf(bookingFlow, "Booked v2")), IsActive: &publish}); err != nil {
+		t.Fatal(err)
+	}
+	e.receiveInput(a1, button("Book"))
+	e.process(c1)
+	if got := texts(e.conversation(c1), "out"); got[len(got)-1] != "Booked v1" {
+		t.Fatalf("a session started on revision 1 said %q after revision 2 was published", got)
+	}
+	if s := e.session(c1); s.Revision != 1 {
+		t.Fatalf("session revision = %d", s.Revision)
+	}
+	a2 := addr()
+	c2 := e.receive(a2, "hi").ContactID
+	e.process(c2)
+	e.receiveInput(a2, button("Book"))
+	e.process(c2)
+	if got := texts(e.conversation(c2), "out"); got[len(got)-1] != "Booked v2" {
+		t.Fatalf("a new session said %q, want revision 2", got)
+	}
+}
+
+func TestOptOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	f := e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	a := addr()
+	c := e.receive(a, "hi").ContactID
+	e.process(c)
+	e.receive(a, "stop")
+	e.process(c)
+	contact, err := e.st.ContactGet(context.Background(), e.project.ID, c)
+	if err != nil || !contact.OptedOut {
+		t.Fatalf("contact after STOP = %+v (%v)", contact, err)
+	}
+	if s := e.session(c); s.Status != domain.SessionInterrupted {
+		t.Fatalf("session after STOP = %s", s.Status)
+	}
+	ms := e.conversation(c)
+	if last := ms[len(ms)-1]; last.Status != domain.MessageQueued || !strings.Contains(texts([]domain.Message{last}, "out")[0], "unsubscribed") {
+		t.Fatalf("no confirmation reply queued: %+v", last)
+	}
+	// A start that is not a reply must not reach an opted-out contact.
+	err = e.st.InTx(context.Background(), func(q store.Queries) error {
+		_, err := e.r.Start(context.Background(), q, StartParams{ProjectID: e.project.ID, FlowID: f.ID, ContactID: c, ChannelID: e.channel.ID, SessionID: "api-start-1"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.process(c)
+	ms = e.conversation(c)
+	if last := ms[len(ms)-1]; last.Status != domain.MessageFailed || last.ErrorCode != "opted_out" {
+		t.Fatalf("message to an opted-out contact = %+v", last)
+	}
+	e.receive(a, "START")
+	e.process(c)
+	if contact, _ := e.st.ContactGet(context.Background(), e.project.ID, c); contact.OptedOut {
+		t.Fatal("START did not opt the contact back in")
+	}
+}

@@ -1,0 +1,206 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Window is WhatsApp's customer-service window: free-form messages only
+// within 24 hours of the contact's last message.
+const Window = 24 * time.Hour
+
+type sendWorker struct {
+	river.WorkerDefaults[SendArgs]
+	r *Runner
+}
+
+// Work sends one queued message. It is safe to run twice: a message no
+// longer queued is left alone. The one case that can send twice is a crash
+// between the provider accepting and our commit; the provider echoes our ID
+// in its status webhooks, which reconciles that copy.
+func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
+	r := w.r
+	m, err := r.st.MessageGet(ctx, job.Args.ProjectID, job.Args.MessageID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.Status != domain.MessageQueued {
+		return nil
+	}
+	fail := func(code, reason string) error {
+		_, err := r.st.MessageSetStatus(ctx, store.MessageStatusParams{ID: m.ID, Status: domain.MessageFailed, ErrorCode: code, ErrorReason: reason, Now: r.d.Clock.Now()})
+		return err
+	}
+	ch, err := r.st.ChannelGet(ctx, m.ProjectID, m.ChannelID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fail("no_channel", "the channel was removed before the message was sent")
+	}
+	if err != nil {
+		return err
+	}
+	urns, err := r.st.ContactURNs(ctx, m.ProjectID, m.ContactID)
+	if err != nil {
+		return err
+	}
+	var urn *domain.URN
+	for i := range urns {
+		if urns[i].Scheme == ch.Type {
+			urn = &urns[i]
+		}
+	}
+	if urn == nil {
+		return fail("no_address", fmt.Sprintf("the contact has no %s address", ch.Type))
+	}
+	var em engine.Message
+	if err := json.Unmarshal(m.Content, &em); err != nil {
+		return fail("bad_content", "the stored message cannot be read: "+err.Error())
+	}
+	if ch.Type == domain.ChannelWhatsApp && em.Type != engine.MessageTemplate {
+		if urn.LastInboundAt == nil || r.d.Clock.Now().Sub(*urn.LastInboundAt) > Window {
+			return fail("131047", "outside the 24-hour customer-service window: the contact has not written in the last 24 hours, so only an approved template can be sent")
+		}
+	}
+	adapter, err := r.d.Senders.Adapter(ctx, ch)
+	if err != nil {
+		return fail("channel_config", err.Error())
+	}
+	res, err := adapter.Send(ctx, Outbound(em, m.ID, urn.Path))
+	if err != nil {
+		var se *channel.SendError
+		if !errors.As(err, &se) {
+			se = &channel.SendError{Class: channel.Retryable, Err: err}
+		}
+		switch se.Class {
+		case channel.Throttled:
+			wait := se.RetryAfter
+			if wait <= 0 {
+				wait = time.Second
+			}
+			return river.JobSnooze(wait + time.Duration(rand.Int64N(int64(wait/4)+1)))
+		case channel.Retryable:
+			if job.Attempt >= r.d.SendAttempts {
+				return fail(codeOf(se), fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, se))
+			}
+			return fmt.Errorf("sending message %s (attempt %d): %w", m.ID, job.Attempt, se)
+		}
+		return fail(codeOf(se), reasonOf(se))
+	}
+	status := domain.MessageSent
+	if ch.Type == domain.ChannelWebchat {
+		status = domain.MessageDelivered // in-process: it is in the conversation now
+	}
+	_, err = r.st.MessageSetStatus(ctx, store.MessageStatusParams{ID: m.ID, Status: status, ProviderID: res.ProviderID, Now: r.d.Clock.Now()})
+	return err
+}
+
+// NextRetry backs off exponentially with jitter, capped at ten minutes.
+func (w *sendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
+	d := time.Second << min(job.Attempt, 10)
+	d = min(d, 10*time.Minute)
+	return time.Now().Add(d/2 + time.Duration(rand.Int64N(int64(d/2)+1)))
+}
+
+func codeOf(se *channel.SendError) string {
+	if se.Code != 0 {
+		return strconv.Itoa(se.Code)
+	}
+	if se.HTTPStatus != 0 {
+		return "http_" + strconv.Itoa(se.HTTPStatus)
+	}
+	return "send_error"
+}
+
+func reasonOf(se *channel.SendError) string {
+	switch {
+	case se.Details != "":
+		return se.Details
+	case se.Title != "":
+		return se.Title
+	}
+	return se.Error()
+}
+
+// Outbound turns an engine message into what a channel sends.
+func Outbound(m engine.Message, ourID, to string) channel.Outbound {
+	out := channel.Outbound{OurID: ourID, To: to}
+	media := func(md *engine.Media) *channel.MediaRef {
+		if md == nil {
+			return nil
+		}
+		return &channel.MediaRef{Type: channel.MediaType(md.Type), Link: md.URL, Caption: md.Caption}
+	}
+	switch m.Type {
+	case engine.MessageMedia:
+		out.Kind, out.Media = channel.OutMedia, media(m.Media)
+		if out.Media != nil && out.Media.Caption == "" {
+			out.Media.Caption = m.Text
+		}
+	case engine.MessageButtons:
+		out.Kind, out.Body = channel.OutButtons, m.Text
+		for i, b := range m.Buttons {
+			out.Buttons = append(out.Buttons, channel.ReplyButton{ID: "b" + strconv.Itoa(i), Title: b})
+		}
+		if m.Media != nil {
+			out.Header = &channel.Header{Media: media(m.Media)}
+		}
+	case engine.MessageList:
+		out.Kind, out.Body = channel.OutList, m.Text
+		if m.List != nil {
+			l := &channel.List{Button: m.List.Button}
+			for _, s := range m.List.Sections {
+				sec := channel.ListSection{Title: s.Title}
+				for _, row := range s.Rows {
+					sec.Rows = append(sec.Rows, channel.ListRow{ID: row.ID, Title: row.Title, Description: row.Description})
+				}
+				l.Sections = append(l.Sections, sec)
+			}
+			out.List = l
+		}
+	case engine.MessageTemplate:
+		out.Kind = channel.OutTemplate
+		if t := m.Template; t != nil {
+			ts := &channel.TemplateSend{Name: t.Name, Language: t.Language}
+			if len(t.Header) > 0 {
+				ts.Header = &channel.TemplateParam{Type: channel.ParamText, Text: t.Header[0]}
+			}
+			for _, b := range t.Body {
+				ts.Body = append(ts.Body, channel.TemplateParam{Type: channel.ParamText, Text: b})
+			}
+			for i, p := range t.ButtonParams {
+				ts.Buttons = append(ts.Buttons, channel.TemplateButton{Index: i, SubType: "url", Param: channel.TemplateParam{Type: channel.ParamText, Text: p}})
+			}
+			out.Template = ts
+		}
+	case engine.MessageWhatsAppFlow:
+		out.Kind, out.Body = channel.OutFlow, ""
+		if f := m.Flow; f != nil {
+			out.Body = f.Body
+			if f.Header != "" {
+				out.Header = &channel.Header{Text: f.Header}
+			}
+			fs := &channel.FlowSend{FlowID: f.ID, Token: f.Token, CTA: f.CTA, Mode: f.Mode, Screen: f.Screen}
+			if len(f.Data) > 0 {
+				_ = json.Unmarshal(f.Data, &fs.Data)
+			}
+			out.Flow = fs
+		}
+	default:
+		out.Kind, out.Text = channel.OutText, m.Text
+	}
+	return out
+}
