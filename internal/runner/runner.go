@@ -23,9 +23,8 @@ import (
 	"sync"
 	"time"
 
-
-	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/flow"
