@@ -231,7 +231,9 @@ func TestApplyWebhookUpdates(t *testing.T) {
 		check   func(*Template) bool
 	}{
 		{channel.KindTemplateStatus, channel.TemplateUpdate{ID: "1", Name: "order_confirmation", Language: "en_US", Event: "REJECTED", Reason: "INVALID_FORMAT", Detail: "adjacent"}, true,
-			func(t *Template) bool { return t.Status == StatusRejected && t.RejectedReason == "INVALID_FORMAT" && t.ID == "1" }},
+			func(t *Template) bool {
+				return t.Status == StatusRejected && t.RejectedReason == "INVALID_FORMAT" && t.ID == "1"
+			}},
 		{channel.KindTemplateStatus, channel.TemplateUpdate{ID: "1", Event: "APPROVED", Reason: "NONE"}, true,
 			func(t *Template) bool { return t.Status == StatusApproved && t.RejectedReason == "" }},
 		{channel.KindTemplateStatus, channel.TemplateUpdate{ID: "1", Event: "APPROVED", Reason: "NONE"}, false,
