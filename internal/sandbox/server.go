@@ -1,0 +1,288 @@
+// Package sandbox is a local fake of the Graph API endpoints Parley uses
+// (messages, templates, media, the phone number), answering like Meta and
+// sending signed status and template webhooks back, plus the customer's
+// side: signed inbound webhooks. `parley sandbox`, `serve --sandbox` and
+// the Go tests use it; fault injection makes it misbehave on purpose.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config configures the fake.
+type Config struct {
+	// Addr to listen on; default 127.0.0.1:0 (a free loopback port).
+	Addr string
+	// AppSecret signs the webhooks the fake sends.
+	AppSecret string
+	// AccessToken is the bearer token required; empty accepts any.
+	AccessToken string
+	// WebhookURL receives status and template webhooks; change it with
+	// SetWebhookURL (Parley learns its channel ID after the fake starts).
+	WebhookURL string
+	// PhoneNumberID, DisplayPhoneNumber and WABAID identify the number;
+	// empty PhoneNumberID accepts any.
+	PhoneNumberID      string
+	DisplayPhoneNumber string
+	WABAID             string
+	VerifiedName       string
+	// StatusDelay is the pause before each status webhook; default 100 ms.
+	StatusDelay time.Duration
+	// Statuses are sent after each accepted message; default sent,
+	// delivered, read. Set to an empty non-nil slice for none.
+	Statuses []string
+	// TemplateApprovalDelay is how long a template stays PENDING; default 3 s.
+	TemplateApprovalDelay time.Duration
+	// HTTPClient delivers webhooks; default a client with a 10 s timeout.
+	HTTPClient *http.Client
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:0"
+	}
+	if c.StatusDelay == 0 {
+		c.StatusDelay = 100 * time.Millisecond
+	}
+	if c.Statuses == nil {
+		c.Statuses = []string{"sent", "delivered", "read"}
+	}
+	if c.TemplateApprovalDelay == 0 {
+		c.TemplateApprovalDelay = 3 * time.Second
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.DisplayPhoneNumber == "" {
+		c.DisplayPhoneNumber = "15550000000"
+	}
+	if c.WABAID == "" {
+		c.WABAID = "100000000000001"
+	}
+	if c.VerifiedName == "" {
+		c.VerifiedName = "Parley Sandbox"
+	}
+	return c
+}
+
+// Request is one request the fake received.
+type Request struct {
+	Method string
+	Path   string
+	Query  string
+	Header http.Header
+	Body   []byte
+	At     time.Time
+}
+
+// Delivery is one webhook the fake sent.
+type Delivery struct {
+	URL    string
+	Body   []byte
+	Status int // 0 when it could not be delivered
+	Err    string
+}
+
+// Server is the fake Graph API.
+type Server struct {
+	cfg Config
+	mux *http.ServeMux
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu         sync.Mutex
+	webhookURL string
+	requests   []Request
+	deliveries []Delivery
+	faults     []Fault
+	seq        int
+	templates  []*storedTemplate
+	media      map[string]*storedMedia
+
+	srv *http.Server
+	ln  net.Listener
+}
+
+// New returns a fake; use Handler with your own server, or Start.
+func New(cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel,
+		webhookURL: cfg.WebhookURL, media: map[string]*storedMedia{}}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /{version}/{pnid}/messages", s.handleMessages)
+	s.mux.HandleFunc("POST /{version}/{pnid}/media", s.handleUpload)
+	s.mux.HandleFunc("GET /{version}/{id}", s.handleGetObject)
+	s.mux.HandleFunc("DELETE /{version}/{id}", s.handleDeleteMedia)
+	s.mux.HandleFunc("GET /media-download/{id}", s.handleDownload)
+	s.mux.HandleFunc("POST /{version}/{waba}/message_templates", s.handleCreateTemplate)
+	s.mux.HandleFunc("GET /{version}/{waba}/message_templates", s.handleListTemplates)
+	s.mux.HandleFunc("DELETE /{version}/{waba}/message_templates", s.handleDeleteTemplate)
+	// Flows endpoints (POST /{waba}/flows, /{flow_id}/assets, /publish…) are
+	// the next extension: register them with Extend.
+}
+
+// Extend adds a route (ServeMux pattern) to the fake, e.g. the Flows
+// management endpoints. Requests to it are recorded like the others.
+func (s *Server) Extend(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Handler returns the fake as an http.Handler; it records every request.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 110<<20))
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		s.mu.Lock()
+		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+			Header: r.Header.Clone(), Body: body, At: time.Now()})
+		s.mu.Unlock()
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+// Start listens on cfg.Addr and serves until Stop or ctx ends.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("starting the sandbox Graph API on %s: %w", s.cfg.Addr, err)
+	}
+	s.mu.Lock()
+	s.ln = ln
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := s.srv
+	s.mu.Unlock()
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			// Serve only fails here if the listener breaks; Stop cleans up.
+			_ = err
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-ctx.Done():
+			s.shutdown()
+		case <-s.ctx.Done():
+		}
+	}()
+	return nil
+}
+
+// Stop stops serving, cancels pending webhooks and hung requests, and waits
+// for every goroutine of the fake to end.
+func (s *Server) Stop() {
+	s.shutdown()
+	s.wg.Wait()
+}
+
+func (s *Server) shutdown() {
+	s.cancel()
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+		}
+	}
+}
+
+// URL is the fake's base URL (the channel's api_base_url), once started.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return "http://" + s.ln.Addr().String()
+}
+
+// SetWebhookURL changes where webhooks go.
+func (s *Server) SetWebhookURL(u string) {
+	s.mu.Lock()
+	s.webhookURL = u
+	s.mu.Unlock()
+}
+
+// Requests returns a copy of every request received, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Messages returns the requests to the messages endpoint.
+func (s *Server) Messages() []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/messages") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Deliveries returns the webhooks sent so far.
+func (s *Server) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.deliveries...)
+}
+
+// Reset forgets recorded requests, deliveries and queued faults.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests, s.deliveries, s.faults = nil, nil, nil
+}
+
+// number is the configured phone number as payloads need it.
+type number struct{ ID, Display, WABA string }
+
+func (s *Server) number(pnid string) number {
+	return number{ID: pnid, Display: s.cfg.DisplayPhoneNumber, WABA: s.cfg.WABAID}
+}
+
+func (s *Server) nextID(prefix string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return fmt.Sprintf("%s%d", prefix, s.seq)
+}
+
+// authorized checks the bearer token like Meta (error 190 when wrong).
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" || (s.cfg.AccessToken != "" && tok != s.cfg.AccessToken) {
+		graphError(w, http.StatusUnauthorized, 190, 463, "Error validating access token: Session has expired or the token is invalid.", "")
+		return false
+	}
+	return true
+}
+
+// knownNumber checks the phone number ID of the path.
+func (s *Server) knownNumber(w http.ResponseWriter, pnid string) bool {
+	if s.cfg.PhoneNumberID != "" && pnid != s.cfg.PhoneNumberID {
+		graphError(w, http.StatusBadRequest, 100, 33, fmt.Sprintf(
+			"Unsupported post request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", pnid), "")
+		return false
+	}
+	return true
+}
