@@ -14,12 +14,17 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/channel/catalog"
+	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/httpclient"
 	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/runner"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/postgres"
@@ -34,12 +39,14 @@ type Store interface {
 }
 
 // OpenStore opens the database the configuration names. With work false the
-// job client only enqueues (for CLI commands).
-func OpenStore(ctx context.Context, cfg config.Config, deps *jobs.Deps, work bool) (Store, error) {
+// job client only enqueues (for CLI commands). register adds other
+// packages' workers (the runner's).
+func OpenStore(ctx context.Context, cfg config.Config, deps *jobs.Deps, work bool, register ...func(*river.Workers)) (Store, error) {
 	opts := store.OpenOptions{
 		Logger: deps.Logger,
 		Jobs: jobs.Config(deps, jobs.Options{
 			Work: work, PollInterval: cfg.JobPollInterval, HousekeepingEvery: cfg.HousekeepingEvery,
+			Register: register, Queues: runner.Queues(20),
 		}),
 	}
 	var s Store
@@ -81,14 +88,26 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, err
 	}
-	if _, err := secret.NewBox(key); err != nil {
-		return nil, err
-	}
-	deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
-	st, err := OpenStore(ctx, cfg, deps, true)
+	box, err := secret.NewBox(key)
 	if err != nil {
 		return nil, err
 	}
+	allow, err := httpclient.ParseAllowList(cfg.HTTPAllow)
+	if err != nil {
+		return nil, fmt.Errorf("PARLEY_HTTP_ALLOW: %w", err)
+	}
+	channels := catalog.New(box, nil)
+	run, err := runner.New(runner.Deps{HTTP: httpclient.New(httpclient.WithAllow(allow...)), Senders: channels, Clock: clock, IDs: ids, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
+	st, err := OpenStore(ctx, cfg, deps, true, run.Register)
+	if err != nil {
+		return nil, err
+	}
+	flows := chatflow.New(st, clock, ids)
+	run.Bind(st, flows)
 	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
@@ -106,6 +125,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
+		Flows: flows, Runner: run, Secrets: box, Channels: channels,
 	})
 	return a, nil
 }

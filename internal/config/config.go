@@ -49,6 +49,10 @@ type Config struct {
 	// SecureCookies marks session cookies Secure. PARLEY_SECURE_COOKIES;
 	// default true when PublicURL is https.
 	SecureCookies bool
+	// HTTPAllow lists CIDRs that http_request nodes may reach although
+	// they are private or loopback (intranets, tests). PARLEY_HTTP_ALLOW,
+	// comma-separated; default none.
+	HTTPAllow string
 	// AdminEmail is the email of the admin created on first start.
 	// PARLEY_ADMIN_EMAIL; default admin@parley.local.
 	AdminEmail string
@@ -98,6 +102,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("PARLEY_LOG_FORMAT", &c.LogFormat)
 	str("PARLEY_LOG_LEVEL", &c.LogLevel)
 	str("PARLEY_ADMIN_EMAIL", &c.AdminEmail)
+	str("PARLEY_HTTP_ALLOW", &c.HTTPAllow)
 	dur("PARLEY_SESSION_TTL", &c.SessionTTL)
 	dur("PARLEY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("PARLEY_HOUSEKEEPING_EVERY", &c.HousekeepingEvery)

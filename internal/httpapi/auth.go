@@ -91,6 +91,22 @@ func (s *Server) scopeChecks() map[string]scopeCheck {
 			return err
 		},
 	}
+	for name, check := range map[string]scopeCheck{
+		"contact_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.ContactGet(ctx, projectID, id)
+			return err
+		},
+		"session_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.SessionGet(ctx, projectID, id)
+			return err
+		},
+		"channel_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.ChannelGet(ctx, projectID, id)
+			return err
+		},
+	} {
+		checks[name] = check
+	}
 	for name, check := range s.flowScopes() {
 		checks[name] = check
 	}

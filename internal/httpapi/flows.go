@@ -38,7 +38,11 @@ func (s *Server) newFlowAPI() *flowAPI {
 	reg.RegisterTypeAlias(reflect.TypeFor[flow.Graph](), reflect.TypeFor[graphDoc]())
 	// flow.Problem would clash with this package's Problem in the schemas.
 	reg.RegisterTypeAlias(reflect.TypeFor[flow.Problem](), reflect.TypeFor[LintProblem]())
-	return &flowAPI{s: s, svc: chatflow.New(s.deps.Store, s.deps.Clock, s.deps.IDs)}
+	svc := s.deps.Flows
+	if svc == nil {
+		svc = chatflow.New(s.deps.Store, s.deps.Clock, s.deps.IDs)
+	}
+	return &flowAPI{s: s, svc: svc}
 }
 
 // graphDoc documents flow_data.

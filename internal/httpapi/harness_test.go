@@ -15,10 +15,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/riverqueue/river"
+
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/channel/catalog"
+	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/runner"
+	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/testdb"
 	"github.com/parleyhq/parley/internal/webui"
@@ -37,13 +43,26 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	deps := &jobs.Deps{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: logger}
-	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{})})
+	box, err := secret.NewBox(make([]byte, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	channels := catalog.New(box, nil)
+	run, err := runner.New(runner.Deps{Senders: channels, Clock: deps.Clock, IDs: deps.IDs, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Jobs are only enqueued here: the API handles inboxes inline.
+	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{Register: []func(*river.Workers){run.Register}})})
 	deps.Store = st
+	flows := chatflow.New(st, deps.Clock, deps.IDs)
+	run.Bind(st, flows)
 	accounts := account.New(st, deps.Clock, deps.IDs, time.Hour)
 	reg := prometheus.NewRegistry()
 	api := httpapi.New(httpapi.Deps{
 		Store: st, Accounts: accounts, Clock: deps.Clock, IDs: deps.IDs, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(), MaxBodyBytes: 64 << 10,
+		Flows: flows, Runner: run, Secrets: box, Channels: channels, PublicURL: "http://parley.test",
 	})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

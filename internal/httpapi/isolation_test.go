@@ -26,6 +26,10 @@ func TestIsolation(t *testing.T) {
 	}).want(http.StatusCreated).json()
 	bFlowID := bFlow["id"].(string)
 
+	// A contact of project B in a (simulated) session, and a channel.
+	bChannel := h.bearer(b.token).do(http.MethodPost, "/channels/", map[string]any{"type": "webchat", "name": "Bravo web"}).want(http.StatusCreated).json()
+	bSim := h.bearer(b.token).do(http.MethodPost, "/simulator/sessions/", map[string]any{"flow_id": bFlowID}).want(http.StatusCreated).json()
+
 	// One thing of each kind in project B, by path parameter name.
 	fixtures := map[string]string{
 		"project_id": b.project.ID,
@@ -35,8 +39,12 @@ func TestIsolation(t *testing.T) {
 		"node_id":    bFlowID + ":start",
 		"edge_id":    bFlowID + ":e1",
 		"revision":   "1",
+		"contact_id": bSim["contact_id"].(string),
+		"session_id": bSim["id"].(string),
+		"channel_id": bChannel["id"].(string),
 	}
-	secrets := []string{b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow"}
+	secrets := []string{b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
+		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string)}
 
 	// A fresh login per route: one of the routes is /auth/logout.
 	callers := func() map[string]*client {

@@ -64,6 +64,7 @@ func (r Route) with(f func(*Route)) Route { f(&r); return r }
 // routeTable is THE route table: every route Parley serves is here.
 func (s *Server) routeTable() []Route {
 	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
+	ra := &runtimeAPI{s: s}
 	fa := s.newFlowAPI()
 	big := func(r *Route) { r.MaxBodyBytes = flowBodyLimit }
 	return []Route{
@@ -126,6 +127,32 @@ func (s *Server) routeTable() []Route {
 		op(get, "/chat-flow/analytics/", "flow-analytics", "Execution analytics: sessions, per-node visits and drop-offs, per-edge transitions", "chat-flow", Viewer, fa.analytics),
 		op(get, "/chat-flow/templates/", "list-flow-templates", "The built-in flow templates", "chat-flow", Viewer, fa.templates),
 		op(get, "/chat-flow/node-types/", "list-node-types", "The node types with their fields and exits, for the editor's palette", "chat-flow", Viewer, fa.nodeTypes),
+		op(post, "/chat-flow/flows/{flow_id}/start/", "start-flow", "Start the flow for a contact (by contact_id or phone) on a channel; honours Idempotency-Key", "chat-flow", Editor, ra.flowStart),
+
+		// Contacts, conversations and sessions.
+		op(get, "/contacts/", "list-contacts", "Search contacts by name or phone, or by tag", "contacts", Viewer, ra.contactList),
+		op(get, "/contacts/{contact_id}/", "get-contact", "A contact with its addresses and current session", "contacts", Viewer, ra.contactGet),
+		op(put, "/contacts/{contact_id}/", "update-contact", "Edit a contact's name, fields, tags, opt-out or assignee", "contacts", Editor, ra.contactUpdate),
+		op(post, "/contacts/{contact_id}/release/", "release-contact", "Release a handoff: the bot takes the conversation back", "contacts", Editor, ra.contactRelease),
+		op(get, "/conversations/{contact_id}/messages/", "list-messages", "A contact's messages with their statuses, newest first", "contacts", Viewer, ra.conversation),
+		op(post, "/conversations/{contact_id}/messages/", "send-message", "Reply as a person (an agent) in the conversation", "contacts", Editor, ra.agentSend).with(created),
+		op(get, "/sessions/", "list-sessions", "List sessions, by contact, flow or status", "sessions", Viewer, ra.sessionList),
+		op(get, "/sessions/{session_id}/", "get-session", "A session with its path, variables, messages and trace", "sessions", Viewer, ra.sessionGet),
+		op(post, "/sessions/{session_id}/interrupt/", "interrupt-session", "Stop a session", "sessions", Editor, ra.sessionInterrupt),
+
+		// The simulator: the real runner and engine, no channel, no analytics.
+		op(post, "/simulator/sessions/", "start-simulation", "Simulate a flow (draft or live) for a made-up contact", "simulator", Editor, ra.simStart).with(created),
+		op(get, "/simulator/sessions/{session_id}/", "get-simulation", "A simulated session: messages, what it waits for, trace", "simulator", Viewer, ra.simGet),
+		op(post, "/simulator/sessions/{session_id}/messages/", "simulate-message", "Say something as the contact: text, button, list_reply or flow_response", "simulator", Editor, ra.simMessage),
+		op(post, "/simulator/sessions/{session_id}/timeout/", "simulate-timeout", "Fire the pending timer now", "simulator", Editor, ra.simTimeout),
+
+		// Channels.
+		op(get, "/channels/", "list-channels", "List the project's channels (secrets masked)", "channels", Viewer, ra.channelList),
+		op(post, "/channels/", "create-channel", "Connect a channel: a WhatsApp number or the web chat", "channels", Owner, ra.channelCreate).with(created),
+		op(get, "/channels/{channel_id}/", "get-channel", "Get a channel and its webhook URL", "channels", Viewer, ra.channelGet),
+		op(put, "/channels/{channel_id}/", "update-channel", "Rename a channel or change its config (masked secrets are kept)", "channels", Owner, ra.channelUpdate),
+		op(del, "/channels/{channel_id}/", "delete-channel", "Remove a channel no published flow is bound to", "channels", Owner, ra.channelDelete).with(noContent),
+		op(post, "/channels/{channel_id}/check/", "check-channel", "Call the provider to confirm the credentials, step by step", "channels", Editor, ra.channelCheck),
 	}
 }
 

@@ -19,7 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/channel/catalog"
+	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/runner"
+	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -43,6 +47,16 @@ type Deps struct {
 	SecureCookies bool
 	// PublicURL is the externally reachable base URL.
 	PublicURL string
+	// Flows is the chat-flow service, shared with the runner for its
+	// program cache; nil builds a private one.
+	Flows *chatflow.Service
+	// Runner runs flows for contacts; nil disables the runtime routes'
+	// effects (tests of the account API only).
+	Runner *runner.Runner
+	// Secrets seals channel secrets at rest.
+	Secrets *secret.Box
+	// Channels validates channel configs and builds adapters (checks).
+	Channels *catalog.Catalog
 }
 
 // Server is the HTTP API.

@@ -54,7 +54,7 @@ func (r *Runner) handle(ctx context.Context, ev domain.ContactEvent) error {
 	if err != nil {
 		return err
 	}
-	sp.simulated = live != nil && live.Simulated || sp.p.Draft
+	sp.simulated = live != nil && live.Simulated || sp.p.Simulated || sp.p.Draft
 	if err := r.decide(ctx, sp, live); err != nil {
 		var de *domain.Error
 		if !errors.As(err, &de) || de.Code == domain.CodeInternal {

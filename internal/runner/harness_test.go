@@ -74,8 +74,7 @@ func newEnv(t *testing.T, work bool) *env {
 		Register: []func(*river.Workers){r.Register}, Queues: Queues(8)})})
 	deps.Store = st
 	flows := chatflow.New(st, clock, ids)
-	r.d.Flows = flows
-	r.Bind(st)
+	r.Bind(st, flows)
 	p, err := account.New(st, clock, ids, time.Hour).CreateProject(ctx, "Runner test", nil, "", "test")
 	if err != nil {
 		t.Fatal(err)

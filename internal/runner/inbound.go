@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/store"
@@ -84,12 +86,55 @@ type StartParams struct {
 	// SessionID is the ID the new session gets (callers make it up front so
 	// they can answer with it before the start is processed).
 	SessionID string
+	// Simulated starts a simulator session; Draft runs the working draft
+	// instead of the live revision.
+	Simulated bool
+	Draft     bool
+	// Input is the message that caused the start, if any.
+	Input *engine.Input
 }
 
 // Start queues a flow start for a contact in the caller's transaction.
 func (r *Runner) Start(ctx context.Context, q store.Queries, p StartParams) (domain.ContactEvent, error) {
 	return r.queue(ctx, q, domain.ContactEvent{ProjectID: p.ProjectID, ContactID: p.ContactID, Kind: domain.EventStart,
-		DedupeKey: "start:" + p.SessionID, Payload: payload{ChannelID: p.ChannelID, FlowID: p.FlowID, Vars: p.Vars, SessionID: p.SessionID}.raw()})
+		DedupeKey: "start:" + p.SessionID, Payload: payload{ChannelID: p.ChannelID, FlowID: p.FlowID, Vars: p.Vars, SessionID: p.SessionID,
+			Simulated: p.Simulated, Draft: p.Draft, Input: p.Input}.raw()})
+}
+
+// Say records a simulator contact's message and queues it for the session,
+// in the caller's transaction.
+func (r *Runner) Say(ctx context.Context, q store.Queries, s domain.FlowSession, typ string, content json.RawMessage, in engine.Input) (domain.Message, error) {
+	m, err := q.MessageCreate(ctx, domain.Message{ID: r.d.IDs.NewID(), ProjectID: s.ProjectID, ContactID: s.ContactID, SessionID: s.ID,
+		Direction: domain.DirectionIn, Type: typ, Content: content, Status: domain.MessageReceived, CreatedAt: r.d.Clock.Now()})
+	if err != nil {
+		return m, err
+	}
+	_, err = r.queue(ctx, q, domain.ContactEvent{ProjectID: s.ProjectID, ContactID: s.ContactID, Kind: domain.EventMessage, MessageID: m.ID,
+		Payload: payload{SessionID: s.ID, Input: &in, Simulated: true, Reply: true}.raw()})
+	return m, err
+}
+
+// FireTimer queues the session's pending timer now (the simulator's "fire
+// timeout"), in the caller's transaction.
+func (r *Runner) FireTimer(ctx context.Context, q store.Queries, s domain.FlowSession) error {
+	_, err := r.queue(ctx, q, domain.ContactEvent{ProjectID: s.ProjectID, ContactID: s.ContactID, Kind: domain.EventTimer,
+		Payload: payload{SessionID: s.ID, Seq: uint32(s.WaitSeq), Simulated: s.Simulated}.raw()})
+	return err
+}
+
+// AgentSend queues a text written by a person (an agent replying in the
+// conversation) on the channel, in the caller's transaction.
+func (r *Runner) AgentSend(ctx context.Context, q store.Queries, projectID, contactID, channelID, text string) (domain.Message, error) {
+	content, err := json.Marshal(engine.Message{Type: engine.MessageText, Text: text})
+	if err != nil {
+		return domain.Message{}, err
+	}
+	m, err := q.MessageCreate(ctx, domain.Message{ID: r.d.IDs.NewID(), ProjectID: projectID, ContactID: contactID, ChannelID: channelID,
+		Direction: domain.DirectionOut, Type: string(engine.MessageText), Content: content, Status: domain.MessageQueued, Priority: "reply", CreatedAt: r.d.Clock.Now()})
+	if err != nil {
+		return m, err
+	}
+	return m, q.JobInsert(ctx, SendArgs{ProjectID: projectID, MessageID: m.ID}, &river.InsertOpts{Priority: 1})
 }
 
 // Release queues the release of a contact's handoff.

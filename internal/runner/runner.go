@@ -73,9 +73,15 @@ func New(d Deps) (*Runner, error) {
 	return r, nil
 }
 
-// Bind sets the store. The River config that holds the runner's workers
-// must exist before the store can be opened, hence the two steps.
-func (r *Runner) Bind(st store.Store) { r.st = st }
+// Bind sets the store and the flow service. The River config that holds
+// the runner's workers must exist before the store can be opened, hence the
+// two steps.
+func (r *Runner) Bind(st store.Store, flows *chatflow.Service) {
+	r.st = st
+	if flows != nil {
+		r.d.Flows = flows
+	}
+}
 
 // Engine is the engine the runner drives.
 func (r *Runner) Engine() *engine.Engine { return r.eng }
@@ -148,6 +154,8 @@ type payload struct {
 	Seq       uint32         `json:"seq,omitempty"`
 	Reason    string         `json:"reason,omitempty"`
 	Draft     bool           `json:"draft,omitempty"`
+	// Simulated events belong to the simulator: no channel, no analytics.
+	Simulated bool `json:"simulated,omitempty"`
 	// Reply marks messages sent in answer to the contact (allowed even
 	// after an opt-out).
 	Reply bool `json:"reply,omitempty"`

@@ -49,6 +49,7 @@ type RuntimeQueries interface {
 	// ContactEventNext is the contact's oldest unhandled event.
 	ContactEventNext(ctx context.Context, contactID string) (domain.ContactEvent, error)
 	ContactEventDone(ctx context.Context, seq int64, result string, now time.Time) error
+	ContactEventGet(ctx context.Context, projectID string, seq int64) (domain.ContactEvent, error)
 	// ContactEventPending lists contacts with unhandled events older than
 	// before, so a sweeper can requeue work lost with a job.
 	ContactEventPending(ctx context.Context, before time.Time, limit int) ([]domain.ContactEvent, error)

@@ -371,6 +371,15 @@ func (q *Queries) ContactEventNext(ctx context.Context, contactID string) (domai
 	return e, q.translate(err, "getting next contact event")
 }
 
+// ContactEventGet implements store.Queries.
+func (q *Queries) ContactEventGet(ctx context.Context, projectID string, seq int64) (domain.ContactEvent, error) {
+	e, err := scanContactEvent(q.r.QueryRow(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE project_id = ? AND seq = ?`, projectID, seq))
+	if err == ErrNoRows {
+		return e, notFound("contact event", "")
+	}
+	return e, q.translate(err, "getting contact event")
+}
+
 // ContactEventDone implements store.Queries.
 func (q *Queries) ContactEventDone(ctx context.Context, seq int64, result string, now time.Time) error {
 	n, err := q.w.Exec(ctx, `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`, now, result, seq)

@@ -200,6 +200,11 @@ func testContactEvents(t *testing.T, s store.Store) {
 		t.Fatalf("next = %+v", next)
 	}
 	check(t, s.ContactEventDone(ctx, next.Seq, "handled", t0))
+	if got := must(s.ContactEventGet(ctx, p1, next.Seq))(t); got.HandledAt == nil || got.Result != "handled" {
+		t.Fatalf("handled event = %+v", got)
+	}
+	_, err = s.ContactEventGet(ctx, "p2", next.Seq)
+	wantCode(t, err, domain.CodeNotFound)
 	wantCode(t, s.ContactEventDone(ctx, next.Seq, "again", t0), domain.CodeConflict)
 	if next := must(s.ContactEventNext(ctx, "k1"))(t); next.Seq != seqs[1] {
 		t.Fatalf("next after done = %+v", next)

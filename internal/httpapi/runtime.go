@@ -1,0 +1,546 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/runner"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// runtimeAPI serves contacts, conversations, sessions and flow starts.
+type runtimeAPI struct{ s *Server }
+
+func (a *runtimeAPI) runner() (*runner.Runner, error) {
+	if a.s.deps.Runner == nil {
+		return nil, domain.Errorf(domain.CodeUnavailable, "flows cannot run in this server configuration")
+	}
+	return a.s.deps.Runner, nil
+}
+
+// MessageView is a message of a conversation with its content spread out:
+// what a chat bubble needs.
+type MessageView struct {
+	ID          string              `json:"id"`
+	ContactID   string              `json:"contact_id"`
+	ChannelID   string              `json:"channel_id"`
+	SessionID   string              `json:"session_id"`
+	Direction   string              `json:"direction" enum:"in,out"`
+	Type        string              `json:"type"`
+	Text        string              `json:"text"`
+	Buttons     []string            `json:"buttons,omitempty"`
+	Button      string              `json:"button,omitempty" doc:"The button an inbound reply tapped"`
+	List        any                 `json:"list,omitempty"`
+	ListReply   string              `json:"list_reply,omitempty" doc:"The row an inbound reply chose"`
+	Media       *engine.Media       `json:"media,omitempty"`
+	Template    *engine.Template    `json:"template,omitempty"`
+	Flow        *engine.FlowMessage `json:"flow,omitempty"`
+	Data        map[string]any      `json:"data,omitempty" doc:"Structured content of inbound messages (e.g. WhatsApp Flow answers)"`
+	Status      string              `json:"status" enum:"received,queued,sent,delivered,read,failed"`
+	ErrorCode   string              `json:"error_code,omitempty"`
+	ErrorReason string              `json:"error_reason,omitempty"`
+	CreatedAt   time.Time           `json:"created_at"`
+	SentAt      *time.Time          `json:"sent_at"`
+}
+
+func messageView(m domain.Message) MessageView {
+	v := MessageView{ID: m.ID, ContactID: m.ContactID, ChannelID: m.ChannelID, SessionID: m.SessionID, Direction: m.Direction, Type: m.Type,
+		Status: m.Status, ErrorCode: m.ErrorCode, ErrorReason: m.ErrorReason, CreatedAt: m.CreatedAt, SentAt: m.SentAt}
+	if m.Direction == domain.DirectionOut {
+		var em engine.Message
+		if json.Unmarshal(m.Content, &em) == nil {
+			v.Text, v.Buttons, v.Media, v.Template, v.Flow = em.Text, em.Buttons, em.Media, em.Template, em.Flow
+			if em.List != nil {
+				v.List = em.List
+			}
+			if em.Flow != nil && v.Text == "" {
+				v.Text = em.Flow.Body
+			}
+		}
+		return v
+	}
+	var in struct {
+		Text      string         `json:"text"`
+		Button    string         `json:"button"`
+		ListReply string         `json:"list_reply"`
+		Media     *engine.Media  `json:"media"`
+		Data      map[string]any `json:"data"`
+	}
+	if json.Unmarshal(m.Content, &in) == nil {
+		v.Text, v.Button, v.ListReply, v.Media, v.Data = in.Text, in.Button, in.ListReply, in.Media, in.Data
+	}
+	return v
+}
+
+// ContactListInput searches contacts.
+type ContactListInput struct {
+	PageParams
+	Search string `query:"search" maxLength:"200" doc:"Part of the name or phone number"`
+	Tag    string `query:"tag" maxLength:"100"`
+}
+
+func (a *runtimeAPI) contactList(ctx context.Context, in *ContactListInput) (*ListOutput[domain.Contact], error) {
+	l, err := a.s.deps.Store.ContactList(ctx, store.ContactListParams{ProjectID: principalFrom(ctx).ProjectID, Search: in.Search, Tag: in.Tag, Page: in.page()})
+	if err != nil {
+		return nil, err
+	}
+	return listOf(l), nil
+}
+
+// ContactPath names a contact.
+type ContactPath struct {
+	ContactID string `path:"contact_id" maxLength:"100"`
+}
+
+// ContactDetail is a contact with its addresses and its live session.
+type ContactDetail struct {
+	domain.Contact
+	URNs    []domain.URN        `json:"urns"`
+	Session *domain.FlowSession `json:"session" doc:"The session the contact is in now, if any"`
+}
+
+func (a *runtimeAPI) contactGet(ctx context.Context, in *ContactPath) (*Body[ContactDetail], error) {
+	p := principalFrom(ctx)
+	c, err := a.s.deps.Store.ContactGet(ctx, p.ProjectID, in.ContactID)
+	if err != nil {
+		return nil, err
+	}
+	urns, err := a.s.deps.Store.ContactURNs(ctx, p.ProjectID, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	d := ContactDetail{Contact: c, URNs: urns}
+	if s, err := a.s.deps.Store.SessionLive(ctx, c.ID); err == nil {
+		d.Session = &s
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return bodyOf(d), nil
+}
+
+// ContactUpdateInput edits a contact; fields and tags are replaced whole.
+type ContactUpdateInput struct {
+	ContactPath
+	Body struct {
+		Name     *string        `json:"name,omitempty" maxLength:"200"`
+		Language *string        `json:"language,omitempty" maxLength:"20"`
+		Fields   map[string]any `json:"fields,omitempty"`
+		Tags     []string       `json:"tags,omitempty" maxItems:"100"`
+		OptedOut *bool          `json:"opted_out,omitempty"`
+		Assignee *string        `json:"assignee,omitempty" maxLength:"200"`
+	}
+}
+
+func (a *runtimeAPI) contactUpdate(ctx context.Context, in *ContactUpdateInput) (*Body[domain.Contact], error) {
+	p := principalFrom(ctx)
+	var out domain.Contact
+	err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.ContactLock(ctx, p.ProjectID, in.ContactID); err != nil {
+			return err
+		}
+		c, err := q.ContactGet(ctx, p.ProjectID, in.ContactID)
+		if err != nil {
+			return err
+		}
+		now := a.s.deps.Clock.Now()
+		b := in.Body
+		if b.Name != nil {
+			c.Name = strings.TrimSpace(*b.Name)
+		}
+		if b.Language != nil {
+			c.Language = *b.Language
+		}
+		if b.Fields != nil {
+			c.Fields = b.Fields
+		}
+		if b.Tags != nil {
+			c.Tags = b.Tags
+		}
+		if b.OptedOut != nil && *b.OptedOut != c.OptedOut {
+			c.OptedOut = *b.OptedOut
+			c.OptedOutAt = nil
+			if c.OptedOut {
+				c.OptedOutAt = &now
+			}
+		}
+		if b.Assignee != nil {
+			c.Assignee = *b.Assignee
+		}
+		c.UpdatedAt = now
+		out, err = q.ContactUpdate(ctx, c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(out), nil
+}
+
+func (a *runtimeAPI) contactRelease(ctx context.Context, in *ContactPath) (*Body[QueuedEvent], error) {
+	r, err := a.runner()
+	if err != nil {
+		return nil, err
+	}
+	p := principalFrom(ctx)
+	var ev domain.ContactEvent
+	if err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
+		ev, err = r.Release(ctx, q, p.ProjectID, in.ContactID)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return bodyOf(a.settle(ctx, r, ev)), nil
+}
+
+// QueuedEvent is an action queued for a contact and what became of it.
+type QueuedEvent struct {
+	ContactID string `json:"contact_id"`
+	Seq       int64  `json:"seq" doc:"The event's place in the contact's inbox"`
+	Handled   bool   `json:"handled" doc:"False when it is still queued (it will be handled shortly)"`
+	Result    string `json:"result,omitempty" doc:"What handling it did, e.g. 'resumed session'"`
+}
+
+// settle handles the contact's inbox now, so the caller sees the outcome;
+// if that fails the queued job does it later, nothing is lost.
+func (a *runtimeAPI) settle(ctx context.Context, r *runner.Runner, ev domain.ContactEvent) QueuedEvent {
+	out := QueuedEvent{ContactID: ev.ContactID, Seq: ev.Seq}
+	if err := r.ProcessContact(ctx, ev.ProjectID, ev.ContactID); err != nil {
+		loggerFrom(ctx).Warn("handling a contact's inbox inline failed; the job will retry", "contact", ev.ContactID, "err", err)
+		return out
+	}
+	if h, err := a.s.deps.Store.ContactEventGet(ctx, ev.ProjectID, ev.Seq); err == nil && h.HandledAt != nil {
+		out.Handled, out.Result = true, h.Result
+	}
+	return out
+}
+
+// ConversationInput pages a contact's messages.
+type ConversationInput struct {
+	ContactPath
+	PageParams
+}
+
+func (a *runtimeAPI) conversation(ctx context.Context, in *ConversationInput) (*ListOutput[MessageView], error) {
+	l, err := a.s.deps.Store.MessageList(ctx, store.MessageListParams{ProjectID: principalFrom(ctx).ProjectID, ContactID: in.ContactID, Page: in.page()})
+	if err != nil {
+		return nil, err
+	}
+	out := store.List[MessageView]{Items: make([]MessageView, len(l.Items)), Next: l.Next}
+	for i, m := range l.Items {
+		out.Items[i] = messageView(m)
+	}
+	return listOf(out), nil
+}
+
+// AgentMessageInput is a person replying in a conversation.
+type AgentMessageInput struct {
+	ContactPath
+	Body struct {
+		Text      string `json:"text" minLength:"1" maxLength:"4096"`
+		ChannelID string `json:"channel_id,omitempty" doc:"Defaults to the channel the contact last wrote on"`
+	}
+}
+
+func (a *runtimeAPI) agentSend(ctx context.Context, in *AgentMessageInput) (*Body[MessageView], error) {
+	r, err := a.runner()
+	if err != nil {
+		return nil, err
+	}
+	p := principalFrom(ctx)
+	channelID := in.Body.ChannelID
+	if channelID == "" {
+		urns, err := a.s.deps.Store.ContactURNs(ctx, p.ProjectID, in.ContactID)
+		if err != nil {
+			return nil, err
+		}
+		var last time.Time
+		for _, u := range urns {
+			if u.ChannelID != "" && (u.LastInboundAt == nil && last.IsZero() || u.LastInboundAt != nil && u.LastInboundAt.After(last)) {
+				channelID = u.ChannelID
+				if u.LastInboundAt != nil {
+					last = *u.LastInboundAt
+				}
+			}
+		}
+		if channelID == "" {
+			return nil, domain.Invalid("/channel_id", "the contact has no channel to reply on; name one in channel_id")
+		}
+	}
+	if _, err := a.s.deps.Store.ChannelGet(ctx, p.ProjectID, channelID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, domain.Invalid("/channel_id", "channel %q not found", channelID)
+		}
+		return nil, err
+	}
+	var m domain.Message
+	err = a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
+		m, err = r.AgentSend(ctx, q, p.ProjectID, in.ContactID, channelID, in.Body.Text)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(messageView(m)), nil
+}
+
+// SessionListInput filters sessions.
+type SessionListInput struct {
+	PageParams
+	Contact string `query:"contact" maxLength:"100" doc:"Only this contact's sessions"`
+	Flow    string `query:"flow" maxLength:"100" doc:"Only this flow's sessions"`
+	Status  string `query:"status" enum:"active,waiting,completed,expired,interrupted,failed" doc:"Only sessions with this status"`
+}
+
+func (a *runtimeAPI) sessionList(ctx context.Context, in *SessionListInput) (*ListOutput[domain.FlowSession], error) {
+	l, err := a.s.deps.Store.SessionList(ctx, store.SessionListParams{ProjectID: principalFrom(ctx).ProjectID, ContactID: in.Contact,
+		FlowID: in.Flow, Status: in.Status, Page: in.page()})
+	if err != nil {
+		return nil, err
+	}
+	return listOf(l), nil
+}
+
+// SessionPath names a session.
+type SessionPath struct {
+	SessionID string `path:"session_id" maxLength:"100"`
+}
+
+// SessionDetail is a session with what it did: the path taken, its
+// variables, its messages and its trace.
+type SessionDetail struct {
+	domain.FlowSession
+	Variables map[string]any      `json:"variables"`
+	Path      []string            `json:"path" doc:"The node IDs entered, in order"`
+	Errors    []SessionError      `json:"errors"`
+	Messages  []MessageView       `json:"messages"`
+	Trace     []domain.TraceEvent `json:"trace"`
+	Contact   *engine.Session     `json:"-"`
+}
+
+// SessionError is an error a session met along the way.
+type SessionError struct {
+	NodeID string `json:"node_id"`
+	Text   string `json:"text"`
+}
+
+// sessionDetail loads everything about a session.
+func (a *runtimeAPI) sessionDetail(ctx context.Context, projectID, id string) (SessionDetail, error) {
+	s, err := a.s.deps.Store.SessionGet(ctx, projectID, id)
+	if err != nil {
+		return SessionDetail{}, err
+	}
+	d := SessionDetail{FlowSession: s, Variables: map[string]any{}, Path: []string{}, Errors: []SessionError{}, Messages: []MessageView{}}
+	var es engine.Session
+	if err := es.UnmarshalBinary(s.State); err == nil && es.Vars != nil {
+		d.Variables = es.Vars
+	}
+	if d.Trace, err = a.s.deps.Store.TraceList(ctx, projectID, s.ID); err != nil {
+		return d, err
+	}
+	for _, t := range d.Trace {
+		switch t.Kind {
+		case "node_entered":
+			d.Path = append(d.Path, t.NodeID)
+		case "error":
+			var e struct {
+				Text string `json:"text"`
+			}
+			_ = json.Unmarshal(t.Data, &e)
+			d.Errors = append(d.Errors, SessionError{NodeID: t.NodeID, Text: e.Text})
+		}
+	}
+	msgs, err := a.s.deps.Store.MessageList(ctx, store.MessageListParams{ProjectID: projectID, ContactID: s.ContactID, Page: store.Page{Limit: store.MaxPageSize}})
+	if err != nil {
+		return d, err
+	}
+	for i := len(msgs.Items) - 1; i >= 0; i-- {
+		if m := msgs.Items[i]; m.SessionID == s.ID || s.Simulated {
+			d.Messages = append(d.Messages, messageView(m))
+		}
+	}
+	return d, nil
+}
+
+func (a *runtimeAPI) sessionGet(ctx context.Context, in *SessionPath) (*Body[SessionDetail], error) {
+	d, err := a.sessionDetail(ctx, principalFrom(ctx).ProjectID, in.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(d), nil
+}
+
+// InterruptInput says why a session is stopped.
+type InterruptInput struct {
+	SessionPath
+	Body *struct {
+		Reason string `json:"reason,omitempty" maxLength:"500"`
+	}
+}
+
+func (a *runtimeAPI) sessionInterrupt(ctx context.Context, in *InterruptInput) (*Body[QueuedEvent], error) {
+	r, err := a.runner()
+	if err != nil {
+		return nil, err
+	}
+	p := principalFrom(ctx)
+	s, err := a.s.deps.Store.SessionGet(ctx, p.ProjectID, in.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	if !domain.SessionLive(s.Status) {
+		return nil, domain.Errorf(domain.CodeConflict, "the session already ended (%s)", s.Status)
+	}
+	reason := "interrupted through the API"
+	if in.Body != nil && in.Body.Reason != "" {
+		reason = in.Body.Reason
+	}
+	var ev domain.ContactEvent
+	if err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
+		ev, err = r.Interrupt(ctx, q, p.ProjectID, s.ContactID, s.ID, reason)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return bodyOf(a.settle(ctx, r, ev)), nil
+}
+
+// FlowStartInput starts a flow for a contact.
+type FlowStartInput struct {
+	FlowID         string `path:"flow_id" maxLength:"100"`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Repeating a request with the same key returns the first answer and starts nothing new"`
+	Body           struct {
+		ContactID string         `json:"contact_id,omitempty" maxLength:"100" doc:"The contact; or give phone"`
+		Phone     string         `json:"phone,omitempty" maxLength:"40" doc:"The contact's phone number (E.164, or local with default_country)"`
+		Country   string         `json:"default_country,omitempty" maxLength:"2" doc:"ISO country for local phone numbers, e.g. PT"`
+		Name      string         `json:"name,omitempty" maxLength:"200" doc:"Name for a contact created by phone"`
+		ChannelID string         `json:"channel_id" maxLength:"100" doc:"The channel the flow talks on"`
+		Variables map[string]any `json:"variables,omitempty" doc:"Initial session variables"`
+	}
+}
+
+// FlowStartOutput is the start's outcome.
+type FlowStartOutput struct {
+	SessionID string `json:"session_id" doc:"The ID the session has (or will have, while queued)"`
+	QueuedEvent
+	Status string `json:"status" doc:"The session's status once handled, or queued"`
+}
+
+func (a *runtimeAPI) flowStart(ctx context.Context, in *FlowStartInput) (*Body[FlowStartOutput], error) {
+	r, err := a.runner()
+	if err != nil {
+		return nil, err
+	}
+	p := principalFrom(ctx)
+	b := in.Body
+	ch, err := a.s.deps.Store.ChannelGet(ctx, p.ProjectID, b.ChannelID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, domain.Invalid("/channel_id", "channel %q not found; list channels with GET /channels/", b.ChannelID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if (b.ContactID == "") == (b.Phone == "") {
+		return nil, domain.Invalid("/contact_id", "give either contact_id or phone")
+	}
+	var e164 string
+	if b.Phone != "" {
+		if e164, err = normalizePhone(b.Phone, b.Country); err != nil {
+			return nil, domain.Invalid("/phone", "%v", err)
+		}
+	}
+	sessionID := a.s.deps.IDs.NewID()
+	var ev domain.ContactEvent
+	err = a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
+		contactID := b.ContactID
+		if contactID == "" {
+			c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p.ProjectID, Scheme: ch.Type, Path: strings.TrimPrefix(e164, "+"),
+				ChannelID: ch.ID, NewID: a.s.deps.IDs.NewID(), Name: b.Name, Phone: e164, Now: a.s.deps.Clock.Now()})
+			if err != nil {
+				return err
+			}
+			contactID = c.ID
+		} else if _, err := q.ContactGet(ctx, p.ProjectID, contactID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return domain.Invalid("/contact_id", "contact %q not found", contactID)
+			}
+			return err
+		}
+		f, err := q.FlowGet(ctx, p.ProjectID, in.FlowID)
+		if err != nil {
+			return err
+		}
+		if f.Status != store.FlowPublished {
+			return domain.Errorf(domain.CodeConflict, "flow %q is not published; publish it before starting it", f.Name)
+		}
+		if in.IdempotencyKey != "" {
+			// Claimed in the same transaction as the start: of two requests
+			// with one key, exactly one starts anything.
+			raw, _ := json.Marshal(idempotentStart{SessionID: sessionID, ContactID: contactID})
+			if err := q.IdempotencyPut(ctx, p.ProjectID, "flow-start:"+in.IdempotencyKey, raw, a.s.deps.Clock.Now()); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return errRepeated
+				}
+				return err
+			}
+		}
+		ev, err = r.Start(ctx, q, runner.StartParams{ProjectID: p.ProjectID, FlowID: in.FlowID, ContactID: contactID, ChannelID: ch.ID, Vars: b.Variables, SessionID: sessionID})
+		return err
+	})
+	if errors.Is(err, errRepeated) {
+		return a.repeatedStart(ctx, p.ProjectID, in.IdempotencyKey)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := FlowStartOutput{SessionID: sessionID, QueuedEvent: a.settle(ctx, r, ev), Status: "queued"}
+	if s, err := a.s.deps.Store.SessionGet(ctx, p.ProjectID, sessionID); err == nil {
+		out.Status = s.Status
+	}
+	return bodyOf(out), nil
+}
+
+// errRepeated: the Idempotency-Key was used before.
+var errRepeated = errors.New("repeated request")
+
+// idempotentStart is what an Idempotency-Key remembers of a start.
+type idempotentStart struct {
+	SessionID string `json:"session_id"`
+	ContactID string `json:"contact_id"`
+}
+
+// repeatedStart answers a repeated request with the first one's session,
+// as it is now.
+func (a *runtimeAPI) repeatedStart(ctx context.Context, projectID, key string) (*Body[FlowStartOutput], error) {
+	raw, err := a.s.deps.Store.IdempotencyGet(ctx, projectID, "flow-start:"+key)
+	if err != nil {
+		return nil, err
+	}
+	var first idempotentStart
+	if err := json.Unmarshal(raw, &first); err != nil {
+		return nil, err
+	}
+	out := FlowStartOutput{SessionID: first.SessionID, QueuedEvent: QueuedEvent{ContactID: first.ContactID}, Status: "queued"}
+	if s, err := a.s.deps.Store.SessionGet(ctx, projectID, first.SessionID); err == nil {
+		out.Status, out.Handled, out.Result = s.Status, true, "repeated request: the first request started this session"
+	}
+	return bodyOf(out), nil
+}
+
+// normalizePhone returns a phone number in E.164.
+func normalizePhone(raw, country string) (string, error) {
+	num, err := phonenumbers.Parse(raw, strings.ToUpper(country))
+	if err != nil {
+		return "", errors.New("\"" + raw + "\" is not a phone number: " + err.Error() + " (use E.164 like +15551234567, or give default_country)")
+	}
+	if !phonenumbers.IsPossibleNumber(num) {
+		return "", errors.New("\"" + raw + "\" is not a possible phone number")
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}

@@ -1,0 +1,278 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/domain"
+)
+
+// bookingGraph: keyword "hi"; a question with two buttons and a timeout.
+const bookingGraph = `{"nodes":[
+ {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi"]}}},
+ {"id":"ask","type":"message","position":{"x":0,"y":100},"data":{"text":"Hi {{contact.name}}! Pick one","buttons":["Book","Track"],"timeout_seconds":60}},
+ {"id":"booked","type":"end","position":{"x":0,"y":200},"data":{"text":"Booked"}},
+ {"id":"track","type":"end","position":{"x":200,"y":200},"data":{"text":"Tracking"}},
+ {"id":"late","type":"end","position":{"x":400,"y":200},"data":{"text":"Timed out"}}
+],"edges":[
+ {"id":"e1","source":"start","target":"ask"},
+ {"id":"e2","source":"ask","sourceHandle":"Book","target":"booked"},
+ {"id":"e3","source":"ask","sourceHandle":"Track","target":"track"},
+ {"id":"e4","source":"ask","sourceHandle":"other","target":"track"},
+ {"id":"e5","source":"ask","sourceHandle":"timeout","target":"late"}
+]}`
+
+func lastOut(sim map[string]any) map[string]any {
+	msgs := sim["messages"].([]any)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if m := msgs[i].(map[string]any); m["direction"] == "out" {
+			return m
+		}
+	}
+	return nil
+}
+
+func TestSimulator(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.tenant("Alpha")
+	c := h.bearer(a.token)
+	f := c.do("POST", "/chat-flow/flows/", map[string]any{"name": "Booking", "flow_data": json.RawMessage(bookingGraph)}).want(http.StatusCreated).json()
+	id := f["id"].(string)
+
+	// The draft runs although the flow was never published.
+	sim := c.do("POST", "/simulator/sessions/", map[string]any{"flow_id": id, "draft": true, "contact": map[string]any{"name": "Zoe"}}).want(http.StatusCreated).json()
+	if sim["status"] != "waiting" || sim["waiting_for"].(map[string]any)["kind"] != "button" || sim["waiting_for"].(map[string]any)["timeout_at"] == nil {
+		t.Fatalf("started simulation = %v", sim)
+	}
+	q := lastOut(sim)
+	if q["text"] != "Hi Zoe! Pick one" || fmt.Sprint(q["buttons"]) != "[Book Track]" {
+		t.Fatalf("question = %v", q)
+	}
+	simID := sim["id"].(string)
+	sim = c.do("POST", "/simulator/sessions/"+simID+"/timeout/", nil).want(http.StatusOK).json()
+	if sim["status"] != "completed" || lastOut(sim)["text"] != "Timed out" {
+		t.Fatalf("after the timer = %v", sim)
+	}
+	c.do("POST", "/simulator/sessions/"+simID+"/timeout/", nil).problem(http.StatusConflict)
+	if path := fmt.Sprint(sim["path"]); path != "[start ask late]" {
+		t.Fatalf("path = %s", path)
+	}
+
+	sim = c.do("POST", "/simulator/sessions/", map[string]any{"flow_id": id, "draft": true}).want(http.StatusCreated).json()
+	sim = c.do("POST", "/simulator/sessions/"+sim["id"].(string)+"/messages/", map[string]any{"button": "Book"}).want(http.StatusOK).json()
+	if sim["status"] != "completed" || lastOut(sim)["text"] != "Booked" {
+		t.Fatalf("after Book = %v", sim)
+	}
+	c.do("POST", "/simulator/sessions/"+sim["id"].(string)+"/messages/", map[string]any{"text": "x", "button": "Book"}).problem(http.StatusBadRequest)
+
+	// Simulations never count in the live analytics.
+	stats := c.do("GET", "/chat-flow/analytics/?flow="+id, nil).want(http.StatusOK).json()
+	if s := fmt.Sprint(stats["sessions"]); !strings.Contains(s, "started:0") {
+		t.Fatalf("analytics after simulations = %v", stats["sessions"])
+	}
+	// A live simulation needs a published flow; a broken draft says why.
+	c.do("POST", "/simulator/sessions/", map[string]any{"flow_id": id}).problem(http.StatusConflict)
+	broken := c.do("POST", "/chat-flow/flows/", map[string]any{"name": "Broken", "flow_data": json.RawMessage(`{"nodes":[{"id":"s","type":"start","data":{"trigger":{"type":"manual"}}}],"edges":[]}`)}).want(http.StatusCreated).json()
+	p := c.do("POST", "/simulator/sessions/", map[string]any{"flow_id": broken["id"], "draft": true}).problem(http.StatusUnprocessableEntity)
+	if len(p["errors"].([]any)) == 0 {
+		t.Fatalf("a broken draft's problems are not listed: %v", p)
+	}
+}
+
+// TestBuiltinTemplatesRunInTheSimulator drives every built-in flow template
+// to its end in the simulator, answering each wait the way its node asks.
+func TestBuiltinTemplatesRunInTheSimulator(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.tenant("Alpha")
+	c := h.bearer(a.token)
+	templates := c.do("GET", "/chat-flow/templates/", nil).want(http.StatusOK).json()["results"].([]any)
+	if len(templates) < 5 {
+		t.Fatalf("%d built-in templates", len(templates))
+	}
+	for _, tpl := range templates {
+		tid := tpl.(map[string]any)["id"].(string)
+		func() { // the client fails the parent test, so no subtests here
+			f := c.do("POST", "/chat-flow/flows/from-template/", map[string]any{"template": tid, "name": "From " + tid}).want(http.StatusCreated).json()
+			nodes := map[string]map[string]any{}
+			for _, n := range f["flow_data"].(map[string]any)["nodes"].([]any) {
+				n := n.(map[string]any)
+				nodes[n["id"].(string)] = n["data"].(map[string]any)
+			}
+			sim := c.do("POST", "/simulator/sessions/", map[string]any{"flow_id": f["id"], "draft": true, "contact": map[string]any{"name": "Ann"}}).want(http.StatusCreated).json()
+			simID := sim["id"].(string)
+			visits := map[string]int{} // tap a different button each time a menu comes back
+			for step := 0; sim["status"] == "waiting"; step++ {
+				if step > 40 {
+					t.Fatalf("%s: no end after 40 answers: %v", tid, sim["path"])
+				}
+				w := sim["waiting_for"].(map[string]any)
+				var say map[string]any
+				switch w["kind"] {
+				case "button":
+					buttons := lastOut(sim)["buttons"].([]any)
+					node := w["node_id"].(string)
+					say = map[string]any{"button": buttons[visits[node]%len(buttons)]}
+					visits[node]++
+				case "list":
+					l := lastOut(sim)["list"].(map[string]any)
+					say = map[string]any{"list_reply": l["sections"].([]any)[0].(map[string]any)["rows"].([]any)[0].(map[string]any)["id"]}
+				case "reply":
+					say = map[string]any{"text": answerFor(nodes[w["node_id"].(string)])}
+				default:
+					sim = c.do("POST", "/simulator/sessions/"+simID+"/timeout/", nil).want(http.StatusOK).json()
+					continue
+				}
+				sim = c.do("POST", "/simulator/sessions/"+simID+"/messages/", say).want(http.StatusOK).json()
+			}
+			if sim["status"] != "completed" || len(sim["errors"].([]any)) > 0 {
+				t.Fatalf("%s: ended %v (%v), errors %v, path %v", tid, sim["status"], sim["end_reason"], sim["errors"], sim["path"])
+			}
+			t.Logf("%s: completed along %v", tid, sim["path"])
+		}()
+	}
+}
+
+// answerFor gives a valid answer to a wait_for_response node.
+func answerFor(data map[string]any) string {
+	v, _ := data["validation"].(map[string]any)
+	switch v["type"] {
+	case "number":
+		return "2"
+	case "email":
+		return "ann@example.com"
+	case "phone":
+		return "+15551234567"
+	case "date":
+		return "2099-06-30"
+	case "choice":
+		return fmt.Sprint(v["choices"].([]any)[0])
+	case "regex":
+		if strings.Contains(fmt.Sprint(v["pattern"]), "[1-5]") {
+			return "4"
+		}
+	}
+	return "Ann Example"
+}
+
+func TestFlowStartContactsAndSessions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.tenant("Alpha")
+	c := h.bearer(a.token)
+	ch := c.do("POST", "/channels/", map[string]any{"type": "webchat", "name": "Web"}).want(http.StatusCreated).json()
+	f := c.do("POST", "/chat-flow/flows/", map[string]any{"name": "Booking", "is_active": true, "flow_data": json.RawMessage(bookingGraph)}).want(http.StatusCreated).json()
+	start := "/chat-flow/flows/" + f["id"].(string) + "/start/"
+	body := map[string]any{"phone": "+351 912 345 678", "channel_id": ch["id"], "name": "Rui", "variables": map[string]any{"order": 42}}
+
+	req := func(key string) map[string]any {
+		r, _ := http.NewRequest("POST", h.srv.URL+start, strings.NewReader(mustJSON(body)))
+		r.Header.Set("Authorization", "Bearer "+a.token)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Idempotency-Key", key)
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		if res.StatusCode != 200 {
+			t.Fatalf("start: %d %v", res.StatusCode, out)
+		}
+		return out
+	}
+	first := req("order-42")
+	if first["status"] != "waiting" || first["handled"] != true {
+		t.Fatalf("start = %v", first)
+	}
+	if again := req("order-42"); again["session_id"] != first["session_id"] {
+		t.Fatalf("a repeated Idempotency-Key started another session: %v vs %v", again, first)
+	}
+	sessions := c.do("GET", "/sessions/?contact="+first["contact_id"].(string), nil).want(http.StatusOK).json()["results"].([]any)
+	if len(sessions) != 1 {
+		t.Fatalf("sessions = %v", sessions)
+	}
+	contact := c.do("GET", "/contacts/"+first["contact_id"].(string)+"/", nil).want(http.StatusOK).json()
+	if contact["phone"] != "+351912345678" || contact["name"] != "Rui" || contact["session"] == nil {
+		t.Fatalf("contact = %v", contact)
+	}
+	if l := c.do("GET", "/contacts/?search=rui", nil).want(http.StatusOK).json()["results"].([]any); len(l) != 1 {
+		t.Fatalf("search = %v", l)
+	}
+	conv := c.do("GET", "/conversations/"+first["contact_id"].(string)+"/messages/", nil).want(http.StatusOK).json()["results"].([]any)
+	if len(conv) != 1 || conv[0].(map[string]any)["text"] != "Hi Rui! Pick one" || conv[0].(map[string]any)["status"] != "queued" {
+		t.Fatalf("conversation = %v", conv)
+	}
+	detail := c.do("GET", "/sessions/"+first["session_id"].(string)+"/", nil).want(http.StatusOK).json()
+	if detail["variables"].(map[string]any)["order"] != float64(42) || fmt.Sprint(detail["path"]) != "[start ask]" {
+		t.Fatalf("session detail = %v", detail)
+	}
+	c.do("PUT", "/contacts/"+first["contact_id"].(string)+"/", map[string]any{"tags": []string{"vip"}, "fields": map[string]any{"city": "Porto"}}).want(http.StatusOK)
+	if l := c.do("GET", "/contacts/?tag=vip", nil).want(http.StatusOK).json()["results"].([]any); len(l) != 1 {
+		t.Fatalf("by tag = %v", l)
+	}
+	c.do("POST", "/conversations/"+first["contact_id"].(string)+"/messages/", map[string]any{"text": "A human here"}).want(http.StatusCreated)
+	ir := c.do("POST", "/sessions/"+first["session_id"].(string)+"/interrupt/", map[string]any{"reason": "testing"}).want(http.StatusOK).json()
+	if ir["handled"] != true {
+		t.Fatalf("interrupt = %v", ir)
+	}
+	if s := c.do("GET", "/sessions/"+first["session_id"].(string)+"/", nil).want(http.StatusOK).json(); s["status"] != "interrupted" {
+		t.Fatalf("after interrupt = %v", s["status"])
+	}
+	c.do("POST", "/sessions/"+first["session_id"].(string)+"/interrupt/", nil).problem(http.StatusConflict)
+	rel := c.do("POST", "/contacts/"+first["contact_id"].(string)+"/release/", nil).want(http.StatusOK).json()
+	if !strings.Contains(fmt.Sprint(rel["result"]), "no live session") {
+		t.Fatalf("release = %v", rel)
+	}
+
+	// Bad input names the field.
+	bad := map[string]any{"channel_id": ch["id"], "phone": "not a number"}
+	if p := c.do("POST", start, bad).problem(http.StatusBadRequest); p["pointer"] != "/phone" {
+		t.Fatalf("bad phone = %v", p)
+	}
+	if p := c.do("POST", start, map[string]any{"channel_id": "nope", "phone": "+15551234567"}).problem(http.StatusBadRequest); p["pointer"] != "/channel_id" {
+		t.Fatalf("bad channel = %v", p)
+	}
+}
+
+func TestChannelsMaskSecrets(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.tenant("Alpha")
+	c := h.bearer(a.token)
+	cfg := map[string]any{"phone_number_id": "1234567890", "waba_id": "555", "access_token": "EAAG-secret-token", "app_secret": "app-secret-value"}
+	ch := c.do("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Main", "config": cfg}).want(http.StatusCreated).json()
+	raw := mustJSON(ch)
+	if strings.Contains(raw, "EAAG-secret-token") || strings.Contains(raw, "app-secret-value") {
+		t.Fatalf("secrets returned: %s", raw)
+	}
+	got := ch["config"].(map[string]any)
+	if got["access_token"] != "********" || got["verify_token"] == "" || got["api_base_url"] != "https://graph.facebook.com" {
+		t.Fatalf("config = %v", got)
+	}
+	if ch["address"] != "1234567890" || !strings.HasSuffix(ch["webhook_url"].(string), "/webhooks/whatsapp/"+ch["id"].(string)) {
+		t.Fatalf("channel = %v", ch)
+	}
+	stored, err := h.store.ChannelGet(context.Background(), a.project.ID, ch["id"].(string))
+	if err != nil || strings.Contains(stored.Secrets, "EAAG") || strings.Contains(string(stored.Config), "EAAG") {
+		t.Fatalf("secrets not sealed at rest: %+v (%v)", stored, err)
+	}
+	// Sending the masked value back keeps the secret; a new one replaces it.
+	up := c.do("PUT", "/channels/"+ch["id"].(string)+"/", map[string]any{"config": map[string]any{"access_token": "********", "api_version": "v22.0"}}).want(http.StatusOK).json()
+	if up["config"].(map[string]any)["api_version"] != "v22.0" {
+		t.Fatalf("update = %v", up)
+	}
+	p := c.do("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Bad", "config": map[string]any{"phone_number_id": "+1 555"}}).problem(http.StatusBadRequest)
+	if !strings.HasPrefix(fmt.Sprint(p["pointer"]), "/config/") || len(p["errors"].([]any)) < 3 {
+		t.Fatalf("bad config problem = %v", p)
+	}
+	c.do("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Dup", "config": cfg}).problem(http.StatusConflict)
+	c.do("DELETE", "/channels/"+ch["id"].(string)+"/", nil).want(http.StatusNoContent)
+	_ = domain.ChannelWhatsApp
+}
