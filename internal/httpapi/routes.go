@@ -76,6 +76,12 @@ func (s *Server) routeTable() []Route {
 		raw(get, "/app/", "app", "The web UI", Public, s.appHandler()),
 		raw("", "/", "root", "Redirects to the web UI; anything else is 404", Public, http.HandlerFunc(s.root)),
 
+		// Provider webhooks: authenticated by the provider's signature, not by Parley's credentials.
+		raw(get, "/webhooks/whatsapp/{channel_id}", "whatsapp-handshake", "Meta's webhook verification for a channel", Public, http.HandlerFunc(ra.whatsappHandshake)),
+		raw(post, "/webhooks/whatsapp/{channel_id}", "whatsapp-webhook", "A channel's WhatsApp webhooks (signed)", Public, http.HandlerFunc(ra.whatsappReceive)),
+		raw(get, "/webhooks/whatsapp", "whatsapp-handshake-shared", "Meta's webhook verification for the shared endpoint", Public, http.HandlerFunc(ra.whatsappHandshakeShared)),
+		raw(post, "/webhooks/whatsapp", "whatsapp-webhook-shared", "WhatsApp webhooks of one Meta app for many numbers, routed by phone_number_id", Public, http.HandlerFunc(ra.whatsappReceiveShared)),
+
 		// Web login.
 		op(post, "/auth/login", "login", "Log in with email and password; sets the session cookie", "auth", Public, s.login),
 		op(post, "/auth/logout", "logout", "Log out: ends the session", "auth", Authenticated, s.logout),
@@ -167,6 +173,15 @@ func (s *Server) register(r *Route) {
 			pattern = r.Method + " " + r.Path
 		}
 		s.mux.Handle(pattern, r.raw)
+		if r.Method != "" {
+			// Raw routes are documented too, so the reference lists every route.
+			params := []*huma.Param{}
+			for _, name := range pathParams(r.Path) {
+				params = append(params, &huma.Param{Name: name, In: "path", Required: true, Schema: &huma.Schema{Type: "string"}})
+			}
+			s.api.OpenAPI().AddOperation(&huma.Operation{OperationID: r.ID, Method: r.Method, Path: r.Path, Summary: r.Summary,
+				Tags: []string{"operations"}, Parameters: params, Responses: map[string]*huma.Response{"200": {Description: r.Summary}}})
+		}
 		return
 	}
 	o := huma.Operation{

@@ -38,15 +38,22 @@ type MessageTemplate struct {
 	Components json.RawMessage `json:"components"`
 	Status     string          `json:"status"`
 	// MetaTemplateID is Meta's ID once the template was submitted.
-	MetaTemplateID string    `json:"meta_template_id"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	MetaTemplateID string `json:"meta_template_id"`
+	// ChannelID is the WhatsApp channel (and so the business account) the
+	// template was submitted through.
+	ChannelID string `json:"channel_id"`
+	// Reason is Meta's rejection or pause reason; Quality its quality score.
+	Reason    string    `json:"reason"`
+	Quality   string    `json:"quality"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // TemplateCreateParams creates a message template. Name and language are
 // unique per project (ErrConflict otherwise).
 type TemplateCreateParams struct {
 	ID             string
+	ChannelID      string
 	ProjectID      string
 	Name           string
 	Language       string

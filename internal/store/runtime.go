@@ -17,6 +17,9 @@ type RuntimeQueries interface {
 	// ChannelGetAny finds a channel by ID alone, for webhooks that name it.
 	ChannelGetAny(ctx context.Context, id string) (domain.Channel, error)
 	ChannelList(ctx context.Context, projectID string) ([]domain.Channel, error)
+	// ChannelListByType lists every channel of a type, across projects,
+	// for webhooks shared by many channels.
+	ChannelListByType(ctx context.Context, typ string) ([]domain.Channel, error)
 	ChannelUpdate(ctx context.Context, c domain.Channel) (domain.Channel, error)
 	ChannelDelete(ctx context.Context, projectID, id string) error
 

@@ -121,6 +121,9 @@ type Queries interface {
 
 	TemplateCreate(ctx context.Context, p TemplateCreateParams) (MessageTemplate, error)
 	TemplateGet(ctx context.Context, projectID, id string) (MessageTemplate, error)
+	TemplateGetByMetaID(ctx context.Context, projectID, metaID string) (MessageTemplate, error)
+	TemplateUpdate(ctx context.Context, t MessageTemplate) (MessageTemplate, error)
+	TemplateDelete(ctx context.Context, projectID, id string) error
 	// TemplateGetByName finds a template by name and language; with an
 	// empty language, the first of the name's languages in sort order.
 	TemplateGetByName(ctx context.Context, projectID, name, language string) (MessageTemplate, error)

@@ -12,12 +12,13 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-const templateCols = `id, project_id, name, language, category, components, status, meta_template_id, created_at, updated_at`
+const templateCols = `id, project_id, name, language, category, components, status, meta_template_id, created_at, updated_at, channel_id, reason, quality`
 
 func scanTemplate(r Row) (store.MessageTemplate, error) {
 	var t store.MessageTemplate
 	var comps string
-	err := r.Scan(&t.ID, &t.ProjectID, &t.Name, &t.Language, &t.Category, &comps, &t.Status, &t.MetaTemplateID, &t.CreatedAt, &t.UpdatedAt)
+	err := r.Scan(&t.ID, &t.ProjectID, &t.Name, &t.Language, &t.Category, &comps, &t.Status, &t.MetaTemplateID, &t.CreatedAt, &t.UpdatedAt,
+		&t.ChannelID, &t.Reason, &t.Quality)
 	t.Components = json.RawMessage(comps)
 	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
 	return t, err
@@ -30,8 +31,8 @@ func (q *Queries) TemplateCreate(ctx context.Context, p store.TemplateCreatePara
 		comps = "[]"
 	}
 	t, err := scanTemplate(q.w.QueryRow(ctx, `INSERT INTO message_templates (`+templateCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+templateCols,
-		p.ID, p.ProjectID, p.Name, p.Language, p.Category, comps, p.Status, p.MetaTemplateID, p.Now, p.Now))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '') RETURNING `+templateCols,
+		p.ID, p.ProjectID, p.Name, p.Language, p.Category, comps, p.Status, p.MetaTemplateID, p.Now, p.Now, p.ChannelID))
 	if err != nil && q.d.IsUniqueViolation(err) {
 		return t, domain.Errorf(domain.CodeConflict, "a template named %q in language %q already exists", p.Name, p.Language)
 	}
@@ -45,6 +46,43 @@ func (q *Queries) TemplateGet(ctx context.Context, projectID, id string) (store.
 		return t, notFound("template", id)
 	}
 	return t, q.translate(err, "getting message template")
+}
+
+// TemplateGetByMetaID implements store.Queries.
+func (q *Queries) TemplateGetByMetaID(ctx context.Context, projectID, metaID string) (store.MessageTemplate, error) {
+	if metaID == "" {
+		return store.MessageTemplate{}, notFound("template", metaID)
+	}
+	t, err := scanTemplate(q.r.QueryRow(ctx, `SELECT `+templateCols+` FROM message_templates WHERE project_id = ? AND meta_template_id = ?`, projectID, metaID))
+	if err == ErrNoRows {
+		return t, notFound("template", metaID)
+	}
+	return t, q.translate(err, "getting message template by Meta ID")
+}
+
+// TemplateUpdate implements store.Queries.
+func (q *Queries) TemplateUpdate(ctx context.Context, t store.MessageTemplate) (store.MessageTemplate, error) {
+	comps := string(t.Components)
+	if len(t.Components) == 0 {
+		comps = "[]"
+	}
+	out, err := scanTemplate(q.w.QueryRow(ctx, `UPDATE message_templates SET category = ?, components = ?, status = ?, meta_template_id = ?,
+			channel_id = ?, reason = ?, quality = ?, updated_at = ?
+		WHERE project_id = ? AND id = ? RETURNING `+templateCols,
+		t.Category, comps, t.Status, t.MetaTemplateID, t.ChannelID, t.Reason, t.Quality, t.UpdatedAt, t.ProjectID, t.ID))
+	if err == ErrNoRows {
+		return out, notFound("template", t.ID)
+	}
+	return out, q.translate(err, "updating message template")
+}
+
+// TemplateDelete implements store.Queries.
+func (q *Queries) TemplateDelete(ctx context.Context, projectID, id string) error {
+	n, err := q.w.Exec(ctx, `DELETE FROM message_templates WHERE project_id = ? AND id = ?`, projectID, id)
+	if err == nil && n == 0 {
+		return notFound("template", id)
+	}
+	return q.translate(err, "deleting message template")
 }
 
 // TemplateGetByName implements store.Queries.

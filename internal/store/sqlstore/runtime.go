@@ -67,6 +67,13 @@ func (q *Queries) ChannelList(ctx context.Context, projectID string) ([]domain.C
 	return out, q.translate(err, "listing channels")
 }
 
+// ChannelListByType implements store.Queries.
+func (q *Queries) ChannelListByType(ctx context.Context, typ string) ([]domain.Channel, error) {
+	rows, err := q.r.Query(ctx, `SELECT `+channelCols+` FROM channels WHERE type = ? ORDER BY id`, typ)
+	out, err := collect(rows, err, func(r Rows) (domain.Channel, error) { return scanChannel(r) })
+	return out, q.translate(err, "listing channels by type")
+}
+
 // ChannelUpdate implements store.Queries.
 func (q *Queries) ChannelUpdate(ctx context.Context, c domain.Channel) (domain.Channel, error) {
 	out, err := scanChannel(q.w.QueryRow(ctx, `UPDATE channels SET name = ?, address = ?, config = ?, secrets = ?, status = ?, updated_at = ?

@@ -24,6 +24,7 @@ func runRuntime(t *testing.T, open Opener) {
 		{"ContactEvents", testContactEvents},
 		{"Sessions", testSessions},
 		{"TraceAndIdempotency", testTraceAndIdempotency},
+		{"TemplateUpdates", testTemplateUpdates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,6 +57,9 @@ func testChannels(t *testing.T, s store.Store) {
 	}
 	_, err = s.ChannelGet(ctx, p2, "c1")
 	wantCode(t, err, domain.CodeNotFound)
+	if l := must(s.ChannelListByType(ctx, "webchat"))(t); len(l) != 2 {
+		t.Fatalf("by type = %+v", l)
+	}
 	if l := must(s.ChannelList(ctx, p2))(t); len(l) != 2 {
 		t.Fatalf("list = %+v", l)
 	}
@@ -295,4 +299,28 @@ func testTraceAndIdempotency(t *testing.T, s store.Store) {
 		t.Fatalf("stored response = %s", got)
 	}
 	check(t, s.IdempotencyPut(ctx, p2, "k", []byte(`{}`), t0)) // keys are per project
+}
+
+func testTemplateUpdates(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := runtimeProjects(t, s)
+	tpl := must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t1", ProjectID: p1, ChannelID: "c1", Name: "order_update", Language: "en_US",
+		Category: "UTILITY", Components: json.RawMessage(`[{"type":"BODY","text":"Hi"}]`), Status: "PENDING", Now: t0}))(t)
+	if tpl.ChannelID != "c1" || tpl.Reason != "" {
+		t.Fatalf("created = %+v", tpl)
+	}
+	tpl.Status, tpl.MetaTemplateID, tpl.Reason, tpl.Quality, tpl.UpdatedAt = "REJECTED", "9001", "INVALID_FORMAT", "RED", t0.Add(time.Hour)
+	up := must(s.TemplateUpdate(ctx, tpl))(t)
+	if up.Status != "REJECTED" || up.Reason != "INVALID_FORMAT" || up.Quality != "RED" || !up.UpdatedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("updated = %+v", up)
+	}
+	if got := must(s.TemplateGetByMetaID(ctx, p1, "9001"))(t); got.ID != "t1" {
+		t.Fatalf("by Meta ID = %+v", got)
+	}
+	_, err := s.TemplateGetByMetaID(ctx, p2, "9001")
+	wantCode(t, err, domain.CodeNotFound)
+	wantCode(t, s.TemplateDelete(ctx, p2, "t1"), domain.CodeNotFound)
+	check(t, s.TemplateDelete(ctx, p1, "t1"))
+	_, err = s.TemplateGet(ctx, p1, "t1")
+	wantCode(t, err, domain.CodeNotFound)
 }

@@ -1,0 +1,284 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// IngestResult counts what a webhook's events became.
+type IngestResult struct {
+	Messages   int
+	Duplicates int
+	Statuses   int
+	Templates  int
+	Ignored    int
+}
+
+// Ingest stores the events of one verified webhook for a channel, in the
+// caller's transaction: messages become inbound messages queued for their
+// contact; statuses move our messages forward; template updates change the
+// template; the rest is logged and acknowledged. Once the transaction
+// commits, the webhook may be acknowledged: everything it said is kept.
+func (r *Runner) Ingest(ctx context.Context, q store.Queries, ch domain.Channel, events []channel.Event) (IngestResult, error) {
+	var res IngestResult
+	for i := range events {
+		e := &events[i]
+		switch {
+		case e.Kind.IsMessage():
+			dup, err := r.ingestMessage(ctx, q, ch, e)
+			if err != nil {
+				return res, err
+			}
+			if dup {
+				res.Duplicates++
+			} else {
+				res.Messages++
+			}
+		case e.Kind == channel.KindStatus:
+			if err := r.ingestStatus(ctx, q, ch, e); err != nil {
+				return res, err
+			}
+			res.Statuses++
+		case e.Kind == channel.KindTemplateStatus || e.Kind == channel.KindTemplateQuality || e.Kind == channel.KindTemplateCategory:
+			ok, err := r.ingestTemplate(ctx, q, ch, e)
+			if err != nil {
+				return res, err
+			}
+			if ok {
+				res.Templates++
+			} else {
+				res.Ignored++
+			}
+		case e.Kind == channel.KindPreference && e.Preference != nil:
+			if err := r.ingestPreference(ctx, q, ch, e); err != nil {
+				return res, err
+			}
+		default:
+			res.Ignored++
+			r.d.Logger.Info("webhook event acknowledged, not acted on", "channel", ch.ID, "kind", e.Kind)
+		}
+	}
+	return res, nil
+}
+
+// resumable are the message kinds that move a conversation; reactions,
+// edits and the like are kept in the history only.
+func resumable(k channel.Kind) bool {
+	switch k {
+	case channel.KindText, channel.KindMedia, channel.KindLocation, channel.KindContacts, channel.KindButtonReply,
+		channel.KindListReply, channel.KindQuickReply, channel.KindFlowCompletion, channel.KindOrder:
+		return true
+	}
+	return false
+}
+
+// inputOf is what a channel message means to a waiting flow.
+func inputOf(e *channel.Event) engine.Input {
+	in := engine.Input{Kind: engine.InputText, Text: e.Text}
+	switch e.Kind {
+	case channel.KindButtonReply, channel.KindQuickReply:
+		if e.Reply != nil {
+			title := e.Reply.Title
+			if title == "" {
+				title = e.Text
+			}
+			in = engine.Input{Kind: engine.InputButton, Button: title, Text: title}
+		}
+	case channel.KindListReply:
+		if e.Reply != nil {
+			in = engine.Input{Kind: engine.InputList, ListID: e.Reply.ID, Text: e.Reply.Title}
+		}
+	case channel.KindFlowCompletion:
+		if e.Flow != nil {
+			in = engine.Input{Kind: engine.InputFlow, Data: e.Flow.Response, Text: e.Flow.Body}
+		}
+	case channel.KindMedia:
+		if e.Media != nil {
+			in = engine.Input{Kind: engine.InputMedia, Text: e.Media.Caption, MediaURL: "media:" + e.Media.ID}
+		}
+	case channel.KindLocation:
+		if e.Location != nil {
+			b, _ := json.Marshal(e.Location)
+			var data map[string]any
+			_ = json.Unmarshal(b, &data)
+			in = engine.Input{Kind: engine.InputLocation, Data: data}
+		}
+	}
+	return in
+}
+
+func (r *Runner) ingestMessage(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) (bool, error) {
+	in := inputOf(e)
+	content := map[string]any{"text": in.Text, "event": e}
+	switch in.Kind {
+	case engine.InputButton:
+		content["button"] = in.Button
+	case engine.InputList:
+		content["list_reply"] = in.ListID
+	case engine.InputFlow, engine.InputLocation:
+		content["data"] = in.Data
+	}
+	if e.Media != nil {
+		content["media"] = engine.Media{Type: string(e.Media.Type), URL: in.MediaURL, Caption: e.Media.Caption}
+	}
+	raw, err := json.Marshal(content)
+	if err != nil {
+		return false, err
+	}
+	address := e.Contact.Key()
+	if address == "" {
+		return false, domain.Errorf(domain.CodeInvalid, "a %s message without a sender", e.Kind)
+	}
+	phone := ""
+	if e.Contact.Address != "" {
+		phone = "+" + e.Contact.Address
+	}
+	ib := Inbound{ProjectID: ch.ProjectID, ChannelID: ch.ID, Scheme: ch.Type, Address: address, Name: e.Contact.Name, Phone: phone,
+		ProviderID: e.ProviderID, Type: string(e.Kind), Content: raw, Input: in, At: e.Timestamp}
+	if !resumable(e.Kind) {
+		rc, err := r.record(ctx, q, ib)
+		return rc.Duplicate, err
+	}
+	rc, err := r.Receive(ctx, q, ib)
+	return rc.Duplicate, err
+}
+
+// record stores a message that moves no conversation (a reaction, an edit).
+func (r *Runner) record(ctx context.Context, q store.Queries, in Inbound) (Receipt, error) {
+	now := r.d.Clock.Now()
+	c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: in.ProjectID, Scheme: in.Scheme, Path: in.Address, ChannelID: in.ChannelID,
+		NewID: r.d.IDs.NewID(), Name: in.Name, Phone: in.Phone, Inbound: true, Now: now})
+	if err != nil {
+		return Receipt{}, err
+	}
+	if in.At.IsZero() {
+		in.At = now
+	}
+	m, err := q.MessageCreate(ctx, domain.Message{ID: r.d.IDs.NewID(), ProjectID: in.ProjectID, ContactID: c.ID, ChannelID: in.ChannelID,
+		Direction: domain.DirectionIn, Type: in.Type, Content: in.Content, Status: domain.MessageReceived, ProviderID: in.ProviderID, CreatedAt: in.At})
+	if errors.Is(err, store.ErrConflict) {
+		return Receipt{ContactID: c.ID, Duplicate: true}, nil
+	}
+	return Receipt{MessageID: m.ID, ContactID: c.ID}, err
+}
+
+// ingestStatus moves our message forward. Meta echoes our message ID, so a
+// status that arrives before the send's response was recorded still finds
+// its message (and records the provider ID on it).
+func (r *Runner) ingestStatus(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) error {
+	st := e.Status
+	if st == nil || st.Type != "" {
+		return nil // payment and other non-message statuses
+	}
+	var m domain.Message
+	var err error
+	if st.OurID != "" {
+		m, err = q.MessageGet(ctx, ch.ProjectID, st.OurID)
+	}
+	if st.OurID == "" || errors.Is(err, store.ErrNotFound) {
+		m, err = q.MessageGetByProviderID(ctx, ch.ID, domain.DirectionOut, e.ProviderID)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		r.d.Logger.Info("status for a message Parley does not know", "channel", ch.ID, "provider_id", e.ProviderID, "state", st.State)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p := store.MessageStatusParams{ID: m.ID, Status: statusOf(st.State), ProviderID: e.ProviderID, Now: r.d.Clock.Now()}
+	if p.Status == "" {
+		return nil
+	}
+	if len(st.Errors) > 0 {
+		pe := st.Errors[0]
+		p.ErrorCode = strconv.Itoa(pe.Code)
+		p.ErrorReason = pe.Title
+		if pe.Details != "" {
+			p.ErrorReason = pe.Details
+		}
+	}
+	_, err = q.MessageSetStatus(ctx, p)
+	return err
+}
+
+func statusOf(s channel.State) string {
+	switch s {
+	case channel.StateSent:
+		return domain.MessageSent
+	case channel.StateDelivered:
+		return domain.MessageDelivered
+	case channel.StateRead:
+		return domain.MessageRead
+	case channel.StateFailed:
+		return domain.MessageFailed
+	}
+	return ""
+}
+
+// ingestPreference records a marketing opt-out or resume on the contact.
+func (r *Runner) ingestPreference(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) error {
+	c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: ch.ProjectID, Scheme: ch.Type, Path: e.Contact.Key(), ChannelID: ch.ID,
+		NewID: r.d.IDs.NewID(), Name: e.Contact.Name, Now: r.d.Clock.Now()})
+	if err != nil {
+		return err
+	}
+	if c.Fields == nil {
+		c.Fields = map[string]any{}
+	}
+	c.Fields["marketing_opt_out"] = e.Preference.OptedOut()
+	c.UpdatedAt = r.d.Clock.Now()
+	_, err = q.ContactUpdate(ctx, c)
+	return err
+}
+
+// ingestTemplate applies Meta's template status, quality and category
+// updates to the project's template.
+func (r *Runner) ingestTemplate(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) (bool, error) {
+	u := e.Template
+	if u == nil {
+		return false, nil
+	}
+	t, err := q.TemplateGetByMetaID(ctx, ch.ProjectID, u.ID)
+	if errors.Is(err, store.ErrNotFound) && u.Name != "" {
+		t, err = q.TemplateGetByName(ctx, ch.ProjectID, u.Name, u.Language)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		r.d.Logger.Info("template update for a template Parley does not know", "channel", ch.ID, "template", u.ID, "name", u.Name)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	switch e.Kind {
+	case channel.KindTemplateStatus:
+		if u.Event != "" {
+			t.Status = u.Event
+		}
+		t.Reason = u.Reason
+		if u.Detail != "" {
+			t.Reason = u.Detail
+		}
+	case channel.KindTemplateQuality:
+		t.Quality = u.Quality
+	case channel.KindTemplateCategory:
+		if u.Category != "" {
+			t.Category = u.Category
+		}
+	}
+	if t.MetaTemplateID == "" {
+		t.MetaTemplateID = u.ID
+	}
+	t.UpdatedAt = r.d.Clock.Now()
+	if _, err := q.TemplateUpdate(ctx, t); err != nil {
+		return false, fmt.Errorf("updating template %s from a webhook: %w", t.ID, err)
+	}
+	return true, nil
+}
