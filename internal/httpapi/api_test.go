@@ -258,4 +258,3 @@ func TestOperationalEndpoints(t *testing.T) {
 		}
 	}
 }
-
