@@ -1,0 +1,419 @@
+// The browser tests, in order (later ones use what earlier ones built, kept in env.shared).
+// Elements are found by role, label and text, the way a person finds them.
+import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+
+const skip = (msg) => Object.assign(new Error(msg), { skip: true });
+
+/** Calls the API with the page's session (cookie + CSRF header). */
+async function apiCall(page, method, path, body, headers = {}) {
+  return page.evaluate(
+    async ({ method, path, body, headers }) => {
+      const csrf = /(?:^|;\s*)parley_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '';
+      const res = await fetch(path, {
+        method,
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let json = null;
+      try {
+        json = JSON.parse(text);
+      } catch {}
+      return { status: res.status, json, text };
+    },
+    { method, path, body, headers },
+  );
+}
+
+async function openFlow(env, id) {
+  await env.page.goto(`${env.base}/app/flows/${id}`);
+  await env.page.locator('.react-flow__node').first().waitFor();
+}
+
+const node = (page, id) => page.locator(`.react-flow__node[data-id="${id}"]`);
+
+export const tests = [
+  {
+    name: 'log in',
+    fn: async (env) => {
+      const { page } = env;
+      await page.goto(env.base + '/app/');
+      await page.getByRole('heading', { name: 'Log in to Parley' }).waitFor();
+      await env.shot('01-login');
+      await page.getByLabel('Password').fill('wrong-password');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('alert').waitFor(); // the API's problem detail
+      await env.login();
+      await page.getByText('No flows yet').waitFor();
+      await env.shot('02-flows-empty');
+    },
+  },
+  {
+    name: 'create a flow from the appointment-booking template',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      await page.getByRole('button', { name: 'New flow' }).click();
+      const dlg = page.getByRole('dialog', { name: 'New flow' });
+      await dlg.getByText('Appointment booking').click();
+      await env.shot('03-new-flow-dialog');
+      await dlg.getByRole('button', { name: 'Create flow' }).click();
+      await page.locator('.react-flow__node').first().waitFor();
+      await page.getByRole('heading', { name: 'Appointment booking' }).waitFor();
+      env.shared.flowId = page.url().split('/flows/')[1];
+      assert.ok(env.shared.flowId);
+      assert.equal(await page.locator('.react-flow__node').count(), 19);
+      await env.shot('04-editor-template');
+    },
+  },
+  {
+    name: 'change a message text on the canvas',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      await openFlow(env, env.shared.flowId);
+      await node(page, 'welcome').click();
+      const text = page.getByRole('combobox', { name: 'Text' });
+      await text.fill('Hello {{ contact.name }}! Shall we book you in?');
+      await node(page, 'welcome').getByText('Shall we book you in?').waitFor();
+      // {{ completion
+      await text.fill('Hello {{ cont');
+      await page.getByRole('option', { name: 'contact.name' }).click();
+      assert.equal(await text.inputValue(), 'Hello {{ contact.name }}');
+      await text.fill('Hello {{ contact.name }}! Shall we book you in?');
+      await page.getByText('Unsaved changes').waitFor();
+      await env.shot('05-node-form');
+      await page.keyboard.press('Control+s');
+      await page.getByText('All changes saved').waitFor();
+      const f = await apiCall(page, 'GET', `/chat-flow/flows/${env.shared.flowId}/`);
+      const welcome = f.json.flow_data.nodes.find((n) => n.id === 'welcome');
+      assert.equal(welcome.data.text, 'Hello {{ contact.name }}! Shall we book you in?');
+    },
+  },
+  {
+    name: 'add a node from the palette and connect it, then save',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      await openFlow(env, env.shared.flowId);
+      // Drag "Message" from the palette onto the canvas.
+      const pal = page.getByRole('navigation', { name: 'Components' });
+      await pal.getByRole('button', { name: 'Message', exact: true }).dragTo(page.locator('.react-flow__pane'), { targetPosition: { x: 700, y: 250 } });
+      const added = node(page, 'message_1');
+      await added.waitFor();
+      await page.getByRole('combobox', { name: 'Text' }).fill('Okay, maybe another time!');
+      // Connect its "next" exit to end_bye by dragging between the handles.
+      await page.getByRole('button', { name: 'Zoom to fit' }).click();
+      await page.waitForTimeout(400);
+      const out = added.locator('.react-flow__handle[data-handleid="next"]');
+      const endBye = node(page, 'end_bye');
+      await endBye.scrollIntoViewIfNeeded();
+      const inH = endBye.locator('.react-flow__handle.target');
+      const a = await out.boundingBox();
+      const b = await inH.boundingBox();
+      await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+      await page.mouse.down();
+      await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
+      await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await page.locator('.react-flow__edge').filter({ has: page.locator('[data-testid]') }).count(); // settle
+      // The connection shows in the node's form.
+      await added.click();
+      assert.equal(await page.getByLabel('next', { exact: true }).inputValue(), 'end_bye');
+      // Route the welcome message's "No thanks" button to the new node (the form's connection picker).
+      await node(page, 'welcome').click();
+      await page.getByLabel('No thanks', { exact: true }).selectOption('message_1');
+      await env.shot('06-node-added-connected');
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByText('All changes saved').waitFor();
+      const f = await apiCall(page, 'GET', `/chat-flow/flows/${env.shared.flowId}/`);
+      const edges = f.json.flow_data.edges;
+      assert.ok(edges.some((e) => e.source === 'message_1' && e.target === 'end_bye'), 'message_1 → end_bye saved');
+      assert.ok(edges.some((e) => e.source === 'welcome' && e.sourceHandle === 'No thanks' && e.target === 'message_1'), 'welcome/No thanks → message_1 saved');
+      assert.deepEqual(f.json.problems.filter((p) => p.severity === 'error'), []);
+    },
+  },
+  {
+    name: 'publish',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      await openFlow(env, env.shared.flowId);
+      // A lint error blocks publishing and is listed; clicking it focuses the node.
+      await node(page, 'ask_service').click();
+      await page.getByRole('button', { name: 'Remove buttons 1' }).click(); // drops "Haircut": fine
+      await page.getByRole('button', { name: 'Add button' }).click(); // a new empty button → error
+      await page.getByRole('button', { name: 'Save and publish' }).click();
+      await page.getByText(/Not published: fix the/).waitFor();
+      const list = page.getByRole('list', { name: 'Problems' });
+      await list.waitFor();
+      await env.shot('07-publish-blocked-by-lint');
+      await page.getByRole('button', { name: 'Undo' }).click();
+      await page.getByRole('button', { name: 'Undo' }).click();
+      await page.getByRole('button', { name: 'Save and publish' }).click();
+      await page.getByText('Published revision 1').waitFor();
+      await page.locator('.badge', { hasText: 'published' }).first().waitFor();
+      const f = await apiCall(page, 'GET', `/chat-flow/flows/${env.shared.flowId}/`);
+      assert.equal(f.json.status, 'published');
+      assert.equal(f.json.revision, 1);
+      assert.ok(f.json.flow_data.nodes.find((n) => n.id === 'ask_service').data.buttons.includes('Haircut'));
+      await env.shot('08-published');
+    },
+  },
+  {
+    name: 'simulator: a whole conversation with a button tap and a fired timeout',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      const probe = await apiCall(page, 'GET', '/simulator/sessions/x/');
+      if (probe.status === 404 && !(probe.json && probe.json.code === 'not_found' && /session/i.test(probe.json.detail ?? ''))) {
+        const spec = await apiCall(page, 'GET', '/openapi.json');
+        if (!Object.keys(spec.json.paths).some((p) => p.startsWith('/simulator/'))) throw skip('the simulator API (/simulator/sessions/) is not in this server yet');
+      }
+      await openFlow(env, env.shared.flowId);
+      await page.getByRole('tab', { name: 'Simulator' }).click();
+      const sim = page.getByRole('region', { name: 'Simulator' });
+      await sim.getByLabel('Run the draft').uncheck(); // the live revision, so analytics count it
+      await sim.getByRole('button', { name: 'Start' }).click();
+      const log = sim.getByRole('log', { name: 'Conversation' });
+      await log.getByText('Shall we book you in?').waitFor();
+      await log.getByRole('button', { name: 'Book now' }).click();
+      await log.getByText('Which service would you like?').waitFor();
+      await log.getByRole('button', { name: 'Coloring' }).click();
+      await log.getByText('Which day suits you?').waitFor();
+      await sim.getByLabel('Message').fill('2035-06-30');
+      await sim.getByRole('button', { name: 'Send' }).click();
+      await log.getByText(/morning or the afternoon/).waitFor();
+      await log.getByRole('button', { name: 'Afternoon' }).click();
+      await log.getByText(/Please confirm: Coloring on 2035-06-30/).waitFor();
+      await env.shot('09-simulator');
+      await sim.getByRole('button', { name: 'Fire timeout' }).click();
+      await log.getByText(/We haven't heard from you/).waitFor();
+      await sim.getByText(/Session completed/).waitFor();
+      await sim.getByRole('tab', { name: 'Trace' }).click();
+      await sim.getByText('"service"').waitFor();
+      assert.ok(await page.locator('.fnode.in-path').count() >= 8, 'the path is highlighted on the canvas');
+      await env.shot('10-simulator-trace');
+      env.shared.simulated = true;
+    },
+  },
+  {
+    name: 'analytics overlay counts the conversation',
+    fn: async (env) => {
+      const { page } = env;
+      if (!env.shared.simulated) throw skip('needs the simulator conversation');
+      await env.login();
+      await openFlow(env, env.shared.flowId);
+      await page.getByRole('button', { name: 'Analytics' }).click();
+      await page.getByRole('status').filter({ hasText: 'Analytics (live revision)' }).waitFor();
+      const stats = node(page, 'welcome').locator('.fnode-stats');
+      await stats.waitFor();
+      const label = await stats.getAttribute('aria-label');
+      assert.match(label, /^[1-9]\d* visits/, `welcome visits: ${label}`);
+      await env.shot('11-analytics-overlay');
+    },
+  },
+  {
+    name: 'import an exported flow',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      await openFlow(env, env.shared.flowId);
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON' }).click()]);
+      const file = await dl.path();
+      const doc = JSON.parse(readFileSync(file, 'utf8'));
+      assert.equal(doc.format, 'parley.flow');
+      await page.goto(env.base + '/app/flows');
+      await page.getByRole('button', { name: 'New flow' }).click();
+      const dlg = page.getByRole('dialog', { name: 'New flow' });
+      await dlg.getByRole('tab', { name: 'Import JSON' }).click();
+      await dlg.getByLabel('Flow name').fill('Imported booking');
+      await dlg.getByLabel('Flow file (.json)').setInputFiles(file);
+      await dlg.getByRole('button', { name: 'Import flow' }).click();
+      await page.getByRole('heading', { name: 'Imported booking' }).waitFor();
+      await page.locator('.react-flow__node').first().waitFor();
+      assert.equal(await page.locator('.react-flow__node').count(), doc.flow_data.nodes.length);
+      await page.getByRole('link', { name: 'Back to flows' }).click();
+      await page.getByRole('link', { name: 'Imported booking' }).waitFor();
+      await page.getByRole('searchbox', { name: 'Search flows' }).fill('imported');
+      await page.getByRole('link', { name: 'Appointment booking' }).waitFor({ state: 'detached' });
+      await env.shot('12-flows-list');
+    },
+  },
+  {
+    name: 'a conflicting save shows the conflict dialog',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      await openFlow(env, env.shared.flowId);
+      // Someone else saves the flow meanwhile (through the API).
+      const f = await apiCall(page, 'GET', `/chat-flow/flows/${env.shared.flowId}/`);
+      const other = structuredClone(f.json.flow_data);
+      other.nodes.find((n) => n.id === 'ask_date').data.text = 'Which date? (changed by a colleague)';
+      const put = await apiCall(page, 'PUT', `/chat-flow/flows/${env.shared.flowId}/`, { version: f.json.version, flow_data: other });
+      assert.equal(put.status, 200, put.text);
+      // We edit and save from the stale version.
+      await node(page, 'welcome').click();
+      await page.getByRole('combobox', { name: 'Text' }).fill('My own change');
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      const dlg = page.getByRole('dialog', { name: 'Someone else saved this flow first' });
+      await dlg.waitFor();
+      await dlg.getByText('admin@parley.local').waitFor();
+      await env.shot('13-conflict-dialog');
+      await dlg.getByRole('button', { name: 'Load their version' }).click();
+      await node(page, 'ask_date').getByText('changed by a colleague').waitFor();
+      const after = await apiCall(page, 'GET', `/chat-flow/flows/${env.shared.flowId}/`);
+      assert.notEqual(after.json.flow_data.nodes.find((n) => n.id === 'welcome').data.text, 'My own change', 'nothing was overwritten');
+    },
+  },
+  {
+    name: 'template preview enforces the 3-button limit',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      await page.getByRole('link', { name: 'Templates' }).click();
+      await page.getByRole('heading', { name: 'Message templates' }).waitFor();
+      await env.shot('14-templates');
+      await page.getByRole('button', { name: 'New template' }).click();
+      const dlg = page.getByRole('dialog', { name: 'New template' });
+      await dlg.getByLabel('Name').fill('order_update');
+      await dlg.getByLabel('Body').fill('Hi {{1}}, your order {{2}} has shipped.');
+      const preview = dlg.getByRole('figure', { name: 'WhatsApp preview' });
+      await preview.getByText('Hi {{1}}, your order {{2}} has shipped.').waitFor();
+      for (const t of ['Track', 'Change address', 'Talk to us']) {
+        await dlg.getByRole('button', { name: 'Add quick reply' }).click();
+        await dlg.getByLabel(/^Button \d+ text$/).last().fill(t);
+      }
+      assert.equal(await preview.getByRole('button').count(), 3);
+      await dlg.getByRole('button', { name: 'Add quick reply' }).click();
+      await dlg.getByLabel(/^Button \d+ text$/).last().fill('Cancel order');
+      // WhatsApp shows at most 3 buttons: beyond that, 2 and "See all options".
+      await preview.getByRole('button', { name: 'See all options' }).waitFor();
+      assert.equal(await preview.getByRole('button').count(), 3);
+      // Limits are enforced as you type: 25 characters per button.
+      const last = dlg.getByLabel(/^Button \d+ text$/).last();
+      await last.fill('x'.repeat(40));
+      assert.equal((await last.inputValue()).length, 25);
+      await env.shot('15-template-preview');
+    },
+  },
+  {
+    name: 'other pages render (conversations, channels, settings)',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      await page.getByRole('link', { name: 'Conversations' }).click();
+      await page.getByRole('heading', { name: 'Conversations' }).waitFor();
+      await env.shot('16-conversations');
+      await page.getByRole('link', { name: 'Channels' }).click();
+      await page.getByRole('heading', { name: 'Channels' }).waitFor();
+      await env.shot('17-channels');
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByRole('heading', { name: 'Settings' }).waitFor();
+      await page.getByLabel('Token name').fill('ci');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const secret = page.getByLabel('New token (shown once)');
+      await secret.waitFor();
+      assert.match(await secret.inputValue(), /^prl_/);
+      await env.shot('18-settings');
+    },
+  },
+  {
+    name: 'a 500-node flow opens in under 1 s and drags smoothly',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      const nodes = [{ id: 'start', type: 'start', position: { x: 0, y: 0 }, data: {} }];
+      const edges = [];
+      for (let i = 1; i <= 498; i++) {
+        nodes.push({ id: `m${i}`, type: 'message', position: { x: (i % 25) * 300, y: Math.floor(i / 25) * 200 }, data: { text: `Step ${i}: hello {{ contact.name }}` } });
+        edges.push({ id: `e${i}`, source: i === 1 ? 'start' : `m${i - 1}`, target: `m${i}` });
+      }
+      nodes.push({ id: 'end', type: 'end', position: { x: 0, y: 4200 }, data: {} });
+      edges.push({ id: 'e499', source: 'm498', target: 'end' });
+      const created = await apiCall(page, 'POST', '/chat-flow/flows/', { name: 'Big flow (500 nodes)', flow_data: { nodes, edges } });
+      assert.equal(created.status, 201, created.text);
+      const id = created.json.id;
+      const runs = [];
+      for (let r = 0; r < 3; r++) {
+        await page.goto('about:blank');
+        await page.goto(`${env.base}/app/flows/${id}`);
+        // In-page: from navigation start until the canvas has painted its nodes.
+        const t = await page.evaluate(
+          () =>
+            new Promise((res) => {
+              const check = () => {
+                const n = document.querySelectorAll('.react-flow__node').length;
+                const vp = document.querySelector('.react-flow__viewport');
+                if (n > 0 && vp && getComputedStyle(vp).transform !== 'none' && document.querySelector('.react-flow__node')?.getBoundingClientRect().width) {
+                  requestAnimationFrame(() => requestAnimationFrame(() => res({ ms: performance.now(), rendered: document.querySelectorAll('.react-flow__node').length })));
+                } else requestAnimationFrame(check);
+              };
+              check();
+            }),
+        );
+        runs.push(t);
+      }
+      // Drag a node for ~1 s and record frame times.
+      await page.getByRole('button', { name: 'Zoom to fit' }).click();
+      await page.waitForTimeout(400);
+      const target = node(page, 'm30');
+      await target.scrollIntoViewIfNeeded();
+      // Zoom in a bit around the node so it is grabbable.
+      const box0 = await target.boundingBox();
+      await page.mouse.move(box0.x + box0.width / 2, box0.y + 5);
+      for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -200);
+      await page.waitForTimeout(400);
+      const box = await target.boundingBox();
+      await page.evaluate(() => {
+        window.__frames = [];
+        let last = performance.now();
+        const tick = (t) => {
+          window.__frames.push(t - last);
+          last = t;
+          if (window.__frames.length < 100000 && !window.__stop) requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      });
+      const sx = box.x + box.width / 2;
+      const sy = box.y + 12;
+      await page.mouse.move(sx, sy);
+      await page.mouse.down();
+      const t0 = Date.now();
+      for (let i = 1; i <= 60; i++) {
+        await page.mouse.move(sx + i * 4, sy + Math.sin(i / 6) * 40);
+      }
+      await page.mouse.up();
+      const dragMs = Date.now() - t0;
+      const frames = await page.evaluate(() => {
+        window.__stop = true;
+        return window.__frames.slice(1);
+      });
+      const sorted = [...frames].sort((a, b) => a - b);
+      const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+      const perf = {
+        nodes: 500,
+        open_ms: runs.map((r) => Math.round(r.ms)),
+        rendered_nodes: runs.map((r) => r.rendered),
+        drag: {
+          moves: 60,
+          duration_ms: dragMs,
+          frames: frames.length,
+          mean_ms: +(frames.reduce((a, b) => a + b, 0) / frames.length).toFixed(1),
+          p95_ms: +pct(95).toFixed(1),
+          max_ms: +sorted[sorted.length - 1].toFixed(1),
+          over_50ms: frames.filter((f) => f > 50).length,
+        },
+      };
+      env.shared.perf = perf;
+      env.notes = perf;
+      console.log('     perf', JSON.stringify(perf));
+      const moved = await target.boundingBox();
+      assert.ok(Math.abs(moved.x - box.x) > 50, 'the node moved');
+      assert.ok(Math.min(...perf.open_ms) < 1000, `opens in under 1 s: ${perf.open_ms}`);
+      assert.ok(perf.drag.p95_ms < 50, `p95 frame time under 50 ms: ${perf.drag.p95_ms}`);
+      await env.shot('19-editor-500-nodes');
+    },
+  },
+];

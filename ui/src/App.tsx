@@ -1,0 +1,57 @@
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
+import { AuthProvider, useAuth } from './lib/auth';
+import { match, navigate, useRoute } from './lib/router';
+import { ToastProvider } from './components/ui';
+import { Layout } from './components/Layout';
+import { LoginPage } from './pages/Login';
+
+// Every page but the login is loaded on demand, so the first load stays small.
+const FlowList = lazy(() => import('./pages/FlowList'));
+const Editor = lazy(() => import('./editor/Editor'));
+const Conversations = lazy(() => import('./pages/Conversations'));
+const Channels = lazy(() => import('./pages/Channels'));
+const Templates = lazy(() => import('./pages/Templates'));
+const Settings = lazy(() => import('./pages/Settings'));
+
+function Routes() {
+  const route = useRoute();
+  const { me, loading } = useAuth();
+  useEffect(() => {
+    if (me && (route === '/' || route === '/login')) navigate('/flows', true);
+  }, [me, route]);
+  if (loading) return <div className="loading">Loading…</div>;
+  if (!me) return <LoginPage />;
+
+  let page: ReactNode = null;
+  let m: Record<string, string> | null;
+  if ((m = match('/flows/:id', route))) page = <Editor key={`${me.project_id}:${m.id}`} flowId={m.id} />;
+  else if (match('/flows', route)) page = <FlowList key={me.project_id} />;
+  else if ((m = match('/conversations/:id', route))) page = <Conversations key={me.project_id} contactId={m.id} />;
+  else if (match('/conversations', route)) page = <Conversations key={me.project_id} />;
+  else if (match('/channels', route)) page = <Channels key={me.project_id} />;
+  else if (match('/templates', route)) page = <Templates key={me.project_id} />;
+  else if (match('/settings', route)) page = <Settings key={me.project_id} />;
+  else if (route === '/' || route === '/login') page = null;
+  else
+    page = (
+      <div className="page">
+        <h1>Not found</h1>
+        <p>There is no page at {route}.</p>
+      </div>
+    );
+  return (
+    <Layout route={route}>
+      <Suspense fallback={<div className="loading">Loading…</div>}>{page}</Suspense>
+    </Layout>
+  );
+}
+
+export function App() {
+  return (
+    <ToastProvider>
+      <AuthProvider>
+        <Routes />
+      </AuthProvider>
+    </ToastProvider>
+  );
+}

@@ -1,0 +1,685 @@
+// The flow editor: canvas, palette, side panel (node form, problems,
+// simulator, history), save/publish with optimistic concurrency.
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import {
+  ReactFlow,
+  ReactFlowProvider,
+  Background,
+  Controls,
+  MiniMap,
+  applyEdgeChanges,
+  applyNodeChanges,
+  useReactFlow,
+  type Connection,
+  type EdgeChange,
+  type NodeChange,
+} from '@xyflow/react';
+import '@xyflow/react/dist/style.css';
+import { api, ApiError, errorMessage, type Schemas } from '../api/client';
+import { canEdit, useMe } from '../lib/auth';
+import { Link, useTitle } from '../lib/router';
+import { Badge, ErrorBanner, useLoad, useToast } from '../components/ui';
+import { FlowSettingsDialog } from '../components/FlowSettings';
+import {
+  autoLayout,
+  collectVariables,
+  copySelection,
+  defaultCfg,
+  exitsOf,
+  fromCanvas,
+  insertOnEdge,
+  nextEdgeId,
+  nextNodeId,
+  pasteClip,
+  reconcileExits,
+  toCanvas,
+  type CEdge,
+  type CNode,
+  type Cfg,
+  type FlowDoc,
+  type NodeTypeSpec,
+} from './graph';
+import { CanvasCtx, GROUPS, type CanvasInfo, type Problem } from './context';
+import { FlowNode } from './FlowNode';
+import { PlusEdge } from './PlusEdge';
+import { NodeForm } from './NodeForm';
+import { Simulator } from './Simulator';
+import { ConflictDialog, type Conflict } from './ConflictDialog';
+import { Revisions } from './Revisions';
+
+type Flow = Schemas['Flow'];
+const nodeTypes = { parley: FlowNode };
+const edgeTypes = { parley: PlusEdge };
+type Snapshot = { nodes: CNode[]; edges: CEdge[] };
+type Tab = 'node' | 'problems' | 'simulator' | 'history';
+
+export default function Editor({ flowId }: { flowId: string }) {
+  const data = useLoad(
+    async (signal) => {
+      const [flow, types] = await Promise.all([
+        api.call('get', '/chat-flow/flows/{flow_id}/', { path: { flow_id: flowId }, signal }),
+        api.get('/chat-flow/node-types/', { signal }),
+      ]);
+      return { flow: flow.data, types: types.results ?? [] };
+    },
+    [flowId],
+  );
+  if (data.error)
+    return (
+      <div className="page">
+        <p>
+          <Link to="/flows">← Flows</Link>
+        </p>
+        <ErrorBanner error={data.error} />
+      </div>
+    );
+  if (!data.data) return <div className="loading">Loading flow…</div>;
+  return (
+    <ReactFlowProvider>
+      <Canvas initial={data.data.flow} types={data.data.types} />
+    </ReactFlowProvider>
+  );
+}
+
+function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
+  const me = useMe();
+  const readOnly = !canEdit(me);
+  const toast = useToast();
+  const rf = useReactFlow();
+  const specs = useMemo(() => new Map(types.map((t) => [t.type, t])), [types]);
+  const [flow, setFlow] = useState(initial);
+  useTitle(flow.name);
+  const first = useMemo(() => toCanvas(initial.flow_data as FlowDoc, specs), [initial, specs]);
+  const [nodes, setNodes] = useState<CNode[]>(first.nodes);
+  const [edges, setEdges] = useState<CEdge[]>(first.edges);
+  const nodesRef = useRef(nodes);
+  const edgesRef = useRef(edges);
+  nodesRef.current = nodes;
+  edgesRef.current = edges;
+  const [problems, setProblems] = useState<Problem[]>(initial.problems ?? []);
+  const [rev, setRev] = useState(0);
+  const [savedRev, setSavedRev] = useState(0);
+  const dirty = rev !== savedRev;
+  const past = useRef<Snapshot[]>([]);
+  const future = useRef<Snapshot[]>([]);
+  const lastKey = useRef<{ key: string; at: number }>({ key: '', at: 0 });
+  const clip = useRef<Snapshot | null>(null);
+  const [tab, setTab] = useState<Tab>('node');
+  const [plusEdge, setPlusEdge] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [conflict, setConflict] = useState<Conflict | null>(null);
+  const [settings, setSettings] = useState(false);
+  const [analytics, setAnalytics] = useState<Schemas['Analytics'] | null>(null);
+  const [simPath, setSimPath] = useState<{ path: Set<string>; current: string }>({ path: new Set(), current: '' });
+  const wrapper = useRef<HTMLDivElement>(null);
+
+  // ---- history ----
+  const pushHistory = useCallback((key = '') => {
+    const now = Date.now();
+    if (key && lastKey.current.key === key && now - lastKey.current.at < 1200) {
+      lastKey.current.at = now;
+      return;
+    }
+    lastKey.current = { key, at: now };
+    past.current.push({ nodes: nodesRef.current, edges: edgesRef.current });
+    if (past.current.length > 200) past.current.shift();
+    future.current = [];
+  }, []);
+  const apply = useCallback(
+    (n: CNode[], e: CEdge[], key = '') => {
+      pushHistory(key);
+      setNodes(n);
+      setEdges(e);
+      setRev((r) => r + 1);
+    },
+    [pushHistory],
+  );
+  const undo = useCallback(() => {
+    const s = past.current.pop();
+    if (!s) return;
+    future.current.push({ nodes: nodesRef.current, edges: edgesRef.current });
+    lastKey.current = { key: '', at: 0 };
+    setNodes(s.nodes);
+    setEdges(s.edges);
+    setRev((r) => r + 1);
+  }, []);
+  const redo = useCallback(() => {
+    const s = future.current.pop();
+    if (!s) return;
+    past.current.push({ nodes: nodesRef.current, edges: edgesRef.current });
+    setNodes(s.nodes);
+    setEdges(s.edges);
+    setRev((r) => r + 1);
+  }, []);
+
+  // ---- canvas events ----
+  const onNodesChange = useCallback(
+    (changes: NodeChange<CNode>[]) => {
+      if (readOnly) changes = changes.filter((c) => c.type === 'select' || c.type === 'dimensions');
+      const meaningful = changes.some((c) => c.type === 'remove' || c.type === 'add' || (c.type === 'position' && !c.dragging && c.position));
+      if (changes.some((c) => c.type === 'remove')) pushHistory();
+      setNodes((ns) => applyNodeChanges(changes, ns));
+      if (meaningful) setRev((r) => r + 1);
+    },
+    [pushHistory, readOnly],
+  );
+  const onEdgesChange = useCallback(
+    (changes: EdgeChange<CEdge>[]) => {
+      if (readOnly) changes = changes.filter((c) => c.type === 'select');
+      const removing = changes.some((c) => c.type === 'remove');
+      if (removing) pushHistory('remove-edges');
+      setEdges((es) => applyEdgeChanges(changes, es));
+      if (removing) setRev((r) => r + 1);
+    },
+    [pushHistory, readOnly],
+  );
+  const connect = useCallback(
+    (source: string, handle: string | null, target: string) => {
+      const es = edgesRef.current.filter((e) => !(e.source === source && (e.sourceHandle ?? null) === handle));
+      if (target) es.push({ id: nextEdgeId(edgesRef.current.map((e) => e.id)), source, sourceHandle: handle, target, type: 'parley' });
+      apply(nodesRef.current, es);
+    },
+    [apply],
+  );
+  const onConnect = useCallback((c: Connection) => connect(c.source, c.sourceHandle ?? null, c.target), [connect]);
+
+  const selectOnly = (ns: CNode[], id: string) => ns.map((n) => (n.id === id ? { ...n, selected: true } : n.selected ? { ...n, selected: false } : n));
+  const addNode = useCallback(
+    (kind: string, at?: { x: number; y: number }) => {
+      const id = nextNodeId(kind, nodesRef.current.map((n) => n.id));
+      const node: CNode = { id, type: 'parley', position: { x: 0, y: 0 }, data: { kind, cfg: defaultCfg(kind) } };
+      if (plusEdge) {
+        const e = edgesRef.current.find((x) => x.id === plusEdge);
+        const s = nodesRef.current.find((n) => n.id === e?.source);
+        const t = nodesRef.current.find((n) => n.id === e?.target);
+        if (s && t) node.position = { x: (s.position.x + t.position.x) / 2 + 40, y: (s.position.y + t.position.y) / 2 };
+        const r = insertOnEdge(nodesRef.current, edgesRef.current, plusEdge, node, specs.get(kind));
+        apply(selectOnly(r.nodes, id), r.edges);
+        setPlusEdge(null);
+      } else {
+        if (at) node.position = at;
+        else {
+          const rect = wrapper.current?.getBoundingClientRect();
+          const c = rect ? rf.screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 3 }) : { x: 0, y: 0 };
+          const jitter = (nodesRef.current.length % 5) * 24;
+          node.position = { x: c.x - 120 + jitter, y: c.y + jitter };
+        }
+        apply(selectOnly([...nodesRef.current, node], id), edgesRef.current);
+      }
+      setTab('node');
+    },
+    [apply, plusEdge, rf, specs],
+  );
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    const kind = e.dataTransfer.getData('application/parley-node');
+    if (!kind || readOnly) return;
+    addNode(kind, rf.screenToFlowPosition({ x: e.clientX - 100, y: e.clientY - 20 }));
+  };
+
+  const updateCfg = useCallback(
+    (id: string, cfg: Cfg) => {
+      const n = nodesRef.current.find((x) => x.id === id);
+      if (!n) return;
+      const spec = specs.get(n.data.kind);
+      const before = exitsOf(n.data.kind, n.data.cfg, spec);
+      const after = exitsOf(n.data.kind, cfg, spec);
+      const es = reconcileExits(id, before, after, edgesRef.current);
+      apply(
+        nodesRef.current.map((x) => (x.id === id ? { ...x, data: { kind: x.data.kind, cfg } } : x)),
+        es,
+        `cfg:${id}`,
+      );
+    },
+    [apply, specs],
+  );
+  const deleteNode = (id: string) => apply(nodesRef.current.filter((n) => n.id !== id), edgesRef.current.filter((e) => e.source !== id && e.target !== id));
+  const duplicate = (id: string) => {
+    const n = nodesRef.current.find((x) => x.id === id);
+    if (!n) return;
+    const r = pasteClip({ nodes: [n], edges: [] }, nodesRef.current, edgesRef.current);
+    apply(r.nodes, r.edges);
+  };
+  const focusNode = useCallback(
+    (id: string) => {
+      const n = nodesRef.current.find((x) => x.id === id);
+      if (!n) return;
+      setNodes((ns) => selectOnly(ns, id));
+      void rf.setCenter(n.position.x + 120, n.position.y + 60, { zoom: Math.max(rf.getZoom(), 0.9), duration: 300 });
+      setTab('node');
+    },
+    [rf],
+  );
+  const layout = () => {
+    apply(autoLayout(nodesRef.current, edgesRef.current, specs), edgesRef.current);
+    setTimeout(() => void rf.fitView({ duration: 300 }), 50);
+  };
+
+  // ---- live validation ----
+  useEffect(() => {
+    if (rev === 0) return;
+    const ac = new AbortController();
+    const t = setTimeout(() => {
+      api
+        .post('/chat-flow/flows/{flow_id}/validate/', { path: { flow_id: flow.id }, body: { flow_data: fromCanvas(nodesRef.current, edgesRef.current) }, signal: ac.signal })
+        .then((v) => setProblems(v.problems ?? []), () => {});
+    }, 600);
+    return () => {
+      clearTimeout(t);
+      ac.abort();
+    };
+  }, [rev, flow.id]);
+
+  // ---- save / publish ----
+  const save = useCallback(
+    async (opts: { publish?: boolean; version?: number } = {}): Promise<boolean> => {
+      if (readOnly) return false;
+      setBusy(true);
+      setError(null);
+      const atRev = rev;
+      const doc = fromCanvas(nodesRef.current, edgesRef.current);
+      const version = opts.version ?? flow.version;
+      try {
+        if (opts.publish) {
+          const v = await api.post('/chat-flow/flows/{flow_id}/validate/', { path: { flow_id: flow.id }, body: { flow_data: doc } });
+          setProblems(v.problems ?? []);
+          if (v.errors > 0) {
+            setTab('problems');
+            toast(`Not published: fix the ${v.errors} error${v.errors > 1 ? 's' : ''} listed under Problems first.`, 'error');
+            return false;
+          }
+        }
+        const f = await api.put('/chat-flow/flows/{flow_id}/', {
+          path: { flow_id: flow.id },
+          body: { version, flow_data: doc, ...(opts.publish ? { is_active: true } : {}) },
+          headers: { 'If-Match': `"${version}"` },
+        });
+        setFlow(f);
+        setProblems(f.problems ?? []);
+        setSavedRev(atRev);
+        toast(opts.publish ? `Published revision ${f.revision}` : 'Saved');
+        return true;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 409 && e.body.current_version !== undefined) {
+          setConflict(e.body as unknown as Conflict);
+        } else if (e instanceof ApiError && e.status === 422 && e.errors.length) {
+          setProblems(e.errors.map((x) => ({ severity: (x.severity as 'error') ?? 'error', code: x.code ?? '', message: x.message ?? '', pointer: x.pointer ?? '', node_id: x.node_id, edge_id: x.edge_id })));
+          setTab('problems');
+          setError(e);
+        } else setError(e);
+        return false;
+      } finally {
+        setBusy(false);
+      }
+    },
+    [flow, readOnly, rev, toast],
+  );
+  const unpublish = async () => {
+    try {
+      const f = await api.post('/chat-flow/flows/{flow_id}/unpublish/', { path: { flow_id: flow.id } });
+      setFlow(f);
+      toast('Unpublished: no new sessions start');
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const exportJson = async () => {
+    try {
+      const doc = await api.get('/chat-flow/flows/{flow_id}/export/', { path: { flow_id: flow.id } });
+      const text = typeof doc === 'string' ? doc : JSON.stringify(doc, null, 2);
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+      a.download = `${flow.name.replace(/[^\w.-]+/g, '_') || 'flow'}.flow.json`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const reloadFrom = (f: Flow) => {
+    const c = toCanvas(f.flow_data as FlowDoc, specs);
+    past.current = [];
+    future.current = [];
+    setFlow(f);
+    setNodes(c.nodes);
+    setEdges(c.edges);
+    setProblems(f.problems ?? []);
+    setRev((r) => {
+      setSavedRev(r + 1);
+      return r + 1;
+    });
+  };
+  const toggleAnalytics = async () => {
+    if (analytics) {
+      setAnalytics(null);
+      return;
+    }
+    try {
+      setAnalytics(await api.get('/chat-flow/analytics/', { query: { flow: flow.id } }));
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  // ---- keyboard ----
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const mod = e.ctrlKey || e.metaKey;
+      if (!mod) return;
+      const k = e.key.toLowerCase();
+      if (k === 's') {
+        e.preventDefault();
+        void save();
+        return;
+      }
+      const t = e.target as HTMLElement;
+      if (t.closest('input, textarea, select, [contenteditable=true]')) return;
+      if (k === 'z' && !e.shiftKey) {
+        e.preventDefault();
+        undo();
+      } else if ((k === 'z' && e.shiftKey) || k === 'y') {
+        e.preventDefault();
+        redo();
+      } else if (k === 'c') {
+        clip.current = copySelection(nodesRef.current, edgesRef.current);
+      } else if (k === 'v' && clip.current && !readOnly) {
+        e.preventDefault();
+        const r = pasteClip(clip.current, nodesRef.current, edgesRef.current);
+        apply(r.nodes, r.edges);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [save, undo, redo, apply, readOnly]);
+  useEffect(() => {
+    const warn = (e: BeforeUnloadEvent) => {
+      if (dirty) e.preventDefault();
+    };
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
+
+  // ---- derived ----
+  const problemsByNode = useMemo(() => {
+    const m = new Map<string, Problem[]>();
+    for (const p of problems) if (p.node_id) m.set(p.node_id, [...(m.get(p.node_id) ?? []), p]);
+    return m;
+  }, [problems]);
+  const onTrace = useCallback((path: string[], current: string) => setSimPath({ path: new Set(path), current }), []);
+  const ctx: CanvasInfo = useMemo(
+    () => ({
+      specs,
+      problems: problemsByNode,
+      analytics: analytics ? new Map((analytics.nodes ?? []).map((n) => [n.node_id, n])) : null,
+      transitions: analytics ? new Map((analytics.edges ?? []).map((e) => [e.edge_id, e.transitions])) : null,
+      path: simPath.path,
+      current: simPath.current,
+      onPlus: (id: string) => setPlusEdge(id),
+      readOnly,
+    }),
+    [specs, problemsByNode, analytics, simPath, readOnly],
+  );
+  const selected = nodes.filter((n) => n.selected);
+  const sel = selected.length === 1 ? selected[0] : null;
+  const variables = useMemo(() => collectVariables(nodes), [nodes]);
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  const big = nodes.length > 150;
+
+  return (
+    <div className="editor">
+      <div className="editor-bar">
+        <Link to="/flows" className="back" aria-label="Back to flows">
+          ←
+        </Link>
+        <h1 className="flow-name">{flow.name}</h1>
+        <Badge kind={flow.status}>{flow.status}</Badge>
+        {flow.revision > 0 && <span className="muted small">live revision {flow.revision}</span>}
+        <span className="muted small" aria-live="polite">
+          {dirty ? 'Unsaved changes' : 'All changes saved'}
+        </span>
+        <div className="spacer" />
+        {!readOnly && (
+          <>
+            <button type="button" onClick={undo} aria-label="Undo" title="Undo (Ctrl+Z)">
+              ↶
+            </button>
+            <button type="button" onClick={redo} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
+              ↷
+            </button>
+            <button type="button" onClick={layout}>
+              Auto-layout
+            </button>
+          </>
+        )}
+        <button type="button" onClick={() => void rf.fitView({ duration: 300 })}>
+          Zoom to fit
+        </button>
+        <button type="button" aria-pressed={!!analytics} onClick={() => void toggleAnalytics()}>
+          Analytics
+        </button>
+        <button type="button" onClick={() => void exportJson()}>
+          Export JSON
+        </button>
+        {!readOnly && (
+          <>
+            <button type="button" onClick={() => setSettings(true)}>
+              Settings
+            </button>
+            {flow.status === 'published' && (
+              <button type="button" onClick={() => void unpublish()}>
+                Unpublish
+              </button>
+            )}
+            <button type="button" disabled={busy} onClick={() => void save()} title="Save (Ctrl+S)">
+              Save
+            </button>
+            <button type="button" className="primary" disabled={busy} onClick={() => void save({ publish: true })}>
+              Save and publish
+            </button>
+          </>
+        )}
+      </div>
+      <ErrorBanner error={error} onDismiss={() => setError(null)} />
+      {analytics && (
+        <div className="analytics-bar" role="status">
+          Analytics (live revision): {analytics.sessions?.started ?? 0} started · {analytics.sessions?.completed ?? 0} completed · {analytics.sessions?.expired ?? 0} expired ·{' '}
+          {analytics.sessions?.failed ?? 0} failed
+          <button type="button" className="link" onClick={() => void api.get('/chat-flow/analytics/', { query: { flow: flow.id } }).then(setAnalytics, setError)}>
+            Refresh
+          </button>
+        </div>
+      )}
+      <div className="editor-body">
+        {!readOnly && <Palette types={types} inserting={!!plusEdge} onCancelInsert={() => setPlusEdge(null)} onAdd={(k) => addNode(k)} />}
+        <div className="canvas" ref={wrapper} onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
+          <CanvasCtx.Provider value={ctx}>
+            <ReactFlow<CNode, CEdge>
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={nodeTypes}
+              edgeTypes={edgeTypes}
+              onNodesChange={onNodesChange}
+              onEdgesChange={onEdgesChange}
+              onConnect={onConnect}
+              onNodeDragStart={() => pushHistory()}
+              nodesDraggable={!readOnly}
+              nodesConnectable={!readOnly}
+              deleteKeyCode={readOnly ? null : ['Delete', 'Backspace']}
+              fitView
+              minZoom={0.05}
+              onlyRenderVisibleElements={big}
+              defaultEdgeOptions={{ type: 'parley' }}
+              proOptions={{ hideAttribution: true }}
+            >
+              <Background gap={20} />
+              <Controls showInteractive={false} />
+              <MiniMap pannable zoomable ariaLabel="Minimap" nodeStrokeWidth={2} />
+            </ReactFlow>
+          </CanvasCtx.Provider>
+        </div>
+        <aside className="side">
+          <div role="tablist" className="tabs" aria-label="Side panel">
+            {(
+              [
+                ['node', 'Properties'],
+                ['problems', `Problems${problems.length ? ` (${problems.length})` : ''}`],
+                ['simulator', 'Simulator'],
+                ['history', 'History'],
+              ] as [Tab, string][]
+            ).map(([id, label]) => (
+              <button key={id} type="button" role="tab" aria-selected={tab === id} onClick={() => setTab(id)} className={id === 'problems' && errors ? 'has-errors' : ''}>
+                {label}
+              </button>
+            ))}
+          </div>
+          <div className="side-body">
+            {tab === 'node' &&
+              (sel ? (
+                <NodeForm
+                  key={sel.id}
+                  nodeId={sel.id}
+                  kind={sel.data.kind}
+                  cfg={sel.data.cfg}
+                  spec={specs.get(sel.data.kind)}
+                  variables={variables}
+                  problems={problemsByNode.get(sel.id) ?? []}
+                  exits={exitsOf(sel.data.kind, sel.data.cfg, specs.get(sel.data.kind))}
+                  targets={nodes.map((n) => ({ id: n.id, label: `${n.id} (${specs.get(n.data.kind)?.label ?? n.data.kind})` }))}
+                  edgeTargets={new Map(edges.filter((e) => e.source === sel.id).map((e) => [e.sourceHandle ?? '', e.target]))}
+                  onChange={(cfg) => updateCfg(sel.id, cfg)}
+                  onConnect={(exit, target) => connect(sel.id, exit, target)}
+                  onDelete={() => deleteNode(sel.id)}
+                  onDuplicate={() => duplicate(sel.id)}
+                  readOnly={readOnly}
+                />
+              ) : (
+                <div className="muted small">
+                  <p>Select a node to edit it. {readOnly ? '' : 'Drag a component from the palette onto the canvas, or select a connection and press + to insert one.'}</p>
+                  <p>Connect a node’s exits (right side) to the next node’s input (top). Shortcuts: Ctrl+S save, Ctrl+Z / Ctrl+Shift+Z undo/redo, Ctrl+C / Ctrl+V copy/paste, Delete removes the selection.</p>
+                </div>
+              ))}
+            {tab === 'problems' && <ProblemList problems={problems} onFocus={focusNode} />}
+            {tab === 'simulator' && (
+              <Simulator
+                flowId={flow.id}
+                prepare={async () => (dirty && !readOnly ? save() : true)}
+                onTrace={onTrace}
+                onFocusNode={focusNode}
+              />
+            )}
+            {tab === 'history' && (
+              <Revisions
+                flow={flow}
+                dirty={dirty}
+                onRestored={(f) => {
+                  reloadFrom(f);
+                  toast('Revision restored into the draft; publish to make it live');
+                }}
+              />
+            )}
+          </div>
+        </aside>
+      </div>
+      {conflict && (
+        <ConflictDialog
+          conflict={conflict}
+          onClose={() => setConflict(null)}
+          onLoadTheirs={() => {
+            reloadFrom(conflict.current as Flow);
+            setConflict(null);
+          }}
+          onOverwrite={() => {
+            const v = conflict.current_version;
+            setConflict(null);
+            void save({ version: v });
+          }}
+          onDownloadMine={() => {
+            const a = document.createElement('a');
+            a.href = URL.createObjectURL(new Blob([JSON.stringify(fromCanvas(nodesRef.current, edgesRef.current), null, 2)], { type: 'application/json' }));
+            a.download = `${flow.name}-my-changes.json`;
+            a.click();
+          }}
+        />
+      )}
+      {settings && (
+        <FlowSettingsDialog
+          flow={flow}
+          onClose={() => setSettings(false)}
+          onSaved={(f) => {
+            setFlow((cur) => ({ ...f, flow_data: cur.flow_data }));
+            setSettings(false);
+            toast('Settings saved');
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function Palette({ types, onAdd, inserting, onCancelInsert }: { types: NodeTypeSpec[]; onAdd: (kind: string) => void; inserting: boolean; onCancelInsert: () => void }) {
+  const [q, setQ] = useState('');
+  return (
+    <nav className="palette" aria-label="Components">
+      {inserting && (
+        <div className="inserting" role="status">
+          Pick a component to insert on the connection.{' '}
+          <button type="button" className="link" onClick={onCancelInsert}>
+            Cancel
+          </button>
+        </div>
+      )}
+      <input type="search" aria-label="Filter components" placeholder="Filter…" value={q} onChange={(e) => setQ(e.target.value)} />
+      {GROUPS.map(([g, label]) => {
+        const items = types.filter((t) => t.group === g && t.type !== 'start' && (!q || t.label.toLowerCase().includes(q.toLowerCase())));
+        if (!items.length) return null;
+        return (
+          <section key={g} aria-label={label}>
+            <h4>{label}</h4>
+            {items.map((t) => (
+              <button
+                key={t.type}
+                type="button"
+                className={`pal-item g-${g}`}
+                draggable
+                title={`${t.description}${t.executable ? '' : ' (not executed yet)'} — drag onto the canvas or click to add`}
+                onDragStart={(e) => {
+                  e.dataTransfer.setData('application/parley-node', t.type);
+                  e.dataTransfer.effectAllowed = 'move';
+                }}
+                onClick={() => onAdd(t.type)}
+              >
+                {t.label}
+                {!t.executable && <span className="muted small"> (soon)</span>}
+              </button>
+            ))}
+          </section>
+        );
+      })}
+    </nav>
+  );
+}
+
+function ProblemList({ problems, onFocus }: { problems: Problem[]; onFocus: (id: string) => void }) {
+  if (!problems.length) return <p className="muted">No problems: the flow can be published.</p>;
+  const sorted = [...problems].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+  return (
+    <ul className="problem-list" aria-label="Problems">
+      {sorted.map((p, i) => (
+        <li key={i} className={p.severity}>
+          <span className={`sev ${p.severity}`}>{p.severity}</span>{' '}
+          {p.node_id ? (
+            <button type="button" className="link" onClick={() => onFocus(p.node_id!)}>
+              {p.node_id}
+            </button>
+          ) : null}{' '}
+          {p.message} <code className="muted small">{p.code}</code>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export { errorMessage };

@@ -1,0 +1,502 @@
+// The side panel's form for a node, generated from the node type's field
+// schema (GET /chat-flow/node-types/), with dedicated widgets where a plain
+// input is not enough: reply buttons, the template picker, HTTP methods.
+import { useEffect, useId, useState } from 'react';
+import type { Cfg, Exit, FieldSpec, NodeTypeSpec } from './graph';
+import { templatePlaceholders } from './graph';
+import { TemplateInput } from './TemplateInput';
+import type { Problem } from './context';
+import { templates as templatesApi, type MessageTemplate } from '../api/pending';
+
+const humanize = (s: string) => (s ? s[0].toUpperCase() + s.slice(1).replace(/_/g, ' ') : s);
+
+/** Immutable set of a key; undefined/empty removes it. */
+export function setKey(obj: Cfg, key: string, v: unknown): Cfg {
+  const out = { ...obj };
+  if (v === undefined || v === '' || (Array.isArray(v) && v.length === 0 && key !== 'rows')) delete out[key];
+  else out[key] = v;
+  return out;
+}
+
+/** Limits WhatsApp puts on interactive messages (the linter reports them too). */
+export const LIMITS: Record<string, { max?: number; maxLength?: number }> = {
+  'message.buttons': { max: 3, maxLength: 20 },
+  'message.list.button': { maxLength: 20 },
+  'message.list.sections': { max: 10 },
+  'message.list.sections[].rows[].title': { maxLength: 24 },
+  'message.list.sections[].rows[].description': { maxLength: 72 },
+  'message.text': { maxLength: 4096 },
+  'whatsapp_flow.cta': { maxLength: 20 },
+};
+
+/** A new item for an array field: ids get a fresh name so exits stay unique. */
+export function newItem(field: FieldSpec, existing: unknown[]): unknown {
+  const it = field.items as FieldSpec | undefined;
+  if (!it) return '';
+  if (it.kind !== 'object') return it.kind === 'integer' || it.kind === 'number' ? 0 : '';
+  const out: Cfg = {};
+  const prefix = field.name === 'rules' ? 'rule' : field.name === 'branches' ? 'branch' : field.name === 'rows' ? 'row' : field.name.replace(/s$/, '');
+  for (const f of it.fields ?? []) {
+    if (f.name === 'id') {
+      const ids = new Set(existing.map((e) => (e as Cfg)?.id));
+      let i = existing.length + 1;
+      while (ids.has(`${prefix}_${i}`)) i++;
+      out.id = `${prefix}_${i}`;
+    } else if (f.name === 'weight') out.weight = 50;
+    else if (f.name === 'operator') out.operator = 'equals';
+    else if (f.kind === 'array' && f.required) out[f.name] = [newItem(f, [])];
+    else if (f.required && (f.kind === 'string' || f.kind === 'template')) out[f.name] = f.enum?.[0] ?? '';
+  }
+  return out;
+}
+
+interface Ctx {
+  kind: string;
+  variables: string[];
+}
+
+function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; path: string; value: unknown; onChange: (v: unknown) => void; ctx: Ctx }) {
+  const id = useId();
+  const limitKey = `${ctx.kind}.${path}`;
+  const lim = LIMITS[limitKey] ?? {};
+  const label = (
+    <label htmlFor={id}>
+      {humanize(field.name)}
+      {field.required && <span className="req" aria-hidden> *</span>}
+    </label>
+  );
+  const doc = field.doc ? <p className="hint">{field.doc}</p> : null;
+
+  if (ctx.kind === 'http_request' && field.name === 'method') {
+    return (
+      <div className="field">
+        {label}
+        <select id={id} value={typeof value === 'string' && value ? value : 'GET'} onChange={(e) => onChange(e.target.value)}>
+          {['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => (
+            <option key={m}>{m}</option>
+          ))}
+        </select>
+      </div>
+    );
+  }
+
+  switch (field.kind) {
+    case 'string':
+    case 'regex':
+      if (field.enum?.length) {
+        return (
+          <div className="field">
+            {label}
+            <select id={id} value={typeof value === 'string' ? value : ''} onChange={(e) => onChange(e.target.value || undefined)}>
+              {!field.required && <option value="">(default)</option>}
+              {field.required && !value && <option value="">Choose…</option>}
+              {field.enum.map((o) => (
+                <option key={o} value={o}>
+                  {humanize(o)}
+                </option>
+              ))}
+            </select>
+            {doc}
+          </div>
+        );
+      }
+      return (
+        <div className="field">
+          {label}
+          <input
+            id={id}
+            className={field.kind === 'regex' ? 'mono' : undefined}
+            value={typeof value === 'string' ? value : value == null ? '' : String(value)}
+            maxLength={lim.maxLength}
+            onChange={(e) => onChange(e.target.value)}
+          />
+          {lim.maxLength && <span className="counter">{String(value ?? '').length}/{lim.maxLength}</span>}
+          {doc}
+        </div>
+      );
+    case 'template':
+      return (
+        <div className="field">
+          {label}
+          <TemplateInput
+            id={id}
+            value={typeof value === 'string' ? value : ''}
+            onChange={(v) => onChange(v)}
+            variables={ctx.variables}
+            multiline={!['url', 'left', 'right', 'method', 'tag', 'value'].includes(field.name)}
+            maxLength={lim.maxLength}
+          />
+          {doc}
+        </div>
+      );
+    case 'integer':
+    case 'number':
+      return (
+        <div className="field">
+          {label}
+          <input
+            id={id}
+            type="number"
+            step={field.kind === 'integer' ? 1 : 'any'}
+            value={typeof value === 'number' ? value : ''}
+            onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
+          />
+          {doc}
+        </div>
+      );
+    case 'boolean':
+      return (
+        <div className="field checkbox">
+          <input id={id} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked || undefined)} />
+          {label}
+          {doc}
+        </div>
+      );
+    case 'object': {
+      const obj = value && typeof value === 'object' && !Array.isArray(value) ? (value as Cfg) : undefined;
+      if (!obj && !field.required) {
+        return (
+          <div className="field">
+            <span className="label">{humanize(field.name)}</span>
+            <button type="button" onClick={() => onChange(newItem({ name: field.name, kind: 'array', items: field } as FieldSpec, []))}>
+              Add {humanize(field.name).toLowerCase()}
+            </button>
+            {doc}
+          </div>
+        );
+      }
+      return (
+        <fieldset className="group">
+          <legend>{humanize(field.name)}</legend>
+          {doc}
+          {(field.fields ?? []).map((f) => (
+            <FieldEditor
+              key={f.name}
+              field={f}
+              path={`${path}.${f.name}`}
+              value={obj?.[f.name]}
+              onChange={(v) => onChange(setKey(obj ?? {}, f.name, v))}
+              ctx={ctx}
+            />
+          ))}
+          {!field.required && (
+            <button type="button" className="link danger" onClick={() => onChange(undefined)}>
+              Remove {humanize(field.name).toLowerCase()}
+            </button>
+          )}
+        </fieldset>
+      );
+    }
+    case 'array': {
+      const arr = Array.isArray(value) ? value : [];
+      const item = field.items as FieldSpec | undefined;
+      const max = lim.max;
+      const full = max !== undefined && arr.length >= max;
+      const itemPath = `${path}[]`;
+      return (
+        <fieldset className="group">
+          <legend>
+            {humanize(field.name)}
+            {max !== undefined && (
+              <span className="muted small">
+                {' '}
+                ({arr.length}/{max})
+              </span>
+            )}
+          </legend>
+          {doc}
+          {arr.map((v, i) => (
+            <div key={i} className="array-item">
+              {item?.kind === 'object' ? (
+                <div className="grow">
+                  {(item.fields ?? []).map((f) => (
+                    <FieldEditor
+                      key={f.name}
+                      field={f}
+                      path={`${itemPath}.${f.name}`}
+                      value={(v as Cfg)?.[f.name]}
+                      onChange={(nv) => onChange(arr.map((x, j) => (j === i ? setKey((x as Cfg) ?? {}, f.name, nv) : x)))}
+                      ctx={ctx}
+                    />
+                  ))}
+                </div>
+              ) : (
+                <ScalarItem
+                  label={`${humanize(field.name.replace(/s$/, ''))} ${i + 1}`}
+                  item={item}
+                  value={v}
+                  maxLength={LIMITS[`${ctx.kind}.${path}`]?.maxLength}
+                  variables={ctx.variables}
+                  onChange={(nv) => onChange(arr.map((x, j) => (j === i ? nv : x)))}
+                />
+              )}
+              <div className="item-actions">
+                <button type="button" className="icon" aria-label={`Move ${field.name} ${i + 1} up`} disabled={i === 0} onClick={() => onChange(swap(arr, i, i - 1))}>
+                  ↑
+                </button>
+                <button type="button" className="icon" aria-label={`Remove ${field.name} ${i + 1}`} onClick={() => onChange(arr.filter((_, j) => j !== i))}>
+                  ×
+                </button>
+              </div>
+            </div>
+          ))}
+          <button type="button" disabled={full} onClick={() => onChange([...arr, newItem(field, arr)])} title={full ? `WhatsApp allows at most ${max}` : undefined}>
+            Add {humanize(field.name.replace(/s$/, '')).toLowerCase()}
+          </button>
+        </fieldset>
+      );
+    }
+    case 'map': {
+      const obj = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+      const entries = Object.entries(obj);
+      return (
+        <fieldset className="group">
+          <legend>{humanize(field.name)}</legend>
+          {entries.map(([k, v], i) => (
+            <div key={i} className="array-item">
+              <input aria-label={`${field.name} name ${i + 1}`} value={k} placeholder="Name" onChange={(e) => onChange(Object.fromEntries(entries.map(([kk, vv], j) => (j === i ? [e.target.value, vv] : [kk, vv]))))} />
+              <input aria-label={`${field.name} value ${i + 1}`} value={String(v ?? '')} placeholder="Value" onChange={(e) => onChange({ ...obj, [k]: e.target.value })} />
+              <button type="button" className="icon" aria-label={`Remove ${field.name} ${k}`} onClick={() => onChange(Object.fromEntries(entries.filter((_, j) => j !== i)))}>
+                ×
+              </button>
+            </div>
+          ))}
+          <button type="button" onClick={() => onChange({ ...obj, [nextKey(obj)]: '' })}>
+            Add {humanize(field.name).toLowerCase().replace(/s$/, '')}
+          </button>
+        </fieldset>
+      );
+    }
+    default:
+      return <JsonField id={id} label={label} value={value} onChange={onChange} />;
+  }
+}
+
+function nextKey(obj: Record<string, unknown>): string {
+  let i = 1;
+  while (`name${i}` in obj) i++;
+  return `name${i}`;
+}
+function swap<T>(a: T[], i: number, j: number): T[] {
+  if (j < 0 || j >= a.length) return a;
+  const out = [...a];
+  [out[i], out[j]] = [out[j], out[i]];
+  return out;
+}
+
+function ScalarItem({ label, item, value, onChange, maxLength, variables }: { label: string; item?: FieldSpec; value: unknown; onChange: (v: unknown) => void; maxLength?: number; variables: string[] }) {
+  const id = useId();
+  if (item?.kind === 'template')
+    return (
+      <div className="grow">
+        <TemplateInput id={id} ariaLabel={label} value={String(value ?? '')} onChange={onChange} variables={variables} multiline={false} />
+      </div>
+    );
+  return (
+    <div className="grow">
+      <input id={id} aria-label={label} value={String(value ?? '')} maxLength={maxLength} onChange={(e) => onChange(item?.kind === 'number' ? Number(e.target.value) : e.target.value)} />
+      {maxLength && <span className={`counter ${String(value ?? '').length >= maxLength ? 'at-limit' : ''}`}>{String(value ?? '').length}/{maxLength}</span>}
+    </div>
+  );
+}
+
+function JsonField({ id, label, value, onChange }: { id: string; label: React.ReactNode; value: unknown; onChange: (v: unknown) => void }) {
+  const [text, setText] = useState(value === undefined ? '' : JSON.stringify(value, null, 2));
+  const [bad, setBad] = useState(false);
+  return (
+    <div className="field">
+      {label}
+      <textarea
+        id={id}
+        className="mono"
+        rows={4}
+        value={text}
+        aria-invalid={bad}
+        onChange={(e) => {
+          setText(e.target.value);
+          if (!e.target.value.trim()) {
+            setBad(false);
+            onChange(undefined);
+            return;
+          }
+          try {
+            onChange(JSON.parse(e.target.value));
+            setBad(false);
+          } catch {
+            setBad(true);
+          }
+        }}
+      />
+      {bad && <p className="hint error-text">Not valid JSON yet.</p>}
+    </div>
+  );
+}
+
+/** Picks one of the project's message templates and maps its parameters. */
+function TemplatePicker({ cfg, onChange, variables }: { cfg: Cfg; onChange: (c: Cfg) => void; variables: string[] }) {
+  const [list, setList] = useState<MessageTemplate[] | null>(null);
+  const [err, setErr] = useState('');
+  useEffect(() => {
+    templatesApi.list().then(
+      (p) => setList(p.results ?? []),
+      (e: Error) => setErr(e.message),
+    );
+  }, []);
+  const name = typeof cfg.template_name === 'string' ? cfg.template_name : '';
+  const chosen = list?.find((t) => t.name === name && (!cfg.language || t.language === cfg.language)) ?? list?.find((t) => t.name === name);
+  const body = chosen?.components.find((c) => c.type === 'BODY')?.text ?? '';
+  const header = chosen?.components.find((c) => c.type === 'HEADER' && (c.format ?? 'TEXT') === 'TEXT')?.text ?? '';
+  const bodyVars = templatePlaceholders(body);
+  const headerVars = templatePlaceholders(header);
+  const params = (cfg.params ?? {}) as { body?: string[]; header?: string[] };
+  const setParam = (part: 'body' | 'header', i: number, v: string, n: number) => {
+    const arr = [...(params[part] ?? [])];
+    while (arr.length < n) arr.push('');
+    arr[i] = v;
+    onChange(setKey(cfg, 'params', { ...params, [part]: arr }));
+  };
+  return (
+    <fieldset className="group">
+      <legend>Message template</legend>
+      {list ? (
+        <div className="field">
+          <label htmlFor="tpl-pick">Template</label>
+          <select
+            id="tpl-pick"
+            value={chosen ? `${chosen.name}|${chosen.language}` : ''}
+            onChange={(e) => {
+              const t = list.find((x) => `${x.name}|${x.language}` === e.target.value);
+              if (!t) return;
+              const qr = (t.components.find((c) => c.type === 'BUTTONS')?.buttons ?? []).filter((b) => b.type === 'QUICK_REPLY').map((b) => b.text ?? '');
+              let next = setKey(setKey(cfg, 'template_name', t.name), 'language', t.language);
+              next = setKey(next, 'buttons', qr.length ? qr : undefined);
+              delete next.template_id;
+              onChange(next);
+            }}
+          >
+            <option value="">Choose a template…</option>
+            {list.map((t) => (
+              <option key={`${t.name}|${t.language}`} value={`${t.name}|${t.language}`}>
+                {t.name} ({t.language}) {t.status ? `— ${t.status}` : ''}
+              </option>
+            ))}
+          </select>
+          {list.length === 0 && <p className="hint">No templates yet: create one on the Templates page.</p>}
+        </div>
+      ) : (
+        <p className="hint">{err ? `Templates could not be loaded (${err}); type the name below.` : 'Loading templates…'}</p>
+      )}
+      {body && <p className="tpl-body small">{body}</p>}
+      {[
+        ['header', headerVars],
+        ['body', bodyVars],
+      ].map(([part, vars]) =>
+        (vars as string[]).map((v, i) => (
+          <div className="field" key={`${part}${v}`}>
+            <label htmlFor={`tp-${part}-${i}`}>
+              {part === 'body' ? 'Body' : 'Header'} {`{{${v}}}`}
+            </label>
+            <TemplateInput
+              id={`tp-${part}-${i}`}
+              multiline={false}
+              variables={variables}
+              value={params[part as 'body']?.[i] ?? ''}
+              onChange={(val) => setParam(part as 'body', i, val, (vars as string[]).length)}
+            />
+          </div>
+        )),
+      )}
+    </fieldset>
+  );
+}
+
+export function NodeForm({
+  nodeId,
+  kind,
+  cfg,
+  spec,
+  variables,
+  problems,
+  exits,
+  targets,
+  edgeTargets,
+  onChange,
+  onConnect,
+  onDelete,
+  onDuplicate,
+  readOnly,
+}: {
+  nodeId: string;
+  kind: string;
+  cfg: Cfg;
+  spec?: NodeTypeSpec;
+  variables: string[];
+  problems: Problem[];
+  exits: Exit[];
+  targets: { id: string; label: string }[];
+  edgeTargets: Map<string, string>;
+  onChange: (cfg: Cfg) => void;
+  onConnect: (exit: string, target: string) => void;
+  onDelete: () => void;
+  onDuplicate: () => void;
+  readOnly: boolean;
+}) {
+  const ctx: Ctx = { kind, variables };
+  return (
+    <div className="node-form" aria-label={`Properties of ${nodeId}`}>
+      <div className="node-form-head">
+        <h3>{spec?.label ?? kind}</h3>
+        <code>{nodeId}</code>
+      </div>
+      {spec && <p className="hint">{spec.description}</p>}
+      {spec && !spec.executable && <p className="warn-text small">Not executed yet: a session reaching this node fails. Keep the flow in draft.</p>}
+      {problems.length > 0 && (
+        <ul className="problem-list compact">
+          {problems.map((p, i) => (
+            <li key={i} className={p.severity}>
+              {p.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      <fieldset disabled={readOnly} className="plain">
+        {kind === 'template' && <TemplatePicker cfg={cfg} onChange={onChange} variables={variables} />}
+        {(spec?.fields ?? []).map((f) => (
+          <FieldEditor key={f.name} field={f} path={f.name} value={cfg[f.name]} onChange={(v) => onChange(setKey(cfg, f.name, v))} ctx={ctx} />
+        ))}
+        {!spec && <JsonField id={`raw-${nodeId}`} label={<label htmlFor={`raw-${nodeId}`}>Data</label>} value={cfg} onChange={(v) => onChange((v as Cfg) ?? {})} />}
+        {exits.length > 0 && (
+          <fieldset className="group">
+            <legend>Connections</legend>
+            {exits.map((x) => (
+              <div className="field inline" key={x.id}>
+                <label htmlFor={`exit-${nodeId}-${x.id}`}>
+                  {x.label}
+                  {x.optional && <span className="muted small"> (optional)</span>}
+                </label>
+                <select id={`exit-${nodeId}-${x.id}`} value={edgeTargets.get(x.id) ?? ''} onChange={(e) => onConnect(x.id, e.target.value)}>
+                  <option value="">— not connected —</option>
+                  {targets
+                    .filter((t) => t.id !== nodeId)
+                    .map((t) => (
+                      <option key={t.id} value={t.id}>
+                        {t.label}
+                      </option>
+                    ))}
+                </select>
+              </div>
+            ))}
+          </fieldset>
+        )}
+        <div className="row gap">
+          <button type="button" onClick={onDuplicate} disabled={kind === 'start'}>
+            Duplicate
+          </button>
+          <button type="button" className="danger" onClick={onDelete} disabled={kind === 'start'}>
+            Delete node
+          </button>
+        </div>
+      </fieldset>
+    </div>
+  );
+}

@@ -1,0 +1,243 @@
+// The simulator: runs the flow through the real engine (the simulator API)
+// and shows the conversation as WhatsApp bubbles, with the trace beside it.
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { errorMessage } from '../api/client';
+import { simulator, type SimInput, type SimMessage, type SimSession } from '../api/pending';
+
+export function Simulator({
+  flowId,
+  prepare,
+  onTrace,
+  onFocusNode,
+}: {
+  flowId: string;
+  /** Saves the draft first; false when it could not be saved. */
+  prepare: () => Promise<boolean>;
+  onTrace: (path: string[], current: string) => void;
+  onFocusNode: (id: string) => void;
+}) {
+  const [session, setSession] = useState<SimSession | null>(null);
+  const [draft, setDraft] = useState(true);
+  const [name, setName] = useState('Test User');
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const [openList, setOpenList] = useState<string | null>(null);
+  const [tab, setTab] = useState<'chat' | 'trace'>('chat');
+  const end = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    end.current?.scrollIntoView({ block: 'end' });
+    const path = session?.path ?? [];
+    onTrace(path, session?.waiting_for?.node_id || path[path.length - 1] || '');
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [session]);
+  useEffect(() => () => onTrace([], ''), [onTrace]);
+
+  const run = async (f: () => Promise<SimSession>) => {
+    setBusy(true);
+    setError('');
+    try {
+      setSession(await f());
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const start = async () => {
+    if (draft && !(await prepare())) return;
+    setOpenList(null);
+    await run(() => simulator.start({ flow_id: flowId, draft, contact: { name, phone: '+15550100000' } }));
+  };
+  const send = (input: SimInput) => session && run(() => simulator.send(session.id, input));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!text.trim()) return;
+    void send({ text });
+    setText('');
+  };
+  const live = session && (session.status === 'waiting' || session.status === 'active');
+  const waiting = session?.waiting_for;
+  const canTimeout = live && waiting && (waiting.timeout_at || waiting.kind === 'delay' || waiting.kind === 'handoff');
+  const messages = session?.messages ?? [];
+  const lastOut = [...messages].reverse().find((m) => m.direction === 'out');
+
+  return (
+    <section className="simulator" aria-label="Simulator">
+      <div className="sim-controls">
+        <label className="small">
+          <input type="checkbox" checked={draft} onChange={(e) => setDraft(e.target.checked)} /> Run the draft
+        </label>
+        <label className="small">
+          Contact name <input value={name} onChange={(e) => setName(e.target.value)} size={10} />
+        </label>
+        <button type="button" className="primary" disabled={busy} onClick={() => void start()}>
+          {session ? 'Restart' : 'Start'}
+        </button>
+      </div>
+      <div role="tablist" className="tabs small-tabs" aria-label="Simulator view">
+        <button type="button" role="tab" aria-selected={tab === 'chat'} onClick={() => setTab('chat')}>
+          Chat
+        </button>
+        <button type="button" role="tab" aria-selected={tab === 'trace'} onClick={() => setTab('trace')}>
+          Trace
+        </button>
+      </div>
+      {error && (
+        <div className="error-banner" role="alert">
+          {error}
+        </div>
+      )}
+      {tab === 'chat' ? (
+        <>
+          <div className="phone" aria-label="Conversation" role="log">
+            {!session && <p className="muted small center">Start the simulator to talk to this flow like a WhatsApp contact. Nothing is sent to real people.</p>}
+            {messages.map((m) => (
+              <Bubble key={m.id} m={m} active={m === lastOut && !!live} busy={busy} onButton={(b) => void send({ button: b })} onOpenList={() => setOpenList(m.id)} />
+            ))}
+            {session && !live && (
+              <p className="sim-status" role="status">
+                Session {session.status}
+              </p>
+            )}
+            <div ref={end} />
+          </div>
+          {openList && lastOut?.id === openList && lastOut.list && (
+            <div className="list-sheet" role="dialog" aria-label={lastOut.list.button}>
+              <div className="row">
+                <strong>{lastOut.list.button}</strong>
+                <div className="spacer" />
+                <button type="button" className="icon" aria-label="Close list" onClick={() => setOpenList(null)}>
+                  ×
+                </button>
+              </div>
+              {lastOut.list.sections.map((s, i) => (
+                <div key={i}>
+                  {s.title && <div className="muted small">{s.title}</div>}
+                  {s.rows.map((r) => (
+                    <button
+                      type="button"
+                      key={r.id}
+                      className="list-row"
+                      onClick={() => {
+                        setOpenList(null);
+                        void send({ list_reply: r.id });
+                      }}
+                    >
+                      <span>{r.title}</span>
+                      {r.description && <span className="muted small">{r.description}</span>}
+                    </button>
+                  ))}
+                </div>
+              ))}
+            </div>
+          )}
+          <form className="sim-input" onSubmit={submit}>
+            <input aria-label="Message" placeholder={live ? 'Type a message' : 'Start the simulator first'} value={text} onChange={(e) => setText(e.target.value)} disabled={!live || busy} />
+            <button type="submit" disabled={!live || busy}>
+              Send
+            </button>
+          </form>
+          <div className="row gap small">
+            {waiting && live && (
+              <span className="muted">
+                Waiting for {waiting.kind || 'input'}
+                {waiting.timeout_at ? ` until ${new Date(waiting.timeout_at).toLocaleTimeString()}` : ''}
+              </span>
+            )}
+            <div className="spacer" />
+            <button type="button" disabled={!canTimeout || busy} onClick={() => session && void run(() => simulator.timeout(session.id))}>
+              Fire timeout
+            </button>
+          </div>
+        </>
+      ) : (
+        <Trace session={session} onFocusNode={onFocusNode} />
+      )}
+    </section>
+  );
+}
+
+function Ticks({ status }: { status?: string }) {
+  if (!status || status === 'received') return null;
+  const t = status === 'read' ? '✓✓' : status === 'delivered' ? '✓✓' : status === 'sent' ? '✓' : status === 'failed' ? '!' : '🕓';
+  return (
+    <span className={`ticks t-${status}`} aria-label={status} title={status}>
+      {t}
+    </span>
+  );
+}
+
+function Bubble({ m, active, busy, onButton, onOpenList }: { m: SimMessage; active: boolean; busy: boolean; onButton: (b: string) => void; onOpenList: () => void }) {
+  const tpl = m.template as { name?: string; body?: string; text?: string } | undefined;
+  return (
+    <div className={`bubble ${m.direction === 'in' ? 'in' : 'out'}`}>
+      {m.media && (
+        <div className="media">
+          {m.media.type === 'image' ? <img src={m.media.url} alt={m.media.caption || 'image'} /> : <a href={m.media.url}>📎 {m.media.type}</a>}
+          {m.media.caption && <div>{m.media.caption}</div>}
+        </div>
+      )}
+      {tpl && !m.text && <div className="muted small">Template {tpl.name}</div>}
+      {(m.text || tpl?.body || tpl?.text) && <div className="btext">{m.text || tpl?.body || tpl?.text}</div>}
+      <Ticks status={m.status} />
+      {m.buttons && m.buttons.length > 0 && (
+        <div className="bbuttons">
+          {m.buttons.map((b) => (
+            <button type="button" key={b} disabled={!active || busy} onClick={() => onButton(b)}>
+              {b}
+            </button>
+          ))}
+        </div>
+      )}
+      {m.list && (
+        <div className="bbuttons">
+          <button type="button" disabled={!active || busy} onClick={onOpenList}>
+            ☰ {m.list.button}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Trace({ session, onFocusNode }: { session: SimSession | null; onFocusNode: (id: string) => void }) {
+  if (!session) return <p className="muted small">The trace shows each node the session entered, the variables and any errors.</p>;
+  return (
+    <div className="trace">
+      <h4>Path</h4>
+      <ol className="path">
+        {(session.path ?? []).map((id, i) => (
+          <li key={i}>
+            <button type="button" className="link" onClick={() => onFocusNode(id)}>
+              {id}
+            </button>
+          </li>
+        ))}
+      </ol>
+      <h4>Variables</h4>
+      <pre className="vars">{JSON.stringify(session.variables ?? {}, null, 2)}</pre>
+      {(session.errors ?? []).length > 0 && (
+        <>
+          <h4>Errors</h4>
+          <ul className="problem-list">
+            {(session.errors ?? []).map((e, i) => (
+              <li key={i} className="error">
+                {e.node_id && <code>{e.node_id}</code>} {e.text}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <h4>Steps</h4>
+      <ol className="steps small">
+        {(session.trace ?? []).map((t, i) => (
+          <li key={i}>
+            <strong>{t.kind}</strong> {t.node_id && <code>{t.node_id}</code>} {t.data && Object.keys(t.data).length > 0 && <span className="muted">{JSON.stringify(t.data)}</span>}
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}

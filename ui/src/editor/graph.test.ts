@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import {
+  applyCompletion,
+  autoLayout,
+  collectVariables,
+  completionContext,
+  copySelection,
+  defaultExit,
+  exitsOf,
+  fromCanvas,
+  insertOnEdge,
+  pasteClip,
+  reconcileExits,
+  suggest,
+  toCanvas,
+  type CNode,
+  type FlowDoc,
+  type NodeTypeSpec,
+} from './graph';
+
+const spec = (type: string, exits: string[], optional: string[] = []): NodeTypeSpec =>
+  ({ type, group: 'logic', label: type, description: '', executable: true, exits, optional_exits: optional, fields: [] }) as NodeTypeSpec;
+const specs = new Map<string, NodeTypeSpec>([
+  ['start', spec('start', ['next'])],
+  ['end', spec('end', [])],
+  ['message', spec('message', ['next'], ['other', 'timeout'])],
+  ['wait_for_response', spec('wait_for_response', ['reply', 'invalid', 'timeout'], ['invalid', 'timeout'])],
+  ['condition', spec('condition', ['else'])],
+  ['http_request', spec('http_request', ['success', 'failure'], ['failure'])],
+]);
+
+const doc: FlowDoc = {
+  nodes: [
+    { id: 'start', type: 'start', position: { x: 0, y: 0 }, data: { trigger: { type: 'manual' } } },
+    { id: 'ask', type: 'message', position: { x: 0, y: 100 }, data: { text: 'Hi', buttons: ['Yes', 'No'] } },
+    { id: 'wait', type: 'wait_for_response', position: { x: 0, y: 200 }, data: { variable: 'age' } },
+    { id: 'end', type: 'end', position: { x: 0, y: 300 }, data: {} },
+  ],
+  edges: [
+    { id: 'e1', source: 'start', target: 'ask' },
+    { id: 'e2', source: 'ask', target: 'wait', data: { trigger: 'button_click', trigger_value: 'Yes' } },
+    { id: 'e3', source: 'ask', sourceHandle: 'No', target: 'end' },
+    { id: 'e4', source: 'wait', target: 'end' },
+  ],
+};
+
+describe('exits', () => {
+  it('gives one exit per button, then other and timeout', () => {
+    expect(exitsOf('message', { buttons: ['A', 'B'] }, specs.get('message')).map((e) => e.id)).toEqual(['A', 'B', 'other', 'timeout']);
+    expect(exitsOf('message', { text: 'x' }, specs.get('message')).map((e) => e.id)).toEqual(['next']);
+  });
+  it('gives list rows by id with titles as labels', () => {
+    const ex = exitsOf('message', { list: { button: 'Pick', sections: [{ rows: [{ id: 'r1', title: 'One' }] }] } });
+    expect(ex[0]).toEqual({ id: 'r1', label: 'One', optional: false });
+  });
+  it('gives condition rules then else, split branches', () => {
+    expect(exitsOf('condition', { rules: [{ id: 'a' }, { id: 'b', label: 'Bee' }] }).map((e) => e.label)).toEqual(['a', 'Bee', 'else']);
+    expect(exitsOf('split', { branches: [{ id: 'x', weight: 1 }] }).map((e) => e.id)).toEqual(['x']);
+  });
+  it('finds the default exit', () => {
+    expect(defaultExit(exitsOf('wait_for_response', {}, specs.get('wait_for_response')))).toBe('reply');
+    expect(defaultExit(exitsOf('http_request', {}, specs.get('http_request')))).toBe('success');
+    expect(defaultExit(exitsOf('message', { buttons: ['A', 'B'] }))).toBeNull();
+  });
+});
+
+describe('flow_data ⇄ canvas', () => {
+  it('names every edge exit and round-trips', () => {
+    const c = toCanvas(doc, specs);
+    expect(c.edges.map((e) => e.sourceHandle)).toEqual(['next', 'Yes', 'No', 'reply']);
+    expect(c.nodes[1].data).toEqual({ kind: 'message', cfg: { text: 'Hi', buttons: ['Yes', 'No'] } });
+    const back = fromCanvas(c.nodes, c.edges);
+    expect(back.nodes).toEqual(doc.nodes);
+    expect(back.edges[1]).toEqual({ id: 'e2', source: 'ask', sourceHandle: 'Yes', target: 'wait', data: { trigger: 'button_click', trigger_value: 'Yes' } });
+  });
+  it('drops UI state on the way back', () => {
+    const c = toCanvas(doc, specs);
+    c.nodes[0].selected = true;
+    c.nodes[0].measured = { width: 1, height: 2 };
+    expect(Object.keys(fromCanvas(c.nodes, c.edges).nodes[0])).toEqual(['id', 'type', 'position', 'data']);
+  });
+});
+
+describe('form edits keep edges attached', () => {
+  it('moves the edge when a button is renamed', () => {
+    const c = toCanvas(doc, specs);
+    const before = exitsOf('message', { buttons: ['Yes', 'No'] });
+    const after = exitsOf('message', { buttons: ['Yes please', 'No'] });
+    const edges = reconcileExits('ask', before, after, c.edges);
+    const e2 = edges.find((e) => e.id === 'e2')!;
+    expect(e2.sourceHandle).toBe('Yes please');
+    expect(e2.data?.trigger_value).toBe('Yes please');
+    expect(fromCanvas(c.nodes, edges).edges[1].data?.trigger_value).toBe('Yes please');
+  });
+  it('drops the edge of a deleted button and keeps the others', () => {
+    const c = toCanvas(doc, specs);
+    const edges = reconcileExits('ask', exitsOf('message', { buttons: ['Yes', 'No'] }), exitsOf('message', { buttons: ['No'] }), c.edges);
+    expect(edges.map((e) => e.id)).toEqual(['e1', 'e3', 'e4']);
+  });
+  it('leaves edges alone when nothing about the exits changed', () => {
+    const c = toCanvas(doc, specs);
+    const ex = exitsOf('message', { buttons: ['Yes', 'No'] });
+    expect(reconcileExits('ask', ex, ex, c.edges)).toBe(c.edges);
+  });
+});
+
+describe('canvas operations', () => {
+  it('inserts a node on an edge', () => {
+    const c = toCanvas(doc, specs);
+    const n: CNode = { id: 'message_1', type: 'parley', position: { x: 0, y: 0 }, data: { kind: 'message', cfg: { text: 'x' } } };
+    const r = insertOnEdge(c.nodes, c.edges, 'e4', n, specs.get('message'));
+    expect(r.edges.filter((e) => e.source === 'wait' || e.source === 'message_1').map((e) => [e.source, e.sourceHandle, e.target])).toEqual([
+      ['wait', 'reply', 'message_1'],
+      ['message_1', 'next', 'end'],
+    ]);
+  });
+  it('copies and pastes with fresh ids, never a second start', () => {
+    const c = toCanvas(doc, specs);
+    c.nodes.forEach((n) => (n.selected = true));
+    const clip = copySelection(c.nodes, c.edges);
+    const r = pasteClip(clip, c.nodes, c.edges);
+    expect(r.nodes.filter((n) => n.data.kind === 'start')).toHaveLength(1);
+    expect(r.nodes).toHaveLength(7);
+    expect(new Set(r.nodes.map((n) => n.id)).size).toBe(7);
+    expect(new Set(r.edges.map((e) => e.id)).size).toBe(r.edges.length);
+    expect(r.edges.length).toBe(4 + 3); // ask→wait, ask→end, wait→end copied; start’s edge not
+  });
+  it('lays out top to bottom from start', () => {
+    const c = toCanvas(doc, specs);
+    const laid = autoLayout(c.nodes, c.edges, specs);
+    const y = Object.fromEntries(laid.map((n) => [n.id, n.position.y]));
+    expect(y.start).toBeLessThan(y.ask);
+    expect(y.ask).toBeLessThan(y.wait);
+    expect(y.wait).toBe(y.end); // both one step below "ask"
+  });
+});
+
+describe('{{variable}} completion', () => {
+  it('collects the variables the flow sets', () => {
+    const c = toCanvas(doc, specs);
+    c.nodes.push({ id: 's', type: 'parley', position: { x: 0, y: 0 }, data: { kind: 'set_variable', cfg: { assignments: [{ variable: 'total' }] } } });
+    c.nodes.push({ id: 'h', type: 'parley', position: { x: 0, y: 0 }, data: { kind: 'http_request', cfg: { response_variable: 'resp', mappings: [{ variable: 'city', path: 'a' }] } } });
+    expect(collectVariables(c.nodes)).toEqual(['age', 'city', 'resp', 'total']);
+  });
+  it('knows when the caret is in an open hole', () => {
+    expect(completionContext('Hi {{ con', 9)).toEqual({ from: 6, prefix: 'con' });
+    expect(completionContext('Hi {{x}} there', 14)).toBeNull();
+    expect(completionContext('Hi {{', 5)).toEqual({ from: 5, prefix: '' });
+    expect(completionContext('{{ a + b', 8)).toBeNull();
+  });
+  it('suggests and inserts', () => {
+    expect(suggest('con', ['age'])).toContain('contact.name');
+    expect(suggest('a', ['age'])).toEqual(['age']);
+    const r = applyCompletion('Hi {{ con', 9, { from: 6, prefix: 'con' }, 'contact.name');
+    expect(r.text).toBe('Hi {{ contact.name }}');
+    const r2 = applyCompletion('Hi {{ con }}!', 9, { from: 6, prefix: 'con' }, 'contact.name');
+    expect(r2.text).toBe('Hi {{ contact.name }}!');
+  });
+});

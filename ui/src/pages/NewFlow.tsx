@@ -1,0 +1,140 @@
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, type Schemas } from '../api/client';
+import { Dialog, ErrorBanner, useLoad } from '../components/ui';
+
+type Flow = Schemas['Flow'];
+
+export const TRIGGERS: { id: string; label: string; trigger: Record<string, unknown> }[] = [
+  { id: 'manual', label: 'Manual / API', trigger: { type: 'manual' } },
+  { id: 'whatsapp', label: 'Inbound WhatsApp message', trigger: { type: 'inbound', channel_types: ['whatsapp'] } },
+  { id: 'messenger', label: 'Inbound Messenger message', trigger: { type: 'inbound', channel_types: ['messenger'] } },
+  { id: 'instagram', label: 'Inbound Instagram message', trigger: { type: 'inbound', channel_types: ['instagram'] } },
+  { id: 'viber', label: 'Inbound Viber message', trigger: { type: 'inbound', channel_types: ['viber'] } },
+  { id: 'keyword', label: 'Keyword', trigger: { type: 'keyword', match: 'exact' } },
+];
+
+/** The graph of a new blank flow: Start (with the trigger) joined to End. */
+export function blankGraph(trigger: Record<string, unknown>) {
+  return {
+    nodes: [
+      { id: 'start', type: 'start', position: { x: 0, y: 0 }, data: { trigger } },
+      { id: 'end', type: 'end', position: { x: 0, y: 220 }, data: {} },
+    ],
+    edges: [{ id: 'e1', source: 'start', sourceHandle: 'next', target: 'end' }],
+  };
+}
+
+type Tab = 'template' | 'blank' | 'import';
+
+export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (f: Flow) => void }) {
+  const [tab, setTab] = useState<Tab>('template');
+  const [name, setName] = useState('');
+  const [trigger, setTrigger] = useState('whatsapp');
+  const [keywords, setKeywords] = useState('');
+  const [template, setTemplate] = useState('appointment_booking');
+  const [file, setFile] = useState<File | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const templates = useLoad((signal) => api.get('/chat-flow/templates/', { signal }), []);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      let f: Flow;
+      if (tab === 'blank') {
+        const t = { ...TRIGGERS.find((x) => x.id === trigger)!.trigger };
+        if (t.type === 'keyword') t.keywords = keywords.split(',').map((k) => k.trim()).filter(Boolean);
+        f = await api.post('/chat-flow/flows/', { body: { name: name || 'New flow', flow_data: blankGraph(t) } });
+      } else if (tab === 'template') {
+        f = await api.post('/chat-flow/flows/from-template/', { body: { template, name: name || undefined } });
+      } else {
+        if (!file) throw new ApiError(400, { detail: 'Choose a .json file exported from Parley (or a {nodes, edges} graph).' });
+        let doc: unknown;
+        try {
+          doc = JSON.parse(await file.text());
+        } catch {
+          throw new ApiError(400, { detail: `${file.name} is not valid JSON.` });
+        }
+        f = await api.post('/chat-flow/flows/import/', { body: doc, query: { name: name || undefined } });
+      }
+      onCreated(f);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title="New flow" onClose={onClose} wide>
+      <form onSubmit={submit}>
+        <div role="tablist" aria-label="How to start" className="tabs">
+          {(
+            [
+              ['template', 'From a template'],
+              ['blank', 'Blank canvas'],
+              ['import', 'Import JSON'],
+            ] as const
+          ).map(([id, label]) => (
+            <button key={id} type="button" role="tab" aria-selected={tab === id} onClick={() => setTab(id)}>
+              {label}
+            </button>
+          ))}
+        </div>
+        <ErrorBanner error={error ?? templates.error} />
+        <div className="field">
+          <label htmlFor="nf-name">Flow name</label>
+          <input id="nf-name" value={name} onChange={(e) => setName(e.target.value)} placeholder={tab === 'blank' ? 'New flow' : 'Defaults to the template’s or file’s name'} />
+        </div>
+        {tab === 'template' && (
+          <fieldset className="choices">
+            <legend>Template</legend>
+            {(templates.data?.results ?? []).map((t) => (
+              <label key={t.id} className={`choice ${template === t.id ? 'selected' : ''}`}>
+                <input type="radio" name="template" value={t.id} checked={template === t.id} onChange={() => setTemplate(t.id)} />
+                <strong>{t.name}</strong>
+                <span className="muted small">{t.description}</span>
+              </label>
+            ))}
+          </fieldset>
+        )}
+        {tab === 'blank' && (
+          <>
+            <fieldset className="choices">
+              <legend>What starts the flow?</legend>
+              {TRIGGERS.map((t) => (
+                <label key={t.id} className={`choice ${trigger === t.id ? 'selected' : ''}`}>
+                  <input type="radio" name="trigger" value={t.id} checked={trigger === t.id} onChange={() => setTrigger(t.id)} />
+                  <strong>{t.label}</strong>
+                </label>
+              ))}
+            </fieldset>
+            {trigger === 'keyword' && (
+              <div className="field">
+                <label htmlFor="nf-keywords">Keywords (comma-separated)</label>
+                <input id="nf-keywords" value={keywords} onChange={(e) => setKeywords(e.target.value)} placeholder="book, appointment" required />
+              </div>
+            )}
+          </>
+        )}
+        {tab === 'import' && (
+          <div className="field">
+            <label htmlFor="nf-file">Flow file (.json)</label>
+            <input id="nf-file" type="file" accept=".json,application/json" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+            <p className="hint">A file exported from Parley, a chat-flow API flow object, or a bare {'{nodes, edges}'} graph. Other tools’ step names are mapped.</p>
+          </div>
+        )}
+        <div className="dialog-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {tab === 'import' ? 'Import flow' : 'Create flow'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
