@@ -10,6 +10,7 @@ import (
 
 func (c *cli) serveCmd() *cobra.Command {
 	var addr string
+	var withSandbox bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the server (HTTP API, web UI and job workers)",
@@ -45,6 +46,19 @@ func (c *cli) serveCmd() *cobra.Command {
 			if a.KeyCreated {
 				logger.Warn("PARLEY_SECRET_KEY is not set: generated a secret key in " + cfg.DataDir + "/secret.key; back it up with the database, or set PARLEY_SECRET_KEY")
 			}
+			if withSandbox {
+				info, err := a.StartSandbox(ctx)
+				if err != nil {
+					_ = a.Stop()
+					return err
+				}
+				fmt.Fprintf(c.stdout, "\nSandbox: a fake WhatsApp Graph API runs at %s, connected as channel %q (%s).\n", info.GraphURL, app.SandboxChannelName, info.ChannelID)
+				if info.FlowName != "" {
+					fmt.Fprintf(c.stdout, "  Published %q for it: say %q to start it.\n", info.FlowName, info.Keyword)
+				}
+				fmt.Fprintf(c.stdout, "  Talk to it as a customer:\n    go run ./cmd/parley sandbox send --to-channel %s --from 15551234567 --text %s\n", info.ChannelID, orDefault(info.Keyword, "hi"))
+				fmt.Fprintf(c.stdout, "  Then see the conversation in the web UI, or GET /contacts/ and /conversations/{contact_id}/messages/.\n")
+			}
 			if a.AdminPassword != "" {
 				fmt.Fprintf(c.stdout, "\nFirst start: log in as %s with password %s\n(shown only this once; add users with `parley user create`)\n\n", cfg.AdminEmail, a.AdminPassword)
 			}
@@ -54,6 +68,7 @@ func (c *cli) serveCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (env PARLEY_ADDR)")
+	cmd.Flags().BoolVar(&withSandbox, "sandbox", false, "also run a fake WhatsApp Graph API and connect a sandbox channel to it")
 	return cmd
 }
 
@@ -81,4 +96,11 @@ func (c *cli) migrateCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/parleyhq/parley/internal/httpclient"
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/runner"
+	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/postgres"
@@ -72,6 +73,10 @@ type App struct {
 	accounts *account.Service
 	api      *httpapi.Server
 	http     *http.Server
+	flows    *chatflow.Service
+	channels *catalog.Catalog
+	box      *secret.Box
+	sandbox  *sandbox.Server
 	listener net.Listener
 	// AdminPassword is set when the first start created the admin.
 	AdminPassword string
@@ -108,7 +113,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	flows := chatflow.New(st, clock, ids)
 	run.Bind(st, flows)
-	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created}
+	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: channels, box: box}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -193,6 +198,9 @@ func (a *App) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
+	if a.sandbox != nil {
+		a.sandbox.Stop()
+	}
 	if a.http != nil {
 		if err := a.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping HTTP: %w", err))

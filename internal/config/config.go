@@ -53,6 +53,9 @@ type Config struct {
 	// they are private or loopback (intranets, tests). PARLEY_HTTP_ALLOW,
 	// comma-separated; default none.
 	HTTPAllow string
+	// SandboxAddr is where `serve --sandbox` runs the fake Graph API.
+	// PARLEY_SANDBOX_ADDR; default a free loopback port.
+	SandboxAddr string
 	// AdminEmail is the email of the admin created on first start.
 	// PARLEY_ADMIN_EMAIL; default admin@parley.local.
 	AdminEmail string
@@ -103,6 +106,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("PARLEY_LOG_LEVEL", &c.LogLevel)
 	str("PARLEY_ADMIN_EMAIL", &c.AdminEmail)
 	str("PARLEY_HTTP_ALLOW", &c.HTTPAllow)
+	str("PARLEY_SANDBOX_ADDR", &c.SandboxAddr)
 	dur("PARLEY_SESSION_TTL", &c.SessionTTL)
 	dur("PARLEY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("PARLEY_HOUSEKEEPING_EVERY", &c.HousekeepingEvery)

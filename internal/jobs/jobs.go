@@ -56,8 +56,10 @@ func Config(deps *Deps, o Options) *river.Config {
 		register(workers)
 	}
 	cfg := &river.Config{
-		Workers:           workers,
-		Logger:            deps.Logger,
+		Workers: workers,
+		// River reports routine counts at info level every few seconds;
+		// only its warnings and errors are news to an operator.
+		Logger:            slog.New(minLevel{deps.Logger.Handler(), slog.LevelWarn}),
 		FetchPollInterval: o.PollInterval,
 		FetchCooldown:     min(o.PollInterval, river.FetchCooldownDefault),
 		JobTimeout:        5 * time.Minute,
@@ -158,3 +160,19 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	return err
 }
+
+// minLevel drops records below a level.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler { return minLevel{h.Handler.WithGroup(name), h.min} }
