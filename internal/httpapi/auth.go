@@ -104,6 +104,10 @@ func (s *Server) scopeChecks() map[string]scopeCheck {
 			_, err := s.deps.Store.ChannelGet(ctx, projectID, id)
 			return err
 		},
+		"template_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.TemplateGet(ctx, projectID, id)
+			return err
+		},
 	} {
 		checks[name] = check
 	}

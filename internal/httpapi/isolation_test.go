@@ -1,13 +1,16 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/store"
 )
 
 // TestIsolation walks the whole route table: for every route, a caller of
@@ -30,21 +33,28 @@ func TestIsolation(t *testing.T) {
 	bChannel := h.bearer(b.token).do(http.MethodPost, "/channels/", map[string]any{"type": "webchat", "name": "Bravo web"}).want(http.StatusCreated).json()
 	bSim := h.bearer(b.token).do(http.MethodPost, "/simulator/sessions/", map[string]any{"flow_id": bFlowID}).want(http.StatusCreated).json()
 
+	bTemplate, err := h.store.TemplateCreate(context.Background(), store.TemplateCreateParams{ID: "b-template-1", ProjectID: b.project.ID,
+		Name: "bravo_secret_template", Language: "en_US", Category: "UTILITY", Status: "APPROVED", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// One thing of each kind in project B, by path parameter name.
 	fixtures := map[string]string{
-		"project_id": b.project.ID,
-		"user_id":    b.user.ID,
-		"token_id":   b.tokenID,
-		"flow_id":    bFlowID,
-		"node_id":    bFlowID + ":start",
-		"edge_id":    bFlowID + ":e1",
-		"revision":   "1",
-		"contact_id": bSim["contact_id"].(string),
-		"session_id": bSim["id"].(string),
-		"channel_id": bChannel["id"].(string),
+		"project_id":  b.project.ID,
+		"user_id":     b.user.ID,
+		"token_id":    b.tokenID,
+		"flow_id":     bFlowID,
+		"node_id":     bFlowID + ":start",
+		"edge_id":     bFlowID + ":e1",
+		"revision":    "1",
+		"contact_id":  bSim["contact_id"].(string),
+		"session_id":  bSim["id"].(string),
+		"channel_id":  bChannel["id"].(string),
+		"template_id": bTemplate.ID,
 	}
 	secrets := []string{b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
-		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string)}
+		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name}
 
 	// A fresh login per route: one of the routes is /auth/logout.
 	callers := func() map[string]*client {

@@ -152,6 +152,14 @@ func (s *Server) routeTable() []Route {
 		op(post, "/simulator/sessions/{session_id}/messages/", "simulate-message", "Say something as the contact: text, button, list_reply or flow_response", "simulator", Editor, ra.simMessage),
 		op(post, "/simulator/sessions/{session_id}/timeout/", "simulate-timeout", "Fire the pending timer now", "simulator", Editor, ra.simTimeout),
 
+		// Message templates (WhatsApp).
+		op(get, "/templates/", "list-templates", "List message templates with their Meta status", "templates", Viewer, ra.templateList),
+		op(post, "/templates/", "create-template", "Validate a template and submit it to Meta for review", "templates", Editor, ra.templateCreate).with(created),
+		op(post, "/templates/sync/", "sync-templates", "Pull the templates and their statuses from Meta", "templates", Editor, ra.templateSync),
+		op(get, "/templates/{template_id}/", "get-template", "Get a message template", "templates", Viewer, ra.templateGet),
+		op(del, "/templates/{template_id}/", "delete-template", "Delete a template here and at Meta", "templates", Editor, ra.templateDelete).with(noContent),
+		op(post, "/templates/{template_id}/send/", "send-template", "Send an approved template; starts the flow whose start_template it is", "templates", Editor, ra.templateSend),
+
 		// Channels.
 		op(get, "/channels/", "list-channels", "List the project's channels (secrets masked)", "channels", Viewer, ra.channelList),
 		op(post, "/channels/", "create-channel", "Connect a channel: a WhatsApp number or the web chat", "channels", Owner, ra.channelCreate).with(created),

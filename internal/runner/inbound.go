@@ -122,6 +122,29 @@ func (r *Runner) FireTimer(ctx context.Context, q store.Queries, s domain.FlowSe
 	return err
 }
 
+// SendTemplate queues a template message to a contact outside any flow,
+// in the caller's transaction. It is not a reply: opted-out contacts are
+// not sent it.
+func (r *Runner) SendTemplate(ctx context.Context, q store.Queries, projectID, contactID, channelID string, t engine.Template) (domain.Message, error) {
+	c, err := q.ContactGet(ctx, projectID, contactID)
+	if err != nil {
+		return domain.Message{}, err
+	}
+	content, err := json.Marshal(engine.Message{Type: engine.MessageTemplate, Template: &t})
+	if err != nil {
+		return domain.Message{}, err
+	}
+	m := domain.Message{ID: r.d.IDs.NewID(), ProjectID: projectID, ContactID: contactID, ChannelID: channelID, Direction: domain.DirectionOut,
+		Type: string(engine.MessageTemplate), Content: content, Status: domain.MessageQueued, Priority: "bulk", CreatedAt: r.d.Clock.Now()}
+	if c.OptedOut {
+		m.Status, m.ErrorCode, m.ErrorReason = domain.MessageFailed, "opted_out", "the contact opted out"
+	}
+	if m, err = q.MessageCreate(ctx, m); err != nil || m.Status != domain.MessageQueued {
+		return m, err
+	}
+	return m, q.JobInsert(ctx, SendArgs{ProjectID: projectID, MessageID: m.ID}, &river.InsertOpts{Priority: 3})
+}
+
 // AgentSend queues a text written by a person (an agent replying in the
 // conversation) on the channel, in the caller's transaction.
 func (r *Runner) AgentSend(ctx context.Context, q store.Queries, projectID, contactID, channelID, text string) (domain.Message, error) {

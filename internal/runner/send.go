@@ -75,11 +75,23 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 			return fail("131047", "outside the 24-hour customer-service window: the contact has not written in the last 24 hours, so only an approved template can be sent")
 		}
 	}
+	out := Outbound(em, m.ID, urn.Path)
+	if em.Type == engine.MessageTemplate && em.Template != nil {
+		ts, err := r.renderTemplate(ctx, m.ProjectID, em.Template)
+		var et *errTemplate
+		if errors.As(err, &et) {
+			return fail(et.code, et.reason)
+		}
+		if err != nil {
+			return err
+		}
+		out.Template = ts
+	}
 	adapter, err := r.d.Senders.Adapter(ctx, ch)
 	if err != nil {
 		return fail("channel_config", err.Error())
 	}
-	res, err := adapter.Send(ctx, Outbound(em, m.ID, urn.Path))
+	res, err := adapter.Send(ctx, out)
 	if err != nil {
 		var se *channel.SendError
 		if !errors.As(err, &se) {
