@@ -192,7 +192,7 @@ export const tests = [
       await log.getByText(/We haven't heard from you/).waitFor();
       await sim.getByText(/Session completed/).waitFor();
       await sim.getByRole('tab', { name: 'Trace' }).click();
-      await sim.getByText('"service"').waitFor();
+      await sim.locator('pre.vars').getByText('"service": "Coloring"').waitFor();
       assert.ok(await page.locator('.fnode.in-path').count() >= 8, 'the path is highlighted on the canvas');
       await env.shot('10-simulator-trace');
       env.shared.simulated = true;
@@ -259,7 +259,7 @@ export const tests = [
       await page.getByRole('button', { name: 'Save', exact: true }).click();
       const dlg = page.getByRole('dialog', { name: 'Someone else saved this flow first' });
       await dlg.waitFor();
-      await dlg.getByText('admin@parley.local').waitFor();
+      await dlg.getByRole('strong').filter({ hasText: 'admin@parley.local' }).waitFor();
       await env.shot('13-conflict-dialog');
       await dlg.getByRole('button', { name: 'Load their version' }).click();
       await node(page, 'ask_date').getByText('changed by a colleague').waitFor();

@@ -4,10 +4,23 @@ import { match, navigate, useRoute } from './lib/router';
 import { ToastProvider } from './components/ui';
 import { Layout } from './components/Layout';
 import { LoginPage } from './pages/Login';
+import { prefetch } from './lib/prefetch';
+import { api } from './api/client';
 
 // Every page but the login is loaded on demand, so the first load stays small.
+const loadEditor = () => import('./editor/Editor');
+// Opening a flow's URL directly: load the editor and its data alongside the login check.
+{
+  const m = /^\/app\/flows\/([^/]+)\/?$/.exec(window.location.pathname);
+  if (m) {
+    const id = decodeURIComponent(m[1]);
+    void loadEditor().catch(() => {});
+    prefetch(`flow:${id}`, () => api.get('/chat-flow/flows/{flow_id}/', { path: { flow_id: id } }));
+    prefetch('node-types', () => api.get('/chat-flow/node-types/'));
+  }
+}
 const FlowList = lazy(() => import('./pages/FlowList'));
-const Editor = lazy(() => import('./editor/Editor'));
+const Editor = lazy(loadEditor);
 const Conversations = lazy(() => import('./pages/Conversations'));
 const Channels = lazy(() => import('./pages/Channels'));
 const Templates = lazy(() => import('./pages/Templates'));

@@ -1,6 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
-import { channels, type Channel } from '../api/pending';
 import { Dialog, ErrorBanner } from './ui';
 
 type Flow = Schemas['Flow'];
@@ -13,13 +12,13 @@ export function FlowSettingsDialog({ flow, onClose, onSaved }: { flow: Flow; onC
   const [logging, setLogging] = useState(flow.logging);
   const [expiryHours, setExpiryHours] = useState(String(flow.expire_after_seconds / 3600));
   const [retrigger, setRetrigger] = useState(flow.on_retrigger);
-  const [chans, setChans] = useState<Channel[] | null>(null);
+  const [chans, setChans] = useState<Schemas['ChannelView'][] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const published = flow.status === 'published';
 
   useEffect(() => {
-    channels.list().then((p) => setChans(p.results ?? []), () => setChans(null));
+    api.get('/channels/').then((p) => setChans(p.results ?? []), () => setChans(null));
   }, []);
 
   const submit = async (e: FormEvent) => {

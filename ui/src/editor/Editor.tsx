@@ -18,6 +18,7 @@ import '@xyflow/react/dist/style.css';
 import { api, ApiError, errorMessage, type Schemas } from '../api/client';
 import { canEdit, useMe } from '../lib/auth';
 import { Link, useTitle } from '../lib/router';
+import { take } from '../lib/prefetch';
 import { Badge, ErrorBanner, useLoad, useToast } from '../components/ui';
 import { FlowSettingsDialog } from '../components/FlowSettings';
 import {
@@ -57,10 +58,10 @@ export default function Editor({ flowId }: { flowId: string }) {
   const data = useLoad(
     async (signal) => {
       const [flow, types] = await Promise.all([
-        api.call('get', '/chat-flow/flows/{flow_id}/', { path: { flow_id: flowId }, signal }),
-        api.get('/chat-flow/node-types/', { signal }),
+        take(`flow:${flowId}`, () => api.get('/chat-flow/flows/{flow_id}/', { path: { flow_id: flowId }, signal })),
+        take('node-types', () => api.get('/chat-flow/node-types/', { signal })),
       ]);
-      return { flow: flow.data, types: types.results ?? [] };
+      return { flow, types: types.results ?? [] };
     },
     [flowId],
   );

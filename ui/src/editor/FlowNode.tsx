@@ -77,9 +77,9 @@ function FlowNodeImpl({ id, data, selected }: NodeProps<Node<Data>>) {
       {exits.length > 0 && (
         <ul className="fnode-exits">
           {exits.map((x) => (
-            <li key={x.id} className={x.optional ? 'optional' : ''}>
-              <span>{x.label}</span>
-              <Handle type="source" position={Position.Right} id={x.id} className="h-out" />
+            <li key={x.id} className={x.optional ? 'optional' : ''} title={x.label}>
+              {x.label}
+              <Handle type="source" position={Position.Bottom} id={x.id} className="h-out" />
             </li>
           ))}
         </ul>

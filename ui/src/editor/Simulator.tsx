@@ -1,8 +1,17 @@
 // The simulator: runs the flow through the real engine (the simulator API)
 // and shows the conversation as WhatsApp bubbles, with the trace beside it.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { errorMessage } from '../api/client';
-import { simulator, type SimInput, type SimMessage, type SimSession } from '../api/pending';
+import { api, errorMessage, type Schemas } from '../api/client';
+
+type SimSession = Schemas['SimSession'];
+type SimMessage = Schemas['MessageView'];
+type SimInput = Schemas['SimMessageInputBody'];
+type ListMsg = { button: string; sections: { title?: string; rows: { id: string; title: string; description?: string }[] }[] };
+const simulator = {
+  start: (body: Schemas['SimStartInputBody']) => api.post('/simulator/sessions/', { body }),
+  send: (id: string, body: SimInput) => api.post('/simulator/sessions/{session_id}/messages/', { path: { session_id: id }, body }),
+  timeout: (id: string) => api.post('/simulator/sessions/{session_id}/timeout/', { path: { session_id: id } }),
+};
 
 export function Simulator({
   flowId,
@@ -103,35 +112,8 @@ export function Simulator({
             )}
             <div ref={end} />
           </div>
-          {openList && lastOut?.id === openList && lastOut.list && (
-            <div className="list-sheet" role="dialog" aria-label={lastOut.list.button}>
-              <div className="row">
-                <strong>{lastOut.list.button}</strong>
-                <div className="spacer" />
-                <button type="button" className="icon" aria-label="Close list" onClick={() => setOpenList(null)}>
-                  ×
-                </button>
-              </div>
-              {lastOut.list.sections.map((s, i) => (
-                <div key={i}>
-                  {s.title && <div className="muted small">{s.title}</div>}
-                  {s.rows.map((r) => (
-                    <button
-                      type="button"
-                      key={r.id}
-                      className="list-row"
-                      onClick={() => {
-                        setOpenList(null);
-                        void send({ list_reply: r.id });
-                      }}
-                    >
-                      <span>{r.title}</span>
-                      {r.description && <span className="muted small">{r.description}</span>}
-                    </button>
-                  ))}
-                </div>
-              ))}
-            </div>
+          {openList && lastOut?.id === openList && !!lastOut.list && (
+            <ListSheet list={lastOut.list as ListMsg} onClose={() => setOpenList(null)} onPick={(id) => { setOpenList(null); void send({ list_reply: id }); }} />
           )}
           <form className="sim-input" onSubmit={submit}>
             <input aria-label="Message" placeholder={live ? 'Type a message' : 'Start the simulator first'} value={text} onChange={(e) => setText(e.target.value)} disabled={!live || busy} />
@@ -170,7 +152,8 @@ function Ticks({ status }: { status?: string }) {
 }
 
 function Bubble({ m, active, busy, onButton, onOpenList }: { m: SimMessage; active: boolean; busy: boolean; onButton: (b: string) => void; onOpenList: () => void }) {
-  const tpl = m.template as { name?: string; body?: string; text?: string } | undefined;
+  const tpl = m.template;
+  const list = m.list as ListMsg | undefined;
   return (
     <div className={`bubble ${m.direction === 'in' ? 'in' : 'out'}`}>
       {m.media && (
@@ -180,7 +163,8 @@ function Bubble({ m, active, busy, onButton, onOpenList }: { m: SimMessage; acti
         </div>
       )}
       {tpl && !m.text && <div className="muted small">Template {tpl.name}</div>}
-      {(m.text || tpl?.body || tpl?.text) && <div className="btext">{m.text || tpl?.body || tpl?.text}</div>}
+      {m.flow && <div className="muted small">WhatsApp Flow “{m.flow.cta}”</div>}
+      {(m.text || m.flow?.body) && <div className="btext">{m.text || m.flow?.body}</div>}
       <Ticks status={m.status} />
       {m.buttons && m.buttons.length > 0 && (
         <div className="bbuttons">
@@ -191,10 +175,19 @@ function Bubble({ m, active, busy, onButton, onOpenList }: { m: SimMessage; acti
           ))}
         </div>
       )}
-      {m.list && (
+      {tpl?.quick_replies && tpl.quick_replies.length > 0 && (
+        <div className="bbuttons">
+          {tpl.quick_replies.map((b) => (
+            <button type="button" key={b} disabled={!active || busy} onClick={() => onButton(b)}>
+              {b}
+            </button>
+          ))}
+        </div>
+      )}
+      {list && (
         <div className="bbuttons">
           <button type="button" disabled={!active || busy} onClick={onOpenList}>
-            ☰ {m.list.button}
+            ☰ {list.button}
           </button>
         </div>
       )}
@@ -234,10 +227,35 @@ function Trace({ session, onFocusNode }: { session: SimSession | null; onFocusNo
       <ol className="steps small">
         {(session.trace ?? []).map((t, i) => (
           <li key={i}>
-            <strong>{t.kind}</strong> {t.node_id && <code>{t.node_id}</code>} {t.data && Object.keys(t.data).length > 0 && <span className="muted">{JSON.stringify(t.data)}</span>}
+            <strong>{t.kind}</strong> {t.node_id && <code>{t.node_id}</code>} {t.data != null && <span className="muted">{JSON.stringify(t.data)}</span>}
           </li>
         ))}
       </ol>
+    </div>
+  );
+}
+
+function ListSheet({ list, onClose, onPick }: { list: ListMsg; onClose: () => void; onPick: (id: string) => void }) {
+  return (
+    <div className="list-sheet" role="dialog" aria-label={list.button}>
+      <div className="row">
+        <strong>{list.button}</strong>
+        <div className="spacer" />
+        <button type="button" className="icon" aria-label="Close list" onClick={onClose}>
+          ×
+        </button>
+      </div>
+      {(list.sections ?? []).map((s, i) => (
+        <div key={i}>
+          {s.title && <div className="muted small">{s.title}</div>}
+          {(s.rows ?? []).map((r) => (
+            <button type="button" key={r.id} className="list-row" onClick={() => onPick(r.id)}>
+              <span>{r.title}</span>
+              {r.description && <span className="muted small">{r.description}</span>}
+            </button>
+          ))}
+        </div>
+      ))}
     </div>
   );
 }

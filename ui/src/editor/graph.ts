@@ -299,7 +299,8 @@ export function pasteClip(
 
 export const NODE_WIDTH = 240;
 export function estimateHeight(n: CNode, specs: Map<string, NodeTypeSpec>): number {
-  return 74 + 22 * exitsOf(n.data.kind, n.data.cfg, specs.get(n.data.kind)).length;
+  const exits = exitsOf(n.data.kind, n.data.cfg, specs.get(n.data.kind)).length;
+  return 64 + 22 * Math.ceil(exits / 3);
 }
 
 /**

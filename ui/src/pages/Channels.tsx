@@ -1,1 +1,269 @@
-export default function Channels(_: { contactId?: string }) { return <div className="page"><h1>Channels</h1></div>; }
+import { useState, type FormEvent } from 'react';
+import { api, type Schemas } from '../api/client';
+import { useMe } from '../lib/auth';
+import { useTitle } from '../lib/router';
+import { Badge, CopyField, Dialog, Empty, ErrorBanner, useLoad, useToast } from '../components/ui';
+
+type Channel = Schemas['ChannelView'];
+type Check = Schemas['CheckReport'];
+
+const WA_FIELDS: { name: string; label: string; hint?: string; secret?: boolean; required?: boolean; type?: string }[] = [
+  { name: 'phone_number_id', label: 'Phone number ID', hint: 'Meta › WhatsApp › API setup', required: true },
+  { name: 'waba_id', label: 'WhatsApp Business Account ID', required: true },
+  { name: 'access_token', label: 'Access token', hint: 'A permanent system-user token; stored encrypted, never shown again', secret: true, required: true },
+  { name: 'app_secret', label: 'App secret', hint: 'Meta app › Settings › Basic; used to verify webhook signatures', secret: true, required: true },
+  { name: 'verify_token', label: 'Verify token', hint: 'Any text; paste the same into Meta’s webhook settings', required: true },
+  { name: 'api_base_url', label: 'API base URL', hint: 'Default https://graph.facebook.com' },
+  { name: 'api_version', label: 'API version', hint: 'Default v21.0' },
+  { name: 'messages_per_second', label: 'Messages per second', hint: 'Default 80', type: 'number' },
+];
+
+const isSandbox = (c: Channel) => typeof c.config?.api_base_url === 'string' && !/graph\.facebook\.com/.test(c.config.api_base_url as string) && c.type === 'whatsapp';
+
+export default function Channels() {
+  useTitle('Channels');
+  const me = useMe();
+  const owner = me.role === 'owner';
+  const toast = useToast();
+  const list = useLoad((signal) => api.get('/channels/', { signal }), []);
+  const [editing, setEditing] = useState<{ type: 'whatsapp' | 'webchat'; channel?: Channel } | null>(null);
+  const [created, setCreated] = useState<Channel | null>(null);
+  const [removing, setRemoving] = useState<Channel | null>(null);
+  const [checks, setChecks] = useState<Record<string, Check | 'busy'>>({});
+  const [error, setError] = useState<unknown>(null);
+  const rows = list.data?.results ?? [];
+
+  const check = async (c: Channel) => {
+    setChecks((x) => ({ ...x, [c.id]: 'busy' }));
+    try {
+      const r = await api.post('/channels/{channel_id}/check/', { path: { channel_id: c.id } });
+      setChecks((x) => ({ ...x, [c.id]: r }));
+    } catch (e) {
+      setChecks((x) => {
+        const { [c.id]: _, ...rest } = x;
+        return rest;
+      });
+      setError(e);
+    }
+  };
+  const remove = async (c: Channel) => {
+    try {
+      await api.del('/channels/{channel_id}/', { path: { channel_id: c.id } });
+      toast(`Removed ${c.name}`);
+      list.reload();
+    } catch (e) {
+      setError(e);
+    }
+    setRemoving(null);
+  };
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Channels</h1>
+        <div className="spacer" />
+        {owner && (
+          <>
+            <button type="button" onClick={() => setEditing({ type: 'webchat' })}>
+              Add web chat
+            </button>
+            <button type="button" className="primary" onClick={() => setEditing({ type: 'whatsapp' })}>
+              Add WhatsApp number
+            </button>
+          </>
+        )}
+      </div>
+      <ErrorBanner error={error ?? list.error} onDismiss={() => setError(null)} />
+      {!list.loading && !list.error && rows.length === 0 && (
+        <Empty title="No channels yet">
+          <p>
+            Connect a WhatsApp number with the credentials from Meta’s developer console. To try everything without Meta, start the server with{' '}
+            <code>parley serve --sandbox</code>: it adds a ready “Sandbox WhatsApp” channel here.
+          </p>
+        </Empty>
+      )}
+      {rows.map((c) => {
+        const ck = checks[c.id];
+        return (
+          <section key={c.id} className="panel" aria-label={`Channel ${c.name}`}>
+            <div className="row">
+              <h3>{c.name}</h3>
+              <Badge kind="">{c.type}</Badge>
+              {isSandbox(c) && <Badge kind="draft">sandbox</Badge>}
+              <Badge kind={c.status === 'active' ? 'ok' : 'unpublished'}>{c.status}</Badge>
+              <div className="spacer" />
+              <button type="button" onClick={() => void check(c)} disabled={ck === 'busy'}>
+                {ck === 'busy' ? 'Checking…' : 'Check connection'}
+              </button>
+              {owner && (
+                <>
+                  <button type="button" onClick={() => setEditing({ type: c.type as 'whatsapp', channel: c })} aria-label={`Edit ${c.name}`}>
+                    Edit
+                  </button>
+                  <button type="button" className="danger" onClick={() => setRemoving(c)} aria-label={`Remove ${c.name}`}>
+                    Remove
+                  </button>
+                </>
+              )}
+            </div>
+            <dl className="kv">
+              {c.address && (
+                <>
+                  <dt>{c.type === 'whatsapp' ? 'Phone number ID' : 'Address'}</dt>
+                  <dd>{c.address}</dd>
+                </>
+              )}
+              {c.type === 'whatsapp' && (
+                <>
+                  <dt>WABA</dt>
+                  <dd>{String(c.config?.waba_id ?? '')}</dd>
+                  <dt>API</dt>
+                  <dd>
+                    {String(c.config?.api_base_url ?? 'https://graph.facebook.com')} {String(c.config?.api_version ?? '')}
+                  </dd>
+                </>
+              )}
+            </dl>
+            {c.webhook_url && <CopyField label="Webhook URL (callback URL in Meta’s webhook settings)" value={c.webhook_url} />}
+            {typeof c.config?.verify_token === 'string' && c.config.verify_token && <CopyField label="Verify token" value={c.config.verify_token} />}
+            {isSandbox(c) && (
+              <p className="hint">
+                Talk to your flows as a customer: <code>parley sandbox send --to-channel {c.id} --from 15551234567 --text hi</code>
+              </p>
+            )}
+            {ck && ck !== 'busy' && (
+              <div role="status" aria-label="Connection check">
+                <strong className={ck.ok ? '' : 'error-text'}>{ck.ok ? 'Connection works' : 'Connection failed'}</strong>
+                <ul className="small">
+                  {(ck.steps ?? []).map((s, i) => (
+                    <li key={i}>
+                      {s.ok ? '✓' : '✗'} {s.name}
+                      {s.detail && <span className="muted"> — {s.detail}</span>}
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            )}
+          </section>
+        );
+      })}
+      {editing && (
+        <ChannelDialog
+          type={editing.type}
+          channel={editing.channel}
+          onClose={() => setEditing(null)}
+          onSaved={(c, isNew) => {
+            setEditing(null);
+            list.reload();
+            if (isNew) setCreated(c);
+            else toast('Channel saved');
+          }}
+        />
+      )}
+      {created && (
+        <Dialog title={`${created.name} is connected`} onClose={() => setCreated(null)}>
+          {created.type === 'whatsapp' ? (
+            <>
+              <p>In Meta’s developer console, open WhatsApp › Configuration › Webhook and paste:</p>
+              {created.webhook_url && <CopyField label="Callback URL" value={created.webhook_url} />}
+              <CopyField label="Verify token" value={String(created.config?.verify_token ?? '')} />
+              <p className="hint">Then subscribe to the “messages” field. Use “Check connection” to confirm the credentials.</p>
+            </>
+          ) : (
+            <p>The web chat channel is ready.</p>
+          )}
+          <div className="dialog-actions">
+            <button type="button" className="primary" onClick={() => setCreated(null)}>
+              Done
+            </button>
+          </div>
+        </Dialog>
+      )}
+      {removing && (
+        <Dialog title={`Remove ${removing.name}?`} onClose={() => setRemoving(null)}>
+          <p>Messages stop flowing through this channel. Flows bound to it must be unpublished first. This cannot be undone.</p>
+          <div className="dialog-actions">
+            <button type="button" onClick={() => setRemoving(null)}>
+              Cancel
+            </button>
+            <button type="button" className="danger" onClick={() => void remove(removing)}>
+              Remove channel
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </div>
+  );
+}
+
+function ChannelDialog({ type, channel, onClose, onSaved }: { type: 'whatsapp' | 'webchat'; channel?: Channel; onClose: () => void; onSaved: (c: Channel, isNew: boolean) => void }) {
+  const [name, setName] = useState(channel?.name ?? (type === 'whatsapp' ? 'WhatsApp' : 'Web chat'));
+  const [cfg, setCfg] = useState<Record<string, string>>(() => {
+    const out: Record<string, string> = {};
+    for (const f of WA_FIELDS) {
+      const v = channel?.config?.[f.name];
+      out[f.name] = v === undefined || v === null ? '' : String(v);
+    }
+    if (!channel) out.verify_token = Math.random().toString(36).slice(2, 14);
+    return out;
+  });
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const config: Record<string, unknown> = {};
+      if (type === 'whatsapp')
+        for (const f of WA_FIELDS) {
+          const v = cfg[f.name]?.trim();
+          if (!v) continue;
+          config[f.name] = f.type === 'number' ? Number(v) : v;
+        }
+      const c = channel
+        ? await api.put('/channels/{channel_id}/', { path: { channel_id: channel.id }, body: { name, ...(type === 'whatsapp' ? { config } : {}) } })
+        : await api.post('/channels/', { body: { type, name, ...(type === 'whatsapp' ? { config } : {}) } });
+      onSaved(c, !channel);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={channel ? `Edit ${channel.name}` : type === 'whatsapp' ? 'Add a WhatsApp number' : 'Add web chat'} onClose={onClose}>
+      <form onSubmit={submit}>
+        <ErrorBanner error={error} />
+        <div className="field">
+          <label htmlFor="ch-name">Name</label>
+          <input id="ch-name" value={name} onChange={(e) => setName(e.target.value)} required />
+        </div>
+        {type === 'whatsapp' &&
+          WA_FIELDS.map((f) => (
+            <div className="field" key={f.name}>
+              <label htmlFor={`ch-${f.name}`}>{f.label}</label>
+              <input
+                id={`ch-${f.name}`}
+                type={f.secret ? 'password' : f.type === 'number' ? 'number' : 'text'}
+                autoComplete="off"
+                value={cfg[f.name]}
+                placeholder={channel && f.secret ? 'unchanged (stored encrypted)' : undefined}
+                required={f.required && !(channel && f.secret)}
+                onChange={(e) => setCfg({ ...cfg, [f.name]: e.target.value })}
+              />
+              {f.hint && <p className="hint">{f.hint}</p>}
+            </div>
+          ))}
+        <div className="dialog-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {channel ? 'Save' : 'Connect'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
