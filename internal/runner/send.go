@@ -12,10 +12,16 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/ratelimit"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/store"
 )
+
+// Pacers is implemented by Senders whose channels need send pacing.
+type Pacers interface {
+	Limiter(ctx context.Context, ch domain.Channel) *ratelimit.Limiter
+}
 
 // Window is WhatsApp's customer-service window: free-form messages only
 // within 24 hours of the contact's last message.
@@ -91,6 +97,19 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	if err != nil {
 		return fail("channel_config", err.Error())
 	}
+	var lim *ratelimit.Limiter
+	if p, ok := r.d.Senders.(Pacers); ok {
+		lim = p.Limiter(ctx, ch)
+	}
+	if lim != nil {
+		prio := ratelimit.Bulk
+		if m.Priority == "reply" {
+			prio = ratelimit.Reply
+		}
+		if err := lim.Wait(ctx, urn.Path, prio); err != nil {
+			return fmt.Errorf("waiting to send message %s: %w", m.ID, err)
+		}
+	}
 	res, err := adapter.Send(ctx, out)
 	if err != nil {
 		var se *channel.SendError
@@ -102,6 +121,14 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 			wait := se.RetryAfter
 			if wait <= 0 {
 				wait = time.Second
+			}
+			if lim != nil {
+				// Slow the whole number down, or just this conversation.
+				if se.Scope == channel.ScopeRecipient {
+					lim.PauseRecipient(urn.Path, wait)
+				} else {
+					lim.Pause(wait)
+				}
 			}
 			return river.JobSnooze(wait + time.Duration(rand.Int64N(int64(wait/4)+1)))
 		case channel.Retryable:

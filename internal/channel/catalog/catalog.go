@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/ratelimit"
 	"github.com/parleyhq/parley/internal/channel/webchat"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/domain"
@@ -44,6 +45,7 @@ type Catalog struct {
 type cached struct {
 	updated time.Time
 	adapter channel.Adapter
+	limiter *ratelimit.Limiter
 }
 
 // New returns a catalog sealing secrets with box and giving adapters hc.
@@ -109,10 +111,30 @@ func (c *Catalog) Adapter(ctx context.Context, ch domain.Channel) (channel.Adapt
 	if err != nil {
 		return nil, err
 	}
+	e := cached{updated: ch.UpdatedAt, adapter: a}
+	if l, ok := a.(interface{ LimiterConfig() ratelimit.Config }); ok {
+		e.limiter = ratelimit.New(l.LimiterConfig(), ratelimit.SystemClock{})
+	}
 	c.mu.Lock()
-	c.cache[ch.ID] = cached{updated: ch.UpdatedAt, adapter: a}
+	if old, ok := c.cache[ch.ID]; ok && old.limiter != nil && e.limiter != nil && old.updated.Before(ch.UpdatedAt) {
+		// A config change keeps the pacing already earned by this number.
+		e.limiter = old.limiter
+	}
+	c.cache[ch.ID] = e
 	c.mu.Unlock()
 	return a, nil
+}
+
+// Limiter is the send pacer of a channel whose adapter needs one
+// (WhatsApp: messages per second per number, and per-recipient pacing); nil
+// otherwise. One limiter per channel lives as long as this process.
+func (c *Catalog) Limiter(ctx context.Context, ch domain.Channel) *ratelimit.Limiter {
+	if _, err := c.Adapter(ctx, ch); err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cache[ch.ID].limiter
 }
 
 func (c *Catalog) build(ch domain.Channel) (channel.Adapter, error) {
