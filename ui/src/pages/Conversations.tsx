@@ -1,1 +1,265 @@
-export default function Conversations(_: { contactId?: string }) { return <div className="page"><h1>Conversations</h1></div>; }
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, type Schemas } from '../api/client';
+import { canEdit, useMe } from '../lib/auth';
+import { Link, useTitle } from '../lib/router';
+import { Badge, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
+
+type Msg = Schemas['MessageView'];
+
+export default function Conversations({ contactId }: { contactId?: string }) {
+  useTitle('Conversations');
+  const [search, setSearch] = useState('');
+  const [query, setQuery] = useState('');
+  const pager = usePager();
+  useEffect(() => {
+    const t = setTimeout(() => {
+      setQuery(search);
+      pager.reset();
+    }, 250);
+    return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [search]);
+  const list = useLoad((signal) => api.get('/contacts/', { query: { search: query || undefined, cursor: pager.cursor || undefined, limit: 30 }, signal }), [query, pager.cursor]);
+  const contacts = list.data?.results ?? [];
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Conversations</h1>
+      </div>
+      <div className="split">
+        <div>
+          <input type="search" aria-label="Search contacts" placeholder="Name or phone…" value={search} onChange={(e) => setSearch(e.target.value)} style={{ width: '100%', marginBottom: 8 }} />
+          <ErrorBanner error={list.error} />
+          {!list.loading && !list.error && contacts.length === 0 ? (
+            <Empty title={query ? 'No contact matches' : 'No contacts yet'}>
+              {!query && <p>Contacts appear when someone messages one of your channels, or when a flow is started for them. Connect a channel on the Channels page.</p>}
+            </Empty>
+          ) : (
+            <nav className="list-panel" aria-label="Contacts">
+              <ul>
+                {contacts.map((c) => (
+                  <li key={c.id}>
+                    <Link to={`/conversations/${c.id}`} aria-current={c.id === contactId ? 'true' : undefined}>
+                      <strong>{c.name || c.phone}</strong> {c.opted_out && <Badge kind="error">opted out</Badge>}
+                      <div className="muted small">
+                        {c.phone} {c.last_inbound_at && `· ${timeAgo(c.last_inbound_at)}`}
+                      </div>
+                      {(c.tags ?? []).length > 0 && (
+                        <div className="tags">
+                          {(c.tags ?? []).map((t) => (
+                            <span className="tag" key={t}>
+                              {t}
+                            </span>
+                          ))}
+                        </div>
+                      )}
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+          )}
+          <Pager pager={pager} nextCursor={list.data?.next_cursor} />
+        </div>
+        <div>{contactId ? <ContactView key={contactId} id={contactId} /> : <Empty title="Pick a contact">Their messages, current session and a reply box show here.</Empty>}</div>
+      </div>
+    </div>
+  );
+}
+
+function Ticks({ m }: { m: Msg }) {
+  if (m.direction === 'in') return null;
+  const t = { queued: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠', received: '' }[m.status] ?? '';
+  return (
+    <span className={`ticks t-${m.status}`} aria-label={m.status} title={m.status}>
+      {t}
+    </span>
+  );
+}
+
+function msgText(m: Msg): string {
+  if (m.text) return m.text;
+  if (m.button) return m.button;
+  if (m.list_reply) return `[list] ${m.list_reply}`;
+  if (m.template) return `[template ${m.template.name ?? ''}] ${(m.template.body ?? []).join(', ')}`;
+  if (m.media) return `[${m.media.type}] ${m.media.caption ?? ''}`;
+  if (m.flow) return `[WhatsApp Flow] ${m.flow.body}`;
+  return `[${m.type}]`;
+}
+
+function ContactView({ id }: { id: string }) {
+  const me = useMe();
+  const editor = canEdit(me);
+  const toast = useToast();
+  const contact = useLoad((signal) => api.get('/contacts/{contact_id}/', { path: { contact_id: id }, signal }), [id]);
+  const [older, setOlder] = useState<Msg[]>([]);
+  const [cursor, setCursor] = useState('');
+  const msgs = useLoad(
+    async (signal) => {
+      const r = await api.get('/conversations/{contact_id}/messages/', { path: { contact_id: id }, query: { limit: 50 }, signal });
+      setOlder([]);
+      setCursor(r.next_cursor);
+      return r.results ?? [];
+    },
+    [id],
+  );
+  const sessionId = contact.data?.session?.id;
+  const session = useLoad(async (signal) => (sessionId ? api.get('/sessions/{session_id}/', { path: { session_id: sessionId }, signal }) : null), [sessionId]);
+  const [text, setText] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const reload = () => {
+    contact.reload();
+    msgs.reload();
+  };
+  useEffect(() => {
+    const t = setInterval(() => msgs.reload(), 5000);
+    return () => clearInterval(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [id]);
+
+  const act = async (f: () => Promise<unknown>, ok: string) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+      toast(ok);
+      reload();
+      session.reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const send = (e: FormEvent) => {
+    e.preventDefault();
+    if (!text.trim()) return;
+    void act(() => api.post('/conversations/{contact_id}/messages/', { path: { contact_id: id }, body: { text } }), 'Sent').then(() => setText(''));
+  };
+  const loadOlder = async () => {
+    try {
+      const r = await api.get('/conversations/{contact_id}/messages/', { path: { contact_id: id }, query: { limit: 50, cursor } });
+      setOlder((o) => [...o, ...(r.results ?? [])]);
+      setCursor(r.next_cursor);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const c = contact.data;
+  const s = session.data;
+  const live = c?.session && ['active', 'waiting'].includes(c.session.status);
+  const all = [...(msgs.data ?? []), ...older].reverse();
+  return (
+    <div>
+      <ErrorBanner error={error ?? contact.error ?? msgs.error} onDismiss={() => setError(null)} />
+      {c && (
+        <section className="panel" aria-label="Contact">
+          <div className="row">
+            <h2>{c.name || c.phone}</h2>
+            {c.opted_out && <Badge kind="error">opted out {c.opted_out_at ? timeAgo(c.opted_out_at) : ''}</Badge>}
+            {c.assignee && <Badge kind="draft">assigned to {c.assignee}</Badge>}
+          </div>
+          <dl className="kv">
+            <dt>Phone</dt>
+            <dd>{c.phone}</dd>
+            {c.language && (
+              <>
+                <dt>Language</dt>
+                <dd>{c.language}</dd>
+              </>
+            )}
+            <dt>Tags</dt>
+            <dd>{(c.tags ?? []).join(', ') || '—'}</dd>
+            {Object.entries(c.fields ?? {}).map(([k, v]) => (
+              <FragmentKV key={k} k={k} v={v} />
+            ))}
+          </dl>
+        </section>
+      )}
+      {c?.session && (
+        <section className="panel" aria-label="Current session">
+          <div className="row">
+            <h3>Session</h3>
+            <Badge kind={live ? 'published' : ''}>{c.session.status}</Badge>
+            <div className="spacer" />
+            {editor && live && c.session.waiting_for === 'handoff' && (
+              <button type="button" disabled={busy} onClick={() => void act(() => api.post('/contacts/{contact_id}/release/', { path: { contact_id: id } }), 'Released: the bot takes over again')}>
+                Release handoff
+              </button>
+            )}
+            {editor && live && (
+              <button type="button" className="danger" disabled={busy} onClick={() => void act(() => api.post('/sessions/{session_id}/interrupt/', { path: { session_id: c.session.id }, body: { reason: 'interrupted from the UI' } }), 'Session interrupted')}>
+                Interrupt
+              </button>
+            )}
+          </div>
+          <dl className="kv">
+            <dt>Flow</dt>
+            <dd>
+              <Link to={`/flows/${c.session.flow_id}`}>{c.session.flow_id}</Link> (revision {c.session.revision})
+            </dd>
+            <dt>At node</dt>
+            <dd>
+              <code>{c.session.node_id || '—'}</code> {c.session.waiting_for && `waiting for ${c.session.waiting_for}`}
+            </dd>
+            {c.session.timeout_at && (
+              <>
+                <dt>Times out</dt>
+                <dd>{new Date(c.session.timeout_at).toLocaleString()}</dd>
+              </>
+            )}
+          </dl>
+          {s && Object.keys(s.variables ?? {}).length > 0 && (
+            <>
+              <h4>Variables</h4>
+              <pre className="vars small">{JSON.stringify(s.variables, null, 2)}</pre>
+            </>
+          )}
+        </section>
+      )}
+      <section className="panel" aria-label="Messages">
+        <h3>Messages</h3>
+        {cursor && (
+          <button type="button" className="link" onClick={() => void loadOlder()}>
+            Load older messages
+          </button>
+        )}
+        <div className="phone" role="log" aria-label="Message history">
+          {all.length === 0 && !msgs.loading && <p className="muted small center">No messages yet.</p>}
+          {all.map((m) => (
+            <div key={m.id} className={`bubble ${m.direction === 'in' ? 'in' : 'out'}`}>
+              <div className="btext">{msgText(m)}</div>
+              {(m.buttons ?? []).length > 0 && <div className="muted small">[{(m.buttons ?? []).join(' | ')}]</div>}
+              <div className="muted small">
+                {new Date(m.created_at).toLocaleString()} <Ticks m={m} />
+              </div>
+              {m.status === 'failed' && (
+                <div className="fail-reason">
+                  Failed{m.error_code ? ` (${m.error_code})` : ''}: {m.error_reason || 'no reason given'}
+                </div>
+              )}
+            </div>
+          ))}
+        </div>
+        {editor && (
+          <form className="sim-input" onSubmit={send} style={{ marginTop: 8 }}>
+            <input aria-label="Reply as an agent" placeholder="Reply as a human agent…" value={text} onChange={(e) => setText(e.target.value)} />
+            <button type="submit" disabled={busy || !text.trim()}>
+              Send
+            </button>
+          </form>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function FragmentKV({ k, v }: { k: string; v: unknown }) {
+  return (
+    <>
+      <dt>{k}</dt>
+      <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+    </>
+  );
+}

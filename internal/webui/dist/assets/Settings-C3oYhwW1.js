@@ -1,1 +1,0 @@
-import{g as e}from"./index-B7Bzvhj4.js";var t=e();function n(e){return(0,t.jsx)(`div`,{className:`page`,children:(0,t.jsx)(`h1`,{children:`Settings`})})}export{n as default};
