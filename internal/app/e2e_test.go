@@ -166,6 +166,16 @@ func TestWhatsAppEndToEnd(t *testing.T) {
 	r.must("POST", "/chat-flow/flows/", map[string]any{"name": "Booking", "is_active": true, "flow_data": json.RawMessage(booking)}, http.StatusCreated)
 	ctx := context.Background()
 
+	// The credentials check calls the (fake) Graph API step by step.
+	if rep := r.must("POST", "/channels/"+chID+"/check/", nil, http.StatusOK); rep["ok"] != true {
+		t.Fatalf("check = %v", rep)
+	}
+	r.must("PUT", "/channels/"+chID+"/", map[string]any{"config": map[string]any{"access_token": "wrong-token"}}, http.StatusOK)
+	if rep := r.must("POST", "/channels/"+chID+"/check/", nil, http.StatusOK); rep["ok"] != false || !strings.Contains(fmt.Sprint(rep["steps"]), "token") {
+		t.Fatalf("check with a bad token = %v", rep)
+	}
+	r.must("PUT", "/channels/"+chID+"/", map[string]any{"config": map[string]any{"access_token": "sandbox-token"}}, http.StatusOK)
+
 	// Meta's verification handshake.
 	res, err := http.Get(r.base + "/webhooks/whatsapp/" + chID + "?hub.mode=subscribe&hub.challenge=42&hub.verify_token=wrong")
 	if err != nil || res.StatusCode != http.StatusForbidden {

@@ -57,13 +57,21 @@ type env struct {
 	project domain.Project
 	channel domain.Channel
 	senders *countingSenders
+	clock   *offsetClock
 }
+
+// offsetClock is the wall clock moved forward by a test.
+type offsetClock struct{ d atomic.Int64 }
+
+func (c *offsetClock) Now() time.Time { return domain.SystemClock{}.Now().Add(time.Duration(c.d.Load())) }
+
+func (c *offsetClock) advance(d time.Duration) { c.d.Add(int64(d)) }
 
 func newEnv(t *testing.T, work bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	clock, ids := domain.SystemClock{}, domain.UUIDv7{}
+	clock, ids := &offsetClock{}, domain.UUIDv7{}
 	deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
 	senders := &countingSenders{sent: map[string]int{}}
 	r, err := New(Deps{Senders: senders, Clock: clock, IDs: ids, Logger: logger})
@@ -83,7 +91,7 @@ func newEnv(t *testing.T, work bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, r: r, flows: flows, project: p, channel: ch, senders: senders}
+	e := &env{t: t, st: st, r: r, flows: flows, project: p, channel: ch, senders: senders, clock: clock}
 	if work {
 		e.startJobs()
 	}

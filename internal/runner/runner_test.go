@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
@@ -315,5 +318,66 @@ func TestOptOut(t *testing.T) {
 	e.process(c)
 	if contact, _ := e.st.ContactGet(context.Background(), e.project.ID, c); contact.OptedOut {
 		t.Fatal("START did not opt the contact back in")
+	}
+}
+
+const handoffFlow = `{"nodes":[
+ {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["agent"]}}},
+ {"id":"h","type":"handoff","position":{"x":0,"y":100},"data":{"message":"Connecting you with a person.","timeout_seconds":600}},
+ {"id":"back","type":"end","position":{"x":0,"y":200},"data":{"text":"The bot is back."}},
+ {"id":"late","type":"end","position":{"x":200,"y":200},"data":{"text":"Nobody answered."}}
+],"edges":[
+ {"id":"e1","source":"start","target":"h"},
+ {"id":"e2","source":"h","sourceHandle":"released","target":"back"},
+ {"id":"e3","source":"h","sourceHandle":"timeout","target":"late"}
+]}`
+
+// TestHandoff: while a person handles the conversation the bot stays
+// silent; a release gives it back.
+func TestHandoff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	e.publish("Agent", handoffFlow)
+	a := addr()
+	c := e.receive(a, "agent").ContactID
+	e.process(c)
+	e.receive(a, "hello? anyone?")
+	e.process(c)
+	if got := texts(e.conversation(c), "out"); !slices.Equal(got, []string{"Connecting you with a person."}) {
+		t.Fatalf("during the handoff the bot said %q", got)
+	}
+	if err := e.st.InTx(context.Background(), func(q store.Queries) error {
+		_, err := e.r.Release(context.Background(), q, e.project.ID, c)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.process(c)
+	if got := texts(e.conversation(c), "out"); got[len(got)-1] != "The bot is back." || e.session(c).Status != domain.SessionCompleted {
+		t.Fatalf("after the release: %q, %s", got, e.session(c).Status)
+	}
+}
+
+// TestSessionExpiry: the expiry job ends a session that outlived its
+// flow's expire_after, whatever it waits for.
+func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	minute := 60
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"), func(in *chatflow.CreateInput) { in.ExpireAfterSeconds = &minute })
+	c := e.receive(addr(), "hi").ContactID
+	e.process(c)
+	s := e.session(c)
+	if got := s.ExpiresAt.Sub(s.CreatedAt); got < 59*time.Second || got > 61*time.Second {
+		t.Fatalf("expires %v after it started, want a minute", got)
+	}
+	e.clock.advance(61 * time.Second)
+	w := &timerWorker{r: e.r}
+	if err := w.Work(context.Background(), &river.Job[TimerArgs]{Args: TimerArgs{ProjectID: e.project.ID, ContactID: c, SessionID: s.ID, Expire: true}}); err != nil {
+		t.Fatal(err)
+	}
+	e.process(c)
+	if got := e.session(c); got.Status != domain.SessionExpired {
+		t.Fatalf("status = %s (%s), want expired", got.Status, got.EndReason)
 	}
 }
