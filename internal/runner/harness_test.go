@@ -63,7 +63,9 @@ type env struct {
 // offsetClock is the wall clock moved forward by a test.
 type offsetClock struct{ d atomic.Int64 }
 
-func (c *offsetClock) Now() time.Time { return domain.SystemClock{}.Now().Add(time.Duration(c.d.Load())) }
+func (c *offsetClock) Now() time.Time {
+	return domain.SystemClock{}.Now().Add(time.Duration(c.d.Load()))
+}
 
 func (c *offsetClock) advance(d time.Duration) { c.d.Add(int64(d)) }
 

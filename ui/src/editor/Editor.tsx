@@ -75,6 +75,7 @@ export default function Editor({ flowId }: { flowId: string }) {
       </div>
     );
   if (!data.data) return <div className="loading">Loading flow…</div>;
+  performance.mark('parley:flow-loaded');
   return (
     <ReactFlowProvider>
       <Canvas initial={data.data.flow} types={data.data.types} />
@@ -514,6 +515,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
               onlyRenderVisibleElements={big}
               defaultEdgeOptions={{ type: 'parley' }}
               proOptions={{ hideAttribution: true }}
+              onInit={() => performance.mark('parley:canvas-ready')}
             >
               <Background gap={20} />
               <Controls showInteractive={false} />
