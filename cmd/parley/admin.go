@@ -43,6 +43,21 @@ func (c *cli) open(cmd *cobra.Command) (*adminEnv, error) {
 	return &adminEnv{store: s, accounts: account.New(s, deps.Clock, deps.IDs, cfg.SessionTTL)}, nil
 }
 
+// openProject opens the database and finds the project named by --project
+// (an ID or a name).
+func (c *cli) openProject(cmd *cobra.Command, idOrName string) (*adminEnv, domain.Project, error) {
+	env, err := c.open(cmd)
+	if err != nil {
+		return nil, domain.Project{}, err
+	}
+	p, err := env.accounts.ResolveProject(cmd.Context(), idOrName)
+	if err != nil {
+		env.close()
+		return nil, p, fmt.Errorf("--project: %w", err)
+	}
+	return env, p, nil
+}
+
 func (c *cli) projectCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "project", Short: "Manage projects"}
 	var name, owner string
@@ -116,15 +131,11 @@ func (c *cli) tokenCmd() *cobra.Command {
 		Short: "Create an API token; prints only the token, so scripts can capture it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := c.open(cmd)
+			env, p, err := c.openProject(cmd, project)
 			if err != nil {
 				return err
 			}
 			defer env.close()
-			p, err := env.accounts.ResolveProject(cmd.Context(), project)
-			if err != nil {
-				return fmt.Errorf("--project: %w", err)
-			}
 			t, err := env.accounts.CreateToken(cmd.Context(), p.ID, name, domain.Role(role), "cli")
 			if err != nil {
 				return err
@@ -145,15 +156,11 @@ func (c *cli) tokenCmd() *cobra.Command {
 		Short: "Revoke an API token",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			env, err := c.open(cmd)
+			env, p, err := c.openProject(cmd, revokeProject)
 			if err != nil {
 				return err
 			}
 			defer env.close()
-			p, err := env.accounts.ResolveProject(cmd.Context(), revokeProject)
-			if err != nil {
-				return fmt.Errorf("--project: %w", err)
-			}
 			t, err := env.accounts.RevokeToken(cmd.Context(), p.ID, args[0], "cli")
 			if err != nil {
 				return err
@@ -171,15 +178,11 @@ func (c *cli) tokenCmd() *cobra.Command {
 		Short: "List a project's tokens (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := c.open(cmd)
+			env, p, err := c.openProject(cmd, listProject)
 			if err != nil {
 				return err
 			}
 			defer env.close()
-			p, err := env.accounts.ResolveProject(cmd.Context(), listProject)
-			if err != nil {
-				return fmt.Errorf("--project: %w", err)
-			}
 			l, err := env.store.TokenList(cmd.Context(), store.TokenListParams{ProjectID: p.ID, Page: store.Page{Limit: store.MaxPageSize}})
 			if err != nil {
 				return err

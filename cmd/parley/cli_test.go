@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -173,5 +174,69 @@ func TestServeFirstStart(t *testing.T) {
 	out2, _, err := run(t, context.Background(), dir, "project", "list")
 	if err != nil || !strings.Contains(out2, "Default") {
 		t.Fatalf("after restart, project list = %q (%v)", out2, err)
+	}
+}
+
+// TestSandboxNewcomerPath: `serve --sandbox`, then `sandbox send` as a
+// customer, and the flow's answer appears in the conversation, read.
+func TestSandboxNewcomerPath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir() + "/data"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	env := map[string]string{"PARLEY_DATA_DIR": dir, "PARLEY_LOG_LEVEL": "warn", "PARLEY_JOB_POLL_INTERVAL": "20ms"}
+	root := newRoot(&out, &errb, func(k string) string { return env[k] })
+	root.SetArgs([]string{"serve", "--addr", "127.0.0.1:0", "--sandbox"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	send := regexp.MustCompile(`sandbox send --to-channel (\S+) --from 15551234567 --text (\S+)`)
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	var m []string
+	for deadline := time.Now().Add(30 * time.Second); m == nil; time.Sleep(20 * time.Millisecond) {
+		m = send.FindStringSubmatch(out.String())
+		if time.Now().After(deadline) {
+			t.Fatalf("serve --sandbox printed no sandbox command: %s %s", out.String(), errb.String())
+		}
+	}
+	base := listening.FindStringSubmatch(out.String())[1]
+	sent, _, err := run(t, context.Background(), dir, "sandbox", "send", "--to-channel", m[1], "--from", "15551234567", "--text", m[2],
+		"--url", base+"/webhooks/whatsapp/"+m[1])
+	if err != nil || !strings.Contains(sent, "sent wamid.") {
+		t.Fatalf("sandbox send = %q, %v", sent, err)
+	}
+	token, _, err := run(t, context.Background(), dir, "token", "create", "--project", "Default", "--name", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) map[string]any {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var v map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&v)
+		return v
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		contacts := get("/contacts/?search=15551234567")["results"].([]any)
+		if len(contacts) == 1 {
+			msgs := get("/conversations/" + contacts[0].(map[string]any)["id"].(string) + "/messages/")["results"].([]any)
+			if len(msgs) == 2 && msgs[0].(map[string]any)["status"] == "read" && strings.Contains(msgs[0].(map[string]any)["text"].(string), "book an appointment") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the flow's answer never reached the conversation, read")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -75,7 +75,6 @@ type App struct {
 	http     *http.Server
 	flows    *chatflow.Service
 	channels *catalog.Catalog
-	box      *secret.Box
 	sandbox  *sandbox.Server
 	listener net.Listener
 	// AdminPassword is set when the first start created the admin.
@@ -113,7 +112,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	flows := chatflow.New(st, clock, ids)
 	run.Bind(st, flows)
-	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: channels, box: box}
+	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: channels}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, err

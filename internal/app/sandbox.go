@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -50,25 +49,20 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 	}
 	cfg := map[string]any{"phone_number_id": SandboxPhoneNumberID, "waba_id": SandboxWABAID, "access_token": SandboxAccessToken,
 		"app_secret": SandboxAppSecret, "verify_token": "parley-sandbox", "api_base_url": fake.URL()}
-	c, err := a.channels.Describe(whatsapp.ChannelType, cfg)
-	if err != nil {
-		return SandboxInfo{}, err
-	}
-	pub, _ := json.Marshal(c.Public)
-	sec, _ := json.Marshal(c.Secret)
-	sealed, err := a.box.Seal(string(sec))
-	if err != nil {
-		return SandboxInfo{}, err
-	}
 	now := domain.SystemClock{}.Now()
 	ch, err := a.store.ChannelGetByAddress(ctx, whatsapp.ChannelType, SandboxPhoneNumberID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		ch, err = a.store.ChannelCreate(ctx, domain.Channel{ID: domain.UUIDv7{}.NewID(), ProjectID: p.ID, Type: whatsapp.ChannelType, Name: SandboxChannelName,
-			Address: SandboxPhoneNumberID, Config: pub, Secrets: sealed, Status: "active", CreatedAt: now, UpdatedAt: now})
+		ch = domain.Channel{ID: domain.UUIDv7{}.NewID(), ProjectID: p.ID, Type: whatsapp.ChannelType, Name: SandboxChannelName, Status: "active", CreatedAt: now}
+		if err = a.channels.Apply(&ch, cfg); err == nil {
+			ch.UpdatedAt = now
+			ch, err = a.store.ChannelCreate(ctx, ch)
+		}
 	case err == nil:
-		ch.Config, ch.Secrets, ch.UpdatedAt = pub, sealed, now
-		ch, err = a.store.ChannelUpdate(ctx, ch)
+		if err = a.channels.Apply(&ch, cfg); err == nil {
+			ch.UpdatedAt = now
+			ch, err = a.store.ChannelUpdate(ctx, ch)
+		}
 	}
 	if err != nil {
 		return SandboxInfo{}, fmt.Errorf("preparing the sandbox channel: %w", err)

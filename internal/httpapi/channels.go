@@ -68,25 +68,7 @@ func (a *runtimeAPI) apply(ch *domain.Channel, cfg map[string]any) error {
 	if a.s.deps.Channels == nil {
 		return domain.Errorf(domain.CodeUnavailable, "channels are not configured in this server")
 	}
-	c, err := a.s.deps.Channels.Describe(ch.Type, cfg)
-	if err != nil {
-		return err
-	}
-	pub, _ := json.Marshal(c.Public)
-	ch.Config, ch.Address = pub, c.Address
-	ch.Secrets = ""
-	if len(c.Secret) > 0 {
-		if a.s.deps.Secrets == nil {
-			return domain.Errorf(domain.CodeUnavailable, "no secret key is configured to store channel secrets")
-		}
-		raw, _ := json.Marshal(c.Secret)
-		sealed, err := a.s.deps.Secrets.Seal(string(raw))
-		if err != nil {
-			return err
-		}
-		ch.Secrets = sealed
-	}
-	return nil
+	return a.s.deps.Channels.Apply(ch, cfg)
 }
 
 func (a *runtimeAPI) channelList(ctx context.Context, _ *struct{}) (*Body[ListBody[ChannelView]], error) {

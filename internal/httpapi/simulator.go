@@ -154,19 +154,29 @@ type SimMessageInput struct {
 	}
 }
 
-func (a *runtimeAPI) simMessage(ctx context.Context, in *SimMessageInput) (*Body[SimSession], error) {
+// simSession finds a simulated session of the caller's project, and the
+// runner to move it with.
+func (a *runtimeAPI) simSession(ctx context.Context, id string) (*runner.Runner, domain.FlowSession, error) {
 	r, err := a.runner()
+	if err != nil {
+		return nil, domain.FlowSession{}, err
+	}
+	s, err := a.s.deps.Store.SessionGet(ctx, principalFrom(ctx).ProjectID, id)
+	if err != nil {
+		return nil, s, err
+	}
+	if !s.Simulated {
+		return nil, s, domain.NotFound("simulator session", id)
+	}
+	return r, s, nil
+}
+
+func (a *runtimeAPI) simMessage(ctx context.Context, in *SimMessageInput) (*Body[SimSession], error) {
+	r, s, err := a.simSession(ctx, in.SessionID)
 	if err != nil {
 		return nil, err
 	}
 	p := principalFrom(ctx)
-	s, err := a.s.deps.Store.SessionGet(ctx, p.ProjectID, in.SessionID)
-	if err != nil {
-		return nil, err
-	}
-	if !s.Simulated {
-		return nil, domain.NotFound("simulator session", in.SessionID)
-	}
 	b := in.Body
 	given := 0
 	for _, set := range []bool{b.Text != nil, b.Button != nil, b.ListReply != nil, b.FlowResponse != nil} {
@@ -238,18 +248,11 @@ func rowTitle(l *flow.ListData, id string) string {
 }
 
 func (a *runtimeAPI) simTimeout(ctx context.Context, in *SimSessionPath) (*Body[SimSession], error) {
-	r, err := a.runner()
+	r, s, err := a.simSession(ctx, in.SessionID)
 	if err != nil {
 		return nil, err
 	}
 	p := principalFrom(ctx)
-	s, err := a.s.deps.Store.SessionGet(ctx, p.ProjectID, in.SessionID)
-	if err != nil {
-		return nil, err
-	}
-	if !s.Simulated {
-		return nil, domain.NotFound("simulator session", in.SessionID)
-	}
 	if s.Status != domain.SessionWaiting {
 		return nil, domain.Errorf(domain.CodeConflict, "the session is %s, not waiting: there is no timer to fire", s.Status)
 	}

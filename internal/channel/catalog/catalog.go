@@ -99,6 +99,33 @@ func (c *Catalog) Describe(typ string, cfg map[string]any) (Config, error) {
 	return Config{}, domain.Invalid("/type", "channel type %q is not supported; use whatsapp or webchat", typ)
 }
 
+// Apply validates cfg for the channel's type and stores it on the channel:
+// public settings in clear, secrets sealed with the master key, the
+// routing address.
+func (c *Catalog) Apply(ch *domain.Channel, cfg map[string]any) error {
+	d, err := c.Describe(ch.Type, cfg)
+	if err != nil {
+		return err
+	}
+	pub, err := json.Marshal(d.Public)
+	if err != nil {
+		return err
+	}
+	ch.Config, ch.Address, ch.Secrets = pub, d.Address, ""
+	if len(d.Secret) == 0 {
+		return nil
+	}
+	if c.box == nil {
+		return domain.Errorf(domain.CodeUnavailable, "no secret key is configured to store channel secrets")
+	}
+	raw, err := json.Marshal(d.Secret)
+	if err != nil {
+		return err
+	}
+	ch.Secrets, err = c.box.Seal(string(raw))
+	return err
+}
+
 // Adapter returns the live adapter of a stored channel.
 func (c *Catalog) Adapter(ctx context.Context, ch domain.Channel) (channel.Adapter, error) {
 	c.mu.Lock()
