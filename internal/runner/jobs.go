@@ -76,7 +76,38 @@ type processWorker struct {
 }
 
 func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
+	err := w.r.ProcessContact(ctx, job.Args.ProjectID, job.Args.ContactID)
+	if err == nil || job.Attempt < PoisonAttempts {
+		return err
+	}
+	// The contact's oldest event has failed PoisonAttempts times (River backs
+	// off for about a quarter of an hour in all): record it as failed so the
+	// events behind it are not held up forever, and carry on.
+	if skipErr := w.r.skipHead(ctx, job.Args.ContactID, err); skipErr != nil {
+		return errors.Join(err, skipErr)
+	}
 	return w.r.ProcessContact(ctx, job.Args.ProjectID, job.Args.ContactID)
+}
+
+// PoisonAttempts is how many times a contact's oldest event may fail before
+// it is set aside as failed.
+const PoisonAttempts = 5
+
+// skipHead marks the contact's oldest unhandled event as failed.
+func (r *Runner) skipHead(ctx context.Context, contactID string, cause error) error {
+	ev, err := r.st.ContactEventNext(ctx, contactID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r.d.Logger.Error("setting aside a contact event that keeps failing", "contact", contactID, "seq", ev.Seq, "kind", ev.Kind, "err", cause)
+	err = r.st.ContactEventDone(ctx, ev.Seq, "failed: "+cause.Error(), r.d.Clock.Now())
+	if errors.Is(err, store.ErrConflict) {
+		return nil
+	}
+	return err
 }
 
 type timerWorker struct {

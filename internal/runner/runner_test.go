@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
@@ -379,5 +381,36 @@ func TestSessionExpiry(t *testing.T) {
 	e.process(c)
 	if got := e.session(c); got.Status != domain.SessionExpired {
 		t.Fatalf("status = %s (%s), want expired", got.Status, got.EndReason)
+	}
+}
+
+// TestPoisonEventIsSetAside: an event that fails every time is recorded as
+// failed after PoisonAttempts, and the events behind it are handled.
+func TestPoisonEventIsSetAside(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	a := addr()
+	c := e.receive(a, "hi").ContactID
+	e.process(c)
+	s := e.session(c)
+	// Corrupt the stored session: resuming it can only fail.
+	s.State, s.Version = []byte{0xff, 0x00}, s.Version+1
+	if err := e.st.SessionUpdate(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	e.receiveInput(a, button("Book"))
+	w := &processWorker{r: e.r}
+	job := &river.Job[ProcessArgs]{Args: ProcessArgs{ProjectID: e.project.ID, ContactID: c}}
+	job.JobRow = &rivertype.JobRow{Attempt: 1}
+	if err := w.Work(context.Background(), job); err == nil {
+		t.Fatal("a corrupt session resumed without error")
+	}
+	job.JobRow.Attempt = PoisonAttempts
+	if err := w.Work(context.Background(), job); err != nil {
+		t.Fatalf("after %d attempts: %v", PoisonAttempts, err)
+	}
+	if _, err := e.st.ContactEventNext(context.Background(), c); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the poison event still blocks the inbox: %v", err)
 	}
 }
