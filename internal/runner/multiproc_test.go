@@ -1,0 +1,111 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/parleyhq/parley/internal/chatflow"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/postgres"
+	"github.com/parleyhq/parley/internal/store/testdb"
+)
+
+// TestOrderingAcrossProcesses: two runners, each with its own connection
+// pool and River client on one PostgreSQL database (as two parley
+// processes would be), work the same contact's inbox at once: each of 50
+// messages is handled once, in arrival order.
+func TestOrderingAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	url := testdb.PostgresURL(t) // skips without TEST_DATABASE_URL
+	open := func() (*Runner, store.Store) {
+		logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+		clock, ids := domain.SystemClock{}, domain.UUIDv7{}
+		deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
+		r, err := New(Deps{Senders: &countingSenders{sent: map[string]int{}}, Clock: clock, IDs: ids, Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := postgres.Open(context.Background(), url, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{Work: true,
+			PollInterval: 20 * time.Millisecond, Register: []func(*river.Workers){r.Register}, Queues: Queues(8)})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		deps.Store = st
+		r.Bind(st, chatflow.New(st, clock, ids))
+		return r, st
+	}
+	r1, st1 := open()
+	_, st2 := open()
+	one := &env{t: t, st: st1, r: r1, flows: r1.d.Flows}
+	p, err := st1.ProjectCreate(context.Background(), store.ProjectCreateParams{ID: domain.UUIDv7{}.NewID(), Name: "Two processes", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one.project = p
+	one.channel, err = st1.ChannelCreate(context.Background(), domain.Channel{ID: domain.UUIDv7{}.NewID(), ProjectID: p.ID, Type: "webchat", Name: "Web",
+		Status: "active", CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one.publish("Loop", loopFlow)
+	for _, st := range []store.Store{st1, st2} {
+		svc := jobs.NewService(st.Jobs(), prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err := svc.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = svc.Stop(ctx)
+		})
+	}
+
+	a := addr()
+	var mu sync.Mutex
+	var receipts []Receipt
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rc := one.receive(a, fmt.Sprintf("m%02d", i))
+			mu.Lock()
+			receipts = append(receipts, rc)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	sort.Slice(receipts, func(i, j int) bool { return receipts[i].Seq < receipts[j].Seq })
+	c := receipts[0].ContactID
+	byID := map[string]string{}
+	for _, m := range one.conversation(c) {
+		byID[m.ID] = texts([]domain.Message{m}, "in")[0]
+	}
+	var want strings.Builder
+	for _, rc := range receipts[1:] {
+		want.WriteString(byID[rc.MessageID] + ",")
+	}
+	one.eventually("all 50 are handled", func() bool {
+		_, err := st1.ContactEventNext(context.Background(), c)
+		return err != nil
+	})
+	if got := one.vars(one.session(c))["log"]; got != want.String() {
+		t.Fatalf("handled order\n got %v\nwant %v", got, want.String())
+	}
+}
