@@ -1,0 +1,461 @@
+// Package crash_test is the kill -9 proof: `parley serve` runs as a
+// subprocess against the fake Graph API while signed webhooks pour in, is
+// SIGKILLed at random moments and restarted on the same database, and at
+// the end every acknowledged webhook must have been processed exactly once
+// and every reply must have reached the fake, with duplicates only where a
+// kill fell between the fake accepting a send and Parley's commit.
+//
+// PARLEY_CRASH_KILLS (default 50) makes longer runs and
+// PARLEY_CRASH_CONTACTS (default 12, customers writing at once) more load;
+// TEST_DATABASE_URL runs it on PostgreSQL.
+package crash_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/sandbox"
+	"github.com/parleyhq/parley/internal/store/testdb"
+)
+
+const (
+	appSecret     = "crash-app-secret"
+	accessToken   = "crash-access-token"
+	phoneNumberID = "1000001"
+	// sendWorkers is how many sends one process runs at once (the send
+	// queue's MaxWorkers, runner.Queues(20) in internal/app): a kill can
+	// catch at most that many between the fake's answer and the commit.
+	sendWorkers = 20
+)
+
+// The flow: "hi" asks a question with two buttons; the next message
+// (a tap on "Book") ends it with "Booked". So each inbound message gets
+// exactly one reply, and a contact's replies alternate.
+const flowJSON = `{"nodes":[
+ {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi"]}}},
+ {"id":"ask","type":"message","position":{"x":0,"y":100},"data":{"text":"Pick one","buttons":["Book","Track"]}},
+ {"id":"booked","type":"end","position":{"x":0,"y":200},"data":{"text":"Booked"}},
+ {"id":"track","type":"end","position":{"x":200,"y":200},"data":{"text":"Tracking"}}
+],"edges":[
+ {"id":"e1","source":"start","target":"ask"},
+ {"id":"e2","source":"ask","sourceHandle":"Book","target":"booked"},
+ {"id":"e3","source":"ask","sourceHandle":"Track","target":"track"},
+ {"id":"e4","source":"ask","sourceHandle":"other","target":"track"}
+]}`
+
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q must be a positive whole number", name, v)
+	}
+	return n
+}
+
+// kill is one SIGKILL and what it hit.
+type kill struct {
+	at        time.Time
+	restarted time.Time // when the next process was started
+	inbound   int       // inbound webhooks in flight
+	status    int       // status webhooks in flight
+	sends     int       // sends in flight at the fake
+	pending   int       // acknowledged inbound messages whose reply had not reached the fake
+	window    map[string]bool
+	orphans   map[string]int // jobs left "running" by the dead process, by kind
+}
+
+func TestKillNine(t *testing.T) {
+	kills := envInt(t, "PARLEY_CRASH_KILLS", 50)
+	slots := envInt(t, "PARLEY_CRASH_CONTACTS", 12)
+	strict := os.Getenv("PARLEY_CRASH_STRICT") != ""
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+time.Duration(kills)*3*time.Second)
+	defer cancel()
+
+	bin := buildParley(t)
+	built := time.Since(began)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	env := append(os.Environ(), "PARLEY_DATA_DIR="+dataDir, "PARLEY_SECRET_KEY="+strings.Repeat("5e", 32),
+		"PARLEY_JOB_POLL_INTERVAL=50ms", "PARLEY_LOG_LEVEL=warn")
+	db := database{driver: "sqlite", dsn: "file:" + filepath.Join(dataDir, "parley.db") + "?_pragma=busy_timeout(10000)"}
+	if os.Getenv(testdb.EnvVar) != "" {
+		u := testdb.PostgresURL(t)
+		env = append(env, "DATABASE_URL="+u)
+		db = database{driver: "pgx", dsn: u}
+	}
+	srv := newProc(t, bin, freeAddr(t), env)
+
+	// Meta: the fake Graph API, whose webhooks (and ours, as the
+	// customers) are retried until they get a 200.
+	m := newMeta()
+	fake := sandbox.New(sandbox.Config{AppSecret: appSecret, AccessToken: accessToken, PhoneNumberID: phoneNumberID,
+		StatusDelay: 20 * time.Millisecond, HTTPClient: &http.Client{Transport: m}})
+	defer fake.Stop() // before the graph server shuts down (cleanups run later)
+	g := &graph{fake: fake, h: fake.Handler(), maxDelay: 30 * time.Millisecond}
+	graphURL := serveGraph(t, g)
+
+	srv.start(ctx)
+	token := srv.run("token", "create", "--project", "Default", "--name", "crash")
+	ch := api(t, srv.base(), token, "POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Crash", "config": map[string]any{
+		"phone_number_id": phoneNumberID, "waba_id": "100000000000001", "access_token": accessToken, "app_secret": appSecret,
+		"verify_token": "crash-verify", "api_base_url": graphURL, "messages_per_second": 1000}}, http.StatusCreated)
+	fake.SetWebhookURL(srv.base() + "/webhooks/whatsapp/" + ch["id"].(string))
+	api(t, srv.base(), token, "POST", "/chat-flow/flows/", map[string]any{"name": "Crash", "is_active": true,
+		"flow_data": json.RawMessage(flowJSON)}, http.StatusCreated)
+
+	// The customers: each sends "hi", then taps "Book", then "hi"… one
+	// message at a time (the next once the previous was acknowledged), at
+	// most perContact messages, then the next customer takes the slot.
+	// (Parley paces replies to one person like Meta's pair limit — a burst
+	// of 10, then one per 6 s — so each customer stays within the burst.)
+	const perContact = 8
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var sentMu sync.Mutex
+	sent := map[string][]string{} // phone → wamids, in order
+	var loadErr atomic.Value
+	var next atomic.Int64
+	for range slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				n := next.Add(1)
+				phone := fmt.Sprintf("1555%07d", n)
+				for i := 0; i < perContact && !stop.Load(); i++ {
+					in := sandbox.Inbound{From: phone, Name: fmt.Sprintf("C%d", n), ID: fmt.Sprintf("wamid.CRASH.%s.%d", phone, i)}
+					if i%2 == 0 {
+						in.Text = "hi"
+					} else {
+						in.ButtonReply = &channel.Reply{ID: "b0", Title: "Book"}
+					}
+					if _, err := fake.SendInbound(ctx, in); err != nil {
+						loadErr.Store(fmt.Errorf("contact %s, message %d: %w", phone, i, err))
+						return
+					}
+					sentMu.Lock()
+					sent[phone] = append(sent[phone], in.ID)
+					sentMu.Unlock()
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(20*time.Millisecond + rand.N(80*time.Millisecond)):
+					}
+				}
+			}
+		}()
+	}
+	acked := func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.acked)
+	}
+
+	// The kills: at random moments, including right after a start (while
+	// the new process picks up the dead one's work).
+	var ks []kill
+	for k := range kills {
+		up := rand.N(400 * time.Millisecond)
+		if k%2 == 1 {
+			up = 400*time.Millisecond + rand.N(1200*time.Millisecond)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("ran out of time after %d kills", k)
+		case <-time.After(up):
+		}
+		in, st := m.snapshot()
+		kl := kill{at: time.Now(), inbound: in, status: st, sends: g.sends(), pending: acked() - len(g.accepted())}
+		srv.kill()
+		// A request the dead process had written may still be in the
+		// fake's socket buffer; give it a moment to be read before
+		// waiting for the sends under way to finish.
+		time.Sleep(50 * time.Millisecond)
+		for deadline := time.Now().Add(2 * time.Second); g.sends() > 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		kl.window, kl.orphans = afterKill(t, db, g.accepted(), strict)
+		kl.restarted = time.Now()
+		ks = append(ks, kl)
+		srv.start(ctx)
+	}
+	killPhase := time.Since(began) - built
+
+	// Quiet: the customers finish the message they are on, then everything
+	// must settle.
+	stop.Store(true)
+	wg.Wait()
+	if err, _ := loadErr.Load().(error); err != nil {
+		t.Fatalf("the load stopped: %v\n%s", err, srv.logTail())
+	}
+	want := 0
+	for _, ids := range sent {
+		want += len(ids)
+	}
+	conn := db.open(t)
+	defer conn.Close()
+	settled := func() (bool, string) {
+		outs := query(t, conn, `SELECT id, status FROM messages WHERE direction = 'out'`)
+		open := query(t, conn, `SELECT count(*) FROM contact_events WHERE handled_at IS NULL`)[0][0]
+		acc := g.accepted()
+		notRead, missing := 0, 0
+		for _, o := range outs {
+			if o[1] != "read" {
+				notRead++
+			}
+			if !acc[o[0]] {
+				missing++
+			}
+		}
+		return len(outs) == want && notRead == 0 && missing == 0 && open == "0",
+			fmt.Sprintf("%d of %d replies stored, %d not yet read, %d not yet at the fake, %s inbox events unhandled",
+				len(outs), want, notRead, missing, open)
+	}
+	for deadline := time.Now().Add(90 * time.Second); ; {
+		ok, state := settled()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Errorf("nothing moves any more: %s", state)
+			for _, r := range query(t, conn, `SELECT kind, state, attempt, coalesce(errors, '') FROM river_job WHERE state NOT IN ('completed', 'discarded', 'cancelled')`) {
+				if r[0] != "housekeeping" {
+					t.Logf("open job: %v", r)
+				}
+			}
+			t.Fatalf("log tail:\n%s", srv.logTail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // a late duplicate would show up now
+
+	// Exactly once: each acknowledged inbound message is stored once, is
+	// handled once as an inbox event, and got exactly one reply, in order.
+	m.mu.Lock()
+	ackedIn := map[string]bool{}
+	for id := range m.acked {
+		ackedIn[id] = true
+	}
+	ackedStates := m.ackedStates
+	refused := append([]string(nil), m.refused...)
+	hooks, attempts, failures := m.ackedHooks, m.attempts, m.failures
+	m.mu.Unlock()
+	if len(refused) > 0 {
+		t.Errorf("%d valid webhooks were refused with a 4xx, e.g. %s", len(refused), refused[0])
+	}
+	if len(ackedIn) != want {
+		t.Errorf("%d inbound messages acknowledged, but the customers sent %d", len(ackedIn), want)
+	}
+	phoneOf := map[string]string{}
+	for _, r := range query(t, conn, `SELECT contact_id, path FROM contact_urns`) {
+		phoneOf[r[0]] = r[1]
+	}
+	if len(phoneOf) != len(sent) {
+		t.Errorf("%d contacts stored, want %d", len(phoneOf), len(sent))
+	}
+	inRows := query(t, conn, `SELECT id, provider_id, contact_id FROM messages WHERE direction = 'in'`)
+	stored := map[string]int{}
+	inboundOf := map[string]string{} // message ID → wamid
+	for _, r := range inRows {
+		stored[r[1]]++
+		inboundOf[r[0]] = r[1]
+		if !ackedIn[r[1]] {
+			t.Errorf("inbound %s is stored but was never acknowledged", r[1])
+		}
+	}
+	for id := range ackedIn {
+		if stored[id] != 1 {
+			t.Errorf("acknowledged inbound %s is stored %d times, want once", id, stored[id])
+		}
+	}
+	steps := map[string]int{}
+	for _, r := range query(t, conn, `SELECT message_id, CASE WHEN handled_at IS NULL THEN 0 ELSE 1 END, result FROM contact_events WHERE kind = 'message'`) {
+		steps[inboundOf[r[0]]]++
+		if r[1] != "1" || !(strings.HasPrefix(r[2], "started flow") || r[2] == "resumed session") {
+			t.Errorf("inbox event of %s: handled=%s result=%q, want handled, started or resumed", inboundOf[r[0]], r[1], r[2])
+		}
+	}
+	for id := range ackedIn {
+		if steps[id] != 1 {
+			t.Errorf("acknowledged inbound %s made %d flow steps, want 1", id, steps[id])
+		}
+	}
+	replies := map[string][]string{} // phone → reply texts, in order
+	outStatus := map[string]string{}
+	for _, r := range query(t, conn, `SELECT id, contact_id, content, status FROM messages WHERE direction = 'out' ORDER BY contact_id, id`) {
+		var content struct {
+			Text string `json:"text"`
+		}
+		_ = json.Unmarshal([]byte(r[2]), &content)
+		replies[phoneOf[r[1]]] = append(replies[phoneOf[r[1]]], content.Text)
+		outStatus[r[0]] = r[3]
+	}
+	for phone, ids := range sent {
+		var want []string
+		for i := range ids {
+			want = append(want, map[bool]string{true: "Pick one", false: "Booked"}[i%2 == 0])
+		}
+		if !slices.Equal(replies[phone], want) {
+			t.Errorf("contact %s sent %d messages and got replies %q, want %q", phone, len(ids), replies[phone], want)
+		}
+	}
+
+	// Statuses: every acknowledged status is reflected (monotonically: the
+	// final one is the highest acknowledged).
+	rank := map[string]int{"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+	for id, states := range ackedStates {
+		top := ""
+		for s := range states {
+			if rank[s] > rank[top] {
+				top = s
+			}
+		}
+		if got, ok := outStatus[id]; !ok {
+			t.Errorf("an acknowledged status names message %s, which is not stored", id)
+		} else if rank[got] < rank[top] {
+			t.Errorf("message %s is %s, but a %s status was acknowledged", id, got, top)
+		}
+	}
+
+	// At least once at the fake, and any second copy only after a kill
+	// that fell between the fake accepting the first and our commit.
+	copies := map[string][]copyOf{}
+	for _, c := range g.allCopies() {
+		copies[c.ourID] = append(copies[c.ourID], c)
+	}
+	for id := range outStatus {
+		if len(copies[id]) == 0 {
+			t.Errorf("reply %s never reached the fake", id)
+		}
+	}
+	dupPerKill := make([]int, len(ks))
+	var dupLines []string
+	extra := 0
+	for id, cs := range copies {
+		if _, ok := outStatus[id]; !ok {
+			t.Errorf("the fake got message %q, which Parley does not have", id)
+		}
+		sort.Slice(cs, func(i, j int) bool { return cs[i].arrived.Before(cs[j].arrived) })
+		used := map[int]bool{}
+		for i := 1; i < len(cs); i++ {
+			extra++
+			k := -1
+			for j := range ks {
+				if !ks[j].restarted.After(cs[i].arrived) {
+					k = j
+				}
+			}
+			switch {
+			case k < 0:
+				t.Errorf("message %s was sent twice without any kill", id)
+			case !ks[k].window[id]:
+				t.Errorf("message %s was sent again after kill %d, but it was not in that kill's window (accepted by the fake, not committed)", id, k+1)
+			case used[k]:
+				t.Errorf("message %s was sent more than once again after kill %d", id, k+1)
+			default:
+				used[k] = true
+				dupPerKill[k]++
+				dupLines = append(dupLines, fmt.Sprintf("  %s: copy %d, %s after the fake accepted copy %d, re-sent after kill %d",
+					id, i+1, cs[i].arrived.Sub(cs[i-1].accepted).Round(time.Millisecond), i, k+1))
+			}
+		}
+	}
+
+	// The summary.
+	var hit struct{ receive, sprint, send, status int }
+	orphans := map[string]int{}
+	windowTotal := 0
+	for i, k := range ks {
+		if k.inbound > 0 {
+			hit.receive++
+		}
+		if k.pending > 0 {
+			hit.sprint++
+		}
+		if k.sends > 0 {
+			hit.send++
+		}
+		if k.status > 0 {
+			hit.status++
+		}
+		for kind, n := range k.orphans {
+			orphans[kind] += n
+		}
+		windowTotal += len(k.window)
+		if dupPerKill[i] > len(k.window) {
+			t.Errorf("kill %d: %d duplicates but only %d messages were in its window", i+1, dupPerKill[i], len(k.window))
+		}
+		if len(k.window) > sendWorkers {
+			t.Errorf("kill %d: %d messages accepted and not committed, more than the %d sends that can be under way", i+1, len(k.window), sendWorkers)
+		}
+	}
+	sort.Strings(dupLines)
+	dbName := "SQLite"
+	if db.driver == "pgx" {
+		dbName = "PostgreSQL"
+	}
+	orphanNote := "requeued by the harness (River would wait 1 h; see docs/testing.md)"
+	if strict {
+		orphanNote = "left to River (PARLEY_CRASH_STRICT)"
+	}
+	summary := fmt.Sprintf(`crash test on %s: %d kills in %s (build %s, total %s)
+  kills that hit: receive %d, sprint/queue %d, send %d, status %d
+  customers: %d
+  webhooks acknowledged: %d inbound messages, %d status webhooks (%d POSTs, %d without a 200, retried)
+  inbound messages stored: %d (each once, each one flow step)
+  replies: %d stored, %d copies at the fake, %d duplicates (messages in a kill's window: %d in all)
+  jobs left running by killed processes: %v, %s`,
+		dbName, len(ks), killPhase.Round(time.Millisecond), built.Round(time.Millisecond), time.Since(began).Round(time.Millisecond),
+		hit.receive, hit.sprint, hit.send, hit.status,
+		len(sent), hooks[kindInbound], hooks[kindStatus], attempts, failures,
+		len(inRows), len(outStatus), len(g.allCopies()), extra, windowTotal,
+		orphans, orphanNote)
+	if len(dupLines) > 0 {
+		summary += "\n  duplicates:\n" + strings.Join(dupLines, "\n")
+	}
+	t.Log(summary)
+	fmt.Println(summary)
+}
+
+// afterKill runs while no process is up: it records which messages the
+// fake had accepted but Parley had not committed as sent (the window), and
+// counts the jobs the dead process left "running". River rescues those
+// only after RescueStuckJobsAfter (1 h by default), so unless strict the
+// harness makes them available again, as a rescuer for a dead process
+// would.
+func afterKill(t *testing.T, d database, accepted map[string]bool, strict bool) (map[string]bool, map[string]int) {
+	t.Helper()
+	db := d.open(t)
+	defer db.Close()
+	window := map[string]bool{}
+	for _, r := range query(t, db, `SELECT id FROM messages WHERE direction = 'out' AND status = 'queued'`) {
+		if accepted[r[0]] {
+			window[r[0]] = true
+		}
+	}
+	orphans := map[string]int{}
+	for _, r := range query(t, db, `SELECT kind FROM river_job WHERE state = 'running'`) {
+		orphans[r[0]]++
+	}
+	if !strict && len(orphans) > 0 {
+		exec1(t, db, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+	}
+	return window, orphans
+}

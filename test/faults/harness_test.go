@@ -1,0 +1,274 @@
+package faults_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for diagnostics
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite", for diagnostics
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/app"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/sandbox"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/testdb"
+)
+
+const (
+	appSecret   = "faults-app-secret"
+	accessToken = "faults-access-token"
+	pnid        = "2000001"
+)
+
+// A catch-all flow: every message that starts no other flow gets "Hello".
+const helloFlow = `{"nodes":[
+ {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"inbound"}}},
+ {"id":"bye","type":"end","position":{"x":0,"y":100},"data":{"text":"Hello"}}
+],"edges":[{"id":"e1","source":"start","target":"bye"}]}`
+
+// server is a real Parley (app.New + Start) with a WhatsApp channel on
+// the fake Graph API and the catch-all flow published.
+type server struct {
+	t       *testing.T
+	app     *app.App
+	base    string
+	token   string
+	project string
+	fake    *sandbox.Server
+	hc      *http.Client
+	stopped bool
+	// driver and dsn open the database for diagnostics.
+	driver, dsn string
+}
+
+func start(t *testing.T) *server {
+	t.Helper()
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.SecretKey = strings.Repeat("fa", 32)
+	cfg.JobPollInterval = 20 * time.Millisecond
+	cfg.ShutdownTimeout = 10 * time.Second
+	if os.Getenv(testdb.EnvVar) != "" {
+		cfg.DatabaseURL = testdb.PostgresURL(t)
+	}
+	if err := cfg.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fake := sandbox.New(sandbox.Config{AppSecret: appSecret, AccessToken: accessToken, PhoneNumberID: pnid,
+		StatusDelay: 10 * time.Millisecond, HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}})
+	if err := fake.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, app: a, base: "http://" + a.Addr(), fake: fake, hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}},
+		driver: "sqlite", dsn: "file:" + cfg.SQLitePath() + "?mode=ro"}
+	if cfg.UsesPostgres() {
+		s.driver, s.dsn = "pgx", cfg.DatabaseURL
+	}
+	t.Cleanup(s.stop)
+	p, err := a.Accounts().ResolveProject(ctx, account.DefaultProjectName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.Accounts().CreateToken(ctx, p.ID, "faults", domain.RoleOwner, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.token, s.project = tok.Secret, p.ID
+	ch := s.must("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Faulty", "config": map[string]any{
+		"phone_number_id": pnid, "waba_id": "100000000000001", "access_token": accessToken, "app_secret": appSecret,
+		"api_base_url": fake.URL(), "messages_per_second": 1000}}, http.StatusCreated)
+	fake.SetWebhookURL(s.base + "/webhooks/whatsapp/" + ch["id"].(string))
+	s.must("POST", "/chat-flow/flows/", map[string]any{"name": "Hello", "is_active": true, "flow_data": json.RawMessage(helloFlow)}, http.StatusCreated)
+	return s
+}
+
+// stop stops the fake and the server, and closes idle connections.
+func (s *server) stop() {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	s.fake.Stop()
+	if err := s.app.Stop(); err != nil {
+		s.t.Errorf("stopping the server: %v", err)
+	}
+	s.hc.CloseIdleConnections()
+	http.DefaultClient.CloseIdleConnections() // the server's Graph client shares the default transport
+}
+
+func (s *server) must(method, path string, body any, want int) map[string]any {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, method, s.base+path, rd)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := s.hc.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		s.t.Fatalf("%s %s: %d, want %d: %s", method, path, res.StatusCode, want, raw)
+	}
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
+
+// customer writes "hi" from phone (opening the 24-hour window; the flow
+// answers "Hello") and returns the contact's ID.
+func (s *server) customer(phone string) string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.fake.SendInbound(ctx, sandbox.Inbound{From: phone, Name: "Faulty " + phone, Text: "hi"}); err != nil {
+		s.t.Fatal(err)
+	}
+	out := s.must("GET", "/contacts/?search="+phone, nil, http.StatusOK)
+	l, _ := out["results"].([]any)
+	if len(l) != 1 {
+		s.t.Fatalf("contact %s: %v", phone, out)
+	}
+	return l[0].(map[string]any)["id"].(string)
+}
+
+// agentSend queues a text to the contact as a person would.
+func (s *server) agentSend(contact, text string) string {
+	s.t.Helper()
+	return s.must("POST", "/conversations/"+contact+"/messages/", map[string]any{"text": text}, http.StatusCreated)["id"].(string)
+}
+
+// outbound lists the contact's outbound messages, oldest first.
+func (s *server) outbound(contact string) []domain.Message {
+	s.t.Helper()
+	var out []domain.Message
+	page := store.Page{Limit: store.MaxPageSize}
+	for {
+		l, err := s.app.Store().MessageList(context.Background(), store.MessageListParams{ProjectID: s.project, ContactID: contact, Page: page})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		for _, m := range l.Items {
+			if m.Direction == domain.DirectionOut {
+				out = append(out, m)
+			}
+		}
+		if l.Next == "" {
+			break
+		}
+		page.After = l.Next
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// final reports whether a message has reached the end of its road: read
+// (the fake always reports sent, delivered, read for what it accepts) or
+// failed.
+func final(m domain.Message) bool {
+	return m.Status == domain.MessageRead || m.Status == domain.MessageFailed
+}
+
+// settle waits until the contact has n outbound messages, all final.
+func (s *server) settle(contact string, n int, within time.Duration) []domain.Message {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ms := s.outbound(contact)
+		done := len(ms) == n
+		for _, m := range ms {
+			done = done && final(m)
+		}
+		if done {
+			return ms
+		}
+		if time.Now().After(deadline) {
+			var lines []string
+			for _, m := range ms {
+				lines = append(lines, fmt.Sprintf("%s %s %s %s", m.ID, m.Status, m.ErrorCode, m.ErrorReason))
+			}
+			var stacks strings.Builder
+			_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+			s.t.Fatalf("after %s, %d of %d messages, not all final:\n%s\nsend jobs not finished:\n%s\ngoroutines:\n%s",
+				within, len(ms), n, strings.Join(lines, "\n"), s.openJobs(), stacks.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// requestsFor counts the fake's message requests carrying our ID.
+func (s *server) requestsFor() map[string]int {
+	out := map[string]int{}
+	for _, r := range s.fake.Messages() {
+		var b struct {
+			OurID string `json:"biz_opaque_callback_data"`
+		}
+		_ = json.Unmarshal(r.Body, &b)
+		out[b.OurID]++
+	}
+	return out
+}
+
+// openJobs describes the send jobs that have not finished, for a failure
+// message.
+func (s *server) openJobs() string {
+	db, err := sql.Open(s.driver, s.dsn)
+	if err != nil {
+		return err.Error()
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows, err := db.QueryContext(ctx, `SELECT id, state, attempt, CAST(scheduled_at AS TEXT), CAST(errors AS TEXT) FROM river_job
+		WHERE kind = 'message_send' AND state NOT IN ('completed', 'discarded', 'cancelled') ORDER BY id`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, attempt int64
+		var state string
+		var at, errs sql.NullString
+		if err := rows.Scan(&id, &state, &attempt, &at, &errs); err != nil {
+			return err.Error()
+		}
+		if len(errs.String) > 300 {
+			errs.String = errs.String[len(errs.String)-300:]
+		}
+		fmt.Fprintf(&b, "job %d %s attempt %d scheduled %s %s\n", id, state, attempt, at.String, errs.String)
+	}
+	return b.String()
+}
