@@ -10,6 +10,7 @@ import {
   applyEdgeChanges,
   applyNodeChanges,
   useReactFlow,
+  Position,
   type Connection,
   type EdgeChange,
   type NodeChange,
@@ -24,6 +25,8 @@ import { FlowSettingsDialog } from '../components/FlowSettings';
 import {
   autoLayout,
   collectVariables,
+  estimateHeight,
+  NODE_WIDTH,
   copySelection,
   defaultCfg,
   exitsOf,
@@ -52,6 +55,30 @@ type Flow = Schemas['Flow'];
 const nodeTypes = { parley: FlowNode };
 const edgeTypes = { parley: PlusEdge };
 type Snapshot = { nodes: CNode[]; edges: CEdge[] };
+const BIG_FLOW = 150;
+
+/** Estimated size and handle positions of a node not measured yet (see BIG_FLOW). */
+function withEstimates(n: CNode, specs: Map<string, NodeTypeSpec>): CNode {
+  const h = estimateHeight(n, specs);
+  const exits = exitsOf(n.data.kind, n.data.cfg, specs.get(n.data.kind));
+  const handles = [
+    ...(n.data.kind === 'start' ? [] : [{ id: null, type: 'target' as const, position: Position.Top, x: NODE_WIDTH / 2 - 6, y: -6, width: 12, height: 12 }]),
+    ...exits.map((x, i) => ({
+      id: x.id,
+      type: 'source' as const,
+      position: Position.Bottom,
+      x: ((i % 3) + 0.5) * (NODE_WIDTH / Math.min(3, exits.length)) - 4,
+      y: h - 24 + Math.floor(i / 3) * 19,
+      width: 9,
+      height: 9,
+    })),
+  ];
+  return { ...n, initialWidth: NODE_WIDTH, initialHeight: h, handles };
+}
+function stripEstimates(n: CNode): CNode {
+  const { handles: _h, initialWidth: _w, initialHeight: _ht, ...rest } = n;
+  return rest as CNode;
+}
 type Tab = 'node' | 'problems' | 'simulator' | 'history';
 
 export default function Editor({ flowId }: { flowId: string }) {
@@ -91,7 +118,21 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
   const specs = useMemo(() => new Map(types.map((t) => [t.type, t])), [types]);
   const [flow, setFlow] = useState(initial);
   useTitle(flow.name);
-  const first = useMemo(() => toCanvas(initial.flow_data as FlowDoc, specs), [initial, specs]);
+  const first = useMemo(() => {
+    const c = toCanvas(initial.flow_data as FlowDoc, specs);
+    // Big flows open around Start instead of fitting everything, and carry
+    // estimated sizes and handle positions so the canvas renders only the
+    // nodes in view (React Flow otherwise renders every node once to measure it).
+    if (c.nodes.length > BIG_FLOW) c.nodes = c.nodes.map((n) => withEstimates(n, specs));
+    return c;
+  }, [initial, specs]);
+  const initialViewport = useMemo(() => {
+    if (first.nodes.length <= BIG_FLOW) return undefined;
+    const start = first.nodes.find((n) => n.data.kind === 'start') ?? first.nodes[0];
+    const zoom = 0.8;
+    const paneWidth = Math.max(400, window.innerWidth - 540);
+    return { x: paneWidth / 2 - (start.position.x + 120) * zoom, y: 40 - start.position.y * zoom, zoom };
+  }, [first]);
   const [nodes, setNodes] = useState<CNode[]>(first.nodes);
   const [edges, setEdges] = useState<CEdge[]>(first.edges);
   const nodesRef = useRef(nodes);
@@ -161,7 +202,12 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
       if (readOnly) changes = changes.filter((c) => c.type === 'select' || c.type === 'dimensions');
       const meaningful = changes.some((c) => c.type === 'remove' || c.type === 'add' || (c.type === 'position' && !c.dragging && c.position));
       if (changes.some((c) => c.type === 'remove')) pushHistory();
-      setNodes((ns) => applyNodeChanges(changes, ns));
+      const measured = new Set(changes.filter((c) => c.type === 'dimensions').map((c) => (c as { id: string }).id));
+      setNodes((ns) => {
+        const out = applyNodeChanges(changes, ns);
+        // Once React Flow has measured a node, drop the estimates.
+        return measured.size ? out.map((n) => (measured.has(n.id) && n.handles ? stripEstimates(n) : n)) : out;
+      });
       if (meaningful) setRev((r) => r + 1);
     },
     [pushHistory, readOnly],
@@ -253,9 +299,27 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
     },
     [rf],
   );
+  /** Fits every node in view, from positions and (measured or estimated) sizes: React Flow's own fitView waits until every node was measured, which never happens when only the visible ones render. */
+  const fitAll = useCallback(
+    (duration = 300) => {
+      const ns = nodesRef.current;
+      if (!ns.length) return;
+      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (const n of ns) {
+        const w = n.measured?.width ?? NODE_WIDTH;
+        const h = n.measured?.height ?? estimateHeight(n, specs);
+        x0 = Math.min(x0, n.position.x);
+        y0 = Math.min(y0, n.position.y);
+        x1 = Math.max(x1, n.position.x + w);
+        y1 = Math.max(y1, n.position.y + h);
+      }
+      void rf.fitBounds({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, { padding: 0.08, duration });
+    },
+    [rf, specs],
+  );
   const layout = () => {
     apply(autoLayout(nodesRef.current, edgesRef.current, specs), edgesRef.current);
-    setTimeout(() => void rf.fitView({ duration: 300 }), 50);
+    setTimeout(() => fitAll(), 50);
   };
 
   // ---- live validation ----
@@ -428,7 +492,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
   const sel = selected.length === 1 ? selected[0] : null;
   const variables = useMemo(() => collectVariables(nodes), [nodes]);
   const errors = problems.filter((p) => p.severity === 'error').length;
-  const big = nodes.length > 150;
+  const big = nodes.length > BIG_FLOW;
 
   return (
     <div className="editor">
@@ -456,7 +520,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
             </button>
           </>
         )}
-        <button type="button" onClick={() => void rf.fitView({ duration: 300 })}>
+        <button type="button" onClick={() => fitAll()}>
           Zoom to fit
         </button>
         <button type="button" aria-pressed={!!analytics} onClick={() => void toggleAnalytics()}>
@@ -510,7 +574,8 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
               nodesDraggable={!readOnly}
               nodesConnectable={!readOnly}
               deleteKeyCode={readOnly ? null : ['Delete', 'Backspace']}
-              fitView
+              fitView={!initialViewport}
+              defaultViewport={initialViewport}
               minZoom={0.05}
               onlyRenderVisibleElements={big}
               defaultEdgeOptions={{ type: 'parley' }}
@@ -518,7 +583,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
               onInit={() => performance.mark('parley:canvas-ready')}
             >
               <Background gap={20} />
-              <Controls showInteractive={false} />
+              <Controls showInteractive={false} showFitView={false} />
               <MiniMap pannable zoomable ariaLabel="Minimap" nodeStrokeWidth={2} />
             </ReactFlow>
           </CanvasCtx.Provider>
@@ -561,7 +626,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
               ) : (
                 <div className="muted small">
                   <p>Select a node to edit it. {readOnly ? '' : 'Drag a component from the palette onto the canvas, or select a connection and press + to insert one.'}</p>
-                  <p>Connect a node’s exits (right side) to the next node’s input (top). Shortcuts: Ctrl+S save, Ctrl+Z / Ctrl+Shift+Z undo/redo, Ctrl+C / Ctrl+V copy/paste, Delete removes the selection.</p>
+                  <p>Connect a node’s exits (the chips at its bottom) to the next node’s input (top). Shortcuts: Ctrl+S save, Ctrl+Z / Ctrl+Shift+Z undo/redo, Ctrl+C / Ctrl+V copy/paste, Delete removes the selection.</p>
                 </div>
               ))}
             {tab === 'problems' && <ProblemList problems={problems} onFocus={focusNode} />}
