@@ -390,62 +390,75 @@ export const tests = [
           }),
       );
       await page.waitForTimeout(400);
-      const target = node(page, 'm30');
-      await target.scrollIntoViewIfNeeded();
-      // Zoom in a bit around the node so it is grabbable.
-      const box0 = await target.boundingBox();
-      await page.mouse.move(box0.x + box0.width / 2, box0.y + 5);
-      for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -200);
-      await page.waitForTimeout(400);
-      const box = await target.boundingBox();
-      await page.evaluate(() => {
-        window.__frames = [];
-        let last = performance.now();
-        const tick = (t) => {
-          window.__frames.push(t - last);
-          last = t;
-          if (window.__frames.length < 100000 && !window.__stop) requestAnimationFrame(tick);
-        };
-        requestAnimationFrame(tick);
-      });
-      const sx = box.x + box.width / 2;
-      const sy = box.y + 12;
-      await page.mouse.move(sx, sy);
-      await page.mouse.down();
-      const t0 = Date.now();
-      for (let i = 1; i <= 60; i++) {
-        await page.mouse.move(sx + i * 4, sy + Math.sin(i / 6) * 40);
-      }
-      await page.mouse.up();
-      const dragMs = Date.now() - t0;
-      const frames = await page.evaluate(() => {
-        window.__stop = true;
-        return window.__frames.slice(1);
-      });
-      const sorted = [...frames].sort((a, b) => a - b);
-      const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-      const perf = {
-        nodes: 500,
-        open_ms: runs.map((r) => Math.round(r.ms)),
-        rendered_nodes: runs.map((r) => r.rendered),
-        zoom_to_fit_all_500_ms: fitAll,
-        drag: {
-          moves: 60,
-          duration_ms: dragMs,
+      // Drag a node for 60 mouse moves and record the frame times, first with all 500
+      // nodes on screen (zoomed to fit), then zoomed in as one edits.
+      const dragFrames = async (id) => {
+        const target = node(page, id);
+        const box = await target.boundingBox();
+        await page.evaluate(() => {
+          window.__frames = [];
+          window.__stop = false;
+          let last = performance.now();
+          const tick = (t) => {
+            window.__frames.push(t - last);
+            last = t;
+            if (!window.__stop) requestAnimationFrame(tick);
+          };
+          requestAnimationFrame(tick);
+        });
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send('Performance.enable');
+        const m0 = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+        const sx = box.x + box.width / 2;
+        const sy = box.y + Math.min(12, box.height / 3);
+        await page.mouse.move(sx, sy);
+        await page.mouse.down();
+        const t0 = Date.now();
+        for (let i = 1; i <= 60; i++) await page.mouse.move(sx + i * 4, sy + Math.sin(i / 6) * 40);
+        await page.mouse.up();
+        const ms = Date.now() - t0;
+        const frames = await page.evaluate(() => {
+          window.__stop = true;
+          return window.__frames.slice(1);
+        });
+        const m1 = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+        const cpu = Object.fromEntries(['ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration', 'TaskDuration'].map((k) => [k.replace('Duration', '_ms'), Math.round((m1[k] - m0[k]) * 1000)]));
+        await cdp.detach();
+        const moved = await target.boundingBox();
+        assert.ok(Math.abs(moved.x - box.x) > 20, `node ${id} moved`);
+        const sorted = [...frames].sort((a, b) => a - b);
+        const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+        return {
+          rendered_nodes: await page.locator('.react-flow__node').count(),
+          duration_ms: ms,
           frames: frames.length,
           mean_ms: +(frames.reduce((a, b) => a + b, 0) / frames.length).toFixed(1),
           p95_ms: +pct(95).toFixed(1),
           max_ms: +sorted[sorted.length - 1].toFixed(1),
           over_50ms: frames.filter((f) => f > 50).length,
-        },
+          main_thread: cpu,
+        };
+      };
+      const dragAll = await dragFrames('m260');
+      const box0 = await node(page, 'm30').boundingBox();
+      await page.mouse.move(box0.x + box0.width / 2, box0.y + 5);
+      for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -200);
+      await page.waitForTimeout(400);
+      const dragZoomed = await dragFrames('m30');
+      const perf = {
+        nodes: 500,
+        open_ms: runs.map((r) => Math.round(r.ms)),
+        rendered_nodes: runs.map((r) => r.rendered),
+        zoom_to_fit_all_500_ms: fitAll,
+        drag_all_500_on_screen: dragAll,
+        drag_zoomed_in: dragZoomed,
       };
       env.shared.perf = perf;
       env.notes = perf;
       console.log('     perf', JSON.stringify(perf));
-      const moved = await target.boundingBox();
-      assert.ok(Math.abs(moved.x - box.x) > 50, 'the node moved');
       assert.ok(Math.min(...perf.open_ms) < 1000, `opens in under 1 s: ${perf.open_ms}`);
-      assert.ok(perf.drag.p95_ms < 50, `p95 frame time under 50 ms: ${perf.drag.p95_ms}`);
+      // Editing zoom must stay smooth; the all-500-on-screen figure is reported (docs/benchmarks.md).
+      assert.ok(dragZoomed.p95_ms < 50, `p95 frame time under 50 ms while dragging: ${dragZoomed.p95_ms}`);
       await env.shot('19-editor-500-nodes');
     },
   },

@@ -10,6 +10,7 @@ import {
   applyEdgeChanges,
   applyNodeChanges,
   useReactFlow,
+  useStore,
   Position,
   type Connection,
   type EdgeChange,
@@ -56,6 +57,7 @@ const nodeTypes = { parley: FlowNode };
 const edgeTypes = { parley: PlusEdge };
 type Snapshot = { nodes: CNode[]; edges: CEdge[] };
 const BIG_FLOW = 150;
+const NO_PROBLEMS: Problem[] = [];
 
 /** Estimated size and handle positions of a node not measured yet (see BIG_FLOW). */
 function withEstimates(n: CNode, specs: Map<string, NodeTypeSpec>): CNode {
@@ -74,6 +76,13 @@ function withEstimates(n: CNode, specs: Map<string, NodeTypeSpec>): CNode {
     })),
   ];
   return { ...n, initialWidth: NODE_WIDTH, initialHeight: h, handles };
+}
+/** The previous array when every element is the same as before (so memos keyed on it hold). */
+function useShallowStable<T>(arr: T[]): T[] {
+  const ref = useRef(arr);
+  const prev = ref.current;
+  if (prev.length !== arr.length || arr.some((x, i) => x !== prev[i])) ref.current = arr;
+  return ref.current;
 }
 function stripEstimates(n: CNode): CNode {
   const { handles: _h, initialWidth: _w, initialHeight: _ht, ...rest } = n;
@@ -490,7 +499,22 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
   );
   const selected = nodes.filter((n) => n.selected);
   const sel = selected.length === 1 ? selected[0] : null;
-  const variables = useMemo(() => collectVariables(nodes), [nodes]);
+  // Dragging changes positions only: keep what the side panel gets stable then,
+  // so a drag re-renders neither the form nor its node pickers.
+  const datas = useShallowStable(nodes.map((n) => n.data));
+  const idsKey = useShallowStable(nodes.map((n) => n.id));
+  const variables = useMemo(() => collectVariables(datas.map((data) => ({ data }))), [datas]);
+  const targets = useMemo(
+    () => idsKey.map((id, i) => ({ id, label: `${id} (${specs.get(datas[i]?.kind)?.label ?? datas[i]?.kind})` })),
+    [idsKey, datas, specs],
+  );
+  const selOut = useShallowStable(sel ? edges.filter((e) => e.source === sel.id).map((e) => `${e.sourceHandle ?? ''}\u0000${e.target}`) : []);
+  const edgeTargets = useMemo(() => new Map(selOut.map((k) => k.split('\u0000') as [string, string])), [selOut]);
+  const selId = sel?.id ?? '';
+  const onFormChange = useCallback((cfg: Cfg) => updateCfg(selId, cfg), [updateCfg, selId]);
+  const onFormConnect = useCallback((exit: string, target: string) => connect(selId, exit, target), [connect, selId]);
+  const onFormDelete = useCallback(() => deleteNode(selId), [selId]); // eslint-disable-line react-hooks/exhaustive-deps
+  const onFormDuplicate = useCallback(() => duplicate(selId), [selId]); // eslint-disable-line react-hooks/exhaustive-deps
   const errors = problems.filter((p) => p.severity === 'error').length;
   const big = nodes.length > BIG_FLOW;
 
@@ -585,6 +609,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
               <Background gap={20} />
               <Controls showInteractive={false} showFitView={false} />
               <MiniMap pannable zoomable ariaLabel="Minimap" nodeStrokeWidth={2} />
+              <LevelOfDetail target={wrapper} />
             </ReactFlow>
           </CanvasCtx.Provider>
         </div>
@@ -613,14 +638,13 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
                   cfg={sel.data.cfg}
                   spec={specs.get(sel.data.kind)}
                   variables={variables}
-                  problems={problemsByNode.get(sel.id) ?? []}
-                  exits={exitsOf(sel.data.kind, sel.data.cfg, specs.get(sel.data.kind))}
-                  targets={nodes.map((n) => ({ id: n.id, label: `${n.id} (${specs.get(n.data.kind)?.label ?? n.data.kind})` }))}
-                  edgeTargets={new Map(edges.filter((e) => e.source === sel.id).map((e) => [e.sourceHandle ?? '', e.target]))}
-                  onChange={(cfg) => updateCfg(sel.id, cfg)}
-                  onConnect={(exit, target) => connect(sel.id, exit, target)}
-                  onDelete={() => deleteNode(sel.id)}
-                  onDuplicate={() => duplicate(sel.id)}
+                  problems={problemsByNode.get(sel.id) ?? NO_PROBLEMS}
+                  targets={targets}
+                  edgeTargets={edgeTargets}
+                  onChange={onFormChange}
+                  onConnect={onFormConnect}
+                  onDelete={onFormDelete}
+                  onDuplicate={onFormDuplicate}
                   readOnly={readOnly}
                 />
               ) : (
@@ -685,6 +709,15 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
       )}
     </div>
   );
+}
+
+/** Zoomed far out, nodes skip painting their text: text is unreadable there and painting it is most of a frame. */
+function LevelOfDetail({ target }: { target: React.RefObject<HTMLDivElement | null> }) {
+  const far = useStore((st) => st.transform[2] < 0.45);
+  useEffect(() => {
+    target.current?.classList.toggle('lod', far);
+  }, [far, target]);
+  return null;
 }
 
 function Palette({ types, onAdd, inserting, onCancelInsert }: { types: NodeTypeSpec[]; onAdd: (kind: string) => void; inserting: boolean; onCancelInsert: () => void }) {

@@ -1,9 +1,9 @@
 // The side panel's form for a node, generated from the node type's field
 // schema (GET /chat-flow/node-types/), with dedicated widgets where a plain
 // input is not enough: reply buttons, the template picker, HTTP methods.
-import { useEffect, useId, useState } from 'react';
-import type { Cfg, Exit, FieldSpec, NodeTypeSpec } from './graph';
-import { templatePlaceholders } from './graph';
+import { memo, useEffect, useId, useMemo, useState } from 'react';
+import type { Cfg, FieldSpec, NodeTypeSpec } from './graph';
+import { exitsOf, templatePlaceholders } from './graph';
 import { TemplateInput } from './TemplateInput';
 import type { Problem } from './context';
 import { templates as templatesApi, type MessageTemplate } from '../api/pending';
@@ -410,14 +410,15 @@ function TemplatePicker({ cfg, onChange, variables }: { cfg: Cfg; onChange: (c: 
   );
 }
 
-export function NodeForm({
+export const NodeForm = memo(NodeFormImpl);
+
+function NodeFormImpl({
   nodeId,
   kind,
   cfg,
   spec,
   variables,
   problems,
-  exits,
   targets,
   edgeTargets,
   onChange,
@@ -432,7 +433,6 @@ export function NodeForm({
   spec?: NodeTypeSpec;
   variables: string[];
   problems: Problem[];
-  exits: Exit[];
   targets: { id: string; label: string }[];
   edgeTargets: Map<string, string>;
   onChange: (cfg: Cfg) => void;
@@ -442,6 +442,7 @@ export function NodeForm({
   readOnly: boolean;
 }) {
   const ctx: Ctx = { kind, variables };
+  const exits = useMemo(() => exitsOf(kind, cfg, spec), [kind, cfg, spec]);
   return (
     <div className="node-form" aria-label={`Properties of ${nodeId}`}>
       <div className="node-form-head">
