@@ -23,6 +23,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 
+	_ "github.com/parleyhq/parley/internal/app" // see buildParley
 	"github.com/parleyhq/parley/internal/sandbox"
 )
 
@@ -41,8 +42,24 @@ func moduleRoot(t *testing.T) string {
 }
 
 // buildParley compiles ./cmd/parley into a temporary directory.
+//
+// go test caches a passing result by the test binary and the files the
+// test opens; the binary imports internal/app (below) and this reads
+// cmd/parley's sources, so a change to the server reruns the test.
 func buildParley(t *testing.T) string {
 	t.Helper()
+	dir := filepath.Join(moduleRoot(t), "cmd", "parley")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".go") {
+			if _, err := os.ReadFile(filepath.Join(dir, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	bin := filepath.Join(t.TempDir(), "parley")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
