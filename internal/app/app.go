@@ -117,6 +117,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		st.Close()
 		return nil, err
 	}
+	if o, ok := st.(interface {
+		ReleaseOrphanedJobs(context.Context) (int, error)
+	}); ok {
+		n, err := o.ReleaseOrphanedJobs(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if n > 0 {
+			logger.Info("resuming jobs the previous run left unfinished", "count", n)
+		}
+	}
 	a.accounts = account.New(st, clock, ids, cfg.SessionTTL)
 	if a.AdminPassword, err = a.accounts.Bootstrap(ctx, cfg.AdminEmail); err != nil {
 		st.Close()

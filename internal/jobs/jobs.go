@@ -62,7 +62,11 @@ func Config(deps *Deps, o Options) *river.Config {
 		Logger:            slog.New(minLevel{deps.Logger.Handler(), slog.LevelWarn}),
 		FetchPollInterval: o.PollInterval,
 		FetchCooldown:     min(o.PollInterval, river.FetchCooldownDefault),
-		JobTimeout:        5 * time.Minute,
+		// Jobs are short (a contact's inbox, one send); a job a dead process
+		// had started is rescued two minutes later rather than River's
+		// default hour, so a crash delays replies by minutes at most.
+		JobTimeout:           time.Minute,
+		RescueStuckJobsAfter: 2 * time.Minute,
 	}
 	if cfg.FetchPollInterval <= 0 {
 		cfg.FetchPollInterval = 200 * time.Millisecond

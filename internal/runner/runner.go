@@ -177,10 +177,19 @@ func (r *Runner) queue(ctx context.Context, q store.Queries, e domain.ContactEve
 	return out, q.JobInsert(ctx, ProcessArgs{ProjectID: e.ProjectID, ContactID: e.ContactID}, nil)
 }
 
+// processBudget bounds one ProcessContact call.
+const processBudget = 30 * time.Second
+
 // ProcessContact handles the contact's unhandled events in order until
-// none is left.
+// none is left (or its time budget is spent).
 func (r *Runner) ProcessContact(ctx context.Context, projectID, contactID string) error {
+	// Every event has its own job, so stopping early loses nothing: a long
+	// backlog is shared out instead of running into the job timeout.
+	deadline := time.Now().Add(processBudget)
 	for range 10000 {
+		if time.Now().After(deadline) {
+			return nil
+		}
 		ev, err := r.st.ContactEventNext(ctx, contactID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil

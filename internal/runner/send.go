@@ -23,6 +23,10 @@ type Pacers interface {
 	Limiter(ctx context.Context, ch domain.Channel) *ratelimit.Limiter
 }
 
+// maxPacingWait is the longest a send worker sleeps for a recipient's
+// pacing; longer waits snooze the job instead.
+const maxPacingWait = time.Second
+
 // Window is WhatsApp's customer-service window: free-form messages only
 // within 24 hours of the contact's last message.
 const Window = 24 * time.Hour
@@ -102,6 +106,11 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		lim = p.Limiter(ctx, ch)
 	}
 	if lim != nil {
+		// A recipient paced for a while must not hold a send worker: the job
+		// comes back when the pacing allows it.
+		if d := lim.PairDelay(urn.Path); d > maxPacingWait {
+			return river.JobSnooze(d)
+		}
 		prio := ratelimit.Bulk
 		if m.Priority == "reply" {
 			prio = ratelimit.Reply

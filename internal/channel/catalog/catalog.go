@@ -51,7 +51,11 @@ type cached struct {
 // New returns a catalog sealing secrets with box and giving adapters hc.
 func New(box *secret.Box, hc *http.Client) *Catalog {
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		// Sends run concurrently to one host (the Graph API): keep enough
+		// idle connections to reuse them instead of a handshake per send.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 64
+		hc = &http.Client{Timeout: 30 * time.Second, Transport: t}
 	}
 	return &Catalog{box: box, http: hc, cache: map[string]cached{}}
 }

@@ -93,6 +93,27 @@ func (l *Limiter) Wait(ctx context.Context, recipient string, prio Priority) err
 	return l.acquire(ctx, prio)
 }
 
+// PairDelay is how long a message to recipient would wait for its pacing
+// now, without reserving anything: a caller that would wait long can do
+// something else meanwhile (a job queue re-schedules the send).
+func (l *Limiter) PairDelay(recipient string) time.Duration {
+	if recipient == "" || l.cfg.PairInterval <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	tau := time.Duration(l.cfg.PairBurst-1) * l.cfg.PairInterval
+	tat := l.pairs[recipient]
+	if tat.Before(now) {
+		return 0
+	}
+	if at := tat.Add(-tau); at.After(now) {
+		return at.Sub(now)
+	}
+	return 0
+}
+
 // Pause stops all sends for d, e.g. after the provider said the account's
 // throughput was exceeded; tokens saved up are dropped too.
 func (l *Limiter) Pause(d time.Duration) {

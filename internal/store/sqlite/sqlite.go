@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river"
@@ -179,6 +180,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("applying job-queue migrations: %w", err)
 	}
 	return nil
+}
+
+// ReleaseOrphanedJobs makes jobs left running by a process that died
+// available again. Only one process works an SQLite database, so at start
+// every running job is an orphan; River would otherwise wait for its stuck
+// job rescuer. It returns how many were released.
+func (s *Store) ReleaseOrphanedJobs(ctx context.Context) (int, error) {
+	res, err := s.wdb.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = ? WHERE state = 'running'`, time.Now().UTC())
+	if err != nil {
+		return 0, fmt.Errorf("releasing jobs a previous run left running: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // Jobs implements store.Store.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -372,7 +373,10 @@ func (q *Queries) FlowStatsAdd(ctx context.Context, p store.FlowStatsAddParams) 
 			return q.translate(err, "adding session counts")
 		}
 	}
-	for id, c := range p.Nodes {
+	// Rows are updated in key order so that concurrent sprints of one flow
+	// lock them in the same order and cannot deadlock.
+	for _, id := range sortedKeys(p.Nodes) {
+		c := p.Nodes[id]
 		if c == (store.NodeCounts{}) {
 			continue
 		}
@@ -386,7 +390,8 @@ func (q *Queries) FlowStatsAdd(ctx context.Context, p store.FlowStatsAddParams) 
 			return q.translate(err, "adding node counts")
 		}
 	}
-	for id, n := range p.Edges {
+	for _, id := range sortedKeys(p.Edges) {
+		n := p.Edges[id]
 		if n == 0 {
 			continue
 		}
@@ -400,6 +405,15 @@ func (q *Queries) FlowStatsAdd(ctx context.Context, p store.FlowStatsAddParams) 
 		}
 	}
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // statsWhere is the shared filter of the counter tables.
