@@ -105,7 +105,7 @@ export const tests = [
       await page.getByRole('combobox', { name: 'Text' }).fill('Okay, maybe another time!');
       // Connect its "next" exit to end_bye by dragging between the handles.
       await page.getByRole('button', { name: 'Zoom to fit' }).click();
-      await page.waitForTimeout(400);
+      await page.waitForTimeout(1000); // the zoom animates for 300 ms
       const out = added.locator('.react-flow__handle[data-handleid="next"]');
       const endBye = node(page, 'end_bye');
       await endBye.scrollIntoViewIfNeeded();
@@ -116,8 +116,8 @@ export const tests = [
       await page.mouse.down();
       await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
       await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+      await page.waitForTimeout(100);
       await page.mouse.up();
-      await page.locator('.react-flow__edge').filter({ has: page.locator('[data-testid]') }).count(); // settle
       // The connection shows in the node's form.
       await added.click();
       assert.equal(await page.getByLabel('next', { exact: true }).inputValue(), 'end_bye');

@@ -609,7 +609,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
               <Background gap={20} />
               <Controls showInteractive={false} showFitView={false} />
               <MiniMap pannable zoomable ariaLabel="Minimap" nodeStrokeWidth={2} />
-              <LevelOfDetail target={wrapper} />
+              {big && <LevelOfDetail target={wrapper} />}
             </ReactFlow>
           </CanvasCtx.Provider>
         </div>
@@ -711,11 +711,13 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
   );
 }
 
-/** Zoomed far out, nodes skip painting their text: text is unreadable there and painting it is most of a frame. */
+/** Zoomed far out in a big flow, nodes skip painting their text: text is unreadable there and painting it is most of a frame. */
 function LevelOfDetail({ target }: { target: React.RefObject<HTMLDivElement | null> }) {
   const far = useStore((st) => st.transform[2] < 0.45);
   useEffect(() => {
-    target.current?.classList.toggle('lod', far);
+    const el = target.current;
+    el?.classList.toggle('lod', far);
+    return () => el?.classList.remove('lod');
   }, [far, target]);
   return null;
 }
