@@ -47,7 +47,7 @@ func OpenStore(ctx context.Context, cfg config.Config, deps *jobs.Deps, work boo
 		Logger: deps.Logger,
 		Jobs: jobs.Config(deps, jobs.Options{
 			Work: work, PollInterval: cfg.JobPollInterval, HousekeepingEvery: cfg.HousekeepingEvery,
-			Register: register, Queues: runner.Queues(20),
+			Register: register, Queues: runner.Queues(50),
 		}),
 	}
 	var s Store

@@ -42,7 +42,7 @@ type Config struct {
 	// PARLEY_HOUSEKEEPING_EVERY; default 10m.
 	HousekeepingEvery time.Duration
 	// JobPollInterval is how often idle workers look for jobs where the
-	// database cannot notify (SQLite). PARLEY_JOB_POLL_INTERVAL; default 200ms.
+	// database cannot notify (SQLite). PARLEY_JOB_POLL_INTERVAL; default 50ms.
 	JobPollInterval time.Duration
 	// MaxBodyBytes is the default request body limit. PARLEY_MAX_BODY_BYTES; default 1 MiB.
 	MaxBodyBytes int64
@@ -71,7 +71,7 @@ func Default() Config {
 		SessionTTL:        7 * 24 * time.Hour,
 		ShutdownTimeout:   30 * time.Second,
 		HousekeepingEvery: 10 * time.Minute,
-		JobPollInterval:   200 * time.Millisecond,
+		JobPollInterval:   50 * time.Millisecond,
 		MaxBodyBytes:      1 << 20,
 		AdminEmail:        "admin@parley.local",
 	}

@@ -61,7 +61,9 @@ func Config(deps *Deps, o Options) *river.Config {
 		// only its warnings and errors are news to an operator.
 		Logger:            slog.New(minLevel{deps.Logger.Handler(), slog.LevelWarn}),
 		FetchPollInterval: o.PollInterval,
-		FetchCooldown:     min(o.PollInterval, river.FetchCooldownDefault),
+		// A short cooldown lets a producer fetch again as soon as workers
+		// free up: the inbox and send queues are many short jobs.
+		FetchCooldown: min(o.PollInterval, 10*time.Millisecond),
 		// Jobs are short (a contact's inbox, one send); a job a dead process
 		// had started is rescued two minutes later rather than River's
 		// default hour, so a crash delays replies by minutes at most.
@@ -69,8 +71,8 @@ func Config(deps *Deps, o Options) *river.Config {
 		RescueStuckJobsAfter: 2 * time.Minute,
 	}
 	if cfg.FetchPollInterval <= 0 {
-		cfg.FetchPollInterval = 200 * time.Millisecond
-		cfg.FetchCooldown = 100 * time.Millisecond
+		cfg.FetchPollInterval = 50 * time.Millisecond
+		cfg.FetchCooldown = 10 * time.Millisecond
 	}
 	if o.Work {
 		n := o.MaxWorkers

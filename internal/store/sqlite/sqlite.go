@@ -34,7 +34,9 @@ var migrations embed.FS
 type Store struct {
 	*sqlstore.Queries
 	rdb, wdb *sql.DB
-	jobs     *river.Client[*sql.Tx]
+	// rstmts and wstmts cache prepared statements per pool.
+	rstmts, wstmts *stmts
+	jobs           *river.Client[*sql.Tx]
 	dialect  sqlstore.Dialect
 }
 
@@ -68,7 +70,7 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 		return nil, fmt.Errorf("opening SQLite read pool %s: %w", path, err)
 	}
 	rdb.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	s := &Store{rdb: rdb, wdb: wdb, dialect: Dialect()}
+	s := &Store{rdb: rdb, wdb: wdb, rstmts: newStmts(rdb), wstmts: newStmts(wdb), dialect: Dialect()}
 	if opts.Jobs != nil {
 		cfg := *opts.Jobs
 		if cfg.Logger == nil {
@@ -80,7 +82,7 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 			return nil, fmt.Errorf("creating the job client: %w", err)
 		}
 	}
-	s.Queries = sqlstore.New(sqlConn{rdb}, sqlConn{wdb}, s.dialect, s.inserter(nil))
+	s.Queries = sqlstore.New(sqlConn{cache: s.rstmts}, sqlConn{cache: s.wstmts}, s.dialect, s.inserter(nil))
 	return s, nil
 }
 
@@ -138,6 +140,7 @@ func (s *Store) inserter(tx *sql.Tx) func(context.Context, river.JobArgs, *river
 
 // InTx implements store.Store.
 func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) (err error) {
+	defer s.wstmts.preparePending(context.WithoutCancel(ctx))
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
@@ -148,7 +151,7 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) (err e
 			panic(p)
 		}
 	}()
-	c := sqlConn{tx}
+	c := sqlConn{cache: s.wstmts, tx: tx}
 	if err := fn(sqlstore.New(c, c, s.dialect, s.inserter(tx))); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -219,5 +222,7 @@ func (s *Store) DB() *sql.DB { return s.wdb }
 
 // Close implements store.Store.
 func (s *Store) Close() error {
+	s.rstmts.close()
+	s.wstmts.close()
 	return errors.Join(s.rdb.Close(), s.wdb.Close())
 }
