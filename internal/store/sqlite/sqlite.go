@@ -37,7 +37,7 @@ type Store struct {
 	// rstmts and wstmts cache prepared statements per pool.
 	rstmts, wstmts *stmts
 	jobs           *river.Client[*sql.Tx]
-	dialect  sqlstore.Dialect
+	dialect        sqlstore.Dialect
 }
 
 var _ store.Store = (*Store)(nil)
