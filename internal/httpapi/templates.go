@@ -105,7 +105,7 @@ func metaError(err error, doing string) error {
 // document plus the channel whose business account it goes to.
 type TemplateCreateInput struct {
 	Body struct {
-		ChannelID       string `json:"channel_id" minLength:"1" maxLength:"100"`
+		ChannelID       string `json:"channel_id,omitempty" maxLength:"100" doc:"The WhatsApp channel whose business account gets the template; default: the project's WhatsApp channel when it has one"`
 		Name            string `json:"name" minLength:"1" maxLength:"512"`
 		Language        string `json:"language" minLength:"2" maxLength:"20"`
 		Category        string `json:"category" enum:"UTILITY,MARKETING,AUTHENTICATION"`
@@ -128,6 +128,23 @@ func (a *runtimeAPI) templateCreate(ctx context.Context, in *TemplateCreateInput
 	}
 	if err := template.Validate(&t); err != nil {
 		return nil, err
+	}
+	if b.ChannelID == "" {
+		chs, err := a.s.deps.Store.ChannelList(ctx, p.ProjectID)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range chs {
+			if c.Type == whatsapp.ChannelType {
+				if b.ChannelID != "" {
+					return nil, domain.Invalid("/channel_id", "the project has several WhatsApp channels: name the one whose business account gets the template")
+				}
+				b.ChannelID = c.ID
+			}
+		}
+		if b.ChannelID == "" {
+			return nil, domain.Invalid("/channel_id", "connect a WhatsApp channel first: templates live in its business account")
+		}
 	}
 	ch, client, err := a.whatsAppClient(ctx, p.ProjectID, b.ChannelID, "/channel_id")
 	if err != nil {

@@ -32,15 +32,22 @@ export interface MessageTemplate {
   components: TemplateComponent[];
   status?: string;
   quality?: string;
-  rejected_reason?: string;
+  reason?: string;
   channel_id?: string;
   updated_at?: string;
 }
 export const templates = {
-  list: (cursor?: string, search?: string) =>
-    rawRequest<Page<MessageTemplate>>('GET', buildUrl('/templates/', {}, { cursor, search })).then((r) => r.data),
-  create: (t: MessageTemplate) => rawRequest<MessageTemplate>('POST', '/templates/', t).then((r) => r.data),
-  update: (id: string, t: MessageTemplate) => rawRequest<MessageTemplate>('PUT', buildUrl('/templates/{id}/', { id }), t).then((r) => r.data),
+  list: (cursor?: string, name?: string) =>
+    rawRequest<Page<MessageTemplate>>('GET', buildUrl('/templates/', {}, { cursor, name })).then((r) => r.data),
+  // Only the definition is sent: status, IDs and times are Meta's and the server's.
+  create: (t: MessageTemplate) =>
+    rawRequest<MessageTemplate>('POST', '/templates/', {
+      ...(t.channel_id ? { channel_id: t.channel_id } : {}),
+      name: t.name,
+      language: t.language,
+      category: t.category,
+      components: t.components,
+    }).then((r) => r.data),
   sync: () => rawRequest<Record<string, unknown>>('POST', '/templates/sync/', {}).then((r) => r.data),
 };
 

@@ -54,7 +54,7 @@ export default function Templates() {
       </div>
       <p className="muted">WhatsApp only lets a business start a conversation (or write after 24 hours of silence) with a template Meta approved.</p>
       <div className="toolbar">
-        <input type="search" aria-label="Search templates" placeholder="Search by name…" value={search} onChange={(e) => { setSearch(e.target.value); pager.reset(); }} />
+        <input type="search" aria-label="Search templates" placeholder="Exact template name…" value={search} onChange={(e) => { setSearch(e.target.value); pager.reset(); }} />
       </div>
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
       {missing ? (
@@ -92,7 +92,7 @@ export default function Templates() {
                 <td>{t.category}</td>
                 <td>
                   <Badge kind={t.status ?? ''}>{t.status ?? 'not submitted'}</Badge>
-                  {t.rejected_reason && <div className="fail-reason">{t.rejected_reason}</div>}
+                  {t.reason && <div className="fail-reason">{t.reason}</div>}
                 </td>
                 <td className="small">{timeAgo(t.updated_at)}</td>
                 <td className="actions">
@@ -145,8 +145,10 @@ function TemplateEditor({ initial, onClose, onSaved }: { initial: MessageTemplat
       const withExamples = bodyVars.length
         ? withComponent(t, { ...body!, example: { body_text: [bodyVars.map((_, i) => examples[i] || `example ${i + 1}`)] } }, 'BODY')
         : t;
-      if (initial.id) await templatesApi.update(initial.id, withExamples);
-      else await templatesApi.create(withExamples);
+      if (initial.id) {
+        throw new Error('A template Meta has reviewed cannot be changed here yet: create a new one (with another name) instead.');
+      }
+      await templatesApi.create(withExamples);
       onSaved();
     } catch (err) {
       setError(err);

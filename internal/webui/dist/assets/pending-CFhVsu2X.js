@@ -1,1 +1,0 @@
-import{C as e,x as t}from"./index-CMSN0TjA.js";var n={list:(n,r)=>e(`GET`,t(`/templates/`,{},{cursor:n,search:r})).then(e=>e.data),create:t=>e(`POST`,`/templates/`,t).then(e=>e.data),update:(n,r)=>e(`PUT`,t(`/templates/{id}/`,{id:n}),r).then(e=>e.data),sync:()=>e(`POST`,`/templates/sync/`,{}).then(e=>e.data)};export{n as t};
