@@ -112,7 +112,7 @@ export interface RawResponse<T> {
   status: number;
 }
 
-/** Untyped request, for endpoints not in the OpenAPI document yet (see pending.ts). */
+/** Untyped request, for the rare call the OpenAPI document cannot describe. */
 export async function rawRequest<T>(
   method: string,
   url: string,

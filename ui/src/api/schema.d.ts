@@ -817,6 +817,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/templates/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List message templates with their Meta status */
+        get: operations["list-templates"];
+        put?: never;
+        /** Validate a template and submit it to Meta for review */
+        post: operations["create-template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/templates/sync/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pull the templates and their statuses from Meta */
+        post: operations["sync-templates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/templates/{template_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a message template */
+        get: operations["get-template"];
+        put?: never;
+        post?: never;
+        /** Delete a template here and at Meta */
+        delete: operations["delete-template"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/templates/{template_id}/send/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send an approved template; starts the flow whose start_template it is */
+        post: operations["send-template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tokens/": {
         parameters: {
             query?: never;
@@ -1438,6 +1508,11 @@ export interface components {
             next_cursor: string;
             results: components["schemas"]["Revision"][] | null;
         };
+        ListBodyTemplateView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["TemplateView"][] | null;
+        };
         ListBodyToken: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
@@ -1593,6 +1668,11 @@ export interface components {
             type?: string;
             /** Format: int64 */
             version?: number;
+        };
+        ParamsStruct: {
+            body?: string[] | null;
+            buttons?: string[] | null;
+            header?: string[] | null;
         };
         Position: {
             /** Format: double */
@@ -1807,6 +1887,66 @@ export interface components {
             language?: string;
             name?: string;
             quick_replies?: string[] | null;
+        };
+        TemplateCreateInputBody: {
+            /** @enum {string} */
+            category: "UTILITY" | "MARKETING" | "AUTHENTICATION";
+            /** @description The WhatsApp channel whose business account gets the template; default: the project's WhatsApp channel when it has one */
+            channel_id?: string;
+            /** @description HEADER, BODY, FOOTER, BUTTONS, CAROUSEL… as Meta documents them */
+            components: unknown[] | null;
+            language: string;
+            /** Format: int64 */
+            message_send_ttl_seconds?: number;
+            name: string;
+            /** @enum {string} */
+            parameter_format?: "POSITIONAL" | "NAMED" | "";
+        };
+        TemplateSendInputBody: {
+            channel_id: string;
+            contact_id?: string;
+            default_country?: string;
+            params?: components["schemas"]["ParamsStruct"];
+            phone?: string;
+        };
+        TemplateSendOutput: {
+            contact_id: string;
+            /** @description The flow started because its start_template is this template */
+            flow_id?: string;
+            message_id?: string;
+            session_id?: string;
+            status: string;
+        };
+        TemplateSyncInputBody: {
+            channel_id?: string;
+        };
+        TemplateSyncOutput: {
+            /** Format: int64 */
+            channels: number;
+            /** Format: int64 */
+            created: number;
+            errors: string[] | null;
+            /** Format: int64 */
+            updated: number;
+        };
+        TemplateView: {
+            /** @enum {string} */
+            category: "UTILITY" | "MARKETING" | "AUTHENTICATION";
+            channel_id: string;
+            components: unknown[] | null;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            language: string;
+            meta_template_id: string;
+            name: string;
+            quality?: string;
+            /** @description Meta's rejection or pause reason */
+            reason?: string;
+            /** @enum {string} */
+            status: "PENDING" | "APPROVED" | "REJECTED" | "PAUSED" | "DISABLED";
+            /** Format: date-time */
+            updated_at: string;
         };
         Token: {
             /** Format: date-time */
@@ -3989,6 +4129,203 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SimSession"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-templates": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+                status?: "PENDING" | "APPROVED" | "REJECTED" | "PAUSED" | "DISABLED" | "";
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyTemplateView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateCreateInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "sync-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TemplateSyncInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateSyncOutput"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "send-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateSendInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateSendOutput"];
                 };
             };
             /** @description Error */

@@ -6,7 +6,7 @@ import type { Cfg, FieldSpec, NodeTypeSpec } from './graph';
 import { exitsOf, templatePlaceholders } from './graph';
 import { TemplateInput } from './TemplateInput';
 import type { Problem } from './context';
-import { templates as templatesApi, type MessageTemplate } from '../api/pending';
+import { templates as templatesApi, type MessageTemplate } from '../api/templates';
 
 const humanize = (s: string) => (s ? s[0].toUpperCase() + s.slice(1).replace(/_/g, ' ') : s);
 

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError } from '../api/client';
-import { templates as templatesApi, type MessageTemplate, type TemplateButton } from '../api/pending';
+import { templates as templatesApi, type MessageTemplate, type TemplateButton } from '../api/templates';
 import { canEdit, useMe } from '../lib/auth';
 import { useTitle } from '../lib/router';
 import { Badge, Dialog, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canAddButton, checkTemplate, fillPlaceholders, normalizeName, visibleButtons, withComponent } from './preview';
-import type { MessageTemplate, TemplateButton } from '../api/pending';
+import type { MessageTemplate, TemplateButton } from '../api/templates';
 
 const qr = (text: string): TemplateButton => ({ type: 'QUICK_REPLY', text });
 const base: MessageTemplate = { name: 'order_update', language: 'en_US', category: 'UTILITY', components: [{ type: 'BODY', text: 'Hi {{1}}, order {{2}} shipped.' }] };

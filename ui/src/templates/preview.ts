@@ -1,7 +1,7 @@
 // WhatsApp message-template rules for the editor and its live preview.
 // The limits are Meta's (the same as the server's internal/template checks);
 // the preview follows how WhatsApp renders a template bubble.
-import type { MessageTemplate, TemplateButton, TemplateComponent } from '../api/pending';
+import type { MessageTemplate, TemplateButton, TemplateComponent } from '../api/templates';
 
 export const TEMPLATE_LIMITS = {
   name: 512,

@@ -1,1 +1,0 @@
-import{C as e,x as t}from"./index-DT2e9_dG.js";var n={list:(n,r)=>e(`GET`,t(`/templates/`,{},{cursor:n,name:r})).then(e=>e.data),create:t=>e(`POST`,`/templates/`,{...t.channel_id?{channel_id:t.channel_id}:{},name:t.name,language:t.language,category:t.category,components:t.components}).then(e=>e.data),sync:()=>e(`POST`,`/templates/sync/`,{}).then(e=>e.data)};export{n as t};
