@@ -101,7 +101,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, fmt.Errorf("PARLEY_HTTP_ALLOW: %w", err)
 	}
 	channels := catalog.New(box, nil)
-	run, err := runner.New(runner.Deps{HTTP: httpclient.New(httpclient.WithAllow(allow...)), Senders: channels, Clock: clock, IDs: ids, Logger: logger})
+	doer := httpclient.New(httpclient.WithAllow(allow...))
+	run, err := runner.New(runner.Deps{HTTP: doer, Senders: channels, Clock: clock, IDs: ids, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +142,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
-		Flows: flows, Runner: run, Secrets: box, Channels: channels,
+		Flows: flows, Runner: run, Secrets: box, Channels: channels, HTTP: doer,
 	})
 	return a, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/httpclient"
 	"github.com/parleyhq/parley/internal/channel/catalog"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
@@ -63,6 +65,8 @@ func newHarness(t *testing.T) *harness {
 		Store: st, Accounts: accounts, Clock: deps.Clock, IDs: deps.IDs, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(), MaxBodyBytes: 64 << 10,
 		Flows: flows, Runner: run, Secrets: box, Channels: channels, PublicURL: "http://parley.test",
+		// Loopback is allowed here so tests can call their own httptest servers.
+		HTTP: httpclient.New(httpclient.WithAllow(netip.MustParsePrefix("127.0.0.0/8"))),
 	})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

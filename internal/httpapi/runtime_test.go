@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -275,4 +276,27 @@ func TestChannelsMaskSecrets(t *testing.T) {
 	c.do("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Dup", "config": cfg}).problem(http.StatusConflict)
 	c.do("DELETE", "/channels/"+ch["id"].(string)+"/", nil).want(http.StatusNoContent)
 	_ = domain.ChannelWhatsApp
+}
+
+func TestHTTPTestCall(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.tenant("Alpha")
+	c := h.bearer(a.token)
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"path":%q,"auth":%q}`, r.URL.Path, r.Header.Get("Authorization"))
+	}))
+	defer echo.Close()
+	out := c.do("POST", "/chat-flow/http-test/", map[string]any{"url": echo.URL + "/orders/{{order}}", "headers": map[string]string{"Authorization": "Bearer {{token}}"},
+		"variables": map[string]any{"order": 42, "token": "abc"}}).want(http.StatusOK).json()
+	if out["status"] != float64(200) || out["url"] != echo.URL+"/orders/42" || !strings.Contains(out["body"].(string), `"auth":"Bearer abc"`) {
+		t.Fatalf("test call = %v", out)
+	}
+	// The guard applies: the cloud metadata address is refused.
+	out = c.do("POST", "/chat-flow/http-test/", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}).want(http.StatusOK).json()
+	if out["status"] != float64(0) || !strings.Contains(out["error"].(string), "not allowed") {
+		t.Fatalf("a call to the metadata address = %v", out)
+	}
+	c.do("POST", "/chat-flow/http-test/", map[string]any{"url": "http://x/{{ 1 + }}"}).problem(http.StatusBadRequest)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/parleyhq/parley/internal/channel/catalog"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/runner"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
@@ -55,6 +56,9 @@ type Deps struct {
 	Runner *runner.Runner
 	// Secrets seals channel secrets at rest.
 	Secrets *secret.Box
+	// HTTP makes http_request calls (the editor's test call), guarded
+	// against requests to private addresses like the engine's.
+	HTTP engine.HTTPDoer
 	// Channels validates channel configs and builds adapters (checks).
 	Channels *catalog.Catalog
 }
