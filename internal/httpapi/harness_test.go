@@ -19,11 +19,11 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/account"
-	"github.com/parleyhq/parley/internal/httpclient"
 	"github.com/parleyhq/parley/internal/channel/catalog"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/httpclient"
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/runner"
 	"github.com/parleyhq/parley/internal/secret"
