@@ -418,6 +418,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/chat-flow/http-test/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make an http_request node's call once (templates rendered with sample variables), through the same guarded client */
+        post: operations["test-http-request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/chat-flow/node-types/": {
         parameters: {
             query?: never;
@@ -1425,6 +1442,42 @@ export interface components {
         GraphDoc: {
             edges: components["schemas"]["EdgeDoc"][] | null;
             nodes: components["schemas"]["NodeDoc"][] | null;
+        };
+        HTTPTestInputBody: {
+            body?: string;
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * @description Default GET
+             * @enum {string}
+             */
+            method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "";
+            /** Format: int64 */
+            timeout_ms?: number;
+            url: string;
+            /** @description Sample values for the templates' variables */
+            variables?: {
+                [key: string]: unknown;
+            };
+        };
+        HTTPTestOutput: {
+            /** @description The response body, at most 64 KiB shown */
+            body: string;
+            content_type?: string;
+            /** Format: int64 */
+            duration_ms: number;
+            /** @description Why the call failed: blocked address, timeout, too large… */
+            error?: string;
+            method: string;
+            /**
+             * Format: int64
+             * @description 0 when no response came
+             */
+            status: number;
+            truncated: boolean;
+            /** @description The URL after its templates were rendered */
+            url: string;
         };
         InterruptInputBody: {
             reason?: string;
@@ -3157,6 +3210,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Validation"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "test-http-request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HTTPTestInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPTestOutput"];
                 };
             };
             /** @description Error */

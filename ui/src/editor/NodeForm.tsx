@@ -7,6 +7,7 @@ import { exitsOf, templatePlaceholders } from './graph';
 import { TemplateInput } from './TemplateInput';
 import type { Problem } from './context';
 import { templates as templatesApi, type MessageTemplate } from '../api/templates';
+import { api } from '../api/client';
 
 const humanize = (s: string) => (s ? s[0].toUpperCase() + s.slice(1).replace(/_/g, ' ') : s);
 
@@ -412,6 +413,66 @@ function TemplatePicker({ cfg, onChange, variables }: { cfg: Cfg; onChange: (c: 
 
 export const NodeForm = memo(NodeFormImpl);
 
+type HttpTestResult = { status: number; url: string; body: string; error?: string; duration_ms: number; truncated: boolean };
+
+// HttpTestCall makes the node's request once through the server (the same
+// guarded client flows use), with sample values for its variables.
+function HttpTestCall({ cfg, variables }: { cfg: Cfg; variables: string[] }) {
+  const used = variables.filter((v) => JSON.stringify(cfg).includes(v));
+  const [samples, setSamples] = useState<Record<string, string>>({});
+  const [result, setResult] = useState<HttpTestResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries((cfg.headers as Record<string, unknown>) ?? {})) headers[k] = String(v ?? '');
+      const body = typeof cfg.body === 'string' ? cfg.body : cfg.body === undefined ? undefined : JSON.stringify(cfg.body);
+      const r = await api.post('/chat-flow/http-test/', {
+        body: {
+          method: (String(cfg.method ?? 'GET').toUpperCase() || 'GET') as 'GET',
+          url: String(cfg.url ?? ''),
+          headers,
+          ...(body ? { body } : {}),
+          ...(typeof cfg.timeout_ms === 'number' ? { timeout_ms: cfg.timeout_ms } : {}),
+          variables: samples,
+        },
+      });
+      setResult(r as unknown as HttpTestResult);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <fieldset className="group">
+      <legend>Test call</legend>
+      {used.map((v) => (
+        <div className="field inline" key={v}>
+          <label htmlFor={`http-sample-${v}`}>{v}</label>
+          <input id={`http-sample-${v}`} value={samples[v] ?? ''} placeholder="sample value" onChange={(e) => setSamples({ ...samples, [v]: e.target.value })} />
+        </div>
+      ))}
+      <button type="button" onClick={() => void run()} disabled={busy || !cfg.url}>
+        {busy ? 'Calling…' : 'Test call'}
+      </button>
+      {error && <p className="error-text small">{error}</p>}
+      {result && (
+        <div className="small" aria-label="Test call result">
+          <p>
+            <strong>{result.error ? 'Failed' : `HTTP ${result.status}`}</strong> · {result.duration_ms} ms · <code>{result.url}</code>
+          </p>
+          {result.error ? <p className="error-text">{result.error}</p> : <pre className="mono scroll-small">{result.body}{result.truncated ? '\n…' : ''}</pre>}
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
 function NodeFormImpl({
   nodeId,
   kind,
@@ -462,6 +523,7 @@ function NodeFormImpl({
       )}
       <fieldset disabled={readOnly} className="plain">
         {kind === 'template' && <TemplatePicker cfg={cfg} onChange={onChange} variables={variables} />}
+        {kind === 'http_request' && <HttpTestCall cfg={cfg} variables={variables} />}
         {(spec?.fields ?? []).map((f) => (
           <FieldEditor key={f.name} field={f} path={f.name} value={cfg[f.name]} onChange={(v) => onChange(setKey(cfg, f.name, v))} ctx={ctx} />
         ))}
