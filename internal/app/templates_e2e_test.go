@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -78,6 +79,17 @@ func TestTemplatesEndToEnd(t *testing.T) {
 	if len(sessions) != 1 || sessions[0].(map[string]any)["status"] != "completed" {
 		t.Fatalf("sessions = %v", sessions)
 	}
+	// An edit goes back to Meta's review, and is approved again.
+	edited := r.must("PUT", "/templates/"+id+"/", map[string]any{"components": []any{
+		map[string]any{"type": "BODY", "text": "Hello {{1}}, order {{2}} is ready for pick-up today.", "example": map[string]any{"body_text": []any{[]any{"Ann", "A-1"}}}},
+		map[string]any{"type": "BUTTONS", "buttons": []any{map[string]any{"type": "QUICK_REPLY", "text": "Yes"}, map[string]any{"type": "QUICK_REPLY", "text": "Later"}}},
+	}}, http.StatusOK)
+	if edited["status"] != "PENDING" || !strings.Contains(fmt.Sprint(edited["components"]), "pick-up") {
+		t.Fatalf("edited = %v", edited)
+	}
+	r.eventually("the edit is approved", func() bool {
+		return r.must("GET", "/templates/"+id+"/", nil, http.StatusOK)["status"] == "APPROVED"
+	})
 	sync := r.must("POST", "/templates/sync/", map[string]any{}, http.StatusOK)
 	if sync["channels"] != float64(1) || sync["updated"] != float64(1) {
 		t.Fatalf("sync = %v", sync)

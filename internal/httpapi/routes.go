@@ -158,6 +158,7 @@ func (s *Server) routeTable() []Route {
 		op(post, "/templates/", "create-template", "Validate a template and submit it to Meta for review", "templates", Editor, ra.templateCreate).with(created),
 		op(post, "/templates/sync/", "sync-templates", "Pull the templates and their statuses from Meta", "templates", Editor, ra.templateSync),
 		op(get, "/templates/{template_id}/", "get-template", "Get a message template", "templates", Viewer, ra.templateGet),
+		op(put, "/templates/{template_id}/", "update-template", "Change a template's components (Meta reviews it again)", "templates", Editor, ra.templateUpdate),
 		op(del, "/templates/{template_id}/", "delete-template", "Delete a template here and at Meta", "templates", Editor, ra.templateDelete).with(noContent),
 		op(post, "/templates/{template_id}/send/", "send-template", "Send an approved template; starts the flow whose start_template it is", "templates", Editor, ra.templateSend),
 

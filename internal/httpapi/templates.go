@@ -186,6 +186,53 @@ func (a *runtimeAPI) templateGet(ctx context.Context, in *TemplatePath) (*Body[T
 	return bodyOf(templateView(t)), nil
 }
 
+// TemplateUpdateInput changes a template's components (and category);
+// Meta reviews it again, so it goes back to PENDING.
+type TemplateUpdateInput struct {
+	TemplatePath
+	Body struct {
+		Category   string `json:"category,omitempty" enum:"UTILITY,MARKETING,AUTHENTICATION,"`
+		Components []any  `json:"components"`
+	}
+}
+
+func (a *runtimeAPI) templateUpdate(ctx context.Context, in *TemplateUpdateInput) (*Body[TemplateView], error) {
+	p := principalFrom(ctx)
+	st, err := a.s.deps.Store.TemplateGet(ctx, p.ProjectID, in.TemplateID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := runner.TemplateOf(st)
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := json.Marshal(in.Body.Components)
+	t.Components = nil
+	if err := json.Unmarshal(raw, &t.Components); err != nil {
+		return nil, domain.Invalid("/components", "the components cannot be read: %v", err)
+	}
+	if in.Body.Category != "" {
+		t.Category = template.Category(in.Body.Category)
+	}
+	if err := template.Validate(t); err != nil {
+		return nil, err
+	}
+	_, client, err := a.whatsAppClient(ctx, p.ProjectID, st.ChannelID, "/channel_id")
+	if err != nil {
+		return nil, err
+	}
+	if err := client.EditTemplate(ctx, st.MetaTemplateID, t); err != nil {
+		return nil, metaError(err, "submitting the edited template")
+	}
+	comps, _ := json.Marshal(t.Components)
+	st.Components, st.Category, st.Status, st.Reason, st.UpdatedAt = comps, string(t.Category), string(template.StatusPending), "", a.s.deps.Clock.Now()
+	out, err := a.s.deps.Store.TemplateUpdate(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(templateView(out)), nil
+}
+
 func (a *runtimeAPI) templateDelete(ctx context.Context, in *TemplatePath) (*struct{}, error) {
 	p := principalFrom(ctx)
 	t, err := a.s.deps.Store.TemplateGet(ctx, p.ProjectID, in.TemplateID)

@@ -306,7 +306,12 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"id": t.ID, "status": string(t.Status), "category": string(t.Category)})
 
-	waba := r.PathValue("waba")
+	s.approveLater(r.PathValue("waba"), t)
+}
+
+// approveLater approves a pending template after the configured delay and
+// sends its signed status webhook, as Meta's review would.
+func (s *Server) approveLater(waba string, t template.Template) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -329,6 +334,52 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 			s.deliver(body)
 		}
 	}()
+}
+
+// handleEditTemplate takes new components for a template (POST
+// /{template_id}): back to PENDING, approved again later.
+func (s *Server) handleEditTemplate(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	var edit struct {
+		Category   template.Category    `json:"category"`
+		Components []template.Component `json:"components"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&edit); err != nil {
+		graphError(w, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter", "the body is not a template edit: "+err.Error())
+		return
+	}
+	id := r.PathValue("id")
+	s.mu.Lock()
+	var st *storedTemplate
+	for _, x := range s.templates {
+		if x.t.ID == id {
+			st = x
+		}
+	}
+	if st == nil {
+		s.mu.Unlock()
+		graphError(w, http.StatusBadRequest, 100, 33, "(#100) Unsupported post request", "Object with ID '"+id+"' does not exist")
+		return
+	}
+	t := st.t
+	if edit.Category != "" {
+		t.Category = edit.Category
+	}
+	if edit.Components != nil {
+		t.Components = edit.Components
+	}
+	if err := template.Validate(&t); err != nil {
+		s.mu.Unlock()
+		graphError(w, http.StatusBadRequest, 100, 2388042, "(#100) Invalid parameter", err.Error())
+		return
+	}
+	t.Status = template.StatusPending
+	st.t = t
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	s.approveLater(s.cfg.WABAID, t)
 }
 
 func (s *Server) handleListTemplates(w http.ResponseWriter, r *http.Request) {

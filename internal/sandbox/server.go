@@ -130,6 +130,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /{version}/{id}", s.handleDeleteMedia)
 	s.mux.HandleFunc("GET /media-download/{id}", s.handleDownload)
 	s.mux.HandleFunc("POST /{version}/{waba}/message_templates", s.handleCreateTemplate)
+	s.mux.HandleFunc("POST /{version}/{id}", s.handleEditTemplate)
 	s.mux.HandleFunc("GET /{version}/{waba}/message_templates", s.handleListTemplates)
 	s.mux.HandleFunc("DELETE /{version}/{waba}/message_templates", s.handleDeleteTemplate)
 	// Flows endpoints (POST /{waba}/flows, /{flow_id}/assets, /publish…) are

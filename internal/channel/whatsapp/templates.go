@@ -45,6 +45,25 @@ func (c *Client) CreateTemplate(ctx context.Context, t *template.Template) (Temp
 	return TemplateCreated{ID: string(r.ID), Status: template.Status(r.Status), Category: template.Category(r.Category)}, nil
 }
 
+// EditTemplate submits new components (and category) for a template Meta
+// already has (POST /{template_id}); Meta reviews it again.
+func (c *Client) EditTemplate(ctx context.Context, metaID string, t *template.Template) error {
+	if metaID == "" {
+		return fmt.Errorf("editing template %q: it was never submitted to Meta", t.Name)
+	}
+	if err := template.Validate(t); err != nil {
+		return err
+	}
+	body, err := json.Marshal(map[string]any{"category": t.Category, "components": t.Components})
+	if err != nil {
+		return fmt.Errorf("encoding template %q: %w", t.Name, err)
+	}
+	if err := c.call(ctx, http.MethodPost, c.endpoint(metaID), "application/json", bytes.NewReader(body), nil); err != nil {
+		return errorf(err, "editing template %q", t.Name)
+	}
+	return nil
+}
+
 // ListTemplates pulls every template of the WABA (GET
 // /{waba_id}/message_templates), following cursors, for sync.
 func (c *Client) ListTemplates(ctx context.Context) ([]template.Template, error) {

@@ -878,7 +878,8 @@ export interface paths {
         };
         /** Get a message template */
         get: operations["get-template"];
-        put?: never;
+        /** Change a template's components (Meta reviews it again) */
+        put: operations["update-template"];
         post?: never;
         /** Delete a template here and at Meta */
         delete: operations["delete-template"];
@@ -1981,6 +1982,11 @@ export interface components {
             errors: string[] | null;
             /** Format: int64 */
             updated: number;
+        };
+        TemplateUpdateInputBody: {
+            /** @enum {string} */
+            category?: "UTILITY" | "MARKETING" | "AUTHENTICATION" | "";
+            components: unknown[] | null;
         };
         TemplateView: {
             /** @enum {string} */
@@ -4340,6 +4346,41 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "update-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateUpdateInputBody"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {

@@ -49,6 +49,12 @@ export const templates = {
         components: t.components,
       },
     })) as unknown as MessageTemplate,
+  // An edit sends the components (and category); Meta reviews it again.
+  update: async (id: string, t: MessageTemplate) =>
+    (await api.put('/templates/{template_id}/', {
+      path: { template_id: id },
+      body: { category: t.category as 'UTILITY' | 'MARKETING' | 'AUTHENTICATION', components: t.components },
+    })) as unknown as MessageTemplate,
   sync: () => api.post('/templates/sync/', { body: {} }),
 };
 

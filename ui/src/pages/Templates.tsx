@@ -145,10 +145,8 @@ function TemplateEditor({ initial, onClose, onSaved }: { initial: MessageTemplat
       const withExamples = bodyVars.length
         ? withComponent(t, { ...body!, example: { body_text: [bodyVars.map((_, i) => examples[i] || `example ${i + 1}`)] } }, 'BODY')
         : t;
-      if (initial.id) {
-        throw new Error('A template Meta has reviewed cannot be changed here yet: create a new one (with another name) instead.');
-      }
-      await templatesApi.create(withExamples);
+      if (initial.id) await templatesApi.update(initial.id, withExamples);
+      else await templatesApi.create(withExamples);
       onSaved();
     } catch (err) {
       setError(err);

@@ -1,1 +1,0 @@
-import{b as e}from"./index-DoUVRGKY.js";var t={list:async(t,n)=>await e.get(`/templates/`,{query:{cursor:t,name:n}}),create:async t=>await e.post(`/templates/`,{body:{...t.channel_id?{channel_id:t.channel_id}:{},name:t.name,language:t.language,category:t.category,components:t.components}}),sync:()=>e.post(`/templates/sync/`,{body:{}})};export{t};
