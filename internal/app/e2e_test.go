@@ -5,112 +5,47 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley/internal/account"
-	"github.com/parleyhq/parley/internal/app"
+	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
-	"github.com/parleyhq/parley/internal/config"
-	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/sandbox"
-	"github.com/parleyhq/parley/internal/store/testdb"
 )
 
-// running is a real parley server (app.New + Start) on a test database,
-// talking to the fake Graph API.
+// running is a real parley server with the fake Graph API (apptest), with
+// the short helper names these tests use.
 type running struct {
-	t     *testing.T
-	app   *app.App
-	base  string
-	token string
-	fake  *sandbox.Server
+	*apptest.Server
+	t    *testing.T
+	base string
+	fake *sandbox.Server
 }
 
 func start(t *testing.T, fakeCfg sandbox.Config) *running {
 	t.Helper()
-	ctx := context.Background()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.SecretKey = strings.Repeat("cd", 32)
-	cfg.JobPollInterval = 20 * time.Millisecond
-	if os.Getenv(testdb.EnvVar) != "" {
-		cfg.DatabaseURL = testdb.PostgresURL(t)
-	}
-	if err := cfg.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Stop() })
-	p, err := a.Accounts().ResolveProject(ctx, account.DefaultProjectName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := a.Accounts().CreateToken(ctx, p.ID, "e2e", domain.RoleOwner, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake := sandbox.New(fakeCfg)
-	if err := fake.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Stop)
-	return &running{t: t, app: a, base: "http://" + a.Addr(), token: tok.Secret, fake: fake}
+	s := apptest.Start(t, apptest.Options{Fake: fakeCfg})
+	return &running{Server: s, t: t, base: s.Base, fake: s.Fake}
 }
 
 func (r *running) call(method, path string, body any) (int, map[string]any) {
 	r.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, r.base+path, rd)
-	req.Header.Set("Authorization", "Bearer "+r.token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res.StatusCode, out
+	status, out, _ := r.Call(method, path, body)
+	return status, out
 }
 
 func (r *running) must(method, path string, body any, status int) map[string]any {
 	r.t.Helper()
-	got, out := r.call(method, path, body)
-	if got != status {
-		r.t.Fatalf("%s %s: %d, want %d: %v", method, path, got, status, out)
-	}
-	return out
+	return r.Must(method, path, body, status)
 }
 
 func (r *running) eventually(what string, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	r.Eventually(what, cond)
 }
 
 const booking = `{"nodes":[
@@ -127,16 +62,8 @@ const booking = `{"nodes":[
  {"id":"e5","source":"ask","sourceHandle":"timeout","target":"late"}
 ]}`
 
-// whatsAppChannel connects a WhatsApp channel to the fake and points the
-// fake's webhooks at it.
-func (r *running) whatsAppChannel(phoneNumberID string) string {
-	ch := r.must("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Sandbox", "config": map[string]any{
-		"phone_number_id": phoneNumberID, "waba_id": "100000000000001", "access_token": "sandbox-token", "app_secret": "sandbox-secret",
-		"api_base_url": r.fake.URL()}}, http.StatusCreated)
-	id := ch["id"].(string)
-	r.fake.SetWebhookURL(r.base + "/webhooks/whatsapp/" + id)
-	return id
-}
+// whatsAppChannel connects a WhatsApp channel of the fake's number.
+func (r *running) whatsAppChannel(string) string { return r.WhatsAppChannel(nil) }
 
 func (r *running) conversation(contactID string) []map[string]any {
 	out := r.must("GET", "/conversations/"+contactID+"/messages/", nil, http.StatusOK)

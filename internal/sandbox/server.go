@@ -137,6 +137,9 @@ func (s *Server) routes() {
 	// the next extension: register them with Extend.
 }
 
+// Config is the fake's configuration, defaults applied.
+func (s *Server) Config() Config { return s.cfg }
+
 // Extend adds a route (ServeMux pattern) to the fake, e.g. the Flows
 // management endpoints. Requests to it are recorded like the others.
 func (s *Server) Extend(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }

@@ -1,16 +1,11 @@
 package faults_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -19,13 +14,11 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for diagnostics
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite", for diagnostics
 
-	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/app"
-	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/store"
-	"github.com/parleyhq/parley/internal/store/testdb"
 )
 
 const (
@@ -40,109 +33,41 @@ const helloFlow = `{"nodes":[
  {"id":"bye","type":"end","position":{"x":0,"y":100},"data":{"text":"Hello"}}
 ],"edges":[{"id":"e1","source":"start","target":"bye"}]}`
 
-// server is a real Parley (app.New + Start) with a WhatsApp channel on
-// the fake Graph API and the catch-all flow published.
+// server is a real Parley (apptest: app.New + Start) with a WhatsApp
+// channel on the fake Graph API and the catch-all flow published.
 type server struct {
+	*apptest.Server
 	t       *testing.T
 	app     *app.App
-	base    string
-	token   string
 	project string
 	fake    *sandbox.Server
-	hc      *http.Client
-	stopped bool
 	// driver and dsn open the database for diagnostics.
 	driver, dsn string
 }
 
 func start(t *testing.T) *server {
 	t.Helper()
-	ctx := context.Background()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.SecretKey = strings.Repeat("fa", 32)
-	cfg.JobPollInterval = 20 * time.Millisecond
-	cfg.ShutdownTimeout = 10 * time.Second
-	if os.Getenv(testdb.EnvVar) != "" {
-		cfg.DatabaseURL = testdb.PostgresURL(t)
+	srv := apptest.Start(t, apptest.Options{Fake: sandbox.Config{AppSecret: appSecret, AccessToken: accessToken, PhoneNumberID: pnid,
+		StatusDelay: 10 * time.Millisecond, HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}}})
+	s := &server{Server: srv, t: t, app: srv.App, project: srv.ProjectID, fake: srv.Fake,
+		driver: "sqlite", dsn: "file:" + srv.Config.SQLitePath() + "?mode=ro"}
+	if srv.Config.UsesPostgres() {
+		s.driver, s.dsn = "pgx", srv.Config.DatabaseURL
 	}
-	if err := cfg.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	fake := sandbox.New(sandbox.Config{AppSecret: appSecret, AccessToken: accessToken, PhoneNumberID: pnid,
-		StatusDelay: 10 * time.Millisecond, HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}})
-	if err := fake.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, app: a, base: "http://" + a.Addr(), fake: fake, hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}},
-		driver: "sqlite", dsn: "file:" + cfg.SQLitePath() + "?mode=ro"}
-	if cfg.UsesPostgres() {
-		s.driver, s.dsn = "pgx", cfg.DatabaseURL
-	}
-	t.Cleanup(s.stop)
-	p, err := a.Accounts().ResolveProject(ctx, account.DefaultProjectName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := a.Accounts().CreateToken(ctx, p.ID, "faults", domain.RoleOwner, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.token, s.project = tok.Secret, p.ID
-	ch := s.must("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Faulty", "config": map[string]any{
-		"phone_number_id": pnid, "waba_id": "100000000000001", "access_token": accessToken, "app_secret": appSecret,
-		"api_base_url": fake.URL(), "messages_per_second": 1000}}, http.StatusCreated)
-	fake.SetWebhookURL(s.base + "/webhooks/whatsapp/" + ch["id"].(string))
-	s.must("POST", "/chat-flow/flows/", map[string]any{"name": "Hello", "is_active": true, "flow_data": json.RawMessage(helloFlow)}, http.StatusCreated)
+	srv.WhatsAppChannel(map[string]any{"messages_per_second": 1000})
+	srv.Publish("Hello", helloFlow)
 	return s
 }
 
 // stop stops the fake and the server, and closes idle connections.
 func (s *server) stop() {
-	if s.stopped {
-		return
-	}
-	s.stopped = true
-	s.fake.Stop()
-	if err := s.app.Stop(); err != nil {
-		s.t.Errorf("stopping the server: %v", err)
-	}
-	s.hc.CloseIdleConnections()
-	http.DefaultClient.CloseIdleConnections() // the server's Graph client shares the default transport
+	s.Stop()
+	http.DefaultClient.CloseIdleConnections()
 }
 
 func (s *server) must(method, path string, body any, want int) map[string]any {
 	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, method, s.base+path, rd)
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := s.hc.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		s.t.Fatalf("%s %s: %d, want %d: %s", method, path, res.StatusCode, want, raw)
-	}
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return out
+	return s.Must(method, path, body, want)
 }
 
 // customer writes "hi" from phone (opening the 24-hour window; the flow

@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,12 +15,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 
-	"github.com/parleyhq/parley/internal/account"
-	"github.com/parleyhq/parley/internal/app"
-	"github.com/parleyhq/parley/internal/config"
-	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/sandbox"
-	"github.com/parleyhq/parley/internal/store/testdb"
 )
 
 const (
@@ -65,8 +57,8 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// server is a real Parley with one WhatsApp channel on the fake Graph API
-// and the flow published.
+// server is a real Parley (apptest) with one WhatsApp channel on the fake
+// Graph API and the flow published.
 type server struct {
 	t       *testing.T
 	base    string
@@ -76,91 +68,32 @@ type server struct {
 	logs    *logBuffer
 	hc      *http.Client
 	db      *sql.DB
+	srv     *apptest.Server
 }
 
 func start(t *testing.T, fakeCfg sandbox.Config) *server {
 	t.Helper()
-	ctx := context.Background()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.SecretKey = strings.Repeat("0b", 32)
-	cfg.JobPollInterval = 20 * time.Millisecond
-	cfg.ShutdownTimeout = 10 * time.Second
-	if os.Getenv(testdb.EnvVar) != "" {
-		cfg.DatabaseURL = testdb.PostgresURL(t)
-	}
-	if err := cfg.Finish(); err != nil {
-		t.Fatal(err)
-	}
 	logs := &logBuffer{}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Stop() })
 	fakeCfg.AppSecret, fakeCfg.AccessToken, fakeCfg.PhoneNumberID = appSecret, accessToken, pnid
-	fake := sandbox.New(fakeCfg)
-	if err := fake.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Stop)
-	p, err := a.Accounts().ResolveProject(ctx, account.DefaultProjectName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := a.Accounts().CreateToken(ctx, p.ID, "hostile", domain.RoleOwner, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	driver, dsn := "sqlite", "file:"+cfg.SQLitePath()+"?mode=ro&_pragma=busy_timeout(10000)"
-	if cfg.UsesPostgres() {
-		driver, dsn = "pgx", cfg.DatabaseURL
+	srv := apptest.Start(t, apptest.Options{Fake: fakeCfg, Logs: logs})
+	driver, dsn := "sqlite", "file:"+srv.Config.SQLitePath()+"?mode=ro&_pragma=busy_timeout(10000)"
+	if srv.Config.UsesPostgres() {
+		driver, dsn = "pgx", srv.Config.DatabaseURL
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	s := &server{t: t, base: "http://" + a.Addr(), token: tok.Secret, fake: fake, logs: logs, db: db,
-		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}}}
-	t.Cleanup(s.hc.CloseIdleConnections)
-	ch := s.api("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Hostile", "config": map[string]any{
-		"phone_number_id": pnid, "waba_id": "100000000000001", "access_token": accessToken, "app_secret": appSecret,
-		"verify_token": verifyToken, "api_base_url": fake.URL()}}, http.StatusCreated)
-	s.channel = ch["id"].(string)
-	fake.SetWebhookURL(s.base + "/webhooks/whatsapp/" + s.channel)
-	s.api("POST", "/chat-flow/flows/", map[string]any{"name": "Ask", "is_active": true, "flow_data": json.RawMessage(askFlow)}, http.StatusCreated)
+	s := &server{t: t, base: srv.Base, token: srv.Token, fake: srv.Fake, logs: logs, db: db, hc: srv.HTTP, srv: srv}
+	s.channel = srv.WhatsAppChannel(map[string]any{"verify_token": verifyToken})
+	srv.Publish("Ask", askFlow)
 	return s
 }
 
 func (s *server) api(method, path string, body any, want int) map[string]any {
 	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, method, s.base+path, rd)
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := s.hc.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		s.t.Fatalf("%s %s: %d, want %d: %s", method, path, res.StatusCode, want, raw)
-	}
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return out
+	return s.srv.Must(method, path, body, want)
 }
 
 // post sends a webhook body with the given signature header (none when
