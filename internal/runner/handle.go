@@ -104,14 +104,14 @@ func (r *Runner) decide(ctx context.Context, sp *sprint, live *domain.FlowSessio
 			sp.result = "ignored: the simulation has ended"
 			return nil
 		}
-		f, ok, err := r.match(ctx, sp)
+		f, fl, ok, err := r.match(ctx, sp)
 		if err != nil || !ok {
 			if !ok {
 				sp.result = "no flow matched"
 			}
 			return err
 		}
-		return r.start(ctx, sp, f, engine.Trigger{Input: sp.p.Input})
+		return r.start(ctx, sp, f, fl, engine.Trigger{Input: sp.p.Input})
 	case domain.EventTimer:
 		if live == nil || live.ID != sp.p.SessionID || !domain.SessionLive(live.Status) {
 			sp.result = "ignored: the session has moved on"
@@ -140,27 +140,21 @@ func (r *Runner) decide(ctx context.Context, sp *sprint, live *domain.FlowSessio
 // apiStart starts a flow for the contact (API, simulator, template send),
 // honouring the flow's on_retrigger setting when the contact is busy.
 func (r *Runner) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
+	fl, err := r.st.FlowGet(ctx, sp.ev.ProjectID, sp.p.FlowID)
+	if err != nil {
+		return err
+	}
 	var f engine.Flow
-	var err error
 	if sp.p.Draft {
-		prog, perr := r.d.Flows.DraftProgram(ctx, sp.ev.ProjectID, sp.p.FlowID)
-		if perr != nil {
-			return perr
-		}
-		fl, ferr := r.st.FlowGet(ctx, sp.ev.ProjectID, sp.p.FlowID)
-		if ferr != nil {
-			return ferr
-		}
-		r.drafts.Store(sp.p.SessionID, prog)
-		f = engine.Flow{ID: fl.ID, Name: fl.Name, Program: prog}
-	} else if f, err = r.liveFlow(ctx, sp.ev.ProjectID, sp.p.FlowID, 0); err != nil {
+		r.drafts.Delete(sp.p.SessionID) // compile the draft as it is now
+		f, err = r.draftFlow(ctx, fl, sp.p.SessionID)
+	} else {
+		f, err = r.engineFlow(ctx, fl, 0)
+	}
+	if err != nil {
 		return err
 	}
 	if live != nil && domain.SessionLive(live.Status) && !sp.p.Draft {
-		fl, err := r.st.FlowGet(ctx, sp.ev.ProjectID, f.ID)
-		if err != nil {
-			return err
-		}
 		if fl.OnRetrigger != "restart" {
 			sp.result = "ignored: the contact is already in a flow (session " + live.ID + ")"
 			return nil
@@ -169,7 +163,7 @@ func (r *Runner) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSess
 			return err
 		}
 	}
-	return r.start(ctx, sp, f, engine.Trigger{Vars: sp.p.Vars, SessionID: sp.p.SessionID, Input: sp.p.Input})
+	return r.start(ctx, sp, f, fl, engine.Trigger{Vars: sp.p.Vars, SessionID: sp.p.SessionID, Input: sp.p.Input})
 }
 
 // keywords handles the built-in opt-out and opt-in words before any flow.
@@ -224,25 +218,26 @@ func (r *Runner) keywords(ctx context.Context, sp *sprint, live *domain.FlowSess
 
 // match finds the published flow an inbound message starts: keyword
 // triggers first, then catch-all inbound triggers, oldest flow first.
-func (r *Runner) match(ctx context.Context, sp *sprint) (engine.Flow, bool, error) {
+func (r *Runner) match(ctx context.Context, sp *sprint) (engine.Flow, store.Flow, bool, error) {
 	ch, err := r.st.ChannelGet(ctx, sp.ev.ProjectID, sp.p.ChannelID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return engine.Flow{}, false, err
+		return engine.Flow{}, store.Flow{}, false, err
 	}
 	flows, err := r.st.FlowList(ctx, store.FlowListParams{ProjectID: sp.ev.ProjectID, Status: store.FlowPublished, Page: store.Page{Limit: store.MaxPageSize}})
 	if err != nil {
-		return engine.Flow{}, false, err
+		return engine.Flow{}, store.Flow{}, false, err
 	}
 	text := strings.ToLower(strings.TrimSpace(sp.p.Input.Text))
 	var keyword, inbound *engine.Flow
+	var keywordRow, inboundRow store.Flow
 	for i := len(flows.Items) - 1; i >= 0; i-- { // the list is newest first
 		fl := flows.Items[i]
 		if fl.ChannelID != "" && fl.ChannelID != ch.ID {
 			continue
 		}
-		f, err := r.liveFlow(ctx, sp.ev.ProjectID, fl.ID, fl.LiveRevision)
+		f, err := r.engineFlow(ctx, fl, fl.LiveRevision)
 		if err != nil {
-			return engine.Flow{}, false, err
+			return engine.Flow{}, store.Flow{}, false, err
 		}
 		t := f.Program.Trigger
 		if len(t.ChannelTypes) > 0 && !slices.Contains(t.ChannelTypes, ch.Type) {
@@ -251,21 +246,21 @@ func (r *Runner) match(ctx context.Context, sp *sprint) (engine.Flow, bool, erro
 		switch t.Type {
 		case "keyword":
 			if keyword == nil && keywordMatches(t.Keywords, t.Match, text) {
-				keyword = &f
+				keyword, keywordRow = &f, fl
 			}
 		case "inbound":
 			if inbound == nil {
-				inbound = &f
+				inbound, inboundRow = &f, fl
 			}
 		}
 	}
 	if keyword != nil {
-		return *keyword, true, nil
+		return *keyword, keywordRow, true, nil
 	}
 	if inbound != nil {
-		return *inbound, true, nil
+		return *inbound, inboundRow, true, nil
 	}
-	return engine.Flow{}, false, nil
+	return engine.Flow{}, store.Flow{}, false, nil
 }
 
 func keywordMatches(keywords []string, match, text string) bool {
@@ -295,7 +290,7 @@ func exprContact(c domain.Contact) expr.Contact {
 	return expr.Contact{ID: c.ID, Name: c.Name, Phone: c.Phone, Language: c.Language, Fields: c.Fields, Tags: c.Tags}
 }
 
-func (r *Runner) start(ctx context.Context, sp *sprint, f engine.Flow, t engine.Trigger) error {
+func (r *Runner) start(ctx context.Context, sp *sprint, f engine.Flow, fl store.Flow, t engine.Trigger) error {
 	if t.SessionID == "" {
 		t.SessionID = r.d.IDs.NewID()
 	}
@@ -304,10 +299,6 @@ func (r *Runner) start(ctx context.Context, sp *sprint, f engine.Flow, t engine.
 		return fmt.Errorf("starting flow %s: %w", f.ID, err)
 	}
 	now := r.d.Clock.Now()
-	fl, err := r.st.FlowGet(ctx, sp.ev.ProjectID, f.ID)
-	if err != nil {
-		return err
-	}
 	rec := domain.FlowSession{ID: es.ID, ProjectID: sp.ev.ProjectID, ContactID: sp.contact.ID, FlowID: f.ID, Revision: f.Revision,
 		ChannelID: sp.p.ChannelID, Simulated: sp.simulated, Draft: sp.p.Draft, CreatedAt: now, Version: 0}
 	sp.runs = append(sp.runs, &run{flow: f, es: es, rec: rec, create: true, events: events, logging: fl.Logging || sp.simulated})
@@ -318,7 +309,7 @@ func (r *Runner) start(ctx context.Context, sp *sprint, f engine.Flow, t engine.
 }
 
 func (r *Runner) load(ctx context.Context, rec domain.FlowSession) (engine.Flow, *engine.Session, bool, error) {
-	f, err := r.sessionFlow(ctx, rec)
+	f, fl, err := r.sessionFlow(ctx, rec)
 	if err != nil {
 		return f, nil, false, err
 	}
@@ -326,15 +317,7 @@ func (r *Runner) load(ctx context.Context, rec domain.FlowSession) (engine.Flow,
 	if err := es.UnmarshalBinary(rec.State); err != nil {
 		return f, nil, false, fmt.Errorf("decoding session %s: %w", rec.ID, err)
 	}
-	logging := rec.Simulated
-	if !logging {
-		fl, err := r.st.FlowGet(ctx, rec.ProjectID, rec.FlowID)
-		if err != nil {
-			return f, nil, false, err
-		}
-		logging = fl.Logging
-	}
-	return f, es, logging, nil
+	return f, es, fl.Logging || rec.Simulated, nil
 }
 
 func (r *Runner) resume(ctx context.Context, sp *sprint, rec domain.FlowSession, in engine.Input) error {

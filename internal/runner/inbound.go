@@ -49,6 +49,12 @@ type Receipt struct {
 // caller's transaction: once that commits, the message will be processed
 // exactly once. Re-deliveries are reported as duplicates.
 func (r *Runner) Receive(ctx context.Context, q store.Queries, in Inbound) (Receipt, error) {
+	return r.receive(ctx, q, in, true)
+}
+
+// receive stores an inbound message and, when it moves the conversation,
+// queues it for its contact.
+func (r *Runner) receive(ctx context.Context, q store.Queries, in Inbound, queue bool) (Receipt, error) {
 	now := r.d.Clock.Now()
 	if in.At.IsZero() {
 		in.At = now
@@ -67,8 +73,8 @@ func (r *Runner) Receive(ctx context.Context, q store.Queries, in Inbound) (Rece
 	}
 	m, err := q.MessageCreate(ctx, domain.Message{ID: r.d.IDs.NewID(), ProjectID: in.ProjectID, ContactID: c.ID, ChannelID: in.ChannelID,
 		Direction: domain.DirectionIn, Type: in.Type, Content: in.Content, Status: domain.MessageReceived, ProviderID: in.ProviderID, CreatedAt: in.At})
-	if err != nil {
-		return Receipt{}, err
+	if err != nil || !queue {
+		return Receipt{MessageID: m.ID, ContactID: c.ID}, err
 	}
 	input := in.Input
 	ev, err := r.queue(ctx, q, domain.ContactEvent{ProjectID: in.ProjectID, ContactID: c.ID, Kind: domain.EventMessage, MessageID: m.ID,

@@ -143,31 +143,9 @@ func (r *Runner) ingestMessage(ctx context.Context, q store.Queries, ch domain.C
 	}
 	ib := Inbound{ProjectID: ch.ProjectID, ChannelID: ch.ID, Scheme: ch.Type, Address: address, Name: e.Contact.Name, Phone: phone,
 		ProviderID: e.ProviderID, Type: string(e.Kind), Content: raw, Input: in, At: e.Timestamp}
-	if !resumable(e.Kind) {
-		rc, err := r.record(ctx, q, ib)
-		return rc.Duplicate, err
-	}
-	rc, err := r.Receive(ctx, q, ib)
+	// Reactions, edits and the like are kept in the history only.
+	rc, err := r.receive(ctx, q, ib, resumable(e.Kind))
 	return rc.Duplicate, err
-}
-
-// record stores a message that moves no conversation (a reaction, an edit).
-func (r *Runner) record(ctx context.Context, q store.Queries, in Inbound) (Receipt, error) {
-	now := r.d.Clock.Now()
-	c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: in.ProjectID, Scheme: in.Scheme, Path: in.Address, ChannelID: in.ChannelID,
-		NewID: r.d.IDs.NewID(), Name: in.Name, Phone: in.Phone, Inbound: true, Now: now})
-	if err != nil {
-		return Receipt{}, err
-	}
-	if in.At.IsZero() {
-		in.At = now
-	}
-	m, err := q.MessageCreate(ctx, domain.Message{ID: r.d.IDs.NewID(), ProjectID: in.ProjectID, ContactID: c.ID, ChannelID: in.ChannelID,
-		Direction: domain.DirectionIn, Type: in.Type, Content: in.Content, Status: domain.MessageReceived, ProviderID: in.ProviderID, CreatedAt: in.At})
-	if errors.Is(err, store.ErrConflict) {
-		return Receipt{ContactID: c.ID, Duplicate: true}, nil
-	}
-	return Receipt{MessageID: m.ID, ContactID: c.ID}, err
 }
 
 // ingestStatus moves our message forward. Meta echoes our message ID, so a

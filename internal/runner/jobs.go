@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -134,6 +133,3 @@ func (w *timerWorker) Work(ctx context.Context, job *river.Job[TimerArgs]) error
 	}
 	return err
 }
-
-// Timeout bounds one job; River retries it after.
-func (w *processWorker) Timeout(*river.Job[ProcessArgs]) time.Duration { return 2 * time.Minute }

@@ -98,50 +98,67 @@ type flowLoader struct{ r *Runner }
 
 func (l flowLoader) Load(ctx context.Context, flowID string, revision int) (engine.Flow, error) {
 	projectID, _ := ctx.Value(projectKey{}).(string)
-	return l.r.liveFlow(ctx, projectID, flowID, revision)
+	f, _, err := l.r.liveFlow(ctx, projectID, flowID, revision)
+	return f, err
 }
 
-// liveFlow loads a published revision (0: the live one) as an engine.Flow.
-func (r *Runner) liveFlow(ctx context.Context, projectID, flowID string, revision int) (engine.Flow, error) {
-	f, err := r.st.FlowGet(ctx, projectID, flowID)
+// liveFlow loads a published revision (0: the live one) as an engine.Flow,
+// with the flow's row for the settings the host needs (logging, retrigger).
+func (r *Runner) liveFlow(ctx context.Context, projectID, flowID string, revision int) (engine.Flow, store.Flow, error) {
+	fl, err := r.st.FlowGet(ctx, projectID, flowID)
 	if err != nil {
-		return engine.Flow{}, err
+		return engine.Flow{}, fl, err
 	}
+	f, err := r.engineFlow(ctx, fl, revision)
+	return f, fl, err
+}
+
+// engineFlow is the compiled revision (0: the live one) of a flow row.
+func (r *Runner) engineFlow(ctx context.Context, fl store.Flow, revision int) (engine.Flow, error) {
 	if revision == 0 {
-		if f.Status != store.FlowPublished || f.LiveRevision == 0 {
-			return engine.Flow{}, domain.Errorf(domain.CodeConflict, "flow %q is not published", f.Name)
+		if fl.Status != store.FlowPublished || fl.LiveRevision == 0 {
+			return engine.Flow{}, domain.Errorf(domain.CodeConflict, "flow %q is not published", fl.Name)
 		}
-		revision = f.LiveRevision
+		revision = fl.LiveRevision
 	}
-	prog, err := r.d.Flows.Program(ctx, projectID, flowID, revision)
+	prog, err := r.d.Flows.Program(ctx, fl.ProjectID, fl.ID, revision)
 	if err != nil {
 		return engine.Flow{}, err
 	}
-	return engine.Flow{ID: f.ID, Name: f.Name, Revision: revision, Program: prog, ExpireAfter: time.Duration(f.ExpireAfterSeconds) * time.Second}, nil
+	return engine.Flow{ID: fl.ID, Name: fl.Name, Revision: revision, Program: prog, ExpireAfter: time.Duration(fl.ExpireAfterSeconds) * time.Second}, nil
 }
 
-// sessionFlow is the program a stored session runs: its pinned revision,
-// or for a draft simulation the draft it started on.
-func (r *Runner) sessionFlow(ctx context.Context, s domain.FlowSession) (engine.Flow, error) {
-	if !s.Draft {
-		return r.liveFlow(ctx, s.ProjectID, s.FlowID, s.Revision)
-	}
-	f, err := r.st.FlowGet(ctx, s.ProjectID, s.FlowID)
-	if err != nil {
-		return engine.Flow{}, err
-	}
-	prog, ok := r.drafts.Load(s.ID)
+// draftFlow is a flow's draft for a simulation, pinned to the session: saving
+// the draft mid-simulation does not move the ground under it. After a
+// restart the pinned program is gone and the current draft is the best the
+// simulator can do.
+func (r *Runner) draftFlow(ctx context.Context, fl store.Flow, sessionID string) (engine.Flow, error) {
+	prog, ok := r.drafts.Load(sessionID)
 	if !ok {
-		// After a restart the pinned draft is gone; the current draft is the
-		// best the simulator can do.
-		p, err := r.d.Flows.DraftProgram(ctx, s.ProjectID, s.FlowID)
+		p, err := r.d.Flows.DraftProgram(ctx, fl.ProjectID, fl.ID)
 		if err != nil {
 			return engine.Flow{}, err
 		}
-		r.drafts.Store(s.ID, p)
+		r.drafts.Store(sessionID, p)
 		prog = p
 	}
-	return engine.Flow{ID: f.ID, Name: f.Name, Revision: 0, Program: prog.(*flow.Program), ExpireAfter: time.Duration(f.ExpireAfterSeconds) * time.Second}, nil
+	return engine.Flow{ID: fl.ID, Name: fl.Name, Program: prog.(*flow.Program), ExpireAfter: time.Duration(fl.ExpireAfterSeconds) * time.Second}, nil
+}
+
+// sessionFlow is the program a stored session runs (its pinned revision or
+// draft) and the flow's row.
+func (r *Runner) sessionFlow(ctx context.Context, s domain.FlowSession) (engine.Flow, store.Flow, error) {
+	fl, err := r.st.FlowGet(ctx, s.ProjectID, s.FlowID)
+	if err != nil {
+		return engine.Flow{}, fl, err
+	}
+	var f engine.Flow
+	if s.Draft {
+		f, err = r.draftFlow(ctx, fl, s.ID)
+	} else {
+		f, err = r.engineFlow(ctx, fl, s.Revision)
+	}
+	return f, fl, err
 }
 
 // payload is what a contact event carries.

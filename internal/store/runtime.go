@@ -53,9 +53,6 @@ type RuntimeQueries interface {
 	ContactEventNext(ctx context.Context, contactID string) (domain.ContactEvent, error)
 	ContactEventDone(ctx context.Context, seq int64, result string, now time.Time) error
 	ContactEventGet(ctx context.Context, projectID string, seq int64) (domain.ContactEvent, error)
-	// ContactEventPending lists contacts with unhandled events older than
-	// before, so a sweeper can requeue work lost with a job.
-	ContactEventPending(ctx context.Context, before time.Time, limit int) ([]domain.ContactEvent, error)
 
 	SessionCreate(ctx context.Context, s domain.FlowSession) error
 	SessionGet(ctx context.Context, projectID, id string) (domain.FlowSession, error)

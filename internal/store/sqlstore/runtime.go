@@ -396,16 +396,6 @@ func (q *Queries) ContactEventDone(ctx context.Context, seq int64, result string
 	return q.translate(err, "marking contact event handled")
 }
 
-// ContactEventPending implements store.Queries: the oldest pending event
-// of each contact that has one older than before.
-func (q *Queries) ContactEventPending(ctx context.Context, before time.Time, limit int) ([]domain.ContactEvent, error) {
-	rows, err := q.r.Query(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE seq IN (
-			SELECT min(seq) FROM contact_events WHERE handled_at IS NULL AND created_at < ? GROUP BY contact_id
-		) ORDER BY seq LIMIT ?`, before, limit)
-	out, err := collect(rows, err, func(r Rows) (domain.ContactEvent, error) { return scanContactEvent(r) })
-	return out, q.translate(err, "listing pending contact events")
-}
-
 const sessionCols = `id, project_id, contact_id, flow_id, revision, channel_id, status, state, wait_seq, waiting_for, node_id, timeout_at, expires_at, version, simulated, draft, end_reason, created_at, updated_at, ended_at`
 
 func scanSession(r Row) (domain.FlowSession, error) {
