@@ -47,6 +47,13 @@ func (s *stmts) cached(query string) *sql.Stmt {
 // preparePending prepares the statements met inside transactions; call it
 // when no transaction holds the pool's connection.
 func (s *stmts) preparePending(ctx context.Context) {
+	// The writer calls this after every batch; most find nothing to do.
+	s.mu.RLock()
+	n := len(s.pending)
+	s.mu.RUnlock()
+	if n == 0 {
+		return
+	}
 	s.mu.Lock()
 	queries := make([]string, 0, len(s.pending))
 	for q := range s.pending {
@@ -96,9 +103,35 @@ func (s *stmts) close() {
 // sqlstore.Conn, running statements through the pool's cache. Inside a
 // transaction the cached statement is bound to the transaction's
 // connection (the writer pool has one, so it is reused as is).
+//
+// A transaction is a group-commit batch shared by several InTx calls, so
+// there statements run detached from the caller's context (see ctx).
 type sqlConn struct {
 	cache *stmts
 	tx    *sql.Tx
+}
+
+// ctx is the context to run a statement with. Outside a transaction it is
+// the caller's. Inside one it keeps the caller's values but not its
+// cancellation: modernc interrupts the connection when a statement's context
+// ends, and an interrupted write rolls back the whole transaction, which
+// holds other callers' work. A context already ended still stops fn at its
+// next statement, so a cancelled caller's fn fails, and only its savepoint
+// is rolled back, as its transaction would have been before.
+func (c sqlConn) ctx(ctx context.Context) (context.Context, error) {
+	if c.tx == nil {
+		return ctx, nil
+	}
+	return detach(ctx)
+}
+
+// detach returns ctx without its cancellation, or ctx's error if it has
+// ended already.
+func detach(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
 }
 
 // stmt is the prepared statement to run query with; nil inside a
@@ -114,6 +147,10 @@ func (c sqlConn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (c sqlConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	ctx, err := c.ctx(ctx)
+	if err != nil {
+		return 0, err
+	}
 	st, err := c.stmt(ctx, query)
 	if err != nil {
 		return 0, err
@@ -131,6 +168,10 @@ func (c sqlConn) Exec(ctx context.Context, query string, args ...any) (int64, er
 }
 
 func (c sqlConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	ctx, err := c.ctx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -148,6 +189,10 @@ func (c sqlConn) Query(ctx context.Context, query string, args ...any) (sqlstore
 }
 
 func (c sqlConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	ctx, err := c.ctx(ctx)
+	if err != nil {
+		return errRow{err}
+	}
 	st, err := c.stmt(ctx, query)
 	if err != nil {
 		return errRow{err}

@@ -38,6 +38,8 @@ type Store struct {
 	rstmts, wstmts *stmts
 	jobs           *river.Client[*sql.Tx]
 	dialect        sqlstore.Dialect
+	// gc batches concurrent InTx calls into shared transactions.
+	gc *groupCommit
 }
 
 var _ store.Store = (*Store)(nil)
@@ -71,6 +73,7 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 	}
 	rdb.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	s := &Store{rdb: rdb, wdb: wdb, rstmts: newStmts(rdb), wstmts: newStmts(wdb), dialect: Dialect()}
+	s.gc = newGroupCommit(s)
 	if opts.Jobs != nil {
 		cfg := *opts.Jobs
 		if cfg.Logger == nil {
@@ -94,6 +97,9 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Group commit gives each call a savepoint, whose statement journal
+	// would otherwise go to a temporary file: a write syscall per page.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -130,6 +136,11 @@ func (s *Store) inserter(tx *sql.Tx) func(context.Context, river.JobArgs, *river
 	return func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 		var err error
 		if tx != nil {
+			// Inside InTx the transaction is shared by a batch: the
+			// caller's context must not interrupt it (see sqlConn.ctx).
+			if ctx, err = detach(ctx); err != nil {
+				return err
+			}
 			_, err = s.jobs.InsertTx(ctx, tx, args, opts)
 		} else {
 			_, err = s.jobs.Insert(ctx, args, opts)
@@ -138,28 +149,17 @@ func (s *Store) inserter(tx *sql.Tx) func(context.Context, river.JobArgs, *river
 	}
 }
 
-// InTx implements store.Store.
-func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) (err error) {
-	defer s.wstmts.preparePending(context.WithoutCancel(ctx))
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("beginning transaction: %w", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
-		}
-	}()
-	c := sqlConn{cache: s.wstmts, tx: tx}
-	if err := fn(sqlstore.New(c, c, s.dialect, s.inserter(tx))); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("committing transaction: %w", err)
-	}
-	return nil
+// InTx implements store.Store. Concurrent calls share one transaction (group
+// commit, see groupcommit.go), each in its own savepoint: fn's error undoes
+// only fn's work and comes back unchanged, and nil comes back only after the
+// shared transaction committed. A ctx that ends before fn starts returns
+// ctx.Err() without running fn; once fn has started, the call waits for the
+// commit whatever ctx says, and statements started before ctx ended run to
+// completion (those after return ctx.Err() to fn), so that one caller's
+// cancellation cannot interrupt the transaction the others share. A panic in
+// fn is re-raised in the caller's goroutine with the same value.
+func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error {
+	return s.gc.do(ctx, fn)
 }
 
 // Migrate applies Parley's and River's migrations.
@@ -220,8 +220,12 @@ func (s *Store) Dialect() string { return "sqlite" }
 // DB returns the write handle, for tests and tools that inspect River's tables.
 func (s *Store) DB() *sql.DB { return s.wdb }
 
-// Close implements store.Store.
+// Close implements store.Store. InTx calls queued before Close are still run
+// and answered; InTx after it returns an error.
 func (s *Store) Close() error {
+	if s.gc != nil {
+		s.gc.close()
+	}
 	s.rstmts.close()
 	s.wstmts.close()
 	return errors.Join(s.rdb.Close(), s.wdb.Close())
