@@ -64,9 +64,10 @@ func statusBody(wamid, ourID, recipient, state string) []byte {
 	return b
 }
 
-// inboundBody is a customer's text message webhook, built by the sandbox.
-func inboundBody(from, name, wamid, text string) []byte {
-	b, err := sandbox.BuildInbound(sandbox.Inbound{PhoneNumberID: phoneNumberID, WABAID: wabaID, From: from, Name: name, ID: wamid, Text: text})
+// inboundBody is a customer's text message webhook to the business number
+// pnid, built by the sandbox.
+func inboundBody(pnid, from, name, wamid, text string) []byte {
+	b, err := sandbox.BuildInbound(sandbox.Inbound{PhoneNumberID: pnid, WABAID: wabaID, From: from, Name: name, ID: wamid, Text: text})
 	if err != nil {
 		panic(err) // the inputs are always complete
 	}
@@ -104,6 +105,14 @@ func do(hc *http.Client, req *http.Request) error {
 		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, res.StatusCode, bytes.TrimSpace(b))
 	}
 	return nil
+}
+
+// numberID is the phone number ID of the bench's i-th business number.
+func numberID(i int) string {
+	if i == 0 {
+		return phoneNumberID
+	}
+	return fmt.Sprintf("%s%d", phoneNumberID[:len(phoneNumberID)-2], 10+i)
 }
 
 // customer is the wa_id of worker w's seq-th customer in a phase: every

@@ -70,6 +70,7 @@ type options struct {
 	limitDuration time.Duration
 	ingestConc    int
 	exchangeConc  int
+	numbers       int
 	jobPoll       time.Duration
 	seed          int
 	phases        map[string]bool
@@ -90,6 +91,7 @@ func main() {
 	flag.DurationVar(&o.limitDuration, "limit-duration", 5*time.Second, "measured time of each physical limit")
 	flag.IntVar(&o.ingestConc, "ingest-conc", 64, "concurrent webhook senders for ingest and limits (a), (b)")
 	flag.IntVar(&o.exchangeConc, "exchange-conc", 128, "concurrent customers for the exchanges and limit (c)")
+	flag.IntVar(&o.numbers, "numbers", 4, "business phone numbers (channels, each paced at Meta's top tier of 1,000 messages/s) the exchange's customers write to")
 	flag.DurationVar(&o.jobPoll, "job-poll", config.Default().JobPollInterval, "PARLEY_JOB_POLL_INTERVAL of the server (SQLite polls for jobs; PostgreSQL is notified)")
 	flag.IntVar(&o.seed, "seed", 20000, "outbound messages stored before ingest for its status webhooks to move")
 	flag.StringVar(&phases, "phases", "limits,ingest,exchange,nodered", "phases to run, comma-separated")
@@ -263,7 +265,7 @@ func ingestOp(hc *http.Client, url string, seeds []seeded, conc, phase int) op {
 		round := seq / 4
 		if seq%4 == 3 {
 			from := customer(phase, w, round)
-			body = inboundBody(from, "Ingest", fmt.Sprintf("wamid.BENCHIN%d.%d.%d", nonce, w, round), "just saying hello")
+			body = inboundBody(phoneNumberID, from, "Ingest", fmt.Sprintf("wamid.BENCHIN%d.%d.%d", nonce, w, round), "just saying hello")
 		} else {
 			s := seeded{ID: fmt.Sprintf("made-up-%d-%d", w, round), WAMID: fmt.Sprintf("wamid.X%d.%d", w, round), To: customer(8, w, round)}
 			if len(seeds) > 0 {
@@ -278,12 +280,15 @@ func ingestOp(hc *http.Client, url string, seeds []seeded, conc, phase int) op {
 }
 
 // exchangeOp is one customer's "hi" and the wait for the reply at the fake.
-func exchangeOp(hc *http.Client, url string, g *graph, phase int, timeouts *atomic.Int64) op {
+// Customer w writes to business number w mod len(targets).
+func exchangeOp(hc *http.Client, targets []target, g *graph, phase int, timeouts *atomic.Int64) op {
 	nonce := time.Now().UnixNano()
 	return func(ctx context.Context, w, seq int) (time.Duration, error) {
 		to := customer(phase, w, seq)
 		wait := g.expect(to)
-		body := inboundBody(to, "Ann", fmt.Sprintf("wamid.BENCHEX%d.%d.%d", nonce, w, seq), "hi")
+		tg := targets[w%len(targets)]
+		url := tg.url
+		body := inboundBody(tg.pnid, to, "Ann", fmt.Sprintf("wamid.BENCHEX%d.%d.%d", nonce, w, seq), "hi")
 		t0 := time.Now()
 		if err := postSigned(ctx, hc, url, body); err != nil {
 			g.forget(to)
@@ -308,7 +313,7 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 	var p *parley
 	var err error
 	labelled(ctx, "parley", func(ctx context.Context) {
-		p, err = startParley(ctx, filepath.Join(work, "data"), dbURL, o.jobPoll, logger, g)
+		p, err = startParley(ctx, filepath.Join(work, "data"), dbURL, o.jobPoll, o.numbers, logger, g)
 	})
 	if err != nil {
 		return fmt.Errorf("starting Parley: %w", err)
@@ -343,7 +348,7 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 		r.ingestBacklog, _ = p.backlog(ctx)
 		left, took, err := p.drain(ctx, 2*time.Minute)
 		r.ingestDrain = took
-		fmt.Printf("  jobs queued by ingest and not yet run at its end: %d (drained in %s, %d left)\n", r.ingestBacklog, took.Round(100*time.Millisecond), left)
+		fmt.Printf("  inbox events and sends queued by ingest and not yet done at its end: %d (drained in %s, %d left)\n", r.ingestBacklog, took.Round(100*time.Millisecond), left)
 		if err != nil {
 			return err
 		}
@@ -354,7 +359,7 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 		conns0 := g.conns.Load()
 		stopProf := profile(o, "exchange")
 		labelled(ctx, "client", func(ctx context.Context) {
-			st := closedLoop(ctx, "exchange", o.exchangeConc, o.warmup, o.duration, exchangeOp(hc, p.webhookURL, g, 2, &timeouts))
+			st := closedLoop(ctx, "exchange", o.exchangeConc, o.warmup, o.duration, exchangeOp(hc, p.targets, g, 2, &timeouts))
 			r.exchange = &st
 		})
 		stopProf()
@@ -364,7 +369,7 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 		fmt.Printf("  TCP connections Parley opened to the fake: %d for %d replies (%.2f per reply)\n",
 			opened, r.exchange.OK, float64(opened)/float64(max(1, r.exchange.OK)))
 		retried, _ := p.retried(ctx)
-		fmt.Printf("  jobs left at the end: %d; replies timed out: %d; runner jobs retried after an error (whole run): %d\n",
+		fmt.Printf("  inbox events and sends left at the end: %d; replies timed out: %d; events and sends retried after an error (whole run): %d\n",
 			r.exchangeBacklog, timeouts.Load(), retried)
 		g.reset()
 	}
@@ -454,7 +459,7 @@ func nodeREDPhase(ctx context.Context, o options, hc *http.Client, g *graph, r *
 	cpu0 := procCPU(n.cmd.Process.Pid)
 	t0 := time.Now()
 	labelled(ctx, "client", func(ctx context.Context) {
-		st := closedLoop(ctx, "node-red", o.exchangeConc, o.warmup, o.duration, exchangeOp(hc, n.url, g, 3, &timeouts))
+		st := closedLoop(ctx, "node-red", o.exchangeConc, o.warmup, o.duration, exchangeOp(hc, []target{{url: n.url, pnid: phoneNumberID}}, g, 3, &timeouts))
 		r.nr = &st
 	})
 	r.nrCPU = (procCPU(n.cmd.Process.Pid) - cpu0).Seconds() / time.Since(t0).Seconds()
@@ -579,8 +584,8 @@ func printMachine(o options) {
 	}
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("Parley WhatsApp benchmark: -db %s, %s per phase (+%s warm-up), limits %s; ingest %d senders, exchange %d customers\n",
-		o.db, o.duration, o.warmup, o.limitDuration, o.ingestConc, o.exchangeConc)
+	fmt.Printf("Parley WhatsApp benchmark: -db %s, %s per phase (+%s warm-up), limits %s; ingest %d senders, exchange %d customers over %d business numbers\n",
+		o.db, o.duration, o.warmup, o.limitDuration, o.ingestConc, o.exchangeConc, o.numbers)
 	fmt.Printf("machine:   %s, nproc %d, GOMAXPROCS %d, Linux %s, %s %s/%s; load average at start %s\n", model, runtime.NumCPU(),
 		runtime.GOMAXPROCS(0), strings.TrimSpace(string(kernel)), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))

@@ -193,7 +193,7 @@ func (n *nodeRED) ready(ctx context.Context, hc *http.Client, g *graph, limit ti
 		}
 		to := customer(7, 999, i)
 		wait := g.expect(to)
-		err := postSigned(ctx, hc, n.url, inboundBody(to, "Ready", fmt.Sprintf("wamid.NRREADY%d", i), "hi"))
+		err := postSigned(ctx, hc, n.url, inboundBody(phoneNumberID, to, "Ready", fmt.Sprintf("wamid.NRREADY%d", i), "hi"))
 		if err == nil {
 			select {
 			case <-wait:

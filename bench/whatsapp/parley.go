@@ -29,6 +29,9 @@ type parley struct {
 	projectID  string
 	channelID  string
 	webhookURL string
+	// targets are the webhook URLs of every bench number, the first being
+	// channelID's.
+	targets []target
 }
 
 // replyFlow answers "hi" with one templated text and ends: inbound message
@@ -42,7 +45,7 @@ const replyFlow = `{"nodes":[
  {"id":"e2","source":"reply","target":"end"}
 ]}`
 
-func startParley(ctx context.Context, dataDir, dbURL string, poll time.Duration, logger *slog.Logger, g *graph) (*parley, error) {
+func startParley(ctx context.Context, dataDir, dbURL string, poll time.Duration, numbers int, logger *slog.Logger, g *graph) (*parley, error) {
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = dataDir
@@ -76,16 +79,22 @@ func startParley(ctx context.Context, dataDir, dbURL string, poll time.Duration,
 		return fail(err)
 	}
 	p.token = tok.Secret
-	var ch struct {
-		ID string `json:"id"`
+	for i := range max(1, numbers) {
+		var ch struct {
+			ID string `json:"id"`
+		}
+		// 1,000 messages/s is Meta's top throughput tier for one number.
+		if err := p.call(ctx, "POST", "/channels/", map[string]any{"type": "whatsapp", "name": fmt.Sprintf("Bench %d", i), "config": map[string]any{
+			"phone_number_id": numberID(i), "waba_id": wabaID, "access_token": accessToken, "app_secret": appSecret,
+			"verify_token": "bench", "api_base_url": g.url, "api_version": apiVersion, "messages_per_second": 1000}}, &ch); err != nil {
+			return fail(err)
+		}
+		p.targets = append(p.targets, target{url: p.base + "/webhooks/whatsapp/" + ch.ID, pnid: numberID(i)})
+		if i == 0 {
+			p.channelID = ch.ID
+			p.webhookURL = p.targets[0].url
+		}
 	}
-	if err := p.call(ctx, "POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Bench", "config": map[string]any{
-		"phone_number_id": phoneNumberID, "waba_id": wabaID, "access_token": accessToken, "app_secret": appSecret,
-		"verify_token": "bench", "api_base_url": g.url, "api_version": apiVersion, "messages_per_second": 1000}}, &ch); err != nil {
-		return fail(err)
-	}
-	p.channelID = ch.ID
-	p.webhookURL = p.base + "/webhooks/whatsapp/" + ch.ID
 	if err := p.call(ctx, "POST", "/chat-flow/flows/", map[string]any{"name": "Bench reply", "is_active": true,
 		"flow_data": json.RawMessage(replyFlow)}, nil); err != nil {
 		return fail(err)
@@ -117,6 +126,9 @@ func (p *parley) call(ctx context.Context, method, path string, body, out any) e
 	}
 	return nil
 }
+
+// target is where one business number's webhooks go.
+type target struct{ url, pnid string }
 
 // seeded is an outbound message stored for status webhooks to move.
 type seeded struct {
@@ -151,8 +163,8 @@ func (p *parley) seed(ctx context.Context, n int) ([]seeded, error) {
 			for range min(500, n-len(out)) {
 				i := len(out)
 				m, err := q.MessageCreate(ctx, domain.Message{ID: ids.NewID(), ProjectID: p.projectID, ContactID: contacts[i%len(contacts)],
-					ChannelID: p.channelID, Direction: domain.DirectionOut, Type: "text", Content: content, Status: domain.MessageQueued,
-					Priority: "reply", CreatedAt: now})
+					ChannelID: p.channelID, Direction: domain.DirectionOut, Type: "text", Content: content, Status: domain.MessageSent,
+					Priority: "reply", CreatedAt: now, SentAt: &now})
 				if err != nil {
 					return err
 				}
@@ -167,11 +179,10 @@ func (p *parley) seed(ctx context.Context, n int) ([]seeded, error) {
 	return out, nil
 }
 
-// backlog counts the runner's jobs not yet finished (queued, running or
-// retrying).
+// backlog counts the runner's work not yet finished: inbox events not
+// handled and outbound messages still queued.
 func (p *parley) backlog(ctx context.Context) (int, error) {
-	const q = `SELECT count(*) FROM river_job WHERE kind IN ('contact_process', 'message_send')
-		AND state IN ('available', 'running', 'retryable', 'scheduled', 'pending')`
+	const q = `SELECT (SELECT count(*) FROM contact_events WHERE handled_at IS NULL) + (SELECT count(*) FROM messages WHERE status = 'queued')`
 	var n int
 	switch s := p.app.Store().(type) {
 	case *sqlite.Store:
@@ -200,10 +211,10 @@ func (p *parley) tryURNIndex(ctx context.Context) error {
 	return fmt.Errorf("unknown store %T", p.app.Store())
 }
 
-// retried counts the runner's jobs that failed at least once (errors such
-// as deadlocks or timeouts show up here; the job was retried).
+// retried counts the inbox events and messages that failed at least once
+// (errors such as deadlocks or timeouts show up here; they were retried).
 func (p *parley) retried(ctx context.Context) (int, error) {
-	const q = `SELECT count(*) FROM river_job WHERE kind IN ('contact_process', 'message_send') AND attempt > 1`
+	const q = `SELECT (SELECT count(*) FROM contact_events WHERE attempts > 0) + (SELECT count(*) FROM messages WHERE attempts > 0)`
 	var n int
 	switch s := p.app.Store().(type) {
 	case *sqlite.Store:

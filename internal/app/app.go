@@ -70,6 +70,7 @@ type App struct {
 	logger   *slog.Logger
 	store    Store
 	jobs     *jobs.Service
+	workers  runner.Workers
 	accounts *account.Service
 	api      *httpapi.Server
 	http     *http.Server
@@ -102,7 +103,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	channels := catalog.New(box, nil)
 	doer := httpclient.New(httpclient.WithAllow(allow...))
-	run, err := runner.New(runner.Deps{HTTP: doer, Senders: channels, Clock: clock, IDs: ids, Logger: logger})
+	run, err := runner.New(runner.Deps{HTTP: doer, Senders: channels, Clock: clock, IDs: ids, Logger: logger,
+		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +115,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	flows := chatflow.New(st, clock, ids)
 	run.Bind(st, flows)
-	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: channels}
+	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: channels, workers: run.Workers()}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -121,13 +123,26 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if o, ok := st.(interface {
 		ReleaseOrphanedJobs(context.Context) (int, error)
 	}); ok {
+		// Only this process works an SQLite database: whatever a previous
+		// run held is free now, without waiting for its leases.
 		n, err := o.ReleaseOrphanedJobs(ctx)
 		if err != nil {
 			st.Close()
 			return nil, err
 		}
-		if n > 0 {
-			logger.Info("resuming jobs the previous run left unfinished", "count", n)
+		now := clock.Now()
+		events, err := st.ContactEventsRelease(ctx, now)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		msgs, err := st.MessagesRelease(ctx, now)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if n+events+msgs > 0 {
+			logger.Info("resuming work the previous run left unfinished", "jobs", n, "inbox_events", events, "messages", msgs)
 		}
 	}
 	a.accounts = account.New(st, clock, ids, cfg.SessionTTL)
@@ -177,6 +192,10 @@ func (a *App) Start(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	if err := a.workers.Start(context.WithoutCancel(ctx)); err != nil {
+		ln.Close()
+		return err
+	}
 	a.http = &http.Server{
 		Handler:           a.api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -219,6 +238,7 @@ func (a *App) Stop() error {
 		}
 	}
 	if a.listener != nil {
+		a.workers.Stop()
 		if err := a.jobs.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping jobs: %w", err))
 		}

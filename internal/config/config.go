@@ -44,6 +44,20 @@ type Config struct {
 	// JobPollInterval is how often idle workers look for jobs where the
 	// database cannot notify (SQLite). PARLEY_JOB_POLL_INTERVAL; default 50ms.
 	JobPollInterval time.Duration
+	// WorkLease is how long the process that queued an inbox event or an
+	// outbound message holds it before another process may take it over
+	// (it died, or is stuck). PARLEY_WORK_LEASE; default 2m.
+	WorkLease time.Duration
+	// WorkPollInterval is how often each process looks for inbox events and
+	// messages whose holder died or whose retry is due.
+	// PARLEY_WORK_POLL_INTERVAL; default 1s.
+	WorkPollInterval time.Duration
+	// InboxWorkers is how many contacts' inboxes are processed at once.
+	// PARLEY_INBOX_WORKERS; default 64.
+	InboxWorkers int
+	// SendWorkers is how many outbound messages are sent at once.
+	// PARLEY_SEND_WORKERS; default 64.
+	SendWorkers int
 	// MaxBodyBytes is the default request body limit. PARLEY_MAX_BODY_BYTES; default 1 MiB.
 	MaxBodyBytes int64
 	// SecureCookies marks session cookies Secure. PARLEY_SECURE_COOKIES;
@@ -72,6 +86,10 @@ func Default() Config {
 		ShutdownTimeout:   30 * time.Second,
 		HousekeepingEvery: 10 * time.Minute,
 		JobPollInterval:   50 * time.Millisecond,
+		WorkLease:         2 * time.Minute,
+		WorkPollInterval:  time.Second,
+		InboxWorkers:      64,
+		SendWorkers:       64,
 		MaxBodyBytes:      1 << 20,
 		AdminEmail:        "admin@parley.local",
 	}
@@ -111,6 +129,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("PARLEY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("PARLEY_HOUSEKEEPING_EVERY", &c.HousekeepingEvery)
 	dur("PARLEY_JOB_POLL_INTERVAL", &c.JobPollInterval)
+	dur("PARLEY_WORK_LEASE", &c.WorkLease)
+	dur("PARLEY_WORK_POLL_INTERVAL", &c.WorkPollInterval)
+	count := func(name string, dst *int) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 10_000 {
+				errs = append(errs, fmt.Sprintf("%s=%q must be a whole number from 1 to 10000", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	count("PARLEY_INBOX_WORKERS", &c.InboxWorkers)
+	count("PARLEY_SEND_WORKERS", &c.SendWorkers)
 	if v := strings.TrimSpace(getenv("PARLEY_MAX_BODY_BYTES")); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1024 {

@@ -112,6 +112,11 @@ type Message struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	SentAt    *time.Time `json:"sent_at"`
+	// DueAt is when a queued outbound message may next be picked up by a
+	// sender that did not queue it (the queuing process holds it until
+	// then); Attempts counts failed sends.
+	DueAt    *time.Time `json:"-"`
+	Attempts int        `json:"-"`
 }
 
 // Session statuses.
@@ -166,6 +171,11 @@ type ContactEvent struct {
 	CreatedAt time.Time       `json:"created_at"`
 	HandledAt *time.Time      `json:"handled_at"`
 	Result    string          `json:"result"`
+	// DueAt is when the event may next be picked up by a process that did
+	// not queue it (the queuing process holds it until then); Attempts
+	// counts failed handlings.
+	DueAt    time.Time `json:"-"`
+	Attempts int       `json:"-"`
 }
 
 // Contact event kinds.

@@ -244,15 +244,23 @@ func (r *Runner) sendMessageID(ctx context.Context, q store.Queries, sp *sprint,
 	case msg.ChannelID == "":
 		msg.Status, msg.ErrorCode, msg.ErrorReason = domain.MessageFailed, "no_channel", "the session has no channel to send on; start it with a channel_id"
 	}
-	if _, err := q.MessageCreate(ctx, msg); err != nil {
-		return "", err
+	_, err = r.queueSend(ctx, q, msg)
+	return msg.ID, err
+}
+
+// queueSend stores an outbound message; a queued one is held by this
+// process and handed to a sender once the transaction commits.
+func (r *Runner) queueSend(ctx context.Context, q store.Queries, msg domain.Message) (domain.Message, error) {
+	if msg.Status == domain.MessageQueued {
+		due := r.held(msg.CreatedAt)
+		msg.DueAt = &due
 	}
-	if msg.Status != domain.MessageQueued {
-		return msg.ID, nil
+	out, err := q.MessageCreate(ctx, msg)
+	if err != nil {
+		return out, err
 	}
-	priority := 1
-	if !reply {
-		priority = 3
+	if out.Status == domain.MessageQueued {
+		r.notifySend(q, out)
 	}
-	return msg.ID, q.JobInsert(ctx, SendArgs{ProjectID: msg.ProjectID, MessageID: msg.ID}, &river.InsertOpts{Priority: priority})
+	return out, nil
 }

@@ -106,7 +106,12 @@ func (e *env) startJobs() {
 		e.t.Fatal(err)
 	}
 	svc := e.svc
+	w := e.r.Workers()
+	if err := w.Start(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
 	e.t.Cleanup(func() {
+		w.Stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = svc.Stop(ctx)

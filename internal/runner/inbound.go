@@ -6,8 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/store"
@@ -145,10 +143,7 @@ func (r *Runner) SendTemplate(ctx context.Context, q store.Queries, projectID, c
 	if c.OptedOut {
 		m.Status, m.ErrorCode, m.ErrorReason = domain.MessageFailed, "opted_out", "the contact opted out"
 	}
-	if m, err = q.MessageCreate(ctx, m); err != nil || m.Status != domain.MessageQueued {
-		return m, err
-	}
-	return m, q.JobInsert(ctx, SendArgs{ProjectID: projectID, MessageID: m.ID}, &river.InsertOpts{Priority: 3})
+	return r.queueSend(ctx, q, m)
 }
 
 // AgentSend queues a text written by a person (an agent replying in the
@@ -158,12 +153,9 @@ func (r *Runner) AgentSend(ctx context.Context, q store.Queries, projectID, cont
 	if err != nil {
 		return domain.Message{}, err
 	}
-	m, err := q.MessageCreate(ctx, domain.Message{ID: r.d.IDs.NewID(), ProjectID: projectID, ContactID: contactID, ChannelID: channelID,
-		Direction: domain.DirectionOut, Type: string(engine.MessageText), Content: content, Status: domain.MessageQueued, Priority: "reply", CreatedAt: r.d.Clock.Now()})
-	if err != nil {
-		return m, err
-	}
-	return m, q.JobInsert(ctx, SendArgs{ProjectID: projectID, MessageID: m.ID}, &river.InsertOpts{Priority: 1})
+	m := domain.Message{ID: r.d.IDs.NewID(), ProjectID: projectID, ContactID: contactID, ChannelID: channelID,
+		Direction: domain.DirectionOut, Type: string(engine.MessageText), Content: content, Status: domain.MessageQueued, Priority: "reply", CreatedAt: r.d.Clock.Now()}
+	return r.queueSend(ctx, q, m)
 }
 
 // Release queues the release of a contact's handoff.

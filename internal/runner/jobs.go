@@ -11,8 +11,8 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// Queues the runner's jobs run on: contacts' inboxes and sends are kept
-// apart so a slow provider never delays processing inbound messages.
+// Queues the runner's jobs run on. Only timers are jobs now; inboxes and
+// sends are worked by the runner's own dispatchers over their rows.
 const (
 	QueueInbox = "inbox"
 	QueueSend  = "send"
@@ -23,7 +23,9 @@ func Queues(workers int) map[string]river.QueueConfig {
 	return map[string]river.QueueConfig{QueueInbox: {MaxWorkers: workers}, QueueSend: {MaxWorkers: workers}}
 }
 
-// ProcessArgs processes a contact's inbox.
+// ProcessArgs processed a contact's inbox. Jobs of this kind are no longer
+// queued (the inbox dispatcher works the rows); the worker remains so jobs
+// queued by an older version still run.
 type ProcessArgs struct {
 	ProjectID string `json:"project_id"`
 	ContactID string `json:"contact_id"`
@@ -50,7 +52,10 @@ func (TimerArgs) Kind() string { return "session_timer" }
 // InsertOpts puts timers on the inbox queue.
 func (TimerArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueInbox} }
 
-// SendArgs sends one stored outbound message.
+// SendArgs sent one stored outbound message. Jobs of this kind are no
+// longer queued (the send dispatcher works the queued messages, and the
+// migration made those of older versions due); the worker remains so such
+// jobs complete without sending twice.
 type SendArgs struct {
 	ProjectID string `json:"project_id"`
 	MessageID string `json:"message_id"`
@@ -75,34 +80,25 @@ type processWorker struct {
 }
 
 func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
-	err := w.r.ProcessContact(ctx, job.Args.ProjectID, job.Args.ContactID)
-	if err == nil || job.Attempt < PoisonAttempts {
-		return err
-	}
-	// The contact's oldest event has failed PoisonAttempts times (River backs
-	// off for about a quarter of an hour in all): record it as failed so the
-	// events behind it are not held up forever, and carry on.
-	if skipErr := w.r.skipHead(ctx, job.Args.ContactID, err); skipErr != nil {
-		return errors.Join(err, skipErr)
-	}
-	return w.r.ProcessContact(ctx, job.Args.ProjectID, job.Args.ContactID)
+	w.r.inbox.Notify(contactKey{job.Args.ProjectID, job.Args.ContactID}, false)
+	return nil
 }
+
+type sendWorker struct {
+	river.WorkerDefaults[SendArgs]
+	r *Runner
+}
+
+func (w *sendWorker) Work(context.Context, *river.Job[SendArgs]) error { return nil }
 
 // PoisonAttempts is how many times a contact's oldest event may fail before
 // it is set aside as failed.
 const PoisonAttempts = 5
 
-// skipHead marks the contact's oldest unhandled event as failed.
-func (r *Runner) skipHead(ctx context.Context, contactID string, cause error) error {
-	ev, err := r.st.ContactEventNext(ctx, contactID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	r.d.Logger.Error("setting aside a contact event that keeps failing", "contact", contactID, "seq", ev.Seq, "kind", ev.Kind, "err", cause)
-	err = r.st.ContactEventDone(ctx, ev.Seq, "failed: "+cause.Error(), r.d.Clock.Now())
+// setAside records a contact event that keeps failing as failed.
+func (r *Runner) setAside(ctx context.Context, ev domain.ContactEvent, cause error) error {
+	r.d.Logger.Error("setting aside a contact event that keeps failing", "contact", ev.ContactID, "seq", ev.Seq, "kind", ev.Kind, "err", cause)
+	err := r.st.ContactEventDone(ctx, ev.Seq, "failed: "+cause.Error(), r.d.Clock.Now())
 	if errors.Is(err, store.ErrConflict) {
 		return nil
 	}

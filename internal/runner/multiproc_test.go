@@ -23,9 +23,11 @@ import (
 )
 
 // TestOrderingAcrossProcesses: two runners, each with its own connection
-// pool and River client on one PostgreSQL database (as two parley
-// processes would be), work the same contact's inbox at once: each of 50
-// messages is handled once, in arrival order.
+// pool, River client and dispatchers on one PostgreSQL database (as two
+// parley processes would be), work the same contact's inbox at once — each
+// is told of the messages it received, and with a short lease each poller
+// also takes over the other's — : each of 50 messages is handled once, in
+// arrival order.
 func TestOrderingAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	url := testdb.PostgresURL(t) // skips without TEST_DATABASE_URL
@@ -33,7 +35,8 @@ func TestOrderingAcrossProcesses(t *testing.T) {
 		logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 		clock, ids := domain.SystemClock{}, domain.UUIDv7{}
 		deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
-		r, err := New(Deps{Senders: &countingSenders{sent: map[string]int{}}, Clock: clock, IDs: ids, Logger: logger})
+		r, err := New(Deps{Senders: &countingSenders{sent: map[string]int{}}, Clock: clock, IDs: ids, Logger: logger,
+			Lease: 30 * time.Millisecond, PollEvery: 10 * time.Millisecond, InboxWorkers: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,25 +54,32 @@ func TestOrderingAcrossProcesses(t *testing.T) {
 		return r, st
 	}
 	r1, st1 := open()
-	_, st2 := open()
+	r2, st2 := open()
 	one := &env{t: t, st: st1, r: r1, flows: r1.d.Flows}
+	two := &env{t: t, st: st2, r: r2, flows: r2.d.Flows}
 	p, err := st1.ProjectCreate(context.Background(), store.ProjectCreateParams{ID: domain.UUIDv7{}.NewID(), Name: "Two processes", Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	one.project = p
+	one.project, two.project = p, p
 	one.channel, err = st1.ChannelCreate(context.Background(), domain.Channel{ID: domain.UUIDv7{}.NewID(), ProjectID: p.ID, Type: "webchat", Name: "Web",
 		Status: "active", CreatedAt: time.Now(), UpdatedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	two.channel = one.channel
 	one.publish("Loop", loopFlow)
-	for _, st := range []store.Store{st1, st2} {
+	for i, st := range []store.Store{st1, st2} {
 		svc := jobs.NewService(st.Jobs(), prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err := svc.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		w := []*Runner{r1, r2}[i].Workers()
+		if err := w.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		t.Cleanup(func() {
+			w.Stop()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_ = svc.Stop(ctx)
@@ -84,7 +94,7 @@ func TestOrderingAcrossProcesses(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rc := one.receive(a, fmt.Sprintf("m%02d", i))
+			rc := []*env{one, two}[i%2].receive(a, fmt.Sprintf("m%02d", i))
 			mu.Lock()
 			receipts = append(receipts, rc)
 			mu.Unlock()

@@ -25,6 +25,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/chatflow"
+	"github.com/parleyhq/parley/internal/dispatch"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/flow"
@@ -47,6 +48,15 @@ type Deps struct {
 	Logger  *slog.Logger
 	// SendAttempts bounds retries of a retryable send failure (default 8).
 	SendAttempts int
+	// Lease is how long the process that queued an inbox event or a message
+	// holds it before any process's poller may take it (DefaultLease).
+	Lease time.Duration
+	// InboxWorkers and SendWorkers are how many contacts are processed and
+	// messages sent at once (DefaultInboxWorkers, DefaultSendWorkers).
+	InboxWorkers, SendWorkers int
+	// PollEvery is how often the pollers look for rows whose holder died
+	// or whose retry is due (DefaultPollEvery).
+	PollEvery time.Duration
 }
 
 // Runner hosts the engine.
@@ -57,6 +67,8 @@ type Runner struct {
 	// drafts pins the compiled draft a simulator session started on, so
 	// saving the draft mid-simulation does not move the ground under it.
 	drafts sync.Map // session ID → *flow.Program
+	inbox  *dispatch.Dispatcher[contactKey]
+	outbox *dispatch.Dispatcher[messageKey]
 }
 
 // New returns a Runner; Bind gives it its store before it is used.
@@ -64,7 +76,20 @@ func New(d Deps) (*Runner, error) {
 	if d.SendAttempts <= 0 {
 		d.SendAttempts = 8
 	}
+	if d.Lease <= 0 {
+		d.Lease = DefaultLease
+	}
+	if d.InboxWorkers <= 0 {
+		d.InboxWorkers = DefaultInboxWorkers
+	}
+	if d.SendWorkers <= 0 {
+		d.SendWorkers = DefaultSendWorkers
+	}
+	if d.PollEvery <= 0 {
+		d.PollEvery = DefaultPollEvery
+	}
 	r := &Runner{d: d}
+	r.newDispatchers()
 	eng, err := engine.New(engine.Services{Clock: d.Clock, IDs: d.IDs, HTTP: d.HTTP, LLM: d.LLM, Flows: flowLoader{r}})
 	if err != nil {
 		return nil, err
@@ -183,29 +208,44 @@ func (p payload) raw() json.RawMessage {
 	return b
 }
 
-// queue appends an event to a contact's inbox and enqueues the job that
-// processes it, in the caller's transaction.
+// queue appends an event to a contact's inbox in the caller's transaction;
+// this process holds it and is told once the transaction commits.
 func (r *Runner) queue(ctx context.Context, q store.Queries, e domain.ContactEvent) (domain.ContactEvent, error) {
 	e.CreatedAt = r.d.Clock.Now()
+	e.DueAt = r.held(e.CreatedAt)
 	out, err := q.ContactEventAppend(ctx, e)
 	if err != nil {
 		return out, err
 	}
-	return out, q.JobInsert(ctx, ProcessArgs{ProjectID: e.ProjectID, ContactID: e.ContactID}, nil)
+	r.notifyContact(q, e.ProjectID, e.ContactID)
+	return out, nil
 }
 
-// processBudget bounds one ProcessContact call.
+// processBudget bounds one pass over a contact's inbox, so one busy contact
+// cannot hold a worker while others wait.
 const processBudget = 30 * time.Second
 
+// errBudget: the pass stopped with events left.
+var errBudget = errors.New("runner: inbox pass out of time")
+
 // ProcessContact handles the contact's unhandled events in order until
-// none is left (or its time budget is spent).
+// none is left (or its time budget is spent: the rest stays queued).
 func (r *Runner) ProcessContact(ctx context.Context, projectID, contactID string) error {
-	// Every event has its own job, so stopping early loses nothing: a long
-	// backlog is shared out instead of running into the job timeout.
+	err := r.processInbox(ctx, contactID)
+	if errors.Is(err, errBudget) {
+		r.inbox.Notify(contactKey{projectID, contactID}, false)
+		return nil
+	}
+	return err
+}
+
+// processInbox is ProcessContact reporting a spent budget (errBudget) and
+// which event failed (*eventError).
+func (r *Runner) processInbox(ctx context.Context, contactID string) error {
 	deadline := time.Now().Add(processBudget)
-	for range 10000 {
+	for {
 		if time.Now().After(deadline) {
-			return nil
+			return errBudget
 		}
 		ev, err := r.st.ContactEventNext(ctx, contactID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -218,8 +258,7 @@ func (r *Runner) ProcessContact(ctx context.Context, projectID, contactID string
 			if errors.Is(err, errRace) {
 				continue
 			}
-			return fmt.Errorf("handling event %d (%s) of contact %s: %w", ev.Seq, ev.Kind, contactID, err)
+			return &eventError{ev: ev, err: fmt.Errorf("handling event %d (%s) of contact %s: %w", ev.Seq, ev.Kind, contactID, err)}
 		}
 	}
-	return nil
 }

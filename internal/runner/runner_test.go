@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/parleyhq/parley/internal/chatflow"
+	"github.com/parleyhq/parley/internal/dispatch"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/store"
@@ -399,16 +399,29 @@ func TestPoisonEventIsSetAside(t *testing.T) {
 	if err := e.st.SessionUpdate(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	e.receiveInput(a, button("Book"))
-	w := &processWorker{r: e.r}
-	job := &river.Job[ProcessArgs]{Args: ProcessArgs{ProjectID: e.project.ID, ContactID: c}}
-	job.JobRow = &rivertype.JobRow{Attempt: 1}
-	if err := w.Work(context.Background(), job); err == nil {
-		t.Fatal("a corrupt session resumed without error")
+	poison := e.receiveInput(a, button("Book"))
+	key := contactKey{e.project.ID, c}
+	for attempt := 1; attempt < PoisonAttempts; attempt++ {
+		if next := e.r.workInbox(context.Background(), key); next != dispatch.Done {
+			t.Fatalf("attempt %d: next = %v, want Done (retried later by the poller)", attempt, next)
+		}
+		ev, err := e.st.ContactEventNext(context.Background(), c)
+		if err != nil || ev.Attempts != attempt || !ev.DueAt.After(time.Now()) {
+			t.Fatalf("attempt %d: head event attempts=%d due=%v (%v), want the attempt counted and a later due time", attempt, ev.Attempts, ev.DueAt, err)
+		}
 	}
-	job.JobRow.Attempt = PoisonAttempts
-	if err := w.Work(context.Background(), job); err != nil {
-		t.Fatalf("after %d attempts: %v", PoisonAttempts, err)
+	if next := e.r.workInbox(context.Background(), key); next != 0 {
+		t.Fatalf("after %d attempts: next = %v, want 0 (carry on with any events behind)", PoisonAttempts, next)
+	}
+	if next := e.r.workInbox(context.Background(), key); next != dispatch.Done {
+		t.Fatalf("draining the rest: next = %v", next)
+	}
+	got, err := e.st.ContactEventGet(context.Background(), e.project.ID, poison.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.HandledAt == nil || !strings.HasPrefix(got.Result, "failed: ") {
+		t.Fatalf("poison event: handled=%v result=%q, want set aside as failed", got.HandledAt, got.Result)
 	}
 	if _, err := e.st.ContactEventNext(context.Background(), c); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the poison event still blocks the inbox: %v", err)

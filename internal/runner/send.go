@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/ratelimit"
+	"github.com/parleyhq/parley/internal/dispatch"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/store"
@@ -31,41 +29,95 @@ const maxPacingWait = time.Second
 // within 24 hours of the contact's last message.
 const Window = 24 * time.Hour
 
-type sendWorker struct {
-	river.WorkerDefaults[SendArgs]
-	r *Runner
-}
+// maxHeldDelay is the longest a send waits in memory (pacing, throttling);
+// longer waits are written to the message so any process takes it later.
+const maxHeldDelay = 5 * time.Second
 
-// Work sends one queued message. It is safe to run twice: a message no
-// longer queued is left alone. The one case that can send twice is a crash
-// between the provider accepting and our commit; the provider echoes our ID
-// in its status webhooks, which reconciles that copy.
-func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
-	r := w.r
-	m, err := r.st.MessageGet(ctx, job.Args.ProjectID, job.Args.MessageID)
+// workOutbox sends one queued message. It is safe to run twice: a message
+// no longer queued is left alone. The one case that can send twice is a
+// crash between the provider accepting and our commit; the provider echoes
+// our ID in its status webhooks, which reconciles that copy.
+func (r *Runner) workOutbox(ctx context.Context, k messageKey) time.Duration {
+	m, err := r.st.MessageGet(ctx, k.project, k.id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil
+		return dispatch.Done
 	}
 	if err != nil {
-		return err
+		r.d.Logger.Error("reading a message to send failed", "message", k.id, "err", err)
+		return time.Second + jitter(time.Second)
 	}
 	if m.Status != domain.MessageQueued {
-		return nil
+		return dispatch.Done
 	}
-	fail := func(code, reason string) error {
-		_, err := r.st.MessageSetStatus(ctx, store.MessageStatusParams{ID: m.ID, Status: domain.MessageFailed, ErrorCode: code, ErrorReason: reason, Now: r.d.Clock.Now()})
-		return err
+	next, err := r.send(ctx, m)
+	if err == nil {
+		return next
 	}
+	if ctx.Err() != nil {
+		return dispatch.Done // stopping: the message stays queued and is taken up again
+	}
+	// A failure of ours (the database, a template lookup): retry later.
+	attempt := m.Attempts + 1
+	if attempt >= r.d.SendAttempts {
+		if ferr := r.failSend(ctx, m, "send_error", fmt.Sprintf("gave up after %d attempts: %v", attempt, err)); ferr == nil {
+			return dispatch.Done
+		}
+	}
+	r.d.Logger.Warn("sending a message failed; it will be retried", "message", m.ID, "attempt", attempt, "err", err)
+	return r.retrySend(ctx, m, sendBackoff(attempt), true)
+}
+
+// retrySend makes the message due again after d: in memory for short
+// waits, in the database (for any process) for longer ones or failures.
+func (r *Runner) retrySend(ctx context.Context, m domain.Message, d time.Duration, failed bool) time.Duration {
+	if !failed && d <= maxHeldDelay {
+		return d
+	}
+	if _, err := r.st.MessageRetry(ctx, m.ID, r.d.Clock.Now().Add(d), failed); err != nil && !errors.Is(err, store.ErrConflict) {
+		r.d.Logger.Error("rescheduling a message failed", "message", m.ID, "err", err)
+		return min(d, maxHeldDelay)
+	}
+	return dispatch.Done
+}
+
+func (r *Runner) failSend(ctx context.Context, m domain.Message, code, reason string) error {
+	return r.recordSend(ctx, store.MessageStatusParams{ID: m.ID, Status: domain.MessageFailed, ErrorCode: code, ErrorReason: reason, Now: r.d.Clock.Now()})
+}
+
+// recordSend records a send's outcome, trying a few times: once the
+// provider has answered, a failure to record must not send again.
+func (r *Runner) recordSend(ctx context.Context, p store.MessageStatusParams) error {
+	var err error
+	for i := range 3 {
+		if _, err = r.st.MessageSetStatus(ctx, p); err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
+	}
+	if err != nil {
+		r.d.Logger.Error("recording a send's outcome failed; the message stays queued", "message", p.ID, "status", p.Status, "err", err)
+	}
+	return nil
+}
+
+// send sends a queued message and records the outcome; it returns
+// dispatch.Done, or when to try again.
+func (r *Runner) send(ctx context.Context, m domain.Message) (time.Duration, error) {
+	fail := func(code, reason string) (time.Duration, error) {
+		return dispatch.Done, r.failSend(ctx, m, code, reason)
+	}
+	// Errors returned below are ours (database, template lookup), before
+	// the provider was called: the caller retries them.
 	ch, err := r.st.ChannelGet(ctx, m.ProjectID, m.ChannelID)
 	if errors.Is(err, store.ErrNotFound) {
 		return fail("no_channel", "the channel was removed before the message was sent")
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	urns, err := r.st.ContactURNs(ctx, m.ProjectID, m.ContactID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var urn *domain.URN
 	for i := range urns {
@@ -93,7 +145,7 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 			return fail(et.code, et.reason)
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		out.Template = ts
 	}
@@ -106,17 +158,17 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		lim = p.Limiter(ctx, ch)
 	}
 	if lim != nil {
-		// A recipient paced for a while must not hold a send worker: the job
-		// comes back when the pacing allows it.
+		// A recipient paced for a while must not hold a send worker: the
+		// message comes back when the pacing allows it.
 		if d := lim.PairDelay(urn.Path); d > maxPacingWait {
-			return river.JobSnooze(d)
+			return r.retrySend(ctx, m, d, false), nil
 		}
 		prio := ratelimit.Bulk
 		if m.Priority == "reply" {
 			prio = ratelimit.Reply
 		}
 		if err := lim.Wait(ctx, urn.Path, prio); err != nil {
-			return fmt.Errorf("waiting to send message %s: %w", m.ID, err)
+			return 0, fmt.Errorf("waiting to send message %s: %w", m.ID, err)
 		}
 	}
 	res, err := adapter.Send(ctx, out)
@@ -139,12 +191,14 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 					lim.Pause(wait)
 				}
 			}
-			return river.JobSnooze(wait + time.Duration(rand.Int64N(int64(wait/4)+1)))
+			return r.retrySend(ctx, m, wait+jitter(wait/4), false), nil
 		case channel.Retryable:
-			if job.Attempt >= r.d.SendAttempts {
-				return fail(codeOf(se), fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, se))
+			attempt := m.Attempts + 1
+			if attempt >= r.d.SendAttempts {
+				return fail(codeOf(se), fmt.Sprintf("gave up after %d attempts: %v", attempt, se))
 			}
-			return fmt.Errorf("sending message %s (attempt %d): %w", m.ID, job.Attempt, se)
+			r.d.Logger.Info("send failed, will retry", "message", m.ID, "attempt", attempt, "err", se)
+			return r.retrySend(ctx, m, sendBackoff(attempt), true), nil
 		}
 		return fail(codeOf(se), reasonOf(se))
 	}
@@ -152,15 +206,7 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	if ch.Type == domain.ChannelWebchat {
 		status = domain.MessageDelivered // in-process: it is in the conversation now
 	}
-	_, err = r.st.MessageSetStatus(ctx, store.MessageStatusParams{ID: m.ID, Status: status, ProviderID: res.ProviderID, Now: r.d.Clock.Now()})
-	return err
-}
-
-// NextRetry backs off exponentially with jitter, capped at ten minutes.
-func (w *sendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
-	d := time.Second << min(job.Attempt, 10)
-	d = min(d, 10*time.Minute)
-	return time.Now().Add(d/2 + time.Duration(rand.Int64N(int64(d/2)+1)))
+	return dispatch.Done, r.recordSend(ctx, store.MessageStatusParams{ID: m.ID, Status: status, ProviderID: res.ProviderID, Now: r.d.Clock.Now()})
 }
 
 func codeOf(se *channel.SendError) string {

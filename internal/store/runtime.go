@@ -53,6 +53,33 @@ type RuntimeQueries interface {
 	ContactEventNext(ctx context.Context, contactID string) (domain.ContactEvent, error)
 	ContactEventDone(ctx context.Context, seq int64, result string, now time.Time) error
 	ContactEventGet(ctx context.Context, projectID string, seq int64) (domain.ContactEvent, error)
+	// ContactEventsDue lists contacts with an unhandled event due at now
+	// (ID is the contact's), the longest due first.
+	ContactEventsDue(ctx context.Context, now time.Time, limit int) ([]DueRef, error)
+	// ContactEventsClaim holds the contact's due events until until; false
+	// means another process claimed them first.
+	ContactEventsClaim(ctx context.Context, contactID string, now, until time.Time) (bool, error)
+	// ContactEventRetry records a failed handling of an event and makes it
+	// due again at dueAt; it returns the attempts so far. An event handled
+	// meanwhile is ErrConflict.
+	ContactEventRetry(ctx context.Context, seq int64, dueAt time.Time) (int, error)
+	// ContactEventsRelease makes every unhandled event due now, for a
+	// database only this process works (SQLite after a restart).
+	ContactEventsRelease(ctx context.Context, now time.Time) (int, error)
+
+	// MessagesDue lists queued outbound messages due at now, the longest
+	// due first.
+	MessagesDue(ctx context.Context, now time.Time, limit int) ([]DueRef, error)
+	// MessageClaim holds a due queued message until until; false means it
+	// is not due or no longer queued (another sender has it).
+	MessageClaim(ctx context.Context, id string, now, until time.Time) (bool, error)
+	// MessageRetry makes a queued message due again at dueAt, counting an
+	// attempt when failed; it returns the attempts so far. A message no
+	// longer queued is ErrConflict.
+	MessageRetry(ctx context.Context, id string, dueAt time.Time, failed bool) (int, error)
+	// MessagesRelease makes every queued message due now, for a database
+	// only this process works (SQLite after a restart).
+	MessagesRelease(ctx context.Context, now time.Time) (int, error)
 
 	SessionCreate(ctx context.Context, s domain.FlowSession) error
 	SessionGet(ctx context.Context, projectID, id string) (domain.FlowSession, error)
@@ -72,6 +99,15 @@ type RuntimeQueries interface {
 	IdempotencyGet(ctx context.Context, projectID, key string) ([]byte, error)
 	// IdempotencyPut stores a response for a key; an existing key is ErrConflict.
 	IdempotencyPut(ctx context.Context, projectID, key string, response []byte, now time.Time) error
+}
+
+// DueRef names a row a dispatcher should work: a contact with events due,
+// or a message to send.
+type DueRef struct {
+	ProjectID string
+	ID        string
+	// Reply marks messages that answer a contact (sent before bulk).
+	Reply bool
 }
 
 // ContactEnsureParams find or create a contact by URN.

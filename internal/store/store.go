@@ -84,6 +84,12 @@ type List[T any] struct {
 type Queries interface {
 	RuntimeQueries
 
+	// AfterCommit runs fn once the transaction these Queries belong to has
+	// committed (never when it rolls back), or at once outside a
+	// transaction. Work that must see the transaction's rows — waking a
+	// worker for them — goes here.
+	AfterCommit(fn func())
+
 	ProjectCreate(ctx context.Context, p ProjectCreateParams) (domain.Project, error)
 	ProjectGet(ctx context.Context, id string) (domain.Project, error)
 	ProjectGetByName(ctx context.Context, name string) (domain.Project, error)

@@ -36,9 +36,9 @@ const (
 	appSecret     = "crash-app-secret"
 	accessToken   = "crash-access-token"
 	phoneNumberID = "1000001"
-	// sendWorkers is how many sends one process runs at once (the send
-	// queue's MaxWorkers, runner.Queues(20) in internal/app): a kill can
-	// catch at most that many between the fake's answer and the commit.
+	// sendWorkers is how many sends one process runs at once
+	// (PARLEY_SEND_WORKERS, set below): a kill can catch at most that many
+	// between the fake's answer and the commit.
 	sendWorkers = 20
 )
 
@@ -92,16 +92,21 @@ func TestKillNine(t *testing.T) {
 	built := time.Since(began)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	env := append(os.Environ(), "PARLEY_DATA_DIR="+dataDir, "PARLEY_SECRET_KEY="+strings.Repeat("5e", 32),
-		"PARLEY_JOB_POLL_INTERVAL=50ms", "PARLEY_LOG_LEVEL=warn")
+		"PARLEY_JOB_POLL_INTERVAL=50ms", "PARLEY_LOG_LEVEL=warn", fmt.Sprintf("PARLEY_SEND_WORKERS=%d", sendWorkers),
+		// A dead process's inbox events and sends are taken over when its
+		// lease ends (SQLite frees them at start anyway).
+		"PARLEY_WORK_LEASE=3s", "PARLEY_WORK_POLL_INTERVAL=200ms")
 	db := database{driver: "sqlite", dsn: "file:" + filepath.Join(dataDir, "parley.db") + "?_pragma=busy_timeout(10000)"}
 	if os.Getenv(testdb.EnvVar) != "" {
 		u := testdb.PostgresURL(t)
 		env = append(env, "DATABASE_URL="+u)
 		db = database{driver: "pgx", dsn: u}
 	}
-	// On SQLite the server itself releases the jobs a dead process left
-	// running, at start; on PostgreSQL River rescues them after two minutes
-	// (other processes may still be working), which the harness shortens.
+	// On SQLite the server itself releases the timer jobs a dead process
+	// left running, at start; on PostgreSQL River rescues them after two
+	// minutes (other processes may still be working), which the harness
+	// shortens. Inbox events and sends are not jobs: their lease above
+	// covers both databases.
 	strict := os.Getenv("PARLEY_CRASH_STRICT") != "" || db.driver == "sqlite"
 
 	srv := newProc(t, bin, freeAddr(t), env)

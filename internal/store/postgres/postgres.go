@@ -139,14 +139,15 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 			panic(p)
 		}
 	}()
-	c := pgConn{tx}
-	if err := fn(sqlstore.New(c, c, s.dialect, s.inserter(tx))); err != nil {
+	var after []func()
+	if err := fn(sqlstore.InTx(pgConn{tx}, s.dialect, s.inserter(tx), &after)); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("committing transaction: %w", err)
 	}
+	sqlstore.RunAfter(after)
 	return nil
 }
 

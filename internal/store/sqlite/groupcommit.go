@@ -292,7 +292,7 @@ func (g *groupCommit) call(b *batch, c *call) (o outcome) {
 		g.wg.Add(1)
 		go g.run(b)
 	}()
-	err := c.fn(txQueries{b.q, c})
+	err := c.fn(txQueries{b.q, c, b.conn})
 	returned = true
 	return outcome{err: err}
 }
@@ -362,10 +362,55 @@ func (g *groupCommit) finish(b *batch) {
 // cannot know when a shared transaction commits.)
 type txQueries struct {
 	*sqlstore.Queries
-	c *call
+	c    *call
+	conn sqlConn
 }
 
 // AfterCommit runs h once the batch holding the call's work has committed,
 // in the caller's goroutine before InTx returns; never if the work is rolled
 // back.
 func (q txQueries) AfterCommit(h func()) { q.c.after = append(q.c.after, h) }
+
+// writeConn is the write side of the Store's own Queries (outside InTx): each
+// statement is a call of its own in the group commit, so single writes (a
+// send's status, a claim) share the batches' commits instead of taking the
+// one connection between them, each with its own commit.
+type writeConn struct {
+	g *groupCommit
+	// raw runs what cannot be batched (multi-row reads, which the Store's
+	// queries never send to the write side).
+	raw sqlConn
+}
+
+func (w writeConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := w.g.do(ctx, func(q store.Queries) error {
+		var err error
+		n, err = q.(txQueries).conn.Exec(ctx, query, args...)
+		return err
+	})
+	return n, err
+}
+
+func (w writeConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return w.raw.Query(ctx, query, args...)
+}
+
+func (w writeConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return writeRow{w: w, ctx: ctx, query: query, args: args}
+}
+
+// writeRow runs its statement when scanned, so that the scan happens inside
+// the call's savepoint.
+type writeRow struct {
+	w     writeConn
+	ctx   context.Context
+	query string
+	args  []any
+}
+
+func (r writeRow) Scan(dest ...any) error {
+	return r.w.g.do(r.ctx, func(q store.Queries) error {
+		return q.(txQueries).conn.QueryRow(r.ctx, r.query, r.args...).Scan(dest...)
+	})
+}

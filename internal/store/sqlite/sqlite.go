@@ -85,7 +85,7 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 			return nil, fmt.Errorf("creating the job client: %w", err)
 		}
 	}
-	s.Queries = sqlstore.New(sqlConn{cache: s.rstmts}, sqlConn{cache: s.wstmts}, s.dialect, s.inserter(nil))
+	s.Queries = sqlstore.New(sqlConn{cache: s.rstmts}, writeConn{g: s.gc, raw: sqlConn{cache: s.wstmts}}, s.dialect, s.inserter(nil))
 	return s, nil
 }
 

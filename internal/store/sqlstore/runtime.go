@@ -257,19 +257,19 @@ func (q *Queries) ContactLock(ctx context.Context, projectID, contactID string) 
 	return q.translate(err, "locking contact")
 }
 
-const messageCols = `id, project_id, contact_id, channel_id, session_id, direction, type, content, status, provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at`
+const messageCols = `id, project_id, contact_id, channel_id, session_id, direction, type, content, status, provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at, due_at, attempts`
 
 func scanMessage(r Row) (domain.Message, error) {
 	var m domain.Message
 	var content string
 	var provider *string
 	err := r.Scan(&m.ID, &m.ProjectID, &m.ContactID, &m.ChannelID, &m.SessionID, &m.Direction, &m.Type, &content, &m.Status, &provider,
-		&m.ErrorCode, &m.ErrorReason, &m.Priority, &m.CreatedAt, &m.UpdatedAt, &m.SentAt)
+		&m.ErrorCode, &m.ErrorReason, &m.Priority, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DueAt, &m.Attempts)
 	m.Content = json.RawMessage(content)
 	if provider != nil {
 		m.ProviderID = *provider
 	}
-	m.CreatedAt, m.UpdatedAt, m.SentAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC(), utcPtr(m.SentAt)
+	m.CreatedAt, m.UpdatedAt, m.SentAt, m.DueAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC(), utcPtr(m.SentAt), utcPtr(m.DueAt)
 	return m, err
 }
 
@@ -285,11 +285,20 @@ func (q *Queries) MessageCreate(ctx context.Context, m domain.Message) (domain.M
 	if m.Priority == "" {
 		m.Priority = "reply"
 	}
+	// A queued outbound message is the sender's work item: due_at says when
+	// a sender other than the one its creator notifies may take it.
+	var due *time.Time
+	if m.Status == domain.MessageQueued && m.Direction == domain.DirectionOut {
+		due = m.DueAt
+		if due == nil {
+			due = &m.CreatedAt
+		}
+	}
 	out, err := scanMessage(q.w.QueryRow(ctx, `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
-			provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+messageCols,
+			provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at, due_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+messageCols,
 		m.ID, m.ProjectID, m.ContactID, m.ChannelID, m.SessionID, m.Direction, m.Type, jsonOrEmpty(m.Content), m.Status, domain.StatusRank(m.Status),
-		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt))
+		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due))
 	if err != nil && q.d.IsUniqueViolation(err) {
 		return out, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received", Err: err}
 	}
@@ -343,16 +352,20 @@ func (q *Queries) MessageSetStatus(ctx context.Context, p store.MessageStatusPar
 	return n > 0, nil
 }
 
-const contactEventCols = `seq, project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, handled_at, result`
+const contactEventCols = `seq, project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, handled_at, result, due_at, attempts`
 
 func scanContactEvent(r Row) (domain.ContactEvent, error) {
 	var e domain.ContactEvent
 	var payload string
 	var dedupe *string
-	err := r.Scan(&e.Seq, &e.ProjectID, &e.ContactID, &e.Kind, &e.MessageID, &payload, &dedupe, &e.CreatedAt, &e.HandledAt, &e.Result)
+	var due *time.Time
+	err := r.Scan(&e.Seq, &e.ProjectID, &e.ContactID, &e.Kind, &e.MessageID, &payload, &dedupe, &e.CreatedAt, &e.HandledAt, &e.Result, &due, &e.Attempts)
 	e.Payload = json.RawMessage(payload)
 	if dedupe != nil {
 		e.DedupeKey = *dedupe
+	}
+	if due != nil {
+		e.DueAt = due.UTC()
 	}
 	e.CreatedAt, e.HandledAt = e.CreatedAt.UTC(), utcPtr(e.HandledAt)
 	return e, err
@@ -360,9 +373,12 @@ func scanContactEvent(r Row) (domain.ContactEvent, error) {
 
 // ContactEventAppend implements store.Queries.
 func (q *Queries) ContactEventAppend(ctx context.Context, e domain.ContactEvent) (domain.ContactEvent, error) {
-	out, err := scanContactEvent(q.w.QueryRow(ctx, `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+contactEventCols,
-		e.ProjectID, e.ContactID, e.Kind, e.MessageID, jsonOrEmpty(e.Payload), nullIfEmpty(e.DedupeKey), e.CreatedAt))
+	if e.DueAt.IsZero() {
+		e.DueAt = e.CreatedAt
+	}
+	out, err := scanContactEvent(q.w.QueryRow(ctx, `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, due_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+contactEventCols,
+		e.ProjectID, e.ContactID, e.Kind, e.MessageID, jsonOrEmpty(e.Payload), nullIfEmpty(e.DedupeKey), e.CreatedAt, e.DueAt))
 	if err != nil && q.d.IsUniqueViolation(err) {
 		return out, &domain.Error{Code: domain.CodeConflict, Message: "event " + e.DedupeKey + " was already queued", Err: err}
 	}
@@ -371,7 +387,10 @@ func (q *Queries) ContactEventAppend(ctx context.Context, e domain.ContactEvent)
 
 // ContactEventNext implements store.Queries.
 func (q *Queries) ContactEventNext(ctx context.Context, contactID string) (domain.ContactEvent, error) {
-	e, err := scanContactEvent(q.w.QueryRow(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE contact_id = ? AND handled_at IS NULL ORDER BY seq LIMIT 1`, contactID))
+	// The read pool sees every committed event: workers are told of an
+	// event only after its transaction committed, and the sprint's commit
+	// re-checks the event is unhandled.
+	e, err := scanContactEvent(q.r.QueryRow(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE contact_id = ? AND handled_at IS NULL ORDER BY seq LIMIT 1`, contactID))
 	if err == ErrNoRows {
 		return e, notFound("pending event of contact", contactID)
 	}
@@ -429,7 +448,9 @@ func (q *Queries) SessionGet(ctx context.Context, projectID, id string) (domain.
 
 // SessionLive implements store.Queries.
 func (q *Queries) SessionLive(ctx context.Context, contactID string) (domain.FlowSession, error) {
-	s, err := scanSession(q.w.QueryRow(ctx, `SELECT `+sessionCols+` FROM flow_sessions WHERE contact_id = ? AND status IN ('active', 'waiting') AND NOT simulated`, contactID))
+	// The read pool is enough: a session saved from a stale read fails its
+	// version check at commit.
+	s, err := scanSession(q.r.QueryRow(ctx, `SELECT `+sessionCols+` FROM flow_sessions WHERE contact_id = ? AND status IN ('active', 'waiting') AND NOT simulated`, contactID))
 	if err == ErrNoRows {
 		return s, notFound("live session of contact", contactID)
 	}
@@ -521,4 +542,76 @@ func (q *Queries) IdempotencyGet(ctx context.Context, projectID, key string) ([]
 func (q *Queries) IdempotencyPut(ctx context.Context, projectID, key string, response []byte, now time.Time) error {
 	_, err := q.w.Exec(ctx, `INSERT INTO idempotency_keys (project_id, key, response, created_at) VALUES (?, ?, ?, ?)`, projectID, key, string(response), now)
 	return q.translate(err, "storing idempotency key")
+}
+
+// ContactEventsDue implements store.Queries.
+func (q *Queries) ContactEventsDue(ctx context.Context, now time.Time, limit int) ([]store.DueRef, error) {
+	rows, err := q.r.Query(ctx, `SELECT project_id, contact_id FROM contact_events WHERE handled_at IS NULL AND due_at <= ?
+		GROUP BY project_id, contact_id ORDER BY MIN(due_at) LIMIT ?`, now, limit)
+	out, err := collect(rows, err, func(r Rows) (store.DueRef, error) {
+		var d store.DueRef
+		return d, r.Scan(&d.ProjectID, &d.ID)
+	})
+	return out, q.translate(err, "listing contacts with events due")
+}
+
+// ContactEventsClaim implements store.Queries.
+func (q *Queries) ContactEventsClaim(ctx context.Context, contactID string, now, until time.Time) (bool, error) {
+	n, err := q.w.Exec(ctx, `UPDATE contact_events SET due_at = ? WHERE contact_id = ? AND handled_at IS NULL AND due_at <= ?`, until, contactID, now)
+	return n > 0, q.translate(err, "claiming contact events")
+}
+
+// ContactEventRetry implements store.Queries.
+func (q *Queries) ContactEventRetry(ctx context.Context, seq int64, dueAt time.Time) (int, error) {
+	var attempts int
+	err := q.w.QueryRow(ctx, `UPDATE contact_events SET attempts = attempts + 1, due_at = ? WHERE seq = ? AND handled_at IS NULL RETURNING attempts`, dueAt, seq).Scan(&attempts)
+	if err == ErrNoRows {
+		return 0, domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq)
+	}
+	return attempts, q.translate(err, "recording a failed contact event")
+}
+
+// ContactEventsRelease implements store.Queries.
+func (q *Queries) ContactEventsRelease(ctx context.Context, now time.Time) (int, error) {
+	n, err := q.w.Exec(ctx, `UPDATE contact_events SET due_at = ? WHERE handled_at IS NULL AND due_at > ?`, now, now)
+	return int(n), q.translate(err, "releasing contact events")
+}
+
+// MessagesDue implements store.Queries.
+func (q *Queries) MessagesDue(ctx context.Context, now time.Time, limit int) ([]store.DueRef, error) {
+	rows, err := q.r.Query(ctx, `SELECT project_id, id, priority FROM messages WHERE status = 'queued' AND due_at <= ? ORDER BY due_at LIMIT ?`, now, limit)
+	out, err := collect(rows, err, func(r Rows) (store.DueRef, error) {
+		var d store.DueRef
+		var priority string
+		err := r.Scan(&d.ProjectID, &d.ID, &priority)
+		d.Reply = priority == "reply"
+		return d, err
+	})
+	return out, q.translate(err, "listing messages due to send")
+}
+
+// MessageClaim implements store.Queries.
+func (q *Queries) MessageClaim(ctx context.Context, id string, now, until time.Time) (bool, error) {
+	n, err := q.w.Exec(ctx, `UPDATE messages SET due_at = ? WHERE id = ? AND status = 'queued' AND due_at <= ?`, until, id, now)
+	return n > 0, q.translate(err, "claiming a message to send")
+}
+
+// MessageRetry implements store.Queries.
+func (q *Queries) MessageRetry(ctx context.Context, id string, dueAt time.Time, failed bool) (int, error) {
+	var attempts int
+	inc := 0
+	if failed {
+		inc = 1
+	}
+	err := q.w.QueryRow(ctx, `UPDATE messages SET attempts = attempts + ?, due_at = ? WHERE id = ? AND status = 'queued' RETURNING attempts`, inc, dueAt, id).Scan(&attempts)
+	if err == ErrNoRows {
+		return 0, domain.Errorf(domain.CodeConflict, "message %s is no longer queued", id)
+	}
+	return attempts, q.translate(err, "rescheduling a message")
+}
+
+// MessagesRelease implements store.Queries.
+func (q *Queries) MessagesRelease(ctx context.Context, now time.Time) (int, error) {
+	n, err := q.w.Exec(ctx, `UPDATE messages SET due_at = ? WHERE status = 'queued' AND due_at > ?`, now, now)
+	return int(n), q.translate(err, "releasing queued messages")
 }

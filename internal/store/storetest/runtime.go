@@ -22,6 +22,9 @@ func runRuntime(t *testing.T, open Opener) {
 		{"Contacts", testContacts},
 		{"Messages", testMessages},
 		{"ContactEvents", testContactEvents},
+		{"InboxLeases", testInboxLeases},
+		{"SendLeases", testSendLeases},
+		{"AfterCommit", testAfterCommit},
 		{"Sessions", testSessions},
 		{"TraceAndIdempotency", testTraceAndIdempotency},
 		{"TemplateUpdates", testTemplateUpdates},
@@ -319,4 +322,164 @@ func testTemplateUpdates(t *testing.T, s store.Store) {
 	check(t, s.TemplateDelete(ctx, p1, "t1"))
 	_, err = s.TemplateGet(ctx, p1, "t1")
 	wantCode(t, err, domain.CodeNotFound)
+}
+
+// testInboxLeases: the process that queues an event holds it until its due
+// time; the poller sees only due events, claims them once, and failures
+// push them back.
+func testInboxLeases(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	for _, k := range []string{"k1", "k2", "k3"} {
+		_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: k, NewID: k, Now: t0})
+		check(t, err)
+	}
+	held := t0.Add(2 * time.Minute)
+	e1 := must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k1", Kind: domain.EventMessage, CreatedAt: t0, DueAt: held}))(t)
+	must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k1", Kind: domain.EventMessage, CreatedAt: t0, DueAt: held}))(t)
+	must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k2", Kind: domain.EventMessage, CreatedAt: t0}))(t) // due at once
+	if !e1.DueAt.Equal(held) || e1.Attempts != 0 {
+		t.Fatalf("appended event due=%v attempts=%d", e1.DueAt, e1.Attempts)
+	}
+	due := must(s.ContactEventsDue(ctx, t0.Add(time.Second), 10))(t)
+	if len(due) != 1 || due[0].ID != "k2" || due[0].ProjectID != p1 {
+		t.Fatalf("due at t0+1s = %+v, want only k2 (k1 is held)", due)
+	}
+	// After the lease k1 is due too (once, though it has two events), the
+	// longest due first.
+	later := held.Add(time.Second)
+	due = must(s.ContactEventsDue(ctx, later, 10))(t)
+	if len(due) != 2 || due[0].ID != "k2" || due[1].ID != "k1" {
+		t.Fatalf("due after the lease = %+v, want k2 then k1", due)
+	}
+	if got := must(s.ContactEventsDue(ctx, later, 1))(t); len(got) != 1 {
+		t.Fatalf("limit 1 gave %d", len(got))
+	}
+	// Two pollers claim k1: only the first gets it.
+	if !must(s.ContactEventsClaim(ctx, "k1", later, later.Add(time.Minute)))(t) {
+		t.Fatal("first claim refused")
+	}
+	if must(s.ContactEventsClaim(ctx, "k1", later, later.Add(time.Minute)))(t) {
+		t.Fatal("second claim of a held contact granted")
+	}
+	if must(s.ContactEventsClaim(ctx, "k3", later, later.Add(time.Minute)))(t) {
+		t.Fatal("claim of a contact without events granted")
+	}
+	// A failure counts and pushes the event back.
+	retryAt := later.Add(16 * time.Second)
+	if n := must(s.ContactEventRetry(ctx, e1.Seq, retryAt))(t); n != 1 {
+		t.Fatalf("attempts after one failure = %d", n)
+	}
+	if n := must(s.ContactEventRetry(ctx, e1.Seq, retryAt))(t); n != 2 {
+		t.Fatalf("attempts after two failures = %d", n)
+	}
+	got := must(s.ContactEventGet(ctx, p1, e1.Seq))(t)
+	if got.Attempts != 2 || !got.DueAt.Equal(retryAt) {
+		t.Fatalf("retried event attempts=%d due=%v, want 2 and %v", got.Attempts, got.DueAt, retryAt)
+	}
+	check(t, s.ContactEventDone(ctx, e1.Seq, "ok", later))
+	_, err := s.ContactEventRetry(ctx, e1.Seq, retryAt)
+	wantCode(t, err, domain.CodeConflict)
+	// Releasing (SQLite after a restart) makes everything due now.
+	if n := must(s.ContactEventsRelease(ctx, later))(t); n != 1 {
+		t.Fatalf("released %d events, want 1 (k1's second; k2's was due already)", n)
+	}
+	if due := must(s.ContactEventsDue(ctx, later, 10))(t); len(due) != 2 {
+		t.Fatalf("due after release = %+v", due)
+	}
+}
+
+// testSendLeases: queued outbound messages are the send queue, with the
+// same hold, claim and retry rules.
+func testSendLeases(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "1", NewID: "k1", Now: t0})
+	check(t, err)
+	held := t0.Add(2 * time.Minute)
+	msg := func(id, status, priority, direction string, due *time.Time) {
+		t.Helper()
+		must(s.MessageCreate(ctx, domain.Message{ID: id, ProjectID: p1, ContactID: "k1", ChannelID: "ch", Direction: direction, Type: "text",
+			Status: status, Priority: priority, CreatedAt: t0, DueAt: due}))(t)
+	}
+	msg("held", domain.MessageQueued, "reply", domain.DirectionOut, &held)
+	msg("bulk", domain.MessageQueued, "bulk", domain.DirectionOut, nil) // due at once
+	msg("failed", domain.MessageFailed, "reply", domain.DirectionOut, nil)
+	msg("inbound", domain.MessageReceived, "reply", domain.DirectionIn, nil)
+	due := must(s.MessagesDue(ctx, t0.Add(time.Second), 10))(t)
+	if len(due) != 1 || due[0].ID != "bulk" || due[0].Reply {
+		t.Fatalf("due at t0+1s = %+v, want only the bulk message", due)
+	}
+	later := held.Add(time.Second)
+	due = must(s.MessagesDue(ctx, later, 10))(t)
+	if len(due) != 2 || due[1].ID != "held" || !due[1].Reply {
+		t.Fatalf("due after the lease = %+v", due)
+	}
+	if !must(s.MessageClaim(ctx, "held", later, later.Add(time.Minute)))(t) {
+		t.Fatal("first claim refused")
+	}
+	if must(s.MessageClaim(ctx, "held", later, later.Add(time.Minute)))(t) {
+		t.Fatal("second claim granted")
+	}
+	if must(s.MessageClaim(ctx, "failed", later, later.Add(time.Minute)))(t) {
+		t.Fatal("claim of a message that is not queued granted")
+	}
+	retryAt := later.Add(4 * time.Second)
+	if n := must(s.MessageRetry(ctx, "held", retryAt, false))(t); n != 0 {
+		t.Fatalf("a paced retry counted an attempt: %d", n)
+	}
+	if n := must(s.MessageRetry(ctx, "held", retryAt, true))(t); n != 1 {
+		t.Fatalf("attempts after a failure = %d", n)
+	}
+	if got := must(s.MessageGet(ctx, p1, "held"))(t); got.Attempts != 1 || got.DueAt == nil || !got.DueAt.Equal(retryAt) {
+		t.Fatalf("retried message attempts=%d due=%v", got.Attempts, got.DueAt)
+	}
+	must(s.MessageSetStatus(ctx, store.MessageStatusParams{ID: "held", Status: domain.MessageSent, Now: later}))(t)
+	_, err = s.MessageRetry(ctx, "held", retryAt, true)
+	wantCode(t, err, domain.CodeConflict)
+	if due := must(s.MessagesDue(ctx, retryAt.Add(time.Hour), 10))(t); len(due) != 1 || due[0].ID != "bulk" {
+		t.Fatalf("a sent message is still due: %+v", due)
+	}
+	if n := must(s.MessagesRelease(ctx, later))(t); n != 0 {
+		t.Fatalf("released %d messages, want 0 (bulk is due already, held was sent)", n)
+	}
+}
+
+// testAfterCommit: hooks run after the commit, never after a rollback,
+// and at once outside a transaction.
+func testAfterCommit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ran := 0
+	s.AfterCommit(func() { ran++ })
+	if ran != 1 {
+		t.Fatal("AfterCommit outside a transaction did not run at once")
+	}
+	err := s.InTx(ctx, func(q store.Queries) error {
+		if _, err := q.ProjectCreate(ctx, store.ProjectCreateParams{ID: "pa", Name: "After", Now: t0}); err != nil {
+			return err
+		}
+		q.AfterCommit(func() {
+			ran++
+			// The hook sees the committed row from outside the transaction.
+			if _, err := s.ProjectGet(ctx, "pa"); err != nil {
+				t.Errorf("hook ran before the commit was visible: %v", err)
+			}
+		})
+		if ran != 1 {
+			t.Error("hook ran inside the transaction")
+		}
+		return nil
+	})
+	check(t, err)
+	if ran != 2 {
+		t.Fatalf("hook ran %d times after the commit", ran-1)
+	}
+	boom := errors.New("boom")
+	err = s.InTx(ctx, func(q store.Queries) error {
+		q.AfterCommit(func() { ran++ })
+		return boom
+	})
+	if !errors.Is(err, boom) || ran != 2 {
+		t.Fatalf("rolled back: err=%v, hook runs=%d", err, ran-2)
+	}
 }
