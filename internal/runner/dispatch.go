@@ -78,7 +78,12 @@ func (r *Runner) notifyContact(q store.Queries, projectID, contactID string) {
 
 // notifySend wakes a sender once the transaction commits.
 func (r *Runner) notifySend(q store.Queries, m domain.Message) {
-	q.AfterCommit(func() { r.outbox.Notify(messageKey{m.ProjectID, m.ID}, m.Priority == "reply") })
+	q.AfterCommit(func() {
+		r.sending.Store(m.ID, m)
+		if !r.outbox.Notify(messageKey{m.ProjectID, m.ID}, m.Priority == "reply") {
+			r.sending.Delete(m.ID) // the poller will read it
+		}
+	})
 }
 
 func (r *Runner) pollInbox(ctx context.Context, limit int) ([]dispatch.Item[contactKey], error) {

@@ -62,15 +62,11 @@ func (r *Runner) receive(ctx context.Context, q store.Queries, in Inbound, queue
 	if err != nil {
 		return Receipt{}, err
 	}
-	if in.ProviderID != "" {
-		if _, err := q.MessageGetByProviderID(ctx, in.ChannelID, domain.DirectionIn, in.ProviderID); err == nil {
-			return Receipt{ContactID: c.ID, Duplicate: true}, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return Receipt{}, err
-		}
-	}
 	m, err := q.MessageCreate(ctx, domain.Message{ID: r.d.IDs.NewID(), ProjectID: in.ProjectID, ContactID: c.ID, ChannelID: in.ChannelID,
 		Direction: domain.DirectionIn, Type: in.Type, Content: in.Content, Status: domain.MessageReceived, ProviderID: in.ProviderID, CreatedAt: in.At})
+	if errors.Is(err, store.ErrConflict) && in.ProviderID != "" {
+		return Receipt{ContactID: c.ID, Duplicate: true}, nil // the channel delivered it before
+	}
 	if err != nil || !queue {
 		return Receipt{MessageID: m.ID, ContactID: c.ID}, err
 	}

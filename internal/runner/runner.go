@@ -69,6 +69,9 @@ type Runner struct {
 	drafts sync.Map // session ID → *flow.Program
 	inbox  *dispatch.Dispatcher[contactKey]
 	outbox *dispatch.Dispatcher[messageKey]
+	// sending holds the messages this process queued and handed to its
+	// senders, so a send need not read back what it just wrote.
+	sending sync.Map // message ID → domain.Message
 }
 
 // New returns a Runner; Bind gives it its store before it is used.
@@ -239,26 +242,35 @@ func (r *Runner) ProcessContact(ctx context.Context, projectID, contactID string
 	return err
 }
 
+// inboxBatch is how many of a contact's events one read takes.
+const inboxBatch = 8
+
 // processInbox is ProcessContact reporting a spent budget (errBudget) and
-// which event failed (*eventError).
+// which event failed (*eventError). A read that finds fewer than
+// inboxBatch events ends the pass: an event committed after it wakes the
+// contact again (dispatch.Notify runs a contact being worked once more).
 func (r *Runner) processInbox(ctx context.Context, contactID string) error {
 	deadline := time.Now().Add(processBudget)
 	for {
-		if time.Now().After(deadline) {
-			return errBudget
-		}
-		ev, err := r.st.ContactEventNext(ctx, contactID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
+		evs, err := r.st.ContactEventsNext(ctx, contactID, inboxBatch)
 		if err != nil {
 			return fmt.Errorf("reading the inbox of contact %s: %w", contactID, err)
 		}
-		if err := r.handle(ctx, ev); err != nil {
-			if errors.Is(err, errRace) {
-				continue
+		raced := false
+		for _, ev := range evs {
+			if time.Now().After(deadline) {
+				return errBudget
 			}
-			return &eventError{ev: ev, err: fmt.Errorf("handling event %d (%s) of contact %s: %w", ev.Seq, ev.Kind, contactID, err)}
+			if err := r.handle(ctx, ev); err != nil {
+				if errors.Is(err, errRace) {
+					raced = true // someone else moved on: read again
+					break
+				}
+				return &eventError{ev: ev, err: fmt.Errorf("handling event %d (%s) of contact %s: %w", ev.Seq, ev.Kind, contactID, err)}
+			}
+		}
+		if !raced && len(evs) < inboxBatch {
+			return nil
 		}
 	}
 }

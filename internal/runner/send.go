@@ -38,13 +38,19 @@ const maxHeldDelay = 5 * time.Second
 // crash between the provider accepting and our commit; the provider echoes
 // our ID in its status webhooks, which reconciles that copy.
 func (r *Runner) workOutbox(ctx context.Context, k messageKey) time.Duration {
-	m, err := r.st.MessageGet(ctx, k.project, k.id)
-	if errors.Is(err, store.ErrNotFound) {
-		return dispatch.Done
-	}
-	if err != nil {
-		r.d.Logger.Error("reading a message to send failed", "message", k.id, "err", err)
-		return time.Second + jitter(time.Second)
+	var m domain.Message
+	if v, ok := r.sending.LoadAndDelete(k.id); ok {
+		m = v.(domain.Message) // queued by this process, which holds it
+	} else {
+		var err error
+		m, err = r.st.MessageGet(ctx, k.project, k.id)
+		if errors.Is(err, store.ErrNotFound) {
+			return dispatch.Done
+		}
+		if err != nil {
+			r.d.Logger.Error("reading a message to send failed", "message", k.id, "err", err)
+			return time.Second + jitter(time.Second)
+		}
 	}
 	if m.Status != domain.MessageQueued {
 		return dispatch.Done

@@ -51,6 +51,9 @@ type RuntimeQueries interface {
 	ContactEventAppend(ctx context.Context, e domain.ContactEvent) (domain.ContactEvent, error)
 	// ContactEventNext is the contact's oldest unhandled event.
 	ContactEventNext(ctx context.Context, contactID string) (domain.ContactEvent, error)
+	// ContactEventsNext are the contact's oldest unhandled events, at most
+	// limit, in order.
+	ContactEventsNext(ctx context.Context, contactID string, limit int) ([]domain.ContactEvent, error)
 	ContactEventDone(ctx context.Context, seq int64, result string, now time.Time) error
 	ContactEventGet(ctx context.Context, projectID string, seq int64) (domain.ContactEvent, error)
 	// ContactEventsDue lists contacts with an unhandled event due at now

@@ -71,7 +71,13 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 		wdb.Close()
 		return nil, fmt.Errorf("opening SQLite read pool %s: %w", path, err)
 	}
-	rdb.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	// Keep every read connection open: database/sql keeps only two idle by
+	// default, and each new connection prepares every statement again.
+	readers := max(4, runtime.GOMAXPROCS(0))
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+	rdb.SetConnMaxIdleTime(0)
+	rdb.SetConnMaxLifetime(0)
 	s := &Store{rdb: rdb, wdb: wdb, rstmts: newStmts(rdb), wstmts: newStmts(wdb), dialect: Dialect()}
 	s.gc = newGroupCommit(s)
 	if opts.Jobs != nil {

@@ -135,36 +135,42 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 	}
 	var contactID string
 	err := q.w.QueryRow(ctx, `SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?`, p.ProjectID, p.Scheme, p.Path).Scan(&contactID)
-	created := false
-	switch {
-	case err == ErrNoRows:
-		created = true
-		contactID = p.NewID
-		if _, err := q.w.Exec(ctx, `INSERT INTO contacts (id, project_id, name, phone, simulated, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			contactID, p.ProjectID, p.Name, p.Phone, p.Simulated, p.Now, p.Now); err != nil {
+	if err == ErrNoRows {
+		// A new contact: written whole, with its inbound time, and not read
+		// back (this is on every first message, on the single writer).
+		c := domain.Contact{ID: p.NewID, ProjectID: p.ProjectID, Name: p.Name, Phone: p.Phone, Fields: map[string]any{}, Tags: []string{},
+			CreatedAt: p.Now.UTC(), UpdatedAt: p.Now.UTC()}
+		var inbound *time.Time
+		if p.Inbound {
+			t := p.Now.UTC()
+			inbound, c.LastInboundAt = &t, &t
+		}
+		if _, err := q.w.Exec(ctx, `INSERT INTO contacts (id, project_id, name, phone, simulated, last_inbound_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, p.ProjectID, p.Name, p.Phone, p.Simulated, inbound, p.Now, p.Now); err != nil {
 			return domain.Contact{}, false, q.translate(err, "creating contact")
 		}
-		if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id) VALUES (?, ?, ?, ?, ?)`,
-			p.ProjectID, p.Scheme, p.Path, contactID, p.ChannelID); err != nil {
+		if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			p.ProjectID, p.Scheme, p.Path, c.ID, p.ChannelID, inbound); err != nil {
 			return domain.Contact{}, false, q.translate(err, "creating contact address")
 		}
-	case err != nil:
+		return c, true, nil
+	}
+	if err != nil {
 		return domain.Contact{}, false, q.translate(err, "finding contact")
 	}
-	if p.Inbound {
-		if _, err := q.w.Exec(ctx, `UPDATE contact_urns SET last_inbound_at = ?, channel_id = CASE WHEN ? <> '' THEN ? ELSE channel_id END
-			WHERE project_id = ? AND scheme = ? AND path = ?`, p.Now, p.ChannelID, p.ChannelID, p.ProjectID, p.Scheme, p.Path); err != nil {
-			return domain.Contact{}, false, q.translate(err, "recording inbound time")
-		}
-		// A profile name from the channel fills an empty name, never
-		// overwrites one someone set.
-		if _, err := q.w.Exec(ctx, `UPDATE contacts SET last_inbound_at = ?, updated_at = ?, name = CASE WHEN name = '' THEN ? ELSE name END WHERE id = ?`,
-			p.Now, p.Now, p.Name, contactID); err != nil {
-			return domain.Contact{}, false, q.translate(err, "recording inbound time")
-		}
+	if !p.Inbound {
+		c, err := scanContact(q.w.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, contactID))
+		return c, false, q.translate(err, "reading contact")
 	}
-	c, err := scanContact(q.w.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, contactID))
-	return c, created, q.translate(err, "reading contact")
+	if _, err := q.w.Exec(ctx, `UPDATE contact_urns SET last_inbound_at = ?, channel_id = CASE WHEN ? <> '' THEN ? ELSE channel_id END
+		WHERE project_id = ? AND scheme = ? AND path = ?`, p.Now, p.ChannelID, p.ChannelID, p.ProjectID, p.Scheme, p.Path); err != nil {
+		return domain.Contact{}, false, q.translate(err, "recording inbound time")
+	}
+	// A profile name from the channel fills an empty name, never
+	// overwrites one someone set.
+	c, err := scanContact(q.w.QueryRow(ctx, `UPDATE contacts SET last_inbound_at = ?, updated_at = ?, name = CASE WHEN name = '' THEN ? ELSE name END
+		WHERE id = ? RETURNING `+contactCols, p.Now, p.Now, p.Name, contactID))
+	return c, false, q.translate(err, "recording inbound time")
 }
 
 // ContactGet implements store.Queries.
@@ -294,15 +300,28 @@ func (q *Queries) MessageCreate(ctx context.Context, m domain.Message) (domain.M
 			due = &m.CreatedAt
 		}
 	}
-	out, err := scanMessage(q.w.QueryRow(ctx, `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
+	// A channel's re-delivery of a message is not an error of the
+	// statement (which on PostgreSQL would abort the transaction): nothing
+	// is inserted and no row comes back.
+	var id string
+	err := q.w.QueryRow(ctx, `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
 			provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at, due_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+messageCols,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (channel_id, direction, provider_id) WHERE provider_id IS NOT NULL DO NOTHING RETURNING id`,
 		m.ID, m.ProjectID, m.ContactID, m.ChannelID, m.SessionID, m.Direction, m.Type, jsonOrEmpty(m.Content), m.Status, domain.StatusRank(m.Status),
-		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due))
-	if err != nil && q.d.IsUniqueViolation(err) {
-		return out, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received", Err: err}
+		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due).Scan(&id)
+	if err == ErrNoRows {
+		return m, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received"}
 	}
-	return out, q.translate(err, "storing message")
+	if err != nil {
+		return m, q.translate(err, "storing message")
+	}
+	out := m
+	if len(out.Content) == 0 {
+		out.Content = json.RawMessage("{}")
+	}
+	out.CreatedAt, out.UpdatedAt, out.SentAt, out.DueAt = m.CreatedAt.UTC(), m.CreatedAt.UTC(), utcPtr(m.SentAt), utcPtr(due)
+	return out, nil
 }
 
 // MessageGet implements store.Queries.
@@ -395,6 +414,13 @@ func (q *Queries) ContactEventNext(ctx context.Context, contactID string) (domai
 		return e, notFound("pending event of contact", contactID)
 	}
 	return e, q.translate(err, "getting next contact event")
+}
+
+// ContactEventsNext implements store.Queries.
+func (q *Queries) ContactEventsNext(ctx context.Context, contactID string, limit int) ([]domain.ContactEvent, error) {
+	rows, err := q.r.Query(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE contact_id = ? AND handled_at IS NULL ORDER BY seq LIMIT ?`, contactID, limit)
+	out, err := collect(rows, err, func(r Rows) (domain.ContactEvent, error) { return scanContactEvent(r) })
+	return out, q.translate(err, "getting next contact events")
 }
 
 // ContactEventGet implements store.Queries.
