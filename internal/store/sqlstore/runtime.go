@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/parleyhq/parley/internal/domain"
@@ -418,7 +419,10 @@ func (q *Queries) ContactEventNext(ctx context.Context, contactID string) (domai
 
 // ContactEventsNext implements store.Queries.
 func (q *Queries) ContactEventsNext(ctx context.Context, contactID string, limit int) ([]domain.ContactEvent, error) {
-	rows, err := q.r.Query(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE contact_id = ? AND handled_at IS NULL ORDER BY seq LIMIT ?`, contactID, limit)
+	// The limit is part of the text, not a bound value: SQLite re-prepares a
+	// statement on every call when a bound LIMIT changes (the planner uses
+	// it), which was most of this read's cost.
+	rows, err := q.r.Query(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE contact_id = ? AND handled_at IS NULL ORDER BY seq LIMIT `+strconv.Itoa(max(1, min(limit, 1000))), contactID)
 	out, err := collect(rows, err, func(r Rows) (domain.ContactEvent, error) { return scanContactEvent(r) })
 	return out, q.translate(err, "getting next contact events")
 }
