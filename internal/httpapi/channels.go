@@ -104,6 +104,7 @@ func (a *runtimeAPI) channelCreate(ctx context.Context, in *ChannelCreateInput) 
 		return nil, err
 	}
 	out, err := a.s.deps.Store.ChannelCreate(ctx, ch)
+	a.forgetChannels()
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +169,7 @@ func (a *runtimeAPI) channelUpdate(ctx context.Context, in *ChannelUpdateInput) 
 	}
 	ch.UpdatedAt = a.s.deps.Clock.Now()
 	out, err := a.s.deps.Store.ChannelUpdate(ctx, ch)
+	a.forgetChannels()
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +185,9 @@ func (a *runtimeAPI) channelDelete(ctx context.Context, in *ChannelPath) (*struc
 	if len(flows.Items) > 0 {
 		return nil, domain.Errorf(domain.CodeConflict, "the published flow %q is bound to this channel; unpublish it or bind it elsewhere first", flows.Items[0].Name)
 	}
-	return nil, a.s.deps.Store.ChannelDelete(ctx, p.ProjectID, in.ChannelID)
+	err = a.s.deps.Store.ChannelDelete(ctx, p.ProjectID, in.ChannelID)
+	a.forgetChannels()
+	return nil, err
 }
 
 func (a *runtimeAPI) channelCheck(ctx context.Context, in *ChannelPath) (*Body[channel.CheckReport], error) {
@@ -204,4 +208,11 @@ func (a *runtimeAPI) channelCheck(ctx context.Context, in *ChannelPath) (*Body[c
 		return bodyOf(channel.CheckReport{OK: true, Steps: []channel.CheckStep{{Name: "configuration", OK: true, Detail: "a " + ch.Type + " channel has no credentials to check"}}}), nil
 	}
 	return bodyOf(checker.Check(ctx)), nil
+}
+
+// forgetChannels makes the runtime read channels afresh after a change.
+func (a *runtimeAPI) forgetChannels() {
+	if a.s.deps.Runner != nil {
+		a.s.deps.Runner.ForgetChannels()
+	}
 }

@@ -51,7 +51,12 @@ func (a *runtimeAPI) whatsappHandshake(w http.ResponseWriter, r *http.Request) {
 // whatsappHandshakeShared answers Meta's subscription check for the shared
 // endpoint: the verify token must be one of the WhatsApp channels'.
 func (a *runtimeAPI) whatsappHandshakeShared(w http.ResponseWriter, r *http.Request) {
-	all, err := a.s.deps.Store.ChannelListByType(r.Context(), whatsapp.ChannelType)
+	run, err := a.runner()
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	all, err := run.ChannelsOfType(r.Context(), whatsapp.ChannelType)
 	if err != nil {
 		writeProblem(w, r, err)
 		return
@@ -75,7 +80,12 @@ func (a *runtimeAPI) whatsappHandshakeShared(w http.ResponseWriter, r *http.Requ
 
 // webhookChannel finds the channel a webhook URL names and its adapter.
 func (a *runtimeAPI) webhookChannel(w http.ResponseWriter, r *http.Request) (domain.Channel, channel.Adapter, bool) {
-	ch, err := a.s.deps.Store.ChannelGetAny(r.Context(), r.PathValue("channel_id"))
+	run, err := a.runner()
+	if err != nil {
+		writeProblem(w, r, err)
+		return domain.Channel{}, nil, false
+	}
+	ch, err := run.ChannelAny(r.Context(), r.PathValue("channel_id"))
 	if err == nil && ch.Type != whatsapp.ChannelType {
 		err = domain.NotFound("whatsapp channel", ch.ID)
 	}
@@ -140,7 +150,12 @@ func (a *runtimeAPI) whatsappReceiveShared(w http.ResponseWriter, r *http.Reques
 		writeProblem(w, r, domain.Errorf(domain.CodeUnavailable, "channels are not configured in this server"))
 		return
 	}
-	all, err := a.s.deps.Store.ChannelListByType(r.Context(), whatsapp.ChannelType)
+	run, err := a.runner()
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	all, err := run.ChannelsOfType(r.Context(), whatsapp.ChannelType)
 	if err != nil {
 		writeProblem(w, r, err)
 		return

@@ -219,7 +219,7 @@ func (r *Runner) keywords(ctx context.Context, sp *sprint, live *domain.FlowSess
 // match finds the published flow an inbound message starts: keyword
 // triggers first, then catch-all inbound triggers, oldest flow first.
 func (r *Runner) match(ctx context.Context, sp *sprint) (engine.Flow, store.Flow, bool, error) {
-	ch, err := r.st.ChannelGet(ctx, sp.ev.ProjectID, sp.p.ChannelID)
+	ch, err := r.channel(ctx, sp.ev.ProjectID, sp.p.ChannelID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return engine.Flow{}, store.Flow{}, false, err
 	}

@@ -71,7 +71,8 @@ type Runner struct {
 	outbox *dispatch.Dispatcher[messageKey]
 	// sending holds the messages this process queued and handed to its
 	// senders, so a send need not read back what it just wrote.
-	sending sync.Map // message ID → domain.Message
+	sending  sync.Map // message ID → domain.Message
+	channels channelCache
 }
 
 // New returns a Runner; Bind gives it its store before it is used.

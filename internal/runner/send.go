@@ -114,7 +114,7 @@ func (r *Runner) send(ctx context.Context, m domain.Message) (time.Duration, err
 	}
 	// Errors returned below are ours (database, template lookup), before
 	// the provider was called: the caller retries them.
-	ch, err := r.st.ChannelGet(ctx, m.ProjectID, m.ChannelID)
+	ch, err := r.channel(ctx, m.ProjectID, m.ChannelID)
 	if errors.Is(err, store.ErrNotFound) {
 		return fail("no_channel", "the channel was removed before the message was sent")
 	}
