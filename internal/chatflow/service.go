@@ -38,6 +38,7 @@ type Service struct {
 	clock    domain.Clock
 	ids      domain.IDGen
 	programs *programCache
+	live     liveCache
 }
 
 // New returns a Service whose program cache holds up to 256 compiled
@@ -252,6 +253,7 @@ func (s *Service) Create(ctx context.Context, projectID, actor string, in Create
 		if err != nil {
 			return err
 		}
+		q.AfterCommit(s.live.changed)
 		if err := s.audit(ctx, q, projectID, actor, "flow.created", f.ID, map[string]any{"name": f.Name}, now); err != nil {
 			return err
 		}
@@ -374,6 +376,9 @@ func (s *Service) Update(ctx context.Context, projectID, id, actor string, in Up
 // write) into the same StaleError as a stale If-Match.
 func (s *Service) update(ctx context.Context, q store.Queries, f store.Flow, p store.FlowUpdateParams) (store.Flow, error) {
 	out, err := q.FlowUpdate(ctx, p)
+	if err == nil {
+		q.AfterCommit(s.live.changed)
+	}
 	if err != nil && errors.Is(err, store.ErrConflict) && p.ExpectVersion > 0 {
 		if cur, gerr := q.FlowGet(ctx, f.ProjectID, f.ID); gerr == nil {
 			return out, s.stale(ctx, q, cur, p.ExpectVersion)
@@ -558,6 +563,7 @@ func (s *Service) Delete(ctx context.Context, projectID, id, actor string, versi
 			return err
 		}
 		s.programs.dropFlow(projectID, id)
+		q.AfterCommit(s.live.changed)
 		return s.audit(ctx, q, projectID, actor, "flow.deleted", id, map[string]any{"name": f.Name}, s.clock.Now())
 	})
 }

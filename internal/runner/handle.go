@@ -223,15 +223,15 @@ func (r *Runner) match(ctx context.Context, sp *sprint) (engine.Flow, store.Flow
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return engine.Flow{}, store.Flow{}, false, err
 	}
-	flows, err := r.st.FlowList(ctx, store.FlowListParams{ProjectID: sp.ev.ProjectID, Status: store.FlowPublished, Page: store.Page{Limit: store.MaxPageSize}})
+	published, err := r.d.Flows.Published(ctx, sp.ev.ProjectID)
 	if err != nil {
 		return engine.Flow{}, store.Flow{}, false, err
 	}
 	text := strings.ToLower(strings.TrimSpace(sp.p.Input.Text))
 	var keyword, inbound *engine.Flow
 	var keywordRow, inboundRow store.Flow
-	for i := len(flows.Items) - 1; i >= 0; i-- { // the list is newest first
-		fl := flows.Items[i]
+	for i := len(published) - 1; i >= 0; i-- { // the list is newest first
+		fl := published[i]
 		if fl.ChannelID != "" && fl.ChannelID != ch.ID {
 			continue
 		}
