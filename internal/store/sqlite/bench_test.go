@@ -50,7 +50,7 @@ func BenchmarkInTxConcurrent(b *testing.B) {
 func BenchmarkRawInsertCommit(b *testing.B) {
 	for _, per := range []int{1, maxBatch} {
 		b.Run(fmt.Sprintf("tx=%d", per), func(b *testing.B) {
-			db, err := sql.Open("sqlite", dsn(filepath.Join(b.TempDir(), "raw.db"), false))
+			db, err := sql.Open("sqlite", dsn(filepath.Join(b.TempDir(), "raw.db"), roleWriter))
 			if err != nil {
 				b.Fatal(err)
 			}

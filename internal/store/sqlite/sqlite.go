@@ -40,6 +40,8 @@ type Store struct {
 	dialect        sqlstore.Dialect
 	// gc batches concurrent InTx calls into shared transactions.
 	gc *groupCommit
+	// cp checkpoints the WAL beside the writer.
+	cp *checkpointer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -54,7 +56,7 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 	}
 	// One writer avoids SQLITE_BUSY between our own writers entirely (River's
 	// SQLite driver asks for the same); WAL lets the read pool run beside it.
-	wdb, err := sql.Open("sqlite", dsn(path, false))
+	wdb, err := sql.Open("sqlite", dsn(path, roleWriter))
 	if err != nil {
 		return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
 	}
@@ -66,7 +68,7 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 		wdb.Close()
 		return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
 	}
-	rdb, err := sql.Open("sqlite", dsn(path, true))
+	rdb, err := sql.Open("sqlite", dsn(path, roleReader))
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("opening SQLite read pool %s: %w", path, err)
@@ -80,6 +82,10 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 	rdb.SetConnMaxLifetime(0)
 	s := &Store{rdb: rdb, wdb: wdb, rstmts: newStmts(rdb), wstmts: newStmts(wdb), dialect: Dialect()}
 	s.gc = newGroupCommit(s)
+	if s.cp, err = newCheckpointer(path); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if opts.Jobs != nil {
 		cfg := *opts.Jobs
 		if cfg.Logger == nil {
@@ -95,9 +101,16 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 	return s, nil
 }
 
+// Connection roles: the one writer, the read pool, the checkpointer.
+const (
+	roleWriter = iota
+	roleReader
+	roleCheckpointer
+)
+
 // dsn builds the connection string. Every connection gets the pragmas, since
 // SQLite pragmas are per connection.
-func dsn(path string, readOnly bool) string {
+func dsn(path string, role int) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -106,10 +119,15 @@ func dsn(path string, readOnly bool) string {
 	// Group commit gives each call a savepoint, whose statement journal
 	// would otherwise go to a temporary file: a write syscall per page.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	if readOnly {
+	switch role {
+	case roleReader:
 		q.Add("_pragma", "query_only(1)")
-	} else {
+	case roleWriter:
 		q.Set("_txlock", "immediate")
+		// The checkpointer copies the WAL into the database beside the
+		// writer; left to SQLite, the committing writer would do it (half
+		// of a commit's time under load, and its fsync).
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 	}
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()
@@ -231,6 +249,9 @@ func (s *Store) DB() *sql.DB { return s.wdb }
 func (s *Store) Close() error {
 	if s.gc != nil {
 		s.gc.close()
+	}
+	if s.cp != nil {
+		s.cp.close()
 	}
 	s.rstmts.close()
 	s.wstmts.close()

@@ -373,33 +373,44 @@ func (q *Queries) FlowStatsAdd(ctx context.Context, p store.FlowStatsAddParams) 
 			return q.translate(err, "adding session counts")
 		}
 	}
-	// Rows are updated in key order so that concurrent sprints of one flow
-	// lock them in the same order and cannot deadlock.
+	// All of a sprint's node counts in one statement, and its edge counts
+	// in another (each statement is a round on SQLite's single writer).
+	// Rows are in key order so that concurrent sprints of one flow lock them
+	// in the same order and cannot deadlock.
+	var vals []string
+	var args []any
 	for _, id := range sortedKeys(p.Nodes) {
 		c := p.Nodes[id]
 		if c == (store.NodeCounts{}) {
 			continue
 		}
+		vals = append(vals, "(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, p.ProjectID, p.FlowID, p.Revision, id, b, c.Visits, c.DropOffs)
+	}
+	if len(vals) > 0 {
 		_, err := q.w.Exec(ctx, `INSERT INTO flow_node_stats (project_id, flow_id, revision, node_id, bucket, visits, drop_offs)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+			VALUES `+strings.Join(vals, ", ")+`
 			ON CONFLICT (flow_id, revision, node_id, bucket) DO UPDATE SET
 				visits = flow_node_stats.visits + excluded.visits,
-				drop_offs = flow_node_stats.drop_offs + excluded.drop_offs`,
-			p.ProjectID, p.FlowID, p.Revision, id, b, c.Visits, c.DropOffs)
+				drop_offs = flow_node_stats.drop_offs + excluded.drop_offs`, args...)
 		if err != nil {
 			return q.translate(err, "adding node counts")
 		}
 	}
+	vals, args = vals[:0], args[:0]
 	for _, id := range sortedKeys(p.Edges) {
 		n := p.Edges[id]
 		if n == 0 {
 			continue
 		}
+		vals = append(vals, "(?, ?, ?, ?, ?, ?)")
+		args = append(args, p.ProjectID, p.FlowID, p.Revision, id, b, n)
+	}
+	if len(vals) > 0 {
 		_, err := q.w.Exec(ctx, `INSERT INTO flow_edge_stats (project_id, flow_id, revision, edge_id, bucket, transitions)
-			VALUES (?, ?, ?, ?, ?, ?)
+			VALUES `+strings.Join(vals, ", ")+`
 			ON CONFLICT (flow_id, revision, edge_id, bucket) DO UPDATE SET
-				transitions = flow_edge_stats.transitions + excluded.transitions`,
-			p.ProjectID, p.FlowID, p.Revision, id, b, n)
+				transitions = flow_edge_stats.transitions + excluded.transitions`, args...)
 		if err != nil {
 			return q.translate(err, "adding edge counts")
 		}
