@@ -156,22 +156,7 @@ func (r *Runner) ingestStatus(ctx context.Context, q store.Queries, ch domain.Ch
 	if st == nil || st.Type != "" {
 		return nil // payment and other non-message statuses
 	}
-	var m domain.Message
-	var err error
-	if st.OurID != "" {
-		m, err = q.MessageGet(ctx, ch.ProjectID, st.OurID)
-	}
-	if st.OurID == "" || errors.Is(err, store.ErrNotFound) {
-		m, err = q.MessageGetByProviderID(ctx, ch.ID, domain.DirectionOut, e.ProviderID)
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		r.d.Logger.Info("status for a message Parley does not know", "channel", ch.ID, "provider_id", e.ProviderID, "state", st.State)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	p := store.MessageStatusParams{ID: m.ID, Status: statusOf(st.State), ProviderID: e.ProviderID, Now: r.d.Clock.Now()}
+	p := store.MessageStatusParams{Status: statusOf(st.State), ProviderID: e.ProviderID, Now: r.d.Clock.Now()}
 	if p.Status == "" {
 		return nil
 	}
@@ -183,6 +168,30 @@ func (r *Runner) ingestStatus(ctx context.Context, q store.Queries, ch domain.Ch
 			p.ErrorReason = pe.Details
 		}
 	}
+	if st.OurID != "" {
+		// The usual case, in one statement: our ID, echoed by Meta, names
+		// a message of this channel's project that the status moves on.
+		p.ID, p.ProjectID = st.OurID, ch.ProjectID
+		changed, err := q.MessageSetStatus(ctx, p)
+		if err != nil || changed {
+			return err
+		}
+		// Not moved: a status older than what we know, or not our message.
+		if _, err := q.MessageGet(ctx, ch.ProjectID, st.OurID); err == nil || !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	// No (known) ID of ours: the provider's ID, recorded when the send
+	// was answered, finds it.
+	m, err := q.MessageGetByProviderID(ctx, ch.ID, domain.DirectionOut, e.ProviderID)
+	if errors.Is(err, store.ErrNotFound) {
+		r.d.Logger.Info("status for a message Parley does not know", "channel", ch.ID, "provider_id", e.ProviderID, "state", st.State)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.ID, p.ProjectID = m.ID, ch.ProjectID
 	_, err = q.MessageSetStatus(ctx, p)
 	return err
 }

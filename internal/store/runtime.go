@@ -147,7 +147,10 @@ type MessageListParams struct {
 
 // MessageStatusParams move a message's status.
 type MessageStatusParams struct {
-	ID          string
+	ID string
+	// ProjectID, when set, must be the message's project (a webhook names
+	// our ID, which must not reach another project's message).
+	ProjectID   string
 	Status      string
 	ProviderID  string
 	ErrorCode   string
