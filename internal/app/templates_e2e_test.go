@@ -16,11 +16,13 @@ import (
 // TestTemplatesEndToEnd: a template is validated and submitted to the fake
 // Meta (PENDING), approved by a signed webhook, then sent as a flow's
 // start_template: the flow starts, the fake gets the rendered template, and
-// the customer's quick-reply tap continues the flow.
+// the customer's quick-reply tap continues the flow. The fake's review is
+// manual, so the template is surely still PENDING when the test tries to
+// send it.
 func TestTemplatesEndToEnd(t *testing.T) {
 	t.Parallel()
 	r := start(t, sandbox.Config{AppSecret: "sandbox-secret", AccessToken: "sandbox-token", PhoneNumberID: "1000002",
-		StatusDelay: 5 * time.Millisecond, TemplateApprovalDelay: 50 * time.Millisecond})
+		StatusDelay: 5 * time.Millisecond, TemplateReview: sandbox.ReviewManual})
 	chID := r.whatsAppChannel("1000002")
 
 	bad := map[string]any{"channel_id": chID, "name": "Bad Name!", "language": "en_US", "category": "UTILITY", "components": []any{}}
@@ -38,6 +40,9 @@ func TestTemplatesEndToEnd(t *testing.T) {
 	id := tpl["id"].(string)
 	if status, _ := r.call("POST", "/templates/"+id+"/send/", map[string]any{"phone": "+15557654321", "channel_id": chID}); status != http.StatusConflict {
 		t.Fatalf("sending a PENDING template: %d, want 409", status)
+	}
+	if n := r.fake.ApprovePending(); n != 1 {
+		t.Fatalf("the fake approved %d templates", n)
 	}
 	r.eventually("Meta approves it (status webhook)", func() bool {
 		return r.must("GET", "/templates/"+id+"/", nil, http.StatusOK)["status"] == "APPROVED"
@@ -87,11 +92,68 @@ func TestTemplatesEndToEnd(t *testing.T) {
 	if edited["status"] != "PENDING" || !strings.Contains(fmt.Sprint(edited["components"]), "pick-up") {
 		t.Fatalf("edited = %v", edited)
 	}
+	if n := r.fake.ApprovePending(); n != 1 {
+		t.Fatalf("the fake approved %d templates", n)
+	}
 	r.eventually("the edit is approved", func() bool {
 		return r.must("GET", "/templates/"+id+"/", nil, http.StatusOK)["status"] == "APPROVED"
 	})
 	sync := r.must("POST", "/templates/sync/", map[string]any{}, http.StatusOK)
 	if sync["channels"] != float64(1) || sync["updated"] != float64(1) {
 		t.Fatalf("sync = %v", sync)
+	}
+}
+
+// TestTemplateWebhookOvertakesAnswer: Meta's approval webhook arrives (and
+// is acknowledged) before Meta answers the submission, and again before it
+// answers an edit. Parley stores the template before submitting it, so the
+// webhook finds it, and Meta's later PENDING answer does not undo the
+// approval. A submission or an edit Meta refuses leaves nothing behind.
+func TestTemplateWebhookOvertakesAnswer(t *testing.T) {
+	t.Parallel()
+	r := start(t, sandbox.Config{AppSecret: "sandbox-secret", AccessToken: "sandbox-token", PhoneNumberID: "1000003",
+		StatusDelay: 5 * time.Millisecond, TemplateReview: sandbox.ReviewBeforeAnswer})
+	chID := r.whatsAppChannel("1000003")
+	body := func(text string) []any {
+		return []any{map[string]any{"type": "BODY", "text": text, "example": map[string]any{"body_text": []any{[]any{"Ann"}}}}}
+	}
+	tpl := r.must("POST", "/templates/", map[string]any{"channel_id": chID, "name": "welcome", "language": "en_US", "category": "UTILITY",
+		"components": body("Hi {{1}}, welcome aboard.")}, http.StatusCreated)
+	id := tpl["id"].(string)
+	if tpl["status"] != "APPROVED" || tpl["meta_template_id"] == "" {
+		t.Fatalf("created = %v; want APPROVED by the webhook that came before Meta's answer", tpl)
+	}
+	if got := r.must("GET", "/templates/"+id+"/", nil, http.StatusOK); got["status"] != "APPROVED" || got["meta_template_id"] != tpl["meta_template_id"] {
+		t.Fatalf("stored = %v", got)
+	}
+	edited := r.must("PUT", "/templates/"+id+"/", map[string]any{"components": body("Hello {{1}}, welcome aboard.")}, http.StatusOK)
+	if edited["status"] != "APPROVED" || !strings.Contains(fmt.Sprint(edited["components"]), "Hello") {
+		t.Fatalf("edited = %v; want APPROVED by the webhook that came before Meta's answer", edited)
+	}
+
+	// Meta refuses an edit: the template is as it was, still sendable.
+	r.fake.Inject(sandbox.Fault{Kind: sandbox.FaultError, Endpoint: "message_templates", Status: http.StatusBadRequest, Code: 100, Title: "Invalid parameter"})
+	if status, p := r.call("PUT", "/templates/"+id+"/", map[string]any{"components": body("Hey {{1}}, welcome aboard.")}); status != http.StatusUnprocessableEntity {
+		t.Fatalf("a refused edit: %d %v", status, p)
+	}
+	if got := r.must("GET", "/templates/"+id+"/", nil, http.StatusOK); got["status"] != "APPROVED" || !strings.Contains(fmt.Sprint(got["components"]), "Hello") {
+		t.Fatalf("after a refused edit = %v", got)
+	}
+
+	// Meta refuses a submission, then fails one: the same answers as
+	// ever, no template left behind, and the name is free to submit again.
+	second := map[string]any{"channel_id": chID, "name": "reminder", "language": "en_US", "category": "UTILITY", "components": body("Hi {{1}}, see you tomorrow.")}
+	r.fake.Inject(sandbox.Fault{Kind: sandbox.FaultError, Endpoint: "message_templates", Status: http.StatusBadRequest, Code: 100, Title: "Invalid parameter"},
+		sandbox.Fault{Kind: sandbox.FaultServerError, Endpoint: "message_templates"})
+	for _, want := range []int{http.StatusUnprocessableEntity, http.StatusServiceUnavailable} {
+		if status, p := r.call("POST", "/templates/", second); status != want || want == http.StatusUnprocessableEntity && !strings.Contains(fmt.Sprint(p["detail"]), "submitting the template") {
+			t.Fatalf("a failed submission: %d %v, want %d", status, p, want)
+		}
+		if l := r.must("GET", "/templates/?name=reminder", nil, http.StatusOK)["results"].([]any); len(l) != 0 {
+			t.Fatalf("a failed submission left %v", l)
+		}
+	}
+	if again := r.must("POST", "/templates/", second, http.StatusCreated); again["status"] != "APPROVED" {
+		t.Fatalf("resubmitted = %v", again)
 	}
 }

@@ -153,24 +153,88 @@ func (a *runtimeAPI) templateCreate(ctx context.Context, in *TemplateCreateInput
 	if _, err := a.s.deps.Store.TemplateGetByName(ctx, p.ProjectID, t.Name, t.Language); err == nil {
 		return nil, domain.Errorf(domain.CodeConflict, "a template named %q in %s already exists", t.Name, t.Language)
 	}
-	created, err := client.CreateTemplate(ctx, &t)
-	if err != nil {
-		return nil, metaError(err, "submitting the template")
-	}
-	status, category := string(created.Status), string(created.Category)
-	if status == "" {
-		status = string(template.StatusPending)
-	}
-	if category == "" {
-		category = string(t.Category)
-	}
+	// Store first, submit after: Meta's status webhook can overtake its
+	// answer to the submission, and it finds the template by name and
+	// language only if the row is already there. Until Meta answers, the
+	// row is PENDING without a Meta ID (the status column admits Meta's
+	// statuses only); the unique (name, language) also keeps two concurrent
+	// submissions of one template from both reaching Meta.
 	comps, _ := json.Marshal(t.Components)
 	st, err := a.s.deps.Store.TemplateCreate(ctx, store.TemplateCreateParams{ID: a.s.deps.IDs.NewID(), ChannelID: ch.ID, ProjectID: p.ProjectID, Name: t.Name,
-		Language: t.Language, Category: category, Components: comps, Status: status, MetaTemplateID: created.ID, Now: a.s.deps.Clock.Now()})
+		Language: t.Language, Category: string(t.Category), Components: comps, Status: string(template.StatusPending), Now: a.s.deps.Clock.Now()})
 	if err != nil {
 		return nil, err
 	}
-	return bodyOf(templateView(st)), nil
+	// Once the row exists, finish even if the caller goes away, so that it
+	// is not left half-submitted. The channel's request timeout bounds the
+	// call to Meta.
+	bg := context.WithoutCancel(ctx)
+	created, err := client.CreateTemplate(bg, &t)
+	if err != nil {
+		kept, ferr := a.forgetSubmission(bg, st)
+		if ferr != nil {
+			loggerFrom(ctx).Error("removing a template whose submission failed", "template", st.ID, "err", ferr)
+		}
+		if kept != nil {
+			return bodyOf(templateView(*kept)), nil
+		}
+		return nil, metaError(err, "submitting the template")
+	}
+	var out store.MessageTemplate
+	err = a.s.deps.Store.InTx(bg, func(q store.Queries) error {
+		cur, err := q.TemplateGet(bg, st.ProjectID, st.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return domain.Errorf(domain.CodeConflict, "Meta accepted the template %q, but it was deleted here meanwhile: sync to bring it back", st.Name)
+		}
+		if err != nil {
+			return err
+		}
+		if cur.MetaTemplateID == "" {
+			// Nothing from Meta yet but this answer.
+			cur.Status = string(created.Status)
+			if cur.Status == "" {
+				cur.Status = string(template.StatusPending)
+			}
+			if created.Category != "" {
+				cur.Category = string(created.Category)
+			}
+		} // else a webhook (or a sync) overtook the answer, and knows more
+		if created.ID != "" {
+			cur.MetaTemplateID = created.ID
+		}
+		cur.UpdatedAt = a.s.deps.Clock.Now()
+		out, err = q.TemplateUpdate(bg, cur)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(templateView(out)), nil
+}
+
+// forgetSubmission deletes a new template whose submission Meta refused or
+// did not answer, as if it had never been stored: the caller gets Meta's
+// error and can submit it again under the same name. Unless Meta spoke of
+// it meanwhile (a status webhook or a sync gave it its Meta ID): then Meta
+// has it despite the error, and it is kept and returned. (A timeout can
+// also hide a submission Meta did take; a sync brings such a template in.)
+func (a *runtimeAPI) forgetSubmission(ctx context.Context, st store.MessageTemplate) (*store.MessageTemplate, error) {
+	var kept *store.MessageTemplate
+	err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
+		cur, err := q.TemplateGet(ctx, st.ProjectID, st.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if cur.MetaTemplateID != "" {
+			kept = &cur
+			return nil
+		}
+		return q.TemplateDelete(ctx, st.ProjectID, st.ID)
+	})
+	return kept, err
 }
 
 // TemplatePath names a template.
@@ -221,12 +285,57 @@ func (a *runtimeAPI) templateUpdate(ctx context.Context, in *TemplateUpdateInput
 	if err != nil {
 		return nil, err
 	}
-	if err := client.EditTemplate(ctx, st.MetaTemplateID, t); err != nil {
-		return nil, metaError(err, "submitting the edited template")
+	if st.MetaTemplateID == "" {
+		return nil, domain.Errorf(domain.CodeConflict, "the template %q is still being submitted to Meta: edit it once Meta has answered", st.Name)
 	}
+	// Meta puts an edited template back in review: mark it PENDING before
+	// Meta sees the edit, since Meta's review webhook can overtake its
+	// answer, and a PENDING written after the answer would undo the
+	// approval.
+	var before store.MessageTemplate
+	err = a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
+		cur, err := q.TemplateGet(ctx, p.ProjectID, st.ID)
+		if err != nil {
+			return err
+		}
+		before = cur
+		cur.Status, cur.Reason, cur.UpdatedAt = string(template.StatusPending), "", a.s.deps.Clock.Now()
+		_, err = q.TemplateUpdate(ctx, cur)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	bg := context.WithoutCancel(ctx) // finish even if the caller goes away: the mark must not outlive a failed edit
+	editErr := client.EditTemplate(bg, before.MetaTemplateID, t)
 	comps, _ := json.Marshal(t.Components)
-	st.Components, st.Category, st.Status, st.Reason, st.UpdatedAt = comps, string(t.Category), string(template.StatusPending), "", a.s.deps.Clock.Now()
-	out, err := a.s.deps.Store.TemplateUpdate(ctx, st)
+	var out store.MessageTemplate
+	err = a.s.deps.Store.InTx(bg, func(q store.Queries) error {
+		cur, err := q.TemplateGet(bg, p.ProjectID, st.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case editErr == nil:
+			// Still PENDING, or whatever a status webhook that overtook
+			// the answer said since.
+			cur.Components, cur.Category = comps, string(t.Category)
+		case cur.Status == string(template.StatusPending):
+			// Meta did not take the edit: back to what it was.
+			cur.Status, cur.Reason = before.Status, before.Reason
+		default:
+			return nil // Meta changed the status since: its word stands
+		}
+		cur.UpdatedAt = a.s.deps.Clock.Now()
+		out, err = q.TemplateUpdate(bg, cur)
+		return err
+	})
+	if editErr != nil {
+		if err != nil {
+			loggerFrom(ctx).Error("restoring a template whose edit failed; sync it", "template", st.ID, "err", err)
+		}
+		return nil, metaError(editErr, "submitting the edited template")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -281,6 +390,9 @@ func (a *runtimeAPI) templateSync(ctx context.Context, in *TemplateSyncInput) (*
 			out.Errors = append(out.Errors, ch.Name+": "+err.Error())
 			continue
 		}
+		// A template changed here after this moment (a status webhook, a
+		// submission) knows more than the list Meta is about to send.
+		listed := a.s.deps.Clock.Now()
 		remote, err := client.ListTemplates(ctx)
 		if err != nil {
 			out.Errors = append(out.Errors, ch.Name+": "+metaError(err, "listing templates").Error())
@@ -289,25 +401,41 @@ func (a *runtimeAPI) templateSync(ctx context.Context, in *TemplateSyncInput) (*
 		out.Channels++
 		for _, rt := range remote {
 			comps, _ := json.Marshal(rt.Components)
-			now := a.s.deps.Clock.Now()
-			local, err := a.s.deps.Store.TemplateGetByName(ctx, p.ProjectID, rt.Name, rt.Language)
-			if errors.Is(err, store.ErrNotFound) {
-				if _, err := a.s.deps.Store.TemplateCreate(ctx, store.TemplateCreateParams{ID: a.s.deps.IDs.NewID(), ProjectID: p.ProjectID, ChannelID: ch.ID,
-					Name: rt.Name, Language: rt.Language, Category: string(rt.Category), Components: comps, Status: string(rt.Status), MetaTemplateID: rt.ID, Now: now}); err != nil {
-					return nil, err
+			var created, updated bool
+			err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
+				now := a.s.deps.Clock.Now()
+				local, err := q.TemplateGetByName(ctx, p.ProjectID, rt.Name, rt.Language)
+				if errors.Is(err, store.ErrNotFound) {
+					if _, err := q.TemplateCreate(ctx, store.TemplateCreateParams{ID: a.s.deps.IDs.NewID(), ProjectID: p.ProjectID, ChannelID: ch.ID,
+						Name: rt.Name, Language: rt.Language, Category: string(rt.Category), Components: comps, Status: string(rt.Status), MetaTemplateID: rt.ID, Now: now}); err != nil {
+						return err
+					}
+					created = true
+					return nil
 				}
-				out.Created++
-				continue
-			}
+				if err != nil {
+					return err
+				}
+				if local.UpdatedAt.After(listed) {
+					return nil
+				}
+				local.Status, local.Category, local.Components, local.MetaTemplateID = string(rt.Status), string(rt.Category), comps, rt.ID
+				local.Quality, local.Reason, local.ChannelID, local.UpdatedAt = rt.Quality, rt.RejectedReason, ch.ID, now
+				if _, err := q.TemplateUpdate(ctx, local); err != nil {
+					return err
+				}
+				updated = true
+				return nil
+			})
 			if err != nil {
 				return nil, err
 			}
-			local.Status, local.Category, local.Components, local.MetaTemplateID = string(rt.Status), string(rt.Category), comps, rt.ID
-			local.Quality, local.Reason, local.ChannelID, local.UpdatedAt = rt.Quality, rt.RejectedReason, ch.ID, now
-			if _, err := a.s.deps.Store.TemplateUpdate(ctx, local); err != nil {
-				return nil, err
+			if created {
+				out.Created++
 			}
-			out.Updated++
+			if updated {
+				out.Updated++
+			}
 		}
 	}
 	return bodyOf(out), nil

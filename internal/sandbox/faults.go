@@ -37,8 +37,8 @@ type Fault struct {
 	Kind FaultKind
 	// Count is how many requests it applies to (default 1).
 	Count int
-	// Endpoint is "messages" (default), "media", "message_templates" or
-	// "any".
+	// Endpoint is "messages" (default), "media", "message_templates"
+	// (template submissions and edits) or "any".
 	Endpoint string
 	Delay    time.Duration
 	Status   int

@@ -269,9 +269,11 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(w, bytes.NewReader(m.data))
 }
 
-// storedTemplate is a submitted template.
+// storedTemplate is a submitted template and the business account it was
+// submitted to.
 type storedTemplate struct {
-	t template.Template
+	t    template.Template
+	waba string
 }
 
 func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
@@ -302,11 +304,22 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 	s.seq++
 	t.ID = fmt.Sprintf("17%014d", s.seq)
 	t.Status = template.StatusPending
-	s.templates = append(s.templates, &storedTemplate{t: t})
+	s.templates = append(s.templates, &storedTemplate{t: t, waba: r.PathValue("waba")})
 	s.mu.Unlock()
+	s.review(r.PathValue("waba"), t)
 	writeJSON(w, http.StatusOK, map[string]string{"id": t.ID, "status": string(t.Status), "category": string(t.Category)})
+}
 
-	s.approveLater(r.PathValue("waba"), t)
+// review starts the review of a submitted or edited template as
+// cfg.TemplateReview says; it is called before the submission is answered.
+func (s *Server) review(waba string, t template.Template) {
+	switch s.cfg.TemplateReview {
+	case ReviewBeforeAnswer:
+		s.approve(waba, t)
+	case ReviewManual:
+	default:
+		s.approveLater(waba, t)
+	}
 }
 
 // approveLater approves a pending template after the configured delay and
@@ -318,28 +331,64 @@ func (s *Server) approveLater(waba string, t template.Template) {
 		if !s.sleep(s.cfg.TemplateApprovalDelay) {
 			return
 		}
-		s.mu.Lock()
-		found := false
-		for _, st := range s.templates {
-			if st.t.ID == t.ID {
-				st.t.Status, found = template.StatusApproved, true
-			}
-		}
-		s.mu.Unlock()
-		if !found {
-			return
-		}
-		body, err := templateStatusBody(waba, t.ID, t.Name, t.Language, string(t.Category), "APPROVED", "NONE")
-		if err == nil {
-			s.deliver(body)
-		}
+		s.approve(waba, t)
 	}()
+}
+
+// approve approves a template now and delivers its signed status webhook,
+// returning once Parley acknowledged it (or delivery gave up). It reports
+// whether the template still existed.
+func (s *Server) approve(waba string, t template.Template) bool {
+	s.mu.Lock()
+	found := false
+	for _, st := range s.templates {
+		if st.t.ID == t.ID {
+			st.t.Status, found = template.StatusApproved, true
+		}
+	}
+	s.mu.Unlock()
+	if !found {
+		return false
+	}
+	body, err := templateStatusBody(waba, t.ID, t.Name, t.Language, string(t.Category), "APPROVED", "NONE")
+	if err == nil {
+		s.deliver(body)
+	}
+	return true
+}
+
+// ApprovePending approves every PENDING template now (ReviewManual's
+// review), delivering each status webhook before returning; it returns how
+// many it approved.
+func (s *Server) ApprovePending() int {
+	type pending struct {
+		waba string
+		t    template.Template
+	}
+	var todo []pending
+	s.mu.Lock()
+	for _, st := range s.templates {
+		if st.t.Status == template.StatusPending {
+			todo = append(todo, pending{waba: st.waba, t: st.t})
+		}
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, p := range todo {
+		if s.approve(p.waba, p.t) {
+			n++
+		}
+	}
+	return n
 }
 
 // handleEditTemplate takes new components for a template (POST
 // /{template_id}): back to PENDING, approved again later.
 func (s *Server) handleEditTemplate(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(w, r) {
+		return
+	}
+	if f, ok := s.takeFault("message_templates"); ok && s.applyFault(w, r, f) {
 		return
 	}
 	var edit struct {
@@ -377,9 +426,13 @@ func (s *Server) handleEditTemplate(w http.ResponseWriter, r *http.Request) {
 	}
 	t.Status = template.StatusPending
 	st.t = t
+	waba := st.waba
 	s.mu.Unlock()
+	if waba == "" {
+		waba = s.cfg.WABAID
+	}
+	s.review(waba, t)
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
-	s.approveLater(s.cfg.WABAID, t)
 }
 
 func (s *Server) handleListTemplates(w http.ResponseWriter, r *http.Request) {

@@ -251,6 +251,60 @@ func TestTemplatesLifecycle(t *testing.T) {
 	}
 }
 
+// TestTemplateReviewModes: ReviewBeforeAnswer delivers the approval before
+// answering the submission (and the edit) with PENDING; ReviewManual waits
+// for ApprovePending.
+func TestTemplateReviewModes(t *testing.T) {
+	t.Parallel()
+	tpl := func() *template.Template {
+		return &template.Template{Name: "order_update", Language: "en_US", Category: template.Utility, Components: []template.Component{
+			{Type: template.TypeBody, Text: "Hi {{1}}, order {{2}} ships today.", Example: &template.Example{BodyText: [][]string{{"Ann", "42"}}}}}}
+	}
+	received := func(r *receiver) int {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.events)
+	}
+	t.Run("before answer", func(t *testing.T) {
+		e := setup(t, Config{TemplateReview: ReviewBeforeAnswer}, 5*time.Second)
+		created, err := e.client.CreateTemplate(context.Background(), tpl())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created.Status != template.StatusPending || received(e.rcv) != 1 {
+			t.Fatalf("answer %+v after %d webhook events; want PENDING after the approval", created, received(e.rcv))
+		}
+		if ev := e.rcv.events[0]; ev.Template.Event != "APPROVED" || ev.Template.ID != created.ID || ev.Template.Name != "order_update" {
+			t.Fatalf("event %+v", ev.Template)
+		}
+		edit := tpl()
+		edit.Components[0].Text = "Hello {{1}}, order {{2}} ships today."
+		if err := e.client.EditTemplate(context.Background(), created.ID, edit); err != nil {
+			t.Fatal(err)
+		}
+		if received(e.rcv) != 2 {
+			t.Fatalf("the edit was answered after %d webhook events; want the approval first", received(e.rcv))
+		}
+	})
+	t.Run("manual", func(t *testing.T) {
+		e := setup(t, Config{TemplateReview: ReviewManual, TemplateApprovalDelay: time.Millisecond}, 5*time.Second)
+		created, err := e.client.CreateTemplate(context.Background(), tpl())
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if list, err := e.client.ListTemplates(context.Background()); err != nil || len(list) != 1 || list[0].Status != template.StatusPending || received(e.rcv) != 0 {
+			t.Fatalf("before ApprovePending: %+v %v, %d webhook events", list, err, received(e.rcv))
+		}
+		if n := e.fake.ApprovePending(); n != 1 || received(e.rcv) != 1 || e.rcv.events[0].Template.ID != created.ID {
+			t.Fatalf("ApprovePending = %d, %d webhook events", n, received(e.rcv))
+		}
+		if n := e.fake.ApprovePending(); n != 0 {
+			t.Fatalf("approved %d again", n)
+		}
+	})
+}
+
 func TestListTemplatesPages(t *testing.T) {
 	t.Parallel()
 	e := setup(t, Config{TemplateApprovalDelay: time.Hour}, 5*time.Second)

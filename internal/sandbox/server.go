@@ -41,6 +41,9 @@ type Config struct {
 	Statuses []string
 	// TemplateApprovalDelay is how long a template stays PENDING; default 3 s.
 	TemplateApprovalDelay time.Duration
+	// TemplateReview is when the fake's review approves a submitted or
+	// edited template; default ReviewAfterDelay.
+	TemplateReview ReviewMode
 	// HTTPClient delivers webhooks; default a client with a 10 s timeout.
 	HTTPClient *http.Client
 }
@@ -58,6 +61,9 @@ func (c Config) withDefaults() Config {
 	if c.TemplateApprovalDelay == 0 {
 		c.TemplateApprovalDelay = 3 * time.Second
 	}
+	if c.TemplateReview == "" {
+		c.TemplateReview = ReviewAfterDelay
+	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -72,6 +78,22 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// ReviewMode is when the fake approves a submitted or edited template.
+type ReviewMode string
+
+// Review modes.
+const (
+	// ReviewAfterDelay approves TemplateApprovalDelay after answering the
+	// submission, as Meta usually does (the default).
+	ReviewAfterDelay ReviewMode = "after_delay"
+	// ReviewBeforeAnswer approves at once and delivers the status webhook
+	// (waiting for its acknowledgement) before answering the submission
+	// with PENDING: the webhook overtakes the answer, as it can at Meta.
+	ReviewBeforeAnswer ReviewMode = "before_answer"
+	// ReviewManual leaves templates PENDING until ApprovePending.
+	ReviewManual ReviewMode = "manual"
+)
 
 // Request is one request the fake received.
 type Request struct {
