@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -39,6 +40,10 @@ func (a *runtimeAPI) channelView(ch domain.Channel) ChannelView {
 				}
 			}
 		}
+	}
+	if _, ok := cfg["request_timeout_seconds"]; !ok && ch.Type == whatsapp.ChannelType {
+		// Saved before the setting existed: show the value its calls use.
+		cfg["request_timeout_seconds"] = whatsapp.DefaultRequestTimeoutSeconds
 	}
 	v := ChannelView{ID: ch.ID, Type: ch.Type, Name: ch.Name, Address: ch.Address, Config: cfg, Status: ch.Status, CreatedAt: ch.CreatedAt, UpdatedAt: ch.UpdatedAt}
 	if ch.Type != domain.ChannelWebchat {

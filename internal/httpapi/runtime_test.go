@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/domain"
 )
@@ -268,6 +269,28 @@ func TestChannelsMaskSecrets(t *testing.T) {
 	up := c.do("PUT", "/channels/"+ch["id"].(string)+"/", map[string]any{"config": map[string]any{"access_token": "********", "api_version": "v22.0"}}).want(http.StatusOK).json()
 	if up["config"].(map[string]any)["api_version"] != "v22.0" {
 		t.Fatalf("update = %v", up)
+	}
+	// The Graph API timeout is a setting like the others: 15 s unless set, 1..120.
+	if got["request_timeout_seconds"] != float64(15) {
+		t.Fatalf("default request_timeout_seconds: config = %v", got)
+	}
+	up = c.do("PUT", "/channels/"+ch["id"].(string)+"/", map[string]any{"config": map[string]any{"request_timeout_seconds": 40}}).want(http.StatusOK).json()
+	if shown := c.do("GET", "/channels/"+ch["id"].(string)+"/", nil).want(http.StatusOK).json()["config"].(map[string]any); shown["request_timeout_seconds"] != float64(40) || up["config"].(map[string]any)["request_timeout_seconds"] != float64(40) {
+		t.Fatalf("request_timeout_seconds 40: %v", shown)
+	}
+	old, err := h.store.ChannelCreate(context.Background(), domain.Channel{ID: "ch-old", ProjectID: a.project.ID, Type: "whatsapp", Name: "Saved before the setting",
+		Address: "777", Config: json.RawMessage(`{"phone_number_id":"777","verify_token":"v"}`), Status: "active", CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown := c.do("GET", "/channels/"+old.ID+"/", nil).want(http.StatusOK).json()["config"].(map[string]any); shown["request_timeout_seconds"] != float64(15) {
+		t.Fatalf("a channel saved without request_timeout_seconds shows %v", shown)
+	}
+	for _, bad := range []int{0, 121} {
+		p := c.do("PUT", "/channels/"+ch["id"].(string)+"/", map[string]any{"config": map[string]any{"request_timeout_seconds": bad}}).problem(http.StatusBadRequest)
+		if p["pointer"] != "/config/request_timeout_seconds" || !strings.Contains(fmt.Sprint(p["detail"]), "between 1 and 120") {
+			t.Fatalf("request_timeout_seconds %d: %v", bad, p)
+		}
 	}
 	p := c.do("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Bad", "config": map[string]any{"phone_number_id": "+1 555"}}).problem(http.StatusBadRequest)
 	if !strings.HasPrefix(fmt.Sprint(p["pointer"]), "/config/") || len(p["errors"].([]any)) < 3 {

@@ -48,14 +48,18 @@ type cached struct {
 	limiter *ratelimit.Limiter
 }
 
-// New returns a catalog sealing secrets with box and giving adapters hc.
+// New returns a catalog sealing secrets with box and giving adapters hc
+// (nil: a shared client without a client-wide timeout). An hc with its own
+// Timeout caps every channel's request timeout.
 func New(box *secret.Box, hc *http.Client) *Catalog {
 	if hc == nil {
 		// Sends run concurrently to one host (the Graph API): keep enough
 		// idle connections to reuse them instead of a handshake per send.
+		// No client-wide timeout: each adapter bounds its calls with its
+		// channel's own (WhatsApp: request_timeout_seconds, up to 2 min).
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 64
-		hc = &http.Client{Timeout: 30 * time.Second, Transport: t}
+		hc = &http.Client{Transport: t}
 	}
 	return &Catalog{box: box, http: hc, cache: map[string]cached{}}
 }

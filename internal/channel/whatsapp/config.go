@@ -5,8 +5,10 @@ package whatsapp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -20,6 +22,12 @@ const (
 	DefaultAPIVersion        = "v21.0"
 	DefaultMessagesPerSecond = 80
 	DefaultTimeout           = 15 * time.Second
+	// DefaultRequestTimeoutSeconds is request_timeout_seconds when the
+	// config has none (DefaultTimeout); it can be set within
+	// MinRequestTimeoutSeconds..MaxRequestTimeoutSeconds.
+	DefaultRequestTimeoutSeconds = int(DefaultTimeout / time.Second)
+	MinRequestTimeoutSeconds     = 1
+	MaxRequestTimeoutSeconds     = 120
 	// PairInterval is Meta's steady-state pace for one (business, user)
 	// pair: about one message every 6 seconds.
 	PairInterval = 6 * time.Second
@@ -40,7 +48,12 @@ type Config struct {
 	APIBaseURL        string  `json:"api_base_url,omitempty"`
 	APIVersion        string  `json:"api_version,omitempty"`
 	MessagesPerSecond float64 `json:"messages_per_second,omitempty"`
-	// Timeout bounds each Graph API call; default 15 s.
+	// RequestTimeoutSeconds bounds each Graph API call of the channel
+	// (sends, media, templates, the check); default 15, at most 120. A
+	// pointer, so that an explicit 0 is refused rather than defaulted.
+	RequestTimeoutSeconds *int `json:"request_timeout_seconds,omitempty"`
+	// Timeout is the per-call bound the client applies: RequestTimeoutSeconds
+	// when set; Go callers without it may set Timeout directly.
 	Timeout time.Duration `json:"-"`
 }
 
@@ -55,6 +68,12 @@ func ParseConfig(raw json.RawMessage) (Config, error) {
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			msg := fmt.Sprintf("%s must be %s (got a %s)", te.Field, kindName(te.Type.Kind()), te.Value)
+			return Config{}, &domain.Error{Code: domain.CodeInvalid, Message: "the WhatsApp channel config is invalid: " + msg, Err: err,
+				Fields: []domain.FieldError{{Pointer: "/config/" + te.Field, Code: "type", Message: msg}}}
+		}
 		return Config{}, &domain.Error{Code: domain.CodeInvalid,
 			Message: "the WhatsApp channel config is not valid: " + err.Error(), Err: err}
 	}
@@ -77,10 +96,29 @@ func (c Config) WithDefaults() Config {
 	if c.MessagesPerSecond == 0 {
 		c.MessagesPerSecond = DefaultMessagesPerSecond
 	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
+	if c.RequestTimeoutSeconds == nil && c.Timeout == 0 {
+		n := DefaultRequestTimeoutSeconds
+		c.RequestTimeoutSeconds = &n
+	}
+	if c.RequestTimeoutSeconds != nil {
+		c.Timeout = time.Duration(*c.RequestTimeoutSeconds) * time.Second
 	}
 	return c
+}
+
+// kindName says what a JSON value of a Go kind must be, for errors.
+func kindName(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	}
+	return "a " + k.String()
 }
 
 // Validate checks every field and names each bad one with its JSON pointer
@@ -116,6 +154,10 @@ func (c Config) Validate() error {
 	}
 	if c.MessagesPerSecond < 0 || c.MessagesPerSecond > 1000 {
 		bad("messages_per_second", "range", "messages_per_second must be between 1 and 1000 (Meta's maximum)")
+	}
+	if n := c.RequestTimeoutSeconds; n != nil && (*n < MinRequestTimeoutSeconds || *n > MaxRequestTimeoutSeconds) {
+		bad("request_timeout_seconds", "range", "request_timeout_seconds must be between %d and %d: the seconds each Graph API call may take (default %d)",
+			MinRequestTimeoutSeconds, MaxRequestTimeoutSeconds, DefaultRequestTimeoutSeconds)
 	}
 	if len(fields) == 0 {
 		return nil

@@ -2,12 +2,14 @@ package whatsapp
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/channeltest"
@@ -351,5 +353,37 @@ func TestConfig(t *testing.T) {
 	}
 	if _, err := ParseConfig(json.RawMessage(`{"phone_number_id":"1","unknown":1}`)); err == nil {
 		t.Error("unknown fields should be refused")
+	}
+}
+
+func TestConfigRequestTimeout(t *testing.T) {
+	t.Parallel()
+	base := `"phone_number_id":"1","access_token":"t","app_secret":"s","verify_token":"v"`
+	cfg, err := ParseConfig(json.RawMessage(`{` + base + `}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RequestTimeoutSeconds == nil || *cfg.RequestTimeoutSeconds != 15 || cfg.Timeout != 15*time.Second {
+		t.Fatalf("default: %v %v", cfg.RequestTimeoutSeconds, cfg.Timeout)
+	}
+	if b, _ := json.Marshal(cfg); !strings.Contains(string(b), `"request_timeout_seconds":15`) {
+		t.Fatalf("the default is not shown: %s", b)
+	}
+	for _, n := range []int{1, 30, 120} {
+		cfg, err := ParseConfig(json.RawMessage(fmt.Sprintf(`{%s,"request_timeout_seconds":%d}`, base, n)))
+		if err != nil || cfg.Timeout != time.Duration(n)*time.Second || NewClient(cfg, nil).Config().Timeout != cfg.Timeout {
+			t.Fatalf("%d: %v %v", n, cfg.Timeout, err)
+		}
+	}
+	for _, bad := range []string{"0", "121", "-5", "1.5", `"30"`} {
+		_, err := ParseConfig(json.RawMessage(fmt.Sprintf(`{%s,"request_timeout_seconds":%s}`, base, bad)))
+		s := jsonOf(err)
+		if err == nil || !strings.Contains(s, `"pointer":"/config/request_timeout_seconds"`) || !strings.Contains(s, "request_timeout_seconds must be") {
+			t.Errorf("%s: %v %s", bad, err, s)
+		}
+	}
+	// Go callers without the setting may still set Timeout directly.
+	if c := (Config{Timeout: 50 * time.Millisecond}).WithDefaults(); c.Timeout != 50*time.Millisecond {
+		t.Errorf("direct Timeout: %v", c.Timeout)
 	}
 }
