@@ -246,12 +246,15 @@ func (r *Runner) ingestTemplate(ctx context.Context, q store.Queries, ch domain.
 	}
 	switch e.Kind {
 	case channel.KindTemplateStatus:
-		if u.Event != "" {
-			t.Status = u.Event
+		if st, ok := storedTemplateStatus(u.Event); ok {
+			t.Status = st
 		}
 		t.Reason = u.Reason
 		if u.Detail != "" {
 			t.Reason = u.Detail
+		}
+		if t.Reason == "" && u.Event != "" && u.Event != t.Status {
+			t.Reason = u.Event // e.g. FLAGGED, IN_APPEAL: kept visible
 		}
 	case channel.KindTemplateQuality:
 		t.Quality = u.Quality
@@ -268,4 +271,26 @@ func (r *Runner) ingestTemplate(ctx context.Context, q store.Queries, ch domain.
 		return false, fmt.Errorf("updating template %s from a webhook: %w", t.ID, err)
 	}
 	return true, nil
+}
+
+// storedTemplateStatus maps the event of Meta's template status webhook to
+// the statuses Parley keeps (whether the template can be sent, and why
+// not); ok is false for events that do not change that (FLAGGED: a quality
+// warning). Every Meta event is acknowledged: an unknown one must never
+// make the webhook fail, or Meta would retry it, and the rest of its body,
+// forever.
+func storedTemplateStatus(event string) (string, bool) {
+	switch event {
+	case "APPROVED", "REINSTATED", "UNARCHIVED":
+		return "APPROVED", true
+	case "REJECTED", "LIMIT_EXCEEDED":
+		return "REJECTED", true
+	case "PENDING", "IN_APPEAL":
+		return "PENDING", true // under review again
+	case "PAUSED":
+		return "PAUSED", true
+	case "DISABLED", "PENDING_DELETION", "DELETED", "ARCHIVED":
+		return "DISABLED", true // cannot be sent
+	}
+	return "", false
 }
