@@ -19,8 +19,14 @@ import (
 func (r *Runner) commit(ctx context.Context, sp *sprint) error {
 	now := r.d.Clock.Now()
 	err := r.st.InTx(ctx, func(q store.Queries) error {
-		if err := q.ContactLock(ctx, sp.ev.ProjectID, sp.ev.ContactID); err != nil {
-			return err
+		// On PostgreSQL concurrent sprints of one contact (other processes)
+		// are serialised by a row lock; SQLite's single writer already runs
+		// them one after the other, and the event's handled check below
+		// makes the loser give way.
+		if r.lockContacts {
+			if err := q.ContactLock(ctx, sp.ev.ProjectID, sp.ev.ContactID); err != nil {
+				return err
+			}
 		}
 		if err := q.ContactEventDone(ctx, sp.ev.Seq, sp.result, now); err != nil {
 			if errors.Is(err, store.ErrConflict) {

@@ -18,9 +18,11 @@ const (
 	QueueSend  = "send"
 )
 
-// Queues returns the queue configuration the runner needs.
+// Queues returns the queue configuration the runner needs: timers run on
+// the inbox queue. The send queue is no longer worked (sends are not
+// jobs); every queue is one more poll of the database on SQLite.
 func Queues(workers int) map[string]river.QueueConfig {
-	return map[string]river.QueueConfig{QueueInbox: {MaxWorkers: workers}, QueueSend: {MaxWorkers: workers}}
+	return map[string]river.QueueConfig{QueueInbox: {MaxWorkers: workers}}
 }
 
 // ProcessArgs processed a contact's inbox. Jobs of this kind are no longer

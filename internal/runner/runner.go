@@ -73,6 +73,9 @@ type Runner struct {
 	// senders, so a send need not read back what it just wrote.
 	sending  sync.Map // message ID → domain.Message
 	channels channelCache
+	// lockContacts: the database has concurrent writers (PostgreSQL), so
+	// a sprint's commit locks its contact's row.
+	lockContacts bool
 }
 
 // New returns a Runner; Bind gives it its store before it is used.
@@ -107,6 +110,7 @@ func New(d Deps) (*Runner, error) {
 // two steps.
 func (r *Runner) Bind(st store.Store, flows *chatflow.Service) {
 	r.st = st
+	r.lockContacts = st.Dialect() != "sqlite"
 	if flows != nil {
 		r.d.Flows = flows
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/domain"
@@ -396,13 +397,22 @@ func (q *Queries) ContactEventAppend(ctx context.Context, e domain.ContactEvent)
 	if e.DueAt.IsZero() {
 		e.DueAt = e.CreatedAt
 	}
-	out, err := scanContactEvent(q.w.QueryRow(ctx, `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, due_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+contactEventCols,
-		e.ProjectID, e.ContactID, e.Kind, e.MessageID, jsonOrEmpty(e.Payload), nullIfEmpty(e.DedupeKey), e.CreatedAt, e.DueAt))
+	out := e
+	err := q.w.QueryRow(ctx, `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, due_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		e.ProjectID, e.ContactID, e.Kind, e.MessageID, jsonOrEmpty(e.Payload), nullIfEmpty(e.DedupeKey), e.CreatedAt, e.DueAt).Scan(&out.Seq)
 	if err != nil && q.d.IsUniqueViolation(err) {
-		return out, &domain.Error{Code: domain.CodeConflict, Message: "event " + e.DedupeKey + " was already queued", Err: err}
+		return domain.ContactEvent{}, &domain.Error{Code: domain.CodeConflict, Message: "event " + e.DedupeKey + " was already queued", Err: err}
 	}
-	return out, q.translate(err, "queueing contact event")
+	if err != nil {
+		return domain.ContactEvent{}, q.translate(err, "queueing contact event")
+	}
+	// What was written, as a read would give it back.
+	if len(out.Payload) == 0 {
+		out.Payload = json.RawMessage("{}")
+	}
+	out.CreatedAt, out.DueAt, out.HandledAt, out.Result, out.Attempts = e.CreatedAt.UTC(), e.DueAt.UTC(), nil, "", 0
+	return out, nil
 }
 
 // ContactEventNext implements store.Queries.
@@ -533,11 +543,20 @@ func (q *Queries) SessionExpiring(ctx context.Context, now time.Time, limit int)
 
 // TraceAppend implements store.Queries.
 func (q *Queries) TraceAppend(ctx context.Context, events []domain.TraceEvent) error {
-	for _, e := range events {
-		if _, err := q.w.Exec(ctx, `INSERT INTO session_trace (project_id, session_id, kind, node_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			e.ProjectID, e.SessionID, e.Kind, e.NodeID, jsonOrEmpty(e.Data), e.CreatedAt); err != nil {
+	// A sprint's trace in as few statements as possible (each is a round
+	// on SQLite's single writer), in order.
+	const perStatement = 32
+	for len(events) > 0 {
+		n := min(len(events), perStatement)
+		args := make([]any, 0, n*6)
+		for _, e := range events[:n] {
+			args = append(args, e.ProjectID, e.SessionID, e.Kind, e.NodeID, jsonOrEmpty(e.Data), e.CreatedAt)
+		}
+		if _, err := q.w.Exec(ctx, `INSERT INTO session_trace (project_id, session_id, kind, node_id, data, created_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", n), ", "), args...); err != nil {
 			return q.translate(err, "appending trace")
 		}
+		events = events[n:]
 	}
 	return nil
 }
