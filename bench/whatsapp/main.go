@@ -90,7 +90,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each phase")
 	flag.DurationVar(&o.limitDuration, "limit-duration", 5*time.Second, "measured time of each physical limit")
 	flag.IntVar(&o.ingestConc, "ingest-conc", 64, "concurrent webhook senders for ingest and limits (a), (b)")
-	flag.IntVar(&o.exchangeConc, "exchange-conc", 128, "concurrent customers for the exchanges and limit (c)")
+	flag.IntVar(&o.exchangeConc, "exchange-conc", 256, "concurrent customers for the exchanges (Parley and Node-RED alike) and limit (c): a closed loop is bounded by customers ÷ latency, so too few leave the server idle")
 	flag.IntVar(&o.numbers, "numbers", 4, "business phone numbers (channels, each paced at Meta's top tier of 1,000 messages/s) the exchange's customers write to")
 	flag.DurationVar(&o.jobPoll, "job-poll", config.Default().JobPollInterval, "PARLEY_JOB_POLL_INTERVAL of the server (SQLite polls for jobs; PostgreSQL is notified)")
 	flag.IntVar(&o.seed, "seed", 20000, "outbound messages stored before ingest for its status webhooks to move")
