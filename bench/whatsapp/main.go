@@ -358,12 +358,16 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 		g.reset()
 		conns0 := g.conns.Load()
 		stopProf := profile(o, "exchange")
+		calls0, tx0 := p.groupCommit()
 		labelled(ctx, "client", func(ctx context.Context) {
 			st := closedLoop(ctx, "exchange", o.exchangeConc, o.warmup, o.duration, exchangeOp(hc, p.targets, g, 2, &timeouts))
 			r.exchange = &st
 		})
 		stopProf()
 		line("exchange: inbound → flow → reply at the fake", *r.exchange, "/s")
+		if calls, tx := p.groupCommit(); tx > tx0 {
+			fmt.Printf("  SQLite group commit: %d writes in %d transactions (%.1f per commit)\n", calls-calls0, tx-tx0, float64(calls-calls0)/float64(tx-tx0))
+		}
 		r.exchangeBacklog, _ = p.backlog(ctx)
 		opened := g.conns.Load() - conns0
 		fmt.Printf("  TCP connections Parley opened to the fake: %d for %d replies (%.2f per reply)\n",

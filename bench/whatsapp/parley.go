@@ -211,6 +211,14 @@ func (p *parley) tryURNIndex(ctx context.Context) error {
 	return fmt.Errorf("unknown store %T", p.app.Store())
 }
 
+// groupCommit reports SQLite's group-commit counters (zero on PostgreSQL).
+func (p *parley) groupCommit() (calls, transactions int64) {
+	if s, ok := p.app.Store().(*sqlite.Store); ok {
+		return s.GroupCommitStats()
+	}
+	return 0, 0
+}
+
 // retried counts the inbox events and messages that failed at least once
 // (errors such as deadlocks or timeouts show up here; they were retried).
 func (p *parley) retried(ctx context.Context) (int, error) {

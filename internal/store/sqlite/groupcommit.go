@@ -9,6 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/sqlstore"
 )
@@ -66,6 +69,9 @@ type call struct {
 	// after are fn's AfterCommit hooks, run by the caller once the batch
 	// committed; dropped when fn's work is rolled back.
 	after []func()
+	// single: fn runs one statement (the Store's own writes). SQLite undoes
+	// a failed statement by itself, so it needs no savepoint.
+	single bool
 }
 
 // outcome is what the caller of InTx does: return err, or re-raise fn's
@@ -110,10 +116,19 @@ func newGroupCommit(s *Store) *groupCommit {
 
 // do runs fn in a batch and returns its outcome; it is InTx.
 func (g *groupCommit) do(ctx context.Context, fn func(store.Queries) error) error {
+	return g.run1(ctx, fn, false)
+}
+
+// doOne runs fn, which executes exactly one statement, in a batch.
+func (g *groupCommit) doOne(ctx context.Context, fn func(store.Queries) error) error {
+	return g.run1(ctx, fn, true)
+}
+
+func (g *groupCommit) run1(ctx context.Context, fn func(store.Queries) error, single bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c := &call{ctx: ctx, fn: fn, done: make(chan outcome, 1)}
+	c := &call{ctx: ctx, fn: fn, done: make(chan outcome, 1), single: single}
 	if err := g.submit(ctx, c); err != nil {
 		return err
 	}
@@ -245,6 +260,11 @@ func (g *groupCommit) process(b *batch) {
 				continue
 			}
 		}
+		if c.single {
+			g.calls.Add(1)
+			g.settleOne(b, c, g.call(b, c))
+			continue
+		}
 		if _, err := b.conn.Exec(context.Background(), sqlSavepoint); err != nil {
 			// Only a transaction SQLite already ended fails here.
 			c.answer(outcome{err: fmt.Errorf("starting a savepoint: %w", err)})
@@ -324,6 +344,23 @@ func (g *groupCommit) settle(b *batch, c *call, o outcome) {
 	}
 }
 
+// settleOne ends a single-statement call. A statement that failed on a
+// constraint (or found no row) was undone by SQLite alone and the
+// transaction goes on; any other failure may have ended the transaction, so
+// the batch is aborted rather than risk answering for lost work.
+func (g *groupCommit) settleOne(b *batch, c *call, o outcome) {
+	if o.err == nil && !o.panicked && !o.goexit {
+		b.ok = append(b.ok, c)
+		return
+	}
+	c.after = nil
+	c.answer(o)
+	var se *sqlite.Error
+	if o.panicked || o.goexit || (errors.As(o.err, &se) && se.Code()&0xff != sqlite3.SQLITE_CONSTRAINT) {
+		g.abort(b, fmt.Errorf("a single write failed: %w", o.err))
+	}
+}
+
 // abort rolls back b's transaction after SQLite lost it, and fails the calls
 // whose fn had succeeded in it. The calls not run yet are unaffected: the
 // next one begins a new transaction.
@@ -384,7 +421,7 @@ type writeConn struct {
 
 func (w writeConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	var n int64
-	err := w.g.do(ctx, func(q store.Queries) error {
+	err := w.g.doOne(ctx, func(q store.Queries) error {
 		var err error
 		n, err = q.(txQueries).conn.Exec(ctx, query, args...)
 		return err
@@ -410,7 +447,14 @@ type writeRow struct {
 }
 
 func (r writeRow) Scan(dest ...any) error {
-	return r.w.g.do(r.ctx, func(q store.Queries) error {
+	return r.w.g.doOne(r.ctx, func(q store.Queries) error {
 		return q.(txQueries).conn.QueryRow(r.ctx, r.query, r.args...).Scan(dest...)
 	})
+}
+
+// GroupCommitStats reports how many InTx calls (and the Store's own single
+// writes) have run and in how many transactions, for benchmarks and
+// metrics: their ratio is the average batch.
+func (s *Store) GroupCommitStats() (calls, transactions int64) {
+	return s.gc.calls.Load(), s.gc.batches.Load()
 }

@@ -515,3 +515,57 @@ func TestGroupCommitAfterCommit(t *testing.T) {
 		t.Fatal("the hook of a rolled-back call ran")
 	}
 }
+
+// TestGroupCommitSingleWrites: the Store's own writes (one statement each,
+// outside InTx) share a batch without savepoints; one that fails on a
+// constraint is undone by SQLite alone and the others, before and after
+// it, commit.
+func TestGroupCommitSingleWrites(t *testing.T) {
+	t.Parallel()
+	s := openBench(t)
+	bg := watchBegins(s)
+	ctx := context.Background()
+	if _, err := s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "taken", Name: "Taken", Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	single := func(id, name string) <-chan error {
+		ch := make(chan error, 1)
+		go func() {
+			_, err := s.ProjectCreate(ctx, store.ProjectCreateParams{ID: id, Name: name, Now: t0})
+			ch <- err
+		}()
+		return ch
+	}
+	release, gated := gate(t, s)
+	first := single("s1", "Single one")
+	waitQueued(t, s, 1)
+	dup := single("taken", "Taken again") // primary key violation
+	waitQueued(t, s, 2)
+	inTx := start(s, ctx, func(q store.Queries) error { return createProject(ctx, q, "tx1") })
+	waitQueued(t, s, 3)
+	last := single("s2", "Single two")
+	waitQueued(t, s, 4)
+	release()
+	if r := wait(t, gated); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if err := <-dup; !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate single write: %v, want ErrConflict", err)
+	}
+	for name, ch := range map[string]<-chan error{"first": first, "last": last} {
+		if err := <-ch; err != nil {
+			t.Fatalf("%s single write: %v", name, err)
+		}
+	}
+	if r := wait(t, inTx); r.err != nil {
+		t.Fatal(r.err)
+	}
+	for _, id := range []string{"s1", "s2", "tx1"} {
+		if !exists(t, s, id) {
+			t.Errorf("%s was not committed", id)
+		}
+	}
+	if sizes, _ := bg.get(); fmt.Sprint(sizes[len(sizes)-1:]) != "[4]" {
+		t.Fatalf("transactions begun for %v calls, want the last one for all 4", sizes)
+	}
+}
