@@ -8,16 +8,24 @@ import (
 	"time"
 )
 
-// checkpointEvery is how often the WAL is copied into the database file.
-// SQLite's own rule (every 1,000 pages, by the committing connection) is off
-// on the writer; at Parley's write rates this keeps the WAL to a few MB.
+// checkpointEvery is how often the checkpointer copies the WAL into the
+// database file.
 const checkpointEvery = 200 * time.Millisecond
+
+// restartFrames is the WAL length (4 KiB frames) past which the checkpointer
+// forces the WAL to start again. The writer's own checkpoints restart it as
+// long as readers leave gaps; readers that never do (a reader is always in
+// the middle of a query) starve every restart, and then this one waits for
+// them, holding the writer back for that long — rarely, and only then.
+const restartFrames = 16384
 
 // checkpointer runs passive WAL checkpoints on a connection of its own, so
 // the single writer never stops to do them: a passive checkpoint neither
 // waits for nor blocks the writer and the readers.
 type checkpointer struct {
-	db       *sql.DB
+	db *sql.DB
+	// restart is restartFrames; tests lower it.
+	restart  int
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -32,7 +40,7 @@ func newCheckpointer(path string) (*checkpointer, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
-	c := &checkpointer{db: db, stop: make(chan struct{})}
+	c := &checkpointer{db: db, stop: make(chan struct{}), restart: restartFrames}
 	c.wg.Add(1)
 	go c.run()
 	return c, nil
@@ -54,10 +62,17 @@ func (c *checkpointer) run() {
 	}
 }
 
-// checkpoint copies what it can of the WAL into the database file.
+// checkpoint copies what it can of the WAL into the database file, and
+// forces a restart of a WAL that has grown long.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
-	_, err := c.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
-	return err
+	var busy, frames, copied int
+	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+		return err
+	}
+	if frames < c.restart {
+		return nil
+	}
+	return c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied)
 }
 
 // close stops the checkpointer after one last checkpoint; closing twice is

@@ -124,10 +124,6 @@ func dsn(path string, role int) string {
 		q.Add("_pragma", "query_only(1)")
 	case roleWriter:
 		q.Set("_txlock", "immediate")
-		// The checkpointer copies the WAL into the database beside the
-		// writer; left to SQLite, the committing writer would do it (half
-		// of a commit's time under load, and its fsync).
-		q.Add("_pragma", "wal_autocheckpoint(0)")
 	}
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()
