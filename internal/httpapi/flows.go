@@ -513,6 +513,12 @@ func (a *flowAPI) analytics(ctx context.Context, in *AnalyticsInput) (*Body[chat
 	if err != nil {
 		return nil, err
 	}
+	if a.s.deps.Runner != nil {
+		// This process's counters of the last second, written now.
+		if err := a.s.deps.Runner.FlushStats(ctx); err != nil {
+			return nil, err
+		}
+	}
 	out, err := a.svc.Analytics(ctx, principalFrom(ctx).ProjectID, chatflow.AnalyticsParams{FlowID: in.Flow, Revision: in.Revision, From: from, To: to})
 	if err != nil {
 		return nil, err

@@ -177,7 +177,8 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, sp *sprint, ru *
 	if rec.Simulated {
 		return nil // the simulator never touches live analytics
 	}
-	return q.FlowStatsAdd(ctx, stats)
+	q.AfterCommit(func() { r.stats.add(stats) })
+	return nil
 }
 
 // applyContactChange applies an action node's change to the stored contact.

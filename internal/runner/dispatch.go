@@ -47,18 +47,36 @@ type Workers struct{ r *Runner }
 // Workers returns the runner's background service.
 func (r *Runner) Workers() Workers { return Workers{r} }
 
-// Start starts processing inboxes and sending.
+// Start starts processing inboxes, sending and writing flow counters.
 func (w Workers) Start(ctx context.Context) error {
 	if err := w.r.inbox.Start(ctx); err != nil {
 		return err
 	}
-	return w.r.outbox.Start(ctx)
+	if err := w.r.outbox.Start(ctx); err != nil {
+		return err
+	}
+	w.r.statsMu.Lock()
+	defer w.r.statsMu.Unlock()
+	if w.r.stopStats == nil {
+		w.r.stopStats, w.r.statsDone = make(chan struct{}), make(chan struct{})
+		go w.r.flushStatsLoop(w.r.stopStats, w.r.statsDone)
+	}
+	return nil
 }
 
-// Stop stops the dispatchers, letting work under way finish.
+// Stop stops the dispatchers, letting work under way finish, then writes
+// the flow counters counted so far.
 func (w Workers) Stop() {
 	w.r.inbox.Stop()
 	w.r.outbox.Stop()
+	w.r.statsMu.Lock()
+	stop, done := w.r.stopStats, w.r.statsDone
+	w.r.stopStats = nil
+	w.r.statsMu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
 }
 
 // Backlog reports what the dispatchers hold in memory, for metrics,

@@ -73,6 +73,12 @@ type Runner struct {
 	// senders, so a send need not read back what it just wrote.
 	sending  sync.Map // message ID → domain.Message
 	channels channelCache
+	// stats adds up committed sprints' flow counters (see statsBuffer).
+	stats   statsBuffer
+	statsMu sync.Mutex
+	// stopStats and statsDone run the counters' flusher.
+	stopStats chan struct{}
+	statsDone chan struct{}
 	// lockContacts: the database has concurrent writers (PostgreSQL), so
 	// a sprint's commit locks its contact's row.
 	lockContacts bool

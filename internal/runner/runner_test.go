@@ -98,6 +98,9 @@ func TestKeywordFlowEndToEnd(t *testing.T) {
 	if err != nil || len(tr) < 5 {
 		t.Fatalf("trace = %v (%v)", tr, err)
 	}
+	if err := e.r.FlushStats(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	stats, err := e.st.FlowStatsGet(context.Background(), store.FlowStatsParams{ProjectID: e.project.ID, FlowID: f.ID})
 	if err != nil {
 		t.Fatal(err)
