@@ -97,7 +97,7 @@ func main() {
 	flag.StringVar(&phases, "phases", "limits,ingest,exchange,nodered", "phases to run, comma-separated")
 	flag.StringVar(&o.nodered, "nodered", "auto", "auto: run the Node-RED peer when npm is available; off: skip it")
 	flag.StringVar(&o.noderedDir, "nodered-dir", "", "reuse a directory where node-red@"+NodeREDVersion+" is installed (npm --prefix DIR)")
-	flag.IntVar(&o.pgPool, "pg-pool", 0, "PostgreSQL: pool_max_conns for Parley and the raw commit limit (0: pgx's default, max(4, CPUs), as Parley runs unless DATABASE_URL says otherwise)")
+	flag.IntVar(&o.pgPool, "pg-pool", 0, "PostgreSQL: pool_max_conns for Parley and the raw commit limit (0: 32, Parley's default unless DATABASE_URL says otherwise)")
 	flag.BoolVar(&o.tryURNIndex, "try-urn-index", false, "experiment: add an index on contact_urns (contact_id, scheme, path) to the benchmark's database (the fix proposed for ContactURNs)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "directory for CPU profiles of the ingest and exchange phases")
 	flag.Parse()
@@ -150,6 +150,9 @@ func run(ctx context.Context, o options) error {
 		}
 		defer drop()
 		printPostgres(ctx, dbURL)
+		if o.pgPool == 0 {
+			o.pgPool = 32 // Parley's own default (internal/store/postgres) when the URL names none
+		}
 		if o.pgPool > 0 {
 			u, _ := url.Parse(dbURL)
 			q := u.Query()
