@@ -105,44 +105,41 @@ func (r *Runner) notifySend(q store.Queries, m domain.Message) {
 }
 
 func (r *Runner) pollInbox(ctx context.Context, limit int) ([]dispatch.Item[contactKey], error) {
-	now := r.d.Clock.Now()
-	due, err := r.st.ContactEventsDue(ctx, now, limit)
-	if err != nil || len(due) == 0 {
-		return nil, err
-	}
-	var out []dispatch.Item[contactKey]
-	err = r.st.InTx(ctx, func(q store.Queries) error {
-		out = out[:0]
-		for _, d := range due {
-			ok, err := q.ContactEventsClaim(ctx, d.ID, now, r.held(now))
-			if err != nil {
-				return err
-			}
-			if ok {
-				out = append(out, dispatch.Item[contactKey]{Key: contactKey{d.ProjectID, d.ID}})
-			}
-		}
-		return nil
-	})
-	return out, err
+	return pollDue(ctx, r, limit, r.st.ContactEventsDue, store.Queries.ContactEventsClaim,
+		func(d store.DueRef) dispatch.Item[contactKey] {
+			return dispatch.Item[contactKey]{Key: contactKey{d.ProjectID, d.ID}}
+		})
 }
 
 func (r *Runner) pollOutbox(ctx context.Context, limit int) ([]dispatch.Item[messageKey], error) {
+	return pollDue(ctx, r, limit, r.st.MessagesDue, store.Queries.MessageClaim,
+		func(d store.DueRef) dispatch.Item[messageKey] {
+			return dispatch.Item[messageKey]{Key: messageKey{d.ProjectID, d.ID}, Urgent: d.Reply}
+		})
+}
+
+// pollDue lists the rows due now and claims them for this process, in one
+// transaction; the ones another process claimed first are left out.
+func pollDue[K comparable](ctx context.Context, r *Runner, limit int,
+	list func(ctx context.Context, now time.Time, limit int) ([]store.DueRef, error),
+	claim func(q store.Queries, ctx context.Context, id string, now, until time.Time) (bool, error),
+	item func(store.DueRef) dispatch.Item[K],
+) ([]dispatch.Item[K], error) {
 	now := r.d.Clock.Now()
-	due, err := r.st.MessagesDue(ctx, now, limit)
+	due, err := list(ctx, now, limit)
 	if err != nil || len(due) == 0 {
 		return nil, err
 	}
-	var out []dispatch.Item[messageKey]
+	var out []dispatch.Item[K]
 	err = r.st.InTx(ctx, func(q store.Queries) error {
 		out = out[:0]
 		for _, d := range due {
-			ok, err := q.MessageClaim(ctx, d.ID, now, r.held(now))
+			ok, err := claim(q, ctx, d.ID, now, r.held(now))
 			if err != nil {
 				return err
 			}
 			if ok {
-				out = append(out, dispatch.Item[messageKey]{Key: messageKey{d.ProjectID, d.ID}, Urgent: d.Reply})
+				out = append(out, item(d))
 			}
 		}
 		return nil
