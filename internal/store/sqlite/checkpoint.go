@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,7 +26,7 @@ const restartFrames = 16384
 type checkpointer struct {
 	db *sql.DB
 	// restart is restartFrames; tests lower it.
-	restart  int
+	restart  atomic.Int64
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -40,7 +41,8 @@ func newCheckpointer(path string) (*checkpointer, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
-	c := &checkpointer{db: db, stop: make(chan struct{}), restart: restartFrames}
+	c := &checkpointer{db: db, stop: make(chan struct{})}
+	c.restart.Store(restartFrames)
 	c.wg.Add(1)
 	go c.run()
 	return c, nil
@@ -69,7 +71,7 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
 		return err
 	}
-	if frames < c.restart {
+	if int64(frames) < c.restart.Load() {
 		return nil
 	}
 	return c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied)
