@@ -152,6 +152,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(run.Collectors()...)
 	a.jobs = jobs.NewService(st.Jobs(), reg, logger)
 	a.api = httpapi.New(httpapi.Deps{
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,

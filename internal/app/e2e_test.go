@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -167,6 +168,19 @@ func TestWhatsAppEndToEnd(t *testing.T) {
 	sessions := r.must("GET", "/sessions/?contact="+contact, nil, http.StatusOK)["results"].([]any)
 	if len(sessions) != 1 || sessions[0].(map[string]any)["status"] != "completed" {
 		t.Fatalf("sessions = %v (the re-deliveries must not have started another)", sessions)
+	}
+
+	// The dispatchers' gauges are on /metrics, idle now.
+	res, err = http.Get(r.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`parley_dispatch_waiting{queue="inbox"} 0`, `parley_dispatch_running{queue="send"} 0`, `parley_dispatch_dropped{queue="send"} 0`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
 

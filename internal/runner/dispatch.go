@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/parleyhq/parley/internal/dispatch"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/store"
@@ -214,4 +216,29 @@ func jitter(d time.Duration) time.Duration {
 		return 0
 	}
 	return time.Duration(rand.Int64N(int64(d) + 1))
+}
+
+// Collectors are the dispatchers' gauges for /metrics: what waits in
+// memory, what is being worked, and what was left to the pollers because
+// memory was full.
+func (r *Runner) Collectors() []prometheus.Collector {
+	gauge := func(name, help, queue string, f func(dispatch.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"queue": queue}},
+			func() float64 {
+				in, out := r.Backlog()
+				if queue == "inbox" {
+					return f(in)
+				}
+				return f(out)
+			})
+	}
+	var cs []prometheus.Collector
+	for _, q := range []string{"inbox", "send"} {
+		cs = append(cs,
+			gauge("parley_dispatch_waiting", "Contacts (inbox) or messages (send) waiting in memory for a worker.", q, func(s dispatch.Stats) float64 { return float64(s.Waiting) }),
+			gauge("parley_dispatch_running", "Contacts (inbox) or messages (send) being worked.", q, func(s dispatch.Stats) float64 { return float64(s.Running) }),
+			gauge("parley_dispatch_dropped", "Notifications left to the poller because memory was full, since start.", q, func(s dispatch.Stats) float64 { return float64(s.Dropped) }),
+		)
+	}
+	return cs
 }
