@@ -18,6 +18,8 @@ import (
 // counters written — or none of it.
 func (r *Runner) commit(ctx context.Context, sp *sprint) error {
 	now := r.d.Clock.Now()
+	r.commitGate.RLock()
+	defer r.commitGate.RUnlock()
 	err := r.st.InTx(ctx, func(q store.Queries) error {
 		// On PostgreSQL concurrent sprints of one contact (other processes)
 		// are serialised by a row lock; SQLite's single writer already runs

@@ -76,6 +76,9 @@ type Runner struct {
 	// stats adds up committed sprints' flow counters (see statsBuffer).
 	stats   statsBuffer
 	statsMu sync.Mutex
+	// commitGate is held shared by each sprint commit until its counters
+	// are buffered; FlushStats waits for those under way.
+	commitGate sync.RWMutex
 	// stopStats and statsDone run the counters' flusher.
 	stopStats chan struct{}
 	statsDone chan struct{}

@@ -69,9 +69,19 @@ func (b *statsBuffer) take() map[statsKey]*store.FlowStatsAddParams {
 	return rows
 }
 
-// FlushStats writes the counters added up so far; the analytics API calls
-// it before reading, so what this process counted is there.
+// FlushStats writes the counters added up so far, including those of
+// sprints whose commit is under way now; the analytics API calls it before
+// reading, so everything this process committed is counted.
 func (r *Runner) FlushStats(ctx context.Context) error {
+	// A barrier: sprint commits hold the gate shared until their counters
+	// are in the buffer.
+	r.commitGate.Lock()
+	r.commitGate.Unlock() //nolint:staticcheck // an empty critical section is the point
+	return r.flushStats(ctx)
+}
+
+// flushStats writes the buffered counters.
+func (r *Runner) flushStats(ctx context.Context) error {
 	r.statsMu.Lock() // one flush at a time: a failed one puts its rows back
 	defer r.statsMu.Unlock()
 	rows := r.stats.take()
@@ -104,13 +114,13 @@ func (r *Runner) flushStatsLoop(stop <-chan struct{}, done chan<- struct{}) {
 		select {
 		case <-stop:
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := r.FlushStats(ctx); err != nil {
+			if err := r.flushStats(ctx); err != nil {
 				r.d.Logger.Error("writing flow counters at stop failed; they are lost", "err", err)
 			}
 			cancel()
 			return
 		case <-t.C:
-			if err := r.FlushStats(context.Background()); err != nil {
+			if err := r.flushStats(context.Background()); err != nil {
 				r.d.Logger.Warn("writing flow counters failed; retrying", "err", err)
 			}
 		}
