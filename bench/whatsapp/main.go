@@ -78,7 +78,6 @@ type options struct {
 	noderedDir    string
 	cpuprofile    string
 	pgPool        int
-	tryURNIndex   bool
 }
 
 func main() {
@@ -98,7 +97,6 @@ func main() {
 	flag.StringVar(&o.nodered, "nodered", "auto", "auto: run the Node-RED peer when npm is available; off: skip it")
 	flag.StringVar(&o.noderedDir, "nodered-dir", "", "reuse a directory where node-red@"+NodeREDVersion+" is installed (npm --prefix DIR)")
 	flag.IntVar(&o.pgPool, "pg-pool", 0, "PostgreSQL: pool_max_conns for Parley and the raw commit limit (0: 32, Parley's default unless DATABASE_URL says otherwise)")
-	flag.BoolVar(&o.tryURNIndex, "try-urn-index", false, "experiment: add an index on contact_urns (contact_id, scheme, path) to the benchmark's database (the fix proposed for ContactURNs)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "directory for CPU profiles of the ingest and exchange phases")
 	flag.Parse()
 	o.phases = map[string]bool{}
@@ -327,12 +325,6 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 		}
 	}()
 	fmt.Printf("Parley: in-process server on %s, job poll %s, logs at info level (discarded)\n", p.base, o.jobPoll)
-	if o.tryURNIndex {
-		if err := p.tryURNIndex(ctx); err != nil {
-			return fmt.Errorf("adding the experimental index: %w", err)
-		}
-		fmt.Println("  EXPERIMENT: added index contact_urns (contact_id, scheme, path) to this database (-try-urn-index)")
-	}
 
 	if o.phases["ingest"] {
 		t0 := time.Now()

@@ -195,22 +195,6 @@ func (p *parley) backlog(ctx context.Context) (int, error) {
 	return 0, fmt.Errorf("unknown store %T", p.app.Store())
 }
 
-// tryURNIndex adds the index the send worker's ContactURNs query needs
-// (contact_id, scheme, path) to this benchmark's database, to measure the
-// fix proposed in docs/benchmarks.md; Parley's migrations are unchanged.
-func (p *parley) tryURNIndex(ctx context.Context) error {
-	const q = `CREATE INDEX bench_contact_urns_contact_order ON contact_urns (contact_id, scheme, path)`
-	switch s := p.app.Store().(type) {
-	case *sqlite.Store:
-		_, err := s.DB().ExecContext(ctx, q)
-		return err
-	case *postgres.Store:
-		_, err := s.Pool().Exec(ctx, q)
-		return err
-	}
-	return fmt.Errorf("unknown store %T", p.app.Store())
-}
-
 // groupCommit reports SQLite's group-commit counters (zero on PostgreSQL).
 func (p *parley) groupCommit() (calls, transactions int64) {
 	if s, ok := p.app.Store().(*sqlite.Store); ok {

@@ -88,7 +88,6 @@ type Dispatcher[K comparable] struct {
 	workCtx    context.Context
 	cancelWork context.CancelFunc
 	stopPoll   context.CancelFunc
-	poke       chan struct{}
 	wg         sync.WaitGroup
 }
 
@@ -112,7 +111,7 @@ func New[K comparable](cfg Config[K]) *Dispatcher[K] {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Dispatcher[K]{cfg: cfg, keys: map[K]*entry{}, poke: make(chan struct{}, 1)}
+	d := &Dispatcher[K]{cfg: cfg, keys: map[K]*entry{}}
 	d.cond = sync.NewCond(&d.mu)
 	return d
 }
@@ -200,14 +199,6 @@ func (d *Dispatcher[K]) Notify(key K, urgent bool) bool {
 	d.keys[key] = &entry{st: queued, urgent: urgent}
 	d.push(key, urgent)
 	return true
-}
-
-// Poke makes the poller run now instead of at its next tick.
-func (d *Dispatcher[K]) Poke() {
-	select {
-	case d.poke <- struct{}{}:
-	default:
-	}
 }
 
 // Stats are a dispatcher's counts, for metrics and tests.
@@ -316,7 +307,6 @@ func (d *Dispatcher[K]) poller(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-d.poke:
 		}
 	}
 }

@@ -417,19 +417,22 @@ func (q *Queries) ContactEventAppend(ctx context.Context, e domain.ContactEvent)
 
 // ContactEventNext implements store.Queries.
 func (q *Queries) ContactEventNext(ctx context.Context, contactID string) (domain.ContactEvent, error) {
-	// The read pool sees every committed event: workers are told of an
-	// event only after its transaction committed, and the sprint's commit
-	// re-checks the event is unhandled.
-	e, err := scanContactEvent(q.r.QueryRow(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE contact_id = ? AND handled_at IS NULL ORDER BY seq LIMIT 1`, contactID))
-	if err == ErrNoRows {
-		return e, notFound("pending event of contact", contactID)
+	evs, err := q.ContactEventsNext(ctx, contactID, 1)
+	if err != nil {
+		return domain.ContactEvent{}, err
 	}
-	return e, q.translate(err, "getting next contact event")
+	if len(evs) == 0 {
+		return domain.ContactEvent{}, notFound("pending event of contact", contactID)
+	}
+	return evs[0], nil
 }
 
 // ContactEventsNext implements store.Queries.
 func (q *Queries) ContactEventsNext(ctx context.Context, contactID string, limit int) ([]domain.ContactEvent, error) {
-	// The limit is part of the text, not a bound value: SQLite re-prepares a
+	// The read pool sees every committed event: workers are told of an
+	// event only after its transaction committed, and the sprint's commit
+	// re-checks the event is unhandled. The limit is part of the text, not a
+	// bound value: SQLite re-prepares a
 	// statement on every call when a bound LIMIT changes (the planner uses
 	// it), which was most of this read's cost.
 	rows, err := q.r.Query(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE contact_id = ? AND handled_at IS NULL ORDER BY seq LIMIT `+strconv.Itoa(max(1, min(limit, 1000))), contactID)
