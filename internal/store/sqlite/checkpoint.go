@@ -13,6 +13,11 @@ import (
 // database file.
 const checkpointEvery = 200 * time.Millisecond
 
+// writerCheckpointFrames is the WAL length (4 KiB frames, 32 MiB) past
+// which the writer checkpoints after a commit, should the checkpointer fall
+// behind; below restartFrames, so the writer's restart comes first.
+const writerCheckpointFrames = 8000
+
 // restartFrames is the WAL length (4 KiB frames) past which the checkpointer
 // forces the WAL to start again. The writer's own checkpoints restart it as
 // long as readers leave gaps; readers that never do (a reader is always in

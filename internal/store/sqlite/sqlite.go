@@ -124,6 +124,12 @@ func dsn(path string, role int) string {
 		q.Add("_pragma", "query_only(1)")
 	case roleWriter:
 		q.Set("_txlock", "immediate")
+		// The checkpointer copies the WAL into the database beside the
+		// writer; the writer's own checkpoint (1,000 frames by default)
+		// is only the fallback for when it falls behind. Checkpointing on
+		// the writer held every commit up: with it at 1,000 frames the
+		// bench's exchange ran at 2,580/s, at 8,000 frames 3,000/s.
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointFrames))
 	}
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()
