@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -9,8 +10,9 @@ import (
 )
 
 // channelTTL is how long a channel row read for the hot paths (every
-// webhook, every send, every first message) is reused. A change made in
-// this process is seen at once (ForgetChannels); one made by another
+// webhook, every send, every first message) is reused, and a project's
+// keyword settings (every inbound text). A change made in this process is
+// seen at once (ForgetChannels, ForgetProjects); one made by another
 // process within this long.
 const channelTTL = time.Second
 
@@ -93,4 +95,70 @@ func (r *Runner) ForgetChannels() {
 	r.channels.mu.Lock()
 	r.channels.byID, r.channels.byType = nil, nil
 	r.channels.mu.Unlock()
+}
+
+// projectCache keeps recently read projects' keyword settings.
+type projectCache struct {
+	mu   sync.Mutex
+	byID map[string]cachedKeywords
+}
+
+type cachedKeywords struct {
+	kw keywordSettings
+	at time.Time
+}
+
+// keywordSettings are a project's built-in opt-out and opt-in words.
+type keywordSettings struct {
+	disabled      bool
+	optOut, optIn []string
+}
+
+// projectKeywords reads a project's keyword settings through a cache of a
+// second.
+func (r *Runner) projectKeywords(ctx context.Context, projectID string) (keywordSettings, error) {
+	now := time.Now()
+	r.projects.mu.Lock()
+	c, ok := r.projects.byID[projectID]
+	r.projects.mu.Unlock()
+	if ok && now.Sub(c.at) < channelTTL {
+		return c.kw, nil
+	}
+	p, err := r.st.ProjectGet(ctx, projectID)
+	if err != nil {
+		return keywordSettings{}, err
+	}
+	var settings struct {
+		Keywords *struct {
+			Enabled *bool    `json:"enabled"`
+			OptOut  []string `json:"opt_out"`
+			OptIn   []string `json:"opt_in"`
+		} `json:"keywords"`
+	}
+	_ = json.Unmarshal(p.Settings, &settings)
+	kw := keywordSettings{optOut: []string{"STOP", "UNSUBSCRIBE"}, optIn: []string{"START"}}
+	if k := settings.Keywords; k != nil {
+		kw.disabled = k.Enabled != nil && !*k.Enabled
+		if k.OptOut != nil {
+			kw.optOut = k.OptOut
+		}
+		if k.OptIn != nil {
+			kw.optIn = k.OptIn
+		}
+	}
+	r.projects.mu.Lock()
+	if r.projects.byID == nil || len(r.projects.byID) > 10_000 {
+		r.projects.byID = map[string]cachedKeywords{}
+	}
+	r.projects.byID[projectID] = cachedKeywords{kw: kw, at: now}
+	r.projects.mu.Unlock()
+	return kw, nil
+}
+
+// ForgetProjects drops the cached project settings; call it after changing
+// a project's settings.
+func (r *Runner) ForgetProjects() {
+	r.projects.mu.Lock()
+	r.projects.byID = nil
+	r.projects.mu.Unlock()
 }

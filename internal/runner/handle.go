@@ -172,30 +172,11 @@ func (r *Runner) keywords(ctx context.Context, sp *sprint, live *domain.FlowSess
 	if in.Kind != engine.InputText {
 		return false, nil
 	}
-	p, err := r.st.ProjectGet(ctx, sp.ev.ProjectID)
-	if err != nil {
+	kw, err := r.projectKeywords(ctx, sp.ev.ProjectID)
+	if err != nil || kw.disabled {
 		return false, err
 	}
-	var settings struct {
-		Keywords *struct {
-			Enabled *bool    `json:"enabled"`
-			OptOut  []string `json:"opt_out"`
-			OptIn   []string `json:"opt_in"`
-		} `json:"keywords"`
-	}
-	_ = json.Unmarshal(p.Settings, &settings)
-	optOut, optIn := []string{"STOP", "UNSUBSCRIBE"}, []string{"START"}
-	if k := settings.Keywords; k != nil {
-		if k.Enabled != nil && !*k.Enabled {
-			return false, nil
-		}
-		if k.OptOut != nil {
-			optOut = k.OptOut
-		}
-		if k.OptIn != nil {
-			optIn = k.OptIn
-		}
-	}
+	optOut, optIn := kw.optOut, kw.optIn
 	word := strings.ToUpper(strings.TrimSpace(in.Text))
 	now := r.d.Clock.Now()
 	switch {

@@ -73,6 +73,7 @@ type Runner struct {
 	// senders, so a send need not read back what it just wrote.
 	sending  sync.Map // message ID → domain.Message
 	channels channelCache
+	projects projectCache
 	// stats adds up committed sprints' flow counters (see statsBuffer).
 	stats   statsBuffer
 	statsMu sync.Mutex

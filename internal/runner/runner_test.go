@@ -326,6 +326,50 @@ func TestOptOut(t *testing.T) {
 	}
 }
 
+// TestProjectKeywords: a project's own opt-out words replace the built-in
+// ones, and a change applies to the next message once ForgetProjects is
+// called (the settings are cached for a second).
+func TestProjectKeywords(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	ctx := context.Background()
+	setKeywords := func(settings string) {
+		t.Helper()
+		if _, err := e.st.ProjectUpdate(ctx, store.ProjectUpdateParams{ID: e.project.ID, Settings: json.RawMessage(settings), Now: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		e.r.ForgetProjects()
+	}
+	optedOut := func(c string) bool {
+		t.Helper()
+		contact, err := e.st.ContactGet(ctx, e.project.ID, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return contact.OptedOut
+	}
+	a := addr()
+	c := e.receive(a, "hello").ContactID
+	e.process(c) // reads (and caches) the built-in words
+	setKeywords(`{"keywords":{"opt_out":["BASTA"],"opt_in":["ANCORA"]}}`)
+	e.receive(a, "stop")
+	e.process(c)
+	if optedOut(c) {
+		t.Fatal("STOP opted the contact out although the project's words replace it")
+	}
+	e.receive(a, " basta ")
+	e.process(c)
+	if !optedOut(c) {
+		t.Fatal("the project's opt-out word did not opt the contact out")
+	}
+	setKeywords(`{"keywords":{"enabled":false}}`)
+	e.receive(a, "ANCORA")
+	e.process(c)
+	if !optedOut(c) {
+		t.Fatal("an opt-in word worked with the keywords turned off")
+	}
+}
+
 const handoffFlow = `{"nodes":[
  {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["agent"]}}},
  {"id":"h","type":"handoff","position":{"x":0,"y":100},"data":{"message":"Connecting you with a person.","timeout_seconds":600}},
