@@ -9,6 +9,7 @@ import (
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/runner"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -210,14 +211,26 @@ func (a *runtimeAPI) ingest(w http.ResponseWriter, r *http.Request, byChannel ma
 		writeProblem(w, r, err)
 		return
 	}
-	err = a.s.deps.Store.InTx(r.Context(), func(q store.Queries) error {
-		for id, events := range byChannel {
-			if _, err := run.Ingest(r.Context(), q, channels[id], events); err != nil {
-				return err
-			}
+	// Ready outside the transaction, which on SQLite runs on the one writer.
+	batches := make([]*runner.IngestBatch, 0, len(byChannel))
+	for id, events := range byChannel {
+		b, perr := run.PrepareIngest(channels[id], events)
+		if perr != nil {
+			err = perr
+			break
 		}
-		return nil
-	})
+		batches = append(batches, b)
+	}
+	if err == nil {
+		err = a.s.deps.Store.InTx(r.Context(), func(q store.Queries) error {
+			for _, b := range batches {
+				if _, err := b.Store(r.Context(), q); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		if domain.CodeOf(err) == domain.CodeInvalid {
 			writeProblem(w, r, err)

@@ -15,9 +15,31 @@ import (
 
 // commit applies a sprint in one transaction: the event is marked handled,
 // sessions saved, messages and their send jobs, timer jobs, trace and
-// counters written — or none of it.
+// counters written — or none of it. What to write is worked out first,
+// outside the transaction: on SQLite its function runs on the one writer,
+// which should spend its time on statements, not on encoding JSON.
 func (r *Runner) commit(ctx context.Context, sp *sprint) error {
 	now := r.d.Clock.Now()
+	reply := sp.ev.Kind == domain.EventMessage
+	var notices []domain.Message
+	for _, m := range sp.notices {
+		msg, err := r.outMessage(sp, nil, m, true, now)
+		if err != nil {
+			return err
+		}
+		notices = append(notices, msg)
+	}
+	plans := make([]runPlan, 0, len(sp.runs))
+	for _, ru := range sp.runs {
+		p, err := r.planRun(sp, ru, reply, now)
+		if err != nil {
+			return err
+		}
+		plans = append(plans, p)
+	}
+	if sp.changed {
+		sp.contact.UpdatedAt = now
+	}
 	r.commitGate.RLock()
 	defer r.commitGate.RUnlock()
 	err := r.st.InTx(ctx, func(q store.Queries) error {
@@ -36,19 +58,17 @@ func (r *Runner) commit(ctx context.Context, sp *sprint) error {
 			}
 			return err
 		}
-		reply := sp.ev.Kind == domain.EventMessage
-		for _, m := range sp.notices {
-			if err := r.sendMessage(ctx, q, sp, nil, m, true, now); err != nil {
+		for _, m := range notices {
+			if _, err := r.queueSend(ctx, q, m); err != nil {
 				return err
 			}
 		}
-		for _, ru := range sp.runs {
-			if err := r.applyRun(ctx, q, sp, ru, reply, now); err != nil {
+		for i := range plans {
+			if err := r.applyRun(ctx, q, &plans[i]); err != nil {
 				return err
 			}
 		}
 		if sp.changed {
-			sp.contact.UpdatedAt = now
 			if _, err := q.ContactUpdate(ctx, sp.contact); err != nil {
 				return err
 			}
@@ -61,13 +81,33 @@ func (r *Runner) commit(ctx context.Context, sp *sprint) error {
 	return err
 }
 
-// applyRun stores one session's sprint and everything its events ask for.
-func (r *Runner) applyRun(ctx context.Context, q store.Queries, sp *sprint, ru *run, reply bool, now time.Time) error {
+// runPlan is what one session's sprint writes, in the order it is written.
+type runPlan struct {
+	rec    domain.FlowSession
+	create bool
+	// writes are the messages and timers the session's events asked for,
+	// in their order.
+	writes []planned
+	// expire is the expiry timer of a new session that waits.
+	expire *time.Time
+	trace  []domain.TraceEvent
+	stats  store.FlowStatsAddParams
+}
+
+// planned is an outbound message to store, or (message nil) a timer job.
+type planned struct {
+	message *domain.Message
+	timer   TimerArgs
+	at      time.Time
+}
+
+// planRun works out what one session's sprint writes.
+func (r *Runner) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPlan, error) {
 	rec := ru.rec
 	es := ru.es
 	state, err := es.MarshalBinary()
 	if err != nil {
-		return err
+		return runPlan{}, err
 	}
 	rec.Status, rec.State = es.Status.String(), state
 	rec.WaitSeq, rec.WaitingFor, rec.TimeoutAt = int(es.Wait.Seq), "", nil
@@ -84,12 +124,12 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, sp *sprint, ru *
 	}
 	rec.Version++
 
-	stats := store.FlowStatsAddParams{ProjectID: rec.ProjectID, FlowID: rec.FlowID, Revision: rec.Revision, At: now,
+	p := runPlan{create: ru.create}
+	p.stats = store.FlowStatsAddParams{ProjectID: rec.ProjectID, FlowID: rec.FlowID, Revision: rec.Revision, At: now,
 		Nodes: map[string]store.NodeCounts{}, Edges: map[string]int64{}}
-	var trace []domain.TraceEvent
 	addTrace := func(e engine.Event, data any) {
 		raw, _ := json.Marshal(data)
-		trace = append(trace, domain.TraceEvent{ProjectID: rec.ProjectID, SessionID: rec.ID, Kind: e.Kind.String(), NodeID: e.Node, Data: raw, CreatedAt: now})
+		p.trace = append(p.trace, domain.TraceEvent{ProjectID: rec.ProjectID, SessionID: rec.ID, Kind: e.Kind.String(), NodeID: e.Node, Data: raw, CreatedAt: now})
 	}
 	lastNode := rec.NodeID
 	for i := range ru.events {
@@ -99,22 +139,23 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, sp *sprint, ru *
 		switch e.Kind {
 		case engine.EventNodeEntered:
 			if root {
-				c := stats.Nodes[e.Node]
+				c := p.stats.Nodes[e.Node]
 				c.Visits++
-				stats.Nodes[e.Node] = c
+				p.stats.Nodes[e.Node] = c
 				lastNode = e.Node
 			}
 		case engine.EventEdgeTaken:
 			if root && e.Edge != "" {
-				stats.Edges[e.Edge]++
+				p.stats.Edges[e.Edge]++
 			}
 		case engine.EventMessageOut:
-			msgID, err := r.sendMessageID(ctx, q, sp, &rec, *e.Message, reply, now)
+			msg, err := r.outMessage(sp, &rec, *e.Message, reply, now)
 			if err != nil {
-				return err
+				return runPlan{}, err
 			}
+			p.writes = append(p.writes, planned{message: &msg})
 			if ru.logging {
-				addTrace(e, map[string]any{"message_id": msgID, "message": e.Message})
+				addTrace(e, map[string]any{"message_id": msg.ID, "message": e.Message})
 			}
 			continue
 		case engine.EventContactChanged:
@@ -122,25 +163,22 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, sp *sprint, ru *
 			sp.changed = true
 		case engine.EventTimerSet:
 			if !rec.Simulated {
-				if err := q.JobInsert(ctx, TimerArgs{ProjectID: rec.ProjectID, ContactID: rec.ContactID, SessionID: rec.ID, Seq: e.Seq},
-					&river.InsertOpts{ScheduledAt: e.At}); err != nil {
-					return err
-				}
+				p.writes = append(p.writes, planned{timer: TimerArgs{ProjectID: rec.ProjectID, ContactID: rec.ContactID, SessionID: rec.ID, Seq: e.Seq}, at: e.At})
 			}
 		case engine.EventSessionEnded:
 			switch e.Status {
 			case engine.StatusCompleted:
-				stats.Sessions.Completed++
+				p.stats.Sessions.Completed++
 			case engine.StatusExpired, engine.StatusFailed, engine.StatusInterrupted:
 				if e.Status == engine.StatusExpired {
-					stats.Sessions.Expired++
+					p.stats.Sessions.Expired++
 				} else if e.Status == engine.StatusFailed {
-					stats.Sessions.Failed++
+					p.stats.Sessions.Failed++
 				}
 				if lastNode != "" {
-					c := stats.Nodes[lastNode]
+					c := p.stats.Nodes[lastNode]
 					c.DropOffs++
-					stats.Nodes[lastNode] = c
+					p.stats.Nodes[lastNode] = c
 				}
 			}
 		}
@@ -149,18 +187,43 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, sp *sprint, ru *
 		}
 	}
 	rec.NodeID = lastNode
-
 	if ru.create {
-		stats.Sessions.Started++
+		p.stats.Sessions.Started++
+		if !rec.Simulated && !es.Status.Ended() {
+			at := es.ExpiresAt
+			p.expire = &at
+		}
+	}
+	p.rec = rec
+	ru.rec = rec
+	return p, nil
+}
+
+// applyRun stores one session's sprint and everything its events ask for,
+// in the sprint's transaction.
+func (r *Runner) applyRun(ctx context.Context, q store.Queries, p *runPlan) error {
+	rec := p.rec
+	for _, w := range p.writes {
+		if w.message != nil {
+			if _, err := r.queueSend(ctx, q, *w.message); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := q.JobInsert(ctx, w.timer, &river.InsertOpts{ScheduledAt: w.at}); err != nil {
+			return err
+		}
+	}
+	if p.create {
 		if err := q.SessionCreate(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return errRace
 			}
 			return err
 		}
-		if !rec.Simulated && !es.Status.Ended() {
+		if p.expire != nil {
 			if err := q.JobInsert(ctx, TimerArgs{ProjectID: rec.ProjectID, ContactID: rec.ContactID, SessionID: rec.ID, Expire: true},
-				&river.InsertOpts{ScheduledAt: es.ExpiresAt}); err != nil {
+				&river.InsertOpts{ScheduledAt: *p.expire}); err != nil {
 				return err
 			}
 		}
@@ -170,15 +233,15 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, sp *sprint, ru *
 		}
 		return err
 	}
-	if len(trace) > 0 {
-		if err := q.TraceAppend(ctx, trace); err != nil {
+	if len(p.trace) > 0 {
+		if err := q.TraceAppend(ctx, p.trace); err != nil {
 			return err
 		}
 	}
-	ru.rec = rec
 	if rec.Simulated {
 		return nil // the simulator never touches live analytics
 	}
+	stats := p.stats
 	q.AfterCommit(func() { r.stats.add(stats) })
 	return nil
 }
@@ -219,18 +282,13 @@ func applyContactChange(c *domain.Contact, e engine.Event, now time.Time) {
 	}
 }
 
-func (r *Runner) sendMessage(ctx context.Context, q store.Queries, sp *sprint, rec *domain.FlowSession, m engine.Message, reply bool, now time.Time) error {
-	_, err := r.sendMessageID(ctx, q, sp, rec, m, reply, now)
-	return err
-}
-
-// sendMessageID stores an outbound message and enqueues its send. An
-// opted-out contact gets replies only; anything else is stored as failed so
-// the conversation shows why it never left.
-func (r *Runner) sendMessageID(ctx context.Context, q store.Queries, sp *sprint, rec *domain.FlowSession, m engine.Message, reply bool, now time.Time) (string, error) {
+// outMessage is an outbound message to store and send. An opted-out
+// contact gets replies only; anything else is stored as failed so the
+// conversation shows why it never left.
+func (r *Runner) outMessage(sp *sprint, rec *domain.FlowSession, m engine.Message, reply bool, now time.Time) (domain.Message, error) {
 	content, err := json.Marshal(m)
 	if err != nil {
-		return "", err
+		return domain.Message{}, err
 	}
 	msg := domain.Message{ID: r.d.IDs.NewID(), ProjectID: sp.ev.ProjectID, ContactID: sp.contact.ID, ChannelID: sp.p.ChannelID,
 		Direction: domain.DirectionOut, Type: string(m.Type), Content: content, Status: domain.MessageQueued, CreatedAt: now, Priority: "reply"}
@@ -253,8 +311,7 @@ func (r *Runner) sendMessageID(ctx context.Context, q store.Queries, sp *sprint,
 	case msg.ChannelID == "":
 		msg.Status, msg.ErrorCode, msg.ErrorReason = domain.MessageFailed, "no_channel", "the session has no channel to send on; start it with a channel_id"
 	}
-	_, err = r.queueSend(ctx, q, msg)
-	return msg.ID, err
+	return msg, nil
 }
 
 // queueSend stores an outbound message; a queued one is held by this

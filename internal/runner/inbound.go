@@ -30,6 +30,15 @@ type Inbound struct {
 	// Input is what the message means to a waiting flow.
 	Input engine.Input
 	At    time.Time
+	// payload is the inbox event's payload when it was made ahead of the
+	// transaction (see eventPayload).
+	payload json.RawMessage
+}
+
+// eventPayload is the payload of the inbox event the message queues.
+func (in *Inbound) eventPayload() json.RawMessage {
+	input := in.Input
+	return payload{ChannelID: in.ChannelID, Input: &input, Reply: true}.raw()
 }
 
 // Receipt says what Receive stored.
@@ -70,9 +79,12 @@ func (r *Runner) receive(ctx context.Context, q store.Queries, in Inbound, queue
 	if err != nil || !queue {
 		return Receipt{MessageID: m.ID, ContactID: c.ID}, err
 	}
-	input := in.Input
+	pl := in.payload
+	if pl == nil {
+		pl = in.eventPayload()
+	}
 	ev, err := r.queue(ctx, q, domain.ContactEvent{ProjectID: in.ProjectID, ContactID: c.ID, Kind: domain.EventMessage, MessageID: m.ID,
-		Payload: payload{ChannelID: in.ChannelID, Input: &input, Reply: true}.raw()})
+		Payload: pl})
 	return Receipt{MessageID: m.ID, ContactID: c.ID, Seq: ev.Seq}, err
 }
 

@@ -27,17 +27,62 @@ type IngestResult struct {
 // contact; statuses move our messages forward; template updates change the
 // template; the rest is logged and acknowledged. Once the transaction
 // commits, the webhook may be acknowledged: everything it said is kept.
+// It is PrepareIngest and Store in one; callers that can should prepare
+// before their transaction.
 func (r *Runner) Ingest(ctx context.Context, q store.Queries, ch domain.Channel, events []channel.Event) (IngestResult, error) {
-	var res IngestResult
+	b, err := r.PrepareIngest(ch, events)
+	if err != nil {
+		return IngestResult{}, err
+	}
+	return b.Store(ctx, q)
+}
+
+// IngestBatch is one channel's webhook events made ready to store: what
+// can be worked out without the database is, before the transaction (on
+// SQLite its function runs on the one writer).
+type IngestBatch struct {
+	r      *Runner
+	ch     domain.Channel
+	events []channel.Event
+	// inbound are the messages' stored forms, by index in events.
+	inbound map[int]*Inbound
+}
+
+// PrepareIngest readies a webhook's events for a channel; an event that
+// cannot be stored (a message without a sender) is an invalid-input error.
+func (r *Runner) PrepareIngest(ch domain.Channel, events []channel.Event) (*IngestBatch, error) {
+	b := &IngestBatch{r: r, ch: ch, events: events}
 	for i := range events {
 		e := &events[i]
+		if !e.Kind.IsMessage() {
+			continue
+		}
+		ib, err := inboundOf(ch, e)
+		if err != nil {
+			return nil, err
+		}
+		if b.inbound == nil {
+			b.inbound = map[int]*Inbound{}
+		}
+		b.inbound[i] = ib
+	}
+	return b, nil
+}
+
+// Store stores the batch in the caller's transaction (see Ingest).
+func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult, error) {
+	r, ch := b.r, b.ch
+	var res IngestResult
+	for i := range b.events {
+		e := &b.events[i]
 		switch {
 		case e.Kind.IsMessage():
-			dup, err := r.ingestMessage(ctx, q, ch, e)
+			// Reactions, edits and the like are kept in the history only.
+			rc, err := r.receive(ctx, q, *b.inbound[i], resumable(e.Kind))
 			if err != nil {
 				return res, err
 			}
-			if dup {
+			if rc.Duplicate {
 				res.Duplicates++
 			} else {
 				res.Messages++
@@ -115,7 +160,8 @@ func inputOf(e *channel.Event) engine.Input {
 	return in
 }
 
-func (r *Runner) ingestMessage(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) (bool, error) {
+// inboundOf is a channel message as Parley stores it.
+func inboundOf(ch domain.Channel, e *channel.Event) (*Inbound, error) {
 	in := inputOf(e)
 	content := map[string]any{"text": in.Text, "event": e}
 	switch in.Kind {
@@ -131,21 +177,20 @@ func (r *Runner) ingestMessage(ctx context.Context, q store.Queries, ch domain.C
 	}
 	raw, err := json.Marshal(content)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	address := e.Contact.Key()
 	if address == "" {
-		return false, domain.Errorf(domain.CodeInvalid, "a %s message without a sender", e.Kind)
+		return nil, domain.Errorf(domain.CodeInvalid, "a %s message without a sender", e.Kind)
 	}
 	phone := ""
 	if e.Contact.Address != "" {
 		phone = "+" + e.Contact.Address
 	}
-	ib := Inbound{ProjectID: ch.ProjectID, ChannelID: ch.ID, Scheme: ch.Type, Address: address, Name: e.Contact.Name, Phone: phone,
+	ib := &Inbound{ProjectID: ch.ProjectID, ChannelID: ch.ID, Scheme: ch.Type, Address: address, Name: e.Contact.Name, Phone: phone,
 		ProviderID: e.ProviderID, Type: string(e.Kind), Content: raw, Input: in, At: e.Timestamp}
-	// Reactions, edits and the like are kept in the history only.
-	rc, err := r.receive(ctx, q, ib, resumable(e.Kind))
-	return rc.Duplicate, err
+	ib.payload = ib.eventPayload()
+	return ib, nil
 }
 
 // ingestStatus moves our message forward. Meta echoes our message ID, so a
