@@ -189,6 +189,7 @@ const (
 
 // TraceEvent is one step of a session's trace.
 type TraceEvent struct {
+	// ID is the event's place in the session's trace, from 1.
 	ID        int64           `json:"id"`
 	ProjectID string          `json:"-"`
 	SessionID string          `json:"session_id"`

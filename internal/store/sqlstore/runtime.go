@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -546,17 +547,16 @@ func (q *Queries) SessionExpiring(ctx context.Context, now time.Time, limit int)
 
 // TraceAppend implements store.Queries.
 func (q *Queries) TraceAppend(ctx context.Context, events []domain.TraceEvent) error {
-	// A sprint's trace in as few statements as possible (each is a round
-	// on SQLite's single writer), in order.
-	const perStatement = 32
+	// A sprint's trace is one row: its events as a JSON array. Events of
+	// another session or time start a new row.
 	for len(events) > 0 {
-		n := min(len(events), perStatement)
-		args := make([]any, 0, n*6)
-		for _, e := range events[:n] {
-			args = append(args, e.ProjectID, e.SessionID, e.Kind, e.NodeID, jsonOrEmpty(e.Data), e.CreatedAt)
+		first := events[0]
+		n := 1
+		for n < len(events) && events[n].ProjectID == first.ProjectID && events[n].SessionID == first.SessionID && events[n].CreatedAt.Equal(first.CreatedAt) {
+			n++
 		}
-		if _, err := q.w.Exec(ctx, `INSERT INTO session_trace (project_id, session_id, kind, node_id, data, created_at) VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", n), ", "), args...); err != nil {
+		if _, err := q.w.Exec(ctx, `INSERT INTO session_traces (project_id, session_id, events, created_at) VALUES (?, ?, ?, ?)`,
+			first.ProjectID, first.SessionID, traceJSON(events[:n]), first.CreatedAt); err != nil {
 			return q.translate(err, "appending trace")
 		}
 		events = events[n:]
@@ -564,20 +564,70 @@ func (q *Queries) TraceAppend(ctx context.Context, events []domain.TraceEvent) e
 	return nil
 }
 
+// tracedEvent is an event in a session_traces row.
+type tracedEvent struct {
+	Kind   string          `json:"kind"`
+	NodeID string          `json:"node_id"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// traceJSON encodes events as a session_traces row holds them. Their data
+// is JSON already (the runner encoded it) and is written as it is rather
+// than checked and re-encoded: this runs on SQLite's single writer.
+func traceJSON(events []domain.TraceEvent) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, e := range events {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"kind":`)
+		writeJSONString(&b, e.Kind)
+		b.WriteString(`,"node_id":`)
+		writeJSONString(&b, e.NodeID)
+		b.WriteString(`,"data":`)
+		b.WriteString(jsonOrEmpty(e.Data))
+		b.WriteByte('}')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+func writeJSONString(b *strings.Builder, s string) {
+	raw, _ := json.Marshal(s) // a string always encodes
+	b.Write(raw)
+}
+
 // TraceList implements store.Queries.
 func (q *Queries) TraceList(ctx context.Context, projectID, sessionID string) ([]domain.TraceEvent, error) {
-	rows, err := q.r.Query(ctx, `SELECT id, session_id, kind, node_id, data, created_at FROM session_trace WHERE project_id = ? AND session_id = ? ORDER BY id`, projectID, sessionID)
-	out, err := collect(rows, err, func(r Rows) (domain.TraceEvent, error) {
-		var e domain.TraceEvent
-		var data string
-		err := r.Scan(&e.ID, &e.SessionID, &e.Kind, &e.NodeID, &data, &e.CreatedAt)
-		e.Data, e.CreatedAt = json.RawMessage(data), e.CreatedAt.UTC()
-		return e, err
+	rows, err := q.r.Query(ctx, `SELECT events, created_at FROM session_traces WHERE project_id = ? AND session_id = ? ORDER BY id`, projectID, sessionID)
+	batches, err := collect(rows, err, func(r Rows) ([]domain.TraceEvent, error) {
+		var raw string
+		var at time.Time
+		if err := r.Scan(&raw, &at); err != nil {
+			return nil, err
+		}
+		var evs []tracedEvent
+		if err := json.Unmarshal([]byte(raw), &evs); err != nil {
+			return nil, fmt.Errorf("reading a trace of session %s: %w", sessionID, err)
+		}
+		out := make([]domain.TraceEvent, len(evs))
+		for i, e := range evs {
+			out[i] = domain.TraceEvent{SessionID: sessionID, Kind: e.Kind, NodeID: e.NodeID, Data: e.Data, CreatedAt: at.UTC()}
+		}
+		return out, nil
 	})
-	if out == nil {
-		out = []domain.TraceEvent{}
+	if err != nil {
+		return nil, q.translate(err, "listing trace")
 	}
-	return out, q.translate(err, "listing trace")
+	out := []domain.TraceEvent{}
+	for _, b := range batches {
+		for _, e := range b {
+			e.ID = int64(len(out) + 1) // its place in the session's trace
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // IdempotencyGet implements store.Queries.

@@ -283,9 +283,35 @@ func testTraceAndIdempotency(t *testing.T, s store.Store) {
 		{ProjectID: p1, SessionID: "s1", Kind: "node_entered", NodeID: "start", CreatedAt: t0},
 		{ProjectID: p1, SessionID: "s1", Kind: "message_out", NodeID: "ask", Data: json.RawMessage(`{"text":"hi"}`), CreatedAt: t0},
 	}))
+	// A later sprint, and one of another session in the same call.
+	check(t, s.TraceAppend(ctx, []domain.TraceEvent{
+		{ProjectID: p1, SessionID: "s1", Kind: "session_ended", Data: json.RawMessage(`{"status":"completed","note":"caf\u00e9 \"quoted\""}`), CreatedAt: t0.Add(time.Minute)},
+		{ProjectID: p1, SessionID: "s2", Kind: "node_entered", NodeID: "n\"1", CreatedAt: t0.Add(time.Minute)},
+	}))
 	tr := must(s.TraceList(ctx, p1, "s1"))(t)
-	if len(tr) != 2 || tr[1].Kind != "message_out" || tr[0].ID >= tr[1].ID {
+	if len(tr) != 3 || tr[0].Kind != "node_entered" || tr[0].NodeID != "start" || tr[1].Kind != "message_out" || tr[2].Kind != "session_ended" {
 		t.Fatalf("trace = %+v", tr)
+	}
+	for i, e := range tr {
+		if e.ID != int64(i+1) || e.SessionID != "s1" {
+			t.Fatalf("trace event %d = %+v, want ID %d of session s1", i, e, i+1)
+		}
+	}
+	if !tr[0].CreatedAt.Equal(t0) || !tr[2].CreatedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("trace times = %v, %v", tr[0].CreatedAt, tr[2].CreatedAt)
+	}
+	var data map[string]string
+	if err := json.Unmarshal(tr[1].Data, &data); err != nil || data["text"] != "hi" {
+		t.Fatalf("message_out data = %s (%v)", tr[1].Data, err)
+	}
+	if err := json.Unmarshal(tr[2].Data, &data); err != nil || data["note"] != `café "quoted"` {
+		t.Fatalf("session_ended data = %s (%v)", tr[2].Data, err)
+	}
+	if err := json.Unmarshal(tr[0].Data, &data); err != nil {
+		t.Fatalf("an event without data reads back %q (%v)", tr[0].Data, err)
+	}
+	if tr := must(s.TraceList(ctx, p1, "s2"))(t); len(tr) != 1 || tr[0].NodeID != `n"1` || tr[0].ID != 1 {
+		t.Fatalf("trace of s2 = %+v", tr)
 	}
 	if tr := must(s.TraceList(ctx, p2, "s1"))(t); len(tr) != 0 {
 		t.Fatalf("trace visible from another project: %+v", tr)
