@@ -59,7 +59,7 @@ func (r *Runner) commit(ctx context.Context, sp *sprint) error {
 			return err
 		}
 		for _, m := range notices {
-			if _, err := r.queueSend(ctx, q, m); err != nil {
+			if _, err := r.queueSend(ctx, q, m, r.replyTo(sp, m)); err != nil {
 				return err
 			}
 		}
@@ -94,9 +94,11 @@ type runPlan struct {
 	stats  store.FlowStatsAddParams
 }
 
-// planned is an outbound message to store, or (message nil) a timer job.
+// planned is an outbound message to store (and to whom, when known), or
+// (message nil) a timer job.
 type planned struct {
 	message *domain.Message
+	to      *domain.URN
 	timer   TimerArgs
 	at      time.Time
 }
@@ -153,7 +155,7 @@ func (r *Runner) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPla
 			if err != nil {
 				return runPlan{}, err
 			}
-			p.writes = append(p.writes, planned{message: &msg})
+			p.writes = append(p.writes, planned{message: &msg, to: r.replyTo(sp, msg)})
 			if ru.logging {
 				addTrace(e, map[string]any{"message_id": msg.ID, "message": e.Message})
 			}
@@ -205,7 +207,7 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, p *runPlan) erro
 	rec := p.rec
 	for _, w := range p.writes {
 		if w.message != nil {
-			if _, err := r.queueSend(ctx, q, *w.message); err != nil {
+			if _, err := r.queueSend(ctx, q, *w.message, w.to); err != nil {
 				return err
 			}
 			continue
@@ -282,6 +284,17 @@ func applyContactChange(c *domain.Contact, e engine.Event, now time.Time) {
 	}
 }
 
+// replyTo is the address a message answering the sprint's inbound message
+// goes to, known from the message itself; nil when the message goes out on
+// another channel or answers no message (the sender reads the address).
+func (r *Runner) replyTo(sp *sprint, m domain.Message) *domain.URN {
+	if sp.ev.Kind != domain.EventMessage || sp.p.Address == "" || m.ChannelID != sp.p.ChannelID || m.Status != domain.MessageQueued {
+		return nil
+	}
+	at := sp.ev.CreatedAt // when the message was received
+	return &domain.URN{ProjectID: sp.ev.ProjectID, Path: sp.p.Address, ContactID: sp.contact.ID, ChannelID: m.ChannelID, LastInboundAt: &at}
+}
+
 // outMessage is an outbound message to store and send. An opted-out
 // contact gets replies only; anything else is stored as failed so the
 // conversation shows why it never left.
@@ -316,7 +329,7 @@ func (r *Runner) outMessage(sp *sprint, rec *domain.FlowSession, m engine.Messag
 
 // queueSend stores an outbound message; a queued one is held by this
 // process and handed to a sender once the transaction commits.
-func (r *Runner) queueSend(ctx context.Context, q store.Queries, msg domain.Message) (domain.Message, error) {
+func (r *Runner) queueSend(ctx context.Context, q store.Queries, msg domain.Message, to *domain.URN) (domain.Message, error) {
 	if msg.Status == domain.MessageQueued {
 		due := r.held(msg.CreatedAt)
 		msg.DueAt = &due
@@ -326,7 +339,7 @@ func (r *Runner) queueSend(ctx context.Context, q store.Queries, msg domain.Mess
 		return out, err
 	}
 	if out.Status == domain.MessageQueued {
-		r.notifySend(q, out)
+		r.notifySend(q, out, to)
 	}
 	return out, nil
 }

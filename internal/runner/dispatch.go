@@ -96,10 +96,18 @@ func (r *Runner) notifyContact(q store.Queries, projectID, contactID string) {
 	q.AfterCommit(func() { r.inbox.Notify(contactKey{projectID, contactID}, false) })
 }
 
+// queuedSend is a message handed to this process's senders with what they
+// would otherwise read: to, when known, is the address the contact just
+// wrote from on the message's channel.
+type queuedSend struct {
+	m  domain.Message
+	to *domain.URN
+}
+
 // notifySend wakes a sender once the transaction commits.
-func (r *Runner) notifySend(q store.Queries, m domain.Message) {
+func (r *Runner) notifySend(q store.Queries, m domain.Message, to *domain.URN) {
 	q.AfterCommit(func() {
-		r.sending.Store(m.ID, m)
+		r.sending.Store(m.ID, queuedSend{m: m, to: to})
 		if !r.outbox.Notify(messageKey{m.ProjectID, m.ID}, m.Priority == "reply") {
 			r.sending.Delete(m.ID) // the poller will read it
 		}

@@ -28,7 +28,8 @@ import (
 // countingSenders hands out the web chat adapter and counts what it sent.
 type countingSenders struct {
 	mu   sync.Mutex
-	sent map[string]int // our message ID → sends
+	sent map[string]int    // our message ID → sends
+	to   map[string]string // our message ID → the address it went to
 }
 
 func (c *countingSenders) Adapter(context.Context, domain.Channel) (channel.Adapter, error) {
@@ -43,6 +44,9 @@ type countingAdapter struct {
 func (a countingAdapter) Send(ctx context.Context, m channel.Outbound) (channel.SendResult, error) {
 	a.c.mu.Lock()
 	a.c.sent[m.OurID]++
+	if a.c.to != nil {
+		a.c.to[m.OurID] = m.To
+	}
 	a.c.mu.Unlock()
 	return webchat.Adapter{}.Send(ctx, m)
 }
@@ -75,7 +79,7 @@ func newEnv(t *testing.T, work bool) *env {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clock, ids := &offsetClock{}, domain.UUIDv7{}
 	deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
-	senders := &countingSenders{sent: map[string]int{}}
+	senders := &countingSenders{sent: map[string]int{}, to: map[string]string{}}
 	r, err := New(Deps{Senders: senders, Clock: clock, IDs: ids, Logger: logger})
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ type Inbound struct {
 // eventPayload is the payload of the inbox event the message queues.
 func (in *Inbound) eventPayload() json.RawMessage {
 	input := in.Input
-	return payload{ChannelID: in.ChannelID, Input: &input, Reply: true}.raw()
+	return payload{ChannelID: in.ChannelID, Input: &input, Reply: true, Address: in.Address}.raw()
 }
 
 // Receipt says what Receive stored.
@@ -151,7 +151,7 @@ func (r *Runner) SendTemplate(ctx context.Context, q store.Queries, projectID, c
 	if c.OptedOut {
 		m.Status, m.ErrorCode, m.ErrorReason = domain.MessageFailed, "opted_out", "the contact opted out"
 	}
-	return r.queueSend(ctx, q, m)
+	return r.queueSend(ctx, q, m, nil)
 }
 
 // AgentSend queues a text written by a person (an agent replying in the
@@ -163,7 +163,7 @@ func (r *Runner) AgentSend(ctx context.Context, q store.Queries, projectID, cont
 	}
 	m := domain.Message{ID: r.d.IDs.NewID(), ProjectID: projectID, ContactID: contactID, ChannelID: channelID,
 		Direction: domain.DirectionOut, Type: string(engine.MessageText), Content: content, Status: domain.MessageQueued, Priority: "reply", CreatedAt: r.d.Clock.Now()}
-	return r.queueSend(ctx, q, m)
+	return r.queueSend(ctx, q, m, nil)
 }
 
 // Release queues the release of a contact's handoff.

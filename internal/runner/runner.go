@@ -71,7 +71,7 @@ type Runner struct {
 	outbox *dispatch.Dispatcher[messageKey]
 	// sending holds the messages this process queued and handed to its
 	// senders, so a send need not read back what it just wrote.
-	sending  sync.Map // message ID → domain.Message
+	sending  sync.Map // message ID → queuedSend
 	channels channelCache
 	projects projectCache
 	// stats adds up committed sprints' flow counters (see statsBuffer).
@@ -219,6 +219,9 @@ type payload struct {
 	// Reply marks messages sent in answer to the contact (allowed even
 	// after an opt-out).
 	Reply bool `json:"reply,omitempty"`
+	// Address is where an inbound message came from on ChannelID: replies
+	// on that channel go there without reading the contact's addresses.
+	Address string `json:"address,omitempty"`
 }
 
 func (p payload) raw() json.RawMessage {

@@ -370,6 +370,53 @@ func TestProjectKeywords(t *testing.T) {
 	}
 }
 
+// TestReplyAddress: a reply goes out to the address its inbound message
+// came from, handed to the sender in memory; a send without that (another
+// channel, or read back by a poller) reads the contact's address.
+func TestReplyAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	a := addr()
+	c := e.receive(a, "hi").ContactID
+	var reply domain.Message
+	e.eventually("the reply is sent", func() bool {
+		ms := e.conversation(c)
+		reply = ms[len(ms)-1]
+		return reply.Direction == domain.DirectionOut && reply.Status == domain.MessageDelivered
+	})
+	e.senders.mu.Lock()
+	to := e.senders.to[reply.ID]
+	e.senders.mu.Unlock()
+	if to != a {
+		t.Fatalf("the reply went to %q, want %q", to, a)
+	}
+
+	// The hint is used for its own channel only.
+	ctx := context.Background()
+	send := func(hint domain.URN) string {
+		t.Helper()
+		m, err := e.st.MessageCreate(ctx, domain.Message{ID: domain.UUIDv7{}.NewID(), ProjectID: e.project.ID, ContactID: c, ChannelID: e.channel.ID,
+			Direction: domain.DirectionOut, Type: "text", Content: json.RawMessage(`{"type":"text","text":"x"}`), Status: domain.MessageQueued, CreatedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.r.send(ctx, m, &hint); err != nil {
+			t.Fatal(err)
+		}
+		e.senders.mu.Lock()
+		defer e.senders.mu.Unlock()
+		return e.senders.to[m.ID]
+	}
+	now := time.Now()
+	if to := send(domain.URN{Path: "known-in-memory", ChannelID: e.channel.ID, LastInboundAt: &now}); to != "known-in-memory" {
+		t.Fatalf("a send with its address in hand went to %q", to)
+	}
+	if to := send(domain.URN{Path: "of-another-channel", ChannelID: "another", LastInboundAt: &now}); to != a {
+		t.Fatalf("a send on another channel than the hint's went to %q, want the stored %q", to, a)
+	}
+}
+
 const handoffFlow = `{"nodes":[
  {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["agent"]}}},
  {"id":"h","type":"handoff","position":{"x":0,"y":100},"data":{"message":"Connecting you with a person.","timeout_seconds":600}},

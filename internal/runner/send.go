@@ -39,8 +39,10 @@ const maxHeldDelay = 5 * time.Second
 // our ID in its status webhooks, which reconciles that copy.
 func (r *Runner) workOutbox(ctx context.Context, k messageKey) time.Duration {
 	var m domain.Message
+	var to *domain.URN
 	if v, ok := r.sending.LoadAndDelete(k.id); ok {
-		m = v.(domain.Message) // queued by this process, which holds it
+		qs := v.(queuedSend) // queued by this process, which holds it
+		m, to = qs.m, qs.to
 	} else {
 		var err error
 		m, err = r.st.MessageGet(ctx, k.project, k.id)
@@ -55,7 +57,7 @@ func (r *Runner) workOutbox(ctx context.Context, k messageKey) time.Duration {
 	if m.Status != domain.MessageQueued {
 		return dispatch.Done
 	}
-	next, err := r.send(ctx, m)
+	next, err := r.send(ctx, m, to)
 	if err == nil {
 		return next
 	}
@@ -107,8 +109,9 @@ func (r *Runner) recordSend(ctx context.Context, p store.MessageStatusParams) er
 }
 
 // send sends a queued message and records the outcome; it returns
-// dispatch.Done, or when to try again.
-func (r *Runner) send(ctx context.Context, m domain.Message) (time.Duration, error) {
+// dispatch.Done, or when to try again. to is the recipient's address on the
+// message's channel when the caller knows it; nil reads the contact's.
+func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (time.Duration, error) {
 	fail := func(code, reason string) (time.Duration, error) {
 		return dispatch.Done, r.failSend(ctx, m, code, reason)
 	}
@@ -121,14 +124,17 @@ func (r *Runner) send(ctx context.Context, m domain.Message) (time.Duration, err
 	if err != nil {
 		return 0, err
 	}
-	urns, err := r.st.ContactURNs(ctx, m.ProjectID, m.ContactID)
-	if err != nil {
-		return 0, err
-	}
-	var urn *domain.URN
-	for i := range urns {
-		if urns[i].Scheme == ch.Type {
-			urn = &urns[i]
+	urn := to
+	if urn == nil || urn.ChannelID != ch.ID {
+		urns, err := r.st.ContactURNs(ctx, m.ProjectID, m.ContactID)
+		if err != nil {
+			return 0, err
+		}
+		urn = nil
+		for i := range urns {
+			if urns[i].Scheme == ch.Type {
+				urn = &urns[i]
+			}
 		}
 	}
 	if urn == nil {
