@@ -317,6 +317,22 @@ export const tests = [
       await page.getByRole('link', { name: 'Channels' }).click();
       await page.getByRole('heading', { name: 'Channels' }).waitFor();
       await env.shot('17-channels');
+      // Connecting a number: every field of the form reaches the channel.
+      await page.getByRole('button', { name: 'Add WhatsApp number' }).click();
+      const wa = page.getByRole('dialog');
+      await wa.getByLabel('Phone number ID').fill('109876543210');
+      await wa.getByLabel('WhatsApp Business Account ID').fill('209876543210');
+      await wa.getByLabel('Access token').fill('EAA-e2e-token');
+      await wa.getByLabel('App secret').fill('e2e-app-secret');
+      await wa.getByLabel('Messages per second').fill('40');
+      await wa.getByLabel('Request timeout (seconds)').fill('30');
+      await wa.getByRole('button', { name: 'Connect' }).click();
+      await page.getByRole('dialog', { name: /is connected/ }).getByRole('button', { name: 'Done' }).click();
+      const chs = await apiCall(page, 'GET', '/channels/');
+      const made = chs.json.results.find((c) => c.type === 'whatsapp' && c.config.phone_number_id === '109876543210');
+      assert.ok(made, 'the WhatsApp channel was not created');
+      assert.equal(made.config.messages_per_second, 40);
+      assert.equal(made.config.request_timeout_seconds, 30);
       await page.getByRole('link', { name: 'Settings' }).click();
       await page.getByRole('heading', { name: 'Settings' }).waitFor();
       await page.getByLabel('Token name').fill('ci');

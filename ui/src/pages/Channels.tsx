@@ -16,6 +16,7 @@ const WA_FIELDS: { name: string; label: string; hint?: string; secret?: boolean;
   { name: 'api_base_url', label: 'API base URL', hint: 'Default https://graph.facebook.com' },
   { name: 'api_version', label: 'API version', hint: 'Default v21.0' },
   { name: 'messages_per_second', label: 'Messages per second', hint: 'Default 80', type: 'number' },
+  { name: 'request_timeout_seconds', label: 'Request timeout (seconds)', hint: 'How long each Graph API call may take; default 15, 1–120', type: 'number' },
 ];
 
 const isSandbox = (c: Channel) => typeof c.config?.api_base_url === 'string' && !/graph\.facebook\.com/.test(c.config.api_base_url as string) && c.type === 'whatsapp';
