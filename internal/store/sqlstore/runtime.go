@@ -137,7 +137,15 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 		}
 	}
 	var contactID string
-	err := q.w.QueryRow(ctx, `SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?`, p.ProjectID, p.Scheme, p.Path).Scan(&contactID)
+	var err error
+	if p.Inbound {
+		// A known address (the usual case) is found and its inbound time
+		// recorded in one statement.
+		err = q.w.QueryRow(ctx, `UPDATE contact_urns SET last_inbound_at = ?, channel_id = CASE WHEN ? <> '' THEN ? ELSE channel_id END
+			WHERE project_id = ? AND scheme = ? AND path = ? RETURNING contact_id`, p.Now, p.ChannelID, p.ChannelID, p.ProjectID, p.Scheme, p.Path).Scan(&contactID)
+	} else {
+		err = q.w.QueryRow(ctx, `SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?`, p.ProjectID, p.Scheme, p.Path).Scan(&contactID)
+	}
 	if err == ErrNoRows {
 		// A new contact: written whole, with its inbound time, and not read
 		// back (this is on every first message, on the single writer).
@@ -164,10 +172,6 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 	if !p.Inbound {
 		c, err := scanContact(q.w.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, contactID))
 		return c, false, q.translate(err, "reading contact")
-	}
-	if _, err := q.w.Exec(ctx, `UPDATE contact_urns SET last_inbound_at = ?, channel_id = CASE WHEN ? <> '' THEN ? ELSE channel_id END
-		WHERE project_id = ? AND scheme = ? AND path = ?`, p.Now, p.ChannelID, p.ChannelID, p.ProjectID, p.Scheme, p.Path); err != nil {
-		return domain.Contact{}, false, q.translate(err, "recording inbound time")
 	}
 	// A profile name from the channel fills an empty name, never
 	// overwrites one someone set.

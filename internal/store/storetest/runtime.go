@@ -121,8 +121,16 @@ func testContacts(t *testing.T, s store.Store) {
 		t.Fatalf("by tag = %+v", l.Items)
 	}
 	urns := must(s.ContactURNs(ctx, p1, "k1"))(t)
-	if len(urns) != 1 || urns[0].ChannelID != "ch" || urns[0].LastInboundAt == nil {
+	if len(urns) != 1 || urns[0].ChannelID != "ch" || urns[0].LastInboundAt == nil || !urns[0].LastInboundAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("urns = %+v", urns)
+	}
+	// Finding a known address without an inbound message changes nothing.
+	found, created := ensure(p1, "15551234567", "k-unused", "", false, t0.Add(time.Hour))
+	if created || found.ID != "k1" || !found.LastInboundAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("ensure without inbound = %+v (created %v)", found, created)
+	}
+	if urns := must(s.ContactURNs(ctx, p1, "k1"))(t); !urns[0].LastInboundAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("urns after an ensure without inbound = %+v", urns)
 	}
 	// Simulator contacts are never listed.
 	_, _, err = s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "sim", Path: "x", NewID: "ksim", Simulated: true, Now: t0})
