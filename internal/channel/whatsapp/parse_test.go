@@ -466,3 +466,30 @@ func TestParseHostile(t *testing.T) {
 		})
 	}
 }
+
+func TestFlexStr(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{`{"v":"wamid.HBgL"}`, "wamid.HBgL"},
+		{`{"v":""}`, ""},
+		{`{"v":"a\"b\\c"}`, `a"b\c`},
+		{`{"v":"caf\u00e9"}`, "café"},
+		{`{"v":"café"}`, "café"},
+		{`{"v":"\ud83d\ude00"}`, "😀"},
+		{`{"v":16505551234}`, "16505551234"},
+		{`{"v":-1.5}`, "-1.5"},
+		{`{"v":true}`, "true"},
+		{`{"v":null}`, ""},
+		{`{"v":{"x":1}}`, ""},
+	} {
+		var got struct {
+			V flexStr `json:"v"`
+		}
+		if err := json.Unmarshal([]byte(tc.in), &got); err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if string(got.V) != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.in, got.V, tc.want)
+		}
+	}
+}

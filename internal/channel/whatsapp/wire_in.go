@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // The webhook wire types, as Meta sends them. They are lenient on purpose:
@@ -260,6 +261,15 @@ func (f *flexStr) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
+		// The decoder checked the document already: a string without
+		// escapes is its bytes between the quotes (IDs and numbers, on
+		// every webhook).
+		if len(b) >= 2 {
+			if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+				*f = flexStr(inner)
+				return nil
+			}
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
