@@ -309,19 +309,18 @@ func (q *Queries) MessageCreate(ctx context.Context, m domain.Message) (domain.M
 	}
 	// A channel's re-delivery of a message is not an error of the
 	// statement (which on PostgreSQL would abort the transaction): nothing
-	// is inserted and no row comes back.
-	var id string
-	err := q.w.QueryRow(ctx, `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
+	// is inserted.
+	n, err := q.w.Exec(ctx, `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
 			provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at, due_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (channel_id, direction, provider_id) WHERE provider_id IS NOT NULL DO NOTHING RETURNING id`,
+		ON CONFLICT (channel_id, direction, provider_id) WHERE provider_id IS NOT NULL DO NOTHING`,
 		m.ID, m.ProjectID, m.ContactID, m.ChannelID, m.SessionID, m.Direction, m.Type, jsonOrEmpty(m.Content), m.Status, domain.StatusRank(m.Status),
-		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due).Scan(&id)
-	if err == ErrNoRows {
-		return m, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received"}
-	}
+		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due)
 	if err != nil {
 		return m, q.translate(err, "storing message")
+	}
+	if n == 0 {
+		return m, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received"}
 	}
 	out := m
 	if len(out.Content) == 0 {
