@@ -109,10 +109,11 @@ func scanContact(r Row) (domain.Contact, error) {
 	if err != nil {
 		return c, err
 	}
-	if err := json.Unmarshal([]byte(fields), &c.Fields); err != nil || c.Fields == nil {
+	// Most contacts have neither fields nor tags: no decoding for those.
+	if fields == "{}" || json.Unmarshal([]byte(fields), &c.Fields) != nil || c.Fields == nil {
 		c.Fields = map[string]any{}
 	}
-	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil || c.Tags == nil {
+	if tags == "[]" || json.Unmarshal([]byte(tags), &c.Tags) != nil || c.Tags == nil {
 		c.Tags = []string{}
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
