@@ -26,13 +26,19 @@ import (
 // "done" for work that is not durable yet.
 //
 // There is no waiting for a batch to fill: the writer takes what is queued
-// the moment the previous batch ends, so an idle system commits each call on
-// its own, as before, and batches grow only when calls already queue.
+// the moment the previous batch ends (after letting runnable goroutines
+// queue theirs, see yieldBelow), so an idle system commits each call on its
+// own, as before, and batches grow only when calls already queue.
 
 // maxBatch bounds the calls sharing one transaction: enough to amortise the
 // commit under load, few enough that the first call of a batch does not wait
 // long for the last, and that one failed commit fails few calls.
 const maxBatch = 64
+
+// yieldBelow: with fewer calls queued than this when a batch starts, the
+// writer yields once before taking them. The bench's exchange ran 3–5 %
+// faster with batches of ~52 calls instead of ~25.
+const yieldBelow = 16
 
 // queueLen is how many calls can wait for the writer before InTx blocks on
 // submitting; a few batches' worth keeps the writer fed.
@@ -224,6 +230,13 @@ func (g *groupCommit) take() *batch {
 	c, ok := <-g.queue
 	if !ok {
 		return nil
+	}
+	if len(g.queue) < yieldBelow {
+		// Let the goroutines about to submit (the callers just answered,
+		// runnable on this P) do so first: on a busy server a batch then
+		// carries about twice the calls, for one commit. Alone, the yield
+		// costs microseconds.
+		runtime.Gosched()
 	}
 	b := &batch{calls: make([]*call, 1, min(maxBatch, 1+len(g.queue)))}
 	b.calls[0] = c
