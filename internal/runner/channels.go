@@ -16,44 +16,65 @@ import (
 // process within this long.
 const channelTTL = time.Second
 
-// channelCache keeps recently read channel rows.
-type channelCache struct {
-	mu     sync.Mutex
-	byID   map[string]cachedChannel
-	byType map[string]cachedChannels
+// shortCache keeps values read for the hot paths for channelTTL, up to
+// 10,000 keys (then it starts afresh). Errors are kept too: a channel that
+// does not exist is not looked up on every webhook naming it.
+type shortCache[V any] struct {
+	mu sync.Mutex
+	m  map[string]shortEntry[V]
 }
 
-type cachedChannel struct {
-	ch  domain.Channel
-	at  time.Time
+type shortEntry[V any] struct {
+	v   V
 	err error
+	at  time.Time
 }
 
-type cachedChannels struct {
-	chs []domain.Channel
-	at  time.Time
+// get is the value kept for key, if it is recent.
+func (c *shortCache[V]) get(key string, now time.Time) (V, error, bool) {
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if !ok || now.Sub(e.at) >= channelTTL {
+		var zero V
+		return zero, nil, false
+	}
+	return e.v, e.err, true
+}
+
+func (c *shortCache[V]) put(key string, v V, err error, now time.Time) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 10_000 {
+		c.m = map[string]shortEntry[V]{}
+	}
+	c.m[key] = shortEntry[V]{v: v, err: err, at: now}
+	c.mu.Unlock()
+}
+
+func (c *shortCache[V]) forget() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
+// channelCache keeps recently read channel rows: by ID, and lists by type.
+type channelCache struct {
+	byID   shortCache[domain.Channel]
+	byType shortCache[[]domain.Channel]
 }
 
 // ChannelAny is the channel with the ID, in any project (webhook URLs name
 // it), read through a cache of a second.
 func (r *Runner) ChannelAny(ctx context.Context, id string) (domain.Channel, error) {
 	now := time.Now()
-	r.channels.mu.Lock()
-	c, ok := r.channels.byID[id]
-	r.channels.mu.Unlock()
-	if ok && now.Sub(c.at) < channelTTL {
-		return c.ch, c.err
+	if ch, err, ok := r.channels.byID.get(id, now); ok {
+		return ch, err
 	}
 	ch, err := r.st.ChannelGetAny(ctx, id)
 	if err != nil && domain.CodeOf(err) != domain.CodeNotFound {
 		return ch, err // not cached: a failed read is retried
 	}
-	r.channels.mu.Lock()
-	if r.channels.byID == nil || len(r.channels.byID) > 10_000 {
-		r.channels.byID = map[string]cachedChannel{}
-	}
-	r.channels.byID[id] = cachedChannel{ch: ch, at: now, err: err}
-	r.channels.mu.Unlock()
+	r.channels.byID.put(id, ch, err, now)
 	return ch, err
 }
 
@@ -70,42 +91,22 @@ func (r *Runner) channel(ctx context.Context, projectID, id string) (domain.Chan
 // webhooks), read through a cache of a second.
 func (r *Runner) ChannelsOfType(ctx context.Context, typ string) ([]domain.Channel, error) {
 	now := time.Now()
-	r.channels.mu.Lock()
-	c, ok := r.channels.byType[typ]
-	r.channels.mu.Unlock()
-	if ok && now.Sub(c.at) < channelTTL {
-		return c.chs, nil
+	if chs, _, ok := r.channels.byType.get(typ, now); ok {
+		return chs, nil
 	}
 	chs, err := r.st.ChannelListByType(ctx, typ)
 	if err != nil {
 		return nil, err
 	}
-	r.channels.mu.Lock()
-	if r.channels.byType == nil {
-		r.channels.byType = map[string]cachedChannels{}
-	}
-	r.channels.byType[typ] = cachedChannels{chs: chs, at: now}
-	r.channels.mu.Unlock()
+	r.channels.byType.put(typ, chs, nil, now)
 	return chs, nil
 }
 
 // ForgetChannels drops the cached channel rows; call it after creating,
 // changing or deleting a channel.
 func (r *Runner) ForgetChannels() {
-	r.channels.mu.Lock()
-	r.channels.byID, r.channels.byType = nil, nil
-	r.channels.mu.Unlock()
-}
-
-// projectCache keeps recently read projects' keyword settings.
-type projectCache struct {
-	mu   sync.Mutex
-	byID map[string]cachedKeywords
-}
-
-type cachedKeywords struct {
-	kw keywordSettings
-	at time.Time
+	r.channels.byID.forget()
+	r.channels.byType.forget()
 }
 
 // keywordSettings are a project's built-in opt-out and opt-in words.
@@ -118,11 +119,8 @@ type keywordSettings struct {
 // second.
 func (r *Runner) projectKeywords(ctx context.Context, projectID string) (keywordSettings, error) {
 	now := time.Now()
-	r.projects.mu.Lock()
-	c, ok := r.projects.byID[projectID]
-	r.projects.mu.Unlock()
-	if ok && now.Sub(c.at) < channelTTL {
-		return c.kw, nil
+	if kw, _, ok := r.projectWords.get(projectID, now); ok {
+		return kw, nil
 	}
 	p, err := r.st.ProjectGet(ctx, projectID)
 	if err != nil {
@@ -146,19 +144,12 @@ func (r *Runner) projectKeywords(ctx context.Context, projectID string) (keyword
 			kw.optIn = k.OptIn
 		}
 	}
-	r.projects.mu.Lock()
-	if r.projects.byID == nil || len(r.projects.byID) > 10_000 {
-		r.projects.byID = map[string]cachedKeywords{}
-	}
-	r.projects.byID[projectID] = cachedKeywords{kw: kw, at: now}
-	r.projects.mu.Unlock()
+	r.projectWords.put(projectID, kw, nil, now)
 	return kw, nil
 }
 
 // ForgetProjects drops the cached project settings; call it after changing
 // a project's settings.
 func (r *Runner) ForgetProjects() {
-	r.projects.mu.Lock()
-	r.projects.byID = nil
-	r.projects.mu.Unlock()
+	r.projectWords.forget()
 }

@@ -71,9 +71,9 @@ type Runner struct {
 	outbox *dispatch.Dispatcher[messageKey]
 	// sending holds the messages this process queued and handed to its
 	// senders, so a send need not read back what it just wrote.
-	sending  sync.Map // message ID → queuedSend
-	channels channelCache
-	projects projectCache
+	sending      sync.Map // message ID → queuedSend
+	channels     channelCache
+	projectWords shortCache[keywordSettings] // by project ID
 	// stats adds up committed sprints' flow counters (see statsBuffer).
 	stats   statsBuffer
 	statsMu sync.Mutex

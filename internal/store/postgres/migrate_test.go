@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"testing"
 	"time"
@@ -12,11 +11,10 @@ import (
 
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/postgres"
+	"github.com/parleyhq/parley/internal/store/storetest"
 	"github.com/parleyhq/parley/internal/store/testdb"
 )
 
-// TestTraceMigration: migration 8 turns the per-event trace rows into
-// per-sprint rows without losing or reordering an event, and back.
 func TestTraceMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -31,48 +29,16 @@ func TestTraceMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.UpTo(ctx, 7); err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	if _, err := s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "P", Now: t0}); err != nil {
-		t.Fatal(err)
-	}
-	for _, row := range [][]any{
-		{"s1", "node_entered", "start", "{}", t0},
-		{"s2", "node_entered", "other", "{}", t0},
-		{"s1", "message_out", "ask", `{"message_id":"m1","message":{"text":"hi"}}`, t0.Add(time.Second)},
-	} {
-		if _, err := db.ExecContext(ctx, `INSERT INTO session_trace (project_id, session_id, kind, node_id, data, created_at) VALUES ('p1', $1, $2, $3, $4, $5)`, row...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := p.UpTo(ctx, 8); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := s.TraceList(ctx, "p1", "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tr) != 2 || tr[0].Kind != "node_entered" || tr[0].NodeID != "start" || tr[1].Kind != "message_out" || tr[1].ID != 2 ||
-		!tr[1].CreatedAt.Equal(t0.Add(time.Second)) {
-		t.Fatalf("trace after the migration = %+v", tr)
-	}
-	var data struct {
-		MessageID string `json:"message_id"`
-	}
-	if err := json.Unmarshal(tr[1].Data, &data); err != nil || data.MessageID != "m1" {
-		t.Fatalf("message_out data = %s (%v)", tr[1].Data, err)
-	}
-	if _, err := p.DownTo(ctx, 7); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	var got string
-	if err := db.QueryRowContext(ctx, `SELECT count(*), string_agg(session_id || ':' || kind || ':' || node_id || ':' || coalesce(data->>'message_id', '-'), '|' ORDER BY id) FROM session_trace`).Scan(&n, &got); err != nil {
-		t.Fatal(err)
-	}
-	if n != 3 || got != "s1:node_entered:start:-|s2:node_entered:other:-|s1:message_out:ask:m1" {
-		t.Fatalf("trace rows after going back = %d: %s", n, got)
-	}
+	storetest.TraceMigration(t, s, storetest.MigrateTo(ctx, p), storetest.OldTrace{
+		Insert: func(sessionID, kind, nodeID, data string, at time.Time) error {
+			_, err := db.ExecContext(ctx, `INSERT INTO session_trace (project_id, session_id, kind, node_id, data, created_at) VALUES ('p1', $1, $2, $3, $4, $5)`,
+				sessionID, kind, nodeID, data, at)
+			return err
+		},
+		ReadBack: func() (string, error) {
+			var got string
+			err := db.QueryRowContext(ctx, `SELECT string_agg(session_id || ':' || kind || ':' || node_id || ':' || coalesce(data->>'message_id', '-'), '|' ORDER BY id) FROM session_trace`).Scan(&got)
+			return got, err
+		},
+	})
 }

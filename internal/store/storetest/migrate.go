@@ -1,0 +1,74 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// MigrateTo moves p's database up or down to a migration version.
+func MigrateTo(ctx context.Context, p *goose.Provider) func(version int64) error {
+	return func(v int64) error {
+		cur, err := p.GetDBVersion(ctx)
+		if err != nil {
+			return err
+		}
+		if v >= cur {
+			_, err = p.UpTo(ctx, v)
+		} else {
+			_, err = p.DownTo(ctx, v)
+		}
+		return err
+	}
+}
+
+// OldTrace is what a dialect's test does with the per-event trace table of
+// migrations 3–7 (session_trace): insert a row, and read every row back in
+// order as "session:kind:node:message_id" ("-" without one), joined by "|".
+type OldTrace struct {
+	Insert   func(sessionID, kind, nodeID, data string, at time.Time) error
+	ReadBack func() (string, error)
+}
+
+// TraceMigration checks that migration 8 turns the per-event trace rows
+// into per-sprint rows without losing or reordering an event, and back.
+// migrateTo moves s's empty database up or down to a version.
+func TraceMigration(t *testing.T, s store.Store, migrateTo func(version int64) error, old OldTrace) {
+	t.Helper()
+	ctx := context.Background()
+	check(t, migrateTo(7))
+	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "P", Now: t0}))(t)
+	for _, row := range []struct {
+		session, kind, node, data string
+		at                        time.Time
+	}{
+		{"s1", "node_entered", "start", "{}", t0},
+		{"s2", "node_entered", "other", "{}", t0},
+		{"s1", "message_out", "ask", `{"message_id":"m1","message":{"text":"hi"}}`, t0.Add(time.Second)},
+	} {
+		check(t, old.Insert(row.session, row.kind, row.node, row.data, row.at))
+	}
+	check(t, migrateTo(8))
+	tr := must(s.TraceList(ctx, "p1", "s1"))(t)
+	if len(tr) != 2 || tr[0].Kind != "node_entered" || tr[0].NodeID != "start" || tr[1].Kind != "message_out" || tr[1].ID != 2 ||
+		!tr[1].CreatedAt.Equal(t0.Add(time.Second)) {
+		t.Fatalf("trace after the migration = %+v", tr)
+	}
+	var data struct {
+		MessageID string `json:"message_id"`
+	}
+	if err := json.Unmarshal(tr[1].Data, &data); err != nil || data.MessageID != "m1" {
+		t.Fatalf("message_out data = %s (%v)", tr[1].Data, err)
+	}
+	check(t, migrateTo(7))
+	got, err := old.ReadBack()
+	check(t, err)
+	if want := "s1:node_entered:start:-|s2:node_entered:other:-|s1:message_out:ask:m1"; got != want {
+		t.Fatalf("trace rows after going back = %s, want %s", got, want)
+	}
+}
