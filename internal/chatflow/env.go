@@ -53,7 +53,7 @@ func (e *projectEnv) load(ctx context.Context, g flow.Graph, startTemplate strin
 			if _, ok := e.flows[d.FlowID]; ok {
 				continue
 			}
-			_, err := e.q.FlowGet(ctx, e.projectID, d.FlowID)
+			_, err := e.q.FlowGet(ctx, store.Ref{ProjectID: e.projectID, ID: d.FlowID})
 			switch {
 			case err == nil:
 				e.flows[d.FlowID] = true
@@ -75,12 +75,12 @@ func (e *projectEnv) template(ctx context.Context, id, name string) error {
 		if _, ok := e.byID[id]; ok {
 			return nil
 		}
-		t, err = e.q.TemplateGet(ctx, e.projectID, id)
+		t, err = e.q.TemplateGet(ctx, store.Ref{ProjectID: e.projectID, ID: id})
 	case name != "":
 		if _, ok := e.byName[name]; ok {
 			return nil
 		}
-		t, err = e.q.TemplateGetByName(ctx, e.projectID, name, "")
+		t, err = e.q.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: e.projectID, Name: name, Language: ""})
 	default:
 		return nil
 	}

@@ -126,7 +126,7 @@ func lint(g flow.Graph, env *projectEnv, startTemplate string) []flow.Problem {
 
 // Get returns a flow of the project with its draft's problems.
 func (s *Service) Get(ctx context.Context, projectID, id string) (Flow, error) {
-	f, err := s.store.FlowGet(ctx, projectID, id)
+	f, err := s.store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 	if err != nil {
 		return Flow{}, err
 	}
@@ -331,7 +331,7 @@ func (s *Service) Update(ctx context.Context, projectID, id, actor string, in Up
 	var out store.Flow
 	err := s.store.InTx(ctx, func(q store.Queries) error {
 		now := s.clock.Now()
-		f, err := q.FlowGet(ctx, projectID, id)
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 		if err != nil {
 			return err
 		}
@@ -380,7 +380,7 @@ func (s *Service) update(ctx context.Context, q store.Queries, f store.Flow, p s
 		q.AfterCommit(s.live.changed)
 	}
 	if err != nil && errors.Is(err, store.ErrConflict) && p.ExpectVersion > 0 {
-		if cur, gerr := q.FlowGet(ctx, f.ProjectID, f.ID); gerr == nil {
+		if cur, gerr := q.FlowGet(ctx, store.Ref{ProjectID: f.ProjectID, ID: f.ID}); gerr == nil {
 			return out, s.stale(ctx, q, cur, p.ExpectVersion)
 		}
 	}
@@ -405,7 +405,7 @@ func (s *Service) setStatus(ctx context.Context, q store.Queries, f store.Flow, 
 func (s *Service) Publish(ctx context.Context, projectID, id, actor string, version int) (Flow, error) {
 	var out store.Flow
 	err := s.store.InTx(ctx, func(q store.Queries) error {
-		f, err := q.FlowGet(ctx, projectID, id)
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 		if err != nil {
 			return err
 		}
@@ -469,7 +469,7 @@ func (s *Service) publishTx(ctx context.Context, q store.Queries, f store.Flow, 
 		return f, fmt.Errorf("encoding flow settings: %w", err)
 	}
 	rev := 1
-	latest, err := q.FlowRevisionLatest(ctx, f.ProjectID, f.ID)
+	latest, err := q.FlowRevisionLatest(ctx, store.Ref{ProjectID: f.ProjectID, ID: f.ID})
 	switch {
 	case err == nil && sameRevision(latest, graph, settings):
 		rev = latest.Revision
@@ -522,7 +522,7 @@ func sameRevision(v store.FlowRevision, graph json.RawMessage, settings Settings
 func (s *Service) Unpublish(ctx context.Context, projectID, id, actor string, version int) (Flow, error) {
 	var out store.Flow
 	err := s.store.InTx(ctx, func(q store.Queries) error {
-		f, err := q.FlowGet(ctx, projectID, id)
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 		if err != nil {
 			return err
 		}
@@ -549,7 +549,7 @@ func (s *Service) Unpublish(ctx context.Context, projectID, id, actor string, ve
 // counters.
 func (s *Service) Delete(ctx context.Context, projectID, id, actor string, version int) error {
 	return s.store.InTx(ctx, func(q store.Queries) error {
-		f, err := q.FlowGet(ctx, projectID, id)
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 		if err != nil {
 			return err
 		}
@@ -604,7 +604,7 @@ func (s *Service) describeActor(ctx context.Context, q store.Queries, projectID,
 			return u.Email
 		}
 	case "token":
-		if t, err := q.TokenGet(ctx, projectID, id); err == nil {
+		if t, err := q.TokenGet(ctx, store.Ref{ProjectID: projectID, ID: id}); err == nil {
 			return fmt.Sprintf("API token %q", t.Name)
 		}
 	}

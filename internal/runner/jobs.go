@@ -100,7 +100,7 @@ const PoisonAttempts = 5
 // setAside records a contact event that keeps failing as failed.
 func (r *Runner) setAside(ctx context.Context, ev domain.ContactEvent, cause error) error {
 	r.d.Logger.Error("setting aside a contact event that keeps failing", "contact", ev.ContactID, "seq", ev.Seq, "kind", ev.Kind, "err", cause)
-	err := r.st.ContactEventDone(ctx, ev.Seq, "failed: "+cause.Error(), r.d.Clock.Now())
+	err := r.st.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: ev.Seq, Result: "failed: " + cause.Error(), Now: r.d.Clock.Now()})
 	if errors.Is(err, store.ErrConflict) {
 		return nil
 	}

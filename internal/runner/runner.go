@@ -148,7 +148,7 @@ func (l flowLoader) Load(ctx context.Context, flowID string, revision int) (engi
 // liveFlow loads a published revision (0: the live one) as an engine.Flow,
 // with the flow's row for the settings the host needs (logging, retrigger).
 func (r *Runner) liveFlow(ctx context.Context, projectID, flowID string, revision int) (engine.Flow, store.Flow, error) {
-	fl, err := r.st.FlowGet(ctx, projectID, flowID)
+	fl, err := r.st.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 	if err != nil {
 		return engine.Flow{}, fl, err
 	}
@@ -191,7 +191,7 @@ func (r *Runner) draftFlow(ctx context.Context, fl store.Flow, sessionID string)
 // sessionFlow is the program a stored session runs (its pinned revision or
 // draft) and the flow's row.
 func (r *Runner) sessionFlow(ctx context.Context, s domain.FlowSession) (engine.Flow, store.Flow, error) {
-	fl, err := r.st.FlowGet(ctx, s.ProjectID, s.FlowID)
+	fl, err := r.st.FlowGet(ctx, store.Ref{ProjectID: s.ProjectID, ID: s.FlowID})
 	if err != nil {
 		return engine.Flow{}, fl, err
 	}
@@ -270,7 +270,7 @@ const inboxBatch = 8
 func (r *Runner) processInbox(ctx context.Context, contactID string) error {
 	deadline := time.Now().Add(processBudget)
 	for {
-		evs, err := r.st.ContactEventsNext(ctx, contactID, inboxBatch)
+		evs, err := r.st.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: contactID, Limit: inboxBatch})
 		if err != nil {
 			return fmt.Errorf("reading the inbox of contact %s: %w", contactID, err)
 		}

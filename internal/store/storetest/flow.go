@@ -52,20 +52,20 @@ func testTemplates(t *testing.T, s store.Store) {
 	_, err := s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t4", ProjectID: p1, Name: "welcome", Language: "en_US", Category: "UTILITY", Status: store.TemplateApproved, Now: t0})
 	wantCode(t, err, domain.CodeConflict)
 
-	if got := must(s.TemplateGet(ctx, p1, "t1"))(t); got.Name != "welcome" {
+	if got := must(s.TemplateGet(ctx, store.Ref{ProjectID: p1, ID: "t1"}))(t); got.Name != "welcome" {
 		t.Fatalf("get = %+v", got)
 	}
-	_, err = s.TemplateGet(ctx, p1, "t3") // another project's
+	_, err = s.TemplateGet(ctx, store.Ref{ProjectID: p1, ID: "t3"}) // another project's
 	wantCode(t, err, domain.CodeNotFound)
-	if got := must(s.TemplateGetByName(ctx, p1, "welcome", "en_US"))(t); got.ID != "t1" {
+	if got := must(s.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: p1, Name: "welcome", Language: "en_US"}))(t); got.ID != "t1" {
 		t.Fatalf("by name and language = %+v", got)
 	}
-	if got := must(s.TemplateGetByName(ctx, p1, "welcome", ""))(t); got.ID != "t2" {
+	if got := must(s.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: p1, Name: "welcome", Language: ""}))(t); got.ID != "t2" {
 		t.Fatalf("by name, any language = %s, want t2 (de sorts first)", got.ID)
 	}
-	_, err = s.TemplateGetByName(ctx, p1, "welcome", "fr")
+	_, err = s.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: p1, Name: "welcome", Language: "fr"})
 	wantCode(t, err, domain.CodeNotFound)
-	_, err = s.TemplateGetByName(ctx, p2, "welcome", "de")
+	_, err = s.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: p2, Name: "welcome", Language: "de"})
 	wantCode(t, err, domain.CodeNotFound)
 
 	l := must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1}))(t)
@@ -105,7 +105,7 @@ func testFlows(t *testing.T, s store.Store) {
 	jsonEqual(t, f.Draft, graph1)
 	jsonEqual(t, f.Trigger, json.RawMessage(`{"type":"keyword","keywords":["hi"]}`))
 	must(s.FlowCreate(ctx, newFlow("f2", p2, "Other")))(t)
-	_, err := s.FlowGet(ctx, p1, "f2")
+	_, err := s.FlowGet(ctx, store.Ref{ProjectID: p1, ID: "f2"})
 	wantCode(t, err, domain.CodeNotFound)
 	_, err = s.FlowCreate(ctx, newFlow("f3", "missing", "X"))
 	wantCode(t, err, domain.CodeNotFound)
@@ -125,7 +125,7 @@ func testFlows(t *testing.T, s store.Store) {
 	remark := "lost"
 	_, err = s.FlowUpdate(ctx, store.FlowUpdateParams{ProjectID: p1, ID: "f1", ExpectVersion: 1, Remark: &remark, Now: t0})
 	wantCode(t, err, domain.CodeConflict)
-	if got := must(s.FlowGet(ctx, p1, "f1"))(t); got.Remark != "r" || got.Version != 2 {
+	if got := must(s.FlowGet(ctx, store.Ref{ProjectID: p1, ID: "f1"}))(t); got.Remark != "r" || got.Version != 2 {
 		t.Fatalf("stale save changed the flow: %+v", got)
 	}
 	// Another project's flow cannot be updated.
@@ -153,9 +153,9 @@ func testFlows(t *testing.T, s store.Store) {
 	wantCode(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f1", ExpectVersion: up.Version - 1}), domain.CodeConflict)
 	wantCode(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f2"}), domain.CodeNotFound)
 	check(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f1", ExpectVersion: up.Version}))
-	_, err = s.FlowGet(ctx, p1, "f1")
+	_, err = s.FlowGet(ctx, store.Ref{ProjectID: p1, ID: "f1"})
 	wantCode(t, err, domain.CodeNotFound)
-	_, err = s.FlowRevisionGet(ctx, p1, "f1", 1)
+	_, err = s.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: p1, FlowID: "f1", Revision: 1})
 	wantCode(t, err, domain.CodeNotFound)
 	wantCode(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f1"}), domain.CodeNotFound)
 }
@@ -214,7 +214,7 @@ func testFlowRevisions(t *testing.T, s store.Store) {
 	p1, p2 := twoProjects(t, s)
 	must(s.FlowCreate(ctx, newFlow("f1", p1, "A")))(t)
 	must(s.FlowCreate(ctx, newFlow("f2", p2, "B")))(t)
-	_, err := s.FlowRevisionLatest(ctx, p1, "f1")
+	_, err := s.FlowRevisionLatest(ctx, store.Ref{ProjectID: p1, ID: "f1"})
 	wantCode(t, err, domain.CodeNotFound)
 	settings := json.RawMessage(`{"name":"A","logging":true}`)
 	for i := 1; i <= 3; i++ {
@@ -228,15 +228,15 @@ func testFlowRevisions(t *testing.T, s store.Store) {
 	wantCode(t, err, domain.CodeConflict)
 	_, err = s.FlowRevisionCreate(ctx, store.FlowRevisionCreateParams{ProjectID: p1, FlowID: "missing", Revision: 1, Graph: graph1, Now: t0})
 	wantCode(t, err, domain.CodeNotFound)
-	v := must(s.FlowRevisionGet(ctx, p1, "f1", 2))(t)
+	v := must(s.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: p1, FlowID: "f1", Revision: 2}))(t)
 	jsonEqual(t, v.Graph, graph1)
 	jsonEqual(t, v.Settings, settings)
-	if got := must(s.FlowRevisionLatest(ctx, p1, "f1"))(t); got.Revision != 3 {
+	if got := must(s.FlowRevisionLatest(ctx, store.Ref{ProjectID: p1, ID: "f1"}))(t); got.Revision != 3 {
 		t.Fatalf("latest = %d", got.Revision)
 	}
-	_, err = s.FlowRevisionGet(ctx, p2, "f1", 1) // through another project
+	_, err = s.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: p2, FlowID: "f1", Revision: 1}) // through another project
 	wantCode(t, err, domain.CodeNotFound)
-	_, err = s.FlowRevisionGet(ctx, p1, "f1", 9)
+	_, err = s.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: p1, FlowID: "f1", Revision: 9})
 	wantCode(t, err, domain.CodeNotFound)
 
 	var got []int

@@ -54,7 +54,7 @@ func TraceMigration(t *testing.T, s store.Store, migrateTo func(version int64) e
 		check(t, old.Insert(row.session, row.kind, row.node, row.data, row.at))
 	}
 	check(t, migrateTo(8))
-	tr := must(s.TraceList(ctx, "p1", "s1"))(t)
+	tr := must(s.TraceList(ctx, store.Ref{ProjectID: "p1", ID: "s1"}))(t)
 	if len(tr) != 2 || tr[0].Kind != "node_entered" || tr[0].NodeID != "start" || tr[1].Kind != "message_out" || tr[1].ID != 2 ||
 		!tr[1].CreatedAt.Equal(t0.Add(time.Second)) {
 		t.Fatalf("trace after the migration = %+v", tr)

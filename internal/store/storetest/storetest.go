@@ -188,7 +188,7 @@ func testMemberships(t *testing.T, s store.Store) {
 	must(s.MembershipUpsert(ctx, store.MembershipUpsertParams{ProjectID: p2.ID, UserID: u.ID, Role: domain.RoleEditor, Now: t0}))(t)
 	_, err := s.MembershipUpsert(ctx, store.MembershipUpsertParams{ProjectID: "missing", UserID: u.ID, Role: domain.RoleEditor, Now: t0})
 	wantCode(t, err, domain.CodeNotFound)
-	if got := must(s.MembershipGet(ctx, p2.ID, u.ID))(t); got.Role != domain.RoleEditor {
+	if got := must(s.MembershipGet(ctx, store.MembershipKey{ProjectID: p2.ID, UserID: u.ID}))(t); got.Role != domain.RoleEditor {
 		t.Fatalf("get = %+v", got)
 	}
 	rows := must(s.MembershipListByProject(ctx, p1.ID))(t)
@@ -202,11 +202,11 @@ func testMemberships(t *testing.T, s store.Store) {
 	if len(l.Items) != 2 {
 		t.Fatalf("projects of user = %+v", l.Items)
 	}
-	if err := s.MembershipDelete(ctx, p2.ID, u.ID); err != nil {
+	if err := s.MembershipDelete(ctx, store.MembershipKey{ProjectID: p2.ID, UserID: u.ID}); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.MembershipDelete(ctx, p2.ID, u.ID), domain.CodeNotFound)
-	_, err = s.MembershipGet(ctx, p2.ID, u.ID)
+	wantCode(t, s.MembershipDelete(ctx, store.MembershipKey{ProjectID: p2.ID, UserID: u.ID}), domain.CodeNotFound)
+	_, err = s.MembershipGet(ctx, store.MembershipKey{ProjectID: p2.ID, UserID: u.ID})
 	wantCode(t, err, domain.CodeNotFound)
 }
 
@@ -224,7 +224,7 @@ func testTokens(t *testing.T, s store.Store) {
 	if got := must(s.TokenGetByHash(ctx, "hash1"))(t); got.ID != "t1" || got.ProjectID != p1.ID {
 		t.Fatalf("by hash = %+v", got)
 	}
-	_, err = s.TokenGet(ctx, p1.ID, "t2") // another project's token
+	_, err = s.TokenGet(ctx, store.Ref{ProjectID: p1.ID, ID: "t2"}) // another project's token
 	wantCode(t, err, domain.CodeNotFound)
 	l := must(s.TokenList(ctx, store.TokenListParams{ProjectID: p1.ID}))(t)
 	if len(l.Items) != 1 || l.Items[0].ID != "t1" {
@@ -234,7 +234,7 @@ func testTokens(t *testing.T, s store.Store) {
 	// Touch writes once per interval.
 	check(t, s.TokenTouch(ctx, store.TokenTouchParams{ID: "t1", Now: t0.Add(time.Minute), Before: t0}))
 	check(t, s.TokenTouch(ctx, store.TokenTouchParams{ID: "t1", Now: t0.Add(2 * time.Minute), Before: t0.Add(time.Minute)}))
-	if got := must(s.TokenGet(ctx, p1.ID, "t1"))(t); got.LastUsedAt == nil || !got.LastUsedAt.Equal(t0.Add(time.Minute)) {
+	if got := must(s.TokenGet(ctx, store.Ref{ProjectID: p1.ID, ID: "t1"}))(t); got.LastUsedAt == nil || !got.LastUsedAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("last used = %v", got.LastUsedAt)
 	}
 
