@@ -76,7 +76,7 @@ func (s *Service) CreateProject(ctx context.Context, name string, settings json.
 		if err := q.AuditAppend(ctx, domain.AuditEvent{ID: s.ids.NewID(), ProjectID: p.ID, Actor: string(actor), Action: "project.created", Target: p.ID, CreatedAt: now}); err != nil {
 			return err
 		}
-		return q.JobInsert(ctx, store.JobInsertParams{Args: jobs.ProvisionArgs{ProjectID: p.ID}, Opts: nil})
+		return q.JobInsert(ctx, store.JobInsertParams{Args: jobs.ProvisionArgs{ProjectID: p.ID}})
 	})
 	return p, err
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // commit applies a sprint in one transaction: the event is marked handled,
-// sessions saved, messages and their send jobs, timer jobs, trace and
+// sessions saved, messages queued for the outbox, timer jobs, trace and
 // counters written — or none of it. What to write is worked out first,
 // outside the transaction: on SQLite its function runs on the one writer,
 // which should spend its time on statements, not on encoding JSON.

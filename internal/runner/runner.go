@@ -1,12 +1,13 @@
 // Package runner is the host side of the engine: it turns inbound messages,
 // timers, API starts and agent actions into engine sprints, one contact at a
 // time and in arrival order, and commits each sprint's effects — session
-// state, outbound messages and their send jobs, timer jobs, trace and
-// counters — in one transaction.
+// state, queued outbound messages, timer jobs, trace and counters — in one
+// transaction.
 //
 // Every event that may move a contact's session is first queued in the
-// contact's inbox (contact_events) in the transaction that records it, with
-// a job to process the inbox. Processing takes the oldest unhandled event,
+// contact's inbox (contact_events) in the transaction that records it; the
+// inbox dispatcher is woken for it after commit, and any process's poller
+// finds it when due. Processing takes the oldest unhandled event,
 // runs the engine outside any transaction (http_request nodes may take
 // seconds), then commits the outcome together with marking the event
 // handled; a concurrent worker that handled it first makes the commit fail
