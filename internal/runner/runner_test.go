@@ -233,8 +233,8 @@ func TestTimeoutRacesReply(t *testing.T) {
 	}
 }
 
-// TestSendSurvivesACrashAfterTheSprint: the sprint commits its message and
-// send job, the process dies before sending; after a restart the message is
+// TestSendSurvivesACrashAfterTheSprint: the sprint commits its queued
+// message, the process dies before sending; after a restart the message is
 // sent exactly once.
 func TestSendSurvivesACrashAfterTheSprint(t *testing.T) {
 	t.Parallel()
@@ -246,7 +246,7 @@ func TestSendSurvivesACrashAfterTheSprint(t *testing.T) {
 	if len(ms) != 2 || ms[1].Status != domain.MessageQueued || len(e.senders.sent) != 0 {
 		t.Fatalf("before the restart: %+v, sent %v", ms, e.senders.sent)
 	}
-	e.startJobs() // the restart: workers pick up the durable send job
+	e.startJobs() // the restart: the outbox poller picks up the queued message
 	e.eventually("the message is sent", func() bool { return e.conversation(c)[1].Status == domain.MessageDelivered })
 	e.senders.mu.Lock()
 	defer e.senders.mu.Unlock()

@@ -72,3 +72,28 @@ func TraceMigration(t *testing.T, s store.Store, migrateTo func(version int64) e
 		t.Fatalf("trace rows after going back = %s, want %s", got, want)
 	}
 }
+
+// OldJobs is what a dialect's test does with River's job table: insert a
+// job of a kind, and list the kinds of every job left, sorted, joined by ",".
+type OldJobs struct {
+	Insert func(kind string) error
+	Kinds  func() (string, error)
+}
+
+// LegacyJobsMigration checks that migration 11 deletes the jobs of the
+// retired kinds (contact_process, message_send) and keeps the others.
+// migrateTo moves s's database up or down to a version.
+func LegacyJobsMigration(t *testing.T, migrateTo func(version int64) error, jobs OldJobs) {
+	t.Helper()
+	check(t, migrateTo(10))
+	for _, kind := range []string{"contact_process", "session_timer", "message_send", "project_provision", "contact_process"} {
+		check(t, jobs.Insert(kind))
+	}
+	check(t, migrateTo(11))
+	got, err := jobs.Kinds()
+	check(t, err)
+	if want := "project_provision,session_timer"; got != want {
+		t.Fatalf("jobs after migration 11: %q, want %q", got, want)
+	}
+	check(t, migrateTo(10)) // down is a no-op, and must not fail
+}
