@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -12,68 +11,15 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// runRuntime runs the runtime part of the suite.
-func runRuntime(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
-		{"Channels", testChannels},
+// RunRuntime runs the suite of store.Runtime.
+func RunRuntime(t *testing.T, open Opener) {
+	run(t, open, []test{
 		{"Contacts", testContacts},
 		{"Messages", testMessages},
 		{"ContactEvents", testContactEvents},
-		{"InboxLeases", testInboxLeases},
-		{"SendLeases", testSendLeases},
-		{"AfterCommit", testAfterCommit},
 		{"Sessions", testSessions},
-		{"TraceAndIdempotency", testTraceAndIdempotency},
-		{"TemplateUpdates", testTemplateUpdates},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, open(t))
-		})
-	}
-}
-
-func runtimeProjects(t *testing.T, s store.Store) (string, string) {
-	ctx := context.Background()
-	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "One", Now: t0}))(t)
-	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p2", Name: "Two", Now: t0}))(t)
-	return "p1", "p2"
-}
-
-func testChannels(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	p1, p2 := runtimeProjects(t, s)
-	c := must(s.ChannelCreate(ctx, domain.Channel{ID: "c1", ProjectID: p1, Type: "whatsapp", Name: "Main", Address: "1001", Config: json.RawMessage(`{"waba_id":"9"}`), Secrets: "v1:x", Status: "active", CreatedAt: t0, UpdatedAt: t0}))(t)
-	if c.Address != "1001" || c.Secrets != "v1:x" {
-		t.Fatalf("channel = %+v", c)
-	}
-	_, err := s.ChannelCreate(ctx, domain.Channel{ID: "c2", ProjectID: p2, Type: "whatsapp", Name: "Dup", Address: "1001", Status: "active", CreatedAt: t0, UpdatedAt: t0})
-	wantCode(t, err, domain.CodeConflict)
-	must(s.ChannelCreate(ctx, domain.Channel{ID: "c3", ProjectID: p2, Type: "webchat", Name: "Web", Status: "active", CreatedAt: t0, UpdatedAt: t0}))(t)
-	must(s.ChannelCreate(ctx, domain.Channel{ID: "c4", ProjectID: p2, Type: "webchat", Name: "Web 2", Status: "active", CreatedAt: t0, UpdatedAt: t0}))(t)
-	if got := must(s.ChannelGetByAddress(ctx, store.ChannelGetByAddressParams{Type: "whatsapp", Address: "1001"}))(t); got.ID != "c1" {
-		t.Fatalf("by address = %+v", got)
-	}
-	_, err = s.ChannelGet(ctx, store.Ref{ProjectID: p2, ID: "c1"})
-	wantCode(t, err, domain.CodeNotFound)
-	if l := must(s.ChannelListByType(ctx, "webchat"))(t); len(l) != 2 {
-		t.Fatalf("by type = %+v", l)
-	}
-	if l := must(s.ChannelList(ctx, p2))(t); len(l) != 2 {
-		t.Fatalf("list = %+v", l)
-	}
-	c.Name, c.UpdatedAt = "Renamed", t0.Add(time.Hour)
-	if got := must(s.ChannelUpdate(ctx, c))(t); got.Name != "Renamed" {
-		t.Fatalf("updated = %+v", got)
-	}
-	wantCode(t, s.ChannelDelete(ctx, store.Ref{ProjectID: p2, ID: "c1"}), domain.CodeNotFound)
-	check(t, s.ChannelDelete(ctx, store.Ref{ProjectID: p1, ID: "c1"}))
-	_, err = s.ChannelGetAny(ctx, "c1")
-	wantCode(t, err, domain.CodeNotFound)
+		{"Trace", testTrace},
+	})
 }
 
 func testContacts(t *testing.T, s store.Store) {
@@ -290,7 +236,7 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 }
 
-func testTraceAndIdempotency(t *testing.T, s store.Store) {
+func testTrace(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p1, p2 := runtimeProjects(t, s)
 	check(t, s.TraceAppend(ctx, []domain.TraceEvent{
@@ -329,197 +275,5 @@ func testTraceAndIdempotency(t *testing.T, s store.Store) {
 	}
 	if tr := must(s.TraceList(ctx, store.Ref{ProjectID: p2, ID: "s1"}))(t); len(tr) != 0 {
 		t.Fatalf("trace visible from another project: %+v", tr)
-	}
-	_, err := s.IdempotencyGet(ctx, store.IdempotencyKey{ProjectID: p1, Key: "k"})
-	wantCode(t, err, domain.CodeNotFound)
-	check(t, s.IdempotencyPut(ctx, store.IdempotencyPutParams{ProjectID: p1, Key: "k", Response: []byte(`{"id":"s1"}`), Now: t0}))
-	wantCode(t, s.IdempotencyPut(ctx, store.IdempotencyPutParams{ProjectID: p1, Key: "k", Response: []byte(`{"id":"s2"}`), Now: t0}), domain.CodeConflict)
-	if got := must(s.IdempotencyGet(ctx, store.IdempotencyKey{ProjectID: p1, Key: "k"}))(t); string(got) != `{"id":"s1"}` && string(got) != `{"id": "s1"}` {
-		t.Fatalf("stored response = %s", got)
-	}
-	check(t, s.IdempotencyPut(ctx, store.IdempotencyPutParams{ProjectID: p2, Key: "k", Response: []byte(`{}`), Now: t0})) // keys are per project
-}
-
-func testTemplateUpdates(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	p1, p2 := runtimeProjects(t, s)
-	tpl := must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t1", ProjectID: p1, ChannelID: "c1", Name: "order_update", Language: "en_US",
-		Category: "UTILITY", Components: json.RawMessage(`[{"type":"BODY","text":"Hi"}]`), Status: "PENDING", Now: t0}))(t)
-	if tpl.ChannelID != "c1" || tpl.Reason != "" {
-		t.Fatalf("created = %+v", tpl)
-	}
-	tpl.Status, tpl.MetaTemplateID, tpl.Reason, tpl.Quality, tpl.UpdatedAt = "REJECTED", "9001", "INVALID_FORMAT", "RED", t0.Add(time.Hour)
-	up := must(s.TemplateUpdate(ctx, tpl))(t)
-	if up.Status != "REJECTED" || up.Reason != "INVALID_FORMAT" || up.Quality != "RED" || !up.UpdatedAt.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("updated = %+v", up)
-	}
-	if got := must(s.TemplateGetByMetaID(ctx, store.TemplateGetByMetaIDParams{ProjectID: p1, MetaID: "9001"}))(t); got.ID != "t1" {
-		t.Fatalf("by Meta ID = %+v", got)
-	}
-	_, err := s.TemplateGetByMetaID(ctx, store.TemplateGetByMetaIDParams{ProjectID: p2, MetaID: "9001"})
-	wantCode(t, err, domain.CodeNotFound)
-	wantCode(t, s.TemplateDelete(ctx, store.Ref{ProjectID: p2, ID: "t1"}), domain.CodeNotFound)
-	check(t, s.TemplateDelete(ctx, store.Ref{ProjectID: p1, ID: "t1"}))
-	_, err = s.TemplateGet(ctx, store.Ref{ProjectID: p1, ID: "t1"})
-	wantCode(t, err, domain.CodeNotFound)
-}
-
-// testInboxLeases: the process that queues an event holds it until its due
-// time; the poller sees only due events, claims them once, and failures
-// push them back.
-func testInboxLeases(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	p1, _ := runtimeProjects(t, s)
-	for _, k := range []string{"k1", "k2", "k3"} {
-		_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: k, NewID: k, Now: t0})
-		check(t, err)
-	}
-	held := t0.Add(2 * time.Minute)
-	e1 := must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k1", Kind: domain.EventMessage, CreatedAt: t0, DueAt: held}))(t)
-	must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k1", Kind: domain.EventMessage, CreatedAt: t0, DueAt: held}))(t)
-	must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k2", Kind: domain.EventMessage, CreatedAt: t0}))(t) // due at once
-	if !e1.DueAt.Equal(held) || e1.Attempts != 0 {
-		t.Fatalf("appended event due=%v attempts=%d", e1.DueAt, e1.Attempts)
-	}
-	due := must(s.ContactEventsDue(ctx, store.DueParams{Now: t0.Add(time.Second), Limit: 10}))(t)
-	if len(due) != 1 || due[0].ID != "k2" || due[0].ProjectID != p1 {
-		t.Fatalf("due at t0+1s = %+v, want only k2 (k1 is held)", due)
-	}
-	// After the lease k1 is due too (once, though it has two events), the
-	// longest due first.
-	later := held.Add(time.Second)
-	due = must(s.ContactEventsDue(ctx, store.DueParams{Now: later, Limit: 10}))(t)
-	if len(due) != 2 || due[0].ID != "k2" || due[1].ID != "k1" {
-		t.Fatalf("due after the lease = %+v, want k2 then k1", due)
-	}
-	if got := must(s.ContactEventsDue(ctx, store.DueParams{Now: later, Limit: 1}))(t); len(got) != 1 {
-		t.Fatalf("limit 1 gave %d", len(got))
-	}
-	// Two pollers claim k1: only the first gets it.
-	if !must(s.ContactEventsClaim(ctx, store.ClaimParams{ID: "k1", Now: later, Until: later.Add(time.Minute)}))(t) {
-		t.Fatal("first claim refused")
-	}
-	if must(s.ContactEventsClaim(ctx, store.ClaimParams{ID: "k1", Now: later, Until: later.Add(time.Minute)}))(t) {
-		t.Fatal("second claim of a held contact granted")
-	}
-	if must(s.ContactEventsClaim(ctx, store.ClaimParams{ID: "k3", Now: later, Until: later.Add(time.Minute)}))(t) {
-		t.Fatal("claim of a contact without events granted")
-	}
-	// A failure counts and pushes the event back.
-	retryAt := later.Add(16 * time.Second)
-	if n := must(s.ContactEventRetry(ctx, store.ContactEventRetryParams{Seq: e1.Seq, DueAt: retryAt}))(t); n != 1 {
-		t.Fatalf("attempts after one failure = %d", n)
-	}
-	if n := must(s.ContactEventRetry(ctx, store.ContactEventRetryParams{Seq: e1.Seq, DueAt: retryAt}))(t); n != 2 {
-		t.Fatalf("attempts after two failures = %d", n)
-	}
-	got := must(s.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: p1, Seq: e1.Seq}))(t)
-	if got.Attempts != 2 || !got.DueAt.Equal(retryAt) {
-		t.Fatalf("retried event attempts=%d due=%v, want 2 and %v", got.Attempts, got.DueAt, retryAt)
-	}
-	check(t, s.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: e1.Seq, Result: "ok", Now: later}))
-	_, err := s.ContactEventRetry(ctx, store.ContactEventRetryParams{Seq: e1.Seq, DueAt: retryAt})
-	wantCode(t, err, domain.CodeConflict)
-	// Releasing (SQLite after a restart) makes everything due now.
-	if n := must(s.ContactEventsRelease(ctx, later))(t); n != 1 {
-		t.Fatalf("released %d events, want 1 (k1's second; k2's was due already)", n)
-	}
-	if due := must(s.ContactEventsDue(ctx, store.DueParams{Now: later, Limit: 10}))(t); len(due) != 2 {
-		t.Fatalf("due after release = %+v", due)
-	}
-}
-
-// testSendLeases: queued outbound messages are the send queue, with the
-// same hold, claim and retry rules.
-func testSendLeases(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	p1, _ := runtimeProjects(t, s)
-	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "1", NewID: "k1", Now: t0})
-	check(t, err)
-	held := t0.Add(2 * time.Minute)
-	msg := func(id, status, priority, direction string, due *time.Time) {
-		t.Helper()
-		must(s.MessageCreate(ctx, domain.Message{ID: id, ProjectID: p1, ContactID: "k1", ChannelID: "ch", Direction: direction, Type: "text",
-			Status: status, Priority: priority, CreatedAt: t0, DueAt: due}))(t)
-	}
-	msg("held", domain.MessageQueued, "reply", domain.DirectionOut, &held)
-	msg("bulk", domain.MessageQueued, "bulk", domain.DirectionOut, nil) // due at once
-	msg("failed", domain.MessageFailed, "reply", domain.DirectionOut, nil)
-	msg("inbound", domain.MessageReceived, "reply", domain.DirectionIn, nil)
-	due := must(s.MessagesDue(ctx, store.DueParams{Now: t0.Add(time.Second), Limit: 10}))(t)
-	if len(due) != 1 || due[0].ID != "bulk" || due[0].Reply {
-		t.Fatalf("due at t0+1s = %+v, want only the bulk message", due)
-	}
-	later := held.Add(time.Second)
-	due = must(s.MessagesDue(ctx, store.DueParams{Now: later, Limit: 10}))(t)
-	if len(due) != 2 || due[1].ID != "held" || !due[1].Reply {
-		t.Fatalf("due after the lease = %+v", due)
-	}
-	if !must(s.MessageClaim(ctx, store.ClaimParams{ID: "held", Now: later, Until: later.Add(time.Minute)}))(t) {
-		t.Fatal("first claim refused")
-	}
-	if must(s.MessageClaim(ctx, store.ClaimParams{ID: "held", Now: later, Until: later.Add(time.Minute)}))(t) {
-		t.Fatal("second claim granted")
-	}
-	if must(s.MessageClaim(ctx, store.ClaimParams{ID: "failed", Now: later, Until: later.Add(time.Minute)}))(t) {
-		t.Fatal("claim of a message that is not queued granted")
-	}
-	retryAt := later.Add(4 * time.Second)
-	if n := must(s.MessageRetry(ctx, store.MessageRetryParams{ID: "held", DueAt: retryAt, Failed: false}))(t); n != 0 {
-		t.Fatalf("a paced retry counted an attempt: %d", n)
-	}
-	if n := must(s.MessageRetry(ctx, store.MessageRetryParams{ID: "held", DueAt: retryAt, Failed: true}))(t); n != 1 {
-		t.Fatalf("attempts after a failure = %d", n)
-	}
-	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "held"}))(t); got.Attempts != 1 || got.DueAt == nil || !got.DueAt.Equal(retryAt) {
-		t.Fatalf("retried message attempts=%d due=%v", got.Attempts, got.DueAt)
-	}
-	must(s.MessageSetStatus(ctx, store.MessageStatusParams{ID: "held", Status: domain.MessageSent, Now: later}))(t)
-	_, err = s.MessageRetry(ctx, store.MessageRetryParams{ID: "held", DueAt: retryAt, Failed: true})
-	wantCode(t, err, domain.CodeConflict)
-	if due := must(s.MessagesDue(ctx, store.DueParams{Now: retryAt.Add(time.Hour), Limit: 10}))(t); len(due) != 1 || due[0].ID != "bulk" {
-		t.Fatalf("a sent message is still due: %+v", due)
-	}
-	if n := must(s.MessagesRelease(ctx, later))(t); n != 0 {
-		t.Fatalf("released %d messages, want 0 (bulk is due already, held was sent)", n)
-	}
-}
-
-// testAfterCommit: hooks run after the commit, never after a rollback,
-// and at once outside a transaction.
-func testAfterCommit(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	ran := 0
-	s.AfterCommit(func() { ran++ })
-	if ran != 1 {
-		t.Fatal("AfterCommit outside a transaction did not run at once")
-	}
-	err := s.InTx(ctx, func(q store.Queries) error {
-		if _, err := q.ProjectCreate(ctx, store.ProjectCreateParams{ID: "pa", Name: "After", Now: t0}); err != nil {
-			return err
-		}
-		q.AfterCommit(func() {
-			ran++
-			// The hook sees the committed row from outside the transaction.
-			if _, err := s.ProjectGet(ctx, "pa"); err != nil {
-				t.Errorf("hook ran before the commit was visible: %v", err)
-			}
-		})
-		if ran != 1 {
-			t.Error("hook ran inside the transaction")
-		}
-		return nil
-	})
-	check(t, err)
-	if ran != 2 {
-		t.Fatalf("hook ran %d times after the commit", ran-1)
-	}
-	boom := errors.New("boom")
-	err = s.InTx(ctx, func(q store.Queries) error {
-		q.AfterCommit(func() { ran++ })
-		return boom
-	})
-	if !errors.Is(err, boom) || ran != 2 {
-		t.Fatalf("rolled back: err=%v, hook runs=%d", err, ran-2)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"testing"
 	"time"
 
@@ -12,78 +11,14 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// jsonEqual compares documents by value: PostgreSQL's JSONB does not keep
-// key order or spacing.
-func jsonEqual(t *testing.T, got, want json.RawMessage) {
-	t.Helper()
-	var g, w any
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Fatalf("stored JSON %s does not parse: %v", got, err)
-	}
-	if err := json.Unmarshal(want, &w); err != nil {
-		t.Fatalf("want JSON %s does not parse: %v", want, err)
-	}
-	if !reflect.DeepEqual(g, w) {
-		t.Fatalf("JSON = %s, want %s", got, want)
-	}
-}
-
-func twoProjects(t *testing.T, s store.Store) (string, string) {
-	t.Helper()
-	ctx := context.Background()
-	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "One", Now: t0}))(t)
-	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p2", Name: "Two", Now: t0}))(t)
-	return "p1", "p2"
-}
-
-func testTemplates(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	p1, p2 := twoProjects(t, s)
-	comps := json.RawMessage(`[{"type":"BODY","text":"Hi {{1}}"},{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Yes"}]}]`)
-	tpl := must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t1", ProjectID: p1, Name: "welcome", Language: "en_US",
-		Category: "MARKETING", Components: comps, Status: store.TemplateApproved, Now: t0}))(t)
-	if tpl.Status != store.TemplateApproved || tpl.Language != "en_US" || !tpl.CreatedAt.Equal(t0) || tpl.MetaTemplateID != "" {
-		t.Fatalf("created = %+v", tpl)
-	}
-	jsonEqual(t, tpl.Components, comps)
-	must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t2", ProjectID: p1, Name: "welcome", Language: "de", Category: "MARKETING", Status: store.TemplatePending, Now: t0}))(t)
-	// The same name and language in another project is fine.
-	must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t3", ProjectID: p2, Name: "welcome", Language: "en_US", Category: "UTILITY", Status: store.TemplateApproved, Now: t0}))(t)
-	_, err := s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t4", ProjectID: p1, Name: "welcome", Language: "en_US", Category: "UTILITY", Status: store.TemplateApproved, Now: t0})
-	wantCode(t, err, domain.CodeConflict)
-
-	if got := must(s.TemplateGet(ctx, store.Ref{ProjectID: p1, ID: "t1"}))(t); got.Name != "welcome" {
-		t.Fatalf("get = %+v", got)
-	}
-	_, err = s.TemplateGet(ctx, store.Ref{ProjectID: p1, ID: "t3"}) // another project's
-	wantCode(t, err, domain.CodeNotFound)
-	if got := must(s.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: p1, Name: "welcome", Language: "en_US"}))(t); got.ID != "t1" {
-		t.Fatalf("by name and language = %+v", got)
-	}
-	if got := must(s.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: p1, Name: "welcome", Language: ""}))(t); got.ID != "t2" {
-		t.Fatalf("by name, any language = %s, want t2 (de sorts first)", got.ID)
-	}
-	_, err = s.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: p1, Name: "welcome", Language: "fr"})
-	wantCode(t, err, domain.CodeNotFound)
-	_, err = s.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: p2, Name: "welcome", Language: "de"})
-	wantCode(t, err, domain.CodeNotFound)
-
-	l := must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1}))(t)
-	if len(l.Items) != 2 || l.Items[0].ID != "t2" {
-		t.Fatalf("list = %+v", l.Items)
-	}
-	l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Status: store.TemplateApproved}))(t)
-	if len(l.Items) != 1 || l.Items[0].ID != "t1" {
-		t.Fatalf("approved = %+v", l.Items)
-	}
-	l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Page: store.Page{Limit: 1}}))(t)
-	if len(l.Items) != 1 || l.Next != "t2" {
-		t.Fatalf("page = %+v", l)
-	}
-	l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Page: store.Page{Limit: 1, After: l.Next}}))(t)
-	if len(l.Items) != 1 || l.Items[0].ID != "t1" || l.Next != "" {
-		t.Fatalf("second page = %+v", l)
-	}
+// RunFlows runs the suite of store.Flows.
+func RunFlows(t *testing.T, open Opener) {
+	run(t, open, []test{
+		{"Flows", testFlows},
+		{"FlowPaging", testFlowPaging},
+		{"FlowRevisions", testFlowRevisions},
+		{"FlowStats", testFlowStats},
+	})
 }
 
 var graph1 = json.RawMessage(`{"nodes":[{"id":"start","type":"start","data":{"trigger":{"type":"keyword","keywords":["hi"]}}}],"edges":[]}`)
