@@ -27,16 +27,24 @@ const TokenPrefix = "prl_"
 // DefaultProjectName is the project created on first start.
 const DefaultProjectName = "Default"
 
+// Store is what the service needs of the database: the account queries,
+// and transactions for the writes that go together (a project with its
+// owner, its audit event and its provisioning job).
+type Store interface {
+	store.Accounts
+	store.Transactor
+}
+
 // Service applies the account rules.
 type Service struct {
-	store      store.Store
+	store      Store
 	clock      domain.Clock
 	ids        domain.IDGen
 	sessionTTL time.Duration
 }
 
 // New returns a Service. sessionTTL is how long an unused login lasts.
-func New(s store.Store, clock domain.Clock, ids domain.IDGen, sessionTTL time.Duration) *Service {
+func New(s Store, clock domain.Clock, ids domain.IDGen, sessionTTL time.Duration) *Service {
 	return &Service{store: s, clock: clock, ids: ids, sessionTTL: sessionTTL}
 }
 

@@ -15,14 +15,20 @@ import (
 // (load) and the linter then asks only the in-memory answers; a database
 // error is reported as one, never as "unknown template".
 type projectEnv struct {
-	q         store.Queries
+	q         refQueries
 	projectID string
 	byID      map[string]*store.MessageTemplate // nil value: looked up, absent
 	byName    map[string]*store.MessageTemplate
 	flows     map[string]bool
 }
 
-func newEnv(q store.Queries, projectID string) *projectEnv {
+// refQueries are the lookups of what a graph refers to.
+type refQueries interface {
+	store.Flows
+	store.Templates
+}
+
+func newEnv(q refQueries, projectID string) *projectEnv {
 	return &projectEnv{q: q, projectID: projectID,
 		byID: map[string]*store.MessageTemplate{}, byName: map[string]*store.MessageTemplate{}, flows: map[string]bool{}}
 }

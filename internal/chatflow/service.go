@@ -32,9 +32,19 @@ const (
 	maxRefLen             = 100
 )
 
+// Store is what the service needs of the database: the flow queries, the
+// template queries (a graph's template nodes are checked against the
+// project's templates), and transactions for the writes that go together
+// (a publish with its revision and audit event).
+type Store interface {
+	store.Flows
+	store.Templates
+	store.Transactor
+}
+
 // Service applies the chat-flow rules.
 type Service struct {
-	store    store.Store
+	store    Store
 	clock    domain.Clock
 	ids      domain.IDGen
 	programs *programCache
@@ -43,7 +53,7 @@ type Service struct {
 
 // New returns a Service whose program cache holds up to 256 compiled
 // revisions.
-func New(s store.Store, clock domain.Clock, ids domain.IDGen) *Service {
+func New(s Store, clock domain.Clock, ids domain.IDGen) *Service {
 	return &Service{store: s, clock: clock, ids: ids, programs: newProgramCache(256)}
 }
 
