@@ -20,7 +20,10 @@
 // Queries composes all of them (with AfterCommit); a Store is Queries plus
 // transactions and lifecycle. A service that needs one aggregate and
 // transactions takes that interface and Transactor: inside InTx it still
-// gets the whole of Queries, for the writes that cross aggregates.
+// gets the whole of Queries, for the writes that cross aggregates. A new
+// aggregate (campaigns, channel logs) is one more interface embedded in
+// Queries, one more file and Run function in storetest, and one more line
+// in each dialect's TestConformance.
 //
 // Method convention: NounVerb(ctx, arg) with at most one argument besides
 // ctx. Where a method needs more, the argument is a struct: a shared key
