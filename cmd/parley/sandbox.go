@@ -10,8 +10,8 @@ import (
 
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/channel"
-	"github.com/parleyhq/parley/internal/channel/catalog"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
+	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/secret"
 )
@@ -94,7 +94,7 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			full, err := catalog.New(box, nil).Full(ch)
+			full, err := channels.New(channels.Deps{Box: box}).Full(ch)
 			if err != nil {
 				return err
 			}

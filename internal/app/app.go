@@ -17,7 +17,10 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/account"
-	"github.com/parleyhq/parley/internal/channel/catalog"
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/webchat"
+	"github.com/parleyhq/parley/internal/channel/whatsapp"
+	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/domain"
@@ -75,7 +78,7 @@ type App struct {
 	api      *httpapi.Server
 	http     *http.Server
 	flows    *chatflow.Service
-	channels *catalog.Catalog
+	channels *channels.Service
 	sandbox  *sandbox.Server
 	listener net.Listener
 	// AdminPassword is set when the first start created the admin.
@@ -85,9 +88,46 @@ type App struct {
 	serveErr   chan error
 }
 
+// Option changes how New builds the server.
+type Option func(*options)
+
+type options struct {
+	channelTypes []channel.Type
+}
+
+// WithChannelType adds a channel type to the ones this build has (tests
+// register fakes with it; a real channel is one line in ChannelTypes).
+func WithChannelType(t channel.Type) Option {
+	return func(o *options) { o.channelTypes = append(o.channelTypes, t) }
+}
+
+// ChannelTypes fills the registry with the channel types of this build:
+// the one place that names the adapter packages. hc makes the providers'
+// API calls.
+func ChannelTypes(hc *http.Client, extra ...channel.Type) (*channel.Registry, error) {
+	reg := channel.NewRegistry()
+	for _, t := range append([]channel.Type{
+		whatsapp.Definition(hc),
+		webchat.Definition(),
+	}, extra...) {
+		if err := reg.Register(t); err != nil {
+			return nil, err
+		}
+	}
+	return reg, nil
+}
+
+// lateChannels hands the runner the channel service, which reads the
+// store that can only be opened once the runner's workers are registered.
+type lateChannels struct{ *channels.Service }
+
 // New opens and migrates the database, bootstraps a fresh installation and
 // builds every service; nothing runs until Start.
-func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*App, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	clock, ids := domain.SystemClock{}, domain.UUIDv7{}
 	key, created, err := secret.LoadOrCreate(cfg.SecretKey, cfg.DataDir)
 	if err != nil {
@@ -101,9 +141,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, fmt.Errorf("PARLEY_HTTP_ALLOW: %w", err)
 	}
-	channels := catalog.New(box, nil)
+	channelTypes, err := ChannelTypes(channels.SharedHTTPClient(), o.channelTypes...)
+	if err != nil {
+		return nil, err
+	}
+	late := &lateChannels{}
 	doer := httpclient.New(httpclient.WithAllow(allow...))
-	run, err := runner.New(runner.Deps{HTTP: doer, Senders: channels, Clock: clock, IDs: ids, Logger: logger,
+	run, err := runner.New(runner.Deps{HTTP: doer, Channels: late, Clock: clock, IDs: ids, Logger: logger,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
 	if err != nil {
 		return nil, err
@@ -115,7 +159,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	flows := chatflow.New(st, clock, ids)
 	run.Bind(st, flows)
-	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: channels, workers: run.Workers()}
+	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger})
+	late.Service = chans
+	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, workers: run.Workers()}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -158,7 +204,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
-		Flows: flows, Runner: run, Secrets: box, Channels: channels, HTTP: doer,
+		Flows: flows, Runner: run, Channels: chans, HTTP: doer,
 	})
 	return a, nil
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
+	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
-	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -49,20 +49,12 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 	}
 	cfg := map[string]any{"phone_number_id": SandboxPhoneNumberID, "waba_id": SandboxWABAID, "access_token": SandboxAccessToken,
 		"app_secret": SandboxAppSecret, "verify_token": "parley-sandbox", "api_base_url": fake.URL()}
-	now := domain.SystemClock{}.Now()
 	ch, err := a.store.ChannelGetByAddress(ctx, store.ChannelGetByAddressParams{Type: whatsapp.ChannelType, Address: SandboxPhoneNumberID})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		ch = domain.Channel{ID: domain.UUIDv7{}.NewID(), ProjectID: p.ID, Type: whatsapp.ChannelType, Name: SandboxChannelName, Status: "active", CreatedAt: now}
-		if err = a.channels.Apply(&ch, cfg); err == nil {
-			ch.UpdatedAt = now
-			ch, err = a.store.ChannelCreate(ctx, ch)
-		}
+		ch, err = a.channels.Create(ctx, channels.CreateParams{ProjectID: p.ID, Type: whatsapp.ChannelType, Name: SandboxChannelName, Config: cfg})
 	case err == nil:
-		if err = a.channels.Apply(&ch, cfg); err == nil {
-			ch.UpdatedAt = now
-			ch, err = a.store.ChannelUpdate(ctx, ch)
-		}
+		ch, err = a.channels.Update(ctx, channels.UpdateParams{ProjectID: ch.ProjectID, ID: ch.ID, Config: cfg})
 	}
 	if err != nil {
 		return SandboxInfo{}, fmt.Errorf("preparing the sandbox channel: %w", err)

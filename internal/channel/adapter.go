@@ -2,13 +2,9 @@ package channel
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
-	"sync"
 )
 
 // Adapter is what every channel type implements. Implementations are safe
@@ -65,55 +61,4 @@ type CheckStep struct {
 	OK   bool   `json:"ok"`
 	// Detail says what was found or, on failure, what to fix.
 	Detail string `json:"detail,omitempty"`
-}
-
-// Factory builds an adapter from its JSON config (secrets included).
-type Factory func(config json.RawMessage) (Adapter, error)
-
-// Registry maps channel types to factories. The composition root fills one
-// at start-up; it is not a global so that tests build their own.
-type Registry struct {
-	mu        sync.RWMutex
-	factories map[string]Factory
-}
-
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{factories: map[string]Factory{}} }
-
-// Register adds a factory for a type; registering a type twice is a bug.
-func (r *Registry) Register(typ string, f Factory) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.factories[typ]; dup {
-		return fmt.Errorf("registering channel type %q: already registered", typ)
-	}
-	r.factories[typ] = f
-	return nil
-}
-
-// New builds an adapter of the given type.
-func (r *Registry) New(typ string, config json.RawMessage) (Adapter, error) {
-	r.mu.RLock()
-	f, ok := r.factories[typ]
-	r.mu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("building channel: unknown channel type %q", typ)
-	}
-	a, err := f(config)
-	if err != nil {
-		return nil, fmt.Errorf("building %s channel: %w", typ, err)
-	}
-	return a, nil
-}
-
-// Types lists the registered types, sorted.
-func (r *Registry) Types() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]string, 0, len(r.factories))
-	for t := range r.factories {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -52,21 +52,37 @@ func TestStateRankAndDedup(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	t.Parallel()
+	newA := func(json.RawMessage) (Adapter, error) { return nil, errors.New("bad config") }
+	conf := func(map[string]any) (Config, error) { return Config{}, nil }
+	ok := Type{Name: "x", Configure: conf, New: newA, Fields: []ConfigField{{Name: "a"}},
+		Webhooks: []Webhook{{Method: "POST", Path: PathChannel, Kind: Receive}, {Method: "POST", Kind: Receive}}}
+	bad := []Type{
+		{Name: "X", Configure: conf, New: newA},
+		{Name: "y"},
+		{Name: "y", Configure: conf, New: newA, Fields: []ConfigField{{Name: "a"}, {Name: "a"}}},
+		{Name: "y", Configure: conf, New: newA, Webhooks: []Webhook{{Method: "POST", Path: "/other", Kind: Receive}}},
+		{Name: "y", Configure: conf, New: newA, Webhooks: []Webhook{{Method: "POST", Kind: "listen"}}},
+		{Name: "y", Configure: conf, New: newA, Webhooks: []Webhook{{Method: "GET", Kind: Handshake}, {Method: "GET", Kind: Handshake}}},
+	}
 	r := NewRegistry()
-	f := func(json.RawMessage) (Adapter, error) { return nil, errors.New("bad config") }
-	if err := r.Register("x", f); err != nil {
+	if err := r.Register(ok); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Register("x", f); err == nil {
+	if err := r.Register(ok); err == nil {
 		t.Fatal("duplicate registration accepted")
 	}
-	if _, err := r.New("y", nil); err == nil {
-		t.Fatal("unknown type accepted")
+	for i, b := range bad {
+		if err := r.Register(b); err == nil {
+			t.Errorf("bad type %d accepted", i)
+		}
 	}
-	if _, err := r.New("x", nil); err == nil {
-		t.Fatal("factory error lost")
+	if _, found := r.Lookup("y"); found {
+		t.Fatal("unknown type found")
 	}
-	if got := r.Types(); len(got) != 1 || got[0] != "x" {
+	if got, found := r.Lookup("x"); !found || !got.Receives() {
+		t.Fatalf("lookup x: %v %v", got.Name, found)
+	}
+	if got := r.Names(); len(got) != 1 || got[0] != "x" {
 		t.Fatalf("types %v", got)
 	}
 }

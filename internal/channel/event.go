@@ -126,7 +126,10 @@ type Contact struct {
 	Address string `json:"address,omitempty"`
 	// UserID is the business-scoped user ID (BSUID) when the provider sends
 	// one; identity is keyed on UserID, falling back to Address.
-	UserID   string `json:"user_id,omitempty"`
+	UserID string `json:"user_id,omitempty"`
+	// Phone is the contact's number in E.164 ("+15551234567") when the
+	// channel knows it; the adapter, which knows its addresses, sets it.
+	Phone    string `json:"phone,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Username string `json:"username,omitempty"`
 }

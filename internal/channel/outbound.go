@@ -207,4 +207,7 @@ type SendResult struct {
 	// Address is the recipient's canonical address as the provider
 	// resolved it (WhatsApp: contacts[0].wa_id), when it says.
 	Address string `json:"address,omitempty"`
+	// Delivered means the message is in the recipient's hands already, so
+	// no delivery receipt will follow (in-process channels: the web chat).
+	Delivered bool `json:"delivered,omitempty"`
 }

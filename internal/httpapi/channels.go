@@ -2,15 +2,12 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
-
 	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
-	"github.com/parleyhq/parley/internal/channel/whatsapp"
+	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/domain"
-	"github.com/parleyhq/parley/internal/store"
 )
 
 // ChannelView is a channel as the API shows it: secrets masked.
@@ -26,64 +23,59 @@ type ChannelView struct {
 	UpdatedAt  time.Time      `json:"updated_at"`
 }
 
-const masked = "********"
+// ChannelTypeView is a channel type of this build: its configuration's
+// fields, for forms, and whether its channels have a webhook URL.
+type ChannelTypeView struct {
+	Name     string          `json:"name"`
+	Label    string          `json:"label"`
+	Fields   []channel.ConfigField `json:"fields"`
+	Webhooks bool            `json:"webhooks" doc:"Channels of this type receive provider webhooks at their webhook_url"`
+}
 
-func (a *runtimeAPI) channelView(ch domain.Channel) ChannelView {
-	cfg := map[string]any{}
-	_ = json.Unmarshal(ch.Config, &cfg)
-	if ch.Secrets != "" && a.s.deps.Secrets != nil {
-		if plain, err := a.s.deps.Secrets.Open(ch.Secrets); err == nil {
-			var sec map[string]any
-			if json.Unmarshal([]byte(plain), &sec) == nil {
-				for k := range sec {
-					cfg[k] = masked
-				}
-			}
-		}
+func (a *runtimeAPI) channelService() (*channels.Service, error) {
+	if a.s.deps.Channels == nil {
+		return nil, domain.Errorf(domain.CodeUnavailable, "channels are not configured in this server")
 	}
-	if _, ok := cfg["request_timeout_seconds"]; !ok && ch.Type == whatsapp.ChannelType {
-		// Saved before the setting existed: show the value its calls use.
-		cfg["request_timeout_seconds"] = whatsapp.DefaultRequestTimeoutSeconds
-	}
-	v := ChannelView{ID: ch.ID, Type: ch.Type, Name: ch.Name, Address: ch.Address, Config: cfg, Status: ch.Status, CreatedAt: ch.CreatedAt, UpdatedAt: ch.UpdatedAt}
-	if ch.Type != domain.ChannelWebchat {
+	return a.s.deps.Channels, nil
+}
+
+func (a *runtimeAPI) channelView(svc *channels.Service, ch domain.Channel) ChannelView {
+	v := ChannelView{ID: ch.ID, Type: ch.Type, Name: ch.Name, Address: ch.Address, Config: svc.PublicConfig(ch), Status: ch.Status, CreatedAt: ch.CreatedAt, UpdatedAt: ch.UpdatedAt}
+	if t, ok := svc.Type(ch.Type); ok && t.Receives() {
 		v.WebhookURL = strings.TrimRight(a.s.deps.PublicURL, "/") + "/webhooks/" + ch.Type + "/" + ch.ID
 	}
 	return v
 }
 
-// secretsOf opens a channel's sealed secrets.
-func (a *runtimeAPI) secretsOf(ch domain.Channel) (map[string]any, error) {
-	out := map[string]any{}
-	if ch.Secrets == "" {
-		return out, nil
-	}
-	if a.s.deps.Secrets == nil {
-		return nil, domain.Errorf(domain.CodeUnavailable, "no secret key is configured")
-	}
-	plain, err := a.s.deps.Secrets.Open(ch.Secrets)
+func (a *runtimeAPI) channelTypes(ctx context.Context, _ *struct{}) (*Body[ListBody[ChannelTypeView]], error) {
+	svc, err := a.channelService()
 	if err != nil {
 		return nil, err
 	}
-	return out, json.Unmarshal([]byte(plain), &out)
-}
-
-// apply validates a config and fills a channel's stored fields from it.
-func (a *runtimeAPI) apply(ch *domain.Channel, cfg map[string]any) error {
-	if a.s.deps.Channels == nil {
-		return domain.Errorf(domain.CodeUnavailable, "channels are not configured in this server")
+	ts := svc.Types()
+	out := ListBody[ChannelTypeView]{Results: make([]ChannelTypeView, len(ts))}
+	for i, t := range ts {
+		fields := t.Fields
+		if fields == nil {
+			fields = []channel.ConfigField{}
+		}
+		out.Results[i] = ChannelTypeView{Name: t.Name, Label: t.Label, Fields: fields, Webhooks: t.Receives()}
 	}
-	return a.s.deps.Channels.Apply(ch, cfg)
+	return bodyOf(out), nil
 }
 
 func (a *runtimeAPI) channelList(ctx context.Context, _ *struct{}) (*Body[ListBody[ChannelView]], error) {
-	chs, err := a.s.deps.Store.ChannelList(ctx, principalFrom(ctx).ProjectID)
+	svc, err := a.channelService()
+	if err != nil {
+		return nil, err
+	}
+	chs, err := svc.List(ctx, principalFrom(ctx).ProjectID)
 	if err != nil {
 		return nil, err
 	}
 	out := ListBody[ChannelView]{Results: make([]ChannelView, len(chs))}
 	for i, ch := range chs {
-		out.Results[i] = a.channelView(ch)
+		out.Results[i] = a.channelView(svc, ch)
 	}
 	return bodyOf(out), nil
 }
@@ -91,29 +83,22 @@ func (a *runtimeAPI) channelList(ctx context.Context, _ *struct{}) (*Body[ListBo
 // ChannelCreateInput adds a channel.
 type ChannelCreateInput struct {
 	Body struct {
-		Type   string         `json:"type" enum:"whatsapp,webchat"`
+		Type   string         `json:"type" minLength:"1" maxLength:"32" doc:"A channel type of GET /channel-types/ (whatsapp, webchat…)"`
 		Name   string         `json:"name" minLength:"1" maxLength:"100"`
-		Config map[string]any `json:"config,omitempty" doc:"Type-specific settings; see docs/whatsapp.md"`
+		Config map[string]any `json:"config,omitempty" doc:"The type's settings, as GET /channel-types/ describes them; see docs/whatsapp.md"`
 	}
 }
 
 func (a *runtimeAPI) channelCreate(ctx context.Context, in *ChannelCreateInput) (*Body[ChannelView], error) {
-	p := principalFrom(ctx)
-	now := a.s.deps.Clock.Now()
-	ch := domain.Channel{ID: a.s.deps.IDs.NewID(), ProjectID: p.ProjectID, Type: in.Body.Type, Name: strings.TrimSpace(in.Body.Name), Status: "active", CreatedAt: now, UpdatedAt: now}
-	cfg := in.Body.Config
-	if cfg == nil {
-		cfg = map[string]any{}
-	}
-	if err := a.apply(&ch, cfg); err != nil {
-		return nil, err
-	}
-	out, err := a.s.deps.Store.ChannelCreate(ctx, ch)
-	a.forgetChannels()
+	svc, err := a.channelService()
 	if err != nil {
 		return nil, err
 	}
-	return bodyOf(a.channelView(out)), nil
+	ch, err := svc.Create(ctx, channels.CreateParams{ProjectID: principalFrom(ctx).ProjectID, Type: in.Body.Type, Name: in.Body.Name, Config: in.Body.Config})
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(a.channelView(svc, ch)), nil
 }
 
 // ChannelPath names a channel.
@@ -122,11 +107,15 @@ type ChannelPath struct {
 }
 
 func (a *runtimeAPI) channelGet(ctx context.Context, in *ChannelPath) (*Body[ChannelView], error) {
-	ch, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: principalFrom(ctx).ProjectID, ID: in.ChannelID})
+	svc, err := a.channelService()
 	if err != nil {
 		return nil, err
 	}
-	return bodyOf(a.channelView(ch)), nil
+	ch, err := svc.Get(ctx, principalFrom(ctx).ProjectID, in.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(a.channelView(svc, ch)), nil
 }
 
 // ChannelUpdateInput renames a channel or changes its config; secret keys
@@ -141,83 +130,34 @@ type ChannelUpdateInput struct {
 }
 
 func (a *runtimeAPI) channelUpdate(ctx context.Context, in *ChannelUpdateInput) (*Body[ChannelView], error) {
-	p := principalFrom(ctx)
-	ch, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ChannelID})
+	svc, err := a.channelService()
 	if err != nil {
 		return nil, err
 	}
-	if in.Body.Name != nil {
-		ch.Name = strings.TrimSpace(*in.Body.Name)
-	}
-	if in.Body.Status != nil {
-		ch.Status = *in.Body.Status
-	}
-	if in.Body.Config != nil {
-		cfg := map[string]any{}
-		_ = json.Unmarshal(ch.Config, &cfg)
-		old, err := a.secretsOf(ch)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range old {
-			cfg[k] = v
-		}
-		for k, v := range in.Body.Config {
-			if v == masked {
-				continue
-			}
-			cfg[k] = v
-		}
-		if err := a.apply(&ch, cfg); err != nil {
-			return nil, err
-		}
-	}
-	ch.UpdatedAt = a.s.deps.Clock.Now()
-	out, err := a.s.deps.Store.ChannelUpdate(ctx, ch)
-	a.forgetChannels()
+	ch, err := svc.Update(ctx, channels.UpdateParams{ProjectID: principalFrom(ctx).ProjectID, ID: in.ChannelID,
+		Name: in.Body.Name, Status: in.Body.Status, Config: in.Body.Config})
 	if err != nil {
 		return nil, err
 	}
-	return bodyOf(a.channelView(out)), nil
+	return bodyOf(a.channelView(svc, ch)), nil
 }
 
 func (a *runtimeAPI) channelDelete(ctx context.Context, in *ChannelPath) (*struct{}, error) {
-	p := principalFrom(ctx)
-	flows, err := a.s.deps.Store.FlowList(ctx, store.FlowListParams{ProjectID: p.ProjectID, ChannelID: in.ChannelID, Status: store.FlowPublished, Page: store.Page{Limit: 1}})
+	svc, err := a.channelService()
 	if err != nil {
 		return nil, err
 	}
-	if len(flows.Items) > 0 {
-		return nil, domain.Errorf(domain.CodeConflict, "the published flow %q is bound to this channel; unpublish it or bind it elsewhere first", flows.Items[0].Name)
-	}
-	err = a.s.deps.Store.ChannelDelete(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ChannelID})
-	a.forgetChannels()
-	return nil, err
+	return nil, svc.Delete(ctx, principalFrom(ctx).ProjectID, in.ChannelID)
 }
 
 func (a *runtimeAPI) channelCheck(ctx context.Context, in *ChannelPath) (*Body[channel.CheckReport], error) {
-	p := principalFrom(ctx)
-	ch, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ChannelID})
+	svc, err := a.channelService()
 	if err != nil {
 		return nil, err
 	}
-	if a.s.deps.Channels == nil {
-		return nil, domain.Errorf(domain.CodeUnavailable, "channels are not configured in this server")
-	}
-	ad, err := a.s.deps.Channels.Adapter(ctx, ch)
+	rep, err := svc.Check(ctx, principalFrom(ctx).ProjectID, in.ChannelID)
 	if err != nil {
-		return bodyOf(channel.CheckReport{Steps: []channel.CheckStep{{Name: "configuration", Detail: err.Error()}}}), nil
+		return nil, err
 	}
-	checker, ok := ad.(channel.Checker)
-	if !ok {
-		return bodyOf(channel.CheckReport{OK: true, Steps: []channel.CheckStep{{Name: "configuration", OK: true, Detail: "a " + ch.Type + " channel has no credentials to check"}}}), nil
-	}
-	return bodyOf(checker.Check(ctx)), nil
-}
-
-// forgetChannels makes the runtime read channels afresh after a change.
-func (a *runtimeAPI) forgetChannels() {
-	if a.s.deps.Runner != nil {
-		a.s.deps.Runner.ForgetChannels()
-	}
+	return bodyOf(rep), nil
 }

@@ -19,7 +19,10 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/account"
-	"github.com/parleyhq/parley/internal/channel/catalog"
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/webchat"
+	"github.com/parleyhq/parley/internal/channel/whatsapp"
+	channelsvc "github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/httpapi"
@@ -49,22 +52,30 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	channels := catalog.New(box, nil)
-	run, err := runner.New(runner.Deps{Senders: channels, Clock: deps.Clock, IDs: deps.IDs, Logger: logger})
+	reg := channel.NewRegistry()
+	for _, typ := range []channel.Type{whatsapp.Definition(nil), webchat.Definition()} {
+		if err := reg.Register(typ); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chans := &lateChannels{}
+	run, err := runner.New(runner.Deps{Channels: chans, Clock: deps.Clock, IDs: deps.IDs, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Jobs are only enqueued here: the API handles inboxes inline.
 	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{Register: []func(*river.Workers){run.Register}})})
 	deps.Store = st
+	channels := channelsvc.New(channelsvc.Deps{Registry: reg, Store: st, Box: box, Clock: deps.Clock, IDs: deps.IDs, Logger: logger})
+	chans.Service = channels
 	flows := chatflow.New(st, deps.Clock, deps.IDs)
 	run.Bind(st, flows)
 	accounts := account.New(st, deps.Clock, deps.IDs, time.Hour)
-	reg := prometheus.NewRegistry()
+	metrics := prometheus.NewRegistry()
 	api := httpapi.New(httpapi.Deps{
 		Store: st, Accounts: accounts, Clock: deps.Clock, IDs: deps.IDs, Logger: logger,
-		Metrics: reg, Gatherer: reg, UI: webui.Handler(), MaxBodyBytes: 64 << 10,
-		Flows: flows, Runner: run, Secrets: box, Channels: channels, PublicURL: "http://parley.test",
+		Metrics: metrics, Gatherer: metrics, UI: webui.Handler(), MaxBodyBytes: 64 << 10,
+		Flows: flows, Runner: run, Channels: channels, PublicURL: "http://parley.test",
 		// Loopback is allowed here so tests can call their own httptest servers.
 		HTTP: httpclient.New(httpclient.WithAllow(netip.MustParsePrefix("127.0.0.0/8"))),
 	})
@@ -72,6 +83,10 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(srv.Close)
 	return &harness{t: t, srv: srv, api: api, store: st, accounts: accounts}
 }
+
+// lateChannels is the channel service, given to the runner before the
+// store it reads is open.
+type lateChannels struct{ *channelsvc.Service }
 
 // tenant is a project with an owner user and an owner token.
 type tenant struct {

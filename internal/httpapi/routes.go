@@ -67,7 +67,7 @@ func (s *Server) routeTable() []Route {
 	ra := &runtimeAPI{s: s}
 	fa := s.newFlowAPI()
 	big := func(r *Route) { r.MaxBodyBytes = flowBodyLimit }
-	return []Route{
+	routes := []Route{
 		// Operations and health.
 		raw(get, "/healthz", "healthz", "Liveness: the process is up", Public, http.HandlerFunc(s.healthz)),
 		raw(get, "/readyz", "readyz", "Readiness: the database answers", Public, http.HandlerFunc(s.readyz)),
@@ -75,12 +75,6 @@ func (s *Server) routeTable() []Route {
 		raw(get, "/docs", "docs", "API reference page", Public, http.HandlerFunc(s.docsPage)),
 		raw(get, "/app/", "app", "The web UI", Public, s.appHandler()),
 		raw("", "/", "root", "Redirects to the web UI; anything else is 404", Public, http.HandlerFunc(s.root)),
-
-		// Provider webhooks: authenticated by the provider's signature, not by Parley's credentials.
-		raw(get, "/webhooks/whatsapp/{channel_id}", "whatsapp-handshake", "Meta's webhook verification for a channel", Public, http.HandlerFunc(ra.whatsappHandshake)),
-		raw(post, "/webhooks/whatsapp/{channel_id}", "whatsapp-webhook", "A channel's WhatsApp webhooks (signed)", Public, http.HandlerFunc(ra.whatsappReceive)),
-		raw(get, "/webhooks/whatsapp", "whatsapp-handshake-shared", "Meta's webhook verification for the shared endpoint", Public, http.HandlerFunc(ra.whatsappHandshakeShared)),
-		raw(post, "/webhooks/whatsapp", "whatsapp-webhook-shared", "WhatsApp webhooks of one Meta app for many numbers, routed by phone_number_id", Public, http.HandlerFunc(ra.whatsappReceiveShared)),
 
 		// Web login.
 		op(post, "/auth/login", "login", "Log in with email and password; sets the session cookie", "auth", Public, s.login),
@@ -163,6 +157,7 @@ func (s *Server) routeTable() []Route {
 		op(post, "/templates/{template_id}/send/", "send-template", "Send an approved template; starts the flow whose start_template it is", "templates", Editor, ra.templateSend),
 
 		// Channels.
+		op(get, "/channel-types/", "list-channel-types", "The channel types of this server and their configuration fields", "channels", Viewer, ra.channelTypes),
 		op(get, "/channels/", "list-channels", "List the project's channels (secrets masked)", "channels", Viewer, ra.channelList),
 		op(post, "/channels/", "create-channel", "Connect a channel: a WhatsApp number or the web chat", "channels", Owner, ra.channelCreate).with(created),
 		op(get, "/channels/{channel_id}/", "get-channel", "Get a channel and its webhook URL", "channels", Viewer, ra.channelGet),
@@ -170,6 +165,9 @@ func (s *Server) routeTable() []Route {
 		op(del, "/channels/{channel_id}/", "delete-channel", "Remove a channel no published flow is bound to", "channels", Owner, ra.channelDelete).with(noContent),
 		op(post, "/channels/{channel_id}/check/", "check-channel", "Call the provider to confirm the credentials, step by step", "channels", Editor, ra.channelCheck),
 	}
+	// Provider webhooks, as each registered channel type declares them
+	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).
+	return append(routes, s.webhookRoutes(ra)...)
 }
 
 func created(r *Route)   { r.Status = http.StatusCreated }

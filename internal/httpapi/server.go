@@ -19,13 +19,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleyhq/parley/internal/account"
-	"github.com/parleyhq/parley/internal/channel/catalog"
+	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/runner"
-	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/template"
 )
 
 // Version is reported by /healthz and in the OpenAPI document.
@@ -54,13 +54,16 @@ type Deps struct {
 	// Runner runs flows for contacts; nil disables the runtime routes'
 	// effects (tests of the account API only).
 	Runner *runner.Runner
-	// Secrets seals channel secrets at rest.
-	Secrets *secret.Box
 	// HTTP makes http_request calls (the editor's test call), guarded
 	// against requests to private addresses like the engine's.
 	HTTP engine.HTTPDoer
-	// Channels validates channel configs and builds adapters (checks).
-	Channels *catalog.Catalog
+	// Channels is the channel service: channel rows, their adapters and
+	// the registry of channel types (webhook routes come from it); nil
+	// serves no channel routes' effects (tests of the account API only).
+	Channels *channels.Service
+	// Templates is the template service; nil builds one over Store and
+	// Channels.
+	Templates *template.Service
 }
 
 // Server is the HTTP API.
@@ -79,6 +82,13 @@ func New(d Deps) *Server {
 	installHumaErrors()
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 1 << 20
+	}
+	if d.Templates == nil {
+		var adapters template.Adapters
+		if d.Channels != nil {
+			adapters = d.Channels
+		}
+		d.Templates = template.NewService(template.ServiceDeps{Store: d.Store, Channels: adapters, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger})
 	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	cfg := huma.DefaultConfig("Parley API", Version)

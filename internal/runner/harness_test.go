@@ -16,6 +16,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/ratelimit"
 	"github.com/parleyhq/parley/internal/channel/webchat"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
@@ -25,16 +26,25 @@ import (
 	"github.com/parleyhq/parley/internal/store/testdb"
 )
 
-// countingSenders hands out the web chat adapter and counts what it sent.
+// countingSenders is the channel service of the tests: it reads channel
+// rows from the store, hands out the web chat adapter and counts what it
+// sent.
 type countingSenders struct {
+	st   store.Store
 	mu   sync.Mutex
 	sent map[string]int    // our message ID → sends
 	to   map[string]string // our message ID → the address it went to
 }
 
+func (c *countingSenders) InProject(ctx context.Context, projectID, id string) (domain.Channel, error) {
+	return c.st.ChannelGet(ctx, store.Ref{ProjectID: projectID, ID: id})
+}
+
 func (c *countingSenders) Adapter(context.Context, domain.Channel) (channel.Adapter, error) {
 	return countingAdapter{c: c}, nil
 }
+
+func (c *countingSenders) Limiter(context.Context, domain.Channel) *ratelimit.Limiter { return nil }
 
 type countingAdapter struct {
 	webchat.Adapter
@@ -80,13 +90,14 @@ func newEnv(t *testing.T, work bool) *env {
 	clock, ids := &offsetClock{}, domain.UUIDv7{}
 	deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
 	senders := &countingSenders{sent: map[string]int{}, to: map[string]string{}}
-	r, err := New(Deps{Senders: senders, Clock: clock, IDs: ids, Logger: logger})
+	r, err := New(Deps{Channels: senders, Clock: clock, IDs: ids, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{Work: true, PollInterval: 20 * time.Millisecond,
 		Register: []func(*river.Workers){r.Register}, Queues: Queues(8)})})
 	deps.Store = st
+	senders.st = st
 	flows := chatflow.New(st, clock, ids)
 	r.Bind(st, flows)
 	p, err := account.New(st, clock, ids, time.Hour).CreateProject(ctx, "Runner test", nil, "", "test")

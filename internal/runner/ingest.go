@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/template"
 )
 
 // IngestResult counts what a webhook's events became.
@@ -20,6 +21,29 @@ type IngestResult struct {
 	Statuses   int
 	Templates  int
 	Ignored    int
+}
+
+// IngestWebhook stores the events of one verified webhook, routed to their
+// channels, in one transaction: once it returns nil, the webhook may be
+// acknowledged. The events are made ready before the transaction, which on
+// SQLite runs on the one writer.
+func (r *Runner) IngestWebhook(ctx context.Context, batches []channels.Batch) error {
+	ready := make([]*IngestBatch, 0, len(batches))
+	for _, b := range batches {
+		ib, err := r.PrepareIngest(b.Channel, b.Events)
+		if err != nil {
+			return err
+		}
+		ready = append(ready, ib)
+	}
+	return r.st.InTx(ctx, func(q store.Queries) error {
+		for _, b := range ready {
+			if _, err := b.Store(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Ingest stores the events of one verified webhook for a channel, in the
@@ -92,8 +116,8 @@ func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult,
 				return res, err
 			}
 			res.Statuses++
-		case e.Kind == channel.KindTemplateStatus || e.Kind == channel.KindTemplateQuality || e.Kind == channel.KindTemplateCategory:
-			ok, err := r.ingestTemplate(ctx, q, ch, e)
+		case template.IsTemplateEvent(e.Kind):
+			ok, err := template.ApplyWebhook(ctx, q, template.WebhookParams{Channel: ch, Kind: e.Kind, Update: e.Template, Now: r.d.Clock.Now()})
 			if err != nil {
 				return res, err
 			}
@@ -101,6 +125,7 @@ func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult,
 				res.Templates++
 			} else {
 				res.Ignored++
+				r.d.Logger.Info("template update for a template Parley does not know", "channel", ch.ID, "kind", e.Kind)
 			}
 		case e.Kind == channel.KindPreference && e.Preference != nil:
 			if err := r.ingestPreference(ctx, q, ch, e); err != nil {
@@ -183,11 +208,7 @@ func inboundOf(ch domain.Channel, e *channel.Event) (*Inbound, error) {
 	if address == "" {
 		return nil, domain.Errorf(domain.CodeInvalid, "a %s message without a sender", e.Kind)
 	}
-	phone := ""
-	if e.Contact.Address != "" {
-		phone = "+" + e.Contact.Address
-	}
-	ib := &Inbound{ProjectID: ch.ProjectID, ChannelID: ch.ID, Scheme: ch.Type, Address: address, Name: e.Contact.Name, Phone: phone,
+	ib := &Inbound{ProjectID: ch.ProjectID, ChannelID: ch.ID, Scheme: ch.Type, Address: address, Name: e.Contact.Name, Phone: e.Contact.Phone,
 		ProviderID: e.ProviderID, Type: string(e.Kind), Content: raw, Input: in, At: e.Timestamp}
 	ib.payload = ib.eventPayload()
 	return ib, nil
@@ -269,73 +290,4 @@ func (r *Runner) ingestPreference(ctx context.Context, q store.Queries, ch domai
 	c.UpdatedAt = r.d.Clock.Now()
 	_, err = q.ContactUpdate(ctx, c)
 	return err
-}
-
-// ingestTemplate applies Meta's template status, quality and category
-// updates to the project's template.
-func (r *Runner) ingestTemplate(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) (bool, error) {
-	u := e.Template
-	if u == nil {
-		return false, nil
-	}
-	t, err := q.TemplateGetByMetaID(ctx, store.TemplateGetByMetaIDParams{ProjectID: ch.ProjectID, MetaID: u.ID})
-	if errors.Is(err, store.ErrNotFound) && u.Name != "" {
-		t, err = q.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: ch.ProjectID, Name: u.Name, Language: u.Language})
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		r.d.Logger.Info("template update for a template Parley does not know", "channel", ch.ID, "template", u.ID, "name", u.Name)
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	switch e.Kind {
-	case channel.KindTemplateStatus:
-		if st, ok := storedTemplateStatus(u.Event); ok {
-			t.Status = st
-		}
-		t.Reason = u.Reason
-		if u.Detail != "" {
-			t.Reason = u.Detail
-		}
-		if t.Reason == "" && u.Event != "" && u.Event != t.Status {
-			t.Reason = u.Event // e.g. FLAGGED, IN_APPEAL: kept visible
-		}
-	case channel.KindTemplateQuality:
-		t.Quality = u.Quality
-	case channel.KindTemplateCategory:
-		if u.Category != "" {
-			t.Category = u.Category
-		}
-	}
-	if t.MetaTemplateID == "" {
-		t.MetaTemplateID = u.ID
-	}
-	t.UpdatedAt = r.d.Clock.Now()
-	if _, err := q.TemplateUpdate(ctx, t); err != nil {
-		return false, fmt.Errorf("updating template %s from a webhook: %w", t.ID, err)
-	}
-	return true, nil
-}
-
-// storedTemplateStatus maps the event of Meta's template status webhook to
-// the statuses Parley keeps (whether the template can be sent, and why
-// not); ok is false for events that do not change that (FLAGGED: a quality
-// warning). Every Meta event is acknowledged: an unknown one must never
-// make the webhook fail, or Meta would retry it, and the rest of its body,
-// forever.
-func storedTemplateStatus(event string) (string, bool) {
-	switch event {
-	case "APPROVED", "REINSTATED", "UNARCHIVED":
-		return "APPROVED", true
-	case "REJECTED", "LIMIT_EXCEEDED":
-		return "REJECTED", true
-	case "PENDING", "IN_APPEAL":
-		return "PENDING", true // under review again
-	case "PAUSED":
-		return "PAUSED", true
-	case "DISABLED", "PENDING_DELETION", "DELETED", "ARCHIVED":
-		return "DISABLED", true // cannot be sent
-	}
-	return "", false
 }

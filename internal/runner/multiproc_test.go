@@ -35,7 +35,8 @@ func TestOrderingAcrossProcesses(t *testing.T) {
 		logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 		clock, ids := domain.SystemClock{}, domain.UUIDv7{}
 		deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
-		r, err := New(Deps{Senders: &countingSenders{sent: map[string]int{}}, Clock: clock, IDs: ids, Logger: logger,
+		senders := &countingSenders{sent: map[string]int{}}
+		r, err := New(Deps{Channels: senders, Clock: clock, IDs: ids, Logger: logger,
 			Lease: 30 * time.Millisecond, PollEvery: 10 * time.Millisecond, InboxWorkers: 4})
 		if err != nil {
 			t.Fatal(err)
@@ -46,6 +47,7 @@ func TestOrderingAcrossProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
+		senders.st = st
 		if err := st.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}

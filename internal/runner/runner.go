@@ -25,28 +25,36 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/ratelimit"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/dispatch"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/flow"
+	"github.com/parleyhq/parley/internal/shortcache"
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// Senders gives the adapter that sends for a channel.
-type Senders interface {
+// Channels is the channel service as the runner uses it: channel rows
+// read through its short-lived cache, and each channel's live adapter and
+// send limiter.
+type Channels interface {
+	// InProject is a project's channel (domain.NotFound when it is not).
+	InProject(ctx context.Context, projectID, id string) (domain.Channel, error)
 	Adapter(ctx context.Context, ch domain.Channel) (channel.Adapter, error)
+	// Limiter is the channel's send pacer; nil when it needs none.
+	Limiter(ctx context.Context, ch domain.Channel) *ratelimit.Limiter
 }
 
 // Deps are what a Runner needs besides the store.
 type Deps struct {
-	Flows   *chatflow.Service
-	HTTP    engine.HTTPDoer
-	LLM     engine.LLM
-	Senders Senders
-	Clock   domain.Clock
-	IDs     domain.IDGen
-	Logger  *slog.Logger
+	Flows    *chatflow.Service
+	HTTP     engine.HTTPDoer
+	LLM      engine.LLM
+	Channels Channels
+	Clock    domain.Clock
+	IDs      domain.IDGen
+	Logger   *slog.Logger
 	// SendAttempts bounds retries of a retryable send failure (default 8).
 	SendAttempts int
 	// Lease is how long the process that queued an inbox event or a message
@@ -72,9 +80,8 @@ type Runner struct {
 	outbox *dispatch.Dispatcher[messageKey]
 	// sending holds the messages this process queued and handed to its
 	// senders, so a send need not read back what it just wrote.
-	sending      sync.Map // message ID → queuedSend
-	channels     channelCache
-	projectWords shortCache[keywordSettings] // by project ID
+	sending      sync.Map                          // message ID → queuedSend
+	projectWords shortcache.Cache[keywordSettings] // by project ID
 	// stats adds up committed sprints' flow counters (see statsBuffer).
 	stats   statsBuffer
 	statsMu sync.Mutex

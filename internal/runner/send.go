@@ -16,18 +16,9 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// Pacers is implemented by Senders whose channels need send pacing.
-type Pacers interface {
-	Limiter(ctx context.Context, ch domain.Channel) *ratelimit.Limiter
-}
-
 // maxPacingWait is the longest a send worker sleeps for a recipient's
 // pacing; longer waits snooze the job instead.
 const maxPacingWait = time.Second
-
-// Window is WhatsApp's customer-service window: free-form messages only
-// within 24 hours of the contact's last message.
-const Window = 24 * time.Hour
 
 // maxHeldDelay is the longest a send waits in memory (pacing, throttling);
 // longer waits are written to the message so any process takes it later.
@@ -144,12 +135,25 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 	if err := json.Unmarshal(m.Content, &em); err != nil {
 		return fail("bad_content", "the stored message cannot be read: "+err.Error())
 	}
-	if ch.Type == domain.ChannelWhatsApp && em.Type != engine.MessageTemplate {
-		if urn.LastInboundAt == nil || r.d.Clock.Now().Sub(*urn.LastInboundAt) > Window {
-			return fail("131047", "outside the 24-hour customer-service window: the contact has not written in the last 24 hours, so only an approved template can be sent")
-		}
+	adapter, err := r.d.Channels.Adapter(ctx, ch)
+	if err != nil {
+		return fail("channel_config", err.Error())
 	}
 	out := Outbound(em, m.ID, urn.Path)
+	if w, ok := adapter.(channel.Window); ok {
+		// The provider's rule on what may reach this contact now
+		// (WhatsApp: free-form only within 24 hours of their last message).
+		if err := w.CheckWindow(out, urn.LastInboundAt, r.d.Clock.Now()); err != nil {
+			se := &channel.SendError{Class: channel.Permanent, Err: err}
+			errors.As(err, &se)
+			return fail(codeOf(se), reasonOf(se))
+		}
+	}
+	if out.Kind == channel.OutFlow {
+		if f, ok := adapter.(channel.FormSender); !ok || !f.SendsForms() {
+			return fail("form_unsupported", fmt.Sprintf("a %s channel cannot send forms (WhatsApp Flows)", ch.Type))
+		}
+	}
 	if em.Type == engine.MessageTemplate && em.Template != nil {
 		ts, err := r.renderTemplate(ctx, m.ProjectID, em.Template)
 		var et *errTemplate
@@ -161,14 +165,7 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		}
 		out.Template = ts
 	}
-	adapter, err := r.d.Senders.Adapter(ctx, ch)
-	if err != nil {
-		return fail("channel_config", err.Error())
-	}
-	var lim *ratelimit.Limiter
-	if p, ok := r.d.Senders.(Pacers); ok {
-		lim = p.Limiter(ctx, ch)
-	}
+	lim := r.d.Channels.Limiter(ctx, ch)
 	if lim != nil {
 		// A recipient paced for a while must not hold a send worker: the
 		// message comes back when the pacing allows it.
@@ -215,7 +212,7 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		return fail(codeOf(se), reasonOf(se))
 	}
 	status := domain.MessageSent
-	if ch.Type == domain.ChannelWebchat {
+	if res.Delivered {
 		status = domain.MessageDelivered // in-process: it is in the conversation now
 	}
 	return dispatch.Done, r.recordSend(ctx, store.MessageStatusParams{ID: m.ID, Status: status, ProviderID: res.ProviderID, Now: r.d.Clock.Now()})

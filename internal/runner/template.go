@@ -2,27 +2,16 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/template"
 )
-
-// TemplateOf turns a stored template into the template package's model.
-func TemplateOf(t store.MessageTemplate) (*template.Template, error) {
-	out := &template.Template{Name: t.Name, Language: t.Language, Category: template.Category(t.Category),
-		ID: t.MetaTemplateID, Status: template.Status(t.Status), Quality: t.Quality, RejectedReason: t.Reason}
-	if len(t.Components) > 0 {
-		if err := json.Unmarshal(t.Components, &out.Components); err != nil {
-			return nil, fmt.Errorf("reading the components of template %s: %w", t.ID, err)
-		}
-	}
-	return out, nil
-}
 
 // errTemplate is a template that cannot be sent, with the reason to show in
 // the conversation.
@@ -47,7 +36,7 @@ func (r *Runner) renderTemplate(ctx context.Context, projectID string, et *engin
 	if err != nil {
 		return nil, err
 	}
-	t, err := TemplateOf(st)
+	t, err := template.FromStored(st)
 	if err != nil {
 		return nil, &errTemplate{"template_invalid", err.Error()}
 	}
@@ -68,4 +57,58 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// TemplateSendParams sends an approved template to a contact, or starts
+// the flow whose start template it is.
+type TemplateSendParams struct {
+	ProjectID string
+	Channel   domain.Channel
+	// ContactID names the contact; else Phone (E.164) finds or creates
+	// them on the channel.
+	ContactID, Phone string
+	// FlowID, when set, is the published flow whose start template this
+	// is: it is started (as SessionID) instead of sending the template.
+	FlowID, SessionID string
+	Template          engine.Template
+}
+
+// TemplateSendResult is what SendTemplateTo did: the event that starts the
+// flow, or the queued message.
+type TemplateSendResult struct {
+	ContactID string
+	Event     domain.ContactEvent
+	Message   domain.Message
+}
+
+// SendTemplateTo finds (or creates) the contact and starts the flow or
+// queues the template, in one transaction.
+func (r *Runner) SendTemplateTo(ctx context.Context, p TemplateSendParams) (TemplateSendResult, error) {
+	var out TemplateSendResult
+	err := r.st.InTx(ctx, func(q store.Queries) error {
+		out.ContactID = p.ContactID
+		if p.ContactID != "" {
+			if _, err := q.ContactGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: p.ContactID}); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return domain.Invalid("/contact_id", "contact %q not found", p.ContactID)
+				}
+				return err
+			}
+		} else {
+			c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p.ProjectID, Scheme: p.Channel.Type, Path: strings.TrimPrefix(p.Phone, "+"),
+				ChannelID: p.Channel.ID, NewID: r.d.IDs.NewID(), Phone: p.Phone, Now: r.d.Clock.Now()})
+			if err != nil {
+				return err
+			}
+			out.ContactID = c.ID
+		}
+		var err error
+		if p.FlowID != "" {
+			out.Event, err = r.Start(ctx, q, StartParams{ProjectID: p.ProjectID, FlowID: p.FlowID, ContactID: out.ContactID, ChannelID: p.Channel.ID, SessionID: p.SessionID})
+			return err
+		}
+		out.Message, err = r.SendTemplate(ctx, q, p.ProjectID, out.ContactID, p.Channel.ID, p.Template)
+		return err
+	})
+	return out, err
 }

@@ -21,21 +21,17 @@ const (
 	Authentication Category = "AUTHENTICATION"
 )
 
-// Status is a template's review status at Meta.
+// Status is a template's review status as Parley keeps it: whether it can
+// be sent, and if not, why (StatusOf maps Meta's many statuses onto these).
 type Status string
 
 // Statuses.
 const (
-	StatusPending         Status = "PENDING"
-	StatusApproved        Status = "APPROVED"
-	StatusRejected        Status = "REJECTED"
-	StatusPaused          Status = "PAUSED"
-	StatusDisabled        Status = "DISABLED"
-	StatusInAppeal        Status = "IN_APPEAL"
-	StatusPendingDeletion Status = "PENDING_DELETION"
-	StatusDeleted         Status = "DELETED"
-	StatusArchived        Status = "ARCHIVED"
-	StatusLimitExceeded   Status = "LIMIT_EXCEEDED"
+	StatusPending  Status = "PENDING"
+	StatusApproved Status = "APPROVED"
+	StatusRejected Status = "REJECTED"
+	StatusPaused   Status = "PAUSED"
+	StatusDisabled Status = "DISABLED"
 )
 
 // Parameter formats.

@@ -26,7 +26,7 @@ func (t *Template) Apply(kind channel.Kind, u *channel.TemplateUpdate, at time.T
 	}
 	switch kind {
 	case channel.KindTemplateStatus:
-		if s, ok := statusOfEvent(u.Event); ok {
+		if s, ok := StatusOf(u.Event); ok {
 			t.Status = s
 		}
 		switch {
@@ -62,29 +62,25 @@ func (t *Template) Apply(kind channel.Kind, u *channel.TemplateUpdate, at time.T
 	return changed
 }
 
-// statusOfEvent maps Meta's status-update events to statuses.
-func statusOfEvent(event string) (Status, bool) {
-	switch event {
+// StatusOf maps a status Meta reports (in its template status webhook's
+// event, or in a listed template's status) to the statuses Parley keeps:
+// whether the template can be sent, and why not. ok is false for what does
+// not change that (FLAGGED: a quality warning; LOCKED) and for names Meta
+// may add: an unknown one must never fail a webhook, or Meta would retry
+// it, and the rest of its body, forever. It is the one mapping from Meta's
+// names, for webhooks and syncs alike.
+func StatusOf(meta string) (Status, bool) {
+	switch meta {
 	case "APPROVED", "REINSTATED", "UNARCHIVED":
 		return StatusApproved, true
-	case "REJECTED":
+	case "REJECTED", "LIMIT_EXCEEDED":
 		return StatusRejected, true
-	case "PENDING":
-		return StatusPending, true
+	case "PENDING", "IN_APPEAL":
+		return StatusPending, true // under review (again)
 	case "PAUSED":
 		return StatusPaused, true
-	case "DISABLED":
-		return StatusDisabled, true
-	case "IN_APPEAL":
-		return StatusInAppeal, true
-	case "PENDING_DELETION":
-		return StatusPendingDeletion, true
-	case "DELETED":
-		return StatusDeleted, true
-	case "ARCHIVED":
-		return StatusArchived, true
-	case "LIMIT_EXCEEDED":
-		return StatusLimitExceeded, true
+	case "DISABLED", "PENDING_DELETION", "DELETED", "ARCHIVED":
+		return StatusDisabled, true // cannot be sent
 	}
 	return "", false
 }

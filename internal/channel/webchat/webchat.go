@@ -12,10 +12,25 @@ import (
 	"net/url"
 
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/domain"
 )
 
 // Type is the channel type name.
 const Type = "webchat"
+
+// Definition is the web chat's channel type for the registry: no
+// configuration and no webhooks.
+func Definition() channel.Type {
+	return channel.Type{Name: Type, Label: "Web chat", Fields: []channel.ConfigField{},
+		Configure: func(cfg map[string]any) (channel.Config, error) {
+			if len(cfg) > 0 {
+				return channel.Config{}, domain.Invalid("/config", "a web chat channel takes no configuration")
+			}
+			return channel.Config{Public: map[string]any{}}, nil
+		},
+		New: New,
+	}
+}
 
 // Adapter implements channel.Adapter for the web chat.
 type Adapter struct{}
@@ -43,7 +58,7 @@ func (Adapter) Send(_ context.Context, msg channel.Outbound) (channel.SendResult
 	if msg.OurID == "" {
 		return channel.SendResult{}, &channel.SendError{Class: channel.Permanent, Title: "a web chat message needs our message ID"}
 	}
-	return channel.SendResult{ProviderID: "webchat." + msg.OurID, Address: msg.To}, nil
+	return channel.SendResult{ProviderID: "webchat." + msg.OurID, Address: msg.To, Delivered: true}, nil
 }
 
 // Secrets implements channel.Adapter: there are none.

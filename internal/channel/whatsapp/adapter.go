@@ -33,8 +33,9 @@ func New(cfg Config, hc *http.Client) (*Adapter, error) {
 	return &Adapter{cfg: cfg, client: NewClient(cfg, hc)}, nil
 }
 
-// Factory is the channel.Factory for the registry.
-func Factory(hc *http.Client) channel.Factory {
+// Factory builds adapters from stored configs (channel.Type.New); hc
+// makes the Graph API calls.
+func Factory(hc *http.Client) func(json.RawMessage) (channel.Adapter, error) {
 	return func(raw json.RawMessage) (channel.Adapter, error) {
 		cfg, err := ParseConfig(raw)
 		if err != nil {

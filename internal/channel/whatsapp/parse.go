@@ -157,6 +157,9 @@ func contactFor(v *wMessagesValue, waID, userID string) channel.Contact {
 			break
 		}
 	}
+	if c.Address != "" {
+		c.Phone = "+" + c.Address // a wa_id is the number's E.164 digits
+	}
 	return c
 }
 

@@ -11,27 +11,20 @@ import (
 	"github.com/parleyhq/parley/internal/template"
 )
 
-// TemplateCreated is Meta's answer to a template submission.
-type TemplateCreated struct {
-	ID       string            `json:"id"`
-	Status   template.Status   `json:"status"`
-	Category template.Category `json:"category"`
-}
-
 // CreateTemplate submits a template for review (POST
 // /{waba_id}/message_templates). It validates first, so Meta only sees
 // templates that pass our checks.
-func (c *Client) CreateTemplate(ctx context.Context, t *template.Template) (TemplateCreated, error) {
+func (c *Client) CreateTemplate(ctx context.Context, t *template.Template) (template.Submitted, error) {
 	if c.cfg.WABAID == "" {
-		return TemplateCreated{}, fmt.Errorf("submitting template %q: the channel has no waba_id", t.Name)
+		return template.Submitted{}, fmt.Errorf("submitting template %q: the channel has no waba_id", t.Name)
 	}
 	if err := template.Validate(t); err != nil {
-		return TemplateCreated{}, err
+		return template.Submitted{}, err
 	}
 	def := t.Definition()
 	body, err := json.Marshal(&def)
 	if err != nil {
-		return TemplateCreated{}, fmt.Errorf("encoding template %q: %w", t.Name, err)
+		return template.Submitted{}, fmt.Errorf("encoding template %q: %w", t.Name, err)
 	}
 	var r struct {
 		ID       flexStr `json:"id"`
@@ -40,9 +33,9 @@ func (c *Client) CreateTemplate(ctx context.Context, t *template.Template) (Temp
 	}
 	if err := c.call(ctx, http.MethodPost, c.endpoint(c.cfg.WABAID, "message_templates"), "application/json",
 		bytes.NewReader(body), &r); err != nil {
-		return TemplateCreated{}, errorf(err, "submitting template %q", t.Name)
+		return template.Submitted{}, errorf(err, "submitting template %q", t.Name)
 	}
-	return TemplateCreated{ID: string(r.ID), Status: template.Status(r.Status), Category: template.Category(r.Category)}, nil
+	return template.Submitted{ID: string(r.ID), Status: template.Status(r.Status), Category: template.Category(r.Category)}, nil
 }
 
 // EditTemplate submits new components (and category) for a template Meta

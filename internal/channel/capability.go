@@ -1,0 +1,51 @@
+package channel
+
+import (
+	"time"
+
+	"github.com/parleyhq/parley/internal/channel/ratelimit"
+)
+
+// Capabilities: what some channel types can do beyond Adapter. Callers ask
+// with a type assertion on the interface, never on an adapter's type, so a
+// new channel gains a feature by implementing the method. (The templates
+// capability is declared by its consumer, template.Provider, because the
+// template package already depends on this one.)
+
+// Window is implemented by adapters whose provider limits what may be sent
+// to a contact by when the contact last wrote (WhatsApp: free-form messages
+// only within 24 hours of the contact's last message; templates any time).
+type Window interface {
+	// CheckWindow returns nil when msg may be sent at now to a contact
+	// whose last message arrived at lastInbound (nil: never), else a
+	// permanent *SendError saying why, with the provider's code.
+	CheckWindow(msg Outbound, lastInbound *time.Time, now time.Time) error
+}
+
+// Paced is implemented by adapters whose provider limits the send rate: the
+// channel service keeps one limiter per channel with this configuration.
+type Paced interface {
+	LimiterConfig() ratelimit.Config
+}
+
+// Router is implemented by adapters of types with a shared webhook (one
+// provider app for many channels): it says which events of a webhook are
+// this channel's.
+type Router interface {
+	// RoutingKeys are the keys of the events this channel takes
+	// (WhatsApp: its phone number ID and its business account).
+	RoutingKeys() []string
+	// RoutingKey is the key of an event; "" means any channel the webhook
+	// was signed for (the first one takes it).
+	RoutingKey(e *Event) string
+}
+
+// FormSender is implemented by adapters that can send forms (WhatsApp
+// Flows: a message whose button opens screens whose answers come back as a
+// KindFlowCompletion event). A form sent on another channel fails with a
+// clear reason instead of reaching someone who cannot open it.
+type FormSender interface {
+	// SendsForms reports whether this channel's account can send forms
+	// now (WhatsApp: always; a channel could depend on its plan).
+	SendsForms() bool
+}
