@@ -40,6 +40,8 @@ type Options struct {
 	Fake sandbox.Config
 	// Logs receives the server's logs (info level); nil discards them.
 	Logs io.Writer
+	// App are options for app.New (extra channel types…).
+	App []app.Option
 }
 
 // Server is a running Parley with an owner API token of the Default
@@ -77,7 +79,7 @@ func Start(t testing.TB, o Options) *Server {
 	if logs == nil {
 		logs = io.Discard
 	}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})), o.App...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,10 +26,10 @@ type ChannelView struct {
 // ChannelTypeView is a channel type of this build: its configuration's
 // fields, for forms, and whether its channels have a webhook URL.
 type ChannelTypeView struct {
-	Name     string          `json:"name"`
-	Label    string          `json:"label"`
+	Name     string                `json:"name"`
+	Label    string                `json:"label"`
 	Fields   []channel.ConfigField `json:"fields"`
-	Webhooks bool            `json:"webhooks" doc:"Channels of this type receive provider webhooks at their webhook_url"`
+	Webhooks bool                  `json:"webhooks" doc:"Channels of this type receive provider webhooks at their webhook_url"`
 }
 
 func (a *runtimeAPI) channelService() (*channels.Service, error) {
