@@ -278,3 +278,26 @@ func TestParamsAndKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusOf: every status Meta reports maps onto one of the five the
+// database admits, or changes nothing.
+func TestStatusOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		meta string
+		want Status
+		ok   bool
+	}{
+		{"APPROVED", StatusApproved, true}, {"REINSTATED", StatusApproved, true}, {"UNARCHIVED", StatusApproved, true},
+		{"REJECTED", StatusRejected, true}, {"LIMIT_EXCEEDED", StatusRejected, true},
+		{"PENDING", StatusPending, true}, {"IN_APPEAL", StatusPending, true},
+		{"PAUSED", StatusPaused, true},
+		{"DISABLED", StatusDisabled, true}, {"PENDING_DELETION", StatusDisabled, true}, {"DELETED", StatusDisabled, true}, {"ARCHIVED", StatusDisabled, true},
+		{"FLAGGED", "", false}, {"LOCKED", "", false}, {"SOMETHING_NEW", "", false},
+	}
+	for _, tc := range tests {
+		if got, ok := StatusOf(tc.meta); got != tc.want || ok != tc.ok {
+			t.Errorf("StatusOf(%q) = %q, %v; want %q, %v", tc.meta, got, ok, tc.want, tc.ok)
+		}
+	}
+}

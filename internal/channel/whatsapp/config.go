@@ -74,6 +74,12 @@ func ParseConfig(raw json.RawMessage) (Config, error) {
 			return Config{}, &domain.Error{Code: domain.CodeInvalid, Message: "the WhatsApp channel config is invalid: " + msg, Err: err,
 				Fields: []domain.FieldError{{Pointer: "/config/" + te.Field, Code: "type", Message: msg}}}
 		}
+		if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+			name = strings.TrimSuffix(name, `"`)
+			msg := fmt.Sprintf("%s is not a WhatsApp channel setting", name)
+			return Config{}, &domain.Error{Code: domain.CodeInvalid, Message: "the WhatsApp channel config is invalid: " + msg, Err: err,
+				Fields: []domain.FieldError{{Pointer: "/config/" + name, Code: "unknown", Message: msg}}}
+		}
 		return Config{}, &domain.Error{Code: domain.CodeInvalid,
 			Message: "the WhatsApp channel config is not valid: " + err.Error(), Err: err}
 	}
