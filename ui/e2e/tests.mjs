@@ -318,7 +318,7 @@ export const tests = [
       await page.getByRole('heading', { name: 'Channels' }).waitFor();
       await env.shot('17-channels');
       // Connecting a number: every field of the form reaches the channel.
-      await page.getByRole('button', { name: 'Add WhatsApp number' }).click();
+      await page.getByRole('button', { name: 'Add WhatsApp Cloud API' }).click();
       const wa = page.getByRole('dialog');
       await wa.getByLabel('Phone number ID').fill('109876543210');
       await wa.getByLabel('WhatsApp Business Account ID').fill('209876543210');
@@ -341,6 +341,40 @@ export const tests = [
       await secret.waitFor();
       assert.match(await secret.inputValue(), /^prl_/);
       await env.shot('18-settings');
+    },
+  },
+  {
+    name: 'the channel form is built from the channel types the server declares',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      const types = await apiCall(page, 'GET', '/channel-types/');
+      assert.equal(types.status, 200, types.text);
+      await page.getByRole('link', { name: 'Channels' }).click();
+      await page.getByRole('heading', { name: 'Channels' }).waitFor();
+      for (const t of types.json.results) {
+        // One "Add" button per declared type, and its dialog shows exactly
+        // the declared fields: secrets as password inputs, required ones
+        // required, defaults as placeholders.
+        await page.getByRole('button', { name: `Add ${t.label}` }).click();
+        const dlg = page.getByRole('dialog', { name: `Add ${t.label}` });
+        await dlg.waitFor();
+        assert.equal(await dlg.locator('input').count(), 1 + t.fields.length, `${t.name}: inputs`);
+        for (const f of t.fields) {
+          const input = dlg.getByLabel(f.label, { exact: true });
+          const kind = await input.getAttribute('type');
+          assert.equal(kind, f.secret ? 'password' : f.type === 'boolean' ? 'checkbox' : f.type === 'string' ? 'text' : 'number', `${t.name}.${f.name}: type`);
+          assert.equal(await input.evaluate((el) => el.required), f.required, `${t.name}.${f.name}: required`);
+          if (f.default !== undefined && f.default !== null && f.type !== 'boolean') assert.equal(await input.getAttribute('placeholder'), `Default ${f.default}`);
+        }
+        await dlg.getByRole('button', { name: 'Cancel' }).click();
+      }
+      // The web chat declares no fields: connecting it sends no config.
+      await page.getByRole('button', { name: 'Add Web chat' }).click();
+      await page.getByRole('dialog', { name: 'Add Web chat' }).getByRole('button', { name: 'Connect' }).click();
+      await page.getByRole('dialog', { name: /is connected/ }).getByRole('button', { name: 'Done' }).click();
+      const chs = await apiCall(page, 'GET', '/channels/');
+      assert.ok(chs.json.results.some((c) => c.type === 'webchat'), 'the web chat channel was not created');
     },
   },
   {

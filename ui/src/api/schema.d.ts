@@ -102,6 +102,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/channel-types/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channel types of this server and their configuration fields */
+        get: operations["list-channel-types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/channels/": {
         parameters: {
             query?: never;
@@ -1017,13 +1034,20 @@ export interface components {
             name: string;
         };
         ChannelCreateInputBody: {
-            /** @description Type-specific settings; see docs/whatsapp.md */
+            /** @description The type's settings, as GET /channel-types/ describes them; see docs/whatsapp.md */
             config?: {
                 [key: string]: unknown;
             };
             name: string;
-            /** @enum {string} */
-            type: "whatsapp" | "webchat";
+            /** @description A channel type of GET /channel-types/ (whatsapp, webchat…) */
+            type: string;
+        };
+        ChannelTypeView: {
+            fields: components["schemas"]["ConfigField"][] | null;
+            label: string;
+            name: string;
+            /** @description Channels of this type receive provider webhooks at their webhook_url */
+            webhooks: boolean;
         };
         ChannelUpdateInputBody: {
             config?: {
@@ -1059,6 +1083,16 @@ export interface components {
             detail?: string;
             name: string;
             ok: boolean;
+        };
+        ConfigField: {
+            default?: unknown;
+            help?: string;
+            label: string;
+            name: string;
+            required: boolean;
+            secret: boolean;
+            /** @enum {string} */
+            type: "string" | "integer" | "number" | "boolean";
         };
         Contact: {
             assignee: string;
@@ -1506,6 +1540,11 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["BuiltinTemplate"][] | null;
+        };
+        ListBodyChannelTypeView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["ChannelTypeView"][] | null;
         };
         ListBodyChannelView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -2251,6 +2290,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-channel-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyChannelTypeView"];
                 };
             };
             /** @description Error */

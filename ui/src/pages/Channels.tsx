@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { Fragment, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
 import { useMe } from '../lib/auth';
 import { useTitle } from '../lib/router';
@@ -7,17 +7,13 @@ import { Badge, CopyField, Dialog, Empty, ErrorBanner, useLoad, useToast } from 
 type Channel = Schemas['ChannelView'];
 type Check = Schemas['CheckReport'];
 
-const WA_FIELDS: { name: string; label: string; hint?: string; secret?: boolean; required?: boolean; type?: string }[] = [
-  { name: 'phone_number_id', label: 'Phone number ID', hint: 'Meta › WhatsApp › API setup', required: true },
-  { name: 'waba_id', label: 'WhatsApp Business Account ID', required: true },
-  { name: 'access_token', label: 'Access token', hint: 'A permanent system-user token; stored encrypted, never shown again', secret: true, required: true },
-  { name: 'app_secret', label: 'App secret', hint: 'Meta app › Settings › Basic; used to verify webhook signatures', secret: true, required: true },
-  { name: 'verify_token', label: 'Verify token', hint: 'Any text; paste the same into Meta’s webhook settings', required: true },
-  { name: 'api_base_url', label: 'API base URL', hint: 'Default https://graph.facebook.com' },
-  { name: 'api_version', label: 'API version', hint: 'Default v21.0' },
-  { name: 'messages_per_second', label: 'Messages per second', hint: 'Default 80', type: 'number' },
-  { name: 'request_timeout_seconds', label: 'Request timeout (seconds)', hint: 'How long each Graph API call may take; default 15, 1–120', type: 'number' },
-];
+type ChannelType = Schemas['ChannelTypeView'];
+type Field = Schemas['ConfigField'];
+
+// The form's fields come from GET /channel-types/: each type declares its
+// settings (type, label, required, secret, default, help), so a new channel
+// type needs no change here.
+const fieldsOf = (t?: ChannelType): Field[] => t?.fields ?? [];
 
 const isSandbox = (c: Channel) => typeof c.config?.api_base_url === 'string' && !/graph\.facebook\.com/.test(c.config.api_base_url as string) && c.type === 'whatsapp';
 
@@ -27,7 +23,10 @@ export default function Channels() {
   const owner = me.role === 'owner';
   const toast = useToast();
   const list = useLoad((signal) => api.get('/channels/', { signal }), []);
-  const [editing, setEditing] = useState<{ type: 'whatsapp' | 'webchat'; channel?: Channel } | null>(null);
+  const types = useLoad((signal) => api.get('/channel-types/', { signal }), []);
+  const typeList = types.data?.results ?? [];
+  const typeOf = (name: string) => typeList.find((t) => t.name === name);
+  const [editing, setEditing] = useState<{ type: ChannelType; channel?: Channel } | null>(null);
   const [created, setCreated] = useState<Channel | null>(null);
   const [removing, setRemoving] = useState<Channel | null>(null);
   const [checks, setChecks] = useState<Record<string, Check | 'busy'>>({});
@@ -63,18 +62,14 @@ export default function Channels() {
       <div className="page-head">
         <h1>Channels</h1>
         <div className="spacer" />
-        {owner && (
-          <>
-            <button type="button" onClick={() => setEditing({ type: 'webchat' })}>
-              Add web chat
+        {owner &&
+          typeList.map((t) => (
+            <button key={t.name} type="button" className={fieldsOf(t).length > 0 ? 'primary' : ''} onClick={() => setEditing({ type: t })}>
+              Add {t.label}
             </button>
-            <button type="button" className="primary" onClick={() => setEditing({ type: 'whatsapp' })}>
-              Add WhatsApp number
-            </button>
-          </>
-        )}
+          ))}
       </div>
-      <ErrorBanner error={error ?? list.error} onDismiss={() => setError(null)} />
+      <ErrorBanner error={error ?? list.error ?? types.error} onDismiss={() => setError(null)} />
       {!list.loading && !list.error && rows.length === 0 && (
         <Empty title="No channels yet">
           <p>
@@ -98,7 +93,11 @@ export default function Channels() {
               </button>
               {owner && (
                 <>
-                  <button type="button" onClick={() => setEditing({ type: c.type as 'whatsapp', channel: c })} aria-label={`Edit ${c.name}`}>
+                  <button
+                    type="button"
+                    onClick={() => setEditing({ type: typeOf(c.type) ?? { name: c.type, label: c.type, fields: [], webhooks: false }, channel: c })}
+                    aria-label={`Edit ${c.name}`}
+                  >
                     Edit
                   </button>
                   <button type="button" className="danger" onClick={() => setRemoving(c)} aria-label={`Remove ${c.name}`}>
@@ -108,22 +107,20 @@ export default function Channels() {
               )}
             </div>
             <dl className="kv">
-              {c.address && (
+              {c.address && !fieldsOf(typeOf(c.type)).some((f) => c.config?.[f.name] === c.address) && (
                 <>
-                  <dt>{c.type === 'whatsapp' ? 'Phone number ID' : 'Address'}</dt>
+                  <dt>Address</dt>
                   <dd>{c.address}</dd>
                 </>
               )}
-              {c.type === 'whatsapp' && (
-                <>
-                  <dt>WABA</dt>
-                  <dd>{String(c.config?.waba_id ?? '')}</dd>
-                  <dt>API</dt>
-                  <dd>
-                    {String(c.config?.api_base_url ?? 'https://graph.facebook.com')} {String(c.config?.api_version ?? '')}
-                  </dd>
-                </>
-              )}
+              {fieldsOf(typeOf(c.type))
+                .filter((f) => !f.secret && c.config?.[f.name] !== undefined && c.config?.[f.name] !== '')
+                .map((f) => (
+                  <Fragment key={f.name}>
+                    <dt>{f.label}</dt>
+                    <dd>{String(c.config?.[f.name])}</dd>
+                  </Fragment>
+                ))}
             </dl>
             {c.webhook_url && <CopyField label="Webhook URL (callback URL in Meta’s webhook settings)" value={c.webhook_url} />}
             {typeof c.config?.verify_token === 'string' && c.config.verify_token && <CopyField label="Verify token" value={c.config.verify_token} />}
@@ -197,15 +194,15 @@ export default function Channels() {
   );
 }
 
-function ChannelDialog({ type, channel, onClose, onSaved }: { type: 'whatsapp' | 'webchat'; channel?: Channel; onClose: () => void; onSaved: (c: Channel, isNew: boolean) => void }) {
-  const [name, setName] = useState(channel?.name ?? (type === 'whatsapp' ? 'WhatsApp' : 'Web chat'));
+function ChannelDialog({ type, channel, onClose, onSaved }: { type: ChannelType; channel?: Channel; onClose: () => void; onSaved: (c: Channel, isNew: boolean) => void }) {
+  const fields = fieldsOf(type);
+  const [name, setName] = useState(channel?.name ?? type.label);
   const [cfg, setCfg] = useState<Record<string, string>>(() => {
     const out: Record<string, string> = {};
-    for (const f of WA_FIELDS) {
+    for (const f of fields) {
       const v = channel?.config?.[f.name];
-      out[f.name] = v === undefined || v === null ? '' : String(v);
+      out[f.name] = v === undefined || v === null || (f.secret && channel) ? '' : String(v);
     }
-    if (!channel) out.verify_token = Math.random().toString(36).slice(2, 14);
     return out;
   });
   const [error, setError] = useState<unknown>(null);
@@ -216,15 +213,15 @@ function ChannelDialog({ type, channel, onClose, onSaved }: { type: 'whatsapp' |
     setError(null);
     try {
       const config: Record<string, unknown> = {};
-      if (type === 'whatsapp')
-        for (const f of WA_FIELDS) {
-          const v = cfg[f.name]?.trim();
-          if (!v) continue;
-          config[f.name] = f.type === 'number' ? Number(v) : v;
-        }
+      for (const f of fields) {
+        const v = cfg[f.name]?.trim();
+        if (!v) continue; // empty: the default, or (secrets, when editing) the stored value
+        config[f.name] = f.type === 'number' || f.type === 'integer' ? Number(v) : f.type === 'boolean' ? v === 'true' : v;
+      }
+      const withConfig = fields.length > 0 ? { config } : {};
       const c = channel
-        ? await api.put('/channels/{channel_id}/', { path: { channel_id: channel.id }, body: { name, ...(type === 'whatsapp' ? { config } : {}) } })
-        : await api.post('/channels/', { body: { type, name, ...(type === 'whatsapp' ? { config } : {}) } });
+        ? await api.put('/channels/{channel_id}/', { path: { channel_id: channel.id }, body: { name, ...withConfig } })
+        : await api.post('/channels/', { body: { type: type.name, name, ...withConfig } });
       onSaved(c, !channel);
     } catch (err) {
       setError(err);
@@ -233,29 +230,38 @@ function ChannelDialog({ type, channel, onClose, onSaved }: { type: 'whatsapp' |
     }
   };
   return (
-    <Dialog title={channel ? `Edit ${channel.name}` : type === 'whatsapp' ? 'Add a WhatsApp number' : 'Add web chat'} onClose={onClose}>
+    <Dialog title={channel ? `Edit ${channel.name}` : `Add ${type.label}`} onClose={onClose}>
       <form onSubmit={submit}>
         <ErrorBanner error={error} />
         <div className="field">
           <label htmlFor="ch-name">Name</label>
           <input id="ch-name" value={name} onChange={(e) => setName(e.target.value)} required />
         </div>
-        {type === 'whatsapp' &&
-          WA_FIELDS.map((f) => (
-            <div className="field" key={f.name}>
-              <label htmlFor={`ch-${f.name}`}>{f.label}</label>
+        {fields.map((f) => (
+          <div className="field" key={f.name}>
+            <label htmlFor={`ch-${f.name}`}>{f.label}</label>
+            {f.type === 'boolean' ? (
               <input
                 id={`ch-${f.name}`}
-                type={f.secret ? 'password' : f.type === 'number' ? 'number' : 'text'}
+                type="checkbox"
+                checked={cfg[f.name] === 'true' || (cfg[f.name] === '' && f.default === true)}
+                onChange={(e) => setCfg({ ...cfg, [f.name]: String(e.target.checked) })}
+              />
+            ) : (
+              <input
+                id={`ch-${f.name}`}
+                type={f.secret ? 'password' : f.type === 'number' || f.type === 'integer' ? 'number' : 'text'}
+                step={f.type === 'integer' ? 1 : f.type === 'number' ? 'any' : undefined}
                 autoComplete="off"
                 value={cfg[f.name]}
-                placeholder={channel && f.secret ? 'unchanged (stored encrypted)' : undefined}
+                placeholder={channel && f.secret ? 'unchanged (stored encrypted)' : f.default !== undefined && f.default !== null ? `Default ${String(f.default)}` : undefined}
                 required={f.required && !(channel && f.secret)}
                 onChange={(e) => setCfg({ ...cfg, [f.name]: e.target.value })}
               />
-              {f.hint && <p className="hint">{f.hint}</p>}
-            </div>
-          ))}
+            )}
+            {f.help && <p className="hint">{f.help}</p>}
+          </div>
+        ))}
         <div className="dialog-actions">
           <button type="button" onClick={onClose}>
             Cancel
