@@ -26,6 +26,8 @@ var (
 // lifecycle.
 type Store interface {
 	Queries
+	ChannelLogs
+	DeadLetters
 	// InTx runs fn in one transaction. Everything fn does through q, including
 	// JobInsert, commits together or not at all. fn must not use the outer
 	// Store: with SQLite's single write connection that would deadlock.

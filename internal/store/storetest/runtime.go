@@ -28,6 +28,8 @@ func runRuntime(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"TraceAndIdempotency", testTraceAndIdempotency},
 		{"TemplateUpdates", testTemplateUpdates},
+		{"ChannelLogs", testChannelLogs},
+		{"DeadLetters", testDeadLetters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
