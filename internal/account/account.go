@@ -27,16 +27,24 @@ const TokenPrefix = "prl_"
 // DefaultProjectName is the project created on first start.
 const DefaultProjectName = "Default"
 
+// Store is what the service needs of the database: the account queries,
+// and transactions for the writes that go together (a project with its
+// owner, its audit event and its provisioning job).
+type Store interface {
+	store.Accounts
+	store.Transactor
+}
+
 // Service applies the account rules.
 type Service struct {
-	store      store.Store
+	store      Store
 	clock      domain.Clock
 	ids        domain.IDGen
 	sessionTTL time.Duration
 }
 
 // New returns a Service. sessionTTL is how long an unused login lasts.
-func New(s store.Store, clock domain.Clock, ids domain.IDGen, sessionTTL time.Duration) *Service {
+func New(s Store, clock domain.Clock, ids domain.IDGen, sessionTTL time.Duration) *Service {
 	return &Service{store: s, clock: clock, ids: ids, sessionTTL: sessionTTL}
 }
 
@@ -76,7 +84,7 @@ func (s *Service) CreateProject(ctx context.Context, name string, settings json.
 		if err := q.AuditAppend(ctx, domain.AuditEvent{ID: s.ids.NewID(), ProjectID: p.ID, Actor: string(actor), Action: "project.created", Target: p.ID, CreatedAt: now}); err != nil {
 			return err
 		}
-		return q.JobInsert(ctx, jobs.ProvisionArgs{ProjectID: p.ID}, nil)
+		return q.JobInsert(ctx, store.JobInsertParams{Args: jobs.ProvisionArgs{ProjectID: p.ID}})
 	})
 	return p, err
 }
@@ -136,7 +144,7 @@ func (s *Service) AddMember(ctx context.Context, projectID, email string, role d
 // RemoveMember removes a user from a project, refusing to remove its last owner.
 func (s *Service) RemoveMember(ctx context.Context, projectID, userID string, actor Actor) error {
 	return s.store.InTx(ctx, func(q store.Queries) error {
-		m, err := q.MembershipGet(ctx, projectID, userID)
+		m, err := q.MembershipGet(ctx, store.MembershipKey{ProjectID: projectID, UserID: userID})
 		if err != nil {
 			return err
 		}
@@ -155,7 +163,7 @@ func (s *Service) RemoveMember(ctx context.Context, projectID, userID string, ac
 				return domain.Errorf(domain.CodeConflict, "cannot remove the last owner of the project; make someone else owner first")
 			}
 		}
-		if err := q.MembershipDelete(ctx, projectID, userID); err != nil {
+		if err := q.MembershipDelete(ctx, store.MembershipKey{ProjectID: projectID, UserID: userID}); err != nil {
 			return err
 		}
 		return q.AuditAppend(ctx, domain.AuditEvent{ID: s.ids.NewID(), ProjectID: projectID, Actor: string(actor), Action: "member.removed", Target: userID, CreatedAt: s.clock.Now()})
@@ -301,7 +309,7 @@ func (s *Service) Session(ctx context.Context, cookie string) (domain.WebSession
 
 // SwitchProject records the project a web session works in.
 func (s *Service) SwitchProject(ctx context.Context, ws domain.WebSession, projectID string) error {
-	if _, err := s.store.MembershipGet(ctx, projectID, ws.UserID); err != nil {
+	if _, err := s.store.MembershipGet(ctx, store.MembershipKey{ProjectID: projectID, UserID: ws.UserID}); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return domain.NotFound("project", projectID)
 		}

@@ -50,7 +50,7 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 	cfg := map[string]any{"phone_number_id": SandboxPhoneNumberID, "waba_id": SandboxWABAID, "access_token": SandboxAccessToken,
 		"app_secret": SandboxAppSecret, "verify_token": "parley-sandbox", "api_base_url": fake.URL()}
 	now := domain.SystemClock{}.Now()
-	ch, err := a.store.ChannelGetByAddress(ctx, whatsapp.ChannelType, SandboxPhoneNumberID)
+	ch, err := a.store.ChannelGetByAddress(ctx, store.ChannelGetByAddressParams{Type: whatsapp.ChannelType, Address: SandboxPhoneNumberID})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		ch = domain.Channel{ID: domain.UUIDv7{}.NewID(), ProjectID: p.ID, Type: whatsapp.ChannelType, Name: SandboxChannelName, Status: "active", CreatedAt: now}

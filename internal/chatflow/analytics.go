@@ -76,7 +76,7 @@ func (s *Service) Analytics(ctx context.Context, projectID string, p AnalyticsPa
 	var f store.Flow
 	if p.FlowID != "" {
 		var err error
-		if f, err = s.store.FlowGet(ctx, projectID, p.FlowID); err != nil {
+		if f, err = s.store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: p.FlowID}); err != nil {
 			return Analytics{}, err
 		}
 	}
@@ -87,7 +87,7 @@ func (s *Service) Analytics(ctx context.Context, projectID string, p AnalyticsPa
 	out.Sessions = st.Sessions
 	if p.FlowID == "" {
 		for id, c := range st.Flows {
-			fl, err := s.store.FlowGet(ctx, projectID, id)
+			fl, err := s.store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			if err != nil {
 				return Analytics{}, err
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/parleyhq/parley/internal/flow"
+	"github.com/parleyhq/parley/internal/store"
 )
 
 // DraftProgram compiles a flow's working draft for the simulator, with the
@@ -12,7 +13,7 @@ import (
 // nothing is cached; a draft with lint errors cannot be simulated and the
 // error lists every problem.
 func (s *Service) DraftProgram(ctx context.Context, projectID, flowID string) (*flow.Program, error) {
-	f, err := s.store.FlowGet(ctx, projectID, flowID)
+	f, err := s.store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 	if err != nil {
 		return nil, err
 	}

@@ -15,14 +15,20 @@ import (
 // (load) and the linter then asks only the in-memory answers; a database
 // error is reported as one, never as "unknown template".
 type projectEnv struct {
-	q         store.Queries
+	q         refQueries
 	projectID string
 	byID      map[string]*store.MessageTemplate // nil value: looked up, absent
 	byName    map[string]*store.MessageTemplate
 	flows     map[string]bool
 }
 
-func newEnv(q store.Queries, projectID string) *projectEnv {
+// refQueries are the lookups of what a graph refers to.
+type refQueries interface {
+	store.Flows
+	store.Templates
+}
+
+func newEnv(q refQueries, projectID string) *projectEnv {
 	return &projectEnv{q: q, projectID: projectID,
 		byID: map[string]*store.MessageTemplate{}, byName: map[string]*store.MessageTemplate{}, flows: map[string]bool{}}
 }
@@ -53,7 +59,7 @@ func (e *projectEnv) load(ctx context.Context, g flow.Graph, startTemplate strin
 			if _, ok := e.flows[d.FlowID]; ok {
 				continue
 			}
-			_, err := e.q.FlowGet(ctx, e.projectID, d.FlowID)
+			_, err := e.q.FlowGet(ctx, store.Ref{ProjectID: e.projectID, ID: d.FlowID})
 			switch {
 			case err == nil:
 				e.flows[d.FlowID] = true
@@ -75,12 +81,12 @@ func (e *projectEnv) template(ctx context.Context, id, name string) error {
 		if _, ok := e.byID[id]; ok {
 			return nil
 		}
-		t, err = e.q.TemplateGet(ctx, e.projectID, id)
+		t, err = e.q.TemplateGet(ctx, store.Ref{ProjectID: e.projectID, ID: id})
 	case name != "":
 		if _, ok := e.byName[name]; ok {
 			return nil
 		}
-		t, err = e.q.TemplateGetByName(ctx, e.projectID, name, "")
+		t, err = e.q.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: e.projectID, Name: name, Language: ""})
 	default:
 		return nil
 	}

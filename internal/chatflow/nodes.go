@@ -180,7 +180,7 @@ func (s *Service) editGraph(ctx context.Context, projectID, flowID, actor string
 	var err error
 	for attempt := 0; attempt < editAttempts; attempt++ {
 		err = s.store.InTx(ctx, func(q store.Queries) error {
-			f, err := q.FlowGet(ctx, projectID, flowID)
+			f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/parleyhq/parley/internal/flow"
+	"github.com/parleyhq/parley/internal/store"
 )
 
 // Program returns the compiled program of a published revision. Revisions
@@ -18,7 +19,7 @@ func (s *Service) Program(ctx context.Context, projectID, flowID string, revisio
 	if p, ok := s.programs.get(key); ok {
 		return p, nil
 	}
-	v, err := s.store.FlowRevisionGet(ctx, projectID, flowID, revision)
+	v, err := s.store.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: projectID, FlowID: flowID, Revision: revision})
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func revisionView(f store.Flow, v store.FlowRevision, withGraph bool) (Revision,
 // Revisions lists a flow's revisions, newest first, with who published
 // each and when.
 func (s *Service) Revisions(ctx context.Context, projectID, flowID string, page store.Page) (store.List[Revision], error) {
-	f, err := s.store.FlowGet(ctx, projectID, flowID)
+	f, err := s.store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 	if err != nil {
 		return store.List[Revision]{}, err
 	}
@@ -65,11 +65,11 @@ func (s *Service) Revisions(ctx context.Context, projectID, flowID string, page 
 
 // Revision returns one revision with its graph.
 func (s *Service) Revision(ctx context.Context, projectID, flowID string, revision int) (Revision, error) {
-	f, err := s.store.FlowGet(ctx, projectID, flowID)
+	f, err := s.store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 	if err != nil {
 		return Revision{}, err
 	}
-	v, err := s.store.FlowRevisionGet(ctx, projectID, flowID, revision)
+	v, err := s.store.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: projectID, FlowID: flowID, Revision: revision})
 	if err != nil {
 		return Revision{}, err
 	}
@@ -83,14 +83,14 @@ func (s *Service) Revision(ctx context.Context, projectID, flowID string, revisi
 func (s *Service) Restore(ctx context.Context, projectID, flowID string, revision int, actor string, version int) (Flow, error) {
 	var out store.Flow
 	err := s.store.InTx(ctx, func(q store.Queries) error {
-		f, err := q.FlowGet(ctx, projectID, flowID)
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 		if err != nil {
 			return err
 		}
 		if version != 0 && version != f.Version {
 			return s.stale(ctx, q, f, version)
 		}
-		v, err := q.FlowRevisionGet(ctx, projectID, flowID, revision)
+		v, err := q.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: projectID, FlowID: flowID, Revision: revision})
 		if err != nil {
 			return err
 		}
@@ -129,13 +129,13 @@ func (s *Service) Restore(ctx context.Context, projectID, flowID string, revisio
 // Export returns a flow as a self-contained document: the draft, or with
 // revision > 0 that published revision.
 func (s *Service) Export(ctx context.Context, projectID, flowID string, revision int) ([]byte, error) {
-	f, err := s.store.FlowGet(ctx, projectID, flowID)
+	f, err := s.store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 	if err != nil {
 		return nil, err
 	}
 	graph, set := f.Draft, settingsOf(f)
 	if revision > 0 {
-		v, err := s.store.FlowRevisionGet(ctx, projectID, flowID, revision)
+		v, err := s.store.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: projectID, FlowID: flowID, Revision: revision})
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +247,7 @@ type Validation struct {
 // Validate lints the flow's draft, or the given flow_data instead of it,
 // with the project's templates and flows, without saving anything.
 func (s *Service) Validate(ctx context.Context, projectID, flowID string, flowData json.RawMessage, startTemplate *string) (Validation, error) {
-	f, err := s.store.FlowGet(ctx, projectID, flowID)
+	f, err := s.store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 	if err != nil {
 		return Validation{}, err
 	}

@@ -32,9 +32,19 @@ const (
 	maxRefLen             = 100
 )
 
+// Store is what the service needs of the database: the flow queries, the
+// template queries (a graph's template nodes are checked against the
+// project's templates), and transactions for the writes that go together
+// (a publish with its revision and audit event).
+type Store interface {
+	store.Flows
+	store.Templates
+	store.Transactor
+}
+
 // Service applies the chat-flow rules.
 type Service struct {
-	store    store.Store
+	store    Store
 	clock    domain.Clock
 	ids      domain.IDGen
 	programs *programCache
@@ -43,7 +53,7 @@ type Service struct {
 
 // New returns a Service whose program cache holds up to 256 compiled
 // revisions.
-func New(s store.Store, clock domain.Clock, ids domain.IDGen) *Service {
+func New(s Store, clock domain.Clock, ids domain.IDGen) *Service {
 	return &Service{store: s, clock: clock, ids: ids, programs: newProgramCache(256)}
 }
 
@@ -126,7 +136,7 @@ func lint(g flow.Graph, env *projectEnv, startTemplate string) []flow.Problem {
 
 // Get returns a flow of the project with its draft's problems.
 func (s *Service) Get(ctx context.Context, projectID, id string) (Flow, error) {
-	f, err := s.store.FlowGet(ctx, projectID, id)
+	f, err := s.store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 	if err != nil {
 		return Flow{}, err
 	}
@@ -331,7 +341,7 @@ func (s *Service) Update(ctx context.Context, projectID, id, actor string, in Up
 	var out store.Flow
 	err := s.store.InTx(ctx, func(q store.Queries) error {
 		now := s.clock.Now()
-		f, err := q.FlowGet(ctx, projectID, id)
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 		if err != nil {
 			return err
 		}
@@ -380,7 +390,7 @@ func (s *Service) update(ctx context.Context, q store.Queries, f store.Flow, p s
 		q.AfterCommit(s.live.changed)
 	}
 	if err != nil && errors.Is(err, store.ErrConflict) && p.ExpectVersion > 0 {
-		if cur, gerr := q.FlowGet(ctx, f.ProjectID, f.ID); gerr == nil {
+		if cur, gerr := q.FlowGet(ctx, store.Ref{ProjectID: f.ProjectID, ID: f.ID}); gerr == nil {
 			return out, s.stale(ctx, q, cur, p.ExpectVersion)
 		}
 	}
@@ -405,7 +415,7 @@ func (s *Service) setStatus(ctx context.Context, q store.Queries, f store.Flow, 
 func (s *Service) Publish(ctx context.Context, projectID, id, actor string, version int) (Flow, error) {
 	var out store.Flow
 	err := s.store.InTx(ctx, func(q store.Queries) error {
-		f, err := q.FlowGet(ctx, projectID, id)
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 		if err != nil {
 			return err
 		}
@@ -469,7 +479,7 @@ func (s *Service) publishTx(ctx context.Context, q store.Queries, f store.Flow, 
 		return f, fmt.Errorf("encoding flow settings: %w", err)
 	}
 	rev := 1
-	latest, err := q.FlowRevisionLatest(ctx, f.ProjectID, f.ID)
+	latest, err := q.FlowRevisionLatest(ctx, store.Ref{ProjectID: f.ProjectID, ID: f.ID})
 	switch {
 	case err == nil && sameRevision(latest, graph, settings):
 		rev = latest.Revision
@@ -522,7 +532,7 @@ func sameRevision(v store.FlowRevision, graph json.RawMessage, settings Settings
 func (s *Service) Unpublish(ctx context.Context, projectID, id, actor string, version int) (Flow, error) {
 	var out store.Flow
 	err := s.store.InTx(ctx, func(q store.Queries) error {
-		f, err := q.FlowGet(ctx, projectID, id)
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 		if err != nil {
 			return err
 		}
@@ -549,7 +559,7 @@ func (s *Service) Unpublish(ctx context.Context, projectID, id, actor string, ve
 // counters.
 func (s *Service) Delete(ctx context.Context, projectID, id, actor string, version int) error {
 	return s.store.InTx(ctx, func(q store.Queries) error {
-		f, err := q.FlowGet(ctx, projectID, id)
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 		if err != nil {
 			return err
 		}
@@ -604,7 +614,7 @@ func (s *Service) describeActor(ctx context.Context, q store.Queries, projectID,
 			return u.Email
 		}
 	case "token":
-		if t, err := q.TokenGet(ctx, projectID, id); err == nil {
+		if t, err := q.TokenGet(ctx, store.Ref{ProjectID: projectID, ID: id}); err == nil {
 			return fmt.Sprintf("API token %q", t.Name)
 		}
 	}

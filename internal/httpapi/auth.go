@@ -83,29 +83,29 @@ func (s *Server) scopeChecks() map[string]scopeCheck {
 			return nil
 		},
 		"user_id": func(ctx context.Context, projectID, id string) error {
-			_, err := s.deps.Store.MembershipGet(ctx, projectID, id)
+			_, err := s.deps.Store.MembershipGet(ctx, store.MembershipKey{ProjectID: projectID, UserID: id})
 			return err
 		},
 		"token_id": func(ctx context.Context, projectID, id string) error {
-			_, err := s.deps.Store.TokenGet(ctx, projectID, id)
+			_, err := s.deps.Store.TokenGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
 		},
 	}
 	for name, check := range map[string]scopeCheck{
 		"contact_id": func(ctx context.Context, projectID, id string) error {
-			_, err := s.deps.Store.ContactGet(ctx, projectID, id)
+			_, err := s.deps.Store.ContactGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
 		},
 		"session_id": func(ctx context.Context, projectID, id string) error {
-			_, err := s.deps.Store.SessionGet(ctx, projectID, id)
+			_, err := s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
 		},
 		"channel_id": func(ctx context.Context, projectID, id string) error {
-			_, err := s.deps.Store.ChannelGet(ctx, projectID, id)
+			_, err := s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
 		},
 		"template_id": func(ctx context.Context, projectID, id string) error {
-			_, err := s.deps.Store.TemplateGet(ctx, projectID, id)
+			_, err := s.deps.Store.TemplateGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
 		},
 		"dead_letter_id": func(ctx context.Context, projectID, id string) error {
@@ -239,7 +239,7 @@ func (s *Server) scope(ctx context.Context, hctx huma.Context, r *Route, p *Prin
 	if requested == "" {
 		return domain.Errorf(domain.CodeNotFound, "no project selected: you are not a member of any project yet; create one (POST /projects/) or ask an owner to add you")
 	}
-	m, err := s.deps.Store.MembershipGet(ctx, requested, p.User.ID)
+	m, err := s.deps.Store.MembershipGet(ctx, store.MembershipKey{ProjectID: requested, UserID: p.User.ID})
 	if errors.Is(err, store.ErrNotFound) {
 		return domain.NotFound("project", requested)
 	}

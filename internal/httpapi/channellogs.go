@@ -30,7 +30,7 @@ type ChannelLogInput struct {
 
 func (a *runtimeAPI) channelLogList(ctx context.Context, in *ChannelLogInput) (*ListOutput[store.ChannelLogEntry], error) {
 	p := principalFrom(ctx)
-	if _, err := a.s.deps.Store.ChannelGet(ctx, p.ProjectID, in.ChannelID); err != nil {
+	if _, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ChannelID}); err != nil {
 		return nil, err
 	}
 	l, err := a.s.deps.Store.ChannelLogList(ctx, store.ChannelLogListParams{ProjectID: p.ProjectID, ChannelID: in.ChannelID,
@@ -70,7 +70,7 @@ type DeadLetterListInput struct {
 
 func (a *runtimeAPI) deadLetterList(ctx context.Context, in *DeadLetterListInput) (*ListOutput[DeadLetterView], error) {
 	p := principalFrom(ctx)
-	if _, err := a.s.deps.Store.ChannelGet(ctx, p.ProjectID, in.ChannelID); err != nil {
+	if _, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ChannelID}); err != nil {
 		return nil, err
 	}
 	l, err := a.s.deps.Store.DeadLetterList(ctx, store.DeadLetterListParams{ProjectID: p.ProjectID, ChannelID: in.ChannelID, Page: in.page()})

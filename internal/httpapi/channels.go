@@ -122,7 +122,7 @@ type ChannelPath struct {
 }
 
 func (a *runtimeAPI) channelGet(ctx context.Context, in *ChannelPath) (*Body[ChannelView], error) {
-	ch, err := a.s.deps.Store.ChannelGet(ctx, principalFrom(ctx).ProjectID, in.ChannelID)
+	ch, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: principalFrom(ctx).ProjectID, ID: in.ChannelID})
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ type ChannelUpdateInput struct {
 
 func (a *runtimeAPI) channelUpdate(ctx context.Context, in *ChannelUpdateInput) (*Body[ChannelView], error) {
 	p := principalFrom(ctx)
-	ch, err := a.s.deps.Store.ChannelGet(ctx, p.ProjectID, in.ChannelID)
+	ch, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ChannelID})
 	if err != nil {
 		return nil, err
 	}
@@ -190,14 +190,14 @@ func (a *runtimeAPI) channelDelete(ctx context.Context, in *ChannelPath) (*struc
 	if len(flows.Items) > 0 {
 		return nil, domain.Errorf(domain.CodeConflict, "the published flow %q is bound to this channel; unpublish it or bind it elsewhere first", flows.Items[0].Name)
 	}
-	err = a.s.deps.Store.ChannelDelete(ctx, p.ProjectID, in.ChannelID)
+	err = a.s.deps.Store.ChannelDelete(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ChannelID})
 	a.forgetChannels()
 	return nil, err
 }
 
 func (a *runtimeAPI) channelCheck(ctx context.Context, in *ChannelPath) (*Body[channel.CheckReport], error) {
 	p := principalFrom(ctx)
-	ch, err := a.s.deps.Store.ChannelGet(ctx, p.ProjectID, in.ChannelID)
+	ch, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ChannelID})
 	if err != nil {
 		return nil, err
 	}

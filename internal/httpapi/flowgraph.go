@@ -263,7 +263,7 @@ func (s *Server) flowScopes() map[string]scopeCheck {
 			if !ok {
 				return domain.NotFound(kind, ref)
 			}
-			f, err := s.deps.Store.FlowGet(ctx, projectID, flowID)
+			f, err := s.deps.Store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 			if err != nil {
 				return err
 			}
@@ -276,7 +276,7 @@ func (s *Server) flowScopes() map[string]scopeCheck {
 	}
 	return map[string]scopeCheck{
 		"flow_id": func(ctx context.Context, projectID, id string) error {
-			_, err := s.deps.Store.FlowGet(ctx, projectID, id)
+			_, err := s.deps.Store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
 		},
 		"node_id": draftHas("node", func(g flow.Graph, id string) bool { return g.Node(id) >= 0 }),

@@ -108,11 +108,11 @@ type ContactDetail struct {
 
 func (a *runtimeAPI) contactGet(ctx context.Context, in *ContactPath) (*Body[ContactDetail], error) {
 	p := principalFrom(ctx)
-	c, err := a.s.deps.Store.ContactGet(ctx, p.ProjectID, in.ContactID)
+	c, err := a.s.deps.Store.ContactGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ContactID})
 	if err != nil {
 		return nil, err
 	}
-	urns, err := a.s.deps.Store.ContactURNs(ctx, p.ProjectID, c.ID)
+	urns, err := a.s.deps.Store.ContactURNs(ctx, store.Ref{ProjectID: p.ProjectID, ID: c.ID})
 	if err != nil {
 		return nil, err
 	}
@@ -142,10 +142,10 @@ func (a *runtimeAPI) contactUpdate(ctx context.Context, in *ContactUpdateInput) 
 	p := principalFrom(ctx)
 	var out domain.Contact
 	err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.ContactLock(ctx, p.ProjectID, in.ContactID); err != nil {
+		if err := q.ContactLock(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ContactID}); err != nil {
 			return err
 		}
-		c, err := q.ContactGet(ctx, p.ProjectID, in.ContactID)
+		c, err := q.ContactGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ContactID})
 		if err != nil {
 			return err
 		}
@@ -215,7 +215,7 @@ func (a *runtimeAPI) settle(ctx context.Context, r *runner.Runner, ev domain.Con
 		loggerFrom(ctx).Warn("handling a contact's inbox inline failed; the job will retry", "contact", ev.ContactID, "err", err)
 		return out
 	}
-	if h, err := a.s.deps.Store.ContactEventGet(ctx, ev.ProjectID, ev.Seq); err == nil && h.HandledAt != nil {
+	if h, err := a.s.deps.Store.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: ev.ProjectID, Seq: ev.Seq}); err == nil && h.HandledAt != nil {
 		out.Handled, out.Result = true, h.Result
 	}
 	return out
@@ -256,7 +256,7 @@ func (a *runtimeAPI) agentSend(ctx context.Context, in *AgentMessageInput) (*Bod
 	p := principalFrom(ctx)
 	channelID := in.Body.ChannelID
 	if channelID == "" {
-		urns, err := a.s.deps.Store.ContactURNs(ctx, p.ProjectID, in.ContactID)
+		urns, err := a.s.deps.Store.ContactURNs(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ContactID})
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +273,7 @@ func (a *runtimeAPI) agentSend(ctx context.Context, in *AgentMessageInput) (*Bod
 			return nil, domain.Invalid("/channel_id", "the contact has no channel to reply on; name one in channel_id")
 		}
 	}
-	if _, err := a.s.deps.Store.ChannelGet(ctx, p.ProjectID, channelID); err != nil {
+	if _, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: channelID}); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, domain.Invalid("/channel_id", "channel %q not found", channelID)
 		}
@@ -332,7 +332,7 @@ type SessionError struct {
 
 // sessionDetail loads everything about a session.
 func (a *runtimeAPI) sessionDetail(ctx context.Context, projectID, id string) (SessionDetail, error) {
-	s, err := a.s.deps.Store.SessionGet(ctx, projectID, id)
+	s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 	if err != nil {
 		return SessionDetail{}, err
 	}
@@ -341,7 +341,7 @@ func (a *runtimeAPI) sessionDetail(ctx context.Context, projectID, id string) (S
 	if err := es.UnmarshalBinary(s.State); err == nil && es.Vars != nil {
 		d.Variables = es.Vars
 	}
-	if d.Trace, err = a.s.deps.Store.TraceList(ctx, projectID, s.ID); err != nil {
+	if d.Trace, err = a.s.deps.Store.TraceList(ctx, store.Ref{ProjectID: projectID, ID: s.ID}); err != nil {
 		return d, err
 	}
 	for _, t := range d.Trace {
@@ -390,7 +390,7 @@ func (a *runtimeAPI) sessionInterrupt(ctx context.Context, in *InterruptInput) (
 		return nil, err
 	}
 	p := principalFrom(ctx)
-	s, err := a.s.deps.Store.SessionGet(ctx, p.ProjectID, in.SessionID)
+	s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.SessionID})
 	if err != nil {
 		return nil, err
 	}
@@ -439,7 +439,7 @@ func (a *runtimeAPI) flowStart(ctx context.Context, in *FlowStartInput) (*Body[F
 	}
 	p := principalFrom(ctx)
 	b := in.Body
-	ch, err := a.s.deps.Store.ChannelGet(ctx, p.ProjectID, b.ChannelID)
+	ch, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: b.ChannelID})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, domain.Invalid("/channel_id", "channel %q not found; list channels with GET /channels/", b.ChannelID)
 	}
@@ -466,13 +466,13 @@ func (a *runtimeAPI) flowStart(ctx context.Context, in *FlowStartInput) (*Body[F
 				return err
 			}
 			contactID = c.ID
-		} else if _, err := q.ContactGet(ctx, p.ProjectID, contactID); err != nil {
+		} else if _, err := q.ContactGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: contactID}); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return domain.Invalid("/contact_id", "contact %q not found", contactID)
 			}
 			return err
 		}
-		f, err := q.FlowGet(ctx, p.ProjectID, in.FlowID)
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.FlowID})
 		if err != nil {
 			return err
 		}
@@ -483,7 +483,7 @@ func (a *runtimeAPI) flowStart(ctx context.Context, in *FlowStartInput) (*Body[F
 			// Claimed in the same transaction as the start: of two requests
 			// with one key, exactly one starts anything.
 			raw, _ := json.Marshal(idempotentStart{SessionID: sessionID, ContactID: contactID})
-			if err := q.IdempotencyPut(ctx, p.ProjectID, "flow-start:"+in.IdempotencyKey, raw, a.s.deps.Clock.Now()); err != nil {
+			if err := q.IdempotencyPut(ctx, store.IdempotencyPutParams{ProjectID: p.ProjectID, Key: "flow-start:" + in.IdempotencyKey, Response: raw, Now: a.s.deps.Clock.Now()}); err != nil {
 				if errors.Is(err, store.ErrConflict) {
 					return errRepeated
 				}
@@ -500,7 +500,7 @@ func (a *runtimeAPI) flowStart(ctx context.Context, in *FlowStartInput) (*Body[F
 		return nil, err
 	}
 	out := FlowStartOutput{SessionID: sessionID, QueuedEvent: a.settle(ctx, r, ev), Status: "queued"}
-	if s, err := a.s.deps.Store.SessionGet(ctx, p.ProjectID, sessionID); err == nil {
+	if s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: sessionID}); err == nil {
 		out.Status = s.Status
 	}
 	return bodyOf(out), nil
@@ -518,7 +518,7 @@ type idempotentStart struct {
 // repeatedStart answers a repeated request with the first one's session,
 // as it is now.
 func (a *runtimeAPI) repeatedStart(ctx context.Context, projectID, key string) (*Body[FlowStartOutput], error) {
-	raw, err := a.s.deps.Store.IdempotencyGet(ctx, projectID, "flow-start:"+key)
+	raw, err := a.s.deps.Store.IdempotencyGet(ctx, store.IdempotencyKey{ProjectID: projectID, Key: "flow-start:" + key})
 	if err != nil {
 		return nil, err
 	}
@@ -527,7 +527,7 @@ func (a *runtimeAPI) repeatedStart(ctx context.Context, projectID, key string) (
 		return nil, err
 	}
 	out := FlowStartOutput{SessionID: first.SessionID, QueuedEvent: QueuedEvent{ContactID: first.ContactID}, Status: "queued"}
-	if s, err := a.s.deps.Store.SessionGet(ctx, projectID, first.SessionID); err == nil {
+	if s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: projectID, ID: first.SessionID}); err == nil {
 		out.Status, out.Handled, out.Result = s.Status, true, "repeated request: the first request started this session"
 	}
 	return bodyOf(out), nil

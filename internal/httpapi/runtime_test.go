@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/store"
 )
 
 // bookingGraph: keyword "hi"; a question with two buttons and a timeout.
@@ -261,7 +262,7 @@ func TestChannelsMaskSecrets(t *testing.T) {
 	if ch["address"] != "1234567890" || !strings.HasSuffix(ch["webhook_url"].(string), "/webhooks/whatsapp/"+ch["id"].(string)) {
 		t.Fatalf("channel = %v", ch)
 	}
-	stored, err := h.store.ChannelGet(context.Background(), a.project.ID, ch["id"].(string))
+	stored, err := h.store.ChannelGet(context.Background(), store.Ref{ProjectID: a.project.ID, ID: ch["id"].(string)})
 	if err != nil || strings.Contains(stored.Secrets, "EAAG") || strings.Contains(string(stored.Config), "EAAG") {
 		t.Fatalf("secrets not sealed at rest: %+v (%v)", stored, err)
 	}

@@ -77,7 +77,7 @@ func (a *runtimeAPI) simStart(ctx context.Context, in *SimStartInput) (*Body[Sim
 		return nil, err
 	}
 	p := principalFrom(ctx)
-	f, err := a.s.deps.Store.FlowGet(ctx, p.ProjectID, in.Body.FlowID)
+	f, err := a.s.deps.Store.FlowGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.Body.FlowID})
 	if err != nil {
 		if domain.CodeOf(err) == domain.CodeNotFound {
 			return nil, domain.Invalid("/flow_id", "flow %q not found", in.Body.FlowID)
@@ -125,7 +125,7 @@ func (a *runtimeAPI) simStart(ctx context.Context, in *SimStartInput) (*Body[Sim
 	if err := r.ProcessContact(ctx, p.ProjectID, ev.ContactID); err != nil {
 		return nil, err
 	}
-	if h, err := a.s.deps.Store.ContactEventGet(ctx, p.ProjectID, ev.Seq); err == nil {
+	if h, err := a.s.deps.Store.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: p.ProjectID, Seq: ev.Seq}); err == nil {
 		if why, failed := strings.CutPrefix(h.Result, "error: "); failed {
 			return nil, domain.Errorf(domain.CodeConflict, "the simulation could not start: %s", why)
 		}
@@ -161,7 +161,7 @@ func (a *runtimeAPI) simSession(ctx context.Context, id string) (*runner.Runner,
 	if err != nil {
 		return nil, domain.FlowSession{}, err
 	}
-	s, err := a.s.deps.Store.SessionGet(ctx, principalFrom(ctx).ProjectID, id)
+	s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: principalFrom(ctx).ProjectID, ID: id})
 	if err != nil {
 		return nil, s, err
 	}

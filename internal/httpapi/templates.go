@@ -61,7 +61,7 @@ func (a *runtimeAPI) templateList(ctx context.Context, in *TemplateListInput) (*
 
 // whatsAppClient is the Graph API client of a project's WhatsApp channel.
 func (a *runtimeAPI) whatsAppClient(ctx context.Context, projectID, channelID, pointer string) (domain.Channel, *whatsapp.Client, error) {
-	ch, err := a.s.deps.Store.ChannelGet(ctx, projectID, channelID)
+	ch, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: projectID, ID: channelID})
 	if errors.Is(err, store.ErrNotFound) {
 		return ch, nil, domain.Invalid(pointer, "channel %q not found", channelID)
 	}
@@ -150,7 +150,7 @@ func (a *runtimeAPI) templateCreate(ctx context.Context, in *TemplateCreateInput
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.s.deps.Store.TemplateGetByName(ctx, p.ProjectID, t.Name, t.Language); err == nil {
+	if _, err := a.s.deps.Store.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: p.ProjectID, Name: t.Name, Language: t.Language}); err == nil {
 		return nil, domain.Errorf(domain.CodeConflict, "a template named %q in %s already exists", t.Name, t.Language)
 	}
 	// Store first, submit after: Meta's status webhook can overtake its
@@ -182,7 +182,7 @@ func (a *runtimeAPI) templateCreate(ctx context.Context, in *TemplateCreateInput
 	}
 	var out store.MessageTemplate
 	err = a.s.deps.Store.InTx(bg, func(q store.Queries) error {
-		cur, err := q.TemplateGet(bg, st.ProjectID, st.ID)
+		cur, err := q.TemplateGet(bg, store.Ref{ProjectID: st.ProjectID, ID: st.ID})
 		if errors.Is(err, store.ErrNotFound) {
 			return domain.Errorf(domain.CodeConflict, "Meta accepted the template %q, but it was deleted here meanwhile: sync to bring it back", st.Name)
 		}
@@ -221,7 +221,7 @@ func (a *runtimeAPI) templateCreate(ctx context.Context, in *TemplateCreateInput
 func (a *runtimeAPI) forgetSubmission(ctx context.Context, st store.MessageTemplate) (*store.MessageTemplate, error) {
 	var kept *store.MessageTemplate
 	err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		cur, err := q.TemplateGet(ctx, st.ProjectID, st.ID)
+		cur, err := q.TemplateGet(ctx, store.Ref{ProjectID: st.ProjectID, ID: st.ID})
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
@@ -232,7 +232,7 @@ func (a *runtimeAPI) forgetSubmission(ctx context.Context, st store.MessageTempl
 			kept = &cur
 			return nil
 		}
-		return q.TemplateDelete(ctx, st.ProjectID, st.ID)
+		return q.TemplateDelete(ctx, store.Ref{ProjectID: st.ProjectID, ID: st.ID})
 	})
 	return kept, err
 }
@@ -243,7 +243,7 @@ type TemplatePath struct {
 }
 
 func (a *runtimeAPI) templateGet(ctx context.Context, in *TemplatePath) (*Body[TemplateView], error) {
-	t, err := a.s.deps.Store.TemplateGet(ctx, principalFrom(ctx).ProjectID, in.TemplateID)
+	t, err := a.s.deps.Store.TemplateGet(ctx, store.Ref{ProjectID: principalFrom(ctx).ProjectID, ID: in.TemplateID})
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ type TemplateUpdateInput struct {
 
 func (a *runtimeAPI) templateUpdate(ctx context.Context, in *TemplateUpdateInput) (*Body[TemplateView], error) {
 	p := principalFrom(ctx)
-	st, err := a.s.deps.Store.TemplateGet(ctx, p.ProjectID, in.TemplateID)
+	st, err := a.s.deps.Store.TemplateGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.TemplateID})
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +294,7 @@ func (a *runtimeAPI) templateUpdate(ctx context.Context, in *TemplateUpdateInput
 	// approval.
 	var before store.MessageTemplate
 	err = a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		cur, err := q.TemplateGet(ctx, p.ProjectID, st.ID)
+		cur, err := q.TemplateGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: st.ID})
 		if err != nil {
 			return err
 		}
@@ -311,7 +311,7 @@ func (a *runtimeAPI) templateUpdate(ctx context.Context, in *TemplateUpdateInput
 	comps, _ := json.Marshal(t.Components)
 	var out store.MessageTemplate
 	err = a.s.deps.Store.InTx(bg, func(q store.Queries) error {
-		cur, err := q.TemplateGet(bg, p.ProjectID, st.ID)
+		cur, err := q.TemplateGet(bg, store.Ref{ProjectID: p.ProjectID, ID: st.ID})
 		if err != nil {
 			return err
 		}
@@ -344,7 +344,7 @@ func (a *runtimeAPI) templateUpdate(ctx context.Context, in *TemplateUpdateInput
 
 func (a *runtimeAPI) templateDelete(ctx context.Context, in *TemplatePath) (*struct{}, error) {
 	p := principalFrom(ctx)
-	t, err := a.s.deps.Store.TemplateGet(ctx, p.ProjectID, in.TemplateID)
+	t, err := a.s.deps.Store.TemplateGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.TemplateID})
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +355,7 @@ func (a *runtimeAPI) templateDelete(ctx context.Context, in *TemplatePath) (*str
 			}
 		}
 	}
-	return nil, a.s.deps.Store.TemplateDelete(ctx, p.ProjectID, t.ID)
+	return nil, a.s.deps.Store.TemplateDelete(ctx, store.Ref{ProjectID: p.ProjectID, ID: t.ID})
 }
 
 // TemplateSyncInput names the channel whose business account to pull from;
@@ -404,7 +404,7 @@ func (a *runtimeAPI) templateSync(ctx context.Context, in *TemplateSyncInput) (*
 			var created, updated bool
 			err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
 				now := a.s.deps.Clock.Now()
-				local, err := q.TemplateGetByName(ctx, p.ProjectID, rt.Name, rt.Language)
+				local, err := q.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: p.ProjectID, Name: rt.Name, Language: rt.Language})
 				if errors.Is(err, store.ErrNotFound) {
 					if _, err := q.TemplateCreate(ctx, store.TemplateCreateParams{ID: a.s.deps.IDs.NewID(), ProjectID: p.ProjectID, ChannelID: ch.ID,
 						Name: rt.Name, Language: rt.Language, Category: string(rt.Category), Components: comps, Status: string(rt.Status), MetaTemplateID: rt.ID, Now: now}); err != nil {
@@ -473,7 +473,7 @@ func (a *runtimeAPI) templateSend(ctx context.Context, in *TemplateSendInput) (*
 		return nil, err
 	}
 	p := principalFrom(ctx)
-	t, err := a.s.deps.Store.TemplateGet(ctx, p.ProjectID, in.TemplateID)
+	t, err := a.s.deps.Store.TemplateGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.TemplateID})
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +481,7 @@ func (a *runtimeAPI) templateSend(ctx context.Context, in *TemplateSendInput) (*
 		return nil, domain.Errorf(domain.CodeConflict, "the template %q is %s: only templates Meta approved can be sent", t.Name, t.Status)
 	}
 	b := in.Body
-	ch, err := a.s.deps.Store.ChannelGet(ctx, p.ProjectID, b.ChannelID)
+	ch, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: b.ChannelID})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, domain.Invalid("/channel_id", "channel %q not found", b.ChannelID)
 	}
@@ -524,7 +524,7 @@ func (a *runtimeAPI) templateSend(ctx context.Context, in *TemplateSendInput) (*
 	}
 	if flowID != "" {
 		a.settle(ctx, r, ev)
-		if s, err := a.s.deps.Store.SessionGet(ctx, p.ProjectID, out.SessionID); err == nil {
+		if s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: out.SessionID}); err == nil {
 			out.Status = s.Status
 		}
 	}
@@ -537,7 +537,7 @@ func (a *runtimeAPI) contactFor(ctx context.Context, q store.Queries, projectID 
 		return "", domain.Invalid("/contact_id", "give either contact_id or phone")
 	}
 	if contactID != "" {
-		if _, err := q.ContactGet(ctx, projectID, contactID); err != nil {
+		if _, err := q.ContactGet(ctx, store.Ref{ProjectID: projectID, ID: contactID}); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return "", domain.Invalid("/contact_id", "contact %q not found", contactID)
 			}

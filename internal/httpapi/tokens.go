@@ -44,7 +44,7 @@ type TokenPath struct {
 }
 
 func (s *Server) tokenGet(ctx context.Context, in *TokenPath) (*Body[domain.Token], error) {
-	t, err := s.deps.Store.TokenGet(ctx, principalFrom(ctx).ProjectID, in.TokenID)
+	t, err := s.deps.Store.TokenGet(ctx, store.Ref{ProjectID: principalFrom(ctx).ProjectID, ID: in.TokenID})
 	if err != nil {
 		return nil, err
 	}

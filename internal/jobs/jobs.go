@@ -62,9 +62,9 @@ func Config(deps *Deps, o Options) *river.Config {
 		Logger:            slog.New(minLevel{deps.Logger.Handler(), slog.LevelWarn}),
 		FetchPollInterval: o.PollInterval,
 		// A short cooldown lets a producer fetch again as soon as workers
-		// free up: the inbox and send queues are many short jobs.
+		// free up: session timers come in bursts of short jobs.
 		FetchCooldown: min(o.PollInterval, 10*time.Millisecond),
-		// Jobs are short (a contact's inbox, one send); a job a dead process
+		// Jobs are short (a timer becomes an inbox event); a job a dead process
 		// had started is rescued two minutes later rather than River's
 		// default hour, so a crash delays replies by minutes at most.
 		JobTimeout:           time.Minute,

@@ -14,7 +14,7 @@ import (
 )
 
 // commit applies a sprint in one transaction: the event is marked handled,
-// sessions saved, messages and their send jobs, timer jobs, trace and
+// sessions saved, messages queued for the outbox, timer jobs, trace and
 // counters written — or none of it. What to write is worked out first,
 // outside the transaction: on SQLite its function runs on the one writer,
 // which should spend its time on statements, not on encoding JSON.
@@ -48,11 +48,11 @@ func (r *Runner) commit(ctx context.Context, sp *sprint) error {
 		// them one after the other, and the event's handled check below
 		// makes the loser give way.
 		if r.lockContacts {
-			if err := q.ContactLock(ctx, sp.ev.ProjectID, sp.ev.ContactID); err != nil {
+			if err := q.ContactLock(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.ev.ContactID}); err != nil {
 				return err
 			}
 		}
-		if err := q.ContactEventDone(ctx, sp.ev.Seq, sp.result, now); err != nil {
+		if err := q.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: sp.ev.Seq, Result: sp.result, Now: now}); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return errRace
 			}
@@ -212,7 +212,7 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, p *runPlan) erro
 			}
 			continue
 		}
-		if err := q.JobInsert(ctx, w.timer, &river.InsertOpts{ScheduledAt: w.at}); err != nil {
+		if err := q.JobInsert(ctx, store.JobInsertParams{Args: w.timer, Opts: &river.InsertOpts{ScheduledAt: w.at}}); err != nil {
 			return err
 		}
 	}
@@ -224,8 +224,7 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, p *runPlan) erro
 			return err
 		}
 		if p.expire != nil {
-			if err := q.JobInsert(ctx, TimerArgs{ProjectID: rec.ProjectID, ContactID: rec.ContactID, SessionID: rec.ID, Expire: true},
-				&river.InsertOpts{ScheduledAt: *p.expire}); err != nil {
+			if err := q.JobInsert(ctx, store.JobInsertParams{Args: TimerArgs{ProjectID: rec.ProjectID, ContactID: rec.ContactID, SessionID: rec.ID, Expire: true}, Opts: &river.InsertOpts{ScheduledAt: *p.expire}}); err != nil {
 				return err
 			}
 		}

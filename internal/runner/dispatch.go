@@ -131,12 +131,12 @@ func (r *Runner) pollOutbox(ctx context.Context, limit int) ([]dispatch.Item[mes
 // pollDue lists the rows due now and claims them for this process, in one
 // transaction; the ones another process claimed first are left out.
 func pollDue[K comparable](ctx context.Context, r *Runner, limit int,
-	list func(ctx context.Context, now time.Time, limit int) ([]store.DueRef, error),
-	claim func(q store.Queries, ctx context.Context, id string, now, until time.Time) (bool, error),
+	list func(ctx context.Context, p store.DueParams) ([]store.DueRef, error),
+	claim func(q store.Queries, ctx context.Context, p store.ClaimParams) (bool, error),
 	item func(store.DueRef) dispatch.Item[K],
 ) ([]dispatch.Item[K], error) {
 	now := r.d.Clock.Now()
-	due, err := list(ctx, now, limit)
+	due, err := list(ctx, store.DueParams{Now: now, Limit: limit})
 	if err != nil || len(due) == 0 {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func pollDue[K comparable](ctx context.Context, r *Runner, limit int,
 	err = r.st.InTx(ctx, func(q store.Queries) error {
 		out = out[:0]
 		for _, d := range due {
-			ok, err := claim(q, ctx, d.ID, now, r.held(now))
+			ok, err := claim(q, ctx, store.ClaimParams{ID: d.ID, Now: now, Until: r.held(now)})
 			if err != nil {
 				return err
 			}
@@ -185,7 +185,7 @@ func (r *Runner) workInbox(ctx context.Context, k contactKey) time.Duration {
 		return time.Second + jitter(time.Second)
 	}
 	now := r.d.Clock.Now()
-	attempts, rerr := r.st.ContactEventRetry(ctx, ee.ev.Seq, now.Add(eventBackoff(ee.ev.Attempts+1)))
+	attempts, rerr := r.st.ContactEventRetry(ctx, store.ContactEventRetryParams{Seq: ee.ev.Seq, DueAt: now.Add(eventBackoff(ee.ev.Attempts + 1))})
 	if errors.Is(rerr, store.ErrConflict) {
 		return 0 // handled meanwhile by another process
 	}

@@ -45,7 +45,7 @@ func (r *Runner) handle(ctx context.Context, ev domain.ContactEvent) error {
 		sp.result = "ignored: unreadable payload"
 		return r.commit(ctx, sp)
 	}
-	c, err := r.st.ContactGet(ctx, ev.ProjectID, ev.ContactID)
+	c, err := r.st.ContactGet(ctx, store.Ref{ProjectID: ev.ProjectID, ID: ev.ContactID})
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (r *Runner) handle(ctx context.Context, ev domain.ContactEvent) error {
 // contact's live session.
 func (r *Runner) current(ctx context.Context, sp *sprint) (*domain.FlowSession, error) {
 	if sp.p.SessionID != "" && sp.ev.Kind != domain.EventStart {
-		s, err := r.st.SessionGet(ctx, sp.ev.ProjectID, sp.p.SessionID)
+		s, err := r.st.SessionGet(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.SessionID})
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
@@ -140,7 +140,7 @@ func (r *Runner) decide(ctx context.Context, sp *sprint, live *domain.FlowSessio
 // apiStart starts a flow for the contact (API, simulator, template send),
 // honouring the flow's on_retrigger setting when the contact is busy.
 func (r *Runner) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
-	fl, err := r.st.FlowGet(ctx, sp.ev.ProjectID, sp.p.FlowID)
+	fl, err := r.st.FlowGet(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.FlowID})
 	if err != nil {
 		return err
 	}

@@ -160,6 +160,19 @@ func (e *env) inbound(address, text, providerID string) Inbound {
 }
 
 // eventually polls cond until it holds or the test times out.
+// headEvent is the contact's oldest unhandled event, store.ErrNotFound when
+// its inbox is empty.
+func (e *env) headEvent(contactID string) (domain.ContactEvent, error) {
+	evs, err := e.st.ContactEventsNext(context.Background(), store.ContactEventsNextParams{ContactID: contactID, Limit: 1})
+	if err != nil {
+		return domain.ContactEvent{}, err
+	}
+	if len(evs) == 0 {
+		return domain.ContactEvent{}, store.ErrNotFound
+	}
+	return evs[0], nil
+}
+
 func (e *env) eventually(what string, cond func() bool) {
 	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

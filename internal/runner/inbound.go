@@ -138,7 +138,7 @@ func (r *Runner) FireTimer(ctx context.Context, q store.Queries, s domain.FlowSe
 // in the caller's transaction. It is not a reply: opted-out contacts are
 // not sent it.
 func (r *Runner) SendTemplate(ctx context.Context, q store.Queries, projectID, contactID, channelID string, t engine.Template) (domain.Message, error) {
-	c, err := q.ContactGet(ctx, projectID, contactID)
+	c, err := q.ContactGet(ctx, store.Ref{ProjectID: projectID, ID: contactID})
 	if err != nil {
 		return domain.Message{}, err
 	}

@@ -222,13 +222,13 @@ func (r *Runner) ingestStatus(ctx context.Context, q store.Queries, ch domain.Ch
 			return err
 		}
 		// Not moved: a status older than what we know, or not our message.
-		if _, err := q.MessageGet(ctx, ch.ProjectID, st.OurID); err == nil || !errors.Is(err, store.ErrNotFound) {
+		if _, err := q.MessageGet(ctx, store.Ref{ProjectID: ch.ProjectID, ID: st.OurID}); err == nil || !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
 	// No (known) ID of ours: the provider's ID, recorded when the send
 	// was answered, finds it.
-	m, err := q.MessageGetByProviderID(ctx, ch.ID, domain.DirectionOut, e.ProviderID)
+	m, err := q.MessageGetByProviderID(ctx, store.MessageGetByProviderIDParams{ChannelID: ch.ID, Direction: domain.DirectionOut, ProviderID: e.ProviderID})
 	if errors.Is(err, store.ErrNotFound) {
 		r.d.Logger.Info("status for a message Parley does not know", "channel", ch.ID, "provider_id", e.ProviderID, "state", st.State)
 		return nil
@@ -278,9 +278,9 @@ func (r *Runner) ingestTemplate(ctx context.Context, q store.Queries, ch domain.
 	if u == nil {
 		return false, nil
 	}
-	t, err := q.TemplateGetByMetaID(ctx, ch.ProjectID, u.ID)
+	t, err := q.TemplateGetByMetaID(ctx, store.TemplateGetByMetaIDParams{ProjectID: ch.ProjectID, MetaID: u.ID})
 	if errors.Is(err, store.ErrNotFound) && u.Name != "" {
-		t, err = q.TemplateGetByName(ctx, ch.ProjectID, u.Name, u.Language)
+		t, err = q.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: ch.ProjectID, Name: u.Name, Language: u.Language})
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		r.d.Logger.Info("template update for a template Parley does not know", "channel", ch.ID, "template", u.ID, "name", u.Name)

@@ -47,7 +47,7 @@ func TestTemplateStatusEvents(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: the webhook failed: %v", tc.event, err)
 		}
-		got, err := e.st.TemplateGet(ctx, e.project.ID, tpl.ID)
+		got, err := e.st.TemplateGet(ctx, store.Ref{ProjectID: e.project.ID, ID: tpl.ID})
 		if err != nil {
 			t.Fatal(err)
 		}

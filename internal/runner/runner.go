@@ -1,12 +1,13 @@
 // Package runner is the host side of the engine: it turns inbound messages,
 // timers, API starts and agent actions into engine sprints, one contact at a
 // time and in arrival order, and commits each sprint's effects — session
-// state, outbound messages and their send jobs, timer jobs, trace and
-// counters — in one transaction.
+// state, queued outbound messages, timer jobs, trace and counters — in one
+// transaction.
 //
 // Every event that may move a contact's session is first queued in the
-// contact's inbox (contact_events) in the transaction that records it, with
-// a job to process the inbox. Processing takes the oldest unhandled event,
+// contact's inbox (contact_events) in the transaction that records it; the
+// inbox dispatcher is woken for it after commit, and any process's poller
+// finds it when due. Processing takes the oldest unhandled event,
 // runs the engine outside any transaction (http_request nodes may take
 // seconds), then commits the outcome together with marking the event
 // handled; a concurrent worker that handled it first makes the commit fail
@@ -148,7 +149,7 @@ func (l flowLoader) Load(ctx context.Context, flowID string, revision int) (engi
 // liveFlow loads a published revision (0: the live one) as an engine.Flow,
 // with the flow's row for the settings the host needs (logging, retrigger).
 func (r *Runner) liveFlow(ctx context.Context, projectID, flowID string, revision int) (engine.Flow, store.Flow, error) {
-	fl, err := r.st.FlowGet(ctx, projectID, flowID)
+	fl, err := r.st.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 	if err != nil {
 		return engine.Flow{}, fl, err
 	}
@@ -191,7 +192,7 @@ func (r *Runner) draftFlow(ctx context.Context, fl store.Flow, sessionID string)
 // sessionFlow is the program a stored session runs (its pinned revision or
 // draft) and the flow's row.
 func (r *Runner) sessionFlow(ctx context.Context, s domain.FlowSession) (engine.Flow, store.Flow, error) {
-	fl, err := r.st.FlowGet(ctx, s.ProjectID, s.FlowID)
+	fl, err := r.st.FlowGet(ctx, store.Ref{ProjectID: s.ProjectID, ID: s.FlowID})
 	if err != nil {
 		return engine.Flow{}, fl, err
 	}
@@ -270,7 +271,7 @@ const inboxBatch = 8
 func (r *Runner) processInbox(ctx context.Context, contactID string) error {
 	deadline := time.Now().Add(processBudget)
 	for {
-		evs, err := r.st.ContactEventsNext(ctx, contactID, inboxBatch)
+		evs, err := r.st.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: contactID, Limit: inboxBatch})
 		if err != nil {
 			return fmt.Errorf("reading the inbox of contact %s: %w", contactID, err)
 		}

@@ -94,7 +94,7 @@ func TestKeywordFlowEndToEnd(t *testing.T) {
 	if got := texts(e.conversation(c), "out"); !slices.Equal(got, []string{"Hi Ann! Pick one", "Booked"}) {
 		t.Fatalf("bot said %q", got)
 	}
-	tr, err := e.st.TraceList(context.Background(), e.project.ID, e.session(c).ID)
+	tr, err := e.st.TraceList(context.Background(), store.Ref{ProjectID: e.project.ID, ID: e.session(c).ID})
 	if err != nil || len(tr) < 5 {
 		t.Fatalf("trace = %v (%v)", tr, err)
 	}
@@ -142,7 +142,7 @@ func TestOrderingUnderConcurrency(t *testing.T) {
 		want.WriteString(byID[rc.MessageID] + ",")
 	}
 	e.eventually("all 50 are handled", func() bool {
-		ev, err := e.st.ContactEventNext(context.Background(), c)
+		ev, err := e.headEvent(c)
 		return err != nil && ev.Seq == 0
 	})
 	if got := e.vars(e.session(c))["log"]; got != want.String() {
@@ -170,7 +170,7 @@ func TestDuplicateDeliveriesAreHandledOnce(t *testing.T) {
 	wg.Wait()
 	// And once more, later, after everything settled.
 	e.eventually("the first copy is handled", func() bool {
-		_, err := e.st.ContactEventNext(context.Background(), first.ContactID)
+		_, err := e.headEvent(first.ContactID)
 		return err != nil
 	})
 	var rc Receipt
@@ -233,8 +233,8 @@ func TestTimeoutRacesReply(t *testing.T) {
 	}
 }
 
-// TestSendSurvivesACrashAfterTheSprint: the sprint commits its message and
-// send job, the process dies before sending; after a restart the message is
+// TestSendSurvivesACrashAfterTheSprint: the sprint commits its queued
+// message, the process dies before sending; after a restart the message is
 // sent exactly once.
 func TestSendSurvivesACrashAfterTheSprint(t *testing.T) {
 	t.Parallel()
@@ -246,7 +246,7 @@ func TestSendSurvivesACrashAfterTheSprint(t *testing.T) {
 	if len(ms) != 2 || ms[1].Status != domain.MessageQueued || len(e.senders.sent) != 0 {
 		t.Fatalf("before the restart: %+v, sent %v", ms, e.senders.sent)
 	}
-	e.startJobs() // the restart: workers pick up the durable send job
+	e.startJobs() // the restart: the outbox poller picks up the queued message
 	e.eventually("the message is sent", func() bool { return e.conversation(c)[1].Status == domain.MessageDelivered })
 	e.senders.mu.Lock()
 	defer e.senders.mu.Unlock()
@@ -295,7 +295,7 @@ func TestOptOut(t *testing.T) {
 	e.process(c)
 	e.receive(a, "stop")
 	e.process(c)
-	contact, err := e.st.ContactGet(context.Background(), e.project.ID, c)
+	contact, err := e.st.ContactGet(context.Background(), store.Ref{ProjectID: e.project.ID, ID: c})
 	if err != nil || !contact.OptedOut {
 		t.Fatalf("contact after STOP = %+v (%v)", contact, err)
 	}
@@ -321,7 +321,7 @@ func TestOptOut(t *testing.T) {
 	}
 	e.receive(a, "START")
 	e.process(c)
-	if contact, _ := e.st.ContactGet(context.Background(), e.project.ID, c); contact.OptedOut {
+	if contact, _ := e.st.ContactGet(context.Background(), store.Ref{ProjectID: e.project.ID, ID: c}); contact.OptedOut {
 		t.Fatal("START did not opt the contact back in")
 	}
 }
@@ -342,7 +342,7 @@ func TestProjectKeywords(t *testing.T) {
 	}
 	optedOut := func(c string) bool {
 		t.Helper()
-		contact, err := e.st.ContactGet(ctx, e.project.ID, c)
+		contact, err := e.st.ContactGet(ctx, store.Ref{ProjectID: e.project.ID, ID: c})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -499,7 +499,7 @@ func TestPoisonEventIsSetAside(t *testing.T) {
 		if next := e.r.workInbox(context.Background(), key); next != dispatch.Done {
 			t.Fatalf("attempt %d: next = %v, want Done (retried later by the poller)", attempt, next)
 		}
-		ev, err := e.st.ContactEventNext(context.Background(), c)
+		ev, err := e.headEvent(c)
 		if err != nil || ev.Attempts != attempt || !ev.DueAt.After(time.Now()) {
 			t.Fatalf("attempt %d: head event attempts=%d due=%v (%v), want the attempt counted and a later due time", attempt, ev.Attempts, ev.DueAt, err)
 		}
@@ -510,14 +510,14 @@ func TestPoisonEventIsSetAside(t *testing.T) {
 	if next := e.r.workInbox(context.Background(), key); next != dispatch.Done {
 		t.Fatalf("draining the rest: next = %v", next)
 	}
-	got, err := e.st.ContactEventGet(context.Background(), e.project.ID, poison.Seq)
+	got, err := e.st.ContactEventGet(context.Background(), store.ContactEventGetParams{ProjectID: e.project.ID, Seq: poison.Seq})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.HandledAt == nil || !strings.HasPrefix(got.Result, "failed: ") {
 		t.Fatalf("poison event: handled=%v result=%q, want set aside as failed", got.HandledAt, got.Result)
 	}
-	if _, err := e.st.ContactEventNext(context.Background(), c); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.headEvent(c); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the poison event still blocks the inbox: %v", err)
 	}
 }

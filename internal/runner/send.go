@@ -46,7 +46,7 @@ func (r *Runner) workOutbox(ctx context.Context, k messageKey) time.Duration {
 		m, to = qs.m, qs.to
 	} else {
 		var err error
-		m, err = r.st.MessageGet(ctx, k.project, k.id)
+		m, err = r.st.MessageGet(ctx, store.Ref{ProjectID: k.project, ID: k.id})
 		if errors.Is(err, store.ErrNotFound) {
 			return dispatch.Done
 		}
@@ -82,7 +82,7 @@ func (r *Runner) retrySend(ctx context.Context, m domain.Message, d time.Duratio
 	if !failed && d <= maxHeldDelay {
 		return d
 	}
-	if _, err := r.st.MessageRetry(ctx, m.ID, r.d.Clock.Now().Add(d), failed); err != nil && !errors.Is(err, store.ErrConflict) {
+	if _, err := r.st.MessageRetry(ctx, store.MessageRetryParams{ID: m.ID, DueAt: r.d.Clock.Now().Add(d), Failed: failed}); err != nil && !errors.Is(err, store.ErrConflict) {
 		r.d.Logger.Error("rescheduling a message failed", "message", m.ID, "err", err)
 		return min(d, maxHeldDelay)
 	}
@@ -127,7 +127,7 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 	}
 	urn := to
 	if urn == nil || urn.ChannelID != ch.ID {
-		urns, err := r.st.ContactURNs(ctx, m.ProjectID, m.ContactID)
+		urns, err := r.st.ContactURNs(ctx, store.Ref{ProjectID: m.ProjectID, ID: m.ContactID})
 		if err != nil {
 			return 0, err
 		}

@@ -103,7 +103,7 @@ func TestPollersTakeOverOrphans(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.eventually("the orphaned send", func() bool {
-		got, err := e.st.MessageGet(ctx, e.project.ID, m.ID)
+		got, err := e.st.MessageGet(ctx, store.Ref{ProjectID: e.project.ID, ID: m.ID})
 		return err == nil && got.Status == domain.MessageDelivered
 	})
 	if n := sentTimes(m.ID); n != 1 {

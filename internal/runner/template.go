@@ -36,10 +36,10 @@ func (r *Runner) renderTemplate(ctx context.Context, projectID string, et *engin
 	var st store.MessageTemplate
 	var err error
 	if et.ID != "" {
-		st, err = r.st.TemplateGet(ctx, projectID, et.ID)
+		st, err = r.st.TemplateGet(ctx, store.Ref{ProjectID: projectID, ID: et.ID})
 	}
 	if et.ID == "" || errors.Is(err, store.ErrNotFound) && et.Name != "" {
-		st, err = r.st.TemplateGetByName(ctx, projectID, et.Name, et.Language)
+		st, err = r.st.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: projectID, Name: et.Name, Language: et.Language})
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &errTemplate{"template_missing", fmt.Sprintf("the template %q does not exist in this project", firstNonEmpty(et.Name, et.ID))}

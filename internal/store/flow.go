@@ -1,9 +1,43 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 )
+
+// Templates are the repository methods of a project's message templates.
+type Templates interface {
+	TemplateCreate(ctx context.Context, p TemplateCreateParams) (MessageTemplate, error)
+	TemplateGet(ctx context.Context, r Ref) (MessageTemplate, error)
+	TemplateGetByMetaID(ctx context.Context, p TemplateGetByMetaIDParams) (MessageTemplate, error)
+	// TemplateGetByName finds a template by name and language; with an
+	// empty language, the first of the name's languages in sort order.
+	TemplateGetByName(ctx context.Context, p TemplateGetByNameParams) (MessageTemplate, error)
+	TemplateUpdate(ctx context.Context, t MessageTemplate) (MessageTemplate, error)
+	TemplateDelete(ctx context.Context, r Ref) error
+	TemplateList(ctx context.Context, p TemplateListParams) (List[MessageTemplate], error)
+}
+
+// Flows are the repository methods of chat flows: drafts, published
+// revisions and execution counters.
+type Flows interface {
+	FlowCreate(ctx context.Context, p FlowCreateParams) (Flow, error)
+	FlowGet(ctx context.Context, r Ref) (Flow, error)
+	FlowList(ctx context.Context, p FlowListParams) (List[Flow], error)
+	FlowUpdate(ctx context.Context, p FlowUpdateParams) (Flow, error)
+	FlowDelete(ctx context.Context, p FlowDeleteParams) error
+	FlowRevisionCreate(ctx context.Context, p FlowRevisionCreateParams) (FlowRevision, error)
+	FlowRevisionGet(ctx context.Context, p FlowRevisionGetParams) (FlowRevision, error)
+	// FlowRevisionLatest returns the highest-numbered revision of the flow
+	// r names, ErrNotFound when it has none.
+	FlowRevisionLatest(ctx context.Context, r Ref) (FlowRevision, error)
+	FlowRevisionList(ctx context.Context, p FlowRevisionListParams) (List[FlowRevision], error)
+	// FlowStatsAdd increments execution counters (the runner calls it in
+	// the transaction that applies a sprint).
+	FlowStatsAdd(ctx context.Context, p FlowStatsAddParams) error
+	FlowStatsGet(ctx context.Context, p FlowStatsParams) (FlowStats, error)
+}
 
 // Chat-flow statuses: a flow is a draft until its first publish, then
 // published or unpublished.
@@ -62,6 +96,20 @@ type TemplateCreateParams struct {
 	Status         string
 	MetaTemplateID string
 	Now            time.Time
+}
+
+// TemplateGetByMetaIDParams find a template by the ID Meta gave it.
+type TemplateGetByMetaIDParams struct {
+	ProjectID string
+	MetaID    string
+}
+
+// TemplateGetByNameParams find a template by name and language.
+type TemplateGetByNameParams struct {
+	ProjectID string
+	Name      string
+	// Language empty means the first of the name's languages in sort order.
+	Language string
 }
 
 // TemplateListParams lists a project's templates, optionally by status or
@@ -181,6 +229,13 @@ type FlowRevisionCreateParams struct {
 	Settings    json.RawMessage
 	PublishedBy string
 	Now         time.Time
+}
+
+// FlowRevisionGetParams find one revision of a flow.
+type FlowRevisionGetParams struct {
+	ProjectID string
+	FlowID    string
+	Revision  int
 }
 
 // FlowRevisionListParams lists a flow's revisions, newest first. The page

@@ -4,16 +4,18 @@ import (
 	"context"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/parleyhq/parley/internal/domain"
 )
 
-// RuntimeQueries are the repository methods of the conversation runtime:
-// channels, contacts, messages, the per-contact inbox, sessions and traces.
-type RuntimeQueries interface {
+// Channels are the repository methods of a project's channels, and of
+// finding the channel a webhook is for.
+type Channels interface {
 	ChannelCreate(ctx context.Context, c domain.Channel) (domain.Channel, error)
-	ChannelGet(ctx context.Context, projectID, id string) (domain.Channel, error)
+	ChannelGet(ctx context.Context, r Ref) (domain.Channel, error)
 	// ChannelGetByAddress finds the channel a webhook is for, across projects.
-	ChannelGetByAddress(ctx context.Context, typ, address string) (domain.Channel, error)
+	ChannelGetByAddress(ctx context.Context, p ChannelGetByAddressParams) (domain.Channel, error)
 	// ChannelGetAny finds a channel by ID alone, for webhooks that name it.
 	ChannelGetAny(ctx context.Context, id string) (domain.Channel, error)
 	ChannelList(ctx context.Context, projectID string) ([]domain.Channel, error)
@@ -21,26 +23,33 @@ type RuntimeQueries interface {
 	// for webhooks shared by many channels.
 	ChannelListByType(ctx context.Context, typ string) ([]domain.Channel, error)
 	ChannelUpdate(ctx context.Context, c domain.Channel) (domain.Channel, error)
-	ChannelDelete(ctx context.Context, projectID, id string) error
+	ChannelDelete(ctx context.Context, r Ref) error
+}
 
+// Runtime are the repository methods of conversations: contacts and their
+// URNs, messages, the events that feed a contact's inbox, flow sessions and
+// their traces. Working the inbox and the outbox is Queue's.
+type Runtime interface {
 	// ContactEnsure finds the contact with the URN or creates it, and
 	// records an inbound time on the URN and contact when Inbound is set.
 	// Call it inside InTx: concurrent calls for one URN are serialised for
 	// the length of the transaction.
 	ContactEnsure(ctx context.Context, p ContactEnsureParams) (domain.Contact, bool, error)
-	ContactGet(ctx context.Context, projectID, id string) (domain.Contact, error)
+	ContactGet(ctx context.Context, r Ref) (domain.Contact, error)
 	ContactList(ctx context.Context, p ContactListParams) (List[domain.Contact], error)
 	ContactUpdate(ctx context.Context, c domain.Contact) (domain.Contact, error)
-	ContactURNs(ctx context.Context, projectID, contactID string) ([]domain.URN, error)
-	// ContactLock serialises work on one contact until the transaction ends
-	// (PostgreSQL: a row lock; SQLite's single writer already serialises).
-	ContactLock(ctx context.Context, projectID, contactID string) error
+	// ContactURNs lists the URNs of the contact r names.
+	ContactURNs(ctx context.Context, r Ref) ([]domain.URN, error)
+	// ContactLock serialises work on the contact r names until the
+	// transaction ends (PostgreSQL: a row lock; SQLite's single writer
+	// already serialises).
+	ContactLock(ctx context.Context, r Ref) error
 
 	// MessageCreate stores a message. An inbound message whose provider ID
 	// the channel already delivered is ErrConflict: Meta re-delivers.
 	MessageCreate(ctx context.Context, m domain.Message) (domain.Message, error)
-	MessageGet(ctx context.Context, projectID, id string) (domain.Message, error)
-	MessageGetByProviderID(ctx context.Context, channelID, direction, providerID string) (domain.Message, error)
+	MessageGet(ctx context.Context, r Ref) (domain.Message, error)
+	MessageGetByProviderID(ctx context.Context, p MessageGetByProviderIDParams) (domain.Message, error)
 	MessageList(ctx context.Context, p MessageListParams) (List[domain.Message], error)
 	// MessageSetStatus moves an outbound message forward only (see
 	// domain.StatusRank); it reports whether anything changed.
@@ -49,59 +58,135 @@ type RuntimeQueries interface {
 	// ContactEventAppend queues an event for the contact. A DedupeKey seen
 	// before is ErrConflict.
 	ContactEventAppend(ctx context.Context, e domain.ContactEvent) (domain.ContactEvent, error)
-	// ContactEventNext is the contact's oldest unhandled event.
-	ContactEventNext(ctx context.Context, contactID string) (domain.ContactEvent, error)
-	// ContactEventsNext are the contact's oldest unhandled events, at most
-	// limit, in order.
-	ContactEventsNext(ctx context.Context, contactID string, limit int) ([]domain.ContactEvent, error)
-	ContactEventDone(ctx context.Context, seq int64, result string, now time.Time) error
-	ContactEventGet(ctx context.Context, projectID string, seq int64) (domain.ContactEvent, error)
-	// ContactEventsDue lists contacts with an unhandled event due at now
-	// (ID is the contact's), the longest due first.
-	ContactEventsDue(ctx context.Context, now time.Time, limit int) ([]DueRef, error)
-	// ContactEventsClaim holds the contact's due events until until; false
-	// means another process claimed them first.
-	ContactEventsClaim(ctx context.Context, contactID string, now, until time.Time) (bool, error)
-	// ContactEventRetry records a failed handling of an event and makes it
-	// due again at dueAt; it returns the attempts so far. An event handled
-	// meanwhile is ErrConflict.
-	ContactEventRetry(ctx context.Context, seq int64, dueAt time.Time) (int, error)
-	// ContactEventsRelease makes every unhandled event due now, for a
-	// database only this process works (SQLite after a restart).
-	ContactEventsRelease(ctx context.Context, now time.Time) (int, error)
-
-	// MessagesDue lists queued outbound messages due at now, the longest
-	// due first.
-	MessagesDue(ctx context.Context, now time.Time, limit int) ([]DueRef, error)
-	// MessageClaim holds a due queued message until until; false means it
-	// is not due or no longer queued (another sender has it).
-	MessageClaim(ctx context.Context, id string, now, until time.Time) (bool, error)
-	// MessageRetry makes a queued message due again at dueAt, counting an
-	// attempt when failed; it returns the attempts so far. A message no
-	// longer queued is ErrConflict.
-	MessageRetry(ctx context.Context, id string, dueAt time.Time, failed bool) (int, error)
-	// MessagesRelease makes every queued message due now, for a database
-	// only this process works (SQLite after a restart).
-	MessagesRelease(ctx context.Context, now time.Time) (int, error)
+	ContactEventGet(ctx context.Context, p ContactEventGetParams) (domain.ContactEvent, error)
 
 	SessionCreate(ctx context.Context, s domain.FlowSession) error
-	SessionGet(ctx context.Context, projectID, id string) (domain.FlowSession, error)
+	SessionGet(ctx context.Context, r Ref) (domain.FlowSession, error)
 	// SessionLive is the contact's active or waiting (non-simulated) session.
 	SessionLive(ctx context.Context, contactID string) (domain.FlowSession, error)
 	// SessionUpdate saves s when its stored Version is s.Version-1, else
 	// ErrConflict: someone else moved the session first.
 	SessionUpdate(ctx context.Context, s domain.FlowSession) error
 	SessionList(ctx context.Context, p SessionListParams) (List[domain.FlowSession], error)
-	// SessionExpiring lists live sessions whose expiry has passed.
-	SessionExpiring(ctx context.Context, now time.Time, limit int) ([]domain.FlowSession, error)
+	// SessionExpiring lists live sessions whose expiry has passed at p.Now,
+	// at most p.Limit.
+	SessionExpiring(ctx context.Context, p DueParams) ([]domain.FlowSession, error)
 
 	TraceAppend(ctx context.Context, events []domain.TraceEvent) error
-	TraceList(ctx context.Context, projectID, sessionID string) ([]domain.TraceEvent, error)
+	// TraceList lists the trace of the session r names, in order.
+	TraceList(ctx context.Context, r Ref) ([]domain.TraceEvent, error)
+}
 
-	// IdempotencyGet returns the stored response for a key, or ErrNotFound.
-	IdempotencyGet(ctx context.Context, projectID, key string) ([]byte, error)
-	// IdempotencyPut stores a response for a key; an existing key is ErrConflict.
-	IdempotencyPut(ctx context.Context, projectID, key string, response []byte, now time.Time) error
+// Queue are the repository methods that work the runtime's rows: a
+// contact's unhandled events (the inbox) and queued outbound messages (the
+// outbox) are found when due, claimed for a while by one process, retried
+// or released; durable jobs (timers, provisioning) are enqueued with
+// JobInsert.
+type Queue interface {
+	// ContactEventsNext are the contact's oldest unhandled events, at most
+	// p.Limit, in order.
+	ContactEventsNext(ctx context.Context, p ContactEventsNextParams) ([]domain.ContactEvent, error)
+	// ContactEventDone records the result of handling an event; an event
+	// handled already is ErrConflict.
+	ContactEventDone(ctx context.Context, p ContactEventDoneParams) error
+	// ContactEventsDue lists contacts with an unhandled event due at p.Now
+	// (ID is the contact's), the longest due first.
+	ContactEventsDue(ctx context.Context, p DueParams) ([]DueRef, error)
+	// ContactEventsClaim holds the contact's due events until p.Until;
+	// false means another process claimed them first.
+	ContactEventsClaim(ctx context.Context, p ClaimParams) (bool, error)
+	// ContactEventRetry records a failed handling of an event and makes it
+	// due again at p.DueAt; it returns the attempts so far. An event
+	// handled meanwhile is ErrConflict.
+	ContactEventRetry(ctx context.Context, p ContactEventRetryParams) (int, error)
+	// ContactEventsRelease makes every unhandled event due now, for a
+	// database only this process works (SQLite after a restart).
+	ContactEventsRelease(ctx context.Context, now time.Time) (int, error)
+
+	// MessagesDue lists queued outbound messages due at p.Now, the longest
+	// due first.
+	MessagesDue(ctx context.Context, p DueParams) ([]DueRef, error)
+	// MessageClaim holds a due queued message until p.Until; false means
+	// it is not due or no longer queued (another sender has it).
+	MessageClaim(ctx context.Context, p ClaimParams) (bool, error)
+	// MessageRetry makes a queued message due again at p.DueAt, counting
+	// an attempt when p.Failed; it returns the attempts so far. A message
+	// no longer queued is ErrConflict.
+	MessageRetry(ctx context.Context, p MessageRetryParams) (int, error)
+	// MessagesRelease makes every queued message due now, for a database
+	// only this process works (SQLite after a restart).
+	MessagesRelease(ctx context.Context, now time.Time) (int, error)
+
+	// JobInsert enqueues a durable job. Inside InTx it commits with the
+	// transaction (transactional enqueue); outside it commits on its own.
+	JobInsert(ctx context.Context, p JobInsertParams) error
+}
+
+// ChannelGetByAddressParams find a channel by its type and address (the
+// phone number ID of a WhatsApp channel).
+type ChannelGetByAddressParams struct {
+	Type    string
+	Address string
+}
+
+// MessageGetByProviderIDParams find a message by the ID its channel's
+// provider gave it.
+type MessageGetByProviderIDParams struct {
+	ChannelID  string
+	Direction  string
+	ProviderID string
+}
+
+// ContactEventGetParams find a contact event by its sequence number.
+type ContactEventGetParams struct {
+	ProjectID string
+	Seq       int64
+}
+
+// ContactEventsNextParams ask for a contact's oldest unhandled events.
+type ContactEventsNextParams struct {
+	ContactID string
+	Limit     int
+}
+
+// ContactEventDoneParams record how an event was handled.
+type ContactEventDoneParams struct {
+	Seq    int64
+	Result string
+	Now    time.Time
+}
+
+// ContactEventRetryParams make a failed event due again.
+type ContactEventRetryParams struct {
+	Seq   int64
+	DueAt time.Time
+}
+
+// MessageRetryParams make a queued message due again.
+type MessageRetryParams struct {
+	ID     string
+	DueAt  time.Time
+	Failed bool
+}
+
+// DueParams ask for at most Limit rows due at Now.
+type DueParams struct {
+	Now   time.Time
+	Limit int
+}
+
+// ClaimParams hold the row ID names (a contact's events, or a message) from
+// Now until Until.
+type ClaimParams struct {
+	ID    string
+	Now   time.Time
+	Until time.Time
+}
+
+// JobInsertParams enqueue a durable job; Opts may be nil.
+type JobInsertParams struct {
+	Args river.JobArgs
+	Opts *river.InsertOpts
 }
 
 // DueRef names a row a dispatcher should work: a contact with events due,

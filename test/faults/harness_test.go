@@ -146,8 +146,8 @@ func (s *server) settle(contact string, n int, within time.Duration) []domain.Me
 			}
 			var stacks strings.Builder
 			_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
-			s.t.Fatalf("after %s, %d of %d messages, not all final:\n%s\nsend jobs not finished:\n%s\ngoroutines:\n%s",
-				within, len(ms), n, strings.Join(lines, "\n"), s.openJobs(), stacks.String())
+			s.t.Fatalf("after %s, %d of %d messages, not all final:\n%s\nqueued sends:\n%s\ngoroutines:\n%s",
+				within, len(ms), n, strings.Join(lines, "\n"), s.queuedSends(), stacks.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -166,9 +166,9 @@ func (s *server) requestsFor() map[string]int {
 	return out
 }
 
-// openJobs describes the send jobs that have not finished, for a failure
-// message.
-func (s *server) openJobs() string {
+// queuedSends describes the outbound messages still queued (the outbox
+// dispatcher's work), for a failure message.
+func (s *server) queuedSends() string {
 	db, err := sql.Open(s.driver, s.dsn)
 	if err != nil {
 		return err.Error()
@@ -176,24 +176,21 @@ func (s *server) openJobs() string {
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rows, err := db.QueryContext(ctx, `SELECT id, state, attempt, CAST(scheduled_at AS TEXT), CAST(errors AS TEXT) FROM river_job
-		WHERE kind = 'message_send' AND state NOT IN ('completed', 'discarded', 'cancelled') ORDER BY id`)
+	rows, err := db.QueryContext(ctx, `SELECT id, attempts, CAST(due_at AS TEXT), error_reason FROM messages
+		WHERE status = 'queued' ORDER BY id`)
 	if err != nil {
 		return err.Error()
 	}
 	defer rows.Close()
 	var b strings.Builder
 	for rows.Next() {
-		var id, attempt int64
-		var state string
-		var at, errs sql.NullString
-		if err := rows.Scan(&id, &state, &attempt, &at, &errs); err != nil {
+		var id, reason string
+		var attempts int64
+		var due sql.NullString
+		if err := rows.Scan(&id, &attempts, &due, &reason); err != nil {
 			return err.Error()
 		}
-		if len(errs.String) > 300 {
-			errs.String = errs.String[len(errs.String)-300:]
-		}
-		fmt.Fprintf(&b, "job %d %s attempt %d scheduled %s %s\n", id, state, attempt, at.String, errs.String)
+		fmt.Fprintf(&b, "message %s attempts %d due %s %s\n", id, attempts, due.String, reason)
 	}
 	return b.String()
 }

@@ -42,3 +42,33 @@ func TestTraceMigration(t *testing.T) {
 		},
 	})
 }
+
+func TestLegacyJobsMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, testdb.PostgresURL(t), store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil { // River's tables, then ours
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDBFromPool(s.Pool())
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, os.DirFS("migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.LegacyJobsMigration(t, storetest.MigrateTo(ctx, p), storetest.OldJobs{
+		Insert: func(kind string) error {
+			_, err := db.ExecContext(ctx, `INSERT INTO river_job (kind, args, max_attempts, queue) VALUES ($1, '{}', 25, 'inbox')`, kind)
+			return err
+		},
+		Kinds: func() (string, error) {
+			var got string
+			err := db.QueryRowContext(ctx, `SELECT coalesce(string_agg(kind, ',' ORDER BY kind), '') FROM river_job`).Scan(&got)
+			return got, err
+		},
+	})
+}

@@ -151,8 +151,8 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 	return nil
 }
 
-// Migrate applies Parley's and River's migrations. Concurrent callers (several
-// processes starting at once) are serialised by an advisory lock.
+// Migrate applies River's migrations, then Parley's. Concurrent callers
+// (several processes starting at once) are serialised by an advisory lock.
 func (s *Store) Migrate(ctx context.Context) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -165,6 +165,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck // unlocks on disconnect anyway
 
+	// River's tables first: Parley's migrations may clean up its rows
+	// (00011 deletes jobs of retired kinds).
+	m, err := rivermigrate.New(riverpgxv5.New(s.pool), nil)
+	if err != nil {
+		return fmt.Errorf("preparing job-queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("applying job-queue migrations: %w", err)
+	}
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
@@ -177,13 +186,6 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("applying migrations: %w", err)
-	}
-	m, err := rivermigrate.New(riverpgxv5.New(s.pool), nil)
-	if err != nil {
-		return fmt.Errorf("preparing job-queue migrations: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("applying job-queue migrations: %w", err)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	testdb.PostgresURL(t) // skips without TEST_DATABASE_URL
-	storetest.Run(t, func(t *testing.T) store.Store {
+	open := func(t *testing.T) store.Store {
 		s, err := postgres.Open(context.Background(), testdb.PostgresURL(t), store.OpenOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -24,7 +24,25 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}
+	for _, suite := range []struct {
+		name string
+		run  func(*testing.T, storetest.Opener)
+	}{
+		{"Accounts", storetest.RunAccounts},
+		{"Templates", storetest.RunTemplates},
+		{"Flows", storetest.RunFlows},
+		{"Channels", storetest.RunChannels},
+		{"Runtime", storetest.RunRuntime},
+		{"Queue", storetest.RunQueue},
+		{"Transactions", storetest.RunTransactions},
+		{"ChannelLogs", storetest.RunChannelLogs},
+	} {
+		t.Run(suite.name, func(t *testing.T) {
+			t.Parallel()
+			suite.run(t, open)
+		})
+	}
 }
 
 func TestUnreachableServerGivesOneLine(t *testing.T) {

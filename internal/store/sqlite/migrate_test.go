@@ -43,3 +43,35 @@ func TestTraceMigration(t *testing.T) {
 		},
 	})
 }
+
+func TestLegacyJobsMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"), store.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil { // River's tables, then ours
+		t.Fatal(err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.wdb, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.LegacyJobsMigration(t, storetest.MigrateTo(ctx, p), storetest.OldJobs{
+		Insert: func(kind string) error {
+			_, err := s.wdb.ExecContext(ctx, `INSERT INTO river_job (kind, queue) VALUES (?, 'inbox')`, kind)
+			return err
+		},
+		Kinds: func() (string, error) {
+			var got string
+			err := s.wdb.QueryRowContext(ctx, `SELECT coalesce(group_concat(kind, ','), '') FROM (SELECT kind FROM river_job ORDER BY kind)`).Scan(&got)
+			return got, err
+		},
+	})
+}

@@ -188,8 +188,17 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 	return s.gc.do(ctx, fn)
 }
 
-// Migrate applies Parley's and River's migrations.
+// Migrate applies River's migrations, then Parley's.
 func (s *Store) Migrate(ctx context.Context) error {
+	// River's tables first: Parley's migrations may clean up its rows
+	// (00011 deletes jobs of retired kinds).
+	m, err := rivermigrate.New(riversqlite.New(s.wdb), nil)
+	if err != nil {
+		return fmt.Errorf("preparing job-queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("applying job-queue migrations: %w", err)
+	}
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
@@ -200,13 +209,6 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("applying migrations: %w", err)
-	}
-	m, err := rivermigrate.New(riversqlite.New(s.wdb), nil)
-	if err != nil {
-		return fmt.Errorf("preparing job-queue migrations: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("applying job-queue migrations: %w", err)
 	}
 	return nil
 }

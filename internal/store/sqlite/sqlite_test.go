@@ -10,5 +10,23 @@ import (
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store { return testdb.OpenSQLite(t, store.OpenOptions{}) })
+	open := func(t *testing.T) store.Store { return testdb.OpenSQLite(t, store.OpenOptions{}) }
+	for _, suite := range []struct {
+		name string
+		run  func(*testing.T, storetest.Opener)
+	}{
+		{"Accounts", storetest.RunAccounts},
+		{"Templates", storetest.RunTemplates},
+		{"Flows", storetest.RunFlows},
+		{"Channels", storetest.RunChannels},
+		{"Runtime", storetest.RunRuntime},
+		{"Queue", storetest.RunQueue},
+		{"Transactions", storetest.RunTransactions},
+		{"ChannelLogs", storetest.RunChannelLogs},
+	} {
+		t.Run(suite.name, func(t *testing.T) {
+			t.Parallel()
+			suite.run(t, open)
+		})
+	}
 }

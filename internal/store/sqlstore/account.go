@@ -193,7 +193,8 @@ func (q *Queries) MembershipUpsert(ctx context.Context, p store.MembershipUpsert
 }
 
 // MembershipGet implements store.Queries.
-func (q *Queries) MembershipGet(ctx context.Context, projectID, userID string) (domain.Membership, error) {
+func (q *Queries) MembershipGet(ctx context.Context, k store.MembershipKey) (domain.Membership, error) {
+	projectID, userID := k.ProjectID, k.UserID
 	m, err := scanMembership(q.r.QueryRow(ctx, `SELECT `+membershipCols+` FROM memberships WHERE project_id = ? AND user_id = ?`, projectID, userID))
 	if err == ErrNoRows {
 		return m, notFound("member", userID)
@@ -228,7 +229,8 @@ func (q *Queries) MembershipListByUser(ctx context.Context, userID string) ([]do
 }
 
 // MembershipDelete implements store.Queries.
-func (q *Queries) MembershipDelete(ctx context.Context, projectID, userID string) error {
+func (q *Queries) MembershipDelete(ctx context.Context, k store.MembershipKey) error {
+	projectID, userID := k.ProjectID, k.UserID
 	n, err := q.w.Exec(ctx, `DELETE FROM memberships WHERE project_id = ? AND user_id = ?`, projectID, userID)
 	if err == nil && n == 0 {
 		return notFound("member", userID)
@@ -263,7 +265,8 @@ func (q *Queries) TokenCreate(ctx context.Context, p store.TokenCreateParams) (d
 }
 
 // TokenGet implements store.Queries.
-func (q *Queries) TokenGet(ctx context.Context, projectID, id string) (domain.Token, error) {
+func (q *Queries) TokenGet(ctx context.Context, r store.Ref) (domain.Token, error) {
+	projectID, id := r.ProjectID, r.ID
 	t, err := scanToken(q.r.QueryRow(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE project_id = ? AND id = ?`, projectID, id))
 	if err == ErrNoRows {
 		return t, notFound("token", id)

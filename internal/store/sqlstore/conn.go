@@ -53,7 +53,3 @@ type Dialect struct {
 	// are serialised anyway.
 	LockKey string
 }
-
-// JobInserter enqueues River jobs, on the given native transaction (nil for
-// none); it is how transactional enqueue reaches the dialect's River client.
-type JobInserter func(ctx context.Context, nativeTx any) error

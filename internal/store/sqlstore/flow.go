@@ -41,7 +41,8 @@ func (q *Queries) TemplateCreate(ctx context.Context, p store.TemplateCreatePara
 }
 
 // TemplateGet implements store.Queries.
-func (q *Queries) TemplateGet(ctx context.Context, projectID, id string) (store.MessageTemplate, error) {
+func (q *Queries) TemplateGet(ctx context.Context, r store.Ref) (store.MessageTemplate, error) {
+	projectID, id := r.ProjectID, r.ID
 	t, err := scanTemplate(q.r.QueryRow(ctx, `SELECT `+templateCols+` FROM message_templates WHERE project_id = ? AND id = ?`, projectID, id))
 	if err == ErrNoRows {
 		return t, notFound("template", id)
@@ -50,7 +51,8 @@ func (q *Queries) TemplateGet(ctx context.Context, projectID, id string) (store.
 }
 
 // TemplateGetByMetaID implements store.Queries.
-func (q *Queries) TemplateGetByMetaID(ctx context.Context, projectID, metaID string) (store.MessageTemplate, error) {
+func (q *Queries) TemplateGetByMetaID(ctx context.Context, p store.TemplateGetByMetaIDParams) (store.MessageTemplate, error) {
+	projectID, metaID := p.ProjectID, p.MetaID
 	if metaID == "" {
 		return store.MessageTemplate{}, notFound("template", metaID)
 	}
@@ -78,7 +80,8 @@ func (q *Queries) TemplateUpdate(ctx context.Context, t store.MessageTemplate) (
 }
 
 // TemplateDelete implements store.Queries.
-func (q *Queries) TemplateDelete(ctx context.Context, projectID, id string) error {
+func (q *Queries) TemplateDelete(ctx context.Context, r store.Ref) error {
+	projectID, id := r.ProjectID, r.ID
 	n, err := q.w.Exec(ctx, `DELETE FROM message_templates WHERE project_id = ? AND id = ?`, projectID, id)
 	if err == nil && n == 0 {
 		return notFound("template", id)
@@ -87,7 +90,8 @@ func (q *Queries) TemplateDelete(ctx context.Context, projectID, id string) erro
 }
 
 // TemplateGetByName implements store.Queries.
-func (q *Queries) TemplateGetByName(ctx context.Context, projectID, name, language string) (store.MessageTemplate, error) {
+func (q *Queries) TemplateGetByName(ctx context.Context, p store.TemplateGetByNameParams) (store.MessageTemplate, error) {
+	projectID, name, language := p.ProjectID, p.Name, p.Language
 	sql := `SELECT ` + templateCols + ` FROM message_templates WHERE project_id = ? AND name = ?`
 	args := []any{projectID, name}
 	if language != "" {
@@ -150,7 +154,8 @@ func (q *Queries) FlowCreate(ctx context.Context, p store.FlowCreateParams) (sto
 }
 
 // FlowGet implements store.Queries.
-func (q *Queries) FlowGet(ctx context.Context, projectID, id string) (store.Flow, error) {
+func (q *Queries) FlowGet(ctx context.Context, r store.Ref) (store.Flow, error) {
+	projectID, id := r.ProjectID, r.ID
 	f, err := scanFlow(q.r.QueryRow(ctx, `SELECT `+flowCols+` FROM flows WHERE project_id = ? AND id = ?`, projectID, id))
 	if err == ErrNoRows {
 		return f, notFound("flow", id)
@@ -311,7 +316,8 @@ func (q *Queries) FlowRevisionCreate(ctx context.Context, p store.FlowRevisionCr
 }
 
 // FlowRevisionGet implements store.Queries.
-func (q *Queries) FlowRevisionGet(ctx context.Context, projectID, flowID string, revision int) (store.FlowRevision, error) {
+func (q *Queries) FlowRevisionGet(ctx context.Context, p store.FlowRevisionGetParams) (store.FlowRevision, error) {
+	projectID, flowID, revision := p.ProjectID, p.FlowID, p.Revision
 	v, err := scanRevision(q.r.QueryRow(ctx, `SELECT `+revisionCols+` FROM flow_revisions
 		WHERE project_id = ? AND flow_id = ? AND revision = ?`, projectID, flowID, revision))
 	if err == ErrNoRows {
@@ -323,7 +329,8 @@ func (q *Queries) FlowRevisionGet(ctx context.Context, projectID, flowID string,
 // FlowRevisionLatest implements store.Queries. It reads on the write
 // connection: publishing numbers the next revision from it inside a
 // transaction.
-func (q *Queries) FlowRevisionLatest(ctx context.Context, projectID, flowID string) (store.FlowRevision, error) {
+func (q *Queries) FlowRevisionLatest(ctx context.Context, r store.Ref) (store.FlowRevision, error) {
+	projectID, flowID := r.ProjectID, r.ID
 	v, err := scanRevision(q.w.QueryRow(ctx, `SELECT `+revisionCols+` FROM flow_revisions
 		WHERE project_id = ? AND flow_id = ? ORDER BY revision DESC LIMIT 1`, projectID, flowID))
 	if err == ErrNoRows {

@@ -54,7 +54,8 @@ func (q *Queries) AfterCommit(fn func()) {
 }
 
 // JobInsert implements store.Queries.
-func (q *Queries) JobInsert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+func (q *Queries) JobInsert(ctx context.Context, p store.JobInsertParams) error {
+	args, opts := p.Args, p.Opts
 	if q.insert == nil {
 		return fmt.Errorf("enqueueing %s job: the store was opened without a job client", args.Kind())
 	}

@@ -34,7 +34,8 @@ func (q *Queries) ChannelCreate(ctx context.Context, c domain.Channel) (domain.C
 }
 
 // ChannelGet implements store.Queries.
-func (q *Queries) ChannelGet(ctx context.Context, projectID, id string) (domain.Channel, error) {
+func (q *Queries) ChannelGet(ctx context.Context, r store.Ref) (domain.Channel, error) {
+	projectID, id := r.ProjectID, r.ID
 	c, err := scanChannel(q.r.QueryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE project_id = ? AND id = ?`, projectID, id))
 	if err == ErrNoRows {
 		return c, notFound("channel", id)
@@ -52,7 +53,8 @@ func (q *Queries) ChannelGetAny(ctx context.Context, id string) (domain.Channel,
 }
 
 // ChannelGetByAddress implements store.Queries.
-func (q *Queries) ChannelGetByAddress(ctx context.Context, typ, address string) (domain.Channel, error) {
+func (q *Queries) ChannelGetByAddress(ctx context.Context, p store.ChannelGetByAddressParams) (domain.Channel, error) {
+	typ, address := p.Type, p.Address
 	c, err := scanChannel(q.r.QueryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE type = ? AND address = ?`, typ, address))
 	if err == ErrNoRows {
 		return c, notFound(typ+" channel", address)
@@ -92,7 +94,8 @@ func (q *Queries) ChannelUpdate(ctx context.Context, c domain.Channel) (domain.C
 }
 
 // ChannelDelete implements store.Queries.
-func (q *Queries) ChannelDelete(ctx context.Context, projectID, id string) error {
+func (q *Queries) ChannelDelete(ctx context.Context, r store.Ref) error {
+	projectID, id := r.ProjectID, r.ID
 	n, err := q.w.Exec(ctx, `DELETE FROM channels WHERE project_id = ? AND id = ?`, projectID, id)
 	if err == nil && n == 0 {
 		return notFound("channel", id)
@@ -182,7 +185,8 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 }
 
 // ContactGet implements store.Queries.
-func (q *Queries) ContactGet(ctx context.Context, projectID, id string) (domain.Contact, error) {
+func (q *Queries) ContactGet(ctx context.Context, r store.Ref) (domain.Contact, error) {
+	projectID, id := r.ProjectID, r.ID
 	c, err := scanContact(q.r.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE project_id = ? AND id = ?`, projectID, id))
 	if err == ErrNoRows {
 		return c, notFound("contact", id)
@@ -246,7 +250,8 @@ func (q *Queries) ContactUpdate(ctx context.Context, c domain.Contact) (domain.C
 }
 
 // ContactURNs implements store.Queries.
-func (q *Queries) ContactURNs(ctx context.Context, projectID, contactID string) ([]domain.URN, error) {
+func (q *Queries) ContactURNs(ctx context.Context, r store.Ref) ([]domain.URN, error) {
+	projectID, contactID := r.ProjectID, r.ID
 	rows, err := q.r.Query(ctx, `SELECT project_id, scheme, path, contact_id, channel_id, last_inbound_at FROM contact_urns
 		WHERE project_id = ? AND contact_id = ? ORDER BY scheme, path`, projectID, contactID)
 	out, err := collect(rows, err, func(r Rows) (domain.URN, error) {
@@ -262,7 +267,8 @@ func (q *Queries) ContactURNs(ctx context.Context, projectID, contactID string) 
 }
 
 // ContactLock implements store.Queries.
-func (q *Queries) ContactLock(ctx context.Context, projectID, contactID string) error {
+func (q *Queries) ContactLock(ctx context.Context, r store.Ref) error {
+	projectID, contactID := r.ProjectID, r.ID
 	var id string
 	err := q.w.QueryRow(ctx, `SELECT id FROM contacts WHERE project_id = ? AND id = ?`+q.d.ForUpdate, projectID, contactID).Scan(&id)
 	if err == ErrNoRows {
@@ -332,7 +338,8 @@ func (q *Queries) MessageCreate(ctx context.Context, m domain.Message) (domain.M
 }
 
 // MessageGet implements store.Queries.
-func (q *Queries) MessageGet(ctx context.Context, projectID, id string) (domain.Message, error) {
+func (q *Queries) MessageGet(ctx context.Context, r store.Ref) (domain.Message, error) {
+	projectID, id := r.ProjectID, r.ID
 	m, err := scanMessage(q.r.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE project_id = ? AND id = ?`, projectID, id))
 	if err == ErrNoRows {
 		return m, notFound("message", id)
@@ -341,7 +348,8 @@ func (q *Queries) MessageGet(ctx context.Context, projectID, id string) (domain.
 }
 
 // MessageGetByProviderID implements store.Queries.
-func (q *Queries) MessageGetByProviderID(ctx context.Context, channelID, direction, providerID string) (domain.Message, error) {
+func (q *Queries) MessageGetByProviderID(ctx context.Context, p store.MessageGetByProviderIDParams) (domain.Message, error) {
+	channelID, direction, providerID := p.ChannelID, p.Direction, p.ProviderID
 	m, err := scanMessage(q.r.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND direction = ? AND provider_id = ?`, channelID, direction, providerID))
 	if err == ErrNoRows {
 		return m, notFound("message", providerID)
@@ -420,20 +428,9 @@ func (q *Queries) ContactEventAppend(ctx context.Context, e domain.ContactEvent)
 	return out, nil
 }
 
-// ContactEventNext implements store.Queries.
-func (q *Queries) ContactEventNext(ctx context.Context, contactID string) (domain.ContactEvent, error) {
-	evs, err := q.ContactEventsNext(ctx, contactID, 1)
-	if err != nil {
-		return domain.ContactEvent{}, err
-	}
-	if len(evs) == 0 {
-		return domain.ContactEvent{}, notFound("pending event of contact", contactID)
-	}
-	return evs[0], nil
-}
-
 // ContactEventsNext implements store.Queries.
-func (q *Queries) ContactEventsNext(ctx context.Context, contactID string, limit int) ([]domain.ContactEvent, error) {
+func (q *Queries) ContactEventsNext(ctx context.Context, p store.ContactEventsNextParams) ([]domain.ContactEvent, error) {
+	contactID, limit := p.ContactID, p.Limit
 	// The read pool sees every committed event: workers are told of an
 	// event only after its transaction committed, and the sprint's commit
 	// re-checks the event is unhandled. The limit is part of the text, not a
@@ -446,7 +443,8 @@ func (q *Queries) ContactEventsNext(ctx context.Context, contactID string, limit
 }
 
 // ContactEventGet implements store.Queries.
-func (q *Queries) ContactEventGet(ctx context.Context, projectID string, seq int64) (domain.ContactEvent, error) {
+func (q *Queries) ContactEventGet(ctx context.Context, p store.ContactEventGetParams) (domain.ContactEvent, error) {
+	projectID, seq := p.ProjectID, p.Seq
 	e, err := scanContactEvent(q.r.QueryRow(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE project_id = ? AND seq = ?`, projectID, seq))
 	if err == ErrNoRows {
 		return e, notFound("contact event", "")
@@ -455,7 +453,8 @@ func (q *Queries) ContactEventGet(ctx context.Context, projectID string, seq int
 }
 
 // ContactEventDone implements store.Queries.
-func (q *Queries) ContactEventDone(ctx context.Context, seq int64, result string, now time.Time) error {
+func (q *Queries) ContactEventDone(ctx context.Context, p store.ContactEventDoneParams) error {
+	seq, result, now := p.Seq, p.Result, p.Now
 	n, err := q.w.Exec(ctx, `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`, now, result, seq)
 	if err == nil && n == 0 {
 		return domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq)
@@ -486,7 +485,8 @@ func (q *Queries) SessionCreate(ctx context.Context, s domain.FlowSession) error
 }
 
 // SessionGet implements store.Queries.
-func (q *Queries) SessionGet(ctx context.Context, projectID, id string) (domain.FlowSession, error) {
+func (q *Queries) SessionGet(ctx context.Context, r store.Ref) (domain.FlowSession, error) {
+	projectID, id := r.ProjectID, r.ID
 	s, err := scanSession(q.r.QueryRow(ctx, `SELECT `+sessionCols+` FROM flow_sessions WHERE project_id = ? AND id = ?`, projectID, id))
 	if err == ErrNoRows {
 		return s, notFound("session", id)
@@ -543,7 +543,8 @@ func (q *Queries) SessionList(ctx context.Context, p store.SessionListParams) (s
 }
 
 // SessionExpiring implements store.Queries.
-func (q *Queries) SessionExpiring(ctx context.Context, now time.Time, limit int) ([]domain.FlowSession, error) {
+func (q *Queries) SessionExpiring(ctx context.Context, p store.DueParams) ([]domain.FlowSession, error) {
+	now, limit := p.Now, p.Limit
 	rows, err := q.r.Query(ctx, `SELECT `+sessionCols+` FROM flow_sessions WHERE status IN ('active', 'waiting') AND expires_at < ? ORDER BY expires_at LIMIT ?`, now, limit)
 	out, err := collect(rows, err, func(r Rows) (domain.FlowSession, error) { return scanSession(r) })
 	return out, q.translate(err, "listing expiring sessions")
@@ -603,7 +604,8 @@ func writeJSONString(b *strings.Builder, s string) {
 }
 
 // TraceList implements store.Queries.
-func (q *Queries) TraceList(ctx context.Context, projectID, sessionID string) ([]domain.TraceEvent, error) {
+func (q *Queries) TraceList(ctx context.Context, r store.Ref) ([]domain.TraceEvent, error) {
+	projectID, sessionID := r.ProjectID, r.ID
 	rows, err := q.r.Query(ctx, `SELECT events, created_at FROM session_traces WHERE project_id = ? AND session_id = ? ORDER BY id`, projectID, sessionID)
 	batches, err := collect(rows, err, func(r Rows) ([]domain.TraceEvent, error) {
 		var raw string
@@ -635,7 +637,8 @@ func (q *Queries) TraceList(ctx context.Context, projectID, sessionID string) ([
 }
 
 // IdempotencyGet implements store.Queries.
-func (q *Queries) IdempotencyGet(ctx context.Context, projectID, key string) ([]byte, error) {
+func (q *Queries) IdempotencyGet(ctx context.Context, k store.IdempotencyKey) ([]byte, error) {
+	projectID, key := k.ProjectID, k.Key
 	var resp string
 	err := q.r.QueryRow(ctx, `SELECT response FROM idempotency_keys WHERE project_id = ? AND key = ?`, projectID, key).Scan(&resp)
 	if err == ErrNoRows {
@@ -645,13 +648,15 @@ func (q *Queries) IdempotencyGet(ctx context.Context, projectID, key string) ([]
 }
 
 // IdempotencyPut implements store.Queries.
-func (q *Queries) IdempotencyPut(ctx context.Context, projectID, key string, response []byte, now time.Time) error {
+func (q *Queries) IdempotencyPut(ctx context.Context, p store.IdempotencyPutParams) error {
+	projectID, key, response, now := p.ProjectID, p.Key, p.Response, p.Now
 	_, err := q.w.Exec(ctx, `INSERT INTO idempotency_keys (project_id, key, response, created_at) VALUES (?, ?, ?, ?)`, projectID, key, string(response), now)
 	return q.translate(err, "storing idempotency key")
 }
 
 // ContactEventsDue implements store.Queries.
-func (q *Queries) ContactEventsDue(ctx context.Context, now time.Time, limit int) ([]store.DueRef, error) {
+func (q *Queries) ContactEventsDue(ctx context.Context, p store.DueParams) ([]store.DueRef, error) {
+	now, limit := p.Now, p.Limit
 	rows, err := q.r.Query(ctx, `SELECT project_id, contact_id FROM contact_events WHERE handled_at IS NULL AND due_at <= ?
 		GROUP BY project_id, contact_id ORDER BY MIN(due_at) LIMIT ?`, now, limit)
 	out, err := collect(rows, err, func(r Rows) (store.DueRef, error) {
@@ -662,13 +667,15 @@ func (q *Queries) ContactEventsDue(ctx context.Context, now time.Time, limit int
 }
 
 // ContactEventsClaim implements store.Queries.
-func (q *Queries) ContactEventsClaim(ctx context.Context, contactID string, now, until time.Time) (bool, error) {
+func (q *Queries) ContactEventsClaim(ctx context.Context, p store.ClaimParams) (bool, error) {
+	contactID, now, until := p.ID, p.Now, p.Until
 	n, err := q.w.Exec(ctx, `UPDATE contact_events SET due_at = ? WHERE contact_id = ? AND handled_at IS NULL AND due_at <= ?`, until, contactID, now)
 	return n > 0, q.translate(err, "claiming contact events")
 }
 
 // ContactEventRetry implements store.Queries.
-func (q *Queries) ContactEventRetry(ctx context.Context, seq int64, dueAt time.Time) (int, error) {
+func (q *Queries) ContactEventRetry(ctx context.Context, p store.ContactEventRetryParams) (int, error) {
+	seq, dueAt := p.Seq, p.DueAt
 	var attempts int
 	err := q.w.QueryRow(ctx, `UPDATE contact_events SET attempts = attempts + 1, due_at = ? WHERE seq = ? AND handled_at IS NULL RETURNING attempts`, dueAt, seq).Scan(&attempts)
 	if err == ErrNoRows {
@@ -684,7 +691,8 @@ func (q *Queries) ContactEventsRelease(ctx context.Context, now time.Time) (int,
 }
 
 // MessagesDue implements store.Queries.
-func (q *Queries) MessagesDue(ctx context.Context, now time.Time, limit int) ([]store.DueRef, error) {
+func (q *Queries) MessagesDue(ctx context.Context, p store.DueParams) ([]store.DueRef, error) {
+	now, limit := p.Now, p.Limit
 	rows, err := q.r.Query(ctx, `SELECT project_id, id, priority FROM messages WHERE status = 'queued' AND due_at <= ? ORDER BY due_at LIMIT ?`, now, limit)
 	out, err := collect(rows, err, func(r Rows) (store.DueRef, error) {
 		var d store.DueRef
@@ -697,13 +705,15 @@ func (q *Queries) MessagesDue(ctx context.Context, now time.Time, limit int) ([]
 }
 
 // MessageClaim implements store.Queries.
-func (q *Queries) MessageClaim(ctx context.Context, id string, now, until time.Time) (bool, error) {
+func (q *Queries) MessageClaim(ctx context.Context, p store.ClaimParams) (bool, error) {
+	id, now, until := p.ID, p.Now, p.Until
 	n, err := q.w.Exec(ctx, `UPDATE messages SET due_at = ? WHERE id = ? AND status = 'queued' AND due_at <= ?`, until, id, now)
 	return n > 0, q.translate(err, "claiming a message to send")
 }
 
 // MessageRetry implements store.Queries.
-func (q *Queries) MessageRetry(ctx context.Context, id string, dueAt time.Time, failed bool) (int, error) {
+func (q *Queries) MessageRetry(ctx context.Context, p store.MessageRetryParams) (int, error) {
+	id, dueAt, failed := p.ID, p.DueAt, p.Failed
 	var attempts int
 	inc := 0
 	if failed {

@@ -12,6 +12,15 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
+// RunChannelLogs runs the cases of the ChannelLogs and DeadLetters
+// aggregates.
+func RunChannelLogs(t *testing.T, open Opener) {
+	run(t, open, []test{
+		{"ChannelLogs", testChannelLogs},
+		{"DeadLetters", testDeadLetters},
+	})
+}
+
 func testChannelLogs(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p1, p2 := runtimeProjects(t, s)
@@ -132,7 +141,7 @@ func testDeadLetters(t *testing.T, s store.Store) {
 	wantCode(t, err, domain.CodeNotFound)
 
 	// Deleting the channel deletes its dead letters.
-	check(t, s.ChannelDelete(ctx, p1, "c1"))
+	check(t, s.ChannelDelete(ctx, store.Ref{ProjectID: p1, ID: "c1"}))
 	_, err = s.DeadLetterGet(ctx, store.DeadLetterGetParams{ProjectID: p1, ID: "d2"})
 	wantCode(t, err, domain.CodeNotFound)
 }

@@ -54,7 +54,7 @@ func TraceMigration(t *testing.T, s store.Store, migrateTo func(version int64) e
 		check(t, old.Insert(row.session, row.kind, row.node, row.data, row.at))
 	}
 	check(t, migrateTo(8))
-	tr := must(s.TraceList(ctx, "p1", "s1"))(t)
+	tr := must(s.TraceList(ctx, store.Ref{ProjectID: "p1", ID: "s1"}))(t)
 	if len(tr) != 2 || tr[0].Kind != "node_entered" || tr[0].NodeID != "start" || tr[1].Kind != "message_out" || tr[1].ID != 2 ||
 		!tr[1].CreatedAt.Equal(t0.Add(time.Second)) {
 		t.Fatalf("trace after the migration = %+v", tr)
@@ -71,4 +71,29 @@ func TraceMigration(t *testing.T, s store.Store, migrateTo func(version int64) e
 	if want := "s1:node_entered:start:-|s2:node_entered:other:-|s1:message_out:ask:m1"; got != want {
 		t.Fatalf("trace rows after going back = %s, want %s", got, want)
 	}
+}
+
+// OldJobs is what a dialect's test does with River's job table: insert a
+// job of a kind, and list the kinds of every job left, sorted, joined by ",".
+type OldJobs struct {
+	Insert func(kind string) error
+	Kinds  func() (string, error)
+}
+
+// LegacyJobsMigration checks that migration 11 deletes the jobs of the
+// retired kinds (contact_process, message_send) and keeps the others.
+// migrateTo moves s's database up or down to a version.
+func LegacyJobsMigration(t *testing.T, migrateTo func(version int64) error, jobs OldJobs) {
+	t.Helper()
+	check(t, migrateTo(10))
+	for _, kind := range []string{"contact_process", "session_timer", "message_send", "project_provision", "contact_process"} {
+		check(t, jobs.Insert(kind))
+	}
+	check(t, migrateTo(11))
+	got, err := jobs.Kinds()
+	check(t, err)
+	if want := "project_provision,session_timer"; got != want {
+		t.Fatalf("jobs after migration 11: %q, want %q", got, want)
+	}
+	check(t, migrateTo(10)) // down is a no-op, and must not fail
 }

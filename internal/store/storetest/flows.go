@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"testing"
 	"time"
 
@@ -12,78 +11,14 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// jsonEqual compares documents by value: PostgreSQL's JSONB does not keep
-// key order or spacing.
-func jsonEqual(t *testing.T, got, want json.RawMessage) {
-	t.Helper()
-	var g, w any
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Fatalf("stored JSON %s does not parse: %v", got, err)
-	}
-	if err := json.Unmarshal(want, &w); err != nil {
-		t.Fatalf("want JSON %s does not parse: %v", want, err)
-	}
-	if !reflect.DeepEqual(g, w) {
-		t.Fatalf("JSON = %s, want %s", got, want)
-	}
-}
-
-func twoProjects(t *testing.T, s store.Store) (string, string) {
-	t.Helper()
-	ctx := context.Background()
-	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "One", Now: t0}))(t)
-	must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p2", Name: "Two", Now: t0}))(t)
-	return "p1", "p2"
-}
-
-func testTemplates(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	p1, p2 := twoProjects(t, s)
-	comps := json.RawMessage(`[{"type":"BODY","text":"Hi {{1}}"},{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Yes"}]}]`)
-	tpl := must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t1", ProjectID: p1, Name: "welcome", Language: "en_US",
-		Category: "MARKETING", Components: comps, Status: store.TemplateApproved, Now: t0}))(t)
-	if tpl.Status != store.TemplateApproved || tpl.Language != "en_US" || !tpl.CreatedAt.Equal(t0) || tpl.MetaTemplateID != "" {
-		t.Fatalf("created = %+v", tpl)
-	}
-	jsonEqual(t, tpl.Components, comps)
-	must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t2", ProjectID: p1, Name: "welcome", Language: "de", Category: "MARKETING", Status: store.TemplatePending, Now: t0}))(t)
-	// The same name and language in another project is fine.
-	must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t3", ProjectID: p2, Name: "welcome", Language: "en_US", Category: "UTILITY", Status: store.TemplateApproved, Now: t0}))(t)
-	_, err := s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t4", ProjectID: p1, Name: "welcome", Language: "en_US", Category: "UTILITY", Status: store.TemplateApproved, Now: t0})
-	wantCode(t, err, domain.CodeConflict)
-
-	if got := must(s.TemplateGet(ctx, p1, "t1"))(t); got.Name != "welcome" {
-		t.Fatalf("get = %+v", got)
-	}
-	_, err = s.TemplateGet(ctx, p1, "t3") // another project's
-	wantCode(t, err, domain.CodeNotFound)
-	if got := must(s.TemplateGetByName(ctx, p1, "welcome", "en_US"))(t); got.ID != "t1" {
-		t.Fatalf("by name and language = %+v", got)
-	}
-	if got := must(s.TemplateGetByName(ctx, p1, "welcome", ""))(t); got.ID != "t2" {
-		t.Fatalf("by name, any language = %s, want t2 (de sorts first)", got.ID)
-	}
-	_, err = s.TemplateGetByName(ctx, p1, "welcome", "fr")
-	wantCode(t, err, domain.CodeNotFound)
-	_, err = s.TemplateGetByName(ctx, p2, "welcome", "de")
-	wantCode(t, err, domain.CodeNotFound)
-
-	l := must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1}))(t)
-	if len(l.Items) != 2 || l.Items[0].ID != "t2" {
-		t.Fatalf("list = %+v", l.Items)
-	}
-	l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Status: store.TemplateApproved}))(t)
-	if len(l.Items) != 1 || l.Items[0].ID != "t1" {
-		t.Fatalf("approved = %+v", l.Items)
-	}
-	l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Page: store.Page{Limit: 1}}))(t)
-	if len(l.Items) != 1 || l.Next != "t2" {
-		t.Fatalf("page = %+v", l)
-	}
-	l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Page: store.Page{Limit: 1, After: l.Next}}))(t)
-	if len(l.Items) != 1 || l.Items[0].ID != "t1" || l.Next != "" {
-		t.Fatalf("second page = %+v", l)
-	}
+// RunFlows runs the suite of store.Flows.
+func RunFlows(t *testing.T, open Opener) {
+	run(t, open, []test{
+		{"Flows", testFlows},
+		{"FlowPaging", testFlowPaging},
+		{"FlowRevisions", testFlowRevisions},
+		{"FlowStats", testFlowStats},
+	})
 }
 
 var graph1 = json.RawMessage(`{"nodes":[{"id":"start","type":"start","data":{"trigger":{"type":"keyword","keywords":["hi"]}}}],"edges":[]}`)
@@ -105,7 +40,7 @@ func testFlows(t *testing.T, s store.Store) {
 	jsonEqual(t, f.Draft, graph1)
 	jsonEqual(t, f.Trigger, json.RawMessage(`{"type":"keyword","keywords":["hi"]}`))
 	must(s.FlowCreate(ctx, newFlow("f2", p2, "Other")))(t)
-	_, err := s.FlowGet(ctx, p1, "f2")
+	_, err := s.FlowGet(ctx, store.Ref{ProjectID: p1, ID: "f2"})
 	wantCode(t, err, domain.CodeNotFound)
 	_, err = s.FlowCreate(ctx, newFlow("f3", "missing", "X"))
 	wantCode(t, err, domain.CodeNotFound)
@@ -125,7 +60,7 @@ func testFlows(t *testing.T, s store.Store) {
 	remark := "lost"
 	_, err = s.FlowUpdate(ctx, store.FlowUpdateParams{ProjectID: p1, ID: "f1", ExpectVersion: 1, Remark: &remark, Now: t0})
 	wantCode(t, err, domain.CodeConflict)
-	if got := must(s.FlowGet(ctx, p1, "f1"))(t); got.Remark != "r" || got.Version != 2 {
+	if got := must(s.FlowGet(ctx, store.Ref{ProjectID: p1, ID: "f1"}))(t); got.Remark != "r" || got.Version != 2 {
 		t.Fatalf("stale save changed the flow: %+v", got)
 	}
 	// Another project's flow cannot be updated.
@@ -153,9 +88,9 @@ func testFlows(t *testing.T, s store.Store) {
 	wantCode(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f1", ExpectVersion: up.Version - 1}), domain.CodeConflict)
 	wantCode(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f2"}), domain.CodeNotFound)
 	check(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f1", ExpectVersion: up.Version}))
-	_, err = s.FlowGet(ctx, p1, "f1")
+	_, err = s.FlowGet(ctx, store.Ref{ProjectID: p1, ID: "f1"})
 	wantCode(t, err, domain.CodeNotFound)
-	_, err = s.FlowRevisionGet(ctx, p1, "f1", 1)
+	_, err = s.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: p1, FlowID: "f1", Revision: 1})
 	wantCode(t, err, domain.CodeNotFound)
 	wantCode(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "f1"}), domain.CodeNotFound)
 }
@@ -214,7 +149,7 @@ func testFlowRevisions(t *testing.T, s store.Store) {
 	p1, p2 := twoProjects(t, s)
 	must(s.FlowCreate(ctx, newFlow("f1", p1, "A")))(t)
 	must(s.FlowCreate(ctx, newFlow("f2", p2, "B")))(t)
-	_, err := s.FlowRevisionLatest(ctx, p1, "f1")
+	_, err := s.FlowRevisionLatest(ctx, store.Ref{ProjectID: p1, ID: "f1"})
 	wantCode(t, err, domain.CodeNotFound)
 	settings := json.RawMessage(`{"name":"A","logging":true}`)
 	for i := 1; i <= 3; i++ {
@@ -228,15 +163,15 @@ func testFlowRevisions(t *testing.T, s store.Store) {
 	wantCode(t, err, domain.CodeConflict)
 	_, err = s.FlowRevisionCreate(ctx, store.FlowRevisionCreateParams{ProjectID: p1, FlowID: "missing", Revision: 1, Graph: graph1, Now: t0})
 	wantCode(t, err, domain.CodeNotFound)
-	v := must(s.FlowRevisionGet(ctx, p1, "f1", 2))(t)
+	v := must(s.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: p1, FlowID: "f1", Revision: 2}))(t)
 	jsonEqual(t, v.Graph, graph1)
 	jsonEqual(t, v.Settings, settings)
-	if got := must(s.FlowRevisionLatest(ctx, p1, "f1"))(t); got.Revision != 3 {
+	if got := must(s.FlowRevisionLatest(ctx, store.Ref{ProjectID: p1, ID: "f1"}))(t); got.Revision != 3 {
 		t.Fatalf("latest = %d", got.Revision)
 	}
-	_, err = s.FlowRevisionGet(ctx, p2, "f1", 1) // through another project
+	_, err = s.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: p2, FlowID: "f1", Revision: 1}) // through another project
 	wantCode(t, err, domain.CodeNotFound)
-	_, err = s.FlowRevisionGet(ctx, p1, "f1", 9)
+	_, err = s.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: p1, FlowID: "f1", Revision: 9})
 	wantCode(t, err, domain.CodeNotFound)
 
 	var got []int
