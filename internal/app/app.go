@@ -18,6 +18,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel/catalog"
+	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/domain"
@@ -76,6 +77,7 @@ type App struct {
 	http     *http.Server
 	flows    *chatflow.Service
 	channels *catalog.Catalog
+	chanlog  *channellog.Writer
 	sandbox  *sandbox.Server
 	listener net.Listener
 	// AdminPassword is set when the first start created the admin.
@@ -145,6 +147,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			logger.Info("resuming work the previous run left unfinished", "jobs", n, "inbox_events", events, "messages", msgs)
 		}
 	}
+	// The channel log: provider calls (through the catalog's clients) and
+	// webhooks (through the API), written in batches, purged after the
+	// retention period.
+	a.chanlog = channellog.NewWriter(st, channellog.WriterOptions{Clock: clock, IDs: ids, Logger: logger, Retention: cfg.ChannelLogRetention})
+	channels.LogTo(a.chanlog)
 	a.accounts = account.New(st, clock, ids, cfg.SessionTTL)
 	if a.AdminPassword, err = a.accounts.Bootstrap(ctx, cfg.AdminEmail); err != nil {
 		st.Close()
@@ -153,12 +160,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(run.Collectors()...)
+	reg.MustRegister(a.chanlog.Collectors()...)
 	a.jobs = jobs.NewService(st.Jobs(), reg, logger)
 	a.api = httpapi.New(httpapi.Deps{
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
-		Flows: flows, Runner: run, Secrets: box, Channels: channels, HTTP: doer,
+		Flows: flows, Runner: run, Secrets: box, Channels: channels, HTTP: doer, ChannelLog: a.chanlog,
 	})
 	return a, nil
 }
@@ -168,6 +176,9 @@ func (a *App) Handler() http.Handler { return a.api }
 
 // Store is the open database.
 func (a *App) Store() Store { return a.store }
+
+// ChannelLog is the channel log's writer (tests flush it).
+func (a *App) ChannelLog() *channellog.Writer { return a.chanlog }
 
 // Accounts is the account service.
 func (a *App) Accounts() *account.Service { return a.accounts }
@@ -194,6 +205,10 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	if err := a.workers.Start(context.WithoutCancel(ctx)); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := a.chanlog.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return err
 	}
@@ -243,6 +258,7 @@ func (a *App) Stop() error {
 		if err := a.jobs.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping jobs: %w", err))
 		}
+		a.chanlog.Stop() // after the senders: their last entries are written
 	}
 	if err := a.store.Close(); err != nil {
 		errs = append(errs, err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel/catalog"
+	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
@@ -61,6 +62,11 @@ type Deps struct {
 	HTTP engine.HTTPDoer
 	// Channels validates channel configs and builds adapters (checks).
 	Channels *catalog.Catalog
+	// ChannelLog receives the log entries of webhooks; nil records none.
+	ChannelLog channellog.Sink
+	// Replayer replays dead letters; nil uses this package's webhook
+	// ingest path.
+	Replayer WebhookReplayer
 }
 
 // Server is the HTTP API.
@@ -72,6 +78,8 @@ type Server struct {
 	routes  []Route
 	scopes  map[string]scopeCheck
 	metrics *httpMetrics
+	// deadLetters counts webhooks kept as dead letters, by channel type.
+	deadLetters *prometheus.CounterVec
 }
 
 // New builds the API and registers every route of the table.
@@ -95,6 +103,7 @@ func New(d Deps) *Server {
 	s.api = humago.New(slashMux{s.mux}, cfg)
 	s.api.UseMiddleware(s.authMiddleware)
 	s.metrics = newHTTPMetrics(d.Metrics)
+	s.deadLetters = newDeadLetterCounter(d.Metrics)
 	s.scopes = s.scopeChecks()
 	s.routes = s.routeTable()
 	s.checkScopesCovered()

@@ -5,12 +5,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/domain"
-	"github.com/parleyhq/parley/internal/runner"
-	"github.com/parleyhq/parley/internal/store"
 )
 
 // WebhookMaxBytes is the largest webhook body accepted (Meta's are far
@@ -35,10 +34,14 @@ func readWebhook(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 
 // whatsappHandshake answers Meta's subscription check for one channel.
 func (a *runtimeAPI) whatsappHandshake(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
 	ch, ad, ok := a.webhookChannel(w, r)
 	if !ok {
 		return
 	}
+	tw := traceWebhook(w)
+	defer a.logWebhook(tw, r, nil, started, ch)
+	w = tw
 	challenge, ok := ad.VerifyHandshake(r.URL.Query())
 	if !ok {
 		loggerFrom(r.Context()).Warn("webhook verification refused", "channel", ch.ID)
@@ -111,6 +114,7 @@ func (a *runtimeAPI) webhookChannel(w http.ResponseWriter, r *http.Request) (dom
 // the raw body before anything is parsed, and 200 is answered only once
 // every event is stored.
 func (a *runtimeAPI) whatsappReceive(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
 	body, ok := readWebhook(w, r)
 	if !ok {
 		return
@@ -119,30 +123,26 @@ func (a *runtimeAPI) whatsappReceive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	tw := traceWebhook(w)
+	defer a.logWebhook(tw, r, body, started, ch)
+	w = tw
 	if !ad.VerifySignature(body, r.Header) {
 		writeProblem(w, r, domain.Errorf(domain.CodeUnauthorized, "the X-Hub-Signature-256 header is missing or does not match the body"))
 		return
 	}
 	events, err := ad.Parse(body)
 	if err != nil {
-		writeProblem(w, r, domain.Errorf(domain.CodeInvalid, "the webhook body cannot be read: %v", err))
+		a.deadLetter(w, r, body, "the webhook body cannot be read: "+err.Error(), ch)
 		return
 	}
-	mine := events[:0]
-	for _, e := range events {
-		if e.AccountID == "" || e.AccountID == ch.Address {
-			mine = append(mine, e)
-		} else {
-			loggerFrom(r.Context()).Warn("webhook event for another phone number ignored", "channel", ch.ID, "phone_number_id", e.AccountID)
-		}
-	}
-	a.ingest(w, r, map[string][]channel.Event{ch.ID: mine}, map[string]domain.Channel{ch.ID: ch})
+	a.ingest(w, r, body, map[string][]channel.Event{ch.ID: eventsFor(r.Context(), ch, events)}, map[string]domain.Channel{ch.ID: ch})
 }
 
 // whatsappReceiveShared takes the webhooks of one Meta app serving many
 // numbers: the signature must match one of the channels' app secrets, and
 // each event goes to the channel of its phone number ID among those.
 func (a *runtimeAPI) whatsappReceiveShared(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
 	body, ok := readWebhook(w, r)
 	if !ok {
 		return
@@ -177,9 +177,18 @@ func (a *runtimeAPI) whatsappReceiveShared(w http.ResponseWriter, r *http.Reques
 		writeProblem(w, r, domain.Errorf(domain.CodeUnauthorized, "the X-Hub-Signature-256 header is missing or matches no channel's app secret"))
 		return
 	}
+	// Logged in the channels its events went to; a body that cannot be
+	// read goes to every channel of the app that signed it.
+	var logged []domain.Channel
+	for _, ch := range matched {
+		logged = append(logged, ch)
+	}
+	tw := traceWebhook(w)
+	defer func() { a.logWebhook(tw, r, body, started, logged...) }()
+	w = tw
 	events, err := signer.Parse(body)
 	if err != nil {
-		writeProblem(w, r, domain.Errorf(domain.CodeInvalid, "the webhook body cannot be read: %v", err))
+		a.deadLetter(w, r, body, "the webhook body cannot be read: "+err.Error(), logged...)
 		return
 	}
 	byChannel := map[string][]channel.Event{}
@@ -201,41 +210,26 @@ func (a *runtimeAPI) whatsappReceiveShared(w http.ResponseWriter, r *http.Reques
 		byChannel[ch.ID] = append(byChannel[ch.ID], e)
 		channels[ch.ID] = ch
 	}
-	a.ingest(w, r, byChannel, channels)
+	logged = logged[:0]
+	for _, ch := range channels {
+		logged = append(logged, ch)
+	}
+	a.ingest(w, r, body, byChannel, channels)
 }
 
-// ingest stores the events in one transaction and acknowledges.
-func (a *runtimeAPI) ingest(w http.ResponseWriter, r *http.Request, byChannel map[string][]channel.Event, channels map[string]domain.Channel) {
-	run, err := a.runner()
-	if err != nil {
-		writeProblem(w, r, err)
+// ingest stores the events in one transaction and acknowledges; events
+// whose content cannot be stored are kept as dead letters (webhooklog.go).
+func (a *runtimeAPI) ingest(w http.ResponseWriter, r *http.Request, body []byte, byChannel map[string][]channel.Event, channels map[string]domain.Channel) {
+	content, err := a.storeOrClassify(r.Context(), byChannel, channels)
+	if err != nil && content {
+		chs := make([]domain.Channel, 0, len(channels))
+		for _, ch := range channels {
+			chs = append(chs, ch)
+		}
+		a.deadLetter(w, r, body, "the webhook's events cannot be stored: "+err.Error(), chs...)
 		return
 	}
-	// Ready outside the transaction, which on SQLite runs on the one writer.
-	batches := make([]*runner.IngestBatch, 0, len(byChannel))
-	for id, events := range byChannel {
-		b, perr := run.PrepareIngest(channels[id], events)
-		if perr != nil {
-			err = perr
-			break
-		}
-		batches = append(batches, b)
-	}
-	if err == nil {
-		err = a.s.deps.Store.InTx(r.Context(), func(q store.Queries) error {
-			for _, b := range batches {
-				if _, err := b.Store(r.Context(), q); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
 	if err != nil {
-		if domain.CodeOf(err) == domain.CodeInvalid {
-			writeProblem(w, r, err)
-			return
-		}
 		loggerFrom(r.Context()).Error("storing a webhook failed; the provider will retry", "err", err)
 		writeProblem(w, r, domain.Errorf(domain.CodeUnavailable, "the webhook could not be stored; retry later"))
 		return

@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/internal/channel/ratelimit"
 	"github.com/parleyhq/parley/internal/channel/webchat"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
+	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/secret"
 )
@@ -37,6 +38,8 @@ type Config struct {
 type Catalog struct {
 	box  *secret.Box
 	http *http.Client
+	// log receives every provider call's entry; nil records nothing.
+	log channellog.Sink
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -62,6 +65,28 @@ func New(box *secret.Box, hc *http.Client) *Catalog {
 		hc = &http.Client{Transport: t}
 	}
 	return &Catalog{box: box, http: hc, cache: map[string]cached{}}
+}
+
+// LogTo records every provider call of adapters built from now on into
+// sink (the channel log). Call it once, before the catalog is used.
+func (c *Catalog) LogTo(sink channellog.Sink) {
+	c.mu.Lock()
+	c.log = sink
+	c.mu.Unlock()
+}
+
+// client is the HTTP client of one channel's adapter: the shared one, its
+// transport wrapped to record the channel's calls when a log is set.
+func (c *Catalog) client(ch domain.Channel, secrets func() []string) *http.Client {
+	c.mu.Lock()
+	sink := c.log
+	c.mu.Unlock()
+	if sink == nil {
+		return c.http
+	}
+	hc := *c.http
+	hc.Transport = &channellog.Transport{Base: c.http.Transport, ChannelID: ch.ID, ProjectID: ch.ProjectID, Secrets: secrets, Sink: sink}
+	return &hc
 }
 
 // whatsAppSecrets are the config keys never shown again once saved.
@@ -186,7 +211,11 @@ func (c *Catalog) build(ch domain.Channel) (channel.Adapter, error) {
 		if err != nil {
 			return nil, fmt.Errorf("channel %s: %w", ch.ID, err)
 		}
-		return whatsapp.New(wc, c.http)
+		var ad *whatsapp.Adapter
+		if ad, err = whatsapp.New(wc, c.client(ch, func() []string { return ad.Secrets() })); err != nil {
+			return nil, err
+		}
+		return ad, nil
 	}
 	return nil, fmt.Errorf("channel %s has the unsupported type %q", ch.ID, ch.Type)
 }

@@ -156,6 +156,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/channels/{channel_id}/dead-letters/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhooks that were authentic but could not be processed, newest first */
+        get: operations["list-dead-letters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channels/{channel_id}/dead-letters/{dead_letter_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a dead letter through the webhook ingest again and record the outcome */
+        post: operations["replay-dead-letter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channels/{channel_id}/logs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channel log: calls to the provider and webhooks received, redacted, newest first (filter by message_id, kind, errors) */
+        get: operations["list-channel-logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/chat-flow/analytics/": {
         parameters: {
             query?: never;
@@ -1025,6 +1076,26 @@ export interface components {
             /** @enum {string} */
             type: "whatsapp" | "webchat";
         };
+        ChannelLogEntry: {
+            channel_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            duration_ms: number;
+            error?: string;
+            id: string;
+            /** @enum {string} */
+            kind: "request" | "webhook";
+            message_id?: string;
+            method: string;
+            request_body: string;
+            request_headers: unknown;
+            response_body: string;
+            response_headers: unknown;
+            /** Format: int64 */
+            status_code: number;
+            url: string;
+        };
         ChannelUpdateInputBody: {
             config?: {
                 [key: string]: unknown;
@@ -1121,6 +1192,24 @@ export interface components {
             name?: string;
             opted_out?: boolean;
             tags?: string[] | null;
+        };
+        DeadLetterView: {
+            /** @description The raw body as received (invalid UTF-8 shown as U+FFFD) */
+            body: string;
+            channel_id: string;
+            channel_type: string;
+            /** @description The request's headers, credentials redacted */
+            headers: {
+                [key: string]: string[] | null;
+            };
+            id: string;
+            /** @description Why it could not be processed */
+            reason: string;
+            /** Format: date-time */
+            received_at: string;
+            replay_outcome?: string;
+            /** Format: date-time */
+            replayed_at?: string;
         };
         Edge: {
             data?: unknown;
@@ -1507,6 +1596,11 @@ export interface components {
             next_cursor: string;
             results: components["schemas"]["BuiltinTemplate"][] | null;
         };
+        ListBodyChannelLogEntry: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["ChannelLogEntry"][] | null;
+        };
         ListBodyChannelView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
@@ -1516,6 +1610,11 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["Contact"][] | null;
+        };
+        ListBodyDeadLetterView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["DeadLetterView"][] | null;
         };
         ListBodyEdge: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -2439,6 +2538,116 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CheckReport"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-dead-letters": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyDeadLetterView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "replay-dead-letter": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+                dead_letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-channel-logs": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+                /** @description Only the entries of this message */
+                message_id?: string;
+                /** @description request: calls to the provider; webhook: what it sent us */
+                kind?: "request" | "webhook" | "";
+                /** @description Only failures: an error, or a status of 400 and above */
+                errors?: boolean;
+            };
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyChannelLogEntry"];
                 };
             };
             /** @description Error */
