@@ -193,7 +193,9 @@ func (a *analysis) node(i int) {
 	info.data = data
 	s.check(a, i, data)
 	s.resolve(a, i, data)
-	info.json = toJSONValue(data)
+	if s.needsJSON {
+		info.json = toJSONValue(data)
+	}
 	info.exits = s.Exits.of(info.json)
 	info.waits = s.waits(data)
 	info.out = make([]int, len(info.exits))

@@ -229,6 +229,9 @@ type spec struct {
 	kind     Kind
 	dataType reflect.Type
 	aliases  []string
+	// needsJSON: the declarative rules read the data (dynamic exits or
+	// variable fields), so analysis converts it to decoded JSON.
+	needsJSON bool
 	// waits reports whether entering the node always ends the sprint.
 	waits func(data any) bool
 	// freeForm reports whether the node sends a non-template message.
@@ -281,6 +284,7 @@ func (d def[T]) spec() *spec {
 		}
 	}
 	s.Executable = s.Available
+	s.needsJSON = len(s.Exits.Dynamic) > 0 || hasVariable(s.Fields)
 	if s.Defaults == nil {
 		s.Defaults = map[string]any{}
 	}
@@ -324,6 +328,15 @@ func (d def[T]) spec() *spec {
 		s.compile = func(c *compiler, x any) any { return d.compile(c, x.(*T)) }
 	}
 	return s
+}
+
+func hasVariable(fields []Field) bool {
+	for _, f := range fields {
+		if f.Variable || hasVariable(f.Fields) || (f.Items != nil && hasVariable([]Field{*f.Items})) {
+			return true
+		}
+	}
+	return false
 }
 
 // applyLimit copies a limit onto the field its path names.
