@@ -136,6 +136,50 @@ export const tests = [
     },
   },
   {
+    name: 'palette, forms and limits come from the server (GET /chat-flow/node-types/)',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      const types = (await apiCall(page, 'GET', '/chat-flow/node-types/')).json.results;
+      const created = await apiCall(page, 'POST', '/chat-flow/flows/', {
+        name: 'Node types from the server',
+        flow_data: { nodes: [{ id: 'start', type: 'start', position: { x: 0, y: 0 }, data: { trigger: { type: 'manual' } } }], edges: [] },
+      });
+      assert.equal(created.status, 201, created.text);
+      await openFlow(env, created.json.id);
+      // The palette offers exactly the server's palette types, under its group labels.
+      const pal = page.getByRole('navigation', { name: 'Components' });
+      const offered = (await pal.locator('.pal-item').allTextContents()).map((t) => t.replace(' (unavailable)', '')).sort();
+      assert.deepEqual(offered, types.filter((t) => t.palette).map((t) => t.label).sort());
+      for (const t of types.filter((t) => t.palette)) await pal.getByRole('region', { name: t.group_label }).waitFor();
+      const unavailable = types.find((t) => !t.available && t.palette);
+      assert.ok(unavailable, 'the server lists an unavailable type');
+      assert.match(await pal.getByRole('button', { name: new RegExp(`^${unavailable.label}`) }).innerText(), /unavailable/);
+      // A new Message node: the buttons' limits in its form are the server's.
+      const message = types.find((t) => t.type === 'message');
+      const buttons = message.fields.find((f) => f.name === 'buttons');
+      await pal.getByRole('button', { name: 'Message', exact: true }).click();
+      await node(page, 'message_1').waitFor();
+      const add = page.getByRole('button', { name: 'Add button' });
+      for (let i = 0; i < buttons.max_items; i++) await add.click();
+      assert.ok(await add.isDisabled(), `"Add button" is disabled at the server's max_items (${buttons.max_items})`);
+      await page.getByText(`(${buttons.max_items}/${buttons.max_items})`).waitFor();
+      const first = page.getByLabel('Button 1', { exact: true });
+      assert.equal(Number(await first.getAttribute('maxlength')), buttons.items.max_length);
+      await first.fill('Yes');
+      // The node's exits follow the server's exit rules: one per button, then other and timeout.
+      const plus = message.exits.dynamic[0].plus.map((x) => x.name);
+      for (const name of ['Yes', ...plus]) await node(page, 'message_1').locator(`.react-flow__handle[data-handleid="${name}"]`).waitFor({ state: 'attached' });
+      // The form of a new node starts from the server's defaults.
+      await pal.getByRole('button', { name: 'Delay', exact: true }).click();
+      await node(page, 'delay_1').waitFor();
+      const delay = types.find((t) => t.type === 'delay');
+      assert.equal(Number(await page.getByLabel('Seconds').inputValue()), delay.defaults.seconds);
+      assert.equal(Number(await page.getByLabel('Seconds').getAttribute('max')), delay.fields.find((f) => f.name === 'seconds').maximum);
+      await env.shot('06b-node-types-from-server');
+    },
+  },
+  {
     name: 'publish',
     fn: async (env) => {
       const { page } = env;
