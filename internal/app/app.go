@@ -20,6 +20,7 @@ import (
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/webchat"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
+	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/config"
@@ -79,6 +80,7 @@ type App struct {
 	http     *http.Server
 	flows    *chatflow.Service
 	channels *channels.Service
+	chanlog  *channellog.Writer
 	sandbox  *sandbox.Server
 	listener net.Listener
 	// AdminPassword is set when the first start created the admin.
@@ -102,12 +104,11 @@ func WithChannelType(t channel.Type) Option {
 }
 
 // ChannelTypes fills the registry with the channel types of this build:
-// the one place that names the adapter packages. hc makes the providers'
-// API calls.
-func ChannelTypes(hc *http.Client, extra ...channel.Type) (*channel.Registry, error) {
+// the one place that names the adapter packages.
+func ChannelTypes(extra ...channel.Type) (*channel.Registry, error) {
 	reg := channel.NewRegistry()
 	for _, t := range append([]channel.Type{
-		whatsapp.Definition(hc),
+		whatsapp.Definition(),
 		webchat.Definition(),
 	}, extra...) {
 		if err := reg.Register(t); err != nil {
@@ -141,7 +142,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, fmt.Errorf("PARLEY_HTTP_ALLOW: %w", err)
 	}
-	channelTypes, err := ChannelTypes(channels.SharedHTTPClient(), o.channelTypes...)
+	channelTypes, err := ChannelTypes(o.channelTypes...)
 	if err != nil {
 		return nil, err
 	}
@@ -159,9 +160,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	flows := chatflow.New(st, clock, ids)
 	run.Bind(st, flows)
-	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger})
+	// The channel log: provider calls (through the clients the channel
+	// service gives adapters) and webhooks (through the API), written in
+	// batches, purged after the retention period.
+	chanlog := channellog.NewWriter(st, channellog.WriterOptions{Clock: clock, IDs: ids, Logger: logger, Retention: cfg.ChannelLogRetention})
+	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog})
 	late.Service = chans
-	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, workers: run.Workers()}
+	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, workers: run.Workers()}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -199,12 +204,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(run.Collectors()...)
+	reg.MustRegister(a.chanlog.Collectors()...)
 	a.jobs = jobs.NewService(st.Jobs(), reg, logger)
 	a.api = httpapi.New(httpapi.Deps{
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
-		Flows: flows, Runner: run, Channels: chans, HTTP: doer,
+		Flows: flows, Runner: run, Channels: chans, HTTP: doer, ChannelLog: a.chanlog,
 	})
 	return a, nil
 }
@@ -214,6 +220,9 @@ func (a *App) Handler() http.Handler { return a.api }
 
 // Store is the open database.
 func (a *App) Store() Store { return a.store }
+
+// ChannelLog is the channel log's writer (tests flush it).
+func (a *App) ChannelLog() *channellog.Writer { return a.chanlog }
 
 // Accounts is the account service.
 func (a *App) Accounts() *account.Service { return a.accounts }
@@ -240,6 +249,10 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	if err := a.workers.Start(context.WithoutCancel(ctx)); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := a.chanlog.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return err
 	}
@@ -289,6 +302,7 @@ func (a *App) Stop() error {
 		if err := a.jobs.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping jobs: %w", err))
 		}
+		a.chanlog.Stop() // after the senders: their last entries are written
 	}
 	if err := a.store.Close(); err != nil {
 		errs = append(errs, err)

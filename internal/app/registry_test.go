@@ -69,7 +69,7 @@ func fakeType(rec *fakeSends) channel.Type {
 			}
 			return channel.Config{Public: map[string]any{"account": acct}, Secret: map[string]any{"token": tok}, Address: acct}, nil
 		},
-		New: func(raw json.RawMessage) (channel.Adapter, error) {
+		New: func(raw json.RawMessage, _ *http.Client) (channel.Adapter, error) {
 			var cfg struct{ Account, Token string }
 			if err := json.Unmarshal(raw, &cfg); err != nil {
 				return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -52,7 +53,7 @@ func TestStateRankAndDedup(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	t.Parallel()
-	newA := func(json.RawMessage) (Adapter, error) { return nil, errors.New("bad config") }
+	newA := func(json.RawMessage, *http.Client) (Adapter, error) { return nil, errors.New("bad config") }
 	conf := func(map[string]any) (Config, error) { return Config{}, nil }
 	ok := Type{Name: "x", Configure: conf, New: newA, Fields: []ConfigField{{Name: "a"}},
 		Webhooks: []Webhook{{Method: "POST", Path: PathChannel, Kind: Receive}, {Method: "POST", Kind: Receive}}}

@@ -3,6 +3,7 @@ package channel
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"sort"
 	"sync"
@@ -27,8 +28,10 @@ type Type struct {
 	// generated values. Errors are domain errors pointing into /config.
 	Configure func(cfg map[string]any) (Config, error)
 	// New builds the adapter of a stored channel from its configuration
-	// with the secrets opened.
-	New func(cfg json.RawMessage) (Adapter, error)
+	// with the secrets opened. hc makes the adapter's provider calls: the
+	// channel service gives each channel a client that records them in the
+	// channel log; nil means a client of the adapter's own.
+	New func(cfg json.RawMessage, hc *http.Client) (Adapter, error)
 	// Webhooks are the provider's routes under /webhooks/{name}; none for
 	// channels whose messages come through Parley's own API.
 	Webhooks []Webhook

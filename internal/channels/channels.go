@@ -20,6 +20,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/ratelimit"
+	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/shortcache"
@@ -42,6 +43,11 @@ type Deps struct {
 	Clock  domain.Clock
 	IDs    domain.IDGen
 	Logger *slog.Logger
+	// HTTP makes the adapters' provider calls; nil: SharedHTTPClient().
+	HTTP *http.Client
+	// Log receives every provider call's entry (the channel log); nil
+	// records nothing.
+	Log channellog.Sink
 }
 
 // Service is the channel service.
@@ -71,6 +77,9 @@ func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.HTTP == nil {
+		d.HTTP = SharedHTTPClient()
+	}
 	return &Service{d: d, adapters: map[string]live{}}
 }
 
@@ -83,6 +92,18 @@ func SharedHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 64
 	return &http.Client{Transport: t}
+}
+
+// client is the HTTP client of one channel's adapter: the shared one, its
+// transport wrapped to record the channel's calls when a log is set.
+// secrets is asked at each call, once the adapter exists.
+func (s *Service) client(ch domain.Channel, secrets func() []string) *http.Client {
+	if s.d.Log == nil {
+		return s.d.HTTP
+	}
+	hc := *s.d.HTTP
+	hc.Transport = &channellog.Transport{Base: s.d.HTTP.Transport, ChannelID: ch.ID, ProjectID: ch.ProjectID, Secrets: secrets, Sink: s.d.Log}
+	return &hc
 }
 
 // Types are the channel types of this build, by name.
@@ -323,7 +344,8 @@ func (s *Service) Adapter(ctx context.Context, ch domain.Channel) (channel.Adapt
 		return nil, err
 	}
 	raw, _ := json.Marshal(cfg)
-	a, err := t.New(raw)
+	var a channel.Adapter
+	a, err = t.New(raw, s.client(ch, func() []string { return a.Secrets() }))
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %w", ch.ID, err)
 	}

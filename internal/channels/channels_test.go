@@ -40,7 +40,7 @@ func testType() channel.Type {
 			}
 			return channel.Config{Public: pub, Secret: map[string]any{"token": cfg["token"]}, Address: acct}, nil
 		},
-		New: func(raw json.RawMessage) (channel.Adapter, error) {
+		New: func(raw json.RawMessage, _ *http.Client) (channel.Adapter, error) {
 			a := &testAdapter{}
 			return a, json.Unmarshal(raw, &a.cfg)
 		},

@@ -70,6 +70,10 @@ type Config struct {
 	// SandboxAddr is where `serve --sandbox` runs the fake Graph API.
 	// PARLEY_SANDBOX_ADDR; default a free loopback port.
 	SandboxAddr string
+	// ChannelLogRetention is how long the channel log (provider calls and
+	// webhooks, redacted) is kept. PARLEY_CHANNEL_LOG_RETENTION; default
+	// 7d (a duration such as 72h, or whole days such as 14d).
+	ChannelLogRetention time.Duration
 	// AdminEmail is the email of the admin created on first start.
 	// PARLEY_ADMIN_EMAIL; default admin@parley.local.
 	AdminEmail string
@@ -92,6 +96,8 @@ func Default() Config {
 		SendWorkers:       64,
 		MaxBodyBytes:      1 << 20,
 		AdminEmail:        "admin@parley.local",
+
+		ChannelLogRetention: 7 * 24 * time.Hour,
 	}
 }
 
@@ -107,7 +113,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	var errs []string
 	dur := func(name string, dst *time.Duration) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
-			d, err := time.ParseDuration(v)
+			d, err := parseDuration(v)
 			if err != nil || d <= 0 {
 				errs = append(errs, fmt.Sprintf("%s=%q is not a positive duration (e.g. 30s, 10m, 24h)", name, v))
 				return
@@ -131,6 +137,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("PARLEY_JOB_POLL_INTERVAL", &c.JobPollInterval)
 	dur("PARLEY_WORK_LEASE", &c.WorkLease)
 	dur("PARLEY_WORK_POLL_INTERVAL", &c.WorkPollInterval)
+	dur("PARLEY_CHANNEL_LOG_RETENTION", &c.ChannelLogRetention)
 	count := func(name string, dst *int) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			n, err := strconv.Atoi(v)
@@ -162,6 +169,19 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// parseDuration is time.ParseDuration that also takes whole days ("7d"),
+// the natural unit of retention periods.
+func parseDuration(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 // Finish fills derived values and checks the whole configuration.

@@ -15,7 +15,7 @@ func TestFromEnv(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{"defaults", nil, "", func(t *testing.T, c Config) {
-			if c.Addr != "127.0.0.1:8080" || c.DataDir != "data" || c.PublicURL != "http://127.0.0.1:8080" || c.UsesPostgres() {
+			if c.Addr != "127.0.0.1:8080" || c.DataDir != "data" || c.PublicURL != "http://127.0.0.1:8080" || c.UsesPostgres() || c.ChannelLogRetention != 7*24*time.Hour {
 				t.Fatalf("%+v", c)
 			}
 		}},
@@ -24,6 +24,17 @@ func TestFromEnv(t *testing.T) {
 				t.Fatalf("%+v", c)
 			}
 		}},
+		{"retention in days", map[string]string{"PARLEY_CHANNEL_LOG_RETENTION": "14d"}, "", func(t *testing.T, c Config) {
+			if c.ChannelLogRetention != 14*24*time.Hour {
+				t.Fatalf("retention = %v", c.ChannelLogRetention)
+			}
+		}},
+		{"retention as a duration", map[string]string{"PARLEY_CHANNEL_LOG_RETENTION": "36h"}, "", func(t *testing.T, c Config) {
+			if c.ChannelLogRetention != 36*time.Hour {
+				t.Fatalf("retention = %v", c.ChannelLogRetention)
+			}
+		}},
+		{"bad retention", map[string]string{"PARLEY_CHANNEL_LOG_RETENTION": "0d"}, "PARLEY_CHANNEL_LOG_RETENTION", nil},
 		{"bad duration", map[string]string{"PARLEY_SESSION_TTL": "soon"}, "PARLEY_SESSION_TTL", nil},
 		{"bad database url", map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL", nil},
 		{"bad log level", map[string]string{"PARLEY_LOG_LEVEL": "loud"}, "log level", nil},

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/flow"
@@ -52,43 +51,33 @@ func (r *sprint) resume(in Input) {
 		return
 	}
 	st := &r.prog.Steps[s.Node]
+	x := executorOf(st)
 	switch in.Kind {
 	case InputTimer:
-		r.timer(st, in.Seq)
+		r.timer(st, x, in.Seq)
 		return
 	case InputRelease:
-		if s.Wait.Kind != WaitHandoff {
-			r.ignore(in, "only a handoff can be released")
+		if x.release == nil {
+			r.ignore(in, releaseOnlyHandoff)
 			return
 		}
-		r.resumed()
-		r.run(r.take(flow.HandoffExitReleased))
+		x.release(r, st, in)
 		return
 	}
 	if !in.Kind.inbound() {
 		r.ignore(in, fmt.Sprintf("unknown input kind %q", in.Kind))
 		return
 	}
-	switch s.Wait.Kind {
-	case WaitButton, WaitList:
-		r.accept(&in)
-		r.run(r.take(r.choose(st, &in)))
-	case WaitReply:
-		r.reply(st.Config.(*flow.WaitConfig), &in)
-	case WaitFlow:
-		if in.Kind != InputFlow {
-			r.ignore(in, "waiting for the WhatsApp Flow to be completed")
-			return
-		}
-		r.accept(&in)
-		r.setVar(st.Config.(*flow.WhatsAppFlowConfig).Variable, r.env.Input.Data)
-		r.run(r.take(flow.WhatsAppFlowExitCompleted))
-	case WaitHandoff:
-		r.emit(Event{Kind: EventInputRecorded, Node: st.ID, Name: string(in.Kind), Text: in.Text})
-	default:
+	if x.resume == nil || s.Wait.Kind == WaitNone || s.Wait.Kind == WaitDelay {
 		r.ignore(in, "waiting for a "+s.Wait.Kind.String()+" timer, not for a message")
+		return
 	}
+	x.resume(r, st, &in)
 }
+
+// releaseOnlyHandoff is why a release of a session not in a handoff is
+// ignored.
+const releaseOnlyHandoff = "only a handoff can be released"
 
 // resumed marks the session running again.
 func (r *sprint) resumed() { r.s.Status = StatusActive }
@@ -106,7 +95,7 @@ func (r *sprint) ignore(in Input, why string) {
 
 // timer handles a fired timer: stale ones (for an earlier wait) are
 // ignored, the current one takes the timeout exit or ends the delay.
-func (r *sprint) timer(st *flow.Step, seq uint32) {
+func (r *sprint) timer(st *flow.Step, x executor, seq uint32) {
 	w := r.s.Wait
 	if seq != w.Seq {
 		r.ignore(Input{Kind: InputTimer, Seq: seq}, fmt.Sprintf("stale timer: set for wait %d, the session is at wait %d", seq, w.Seq))
@@ -117,79 +106,9 @@ func (r *sprint) timer(st *flow.Step, seq uint32) {
 		return
 	}
 	r.resumed()
-	var k int
-	switch w.Kind {
-	case WaitButton, WaitList:
-		k = r.choices(st).Timeout
-	case WaitReply:
-		k = flow.WaitExitTimeout
-	case WaitFlow:
-		k = flow.WhatsAppFlowExitTimeout
-	case WaitHandoff:
-		k = flow.HandoffExitTimeout
-	default: // delay: its single exit is next
-		k = 0
+	k := 0 // delay: its single exit is next
+	if x.timeout != nil {
+		k = x.timeout(r, st)
 	}
 	r.run(r.take(k))
-}
-
-func (r *sprint) choices(st *flow.Step) *flow.Choices {
-	switch c := st.Config.(type) {
-	case *flow.MessageConfig:
-		return c.Choices
-	case *flow.TemplateConfig:
-		return c.Choices
-	}
-	return nil
-}
-
-// choose picks the exit of a button or list reply: a button by title, a list
-// row by id (typed text may also name a row by title); else other.
-func (r *sprint) choose(st *flow.Step, in *Input) int {
-	ch := r.choices(st)
-	if ch == nil {
-		return 0
-	}
-	switch {
-	case in.Kind == InputList && in.ListID != "":
-		return ch.Match(in.ListID)
-	case in.Kind == InputButton && in.Button != "":
-		return ch.Match(in.Button)
-	}
-	k := ch.Match(in.Text)
-	if mc, ok := st.Config.(*flow.MessageConfig); ok && k == ch.Other && mc.List != nil {
-		// A typed row title selects the row too.
-		text := strings.TrimSpace(in.Text)
-		for _, sec := range mc.List.Sections {
-			for _, row := range sec.Rows {
-				if strings.EqualFold(row.Title, text) {
-					return ch.Match(row.ID)
-				}
-			}
-		}
-	}
-	return k
-}
-
-// reply validates a wait_for_response answer, re-prompting on invalid
-// replies up to MaxRetries times.
-func (r *sprint) reply(c *flow.WaitConfig, in *Input) {
-	text := in.Text
-	if text == "" && in.Kind == InputButton {
-		text = in.Button
-	}
-	r.accept(in)
-	if v, ok := c.Validation.Check(text); ok {
-		r.setVar(c.Variable, v)
-		r.run(r.take(flow.WaitExitReply))
-		return
-	}
-	if retries := r.s.Wait.Retries; retries < c.MaxRetries {
-		if c.RetryMessage != nil {
-			r.send(&Message{Type: MessageText, Text: r.render(c.RetryMessage, "retry_message")})
-		}
-		r.wait(WaitReply, c.Timeout, retries+1)
-		return
-	}
-	r.run(r.take(flow.WaitExitInvalid))
 }

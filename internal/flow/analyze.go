@@ -41,6 +41,7 @@ type WhatsAppFlowEnv interface {
 type nodeInfo struct {
 	spec  *spec
 	data  any // pointer to the type's data struct; nil when undecodable
+	json  any // data as decoded JSON, for the declarative rules (exits, variables)
 	exits []exitDef
 	waits bool
 	ptr   string
@@ -150,7 +151,7 @@ func (a *analysis) node(i int) {
 		return
 	}
 	info.spec = s
-	if !s.Executable {
+	if !s.Available {
 		a.nodeWarn(i, CodeNotExecutable, "/type", "%s nodes are not executed yet; a session reaching %q fails — keep it in drafts or remove it", n.Type, n.ID)
 	}
 	raw := n.Data
@@ -190,39 +191,17 @@ func (a *analysis) node(i int) {
 		return
 	}
 	info.data = data
-	a.checkNode(i, data)
-	if td, ok := data.(*TemplateData); ok && len(td.Buttons) == 0 {
-		td.Buttons = a.templateButtons(i, td)
+	s.check(a, i, data)
+	s.resolve(a, i, data)
+	if s.needsJSON {
+		info.json = toJSONValue(data)
 	}
-	info.exits = s.exits(data)
+	info.exits = s.Exits.of(info.json)
 	info.waits = s.waits(data)
 	info.out = make([]int, len(info.exits))
 	for k := range info.out {
 		info.out[k] = -1
 	}
-}
-
-// templateButtons finds the quick replies of a template node whose data
-// does not list them: from the project when the env knows them, else from
-// the names its edges use (the chat-flow API's trigger_value).
-func (a *analysis) templateButtons(i int, td *TemplateData) []string {
-	if be, ok := a.env.(TemplateButtonsEnv); ok && a.env != nil {
-		if titles, ok := be.TemplateButtons(td.TemplateID, td.TemplateName); ok {
-			return titles
-		}
-	}
-	var out []string
-	for _, e := range a.g.Edges {
-		if e.Source != a.g.Nodes[i].ID {
-			continue
-		}
-		name := edgeExitName(e)
-		if name == "" || name == ExitNext || name == ExitOther || name == ExitTimeout || contains(out, name) {
-			continue
-		}
-		out = append(out, name)
-	}
-	return out
 }
 
 func typeNames() []string {

@@ -147,29 +147,6 @@ func Import(b []byte) (Document, error) {
 	return d, nil
 }
 
-// foreignTypes maps step names of other tools, normalised (lower case, no
-// separators), to node types.
-var foreignTypes = map[string]string{
-	"start": TypeStart, "trigger": TypeStart, "entry": TypeStart, "startflow": TypeStart,
-	"end": TypeEnd, "endflow": TypeEnd, "stop": TypeEnd, "finish": TypeEnd,
-	"message": TypeMessage, "sendmessage": TypeMessage, "sendtext": TypeMessage, "text": TypeMessage, "sendmedia": TypeMessage, "buttons": TypeMessage, "sendbuttons": TypeMessage, "list": TypeMessage, "sendlist": TypeMessage,
-	"template": TypeTemplate, "sendtemplate": TypeTemplate, "templatemessage": TypeTemplate,
-	"waitforresponse": TypeWaitForResponse, "waitforreply": TypeWaitForResponse, "waitforinput": TypeWaitForResponse, "question": TypeWaitForResponse, "askquestion": TypeWaitForResponse, "collectinput": TypeWaitForResponse, "getinput": TypeWaitForResponse,
-	"condition": TypeCondition, "branch": TypeCondition, "ifelse": TypeCondition, "splitbyexpression": TypeCondition, "switch": TypeCondition,
-	"split": TypeSplit, "randomsplit": TypeSplit, "abtest": TypeSplit, "splitbyrandom": TypeSplit, "randomizer": TypeSplit,
-	"setvariable": TypeSetVariable, "setvar": TypeSetVariable, "setvariables": TypeSetVariable, "setrunresult": TypeSetVariable,
-	"action": TypeAction, "addtag": TypeAction, "removetag": TypeAction, "setfield": TypeAction, "setcontactfield": TypeAction,
-	"httprequest": TypeHTTPRequest, "webhook": TypeHTTPRequest, "callwebhook": TypeHTTPRequest, "apicall": TypeHTTPRequest, "http": TypeHTTPRequest, "makehttprequest": TypeHTTPRequest,
-	"whatsappflow": TypeWhatsAppFlow, "sendflow": TypeWhatsAppFlow, "sendwhatsappflow": TypeWhatsAppFlow,
-	"delay": TypeDelay, "wait": TypeDelay, "sleep": TypeDelay, "pause": TypeDelay,
-	"subflow": TypeSubflow, "enterflow": TypeSubflow, "runflow": TypeSubflow, "startsubflow": TypeSubflow,
-	"handoff": TypeHandoff, "transfertoagent": TypeHandoff, "humanhandoff": TypeHandoff, "livechat": TypeHandoff, "assigntoagent": TypeHandoff, "transfertohuman": TypeHandoff,
-	"aiagent": TypeAIAgent, "ai": TypeAIAgent, "llm": TypeAIAgent, "gpt": TypeAIAgent, "chatgpt": TypeAIAgent,
-	"voicecall": TypeVoiceCall, "call": TypeVoiceCall, "aicall": TypeVoiceCall,
-	"waitinboundcall": TypeWaitInboundCall, "waitforcall": TypeWaitInboundCall,
-	"voicetransfer": TypeVoiceTransfer, "transfercall": TypeVoiceTransfer,
-}
-
 // NormalizeType maps a node type of Parley or of another tool (SendMessage,
 // send_message, WaitForResponse…) to Parley's type name; unknown names are
 // returned unchanged so the linter can report them.

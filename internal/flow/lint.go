@@ -45,47 +45,25 @@ func (a *analysis) checkStarts() {
 	}
 }
 
-// timeoutOf returns a waiting node's timeout_seconds and whether the type
-// has a timeout at all.
-func timeoutOf(data any) (int, bool) {
-	switch d := data.(type) {
-	case *MessageData:
-		return d.TimeoutSeconds, true
-	case *TemplateData:
-		return d.TimeoutSeconds, true
-	case *WaitData:
-		return d.TimeoutSeconds, true
-	case *WhatsAppFlowData:
-		return d.TimeoutSeconds, true
-	case *HandoffData:
-		return d.TimeoutSeconds, true
-	case *WaitInboundCallData:
-		return d.TimeoutSeconds, true
+// exitCanFire reports whether an exit of a node can be taken at all; exits
+// that cannot need no edge (a timeout without timeout_seconds, invalid
+// without validation).
+func exitCanFire(info *nodeInfo, name string) bool {
+	if info.spec == nil || info.data == nil {
+		return true
 	}
-	return 0, false
-}
-
-// exitCanFire reports whether an exit can be taken at all; exits that
-// cannot need no edge (a timeout without timeout_seconds, invalid without
-// validation).
-func exitCanFire(data any, name string) bool {
-	switch name {
-	case ExitTimeout:
-		secs, ok := timeoutOf(data)
+	if name == ExitTimeout {
+		secs, ok := info.spec.timeout(info.data)
 		return !ok || secs > 0
-	case ExitInvalid:
-		if w, ok := data.(*WaitData); ok {
-			return w.Validation != nil && w.Validation.Type != "text"
-		}
 	}
-	return true
+	return info.spec.canFire(info.data, name)
 }
 
 func (a *analysis) checkUnconnected() {
 	for i := range a.nodes {
 		info := &a.nodes[i]
 		for k, x := range info.exits {
-			if info.out[k] >= 0 || !exitCanFire(info.data, x.name) {
+			if info.out[k] >= 0 || !exitCanFire(info, x.name) {
 				continue
 			}
 			if x.optional {
@@ -213,7 +191,7 @@ func (a *analysis) checkWaitTimeouts() {
 		if !info.waits {
 			continue
 		}
-		if secs, ok := timeoutOf(info.data); ok && secs == 0 {
+		if secs, ok := info.spec.timeout(info.data); ok && secs == 0 {
 			a.nodeWarn(i, CodeWaitWithoutTimeout, "/data", "%s waits without a timeout; set timeout_seconds and connect the timeout exit so sessions do not wait until they expire", a.label(i))
 		}
 	}
@@ -260,24 +238,8 @@ func (a *analysis) checkCampaign() {
 func (a *analysis) checkVariables() {
 	set := map[string]bool{}
 	for _, info := range a.nodes {
-		switch d := info.data.(type) {
-		case *WaitData:
-			set[d.Variable] = true
-		case *SetVariableData:
-			for _, as := range d.Assignments {
-				set[as.Variable] = true
-			}
-		case *HTTPRequestData:
-			set[d.ResponseVariable] = true
-			for _, m := range d.Mappings {
-				set[m.Variable] = true
-			}
-		case *WhatsAppFlowData:
-			set[d.Variable] = true
-		case *AIAgentData:
-			set[d.Variable] = true
-		case *VoiceCallData:
-			set[d.Variable] = true
+		if info.spec != nil && info.data != nil {
+			setVariables(info.spec.Fields, info.json, func(v string) { set[v] = true })
 		}
 	}
 	for i, info := range a.nodes {

@@ -202,33 +202,3 @@ func (c *ConditionConfig) Choose(env *expr.Env) (int, error) {
 	}
 	return c.Else, first
 }
-
-// Pick returns the branch exit for a uniform random number r in [0, 1).
-func (s *SplitConfig) Pick(r float64) int {
-	x := r * s.Total
-	for i, b := range s.Branches {
-		if x < b.Weight {
-			return i
-		}
-		x -= b.Weight
-	}
-	for i := len(s.Branches) - 1; i >= 0; i-- {
-		if s.Branches[i].Weight > 0 {
-			return i
-		}
-	}
-	return 0
-}
-
-// Match returns the exit index of the choice an inbound reply selects: a
-// button title or list row id equal (case-insensitively, spaces trimmed) to
-// the reply, else Other.
-func (c *Choices) Match(reply string) int {
-	reply = strings.TrimSpace(reply)
-	for i, t := range c.Titles {
-		if strings.EqualFold(t, reply) {
-			return i
-		}
-	}
-	return c.Other
-}

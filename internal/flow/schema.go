@@ -32,11 +32,25 @@ type Field struct {
 	Doc      string   `json:"doc,omitempty"`
 	Fields   []Field  `json:"fields,omitempty"`
 	Items    *Field   `json:"items,omitempty"`
+	// Options are suggested values of a free field (a template may still
+	// hold something else), for a picker.
+	Options []string `json:"options,omitempty" doc:"Suggested values, for a picker"`
+	// Default is the value a new item or field starts with.
+	Default any `json:"default,omitempty" doc:"Value a new item starts with"`
+	// Variable marks fields naming a session variable the node sets.
+	Variable bool `json:"variable,omitempty" doc:"The value names a session variable the node sets"`
+	// SingleLine marks text fields edited on one line.
+	SingleLine bool     `json:"single_line,omitempty" doc:"Edited on one line"`
+	MaxItems   int      `json:"max_items,omitempty" doc:"At most this many items (see the type's limits)"`
+	MaxLength  int      `json:"max_length,omitempty" doc:"At most this many characters (see the type's limits)"`
+	Minimum    *float64 `json:"minimum,omitempty"`
+	Maximum    *float64 `json:"maximum,omitempty"`
 }
 
 // schemaOf derives the schema of a data struct from its tags:
 // json:"name" names the member, flow:"required,template,regex,enum=a|b"
-// refines it, doc:"…" documents it. Deriving it keeps one source of truth
+// refines it (also variable, line, options=a|b, default=v), doc:"…"
+// documents it. Deriving it keeps one source of truth
 // for the typed structs, the linter and the API.
 func schemaOf(t reflect.Type) []Field {
 	var out []Field
@@ -66,9 +80,18 @@ func fieldOf(t reflect.Type, tag string) Field {
 		return false
 	}
 	f.Required = has("required")
+	f.Variable = has("variable")
+	f.SingleLine = has("line")
+	var def string
 	for _, o := range opts {
 		if v, ok := strings.CutPrefix(o, "enum="); ok {
 			f.Enum = strings.Split(v, "|")
+		}
+		if v, ok := strings.CutPrefix(o, "options="); ok {
+			f.Options = strings.Split(v, "|")
+		}
+		if v, ok := strings.CutPrefix(o, "default="); ok {
+			def = v
 		}
 	}
 	if t.Kind() == reflect.Pointer {
@@ -107,6 +130,12 @@ func fieldOf(t reflect.Type, tag string) Field {
 		f.Fields = schemaOf(t)
 	default:
 		f.Kind = KindAny
+	}
+	if def != "" {
+		f.Default = def
+		if n, err := strconv.ParseFloat(def, 64); err == nil && (f.Kind == KindInteger || f.Kind == KindNumber) {
+			f.Default = n
+		}
 	}
 	return f
 }

@@ -53,7 +53,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	reg := channel.NewRegistry()
-	for _, typ := range []channel.Type{whatsapp.Definition(nil), webchat.Definition()} {
+	for _, typ := range []channel.Type{whatsapp.Definition(), webchat.Definition()} {
 		if err := reg.Register(typ); err != nil {
 			t.Fatal(err)
 		}

@@ -39,6 +39,12 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	bDeadLetter, err := h.store.DeadLetterCreate(context.Background(), store.DeadLetter{ID: "b-dead-letter-1", ProjectID: b.project.ID,
+		ChannelID: bChannel["id"].(string), ChannelType: "webchat", Body: []byte(`{"bravo":"secret body"}`), Reason: "bravo reason", ReceivedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// One thing of each kind in project B, by path parameter name.
 	fixtures := map[string]string{
 		"project_id":  b.project.ID,
@@ -52,9 +58,11 @@ func TestIsolation(t *testing.T) {
 		"session_id":  bSim["id"].(string),
 		"channel_id":  bChannel["id"].(string),
 		"template_id": bTemplate.ID,
+
+		"dead_letter_id": bDeadLetter.ID,
 	}
 	secrets := []string{b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
-		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name}
+		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name, bDeadLetter.ID, "bravo reason"}
 
 	// A fresh login per route: one of the routes is /auth/logout.
 	callers := func() map[string]*client {

@@ -164,6 +164,9 @@ func (s *Server) routeTable() []Route {
 		op(put, "/channels/{channel_id}/", "update-channel", "Rename a channel or change its config (masked secrets are kept)", "channels", Owner, ra.channelUpdate),
 		op(del, "/channels/{channel_id}/", "delete-channel", "Remove a channel no published flow is bound to", "channels", Owner, ra.channelDelete).with(noContent),
 		op(post, "/channels/{channel_id}/check/", "check-channel", "Call the provider to confirm the credentials, step by step", "channels", Editor, ra.channelCheck),
+		op(get, "/channels/{channel_id}/logs/", "list-channel-logs", "The channel log: calls to the provider and webhooks received, redacted, newest first (filter by message_id, kind, errors)", "channels", Viewer, ra.channelLogList),
+		op(get, "/channels/{channel_id}/dead-letters/", "list-dead-letters", "Webhooks that were authentic but could not be processed, newest first", "channels", Viewer, ra.deadLetterList),
+		op(post, "/channels/{channel_id}/dead-letters/{dead_letter_id}/replay", "replay-dead-letter", "Run a dead letter through the webhook ingest again and record the outcome", "channels", Editor, ra.deadLetterReplay),
 	}
 	// Provider webhooks, as each registered channel type declares them
 	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
@@ -64,6 +65,11 @@ type Deps struct {
 	// Templates is the template service; nil builds one over Store and
 	// Channels.
 	Templates *template.Service
+	// ChannelLog receives the log entries of webhooks; nil records none.
+	ChannelLog channellog.Sink
+	// Replayer replays dead letters; nil uses this package's webhook
+	// ingest path.
+	Replayer WebhookReplayer
 }
 
 // Server is the HTTP API.
@@ -75,6 +81,8 @@ type Server struct {
 	routes  []Route
 	scopes  map[string]scopeCheck
 	metrics *httpMetrics
+	// deadLetters counts webhooks kept as dead letters, by channel type.
+	deadLetters *prometheus.CounterVec
 }
 
 // New builds the API and registers every route of the table.
@@ -105,6 +113,7 @@ func New(d Deps) *Server {
 	s.api = humago.New(slashMux{s.mux}, cfg)
 	s.api.UseMiddleware(s.authMiddleware)
 	s.metrics = newHTTPMetrics(d.Metrics)
+	s.deadLetters = newDeadLetterCounter(d.Metrics)
 	s.scopes = s.scopeChecks()
 	s.routes = s.routeTable()
 	s.checkScopesCovered()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channels"
@@ -61,9 +62,15 @@ func readWebhook(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 // channel the path names or for the type's shared endpoint.
 func (a *runtimeAPI) webhookHandshake(typ string, perChannel bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started := time.Now()
 		id := ""
 		if perChannel {
 			id = r.PathValue("channel_id")
+			if ch, err := a.s.deps.Channels.ByID(r.Context(), id); err == nil && ch.Type == typ {
+				tw := traceWebhook(w)
+				defer a.logWebhook(tw, r, nil, started, ch)
+				w = tw
+			}
 		}
 		challenge, err := a.s.deps.Channels.Handshake(r.Context(), typ, id, r.URL.Query())
 		if err != nil {
@@ -77,36 +84,44 @@ func (a *runtimeAPI) webhookHandshake(typ string, perChannel bool) http.Handler 
 
 // webhookReceive takes a provider's webhook: the channel service checks
 // the signature on the raw body before anything is parsed and routes the
-// events to channels; 200 is answered only once every event is stored.
+// events to channels; 200 is answered only once every event is stored, or
+// once an authentic body whose content cannot be processed is kept as a
+// dead letter (webhooklog.go).
 func (a *runtimeAPI) webhookReceive(typ string, perChannel bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started := time.Now()
 		body, ok := readWebhook(w, r)
 		if !ok {
-			return
-		}
-		run, err := a.runner()
-		if err != nil {
-			writeProblem(w, r, err)
 			return
 		}
 		p := channels.ReceiveParams{Type: typ, Body: body, Header: r.Header}
 		if perChannel {
 			p.ChannelID = r.PathValue("channel_id")
 		}
+		// The exchange is logged in the channels it was for, once known.
+		var logged []domain.Channel
+		tw := traceWebhook(w)
+		defer func() { a.logWebhook(tw, r, body, started, logged...) }()
+		w = tw
 		batches, err := a.s.deps.Channels.Receive(r.Context(), p)
-		if err != nil {
+		var unreadable *channels.UnreadableError
+		switch {
+		case errors.As(err, &unreadable):
+			logged = unreadable.Channels
+			a.deadLetter(w, r, body, unreadable.Error(), logged...)
+			return
+		case err != nil:
+			if perChannel && domain.CodeOf(err) == domain.CodeUnauthorized {
+				if ch, err := a.s.deps.Channels.ByID(r.Context(), p.ChannelID); err == nil {
+					logged = []domain.Channel{ch}
+				}
+			}
 			writeProblem(w, r, err)
 			return
 		}
-		if err := run.IngestWebhook(r.Context(), batches); err != nil {
-			if domain.CodeOf(err) == domain.CodeInvalid {
-				writeProblem(w, r, err)
-				return
-			}
-			loggerFrom(r.Context()).Error("storing a webhook failed; the provider will retry", "err", err)
-			writeProblem(w, r, domain.Errorf(domain.CodeUnavailable, "the webhook could not be stored; retry later"))
-			return
+		for _, b := range batches {
+			logged = append(logged, b.Channel)
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "received"})
+		a.ingest(w, r, body, batches)
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/ratelimit"
+	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/dispatch"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
@@ -180,7 +181,8 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 			return 0, fmt.Errorf("waiting to send message %s: %w", m.ID, err)
 		}
 	}
-	res, err := adapter.Send(ctx, out)
+	// The provider call's channel log entry names the message it sent.
+	res, err := adapter.Send(channellog.WithMessage(ctx, m.ID), out)
 	if err != nil {
 		var se *channel.SendError
 		if !errors.As(err, &se) {

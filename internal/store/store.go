@@ -13,6 +13,9 @@
 //   - Channels: a project's channels and how a webhook finds one.
 //   - Runtime: contacts and their URNs, messages, the contact events that
 //     feed a contact's inbox, flow sessions and their traces.
+//   - ChannelLogs and DeadLetters: what was said to and heard from each
+//     provider, and the webhooks that could not be processed (outside
+//     Queries: they are written beside transactions, never inside one).
 //   - Queue: the work side of the runtime: finding due contact events and
 //     queued messages, claiming, retrying and releasing them, and enqueueing
 //     durable jobs.
@@ -54,6 +57,8 @@ var (
 type Store interface {
 	Queries
 	Transactor
+	ChannelLogs
+	DeadLetters
 	// Jobs is the durable job client bound to this database.
 	Jobs() JobClient
 	// Ping checks the database answers.

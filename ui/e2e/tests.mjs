@@ -1,6 +1,7 @@
 // The browser tests, in order (later ones use what earlier ones built, kept in env.shared).
 // Elements are found by role, label and text, the way a person finds them.
 import { readFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
 
 const skip = (msg) => Object.assign(new Error(msg), { skip: true });
@@ -132,6 +133,50 @@ export const tests = [
       assert.ok(edges.some((e) => e.source === 'message_1' && e.target === 'end_bye'), 'message_1 → end_bye saved');
       assert.ok(edges.some((e) => e.source === 'welcome' && e.sourceHandle === 'No thanks' && e.target === 'message_1'), 'welcome/No thanks → message_1 saved');
       assert.deepEqual(f.json.problems.filter((p) => p.severity === 'error'), []);
+    },
+  },
+  {
+    name: 'palette, forms and limits come from the server (GET /chat-flow/node-types/)',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      const types = (await apiCall(page, 'GET', '/chat-flow/node-types/')).json.results;
+      const created = await apiCall(page, 'POST', '/chat-flow/flows/', {
+        name: 'Node types from the server',
+        flow_data: { nodes: [{ id: 'start', type: 'start', position: { x: 0, y: 0 }, data: { trigger: { type: 'manual' } } }], edges: [] },
+      });
+      assert.equal(created.status, 201, created.text);
+      await openFlow(env, created.json.id);
+      // The palette offers exactly the server's palette types, under its group labels.
+      const pal = page.getByRole('navigation', { name: 'Components' });
+      const offered = (await pal.locator('.pal-item').allTextContents()).map((t) => t.replace(' (unavailable)', '')).sort();
+      assert.deepEqual(offered, types.filter((t) => t.palette).map((t) => t.label).sort());
+      for (const t of types.filter((t) => t.palette)) await pal.getByRole('region', { name: t.group_label }).waitFor();
+      const unavailable = types.find((t) => !t.available && t.palette);
+      assert.ok(unavailable, 'the server lists an unavailable type');
+      assert.match(await pal.getByRole('button', { name: new RegExp(`^${unavailable.label}`) }).innerText(), /unavailable/);
+      // A new Message node: the buttons' limits in its form are the server's.
+      const message = types.find((t) => t.type === 'message');
+      const buttons = message.fields.find((f) => f.name === 'buttons');
+      await pal.getByRole('button', { name: 'Message', exact: true }).click();
+      await node(page, 'message_1').waitFor();
+      const add = page.getByRole('button', { name: 'Add button' });
+      for (let i = 0; i < buttons.max_items; i++) await add.click();
+      assert.ok(await add.isDisabled(), `"Add button" is disabled at the server's max_items (${buttons.max_items})`);
+      await page.getByText(`(${buttons.max_items}/${buttons.max_items})`).waitFor();
+      const first = page.getByLabel('Button 1', { exact: true });
+      assert.equal(Number(await first.getAttribute('maxlength')), buttons.items.max_length);
+      await first.fill('Yes');
+      // The node's exits follow the server's exit rules: one per button, then other and timeout.
+      const plus = message.exits.dynamic[0].plus.map((x) => x.name);
+      for (const name of ['Yes', ...plus]) await node(page, 'message_1').locator(`.react-flow__handle[data-handleid="${name}"]`).waitFor({ state: 'attached' });
+      // The form of a new node starts from the server's defaults.
+      await pal.getByRole('button', { name: 'Delay', exact: true }).click();
+      await node(page, 'delay_1').waitFor();
+      const delay = types.find((t) => t.type === 'delay');
+      assert.equal(Number(await page.getByLabel('Seconds').inputValue()), delay.defaults.seconds);
+      assert.equal(Number(await page.getByLabel('Seconds').getAttribute('max')), delay.fields.find((f) => f.name === 'seconds').maximum);
+      await env.shot('06b-node-types-from-server');
     },
   },
   {
@@ -375,6 +420,85 @@ export const tests = [
       await page.getByRole('dialog', { name: /is connected/ }).getByRole('button', { name: 'Done' }).click();
       const chs = await apiCall(page, 'GET', '/channels/');
       assert.ok(chs.json.results.some((c) => c.type === 'webchat'), 'the web chat channel was not created');
+    },
+  },
+  {
+    name: 'channel log explains a failed send; a dead letter is listed and replayed',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      const secret = 'e2e-log-app-secret';
+      const token = 'EAA-e2e-log-access-token';
+      // A number whose Graph API does not answer: every send fails to connect.
+      const ch = await apiCall(page, 'POST', '/channels/', {
+        type: 'whatsapp',
+        name: 'Log test number',
+        config: { phone_number_id: '3010301', waba_id: '3020302', access_token: token, app_secret: secret, verify_token: 'e2e-log-verify', api_base_url: 'http://127.0.0.1:9', request_timeout_seconds: 2 },
+      });
+      assert.equal(ch.status, 201, ch.text);
+      const chID = ch.json.id;
+      const webhook = async (body) => {
+        const res = await fetch(`${env.base}/webhooks/whatsapp/${chID}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': 'sha256=' + createHmac('sha256', secret).update(body).digest('hex') },
+          body,
+        });
+        return { status: res.status, text: await res.text() };
+      };
+      const inbound = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '3020302', changes: [{ field: 'messages', value: {
+        messaging_product: 'whatsapp', metadata: { display_phone_number: '15550000000', phone_number_id: '3010301' },
+        contacts: [{ profile: { name: 'Logan' }, wa_id: '15550002222' }],
+        messages: [{ from: '15550002222', id: 'wamid.E2E.LOG1', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'hello' } }] } }] }] });
+      assert.equal((await webhook(inbound)).status, 200);
+      // Signed but unreadable: kept as a dead letter and acknowledged.
+      const dead = await webhook('{"object":"whatsapp_business_account","entry":[');
+      assert.equal(dead.status, 200, dead.text);
+      assert.match(dead.text, /dead_letter/);
+
+      const contacts = await apiCall(page, 'GET', '/contacts/?search=15550002222');
+      const contactID = contacts.json.results[0].id;
+      const sent = await apiCall(page, 'POST', `/conversations/${contactID}/messages/`, { text: 'Are you still there?' });
+      assert.equal(sent.status, 201, sent.text);
+      const msgID = sent.json.id ?? sent.json.message?.id;
+      assert.ok(msgID, 'no message ID in ' + sent.text);
+      // The failed call reaches the log (written in the background).
+      for (let i = 0; ; i++) {
+        const l = await apiCall(page, 'GET', `/channels/${chID}/logs/?message_id=${msgID}`);
+        if (l.json.results.length > 0) break;
+        if (i > 100) throw new Error('no log entry for the message: ' + l.text);
+        await page.waitForTimeout(100);
+      }
+
+      // Why did this fail? Click the message's status in the conversation.
+      await page.goto(`${env.base}/app/conversations/${contactID}`);
+      const history = page.getByRole('log', { name: 'Message history' });
+      await history.getByRole('button', { name: /show the channel log/ }).last().click();
+      const dlg = page.getByRole('dialog', { name: /Channel log of this message/ });
+      const entry = dlg.locator('details.log-entry').first();
+      await entry.waitFor();
+      await entry.getByText('no answer').waitFor();
+      if ((await entry.getAttribute('open')) === null) await entry.locator('summary').click();
+      await entry.getByText(/Are you still there\?/).first().waitFor();
+      const shown = await dlg.innerText();
+      assert.ok(!shown.includes(token) && !shown.includes(secret), 'the log shows a secret: ' + shown);
+      assert.match(shown, /Authorization: \[redacted\]/);
+      await env.shot('19-message-channel-log');
+      await dlg.getByRole('button', { name: 'Close' }).click();
+
+      // The channel's whole log and its dead letters, from the Channels page.
+      await page.getByRole('link', { name: 'Channels' }).click();
+      await page.getByRole('button', { name: 'Logs of Log test number' }).click();
+      const logs = page.getByRole('dialog', { name: 'Log of Log test number' });
+      await logs.getByLabel('Log kind').selectOption('webhook');
+      await logs.locator('details.log-entry').nth(1).waitFor();
+      assert.ok(!(await logs.innerText()).includes(secret));
+      await logs.getByRole('button', { name: 'Close' }).click();
+      await page.getByRole('button', { name: 'Dead letters of Log test number' }).click();
+      const dl = page.getByRole('dialog', { name: 'Dead letters of Log test number' });
+      await dl.getByText(/cannot be read/).waitFor();
+      await env.shot('20-dead-letters');
+      await dl.getByRole('button', { name: 'Replay' }).click();
+      await dl.getByText('replay failed').waitFor();
     },
   },
   {

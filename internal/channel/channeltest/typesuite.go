@@ -78,7 +78,7 @@ func RunType(t *testing.T, s TypeSuite) {
 		}
 	}
 	raw, _ := json.Marshal(full)
-	ad, err := typ.New(raw)
+	ad, err := typ.New(raw, nil)
 	if err != nil {
 		t.Fatalf("New refused what Configure made: %v", err)
 	}

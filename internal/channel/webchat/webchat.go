@@ -36,7 +36,7 @@ func Definition() channel.Type {
 type Adapter struct{}
 
 // New builds the adapter; the web chat has no configuration to check.
-func New(json.RawMessage) (channel.Adapter, error) { return Adapter{}, nil }
+func New(json.RawMessage, *http.Client) (channel.Adapter, error) { return Adapter{}, nil }
 
 // Type implements channel.Adapter.
 func (Adapter) Type() string { return Type }

@@ -35,14 +35,12 @@ func New(cfg Config, hc *http.Client) (*Adapter, error) {
 
 // Factory builds adapters from stored configs (channel.Type.New); hc
 // makes the Graph API calls.
-func Factory(hc *http.Client) func(json.RawMessage) (channel.Adapter, error) {
-	return func(raw json.RawMessage) (channel.Adapter, error) {
-		cfg, err := ParseConfig(raw)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg, hc)
+func Factory(raw json.RawMessage, hc *http.Client) (channel.Adapter, error) {
+	cfg, err := ParseConfig(raw)
+	if err != nil {
+		return nil, err
 	}
+	return New(cfg, hc)
 }
 
 // Type returns "whatsapp".

@@ -41,15 +41,14 @@ var Fields = []channel.ConfigField{
 		Help: fmt.Sprintf("How long each Graph API call may take, %d–%d", MinRequestTimeoutSeconds, MaxRequestTimeoutSeconds)},
 }
 
-// Definition is the WhatsApp channel type for the registry; hc makes the
-// Graph API calls (nil: a client of its own).
-func Definition(hc *http.Client) channel.Type {
+// Definition is the WhatsApp channel type for the registry.
+func Definition() channel.Type {
 	return channel.Type{
 		Name:      ChannelType,
 		Label:     "WhatsApp Cloud API",
 		Fields:    Fields,
 		Configure: Configure,
-		New:       Factory(hc),
+		New:       Factory,
 		Webhooks: []channel.Webhook{
 			{Method: http.MethodGet, Path: channel.PathChannel, Kind: channel.Handshake, Summary: "Meta's webhook verification for a channel"},
 			{Method: http.MethodPost, Path: channel.PathChannel, Kind: channel.Receive, Summary: "A channel's WhatsApp webhooks (signed)"},

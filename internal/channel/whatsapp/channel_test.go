@@ -36,7 +36,7 @@ func TestTypeConformance(t *testing.T) {
 		return cfg
 	}
 	channeltest.RunType(t, channeltest.TypeSuite{
-		Type:  Definition(nil),
+		Type:  Definition(),
 		Valid: apiConfig(DefaultAPIBaseURL, nil),
 		Invalid: []channeltest.InvalidConfig{
 			{Name: "no phone number ID", Config: without("phone_number_id"), Pointer: "/config/phone_number_id"},
@@ -102,7 +102,7 @@ func TestRequestTimeout(t *testing.T) {
 		full[k] = v
 	}
 	raw, _ := json.Marshal(full)
-	ad, err := Definition(nil).New(raw)
+	ad, err := Definition().New(raw, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

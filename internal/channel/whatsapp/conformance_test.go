@@ -52,13 +52,14 @@ func TestConformance(t *testing.T) {
 		return string(b)
 	}
 	channeltest.Run(t, channeltest.Suite{
-		New: func(t *testing.T, base string) channel.Adapter {
-			a, err := New(testConfig(base), nil)
+		New: func(t *testing.T, base string, hc *http.Client) channel.Adapter {
+			a, err := New(testConfig(base), hc)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return a
 		},
+		Secrets: []string{testToken, testSecret, "verify-me"},
 		Sign: func(body []byte) http.Header {
 			return http.Header{SignatureHeader: {Sign(body, testSecret)}}
 		},

@@ -22,6 +22,7 @@ func TestConformance(t *testing.T) {
 		{"Runtime", storetest.RunRuntime},
 		{"Queue", storetest.RunQueue},
 		{"Transactions", storetest.RunTransactions},
+		{"ChannelLogs", storetest.RunChannelLogs},
 	} {
 		t.Run(suite.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,6 +1,6 @@
 // Package storetest is the one conformance suite for store.Store, cut per
 // aggregate like the store's interfaces: RunAccounts, RunTemplates,
-// RunFlows, RunChannels, RunRuntime, RunQueue and RunTransactions, one file
+// RunFlows, RunChannels, RunRuntime, RunQueue, RunTransactions and RunChannelLogs, one file
 // each. Every implementation's tests run all of them and must pass, so
 // SQLite and PostgreSQL behave the same.
 package storetest

@@ -102,23 +102,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/channel-types/": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The channel types of this server and their configuration fields */
-        get: operations["list-channel-types"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/channels/": {
         parameters: {
             query?: never;
@@ -167,6 +150,57 @@ export interface paths {
         put?: never;
         /** Call the provider to confirm the credentials, step by step */
         post: operations["check-channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channels/{channel_id}/dead-letters/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhooks that were authentic but could not be processed, newest first */
+        get: operations["list-dead-letters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channels/{channel_id}/dead-letters/{dead_letter_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a dead letter through the webhook ingest again and record the outcome */
+        post: operations["replay-dead-letter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channels/{channel_id}/logs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channel log: calls to the provider and webhooks received, redacted, newest first (filter by message_id, kind, errors) */
+        get: operations["list-channel-logs"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1034,20 +1068,33 @@ export interface components {
             name: string;
         };
         ChannelCreateInputBody: {
-            /** @description The type's settings, as GET /channel-types/ describes them; see docs/whatsapp.md */
+            /** @description Type-specific settings; see docs/whatsapp.md */
             config?: {
                 [key: string]: unknown;
             };
             name: string;
-            /** @description A channel type of GET /channel-types/ (whatsapp, webchat…) */
-            type: string;
+            /** @enum {string} */
+            type: "whatsapp" | "webchat";
         };
-        ChannelTypeView: {
-            fields: components["schemas"]["ConfigField"][] | null;
-            label: string;
-            name: string;
-            /** @description Channels of this type receive provider webhooks at their webhook_url */
-            webhooks: boolean;
+        ChannelLogEntry: {
+            channel_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            duration_ms: number;
+            error?: string;
+            id: string;
+            /** @enum {string} */
+            kind: "request" | "webhook";
+            message_id?: string;
+            method: string;
+            request_body: string;
+            request_headers: unknown;
+            response_body: string;
+            response_headers: unknown;
+            /** Format: int64 */
+            status_code: number;
+            url: string;
         };
         ChannelUpdateInputBody: {
             config?: {
@@ -1083,16 +1130,6 @@ export interface components {
             detail?: string;
             name: string;
             ok: boolean;
-        };
-        ConfigField: {
-            default?: unknown;
-            help?: string;
-            label: string;
-            name: string;
-            required: boolean;
-            secret: boolean;
-            /** @enum {string} */
-            type: "string" | "integer" | "number" | "boolean";
         };
         Contact: {
             assignee: string;
@@ -1155,6 +1192,24 @@ export interface components {
             name?: string;
             opted_out?: boolean;
             tags?: string[] | null;
+        };
+        DeadLetterView: {
+            /** @description The raw body as received (invalid UTF-8 shown as U+FFFD) */
+            body: string;
+            channel_id: string;
+            channel_type: string;
+            /** @description The request's headers, credentials redacted */
+            headers: {
+                [key: string]: string[] | null;
+            };
+            id: string;
+            /** @description Why it could not be processed */
+            reason: string;
+            /** Format: date-time */
+            received_at: string;
+            replay_outcome?: string;
+            /** Format: date-time */
+            replayed_at?: string;
         };
         Edge: {
             data?: unknown;
@@ -1541,10 +1596,10 @@ export interface components {
             next_cursor: string;
             results: components["schemas"]["BuiltinTemplate"][] | null;
         };
-        ListBodyChannelTypeView: {
+        ListBodyChannelLogEntry: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
-            results: components["schemas"]["ChannelTypeView"][] | null;
+            results: components["schemas"]["ChannelLogEntry"][] | null;
         };
         ListBodyChannelView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -1555,6 +1610,11 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["Contact"][] | null;
+        };
+        ListBodyDeadLetterView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["DeadLetterView"][] | null;
         };
         ListBodyEdge: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -2303,35 +2363,6 @@ export interface operations {
             };
         };
     };
-    "list-channel-types": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ListBodyChannelTypeView"];
-                };
-            };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     "list-channels": {
         parameters: {
             query?: never;
@@ -2507,6 +2538,116 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CheckReport"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-dead-letters": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyDeadLetterView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "replay-dead-letter": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+                dead_letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-channel-logs": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+                /** @description Only the entries of this message */
+                message_id?: string;
+                /** @description request: calls to the provider; webhook: what it sent us */
+                kind?: "request" | "webhook" | "";
+                /** @description Only failures: an error, or a status of 400 and above */
+                errors?: boolean;
+            };
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyChannelLogEntry"];
                 };
             };
             /** @description Error */

@@ -30,6 +30,7 @@ import {
   NODE_WIDTH,
   copySelection,
   defaultCfg,
+  paletteGroups,
   exitsOf,
   fromCanvas,
   insertOnEdge,
@@ -44,7 +45,7 @@ import {
   type FlowDoc,
   type NodeTypeSpec,
 } from './graph';
-import { CanvasCtx, GROUPS, type CanvasInfo, type Problem } from './context';
+import { CanvasCtx, type CanvasInfo, type Problem } from './context';
 import { FlowNode } from './FlowNode';
 import { PlusEdge } from './PlusEdge';
 import { NodeForm } from './NodeForm';
@@ -62,7 +63,7 @@ const NO_PROBLEMS: Problem[] = [];
 /** Estimated size and handle positions of a node not measured yet (see BIG_FLOW). */
 function withEstimates(n: CNode, specs: Map<string, NodeTypeSpec>): CNode {
   const h = estimateHeight(n, specs);
-  const exits = exitsOf(n.data.kind, n.data.cfg, specs.get(n.data.kind));
+  const exits = exitsOf(specs.get(n.data.kind), n.data.cfg);
   const handles = [
     ...(n.data.kind === 'start' ? [] : [{ id: null, type: 'target' as const, position: Position.Top, x: NODE_WIDTH / 2 - 6, y: -6, width: 12, height: 12 }]),
     ...exits.map((x, i) => ({
@@ -245,7 +246,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
   const addNode = useCallback(
     (kind: string, at?: { x: number; y: number }) => {
       const id = nextNodeId(kind, nodesRef.current.map((n) => n.id));
-      const node: CNode = { id, type: 'parley', position: { x: 0, y: 0 }, data: { kind, cfg: defaultCfg(kind) } };
+      const node: CNode = { id, type: 'parley', position: { x: 0, y: 0 }, data: { kind, cfg: defaultCfg(specs.get(kind)) } };
       if (plusEdge) {
         const e = edgesRef.current.find((x) => x.id === plusEdge);
         const s = nodesRef.current.find((n) => n.id === e?.source);
@@ -280,8 +281,8 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
       const n = nodesRef.current.find((x) => x.id === id);
       if (!n) return;
       const spec = specs.get(n.data.kind);
-      const before = exitsOf(n.data.kind, n.data.cfg, spec);
-      const after = exitsOf(n.data.kind, cfg, spec);
+      const before = exitsOf(spec, n.data.cfg);
+      const after = exitsOf(spec, cfg);
       const es = reconcileExits(id, before, after, edgesRef.current);
       apply(
         nodesRef.current.map((x) => (x.id === id ? { ...x, data: { kind: x.data.kind, cfg } } : x)),
@@ -503,7 +504,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
   // so a drag re-renders neither the form nor its node pickers.
   const datas = useShallowStable(nodes.map((n) => n.data));
   const idsKey = useShallowStable(nodes.map((n) => n.id));
-  const variables = useMemo(() => collectVariables(datas.map((data) => ({ data }))), [datas]);
+  const variables = useMemo(() => collectVariables(datas.map((data) => ({ data })), specs), [datas, specs]);
   const targets = useMemo(
     () => idsKey.map((id, i) => ({ id, label: `${id} (${specs.get(datas[i]?.kind)?.label ?? datas[i]?.kind})` })),
     [idsKey, datas, specs],
@@ -735,8 +736,8 @@ function Palette({ types, onAdd, inserting, onCancelInsert }: { types: NodeTypeS
         </div>
       )}
       <input type="search" aria-label="Filter components" placeholder="Filter…" value={q} onChange={(e) => setQ(e.target.value)} />
-      {GROUPS.map(([g, label]) => {
-        const items = types.filter((t) => t.group === g && t.type !== 'start' && (!q || t.label.toLowerCase().includes(q.toLowerCase())));
+      {paletteGroups(types).map(([g, label]) => {
+        const items = types.filter((t) => t.group === g && t.palette && (!q || t.label.toLowerCase().includes(q.toLowerCase())));
         if (!items.length) return null;
         return (
           <section key={g} aria-label={label}>
@@ -747,7 +748,7 @@ function Palette({ types, onAdd, inserting, onCancelInsert }: { types: NodeTypeS
                 type="button"
                 className={`pal-item g-${g}`}
                 draggable
-                title={`${t.description}${t.executable ? '' : ' (not executed yet)'} — drag onto the canvas or click to add`}
+                title={`${t.description}${t.available ? '' : ` (not available: ${t.unavailable_reason ?? 'not run by this build'})`} — drag onto the canvas or click to add`}
                 onDragStart={(e) => {
                   e.dataTransfer.setData('application/parley-node', t.type);
                   e.dataTransfer.effectAllowed = 'move';
@@ -755,7 +756,7 @@ function Palette({ types, onAdd, inserting, onCancelInsert }: { types: NodeTypeS
                 onClick={() => onAdd(t.type)}
               >
                 {t.label}
-                {!t.executable && <span className="muted small"> (soon)</span>}
+                {!t.available && <span className="muted small"> (unavailable)</span>}
               </button>
             ))}
           </section>

@@ -40,7 +40,7 @@ function summary(kind: string, c: Cfg): string {
 function FlowNodeImpl({ id, data, selected }: NodeProps<Node<Data>>) {
   const ctx = useCanvas();
   const spec = ctx.specs.get(data.kind);
-  const exits = exitsOf(data.kind, data.cfg, spec);
+  const exits = exitsOf(spec, data.cfg);
   const probs = ctx.problems.get(id);
   const errors = probs?.filter((p) => p.severity === 'error').length ?? 0;
   const warnings = (probs?.length ?? 0) - errors;

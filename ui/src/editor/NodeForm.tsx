@@ -1,6 +1,7 @@
 // The side panel's form for a node, generated from the node type's field
-// schema (GET /chat-flow/node-types/), with dedicated widgets where a plain
-// input is not enough: reply buttons, the template picker, HTTP methods.
+// schema (GET /chat-flow/node-types/): kinds, enums, options, limits and
+// defaults all come from the server; the widgets the type names
+// (template_picker, http_test) are shown above the fields.
 import { memo, useEffect, useId, useMemo, useState } from 'react';
 import type { Cfg, FieldSpec, NodeTypeSpec } from './graph';
 import { exitsOf, templatePlaceholders } from './graph';
@@ -19,17 +20,6 @@ export function setKey(obj: Cfg, key: string, v: unknown): Cfg {
   return out;
 }
 
-/** Limits WhatsApp puts on interactive messages (the linter reports them too). */
-export const LIMITS: Record<string, { max?: number; maxLength?: number }> = {
-  'message.buttons': { max: 3, maxLength: 20 },
-  'message.list.button': { maxLength: 20 },
-  'message.list.sections': { max: 10 },
-  'message.list.sections[].rows[].title': { maxLength: 24 },
-  'message.list.sections[].rows[].description': { maxLength: 72 },
-  'message.text': { maxLength: 4096 },
-  'whatsapp_flow.cta': { maxLength: 20 },
-};
-
 /** A new item for an array field: ids get a fresh name so exits stay unique. */
 export function newItem(field: FieldSpec, existing: unknown[]): unknown {
   const it = field.items as FieldSpec | undefined;
@@ -43,8 +33,7 @@ export function newItem(field: FieldSpec, existing: unknown[]): unknown {
       let i = existing.length + 1;
       while (ids.has(`${prefix}_${i}`)) i++;
       out.id = `${prefix}_${i}`;
-    } else if (f.name === 'weight') out.weight = 50;
-    else if (f.name === 'operator') out.operator = 'equals';
+    } else if (f.default !== undefined && f.default !== null) out[f.name] = f.default;
     else if (f.kind === 'array' && f.required) out[f.name] = [newItem(f, [])];
     else if (f.required && (f.kind === 'string' || f.kind === 'template')) out[f.name] = f.enum?.[0] ?? '';
   }
@@ -52,14 +41,11 @@ export function newItem(field: FieldSpec, existing: unknown[]): unknown {
 }
 
 interface Ctx {
-  kind: string;
   variables: string[];
 }
 
 function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; path: string; value: unknown; onChange: (v: unknown) => void; ctx: Ctx }) {
   const id = useId();
-  const limitKey = `${ctx.kind}.${path}`;
-  const lim = LIMITS[limitKey] ?? {};
   const label = (
     <label htmlFor={id}>
       {humanize(field.name)}
@@ -68,12 +54,12 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
   );
   const doc = field.doc ? <p className="hint">{field.doc}</p> : null;
 
-  if (ctx.kind === 'http_request' && field.name === 'method') {
+  if (field.options?.length) {
     return (
       <div className="field">
         {label}
-        <select id={id} value={typeof value === 'string' && value ? value : 'GET'} onChange={(e) => onChange(e.target.value)}>
-          {['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => (
+        <select id={id} value={typeof value === 'string' && value ? value : field.options[0]} onChange={(e) => onChange(e.target.value)}>
+          {field.options.map((m) => (
             <option key={m}>{m}</option>
           ))}
         </select>
@@ -108,10 +94,10 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
             id={id}
             className={field.kind === 'regex' ? 'mono' : undefined}
             value={typeof value === 'string' ? value : value == null ? '' : String(value)}
-            maxLength={lim.maxLength}
+            maxLength={field.max_length}
             onChange={(e) => onChange(e.target.value)}
           />
-          {lim.maxLength && <span className="counter">{String(value ?? '').length}/{lim.maxLength}</span>}
+          {field.max_length && <span className="counter">{String(value ?? '').length}/{field.max_length}</span>}
           {doc}
         </div>
       );
@@ -124,8 +110,8 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
             value={typeof value === 'string' ? value : ''}
             onChange={(v) => onChange(v)}
             variables={ctx.variables}
-            multiline={!['url', 'left', 'right', 'method', 'tag', 'value'].includes(field.name)}
-            maxLength={lim.maxLength}
+            multiline={!field.single_line}
+            maxLength={field.max_length}
           />
           {doc}
         </div>
@@ -139,6 +125,8 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
             id={id}
             type="number"
             step={field.kind === 'integer' ? 1 : 'any'}
+            min={field.minimum ?? undefined}
+            max={field.maximum ?? undefined}
             value={typeof value === 'number' ? value : ''}
             onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
           />
@@ -191,7 +179,7 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
     case 'array': {
       const arr = Array.isArray(value) ? value : [];
       const item = field.items as FieldSpec | undefined;
-      const max = lim.max;
+      const max = field.max_items;
       const full = max !== undefined && arr.length >= max;
       const itemPath = `${path}[]`;
       return (
@@ -226,7 +214,7 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
                   label={`${humanize(field.name.replace(/s$/, ''))} ${i + 1}`}
                   item={item}
                   value={v}
-                  maxLength={LIMITS[`${ctx.kind}.${path}`]?.maxLength}
+                  maxLength={item?.max_length}
                   variables={ctx.variables}
                   onChange={(nv) => onChange(arr.map((x, j) => (j === i ? nv : x)))}
                 />
@@ -502,8 +490,9 @@ function NodeFormImpl({
   onDuplicate: () => void;
   readOnly: boolean;
 }) {
-  const ctx: Ctx = { kind, variables };
-  const exits = useMemo(() => exitsOf(kind, cfg, spec), [kind, cfg, spec]);
+  const ctx: Ctx = { variables };
+  const exits = useMemo(() => exitsOf(spec, cfg), [cfg, spec]);
+  const widgets = spec?.widgets ?? [];
   return (
     <div className="node-form" aria-label={`Properties of ${nodeId}`}>
       <div className="node-form-head">
@@ -511,7 +500,9 @@ function NodeFormImpl({
         <code>{nodeId}</code>
       </div>
       {spec && <p className="hint">{spec.description}</p>}
-      {spec && !spec.executable && <p className="warn-text small">Not executed yet: a session reaching this node fails. Keep the flow in draft.</p>}
+      {spec && !spec.available && (
+        <p className="warn-text small">Not available in this build: {spec.unavailable_reason ?? 'a session reaching this node fails'}. Keep the flow in draft.</p>
+      )}
       {problems.length > 0 && (
         <ul className="problem-list compact">
           {problems.map((p, i) => (
@@ -522,8 +513,8 @@ function NodeFormImpl({
         </ul>
       )}
       <fieldset disabled={readOnly} className="plain">
-        {kind === 'template' && <TemplatePicker cfg={cfg} onChange={onChange} variables={variables} />}
-        {kind === 'http_request' && <HttpTestCall cfg={cfg} variables={variables} />}
+        {widgets.includes('template_picker') && <TemplatePicker cfg={cfg} onChange={onChange} variables={variables} />}
+        {widgets.includes('http_test') && <HttpTestCall cfg={cfg} variables={variables} />}
         {(spec?.fields ?? []).map((f) => (
           <FieldEditor key={f.name} field={f} path={f.name} value={cfg[f.name]} onChange={(v) => onChange(setKey(cfg, f.name, v))} ctx={ctx} />
         ))}

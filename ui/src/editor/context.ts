@@ -27,12 +27,3 @@ export const CanvasCtx = createContext<CanvasInfo>({
   readOnly: false,
 });
 export const useCanvas = () => useContext(CanvasCtx);
-
-export const GROUPS: [string, string][] = [
-  ['messages', 'Messages'],
-  ['logic', 'Logic'],
-  ['data', 'Data'],
-  ['integrations', 'Integrations'],
-  ['whatsapp', 'WhatsApp'],
-  ['voice', 'Voice'],
-];

@@ -5,7 +5,9 @@ import {
   collectVariables,
   completionContext,
   copySelection,
+  defaultCfg,
   defaultExit,
+  paletteGroups,
   exitsOf,
   fromCanvas,
   insertOnEdge,
@@ -14,20 +16,17 @@ import {
   suggest,
   toCanvas,
   type CNode,
+  type Cfg,
   type FlowDoc,
   type NodeTypeSpec,
 } from './graph';
+import fixture from './testdata/node-types.json';
 
-const spec = (type: string, exits: string[], optional: string[] = []): NodeTypeSpec =>
-  ({ type, group: 'logic', label: type, description: '', executable: true, exits, optional_exits: optional, fields: [] }) as NodeTypeSpec;
-const specs = new Map<string, NodeTypeSpec>([
-  ['start', spec('start', ['next'])],
-  ['end', spec('end', [])],
-  ['message', spec('message', ['next'], ['other', 'timeout'])],
-  ['wait_for_response', spec('wait_for_response', ['reply', 'invalid', 'timeout'], ['invalid', 'timeout'])],
-  ['condition', spec('condition', ['else'])],
-  ['http_request', spec('http_request', ['success', 'failure'], ['failure'])],
-]);
+// The server's GET /chat-flow/node-types/ answer and exits it computed for
+// sample nodes; a Go test (internal/flow TestNodeTypesFixture) keeps the file
+// equal to what the server says, so these tests run the UI's generic code on
+// the real description.
+const specs = new Map<string, NodeTypeSpec>(fixture.results.map((t) => [t.type, t as unknown as NodeTypeSpec]));
 
 const doc: FlowDoc = {
   nodes: [
@@ -45,22 +44,63 @@ const doc: FlowDoc = {
 };
 
 describe('exits', () => {
+  it.each(fixture.exit_cases.map((c) => [c.type, JSON.stringify(c.data), c]))('%s %s: the exits the server computes', (_t, _d, c) => {
+    expect(exitsOf(specs.get(c.type), c.data as Cfg).map((e) => e.id)).toEqual(c.exits);
+  });
   it('gives one exit per button, then other and timeout', () => {
-    expect(exitsOf('message', { buttons: ['A', 'B'] }, specs.get('message')).map((e) => e.id)).toEqual(['A', 'B', 'other', 'timeout']);
-    expect(exitsOf('message', { text: 'x' }, specs.get('message')).map((e) => e.id)).toEqual(['next']);
+    expect(exitsOf(specs.get('message'), { buttons: ['A', 'B'] }).map((e) => e.id)).toEqual(['A', 'B', 'other', 'timeout']);
+    expect(exitsOf(specs.get('message'), { text: 'x' }).map((e) => e.id)).toEqual(['next']);
   });
   it('gives list rows by id with titles as labels', () => {
-    const ex = exitsOf('message', { list: { button: 'Pick', sections: [{ rows: [{ id: 'r1', title: 'One' }] }] } });
+    const ex = exitsOf(specs.get('message'), { list: { button: 'Pick', sections: [{ rows: [{ id: 'r1', title: 'One' }] }] } });
     expect(ex[0]).toEqual({ id: 'r1', label: 'One', optional: false });
+    expect(ex.slice(1)).toEqual([
+      { id: 'other', label: 'other', optional: true },
+      { id: 'timeout', label: 'timeout', optional: true },
+    ]);
   });
-  it('gives condition rules then else, split branches', () => {
-    expect(exitsOf('condition', { rules: [{ id: 'a' }, { id: 'b', label: 'Bee' }] }).map((e) => e.label)).toEqual(['a', 'Bee', 'else']);
-    expect(exitsOf('split', { branches: [{ id: 'x', weight: 1 }] }).map((e) => e.id)).toEqual(['x']);
+  it('gives condition rules then else, split branches with weights', () => {
+    expect(exitsOf(specs.get('condition'), { rules: [{ id: 'a' }, { id: 'b', label: 'Bee' }] }).map((e) => e.label)).toEqual(['a', 'Bee', 'else']);
+    expect(exitsOf(specs.get('split'), { branches: [{ id: 'x', weight: 1 }, { id: 'y', label: 'Why' }] }).map((e) => e.label)).toEqual(['x (1)', 'Why']);
+  });
+  it('follows the description, not the type name', () => {
+    const custom = { ...specs.get('split')!, type: 'poll', exits: { static: [{ name: 'none' }], dynamic: [{ from: 'answers[*]', plus: [{ name: 'skip', optional: true }] }] } } as NodeTypeSpec;
+    expect(exitsOf(custom, { answers: ['Red', '', 'Blue'] })).toEqual([
+      { id: 'Red', label: 'Red', optional: false },
+      { id: 'Blue', label: 'Blue', optional: false },
+      { id: 'skip', label: 'skip', optional: true },
+    ]);
+    expect(exitsOf(custom, {}).map((e) => e.id)).toEqual(['none']);
+    expect(exitsOf(undefined, { buttons: ['A'] })).toEqual([]);
   });
   it('finds the default exit', () => {
-    expect(defaultExit(exitsOf('wait_for_response', {}, specs.get('wait_for_response')))).toBe('reply');
-    expect(defaultExit(exitsOf('http_request', {}, specs.get('http_request')))).toBe('success');
-    expect(defaultExit(exitsOf('message', { buttons: ['A', 'B'] }))).toBeNull();
+    expect(defaultExit(exitsOf(specs.get('wait_for_response'), {}))).toBe('reply');
+    expect(defaultExit(exitsOf(specs.get('http_request'), {}))).toBe('success');
+    expect(defaultExit(exitsOf(specs.get('message'), { buttons: ['A', 'B'] }))).toBeNull();
+  });
+});
+
+describe('node types from the server', () => {
+  it('orders the palette groups as the server says', () => {
+    expect(paletteGroups([...specs.values()])).toEqual([
+      ['messages', 'Messages'],
+      ['logic', 'Logic'],
+      ['data', 'Data'],
+      ['integrations', 'Integrations'],
+      ['whatsapp', 'WhatsApp'],
+      ['voice', 'Voice'],
+    ]);
+  });
+  it('starts new nodes from the server defaults, as copies', () => {
+    const a = defaultCfg(specs.get('split'));
+    expect(a).toEqual(specs.get('split')!.defaults);
+    (a.branches as unknown[]).pop();
+    expect((specs.get('split')!.defaults.branches as unknown[]).length).toBe(2);
+    expect(defaultCfg(undefined)).toEqual({});
+  });
+  it('gives the limits on the fields', () => {
+    const buttons = specs.get('message')!.fields!.find((f) => f.name === 'buttons')!;
+    expect([buttons.max_items, buttons.items?.max_length]).toEqual([3, 20]);
   });
 });
 
@@ -84,8 +124,8 @@ describe('flow_data ⇄ canvas', () => {
 describe('form edits keep edges attached', () => {
   it('moves the edge when a button is renamed', () => {
     const c = toCanvas(doc, specs);
-    const before = exitsOf('message', { buttons: ['Yes', 'No'] });
-    const after = exitsOf('message', { buttons: ['Yes please', 'No'] });
+    const before = exitsOf(specs.get('message'), { buttons: ['Yes', 'No'] });
+    const after = exitsOf(specs.get('message'), { buttons: ['Yes please', 'No'] });
     const edges = reconcileExits('ask', before, after, c.edges);
     const e2 = edges.find((e) => e.id === 'e2')!;
     expect(e2.sourceHandle).toBe('Yes please');
@@ -94,12 +134,12 @@ describe('form edits keep edges attached', () => {
   });
   it('drops the edge of a deleted button and keeps the others', () => {
     const c = toCanvas(doc, specs);
-    const edges = reconcileExits('ask', exitsOf('message', { buttons: ['Yes', 'No'] }), exitsOf('message', { buttons: ['No'] }), c.edges);
+    const edges = reconcileExits('ask', exitsOf(specs.get('message'), { buttons: ['Yes', 'No'] }), exitsOf(specs.get('message'), { buttons: ['No'] }), c.edges);
     expect(edges.map((e) => e.id)).toEqual(['e1', 'e3', 'e4']);
   });
   it('leaves edges alone when nothing about the exits changed', () => {
     const c = toCanvas(doc, specs);
-    const ex = exitsOf('message', { buttons: ['Yes', 'No'] });
+    const ex = exitsOf(specs.get('message'), { buttons: ['Yes', 'No'] });
     expect(reconcileExits('ask', ex, ex, c.edges)).toBe(c.edges);
   });
 });
@@ -140,7 +180,7 @@ describe('{{variable}} completion', () => {
     const c = toCanvas(doc, specs);
     c.nodes.push({ id: 's', type: 'parley', position: { x: 0, y: 0 }, data: { kind: 'set_variable', cfg: { assignments: [{ variable: 'total' }] } } });
     c.nodes.push({ id: 'h', type: 'parley', position: { x: 0, y: 0 }, data: { kind: 'http_request', cfg: { response_variable: 'resp', mappings: [{ variable: 'city', path: 'a' }] } } });
-    expect(collectVariables(c.nodes)).toEqual(['age', 'city', 'resp', 'total']);
+    expect(collectVariables(c.nodes, specs)).toEqual(['age', 'city', 'resp', 'total']);
   });
   it('knows when the caret is in an open hole', () => {
     expect(completionContext('Hi {{ con', 9)).toEqual({ from: 6, prefix: 'con' });

@@ -46,49 +46,61 @@ export interface Exit {
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
 
-/** The exits of a node, in the engine's order (docs/flows.md "Exit order"). */
-export function exitsOf(kind: string, cfg: Cfg, spec?: NodeTypeSpec): Exit[] {
-  const optional = new Set(spec?.optional_exits ?? []);
-  const choice = (items: { id: string; label: string }[]): Exit[] => [
-    ...items.map((i) => ({ id: i.id, label: i.label, optional: false })),
-    { id: 'other', label: 'other', optional: true },
-    { id: 'timeout', label: 'timeout', optional: true },
-  ];
-  switch (kind) {
-    case 'message': {
-      const buttons = asArray(cfg.buttons).map(str).filter(Boolean);
-      if (buttons.length) return choice(buttons.map((b) => ({ id: b, label: b })));
-      const list = cfg.list as { sections?: unknown } | undefined;
-      if (list && typeof list === 'object') {
-        const rows = asArray(list.sections).flatMap((s) => asArray((s as { rows?: unknown })?.rows));
-        const items = rows
-          .map((r) => r as { id?: unknown; title?: unknown })
-          .filter((r) => r && str(r.id))
-          .map((r) => ({ id: str(r.id), label: str(r.title) || str(r.id) }));
-        if (items.length) return choice(items);
-      }
-      return [{ id: 'next', label: 'next', optional: false }];
+/**
+ * Values at a path such as `list.sections[*].rows[*]` in a node's data:
+ * members separated by dots, `[*]` for each element of a list (the
+ * notation of the server's node-types exits and limits).
+ */
+export function pathValues(data: unknown, path: string): unknown[] {
+  let cur: unknown[] = [data];
+  for (const seg of path.split('.')) {
+    const each = seg.endsWith('[*]');
+    const name = each ? seg.slice(0, -3) : seg;
+    const next: unknown[] = [];
+    for (const c of cur) {
+      if (!c || typeof c !== 'object' || Array.isArray(c)) continue;
+      const v = (c as Record<string, unknown>)[name];
+      if (v == null) continue;
+      if (!each) next.push(v);
+      else if (Array.isArray(v)) next.push(...v);
     }
-    case 'template': {
-      const buttons = asArray(cfg.buttons).map(str).filter(Boolean);
-      if (buttons.length) return choice(buttons.map((b) => ({ id: b, label: b })));
-      return [{ id: 'next', label: 'next', optional: false }];
-    }
-    case 'condition': {
-      const rules = asArray(cfg.rules)
-        .map((r) => r as { id?: unknown; label?: unknown })
-        .filter((r) => r && str(r.id))
-        .map((r) => ({ id: str(r.id), label: str(r.label) || str(r.id), optional: false }));
-      return [...rules, { id: 'else', label: 'else', optional: false }];
-    }
-    case 'split':
-      return asArray(cfg.branches)
-        .map((b) => b as { id?: unknown; label?: unknown; weight?: unknown })
-        .filter((b) => b && str(b.id))
-        .map((b) => ({ id: str(b.id), label: `${str(b.label) || str(b.id)}${b.weight != null ? ` (${str(b.weight)})` : ''}`, optional: false }));
-    default:
-      return (spec?.exits ?? []).map((e) => ({ id: e, label: e, optional: optional.has(e) }));
+    cur = next;
   }
+  return cur;
+}
+
+/**
+ * The exits of a node, in the engine's order, evaluated from the node type's
+ * description (GET /chat-flow/node-types/ `exits`): the first dynamic rule
+ * that applies gives one exit per item plus its extra exits, else the static
+ * exits. Items without a name are not shown (the linter reports them).
+ */
+export function exitsOf(spec: NodeTypeSpec | undefined, cfg: Cfg): Exit[] {
+  if (!spec) return [];
+  const desc = spec.exits;
+  for (const rule of desc.dynamic ?? []) {
+    const items = pathValues(cfg, rule.from);
+    if (!items.length && !rule.always) continue;
+    const out: Exit[] = [];
+    for (const it of items) {
+      const obj = it && typeof it === 'object' ? (it as Record<string, unknown>) : undefined;
+      const id = rule.id ? str(obj?.[rule.id]) : str(it);
+      if (!id) continue;
+      const label = (rule.label && str(obj?.[rule.label])) || id;
+      const detail = rule.detail ? obj?.[rule.detail] : undefined;
+      out.push({ id, label: detail != null ? `${label} (${str(detail)})` : label, optional: false });
+    }
+    for (const p of rule.plus ?? []) out.push({ id: p.name, label: p.name, optional: !!p.optional });
+    return out;
+  }
+  return (desc.static ?? []).map((e) => ({ id: e.name, label: e.name, optional: !!e.optional }));
+}
+
+/** The palette's groups in the server's order, with their labels. */
+export function paletteGroups(types: NodeTypeSpec[]): [string, string][] {
+  const seen = new Map<string, [number, string]>();
+  for (const t of types) if (!seen.has(t.group)) seen.set(t.group, [t.group_order, t.group_label]);
+  return [...seen.entries()].sort((a, b) => a[1][0] - b[1][0]).map(([g, [, label]]) => [g, label]);
 }
 
 /** The exit an edge without a name leaves by: `next`, or the only required exit. */
@@ -113,7 +125,7 @@ export function toCanvas(doc: FlowDoc | null | undefined, specs: Map<string, Nod
     if (!handle && tv) handle = tv;
     if (!handle) {
       const src = byId.get(String(e.source));
-      if (src) handle = defaultExit(exitsOf(src.data.kind, src.data.cfg, specs.get(src.data.kind))) ?? '';
+      if (src) handle = defaultExit(exitsOf(specs.get(src.data.kind), src.data.cfg)) ?? '';
     }
     const out: CEdge = { id: String(e.id), source: String(e.source), target: String(e.target), sourceHandle: handle || null, type: 'parley' };
     if (e.targetHandle) out.targetHandle = e.targetHandle;
@@ -201,32 +213,9 @@ export function nextEdgeId(taken: Iterable<string>): string {
   return `e${i}`;
 }
 
-/** Default data of a new node of a type, so it starts close to valid. */
-export function defaultCfg(kind: string): Cfg {
-  switch (kind) {
-    case 'message':
-      return { text: '' };
-    case 'start':
-      return { trigger: { type: 'manual' } };
-    case 'wait_for_response':
-      return { variable: 'answer', timeout_seconds: 3600 };
-    case 'condition':
-      return { rules: [{ id: 'rule_1', label: '', match: 'all', conditions: [{ left: '{{ input.text }}', operator: 'equals', right: '' }] }] };
-    case 'split':
-      return { branches: [{ id: 'a', label: 'A', weight: 50 }, { id: 'b', label: 'B', weight: 50 }] };
-    case 'set_variable':
-      return { assignments: [{ variable: 'name', value: '' }] };
-    case 'action':
-      return { action: 'add_tag', tag: '' };
-    case 'http_request':
-      return { method: 'GET', url: 'https://' };
-    case 'delay':
-      return { seconds: 60 };
-    case 'handoff':
-      return { message: 'Connecting you with our team.', timeout_seconds: 3600 };
-    default:
-      return {};
-  }
+/** Default data of a new node of a type (the server's `defaults`), so it starts close to valid. */
+export function defaultCfg(spec: NodeTypeSpec | undefined): Cfg {
+  return structuredClone((spec?.defaults ?? {}) as Cfg);
 }
 
 /**
@@ -244,7 +233,7 @@ export function insertOnEdge(
   if (!edge) return { nodes: [...nodes, node], edges };
   const ids = edges.map((e) => e.id);
   const first: CEdge = { ...edge, target: node.id, selected: false };
-  const out = defaultExit(exitsOf(node.data.kind, node.data.cfg, spec));
+  const out = defaultExit(exitsOf(spec, node.data.cfg));
   const rest = edges.filter((e) => e.id !== edgeId);
   const next: CEdge[] = [first];
   if (out) next.push({ id: nextEdgeId([...ids, first.id]), source: node.id, sourceHandle: out, target: edge.target, type: 'parley' });
@@ -299,7 +288,7 @@ export function pasteClip(
 
 export const NODE_WIDTH = 240;
 export function estimateHeight(n: CNode, specs: Map<string, NodeTypeSpec>): number {
-  const exits = exitsOf(n.data.kind, n.data.cfg, specs.get(n.data.kind)).length;
+  const exits = exitsOf(specs.get(n.data.kind), n.data.cfg).length;
   return 64 + 22 * Math.ceil(exits / 3);
 }
 
@@ -321,7 +310,7 @@ export function autoLayout(nodes: CNode[], edges: CEdge[], specs: Map<string, No
   for (const [id, l] of out) {
     const n = byId.get(id);
     if (!n) continue;
-    const order = exitsOf(n.data.kind, n.data.cfg, specs.get(n.data.kind)).map((x) => x.id);
+    const order = exitsOf(specs.get(n.data.kind), n.data.cfg).map((x) => x.id);
     l.sort((a, b) => order.indexOf(a.sourceHandle ?? '') - order.indexOf(b.sourceHandle ?? ''));
   }
   const layer = new Map<string, number>();
@@ -371,26 +360,17 @@ export const BUILTIN_NAMES = [
   'now',
 ];
 
-/** Every session variable the flow sets (set_variable, waits, HTTP mappings…). */
-export function collectVariables(nodes: { data: { kind: string; cfg: Cfg } }[]): string[] {
+/** Every session variable the flow sets: the values of the fields the node types mark as `variable`. */
+export function collectVariables(nodes: { data: { kind: string; cfg: Cfg } }[], specs: Map<string, NodeTypeSpec>): string[] {
   const out = new Set<string>();
-  const add = (v: unknown) => {
-    if (typeof v === 'string' && v.trim()) out.add(v.trim());
+  const walk = (f: FieldSpec, v: unknown) => {
+    if (f.kind === 'object') {
+      if (v && typeof v === 'object') for (const sub of f.fields ?? []) walk(sub, (v as Cfg)[sub.name]);
+    } else if (f.kind === 'array') {
+      if (f.items) for (const it of asArray(v)) walk(f.items as FieldSpec, it);
+    } else if (f.variable && typeof v === 'string' && v.trim()) out.add(v.trim());
   };
-  for (const n of nodes) {
-    const c = n.data.cfg;
-    switch (n.data.kind) {
-      case 'set_variable':
-        asArray(c.assignments).forEach((a) => add((a as Cfg)?.variable));
-        break;
-      case 'http_request':
-        add(c.response_variable);
-        asArray(c.mappings).forEach((m) => add((m as Cfg)?.variable));
-        break;
-      default:
-        add(c.variable);
-    }
-  }
+  for (const n of nodes) for (const f of specs.get(n.data.kind)?.fields ?? []) walk(f, n.data.cfg[f.name]);
   return [...out].sort();
 }
 

@@ -1,8 +1,9 @@
 import { Fragment, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
-import { useMe } from '../lib/auth';
+import { canEdit, useMe } from '../lib/auth';
 import { useTitle } from '../lib/router';
 import { Badge, CopyField, Dialog, Empty, ErrorBanner, useLoad, useToast } from '../components/ui';
+import { ChannelLogList, DeadLetters } from '../components/ChannelLog';
 
 type Channel = Schemas['ChannelView'];
 type Check = Schemas['CheckReport'];
@@ -31,6 +32,7 @@ export default function Channels() {
   const [removing, setRemoving] = useState<Channel | null>(null);
   const [checks, setChecks] = useState<Record<string, Check | 'busy'>>({});
   const [error, setError] = useState<unknown>(null);
+  const [viewing, setViewing] = useState<{ channel: Channel; what: 'logs' | 'dead' } | null>(null);
   const rows = list.data?.results ?? [];
 
   const check = async (c: Channel) => {
@@ -90,6 +92,12 @@ export default function Channels() {
               <div className="spacer" />
               <button type="button" onClick={() => void check(c)} disabled={ck === 'busy'}>
                 {ck === 'busy' ? 'Checking…' : 'Check connection'}
+              </button>
+              <button type="button" onClick={() => setViewing({ channel: c, what: 'logs' })} aria-label={`Logs of ${c.name}`}>
+                Logs
+              </button>
+              <button type="button" onClick={() => setViewing({ channel: c, what: 'dead' })} aria-label={`Dead letters of ${c.name}`}>
+                Dead letters
               </button>
               {owner && (
                 <>
@@ -175,6 +183,11 @@ export default function Channels() {
               Done
             </button>
           </div>
+        </Dialog>
+      )}
+      {viewing && (
+        <Dialog wide title={`${viewing.what === 'logs' ? 'Log' : 'Dead letters'} of ${viewing.channel.name}`} onClose={() => setViewing(null)}>
+          {viewing.what === 'logs' ? <ChannelLogList channelId={viewing.channel.id} /> : <DeadLetters channelId={viewing.channel.id} canReplay={canEdit(me)} />}
         </Dialog>
       )}
       {removing && (

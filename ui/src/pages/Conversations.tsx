@@ -2,7 +2,8 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
 import { canEdit, useMe } from '../lib/auth';
 import { Link, useTitle } from '../lib/router';
-import { Badge, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
+import { Badge, Dialog, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
+import { ChannelLogList } from '../components/ChannelLog';
 
 type Msg = Schemas['MessageView'];
 
@@ -67,13 +68,15 @@ export default function Conversations({ contactId }: { contactId?: string }) {
   );
 }
 
-function Ticks({ m }: { m: Msg }) {
+// Ticks are the status of an outbound message; clicking them opens the
+// message's channel log entries (why did this fail?).
+function Ticks({ m, onOpen }: { m: Msg; onOpen: () => void }) {
   if (m.direction === 'in') return null;
   const t = { queued: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠', received: '' }[m.status] ?? '';
   return (
-    <span className={`ticks t-${m.status}`} aria-label={m.status} title={m.status}>
+    <button type="button" className={`ticks t-${m.status}`} aria-label={`${m.status}: show the channel log`} title={`${m.status} — show the channel log`} onClick={onOpen}>
       {t}
-    </span>
+    </button>
   );
 }
 
@@ -108,6 +111,7 @@ function ContactView({ id }: { id: string }) {
   const [text, setText] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [logOf, setLogOf] = useState<Msg | null>(null);
   const reload = () => {
     contact.reload();
     msgs.reload();
@@ -232,12 +236,12 @@ function ContactView({ id }: { id: string }) {
               <div className="btext">{msgText(m)}</div>
               {(m.buttons ?? []).length > 0 && <div className="muted small">[{(m.buttons ?? []).join(' | ')}]</div>}
               <div className="muted small">
-                {new Date(m.created_at).toLocaleString()} <Ticks m={m} />
+                {new Date(m.created_at).toLocaleString()} <Ticks m={m} onOpen={() => setLogOf(m)} />
               </div>
               {m.status === 'failed' && (
-                <div className="fail-reason">
-                  Failed{m.error_code ? ` (${m.error_code})` : ''}: {m.error_reason || 'no reason given'}
-                </div>
+                <button type="button" className="link fail-reason" onClick={() => setLogOf(m)}>
+                  Failed{m.error_code ? ` (${m.error_code})` : ''}: {m.error_reason || 'no reason given'} — why?
+                </button>
               )}
             </div>
           ))}
@@ -251,6 +255,17 @@ function ContactView({ id }: { id: string }) {
           </form>
         )}
       </section>
+      {logOf && (
+        <Dialog wide title={`Channel log of this message (${logOf.status})`} onClose={() => setLogOf(null)}>
+          {logOf.error_reason && (
+            <p className="error-text">
+              {logOf.error_code ? `${logOf.error_code}: ` : ''}
+              {logOf.error_reason}
+            </p>
+          )}
+          <ChannelLogList channelId={logOf.channel_id} messageId={logOf.id} />
+        </Dialog>
+      )}
     </div>
   );
 }

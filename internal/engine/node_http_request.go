@@ -11,6 +11,9 @@ import (
 	"github.com/parleyhq/parley/internal/flow"
 )
 
+// httpRequestExec runs http_request nodes.
+var httpRequestExec = executor{enter: func(r *sprint, st *flow.Step) int { return r.httpRequest(st.Config.(*flow.HTTPConfig)) }}
+
 // httpRequest renders and performs an http_request node's call through the
 // injected doer and maps the JSON response into variables.
 func (r *sprint) httpRequest(c *flow.HTTPConfig) int {

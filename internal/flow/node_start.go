@@ -1,0 +1,76 @@
+package flow
+
+import (
+	"strconv"
+	"strings"
+)
+
+// TypeStart is where a flow begins.
+const TypeStart = "start"
+
+// StartData is the data of a start node.
+type StartData struct {
+	Trigger *TriggerData `json:"trigger,omitempty" doc:"What starts the flow; manual when absent."`
+}
+
+// TriggerData says what starts a flow.
+type TriggerData struct {
+	Type         string   `json:"type" flow:"required,enum=manual|api|inbound|keyword|campaign" doc:"manual/api: started by the API or UI; inbound: any message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row."`
+	Keywords     []string `json:"keywords,omitempty" doc:"Keywords of a keyword trigger (case-insensitive)."`
+	Match        string   `json:"match,omitempty" flow:"enum=exact|contains|starts_with" doc:"How keywords match the message; exact by default."`
+	ChannelTypes []string `json:"channel_types,omitempty" doc:"Channel types the trigger listens on (whatsapp, webchat…); all when empty."`
+}
+
+// Trigger is a compiled start trigger.
+type Trigger struct {
+	// Type is manual, api, inbound, keyword or campaign.
+	Type string
+	// Keywords are lower-cased and trimmed.
+	Keywords []string
+	// Match is exact, contains or starts_with.
+	Match        string
+	ChannelTypes []string
+}
+
+// StartConfig configures a start node; its single exit is next.
+type StartConfig struct{ Trigger Trigger }
+
+// KindStart is the Kind of start nodes.
+const KindStart Kind = 1
+
+var startNode = def[StartData]{
+	kind: KindStart,
+	NodeType: NodeType{Type: TypeStart, Group: GroupLogic, Label: "Start", Description: "Where the flow begins and what triggers it.",
+		Available: true, Exits: staticExits(ExitNext), Defaults: map[string]any{"trigger": map[string]any{"type": "manual"}}},
+	aliases: []string{"trigger", "entry", "startflow"},
+	check: func(a *analysis, i int, d *StartData) {
+		if d.Trigger != nil && d.Trigger.Type == "keyword" && len(d.Trigger.Keywords) == 0 {
+			a.nodeErr(i, CodeMissingField, "/data/trigger/keywords", "%s: a keyword trigger needs at least one keyword", a.label(i))
+		}
+		for k, kw := range d.Trigger.keywords() {
+			if strings.TrimSpace(kw) == "" {
+				a.nodeErr(i, CodeInvalidValue, "/data/trigger/keywords/"+strconv.Itoa(k), "%s: keyword %d is empty", a.label(i), k+1)
+			}
+		}
+	},
+	compile: func(_ *compiler, d *StartData) any {
+		t := Trigger{Type: "manual"}
+		if d.Trigger != nil {
+			t.Type, t.Match, t.ChannelTypes = d.Trigger.Type, d.Trigger.Match, d.Trigger.ChannelTypes
+			if t.Match == "" {
+				t.Match = "exact"
+			}
+			for _, k := range d.Trigger.Keywords {
+				t.Keywords = append(t.Keywords, strings.ToLower(strings.TrimSpace(k)))
+			}
+		}
+		return &StartConfig{Trigger: t}
+	},
+}
+
+func (t *TriggerData) keywords() []string {
+	if t == nil {
+		return nil
+	}
+	return t.Keywords
+}

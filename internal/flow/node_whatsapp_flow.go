@@ -1,0 +1,78 @@
+package flow
+
+import (
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleyhq/parley/internal/expr"
+)
+
+// TypeWhatsAppFlow sends a WhatsApp Flow (form).
+const TypeWhatsAppFlow = "whatsapp_flow"
+
+// maxCTA is WhatsApp's limit on a flow message's button label.
+const maxCTA = 20
+
+// WhatsAppFlowData is the data of a whatsapp_flow node.
+type WhatsAppFlowData struct {
+	WhatsAppFlowID string          `json:"whatsapp_flow_id" flow:"required"`
+	Header         string          `json:"header,omitempty" flow:"template"`
+	Body           string          `json:"body" flow:"required,template"`
+	CTA            string          `json:"cta" flow:"required" doc:"Label of the button that opens the form."`
+	Screen         string          `json:"screen,omitempty" doc:"First screen to show."`
+	Data           json.RawMessage `json:"data,omitempty" doc:"Initial data for the first screen."`
+	Mode           string          `json:"mode,omitempty" flow:"enum=draft|published"`
+	Variable       string          `json:"variable,omitempty" flow:"variable" doc:"Variable that receives the answers."`
+	TimeoutSeconds int             `json:"timeout_seconds,omitempty"`
+}
+
+// Exit indices of a whatsapp_flow node.
+const (
+	WhatsAppFlowExitCompleted = 0
+	WhatsAppFlowExitTimeout   = 1
+)
+
+// WhatsAppFlowConfig configures a whatsapp_flow node.
+type WhatsAppFlowConfig struct {
+	WhatsAppFlowID string
+	Header, Body   *expr.Template
+	CTA, Screen    string
+	// Data is the raw JSON of the initial screen data.
+	Data     []byte
+	Mode     string
+	Variable string
+	Timeout  time.Duration
+}
+
+// KindWhatsAppFlow is the Kind of whatsapp_flow nodes.
+const KindWhatsAppFlow Kind = 11
+
+var whatsAppFlowNode = def[WhatsAppFlowData]{
+	kind: KindWhatsAppFlow,
+	NodeType: NodeType{Type: TypeWhatsAppFlow, Group: GroupWhatsApp, Label: "WhatsApp Flow", Description: "Sends a WhatsApp Flow (form) and waits for its completion.",
+		Palette: true, Available: true,
+		Exits: Exits{Static: []ExitDef{{Name: ExitCompleted, Inbound: true}, {Name: ExitTimeout, Optional: true}}},
+		Limits: []Limit{
+			{Path: "cta", MaxLength: maxCTA, Doc: "WhatsApp allows at most 20 characters on the button"},
+			timeoutLimit,
+		}},
+	aliases:  []string{"sendflow", "sendwhatsappflow"},
+	waits:    func(*WhatsAppFlowData) bool { return true },
+	freeForm: func(*WhatsAppFlowData) bool { return true },
+	timeout:  func(d *WhatsAppFlowData) int { return d.TimeoutSeconds },
+	check: func(a *analysis, i int, d *WhatsAppFlowData) {
+		if we, ok := a.env.(WhatsAppFlowEnv); ok && a.env != nil && d.WhatsAppFlowID != "" && !we.WhatsAppFlowExists(d.WhatsAppFlowID) {
+			a.nodeErr(i, CodeUnknownWhatsAppFlow, "/data/whatsapp_flow_id", "%s uses WhatsApp Flow %q, which does not exist in this project", a.label(i), d.WhatsAppFlowID)
+		}
+		if n := utf8.RuneCountInString(d.CTA); n > maxCTA {
+			a.nodeErr(i, CodeButtonTitleTooLong, "/data/cta", "%s: cta %q has %d characters; WhatsApp allows at most %d", a.label(i), d.CTA, n, maxCTA)
+		}
+		a.checkVariable(i, "/data/variable", d.Variable)
+		a.checkTimeout(i, d.TimeoutSeconds)
+	},
+	compile: func(c *compiler, d *WhatsAppFlowData) any {
+		return &WhatsAppFlowConfig{WhatsAppFlowID: d.WhatsAppFlowID, Header: c.tpl(d.Header), Body: c.tplMust(d.Body), CTA: d.CTA, Screen: d.Screen,
+			Data: d.Data, Mode: d.Mode, Variable: d.Variable, Timeout: seconds(d.TimeoutSeconds)}
+	},
+}

@@ -1,0 +1,55 @@
+package httpapi_test
+
+import (
+	"testing"
+
+	"github.com/parleyhq/parley/internal/flow"
+)
+
+// TestNodeTypesAPI checks that GET /chat-flow/node-types/ describes every
+// registered node type with what the editor builds its palette, forms,
+// exits and limits from.
+func TestNodeTypesAPI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.bearer(h.tenant("Alpha").token)
+	got := map[string]map[string]any{}
+	for _, nt := range c.do("GET", "/chat-flow/node-types/", nil).want(200).json()["results"].([]any) {
+		m := nt.(map[string]any)
+		got[m["type"].(string)] = m
+	}
+	for _, want := range flow.NodeTypes() {
+		m, ok := got[want.Type]
+		if !ok {
+			t.Errorf("node type %s is registered but not served", want.Type)
+			continue
+		}
+		delete(got, want.Type)
+		for _, key := range []string{"label", "group_label", "description", "available", "fields", "exits", "limits", "defaults", "palette"} {
+			if _, ok := m[key]; !ok {
+				t.Errorf("%s: no %q", want.Type, key)
+			}
+		}
+		if m["available"] != want.Available || (!want.Available && m["unavailable_reason"] == "") {
+			t.Errorf("%s: available = %v, reason %v", want.Type, m["available"], m["unavailable_reason"])
+		}
+	}
+	for typ := range got {
+		t.Errorf("served node type %s is not registered", typ)
+	}
+	msg, _ := flow.LookupNodeType(flow.TypeMessage)
+	var served map[string]any
+	for _, nt := range c.do("GET", "/chat-flow/node-types/", nil).want(200).json()["results"].([]any) {
+		if m := nt.(map[string]any); m["type"] == flow.TypeMessage {
+			served = m
+		}
+	}
+	limits := served["limits"].([]any)
+	if len(limits) != len(msg.Limits) || limits[1].(map[string]any)["path"] != "buttons" || num(limits[1].(map[string]any)["max_items"]) != 3 {
+		t.Fatalf("message limits = %v", limits)
+	}
+	dyn := served["exits"].(map[string]any)["dynamic"].([]any)
+	if dyn[0].(map[string]any)["from"] != "buttons[*]" {
+		t.Fatalf("message exits = %v", served["exits"])
+	}
+}
