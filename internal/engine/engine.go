@@ -147,6 +147,9 @@ func (e *Engine) get(ctx context.Context, dst []Event, s *Session, now time.Time
 	r := e.pool.Get().(*sprint)
 	r.ctx, r.ev, r.s, r.now, r.steps = ctx, dst, s, now, 0
 	r.env.Contact, r.env.Vars, r.env.Row, r.env.Input, r.env.Now = s.Contact, s.Vars, s.Row, s.Input, now
+	// Every sprint gets a fresh expression budget: a loop through costly
+	// expressions stops within one sprint, and the next sprint starts clean.
+	r.env.ResetBudget(expr.Budget{})
 	return r
 }
 

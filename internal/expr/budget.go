@@ -144,7 +144,10 @@ func (e *Env) tick() error {
 
 // produce checks a value of n bytes about to be built and charges it.
 func (e *Env) produce(n int) error {
-	if n < 0 || (e.m.maxValue > 0 && n > e.m.maxValue) {
+	if n < 0 {
+		return budgetError("a value would be over the %s limit", sizeText(e.m.maxValue))
+	}
+	if e.m.maxValue > 0 && n > e.m.maxValue {
 		return budgetError("a value of %s is over the %s limit", sizeText(n), sizeText(e.m.maxValue))
 	}
 	e.m.bytes += n
@@ -180,8 +183,6 @@ func (e *Env) checkValue(v any) error {
 
 func sizeText(n int) string {
 	switch {
-	case n < 0:
-		return "more than 2 GiB"
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return strconv.Itoa(n>>20) + " MiB"
 	case n >= 1<<10 && n%(1<<10) == 0:

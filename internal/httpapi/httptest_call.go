@@ -51,6 +51,9 @@ func (a *runtimeAPI) httpTest(ctx context.Context, in *HTTPTestInput) (*Body[HTT
 			return "", domain.Invalid(pointer, "template error: %v", err)
 		}
 		out, err := t.Render(env)
+		if expr.IsBudget(err) {
+			return "", domain.Invalid(pointer, "the template is too costly to evaluate: %v", err)
+		}
 		if err != nil {
 			return "", domain.Invalid(pointer, "the template cannot be rendered with these variables: %v", err)
 		}
