@@ -20,8 +20,9 @@ const (
 	// produces together, so a loop that rebuilds a growing string stops.
 	DefaultMaxAllocBytes = 8 << 20
 	// DefaultMaxDuration bounds the wall time of one evaluation; it is
-	// checked at every 64th iteration of a predicate (map, filter, reduce…),
-	// the only constructs whose running time is not bounded by the others.
+	// checked at every 16th iteration of a predicate (map, filter, reduce…),
+	// the only constructs whose running time is not bounded by the others,
+	// and every 64 KiB of values built.
 	DefaultMaxDuration = 500 * time.Millisecond
 )
 
@@ -60,6 +61,8 @@ type meter struct {
 	bytes, maxBytes int
 	maxValue        int
 	maxDuration     time.Duration
+	// unclocked is the bytes built since the clock was last read.
+	unclocked int
 	// start is zero until the first clock read of the evaluation, so an
 	// evaluation without predicates never reads the clock.
 	start time.Time
@@ -91,8 +94,8 @@ func (e *Env) sharedLimits() Budget {
 func (e *Env) BudgetSpent() (steps, bytes int) { return e.shared.steps, e.shared.bytes }
 
 func (e *Env) now() time.Time {
-	if e.clock != nil {
-		return e.clock()
+	if e.Clock != nil {
+		return e.Clock()
 	}
 	return time.Now()
 }
@@ -115,7 +118,7 @@ func budgetError(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrBudget}, args...)...)
 }
 
-// tick pays one predicate iteration and, every 64th, checks the clock.
+// tick pays one predicate iteration and, every 16th, checks the clock.
 func (e *Env) tick() error {
 	e.m.steps++
 	if e.m.maxSteps > 0 && e.m.steps > e.m.maxSteps {
@@ -124,9 +127,15 @@ func (e *Env) tick() error {
 	if lim := e.sharedLimits(); e.shared.steps+e.m.steps > lim.Steps {
 		return budgetError("more than %d iterations in this run of the flow", lim.Steps)
 	}
-	if e.m.steps&63 != 1 {
+	if e.m.steps&15 != 1 {
 		return nil
 	}
+	return e.checkTime()
+}
+
+// checkTime starts the stopwatch at its first call in an evaluation, then
+// checks the duration limits.
+func (e *Env) checkTime() error {
 	now := e.now()
 	if e.m.start.IsZero() {
 		e.m.start = now
@@ -156,6 +165,12 @@ func (e *Env) produce(n int) error {
 	}
 	if lim := e.sharedLimits(); e.shared.bytes+e.m.bytes > lim.Bytes {
 		return budgetError("expressions built more than %s of values in this run of the flow", sizeText(lim.Bytes))
+	}
+	// Building is work too: the clock is read every 64 KiB built, so a
+	// loop of costly calls is timed even with few iterations.
+	if e.m.unclocked += n; e.m.unclocked >= 64<<10 {
+		e.m.unclocked = 0
+		return e.checkTime()
 	}
 	return nil
 }

@@ -53,13 +53,15 @@ type Env struct {
 	// Now is the clock reading of the sprint; expressions never read the
 	// wall clock themselves so runs are reproducible.
 	Now time.Time
+	// Clock is the stopwatch of the duration limits (nil: time.Now).
+	// Expressions never see it; a clock that stands still turns the
+	// duration limits off, which keeps tests reproducible.
+	Clock func() time.Time
 
 	machine vm.VM
 	args    [2]any // argument buffer of the lookup fast path
 	m       meter  // accounting of the running evaluation
 	shared  shared // accounting since the last ResetBudget
-	// clock replaces time.Now for the duration limits in tests.
-	clock func() time.Time
 }
 
 // Lookup resolves a bare name the way templates do: a session variable, then

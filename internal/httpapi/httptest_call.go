@@ -44,7 +44,7 @@ func (a *runtimeAPI) httpTest(ctx context.Context, in *HTTPTestInput) (*Body[HTT
 		return nil, domain.Errorf(domain.CodeUnavailable, "outbound HTTP is not configured in this server")
 	}
 	b := in.Body
-	env := &expr.Env{Vars: b.Variables, Now: a.s.deps.Clock.Now()}
+	env := &expr.Env{Vars: b.Variables, Now: a.s.deps.Clock.Now(), Clock: a.s.deps.Clock.Now}
 	render := func(pointer, src string) (string, error) {
 		t, err := expr.ParseTemplate(src)
 		if err != nil {
