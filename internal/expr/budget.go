@@ -55,12 +55,13 @@ func (b Budget) withDefaults() Budget {
 	return b
 }
 
-// meter is the per-evaluation accounting, reset by Eval.
+// meter is the per-evaluation accounting. Eval sets lim; settle moves the
+// counters to the shared budget and zeroes them, only when an evaluation
+// used them, so the common evaluation pays one store and one test.
 type meter struct {
-	steps, maxSteps int
-	bytes, maxBytes int
-	maxValue        int
-	maxDuration     time.Duration
+	lim   *Limits
+	steps int
+	bytes int
 	// unclocked is the bytes built since the clock was last read.
 	unclocked int
 	// start is zero until the first clock read of the evaluation, so an
@@ -100,18 +101,18 @@ func (e *Env) now() time.Time {
 	return time.Now()
 }
 
-// begin resets the meter for one evaluation of x.
-func (e *Env) begin(x *Expression) {
-	e.m = meter{maxSteps: x.lim.MaxSteps, maxBytes: x.lim.MaxAllocBytes, maxValue: x.lim.MaxValueBytes, maxDuration: x.lim.MaxDuration}
-}
+// used reports whether the evaluation ticked, built or read the clock.
+func (m *meter) used() bool { return m.steps|m.bytes|m.unclocked != 0 || !m.start.IsZero() }
 
-// end adds the evaluation's use to the shared budget.
-func (e *Env) end() {
+// settle adds the evaluation's use to the shared budget and zeroes the
+// counters for the next one.
+func (e *Env) settle() {
 	e.shared.steps += e.m.steps
 	e.shared.bytes += e.m.bytes
 	if !e.m.start.IsZero() {
 		e.shared.spent += e.now().Sub(e.m.start)
 	}
+	e.m = meter{lim: e.m.lim}
 }
 
 func budgetError(format string, args ...any) error {
@@ -121,8 +122,8 @@ func budgetError(format string, args ...any) error {
 // tick pays one predicate iteration and, every 16th, checks the clock.
 func (e *Env) tick() error {
 	e.m.steps++
-	if e.m.maxSteps > 0 && e.m.steps > e.m.maxSteps {
-		return budgetError("more than %d iterations in one evaluation", e.m.maxSteps)
+	if e.m.lim.MaxSteps > 0 && e.m.steps > e.m.lim.MaxSteps {
+		return budgetError("more than %d iterations in one evaluation", e.m.lim.MaxSteps)
 	}
 	if lim := e.sharedLimits(); e.shared.steps+e.m.steps > lim.Steps {
 		return budgetError("more than %d iterations in this run of the flow", lim.Steps)
@@ -142,8 +143,8 @@ func (e *Env) checkTime() error {
 		return nil
 	}
 	d := now.Sub(e.m.start)
-	if e.m.maxDuration > 0 && d > e.m.maxDuration {
-		return budgetError("the evaluation ran longer than %v", e.m.maxDuration)
+	if e.m.lim.MaxDuration > 0 && d > e.m.lim.MaxDuration {
+		return budgetError("the evaluation ran longer than %v", e.m.lim.MaxDuration)
 	}
 	if lim := e.sharedLimits(); e.shared.spent+d > lim.Duration {
 		return budgetError("expressions ran longer than %v in this run of the flow", lim.Duration)
@@ -154,14 +155,14 @@ func (e *Env) checkTime() error {
 // produce checks a value of n bytes about to be built and charges it.
 func (e *Env) produce(n int) error {
 	if n < 0 {
-		return budgetError("a value would be over the %s limit", sizeText(e.m.maxValue))
+		return budgetError("a value would be over the %s limit", sizeText(e.m.lim.MaxValueBytes))
 	}
-	if e.m.maxValue > 0 && n > e.m.maxValue {
-		return budgetError("a value of %s is over the %s limit", sizeText(n), sizeText(e.m.maxValue))
+	if e.m.lim.MaxValueBytes > 0 && n > e.m.lim.MaxValueBytes {
+		return budgetError("a value of %s is over the %s limit", sizeText(n), sizeText(e.m.lim.MaxValueBytes))
 	}
 	e.m.bytes += n
-	if e.m.maxBytes > 0 && e.m.bytes > e.m.maxBytes {
-		return budgetError("the evaluation built more than %s of values", sizeText(e.m.maxBytes))
+	if e.m.lim.MaxAllocBytes > 0 && e.m.bytes > e.m.lim.MaxAllocBytes {
+		return budgetError("the evaluation built more than %s of values", sizeText(e.m.lim.MaxAllocBytes))
 	}
 	if lim := e.sharedLimits(); e.shared.bytes+e.m.bytes > lim.Bytes {
 		return budgetError("expressions built more than %s of values in this run of the flow", sizeText(lim.Bytes))
@@ -178,20 +179,20 @@ func (e *Env) produce(n int) error {
 // checkValue rejects a value that is too big without charging it (values
 // read from the scope were not built by the expression).
 func (e *Env) checkValue(v any) error {
-	if e.m.maxValue <= 0 {
+	if e.m.lim == nil || e.m.lim.MaxValueBytes <= 0 {
 		return nil
 	}
 	switch x := v.(type) {
 	case nil, bool, int, float64, time.Time:
 		return nil
 	case string:
-		if len(x) > e.m.maxValue {
-			return budgetError("a value of %s is over the %s limit", sizeText(len(x)), sizeText(e.m.maxValue))
+		if len(x) > e.m.lim.MaxValueBytes {
+			return budgetError("a value of %s is over the %s limit", sizeText(len(x)), sizeText(e.m.lim.MaxValueBytes))
 		}
 		return nil
 	}
-	if n := sizeOf(v, e.m.maxValue); n > e.m.maxValue {
-		return budgetError("a value of more than %s is over the limit", sizeText(e.m.maxValue))
+	if n := sizeOf(v, e.m.lim.MaxValueBytes); n > e.m.lim.MaxValueBytes {
+		return budgetError("a value of more than %s is over the limit", sizeText(e.m.lim.MaxValueBytes))
 	}
 	return nil
 }

@@ -277,6 +277,7 @@ func (x *Expression) Eval(env *Env) (out any, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
+			env.settle()
 			out, err = nil, fmt.Errorf("evaluating %q: %v", x.src, r)
 		}
 	}()
@@ -284,13 +285,19 @@ func (x *Expression) Eval(env *Env) (out any, err error) {
 		env.args[0], env.args[1] = env, x.fast.arg
 		return x.fast.fn(env.args[:]...)
 	}
-	env.begin(x)
+	env.m.lim = &x.lim
 	env.machine.MemoryBudget = x.lim.MaxMemory
 	out, err = env.machine.Run(x.prog, env)
 	if err == nil {
-		err = env.checkValue(out)
+		switch out.(type) {
+		case bool, int, float64, nil:
+		default:
+			err = env.checkValue(out)
+		}
 	}
-	env.end()
+	if env.m.used() {
+		env.settle()
+	}
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) && strings.Contains(fe.Message, "memory budget exceeded") && !errors.Is(err, ErrBudget) {

@@ -276,8 +276,8 @@ func afterwards(fn func([]any) (any, error)) func(e *Env, args []any) (any, erro
 func printed(fn func([]any) (any, error)) func(e *Env, args []any) (any, error) {
 	return func(e *Env, args []any) (any, error) {
 		if len(args) > 0 {
-			if n := sizeOf(args[0], e.m.maxValue); n > e.m.maxValue {
-				return nil, budgetError("a value of more than %s is over the limit", sizeText(e.m.maxValue))
+			if n := sizeOf(args[0], e.m.lim.MaxValueBytes); n > e.m.lim.MaxValueBytes {
+				return nil, budgetError("a value of more than %s is over the limit", sizeText(e.m.lim.MaxValueBytes))
 			}
 		}
 		return afterwards(fn)(e, args)
@@ -332,7 +332,7 @@ func repeatChecked(e *Env, args []any) (any, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("repeat: the count %d is negative", n)
 	}
-	if err := e.produce(mulSize(len(s), n, e.m.maxValue)); err != nil {
+	if err := e.produce(mulSize(len(s), n, e.m.lim.MaxValueBytes)); err != nil {
 		return nil, err
 	}
 	return strings.Repeat(s, n), nil
@@ -359,7 +359,7 @@ func replaceChecked(e *Env, args []any) (any, error) {
 		if limit >= 0 && limit < count {
 			count = limit
 		}
-		extra := mulSize(count, grow, e.m.maxValue)
+		extra := mulSize(count, grow, e.m.lim.MaxValueBytes)
 		if extra < 0 {
 			size = -1
 		} else {
@@ -402,7 +402,7 @@ func joinChecked(e *Env, args []any) (any, error) {
 	size := 0
 	for _, p := range parts {
 		size += len(p) + len(glue)
-		if size > e.m.maxValue {
+		if size > e.m.lim.MaxValueBytes {
 			break
 		}
 	}
@@ -428,7 +428,7 @@ func splitChecked(fn func([]any) (any, error)) func(e *Env, args []any) (any, er
 				count = n
 			}
 		}
-		if err := e.produce(mulSize(count, 16, e.m.maxValue)); err != nil {
+		if err := e.produce(mulSize(count, 16, e.m.lim.MaxValueBytes)); err != nil {
 			return nil, err
 		}
 		return fn(args)
@@ -440,7 +440,7 @@ func fromJSONChecked(e *Env, args []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.produce(sizeOf(out, e.m.maxValue)); err != nil {
+	if err := e.produce(sizeOf(out, e.m.lim.MaxValueBytes)); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -455,7 +455,7 @@ func concatChecked(e *Env, args []any) (any, error) {
 		}
 		total += rv.Len()
 	}
-	if err := e.produce(mulSize(total, 16, e.m.maxValue)); err != nil {
+	if err := e.produce(mulSize(total, 16, e.m.lim.MaxValueBytes)); err != nil {
 		return nil, err
 	}
 	return original("concat")(args)
@@ -465,9 +465,9 @@ func flattenChecked(e *Env, args []any) (any, error) {
 	if len(args) != 1 {
 		return nil, errors.New("flatten takes one list")
 	}
-	limit := e.m.maxValue / 16
+	limit := e.m.lim.MaxValueBytes / 16
 	n := leaves(reflect.ValueOf(args[0]), limit)
-	if err := e.produce(mulSize(n, 16, e.m.maxValue)); err != nil {
+	if err := e.produce(mulSize(n, 16, e.m.lim.MaxValueBytes)); err != nil {
 		return nil, err
 	}
 	return original("flatten")(args)
