@@ -31,6 +31,9 @@ type Engine struct {
 	svc  Services
 	lim  Limits
 	pool sync.Pool
+	// stopwatch is svc.Clock.Now, the expressions' duration limits'
+	// clock (made once: a method value allocates).
+	stopwatch func() time.Time
 }
 
 // Option configures an Engine.
@@ -47,7 +50,7 @@ func New(svc Services, opts ...Option) (*Engine, error) {
 	if svc.Clock == nil || svc.IDs == nil {
 		return nil, ErrServices
 	}
-	e := &Engine{svc: svc}
+	e := &Engine{svc: svc, stopwatch: svc.Clock.Now}
 	for _, o := range opts {
 		o(e)
 	}
@@ -147,6 +150,10 @@ func (e *Engine) get(ctx context.Context, dst []Event, s *Session, now time.Time
 	r := e.pool.Get().(*sprint)
 	r.ctx, r.ev, r.s, r.now, r.steps = ctx, dst, s, now, 0
 	r.env.Contact, r.env.Vars, r.env.Row, r.env.Input, r.env.Now = s.Contact, s.Vars, s.Row, s.Input, now
+	// Every sprint gets a fresh expression budget: a loop through costly
+	// expressions stops within one sprint, and the next sprint starts clean.
+	r.env.ResetBudget(expr.Budget{})
+	r.env.Clock = e.stopwatch
 	return r
 }
 

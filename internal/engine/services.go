@@ -8,7 +8,8 @@ import (
 )
 
 // Clock gives the time of a sprint. The engine reads it once per sprint so a
-// whole sprint sees one instant.
+// whole sprint sees one instant; expressions' duration limits also use it
+// as a stopwatch (a fake clock that stands still turns them off).
 type Clock interface {
 	Now() time.Time
 }

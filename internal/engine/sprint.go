@@ -45,6 +45,11 @@ type sprint struct {
 func (r *sprint) guard(fn func()) {
 	defer func() {
 		if p := recover(); p != nil {
+			if b, ok := p.(budgetStop); ok {
+				// Outside a node's execution (a wait's retry message).
+				r.end(StatusFailed, b.err.Error())
+				return
+			}
 			r.end(StatusFailed, fmt.Sprintf("internal error: %v", p))
 		}
 	}()
@@ -71,8 +76,41 @@ func (r *sprint) emit(ev Event) {
 
 func (r *sprint) nodeID() string { return r.prog.Steps[r.s.Node].ID }
 
+// errorf records a failed field. An ordinary expression error leaves the
+// field empty and the node goes on; an exhausted expression budget stops
+// the node at once (see budgetStop).
 func (r *sprint) errorf(field string, err error) {
 	r.emit(Event{Kind: EventError, Node: r.nodeID(), Name: field, Text: err.Error()})
+	if expr.IsBudget(err) {
+		panic(budgetStop{err})
+	}
+}
+
+// budgetStop unwinds a node whose expression exhausted its budget, so the
+// node does nothing more (no message with an empty hole, no second costly
+// field); execNode turns it into the node's failure path.
+type budgetStop struct{ err error }
+
+// execNode runs exec, sending a node stopped by budgetStop through its
+// connected failed, failure or else exit, or failing the frame when it has
+// none.
+func (r *sprint) execNode(st *flow.Step) (next int) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, ok := p.(budgetStop)
+			if !ok {
+				panic(p)
+			}
+			for _, name := range [...]string{flow.ExitFailed, flow.ExitFailure, flow.ExitElse} {
+				if k := st.ExitIndex(name); k >= 0 && st.Exits[k].Target != flow.NoTarget {
+					next = r.take(k)
+					return
+				}
+			}
+			next = r.fail(fmt.Sprintf("node %q: %v", st.ID, b.err))
+		}
+	}()
+	return r.exec(st)
 }
 
 // run enters nodes from i until the sprint stops.
@@ -102,7 +140,7 @@ func (r *sprint) step(i int) int {
 	s.Node = i
 	st := &r.prog.Steps[i]
 	r.emit(Event{Kind: EventNodeEntered, Node: st.ID})
-	return r.exec(st)
+	return r.execNode(st)
 }
 
 // take leaves the current node by exit k and returns the next node, ending

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/checker"
@@ -37,6 +38,12 @@ type Limits struct {
 	MaxNodes  uint
 	MaxMemory uint
 	MaxSteps  int
+	// MaxValueBytes bounds any one value an evaluation builds.
+	MaxValueBytes int
+	// MaxAllocBytes bounds all values one evaluation builds together.
+	MaxAllocBytes int
+	// MaxDuration bounds the wall time of one evaluation.
+	MaxDuration time.Duration
 }
 
 // Option configures Compile and ParseTemplate.
@@ -58,11 +65,21 @@ func WithLimits(l Limits) Option {
 		if l.MaxSteps > 0 {
 			o.limits.MaxSteps = l.MaxSteps
 		}
+		if l.MaxValueBytes > 0 {
+			o.limits.MaxValueBytes = l.MaxValueBytes
+		}
+		if l.MaxAllocBytes > 0 {
+			o.limits.MaxAllocBytes = l.MaxAllocBytes
+		}
+		if l.MaxDuration > 0 {
+			o.limits.MaxDuration = l.MaxDuration
+		}
 	}
 }
 
 func buildOptions(opts []Option) options {
-	o := options{limits: Limits{MaxNodes: DefaultMaxNodes, MaxMemory: DefaultMaxMemory, MaxSteps: DefaultMaxSteps}}
+	o := options{limits: Limits{MaxNodes: DefaultMaxNodes, MaxMemory: DefaultMaxMemory, MaxSteps: DefaultMaxSteps,
+		MaxValueBytes: DefaultMaxValueBytes, MaxAllocBytes: DefaultMaxAllocBytes, MaxDuration: DefaultMaxDuration}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -72,11 +89,10 @@ func buildOptions(opts []Option) options {
 // Expression is a compiled expression. It is immutable and safe for
 // concurrent use with distinct Envs.
 type Expression struct {
-	src       string
-	prog      *vm.Program
-	maxMemory uint
-	maxSteps  int
-	refs      []Ref
+	src  string
+	prog *vm.Program
+	lim  Limits
+	refs []Ref
 	// fast is set when the whole expression is one scope lookup such as
 	// `first_name` or `contact.name`; Eval then skips the VM, which makes
 	// the most common template hole allocation-free.
@@ -144,6 +160,9 @@ func compile(src string, l Limits) (*Expression, error) {
 	for _, f := range functions {
 		config.Functions[f.name] = f.def()
 	}
+	for _, f := range guardFns {
+		config.Functions[f.Name] = f
+	}
 
 	tree, err := parser.ParseWithConfig(src, config)
 	if err != nil {
@@ -157,6 +176,14 @@ func compile(src string, l Limits) (*Expression, error) {
 	if _, err := checker.Check(tree, config); err != nil {
 		return nil, syntaxError(src, err)
 	}
+	// With the types known, every operation that can build a big value is
+	// replaced by its budget-checked version; the tree is checked again so
+	// the compiler sees the new calls' types.
+	if guard(&tree.Node, false) {
+		if _, err := checker.Check(tree, config); err != nil {
+			return nil, syntaxError(src, err)
+		}
+	}
 	if err := optimizer.Optimize(&tree.Node, config); err != nil {
 		return nil, syntaxError(src, err)
 	}
@@ -164,7 +191,7 @@ func compile(src string, l Limits) (*Expression, error) {
 	if err != nil {
 		return nil, syntaxError(src, err)
 	}
-	return &Expression{src: src, prog: prog, maxMemory: l.MaxMemory, maxSteps: l.MaxSteps, refs: rw.refs, fast: fastLookup(tree.Node)}, nil
+	return &Expression{src: src, prog: prog, lim: l, refs: rw.refs, fast: fastLookup(tree.Node)}, nil
 }
 
 // fastLookup recognises a tree that is a single lookup call made by the
@@ -175,7 +202,7 @@ func fastLookup(n ast.Node) *lookup {
 		return nil
 	}
 	id, ok := c.Callee.(*ast.IdentifierNode)
-	if !ok || !strings.HasPrefix(id.Value, "__") || id.Value == "__tick" {
+	if !ok || !strings.HasPrefix(id.Value, "__") || id.Value == "__tick" || strings.HasPrefix(id.Value, "__b_") || id.Value == "__add" {
 		return nil
 	}
 	var arg string
@@ -250,6 +277,7 @@ func (x *Expression) Eval(env *Env) (out any, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
+			env.settle()
 			out, err = nil, fmt.Errorf("evaluating %q: %v", x.src, r)
 		}
 	}()
@@ -257,10 +285,19 @@ func (x *Expression) Eval(env *Env) (out any, err error) {
 		env.args[0], env.args[1] = env, x.fast.arg
 		return x.fast.fn(env.args[:]...)
 	}
-	env.steps = 0
-	env.stepLimit = x.maxSteps
-	env.machine.MemoryBudget = x.maxMemory
+	env.m.lim = &x.lim
+	env.machine.MemoryBudget = x.lim.MaxMemory
 	out, err = env.machine.Run(x.prog, env)
+	if err == nil {
+		switch out.(type) {
+		case bool, int, float64, nil:
+		default:
+			err = env.checkValue(out)
+		}
+	}
+	if env.m.used() {
+		env.settle()
+	}
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) && strings.Contains(fe.Message, "memory budget exceeded") && !errors.Is(err, ErrBudget) {

@@ -41,7 +41,7 @@ type Flow struct {
 
 // Env is the scope of one evaluation. The engine fills it once per sprint and
 // updates it in place; it must not be shared between goroutines while in use
-// because it also owns the reusable VM and the step counter.
+// because it also owns the reusable VM and the budget's counters.
 type Env struct {
 	Contact Contact
 	// Vars are the session variables (also reachable as bare names).
@@ -53,11 +53,15 @@ type Env struct {
 	// Now is the clock reading of the sprint; expressions never read the
 	// wall clock themselves so runs are reproducible.
 	Now time.Time
+	// Clock is the stopwatch of the duration limits (nil: time.Now).
+	// Expressions never see it; a clock that stands still turns the
+	// duration limits off, which keeps tests reproducible.
+	Clock func() time.Time
 
-	machine   vm.VM
-	args      [2]any // argument buffer of the lookup fast path
-	steps     int
-	stepLimit int
+	machine vm.VM
+	args    [2]any // argument buffer of the lookup fast path
+	m       meter  // accounting of the running evaluation
+	shared  shared // accounting since the last ResetBudget
 }
 
 // Lookup resolves a bare name the way templates do: a session variable, then

@@ -101,10 +101,8 @@ var functions = []fnDef{
 		return envArg(args).Now, nil
 	}},
 	{name: "__tick", fn: func(args ...any) (any, error) {
-		e := envArg(args)
-		e.steps++
-		if e.stepLimit > 0 && e.steps > e.stepLimit {
-			return nil, fmt.Errorf("%w: more than %d iterations", ErrBudget, e.stepLimit)
+		if err := envArg(args).tick(); err != nil {
+			return nil, err
 		}
 		if len(args) < 2 {
 			return nil, nil

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/conf"
@@ -230,7 +231,7 @@ func (r *rewriter) callNode(np *ast.Node, n *ast.CallNode) {
 			*np = call(n, "__now")
 			return
 		}
-		if _, ok := r.config.Functions[id.Value]; !ok {
+		if _, ok := r.config.Functions[id.Value]; !ok || strings.HasPrefix(id.Value, "__") {
 			r.fail(n, "unknown function %s", id.Value)
 			return
 		}

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -13,6 +14,8 @@ type Template struct {
 	// whole is set when the template is exactly one hole (surrounding
 	// spaces allowed); Value then keeps the expression's type.
 	whole *Expression
+	// maxBytes bounds the rendered text (Limits.MaxValueBytes).
+	maxBytes int
 }
 
 type part struct {
@@ -25,7 +28,7 @@ type part struct {
 // expression error inside a hole).
 func ParseTemplate(src string, opts ...Option) (*Template, error) {
 	o := buildOptions(opts)
-	t := &Template{src: src}
+	t := &Template{src: src, maxBytes: o.limits.MaxValueBytes}
 	i := 0
 	for {
 		j := strings.Index(src[i:], "{{")
@@ -195,11 +198,19 @@ func (t *Template) Render(env *Env) (string, error) {
 			}
 			continue
 		}
-		if s, ok := v.(string); ok {
-			b.WriteString(s)
-		} else {
-			b.WriteString(ToString(v))
+		s, ok := v.(string)
+		if !ok {
+			s = ToString(v)
 		}
+		if b.Len()+len(s) > t.maxBytes {
+			// Holes of scope values are not checked one by one; their sum
+			// is, so a text repeating a big variable stays bounded.
+			if first == nil {
+				first = fmt.Errorf("rendering %q: %w: the text would be over the %s limit", t.src, ErrBudget, sizeText(t.maxBytes))
+			}
+			continue
+		}
+		b.WriteString(s)
 	}
 	return b.String(), first
 }

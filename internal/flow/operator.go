@@ -185,11 +185,15 @@ func (r *Rule) Match(env *expr.Env) (bool, error) {
 
 // Choose returns the exit index of the first matching rule, or Else. An
 // evaluation error makes that rule not match and is returned with the
-// chosen exit so the engine can record it.
+// chosen exit so the engine can record it; an exhausted expression budget
+// stops at once with Else.
 func (c *ConditionConfig) Choose(env *expr.Env) (int, error) {
 	var first error
 	for i := range c.Rules {
 		ok, err := c.Rules[i].Match(env)
+		if expr.IsBudget(err) {
+			return c.Else, err
+		}
 		if err != nil {
 			if first == nil {
 				first = err

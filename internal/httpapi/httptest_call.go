@@ -44,13 +44,16 @@ func (a *runtimeAPI) httpTest(ctx context.Context, in *HTTPTestInput) (*Body[HTT
 		return nil, domain.Errorf(domain.CodeUnavailable, "outbound HTTP is not configured in this server")
 	}
 	b := in.Body
-	env := &expr.Env{Vars: b.Variables, Now: a.s.deps.Clock.Now()}
+	env := &expr.Env{Vars: b.Variables, Now: a.s.deps.Clock.Now(), Clock: a.s.deps.Clock.Now}
 	render := func(pointer, src string) (string, error) {
 		t, err := expr.ParseTemplate(src)
 		if err != nil {
 			return "", domain.Invalid(pointer, "template error: %v", err)
 		}
 		out, err := t.Render(env)
+		if expr.IsBudget(err) {
+			return "", domain.Invalid(pointer, "the template is too costly to evaluate: %v", err)
+		}
 		if err != nil {
 			return "", domain.Invalid(pointer, "the template cannot be rendered with these variables: %v", err)
 		}

@@ -87,6 +87,25 @@ func TestSimulator(t *testing.T) {
 	}
 }
 
+// TestSimulatorExpressionBudget replays issue #12: an End text that doubles
+// a string 34 times once took the server down; now the session fails with
+// the budget error in its trace and the server answers at once.
+func TestSimulatorExpressionBudget(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.bearer(h.tenant("Alpha").token)
+	graph := `{"nodes":[{"id":"s","type":"start","data":{"trigger":{"type":"manual"}}},{"id":"e","type":"end","data":{"text":"{{ len(reduce(1..34, #acc + #acc, \"x\")) }}"}}],"edges":[{"id":"e1","source":"s","target":"e"}]}`
+	f := c.do("POST", "/chat-flow/flows/", map[string]any{"name": "Bomb", "flow_data": json.RawMessage(graph)}).want(http.StatusCreated).json()
+	start := time.Now()
+	sim := c.do("POST", "/simulator/sessions/", map[string]any{"flow_id": f["id"], "draft": true}).want(http.StatusCreated).json()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the simulation took %v", d)
+	}
+	if sim["status"] != "failed" || !strings.Contains(fmt.Sprint(sim), "expression cost budget exceeded") {
+		t.Fatalf("simulation = %v", sim)
+	}
+}
+
 // TestBuiltinTemplatesRunInTheSimulator drives every built-in flow template
 // to its end in the simulator, answering each wait the way its node asks.
 func TestBuiltinTemplatesRunInTheSimulator(t *testing.T) {
@@ -323,4 +342,22 @@ func TestHTTPTestCall(t *testing.T) {
 		t.Fatalf("a call to the metadata address = %v", out)
 	}
 	c.do("POST", "/chat-flow/http-test/", map[string]any{"url": "http://x/{{ 1 + }}"}).problem(http.StatusBadRequest)
+	// Issue #12: expressions that would build gigabytes or run for seconds
+	// stop on the expression budget, in every field, quickly.
+	for _, tt := range []struct{ field, src string }{
+		{"url", "http://x/{{ len(reduce(1..34, #acc + #acc, 'x')) }}"},
+		{"url", "http://x/{{ reduce(1..99999, #acc + 'xxxxxxxxxx', '') }}"},
+		{"body", "{{ repeat(repeat('x', 100000), 100000) }}"},
+	} {
+		body := map[string]any{"url": echo.URL + "/", tt.field: tt.src}
+		start := time.Now()
+		p := c.do("POST", "/chat-flow/http-test/", body).problem(http.StatusBadRequest)
+		if d := time.Since(start); d > 5*time.Second || !strings.Contains(fmt.Sprint(p), "expression cost budget exceeded") {
+			t.Fatalf("%s = %v after %v", tt.src, p, d)
+		}
+	}
+	p := c.do("POST", "/chat-flow/http-test/", map[string]any{"url": echo.URL + "/", "headers": map[string]string{"X": "{{ join(map(1..10000, repeat('x', 1000)), '') }}"}}).problem(http.StatusBadRequest)
+	if !strings.Contains(fmt.Sprint(p), "too costly") {
+		t.Fatalf("header = %v", p)
+	}
 }
