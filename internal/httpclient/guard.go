@@ -124,4 +124,3 @@ func (g guard) check(ip netip.Addr) error {
 
 // errBlockedAddr is the guard's refusal, deliberately without the address.
 var errBlockedAddr = fmt.Errorf("%w: the host resolves to a loopback, private, link-local or reserved address (an operator can allow ranges with PARLEY_HTTP_ALLOW)", ErrBlocked)
-
