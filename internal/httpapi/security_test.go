@@ -43,3 +43,64 @@ func TestSecurityHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestNULRefused sends U+0000 in each kind of API input, escaped and raw:
+// every one is a 422 naming the field, never a 5xx, on either database.
+func TestNULRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.tenant("Nul Corp")
+	c := h.bearer(a.token)
+	flow := c.do(http.MethodPost, "/chat-flow/flows/", map[string]any{"name": "ok"}).want(http.StatusCreated).json()
+	flowPath := "/chat-flow/flows/" + flow["id"].(string) + "/"
+	badFlow := strings.Replace(validFlow, `"text":"Hi {{contact.name}}!`, `"text":"Hi \u0000{{contact.name}}!`, 1)
+	for _, tt := range []struct {
+		name, method, path string
+		body               string
+		pointer, location  string
+	}{
+		{"flow name", http.MethodPost, "/chat-flow/flows/", `{"name":"\u0000evil"}`, "/name", ""},
+		{"flow name, raw byte", http.MethodPost, "/chat-flow/flows/", "{\"name\":\"a\x00b\"}", "/name", ""},
+		{"flow remark", http.MethodPut, flowPath, `{"version":1,"remark":"x\u0000"}`, "/remark", ""},
+		{"message text in flow_data", http.MethodPost, "/chat-flow/flows/", `{"name":"f","flow_data":` + badFlow + `}`, "/flow_data/nodes/1/data/text", ""},
+		{"key in flow_data", http.MethodPost, "/chat-flow/flows/", `{"name":"f","flow_data":{"nodes":[],"edges":[],"a\u0000b":1}}`, "/flow_data/a\\u0000b", ""},
+		{"token name", http.MethodPost, "/tokens/", `{"name":"t\u0000"}`, "/name", ""},
+		{"channel name", http.MethodPost, "/channels/", `{"type":"webchat","name":"\u0000"}`, "/name", ""},
+		{"project name", http.MethodPut, "/projects/" + a.project.ID + "/", `{"name":"p\u0000"}`, "/name", ""},
+		{"search query", http.MethodGet, "/chat-flow/flows/?search=%00", "", "", "query.search"},
+		{"contact search", http.MethodGet, "/contacts/?search=a%00", "", "", "query.search"},
+		{"path parameter", http.MethodGet, "/chat-flow/flows/%00/", "", "", "path"},
+	} {
+		var body any
+		if tt.body != "" {
+			body = tt.body
+		}
+		res := c.do(tt.method, tt.path, body)
+		if res.status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422: %s", tt.name, res.status, res.body)
+			continue
+		}
+		p := res.problem(http.StatusUnprocessableEntity)
+		errs, _ := p["errors"].([]any)
+		if len(errs) == 0 {
+			t.Errorf("%s: no field errors: %v", tt.name, p)
+			continue
+		}
+		f := errs[0].(map[string]any)
+		if f["pointer"] != nilIfEmpty(tt.pointer) || f["location"] != nilIfEmpty(tt.location) || f["code"] != "nul_character" {
+			t.Errorf("%s: field %v, want pointer %q location %q", tt.name, f, tt.pointer, tt.location)
+		}
+		if !strings.Contains(p["detail"].(string), "U+0000") {
+			t.Errorf("%s: detail %q does not say what is wrong", tt.name, p["detail"])
+		}
+	}
+	// A backslash followed by "u0000" is text, not a NUL.
+	c.do(http.MethodPost, "/chat-flow/flows/", `{"name":"a \\u0000 b"}`).want(http.StatusCreated)
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -111,7 +111,7 @@ func New(d Deps) *Server {
 		"session": {Type: "apiKey", In: "cookie", Name: sessionCookie, Description: "The web UI's login; writes also need the X-CSRF-Token header"},
 	}
 	s.api = humago.New(slashMux{s.mux}, cfg)
-	s.api.UseMiddleware(s.authMiddleware)
+	s.api.UseMiddleware(s.rejectNULInURL, s.authMiddleware, s.rejectNULInBody)
 	s.metrics = newHTTPMetrics(d.Metrics)
 	s.deadLetters = newDeadLetterCounter(d.Metrics)
 	s.scopes = s.scopeChecks()
