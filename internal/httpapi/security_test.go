@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -103,4 +104,43 @@ func nilIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// TestLoginThrottleHTTP: past the free tries, a login is a 429 problem
+// with Retry-After and "try again in N s", for a known and an unknown
+// e-mail alike, and both are counted on /metrics.
+func TestLoginThrottleHTTP(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.tenant("Throttle Corp")
+	c := h.bearer("")
+	answers := map[string][]int{}
+	for _, email := range []string{a.user.Email, "nobody-here@example.com"} {
+		for i := 0; i < 7; i++ {
+			res := c.do(http.MethodPost, "/auth/login", map[string]string{"email": email, "password": "wrong-password"})
+			answers[email] = append(answers[email], res.status)
+			if res.status == http.StatusTooManyRequests {
+				p := res.problem(http.StatusTooManyRequests)
+				if ra := res.header.Get("Retry-After"); ra == "" || !strings.Contains(p["detail"].(string), "try again in "+ra+" s") {
+					t.Errorf("Retry-After %q, detail %q", ra, p["detail"])
+				}
+			}
+		}
+		if email == a.user.Email {
+			// The right password is refused while the account waits (1 s).
+			c.do(http.MethodPost, "/auth/login", map[string]string{"email": email, "password": a.pw}).problem(http.StatusTooManyRequests)
+		}
+	}
+	want := []int{401, 401, 401, 401, 401, 401, 429}
+	for email, got := range answers {
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: statuses %v, want %v", email, got, want)
+		}
+	}
+	metrics := string(c.do(http.MethodGet, "/metrics", nil).want(http.StatusOK).body)
+	for _, line := range []string{"parley_login_failures_total 12", `parley_login_throttled_total{scope="account"} 3`} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -70,11 +71,15 @@ type Deps struct {
 	// Replayer replays dead letters; nil uses this package's webhook
 	// ingest path.
 	Replayer WebhookReplayer
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client address (for the login throttle and logs).
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP API.
 type Server struct {
 	deps    Deps
+	logins  *loginMetrics
 	api     huma.API
 	mux     *http.ServeMux
 	handler http.Handler
@@ -114,6 +119,7 @@ func New(d Deps) *Server {
 	s.api.UseMiddleware(s.rejectNULInURL, s.authMiddleware, s.rejectNULInBody)
 	s.metrics = newHTTPMetrics(d.Metrics)
 	s.deadLetters = newDeadLetterCounter(d.Metrics)
+	s.logins = newLoginMetrics(d.Metrics)
 	s.scopes = s.scopeChecks()
 	s.routes = s.routeTable()
 	s.checkScopesCovered()
@@ -159,6 +165,7 @@ func (s *Server) requestContext(next http.Handler) http.Handler {
 		}
 		logger := s.deps.Logger.With("request_id", id)
 		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyLogger, logger)
+		ctx = context.WithValue(ctx, keyClientAddr, clientAddr(r, s.deps.TrustedProxies))
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r.WithContext(ctx))
