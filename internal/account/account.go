@@ -124,7 +124,9 @@ func (s *Service) CreateUser(ctx context.Context, email, name, password string, 
 	return s.store.UserCreate(ctx, store.UserCreateParams{ID: s.ids.NewID(), Email: email, Name: strings.TrimSpace(name), PasswordHash: hash, IsAdmin: admin, Now: s.clock.Now()})
 }
 
-// AddMember gives the user with email a role in a project.
+// AddMember gives the user with email a role in a project at once. Only the
+// operator's CLI uses it; through the API, owners invite (Invite), so that
+// nobody is added without consent and no answer reveals an account.
 func (s *Service) AddMember(ctx context.Context, projectID, email string, role domain.Role, actor Actor) (store.MemberRow, error) {
 	if !role.Valid() {
 		return store.MemberRow{}, domain.Invalid("/role", "role %q must be owner, editor or viewer", role)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -44,6 +45,10 @@ func TestIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bInvitation, err := h.accounts.Invite(context.Background(), account.InviteParams{ProjectID: b.project.ID, Email: "bravo-invitee@example.com", Role: "viewer", Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// One thing of each kind in project B, by path parameter name.
 	fixtures := map[string]string{
@@ -60,9 +65,10 @@ func TestIsolation(t *testing.T) {
 		"template_id": bTemplate.ID,
 
 		"dead_letter_id": bDeadLetter.ID,
+		"invitation_id":  bInvitation.ID,
 	}
 	secrets := []string{b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
-		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name, bDeadLetter.ID, "bravo reason"}
+		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name, bDeadLetter.ID, "bravo reason", bInvitation.ID, bInvitation.Email}
 
 	// A fresh login per route: one of the routes is /auth/logout.
 	callers := func() map[string]*client {

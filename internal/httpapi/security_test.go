@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -143,4 +144,83 @@ func TestLoginThrottleHTTP(t *testing.T) {
 			t.Errorf("/metrics lacks %q", line)
 		}
 	}
+}
+
+// TestInvitations: inviting an address that has an account and one that
+// has none gives the owner answers of the same shape (only the address,
+// IDs, token and times differ); nobody is a member before accepting; an
+// existing user accepts while logged in as the invited address, a new one
+// sets a password; the register step answers the same either way and
+// never touches an existing account.
+func TestInvitations(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a, b := h.tenant("Inviting Corp"), h.tenant("Other Corp")
+	owner := h.login(a.user.Email, a.pw)
+	invite := func(email string) map[string]any {
+		return owner.do(http.MethodPost, "/projects/"+a.project.ID+"/members/", map[string]string{"email": email, "role": "editor"}).want(http.StatusCreated).json()
+	}
+	existing, unknown := invite(b.user.Email), invite("newcomer@example.com")
+	shape := func(m map[string]any) string {
+		keys := []string{}
+		for k, v := range m {
+			keys = append(keys, fmt.Sprintf("%s:%T", k, v))
+		}
+		sort.Strings(keys)
+		return strings.Join(keys, ",")
+	}
+	if shape(existing) != shape(unknown) || existing["role"] != unknown["role"] || existing["accepted_at"] != nil || unknown["accepted_at"] != nil {
+		t.Fatalf("answers differ:\n existing %v\n unknown  %v", existing, unknown)
+	}
+	if !strings.HasPrefix(existing["accept_url"].(string), "http://parley.test/app/invite?token=") {
+		t.Errorf("accept_url %v", existing["accept_url"])
+	}
+	// Neither is a member yet; both are pending, without their tokens.
+	members := owner.do(http.MethodGet, "/projects/"+a.project.ID+"/members/", nil).want(http.StatusOK)
+	if strings.Contains(string(members.body), b.user.Email) {
+		t.Fatal("the invited user is a member before accepting")
+	}
+	pending := owner.do(http.MethodGet, "/projects/"+a.project.ID+"/invitations/", nil).want(http.StatusOK)
+	if n := len(pending.json()["results"].([]any)); n != 2 || strings.Contains(string(pending.body), existing["token"].(string)) {
+		t.Fatalf("pending = %s", pending.body)
+	}
+
+	anon := h.bearer("")
+	info := anon.do(http.MethodPost, "/invitations/lookup", map[string]any{"token": existing["token"]}).want(http.StatusOK).json()
+	if info["project_name"] != "Inviting Corp" || info["email"] != b.user.Email {
+		t.Errorf("lookup = %v", info)
+	}
+	// The register step answers alike for both, and leaves B's account alone.
+	reg := func(token any) map[string]any {
+		m := anon.do(http.MethodPost, "/invitations/register", map[string]any{"token": token, "password": "chosen-by-link-holder"}).want(http.StatusOK).json()
+		delete(m, "email")
+		return m
+	}
+	r1, r2 := reg(existing["token"]), reg(unknown["token"])
+	if s1, s2 := strings.ReplaceAll(fmt.Sprint(r1), b.user.Email, "EMAIL"), strings.ReplaceAll(fmt.Sprint(r2), "newcomer@example.com", "EMAIL"); s1 != s2 {
+		t.Fatalf("register answers differ:\n %s\n %s", s1, s2)
+	}
+	anon.do(http.MethodPost, "/auth/login", map[string]string{"email": b.user.Email, "password": "chosen-by-link-holder"}).problem(http.StatusUnauthorized)
+	bc := h.login(b.user.Email, b.pw)
+	bc.do(http.MethodGet, "/projects/"+a.project.ID+"/", nil).problem(http.StatusNotFound)
+
+	// The new user joined by registering; the link is then used up.
+	nc := h.login("newcomer@example.com", "chosen-by-link-holder")
+	nc.do(http.MethodGet, "/projects/"+a.project.ID+"/", nil).want(http.StatusOK)
+	anon.do(http.MethodPost, "/invitations/lookup", map[string]any{"token": unknown["token"]}).problem(http.StatusNotFound)
+
+	// Someone else logged in cannot use B's link; B can, once.
+	nc.do(http.MethodPost, "/invitations/accept", map[string]any{"token": existing["token"]}).problem(http.StatusForbidden)
+	me := bc.do(http.MethodPost, "/invitations/accept", map[string]any{"token": existing["token"]}).want(http.StatusOK).json()
+	if me["project_id"] != a.project.ID || me["role"] != "editor" {
+		t.Errorf("after accepting: %v", me)
+	}
+	bc.do(http.MethodGet, "/projects/"+a.project.ID+"/", nil).want(http.StatusOK)
+	bc.do(http.MethodPost, "/invitations/accept", map[string]any{"token": existing["token"]}).problem(http.StatusNotFound)
+	anon.do(http.MethodPost, "/invitations/lookup", map[string]any{"token": "not-a-token"}).problem(http.StatusNotFound)
+
+	// A withdrawn invitation's link stops working.
+	w := invite("withdrawn@example.com")
+	owner.do(http.MethodDelete, "/projects/"+a.project.ID+"/invitations/"+w["id"].(string)+"/", nil).want(http.StatusNoContent)
+	anon.do(http.MethodPost, "/invitations/register", map[string]any{"token": w["token"], "password": "long-enough-password"}).problem(http.StatusNotFound)
 }
