@@ -661,6 +661,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Join the invitation's project as the logged-in user (who must be the invited address) */
+        post: operations["accept-invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/invitations/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What an invitation link is for: project, e-mail and role */
+        post: operations["lookup-invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/invitations/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create the invited address's account with a password and join; an existing account must log in and accept instead */
+        post: operations["register-invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -714,6 +765,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/projects/{project_id}/invitations/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's pending invitations */
+        get: operations["list-invitations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/projects/{project_id}/invitations/{invitation_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraw a pending invitation: its link stops working */
+        delete: operations["withdraw-invitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects/{project_id}/members/": {
         parameters: {
             query?: never;
@@ -724,8 +809,8 @@ export interface paths {
         /** List a project's members */
         get: operations["list-members"];
         put?: never;
-        /** Add a user to the project or change their role */
-        post: operations["add-member"];
+        /** Invite an e-mail address with a role; the answer holds the accept link, shown once */
+        post: operations["invite-member"];
         delete?: never;
         options?: never;
         head?: never;
@@ -740,7 +825,8 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        put?: never;
+        /** Change a member's role */
+        put: operations["set-member-role"];
         post?: never;
         /** Remove a user from the project */
         delete: operations["remove-member"];
@@ -1572,6 +1658,56 @@ export interface components {
         InterruptInputBody: {
             reason?: string;
         };
+        Invitation: {
+            /** Format: date-time */
+            accepted_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            invited_by?: string;
+            project_id: string;
+            role: string;
+        };
+        InvitationCreated: {
+            /** @description The link to give the invitee (Parley sends no mail); shown once */
+            accept_url: string;
+            /** Format: date-time */
+            accepted_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            invited_by?: string;
+            project_id: string;
+            role: string;
+            /** @description The invitation's secret; shown once, never stored */
+            token: string;
+        };
+        InvitationInfo: {
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            project_name: string;
+            role: string;
+        };
+        InvitationRegisterInputBody: {
+            name?: string;
+            password: string;
+            token: string;
+        };
+        InvitationRegistered: {
+            detail: string;
+            email: string;
+        };
+        InvitationTokenInputBody: {
+            /** @description The token of the invitation link */
+            token: string;
+        };
         LintProblem: {
             /** @description Stable code, see docs/flows.md */
             code: string;
@@ -1631,6 +1767,11 @@ export interface components {
             next_cursor: string;
             results: components["schemas"]["FlowSession"][] | null;
         };
+        ListBodyInvitation: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["Invitation"][] | null;
+        };
         ListBodyMemberRow: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
@@ -1684,9 +1825,13 @@ export interface components {
             type: string;
             url: string;
         };
-        MemberAddInputBody: {
+        MemberInviteInputBody: {
             /** Format: email */
             email: string;
+            /** @enum {string} */
+            role: "owner" | "editor" | "viewer";
+        };
+        MemberRoleInputBody: {
             /** @enum {string} */
             role: "owner" | "editor" | "viewer";
         };
@@ -1695,6 +1840,13 @@ export interface components {
             created_at: string;
             email: string;
             name: string;
+            project_id: string;
+            role: string;
+            user_id: string;
+        };
+        Membership: {
+            /** Format: date-time */
+            created_at: string;
             project_id: string;
             role: string;
             user_id: string;
@@ -3942,6 +4094,105 @@ export interface operations {
             };
         };
     };
+    "accept-invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationTokenInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "lookup-invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationTokenInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationInfo"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "register-invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationRegisterInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationRegistered"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     metrics: {
         parameters: {
             query?: never;
@@ -4093,6 +4344,67 @@ export interface operations {
             };
         };
     };
+    "list-invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyInvitation"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "withdraw-invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "list-members": {
         parameters: {
             query?: never;
@@ -4124,7 +4436,7 @@ export interface operations {
             };
         };
     };
-    "add-member": {
+    "invite-member": {
         parameters: {
             query?: never;
             header?: never;
@@ -4135,7 +4447,43 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MemberAddInputBody"];
+                "application/json": components["schemas"]["MemberInviteInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationCreated"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "set-member-role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberRoleInputBody"];
             };
         };
         responses: {
@@ -4145,7 +4493,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MemberRow"];
+                    "application/json": components["schemas"]["Membership"];
                 };
             };
             /** @description Error */
