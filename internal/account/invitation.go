@@ -65,7 +65,7 @@ func (s *Service) Invite(ctx context.Context, p InviteParams) (NewInvitation, er
 var errInvitationInvalid = domain.Errorf(domain.CodeNotFound, "this invitation link is not valid: it may have expired (links last 7 days), been used or been withdrawn; ask the project's owner for a new one")
 
 // pending returns the invitation of a link while it can still be accepted.
-func (s *Service) pending(ctx context.Context, q store.Queries, token string) (domain.Invitation, error) {
+func (s *Service) pending(ctx context.Context, q store.Accounts, token string) (domain.Invitation, error) {
 	inv, err := q.InvitationGetByHash(ctx, HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return inv, errInvitationInvalid
@@ -130,7 +130,7 @@ func (s *Service) join(ctx context.Context, q store.Queries, inv domain.Invitati
 	// Accepting never lowers a role the user already has in the project
 	// (that could leave it without an owner); lowering is SetMemberRole's.
 	role := inv.Role
-	if cur, err := q.MembershipGet(ctx, inv.ProjectID, userID); err == nil && cur.Role.Allows(role) {
+	if cur, err := q.MembershipGet(ctx, store.MembershipKey{ProjectID: inv.ProjectID, UserID: userID}); err == nil && cur.Role.Allows(role) {
 		role = cur.Role
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -199,7 +199,7 @@ func (s *Service) ListInvitations(ctx context.Context, projectID string) ([]doma
 // WithdrawInvitation deletes a pending invitation: its link stops working.
 func (s *Service) WithdrawInvitation(ctx context.Context, projectID, id string, actor Actor) error {
 	return s.store.InTx(ctx, func(q store.Queries) error {
-		if err := q.InvitationDelete(ctx, projectID, id); err != nil {
+		if err := q.InvitationDelete(ctx, store.Ref{ProjectID: projectID, ID: id}); err != nil {
 			return err
 		}
 		return q.AuditAppend(ctx, domain.AuditEvent{ID: s.ids.NewID(), ProjectID: projectID, Actor: string(actor), Action: "member.invitation_withdrawn", Target: id, CreatedAt: s.clock.Now()})
@@ -213,7 +213,7 @@ func (s *Service) SetMemberRole(ctx context.Context, projectID, userID string, r
 	}
 	var m domain.Membership
 	err := s.store.InTx(ctx, func(q store.Queries) error {
-		cur, err := q.MembershipGet(ctx, projectID, userID)
+		cur, err := q.MembershipGet(ctx, store.MembershipKey{ProjectID: projectID, UserID: userID})
 		if err != nil {
 			return err
 		}

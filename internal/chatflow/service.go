@@ -396,11 +396,11 @@ func (s *Service) Update(ctx context.Context, projectID, id, actor string, in Up
 // is not the project's is a 404 (the target does not exist); an ID in a
 // body is a reference that does not resolve: CodeUnprocessable (422) with
 // the field's pointer. Empty means "all channels" and is always allowed.
-func checkChannel(ctx context.Context, q store.Queries, projectID, channelID string) error {
+func checkChannel(ctx context.Context, q store.Channels, projectID, channelID string) error {
 	if channelID == "" {
 		return nil
 	}
-	_, err := q.ChannelGet(ctx, projectID, channelID)
+	_, err := q.ChannelGet(ctx, store.Ref{ProjectID: projectID, ID: channelID})
 	if errors.Is(err, store.ErrNotFound) {
 		msg := fmt.Sprintf("channel %q not found in this project; channel_id must name one of its channels (GET /channels/) or be empty for all", channelID)
 		return &domain.Error{Code: domain.CodeUnprocessable, Message: msg,
