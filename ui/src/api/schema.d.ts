@@ -1297,6 +1297,22 @@ export interface components {
             /** Format: date-time */
             replayed_at?: string;
         };
+        DynamicExits: {
+            /** @description The rule applies even when From has no items */
+            always?: boolean;
+            /** @description Member shown after the label in parentheses, when present */
+            detail?: string;
+            /** @description Path into data of the items: members separated by dots, [*] for each element of a list (e.g. list.sections[*].rows[*]) */
+            from: string;
+            /** @description Member of an object item whose value names the exit; a string item names it itself */
+            id?: string;
+            /** @description The item exits are taken on an inbound message */
+            inbound?: boolean;
+            /** @description Member shown as the exit's label; the exit name when empty or absent */
+            label?: string;
+            /** @description Exits after the item exits */
+            plus?: components["schemas"]["ExitDef"][] | null;
+        };
         Edge: {
             data?: unknown;
             /** @description The edge's ID within its flow */
@@ -1373,14 +1389,47 @@ export interface components {
             /** Format: int64 */
             version?: number;
         };
+        ExitDef: {
+            inbound?: boolean;
+            name: string;
+            optional?: boolean;
+        };
+        Exits: {
+            /** @description Rules deriving exits from data, tried in order */
+            dynamic?: components["schemas"]["DynamicExits"][] | null;
+            /** @description The exits when no dynamic rule applies, in order */
+            static: components["schemas"]["ExitDef"][] | null;
+        };
         Field: {
+            /** @description Value a new item starts with */
+            default?: unknown;
             doc?: string;
             enum?: string[] | null;
             fields?: components["schemas"]["Field"][] | null;
             items?: components["schemas"]["Field"];
             kind: string;
+            /**
+             * Format: int64
+             * @description At most this many items (see the type's limits)
+             */
+            max_items?: number;
+            /**
+             * Format: int64
+             * @description At most this many characters (see the type's limits)
+             */
+            max_length?: number;
+            /** Format: double */
+            maximum?: number;
+            /** Format: double */
+            minimum?: number;
             name: string;
+            /** @description Suggested values, for a picker */
+            options?: string[] | null;
             required?: boolean;
+            /** @description Edited on one line */
+            single_line?: boolean;
+            /** @description The value names a session variable the node sets */
+            variable?: boolean;
         };
         FieldError: {
             code?: string;
@@ -1708,6 +1757,27 @@ export interface components {
             /** @description The token of the invitation link */
             token: string;
         };
+        Limit: {
+            doc: string;
+            /**
+             * Format: int64
+             * @description At most this many items
+             */
+            max_items?: number;
+            /**
+             * Format: int64
+             * @description At most this many characters
+             */
+            max_length?: number;
+            /** Format: double */
+            maximum?: number;
+            /** Format: double */
+            minimum?: number;
+            /** @description What is limited: a path into data as in exits.dynamic[].from */
+            path: string;
+            /** @description max_items counts the items over all enclosing lists */
+            total?: boolean;
+        };
         LintProblem: {
             /** @description Stable code, see docs/flows.md */
             code: string;
@@ -1952,15 +2022,35 @@ export interface components {
             visits: number;
         };
         NodeType: {
+            /** @description Whether this build runs the type; a session reaching an unavailable node fails */
+            available: boolean;
+            defaults: {
+                [key: string]: unknown;
+            };
             description: string;
             dynamic_exits?: string;
+            /** @description Same as available (deprecated name) */
             executable: boolean;
-            exits: string[] | null;
+            exits: components["schemas"]["Exits"];
             fields: components["schemas"]["Field"][] | null;
+            /** @description Palette category: messages, logic, data, integrations, whatsapp or voice */
             group: string;
+            /** @description The category's name in the palette */
+            group_label: string;
+            /**
+             * Format: int64
+             * @description Position of the category in the palette, from 0
+             */
+            group_order: number;
             label: string;
-            optional_exits?: string[] | null;
+            limits: components["schemas"]["Limit"][] | null;
+            /** @description Whether the palette offers the type (a flow's single start node is created with it) */
+            palette: boolean;
             type: string;
+            /** @description Why the type is not available */
+            unavailable_reason?: string;
+            /** @description Dedicated editor widgets: template_picker (choose a message template and map its parameters), http_test (make the request once) */
+            widgets?: string[] | null;
         };
         NodeUpdateInputBody: {
             /** @description Replaces the node's data */
