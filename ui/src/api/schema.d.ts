@@ -102,6 +102,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/channel-types/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channel types of this server and their configuration fields */
+        get: operations["list-channel-types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/channels/": {
         parameters: {
             query?: never;
@@ -1078,42 +1095,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/webhooks/whatsapp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Meta's webhook verification for the shared endpoint */
-        get: operations["whatsapp-handshake-shared"];
-        put?: never;
-        /** WhatsApp webhooks of one Meta app for many numbers, routed by phone_number_id */
-        post: operations["whatsapp-webhook-shared"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/webhooks/whatsapp/{channel_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Meta's webhook verification for a channel */
-        get: operations["whatsapp-handshake"];
-        put?: never;
-        /** A channel's WhatsApp webhooks (signed) */
-        post: operations["whatsapp-webhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1154,13 +1135,13 @@ export interface components {
             name: string;
         };
         ChannelCreateInputBody: {
-            /** @description Type-specific settings; see docs/whatsapp.md */
+            /** @description The type's settings, as GET /channel-types/ describes them; see docs/whatsapp.md */
             config?: {
                 [key: string]: unknown;
             };
             name: string;
-            /** @enum {string} */
-            type: "whatsapp" | "webchat";
+            /** @description A channel type of GET /channel-types/ (whatsapp, webchat…) */
+            type: string;
         };
         ChannelLogEntry: {
             channel_id: string;
@@ -1181,6 +1162,13 @@ export interface components {
             /** Format: int64 */
             status_code: number;
             url: string;
+        };
+        ChannelTypeView: {
+            fields: components["schemas"]["ConfigField"][] | null;
+            label: string;
+            name: string;
+            /** @description Channels of this type receive provider webhooks at their webhook_url */
+            webhooks: boolean;
         };
         ChannelUpdateInputBody: {
             config?: {
@@ -1216,6 +1204,16 @@ export interface components {
             detail?: string;
             name: string;
             ok: boolean;
+        };
+        ConfigField: {
+            default?: unknown;
+            help?: string;
+            label: string;
+            name: string;
+            required: boolean;
+            secret: boolean;
+            /** @enum {string} */
+            type: "string" | "integer" | "number" | "boolean";
         };
         Contact: {
             assignee: string;
@@ -1806,6 +1804,11 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["ChannelLogEntry"][] | null;
+        };
+        ListBodyChannelTypeView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["ChannelTypeView"][] | null;
         };
         ListBodyChannelView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -2592,6 +2595,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-channel-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyChannelTypeView"];
                 };
             };
             /** @description Error */
@@ -5239,82 +5271,6 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
-            };
-        };
-    };
-    "whatsapp-handshake-shared": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Meta's webhook verification for the shared endpoint */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    "whatsapp-webhook-shared": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description WhatsApp webhooks of one Meta app for many numbers, routed by phone_number_id */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    "whatsapp-handshake": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                channel_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Meta's webhook verification for a channel */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    "whatsapp-webhook": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                channel_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A channel's WhatsApp webhooks (signed) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
         };
     };
