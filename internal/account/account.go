@@ -41,11 +41,18 @@ type Service struct {
 	clock      domain.Clock
 	ids        domain.IDGen
 	sessionTTL time.Duration
+	// byAccount and byAddress throttle failed logins per e-mail and per
+	// client address.
+	byAccount, byAddress *Throttle
+	// checkPassword is CheckPassword; tests count its calls.
+	checkPassword func(hash, password string) bool
 }
 
 // New returns a Service. sessionTTL is how long an unused login lasts.
 func New(s Store, clock domain.Clock, ids domain.IDGen, sessionTTL time.Duration) *Service {
-	return &Service{store: s, clock: clock, ids: ids, sessionTTL: sessionTTL}
+	return &Service{store: s, clock: clock, ids: ids, sessionTTL: sessionTTL,
+		byAccount: NewThrottle(clock, AccountThrottle), byAddress: NewThrottle(clock, AddressThrottle),
+		checkPassword: CheckPassword}
 }
 
 // Actor names who did something, for the audit log: "user:<id>",
@@ -117,7 +124,9 @@ func (s *Service) CreateUser(ctx context.Context, email, name, password string, 
 	return s.store.UserCreate(ctx, store.UserCreateParams{ID: s.ids.NewID(), Email: email, Name: strings.TrimSpace(name), PasswordHash: hash, IsAdmin: admin, Now: s.clock.Now()})
 }
 
-// AddMember gives the user with email a role in a project.
+// AddMember gives the user with email a role in a project at once. Only the
+// operator's CLI uses it; through the API, owners invite (Invite), so that
+// nobody is added without consent and no answer reveals an account.
 func (s *Service) AddMember(ctx context.Context, projectID, email string, role domain.Role, actor Actor) (store.MemberRow, error) {
 	if !role.Valid() {
 		return store.MemberRow{}, domain.Invalid("/role", "role %q must be owner, editor or viewer", role)
@@ -252,21 +261,54 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (domain.
 	return t, nil
 }
 
+// LoginParams are the credentials of a login and where it comes from.
+type LoginParams struct {
+	Email    string
+	Password string
+	// ClientAddr is the caller's IP address; empty skips the per-address
+	// throttle.
+	ClientAddr string
+}
+
 // Login checks credentials and opens a web session. The returned cookie
 // value is the only copy of the session secret.
-func (s *Service) Login(ctx context.Context, email, password string) (cookie string, ws domain.WebSession, u domain.User, err error) {
-	bad := domain.Errorf(domain.CodeUnauthorized, "wrong email or password")
-	u, err = s.store.UserGetByEmail(ctx, email)
+//
+// Failed logins are throttled per e-mail and per client address: past the
+// free tries, the key must wait (1 s, doubling, capped) and every login
+// until then is refused with a CodeRateLimited error wrapping *Throttled —
+// even with the right password, and before any lookup, so the answer and
+// its time are the same whether the e-mail has an account or not. Unknown
+// e-mails are checked against a dummy hash for the same reason.
+func (s *Service) Login(ctx context.Context, p LoginParams) (cookie string, ws domain.WebSession, u domain.User, err error) {
+	acct := "account:" + accountKey(p.Email)
+	addr := ""
+	if p.ClientAddr != "" {
+		addr = "address:" + p.ClientAddr
+	}
+	if th := s.throttled(acct, addr); th != nil {
+		return "", ws, u, &domain.Error{Code: domain.CodeRateLimited, Message: th.Error(), Err: th}
+	}
+	fail := func() error {
+		s.byAccount.Fail(acct)
+		if addr != "" {
+			s.byAddress.Fail(addr)
+		}
+		return domain.Errorf(domain.CodeUnauthorized, "wrong email or password")
+	}
+	u, err = s.store.UserGetByEmail(ctx, p.Email)
 	if errors.Is(err, store.ErrNotFound) {
-		CheckPassword(dummyHash, password)
-		return "", ws, u, bad
+		s.checkPassword(dummyHash, p.Password)
+		return "", ws, u, fail()
 	}
 	if err != nil {
 		return "", ws, u, err
 	}
-	if !CheckPassword(u.PasswordHash, password) {
-		return "", ws, u, bad
+	if !s.checkPassword(u.PasswordHash, p.Password) {
+		return "", ws, u, fail()
 	}
+	// The address keeps its count: one good login must not buy an address
+	// a fresh set of guesses at other accounts.
+	s.byAccount.Reset(acct)
 	cookie, csrf := randomString(32), randomString(24)
 	now := s.clock.Now()
 	ws = domain.WebSession{ID: HashToken(cookie), UserID: u.ID, CSRFToken: csrf, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL), LastSeenAt: now}
@@ -277,6 +319,20 @@ func (s *Service) Login(ctx context.Context, email, password string) (cookie str
 		return "", ws, u, err
 	}
 	return cookie, ws, u, nil
+}
+
+// throttled returns why a login from these keys must wait, or nil.
+func (s *Service) throttled(acct, addr string) *Throttled {
+	var th *Throttled
+	if w := s.byAccount.Wait(acct); w > 0 {
+		th = &Throttled{Scope: "account", RetryAfter: w}
+	}
+	if addr != "" {
+		if w := s.byAddress.Wait(addr); w > 0 && (th == nil || w > th.RetryAfter) {
+			th = &Throttled{Scope: "address", RetryAfter: w}
+		}
+	}
+	return th
 }
 
 // Session returns the live web session for a cookie value and its user,

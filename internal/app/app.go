@@ -142,6 +142,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, fmt.Errorf("PARLEY_HTTP_ALLOW: %w", err)
 	}
+	proxies, err := httpapi.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	channelTypes, err := ChannelTypes(o.channelTypes...)
 	if err != nil {
 		return nil, err
@@ -211,6 +215,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
 		Flows: flows, Runner: run, Channels: chans, HTTP: doer, ChannelLog: a.chanlog,
+		TrustedProxies: proxies,
 	})
 	return a, nil
 }

@@ -41,8 +41,13 @@ func newFixture(t *testing.T) *fixture {
 	st := testdb.Open(t, store.OpenOptions{})
 	ctx := context.Background()
 	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
-	for _, id := range []string{"p1", "p2"} {
+	for i, id := range []string{"p1", "p2"} {
 		if _, err := st.ProjectCreate(ctx, store.ProjectCreateParams{ID: id, Name: "project " + id, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		// Channel wa-1 is p1's, wa-2 is p2's.
+		ch := domain.Channel{ID: fmt.Sprintf("wa-%d", i+1), ProjectID: id, Type: "webchat", Name: "web " + id, Status: "active", CreatedAt: now, UpdatedAt: now}
+		if _, err := st.ChannelCreate(ctx, ch); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -582,4 +587,48 @@ func TestAnalytics(t *testing.T) {
 	wantCode(t, err, domain.CodeNotFound)
 	_, err = f.svc.Analytics(f.ctx, f.project, chatflow.AnalyticsParams{From: at, To: at})
 	wantCode(t, err, domain.CodeInvalid)
+}
+
+// TestChannelReference: a flow's channel_id must be a channel of the
+// flow's project; another project's channel and a made-up ID get the same
+// unprocessable "not found" error naming /channel_id, on create, update and
+// from-template.
+func TestChannelReference(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	draft := f.create("Bound", valid, false)
+	for _, tt := range []struct {
+		name string
+		call func(channelID string) error
+	}{
+		{"create", func(ch string) error {
+			_, err := f.svc.Create(f.ctx, f.project, f.actor, chatflow.CreateInput{Name: "x", ChannelID: ch})
+			return err
+		}},
+		{"update", func(ch string) error {
+			cur := ok[chatflow.Flow](t)(f.svc.Get(f.ctx, f.project, draft.ID))
+			_, err := f.svc.Update(f.ctx, f.project, draft.ID, f.actor, chatflow.UpdateInput{Version: cur.Version, ChannelID: &ch})
+			return err
+		}},
+		{"from template", func(ch string) error {
+			tpls := ok[[]flow.BuiltinTemplate](t)(f.svc.Templates())
+			_, err := f.svc.CreateFromTemplate(f.ctx, f.project, f.actor, chatflow.FromTemplateInput{Template: tpls[0].ID, ChannelID: ch})
+			return err
+		}},
+	} {
+		for _, ch := range []string{"wa-2", "no-such-channel"} {
+			err := tt.call(ch)
+			var de *domain.Error
+			if !errors.As(err, &de) || de.Code != domain.CodeUnprocessable || len(de.Fields) != 1 || de.Fields[0].Pointer != "/channel_id" {
+				t.Errorf("%s with channel %q: %v, want not found at /channel_id", tt.name, ch, err)
+			} else if strings.Contains(de.Message, "p2") {
+				t.Errorf("%s: the error names the other project: %s", tt.name, de.Message)
+			}
+		}
+		for _, ch := range []string{"wa-1", ""} {
+			if err := tt.call(ch); err != nil {
+				t.Errorf("%s with this project's channel %q: %v", tt.name, ch, err)
+			}
+		}
+	}
 }

@@ -257,6 +257,9 @@ func (s *Service) Create(ctx context.Context, projectID, actor string, in Create
 	var out store.Flow
 	err = s.store.InTx(ctx, func(q store.Queries) error {
 		now := s.clock.Now()
+		if err := checkChannel(ctx, q, projectID, in.ChannelID); err != nil {
+			return err
+		}
 		f, err := q.FlowCreate(ctx, store.FlowCreateParams{ID: s.ids.NewID(), ProjectID: projectID, Name: name, Remark: in.Remark,
 			Draft: draft, Trigger: encodeTrigger(triggerOf(g)), ChannelID: in.ChannelID, Logging: logging, ExpireAfterSeconds: expire,
 			OnRetrigger: in.OnRetrigger, StartTemplate: in.StartTemplate, Actor: actor, Now: now})
@@ -357,6 +360,11 @@ func (s *Service) Update(ctx context.Context, projectID, id, actor string, in Up
 			if in.ChannelID != nil && *in.ChannelID != f.ChannelID && f.Status == store.FlowPublished {
 				return domain.Errorf(domain.CodeConflict, "flow %q is published, so its channel cannot change: unpublish it (is_active: false), rebind the channel, then publish again", f.ID)
 			}
+			if in.ChannelID != nil && *in.ChannelID != f.ChannelID {
+				if err := checkChannel(ctx, q, projectID, *in.ChannelID); err != nil {
+					return err
+				}
+			}
 			p := store.FlowUpdateParams{ProjectID: projectID, ID: id, ExpectVersion: f.Version, Name: in.Name, Remark: in.Remark,
 				StartTemplate: in.StartTemplate, ChannelID: in.ChannelID, Logging: in.Logging, ExpireAfterSeconds: in.ExpireAfterSeconds,
 				OnRetrigger: in.OnRetrigger, Actor: actor, Now: now}
@@ -380,6 +388,28 @@ func (s *Service) Update(ctx context.Context, projectID, id, actor string, in Up
 		return Flow{}, err
 	}
 	return s.view(ctx, newEnv(s.store, projectID), out)
+}
+
+// checkChannel refuses a channel_id that is not a channel of the project,
+// with the same answer whether it belongs to another project or to none, so
+// the answer reveals nothing about other projects. An ID in the path that
+// is not the project's is a 404 (the target does not exist); an ID in a
+// body is a reference that does not resolve: CodeUnprocessable (422) with
+// the field's pointer. Empty means "all channels" and is always allowed.
+func checkChannel(ctx context.Context, q store.Channels, projectID, channelID string) error {
+	if channelID == "" {
+		return nil
+	}
+	_, err := q.ChannelGet(ctx, store.Ref{ProjectID: projectID, ID: channelID})
+	if errors.Is(err, store.ErrNotFound) {
+		msg := fmt.Sprintf("channel %q not found in this project; channel_id must name one of its channels (GET /channels/) or be empty for all", channelID)
+		return &domain.Error{Code: domain.CodeUnprocessable, Message: msg,
+			Fields: []domain.FieldError{{Pointer: "/channel_id", Code: "not_found", Message: msg}}}
+	}
+	if err != nil {
+		return fmt.Errorf("looking up channel %q: %w", channelID, err)
+	}
+	return nil
 }
 
 // update writes p, turning a lost race (the version moved between read and

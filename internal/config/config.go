@@ -67,6 +67,11 @@ type Config struct {
 	// they are private or loopback (intranets, tests). PARLEY_HTTP_ALLOW,
 	// comma-separated; default none.
 	HTTPAllow string
+	// TrustedProxies lists the reverse proxies (CIDRs or addresses) whose
+	// X-Forwarded-For header names the client, for the login throttle.
+	// PARLEY_TRUSTED_PROXIES, comma-separated; default none (the peer
+	// address is the client).
+	TrustedProxies string
 	// SandboxAddr is where `serve --sandbox` runs the fake Graph API.
 	// PARLEY_SANDBOX_ADDR; default a free loopback port.
 	SandboxAddr string
@@ -130,6 +135,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("PARLEY_LOG_LEVEL", &c.LogLevel)
 	str("PARLEY_ADMIN_EMAIL", &c.AdminEmail)
 	str("PARLEY_HTTP_ALLOW", &c.HTTPAllow)
+	str("PARLEY_TRUSTED_PROXIES", &c.TrustedProxies)
 	str("PARLEY_SANDBOX_ADDR", &c.SandboxAddr)
 	dur("PARLEY_SESSION_TTL", &c.SessionTTL)
 	dur("PARLEY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)

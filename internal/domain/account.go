@@ -70,6 +70,21 @@ type Membership struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// Invitation asks the holder of its link to join a project with a role, as
+// the user with Email. Only the SHA-256 hash of the link's token is stored;
+// the link is shown once, to the owner who made it.
+type Invitation struct {
+	ID         string     `json:"id"`
+	ProjectID  string     `json:"project_id"`
+	Email      string     `json:"email"`
+	Role       Role       `json:"role"`
+	TokenHash  string     `json:"-"`
+	InvitedBy  string     `json:"invited_by,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	AcceptedAt *time.Time `json:"accepted_at"`
+}
+
 // Token is a project-scoped API token. Only its SHA-256 hash is stored; the
 // token itself is shown once, when created.
 type Token struct {

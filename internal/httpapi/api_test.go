@@ -34,7 +34,7 @@ func TestBadInput(t *testing.T) {
 		{name: "unknown token id", method: "GET", path: "/tokens/nope/", status: 404, code: "not_found"},
 		{name: "unknown route", method: "GET", path: "/nope/", status: 404, code: "not_found", detailHas: "/docs"},
 		{name: "empty project name", method: "PUT", path: "/projects/" + a.project.ID + "/", body: `{"name":""}`, status: 422, code: "invalid", pointer: "/name"},
-		{name: "member unknown email", method: "POST", path: "/projects/" + a.project.ID + "/members/", body: `{"email":"ghost@example.com","role":"editor"}`, status: 400, code: "invalid", pointer: "/email"},
+		{name: "member bad email", method: "POST", path: "/projects/" + a.project.ID + "/members/", body: `{"email":"ghost","role":"editor"}`, status: 422, code: "invalid", pointer: "/email"},
 		{name: "remove last owner", method: "DELETE", path: "/projects/" + a.project.ID + "/members/" + a.user.ID + "/", status: 409, code: "conflict"},
 	}
 	for _, tc := range tests {
@@ -191,14 +191,19 @@ func TestSessionAuth(t *testing.T) {
 
 	t.Run("members and roles", func(t *testing.T) {
 		owner := h.login(a.user.Email, a.pw)
-		owner.do("POST", "/projects/"+a.project.ID+"/members/", map[string]string{"email": b.user.Email, "role": "viewer"}).want(200)
+		inv := owner.do("POST", "/projects/"+a.project.ID+"/members/", map[string]string{"email": b.user.Email, "role": "viewer"}).want(201).json()
 		bc := h.login(b.user.Email, b.pw)
+		bc.do("GET", "/projects/"+a.project.ID+"/", nil).problem(404) // not before accepting
+		bc.do("POST", "/invitations/accept", map[string]any{"token": inv["token"]}).want(200)
 		// B now sees Alpha as a viewer: read yes, write no.
 		req := bc.do("GET", "/projects/"+a.project.ID+"/", nil).want(200).json()
 		if req["name"] != "Alpha" {
 			t.Fatalf("project = %v", req)
 		}
 		bc.do("PUT", "/projects/"+a.project.ID+"/", map[string]string{"name": "Hijacked"}).problem(403)
+		owner.do("PUT", "/projects/"+a.project.ID+"/members/"+a.user.ID+"/", map[string]string{"role": "editor"}).problem(409) // the last owner
+		owner.do("PUT", "/projects/"+a.project.ID+"/members/"+b.user.ID+"/", map[string]string{"role": "editor"}).want(200)
+		bc.do("PUT", "/projects/"+a.project.ID+"/", map[string]string{"name": "Hijacked"}).problem(403) // editors do not rename projects
 		members := owner.do("GET", "/projects/"+a.project.ID+"/members/", nil).want(200).json()
 		if n := len(members["results"].([]any)); n != 2 {
 			t.Fatalf("members = %d", n)

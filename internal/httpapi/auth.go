@@ -86,6 +86,18 @@ func (s *Server) scopeChecks() map[string]scopeCheck {
 			_, err := s.deps.Store.MembershipGet(ctx, store.MembershipKey{ProjectID: projectID, UserID: id})
 			return err
 		},
+		"invitation_id": func(ctx context.Context, projectID, id string) error {
+			pending, err := s.deps.Accounts.ListInvitations(ctx, projectID)
+			if err != nil {
+				return err
+			}
+			for _, inv := range pending {
+				if inv.ID == id {
+					return nil
+				}
+			}
+			return store.ErrNotFound
+		},
 		"token_id": func(ctx context.Context, projectID, id string) error {
 			_, err := s.deps.Store.TokenGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err

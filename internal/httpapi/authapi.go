@@ -2,7 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strconv"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleyhq/parley/internal/account"
 
 	"github.com/parleyhq/parley/internal/domain"
 )
@@ -47,8 +54,19 @@ func (s *Server) cookies(value, csrf string, maxAge int) []http.Cookie {
 }
 
 func (s *Server) login(ctx context.Context, in *LoginInput) (*SessionOutput, error) {
-	cookie, ws, u, err := s.deps.Accounts.Login(ctx, in.Body.Email, in.Body.Password)
-	if err != nil {
+	addr := clientAddrFrom(ctx)
+	cookie, ws, u, err := s.deps.Accounts.Login(ctx, account.LoginParams{Email: in.Body.Email, Password: in.Body.Password, ClientAddr: addr})
+	var th *account.Throttled
+	switch {
+	case errors.As(err, &th):
+		s.logins.throttled.WithLabelValues(th.Scope).Inc()
+		loggerFrom(ctx).WarnContext(ctx, "login throttled", "scope", th.Scope, "email", in.Body.Email, "client_addr", addr, "retry_after_s", th.Seconds())
+		return nil, huma.ErrorWithHeaders(err, http.Header{"Retry-After": {strconv.Itoa(th.Seconds())}})
+	case domain.CodeOf(err) == domain.CodeUnauthorized:
+		s.logins.failures.Inc()
+		loggerFrom(ctx).InfoContext(ctx, "login failed", "email", in.Body.Email, "client_addr", addr)
+		return nil, err
+	case err != nil:
 		return nil, err
 	}
 	info, err := s.sessionInfo(ctx, &Principal{Via: "session", User: &u, Session: &ws, ProjectID: ws.ProjectID})
@@ -146,4 +164,26 @@ func (s *Server) switchProject(ctx context.Context, in *SwitchProjectInput) (*Bo
 		return nil, err
 	}
 	return bodyOf(info), nil
+}
+
+// loginMetrics count failed and throttled logins, for alerting on password
+// guessing.
+type loginMetrics struct {
+	failures  prometheus.Counter
+	throttled *prometheus.CounterVec
+}
+
+func newLoginMetrics(reg prometheus.Registerer) *loginMetrics {
+	m := &loginMetrics{
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_login_failures_total", Help: "Logins refused for a wrong e-mail or password.",
+		}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_login_throttled_total", Help: "Logins refused because of earlier failures, by scope (account or address).",
+		}, []string{"scope"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.failures, m.throttled)
+	}
+	return m
 }

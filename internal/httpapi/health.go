@@ -47,7 +47,11 @@ func (s *Server) appHandler() http.Handler {
 	if s.deps.UI == nil {
 		return http.NotFoundHandler()
 	}
-	return http.StripPrefix("/app", s.deps.UI)
+	ui := http.StripPrefix("/app", s.deps.UI)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", appCSP)
+		ui.ServeHTTP(w, r)
+	})
 }
 
 // root redirects the bare host to the UI and answers every unknown path
@@ -94,6 +98,6 @@ var docsHTML []byte
 // /openapi.json, with no script or style from anywhere else.
 func (s *Server) docsPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", docsCSP)
 	_, _ = w.Write(docsHTML)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -44,6 +45,10 @@ func TestIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bInvitation, err := h.accounts.Invite(context.Background(), account.InviteParams{ProjectID: b.project.ID, Email: "bravo-invitee@example.com", Role: "viewer", Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// One thing of each kind in project B, by path parameter name.
 	fixtures := map[string]string{
@@ -60,9 +65,10 @@ func TestIsolation(t *testing.T) {
 		"template_id": bTemplate.ID,
 
 		"dead_letter_id": bDeadLetter.ID,
+		"invitation_id":  bInvitation.ID,
 	}
 	secrets := []string{b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
-		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name, bDeadLetter.ID, "bravo reason"}
+		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name, bDeadLetter.ID, "bravo reason", bInvitation.ID, bInvitation.Email}
 
 	// A fresh login per route: one of the routes is /auth/logout.
 	callers := func() map[string]*client {
@@ -133,6 +139,85 @@ func TestIsolation(t *testing.T) {
 		// A's own flow with B's node reference is A's flow: B's node is not in it.
 		aFlow := c.do(http.MethodPost, "/chat-flow/flows/", map[string]any{"name": "Alpha flow"}).want(http.StatusCreated).json()
 		c.do(http.MethodGet, "/chat-flow/nodes/"+aFlow["id"].(string)+":"+bFlowID+"/", nil).problem(http.StatusNotFound)
+	})
+	// IDs inside request bodies. A body's reference to project B's thing
+	// must get exactly the answer a made-up ID gets (so nothing about B is
+	// learnt), must name the field, and is never accepted or a 5xx. Flow
+	// settings answer 422 at the field; inside flow_data a reference is a
+	// lint error that blocks publishing (422 at the node's pointer).
+	t.Run("IDs in bodies", func(t *testing.T) {
+		c := callers()["token"]
+		aFlow := c.do(http.MethodPost, "/chat-flow/flows/", map[string]any{"name": "Alpha bound"}).want(http.StatusCreated).json()
+		aFlowPath := "/chat-flow/flows/" + aFlow["id"].(string) + "/"
+		aChannel := c.do(http.MethodPost, "/channels/", map[string]any{"type": "webchat", "name": "Alpha web"}).want(http.StatusCreated).json()
+		aSim := c.do(http.MethodPost, "/simulator/sessions/", map[string]any{"flow_id": aFlow["id"], "draft": true}).want(http.StatusCreated).json()
+		aContact := aSim["contact_id"].(string)
+		node := func(typ, data string) string {
+			return strings.Replace(validFlow, `{"id":"end","type":"end","position":{"x":0,"y":400},"data":{}}`,
+				`{"id":"end","type":"`+typ+`","position":{"x":0,"y":400},"data":`+data+`}`, 1)
+		}
+		// Each body is built twice: with B's ID and with an ID nobody has.
+		for _, tt := range []struct {
+			name, method, path string
+			body               func(id string) any
+			bID                string
+			status             int // 0: any 4xx, as long as both answers match
+			pointer            string
+		}{
+			{"flow channel_id on create", http.MethodPost, "/chat-flow/flows/", func(id string) any { return map[string]any{"name": "x", "channel_id": id} },
+				bChannel["id"].(string), 422, "/channel_id"},
+			{"flow channel_id on update", http.MethodPut, aFlowPath, func(id string) any { return map[string]any{"version": 1, "channel_id": id} },
+				bChannel["id"].(string), 422, "/channel_id"},
+			{"flow channel_id from a template", http.MethodPost, "/chat-flow/flows/from-template/", func(id string) any {
+				return map[string]any{"template": "appointment_booking", "channel_id": id}
+			}, bChannel["id"].(string), 422, "/channel_id"},
+			{"flow channel_id published at once", http.MethodPost, "/chat-flow/flows/", func(id string) any {
+				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(validFlow), "channel_id": id}
+			}, bChannel["id"].(string), 422, "/channel_id"},
+			{"subflow flow_id in flow_data", http.MethodPost, "/chat-flow/flows/", func(id string) any {
+				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(node("subflow", `{"flow_id":"`+id+`"}`))}
+			}, bFlowID, 422, "/flow_data/nodes/2/data/flow_id"},
+			{"template_id in flow_data", http.MethodPost, "/chat-flow/flows/", func(id string) any {
+				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(node("template", `{"template_id":"`+id+`"}`))}
+			}, bTemplate.ID, 422, "/flow_data/nodes/2/data/template_id"},
+			{"start_template", http.MethodPost, "/chat-flow/flows/", func(id string) any {
+				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(validFlow), "start_template": id}
+			}, bTemplate.ID, 422, "/start_template"},
+			{"node's flow", http.MethodPost, "/chat-flow/nodes/", func(id string) any { return map[string]any{"flow": id, "type": "end"} },
+				bFlowID, 404, ""},
+			{"simulator flow_id", http.MethodPost, "/simulator/sessions/", func(id string) any { return map[string]any{"flow_id": id} },
+				bFlowID, 0, "/flow_id"},
+			{"flow start channel_id", http.MethodPost, aFlowPath + "start/", func(id string) any { return map[string]any{"contact_id": aContact, "channel_id": id} },
+				bChannel["id"].(string), 0, "/channel_id"},
+			{"flow start contact_id", http.MethodPost, aFlowPath + "start/", func(id string) any { return map[string]any{"contact_id": id, "channel_id": aChannel["id"]} },
+				bSim["contact_id"].(string), 0, "/contact_id"},
+			{"agent message channel_id", http.MethodPost, "/conversations/" + aContact + "/messages/", func(id string) any { return map[string]any{"text": "hi", "channel_id": id} },
+				bChannel["id"].(string), 0, "/channel_id"},
+		} {
+			const made = "01a00000-0000-7000-8000-000000000000"
+			resB, resX := c.do(tt.method, tt.path, tt.body(tt.bID)), c.do(tt.method, tt.path, tt.body(made))
+			if resB.status < 400 || resB.status >= 500 || (tt.status != 0 && resB.status != tt.status) {
+				t.Errorf("%s with B's ID: status %d, want %d: %s", tt.name, resB.status, tt.status, resB.body)
+				continue
+			}
+			strip := func(r *response, id string) string {
+				m := r.problem(r.status)
+				delete(m, "request_id")
+				b, _ := json.Marshal(m)
+				return strings.ReplaceAll(string(b), id, "ID")
+			}
+			if b, x := strip(resB, tt.bID), strip(resX, made); b != x {
+				t.Errorf("%s: B's ID and a made-up ID are answered differently:\n B: %s\n X: %s", tt.name, b, x)
+			}
+			if tt.pointer != "" && !strings.Contains(string(resB.body), `"pointer":"`+tt.pointer+`"`) {
+				t.Errorf("%s: no problem at %s: %s", tt.name, tt.pointer, resB.body)
+			}
+			for _, s := range secrets {
+				if s != tt.bID && strings.Contains(string(resB.body), s) {
+					t.Errorf("%s leaks project B's %q: %s", tt.name, s, resB.body)
+				}
+			}
+		}
 	})
 	t.Run("switch project", func(t *testing.T) {
 		callers()["session"].do(http.MethodPost, "/auth/project", map[string]string{"project_id": b.project.ID}).problem(http.StatusNotFound)

@@ -252,6 +252,7 @@ const (
 	keyRequestID ctxKey = iota
 	keyLogger
 	keyPrincipal
+	keyClientAddr
 )
 
 func requestIDFrom(ctx context.Context) string {

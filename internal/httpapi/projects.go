@@ -3,6 +3,10 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"net/url"
+	"strings"
+
+	"github.com/parleyhq/parley/internal/account"
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/store"
@@ -106,8 +110,8 @@ func (s *Server) memberList(ctx context.Context, in *ProjectPath) (*Body[ListBod
 	return bodyOf(ListBody[store.MemberRow]{Results: rows}), nil
 }
 
-// MemberAddInput adds a user by email.
-type MemberAddInput struct {
+// MemberInviteInput invites an e-mail address into the project.
+type MemberInviteInput struct {
 	ProjectPath
 	Body struct {
 		Email string      `json:"email" format:"email" maxLength:"320"`
@@ -115,13 +119,122 @@ type MemberAddInput struct {
 	}
 }
 
-func (s *Server) memberAdd(ctx context.Context, in *MemberAddInput) (*Body[store.MemberRow], error) {
+// InvitationCreated is a new invitation with its link, shown only here.
+type InvitationCreated struct {
+	domain.Invitation
+	Token     string `json:"token" doc:"The invitation's secret; shown once, never stored"`
+	AcceptURL string `json:"accept_url" doc:"The link to give the invitee (Parley sends no mail); shown once"`
+}
+
+// memberInvite always answers with an invitation, whether or not the
+// address has an account: the answer reveals nothing about other projects'
+// users, and nobody joins without using the link.
+func (s *Server) memberInvite(ctx context.Context, in *MemberInviteInput) (*Body[InvitationCreated], error) {
 	p := principalFrom(ctx)
-	m, err := s.deps.Accounts.AddMember(ctx, p.ProjectID, in.Body.Email, in.Body.Role, p.Actor())
+	inv, err := s.deps.Accounts.Invite(ctx, account.InviteParams{ProjectID: p.ProjectID, Email: in.Body.Email, Role: in.Body.Role, Actor: p.Actor()})
+	if err != nil {
+		return nil, err
+	}
+	link := strings.TrimSuffix(s.deps.PublicURL, "/") + "/app/invite?token=" + url.QueryEscape(inv.Token)
+	return bodyOf(InvitationCreated{Invitation: inv.Invitation, Token: inv.Token, AcceptURL: link}), nil
+}
+
+func (s *Server) invitationList(ctx context.Context, in *ProjectPath) (*Body[ListBody[domain.Invitation]], error) {
+	l, err := s.deps.Accounts.ListInvitations(ctx, principalFrom(ctx).ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	if l == nil {
+		l = []domain.Invitation{}
+	}
+	return bodyOf(ListBody[domain.Invitation]{Results: l}), nil
+}
+
+// InvitationPath names a pending invitation of a project.
+type InvitationPath struct {
+	ProjectPath
+	InvitationID string `path:"invitation_id" maxLength:"100"`
+}
+
+func (s *Server) invitationWithdraw(ctx context.Context, in *InvitationPath) (*struct{}, error) {
+	p := principalFrom(ctx)
+	return nil, s.deps.Accounts.WithdrawInvitation(ctx, p.ProjectID, in.InvitationID, p.Actor())
+}
+
+// MemberRoleInput changes a member's role.
+type MemberRoleInput struct {
+	MemberPath
+	Body struct {
+		Role domain.Role `json:"role" enum:"owner,editor,viewer"`
+	}
+}
+
+func (s *Server) memberSetRole(ctx context.Context, in *MemberRoleInput) (*Body[domain.Membership], error) {
+	p := principalFrom(ctx)
+	m, err := s.deps.Accounts.SetMemberRole(ctx, p.ProjectID, in.UserID, in.Body.Role, p.Actor())
 	if err != nil {
 		return nil, err
 	}
 	return bodyOf(m), nil
+}
+
+// InvitationTokenInput carries an invitation link's token.
+type InvitationTokenInput struct {
+	Body struct {
+		Token string `json:"token" minLength:"1" maxLength:"200" doc:"The token of the invitation link"`
+	}
+}
+
+func (s *Server) invitationLookup(ctx context.Context, in *InvitationTokenInput) (*Body[account.InvitationInfo], error) {
+	info, err := s.deps.Accounts.LookupInvitation(ctx, in.Body.Token)
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(info), nil
+}
+
+// invitationAccept joins the logged-in user to the invitation's project
+// and makes it the session's current project.
+func (s *Server) invitationAccept(ctx context.Context, in *InvitationTokenInput) (*Body[SessionInfo], error) {
+	p := principalFrom(ctx)
+	m, err := s.deps.Accounts.AcceptInvitation(ctx, in.Body.Token, *p.User)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.deps.Accounts.SwitchProject(ctx, *p.Session, m.ProjectID); err != nil {
+		return nil, err
+	}
+	p.ProjectID = m.ProjectID
+	info, err := s.sessionInfo(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(info), nil
+}
+
+// InvitationRegisterInput creates the invited account.
+type InvitationRegisterInput struct {
+	Body struct {
+		Token    string `json:"token" minLength:"1" maxLength:"200"`
+		Name     string `json:"name,omitempty" maxLength:"200"`
+		Password string `json:"password" minLength:"1" maxLength:"1000"`
+	}
+}
+
+// InvitationRegistered is the same answer whether an account was created
+// or the address already had one.
+type InvitationRegistered struct {
+	Email  string `json:"email"`
+	Detail string `json:"detail"`
+}
+
+func (s *Server) invitationRegister(ctx context.Context, in *InvitationRegisterInput) (*Body[InvitationRegistered], error) {
+	email, err := s.deps.Accounts.RegisterWithInvitation(ctx, account.RegisterParams{Token: in.Body.Token, Name: in.Body.Name, Password: in.Body.Password})
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(InvitationRegistered{Email: email,
+		Detail: "Log in as " + email + " with your password to open the project. If this address already had an account, its password is unchanged: log in with it and accept the invitation."}), nil
 }
 
 // MemberPath names a member of a project.

@@ -82,13 +82,21 @@ func (s *Server) routeTable() []Route {
 		op(get, "/auth/me", "me", "Who the caller is, their projects and the current project", "auth", Authenticated, s.me),
 		op(post, "/auth/project", "switch-project", "Switch the web session to another project", "auth", User, s.switchProject),
 
+		// Invitations, from the side of the invited (the link's token is the credential).
+		op(post, "/invitations/lookup", "lookup-invitation", "What an invitation link is for: project, e-mail and role", "auth", Public, s.invitationLookup),
+		op(post, "/invitations/accept", "accept-invitation", "Join the invitation's project as the logged-in user (who must be the invited address)", "auth", User, s.invitationAccept),
+		op(post, "/invitations/register", "register-invitation", "Create the invited address's account with a password and join; an existing account must log in and accept instead", "auth", Public, s.invitationRegister),
+
 		// Projects and members.
 		op(get, "/projects/", "list-projects", "List the projects the caller can access", "projects", Authenticated, s.projectList),
 		op(post, "/projects/", "create-project", "Create a project (the caller becomes its owner)", "projects", User, s.projectCreate).with(created),
 		op(get, "/projects/{project_id}/", "get-project", "Get a project", "projects", Viewer, s.projectGet),
 		op(put, "/projects/{project_id}/", "update-project", "Rename a project or change its settings", "projects", Owner, s.projectUpdate),
 		op(get, "/projects/{project_id}/members/", "list-members", "List a project's members", "projects", Viewer, s.memberList),
-		op(post, "/projects/{project_id}/members/", "add-member", "Add a user to the project or change their role", "projects", Owner, s.memberAdd),
+		op(post, "/projects/{project_id}/members/", "invite-member", "Invite an e-mail address with a role; the answer holds the accept link, shown once", "projects", Owner, s.memberInvite).with(created),
+		op(put, "/projects/{project_id}/members/{user_id}/", "set-member-role", "Change a member's role", "projects", Owner, s.memberSetRole),
+		op(get, "/projects/{project_id}/invitations/", "list-invitations", "The project's pending invitations", "projects", Owner, s.invitationList),
+		op(del, "/projects/{project_id}/invitations/{invitation_id}/", "withdraw-invitation", "Withdraw a pending invitation: its link stops working", "projects", Owner, s.invitationWithdraw).with(noContent),
 		op(del, "/projects/{project_id}/members/{user_id}/", "remove-member", "Remove a user from the project", "projects", Owner, s.memberRemove).with(noContent),
 		op(get, "/audit/", "list-audit", "The project's audit log", "projects", Viewer, s.auditList),
 

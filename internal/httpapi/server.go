@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -70,11 +71,15 @@ type Deps struct {
 	// Replayer replays dead letters; nil uses this package's webhook
 	// ingest path.
 	Replayer WebhookReplayer
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client address (for the login throttle and logs).
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP API.
 type Server struct {
 	deps    Deps
+	logins  *loginMetrics
 	api     huma.API
 	mux     *http.ServeMux
 	handler http.Handler
@@ -111,9 +116,10 @@ func New(d Deps) *Server {
 		"session": {Type: "apiKey", In: "cookie", Name: sessionCookie, Description: "The web UI's login; writes also need the X-CSRF-Token header"},
 	}
 	s.api = humago.New(slashMux{s.mux}, cfg)
-	s.api.UseMiddleware(s.authMiddleware)
+	s.api.UseMiddleware(s.rejectNULInURL, s.authMiddleware, s.rejectNULInBody)
 	s.metrics = newHTTPMetrics(d.Metrics)
 	s.deadLetters = newDeadLetterCounter(d.Metrics)
+	s.logins = newLoginMetrics(d.Metrics)
 	s.scopes = s.scopeChecks()
 	s.routes = s.routeTable()
 	s.checkScopesCovered()
@@ -152,17 +158,39 @@ func (s *Server) requestContext(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b)
 		}
 		w.Header().Set("X-Request-ID", id)
+		setSecurityHeaders(w.Header())
 		if r.Header.Get("Content-Type") == "" && r.ContentLength != 0 {
 			// Bodies are JSON unless said otherwise.
 			r.Header.Set("Content-Type", "application/json")
 		}
 		logger := s.deps.Logger.With("request_id", id)
 		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyLogger, logger)
+		ctx = context.WithValue(ctx, keyClientAddr, clientAddr(r, s.deps.TrustedProxies))
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		logger.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
 	})
+}
+
+// Content security policies. Every response gets apiCSP (an API answer is
+// never a document to render or frame); the web UI and the docs page, which
+// are documents, replace it with theirs. The UI's scripts and styles are
+// files of this binary; inline styles stay allowed because React and the
+// flow canvas set style attributes.
+const (
+	apiCSP  = "default-src 'none'; frame-ancestors 'none'"
+	appCSP  = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	docsCSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+// setSecurityHeaders sets the headers every response carries: no framing
+// (clickjacking), no MIME sniffing, no Referer leaving the site.
+func setSecurityHeaders(h http.Header) {
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", apiCSP)
 }
 
 func saneRequestID(id string) bool {

@@ -98,7 +98,7 @@ func New(opts ...Option) *Client {
 func (c *Client) control(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("%w: cannot parse dialled address %q", ErrBlocked, address)
+		return fmt.Errorf("%w: cannot parse the dialled address", ErrBlocked)
 	}
 	return c.guard.check(ap.Addr())
 }
@@ -153,6 +153,11 @@ func (c *Client) Do(ctx context.Context, req engine.HTTPRequest) (engine.HTTPRes
 		hr.Header.Set(h.Name, h.Value)
 	}
 	resp, err := c.hc.Do(hr)
+	if errors.Is(err, ErrBlocked) {
+		// net.OpError and url.Error name the dialled IP address; report
+		// only the URL as given and the guard's reason.
+		return engine.HTTPResponse{}, fmt.Errorf("%s %s: %w", method, u.Redacted(), errBlockedAddr)
+	}
 	if err != nil {
 		return engine.HTTPResponse{}, fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 	}

@@ -122,9 +122,12 @@ func TestClient(t *testing.T) {
 		body    string
 		wantErr error
 		errText string
+		// hidden must not appear in the error: the guard names no resolved address.
+		hidden []string
 	}{
 		{name: "loopback blocked by default", c: httpclient.New(), req: engine.HTTPRequest{URL: srv.URL + "/echo"}, wantErr: httpclient.ErrBlocked},
-		{name: "localhost name blocked", c: httpclient.New(), req: engine.HTTPRequest{URL: strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/echo"}, wantErr: httpclient.ErrBlocked},
+		{name: "localhost name blocked", c: httpclient.New(), req: engine.HTTPRequest{URL: strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/echo"}, wantErr: httpclient.ErrBlocked,
+			hidden: []string{"127.0.0.1", "::1"}},
 		{name: "metadata blocked", c: httpclient.New(), req: engine.HTTPRequest{URL: "http://169.254.169.254/latest/meta-data/"}, wantErr: httpclient.ErrBlocked},
 		{name: "mapped metadata blocked", c: httpclient.New(), req: engine.HTTPRequest{URL: "http://[::ffff:169.254.169.254]/"}, wantErr: httpclient.ErrBlocked},
 		{name: "allowed post with headers", c: allowed, req: engine.HTTPRequest{Method: "POST", URL: srv.URL + "/echo",
@@ -150,6 +153,11 @@ func TestClient(t *testing.T) {
 			case tt.wantErr != nil || tt.errText != "":
 				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) || !strings.Contains(err.Error(), tt.errText) {
 					t.Fatalf("err = %v, want %v %q", err, tt.wantErr, tt.errText)
+				}
+				for _, h := range tt.hidden {
+					if strings.Contains(err.Error(), h) {
+						t.Errorf("err %q names the resolved address %s", err, h)
+					}
 				}
 			case err != nil:
 				t.Fatal(err)

@@ -115,7 +115,12 @@ func (g guard) check(ip netip.Addr) error {
 		}
 	}
 	if Blocked(ip) {
-		return fmt.Errorf("%w: %s (set PARLEY_HTTP_ALLOW to allow it)", ErrBlocked, ip)
+		// The address is not named: a caller probing the network through
+		// the guard must not learn what internal names resolve to.
+		return errBlockedAddr
 	}
 	return nil
 }
+
+// errBlockedAddr is the guard's refusal, deliberately without the address.
+var errBlockedAddr = fmt.Errorf("%w: the host resolves to a loopback, private, link-local or reserved address (an operator can allow ranges with PARLEY_HTTP_ALLOW)", ErrBlocked)

@@ -38,6 +38,18 @@ type Accounts interface {
 	TokenRevoke(ctx context.Context, p TokenRevokeParams) (domain.Token, error)
 	TokenTouch(ctx context.Context, p TokenTouchParams) error
 
+	// InvitationCreate stores an invitation, first deleting the project's
+	// pending invitations for the same e-mail: the newest link wins.
+	InvitationCreate(ctx context.Context, inv domain.Invitation) (domain.Invitation, error)
+	InvitationGetByHash(ctx context.Context, hash string) (domain.Invitation, error)
+	// InvitationListPending lists a project's invitations neither accepted
+	// nor expired at Now, newest first.
+	InvitationListPending(ctx context.Context, p InvitationListParams) ([]domain.Invitation, error)
+	// InvitationAccept marks a pending invitation accepted; ErrNotFound when
+	// it is not pending any more (so of two racing accepts one wins).
+	InvitationAccept(ctx context.Context, p InvitationAcceptParams) error
+	InvitationDelete(ctx context.Context, r Ref) error
+
 	WebSessionCreate(ctx context.Context, s domain.WebSession) error
 	WebSessionGet(ctx context.Context, id string) (domain.WebSession, error)
 	WebSessionUpdate(ctx context.Context, p WebSessionUpdateParams) error
@@ -51,6 +63,18 @@ type Accounts interface {
 	IdempotencyGet(ctx context.Context, k IdempotencyKey) ([]byte, error)
 	// IdempotencyPut stores a response for a key; an existing key is ErrConflict.
 	IdempotencyPut(ctx context.Context, p IdempotencyPutParams) error
+}
+
+// InvitationListParams lists a project's pending invitations.
+type InvitationListParams struct {
+	ProjectID string
+	Now       time.Time
+}
+
+// InvitationAcceptParams accepts a pending invitation.
+type InvitationAcceptParams struct {
+	ID  string
+	Now time.Time
 }
 
 // MembershipKey names one user's membership of one project.

@@ -95,6 +95,11 @@ try {
     page.setDefaultTimeout(Number(process.env.E2E_TIMEOUT ?? 15000));
     const consoleErrors = [];
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    // The server sends a Content-Security-Policy: anything the UI does that
+    // it forbids (an inline script, a foreign origin) fails the test.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) consoleErrors.push('CSP violation: ' + m.text());
+    });
     const started = Date.now();
     const env = {
       ...server,

@@ -636,4 +636,38 @@ export const tests = [
       await env.shot('19-editor-500-nodes');
     },
   },
+  {
+    name: 'invite a new member: the link from settings, opened logged out, creates the login and joins',
+    async fn(env) {
+      const { page } = env;
+      await env.login();
+      await page.goto(env.base + '/app/settings');
+      await page.getByRole('heading', { name: 'Members' }).waitFor();
+      await page.getByLabel('Email', { exact: true }).fill('invitee@example.com');
+      await page.getByRole('button', { name: 'Invite' }).click();
+      const box = page.getByRole('status', { name: 'Invitation link' });
+      const link = await box.getByLabel('Invitation link').inputValue();
+      assert.match(link, /\/app\/invite\?token=/);
+      await page.getByRole('table', { name: 'Pending invitations' }).getByRole('cell', { name: 'invitee@example.com', exact: true }).waitFor();
+      await env.shot('20-members-invitation');
+
+      // The invitee has no login: a fresh browser context opens the link.
+      const other = await env.browser.newContext({ viewport: { width: 1200, height: 900 } });
+      try {
+        const p2 = await other.newPage();
+        await p2.goto(link);
+        await p2.getByRole('heading', { name: /^Join / }).waitFor();
+        await p2.getByLabel('Your name').fill('Ivy Invitee');
+        await p2.getByLabel(/Choose a password/).fill('a-long-new-password');
+        await p2.getByRole('button', { name: 'Create my login and join' }).click();
+        await p2.getByRole('heading', { name: 'Flows', exact: true }).waitFor();
+      } finally {
+        await other.close();
+      }
+      // The owner now sees the member, and the invitation is no longer pending.
+      await page.reload();
+      await page.getByRole('cell', { name: 'invitee@example.com', exact: true }).first().waitFor();
+      assert.equal(await page.getByRole('table', { name: 'Pending invitations' }).count(), 0);
+    },
+  },
 ];

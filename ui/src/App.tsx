@@ -25,6 +25,7 @@ const Conversations = lazy(() => import('./pages/Conversations'));
 const Channels = lazy(() => import('./pages/Channels'));
 const Templates = lazy(() => import('./pages/Templates'));
 const Settings = lazy(() => import('./pages/Settings'));
+const InvitePage = lazy(() => import('./pages/Invite'));
 
 function Routes() {
   const route = useRoute();
@@ -33,6 +34,13 @@ function Routes() {
     if (me && (route === '/' || route === '/login')) navigate('/flows', true);
   }, [me, route]);
   if (loading) return <div className="loading">Loading…</div>;
+  // An invitation link works logged out (new people have no login yet).
+  if (match('/invite', route))
+    return (
+      <Suspense fallback={<div className="loading">Loading…</div>}>
+        <InvitePage />
+      </Suspense>
+    );
   if (!me) return <LoginPage />;
 
   let page: ReactNode = null;

@@ -54,6 +54,9 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 			return nil, fmt.Errorf("creating the data directory %s: %w", dir, err)
 		}
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	// One writer avoids SQLITE_BUSY between our own writers entirely (River's
 	// SQLite driver asks for the same); WAL lets the read pool run beside it.
 	wdb, err := sql.Open("sqlite", dsn(path, roleWriter))
@@ -67,6 +70,10 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 	if err := wdb.PingContext(ctx); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
+	}
+	if err := tightenFiles(path); err != nil {
+		wdb.Close()
+		return nil, err
 	}
 	rdb, err := sql.Open("sqlite", dsn(path, roleReader))
 	if err != nil {
@@ -99,6 +106,41 @@ func Open(ctx context.Context, path string, opts store.OpenOptions) (*Store, err
 	}
 	s.Queries = sqlstore.New(sqlConn{cache: s.rstmts}, writeConn{g: s.gc, raw: sqlConn{cache: s.wstmts}}, s.dialect, s.inserter(nil))
 	return s, nil
+}
+
+// createPrivate creates the database file with mode 0600 before SQLite
+// opens it: it holds contacts' messages and hashed credentials, and SQLite
+// would otherwise create it under the process umask (usually 0644). SQLite
+// gives its -wal and -shm files the mode of the database file.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("creating the SQLite database %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// tightenFiles makes the database, -wal and -shm files 0600, whatever the
+// umask or an older version left them at; files not there yet are skipped.
+func tightenFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("checking the mode of %s: %w", p, err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("making %s private (mode 0600): %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Connection roles: the one writer, the read pool, the checkpointer.

@@ -311,6 +311,64 @@ func (q *Queries) TokenTouch(ctx context.Context, p store.TokenTouchParams) erro
 	return q.translate(err, "recording token use")
 }
 
+const invitationCols = `id, project_id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at`
+
+func scanInvitation(r Row) (domain.Invitation, error) {
+	var i domain.Invitation
+	err := r.Scan(&i.ID, &i.ProjectID, &i.Email, &i.Role, &i.TokenHash, &i.InvitedBy, &i.CreatedAt, &i.ExpiresAt, &i.AcceptedAt)
+	i.CreatedAt, i.ExpiresAt, i.AcceptedAt = i.CreatedAt.UTC(), i.ExpiresAt.UTC(), utcPtr(i.AcceptedAt)
+	return i, err
+}
+
+// InvitationCreate implements store.Queries.
+func (q *Queries) InvitationCreate(ctx context.Context, inv domain.Invitation) (domain.Invitation, error) {
+	if _, err := q.w.Exec(ctx, `DELETE FROM invitations WHERE project_id = ? AND lower(email) = lower(?) AND accepted_at IS NULL`, inv.ProjectID, inv.Email); err != nil {
+		return domain.Invitation{}, q.translate(err, "replacing pending invitations")
+	}
+	out, err := scanInvitation(q.w.QueryRow(ctx, `INSERT INTO invitations (id, project_id, email, role, token_hash, invited_by, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+invitationCols,
+		inv.ID, inv.ProjectID, inv.Email, string(inv.Role), inv.TokenHash, inv.InvitedBy, inv.CreatedAt, inv.ExpiresAt))
+	return out, q.translate(err, "creating invitation")
+}
+
+// InvitationGetByHash implements store.Queries.
+func (q *Queries) InvitationGetByHash(ctx context.Context, hash string) (domain.Invitation, error) {
+	i, err := scanInvitation(q.r.QueryRow(ctx, `SELECT `+invitationCols+` FROM invitations WHERE token_hash = ?`, hash))
+	if err == ErrNoRows {
+		return i, notFound("invitation", "")
+	}
+	return i, q.translate(err, "getting invitation")
+}
+
+// InvitationListPending implements store.Queries.
+func (q *Queries) InvitationListPending(ctx context.Context, p store.InvitationListParams) ([]domain.Invitation, error) {
+	rows, err := q.r.Query(ctx, `SELECT `+invitationCols+` FROM invitations
+		WHERE project_id = ? AND accepted_at IS NULL AND expires_at > ? ORDER BY id DESC`, p.ProjectID, p.Now)
+	items, err := collect(rows, err, func(r Rows) (domain.Invitation, error) { return scanInvitation(r) })
+	if err != nil {
+		return nil, q.translate(err, "listing invitations")
+	}
+	return items, nil
+}
+
+// InvitationAccept implements store.Queries.
+func (q *Queries) InvitationAccept(ctx context.Context, p store.InvitationAcceptParams) error {
+	n, err := q.w.Exec(ctx, `UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL`, p.Now, p.ID)
+	if err == nil && n == 0 {
+		return notFound("invitation", p.ID)
+	}
+	return q.translate(err, "accepting invitation")
+}
+
+// InvitationDelete implements store.Queries.
+func (q *Queries) InvitationDelete(ctx context.Context, r store.Ref) error {
+	n, err := q.w.Exec(ctx, `DELETE FROM invitations WHERE project_id = ? AND id = ?`, r.ProjectID, r.ID)
+	if err == nil && n == 0 {
+		return notFound("invitation", r.ID)
+	}
+	return q.translate(err, "deleting invitation")
+}
+
 const webSessionCols = `id, user_id, csrf_token, project_id, created_at, expires_at, last_seen_at`
 
 func scanWebSession(r Row) (domain.WebSession, error) {

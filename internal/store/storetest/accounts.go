@@ -20,6 +20,7 @@ func RunAccounts(t *testing.T, open Opener) {
 		{"Users", testUsers},
 		{"Memberships", testMemberships},
 		{"Tokens", testTokens},
+		{"Invitations", testInvitations},
 		{"WebSessions", testWebSessions},
 		{"Audit", testAudit},
 		{"Idempotency", testIdempotency},
@@ -154,6 +155,53 @@ func testMemberships(t *testing.T, s store.Store) {
 	wantCode(t, s.MembershipDelete(ctx, store.MembershipKey{ProjectID: p2.ID, UserID: u.ID}), domain.CodeNotFound)
 	_, err = s.MembershipGet(ctx, store.MembershipKey{ProjectID: p2.ID, UserID: u.ID})
 	wantCode(t, err, domain.CodeNotFound)
+}
+
+func testInvitations(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1 := must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "One", Now: t0}))(t)
+	p2 := must(s.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p2", Name: "Two", Now: t0}))(t)
+	inv := func(id, project, email, hash string) domain.Invitation {
+		return domain.Invitation{ID: id, ProjectID: project, Email: email, Role: domain.RoleEditor, TokenHash: hash, InvitedBy: "user:u1",
+			CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	}
+	got := must(s.InvitationCreate(ctx, inv("i1", p1.ID, "Ann@example.com", "h1")))(t)
+	if got.AcceptedAt != nil || !got.ExpiresAt.Equal(t0.Add(time.Hour)) || got.Role != domain.RoleEditor || got.InvitedBy != "user:u1" {
+		t.Fatalf("created = %+v", got)
+	}
+	must(s.InvitationCreate(ctx, inv("i2", p2.ID, "ann@example.com", "h2")))(t)
+	_, err := s.InvitationCreate(ctx, inv("i3", p2.ID, "bob@example.com", "h1"))
+	wantCode(t, err, domain.CodeConflict)
+	// A new invitation for the same address in the same project replaces
+	// the pending one, whatever the case of the address.
+	must(s.InvitationCreate(ctx, inv("i4", p1.ID, "ann@EXAMPLE.com", "h4")))(t)
+	_, err = s.InvitationGetByHash(ctx, "h1")
+	wantCode(t, err, domain.CodeNotFound)
+	if got := must(s.InvitationGetByHash(ctx, "h4"))(t); got.ID != "i4" || got.ProjectID != p1.ID {
+		t.Fatalf("by hash = %+v", got)
+	}
+	must(s.InvitationCreate(ctx, inv("i5", p1.ID, "cy@example.com", "h5")))(t)
+	l := must(s.InvitationListPending(ctx, store.InvitationListParams{ProjectID: p1.ID, Now: t0}))(t)
+	if len(l) != 2 || l[0].ID != "i5" || l[1].ID != "i4" {
+		t.Fatalf("pending = %+v", l)
+	}
+	if l := must(s.InvitationListPending(ctx, store.InvitationListParams{ProjectID: p1.ID, Now: t0.Add(time.Hour)}))(t); len(l) != 0 {
+		t.Fatalf("expired invitations listed as pending: %+v", l)
+	}
+	check(t, s.InvitationAccept(ctx, store.InvitationAcceptParams{ID: "i4", Now: t0.Add(time.Minute)}))
+	wantCode(t, s.InvitationAccept(ctx, store.InvitationAcceptParams{ID: "i4", Now: t0.Add(time.Minute)}), domain.CodeNotFound)
+	if got := must(s.InvitationGetByHash(ctx, "h4"))(t); got.AcceptedAt == nil || !got.AcceptedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("accepted = %+v", got)
+	}
+	if l := must(s.InvitationListPending(ctx, store.InvitationListParams{ProjectID: p1.ID, Now: t0}))(t); len(l) != 1 || l[0].ID != "i5" {
+		t.Fatalf("pending after accept = %+v", l)
+	}
+	// An accepted invitation is history: a new one for the address does not remove it.
+	must(s.InvitationCreate(ctx, inv("i6", p1.ID, "ann@example.com", "h6")))(t)
+	must(s.InvitationGetByHash(ctx, "h4"))(t)
+	wantCode(t, s.InvitationDelete(ctx, store.Ref{ProjectID: p1.ID, ID: "i2"}), domain.CodeNotFound) // another project's
+	check(t, s.InvitationDelete(ctx, store.Ref{ProjectID: p1.ID, ID: "i5"}))
+	wantCode(t, s.InvitationDelete(ctx, store.Ref{ProjectID: p1.ID, ID: "i5"}), domain.CodeNotFound)
 }
 
 func testTokens(t *testing.T, s store.Store) {

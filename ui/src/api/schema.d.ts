@@ -102,6 +102,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/channel-types/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channel types of this server and their configuration fields */
+        get: operations["list-channel-types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/channels/": {
         parameters: {
             query?: never;
@@ -661,6 +678,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Join the invitation's project as the logged-in user (who must be the invited address) */
+        post: operations["accept-invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/invitations/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What an invitation link is for: project, e-mail and role */
+        post: operations["lookup-invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/invitations/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create the invited address's account with a password and join; an existing account must log in and accept instead */
+        post: operations["register-invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -714,6 +782,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/projects/{project_id}/invitations/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's pending invitations */
+        get: operations["list-invitations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/projects/{project_id}/invitations/{invitation_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraw a pending invitation: its link stops working */
+        delete: operations["withdraw-invitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects/{project_id}/members/": {
         parameters: {
             query?: never;
@@ -724,8 +826,8 @@ export interface paths {
         /** List a project's members */
         get: operations["list-members"];
         put?: never;
-        /** Add a user to the project or change their role */
-        post: operations["add-member"];
+        /** Invite an e-mail address with a role; the answer holds the accept link, shown once */
+        post: operations["invite-member"];
         delete?: never;
         options?: never;
         head?: never;
@@ -740,7 +842,8 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        put?: never;
+        /** Change a member's role */
+        put: operations["set-member-role"];
         post?: never;
         /** Remove a user from the project */
         delete: operations["remove-member"];
@@ -992,42 +1095,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/webhooks/whatsapp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Meta's webhook verification for the shared endpoint */
-        get: operations["whatsapp-handshake-shared"];
-        put?: never;
-        /** WhatsApp webhooks of one Meta app for many numbers, routed by phone_number_id */
-        post: operations["whatsapp-webhook-shared"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/webhooks/whatsapp/{channel_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Meta's webhook verification for a channel */
-        get: operations["whatsapp-handshake"];
-        put?: never;
-        /** A channel's WhatsApp webhooks (signed) */
-        post: operations["whatsapp-webhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1068,13 +1135,13 @@ export interface components {
             name: string;
         };
         ChannelCreateInputBody: {
-            /** @description Type-specific settings; see docs/whatsapp.md */
+            /** @description The type's settings, as GET /channel-types/ describes them; see docs/whatsapp.md */
             config?: {
                 [key: string]: unknown;
             };
             name: string;
-            /** @enum {string} */
-            type: "whatsapp" | "webchat";
+            /** @description A channel type of GET /channel-types/ (whatsapp, webchat…) */
+            type: string;
         };
         ChannelLogEntry: {
             channel_id: string;
@@ -1095,6 +1162,13 @@ export interface components {
             /** Format: int64 */
             status_code: number;
             url: string;
+        };
+        ChannelTypeView: {
+            fields: components["schemas"]["ConfigField"][] | null;
+            label: string;
+            name: string;
+            /** @description Channels of this type receive provider webhooks at their webhook_url */
+            webhooks: boolean;
         };
         ChannelUpdateInputBody: {
             config?: {
@@ -1130,6 +1204,16 @@ export interface components {
             detail?: string;
             name: string;
             ok: boolean;
+        };
+        ConfigField: {
+            default?: unknown;
+            help?: string;
+            label: string;
+            name: string;
+            required: boolean;
+            secret: boolean;
+            /** @enum {string} */
+            type: "string" | "integer" | "number" | "boolean";
         };
         Contact: {
             assignee: string;
@@ -1211,6 +1295,22 @@ export interface components {
             /** Format: date-time */
             replayed_at?: string;
         };
+        DynamicExits: {
+            /** @description The rule applies even when From has no items */
+            always?: boolean;
+            /** @description Member shown after the label in parentheses, when present */
+            detail?: string;
+            /** @description Path into data of the items: members separated by dots, [*] for each element of a list (e.g. list.sections[*].rows[*]) */
+            from: string;
+            /** @description Member of an object item whose value names the exit; a string item names it itself */
+            id?: string;
+            /** @description The item exits are taken on an inbound message */
+            inbound?: boolean;
+            /** @description Member shown as the exit's label; the exit name when empty or absent */
+            label?: string;
+            /** @description Exits after the item exits */
+            plus?: components["schemas"]["ExitDef"][] | null;
+        };
         Edge: {
             data?: unknown;
             /** @description The edge's ID within its flow */
@@ -1287,14 +1387,47 @@ export interface components {
             /** Format: int64 */
             version?: number;
         };
+        ExitDef: {
+            inbound?: boolean;
+            name: string;
+            optional?: boolean;
+        };
+        Exits: {
+            /** @description Rules deriving exits from data, tried in order */
+            dynamic?: components["schemas"]["DynamicExits"][] | null;
+            /** @description The exits when no dynamic rule applies, in order */
+            static: components["schemas"]["ExitDef"][] | null;
+        };
         Field: {
+            /** @description Value a new item starts with */
+            default?: unknown;
             doc?: string;
             enum?: string[] | null;
             fields?: components["schemas"]["Field"][] | null;
             items?: components["schemas"]["Field"];
             kind: string;
+            /**
+             * Format: int64
+             * @description At most this many items (see the type's limits)
+             */
+            max_items?: number;
+            /**
+             * Format: int64
+             * @description At most this many characters (see the type's limits)
+             */
+            max_length?: number;
+            /** Format: double */
+            maximum?: number;
+            /** Format: double */
+            minimum?: number;
             name: string;
+            /** @description Suggested values, for a picker */
+            options?: string[] | null;
             required?: boolean;
+            /** @description Edited on one line */
+            single_line?: boolean;
+            /** @description The value names a session variable the node sets */
+            variable?: boolean;
         };
         FieldError: {
             code?: string;
@@ -1572,6 +1705,77 @@ export interface components {
         InterruptInputBody: {
             reason?: string;
         };
+        Invitation: {
+            /** Format: date-time */
+            accepted_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            invited_by?: string;
+            project_id: string;
+            role: string;
+        };
+        InvitationCreated: {
+            /** @description The link to give the invitee (Parley sends no mail); shown once */
+            accept_url: string;
+            /** Format: date-time */
+            accepted_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            invited_by?: string;
+            project_id: string;
+            role: string;
+            /** @description The invitation's secret; shown once, never stored */
+            token: string;
+        };
+        InvitationInfo: {
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            project_name: string;
+            role: string;
+        };
+        InvitationRegisterInputBody: {
+            name?: string;
+            password: string;
+            token: string;
+        };
+        InvitationRegistered: {
+            detail: string;
+            email: string;
+        };
+        InvitationTokenInputBody: {
+            /** @description The token of the invitation link */
+            token: string;
+        };
+        Limit: {
+            doc: string;
+            /**
+             * Format: int64
+             * @description At most this many items
+             */
+            max_items?: number;
+            /**
+             * Format: int64
+             * @description At most this many characters
+             */
+            max_length?: number;
+            /** Format: double */
+            maximum?: number;
+            /** Format: double */
+            minimum?: number;
+            /** @description What is limited: a path into data as in exits.dynamic[].from */
+            path: string;
+            /** @description max_items counts the items over all enclosing lists */
+            total?: boolean;
+        };
         LintProblem: {
             /** @description Stable code, see docs/flows.md */
             code: string;
@@ -1600,6 +1804,11 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["ChannelLogEntry"][] | null;
+        };
+        ListBodyChannelTypeView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["ChannelTypeView"][] | null;
         };
         ListBodyChannelView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -1630,6 +1839,11 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["FlowSession"][] | null;
+        };
+        ListBodyInvitation: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["Invitation"][] | null;
         };
         ListBodyMemberRow: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -1684,9 +1898,13 @@ export interface components {
             type: string;
             url: string;
         };
-        MemberAddInputBody: {
+        MemberInviteInputBody: {
             /** Format: email */
             email: string;
+            /** @enum {string} */
+            role: "owner" | "editor" | "viewer";
+        };
+        MemberRoleInputBody: {
             /** @enum {string} */
             role: "owner" | "editor" | "viewer";
         };
@@ -1695,6 +1913,13 @@ export interface components {
             created_at: string;
             email: string;
             name: string;
+            project_id: string;
+            role: string;
+            user_id: string;
+        };
+        Membership: {
+            /** Format: date-time */
+            created_at: string;
             project_id: string;
             role: string;
             user_id: string;
@@ -1800,15 +2025,35 @@ export interface components {
             visits: number;
         };
         NodeType: {
+            /** @description Whether this build runs the type; a session reaching an unavailable node fails */
+            available: boolean;
+            defaults: {
+                [key: string]: unknown;
+            };
             description: string;
             dynamic_exits?: string;
+            /** @description Same as available (deprecated name) */
             executable: boolean;
-            exits: string[] | null;
+            exits: components["schemas"]["Exits"];
             fields: components["schemas"]["Field"][] | null;
+            /** @description Palette category: messages, logic, data, integrations, whatsapp or voice */
             group: string;
+            /** @description The category's name in the palette */
+            group_label: string;
+            /**
+             * Format: int64
+             * @description Position of the category in the palette, from 0
+             */
+            group_order: number;
             label: string;
-            optional_exits?: string[] | null;
+            limits: components["schemas"]["Limit"][] | null;
+            /** @description Whether the palette offers the type (a flow's single start node is created with it) */
+            palette: boolean;
             type: string;
+            /** @description Why the type is not available */
+            unavailable_reason?: string;
+            /** @description Dedicated editor widgets: template_picker (choose a message template and map its parameters), http_test (make the request once) */
+            widgets?: string[] | null;
         };
         NodeUpdateInputBody: {
             /** @description Replaces the node's data */
@@ -2350,6 +2595,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-channel-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyChannelTypeView"];
                 };
             };
             /** @description Error */
@@ -3942,6 +4216,105 @@ export interface operations {
             };
         };
     };
+    "accept-invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationTokenInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "lookup-invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationTokenInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationInfo"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "register-invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationRegisterInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationRegistered"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     metrics: {
         parameters: {
             query?: never;
@@ -4093,6 +4466,67 @@ export interface operations {
             };
         };
     };
+    "list-invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyInvitation"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "withdraw-invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "list-members": {
         parameters: {
             query?: never;
@@ -4124,7 +4558,7 @@ export interface operations {
             };
         };
     };
-    "add-member": {
+    "invite-member": {
         parameters: {
             query?: never;
             header?: never;
@@ -4135,7 +4569,43 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MemberAddInputBody"];
+                "application/json": components["schemas"]["MemberInviteInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationCreated"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "set-member-role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberRoleInputBody"];
             };
         };
         responses: {
@@ -4145,7 +4615,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MemberRow"];
+                    "application/json": components["schemas"]["Membership"];
                 };
             };
             /** @description Error */
@@ -4801,82 +5271,6 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
-            };
-        };
-    };
-    "whatsapp-handshake-shared": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Meta's webhook verification for the shared endpoint */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    "whatsapp-webhook-shared": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description WhatsApp webhooks of one Meta app for many numbers, routed by phone_number_id */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    "whatsapp-handshake": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                channel_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Meta's webhook verification for a channel */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    "whatsapp-webhook": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                channel_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A channel's WhatsApp webhooks (signed) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
         };
     };

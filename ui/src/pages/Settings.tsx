@@ -171,16 +171,20 @@ function Members() {
   const pid = me.project_id!;
   const toast = useToast();
   const list = useLoad((signal) => api.get('/projects/{project_id}/members/', { path: { project_id: pid }, signal }), [pid]);
+  const invites = useLoad((signal) => api.get('/projects/{project_id}/invitations/', { path: { project_id: pid }, signal }), [pid]);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('editor');
   const [error, setError] = useState<unknown>(null);
-  const add = async (e: FormEvent) => {
+  // The accept link of the invitation just made: the server shows it once.
+  const [link, setLink] = useState<{ email: string; url: string } | null>(null);
+  const invite = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      await api.post('/projects/{project_id}/members/', { path: { project_id: pid }, body: { email, role } });
+      const inv = await api.post('/projects/{project_id}/members/', { path: { project_id: pid }, body: { email, role } });
+      setLink({ email: inv.email, url: inv.accept_url });
       setEmail('');
-      toast('Member added');
-      list.reload();
+      toast('Invitation created');
+      invites.reload();
     } catch (err) {
       setError(err);
     }
@@ -193,11 +197,28 @@ function Members() {
       setError(err);
     }
   };
+  const setMemberRole = async (userId: string, r: Role) => {
+    try {
+      await api.put('/projects/{project_id}/members/{user_id}/', { path: { project_id: pid, user_id: userId }, body: { role: r } });
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const withdraw = async (id: string) => {
+    try {
+      await api.del('/projects/{project_id}/invitations/{invitation_id}/', { path: { project_id: pid, invitation_id: id } });
+      invites.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const pending = invites.data?.results ?? [];
   return (
     <section className="panel" aria-labelledby="mem-h">
       <h2 id="mem-h">Members</h2>
-      <ErrorBanner error={error ?? list.error} onDismiss={() => setError(null)} />
-      <form className="row gap" onSubmit={add}>
+      <ErrorBanner error={error ?? list.error ?? invites.error} onDismiss={() => setError(null)} />
+      <form className="row gap" onSubmit={invite}>
         <label htmlFor="mem-email">Email</label>
         <input id="mem-email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />
         <label htmlFor="mem-role">Role</label>
@@ -206,9 +227,20 @@ function Members() {
           <option value="editor">Editor</option>
           <option value="owner">Owner</option>
         </select>
-        <button type="submit">Add member</button>
+        <button type="submit">Invite</button>
       </form>
-      <p className="hint">The person needs a Parley login first (<code>parley user create --email …</code>).</p>
+      <p className="hint">
+        Inviting makes a link; Parley sends no mail, so give the link to the person yourself. They open it, log in as that address
+        (or set a password if they are new) and join. The link works once, for 7 days.
+      </p>
+      {link && (
+        <div className="secret-box" role="status" aria-label="Invitation link">
+          <p>
+            Invitation for <strong>{link.email}</strong>. Copy the link now — it is shown only once:
+          </p>
+          <CopyField label="Invitation link" value={link.url} />
+        </div>
+      )}
       <table className="table">
         <thead>
           <tr>
@@ -223,7 +255,17 @@ function Members() {
             <tr key={m.user_id}>
               <td>{m.email}</td>
               <td>{m.name}</td>
-              <td>{m.role}</td>
+              <td>
+                {m.user_id === me.user?.id ? (
+                  m.role
+                ) : (
+                  <select aria-label={`Role of ${m.email}`} value={m.role} onChange={(e) => void setMemberRole(m.user_id, e.target.value as Role)}>
+                    <option value="viewer">viewer</option>
+                    <option value="editor">editor</option>
+                    <option value="owner">owner</option>
+                  </select>
+                )}
+              </td>
               <td className="actions">
                 {m.user_id !== me.user?.id && (
                   <button type="button" className="danger" onClick={() => void remove(m.user_id)} aria-label={`Remove ${m.email}`}>
@@ -235,6 +277,35 @@ function Members() {
           ))}
         </tbody>
       </table>
+      {pending.length > 0 && (
+        <>
+          <h3 id="inv-h">Pending invitations</h3>
+          <table className="table" aria-labelledby="inv-h">
+            <thead>
+              <tr>
+                <th>Email</th>
+                <th>Role</th>
+                <th>Expires</th>
+                <th aria-label="Actions" />
+              </tr>
+            </thead>
+            <tbody>
+              {pending.map((inv) => (
+                <tr key={inv.id}>
+                  <td>{inv.email}</td>
+                  <td>{inv.role}</td>
+                  <td>{new Date(inv.expires_at).toLocaleString()}</td>
+                  <td className="actions">
+                    <button type="button" className="danger" onClick={() => void withdraw(inv.id)} aria-label={`Withdraw the invitation of ${inv.email}`}>
+                      Withdraw
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
     </section>
   );
 }
