@@ -31,8 +31,10 @@ func (c *cli) open(cmd *cobra.Command) (*adminEnv, error) {
 	if err := cfg.Finish(); err != nil {
 		return nil, err
 	}
-	deps := &jobs.Deps{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: cfg.Logger(c.stderr)}
-	s, err := app.OpenStore(cmd.Context(), cfg, deps, false)
+	// This process only enqueues: the job workers never run, so their
+	// dependencies are never bound.
+	clock, ids := domain.SystemClock{}, domain.UUIDv7{}
+	s, err := app.OpenStore(cmd.Context(), cfg, cfg.Logger(c.stderr), &jobs.Bound[jobs.Deps]{}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +42,7 @@ func (c *cli) open(cmd *cobra.Command) (*adminEnv, error) {
 		s.Close()
 		return nil, err
 	}
-	return &adminEnv{store: s, accounts: account.New(s, deps.Clock, deps.IDs, cfg.SessionTTL)}, nil
+	return &adminEnv{store: s, accounts: account.New(s, clock, ids, cfg.SessionTTL)}, nil
 }
 
 // openProject opens the database and finds the project named by --project

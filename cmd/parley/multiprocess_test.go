@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -86,13 +84,13 @@ func TestServeProcessesShareJobs(t *testing.T) {
 
 	// Enqueue from a fourth client, in batches, while the three work.
 	ctx := context.Background()
-	deps := &jobs.Deps{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	st, err := postgres.Open(ctx, dbURL, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{})})
+	// This client only enqueues: its workers never run.
+	st, err := postgres.Open(ctx, dbURL, store.OpenOptions{Jobs: jobs.Config(&jobs.Bound[jobs.Deps]{}, jobs.Options{})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	deps.Store = st
+	deps := &jobs.Deps{Store: st, Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}}
 	accounts := account.New(st, deps.Clock, deps.IDs, time.Hour)
 	const n = 200
 	var ids []string

@@ -230,6 +230,21 @@ func (s *Service) RevokeToken(ctx context.Context, projectID, tokenID string, ac
 	return t, err
 }
 
+// UpdateProject renames a project or replaces its settings (p.Now is set
+// here), recording who did it, in one transaction.
+func (s *Service) UpdateProject(ctx context.Context, p store.ProjectUpdateParams, actor Actor) (domain.Project, error) {
+	p.Now = s.clock.Now()
+	var proj domain.Project
+	err := s.store.InTx(ctx, func(q store.Queries) error {
+		var err error
+		if proj, err = q.ProjectUpdate(ctx, p); err != nil {
+			return err
+		}
+		return q.AuditAppend(ctx, domain.AuditEvent{ID: s.ids.NewID(), ProjectID: proj.ID, Actor: string(actor), Action: "project.updated", Target: proj.ID, CreatedAt: p.Now})
+	})
+	return proj, err
+}
+
 // HashToken is how tokens and session cookies are stored: hex SHA-256. The
 // secrets are 256 random bits, so a fast hash is enough.
 func HashToken(secret string) string {

@@ -24,6 +24,7 @@ import (
 	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/httpclient"
@@ -44,13 +45,15 @@ type Store interface {
 }
 
 // OpenStore opens the database the configuration names. With work false the
-// job client only enqueues (for CLI commands). register adds other
-// packages' workers (the runner's).
-func OpenStore(ctx context.Context, cfg config.Config, deps *jobs.Deps, work bool, register ...func(*river.Workers)) (Store, error) {
+// job client only enqueues (for CLI commands). The job workers find their
+// dependencies in deps, which the caller sets once the store is open and
+// before the job client starts; register adds other packages' workers
+// (the runner's), bound the same way.
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger, deps *jobs.Bound[jobs.Deps], work bool, register ...func(*river.Workers)) (Store, error) {
 	opts := store.OpenOptions{
-		Logger: deps.Logger,
+		Logger: logger,
 		Jobs: jobs.Config(deps, jobs.Options{
-			Work: work, PollInterval: cfg.JobPollInterval, HousekeepingEvery: cfg.HousekeepingEvery,
+			Logger: logger, Work: work, PollInterval: cfg.JobPollInterval, HousekeepingEvery: cfg.HousekeepingEvery,
 			Register: register, Queues: runner.Queues(50),
 		}),
 	}
@@ -64,7 +67,6 @@ func OpenStore(ctx context.Context, cfg config.Config, deps *jobs.Deps, work boo
 	if err != nil {
 		return nil, err
 	}
-	deps.Store = s
 	return s, nil
 }
 
@@ -74,7 +76,7 @@ type App struct {
 	logger   *slog.Logger
 	store    Store
 	jobs     *jobs.Service
-	workers  runner.Workers
+	runner   *runner.Runner
 	accounts *account.Service
 	api      *httpapi.Server
 	http     *http.Server
@@ -118,10 +120,6 @@ func ChannelTypes(extra ...channel.Type) (*channel.Registry, error) {
 	return reg, nil
 }
 
-// lateChannels hands the runner the channel service, which reads the
-// store that can only be opened once the runner's workers are registered.
-type lateChannels struct{ *channels.Service }
-
 // New opens and migrates the database, bootstraps a fresh installation and
 // builds every service; nothing runs until Start.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*App, error) {
@@ -150,27 +148,31 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	late := &lateChannels{}
 	doer := httpclient.New(httpclient.WithAllow(allow...))
-	run, err := runner.New(runner.Deps{HTTP: doer, Channels: late, Clock: clock, IDs: ids, Logger: logger,
-		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
-	if err != nil {
-		return nil, err
-	}
-	deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
-	st, err := OpenStore(ctx, cfg, deps, true, run.Register)
+	// River needs its workers before the store opens; they get what they
+	// need, built on the open store, through these once that exists.
+	var jobDeps jobs.Bound[jobs.Deps]
+	var boundRunner jobs.Bound[runner.Runner]
+	st, err := OpenStore(ctx, cfg, logger, &jobDeps, true, runner.Workers(&boundRunner))
 	if err != nil {
 		return nil, err
 	}
 	flows := chatflow.New(st, clock, ids)
-	run.Bind(st, flows)
 	// The channel log: provider calls (through the clients the channel
 	// service gives adapters) and webhooks (through the API), written in
 	// batches, purged after the retention period.
 	chanlog := channellog.NewWriter(st, channellog.WriterOptions{Clock: clock, IDs: ids, Logger: logger, Retention: cfg.ChannelLogRetention})
 	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog})
-	late.Service = chans
-	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, workers: run.Workers()}
+	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger,
+		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
+	if err == nil {
+		err = errors.Join(jobDeps.Set(&jobs.Deps{Store: st, Clock: clock, IDs: ids, Logger: logger}), boundRunner.Set(run))
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, runner: run}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -214,8 +216,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
-		Flows: flows, Runner: run, Channels: chans, HTTP: doer, ChannelLog: a.chanlog,
-		TrustedProxies: proxies,
+		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: chans, HTTP: doer,
+		ChannelLog: a.chanlog, TrustedProxies: proxies,
 	})
 	return a, nil
 }
@@ -253,7 +255,7 @@ func (a *App) Start(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	if err := a.workers.Start(context.WithoutCancel(ctx)); err != nil {
+	if err := a.runner.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return err
 	}
@@ -303,7 +305,7 @@ func (a *App) Stop() error {
 		}
 	}
 	if a.listener != nil {
-		a.workers.Stop()
+		a.runner.Stop()
 		if err := a.jobs.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping jobs: %w", err))
 		}

@@ -1,11 +1,9 @@
 package chatflow
 
 import (
-	"container/list"
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	"github.com/parleyhq/parley/internal/flow"
 	"github.com/parleyhq/parley/internal/store"
@@ -16,7 +14,7 @@ import (
 // compiled at most once per process while they stay in the cache.
 func (s *Service) Program(ctx context.Context, projectID, flowID string, revision int) (*flow.Program, error) {
 	key := programKey{projectID, flowID, revision}
-	if p, ok := s.programs.get(key); ok {
+	if p, ok := s.programs.Get(key); ok {
 		return p, nil
 	}
 	v, err := s.store.FlowRevisionGet(ctx, store.FlowRevisionGetParams{ProjectID: projectID, FlowID: flowID, Revision: revision})
@@ -35,76 +33,11 @@ func (s *Service) Program(ctx context.Context, projectID, flowID string, revisio
 	if err != nil {
 		return nil, fmt.Errorf("compiling revision %d of flow %s: %w", revision, flowID, err)
 	}
-	s.programs.put(key, p)
+	s.programs.Put(key, p)
 	return p, nil
 }
 
 type programKey struct {
 	projectID, flowID string
 	revision          int
-}
-
-type programEntry struct {
-	key  programKey
-	prog *flow.Program
-}
-
-// programCache is a least-recently-used cache of compiled programs. Two
-// goroutines missing the same key both compile; the programs are equal, so
-// the duplicate work is harmless and rarer than the cost of a lock held
-// across compilation.
-type programCache struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front: most recently used
-	items map[programKey]*list.Element
-}
-
-func newProgramCache(max int) *programCache {
-	return &programCache{max: max, order: list.New(), items: map[programKey]*list.Element{}}
-}
-
-func (c *programCache) get(k programKey) (*flow.Program, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[k]
-	if !ok {
-		return nil, false
-	}
-	c.order.MoveToFront(el)
-	return el.Value.(*programEntry).prog, true
-}
-
-func (c *programCache) put(k programKey, p *flow.Program) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[k]; ok {
-		el.Value.(*programEntry).prog = p
-		c.order.MoveToFront(el)
-		return
-	}
-	c.items[k] = c.order.PushFront(&programEntry{key: k, prog: p})
-	for c.order.Len() > c.max {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.items, last.Value.(*programEntry).key)
-	}
-}
-
-// dropFlow forgets a deleted flow's programs.
-func (c *programCache) dropFlow(projectID, flowID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, el := range c.items {
-		if k.projectID == projectID && k.flowID == flowID {
-			c.order.Remove(el)
-			delete(c.items, k)
-		}
-	}
-}
-
-func (c *programCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
 }

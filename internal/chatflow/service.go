@@ -17,6 +17,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/flow"
+	"github.com/parleyhq/parley/internal/lru"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -44,17 +45,21 @@ type Store interface {
 
 // Service applies the chat-flow rules.
 type Service struct {
-	store    Store
-	clock    domain.Clock
-	ids      domain.IDGen
-	programs *programCache
+	store Store
+	clock domain.Clock
+	ids   domain.IDGen
+	// programs is a least-recently-used cache of compiled programs. Two
+	// goroutines missing the same key both compile; the programs are equal,
+	// so the duplicate work is harmless and rarer than the cost of a lock
+	// held across compilation.
+	programs *lru.Cache[programKey, *flow.Program]
 	live     liveCache
 }
 
 // New returns a Service whose program cache holds up to 256 compiled
 // revisions.
 func New(s Store, clock domain.Clock, ids domain.IDGen) *Service {
-	return &Service{store: s, clock: clock, ids: ids, programs: newProgramCache(256)}
+	return &Service{store: s, clock: clock, ids: ids, programs: lru.New[programKey, *flow.Program](256)}
 }
 
 // Flow is a chat flow as the API shows it. is_active is true exactly when
@@ -532,7 +537,7 @@ func (s *Service) publishTx(ctx context.Context, q store.Queries, f store.Flow, 
 	if err != nil {
 		return out, err
 	}
-	s.programs.put(programKey{f.ProjectID, f.ID, rev}, prog)
+	s.programs.Put(programKey{f.ProjectID, f.ID, rev}, prog)
 	return out, s.audit(ctx, q, f.ProjectID, actor, "flow.published", f.ID, map[string]any{"revision": rev}, now)
 }
 
@@ -602,7 +607,7 @@ func (s *Service) Delete(ctx context.Context, projectID, id, actor string, versi
 		if err := q.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: projectID, ID: id, ExpectVersion: f.Version}); err != nil {
 			return err
 		}
-		s.programs.dropFlow(projectID, id)
+		s.programs.RemoveFunc(func(k programKey) bool { return k.projectID == projectID && k.flowID == id })
 		q.AfterCommit(s.live.changed)
 		return s.audit(ctx, q, projectID, actor, "flow.deleted", id, map[string]any{"name": f.Name}, s.clock.Now())
 	})

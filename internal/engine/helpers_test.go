@@ -34,7 +34,7 @@ func (g *seqIDs) NewID() string { g.n++; return "s" + strconv.Itoa(g.n) }
 // fakeFlows serves compiled subflows; every flow is at revision 1.
 type fakeFlows map[string]engine.Flow
 
-func (f fakeFlows) Load(_ context.Context, id string, rev int) (engine.Flow, error) {
+func (f fakeFlows) Load(_ context.Context, _, id string, rev int) (engine.Flow, error) {
 	fl, ok := f[id]
 	if !ok {
 		return engine.Flow{}, fmt.Errorf("flow %q is not published", id)

@@ -21,7 +21,7 @@ func (r *sprint) subflow(c *flow.SubflowConfig) int {
 	case r.e.svc.Flows == nil:
 		err = errors.New("subflows are not available here")
 	default:
-		child, err = r.e.svc.Flows.Load(r.ctx, c.FlowID, 0)
+		child, err = r.e.svc.Flows.Load(r.ctx, r.rt[0].flow.Scope, c.FlowID, 0)
 		if err == nil && child.Program == nil {
 			err = ErrNoProgram
 		}

@@ -25,7 +25,7 @@ func (r *sprint) resume(in Input) {
 			loadErr = errors.New("the session waits in a subflow but no flow loader is available")
 			break
 		}
-		child, err := r.e.svc.Flows.Load(r.ctx, f.FlowID, f.Revision)
+		child, err := r.e.svc.Flows.Load(r.ctx, r.rt[0].flow.Scope, f.FlowID, f.Revision)
 		if err == nil && child.Program == nil {
 			err = ErrNoProgram
 		}

@@ -87,15 +87,19 @@ type Flow struct {
 	// ExpireAfter is the flow's expire_after setting; 0 means the engine's
 	// default (24 h). Only the root flow's value is used.
 	ExpireAfter time.Duration
+	// Scope is the host's namespace of the flow (Parley's project): the
+	// root flow's is handed to Flows.Load, since a subflow only ever comes
+	// from the scope of the flow that calls it.
+	Scope string
 }
 
 // Flows loads other flows for subflow nodes. Revision 0 asks for the flow's
 // current published revision (when a subflow node is entered); a non-zero
 // revision asks for that exact revision (when a session waiting inside a
-// subflow resumes: version pinning). Hosts are expected to cache programs
-// per revision.
+// subflow resumes: version pinning). scope is the root flow's Scope. Hosts
+// are expected to cache programs per revision.
 type Flows interface {
-	Load(ctx context.Context, flowID string, revision int) (Flow, error)
+	Load(ctx context.Context, scope, flowID string, revision int) (Flow, error)
 }
 
 // Services are the engine's only ways out. Clock and IDs are required; the

@@ -24,6 +24,7 @@ import (
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	channelsvc "github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
+	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/httpclient"
@@ -47,7 +48,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	deps := &jobs.Deps{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: logger}
+	clock, ids := domain.SystemClock{}, domain.UUIDv7{}
 	box, err := secret.NewBox(make([]byte, secret.KeySize))
 	if err != nil {
 		t.Fatal(err)
@@ -58,24 +59,22 @@ func newHarness(t *testing.T) *harness {
 			t.Fatal(err)
 		}
 	}
-	chans := &lateChannels{}
-	run, err := runner.New(runner.Deps{Channels: chans, Clock: deps.Clock, IDs: deps.IDs, Logger: logger})
+	// Jobs are only enqueued here (the API handles inboxes inline): the
+	// workers are registered for their kinds and never run.
+	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(&jobs.Bound[jobs.Deps]{}, jobs.Options{Logger: logger,
+		Register: []func(*river.Workers){runner.Workers(&jobs.Bound[runner.Runner]{})}})})
+	channels := channelsvc.New(channelsvc.Deps{Registry: reg, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger})
+	flows := chatflow.New(st, clock, ids)
+	run, err := runner.New(st, runner.Deps{Flows: flows, Channels: channels, Clock: clock, IDs: ids, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Jobs are only enqueued here: the API handles inboxes inline.
-	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{Register: []func(*river.Workers){run.Register}})})
-	deps.Store = st
-	channels := channelsvc.New(channelsvc.Deps{Registry: reg, Store: st, Box: box, Clock: deps.Clock, IDs: deps.IDs, Logger: logger})
-	chans.Service = channels
-	flows := chatflow.New(st, deps.Clock, deps.IDs)
-	run.Bind(st, flows)
-	accounts := account.New(st, deps.Clock, deps.IDs, time.Hour)
+	accounts := account.New(st, clock, ids, time.Hour)
 	metrics := prometheus.NewRegistry()
 	api := httpapi.New(httpapi.Deps{
-		Store: st, Accounts: accounts, Clock: deps.Clock, IDs: deps.IDs, Logger: logger,
+		Store: st, Accounts: accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: metrics, Gatherer: metrics, UI: webui.Handler(), MaxBodyBytes: 64 << 10,
-		Flows: flows, Runner: run, Channels: channels, PublicURL: "http://parley.test",
+		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: channels, PublicURL: "http://parley.test",
 		// Loopback is allowed here so tests can call their own httptest servers.
 		HTTP: httpclient.New(httpclient.WithAllow(netip.MustParsePrefix("127.0.0.0/8"))),
 	})
@@ -83,10 +82,6 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(srv.Close)
 	return &harness{t: t, srv: srv, api: api, store: st, accounts: accounts}
 }
-
-// lateChannels is the channel service, given to the runner before the
-// store it reads is open.
-type lateChannels struct{ *channelsvc.Service }
 
 // tenant is a project with an owner user and an owner token.
 type tenant struct {

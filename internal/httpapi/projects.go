@@ -81,18 +81,11 @@ type ProjectUpdateInput struct {
 
 func (s *Server) projectUpdate(ctx context.Context, in *ProjectUpdateInput) (*Body[domain.Project], error) {
 	p := principalFrom(ctx)
-	params := store.ProjectUpdateParams{ID: p.ProjectID, Name: in.Body.Name, Now: s.deps.Clock.Now()}
+	params := store.ProjectUpdateParams{ID: p.ProjectID, Name: in.Body.Name}
 	if in.Body.Settings != nil {
 		params.Settings, _ = json.Marshal(in.Body.Settings)
 	}
-	var proj domain.Project
-	err := s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		var err error
-		if proj, err = q.ProjectUpdate(ctx, params); err != nil {
-			return err
-		}
-		return q.AuditAppend(ctx, domain.AuditEvent{ID: s.deps.IDs.NewID(), ProjectID: proj.ID, Actor: string(p.Actor()), Action: "project.updated", Target: proj.ID, CreatedAt: params.Now})
-	})
+	proj, err := s.deps.Accounts.UpdateProject(ctx, params, p.Actor())
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
-
+	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/runner"
@@ -23,6 +21,14 @@ func (a *runtimeAPI) runner() (*runner.Runner, error) {
 		return nil, domain.Errorf(domain.CodeUnavailable, "flows cannot run in this server configuration")
 	}
 	return a.s.deps.Runner, nil
+}
+
+// conversations is the service the runtime routes act through.
+func (a *runtimeAPI) conversations() (*conversation.Service, error) {
+	if a.s.deps.Conversations == nil {
+		return nil, domain.Errorf(domain.CodeUnavailable, "flows cannot run in this server configuration")
+	}
+	return a.s.deps.Conversations, nil
 }
 
 // MessageView is a message of a conversation with its content spread out:
@@ -139,44 +145,13 @@ type ContactUpdateInput struct {
 }
 
 func (a *runtimeAPI) contactUpdate(ctx context.Context, in *ContactUpdateInput) (*Body[domain.Contact], error) {
-	p := principalFrom(ctx)
-	var out domain.Contact
-	err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		if err := q.ContactLock(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ContactID}); err != nil {
-			return err
-		}
-		c, err := q.ContactGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ContactID})
-		if err != nil {
-			return err
-		}
-		now := a.s.deps.Clock.Now()
-		b := in.Body
-		if b.Name != nil {
-			c.Name = strings.TrimSpace(*b.Name)
-		}
-		if b.Language != nil {
-			c.Language = *b.Language
-		}
-		if b.Fields != nil {
-			c.Fields = b.Fields
-		}
-		if b.Tags != nil {
-			c.Tags = b.Tags
-		}
-		if b.OptedOut != nil && *b.OptedOut != c.OptedOut {
-			c.OptedOut = *b.OptedOut
-			c.OptedOutAt = nil
-			if c.OptedOut {
-				c.OptedOutAt = &now
-			}
-		}
-		if b.Assignee != nil {
-			c.Assignee = *b.Assignee
-		}
-		c.UpdatedAt = now
-		out, err = q.ContactUpdate(ctx, c)
-		return err
-	})
+	conv, err := a.conversations()
+	if err != nil {
+		return nil, err
+	}
+	b := in.Body
+	out, err := conv.UpdateContact(ctx, principalFrom(ctx).ProjectID, in.ContactID, conversation.ContactChanges{Name: b.Name, Language: b.Language,
+		Fields: b.Fields, Tags: b.Tags, OptedOut: b.OptedOut, Assignee: b.Assignee})
 	if err != nil {
 		return nil, err
 	}
@@ -184,19 +159,15 @@ func (a *runtimeAPI) contactUpdate(ctx context.Context, in *ContactUpdateInput) 
 }
 
 func (a *runtimeAPI) contactRelease(ctx context.Context, in *ContactPath) (*Body[QueuedEvent], error) {
-	r, err := a.runner()
+	conv, err := a.conversations()
 	if err != nil {
 		return nil, err
 	}
-	p := principalFrom(ctx)
-	var ev domain.ContactEvent
-	if err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		ev, err = r.Release(ctx, q, p.ProjectID, in.ContactID)
-		return err
-	}); err != nil {
+	o, err := conv.Release(ctx, principalFrom(ctx).ProjectID, in.ContactID)
+	if err != nil {
 		return nil, err
 	}
-	return bodyOf(a.settle(ctx, r, ev)), nil
+	return bodyOf(QueuedEvent(o)), nil
 }
 
 // QueuedEvent is an action queued for a contact and what became of it.
@@ -205,20 +176,6 @@ type QueuedEvent struct {
 	Seq       int64  `json:"seq" doc:"The event's place in the contact's inbox"`
 	Handled   bool   `json:"handled" doc:"False when it is still queued (it will be handled shortly)"`
 	Result    string `json:"result,omitempty" doc:"What handling it did, e.g. 'resumed session'"`
-}
-
-// settle handles the contact's inbox now, so the caller sees the outcome;
-// if that fails the queued job does it later, nothing is lost.
-func (a *runtimeAPI) settle(ctx context.Context, r *runner.Runner, ev domain.ContactEvent) QueuedEvent {
-	out := QueuedEvent{ContactID: ev.ContactID, Seq: ev.Seq}
-	if err := r.ProcessContact(ctx, ev.ProjectID, ev.ContactID); err != nil {
-		loggerFrom(ctx).Warn("handling a contact's inbox inline failed; the job will retry", "contact", ev.ContactID, "err", err)
-		return out
-	}
-	if h, err := a.s.deps.Store.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: ev.ProjectID, Seq: ev.Seq}); err == nil && h.HandledAt != nil {
-		out.Handled, out.Result = true, h.Result
-	}
-	return out
 }
 
 // ConversationInput pages a contact's messages.
@@ -249,41 +206,12 @@ type AgentMessageInput struct {
 }
 
 func (a *runtimeAPI) agentSend(ctx context.Context, in *AgentMessageInput) (*Body[MessageView], error) {
-	r, err := a.runner()
+	conv, err := a.conversations()
 	if err != nil {
 		return nil, err
 	}
-	p := principalFrom(ctx)
-	channelID := in.Body.ChannelID
-	if channelID == "" {
-		urns, err := a.s.deps.Store.ContactURNs(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ContactID})
-		if err != nil {
-			return nil, err
-		}
-		var last time.Time
-		for _, u := range urns {
-			if u.ChannelID != "" && (u.LastInboundAt == nil && last.IsZero() || u.LastInboundAt != nil && u.LastInboundAt.After(last)) {
-				channelID = u.ChannelID
-				if u.LastInboundAt != nil {
-					last = *u.LastInboundAt
-				}
-			}
-		}
-		if channelID == "" {
-			return nil, domain.Invalid("/channel_id", "the contact has no channel to reply on; name one in channel_id")
-		}
-	}
-	if _, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: channelID}); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, domain.Invalid("/channel_id", "channel %q not found", channelID)
-		}
-		return nil, err
-	}
-	var m domain.Message
-	err = a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		m, err = r.AgentSend(ctx, q, p.ProjectID, in.ContactID, channelID, in.Body.Text)
-		return err
-	})
+	m, err := conv.Reply(ctx, conversation.ReplyParams{ProjectID: principalFrom(ctx).ProjectID, ContactID: in.ContactID,
+		ChannelID: in.Body.ChannelID, Text: in.Body.Text})
 	if err != nil {
 		return nil, err
 	}
@@ -385,30 +313,19 @@ type InterruptInput struct {
 }
 
 func (a *runtimeAPI) sessionInterrupt(ctx context.Context, in *InterruptInput) (*Body[QueuedEvent], error) {
-	r, err := a.runner()
+	conv, err := a.conversations()
 	if err != nil {
 		return nil, err
 	}
-	p := principalFrom(ctx)
-	s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.SessionID})
-	if err != nil {
-		return nil, err
-	}
-	if !domain.SessionLive(s.Status) {
-		return nil, domain.Errorf(domain.CodeConflict, "the session already ended (%s)", s.Status)
-	}
-	reason := "interrupted through the API"
-	if in.Body != nil && in.Body.Reason != "" {
+	reason := ""
+	if in.Body != nil {
 		reason = in.Body.Reason
 	}
-	var ev domain.ContactEvent
-	if err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		ev, err = r.Interrupt(ctx, q, p.ProjectID, s.ContactID, s.ID, reason)
-		return err
-	}); err != nil {
+	o, err := conv.Interrupt(ctx, principalFrom(ctx).ProjectID, in.SessionID, reason)
+	if err != nil {
 		return nil, err
 	}
-	return bodyOf(a.settle(ctx, r, ev)), nil
+	return bodyOf(QueuedEvent(o)), nil
 }
 
 // FlowStartInput starts a flow for a contact.
@@ -433,114 +350,15 @@ type FlowStartOutput struct {
 }
 
 func (a *runtimeAPI) flowStart(ctx context.Context, in *FlowStartInput) (*Body[FlowStartOutput], error) {
-	r, err := a.runner()
+	conv, err := a.conversations()
 	if err != nil {
 		return nil, err
 	}
-	p := principalFrom(ctx)
 	b := in.Body
-	ch, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: b.ChannelID})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, domain.Invalid("/channel_id", "channel %q not found; list channels with GET /channels/", b.ChannelID)
-	}
+	st, err := conv.StartFlow(ctx, conversation.StartParams{ProjectID: principalFrom(ctx).ProjectID, FlowID: in.FlowID, ContactID: b.ContactID,
+		Phone: b.Phone, Country: b.Country, Name: b.Name, ChannelID: b.ChannelID, Vars: b.Variables, IdempotencyKey: in.IdempotencyKey})
 	if err != nil {
 		return nil, err
 	}
-	if (b.ContactID == "") == (b.Phone == "") {
-		return nil, domain.Invalid("/contact_id", "give either contact_id or phone")
-	}
-	var e164 string
-	if b.Phone != "" {
-		if e164, err = normalizePhone(b.Phone, b.Country); err != nil {
-			return nil, domain.Invalid("/phone", "%v", err)
-		}
-	}
-	sessionID := a.s.deps.IDs.NewID()
-	var ev domain.ContactEvent
-	err = a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		contactID := b.ContactID
-		if contactID == "" {
-			c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p.ProjectID, Scheme: ch.Type, Path: strings.TrimPrefix(e164, "+"),
-				ChannelID: ch.ID, NewID: a.s.deps.IDs.NewID(), Name: b.Name, Phone: e164, Now: a.s.deps.Clock.Now()})
-			if err != nil {
-				return err
-			}
-			contactID = c.ID
-		} else if _, err := q.ContactGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: contactID}); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return domain.Invalid("/contact_id", "contact %q not found", contactID)
-			}
-			return err
-		}
-		f, err := q.FlowGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.FlowID})
-		if err != nil {
-			return err
-		}
-		if f.Status != store.FlowPublished {
-			return domain.Errorf(domain.CodeConflict, "flow %q is not published; publish it before starting it", f.Name)
-		}
-		if in.IdempotencyKey != "" {
-			// Claimed in the same transaction as the start: of two requests
-			// with one key, exactly one starts anything.
-			raw, _ := json.Marshal(idempotentStart{SessionID: sessionID, ContactID: contactID})
-			if err := q.IdempotencyPut(ctx, store.IdempotencyPutParams{ProjectID: p.ProjectID, Key: "flow-start:" + in.IdempotencyKey, Response: raw, Now: a.s.deps.Clock.Now()}); err != nil {
-				if errors.Is(err, store.ErrConflict) {
-					return errRepeated
-				}
-				return err
-			}
-		}
-		ev, err = r.Start(ctx, q, runner.StartParams{ProjectID: p.ProjectID, FlowID: in.FlowID, ContactID: contactID, ChannelID: ch.ID, Vars: b.Variables, SessionID: sessionID})
-		return err
-	})
-	if errors.Is(err, errRepeated) {
-		return a.repeatedStart(ctx, p.ProjectID, in.IdempotencyKey)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := FlowStartOutput{SessionID: sessionID, QueuedEvent: a.settle(ctx, r, ev), Status: "queued"}
-	if s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: sessionID}); err == nil {
-		out.Status = s.Status
-	}
-	return bodyOf(out), nil
-}
-
-// errRepeated: the Idempotency-Key was used before.
-var errRepeated = errors.New("repeated request")
-
-// idempotentStart is what an Idempotency-Key remembers of a start.
-type idempotentStart struct {
-	SessionID string `json:"session_id"`
-	ContactID string `json:"contact_id"`
-}
-
-// repeatedStart answers a repeated request with the first one's session,
-// as it is now.
-func (a *runtimeAPI) repeatedStart(ctx context.Context, projectID, key string) (*Body[FlowStartOutput], error) {
-	raw, err := a.s.deps.Store.IdempotencyGet(ctx, store.IdempotencyKey{ProjectID: projectID, Key: "flow-start:" + key})
-	if err != nil {
-		return nil, err
-	}
-	var first idempotentStart
-	if err := json.Unmarshal(raw, &first); err != nil {
-		return nil, err
-	}
-	out := FlowStartOutput{SessionID: first.SessionID, QueuedEvent: QueuedEvent{ContactID: first.ContactID}, Status: "queued"}
-	if s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: projectID, ID: first.SessionID}); err == nil {
-		out.Status, out.Handled, out.Result = s.Status, true, "repeated request: the first request started this session"
-	}
-	return bodyOf(out), nil
-}
-
-// normalizePhone returns a phone number in E.164.
-func normalizePhone(raw, country string) (string, error) {
-	num, err := phonenumbers.Parse(raw, strings.ToUpper(country))
-	if err != nil {
-		return "", errors.New("\"" + raw + "\" is not a phone number: " + err.Error() + " (use E.164 like +15551234567, or give default_country)")
-	}
-	if !phonenumbers.IsPossibleNumber(num) {
-		return "", errors.New("\"" + raw + "\" is not a possible phone number")
-	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	return bodyOf(FlowStartOutput{SessionID: st.SessionID, QueuedEvent: QueuedEvent(st.Outcome), Status: st.Status}), nil
 }

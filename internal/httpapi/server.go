@@ -23,6 +23,7 @@ import (
 	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
+	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/runner"
@@ -56,6 +57,9 @@ type Deps struct {
 	// Runner runs flows for contacts; nil disables the runtime routes'
 	// effects (tests of the account API only).
 	Runner *runner.Runner
+	// Conversations acts on contacts' conversations (flow starts, agent
+	// replies, template sends, the simulator); nil disables those routes.
+	Conversations *conversation.Service
 	// HTTP makes http_request calls (the editor's test call), guarded
 	// against requests to private addresses like the engine's.
 	HTTP engine.HTTPDoer

@@ -3,13 +3,12 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/flow"
-	"github.com/parleyhq/parley/internal/runner"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -72,65 +71,20 @@ func (a *runtimeAPI) simView(ctx context.Context, projectID, id string) (*Body[S
 }
 
 func (a *runtimeAPI) simStart(ctx context.Context, in *SimStartInput) (*Body[SimSession], error) {
-	r, err := a.runner()
+	conv, err := a.conversations()
 	if err != nil {
 		return nil, err
 	}
 	p := principalFrom(ctx)
-	f, err := a.s.deps.Store.FlowGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.Body.FlowID})
-	if err != nil {
-		if domain.CodeOf(err) == domain.CodeNotFound {
-			return nil, domain.Invalid("/flow_id", "flow %q not found", in.Body.FlowID)
-		}
-		return nil, err
-	}
-	if !in.Body.Draft && f.Status != store.FlowPublished {
-		return nil, domain.Errorf(domain.CodeConflict, "flow %q is not published; simulate its draft instead (draft: true)", f.Name)
-	}
-	if in.Body.Draft {
-		// Fail here, with every lint error, rather than in the runner.
-		if _, err := a.s.deps.Flows.DraftProgram(ctx, p.ProjectID, f.ID); err != nil {
-			return nil, err
-		}
-	}
-	name, phone, fields := "Simulator", "", map[string]any(nil)
+	sp := conversation.SimulateParams{ProjectID: p.ProjectID, FlowID: in.Body.FlowID, Draft: in.Body.Draft, Vars: in.Body.Variables}
 	if c := in.Body.Contact; c != nil {
-		if c.Name != "" {
-			name = c.Name
-		}
-		phone, fields = c.Phone, c.Fields
+		sp.Name, sp.Phone, sp.Fields = c.Name, c.Phone, c.Fields
 	}
-	sessionID := a.s.deps.IDs.NewID()
-	var ev domain.ContactEvent
-	err = a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		now := a.s.deps.Clock.Now()
-		c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p.ProjectID, Scheme: "simulator", Path: sessionID,
-			NewID: a.s.deps.IDs.NewID(), Name: name, Phone: phone, Simulated: true, Now: now})
-		if err != nil {
-			return err
-		}
-		if fields != nil {
-			c.Fields, c.UpdatedAt = fields, now
-			if _, err := q.ContactUpdate(ctx, c); err != nil {
-				return err
-			}
-		}
-		ev, err = r.Start(ctx, q, runner.StartParams{ProjectID: p.ProjectID, FlowID: f.ID, ContactID: c.ID, Vars: in.Body.Variables,
-			SessionID: sessionID, Simulated: true, Draft: in.Body.Draft})
-		return err
-	})
+	id, err := conv.Simulate(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.ProcessContact(ctx, p.ProjectID, ev.ContactID); err != nil {
-		return nil, err
-	}
-	if h, err := a.s.deps.Store.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: p.ProjectID, Seq: ev.Seq}); err == nil {
-		if why, failed := strings.CutPrefix(h.Result, "error: "); failed {
-			return nil, domain.Errorf(domain.CodeConflict, "the simulation could not start: %s", why)
-		}
-	}
-	return a.simView(ctx, p.ProjectID, sessionID)
+	return a.simView(ctx, p.ProjectID, id)
 }
 
 // SimSessionPath names a simulated session.
@@ -155,28 +109,21 @@ type SimMessageInput struct {
 }
 
 // simSession finds a simulated session of the caller's project, and the
-// runner to move it with.
-func (a *runtimeAPI) simSession(ctx context.Context, id string) (*runner.Runner, domain.FlowSession, error) {
-	r, err := a.runner()
+// service to move it with.
+func (a *runtimeAPI) simSession(ctx context.Context, id string) (*conversation.Service, domain.FlowSession, error) {
+	conv, err := a.conversations()
 	if err != nil {
 		return nil, domain.FlowSession{}, err
 	}
-	s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: principalFrom(ctx).ProjectID, ID: id})
-	if err != nil {
-		return nil, s, err
-	}
-	if !s.Simulated {
-		return nil, s, domain.NotFound("simulator session", id)
-	}
-	return r, s, nil
+	s, err := conv.SimSession(ctx, principalFrom(ctx).ProjectID, id)
+	return conv, s, err
 }
 
 func (a *runtimeAPI) simMessage(ctx context.Context, in *SimMessageInput) (*Body[SimSession], error) {
-	r, s, err := a.simSession(ctx, in.SessionID)
+	conv, s, err := a.simSession(ctx, in.SessionID)
 	if err != nil {
 		return nil, err
 	}
-	p := principalFrom(ctx)
 	b := in.Body
 	given := 0
 	for _, set := range []bool{b.Text != nil, b.Button != nil, b.ListReply != nil, b.FlowResponse != nil} {
@@ -205,16 +152,10 @@ func (a *runtimeAPI) simMessage(ctx context.Context, in *SimMessageInput) (*Body
 		input, content = engine.Input{Kind: engine.InputFlow, Data: b.FlowResponse}, map[string]any{"data": b.FlowResponse}
 	}
 	raw, _ := json.Marshal(content)
-	if err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error {
-		_, err := r.Say(ctx, q, s, typ, raw, input)
-		return err
-	}); err != nil {
+	if err := conv.SimSay(ctx, s, typ, raw, input); err != nil {
 		return nil, err
 	}
-	if err := r.ProcessContact(ctx, p.ProjectID, s.ContactID); err != nil {
-		return nil, err
-	}
-	return a.simView(ctx, p.ProjectID, s.ID)
+	return a.simView(ctx, s.ProjectID, s.ID)
 }
 
 // listRowTitle finds the title of a row the bot offered, so the reply
@@ -248,22 +189,12 @@ func rowTitle(l *flow.ListData, id string) string {
 }
 
 func (a *runtimeAPI) simTimeout(ctx context.Context, in *SimSessionPath) (*Body[SimSession], error) {
-	r, s, err := a.simSession(ctx, in.SessionID)
+	conv, s, err := a.simSession(ctx, in.SessionID)
 	if err != nil {
 		return nil, err
 	}
-	p := principalFrom(ctx)
-	if s.Status != domain.SessionWaiting {
-		return nil, domain.Errorf(domain.CodeConflict, "the session is %s, not waiting: there is no timer to fire", s.Status)
-	}
-	if s.TimeoutAt == nil && s.WaitingFor != "delay" {
-		return nil, domain.Errorf(domain.CodeConflict, "the session waits for a %s without a timeout: there is no timer to fire", s.WaitingFor)
-	}
-	if err := a.s.deps.Store.InTx(ctx, func(q store.Queries) error { return r.FireTimer(ctx, q, s) }); err != nil {
+	if err := conv.SimFireTimer(ctx, s); err != nil {
 		return nil, err
 	}
-	if err := r.ProcessContact(ctx, p.ProjectID, s.ContactID); err != nil {
-		return nil, err
-	}
-	return a.simView(ctx, p.ProjectID, s.ID)
+	return a.simView(ctx, s.ProjectID, s.ID)
 }

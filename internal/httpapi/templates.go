@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
-	"github.com/parleyhq/parley/internal/runner"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/template"
 )
@@ -175,7 +175,7 @@ type TemplateSendOutput struct {
 }
 
 func (a *runtimeAPI) templateSend(ctx context.Context, in *TemplateSendInput) (*Body[TemplateSendOutput], error) {
-	r, err := a.runner()
+	conv, err := a.conversations()
 	if err != nil {
 		return nil, err
 	}
@@ -206,36 +206,14 @@ func (a *runtimeAPI) templateSend(ctx context.Context, in *TemplateSendInput) (*
 			break
 		}
 	}
-	if (b.ContactID == "") == (b.Phone == "") {
-		return nil, domain.Invalid("/contact_id", "give either contact_id or phone")
-	}
-	var e164 string
-	if b.Phone != "" {
-		if e164, err = normalizePhone(b.Phone, b.Country); err != nil {
-			return nil, domain.Invalid("/phone", "%v", err)
-		}
-	}
-	out := TemplateSendOutput{FlowID: flowID, Status: "queued"}
-	if flowID != "" {
-		// The chat-flow API's model: sending a flow's start template
-		// starts the flow, whose clicks then continue it.
-		out.SessionID = a.s.deps.IDs.NewID()
-	}
-	res, err := r.SendTemplateTo(ctx, runner.TemplateSendParams{ProjectID: p.ProjectID, Channel: ch, ContactID: b.ContactID, Phone: e164,
-		FlowID: flowID, SessionID: out.SessionID, Template: engine.Template{ID: t.ID, Name: t.Name, Language: t.Language,
-			Header: b.Params.Header, Body: b.Params.Body, ButtonParams: b.Params.Buttons}})
+	// The chat-flow API's model: sending a flow's start template starts
+	// the flow, whose clicks then continue it.
+	sent, err := conv.SendTemplate(ctx, conversation.TemplateSendParams{Channel: ch,
+		Contact: conversation.ContactRef{ContactID: b.ContactID, Phone: b.Phone, Country: b.Country}, FlowID: flowID,
+		Template: engine.Template{ID: t.ID, Name: t.Name, Language: t.Language, Header: b.Params.Header, Body: b.Params.Body, ButtonParams: b.Params.Buttons}})
 	if err != nil {
 		return nil, err
 	}
-	out.ContactID = res.ContactID
-	if res.Message.ID != "" {
-		out.MessageID, out.Status = res.Message.ID, res.Message.Status
-	}
-	if flowID != "" {
-		a.settle(ctx, r, res.Event)
-		if s, err := a.s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: out.SessionID}); err == nil {
-			out.Status = s.Status
-		}
-	}
+	out := TemplateSendOutput{FlowID: flowID, SessionID: sent.SessionID, ContactID: sent.ContactID, MessageID: sent.Message.ID, Status: sent.Status}
 	return bodyOf(out), nil
 }

@@ -39,13 +39,17 @@ func DefaultSettings() map[string]any {
 
 type provisionWorker struct {
 	river.WorkerDefaults[ProvisionArgs]
-	deps *Deps
+	deps *Bound[Deps]
 }
 
 // Work is idempotent: a project already ready is left alone, so a retried
 // job never provisions twice.
 func (w *provisionWorker) Work(ctx context.Context, job *river.Job[ProvisionArgs]) error {
-	return w.deps.Store.InTx(ctx, func(q store.Queries) error {
+	d, err := w.deps.Get()
+	if err != nil {
+		return err
+	}
+	return d.Store.InTx(ctx, func(q store.Queries) error {
 		p, err := q.ProjectGet(ctx, job.Args.ProjectID)
 		if errors.Is(err, store.ErrNotFound) {
 			return river.JobCancel(fmt.Errorf("project %s no longer exists", job.Args.ProjectID))
@@ -69,12 +73,12 @@ func (w *provisionWorker) Work(ctx context.Context, job *river.Job[ProvisionArgs
 		if err != nil {
 			return err
 		}
-		ready, now := domain.ProjectReady, w.deps.Clock.Now()
+		ready, now := domain.ProjectReady, d.Clock.Now()
 		if _, err := q.ProjectUpdate(ctx, store.ProjectUpdateParams{ID: p.ID, Settings: raw, Status: &ready, Now: now}); err != nil {
 			return err
 		}
 		return q.AuditAppend(ctx, domain.AuditEvent{
-			ID: w.deps.IDs.NewID(), ProjectID: p.ID, Actor: "system", Action: "project.provisioned",
+			ID: d.IDs.NewID(), ProjectID: p.ID, Actor: "system", Action: "project.provisioned",
 			Target: p.ID, Data: json.RawMessage(fmt.Sprintf(`{"job_id": %d}`, job.ID)), CreatedAt: now,
 		})
 	})
@@ -94,16 +98,20 @@ func (HousekeepingArgs) InsertOpts() river.InsertOpts {
 
 type housekeepingWorker struct {
 	river.WorkerDefaults[HousekeepingArgs]
-	deps *Deps
+	deps *Bound[Deps]
 }
 
 func (w *housekeepingWorker) Work(ctx context.Context, _ *river.Job[HousekeepingArgs]) error {
-	n, err := w.deps.Store.WebSessionDeleteExpired(ctx, w.deps.Clock.Now())
+	d, err := w.deps.Get()
+	if err != nil {
+		return err
+	}
+	n, err := d.Store.WebSessionDeleteExpired(ctx, d.Clock.Now())
 	if err != nil {
 		return err
 	}
 	if n > 0 {
-		w.deps.Logger.Info("housekeeping: deleted expired web sessions", "count", n)
+		d.Logger.Info("housekeeping: deleted expired web sessions", "count", n)
 	}
 	return nil
 }

@@ -6,8 +6,10 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,8 +19,7 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// Deps are what workers need. The store is set after it is opened, because
-// opening it needs the River config that holds these workers.
+// Deps are what this package's workers need.
 type Deps struct {
 	Store  store.Store
 	Clock  domain.Clock
@@ -26,8 +27,35 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
+// Bound is a value River's workers need that exists only once the store
+// is open, while opening the store needs the River config that holds the
+// workers. So the workers are registered with an empty Bound, and the
+// composition root sets it once, after building what it holds and before
+// the job client starts; nothing is filled in after the fact on the value
+// itself. A job worked before that (none can be: workers run once the
+// client starts) fails with an error and River retries it.
+type Bound[T any] struct{ p atomic.Pointer[T] }
+
+// Set binds the value; it may be called once.
+func (b *Bound[T]) Set(v *T) error {
+	if v == nil || !b.p.CompareAndSwap(nil, v) {
+		return errors.New("jobs: a worker's dependencies are bound once, to a value")
+	}
+	return nil
+}
+
+// Get is the bound value, or an error before Set.
+func (b *Bound[T]) Get() (*T, error) {
+	if v := b.p.Load(); v != nil {
+		return v, nil
+	}
+	return nil, errors.New("jobs: the worker ran before its dependencies were bound")
+}
+
 // Options tune the River client.
 type Options struct {
+	// Logger receives River's warnings and errors.
+	Logger *slog.Logger
 	// Work is false for processes that only enqueue (CLI commands).
 	Work bool
 	// MaxWorkers is the number of jobs run at once per process.
@@ -47,8 +75,9 @@ const (
 	QueueDefault = river.QueueDefault
 )
 
-// Config returns the River configuration with every worker registered.
-func Config(deps *Deps, o Options) *river.Config {
+// Config returns the River configuration with every worker registered;
+// this package's workers get their dependencies from deps once it is set.
+func Config(deps *Bound[Deps], o Options) *river.Config {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &provisionWorker{deps: deps})
 	river.AddWorker(workers, &housekeepingWorker{deps: deps})
@@ -56,10 +85,8 @@ func Config(deps *Deps, o Options) *river.Config {
 		register(workers)
 	}
 	cfg := &river.Config{
-		Workers: workers,
-		// River reports routine counts at info level every few seconds;
-		// only its warnings and errors are news to an operator.
-		Logger:            slog.New(minLevel{deps.Logger.Handler(), slog.LevelWarn}),
+		Workers:           workers,
+		Logger:            riverLogger(o.Logger),
 		FetchPollInterval: o.PollInterval,
 		// A short cooldown lets a producer fetch again as soon as workers
 		// free up: session timers come in bursts of short jobs.
@@ -165,6 +192,15 @@ func (s *Service) Stop(ctx context.Context) error {
 		<-s.done
 	}
 	return err
+}
+
+// riverLogger passes on River's warnings and errors only: it reports
+// routine counts at info level every few seconds.
+func riverLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(minLevel{l.Handler(), slog.LevelWarn})
 }
 
 // minLevel drops records below a level.

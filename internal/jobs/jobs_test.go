@@ -24,9 +24,12 @@ func TestProvisionAndHousekeeping(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	deps := &jobs.Deps{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: logger}
-	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{Work: true, PollInterval: 50 * time.Millisecond})})
-	deps.Store = st
+	var bound jobs.Bound[jobs.Deps]
+	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(&bound, jobs.Options{Logger: logger, Work: true, PollInterval: 50 * time.Millisecond})})
+	deps := &jobs.Deps{Store: st, Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: logger}
+	if err := bound.Set(deps); err != nil {
+		t.Fatal(err)
+	}
 	accounts := account.New(st, deps.Clock, deps.IDs, time.Hour)
 
 	// State that exists before the workers start.

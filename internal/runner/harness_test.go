@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/runner/inbox"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/testdb"
 )
@@ -88,18 +90,9 @@ func newEnv(t *testing.T, work bool) *env {
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clock, ids := &offsetClock{}, domain.UUIDv7{}
-	deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
 	senders := &countingSenders{sent: map[string]int{}, to: map[string]string{}}
-	r, err := New(Deps{Channels: senders, Clock: clock, IDs: ids, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{Work: true, PollInterval: 20 * time.Millisecond,
-		Register: []func(*river.Workers){r.Register}, Queues: Queues(8)})})
-	deps.Store = st
-	senders.st = st
-	flows := chatflow.New(st, clock, ids)
-	r.Bind(st, flows)
+	st, r, flows := openRunner(t, func(o store.OpenOptions) store.Store { return testdb.Open(t, o) }, senders,
+		Deps{Clock: clock, IDs: ids, Logger: logger})
 	p, err := account.New(st, clock, ids, time.Hour).CreateProject(ctx, "Runner test", nil, "", "test")
 	if err != nil {
 		t.Fatal(err)
@@ -115,18 +108,40 @@ func newEnv(t *testing.T, work bool) *env {
 	return e
 }
 
+// openRunner opens a store with the job client the application builds and
+// the runner on it, as internal/app does: the River workers first, bound
+// to the runner once it is built.
+// senders is the channel service the runner is given, reading the store.
+func openRunner(t *testing.T, open func(store.OpenOptions) store.Store, senders *countingSenders, d Deps) (store.Store, *Runner, *chatflow.Service) {
+	t.Helper()
+	var jobDeps jobs.Bound[jobs.Deps]
+	var bound jobs.Bound[Runner]
+	st := open(store.OpenOptions{Jobs: jobs.Config(&jobDeps, jobs.Options{Logger: d.Logger, Work: true, PollInterval: 20 * time.Millisecond,
+		Register: []func(*river.Workers){Workers(&bound)}, Queues: Queues(8)})})
+	senders.st = st
+	d.Flows, d.Channels = chatflow.New(st, d.Clock, d.IDs), senders
+	r, err := New(st, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(jobDeps.Set(&jobs.Deps{Store: st, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger}), bound.Set(r)); err != nil {
+		t.Fatal(err)
+	}
+	return st, r, d.Flows
+}
+
 func (e *env) startJobs() {
 	e.svc = jobs.NewService(e.st.Jobs(), prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := e.svc.Start(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}
 	svc := e.svc
-	w := e.r.Workers()
-	if err := w.Start(context.Background()); err != nil {
+	r := e.r
+	if err := r.Start(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() {
-		w.Stop()
+		r.Stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = svc.Stop(ctx)
@@ -149,12 +164,12 @@ func (e *env) publish(name string, graph string, opts ...func(*chatflow.CreateIn
 }
 
 // receive stores an inbound web chat message from the contact at address.
-func (e *env) receive(address, text string) Receipt {
+func (e *env) receive(address, text string) inbox.Receipt {
 	e.t.Helper()
-	var rc Receipt
+	var rc inbox.Receipt
 	err := e.st.InTx(context.Background(), func(q store.Queries) error {
 		var err error
-		rc, err = e.r.Receive(context.Background(), q, e.inbound(address, text, ""))
+		rc, err = e.r.Inbox.Receive(context.Background(), q, e.inbound(address, text, ""))
 		return err
 	})
 	if err != nil {
@@ -163,10 +178,10 @@ func (e *env) receive(address, text string) Receipt {
 	return rc
 }
 
-func (e *env) inbound(address, text, providerID string) Inbound {
+func (e *env) inbound(address, text, providerID string) inbox.Inbound {
 	content, _ := json.Marshal(map[string]string{"text": text})
 	in := engine.Input{Kind: engine.InputText, Text: text}
-	return Inbound{ProjectID: e.project.ID, ChannelID: e.channel.ID, Scheme: webchat.Type, Address: address, Name: "Ann",
+	return inbox.Inbound{ProjectID: e.project.ID, ChannelID: e.channel.ID, Scheme: webchat.Type, Address: address, Name: "Ann",
 		ProviderID: providerID, Type: "text", Content: content, Input: in}
 }
 

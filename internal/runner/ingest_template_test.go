@@ -7,6 +7,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/runner/inbox"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -38,10 +39,10 @@ func TestTemplateStatusEvents(t *testing.T) {
 	}
 	for _, tc := range tests {
 		ev := channel.Event{Kind: channel.KindTemplateStatus, Template: &channel.TemplateUpdate{ID: "9001", Name: "order_update", Language: "en_US", Event: tc.event}}
-		var res IngestResult
+		var res inbox.IngestResult
 		err := e.st.InTx(ctx, func(q store.Queries) error {
 			var err error
-			res, err = e.r.Ingest(ctx, q, e.channel, []channel.Event{ev})
+			res, err = e.r.Inbox.Ingest(ctx, q, e.channel, []channel.Event{ev})
 			return err
 		})
 		if err != nil {

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/runner/inbox"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/postgres"
 	"github.com/parleyhq/parley/internal/store/testdb"
@@ -31,34 +31,26 @@ import (
 func TestOrderingAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	url := testdb.PostgresURL(t) // skips without TEST_DATABASE_URL
-	open := func() (*Runner, store.Store) {
+	open := func() (*Runner, store.Store, *chatflow.Service) {
 		logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-		clock, ids := domain.SystemClock{}, domain.UUIDv7{}
-		deps := &jobs.Deps{Clock: clock, IDs: ids, Logger: logger}
-		senders := &countingSenders{sent: map[string]int{}}
-		r, err := New(Deps{Channels: senders, Clock: clock, IDs: ids, Logger: logger,
+		st, r, flows := openRunner(t, func(o store.OpenOptions) store.Store {
+			st, err := postgres.Open(context.Background(), url, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			if err := st.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}, &countingSenders{sent: map[string]int{}}, Deps{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: logger,
 			Lease: 30 * time.Millisecond, PollEvery: 10 * time.Millisecond, InboxWorkers: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := postgres.Open(context.Background(), url, store.OpenOptions{Jobs: jobs.Config(deps, jobs.Options{Work: true,
-			PollInterval: 20 * time.Millisecond, Register: []func(*river.Workers){r.Register}, Queues: Queues(8)})})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		senders.st = st
-		if err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		deps.Store = st
-		r.Bind(st, chatflow.New(st, clock, ids))
-		return r, st
+		return r, st, flows
 	}
-	r1, st1 := open()
-	r2, st2 := open()
-	one := &env{t: t, st: st1, r: r1, flows: r1.d.Flows}
-	two := &env{t: t, st: st2, r: r2, flows: r2.d.Flows}
+	r1, st1, flows1 := open()
+	r2, st2, flows2 := open()
+	one := &env{t: t, st: st1, r: r1, flows: flows1}
+	two := &env{t: t, st: st2, r: r2, flows: flows2}
 	p, err := st1.ProjectCreate(context.Background(), store.ProjectCreateParams{ID: domain.UUIDv7{}.NewID(), Name: "Two processes", Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
@@ -76,12 +68,12 @@ func TestOrderingAcrossProcesses(t *testing.T) {
 		if err := svc.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		w := []*Runner{r1, r2}[i].Workers()
-		if err := w.Start(context.Background()); err != nil {
+		r := []*Runner{r1, r2}[i]
+		if err := r.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
-			w.Stop()
+			r.Stop()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_ = svc.Stop(ctx)
@@ -90,7 +82,7 @@ func TestOrderingAcrossProcesses(t *testing.T) {
 
 	a := addr()
 	var mu sync.Mutex
-	var receipts []Receipt
+	var receipts []inbox.Receipt
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Add(1)

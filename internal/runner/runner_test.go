@@ -18,6 +18,9 @@ import (
 	"github.com/parleyhq/parley/internal/dispatch"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/runner/inbox"
+	"github.com/parleyhq/parley/internal/runner/sprint"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -52,14 +55,14 @@ func button(title string) engine.Input {
 	return engine.Input{Kind: engine.InputButton, Button: title, Text: title}
 }
 
-func (e *env) receiveInput(address string, in engine.Input) Receipt {
+func (e *env) receiveInput(address string, in engine.Input) inbox.Receipt {
 	e.t.Helper()
-	var rc Receipt
+	var rc inbox.Receipt
 	err := e.st.InTx(context.Background(), func(q store.Queries) error {
 		ib := e.inbound(address, in.Text, "")
 		ib.Input = in
 		var err error
-		rc, err = e.r.Receive(context.Background(), q, ib)
+		rc, err = e.r.Inbox.Receive(context.Background(), q, ib)
 		return err
 	})
 	if err != nil {
@@ -118,7 +121,7 @@ func TestOrderingUnderConcurrency(t *testing.T) {
 	e.publish("Loop", loopFlow)
 	a := addr()
 	var mu sync.Mutex
-	var receipts []Receipt
+	var receipts []inbox.Receipt
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Add(1)
@@ -162,7 +165,7 @@ func TestDuplicateDeliveriesAreHandledOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_ = e.st.InTx(context.Background(), func(q store.Queries) error {
-				_, err := e.r.Receive(context.Background(), q, e.inbound(a, "dup", "provider-1"))
+				_, err := e.r.Inbox.Receive(context.Background(), q, e.inbound(a, "dup", "provider-1"))
 				return err
 			})
 		}()
@@ -173,10 +176,10 @@ func TestDuplicateDeliveriesAreHandledOnce(t *testing.T) {
 		_, err := e.headEvent(first.ContactID)
 		return err != nil
 	})
-	var rc Receipt
+	var rc inbox.Receipt
 	_ = e.st.InTx(context.Background(), func(q store.Queries) error {
 		var err error
-		rc, err = e.r.Receive(context.Background(), q, e.inbound(a, "dup", "provider-1"))
+		rc, err = e.r.Inbox.Receive(context.Background(), q, e.inbound(a, "dup", "provider-1"))
 		return err
 	})
 	if !rc.Duplicate {
@@ -206,8 +209,8 @@ func TestTimeoutRacesReply(t *testing.T) {
 		}
 		timer := func() {
 			err := e.st.InTx(context.Background(), func(q store.Queries) error {
-				_, err := e.r.queue(context.Background(), q, domain.ContactEvent{ProjectID: e.project.ID, ContactID: c, Kind: domain.EventTimer,
-					DedupeKey: fmt.Sprintf("timer:%s:%d", s.ID, s.WaitSeq), Payload: payload{SessionID: s.ID, Seq: uint32(s.WaitSeq)}.raw()})
+				_, err := e.r.Inbox.Queue(context.Background(), q, domain.ContactEvent{ProjectID: e.project.ID, ContactID: c, Kind: domain.EventTimer,
+					DedupeKey: fmt.Sprintf("timer:%s:%d", s.ID, s.WaitSeq), Payload: sprint.Payload{SessionID: s.ID, Seq: uint32(s.WaitSeq)}.Raw()})
 				return err
 			})
 			if err != nil {
@@ -308,7 +311,7 @@ func TestOptOut(t *testing.T) {
 	}
 	// A start that is not a reply must not reach an opted-out contact.
 	err = e.st.InTx(context.Background(), func(q store.Queries) error {
-		_, err := e.r.Start(context.Background(), q, StartParams{ProjectID: e.project.ID, FlowID: f.ID, ContactID: c, ChannelID: e.channel.ID, SessionID: "api-start-1"})
+		_, err := e.r.StartFlow(context.Background(), q, StartParams{ProjectID: e.project.ID, FlowID: f.ID, ContactID: c, ChannelID: e.channel.ID, SessionID: "api-start-1"})
 		return err
 	})
 	if err != nil {
@@ -401,7 +404,7 @@ func TestReplyAddress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.r.send(ctx, m, &hint); err != nil {
+		if _, err := e.r.Outbox.Send(ctx, m, &hint); err != nil {
 			t.Fatal(err)
 		}
 		e.senders.mu.Lock()
@@ -443,7 +446,7 @@ func TestHandoff(t *testing.T) {
 		t.Fatalf("during the handoff the bot said %q", got)
 	}
 	if err := e.st.InTx(context.Background(), func(q store.Queries) error {
-		_, err := e.r.Release(context.Background(), q, e.project.ID, c)
+		_, err := e.r.Inbox.Release(context.Background(), q, e.project.ID, c)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -468,7 +471,11 @@ func TestSessionExpiry(t *testing.T) {
 		t.Fatalf("expires %v after it started, want a minute", got)
 	}
 	e.clock.advance(61 * time.Second)
-	w := &timerWorker{r: e.r}
+	var bound jobs.Bound[Runner]
+	if err := bound.Set(e.r); err != nil {
+		t.Fatal(err)
+	}
+	w := &timerWorker{r: &bound}
 	if err := w.Work(context.Background(), &river.Job[TimerArgs]{Args: TimerArgs{ProjectID: e.project.ID, ContactID: c, SessionID: s.ID, Expire: true}}); err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +486,7 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 // TestPoisonEventIsSetAside: an event that fails every time is recorded as
-// failed after PoisonAttempts, and the events behind it are handled.
+// failed after inbox.PoisonAttempts, and the events behind it are handled.
 func TestPoisonEventIsSetAside(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
@@ -494,9 +501,8 @@ func TestPoisonEventIsSetAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	poison := e.receiveInput(a, button("Book"))
-	key := contactKey{e.project.ID, c}
-	for attempt := 1; attempt < PoisonAttempts; attempt++ {
-		if next := e.r.workInbox(context.Background(), key); next != dispatch.Done {
+	for attempt := 1; attempt < inbox.PoisonAttempts; attempt++ {
+		if next := e.r.Inbox.Work(context.Background(), e.project.ID, c); next != dispatch.Done {
 			t.Fatalf("attempt %d: next = %v, want Done (retried later by the poller)", attempt, next)
 		}
 		ev, err := e.headEvent(c)
@@ -504,10 +510,10 @@ func TestPoisonEventIsSetAside(t *testing.T) {
 			t.Fatalf("attempt %d: head event attempts=%d due=%v (%v), want the attempt counted and a later due time", attempt, ev.Attempts, ev.DueAt, err)
 		}
 	}
-	if next := e.r.workInbox(context.Background(), key); next != 0 {
-		t.Fatalf("after %d attempts: next = %v, want 0 (carry on with any events behind)", PoisonAttempts, next)
+	if next := e.r.Inbox.Work(context.Background(), e.project.ID, c); next != 0 {
+		t.Fatalf("after %d attempts: next = %v, want 0 (carry on with any events behind)", inbox.PoisonAttempts, next)
 	}
-	if next := e.r.workInbox(context.Background(), key); next != dispatch.Done {
+	if next := e.r.Inbox.Work(context.Background(), e.project.ID, c); next != dispatch.Done {
 		t.Fatalf("draining the rest: next = %v", next)
 	}
 	got, err := e.st.ContactEventGet(context.Background(), store.ContactEventGetParams{ProjectID: e.project.ID, Seq: poison.Seq})

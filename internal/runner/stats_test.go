@@ -7,35 +7,10 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/runner/inbox"
+	"github.com/parleyhq/parley/internal/runner/sprint"
 	"github.com/parleyhq/parley/internal/store"
 )
-
-func TestStatsBufferAddsUp(t *testing.T) {
-	t.Parallel()
-	at := time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)
-	var b statsBuffer
-	sprint := func(flow string, rev int, at time.Time) store.FlowStatsAddParams {
-		return store.FlowStatsAddParams{ProjectID: "p", FlowID: flow, Revision: rev, At: at,
-			Sessions: store.SessionCounts{Started: 1, Completed: 1},
-			Nodes:    map[string]store.NodeCounts{"start": {Visits: 1}, "ask": {Visits: 1, DropOffs: 1}},
-			Edges:    map[string]int64{"e1": 1}}
-	}
-	b.add(sprint("f1", 1, at))
-	b.add(sprint("f1", 1, at.Add(20*time.Minute))) // same hour
-	b.add(sprint("f1", 1, at.Add(time.Hour)))      // next hour
-	b.add(sprint("f1", 2, at))                     // other revision
-	rows := b.take()
-	if len(rows) != 3 {
-		t.Fatalf("%d rows, want 3 (hour × revision)", len(rows))
-	}
-	r := rows[statsKey{"p", "f1", 1, at.Truncate(time.Hour)}]
-	if r == nil || r.Sessions.Started != 2 || r.Nodes["ask"] != (store.NodeCounts{Visits: 2, DropOffs: 2}) || r.Edges["e1"] != 2 || !r.At.Equal(at.Truncate(time.Hour)) {
-		t.Fatalf("9:00 row = %+v", r)
-	}
-	if len(b.take()) != 0 {
-		t.Fatal("take left rows behind")
-	}
-}
 
 // TestCountersAreWrittenByTheWorkers: a session's counters reach the
 // database within a few seconds with nobody asking (the flusher), and
@@ -52,7 +27,7 @@ func TestCountersAreWrittenByTheWorkers(t *testing.T) {
 		st, err := e.st.FlowStatsGet(context.Background(), store.FlowStatsParams{ProjectID: e.project.ID, FlowID: f.ID})
 		return err == nil && st.Sessions.Completed == 1
 	})
-	time.Sleep(2 * statsEvery) // later flushes add nothing more
+	time.Sleep(2 * sprint.StatsEvery) // later flushes add nothing more
 	st, err := e.st.FlowStatsGet(context.Background(), store.FlowStatsParams{ProjectID: e.project.ID, FlowID: f.ID})
 	if err != nil || st.Sessions.Started != 1 || st.Sessions.Completed != 1 {
 		t.Fatalf("counters = %+v (%v), want one session started and completed", st.Sessions, err)
@@ -70,10 +45,10 @@ func TestPollersTakeOverOrphans(t *testing.T) {
 	a := addr()
 	// An inbound message stored as a process that died right after its
 	// commit would have left it: due at once, no notification.
-	var rc Receipt
+	var rc inbox.Receipt
 	err := e.st.InTx(ctx, func(q store.Queries) error {
 		var err error
-		rc, err = e.r.Receive(ctx, orphanQueries{q}, e.inbound(a, "hi", ""))
+		rc, err = e.r.Inbox.Receive(ctx, orphanQueries{q}, e.inbound(a, "hi", ""))
 		return err
 	})
 	if err != nil {
@@ -96,7 +71,7 @@ func TestPollersTakeOverOrphans(t *testing.T) {
 	var m domain.Message
 	err = e.st.InTx(ctx, func(q store.Queries) error {
 		var err error
-		m, err = e.r.AgentSend(ctx, orphanQueries{q}, e.project.ID, rc.ContactID, e.channel.ID, "are you there?")
+		m, err = e.r.Outbox.AgentSend(ctx, orphanQueries{q}, e.project.ID, rc.ContactID, e.channel.ID, "are you there?")
 		return err
 	})
 	if err != nil {

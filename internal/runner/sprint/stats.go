@@ -1,4 +1,4 @@
-package runner
+package sprint
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// statsEvery is how often a process writes the flow counters its sprints
+// StatsEvery is how often a process writes the flow counters its sprints
 // added up.
-const statsEvery = time.Second
+const StatsEvery = time.Second
 
 // statsKey is one row of counters: a flow revision in an hour.
 type statsKey struct {
@@ -72,23 +72,23 @@ func (b *statsBuffer) take() map[statsKey]*store.FlowStatsAddParams {
 // FlushStats writes the counters added up so far, including those of
 // sprints whose commit is under way now; the analytics API calls it before
 // reading, so everything this process committed is counted.
-func (r *Runner) FlushStats(ctx context.Context) error {
+func (h *Handler) FlushStats(ctx context.Context) error {
 	// A barrier: sprint commits hold the gate shared until their counters
 	// are in the buffer.
-	r.commitGate.Lock()
-	r.commitGate.Unlock() //nolint:staticcheck // an empty critical section is the point
-	return r.flushStats(ctx)
+	h.commitGate.Lock()
+	h.commitGate.Unlock() //nolint:staticcheck // an empty critical section is the point
+	return h.flushStats(ctx)
 }
 
 // flushStats writes the buffered counters.
-func (r *Runner) flushStats(ctx context.Context) error {
-	r.statsMu.Lock() // one flush at a time: a failed one puts its rows back
-	defer r.statsMu.Unlock()
-	rows := r.stats.take()
+func (h *Handler) flushStats(ctx context.Context) error {
+	h.statsMu.Lock() // one flush at a time: a failed one puts its rows back
+	defer h.statsMu.Unlock()
+	rows := h.stats.take()
 	if len(rows) == 0 {
 		return nil
 	}
-	err := r.st.InTx(ctx, func(q store.Queries) error {
+	err := h.st.InTx(ctx, func(q store.Queries) error {
 		for _, p := range rows {
 			if err := q.FlowStatsAdd(ctx, *p); err != nil {
 				return err
@@ -98,30 +98,30 @@ func (r *Runner) flushStats(ctx context.Context) error {
 	})
 	if err != nil {
 		for _, p := range rows {
-			r.stats.add(*p)
+			h.stats.add(*p)
 		}
 	}
 	return err
 }
 
-// flushStatsLoop writes the counters every statsEvery until stop closes,
+// flushStatsLoop writes the counters every StatsEvery until stop closes,
 // and once more then.
-func (r *Runner) flushStatsLoop(stop <-chan struct{}, done chan<- struct{}) {
+func (h *Handler) flushStatsLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(statsEvery)
+	t := time.NewTicker(StatsEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := r.flushStats(ctx); err != nil {
-				r.d.Logger.Error("writing flow counters at stop failed; they are lost", "err", err)
+			if err := h.flushStats(ctx); err != nil {
+				h.c.Logger.Error("writing flow counters at stop failed; they are lost", "err", err)
 			}
 			cancel()
 			return
 		case <-t.C:
-			if err := r.flushStats(context.Background()); err != nil {
-				r.d.Logger.Warn("writing flow counters failed; retrying", "err", err)
+			if err := h.flushStats(context.Background()); err != nil {
+				h.c.Logger.Warn("writing flow counters failed; retrying", "err", err)
 			}
 		}
 	}

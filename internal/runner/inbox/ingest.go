@@ -1,4 +1,4 @@
-package runner
+package inbox
 
 import (
 	"context"
@@ -26,17 +26,18 @@ type IngestResult struct {
 // IngestWebhook stores the events of one verified webhook, routed to their
 // channels, in one transaction: once it returns nil, the webhook may be
 // acknowledged. The events are made ready before the transaction, which on
-// SQLite runs on the one writer.
-func (r *Runner) IngestWebhook(ctx context.Context, batches []channels.Batch) error {
+// SQLite runs on the one writer (and its group commit shares the
+// transaction with other writers').
+func (box *Inbox) IngestWebhook(ctx context.Context, batches []channels.Batch) error {
 	ready := make([]*IngestBatch, 0, len(batches))
 	for _, b := range batches {
-		ib, err := r.PrepareIngest(b.Channel, b.Events)
+		ib, err := box.PrepareIngest(b.Channel, b.Events)
 		if err != nil {
 			return err
 		}
 		ready = append(ready, ib)
 	}
-	return r.st.InTx(ctx, func(q store.Queries) error {
+	return box.st.InTx(ctx, func(q store.Queries) error {
 		for _, b := range ready {
 			if _, err := b.Store(ctx, q); err != nil {
 				return err
@@ -53,8 +54,8 @@ func (r *Runner) IngestWebhook(ctx context.Context, batches []channels.Batch) er
 // commits, the webhook may be acknowledged: everything it said is kept.
 // It is PrepareIngest and Store in one; callers that can should prepare
 // before their transaction.
-func (r *Runner) Ingest(ctx context.Context, q store.Queries, ch domain.Channel, events []channel.Event) (IngestResult, error) {
-	b, err := r.PrepareIngest(ch, events)
+func (box *Inbox) Ingest(ctx context.Context, q store.Queries, ch domain.Channel, events []channel.Event) (IngestResult, error) {
+	b, err := box.PrepareIngest(ch, events)
 	if err != nil {
 		return IngestResult{}, err
 	}
@@ -65,7 +66,7 @@ func (r *Runner) Ingest(ctx context.Context, q store.Queries, ch domain.Channel,
 // can be worked out without the database is, before the transaction (on
 // SQLite its function runs on the one writer).
 type IngestBatch struct {
-	r      *Runner
+	box    *Inbox
 	ch     domain.Channel
 	events []channel.Event
 	// inbound are the messages' stored forms, by index in events.
@@ -74,8 +75,8 @@ type IngestBatch struct {
 
 // PrepareIngest readies a webhook's events for a channel; an event that
 // cannot be stored (a message without a sender) is an invalid-input error.
-func (r *Runner) PrepareIngest(ch domain.Channel, events []channel.Event) (*IngestBatch, error) {
-	b := &IngestBatch{r: r, ch: ch, events: events}
+func (box *Inbox) PrepareIngest(ch domain.Channel, events []channel.Event) (*IngestBatch, error) {
+	b := &IngestBatch{box: box, ch: ch, events: events}
 	for i := range events {
 		e := &events[i]
 		if !e.Kind.IsMessage() {
@@ -95,14 +96,14 @@ func (r *Runner) PrepareIngest(ch domain.Channel, events []channel.Event) (*Inge
 
 // Store stores the batch in the caller's transaction (see Ingest).
 func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult, error) {
-	r, ch := b.r, b.ch
+	box, ch := b.box, b.ch
 	var res IngestResult
 	for i := range b.events {
 		e := &b.events[i]
 		switch {
 		case e.Kind.IsMessage():
 			// Reactions, edits and the like are kept in the history only.
-			rc, err := r.receive(ctx, q, *b.inbound[i], resumable(e.Kind))
+			rc, err := box.receive(ctx, q, *b.inbound[i], resumable(e.Kind))
 			if err != nil {
 				return res, err
 			}
@@ -112,12 +113,12 @@ func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult,
 				res.Messages++
 			}
 		case e.Kind == channel.KindStatus:
-			if err := r.ingestStatus(ctx, q, ch, e); err != nil {
+			if err := box.ingestStatus(ctx, q, ch, e); err != nil {
 				return res, err
 			}
 			res.Statuses++
 		case template.IsTemplateEvent(e.Kind):
-			ok, err := template.ApplyWebhook(ctx, q, template.WebhookParams{Channel: ch, Kind: e.Kind, Update: e.Template, Now: r.d.Clock.Now()})
+			ok, err := template.ApplyWebhook(ctx, q, template.WebhookParams{Channel: ch, Kind: e.Kind, Update: e.Template, Now: box.c.Clock.Now()})
 			if err != nil {
 				return res, err
 			}
@@ -125,15 +126,15 @@ func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult,
 				res.Templates++
 			} else {
 				res.Ignored++
-				r.d.Logger.Info("template update for a template Parley does not know", "channel", ch.ID, "kind", e.Kind)
+				box.c.Logger.Info("template update for a template Parley does not know", "channel", ch.ID, "kind", e.Kind)
 			}
 		case e.Kind == channel.KindPreference && e.Preference != nil:
-			if err := r.ingestPreference(ctx, q, ch, e); err != nil {
+			if err := box.ingestPreference(ctx, q, ch, e); err != nil {
 				return res, err
 			}
 		default:
 			res.Ignored++
-			r.d.Logger.Info("webhook event acknowledged, not acted on", "channel", ch.ID, "kind", e.Kind)
+			box.c.Logger.Info("webhook event acknowledged, not acted on", "channel", ch.ID, "kind", e.Kind)
 		}
 	}
 	return res, nil
@@ -217,12 +218,12 @@ func inboundOf(ch domain.Channel, e *channel.Event) (*Inbound, error) {
 // ingestStatus moves our message forward. Meta echoes our message ID, so a
 // status that arrives before the send's response was recorded still finds
 // its message (and records the provider ID on it).
-func (r *Runner) ingestStatus(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) error {
+func (box *Inbox) ingestStatus(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) error {
 	st := e.Status
 	if st == nil || st.Type != "" {
 		return nil // payment and other non-message statuses
 	}
-	p := store.MessageStatusParams{Status: statusOf(st.State), ProviderID: e.ProviderID, Now: r.d.Clock.Now()}
+	p := store.MessageStatusParams{Status: statusOf(st.State), ProviderID: e.ProviderID, Now: box.c.Clock.Now()}
 	if p.Status == "" {
 		return nil
 	}
@@ -251,7 +252,7 @@ func (r *Runner) ingestStatus(ctx context.Context, q store.Queries, ch domain.Ch
 	// was answered, finds it.
 	m, err := q.MessageGetByProviderID(ctx, store.MessageGetByProviderIDParams{ChannelID: ch.ID, Direction: domain.DirectionOut, ProviderID: e.ProviderID})
 	if errors.Is(err, store.ErrNotFound) {
-		r.d.Logger.Info("status for a message Parley does not know", "channel", ch.ID, "provider_id", e.ProviderID, "state", st.State)
+		box.c.Logger.Info("status for a message Parley does not know", "channel", ch.ID, "provider_id", e.ProviderID, "state", st.State)
 		return nil
 	}
 	if err != nil {
@@ -277,9 +278,9 @@ func statusOf(s channel.State) string {
 }
 
 // ingestPreference records a marketing opt-out or resume on the contact.
-func (r *Runner) ingestPreference(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) error {
+func (box *Inbox) ingestPreference(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) error {
 	c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: ch.ProjectID, Scheme: ch.Type, Path: e.Contact.Key(), ChannelID: ch.ID,
-		NewID: r.d.IDs.NewID(), Name: e.Contact.Name, Now: r.d.Clock.Now()})
+		NewID: box.c.IDs.NewID(), Name: e.Contact.Name, Now: box.c.Clock.Now()})
 	if err != nil {
 		return err
 	}
@@ -287,7 +288,7 @@ func (r *Runner) ingestPreference(ctx context.Context, q store.Queries, ch domai
 		c.Fields = map[string]any{}
 	}
 	c.Fields["marketing_opt_out"] = e.Preference.OptedOut()
-	c.UpdatedAt = r.d.Clock.Now()
+	c.UpdatedAt = box.c.Clock.Now()
 	_, err = q.ContactUpdate(ctx, c)
 	return err
 }

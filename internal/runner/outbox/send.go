@@ -1,4 +1,4 @@
-package runner
+package outbox
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley/internal/dispatch"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/runner/lease"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -25,31 +26,31 @@ const maxPacingWait = time.Second
 // longer waits are written to the message so any process takes it later.
 const maxHeldDelay = 5 * time.Second
 
-// workOutbox sends one queued message. It is safe to run twice: a message
+// work sends one queued message. It is safe to run twice: a message
 // no longer queued is left alone. The one case that can send twice is a
 // crash between the provider accepting and our commit; the provider echoes
 // our ID in its status webhooks, which reconciles that copy.
-func (r *Runner) workOutbox(ctx context.Context, k messageKey) time.Duration {
+func (o *Outbox) work(ctx context.Context, k messageKey) time.Duration {
 	var m domain.Message
 	var to *domain.URN
-	if v, ok := r.sending.LoadAndDelete(k.id); ok {
+	if v, ok := o.sending.LoadAndDelete(k.id); ok {
 		qs := v.(queuedSend) // queued by this process, which holds it
 		m, to = qs.m, qs.to
 	} else {
 		var err error
-		m, err = r.st.MessageGet(ctx, store.Ref{ProjectID: k.project, ID: k.id})
+		m, err = o.st.MessageGet(ctx, store.Ref{ProjectID: k.project, ID: k.id})
 		if errors.Is(err, store.ErrNotFound) {
 			return dispatch.Done
 		}
 		if err != nil {
-			r.d.Logger.Error("reading a message to send failed", "message", k.id, "err", err)
-			return time.Second + jitter(time.Second)
+			o.c.Logger.Error("reading a message to send failed", "message", k.id, "err", err)
+			return time.Second + lease.Jitter(time.Second)
 		}
 	}
 	if m.Status != domain.MessageQueued {
 		return dispatch.Done
 	}
-	next, err := r.send(ctx, m, to)
+	next, err := o.Send(ctx, m, to)
 	if err == nil {
 		return next
 	}
@@ -58,58 +59,58 @@ func (r *Runner) workOutbox(ctx context.Context, k messageKey) time.Duration {
 	}
 	// A failure of ours (the database, a template lookup): retry later.
 	attempt := m.Attempts + 1
-	if attempt >= r.d.SendAttempts {
-		if ferr := r.failSend(ctx, m, "send_error", fmt.Sprintf("gave up after %d attempts: %v", attempt, err)); ferr == nil {
+	if attempt >= o.c.Attempts {
+		if ferr := o.failSend(ctx, m, "send_error", fmt.Sprintf("gave up after %d attempts: %v", attempt, err)); ferr == nil {
 			return dispatch.Done
 		}
 	}
-	r.d.Logger.Warn("sending a message failed; it will be retried", "message", m.ID, "attempt", attempt, "err", err)
-	return r.retrySend(ctx, m, sendBackoff(attempt), true)
+	o.c.Logger.Warn("sending a message failed; it will be retried", "message", m.ID, "attempt", attempt, "err", err)
+	return o.retrySend(ctx, m, sendBackoff(attempt), true)
 }
 
 // retrySend makes the message due again after d: in memory for short
 // waits, in the database (for any process) for longer ones or failures.
-func (r *Runner) retrySend(ctx context.Context, m domain.Message, d time.Duration, failed bool) time.Duration {
+func (o *Outbox) retrySend(ctx context.Context, m domain.Message, d time.Duration, failed bool) time.Duration {
 	if !failed && d <= maxHeldDelay {
 		return d
 	}
-	if _, err := r.st.MessageRetry(ctx, store.MessageRetryParams{ID: m.ID, DueAt: r.d.Clock.Now().Add(d), Failed: failed}); err != nil && !errors.Is(err, store.ErrConflict) {
-		r.d.Logger.Error("rescheduling a message failed", "message", m.ID, "err", err)
+	if _, err := o.st.MessageRetry(ctx, store.MessageRetryParams{ID: m.ID, DueAt: o.c.Clock.Now().Add(d), Failed: failed}); err != nil && !errors.Is(err, store.ErrConflict) {
+		o.c.Logger.Error("rescheduling a message failed", "message", m.ID, "err", err)
 		return min(d, maxHeldDelay)
 	}
 	return dispatch.Done
 }
 
-func (r *Runner) failSend(ctx context.Context, m domain.Message, code, reason string) error {
-	return r.recordSend(ctx, store.MessageStatusParams{ID: m.ID, Status: domain.MessageFailed, ErrorCode: code, ErrorReason: reason, Now: r.d.Clock.Now()})
+func (o *Outbox) failSend(ctx context.Context, m domain.Message, code, reason string) error {
+	return o.recordSend(ctx, store.MessageStatusParams{ID: m.ID, Status: domain.MessageFailed, ErrorCode: code, ErrorReason: reason, Now: o.c.Clock.Now()})
 }
 
 // recordSend records a send's outcome, trying a few times: once the
 // provider has answered, a failure to record must not send again.
-func (r *Runner) recordSend(ctx context.Context, p store.MessageStatusParams) error {
+func (o *Outbox) recordSend(ctx context.Context, p store.MessageStatusParams) error {
 	var err error
 	for i := range 3 {
-		if _, err = r.st.MessageSetStatus(ctx, p); err == nil || ctx.Err() != nil {
+		if _, err = o.st.MessageSetStatus(ctx, p); err == nil || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
 	}
 	if err != nil {
-		r.d.Logger.Error("recording a send's outcome failed; the message stays queued", "message", p.ID, "status", p.Status, "err", err)
+		o.c.Logger.Error("recording a send's outcome failed; the message stays queued", "message", p.ID, "status", p.Status, "err", err)
 	}
 	return nil
 }
 
-// send sends a queued message and records the outcome; it returns
+// Send sends a queued message now and records the outcome; it returns
 // dispatch.Done, or when to try again. to is the recipient's address on the
 // message's channel when the caller knows it; nil reads the contact's.
-func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (time.Duration, error) {
+func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (time.Duration, error) {
 	fail := func(code, reason string) (time.Duration, error) {
-		return dispatch.Done, r.failSend(ctx, m, code, reason)
+		return dispatch.Done, o.failSend(ctx, m, code, reason)
 	}
 	// Errors returned below are ours (database, template lookup), before
 	// the provider was called: the caller retries them.
-	ch, err := r.channel(ctx, m.ProjectID, m.ChannelID)
+	ch, err := o.c.Channels.InProject(ctx, m.ProjectID, m.ChannelID)
 	if errors.Is(err, store.ErrNotFound) {
 		return fail("no_channel", "the channel was removed before the message was sent")
 	}
@@ -118,7 +119,7 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 	}
 	urn := to
 	if urn == nil || urn.ChannelID != ch.ID {
-		urns, err := r.st.ContactURNs(ctx, store.Ref{ProjectID: m.ProjectID, ID: m.ContactID})
+		urns, err := o.st.ContactURNs(ctx, store.Ref{ProjectID: m.ProjectID, ID: m.ContactID})
 		if err != nil {
 			return 0, err
 		}
@@ -136,7 +137,7 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 	if err := json.Unmarshal(m.Content, &em); err != nil {
 		return fail("bad_content", "the stored message cannot be read: "+err.Error())
 	}
-	adapter, err := r.d.Channels.Adapter(ctx, ch)
+	adapter, err := o.c.Channels.Adapter(ctx, ch)
 	if err != nil {
 		return fail("channel_config", err.Error())
 	}
@@ -144,7 +145,7 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 	if w, ok := adapter.(channel.Window); ok {
 		// The provider's rule on what may reach this contact now
 		// (WhatsApp: free-form only within 24 hours of their last message).
-		if err := w.CheckWindow(out, urn.LastInboundAt, r.d.Clock.Now()); err != nil {
+		if err := w.CheckWindow(out, urn.LastInboundAt, o.c.Clock.Now()); err != nil {
 			se := &channel.SendError{Class: channel.Permanent, Err: err}
 			errors.As(err, &se)
 			return fail(codeOf(se), reasonOf(se))
@@ -156,7 +157,7 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		}
 	}
 	if em.Type == engine.MessageTemplate && em.Template != nil {
-		ts, err := r.renderTemplate(ctx, m.ProjectID, em.Template)
+		ts, err := o.renderTemplate(ctx, m.ProjectID, em.Template)
 		var et *errTemplate
 		if errors.As(err, &et) {
 			return fail(et.code, et.reason)
@@ -166,12 +167,12 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		}
 		out.Template = ts
 	}
-	lim := r.d.Channels.Limiter(ctx, ch)
+	lim := o.c.Channels.Limiter(ctx, ch)
 	if lim != nil {
 		// A recipient paced for a while must not hold a send worker: the
 		// message comes back when the pacing allows it.
 		if d := lim.PairDelay(urn.Path); d > maxPacingWait {
-			return r.retrySend(ctx, m, d, false), nil
+			return o.retrySend(ctx, m, d, false), nil
 		}
 		prio := ratelimit.Bulk
 		if m.Priority == "reply" {
@@ -202,14 +203,14 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 					lim.Pause(wait)
 				}
 			}
-			return r.retrySend(ctx, m, wait+jitter(wait/4), false), nil
+			return o.retrySend(ctx, m, wait+lease.Jitter(wait/4), false), nil
 		case channel.Retryable:
 			attempt := m.Attempts + 1
-			if attempt >= r.d.SendAttempts {
+			if attempt >= o.c.Attempts {
 				return fail(codeOf(se), fmt.Sprintf("gave up after %d attempts: %v", attempt, se))
 			}
-			r.d.Logger.Info("send failed, will retry", "message", m.ID, "attempt", attempt, "err", se)
-			return r.retrySend(ctx, m, sendBackoff(attempt), true), nil
+			o.c.Logger.Info("send failed, will retry", "message", m.ID, "attempt", attempt, "err", se)
+			return o.retrySend(ctx, m, sendBackoff(attempt), true), nil
 		}
 		return fail(codeOf(se), reasonOf(se))
 	}
@@ -217,7 +218,7 @@ func (r *Runner) send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 	if res.Delivered {
 		status = domain.MessageDelivered // in-process: it is in the conversation now
 	}
-	return dispatch.Done, r.recordSend(ctx, store.MessageStatusParams{ID: m.ID, Status: status, ProviderID: res.ProviderID, Now: r.d.Clock.Now()})
+	return dispatch.Done, o.recordSend(ctx, store.MessageStatusParams{ID: m.ID, Status: status, ProviderID: res.ProviderID, Now: o.c.Clock.Now()})
 }
 
 func codeOf(se *channel.SendError) string {

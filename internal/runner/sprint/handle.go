@@ -1,4 +1,4 @@
-package runner
+package sprint
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // sprint is everything handling one inbox event decided, committed at once.
 type sprint struct {
 	ev        domain.ContactEvent
-	p         payload
+	p         Payload
 	contact   domain.Contact
 	changed   bool // contact must be saved
 	simulated bool
@@ -37,25 +37,27 @@ type run struct {
 	logging bool
 }
 
-// handle decides what an inbox event does, runs the engine, and commits.
-func (r *Runner) handle(ctx context.Context, ev domain.ContactEvent) error {
-	ctx = context.WithValue(ctx, projectKey{}, ev.ProjectID)
+// Handle decides what an inbox event does, runs the engine, and commits.
+// ErrRace means another worker handled the event or moved the session
+// first; other errors are worth retrying, except that a flow that is gone
+// or unpublished is recorded as the event's result, not returned.
+func (h *Handler) Handle(ctx context.Context, ev domain.ContactEvent) error {
 	sp := &sprint{ev: ev}
 	if err := json.Unmarshal(ev.Payload, &sp.p); err != nil {
-		sp.result = "ignored: unreadable payload"
-		return r.commit(ctx, sp)
+		sp.result = "ignored: unreadable Payload"
+		return h.commit(ctx, sp)
 	}
-	c, err := r.st.ContactGet(ctx, store.Ref{ProjectID: ev.ProjectID, ID: ev.ContactID})
+	c, err := h.st.ContactGet(ctx, store.Ref{ProjectID: ev.ProjectID, ID: ev.ContactID})
 	if err != nil {
 		return err
 	}
 	sp.contact = c
-	live, err := r.current(ctx, sp)
+	live, err := h.current(ctx, sp)
 	if err != nil {
 		return err
 	}
 	sp.simulated = live != nil && live.Simulated || sp.p.Simulated || sp.p.Draft
-	if err := r.decide(ctx, sp, live); err != nil {
+	if err := h.decide(ctx, sp, live); err != nil {
 		var de *domain.Error
 		if !errors.As(err, &de) || de.Code == domain.CodeInternal {
 			return err // transient: the job retries
@@ -64,27 +66,27 @@ func (r *Runner) handle(ctx context.Context, ev domain.ContactEvent) error {
 		sp.result = "error: " + de.Message
 		sp.runs = nil
 	}
-	return r.commit(ctx, sp)
+	return h.commit(ctx, sp)
 }
 
 // current is the session an event concerns: the one it names, or the
 // contact's live session.
-func (r *Runner) current(ctx context.Context, sp *sprint) (*domain.FlowSession, error) {
+func (h *Handler) current(ctx context.Context, sp *sprint) (*domain.FlowSession, error) {
 	if sp.p.SessionID != "" && sp.ev.Kind != domain.EventStart {
-		s, err := r.st.SessionGet(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.SessionID})
+		s, err := h.st.SessionGet(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.SessionID})
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
 		return &s, err
 	}
-	s, err := r.st.SessionLive(ctx, sp.contact.ID)
+	s, err := h.st.SessionLive(ctx, sp.contact.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	return &s, err
 }
 
-func (r *Runner) decide(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
+func (h *Handler) decide(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
 	switch sp.ev.Kind {
 	case domain.EventMessage:
 		if sp.p.Input == nil {
@@ -92,46 +94,46 @@ func (r *Runner) decide(ctx context.Context, sp *sprint, live *domain.FlowSessio
 			return nil
 		}
 		if !sp.simulated {
-			if done, err := r.keywords(ctx, sp, live); done || err != nil {
+			if done, err := h.keywords(ctx, sp, live); done || err != nil {
 				return err
 			}
 		}
 		if live != nil && domain.SessionLive(live.Status) {
 			in := *sp.p.Input
-			return r.resume(ctx, sp, *live, in)
+			return h.resume(ctx, sp, *live, in)
 		}
 		if sp.simulated {
 			sp.result = "ignored: the simulation has ended"
 			return nil
 		}
-		f, fl, ok, err := r.match(ctx, sp)
+		f, fl, ok, err := h.match(ctx, sp)
 		if err != nil || !ok {
 			if !ok {
 				sp.result = "no flow matched"
 			}
 			return err
 		}
-		return r.start(ctx, sp, f, fl, engine.Trigger{Input: sp.p.Input})
+		return h.start(ctx, sp, f, fl, engine.Trigger{Input: sp.p.Input})
 	case domain.EventTimer:
 		if live == nil || live.ID != sp.p.SessionID || !domain.SessionLive(live.Status) {
 			sp.result = "ignored: the session has moved on"
 			return nil
 		}
-		return r.resume(ctx, sp, *live, engine.Input{Kind: engine.InputTimer, Seq: sp.p.Seq})
+		return h.resume(ctx, sp, *live, engine.Input{Kind: engine.InputTimer, Seq: sp.p.Seq})
 	case domain.EventRelease:
 		if live == nil || !domain.SessionLive(live.Status) {
 			sp.result = "ignored: no live session"
 			return nil
 		}
-		return r.resume(ctx, sp, *live, engine.Input{Kind: engine.InputRelease})
+		return h.resume(ctx, sp, *live, engine.Input{Kind: engine.InputRelease})
 	case domain.EventInterrupt:
 		if live == nil || !domain.SessionLive(live.Status) {
 			sp.result = "ignored: no live session"
 			return nil
 		}
-		return r.interrupt(ctx, sp, *live, sp.p.Reason)
+		return h.interrupt(ctx, sp, *live, sp.p.Reason)
 	case domain.EventStart:
-		return r.apiStart(ctx, sp, live)
+		return h.apiStart(ctx, sp, live)
 	}
 	sp.result = "ignored: unknown event kind " + sp.ev.Kind
 	return nil
@@ -139,17 +141,17 @@ func (r *Runner) decide(ctx context.Context, sp *sprint, live *domain.FlowSessio
 
 // apiStart starts a flow for the contact (API, simulator, template send),
 // honouring the flow's on_retrigger setting when the contact is busy.
-func (r *Runner) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
-	fl, err := r.st.FlowGet(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.FlowID})
+func (h *Handler) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
+	fl, err := h.st.FlowGet(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.FlowID})
 	if err != nil {
 		return err
 	}
 	var f engine.Flow
 	if sp.p.Draft {
-		r.drafts.Delete(sp.p.SessionID) // compile the draft as it is now
-		f, err = r.draftFlow(ctx, fl, sp.p.SessionID)
+		h.drafts.Remove(sp.p.SessionID) // compile the draft as it is now
+		f, err = h.draftFlow(ctx, fl, sp.p.SessionID)
 	} else {
-		f, err = r.engineFlow(ctx, fl, 0)
+		f, err = h.engineFlow(ctx, fl, 0)
 	}
 	if err != nil {
 		return err
@@ -159,33 +161,33 @@ func (r *Runner) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSess
 			sp.result = "ignored: the contact is already in a flow (session " + live.ID + ")"
 			return nil
 		}
-		if err := r.interrupt(ctx, sp, *live, "restarted by a new start of flow "+fl.Name); err != nil {
+		if err := h.interrupt(ctx, sp, *live, "restarted by a new start of flow "+fl.Name); err != nil {
 			return err
 		}
 	}
-	return r.start(ctx, sp, f, fl, engine.Trigger{Vars: sp.p.Vars, SessionID: sp.p.SessionID, Input: sp.p.Input})
+	return h.start(ctx, sp, f, fl, engine.Trigger{Vars: sp.p.Vars, SessionID: sp.p.SessionID, Input: sp.p.Input})
 }
 
 // keywords handles the built-in opt-out and opt-in words before any flow.
-func (r *Runner) keywords(ctx context.Context, sp *sprint, live *domain.FlowSession) (bool, error) {
+func (h *Handler) keywords(ctx context.Context, sp *sprint, live *domain.FlowSession) (bool, error) {
 	in := sp.p.Input
 	if in.Kind != engine.InputText {
 		return false, nil
 	}
-	kw, err := r.projectKeywords(ctx, sp.ev.ProjectID)
-	if err != nil || kw.disabled {
+	kw, err := h.projectKeywords(ctx, sp.ev.ProjectID)
+	if err != nil || kw.Disabled {
 		return false, err
 	}
-	optOut, optIn := kw.optOut, kw.optIn
+	optOut, optIn := kw.OptOut, kw.OptIn
 	word := strings.ToUpper(strings.TrimSpace(in.Text))
-	now := r.d.Clock.Now()
+	now := h.c.Clock.Now()
 	switch {
 	case slices.ContainsFunc(optOut, func(k string) bool { return strings.EqualFold(k, word) }):
 		sp.contact.OptedOut, sp.contact.OptedOutAt, sp.changed = true, &now, true
 		sp.result = "opted out"
 		sp.notices = append(sp.notices, engine.Message{Type: engine.MessageText, Text: "You are unsubscribed and will get no more messages. Reply START to subscribe again."})
 		if live != nil && domain.SessionLive(live.Status) {
-			return true, r.interrupt(ctx, sp, *live, "the contact opted out")
+			return true, h.interrupt(ctx, sp, *live, "the contact opted out")
 		}
 		return true, nil
 	case slices.ContainsFunc(optIn, func(k string) bool { return strings.EqualFold(k, word) }):
@@ -199,12 +201,12 @@ func (r *Runner) keywords(ctx context.Context, sp *sprint, live *domain.FlowSess
 
 // match finds the published flow an inbound message starts: keyword
 // triggers first, then catch-all inbound triggers, oldest flow first.
-func (r *Runner) match(ctx context.Context, sp *sprint) (engine.Flow, store.Flow, bool, error) {
-	ch, err := r.channel(ctx, sp.ev.ProjectID, sp.p.ChannelID)
+func (h *Handler) match(ctx context.Context, sp *sprint) (engine.Flow, store.Flow, bool, error) {
+	ch, err := h.c.Channels.InProject(ctx, sp.ev.ProjectID, sp.p.ChannelID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return engine.Flow{}, store.Flow{}, false, err
 	}
-	published, err := r.d.Flows.Published(ctx, sp.ev.ProjectID)
+	published, err := h.c.Flows.Published(ctx, sp.ev.ProjectID)
 	if err != nil {
 		return engine.Flow{}, store.Flow{}, false, err
 	}
@@ -216,7 +218,7 @@ func (r *Runner) match(ctx context.Context, sp *sprint) (engine.Flow, store.Flow
 		if fl.ChannelID != "" && fl.ChannelID != ch.ID {
 			continue
 		}
-		f, err := r.engineFlow(ctx, fl, fl.LiveRevision)
+		f, err := h.engineFlow(ctx, fl, fl.LiveRevision)
 		if err != nil {
 			return engine.Flow{}, store.Flow{}, false, err
 		}
@@ -271,15 +273,15 @@ func exprContact(c domain.Contact) expr.Contact {
 	return expr.Contact{ID: c.ID, Name: c.Name, Phone: c.Phone, Language: c.Language, Fields: c.Fields, Tags: c.Tags}
 }
 
-func (r *Runner) start(ctx context.Context, sp *sprint, f engine.Flow, fl store.Flow, t engine.Trigger) error {
+func (h *Handler) start(ctx context.Context, sp *sprint, f engine.Flow, fl store.Flow, t engine.Trigger) error {
 	if t.SessionID == "" {
-		t.SessionID = r.d.IDs.NewID()
+		t.SessionID = h.c.IDs.NewID()
 	}
-	es, events, err := r.eng.Start(ctx, f, exprContact(sp.contact), t)
+	es, events, err := h.eng.Start(ctx, f, exprContact(sp.contact), t)
 	if err != nil {
 		return fmt.Errorf("starting flow %s: %w", f.ID, err)
 	}
-	now := r.d.Clock.Now()
+	now := h.c.Clock.Now()
 	rec := domain.FlowSession{ID: es.ID, ProjectID: sp.ev.ProjectID, ContactID: sp.contact.ID, FlowID: f.ID, Revision: f.Revision,
 		ChannelID: sp.p.ChannelID, Simulated: sp.simulated, Draft: sp.p.Draft, CreatedAt: now, Version: 0}
 	sp.runs = append(sp.runs, &run{flow: f, es: es, rec: rec, create: true, events: events, logging: fl.Logging || sp.simulated})
@@ -289,8 +291,8 @@ func (r *Runner) start(ctx context.Context, sp *sprint, f engine.Flow, fl store.
 	return nil
 }
 
-func (r *Runner) load(ctx context.Context, rec domain.FlowSession) (engine.Flow, *engine.Session, bool, error) {
-	f, fl, err := r.sessionFlow(ctx, rec)
+func (h *Handler) load(ctx context.Context, rec domain.FlowSession) (engine.Flow, *engine.Session, bool, error) {
+	f, fl, err := h.sessionFlow(ctx, rec)
 	if err != nil {
 		return f, nil, false, err
 	}
@@ -301,14 +303,14 @@ func (r *Runner) load(ctx context.Context, rec domain.FlowSession) (engine.Flow,
 	return f, es, fl.Logging || rec.Simulated, nil
 }
 
-func (r *Runner) resume(ctx context.Context, sp *sprint, rec domain.FlowSession, in engine.Input) error {
-	f, es, logging, err := r.load(ctx, rec)
+func (h *Handler) resume(ctx context.Context, sp *sprint, rec domain.FlowSession, in engine.Input) error {
+	f, es, logging, err := h.load(ctx, rec)
 	if err != nil {
 		return err
 	}
 	c := exprContact(sp.contact)
 	in.Contact = &c
-	events, err := r.eng.Resume(ctx, f, es, in)
+	events, err := h.eng.Resume(ctx, f, es, in)
 	if err != nil {
 		return fmt.Errorf("resuming session %s: %w", rec.ID, err)
 	}
@@ -324,12 +326,12 @@ func (r *Runner) resume(ctx context.Context, sp *sprint, rec domain.FlowSession,
 	return nil
 }
 
-func (r *Runner) interrupt(ctx context.Context, sp *sprint, rec domain.FlowSession, reason string) error {
-	f, es, logging, err := r.load(ctx, rec)
+func (h *Handler) interrupt(ctx context.Context, sp *sprint, rec domain.FlowSession, reason string) error {
+	f, es, logging, err := h.load(ctx, rec)
 	if err != nil {
 		return err
 	}
-	events := r.eng.Interrupt(es, reason)
+	events := h.eng.Interrupt(es, reason)
 	sp.runs = append(sp.runs, &run{flow: f, es: es, rec: rec, events: events, logging: logging})
 	if sp.result == "" {
 		sp.result = "interrupted: " + reason

@@ -1,4 +1,4 @@
-package runner
+package sprint
 
 import (
 	"context"
@@ -18,12 +18,12 @@ import (
 // counters written — or none of it. What to write is worked out first,
 // outside the transaction: on SQLite its function runs on the one writer,
 // which should spend its time on statements, not on encoding JSON.
-func (r *Runner) commit(ctx context.Context, sp *sprint) error {
-	now := r.d.Clock.Now()
+func (h *Handler) commit(ctx context.Context, sp *sprint) error {
+	now := h.c.Clock.Now()
 	reply := sp.ev.Kind == domain.EventMessage
 	var notices []domain.Message
 	for _, m := range sp.notices {
-		msg, err := r.outMessage(sp, nil, m, true, now)
+		msg, err := h.outMessage(sp, nil, m, true, now)
 		if err != nil {
 			return err
 		}
@@ -31,7 +31,7 @@ func (r *Runner) commit(ctx context.Context, sp *sprint) error {
 	}
 	plans := make([]runPlan, 0, len(sp.runs))
 	for _, ru := range sp.runs {
-		p, err := r.planRun(sp, ru, reply, now)
+		p, err := h.planRun(sp, ru, reply, now)
 		if err != nil {
 			return err
 		}
@@ -40,31 +40,31 @@ func (r *Runner) commit(ctx context.Context, sp *sprint) error {
 	if sp.changed {
 		sp.contact.UpdatedAt = now
 	}
-	r.commitGate.RLock()
-	defer r.commitGate.RUnlock()
-	err := r.st.InTx(ctx, func(q store.Queries) error {
+	h.commitGate.RLock()
+	defer h.commitGate.RUnlock()
+	err := h.st.InTx(ctx, func(q store.Queries) error {
 		// On PostgreSQL concurrent sprints of one contact (other processes)
 		// are serialised by a row lock; SQLite's single writer already runs
 		// them one after the other, and the event's handled check below
 		// makes the loser give way.
-		if r.lockContacts {
+		if h.lockContacts {
 			if err := q.ContactLock(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.ev.ContactID}); err != nil {
 				return err
 			}
 		}
 		if err := q.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: sp.ev.Seq, Result: sp.result, Now: now}); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return errRace
+				return ErrRace
 			}
 			return err
 		}
 		for _, m := range notices {
-			if _, err := r.queueSend(ctx, q, m, r.replyTo(sp, m)); err != nil {
+			if _, err := h.out.Queue(ctx, q, m, h.replyTo(sp, m)); err != nil {
 				return err
 			}
 		}
 		for i := range plans {
-			if err := r.applyRun(ctx, q, &plans[i]); err != nil {
+			if err := h.applyRun(ctx, q, &plans[i]); err != nil {
 				return err
 			}
 		}
@@ -76,7 +76,7 @@ func (r *Runner) commit(ctx context.Context, sp *sprint) error {
 		return nil
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return errRace
+		return ErrRace
 	}
 	return err
 }
@@ -104,7 +104,7 @@ type planned struct {
 }
 
 // planRun works out what one session's sprint writes.
-func (r *Runner) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPlan, error) {
+func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPlan, error) {
 	rec := ru.rec
 	es := ru.es
 	state, err := es.MarshalBinary()
@@ -151,11 +151,11 @@ func (r *Runner) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPla
 				p.stats.Edges[e.Edge]++
 			}
 		case engine.EventMessageOut:
-			msg, err := r.outMessage(sp, &rec, *e.Message, reply, now)
+			msg, err := h.outMessage(sp, &rec, *e.Message, reply, now)
 			if err != nil {
 				return runPlan{}, err
 			}
-			p.writes = append(p.writes, planned{message: &msg, to: r.replyTo(sp, msg)})
+			p.writes = append(p.writes, planned{message: &msg, to: h.replyTo(sp, msg)})
 			if ru.logging {
 				addTrace(e, map[string]any{"message_id": msg.ID, "message": e.Message})
 			}
@@ -203,11 +203,11 @@ func (r *Runner) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPla
 
 // applyRun stores one session's sprint and everything its events ask for,
 // in the sprint's transaction.
-func (r *Runner) applyRun(ctx context.Context, q store.Queries, p *runPlan) error {
+func (h *Handler) applyRun(ctx context.Context, q store.Queries, p *runPlan) error {
 	rec := p.rec
 	for _, w := range p.writes {
 		if w.message != nil {
-			if _, err := r.queueSend(ctx, q, *w.message, w.to); err != nil {
+			if _, err := h.out.Queue(ctx, q, *w.message, w.to); err != nil {
 				return err
 			}
 			continue
@@ -219,18 +219,19 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, p *runPlan) erro
 	if p.create {
 		if err := q.SessionCreate(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return errRace
+				return ErrRace
 			}
 			return err
 		}
 		if p.expire != nil {
-			if err := q.JobInsert(ctx, store.JobInsertParams{Args: TimerArgs{ProjectID: rec.ProjectID, ContactID: rec.ContactID, SessionID: rec.ID, Expire: true}, Opts: &river.InsertOpts{ScheduledAt: *p.expire}}); err != nil {
+			if err := q.JobInsert(ctx, store.JobInsertParams{Args: TimerArgs{ProjectID: rec.ProjectID, ContactID: rec.ContactID, SessionID: rec.ID, Expire: true},
+				Opts: &river.InsertOpts{ScheduledAt: *p.expire}}); err != nil {
 				return err
 			}
 		}
 	} else if err := q.SessionUpdate(ctx, rec); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return errRace
+			return ErrRace
 		}
 		return err
 	}
@@ -239,11 +240,14 @@ func (r *Runner) applyRun(ctx context.Context, q store.Queries, p *runPlan) erro
 			return err
 		}
 	}
+	if rec.Draft && !domain.SessionLive(rec.Status) {
+		q.AfterCommit(func() { h.drafts.Remove(rec.ID) }) // nothing will run it again
+	}
 	if rec.Simulated {
 		return nil // the simulator never touches live analytics
 	}
 	stats := p.stats
-	q.AfterCommit(func() { r.stats.add(stats) })
+	q.AfterCommit(func() { h.stats.add(stats) })
 	return nil
 }
 
@@ -286,7 +290,7 @@ func applyContactChange(c *domain.Contact, e engine.Event, now time.Time) {
 // replyTo is the address a message answering the sprint's inbound message
 // goes to, known from the message itself; nil when the message goes out on
 // another channel or answers no message (the sender reads the address).
-func (r *Runner) replyTo(sp *sprint, m domain.Message) *domain.URN {
+func (h *Handler) replyTo(sp *sprint, m domain.Message) *domain.URN {
 	if sp.ev.Kind != domain.EventMessage || sp.p.Address == "" || m.ChannelID != sp.p.ChannelID || m.Status != domain.MessageQueued {
 		return nil
 	}
@@ -297,12 +301,12 @@ func (r *Runner) replyTo(sp *sprint, m domain.Message) *domain.URN {
 // outMessage is an outbound message to store and send. An opted-out
 // contact gets replies only; anything else is stored as failed so the
 // conversation shows why it never left.
-func (r *Runner) outMessage(sp *sprint, rec *domain.FlowSession, m engine.Message, reply bool, now time.Time) (domain.Message, error) {
+func (h *Handler) outMessage(sp *sprint, rec *domain.FlowSession, m engine.Message, reply bool, now time.Time) (domain.Message, error) {
 	content, err := json.Marshal(m)
 	if err != nil {
 		return domain.Message{}, err
 	}
-	msg := domain.Message{ID: r.d.IDs.NewID(), ProjectID: sp.ev.ProjectID, ContactID: sp.contact.ID, ChannelID: sp.p.ChannelID,
+	msg := domain.Message{ID: h.c.IDs.NewID(), ProjectID: sp.ev.ProjectID, ContactID: sp.contact.ID, ChannelID: sp.p.ChannelID,
 		Direction: domain.DirectionOut, Type: string(m.Type), Content: content, Status: domain.MessageQueued, CreatedAt: now, Priority: "reply"}
 	if rec != nil {
 		msg.SessionID = rec.ID
@@ -324,21 +328,4 @@ func (r *Runner) outMessage(sp *sprint, rec *domain.FlowSession, m engine.Messag
 		msg.Status, msg.ErrorCode, msg.ErrorReason = domain.MessageFailed, "no_channel", "the session has no channel to send on; start it with a channel_id"
 	}
 	return msg, nil
-}
-
-// queueSend stores an outbound message; a queued one is held by this
-// process and handed to a sender once the transaction commits.
-func (r *Runner) queueSend(ctx context.Context, q store.Queries, msg domain.Message, to *domain.URN) (domain.Message, error) {
-	if msg.Status == domain.MessageQueued {
-		due := r.held(msg.CreatedAt)
-		msg.DueAt = &due
-	}
-	out, err := q.MessageCreate(ctx, msg)
-	if err != nil {
-		return out, err
-	}
-	if out.Status == domain.MessageQueued {
-		r.notifySend(q, out, to)
-	}
-	return out, nil
 }

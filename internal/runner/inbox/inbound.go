@@ -1,0 +1,147 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/runner/sprint"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Inbound is a message from a contact, as a channel adapter normalised it.
+type Inbound struct {
+	ProjectID string
+	ChannelID string
+	// Scheme and Address identify the contact on the channel type
+	// ("whatsapp" + wa_id).
+	Scheme  string
+	Address string
+	// Name is the profile name the channel reports; Phone its E.164 number.
+	Name  string
+	Phone string
+	// ProviderID is the channel's message ID; duplicates are dropped.
+	ProviderID string
+	// Type and Content are stored as the message (content is JSON).
+	Type    string
+	Content json.RawMessage
+	// Input is what the message means to a waiting flow.
+	Input engine.Input
+	At    time.Time
+	// payload is the inbox event's payload when it was made ahead of the
+	// transaction (see eventPayload).
+	payload json.RawMessage
+}
+
+// eventPayload is the payload of the inbox event the message queues.
+func (in *Inbound) eventPayload() json.RawMessage {
+	input := in.Input
+	return sprint.Payload{ChannelID: in.ChannelID, Input: &input, Reply: true, Address: in.Address}.Raw()
+}
+
+// Receipt says what Receive stored.
+type Receipt struct {
+	MessageID string
+	ContactID string
+	// Duplicate: the channel delivered this message before; nothing new
+	// was stored.
+	Duplicate bool
+	// Seq is the message's place in the contact's inbox.
+	Seq int64
+}
+
+// Receive stores an inbound message and queues it for its contact, in the
+// caller's transaction: once that commits, the message will be processed
+// exactly once. Re-deliveries are reported as duplicates.
+func (box *Inbox) Receive(ctx context.Context, q store.Queries, in Inbound) (Receipt, error) {
+	return box.receive(ctx, q, in, true)
+}
+
+// receive stores an inbound message and, when it moves the conversation,
+// queues it for its contact.
+func (box *Inbox) receive(ctx context.Context, q store.Queries, in Inbound, queue bool) (Receipt, error) {
+	now := box.c.Clock.Now()
+	if in.At.IsZero() {
+		in.At = now
+	}
+	c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: in.ProjectID, Scheme: in.Scheme, Path: in.Address, ChannelID: in.ChannelID,
+		NewID: box.c.IDs.NewID(), Name: in.Name, Phone: in.Phone, Inbound: true, Now: now})
+	if err != nil {
+		return Receipt{}, err
+	}
+	m, err := q.MessageCreate(ctx, domain.Message{ID: box.c.IDs.NewID(), ProjectID: in.ProjectID, ContactID: c.ID, ChannelID: in.ChannelID,
+		Direction: domain.DirectionIn, Type: in.Type, Content: in.Content, Status: domain.MessageReceived, ProviderID: in.ProviderID, CreatedAt: in.At})
+	if errors.Is(err, store.ErrConflict) && in.ProviderID != "" {
+		return Receipt{ContactID: c.ID, Duplicate: true}, nil // the channel delivered it before
+	}
+	if err != nil || !queue {
+		return Receipt{MessageID: m.ID, ContactID: c.ID}, err
+	}
+	pl := in.payload
+	if pl == nil {
+		pl = in.eventPayload()
+	}
+	ev, err := box.Queue(ctx, q, domain.ContactEvent{ProjectID: in.ProjectID, ContactID: c.ID, Kind: domain.EventMessage, MessageID: m.ID,
+		Payload: pl})
+	return Receipt{MessageID: m.ID, ContactID: c.ID, Seq: ev.Seq}, err
+}
+
+// StartParams start a flow for a contact.
+type StartParams struct {
+	ProjectID string
+	FlowID    string
+	ContactID string
+	ChannelID string
+	Vars      map[string]any
+	// SessionID is the ID the new session gets (callers make it up front so
+	// they can answer with it before the start is processed).
+	SessionID string
+	// Simulated starts a simulator session; Draft runs the working draft
+	// instead of the live revision.
+	Simulated bool
+	Draft     bool
+	// Input is the message that caused the start, if any.
+	Input *engine.Input
+}
+
+// StartFlow queues a flow start for a contact in the caller's transaction.
+func (box *Inbox) StartFlow(ctx context.Context, q store.Queries, p StartParams) (domain.ContactEvent, error) {
+	return box.Queue(ctx, q, domain.ContactEvent{ProjectID: p.ProjectID, ContactID: p.ContactID, Kind: domain.EventStart,
+		DedupeKey: "start:" + p.SessionID, Payload: sprint.Payload{ChannelID: p.ChannelID, FlowID: p.FlowID, Vars: p.Vars, SessionID: p.SessionID,
+			Simulated: p.Simulated, Draft: p.Draft, Input: p.Input}.Raw()})
+}
+
+// Say records a simulator contact's message and queues it for the session,
+// in the caller's transaction.
+func (box *Inbox) Say(ctx context.Context, q store.Queries, s domain.FlowSession, typ string, content json.RawMessage, in engine.Input) (domain.Message, error) {
+	m, err := q.MessageCreate(ctx, domain.Message{ID: box.c.IDs.NewID(), ProjectID: s.ProjectID, ContactID: s.ContactID, SessionID: s.ID,
+		Direction: domain.DirectionIn, Type: typ, Content: content, Status: domain.MessageReceived, CreatedAt: box.c.Clock.Now()})
+	if err != nil {
+		return m, err
+	}
+	_, err = box.Queue(ctx, q, domain.ContactEvent{ProjectID: s.ProjectID, ContactID: s.ContactID, Kind: domain.EventMessage, MessageID: m.ID,
+		Payload: sprint.Payload{SessionID: s.ID, Input: &in, Simulated: true, Reply: true}.Raw()})
+	return m, err
+}
+
+// FireTimer queues the session's pending timer now (the simulator's "fire
+// timeout"), in the caller's transaction.
+func (box *Inbox) FireTimer(ctx context.Context, q store.Queries, s domain.FlowSession) error {
+	_, err := box.Queue(ctx, q, domain.ContactEvent{ProjectID: s.ProjectID, ContactID: s.ContactID, Kind: domain.EventTimer,
+		Payload: sprint.Payload{SessionID: s.ID, Seq: uint32(s.WaitSeq), Simulated: s.Simulated}.Raw()})
+	return err
+}
+
+// Release queues the release of a contact's handoff.
+func (box *Inbox) Release(ctx context.Context, q store.Queries, projectID, contactID string) (domain.ContactEvent, error) {
+	return box.Queue(ctx, q, domain.ContactEvent{ProjectID: projectID, ContactID: contactID, Kind: domain.EventRelease, Payload: sprint.Payload{}.Raw()})
+}
+
+// Interrupt queues the interruption of a session.
+func (box *Inbox) Interrupt(ctx context.Context, q store.Queries, projectID, contactID, sessionID, reason string) (domain.ContactEvent, error) {
+	return box.Queue(ctx, q, domain.ContactEvent{ProjectID: projectID, ContactID: contactID, Kind: domain.EventInterrupt,
+		Payload: sprint.Payload{SessionID: sessionID, Reason: reason}.Raw()})
+}

@@ -1,0 +1,238 @@
+// Package inbox is the runner's receiving side. Every event that may move
+// a contact's session — an inbound message, a timer, an API start, an
+// agent's release or interrupt — is first queued in the contact's inbox
+// (contact_events) in the transaction that records it (webhooks are stored
+// by Ingest, which the store's group commit batches with other writers).
+// Once it commits, this process holds the event for the lease and a worker
+// drains the contact's inbox, one event at a time in arrival order, each
+// a sprint (package sprint); any process's poller takes up the events
+// whose holder died or whose retry is due. One contact is worked by one
+// goroutine of a process at a time, and a sprint's commit fails when
+// another process handled its event first, so each event has exactly one
+// effect, in order, whatever the number of workers and processes.
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/parleyhq/parley/internal/dispatch"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/runner/lease"
+	"github.com/parleyhq/parley/internal/runner/sprint"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Config is what an Inbox needs besides the store and the sprint handler.
+type Config struct {
+	Clock  domain.Clock
+	IDs    domain.IDGen
+	Logger *slog.Logger
+	// Settings hold events for a lease; Workers is how many contacts are
+	// worked at once.
+	lease.Settings
+}
+
+// Inbox queues contact events and works each contact's inbox in order.
+type Inbox struct {
+	st     store.Store
+	c      Config
+	sprint *sprint.Handler
+	disp   *dispatch.Dispatcher[contactKey]
+}
+
+// contactKey names a contact whose inbox has events.
+type contactKey struct{ project, contact string }
+
+// New returns an Inbox whose events are handled by sp; Start starts its
+// workers.
+func New(st store.Store, sp *sprint.Handler, c Config) *Inbox {
+	c.Settings = c.Settings.WithDefaults()
+	box := &Inbox{st: st, c: c, sprint: sp}
+	box.disp = dispatch.New(dispatch.Config[contactKey]{
+		Name: "inbox", Workers: c.Workers, PollEvery: c.PollEvery, Logger: c.Logger,
+		Poll: box.poll, Work: box.work,
+	})
+	return box
+}
+
+// Start starts working inboxes.
+func (box *Inbox) Start(ctx context.Context) error { return box.disp.Start(ctx) }
+
+// Stop stops working inboxes, letting sprints under way finish; the rest
+// stays queued for the next start or another process.
+func (box *Inbox) Stop() { box.disp.Stop() }
+
+// Stats reports what the workers hold in memory, for metrics and tests.
+func (box *Inbox) Stats() dispatch.Stats { return box.disp.Stats() }
+
+// Queue appends an event to a contact's inbox in the caller's transaction;
+// this process holds it and is told once the transaction commits.
+func (box *Inbox) Queue(ctx context.Context, q store.Queries, e domain.ContactEvent) (domain.ContactEvent, error) {
+	e.CreatedAt = box.c.Clock.Now()
+	e.DueAt = e.CreatedAt.Add(box.c.Lease)
+	out, err := q.ContactEventAppend(ctx, e)
+	if err != nil {
+		return out, err
+	}
+	projectID, contactID := e.ProjectID, e.ContactID
+	q.AfterCommit(func() { box.disp.Notify(contactKey{projectID, contactID}, false) })
+	return out, nil
+}
+
+// QueueTimer turns a fired timer into an inbox event, so it is ordered
+// with the contact's messages: a reply and a timeout that race are handled
+// one after the other, and whichever comes second finds the wait gone. A
+// timer queued before (a retried job) or of a contact that is gone is not
+// an error.
+func (box *Inbox) QueueTimer(ctx context.Context, a sprint.TimerArgs) error {
+	key := fmt.Sprintf("timer:%s:%d", a.SessionID, a.Seq)
+	if a.Expire {
+		key = "expire:" + a.SessionID
+	}
+	err := box.st.InTx(ctx, func(q store.Queries) error {
+		_, err := box.Queue(ctx, q, domain.ContactEvent{ProjectID: a.ProjectID, ContactID: a.ContactID, Kind: domain.EventTimer,
+			DedupeKey: key, Payload: sprint.Payload{SessionID: a.SessionID, Seq: a.Seq}.Raw()})
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// processBudget bounds one pass over a contact's inbox, so one busy contact
+// cannot hold a worker while others wait.
+const processBudget = 30 * time.Second
+
+// errBudget: the pass stopped with events left.
+var errBudget = errors.New("inbox: pass out of time")
+
+// ProcessContact handles the contact's unhandled events in order until
+// none is left (or its time budget is spent: the rest stays queued).
+func (box *Inbox) ProcessContact(ctx context.Context, projectID, contactID string) error {
+	err := box.process(ctx, contactID)
+	if errors.Is(err, errBudget) {
+		box.disp.Notify(contactKey{projectID, contactID}, false)
+		return nil
+	}
+	return err
+}
+
+// batch is how many of a contact's events one read takes.
+const batch = 8
+
+// process is ProcessContact reporting a spent budget (errBudget) and which
+// event failed (*eventError). A read that finds fewer than batch events
+// ends the pass: an event committed after it wakes the contact again
+// (dispatch.Notify runs a contact being worked once more).
+func (box *Inbox) process(ctx context.Context, contactID string) error {
+	deadline := time.Now().Add(processBudget)
+	for {
+		evs, err := box.st.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: contactID, Limit: batch})
+		if err != nil {
+			return fmt.Errorf("reading the inbox of contact %s: %w", contactID, err)
+		}
+		raced := false
+		for _, ev := range evs {
+			if time.Now().After(deadline) {
+				return errBudget
+			}
+			if err := box.sprint.Handle(ctx, ev); err != nil {
+				if errors.Is(err, sprint.ErrRace) {
+					raced = true // someone else moved on: read again
+					break
+				}
+				return &eventError{ev: ev, err: fmt.Errorf("handling event %d (%s) of contact %s: %w", ev.Seq, ev.Kind, contactID, err)}
+			}
+		}
+		if !raced && len(evs) < batch {
+			return nil
+		}
+	}
+}
+
+func (box *Inbox) poll(ctx context.Context, limit int) ([]dispatch.Item[contactKey], error) {
+	now := box.c.Clock.Now()
+	return lease.PollDue(ctx, box.st, now, now.Add(box.c.Lease), limit, box.st.ContactEventsDue, store.Queries.ContactEventsClaim,
+		func(d store.DueRef) dispatch.Item[contactKey] {
+			return dispatch.Item[contactKey]{Key: contactKey{d.ProjectID, d.ID}}
+		})
+}
+
+// eventError is a failure handling one inbox event.
+type eventError struct {
+	ev  domain.ContactEvent
+	err error
+}
+
+func (e *eventError) Error() string { return e.err.Error() }
+func (e *eventError) Unwrap() error { return e.err }
+
+// PoisonAttempts is how many times a contact's oldest event may fail before
+// it is set aside as failed.
+const PoisonAttempts = 5
+
+// Work drains a contact's inbox as a worker does, and says when to work it
+// again (dispatch.Done: not before it is told of a new event). A failing
+// event is pushed back with a growing delay (any process's poller takes it
+// up then); after PoisonAttempts failures it is set aside as failed so the
+// contact's later events go on.
+func (box *Inbox) Work(ctx context.Context, projectID, contactID string) time.Duration {
+	return box.work(ctx, contactKey{projectID, contactID})
+}
+
+func (box *Inbox) work(ctx context.Context, k contactKey) time.Duration {
+	err := box.process(ctx, k.contact)
+	if errors.Is(err, errBudget) {
+		return 0 // more to do: back of the line
+	}
+	if err == nil || ctx.Err() != nil {
+		return dispatch.Done
+	}
+	var ee *eventError
+	if !errors.As(err, &ee) {
+		// Reading the inbox failed: the rows stay held; try again shortly.
+		box.c.Logger.Error("reading a contact's inbox failed", "contact", k.contact, "err", err)
+		return time.Second + lease.Jitter(time.Second)
+	}
+	now := box.c.Clock.Now()
+	attempts, rerr := box.st.ContactEventRetry(ctx, store.ContactEventRetryParams{Seq: ee.ev.Seq, DueAt: now.Add(eventBackoff(ee.ev.Attempts + 1))})
+	if errors.Is(rerr, store.ErrConflict) {
+		return 0 // handled meanwhile by another process
+	}
+	if rerr != nil {
+		box.c.Logger.Error("recording a failed contact event failed", "contact", k.contact, "seq", ee.ev.Seq, "err", rerr)
+		return time.Second + lease.Jitter(time.Second)
+	}
+	if attempts < PoisonAttempts {
+		box.c.Logger.Warn("handling a contact event failed; it will be retried", "contact", k.contact, "seq", ee.ev.Seq,
+			"kind", ee.ev.Kind, "attempt", attempts, "err", err)
+		return dispatch.Done
+	}
+	if err := box.setAside(ctx, ee.ev, err); err != nil {
+		box.c.Logger.Error("setting aside a failing contact event failed", "contact", k.contact, "seq", ee.ev.Seq, "err", err)
+		return dispatch.Done
+	}
+	return 0 // the events behind it go on
+}
+
+// setAside records a contact event that keeps failing as failed.
+func (box *Inbox) setAside(ctx context.Context, ev domain.ContactEvent, cause error) error {
+	box.c.Logger.Error("setting aside a contact event that keeps failing", "contact", ev.ContactID, "seq", ev.Seq, "kind", ev.Kind, "err", cause)
+	err := box.st.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: ev.Seq, Result: "failed: " + cause.Error(), Now: box.c.Clock.Now()})
+	if errors.Is(err, store.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// eventBackoff is the delay before the n-th retry of an event: n⁴ seconds
+// with jitter, about a quarter of an hour over PoisonAttempts.
+func eventBackoff(n int) time.Duration {
+	d := time.Duration(n*n*n*n) * time.Second
+	return d + lease.Jitter(d/10+time.Millisecond)
+}
