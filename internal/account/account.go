@@ -158,18 +158,8 @@ func (s *Service) RemoveMember(ctx context.Context, projectID, userID string, ac
 			return err
 		}
 		if m.Role == domain.RoleOwner {
-			members, err := q.MembershipListByProject(ctx, projectID)
-			if err != nil {
+			if err := keepAnOwner(ctx, q, projectID, "remove"); err != nil {
 				return err
-			}
-			owners := 0
-			for _, mm := range members {
-				if mm.Role == domain.RoleOwner {
-					owners++
-				}
-			}
-			if owners <= 1 {
-				return domain.Errorf(domain.CodeConflict, "cannot remove the last owner of the project; make someone else owner first")
 			}
 		}
 		if err := q.MembershipDelete(ctx, store.MembershipKey{ProjectID: projectID, UserID: userID}); err != nil {
@@ -459,4 +449,23 @@ func randomString(n int) string {
 func mustJSON(v any) json.RawMessage {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// keepAnOwner refuses to take the owner role from a project's last owner
+// (verb says how: "remove", "demote"), inside the caller's transaction.
+func keepAnOwner(ctx context.Context, q store.Queries, projectID, verb string) error {
+	members, err := q.MembershipListByProject(ctx, projectID)
+	if err != nil {
+		return err
+	}
+	owners := 0
+	for _, m := range members {
+		if m.Role == domain.RoleOwner {
+			owners++
+		}
+	}
+	if owners <= 1 {
+		return domain.Errorf(domain.CodeConflict, "cannot %s the last owner of the project; make someone else owner first", verb)
+	}
+	return nil
 }

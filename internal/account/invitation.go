@@ -218,18 +218,8 @@ func (s *Service) SetMemberRole(ctx context.Context, projectID, userID string, r
 			return err
 		}
 		if cur.Role == domain.RoleOwner && role != domain.RoleOwner {
-			members, err := q.MembershipListByProject(ctx, projectID)
-			if err != nil {
+			if err := keepAnOwner(ctx, q, projectID, "demote"); err != nil {
 				return err
-			}
-			owners := 0
-			for _, mm := range members {
-				if mm.Role == domain.RoleOwner {
-					owners++
-				}
-			}
-			if owners <= 1 {
-				return domain.Errorf(domain.CodeConflict, "cannot demote the last owner of the project; make someone else owner first")
 			}
 		}
 		now := s.clock.Now()
