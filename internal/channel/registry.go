@@ -74,6 +74,11 @@ type Webhook struct {
 	Kind WebhookKind
 	// Summary describes the route in the API reference.
 	Summary string
+	// Signature is the request header a Receive route's provider signs
+	// bodies in: a request without it is refused before its body is read
+	// (reading it only to find it unsigned is what an attacker wants).
+	// "" for routes whose requests carry no signature header.
+	Signature string
 }
 
 // PathChannel is the Webhook.Path of routes that name their channel.

@@ -51,9 +51,9 @@ func Definition() channel.Type {
 		New:       Factory,
 		Webhooks: []channel.Webhook{
 			{Method: http.MethodGet, Path: channel.PathChannel, Kind: channel.Handshake, Summary: "Meta's webhook verification for a channel"},
-			{Method: http.MethodPost, Path: channel.PathChannel, Kind: channel.Receive, Summary: "A channel's WhatsApp webhooks (signed)"},
+			{Method: http.MethodPost, Path: channel.PathChannel, Kind: channel.Receive, Summary: "A channel's WhatsApp webhooks (signed)", Signature: SignatureHeader},
 			{Method: http.MethodGet, Kind: channel.Handshake, Summary: "Meta's webhook verification for the shared endpoint"},
-			{Method: http.MethodPost, Kind: channel.Receive, Summary: "WhatsApp webhooks of one Meta app for many numbers, routed by phone_number_id"},
+			{Method: http.MethodPost, Kind: channel.Receive, Summary: "WhatsApp webhooks of one Meta app for many numbers, routed by phone_number_id", Signature: SignatureHeader},
 		},
 	}
 }
