@@ -46,6 +46,11 @@ type ConfigField struct {
 	Required bool   `json:"required"`
 	// Secret values are sealed at rest and never shown again.
 	Secret bool `json:"secret"`
+	// Endpoint marks a URL the adapter sends the channel's credentials
+	// to (a provider's API base URL): the channel service refuses one
+	// that points at an internal address, and a change of it unless the
+	// secrets are entered again.
+	Endpoint bool `json:"endpoint,omitempty"`
 	// Default is what an absent value means.
 	Default any    `json:"default,omitempty"`
 	Help    string `json:"help,omitempty"`
