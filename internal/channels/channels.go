@@ -290,7 +290,24 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (domain.Channel, e
 	}
 	out, err := s.d.Store.ChannelCreate(ctx, ch)
 	s.forget()
-	return out, err
+	return out, s.addressTaken(ctx, ch, err)
+}
+
+// addressTaken rewords a conflict over a channel's routing address (the
+// store's unique index: one WhatsApp number, one channel in the whole
+// installation). Within the project the answer names the channel; a
+// channel of another project is not revealed — the answer is the same as
+// for a number reserved by anything else. Who really owns a number is
+// proven by the provider: the channel's check calls it with the token.
+func (s *Service) addressTaken(ctx context.Context, ch domain.Channel, err error) error {
+	if domain.CodeOf(err) != domain.CodeConflict || ch.Address == "" {
+		return err
+	}
+	if other, gerr := s.d.Store.ChannelGetByAddress(ctx, store.ChannelGetByAddressParams{Type: ch.Type, Address: ch.Address}); gerr == nil &&
+		other.ProjectID == ch.ProjectID && other.ID != ch.ID {
+		return domain.Errorf(domain.CodeConflict, "this project's channel %q already uses the address %q; edit that channel instead", other.Name, ch.Address)
+	}
+	return domain.Errorf(domain.CodeConflict, "the address %q cannot be connected: it is already connected elsewhere or reserved", ch.Address)
 }
 
 // UpdateParams changes a channel; nil fields are left as they are.
@@ -336,7 +353,7 @@ func (s *Service) Update(ctx context.Context, p UpdateParams) (domain.Channel, e
 	ch.UpdatedAt = s.d.Clock.Now()
 	out, err := s.d.Store.ChannelUpdate(ctx, ch)
 	s.forget()
-	return out, err
+	return out, s.addressTaken(ctx, ch, err)
 }
 
 // Delete removes a channel no published flow is bound to.
