@@ -213,6 +213,9 @@ func TestFlowStartContactsAndSessions(t *testing.T) {
 	if first["status"] != "waiting" || first["handled"] != true {
 		t.Fatalf("start = %v", first)
 	}
+	if _, leaks := first["seq"]; leaks {
+		t.Fatalf("start = %v: seq counts every project's inbox events", first)
+	}
 	if again := req("order-42"); again["session_id"] != first["session_id"] {
 		t.Fatalf("a repeated Idempotency-Key started another session: %v vs %v", again, first)
 	}
