@@ -79,6 +79,10 @@ func startParley(ctx context.Context, dataDir, dbURL string, poll time.Duration,
 		return fail(err)
 	}
 	p.token = tok.Secret
+	// The fake Graph API listens on loopback: the channels may reach it.
+	if err := a.AllowEndpoint(g.url); err != nil {
+		return fail(err)
+	}
 	for i := range max(1, numbers) {
 		var ch struct {
 			ID string `json:"id"`

@@ -162,7 +162,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// service gives adapters) and webhooks (through the API), written in
 	// batches, purged after the retention period.
 	chanlog := channellog.NewWriter(st, channellog.WriterOptions{Clock: clock, IDs: ids, Logger: logger, Retention: cfg.ChannelLogRetention})
-	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog})
+	// Provider calls (a channel's api_base_url) get the HTTP node's SSRF
+	// policy and the same operator allowances, in a guard of their own
+	// (the sandbox allows its fake Graph API there only).
+	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog,
+		Guard: httpclient.NewGuard(allow...)})
 	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
 	if err == nil {
@@ -221,6 +225,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	})
 	return a, nil
 }
+
+// AllowEndpoint lets channel adapters reach exactly the address and port
+// of rawURL (an IP address) although it is internal: the sandbox's fake
+// Graph API, or a test's. Operators use PARLEY_HTTP_ALLOW instead.
+func (a *App) AllowEndpoint(rawURL string) error { return a.channels.AllowEndpoint(rawURL) }
 
 // Handler is the HTTP API, for tests that serve it themselves.
 func (a *App) Handler() http.Handler { return a.api }

@@ -119,7 +119,8 @@ func TestChannelLogAndDeadLetters(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b)
 	}
-	bad := inboundAt(apptest.PhoneNumberID, "15557654321", "wamid.FAR", "from the far future", "700000000000000")
+	// (A message without a sender: nothing can say whose it is.)
+	bad := inboundAt(apptest.PhoneNumberID, "", "wamid.NOSENDER", "from nobody", fmt.Sprint(time.Now().Unix()))
 	if code, answer := post(bad); code != http.StatusOK || !strings.Contains(answer, "dead_letter") {
 		t.Fatalf("unstorable webhook: %d %s, want 200 and a dead letter", code, answer)
 	}
@@ -171,4 +172,59 @@ func TestChannelLogAndDeadLetters(t *testing.T) {
 		return c != "" && len(r.conversation(c)) == 2
 	})
 	r.must("POST", "/channels/"+chID+"/dead-letters/missing/replay", nil, http.StatusNotFound)
+}
+
+// TestInboundCleanedAndClamped: an authentic message whose text and profile
+// name hold NUL characters, or whose timestamp is absurd (year 24,151), is
+// stored and answered 200 — on PostgreSQL a NUL used to fail every retry
+// with 503 — with U+FFFD for each NUL and the receive time for the
+// timestamp.
+func TestInboundCleanedAndClamped(t *testing.T) {
+	t.Parallel()
+	r := start(t, sandbox.Config{StatusDelay: time.Millisecond})
+	chID := r.whatsAppChannel("")
+	post := func(body []byte) (int, string) {
+		req, _ := http.NewRequest("POST", r.base+"/webhooks/whatsapp/"+chID, bytes.NewReader(body))
+		req.Header.Set("X-Hub-Signature-256", whatsapp.Sign(body, apptest.AppSecret))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	before := time.Now().Add(-time.Minute)
+	nul := bytes.ReplaceAll(inboundAt(apptest.PhoneNumberID, "15550001111", "wamid.NUL", "nul@NUL@here", fmt.Sprint(time.Now().Unix())), []byte("@NUL@"), []byte(`\u0000`))
+	nul = bytes.Replace(nul, []byte(`"name":"Dee"`), []byte(`"name":"D\u0000ee"`), 1)
+	far := inboundAt(apptest.PhoneNumberID, "15550002222", "wamid.FAR", "from the far future", "700000000000000")
+	for name, body := range map[string][]byte{"nul": nul, "far": far} {
+		if code, answer := post(body); code != http.StatusOK || !strings.Contains(answer, `"received"`) {
+			t.Fatalf("%s: %d %s, want 200 received", name, code, answer)
+		}
+	}
+	c := r.contactByPhone("15550001111")
+	if c == "" {
+		t.Fatal("the contact of the NUL message is not stored")
+	}
+	contact := r.must("GET", "/contacts/"+c, nil, http.StatusOK)
+	if contact["name"] != "D\uFFFDee" {
+		t.Errorf("contact name = %q, want the NUL replaced by U+FFFD", contact["name"])
+	}
+	ms := r.conversation(c)
+	if len(ms) == 0 || !strings.Contains(fmt.Sprint(ms[0]["text"]), "nul\uFFFDhere") {
+		t.Errorf("NUL message = %v", ms)
+	}
+	fc := r.contactByPhone("15550002222")
+	if fc == "" {
+		t.Fatal("the far-future message is not stored")
+	}
+	fm := r.conversation(fc)
+	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(fm[0]["created_at"]))
+	if err != nil || at.Before(before) || at.After(time.Now().Add(time.Minute)) {
+		t.Errorf("far-future message created_at = %v (%v), want the receive time", fm[0]["created_at"], err)
+	}
+	if dl := r.must("GET", "/channels/"+chID+"/dead-letters/", nil, http.StatusOK)["results"].([]any); len(dl) != 0 {
+		t.Errorf("dead letters = %v, want none", dl)
+	}
 }

@@ -43,6 +43,11 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 		return SandboxInfo{}, fmt.Errorf("starting the sandbox Graph API: %w", err)
 	}
 	a.sandbox = fake
+	// The fake listens on an internal address: the sandbox channel may
+	// reach exactly it, nothing else internal.
+	if err := a.AllowEndpoint(fake.URL()); err != nil {
+		return SandboxInfo{}, err
+	}
 	p, err := a.accounts.ResolveProject(ctx, account.DefaultProjectName)
 	if err != nil {
 		return SandboxInfo{}, fmt.Errorf("the sandbox needs the Default project: %w", err)

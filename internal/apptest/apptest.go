@@ -101,6 +101,12 @@ func Start(t testing.TB, o Options) *Server {
 		_ = a.Stop()
 		t.Fatal(err)
 	}
+	// The fake runs on loopback: channels may reach exactly it.
+	if err := a.AllowEndpoint(fake.URL()); err != nil {
+		fake.Stop()
+		_ = a.Stop()
+		t.Fatal(err)
+	}
 	s := &Server{T: t, App: a, Config: cfg, Base: "http://" + a.Addr(), Fake: fake,
 		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}}}
 	t.Cleanup(s.Stop)

@@ -46,6 +46,11 @@ type ConfigField struct {
 	Required bool   `json:"required"`
 	// Secret values are sealed at rest and never shown again.
 	Secret bool `json:"secret"`
+	// Endpoint marks a URL the adapter sends the channel's credentials
+	// to (a provider's API base URL): the channel service refuses one
+	// that points at an internal address, and a change of it unless the
+	// secrets are entered again.
+	Endpoint bool `json:"endpoint,omitempty"`
 	// Default is what an absent value means.
 	Default any    `json:"default,omitempty"`
 	Help    string `json:"help,omitempty"`
@@ -74,6 +79,11 @@ type Webhook struct {
 	Kind WebhookKind
 	// Summary describes the route in the API reference.
 	Summary string
+	// Signature is the request header a Receive route's provider signs
+	// bodies in: a request without it is refused before its body is read
+	// (reading it only to find it unsigned is what an attacker wants).
+	// "" for routes whose requests carry no signature header.
+	Signature string
 }
 
 // PathChannel is the Webhook.Path of routes that name their channel.

@@ -11,9 +11,13 @@ package channels
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +26,7 @@ import (
 	"github.com/parleyhq/parley/internal/channel/ratelimit"
 	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/httpclient"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/shortcache"
 	"github.com/parleyhq/parley/internal/store"
@@ -43,7 +48,12 @@ type Deps struct {
 	Clock  domain.Clock
 	IDs    domain.IDGen
 	Logger *slog.Logger
-	// HTTP makes the adapters' provider calls; nil: SharedHTTPClient().
+	// Guard is the SSRF policy of provider calls: a channel's endpoint
+	// (e.g. api_base_url) is checked against it when saved and at every
+	// dial. nil refuses every internal address.
+	Guard *httpclient.Guard
+	// HTTP makes the adapters' provider calls; nil: SharedHTTPClient(Guard).
+	// Whatever it is, redirects are never followed.
 	HTTP *http.Client
 	// Log receives every provider call's entry (the channel log); nil
 	// records nothing.
@@ -77,8 +87,11 @@ func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.Guard == nil {
+		d.Guard = httpclient.NewGuard()
+	}
 	if d.HTTP == nil {
-		d.HTTP = SharedHTTPClient()
+		d.HTTP = SharedHTTPClient(d.Guard)
 	}
 	return &Service{d: d, adapters: map[string]live{}}
 }
@@ -87,22 +100,51 @@ func New(d Deps) *Service {
 // sends run concurrently to one host (the Graph API), so it keeps enough
 // idle connections to reuse them instead of a handshake per send. It has
 // no client-wide timeout: each adapter bounds its calls with its channel's
-// own (WhatsApp: request_timeout_seconds, up to 2 min).
-func SharedHTTPClient() *http.Client {
+// own (WhatsApp: request_timeout_seconds, up to 2 min). Every connection
+// goes through the guard (the address really dialled, after DNS), and
+// like the HTTP node's client it uses no proxy from the environment, which
+// would hide the real destination.
+func SharedHTTPClient(g *httpclient.Guard) *http.Client {
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: g.Control}
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.DialContext = d.DialContext
 	t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 64
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, CheckRedirect: noRedirects}
 }
 
-// client is the HTTP client of one channel's adapter: the shared one, its
-// transport wrapped to record the channel's calls when a log is set.
-// secrets is asked at each call, once the adapter exists.
-func (s *Service) client(ch domain.Channel, secrets func() []string) *http.Client {
-	if s.d.Log == nil {
-		return s.d.HTTP
+// noRedirects hands a redirect back to the adapter as the answer: a
+// provider call carries the channel's credentials, which must not follow
+// a redirect anywhere.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// AllowEndpoint lets adapters reach exactly the host and port of rawURL
+// although the guard would refuse it: for a component of this process
+// that the operator turned on (the sandbox's fake Graph API) and for
+// tests. The host must be an IP address.
+func (s *Service) AllowEndpoint(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("allowing %q: %w", rawURL, err)
 	}
+	ap, err := netip.ParseAddrPort(u.Host)
+	if err != nil {
+		return fmt.Errorf("allowing %q: the host must be an IP address and a port: %w", rawURL, err)
+	}
+	s.d.Guard.AllowAddr(ap)
+	return nil
+}
+
+// client is the HTTP client of one channel's adapter: the shared one,
+// never following redirects, its transport wrapped to record the
+// channel's calls when a log is set. secrets is asked at each call, once
+// the adapter exists.
+func (s *Service) client(ch domain.Channel, secrets func() []string) *http.Client {
 	hc := *s.d.HTTP
-	hc.Transport = &channellog.Transport{Base: s.d.HTTP.Transport, ChannelID: ch.ID, ProjectID: ch.ProjectID, Secrets: secrets, Sink: s.d.Log}
+	hc.CheckRedirect = noRedirects
+	if s.d.Log != nil {
+		hc.Transport = &channellog.Transport{Base: s.d.HTTP.Transport, ChannelID: ch.ID, ProjectID: ch.ProjectID, Secrets: secrets, Sink: s.d.Log}
+	}
 	return &hc
 }
 
@@ -124,7 +166,7 @@ func (s *Service) typeOf(name string) (channel.Type, error) {
 // apply validates cfg for the channel's type and stores it on the channel:
 // public settings in clear, secrets sealed with the master key, the
 // routing address.
-func (s *Service) apply(ch *domain.Channel, cfg map[string]any) error {
+func (s *Service) apply(ctx context.Context, ch *domain.Channel, cfg map[string]any) error {
 	t, err := s.typeOf(ch.Type)
 	if err != nil {
 		return err
@@ -138,6 +180,9 @@ func (s *Service) apply(ch *domain.Channel, cfg map[string]any) error {
 	}
 	if d.Public == nil {
 		d.Public = map[string]any{}
+	}
+	if err := s.checkEndpoints(ctx, t, d.Public); err != nil {
+		return err
 	}
 	pub, err := json.Marshal(d.Public)
 	if err != nil {
@@ -240,12 +285,29 @@ type CreateParams struct {
 func (s *Service) Create(ctx context.Context, p CreateParams) (domain.Channel, error) {
 	now := s.d.Clock.Now()
 	ch := domain.Channel{ID: s.d.IDs.NewID(), ProjectID: p.ProjectID, Type: p.Type, Name: strings.TrimSpace(p.Name), Status: "active", CreatedAt: now, UpdatedAt: now}
-	if err := s.apply(&ch, p.Config); err != nil {
+	if err := s.apply(ctx, &ch, p.Config); err != nil {
 		return domain.Channel{}, err
 	}
 	out, err := s.d.Store.ChannelCreate(ctx, ch)
 	s.forget()
-	return out, err
+	return out, s.addressTaken(ctx, ch, err)
+}
+
+// addressTaken rewords a conflict over a channel's routing address (the
+// store's unique index: one WhatsApp number, one channel in the whole
+// installation). Within the project the answer names the channel; a
+// channel of another project is not revealed — the answer is the same as
+// for a number reserved by anything else. Who really owns a number is
+// proven by the provider: the channel's check calls it with the token.
+func (s *Service) addressTaken(ctx context.Context, ch domain.Channel, err error) error {
+	if domain.CodeOf(err) != domain.CodeConflict || ch.Address == "" {
+		return err
+	}
+	if other, gerr := s.d.Store.ChannelGetByAddress(ctx, store.ChannelGetByAddressParams{Type: ch.Type, Address: ch.Address}); gerr == nil &&
+		other.ProjectID == ch.ProjectID && other.ID != ch.ID {
+		return domain.Errorf(domain.CodeConflict, "this project's channel %q already uses the address %q; edit that channel instead", other.Name, ch.Address)
+	}
+	return domain.Errorf(domain.CodeConflict, "the address %q cannot be connected: it is already connected elsewhere or reserved", ch.Address)
 }
 
 // UpdateParams changes a channel; nil fields are left as they are.
@@ -281,14 +343,17 @@ func (s *Service) Update(ctx context.Context, p UpdateParams) (domain.Channel, e
 			}
 			cfg[k] = v
 		}
-		if err := s.apply(&ch, cfg); err != nil {
+		if err := s.reenterSecrets(ch, p.Config); err != nil {
+			return domain.Channel{}, err
+		}
+		if err := s.apply(ctx, &ch, cfg); err != nil {
 			return domain.Channel{}, err
 		}
 	}
 	ch.UpdatedAt = s.d.Clock.Now()
 	out, err := s.d.Store.ChannelUpdate(ctx, ch)
 	s.forget()
-	return out, err
+	return out, s.addressTaken(ctx, ch, err)
 }
 
 // Delete removes a channel no published flow is bound to.
@@ -372,4 +437,79 @@ func (s *Service) Limiter(ctx context.Context, ch domain.Channel) *ratelimit.Lim
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.adapters[ch.ID].limiter
+}
+
+// checkEndpoints refuses endpoint settings (channel.ConfigField.Endpoint)
+// that the guard would not let the adapter dial, with a clear reason at
+// the field, before the channel's credentials could be sent there. The
+// type's default is trusted. A host that does not resolve now is let
+// through: every dial is checked again, which also defeats a name that
+// resolves elsewhere later (DNS rebinding).
+func (s *Service) checkEndpoints(ctx context.Context, t channel.Type, pub map[string]any) error {
+	for _, f := range t.Fields {
+		v, _ := pub[f.Name].(string)
+		if !f.Endpoint || v == "" || v == f.Default {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return domain.Invalid("/config/"+f.Name, "%s must be an http(s) URL", f.Name)
+		}
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err = s.d.Guard.CheckURL(cctx, u)
+		cancel()
+		if errors.Is(err, httpclient.ErrBlocked) {
+			return domain.Invalid("/config/"+f.Name, "%s points at a loopback, private or otherwise internal address; Parley does not send channel credentials there unless the operator allows the address with PARLEY_HTTP_ALLOW", f.Name)
+		}
+		if err != nil {
+			s.d.Logger.Info("a channel endpoint does not resolve now; it is checked again when dialled", "field", f.Name, "err", err)
+		}
+	}
+	return nil
+}
+
+// reenterSecrets: a change of a stored channel's endpoint must come with
+// its secrets entered again (not left out or sent masked), or whoever may
+// edit the channel could point its stored token at a server of theirs.
+func (s *Service) reenterSecrets(ch domain.Channel, change map[string]any) error {
+	if ch.Secrets == "" {
+		return nil
+	}
+	t, err := s.typeOf(ch.Type)
+	if err != nil {
+		return err
+	}
+	stored := map[string]any{}
+	_ = json.Unmarshal(ch.Config, &stored)
+	moved := ""
+	for _, f := range t.Fields {
+		v, set := change[f.Name]
+		if !f.Endpoint || !set {
+			continue
+		}
+		old, had := stored[f.Name]
+		if !had {
+			old = f.Default
+		}
+		if fmt.Sprint(v) != fmt.Sprint(old) && !(v == nil && !had) {
+			moved = f.Name
+			break
+		}
+	}
+	if moved == "" {
+		return nil
+	}
+	sec, err := s.secrets(ch)
+	if err != nil {
+		return err
+	}
+	for _, f := range t.Fields {
+		if _, has := sec[f.Name]; !f.Secret || !has {
+			continue
+		}
+		if v, set := change[f.Name]; !set || v == Masked || v == "" {
+			return domain.Invalid("/config/"+f.Name, "changing %s requires entering %s again: the stored one is not sent to a new address", moved, f.Name)
+		}
+	}
+	return nil
 }

@@ -218,3 +218,50 @@ func TestReceiveRouting(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressTakenRevealsNothing: connecting an address another project's
+// channel has gets the same answer as any reserved address, naming no
+// channel; within the project the answer names the channel that has it.
+func TestAddressTakenRevealsNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, st, project := newService(t)
+	other, err := st.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p-other", Name: "Other", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Create(ctx, channels.CreateParams{ProjectID: other.ID, Type: "testchat", Name: "Their secret line", Config: map[string]any{"account": "acct-9", "token": "t"}}); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := svc.Create(ctx, channels.CreateParams{ProjectID: project, Type: "testchat", Name: "My line", Config: map[string]any{"account": "acct-1", "token": "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, account string
+		want, never   []string
+	}{
+		{"another project's", "acct-9", []string{"cannot be connected", "elsewhere or reserved"}, []string{"Their secret line", "another"}},
+		{"this project's", "acct-1", []string{"My line"}, nil},
+	} {
+		_, err := svc.Create(ctx, channels.CreateParams{ProjectID: project, Type: "testchat", Name: "New", Config: map[string]any{"account": tc.account, "token": "t"}})
+		if domain.CodeOf(err) != domain.CodeConflict {
+			t.Fatalf("%s: %v, want a conflict", tc.name, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q lacks %q", tc.name, err, w)
+			}
+		}
+		for _, n := range tc.never {
+			if strings.Contains(err.Error(), n) {
+				t.Errorf("%s: %q reveals %q", tc.name, err, n)
+			}
+		}
+	}
+	// Moving a channel onto the address by an edit answers the same.
+	_, err = svc.Update(ctx, channels.UpdateParams{ProjectID: project, ID: mine.ID, Config: map[string]any{"account": "acct-9"}})
+	if domain.CodeOf(err) != domain.CodeConflict || !strings.Contains(err.Error(), "elsewhere or reserved") {
+		t.Fatalf("update onto another project's address: %v", err)
+	}
+}

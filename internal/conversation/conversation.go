@@ -122,11 +122,15 @@ type ReplyParams struct {
 // Reply queues a message written by a person (an agent) to the contact.
 func (s *Service) Reply(ctx context.Context, p ReplyParams) (domain.Message, error) {
 	channelID := p.ChannelID
-	if channelID == "" {
-		urns, err := s.st.ContactURNs(ctx, store.Ref{ProjectID: p.ProjectID, ID: p.ContactID})
-		if err != nil {
-			return domain.Message{}, err
-		}
+	urns, err := s.st.ContactURNs(ctx, store.Ref{ProjectID: p.ProjectID, ID: p.ContactID})
+	if err != nil {
+		return domain.Message{}, err
+	}
+	simulated := false
+	for _, u := range urns {
+		simulated = simulated || u.Scheme == SimulatorScheme
+	}
+	if channelID == "" && !simulated {
 		var last time.Time
 		for _, u := range urns {
 			if u.ChannelID != "" && (u.LastInboundAt == nil && last.IsZero() || u.LastInboundAt != nil && u.LastInboundAt.After(last)) {
@@ -140,14 +144,20 @@ func (s *Service) Reply(ctx context.Context, p ReplyParams) (domain.Message, err
 			return domain.Message{}, domain.Invalid("/channel_id", "the contact has no channel to reply on; name one in channel_id")
 		}
 	}
-	if _, err := s.st.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: channelID}); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return domain.Message{}, domain.Invalid("/channel_id", "channel %q not found", channelID)
+	if channelID != "" || !simulated {
+		if _, err := s.st.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: channelID}); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return domain.Message{}, domain.Invalid("/channel_id", "channel %q not found", channelID)
+			}
+			return domain.Message{}, err
 		}
-		return domain.Message{}, err
+	}
+	if simulated {
+		// Queued, it could only fail: no channel reaches a made-up contact.
+		return domain.Message{}, domain.Errorf(domain.CodeUnprocessable, "this contact is the simulator's: an agent message cannot reach it (answer in the simulator instead)")
 	}
 	var m domain.Message
-	err := s.st.InTx(ctx, func(q store.Queries) error {
+	err = s.st.InTx(ctx, func(q store.Queries) error {
 		var err error
 		m, err = s.run.Outbox.AgentSend(ctx, q, p.ProjectID, p.ContactID, channelID, p.Text)
 		return err

@@ -11,6 +11,10 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
+// SimulatorScheme is the address scheme of the simulator's made-up
+// contacts.
+const SimulatorScheme = "simulator"
+
 // The simulator runs a flow — its draft or its live revision — for a
 // made-up contact through the real runner and engine, synchronously, with
 // no channel and no live analytics.
@@ -55,7 +59,7 @@ func (s *Service) Simulate(ctx context.Context, p SimulateParams) (string, error
 	var ev domain.ContactEvent
 	err = s.st.InTx(ctx, func(q store.Queries) error {
 		now := s.clock.Now()
-		c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p.ProjectID, Scheme: "simulator", Path: sessionID,
+		c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p.ProjectID, Scheme: SimulatorScheme, Path: sessionID,
 			NewID: s.ids.NewID(), Name: name, Phone: p.Phone, Simulated: true, Now: now})
 		if err != nil {
 			return err

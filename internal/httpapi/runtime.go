@@ -167,15 +167,20 @@ func (a *runtimeAPI) contactRelease(ctx context.Context, in *ContactPath) (*Body
 	if err != nil {
 		return nil, err
 	}
-	return bodyOf(QueuedEvent(o)), nil
+	return bodyOf(queuedEvent(o)), nil
 }
 
 // QueuedEvent is an action queued for a contact and what became of it.
+// The inbox's sequence number is not shown: it counts the events of every
+// project in the installation.
 type QueuedEvent struct {
 	ContactID string `json:"contact_id"`
-	Seq       int64  `json:"seq" doc:"The event's place in the contact's inbox"`
 	Handled   bool   `json:"handled" doc:"False when it is still queued (it will be handled shortly)"`
 	Result    string `json:"result,omitempty" doc:"What handling it did, e.g. 'resumed session'"`
+}
+
+func queuedEvent(o conversation.Outcome) QueuedEvent {
+	return QueuedEvent{ContactID: o.ContactID, Handled: o.Handled, Result: o.Result}
 }
 
 // ConversationInput pages a contact's messages.
@@ -325,7 +330,7 @@ func (a *runtimeAPI) sessionInterrupt(ctx context.Context, in *InterruptInput) (
 	if err != nil {
 		return nil, err
 	}
-	return bodyOf(QueuedEvent(o)), nil
+	return bodyOf(queuedEvent(o)), nil
 }
 
 // FlowStartInput starts a flow for a contact.
@@ -360,5 +365,5 @@ func (a *runtimeAPI) flowStart(ctx context.Context, in *FlowStartInput) (*Body[F
 	if err != nil {
 		return nil, err
 	}
-	return bodyOf(FlowStartOutput{SessionID: st.SessionID, QueuedEvent: QueuedEvent(st.Outcome), Status: st.Status}), nil
+	return bodyOf(FlowStartOutput{SessionID: st.SessionID, QueuedEvent: queuedEvent(st.Outcome), Status: st.Status}), nil
 }

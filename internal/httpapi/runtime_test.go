@@ -72,6 +72,14 @@ func TestSimulator(t *testing.T) {
 		t.Fatalf("after Book = %v", sim)
 	}
 	c.do("POST", "/simulator/sessions/"+sim["id"].(string)+"/messages/", map[string]any{"text": "x", "button": "Book"}).problem(http.StatusBadRequest)
+	// An agent message to the simulator's contact could only fail: refused.
+	ch := c.do("POST", "/channels/", map[string]any{"type": "webchat", "name": "Web"}).want(http.StatusCreated).json()
+	for _, body := range []map[string]any{{"text": "hello"}, {"text": "hello", "channel_id": ch["id"]}} {
+		p := c.do("POST", "/conversations/"+sim["contact_id"].(string)+"/messages/", body).problem(http.StatusUnprocessableEntity)
+		if !strings.Contains(fmt.Sprint(p), "simulator") {
+			t.Fatalf("agent message to a simulator contact = %v", p)
+		}
+	}
 
 	// Simulations never count in the live analytics.
 	stats := c.do("GET", "/chat-flow/analytics/?flow="+id, nil).want(http.StatusOK).json()
@@ -212,6 +220,9 @@ func TestFlowStartContactsAndSessions(t *testing.T) {
 	first := req("order-42")
 	if first["status"] != "waiting" || first["handled"] != true {
 		t.Fatalf("start = %v", first)
+	}
+	if _, leaks := first["seq"]; leaks {
+		t.Fatalf("start = %v: seq counts every project's inbox events", first)
 	}
 	if again := req("order-42"); again["session_id"] != first["session_id"] {
 		t.Fatalf("a repeated Idempotency-Key started another session: %v vs %v", again, first)

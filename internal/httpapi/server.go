@@ -78,6 +78,9 @@ type Deps struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client address (for the login throttle and logs).
 	TrustedProxies []netip.Prefix
+	// WebhookReads bound the webhook bodies read at once; zero fields take
+	// DefaultWebhookReadLimits.
+	WebhookReads WebhookReadLimits
 }
 
 // Server is the HTTP API.
@@ -92,6 +95,9 @@ type Server struct {
 	metrics *httpMetrics
 	// deadLetters counts webhooks kept as dead letters, by channel type.
 	deadLetters *prometheus.CounterVec
+	// webhookReads bounds the webhook bodies read before their signature
+	// is checked.
+	webhookReads *readGate
 }
 
 // New builds the API and registers every route of the table.
@@ -124,6 +130,7 @@ func New(d Deps) *Server {
 	s.metrics = newHTTPMetrics(d.Metrics)
 	s.deadLetters = newDeadLetterCounter(d.Metrics)
 	s.logins = newLoginMetrics(d.Metrics)
+	s.webhookReads = newReadGate(d.WebhookReads, d.Metrics)
 	s.scopes = s.scopeChecks()
 	s.routes = s.routeTable()
 	s.checkScopesCovered()

@@ -32,7 +32,7 @@ func (s *Server) webhookRoutes(ra *runtimeAPI) []Route {
 			if w.Path == "" {
 				id += "-shared"
 			}
-			h := ra.webhookReceive(t.Name, w.Path == channel.PathChannel)
+			h := ra.webhookReceive(t.Name, w.Path == channel.PathChannel, w.Signature)
 			if w.Kind == channel.Handshake {
 				h = ra.webhookHandshake(t.Name, w.Path == channel.PathChannel)
 			}
@@ -82,15 +82,26 @@ func (a *runtimeAPI) webhookHandshake(typ string, perChannel bool) http.Handler 
 	})
 }
 
-// webhookReceive takes a provider's webhook: the channel service checks
-// the signature on the raw body before anything is parsed and routes the
-// events to channels; 200 is answered only once every event is stored, or
-// once an authentic body whose content cannot be processed is kept as a
-// dead letter (webhooklog.go).
-func (a *runtimeAPI) webhookReceive(typ string, perChannel bool) http.Handler {
+// webhookReceive takes a provider's webhook: a request without the
+// route's signature header, or over the limits on bodies read at once
+// (webhookgate.go), is refused before its body is read; the channel
+// service checks the signature on the raw body before anything is parsed
+// and routes the events to channels; 200 is answered only once every event
+// is stored, or once an authentic body whose content cannot be processed
+// is kept as a dead letter (webhooklog.go).
+func (a *runtimeAPI) webhookReceive(typ string, perChannel bool, signature string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		started := time.Now()
+		key := typ
+		if perChannel {
+			key += "/" + r.PathValue("channel_id")
+		}
+		release, ok := a.s.webhookReads.admit(w, r, signature, key)
+		if !ok {
+			return
+		}
 		body, ok := readWebhook(w, r)
+		release()
 		if !ok {
 			return
 		}

@@ -15,7 +15,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/parleyhq/parley/internal/engine"
@@ -36,7 +35,7 @@ var ErrTooLarge = errors.New("httpclient: response body exceeds the size limit")
 // Client performs http_request calls. It is safe for concurrent use.
 type Client struct {
 	hc      *http.Client
-	guard   guard
+	guard   *Guard
 	timeout time.Duration
 	maxBody int64
 }
@@ -49,6 +48,12 @@ type Option func(*Client)
 // PARLEY_HTTP_ALLOW via ParseAllowList.
 func WithAllow(prefixes ...netip.Prefix) Option {
 	return func(c *Client) { c.guard.allow = append(c.guard.allow, prefixes...) }
+}
+
+// WithGuard makes the client use a guard shared with other clients (its
+// allow-list included); options after it add to that guard.
+func WithGuard(g *Guard) Option {
+	return func(c *Client) { c.guard = g }
 }
 
 // WithTimeout sets the timeout of requests that carry none (default 10 s).
@@ -74,11 +79,11 @@ var _ engine.HTTPDoer = (*Client)(nil)
 // New returns a client with the SSRF guard, a 10 s default timeout and a
 // 256 KiB response cap.
 func New(opts ...Option) *Client {
-	c := &Client{timeout: DefaultTimeout, maxBody: DefaultMaxBody}
+	c := &Client{timeout: DefaultTimeout, maxBody: DefaultMaxBody, guard: NewGuard()}
 	for _, o := range opts {
 		o(c)
 	}
-	d := &net.Dialer{Timeout: MaxTimeout, KeepAlive: 30 * time.Second, Control: c.control}
+	d := &net.Dialer{Timeout: MaxTimeout, KeepAlive: 30 * time.Second, Control: c.guard.Control}
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           d.DialContext,
@@ -91,16 +96,6 @@ func New(opts ...Option) *Client {
 	}
 	c.hc = &http.Client{Transport: tr, CheckRedirect: checkRedirect}
 	return c
-}
-
-// control runs after DNS resolution, just before connect: address is the
-// IP that will really be dialled, so DNS rebinding cannot slip past it.
-func (c *Client) control(network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: cannot parse the dialled address", ErrBlocked)
-	}
-	return c.guard.check(ap.Addr())
 }
 
 // checkRedirect bounds redirects and keeps them on http(s); the dial guard

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,44 @@ func TestEngineUsesClient(t *testing.T) {
 	resp, err := doer.Do(context.Background(), engine.HTTPRequest{Method: "PUT", URL: srv.URL + "/echo", Body: "{}"})
 	if err != nil || resp.Status != 201 || string(resp.Body) != "PUT  "+strings.TrimPrefix(srv.URL, "http://")+" {}" {
 		t.Fatalf("%v %d %q", err, resp.Status, resp.Body)
+	}
+}
+
+func TestGuardAllowances(t *testing.T) {
+	t.Parallel()
+	g := httpclient.NewGuard(netip.MustParsePrefix("10.1.0.0/16"))
+	g.AllowAddr(netip.MustParseAddrPort("127.0.0.1:8080"))
+	for _, tc := range []struct {
+		addr    string
+		blocked bool
+	}{
+		{"127.0.0.1:8080", false},          // exactly the allowed address and port
+		{"127.0.0.1:8081", true},           // another port of it
+		{"[::ffff:127.0.0.1]:8080", false}, // its mapped form
+		{"10.1.2.3:443", false},            // in an allowed prefix
+		{"10.2.0.1:443", true},
+		{"8.8.8.8:443", false},
+	} {
+		if err := g.Check(netip.MustParseAddrPort(tc.addr)); (err != nil) != tc.blocked {
+			t.Errorf("%s: %v, want blocked %v", tc.addr, err, tc.blocked)
+		}
+	}
+	for _, tc := range []struct {
+		url     string
+		blocked bool
+	}{
+		{"http://127.0.0.1:8080/v1", false},
+		{"http://127.0.0.1/v1", true},
+		{"https://[::1]/", true},
+		{"http://localhost:9/", true},
+	} {
+		u, _ := url.Parse(tc.url)
+		err := g.CheckURL(context.Background(), u)
+		if errors.Is(err, httpclient.ErrBlocked) != tc.blocked {
+			t.Errorf("%s: %v, want blocked %v", tc.url, err, tc.blocked)
+		}
+		if err != nil && strings.Contains(err.Error(), "127.0.0.1") && !strings.Contains(tc.url, "127.0.0.1") {
+			t.Errorf("%s: the error echoes the resolved address: %v", tc.url, err)
+		}
 	}
 }

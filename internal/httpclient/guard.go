@@ -1,10 +1,16 @@
 package httpclient
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 )
 
 // ErrBlocked is wrapped by errors for connections to an address the SSRF
@@ -104,11 +110,37 @@ func ParseAllowList(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// guard decides for one dialled address.
-type guard struct{ allow []netip.Prefix }
+// Guard is the SSRF policy for one kind of outgoing call: the addresses
+// Blocked refuses, less the prefixes the operator allows
+// (PARLEY_HTTP_ALLOW) and exact addresses a component allows for itself
+// (the sandbox's fake Graph API). It checks the address actually dialled,
+// so DNS rebinding cannot slip past it. Safe for concurrent use.
+type Guard struct {
+	mu    sync.RWMutex
+	allow []netip.Prefix
+	exact map[netip.AddrPort]bool
+}
 
-func (g guard) check(ip netip.Addr) error {
-	ip = ip.WithZone("")
+// NewGuard returns a guard allowing the prefixes.
+func NewGuard(allow ...netip.Prefix) *Guard {
+	return &Guard{allow: append([]netip.Prefix(nil), allow...), exact: map[netip.AddrPort]bool{}}
+}
+
+// AllowAddr allows exactly one address and port, e.g. the sandbox's.
+func (g *Guard) AllowAddr(ap netip.AddrPort) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.exact[netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())] = true
+}
+
+// Check returns an error wrapping ErrBlocked when ap may not be dialled.
+func (g *Guard) Check(ap netip.AddrPort) error {
+	ip := ap.Addr().WithZone("")
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.exact[netip.AddrPortFrom(ip.Unmap(), ap.Port())] {
+		return nil
+	}
 	for _, p := range g.allow {
 		if p.Contains(ip) || (ip.Is4In6() && p.Contains(ip.Unmap())) {
 			return nil
@@ -124,3 +156,44 @@ func (g guard) check(ip netip.Addr) error {
 
 // errBlockedAddr is the guard's refusal, deliberately without the address.
 var errBlockedAddr = fmt.Errorf("%w: the host resolves to a loopback, private, link-local or reserved address (an operator can allow ranges with PARLEY_HTTP_ALLOW)", ErrBlocked)
+
+// Control is a net.Dialer Control function: it runs after DNS resolution,
+// just before connecting, with the address really dialled.
+func (g *Guard) Control(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: cannot parse the dialled address", ErrBlocked)
+	}
+	return g.Check(ap)
+}
+
+// CheckURL resolves a URL's host and checks every address it has, for a
+// clear answer when a URL is saved (dialling checks again). It returns an
+// error wrapping ErrBlocked, naming no address, when one is refused, and
+// another error when the host cannot be resolved.
+func (g *Guard) CheckURL(ctx context.Context, u *url.URL) error {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return fmt.Errorf("the port %q is not a number", port)
+	}
+	host := u.Hostname()
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{a}
+	} else if addrs, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host); err != nil {
+		return fmt.Errorf("resolving %s: %w", host, err)
+	}
+	for _, a := range addrs {
+		if g.Check(netip.AddrPortFrom(a, uint16(p))) != nil {
+			return fmt.Errorf("%w: %s resolves to a loopback, private or otherwise internal address", ErrBlocked, host)
+		}
+	}
+	return nil
+}

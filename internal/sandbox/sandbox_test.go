@@ -433,3 +433,24 @@ func TestStopEndsPendingWork(t *testing.T) {
 		t.Fatalf("hung send after Stop: %v", err)
 	}
 }
+
+// TestIDsUniqueAcrossRestarts: a restarted fake (a new instance) must not
+// hand out the wamids of messages the server already stored, or their
+// status webhooks would collide with the old messages.
+func TestIDsUniqueAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 3 {
+		e := setup(t, Config{}, 5*time.Second)
+		for range 3 {
+			res, err := e.client.Send(context.Background(), channel.Outbound{Kind: channel.OutText, OurID: "m", To: "16505551234", Text: "hi"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(res.ProviderID, "wamid.") || seen[res.ProviderID] {
+				t.Fatalf("wamid %q is not a fresh wamid (seen: %v)", res.ProviderID, seen)
+			}
+			seen[res.ProviderID] = true
+		}
+	}
+}

@@ -7,9 +7,11 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -128,8 +130,11 @@ type Server struct {
 	deliveries []Delivery
 	faults     []Fault
 	seq        int
-	templates  []*storedTemplate
-	media      map[string]*storedMedia
+	// nonce makes this instance's IDs unique among all instances (a
+	// restarted fake must not reuse the wamids of messages already stored).
+	nonce     string
+	templates []*storedTemplate
+	media     map[string]*storedMedia
 
 	srv *http.Server
 	ln  net.Listener
@@ -140,7 +145,7 @@ func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel,
-		webhookURL: cfg.WebhookURL, media: map[string]*storedMedia{}}
+		webhookURL: cfg.WebhookURL, media: map[string]*storedMedia{}, nonce: newNonce()}
 	s.routes()
 	return s
 }
@@ -286,11 +291,25 @@ func (s *Server) number(pnid string) number {
 	return number{ID: pnid, Display: s.cfg.DisplayPhoneNumber, WABA: s.cfg.WABAID}
 }
 
+// nextID is a new ID with the prefix: the instance's random nonce and a
+// counter, all digits, so that IDs keep the shape of Meta's (a numeric
+// media ID, a wamid) and never repeat across restarts.
 func (s *Server) nextID(prefix string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
-	return fmt.Sprintf("%s%d", prefix, s.seq)
+	return fmt.Sprintf("%s%s%d", prefix, s.nonce, s.seq)
+}
+
+// newNonce is 15 random decimal digits.
+func newNonce() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1e15))
+	if err != nil {
+		// crypto/rand does not fail on supported platforms; the clock is
+		// unique enough for a fake.
+		return fmt.Sprintf("%015d", time.Now().UnixNano()%1e15)
+	}
+	return fmt.Sprintf("%015d", n)
 }
 
 // authorized checks the bearer token like Meta (error 190 when wrong).

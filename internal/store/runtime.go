@@ -52,7 +52,10 @@ type Runtime interface {
 	MessageGetByProviderID(ctx context.Context, p MessageGetByProviderIDParams) (domain.Message, error)
 	MessageList(ctx context.Context, p MessageListParams) (List[domain.Message], error)
 	// MessageSetStatus moves an outbound message forward only (see
-	// domain.StatusRank); it reports whether anything changed.
+	// domain.StatusRank); a message that failed before the provider took
+	// it (no provider ID) is final: a later status, for a message the
+	// provider never accepted, does not move it. It reports whether
+	// anything changed.
 	MessageSetStatus(ctx context.Context, p MessageStatusParams) (bool, error)
 
 	// ContactEventAppend queues an event for the contact. A DedupeKey seen

@@ -95,7 +95,10 @@ func TestKillNine(t *testing.T) {
 		"PARLEY_JOB_POLL_INTERVAL=50ms", "PARLEY_LOG_LEVEL=warn", fmt.Sprintf("PARLEY_SEND_WORKERS=%d", sendWorkers),
 		// A dead process's inbox events and sends are taken over when its
 		// lease ends (SQLite frees them at start anyway).
-		"PARLEY_WORK_LEASE=3s", "PARLEY_WORK_POLL_INTERVAL=200ms")
+		"PARLEY_WORK_LEASE=3s", "PARLEY_WORK_POLL_INTERVAL=200ms",
+		// The fake Graph API listens on loopback, which channels may not
+		// reach unless the operator allows it.
+		"PARLEY_HTTP_ALLOW=127.0.0.1")
 	db := database{driver: "sqlite", dsn: "file:" + filepath.Join(dataDir, "parley.db") + "?_pragma=busy_timeout(10000)"}
 	if os.Getenv(testdb.EnvVar) != "" {
 		u := testdb.PostgresURL(t)

@@ -64,7 +64,7 @@ func TestHostileWebhooks(t *testing.T) {
 		{"10,000-deep nesting, signed", both, deep, sign(deep), http.StatusOK, false},
 		{"invalid UTF-8, signed", both, invalidUTF8, sign(invalidUTF8), http.StatusOK, false},
 		{"4 MB + 1 byte, signed", both, tooBig, sign(tooBig), http.StatusRequestEntityTooLarge, false},
-		{"4 MB + 1 byte, unsigned", both, tooBig, "", http.StatusRequestEntityTooLarge, false},
+		{"4 MB + 1 byte, unsigned (refused before reading)", both, tooBig, "", http.StatusUnauthorized, false},
 		{"unknown phone number ID, signed", both, otherNumber, sign(otherNumber), http.StatusOK, false},
 		{"unknown channel ID", []string{"/webhooks/whatsapp/01900000-0000-7000-8000-000000000000"}, valid, sign(valid), http.StatusNotFound, false},
 		{"SQL in the channel ID", []string{"/webhooks/whatsapp/x%27%20OR%20%271%27%3D%271"}, valid, sign(valid), http.StatusNotFound, false},

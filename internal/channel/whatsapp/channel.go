@@ -34,7 +34,8 @@ var Fields = []channel.ConfigField{
 	{Name: "access_token", Type: "string", Label: "Access token", Required: true, Secret: true, Help: "A permanent system-user token with whatsapp_business_messaging; stored encrypted, never shown again"},
 	{Name: "app_secret", Type: "string", Label: "App secret", Required: true, Secret: true, Help: "Meta app › Settings › Basic; used to verify webhook signatures"},
 	{Name: "verify_token", Type: "string", Label: "Verify token", Help: "Any text; paste the same into Meta’s webhook settings. Left empty, one is made up"},
-	{Name: "api_base_url", Type: "string", Label: "API base URL", Default: DefaultAPIBaseURL, Help: "Meta's Graph API, or the sandbox"},
+	{Name: "api_base_url", Type: "string", Label: "API base URL", Default: DefaultAPIBaseURL, Endpoint: true,
+		Help: "Meta's Graph API, or the sandbox; an internal address needs PARLEY_HTTP_ALLOW, and a change needs the secrets again"},
 	{Name: "api_version", Type: "string", Label: "API version", Default: DefaultAPIVersion},
 	{Name: "messages_per_second", Type: "number", Label: "Messages per second", Default: DefaultMessagesPerSecond, Help: "Your number's throughput at Meta, 1–1000"},
 	{Name: "request_timeout_seconds", Type: "integer", Label: "Request timeout (seconds)", Default: DefaultRequestTimeoutSeconds,
@@ -51,9 +52,9 @@ func Definition() channel.Type {
 		New:       Factory,
 		Webhooks: []channel.Webhook{
 			{Method: http.MethodGet, Path: channel.PathChannel, Kind: channel.Handshake, Summary: "Meta's webhook verification for a channel"},
-			{Method: http.MethodPost, Path: channel.PathChannel, Kind: channel.Receive, Summary: "A channel's WhatsApp webhooks (signed)"},
+			{Method: http.MethodPost, Path: channel.PathChannel, Kind: channel.Receive, Summary: "A channel's WhatsApp webhooks (signed)", Signature: SignatureHeader},
 			{Method: http.MethodGet, Kind: channel.Handshake, Summary: "Meta's webhook verification for the shared endpoint"},
-			{Method: http.MethodPost, Kind: channel.Receive, Summary: "WhatsApp webhooks of one Meta app for many numbers, routed by phone_number_id"},
+			{Method: http.MethodPost, Kind: channel.Receive, Summary: "WhatsApp webhooks of one Meta app for many numbers, routed by phone_number_id", Signature: SignatureHeader},
 		},
 	}
 }

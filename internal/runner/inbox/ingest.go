@@ -75,10 +75,15 @@ type IngestBatch struct {
 
 // PrepareIngest readies a webhook's events for a channel; an event that
 // cannot be stored (a message without a sender) is an invalid-input error.
+// Every event is cleaned first (channel.Event.Clean), whatever its channel
+// type: an authentic webhook must not fail to store, and be retried for
+// days, because of a NUL character or a timestamp in year 24,151.
 func (box *Inbox) PrepareIngest(ch domain.Channel, events []channel.Event) (*IngestBatch, error) {
 	b := &IngestBatch{box: box, ch: ch, events: events}
+	now := box.c.Clock.Now()
 	for i := range events {
 		e := &events[i]
+		e.Clean(now)
 		if !e.Kind.IsMessage() {
 			continue
 		}

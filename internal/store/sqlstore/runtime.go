@@ -378,7 +378,8 @@ func (q *Queries) MessageSetStatus(ctx context.Context, p store.MessageStatusPar
 			error_reason = CASE WHEN ? <> '' THEN ? ELSE error_reason END,
 			sent_at = CASE WHEN sent_at IS NULL AND ? >= 2 AND ? <> 4 THEN ? ELSE sent_at END,
 			updated_at = ?
-		WHERE id = ? AND (? = '' OR project_id = ?) AND status_rank < ?`,
+		WHERE id = ? AND (? = '' OR project_id = ?) AND status_rank < ?
+			AND NOT (status = 'failed' AND provider_id IS NULL)`,
 		p.Status, rank, nullIfEmpty(p.ProviderID), p.ErrorCode, p.ErrorCode, p.ErrorReason, p.ErrorReason, rank, rank, p.Now, p.Now, p.ID, p.ProjectID, p.ProjectID, rank)
 	if err != nil {
 		return false, q.translate(err, "updating message status")

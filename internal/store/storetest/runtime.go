@@ -130,6 +130,14 @@ func testMessages(t *testing.T, s store.Store) {
 	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "m3"}))(t); got.Status != domain.MessageFailed || got.ErrorCode != "131047" {
 		t.Fatalf("failed message = %+v", got)
 	}
+	// A message that failed before the provider took it (no provider ID)
+	// is not moved by a later status (#12.10).
+	if changed := must(s.MessageSetStatus(ctx, store.MessageStatusParams{ID: "m3", Status: domain.MessageRead, ProviderID: "wamid.late", Now: t0}))(t); changed {
+		t.Fatal("a status moved a message that failed without a provider ID")
+	}
+	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "m3"}))(t); got.Status != domain.MessageFailed || got.ProviderID != "" {
+		t.Fatalf("failed message after a late status = %+v", got)
+	}
 	l := must(s.MessageList(ctx, store.MessageListParams{ProjectID: p1, ContactID: "k1"}))(t)
 	if len(l.Items) != 3 || l.Items[0].ID != "m3" {
 		t.Fatalf("conversation = %+v", l.Items)
