@@ -1243,6 +1243,7 @@ export interface components {
         };
         ConfigField: {
             default?: unknown;
+            endpoint?: boolean;
             help?: string;
             label: string;
             name: string;
@@ -1628,11 +1629,6 @@ export interface components {
             handled: boolean;
             /** @description What handling it did, e.g. 'resumed session' */
             result?: string;
-            /**
-             * Format: int64
-             * @description The event's place in the contact's inbox
-             */
-            seq: number;
             /** @description The ID the session has (or will have, while queued) */
             session_id: string;
             /** @description The session's status once handled, or queued */
@@ -2166,11 +2162,6 @@ export interface components {
             handled: boolean;
             /** @description What handling it did, e.g. 'resumed session' */
             result?: string;
-            /**
-             * Format: int64
-             * @description The event's place in the contact's inbox
-             */
-            seq: number;
         };
         Revision: {
             flow: string;
