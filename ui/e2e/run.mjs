@@ -47,7 +47,10 @@ async function startServer() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const proc = spawn(bin, ['serve', '--data-dir', join(tmp, 'data'), '--addr', `127.0.0.1:${port}`], {
-    env: { ...process.env, PARLEY_LOG_LEVEL: 'warn', PARLEY_PUBLIC_URL: base },
+    // 127.0.0.9 is a loopback address nothing listens on: the channel-log
+    // test points a number's Graph API there (allowed here as an operator
+    // would with PARLEY_HTTP_ALLOW) so that its sends fail to connect.
+    env: { ...process.env, PARLEY_LOG_LEVEL: 'warn', PARLEY_PUBLIC_URL: base, PARLEY_HTTP_ALLOW: '127.0.0.9' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -433,7 +433,7 @@ export const tests = [
       const ch = await apiCall(page, 'POST', '/channels/', {
         type: 'whatsapp',
         name: 'Log test number',
-        config: { phone_number_id: '3010301', waba_id: '3020302', access_token: token, app_secret: secret, verify_token: 'e2e-log-verify', api_base_url: 'http://127.0.0.1:9', request_timeout_seconds: 2 },
+        config: { phone_number_id: '3010301', waba_id: '3020302', access_token: token, app_secret: secret, verify_token: 'e2e-log-verify', api_base_url: 'http://127.0.0.9:9', request_timeout_seconds: 2 },
       });
       assert.equal(ch.status, 201, ch.text);
       const chID = ch.json.id;
