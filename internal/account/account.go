@@ -46,6 +46,16 @@ type Service struct {
 	byAccount, byAddress *Throttle
 	// checkPassword is CheckPassword; tests count its calls.
 	checkPassword func(hash, password string) bool
+	// onProjectUpdate are told of each committed project change.
+	onProjectUpdate []func(projectID string)
+}
+
+// OnProjectUpdate registers fn to run after each committed change of a
+// project's name or settings, so caches of them (the runner's keyword
+// settings) are forgotten by the service that changed them, not by its
+// callers. Register at start-up, before the service is used.
+func (s *Service) OnProjectUpdate(fn func(projectID string)) {
+	s.onProjectUpdate = append(s.onProjectUpdate, fn)
 }
 
 // New returns a Service. sessionTTL is how long an unused login lasts.
@@ -232,7 +242,13 @@ func (s *Service) UpdateProject(ctx context.Context, p store.ProjectUpdateParams
 		}
 		return q.AuditAppend(ctx, domain.AuditEvent{ID: s.ids.NewID(), ProjectID: proj.ID, Actor: string(actor), Action: "project.updated", Target: proj.ID, CreatedAt: p.Now})
 	})
-	return proj, err
+	if err != nil {
+		return proj, err
+	}
+	for _, fn := range s.onProjectUpdate {
+		fn(proj.ID)
+	}
+	return proj, nil
 }
 
 // HashToken is how tokens and session cookies are stored: hex SHA-256. The

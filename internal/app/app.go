@@ -207,6 +207,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		}
 	}
 	a.accounts = account.New(st, clock, ids, cfg.SessionTTL)
+	a.accounts.OnProjectUpdate(func(string) { run.ForgetProjects() }) // keyword settings apply at once
 	if a.AdminPassword, err = a.accounts.Bootstrap(ctx, cfg.AdminEmail); err != nil {
 		st.Close()
 		return nil, err

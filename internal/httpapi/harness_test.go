@@ -70,6 +70,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	accounts := account.New(st, clock, ids, time.Hour)
+	accounts.OnProjectUpdate(func(string) { run.ForgetProjects() })
 	metrics := prometheus.NewRegistry()
 	api := httpapi.New(httpapi.Deps{
 		Store: st, Accounts: accounts, Clock: clock, IDs: ids, Logger: logger,

@@ -89,9 +89,6 @@ func (s *Server) projectUpdate(ctx context.Context, in *ProjectUpdateInput) (*Bo
 	if err != nil {
 		return nil, err
 	}
-	if s.deps.Runner != nil {
-		s.deps.Runner.ForgetProjects() // keyword settings apply at once
-	}
 	return bodyOf(proj), nil
 }
 
