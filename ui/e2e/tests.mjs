@@ -4,35 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
 
-const skip = (msg) => Object.assign(new Error(msg), { skip: true });
-
-/** Calls the API with the page's session (cookie + CSRF header). */
-async function apiCall(page, method, path, body, headers = {}) {
-  return page.evaluate(
-    async ({ method, path, body, headers }) => {
-      const csrf = /(?:^|;\s*)parley_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '';
-      const res = await fetch(path, {
-        method,
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf), ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let json = null;
-      try {
-        json = JSON.parse(text);
-      } catch {}
-      return { status: res.status, json, text };
-    },
-    { method, path, body, headers },
-  );
-}
-
-async function openFlow(env, id) {
-  await env.page.goto(`${env.base}/app/flows/${id}`);
-  await env.page.locator('.react-flow__node').first().waitFor();
-}
-
-const node = (page, id) => page.locator(`.react-flow__node[data-id="${id}"]`);
+import { skip, apiCall, openFlow, node } from './lib.mjs';
 
 export const tests = [
   {
