@@ -18,6 +18,8 @@ import (
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/metamsg"
+	"github.com/parleyhq/parley/internal/channel/viber"
 	"github.com/parleyhq/parley/internal/channel/webchat"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/channellog"
@@ -112,6 +114,9 @@ func ChannelTypes(extra ...channel.Type) (*channel.Registry, error) {
 	for _, t := range append([]channel.Type{
 		whatsapp.Definition(),
 		webchat.Definition(),
+		metamsg.MessengerDefinition(),
+		metamsg.InstagramDefinition(),
+		viber.Definition(),
 	}, extra...) {
 		if err := reg.Register(t); err != nil {
 			return nil, err
@@ -165,7 +170,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// Provider calls (a channel's api_base_url) get the HTTP node's SSRF
 	// policy and the same operator allowances, in a guard of their own
 	// (the sandbox allows its fake Graph API there only).
-	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog,
+	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog, PublicURL: cfg.PublicURL,
 		Guard: httpclient.NewGuard(allow...)})
 	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
