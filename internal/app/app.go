@@ -170,7 +170,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// Provider calls (a channel's api_base_url) get the HTTP node's SSRF
 	// policy and the same operator allowances, in a guard of their own
 	// (the sandbox allows its fake Graph API there only).
-	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog, PublicURL: cfg.PublicURL,
+	// The channel service learns the public URL from the App once it
+	// listens (a test server's port is chosen then).
+	var self *App
+	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog,
+		PublicURL: func() string { return self.PublicURL() },
 		Guard: httpclient.NewGuard(allow...)})
 	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
@@ -182,6 +186,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, runner: run}
+	self = a
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, err

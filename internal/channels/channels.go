@@ -60,8 +60,9 @@ type Deps struct {
 	Log channellog.Sink
 	// PublicURL is Parley's externally reachable base URL: a channel whose
 	// provider must be told its webhook (channel.Provisioner: Viber) is
-	// registered at PublicURL/webhooks/{type}/{id} when saved.
-	PublicURL string
+	// registered at PublicURL()/webhooks/{type}/{id} when saved. nil: none
+	// can be registered.
+	PublicURL func() string
 }
 
 // Service is the channel service.
@@ -310,7 +311,11 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (domain.Channel, e
 
 // WebhookURL is where a channel's provider sends its webhooks.
 func (s *Service) WebhookURL(ch domain.Channel) string {
-	return strings.TrimRight(s.d.PublicURL, "/") + "/webhooks/" + ch.Type + "/" + ch.ID
+	base := ""
+	if s.d.PublicURL != nil {
+		base = s.d.PublicURL()
+	}
+	return strings.TrimRight(base, "/") + "/webhooks/" + ch.Type + "/" + ch.ID
 }
 
 // provision registers a saved channel's webhook with its provider, for
