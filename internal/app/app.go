@@ -175,7 +175,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	var self *App
 	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog,
 		PublicURL: func() string { return self.PublicURL() },
-		Guard: httpclient.NewGuard(allow...)})
+		Guard:     httpclient.NewGuard(allow...)})
 	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
 	if err == nil {
