@@ -175,6 +175,11 @@ func (s *Server) routeTable() []Route {
 		op(get, "/channels/{channel_id}/logs/", "list-channel-logs", "The channel log: calls to the provider and webhooks received, redacted, newest first (filter by message_id, kind, errors)", "channels", Viewer, ra.channelLogList),
 		op(get, "/channels/{channel_id}/dead-letters/", "list-dead-letters", "Webhooks that were authentic but could not be processed, newest first", "channels", Viewer, ra.deadLetterList),
 		op(post, "/channels/{channel_id}/dead-letters/{dead_letter_id}/replay", "replay-dead-letter", "Run a dead letter through the webhook ingest again and record the outcome", "channels", Editor, ra.deadLetterReplay),
+
+		// The sandbox's customer side (`serve --sandbox` only; sandbox channels only; no secret leaves the server).
+		op(get, "/sandbox/channels/", "list-sandbox-channels", "The channels connected to the sandbox's fake WhatsApp (serve --sandbox)", "sandbox", Public, s.sandboxChannels),
+		op(post, "/sandbox/messages/", "send-sandbox-message", "Play the customer: the server signs and posts an inbound webhook to a sandbox channel", "sandbox", Public, s.sandboxSend).with(created),
+		op(get, "/sandbox/replies/", "list-sandbox-replies", "What a sandbox channel sent to a customer, as their phone shows it", "sandbox", Public, s.sandboxReplies),
 	}
 	// Provider webhooks, as each registered channel type declares them
 	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).
