@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"

@@ -46,4 +46,3 @@ func (c *cli) sandboxCmd() *cobra.Command {
 	cmd.AddCommand(c.sandboxSendCmd(), c.sandboxChatCmd())
 	return cmd
 }
-
