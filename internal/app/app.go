@@ -223,7 +223,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
 		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: chans, HTTP: doer,
-		ChannelLog: a.chanlog, TrustedProxies: proxies, Sandbox: sandboxConsole{a},
+		ChannelLog: a.chanlog, TrustedProxies: proxies, Sandbox: sandboxConsole{a}, MetricsToken: cfg.MetricsToken,
 	})
 	return a, nil
 }

@@ -71,8 +71,9 @@ func (s *Server) routeTable() []Route {
 		// Operations and health.
 		raw(get, "/healthz", "healthz", "Liveness: the process is up", Public, http.HandlerFunc(s.healthz)),
 		raw(get, "/readyz", "readyz", "Readiness: the database answers", Public, http.HandlerFunc(s.readyz)),
-		raw(get, "/metrics", "metrics", "Prometheus metrics", Public, s.metricsHandler()),
+		raw(get, "/metrics", "metrics", "Prometheus metrics (Authorization: Bearer <PARLEY_METRICS_TOKEN> when that is set)", Public, s.metricsHandler()),
 		raw(get, "/docs", "docs", "API reference page", Public, http.HandlerFunc(s.docsPage)),
+		raw(get, "/favicon.ico", "favicon", "The site icon", Public, http.HandlerFunc(s.faviconHandler)),
 		raw(get, "/app/", "app", "The web UI", Public, s.appHandler()),
 		raw("", "/", "root", "Redirects to the web UI; anything else is 404", Public, http.HandlerFunc(s.root)),
 
