@@ -137,6 +137,10 @@ type Server struct {
 	media     map[string]*storedMedia
 	// messaging is the Messenger, Instagram and Viber fakes' state.
 	messaging *messaging
+	// replies are the messages accepted for customers (bounded), for
+	// `parley sandbox send` to show; replySeq numbers them.
+	replies  []Reply
+	replySeq int
 
 	srv *http.Server
 	ln  net.Listener
