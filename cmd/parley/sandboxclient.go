@@ -32,6 +32,7 @@ type sandboxClient struct {
 type sandboxChannel struct {
 	ID            string `json:"id"`
 	Name          string `json:"name"`
+	Type          string `json:"type"`
 	PhoneNumberID string `json:"phone_number_id"`
 }
 
@@ -134,8 +135,9 @@ func (sc *sandboxClient) call(ctx context.Context, method, path string, body, ou
 	return nil
 }
 
-// channel picks the sandbox channel: the one given, else the only one.
-func (sc *sandboxClient) channel(ctx context.Context, id string) (string, error) {
+// channel picks the sandbox channel: the one given, else the only one (of
+// the type, when one is given).
+func (sc *sandboxClient) channel(ctx context.Context, id, typ string) (string, error) {
 	if id != "" {
 		return id, nil
 	}
@@ -145,14 +147,31 @@ func (sc *sandboxClient) channel(ctx context.Context, id string) (string, error)
 	if err := sc.call(ctx, http.MethodGet, "/sandbox/channels/", nil, &list); err != nil {
 		return "", err
 	}
+	if typ == "" && len(list.Items) > 1 {
+		// serve --sandbox has one channel of each type: WhatsApp is the
+		// default, as before the others existed.
+		typ = "whatsapp"
+	}
+	if typ != "" {
+		var ofType []sandboxChannel
+		for _, ch := range list.Items {
+			if ch.Type == typ {
+				ofType = append(ofType, ch)
+			}
+		}
+		if len(ofType) == 0 {
+			return "", fmt.Errorf("the sandbox has no %s channel (restart `parley serve --sandbox` to create one)", typ)
+		}
+		list.Items = ofType
+	}
 	if len(list.Items) == 1 {
 		return list.Items[0].ID, nil
 	}
 	var names []string
 	for _, ch := range list.Items {
-		names = append(names, fmt.Sprintf("%s (%q)", ch.ID, ch.Name))
+		names = append(names, fmt.Sprintf("%s (%q, %s)", ch.ID, ch.Name, ch.Type))
 	}
-	return "", fmt.Errorf("--to-channel is required: the sandbox channels are %s", strings.Join(names, ", "))
+	return "", fmt.Errorf("--to-channel or --channel-type is required: the sandbox channels are %s", strings.Join(names, ", "))
 }
 
 func (sc *sandboxClient) send(ctx context.Context, in sandboxSend) (sandboxSent, error) {
@@ -272,13 +291,13 @@ func optionFlag(kind string) string {
 }
 
 func (c *cli) sandboxSendCmd() *cobra.Command {
-	var server, channelID, from, name, text, button, list, quick string
+	var server, channelID, channelType, from, name, text, button, list, quick string
 	var wait time.Duration
 	cmd := &cobra.Command{
-		Use:   "send [--server URL] --to-channel ID --from NUMBER (--text T | --button TITLE | --list ROW | --quick-reply TITLE)",
+		Use:   "send [--server URL] (--to-channel ID | --channel-type TYPE) --from ADDRESS (--text T | --button TITLE | --list ROW | --quick-reply TITLE)",
 		Short: "Play the customer: send one message to a sandbox channel of the running server and print the bot's replies",
 		Long: "Asks the running `parley serve --sandbox` (--server, env PARLEY_URL, default " + defaultServer + ") to post a correctly " +
-			"signed inbound WhatsApp webhook to one of its sandbox channels, then waits (--wait) and prints what the bot answered, " +
+			"signed inbound webhook (WhatsApp, Messenger, Instagram or Viber, as --channel-type picks) to one of its sandbox channels, then waits (--wait) and prints what the bot answered, " +
 			"as the customer's phone shows it. Buttons, list rows and template quick replies are answered by their title or number. " +
 			"It opens no database. For a whole conversation use `parley sandbox chat`.",
 		Args: cobra.NoArgs,
@@ -294,7 +313,7 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 			}
 			ctx := cmd.Context()
 			sc := &sandboxClient{base: c.serverURL(server), hc: &http.Client{Timeout: 15 * time.Second}}
-			id, err := sc.channel(ctx, channelID)
+			id, err := sc.channel(ctx, channelID, channelType)
 			if err != nil {
 				return err
 			}
@@ -316,7 +335,8 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&server, "server", "", "the running Parley server (env PARLEY_URL; default "+defaultServer+")")
 	cmd.Flags().StringVar(&channelID, "to-channel", "", "the sandbox channel's ID (default: the only sandbox channel)")
-	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's number (digits)")
+	cmd.Flags().StringVar(&channelType, "channel-type", "", "the sandbox channel of this type: whatsapp, messenger, instagram or viber")
+	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's address: number (WhatsApp), PSID, IGSID or Viber user ID")
 	cmd.Flags().StringVar(&name, "name", "Sandbox Customer", "the customer's profile name")
 	cmd.Flags().StringVar(&text, "text", "", "a text message")
 	cmd.Flags().StringVar(&button, "button", "", "tap a reply button: its title or number")
@@ -334,7 +354,7 @@ func describeSent(s sandboxSent) string {
 }
 
 func (c *cli) sandboxChatCmd() *cobra.Command {
-	var server, channelID, from, name string
+	var server, channelID, channelType, from, name string
 	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "chat [--server URL] [--to-channel ID] [--from NUMBER]",
@@ -346,7 +366,7 @@ func (c *cli) sandboxChatCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			sc := &sandboxClient{base: c.serverURL(server), hc: &http.Client{Timeout: 15 * time.Second}}
-			id, err := sc.channel(ctx, channelID)
+			id, err := sc.channel(ctx, channelID, channelType)
 			if err != nil {
 				return err
 			}
@@ -404,7 +424,8 @@ func (c *cli) sandboxChatCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&server, "server", "", "the running Parley server (env PARLEY_URL; default "+defaultServer+")")
 	cmd.Flags().StringVar(&channelID, "to-channel", "", "the sandbox channel's ID (default: the only sandbox channel)")
-	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's number (digits)")
+	cmd.Flags().StringVar(&channelType, "channel-type", "", "the sandbox channel of this type: whatsapp, messenger, instagram or viber")
+	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's address: number (WhatsApp), PSID, IGSID or Viber user ID")
 	cmd.Flags().StringVar(&name, "name", "Sandbox Customer", "the customer's profile name")
 	cmd.Flags().DurationVar(&wait, "wait", 5*time.Second, "how long to wait for the bot's replies to each message")
 	return cmd

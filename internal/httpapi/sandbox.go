@@ -25,17 +25,19 @@ type SandboxConsole interface {
 
 // SandboxChannel is a channel connected to the sandbox.
 type SandboxChannel struct {
-	ID            string `json:"id"`
-	Name          string `json:"name"`
-	ProjectID     string `json:"project_id"`
-	PhoneNumberID string `json:"phone_number_id"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	ProjectID string `json:"project_id"`
+	// Type is the channel type: whatsapp, messenger, instagram or viber.
+	Type          string `json:"type"`
+	PhoneNumberID string `json:"phone_number_id,omitempty"`
 }
 
 // SandboxSendInput is one message from the customer: exactly one of Text,
 // Button, List and QuickReply.
 type SandboxSendInput struct {
 	ChannelID  string `json:"channel_id" required:"true" maxLength:"100" doc:"The sandbox channel written to"`
-	From       string `json:"from" required:"true" pattern:"^\\+?[0-9]{6,15}$" doc:"The customer's number (digits)"`
+	From       string `json:"from" required:"true" pattern:"^\\+?[0-9A-Za-z=+/_-]{1,64}$" doc:"The customer's address: their number in digits (WhatsApp), PSID (Messenger), IGSID (Instagram) or Viber user ID"`
 	Name       string `json:"name,omitempty" maxLength:"100" doc:"The customer's profile name"`
 	Text       string `json:"text,omitempty" maxLength:"4096" doc:"A text message"`
 	Button     string `json:"button,omitempty" maxLength:"256" doc:"Tap a reply button of the last messages: its title, ID or number"`

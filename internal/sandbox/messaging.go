@@ -177,6 +177,7 @@ func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request, p metamsg.Pl
 	}
 	mid := fmt.Sprintf("m_SANDBOX%s%d", s.nonce, m.next())
 	writeJSON(w, http.StatusOK, map[string]string{"recipient_id": b.Recipient.ID, "message_id": mid})
+	s.appendReply(ReplyKey(p.Name, account), mid, b.Recipient.ID, describeMeta(b.Message))
 	s.metaReceipts(p, account, b.Recipient.ID, mid)
 }
 
@@ -427,6 +428,7 @@ func (s *Server) handleViberSend(w http.ResponseWriter, r *http.Request) {
 	}
 	token := 5741311803571721000 + m.next()
 	viberAnswer(w, 0, "ok", map[string]any{"message_token": token, "chat_hostname": viberChatHost, "billing_status": 1})
+	s.appendReply(ReplyKey(viber.Type, ""), strconv.FormatInt(token, 10), b.Receiver, describeViber(raw))
 	s.viberReceipts(b.Receiver, token)
 }
 
@@ -567,4 +569,116 @@ func (s *Server) SendViber(ctx context.Context, in ViberInbound) (int64, []byte,
 		return 0, nil, fmt.Errorf("sending a Viber callback to %s: answered %d", u, status)
 	}
 	return in.Token, answer, nil
+}
+
+// ReplyKey is the key the Messenger, Instagram and Viber fakes record
+// replies under (what Replies takes as its pnid): the platform and the
+// account ("messenger:<page id>", "instagram:<ig id>", "viber:").
+func ReplyKey(platform, account string) string { return platform + ":" + account }
+
+// appendReply records a reply the customer's app shows.
+func (s *Server) appendReply(key, id, to string, r Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replySeq++
+	r.Seq, r.ID, r.PhoneNumberID, r.To = s.replySeq, id, key, to
+	s.replies = append(s.replies, r)
+	if len(s.replies) > maxReplies {
+		s.replies = append([]Reply(nil), s.replies[len(s.replies)-maxReplies:]...)
+	}
+}
+
+// describeMeta is what a Messenger or Instagram user sees of a Send API
+// message: its text and what can be tapped (postback buttons and cards
+// answer as buttons, quick replies as quick replies, URLs are links).
+func describeMeta(msg map[string]json.RawMessage) Reply {
+	var r Reply
+	_ = json.Unmarshal(msg["text"], &r.Text)
+	r.Type = "text"
+	var qrs []struct{ Title, Payload string }
+	_ = json.Unmarshal(msg["quick_replies"], &qrs)
+	for _, q := range qrs {
+		r.Options = append(r.Options, Option{Kind: "quick_reply", ID: q.Payload, Title: q.Title})
+	}
+	var a struct {
+		Type    string `json:"type"`
+		Payload struct {
+			TemplateType string `json:"template_type"`
+			URL          string `json:"url"`
+			Text         string `json:"text"`
+			Buttons      []struct {
+				Type, Title, Payload, URL string
+			} `json:"buttons"`
+			Elements []struct {
+				Title, Subtitle string
+				Buttons         []struct{ Type, Title, Payload, URL string }
+			} `json:"elements"`
+		} `json:"payload"`
+	}
+	if json.Unmarshal(msg["attachment"], &a) != nil {
+		return r
+	}
+	button := func(b struct{ Type, Title, Payload, URL string }, title, desc string) Option {
+		if b.Type == "web_url" {
+			return Option{Kind: "link", Title: b.Title, URL: b.URL}
+		}
+		if title == "" {
+			title = b.Title
+		}
+		return Option{Kind: "button", ID: b.Payload, Title: title, Description: desc}
+	}
+	switch a.Type {
+	case "template":
+		r.Type, r.Text = a.Payload.TemplateType, a.Payload.Text
+		for _, b := range a.Payload.Buttons {
+			r.Options = append(r.Options, button(b, "", ""))
+		}
+		for _, e := range a.Payload.Elements {
+			for _, b := range e.Buttons {
+				r.Options = append(r.Options, button(b, e.Title, e.Subtitle))
+			}
+		}
+	default:
+		r.Type, r.Link = a.Type, a.Payload.URL
+	}
+	return r
+}
+
+// describeViber is what a Viber user sees of a send_message body: the
+// keyboard's and the carousel's reply buttons (a tap sends ActionBody as
+// the user's text) and links.
+func describeViber(raw []byte) Reply {
+	var b struct {
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		Media    string `json:"media"`
+		AltText  string `json:"alt_text"`
+		Keyboard *struct {
+			Buttons []struct{ ActionType, ActionBody, Text string }
+		} `json:"keyboard"`
+		RichMedia *struct {
+			Buttons []struct{ ActionType, ActionBody, Text string }
+		} `json:"rich_media"`
+	}
+	_ = json.Unmarshal(raw, &b)
+	r := Reply{Type: b.Type, Text: b.Text, Link: b.Media}
+	if b.Type == "rich_media" {
+		r.Text = b.AltText
+	}
+	var buttons []struct{ ActionType, ActionBody, Text string }
+	if b.Keyboard != nil {
+		buttons = append(buttons, b.Keyboard.Buttons...)
+	}
+	if b.RichMedia != nil {
+		buttons = append(buttons, b.RichMedia.Buttons...)
+	}
+	for _, btn := range buttons {
+		switch btn.ActionType {
+		case "reply":
+			r.Options = append(r.Options, Option{Kind: "button", ID: btn.ActionBody, Title: btn.Text})
+		case "open-url":
+			r.Options = append(r.Options, Option{Kind: "link", Title: btn.Text, URL: btn.ActionBody})
+		}
+	}
+	return r
 }
