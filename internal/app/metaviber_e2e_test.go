@@ -119,6 +119,10 @@ func TestMetaEndToEnd(t *testing.T) {
 					t.Errorf("%s: %d", name, st)
 				}
 			}
+			big := append(append([]byte(`{"object":"page","entry":[],"x":"`), bytes.Repeat([]byte("a"), 5<<20)...), '"', '}')
+			if st := post(big, metamsg.Sign(big, sandbox.MetaAppSecret)); st != http.StatusRequestEntityTooLarge {
+				t.Errorf("oversized: %d", st)
+			}
 			if out := r.must("GET", "/contacts/", nil, http.StatusOK); len(out["results"].([]any)) != 0 {
 				t.Fatalf("hostile input stored contacts: %v", out)
 			}
@@ -218,6 +222,31 @@ func TestViberEndToEnd(t *testing.T) {
 	req.Header.Set(viber.SignatureHeader, viber.Sign(body, "not the token"))
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("bad signature: %v %v", err, res)
+	}
+	// Authentic but hostile callbacks: kept as dead letters (200, so Viber
+	// stops retrying), nothing stored.
+	for name, body := range map[string][]byte{
+		"deep": []byte(`{"event":"message","x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`),
+		"utf8": []byte("{\"event\":\"message\",\"timestamp\":1,\"message_token\":5,\"sender\":{\"id\":\"x\"},\"message\":{\"type\":\"text\",\"text\":\"\xff\"}}"),
+		"big":  append(append([]byte(`{"event":"message","x":"`), bytes.Repeat([]byte("a"), 5<<20)...), '"', '}'),
+	} {
+		req, _ := http.NewRequest("POST", hook, bytes.NewReader(body))
+		req.Header.Set(viber.SignatureHeader, viber.Sign(body, sandbox.ViberToken))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		want := http.StatusOK
+		if name == "big" {
+			want = http.StatusRequestEntityTooLarge
+		}
+		if res.StatusCode != want {
+			t.Errorf("%s: %d, want %d", name, res.StatusCode, want)
+		}
+	}
+	if out := r.must("GET", "/contacts/", nil, http.StatusOK); len(out["results"].([]any)) != 0 {
+		t.Fatalf("hostile callbacks stored contacts: %v", out)
 	}
 
 	for range 2 { // a re-delivered callback is one step
