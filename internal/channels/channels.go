@@ -331,8 +331,7 @@ func (s *Service) provision(ctx context.Context, ch domain.Channel) error {
 		return nil
 	}
 	if err := p.Provision(ctx, s.WebhookURL(ch)); err != nil {
-		return &domain.Error{Code: domain.CodeUnprocessable, Message: "the provider refused the channel's webhook URL " + s.WebhookURL(ch) +
-			" (is PARLEY_PUBLIC_URL reachable from the internet over HTTPS?): " + err.Error(), Err: err}
+		return &domain.Error{Code: domain.CodeUnprocessable, Message: "the channel's webhook could not be registered: " + err.Error(), Err: err}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -273,10 +274,16 @@ func (a *Adapter) LimiterConfig() ratelimit.Config {
 // already be stored and reachable.
 func (a *Adapter) Provision(ctx context.Context, webhookURL string) error {
 	_, err := a.call(ctx, "set_webhook", map[string]any{"url": webhookURL, "event_types": EventTypes, "send_name": true, "send_photo": true})
-	if err != nil {
-		return fmt.Errorf("registering the Viber webhook %s: %w", webhookURL, err)
+	var se *channel.SendError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se) && se.Code == 1:
+		return fmt.Errorf("viber could not reach the webhook %s (%s): PARLEY_PUBLIC_URL must be reachable from the internet over HTTPS", webhookURL, se.Reason())
+	case errors.As(err, &se) && se.Cause == channel.CauseAuth:
+		return fmt.Errorf("viber refused the bot token (%s): copy the app key again from the bot's Edit info", se.Reason())
 	}
-	return nil
+	return fmt.Errorf("registering the webhook %s with Viber: %w", webhookURL, err)
 }
 
 // Unprovision removes the webhook (set_webhook with an empty URL).
