@@ -36,6 +36,7 @@ var expected = map[string][]channel.Kind{
 	"message_location.json":     {channel.KindLocation},
 	"message_contact.json":      {channel.KindUnsupported},
 	"message_sticker.json":      {channel.KindMedia},
+	"message_token_string.json": {channel.KindText},
 }
 
 func recorded(t testing.TB) []channeltest.Webhook {
@@ -138,6 +139,9 @@ func TestParseFields(t *testing.T) {
 	if e := read("message_text.json"); e.ProviderID != "4912661846655238145" || e.Contact.Address != "01234567890A=" || e.Contact.Name != "John McClane" ||
 		e.Text != "a message to the service" || e.Extra["tracking_data"] != "tracking data" || e.DedupKey() != "viber:msg:4912661846655238145" {
 		t.Errorf("text: %+v", e)
+	}
+	if e := read("message_token_string.json"); e.ProviderID != "912661846655238145" {
+		t.Errorf("a token sent as a string: %q", e.ProviderID)
 	}
 	if e := read("failed.json"); e.Status.State != channel.StateFailed || e.Status.Errors[0].Title != "failure description" {
 		t.Errorf("failed: %+v", e.Status)
