@@ -64,7 +64,10 @@ func TestMetaEndToEnd(t *testing.T) {
 	for _, p := range []metamsg.Platform{metamsg.Messenger, metamsg.Instagram} {
 		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
-			r := start(t, sandbox.Config{StatusDelay: 5 * time.Millisecond})
+			// Receipts come a little after the send's answer, as on the
+			// platforms: neither Meta's receipts nor Viber's echo our ID, so
+			// one that overtook the answer would find no message.
+			r := start(t, sandbox.Config{StatusDelay: 150 * time.Millisecond})
 			account, base := sandbox.MessengerPageID, r.fake.URL()+sandbox.MessengerPath
 			if p.Name == metamsg.Instagram.Name {
 				account, base = sandbox.InstagramID, r.fake.URL()+sandbox.InstagramPath
@@ -188,7 +191,7 @@ func asJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 // further sends; deleting the channel removes the webhook.
 func TestViberEndToEnd(t *testing.T) {
 	t.Parallel()
-	r := start(t, sandbox.Config{StatusDelay: 5 * time.Millisecond})
+	r := start(t, sandbox.Config{StatusDelay: 150 * time.Millisecond})
 	ch := r.must("POST", "/channels/", map[string]any{"type": "viber", "name": "Viber", "config": map[string]any{
 		"auth_token": sandbox.ViberToken, "sender_name": "Parley Bot", "welcome_message": "Welcome! Say hi.",
 		"api_base_url": r.fake.URL() + sandbox.ViberPath}}, http.StatusCreated)
