@@ -18,6 +18,9 @@ type Adapter struct {
 	p    Platform
 	cfg  Config
 	http *http.Client
+	// now is the clock Send reads to tell an agent's reply inside the
+	// window from one after it (tests set it).
+	now func() time.Time
 }
 
 var (
@@ -33,7 +36,7 @@ func New(p Platform, cfg Config, hc *http.Client) *Adapter {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	return &Adapter{p: p, cfg: p.withDefaults(cfg), http: hc}
+	return &Adapter{p: p, cfg: p.withDefaults(cfg), http: hc, now: time.Now}
 }
 
 // Type is the platform's channel type.

@@ -189,7 +189,9 @@ func TestHumanAgentTag(t *testing.T) {
 	}))
 	defer srv.Close()
 	a := testAdapter(Instagram, srv.URL, nil)
-	old, recent := time.Now().Add(-30*time.Hour), time.Now().Add(-time.Hour)
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	a.now = func() time.Time { return now }
+	old, recent := now.Add(-30*time.Hour), now.Add(-time.Hour)
 	for _, m := range []channel.Outbound{
 		{Kind: channel.OutText, To: "1", Text: "a", Agent: true, LastInbound: &old},
 		{Kind: channel.OutText, To: "1", Text: "b", Agent: true, LastInbound: &recent},

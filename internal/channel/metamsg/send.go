@@ -70,7 +70,7 @@ func (a *Adapter) Build(msg channel.Outbound) ([]sendBody, error) {
 		return nil, errText("the recipient (PSID or IGSID) is missing")
 	}
 	base := sendBody{Recipient: map[string]string{"id": msg.To}, MessagingType: messagingResponse}
-	if msg.Agent && msg.LastInbound != nil && time.Since(*msg.LastInbound) > StandardWindow {
+	if msg.Agent && msg.LastInbound != nil && a.now().Sub(*msg.LastInbound) > StandardWindow {
 		// The only tag Parley uses: a person's reply from the inbox within
 		// 7 days. The automated tags were deprecated in 2026.
 		base.MessagingType, base.Tag = messagingMessageTag, tagHumanAgent
