@@ -80,6 +80,16 @@ func TestMetaEndToEnd(t *testing.T) {
 			r.fake.SetPlatformWebhookURL(p.Name, hook)
 			r.must("POST", "/chat-flow/flows/", map[string]any{"name": "Pick", "is_active": true, "flow_data": json.RawMessage(pickFlow(p.Name))}, http.StatusCreated)
 
+			// The credentials check asks the (fake) Graph API for the account.
+			if rep := r.must("POST", "/channels/"+chID+"/check/", nil, http.StatusOK); rep["ok"] != true {
+				t.Fatalf("check = %v", rep)
+			}
+			r.must("PUT", "/channels/"+chID+"/", map[string]any{"config": map[string]any{"access_token": "wrong-token"}}, http.StatusOK)
+			if rep := r.must("POST", "/channels/"+chID+"/check/", nil, http.StatusOK); rep["ok"] != false || !strings.Contains(asJSON(rep), "access token") {
+				t.Fatalf("check with a bad token = %v", rep)
+			}
+			r.must("PUT", "/channels/"+chID+"/", map[string]any{"config": map[string]any{"access_token": sandbox.MetaAccessToken}}, http.StatusOK)
+
 			// Meta's verification handshake.
 			for q, want := range map[string]int{"hub.mode=subscribe&hub.challenge=42&hub.verify_token=verify-me": 200,
 				"hub.mode=subscribe&hub.challenge=42&hub.verify_token=wrong": 403} {

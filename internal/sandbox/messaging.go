@@ -70,6 +70,10 @@ func (s *Server) msg() *messaging {
 func (s *Server) messagingRoutes() {
 	s.mux.HandleFunc("POST "+MessengerPath+"/{version}/{account}/messages", func(w http.ResponseWriter, r *http.Request) { s.handleMeta(w, r, metamsg.Messenger) })
 	s.mux.HandleFunc("POST "+InstagramPath+"/{version}/{account}/messages", func(w http.ResponseWriter, r *http.Request) { s.handleMeta(w, r, metamsg.Instagram) })
+	// The account lookups name the fake's accounts literally: a wildcard
+	// there would overlap the WhatsApp fake's /{version}/{waba}/… routes.
+	s.mux.HandleFunc("GET "+MessengerPath+"/{version}/"+MessengerPageID, func(w http.ResponseWriter, r *http.Request) { s.handleMetaAccount(w, r, metamsg.Messenger) })
+	s.mux.HandleFunc("GET "+InstagramPath+"/{version}/"+InstagramID, func(w http.ResponseWriter, r *http.Request) { s.handleMetaAccount(w, r, metamsg.Instagram) })
 	s.mux.HandleFunc("POST "+ViberPath+"/set_webhook", s.handleViberSetWebhook)
 	s.mux.HandleFunc("POST "+ViberPath+"/send_message", s.handleViberSend)
 	s.mux.HandleFunc("POST "+ViberPath+"/get_account_info", s.handleViberAccount)
@@ -97,6 +101,24 @@ func (m *messaging) next() int64 {
 	defer m.mu.Unlock()
 	m.seq++
 	return m.seq
+}
+
+// handleMetaAccount answers GET /{account}: the Page or the Instagram
+// account, for the channel's credentials check.
+func (s *Server) handleMetaAccount(w http.ResponseWriter, r *http.Request, p metamsg.Platform) {
+	if r.Header.Get("Authorization") != "Bearer "+MetaAccessToken {
+		graphError(w, http.StatusUnauthorized, 190, 463, "Error validating access token: Session has expired or the token is invalid.", "")
+		return
+	}
+	account, name := MessengerPageID, "Parley Sandbox Page"
+	if p.Name == metamsg.Instagram.Name {
+		account, name = InstagramID, "parley_sandbox"
+	}
+	if p.Name == metamsg.Instagram.Name {
+		writeJSON(w, http.StatusOK, map[string]string{"id": account, "username": name})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": account, "name": name})
 }
 
 // handleMeta is the Send API of Messenger or Instagram.

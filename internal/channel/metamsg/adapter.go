@@ -1,10 +1,13 @@
 package metamsg
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -127,4 +130,35 @@ func (a *Adapter) RoutingKey(e *channel.Event) string { return e.AccountID }
 // LimiterConfig paces the channel's sends at its messages per second.
 func (a *Adapter) LimiterConfig() ratelimit.Config {
 	return ratelimit.Config{Rate: a.cfg.MessagesPerSecond}
+}
+
+var _ channel.Checker = (*Adapter)(nil)
+
+// Check confirms the token opens the account: GET /{account}?fields=id,name.
+func (a *Adapter) Check(ctx context.Context) channel.CheckReport {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	u := a.cfg.APIBaseURL + "/" + a.cfg.APIVersion + "/" + url.PathEscape(a.cfg.AccountID) + "?fields=id,name"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return channel.CheckReport{Steps: []channel.CheckStep{{Name: "account", Detail: err.Error()}}}
+	}
+	req.Header.Set("Authorization", "Bearer "+a.cfg.AccessToken)
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return channel.CheckReport{Steps: []channel.CheckStep{{Name: "account", Detail: "the Graph API could not be reached: " + err.Error()}}}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if resp.StatusCode/100 != 2 {
+		se := Classify(resp.StatusCode, resp.Header, body)
+		return channel.CheckReport{Steps: []channel.CheckStep{{Name: "token", Detail: "Meta refused the token for " + a.p.IDLabel + " " + a.cfg.AccountID + ": " + se.Reason()}}}
+	}
+	var acct struct{ ID, Name, Username string }
+	_ = json.Unmarshal(body, &acct)
+	name := acct.Name
+	if name == "" {
+		name = acct.Username
+	}
+	return channel.CheckReport{OK: true, Steps: []channel.CheckStep{{Name: "token", OK: true, Detail: "the token opens " + a.p.IDLabel + " " + a.cfg.AccountID + " (" + name + ")"}}}
 }
