@@ -651,7 +651,7 @@ func describeMeta(msg map[string]json.RawMessage) Reply {
 	}
 	switch a.Type {
 	case "template":
-		r.Type, r.Text = a.Payload.TemplateType, a.Payload.Text
+		r.Type, r.Text = a.Payload.TemplateType+"_template", a.Payload.Text
 		for _, b := range a.Payload.Buttons {
 			r.Options = append(r.Options, button(b, "", ""))
 		}
