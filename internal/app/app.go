@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/metamsg"
+	"github.com/parleyhq/parley/internal/channel/viber"
 	"github.com/parleyhq/parley/internal/channel/webchat"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/channellog"
@@ -83,7 +86,7 @@ type App struct {
 	flows    *chatflow.Service
 	channels *channels.Service
 	chanlog  *channellog.Writer
-	sandbox  *sandbox.Server
+	sandbox  atomic.Pointer[sandbox.Server]
 	listener net.Listener
 	// AdminPassword is set when the first start created the admin.
 	AdminPassword string
@@ -112,6 +115,9 @@ func ChannelTypes(extra ...channel.Type) (*channel.Registry, error) {
 	for _, t := range append([]channel.Type{
 		whatsapp.Definition(),
 		webchat.Definition(),
+		metamsg.MessengerDefinition(),
+		metamsg.InstagramDefinition(),
+		viber.Definition(),
 	}, extra...) {
 		if err := reg.Register(t); err != nil {
 			return nil, err
@@ -165,8 +171,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// Provider calls (a channel's api_base_url) get the HTTP node's SSRF
 	// policy and the same operator allowances, in a guard of their own
 	// (the sandbox allows its fake Graph API there only).
+	// The channel service learns the public URL from the App once it
+	// listens (a test server's port is chosen then).
+	var self *App
 	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog,
-		Guard: httpclient.NewGuard(allow...)})
+		PublicURL: func() string { return self.PublicURL() },
+		Guard:     httpclient.NewGuard(allow...)})
 	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
 	if err == nil {
@@ -177,6 +187,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, runner: run}
+	self = a
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -222,7 +233,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
 		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: chans, HTTP: doer,
-		ChannelLog: a.chanlog, TrustedProxies: proxies,
+		ChannelLog: a.chanlog, TrustedProxies: proxies, Sandbox: sandboxConsole{a}, MetricsToken: cfg.MetricsToken,
 	})
 	return a, nil
 }
@@ -306,8 +317,8 @@ func (a *App) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	if a.sandbox != nil {
-		a.sandbox.Stop()
+	if fake := a.sandbox.Load(); fake != nil {
+		fake.Stop()
 	}
 	if a.http != nil {
 		if err := a.http.Shutdown(ctx); err != nil {

@@ -1,6 +1,8 @@
 package channel
 
 import (
+	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/parleyhq/parley/internal/channel/ratelimit"
@@ -48,4 +50,24 @@ type FormSender interface {
 	// SendsForms reports whether this channel's account can send forms
 	// now (WhatsApp: always; a channel could depend on its plan).
 	SendsForms() bool
+}
+
+// Provisioner is implemented by adapters whose provider must be told where
+// the channel's webhooks go (Viber: set_webhook) — the channel service calls
+// Provision when the channel is saved and Unprovision before it is deleted.
+type Provisioner interface {
+	// Provision registers webhookURL with the provider.
+	Provision(ctx context.Context, webhookURL string) error
+	// Unprovision removes the registration.
+	Unprovision(ctx context.Context) error
+}
+
+// Answerer is implemented by adapters whose provider reads the HTTP answer
+// to a webhook (Viber: the welcome message answering
+// conversation_started). The answer is written only once every event of
+// the webhook is stored.
+type Answerer interface {
+	// WebhookAnswer is the JSON to answer a webhook whose events are
+	// events; nil answers as for any webhook.
+	WebhookAnswer(events []Event) json.RawMessage
 }

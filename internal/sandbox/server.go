@@ -135,6 +135,12 @@ type Server struct {
 	nonce     string
 	templates []*storedTemplate
 	media     map[string]*storedMedia
+	// messaging is the Messenger, Instagram and Viber fakes' state.
+	messaging *messaging
+	// replies are the messages accepted for customers (bounded), for
+	// `parley sandbox send` to show; replySeq numbers them.
+	replies  []Reply
+	replySeq int
 
 	srv *http.Server
 	ln  net.Listener
@@ -160,6 +166,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /{version}/{id}", s.handleEditTemplate)
 	s.mux.HandleFunc("GET /{version}/{waba}/message_templates", s.handleListTemplates)
 	s.mux.HandleFunc("DELETE /{version}/{waba}/message_templates", s.handleDeleteTemplate)
+	s.messagingRoutes()
 	// Flows endpoints (POST /{waba}/flows, /{flow_id}/assets, /publish…) are
 	// the next extension: register them with Extend.
 }

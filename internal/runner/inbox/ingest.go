@@ -285,14 +285,24 @@ func statusOf(s channel.State) string {
 // ingestPreference records a marketing opt-out or resume on the contact.
 func (box *Inbox) ingestPreference(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) error {
 	c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: ch.ProjectID, Scheme: ch.Type, Path: e.Contact.Key(), ChannelID: ch.ID,
-		NewID: box.c.IDs.NewID(), Name: e.Contact.Name, Now: box.c.Clock.Now()})
+		NewID: box.c.IDs.NewID(), Name: e.Contact.Name, Now: box.c.Clock.Now(),
+		// Subscribing to a channel's account (Viber) lets it message the
+		// person, as a message from them would.
+		Inbound: e.Preference.Category == "subscription" && !e.Preference.OptedOut()})
 	if err != nil {
 		return err
 	}
 	if c.Fields == nil {
 		c.Fields = map[string]any{}
 	}
-	c.Fields["marketing_opt_out"] = e.Preference.OptedOut()
+	if e.Preference.Category == "subscription" {
+		// The person unsubscribed from (or subscribed to) this channel's
+		// account (Viber): recorded per channel type, since the person
+		// may still be reachable on another channel.
+		c.Fields["opted_out_"+ch.Type] = e.Preference.OptedOut()
+	} else {
+		c.Fields["marketing_opt_out"] = e.Preference.OptedOut()
+	}
 	c.UpdatedAt = box.c.Clock.Now()
 	_, err = q.ContactUpdate(ctx, c)
 	return err

@@ -142,6 +142,7 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		return fail("channel_config", err.Error())
 	}
 	out := Outbound(em, m.ID, urn.Path)
+	out.LastInbound = urn.LastInboundAt
 	if w, ok := adapter.(channel.Window); ok {
 		// The provider's rule on what may reach this contact now
 		// (WhatsApp: free-form only within 24 hours of their last message).
@@ -243,7 +244,7 @@ func reasonOf(se *channel.SendError) string {
 
 // Outbound turns an engine message into what a channel sends.
 func Outbound(m engine.Message, ourID, to string) channel.Outbound {
-	out := channel.Outbound{OurID: ourID, To: to}
+	out := channel.Outbound{OurID: ourID, To: to, Agent: m.Agent}
 	media := func(md *engine.Media) *channel.MediaRef {
 		if md == nil {
 			return nil
