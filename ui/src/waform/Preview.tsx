@@ -68,6 +68,11 @@ export function Preview({ flow, sampleData, onComplete }: PreviewProps) {
             <li key={i}>{s.id}</li>
           ))}
         </ol>
+        {!state.completed && missingRequired(state).length > 0 && (
+          <p className="small muted" data-testid="waform-missing">
+            To continue, fill in: {missingRequired(state).join(', ')}
+          </p>
+        )}
         {state.notice && (
           <p className="waf-notice small" role="status">
             {state.notice}
