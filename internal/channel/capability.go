@@ -106,6 +106,9 @@ type FormProblem struct {
 	ColumnEnd   int    `json:"column_end,omitempty"`
 	// Pointer is the JSON pointer of the offending value, when known.
 	Pointer string `json:"pointer,omitempty"`
+	// Severity is "error" (blocks publishing; Meta's are all errors) or
+	// "warning".
+	Severity string `json:"severity,omitempty"`
 	// Source says who found the problem: "parley" or "meta".
 	Source string `json:"source,omitempty"`
 }

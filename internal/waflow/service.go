@@ -68,6 +68,12 @@ func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.Validate == nil {
+		d.Validate = Validate
+	}
+	if d.Templates == nil {
+		d.Templates = BuiltinTemplates()
+	}
 	return &Service{d: d}
 }
 
@@ -314,7 +320,12 @@ func (s *Service) Publish(ctx context.Context, projectID, id string) (store.What
 }
 
 func refuseProblems(f store.WhatsAppFlow) error {
-	ps := Problems(f)
+	var ps []channel.FormProblem
+	for _, p := range Problems(f) {
+		if p.Severity != "warning" {
+			ps = append(ps, p)
+		}
+	}
 	if len(ps) == 0 {
 		return nil
 	}

@@ -174,7 +174,7 @@ func inputOf(e *channel.Event) engine.Input {
 		}
 	case channel.KindFlowCompletion:
 		if e.Flow != nil {
-			in = engine.Input{Kind: engine.InputFlow, Data: e.Flow.Response, Text: e.Flow.Body}
+			in = engine.Input{Kind: engine.InputFlow, Data: e.Flow.Response, Text: e.Flow.Body, Token: e.Flow.Token}
 		}
 	case channel.KindMedia:
 		if e.Media != nil {
