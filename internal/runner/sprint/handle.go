@@ -368,4 +368,3 @@ func formForSession(token string, live *domain.FlowSession) bool {
 	i := strings.LastIndexByte(token, '.')
 	return i > 0 && token[:i] == live.ID
 }
-
