@@ -187,6 +187,19 @@ func (a *runtimeAPI) waFlowValidate(ctx context.Context, in *WhatsAppFlowValidat
 	return bodyOf(WhatsAppFlowValidateOutput{Valid: len(ps) == 0, Errors: ps}), nil
 }
 
-func (a *runtimeAPI) waFlowTemplates(ctx context.Context, _ *struct{}) (*ListOutput[waflow.Template], error) {
-	return listOf(store.List[waflow.Template]{Items: a.s.deps.WhatsAppFlows.Templates()}), nil
+// WhatsAppFlowTemplate is a built-in form to start from.
+type WhatsAppFlowTemplate struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Categories  []string `json:"categories"`
+	FlowJSON    string   `json:"flow_json"`
+}
+
+func (a *runtimeAPI) waFlowTemplates(ctx context.Context, _ *struct{}) (*ListOutput[WhatsAppFlowTemplate], error) {
+	var out []WhatsAppFlowTemplate
+	for _, t := range a.s.deps.WhatsAppFlows.Templates() {
+		out = append(out, WhatsAppFlowTemplate{ID: t.ID, Name: t.Name, Description: t.Description, Categories: t.Categories, FlowJSON: t.JSON})
+	}
+	return listOf(store.List[WhatsAppFlowTemplate]{Items: out}), nil
 }
