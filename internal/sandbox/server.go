@@ -140,6 +140,10 @@ type Server struct {
 	flows      []*storedFlow
 	forms      []SentForm
 	publicKeys map[string]string
+	// replies are the messages accepted for customers (bounded), for
+	// `parley sandbox send` to show; replySeq numbers them.
+	replies  []Reply
+	replySeq int
 
 	srv *http.Server
 	ln  net.Listener

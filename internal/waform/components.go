@@ -23,9 +23,11 @@ type propSpec struct {
 	t     pt
 	since int // version (major*10+minor) the property appears; 0 = always
 	max   int // maximum characters of a static string; 0 = none
-	enum  []string
-	req   bool
-	reqV  int // required from this version on (when req is false)
+	// maxFrom is the version max applies from (0 = always).
+	maxFrom int
+	enum    []string
+	req     bool
+	reqV    int // required from this version on (when req is false)
 }
 
 type compSpec struct {
@@ -34,16 +36,16 @@ type compSpec struct {
 	props map[string]propSpec
 }
 
-// v makes a comparable version number out of major and minor.
-func v(major, minor int) int { return major*10 + minor }
+// fv makes a comparable version number out of major and minor.
+func fv(major, minor int) int { return major*10 + minor }
 
 var (
 	visible   = propSpec{t: ptBool}
 	enabled   = propSpec{t: ptBool}
 	required  = propSpec{t: ptBool}
 	nameProp  = propSpec{t: ptString, req: true}
-	initValue = propSpec{t: ptAny, since: v(4, 0)}
-	errorMsg  = propSpec{t: ptString, since: v(4, 0)}
+	initValue = propSpec{t: ptAny, since: fv(4, 0)}
+	errorMsg  = propSpec{t: ptString, since: fv(4, 0)}
 	selectAct = propSpec{t: ptAction}
 	textProps = func(max int) map[string]propSpec {
 		return map[string]propSpec{"text": {t: ptString, req: true, max: max}, "visible": visible}
@@ -54,20 +56,20 @@ var (
 			"visible":       visible,
 			"font-weight":   {t: ptString, enum: []string{"bold", "italic", "bold_italic", "normal"}},
 			"strikethrough": {t: ptBool},
-			"markdown":      {t: ptBool, since: v(5, 1)},
+			"markdown":      {t: ptBool, since: fv(5, 1)},
 		}
 	}
 	groupProps = func(selectable bool) map[string]propSpec {
 		p := map[string]propSpec{
 			"name":             nameProp,
 			"data-source":      {t: ptArray, req: true},
-			"label":            {t: ptString, max: 30, reqV: v(4, 0)},
-			"description":      {t: ptString, since: v(4, 0), max: 300},
+			"label":            {t: ptString, max: 30, reqV: fv(4, 0)},
+			"description":      {t: ptString, since: fv(4, 0), max: 300},
 			"required":         required,
 			"enabled":          enabled,
 			"visible":          visible,
 			"on-select-action": selectAct,
-			"media-size":       {t: ptString, since: v(5, 0), enum: []string{"regular", "large"}},
+			"media-size":       {t: ptString, since: fv(5, 0), enum: []string{"regular", "large"}},
 			"init-value":       initValue,
 			"error-message":    errorMsg,
 		}
@@ -84,23 +86,23 @@ var catalog = map[string]compSpec{
 	"TextSubheading": {props: textProps(80)},
 	"TextBody":       {props: bodyProps(4096)},
 	"TextCaption":    {props: bodyProps(409)},
-	"RichText": {since: v(5, 1), props: map[string]propSpec{
+	"RichText": {since: fv(5, 1), props: map[string]propSpec{
 		"text": {t: ptText, req: true}, "visible": visible,
 	}},
 	"TextInput": {input: true, props: map[string]propSpec{
 		"label":         {t: ptString, req: true, max: 20},
 		"name":          nameProp,
 		"input-type":    {t: ptString, enum: []string{"text", "number", "email", "password", "passcode", "phone"}},
-		"pattern":       {t: ptString, since: v(6, 2)},
+		"pattern":       {t: ptString, since: fv(6, 2)},
 		"required":      required,
 		"min-chars":     {t: ptNumber},
 		"max-chars":     {t: ptNumber},
 		"helper-text":   {t: ptString, max: 80},
-		"label-variant": {t: ptString, since: v(7, 0), enum: []string{"large"}},
+		"label-variant": {t: ptString, since: fv(7, 0), enum: []string{"large"}},
 		"visible":       visible,
 		"enabled":       enabled,
 		"init-value":    initValue,
-		"error-message": {t: ptString, since: v(4, 0), max: 30},
+		"error-message": {t: ptString, since: fv(4, 0), max: 30},
 	}},
 	"TextArea": {input: true, props: map[string]propSpec{
 		"label":         {t: ptString, req: true, max: 20},
@@ -109,7 +111,7 @@ var catalog = map[string]compSpec{
 		"max-length":    {t: ptNumber},
 		"helper-text":   {t: ptString, max: 80},
 		"enabled":       enabled,
-		"label-variant": {t: ptString, since: v(7, 0), enum: []string{"large"}},
+		"label-variant": {t: ptString, since: fv(7, 0), enum: []string{"large"}},
 		"visible":       visible,
 		"init-value":    initValue,
 		"error-message": errorMsg,
@@ -127,7 +129,7 @@ var catalog = map[string]compSpec{
 		"init-value":       initValue,
 		"error-message":    errorMsg,
 	}},
-	"ChipsSelector": {since: v(6, 3), input: true, props: map[string]propSpec{
+	"ChipsSelector": {since: fv(6, 3), input: true, props: map[string]propSpec{
 		"name":               nameProp,
 		"label":              {t: ptString, req: true, max: 80},
 		"data-source":        {t: ptArray, req: true},
@@ -139,8 +141,8 @@ var catalog = map[string]compSpec{
 		"visible":            visible,
 		"init-value":         initValue,
 		"error-message":      errorMsg,
-		"on-select-action":   {t: ptAction, since: v(7, 1)},
-		"on-unselect-action": {t: ptAction, since: v(7, 1)},
+		"on-select-action":   {t: ptAction, since: fv(7, 1)},
+		"on-unselect-action": {t: ptAction, since: fv(7, 1)},
 	}},
 	"DatePicker": {input: true, props: map[string]propSpec{
 		"label":             {t: ptString, req: true, max: 40},
@@ -154,9 +156,9 @@ var catalog = map[string]compSpec{
 		"visible":           visible,
 		"on-select-action":  selectAct,
 		"init-value":        initValue,
-		"error-message":     {t: ptString, since: v(4, 0), max: 80},
+		"error-message":     {t: ptString, since: fv(4, 0), max: 80},
 	}},
-	"CalendarPicker": {since: v(6, 1), input: true, props: map[string]propSpec{
+	"CalendarPicker": {since: fv(6, 1), input: true, props: map[string]propSpec{
 		"name":              nameProp,
 		"label":             {t: ptStringOrObj, req: true, max: 40},
 		"mode":              {t: ptString, enum: []string{"single", "range"}},
@@ -190,14 +192,16 @@ var catalog = map[string]compSpec{
 		"required":        required,
 		"on-click-action": {t: ptAction},
 		"visible":         visible,
-		"init-value":      {t: ptBool, since: v(4, 0)},
+		"init-value":      {t: ptBool, since: fv(4, 0)},
 	}},
 	"EmbeddedLink": {props: map[string]propSpec{
-		"text":            {t: ptString, req: true, max: 25},
+		// Meta's own 2.1 sign-in example has a 30-character link, so
+		// the 25-character limit is applied from 3.0 on.
+		"text":            {t: ptString, req: true, max: 25, maxFrom: fv(3, 0)},
 		"on-click-action": {t: ptAction, req: true},
 		"visible":         visible,
 	}},
-	"NavigationList": {since: v(6, 2), props: map[string]propSpec{
+	"NavigationList": {since: fv(6, 2), props: map[string]propSpec{
 		"name":            nameProp,
 		"list-items":      {t: ptArray, req: true},
 		"label":           {t: ptString, max: 80},
@@ -215,13 +219,13 @@ var catalog = map[string]compSpec{
 		"alt-text":     {t: ptString},
 		"visible":      visible,
 	}},
-	"ImageCarousel": {since: v(7, 1), props: map[string]propSpec{
+	"ImageCarousel": {since: fv(7, 1), props: map[string]propSpec{
 		"images":       {t: ptArray, req: true},
 		"aspect-ratio": {t: ptString, enum: []string{"4:3", "16:9"}},
 		"scale-type":   {t: ptString, enum: []string{"cover", "contain"}},
 		"visible":      visible,
 	}},
-	"PhotoPicker": {since: v(4, 0), input: true, props: map[string]propSpec{
+	"PhotoPicker": {since: fv(4, 0), input: true, props: map[string]propSpec{
 		"name":                nameProp,
 		"label":               {t: ptString, req: true, max: 80},
 		"description":         {t: ptString, max: 300},
@@ -233,7 +237,7 @@ var catalog = map[string]compSpec{
 		"visible":             visible,
 		"error-message":       {t: ptStringOrObj},
 	}},
-	"DocumentPicker": {since: v(4, 0), input: true, props: map[string]propSpec{
+	"DocumentPicker": {since: fv(4, 0), input: true, props: map[string]propSpec{
 		"name":                   nameProp,
 		"label":                  {t: ptString, req: true, max: 80},
 		"description":            {t: ptString, max: 300},
@@ -251,12 +255,12 @@ var catalog = map[string]compSpec{
 		"init-values":    {t: ptObject},
 		"error-messages": {t: ptObject},
 	}},
-	"If": {since: v(4, 0), props: map[string]propSpec{
+	"If": {since: fv(4, 0), props: map[string]propSpec{
 		"condition": {t: ptString, req: true},
 		"then":      {t: ptArray, req: true},
 		"else":      {t: ptArray},
 	}},
-	"Switch": {since: v(4, 0), props: map[string]propSpec{
+	"Switch": {since: fv(4, 0), props: map[string]propSpec{
 		"value": {t: ptString, req: true},
 		"cases": {t: ptObject, req: true},
 	}},
@@ -286,15 +290,15 @@ var ifChildren = map[string]bool{
 
 // knownVersions are the Flow JSON versions Meta has defined.
 var knownVersions = map[string]int{
-	"2.1": v(2, 1), "3.0": v(3, 0), "3.1": v(3, 1), "4.0": v(4, 0), "5.0": v(5, 0), "5.1": v(5, 1),
-	"6.0": v(6, 0), "6.1": v(6, 1), "6.2": v(6, 2), "6.3": v(6, 3),
-	"7.0": v(7, 0), "7.1": v(7, 1), "7.2": v(7, 2), "7.3": v(7, 3),
+	"2.1": fv(2, 1), "3.0": fv(3, 0), "3.1": fv(3, 1), "4.0": fv(4, 0), "5.0": fv(5, 0), "5.1": fv(5, 1),
+	"6.0": fv(6, 0), "6.1": fv(6, 1), "6.2": fv(6, 2), "6.3": fv(6, 3),
+	"7.0": fv(7, 0), "7.1": fv(7, 1), "7.2": fv(7, 2), "7.3": fv(7, 3),
 }
 
 // frozenBelow: versions below this can no longer be published (Meta froze
 // 2.1–4.0 in April 2025 and 5.0 in September 2025); already published flows
 // keep working, so it is a warning.
-var frozenBelow = v(5, 1)
+var frozenBelow = fv(5, 1)
 
 // Versions lists the Flow JSON versions the validator knows, oldest first.
 func Versions() []string {

@@ -258,3 +258,58 @@ func OpenPrivateKey(box *secret.Box, sealed string) (*rsa.PrivateKey, error) {
 	}
 	return ParsePrivateKey(p, "")
 }
+
+// EncryptRequest seals a request as Meta's client does: a fresh AES-128
+// key wrapped with RSA-OAEP-SHA256 for the business public key, a random
+// 16-byte IV, AES-GCM over the JSON. It returns the envelope body and the
+// key and IV needed to read the answer (DecryptResponse). The sandbox plays
+// Meta's side with it.
+func EncryptRequest(pub *rsa.PublicKey, plain []byte) (body, aesKey, iv []byte, err error) {
+	aesKey = make([]byte, 16)
+	iv = make([]byte, ivSize)
+	if _, err := rand.Read(aesKey); err != nil {
+		return nil, nil, nil, fmt.Errorf("encrypting a request: %w", err)
+	}
+	if _, err := rand.Read(iv); err != nil {
+		return nil, nil, nil, fmt.Errorf("encrypting a request: %w", err)
+	}
+	wrapped, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, pub, aesKey, nil)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("encrypting a request: wrapping the AES key: %w", err)
+	}
+	gcm, err := newGCM(aesKey)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("encrypting a request: %w", err)
+	}
+	body, err = json.Marshal(EncryptedRequest{
+		EncryptedFlowData: base64.StdEncoding.EncodeToString(gcm.Seal(nil, iv, plain, nil)),
+		EncryptedAESKey:   base64.StdEncoding.EncodeToString(wrapped),
+		InitialVector:     base64.StdEncoding.EncodeToString(iv),
+	})
+	return body, aesKey, iv, err
+}
+
+// DecryptResponse opens an endpoint's base64 answer with the request's AES
+// key and IV (inverted, as the endpoint sealed it).
+func DecryptResponse(b64 string, aesKey, iv []byte) ([]byte, error) {
+	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+	if err != nil {
+		return nil, fmt.Errorf("decrypting the response: bad base64: %w", err)
+	}
+	if len(iv) != ivSize {
+		return nil, fmt.Errorf("decrypting the response: the IV is %d bytes, want %d", len(iv), ivSize)
+	}
+	gcm, err := newGCM(aesKey)
+	if err != nil {
+		return nil, fmt.Errorf("decrypting the response: %w", err)
+	}
+	var flipped [ivSize]byte
+	for i, b := range iv {
+		flipped[i] = ^b
+	}
+	plain, err := gcm.Open(nil, flipped[:], data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("decrypting the response: %w", err)
+	}
+	return plain, nil
+}

@@ -8,8 +8,26 @@ import (
 	"testing"
 )
 
-// fixtures is the shared real-world fixture folder (not in the repository).
-const fixtures = "../../../shared/fixtures"
+// fixtures is the shared real-world fixture folder (not in the repository):
+// ../shared/fixtures beside the module root, or beside a folder above it (a
+// git worktree of the repository lives one level deeper).
+var fixtures = func() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "../shared/fixtures"
+	}
+	for {
+		cand := filepath.Join(dir, "shared", "fixtures")
+		if _, err := os.Stat(filepath.Join(cand, "pywa")); err == nil {
+			return cand
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "../shared/fixtures"
+		}
+		dir = parent
+	}
+}()
 
 type cryptoVectors struct {
 	Webhook struct {
