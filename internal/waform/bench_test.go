@@ -100,3 +100,17 @@ func BenchmarkEndpointOverhead(b *testing.B) {
 		b.Fatalf("endpoint p99 %v is more than 2× the raw crypto p99 %v", pe, pr)
 	}
 }
+
+// BenchmarkValidateLimitUnmarshal is the floor for the validator: reading
+// the same document with encoding/json into generic values, no rule applied.
+func BenchmarkValidateLimitUnmarshal(b *testing.B) {
+	ex := largestExample(b)
+	b.SetBytes(int64(len(ex.raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var v any
+		if err := json.Unmarshal(ex.raw, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
