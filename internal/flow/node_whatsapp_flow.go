@@ -2,6 +2,7 @@ package flow
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -39,10 +40,14 @@ type WhatsAppFlowConfig struct {
 	Header, Body   *expr.Template
 	CTA, Screen    string
 	// Data is the raw JSON of the initial screen data.
-	Data     []byte
-	Mode     string
-	Variable string
-	Timeout  time.Duration
+	Data []byte
+	// DataTemplates are Data's top-level string fields as templates: the
+	// first screen's data may come from variables ({{ vars.party }} keeps
+	// its type when it is the whole value).
+	DataTemplates map[string]*expr.Template
+	Mode          string
+	Variable      string
+	Timeout       time.Duration
 }
 
 // KindWhatsAppFlow is the Kind of whatsapp_flow nodes.
@@ -73,6 +78,24 @@ var whatsAppFlowNode = def[WhatsAppFlowData]{
 	},
 	compile: func(c *compiler, d *WhatsAppFlowData) any {
 		return &WhatsAppFlowConfig{WhatsAppFlowID: d.WhatsAppFlowID, Header: c.tpl(d.Header), Body: c.tplMust(d.Body), CTA: d.CTA, Screen: d.Screen,
-			Data: d.Data, Mode: d.Mode, Variable: d.Variable, Timeout: seconds(d.TimeoutSeconds)}
+			Data: d.Data, DataTemplates: dataTemplates(c, d.Data), Mode: d.Mode, Variable: d.Variable, Timeout: seconds(d.TimeoutSeconds)}
 	},
+}
+
+// dataTemplates compiles the string fields of a whatsapp_flow node's data.
+func dataTemplates(c *compiler, raw []byte) map[string]*expr.Template {
+	var fields map[string]any
+	if json.Unmarshal(raw, &fields) != nil {
+		return nil
+	}
+	var out map[string]*expr.Template
+	for k, v := range fields {
+		if s, ok := v.(string); ok && strings.Contains(s, "{{") {
+			if out == nil {
+				out = map[string]*expr.Template{}
+			}
+			out[k] = c.tpl(s)
+		}
+	}
+	return out
 }

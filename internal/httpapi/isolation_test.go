@@ -40,6 +40,12 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	bForm, err := h.store.WhatsAppFlowCreate(context.Background(), store.WhatsAppFlow{ID: "b-form-1", ProjectID: b.project.ID, Name: "bravo_secret_form",
+		Categories: []string{"OTHER"}, JSON: `{"version":"7.1","screens":[]}`, Status: store.WhatsAppFlowDraft, CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	bDeadLetter, err := h.store.DeadLetterCreate(context.Background(), store.DeadLetter{ID: "b-dead-letter-1", ProjectID: b.project.ID,
 		ChannelID: bChannel["id"].(string), ChannelType: "webchat", Body: []byte(`{"bravo":"secret body"}`), Reason: "bravo reason", ReceivedAt: time.Now()})
 	if err != nil {
@@ -63,11 +69,12 @@ func TestIsolation(t *testing.T) {
 		"session_id":  bSim["id"].(string),
 		"channel_id":  bChannel["id"].(string),
 		"template_id": bTemplate.ID,
+		"wa_flow_id":  bForm.ID,
 
 		"dead_letter_id": bDeadLetter.ID,
 		"invitation_id":  bInvitation.ID,
 	}
-	secrets := []string{b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
+	secrets := []string{"bravo_secret_form", b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
 		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name, bDeadLetter.ID, "bravo reason", bInvitation.ID, bInvitation.Email}
 
 	// A fresh login per route: one of the routes is /auth/logout.
@@ -131,8 +138,15 @@ func TestIsolation(t *testing.T) {
 			{http.MethodGet, "/chat-flow/nodes/?flow=" + bFlowID, nil},
 			{http.MethodGet, "/chat-flow/edges/?flow=" + bFlowID, nil},
 			{http.MethodGet, "/chat-flow/analytics/?flow=" + bFlowID, nil},
-			{http.MethodPost, "/chat-flow/nodes/", map[string]any{"flow": bFlowID, "type": "end"}},
-			{http.MethodPost, "/chat-flow/edges/", map[string]any{"flow": bFlowID, "source_node": bFlowID + ":start", "target_node": bFlowID + ":end"}},
+			{http.MethodPost, "/chat-flow/nodes/", map[string]any{"flow": bFlowID, "type": "end", "version": 1}},
+			{http.MethodPost, "/chat-flow/edges/", map[string]any{"flow": bFlowID, "source_node": bFlowID + ":start", "target_node": bFlowID + ":end", "version": 1}},
+			// Short node and edge IDs with B's flow named in the query or body.
+			{http.MethodGet, "/chat-flow/nodes/start/?flow=" + bFlowID, nil},
+			{http.MethodPut, "/chat-flow/nodes/start/?flow=" + bFlowID, map[string]any{"data": map[string]any{}, "version": 1}},
+			{http.MethodPut, "/chat-flow/nodes/start/", map[string]any{"flow": bFlowID, "data": map[string]any{}, "version": 1}},
+			{http.MethodDelete, "/chat-flow/nodes/start/?version=1&flow=" + bFlowID, nil},
+			{http.MethodGet, "/chat-flow/edges/e1/?flow=" + bFlowID, nil},
+			{http.MethodDelete, "/chat-flow/edges/e1/?version=1&flow=" + bFlowID, nil},
 		} {
 			c.do(req.method, req.path, req.body).problem(http.StatusNotFound)
 		}
@@ -180,10 +194,13 @@ func TestIsolation(t *testing.T) {
 			{"template_id in flow_data", http.MethodPost, "/chat-flow/flows/", func(id string) any {
 				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(node("template", `{"template_id":"`+id+`"}`))}
 			}, bTemplate.ID, 422, "/flow_data/nodes/2/data/template_id"},
+			{"whatsapp_flow_id in flow_data", http.MethodPost, "/chat-flow/flows/", func(id string) any {
+				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(node("whatsapp_flow", `{"whatsapp_flow_id":"`+id+`","body":"b","cta":"Open"}`))}
+			}, bForm.ID, 422, "/flow_data/nodes/2/data/whatsapp_flow_id"},
 			{"start_template", http.MethodPost, "/chat-flow/flows/", func(id string) any {
 				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(validFlow), "start_template": id}
 			}, bTemplate.ID, 422, "/start_template"},
-			{"node's flow", http.MethodPost, "/chat-flow/nodes/", func(id string) any { return map[string]any{"flow": id, "type": "end"} },
+			{"node's flow", http.MethodPost, "/chat-flow/nodes/", func(id string) any { return map[string]any{"flow": id, "type": "end", "version": 1} },
 				bFlowID, 404, ""},
 			{"simulator flow_id", http.MethodPost, "/simulator/sessions/", func(id string) any { return map[string]any{"flow_id": id} },
 				bFlowID, 0, "/flow_id"},

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"github.com/parleyhq/parley/internal/waflow"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -71,8 +72,9 @@ func (s *Server) routeTable() []Route {
 		// Operations and health.
 		raw(get, "/healthz", "healthz", "Liveness: the process is up", Public, http.HandlerFunc(s.healthz)),
 		raw(get, "/readyz", "readyz", "Readiness: the database answers", Public, http.HandlerFunc(s.readyz)),
-		raw(get, "/metrics", "metrics", "Prometheus metrics", Public, s.metricsHandler()),
+		raw(get, "/metrics", "metrics", "Prometheus metrics (Authorization: Bearer <PARLEY_METRICS_TOKEN> when that is set)", Public, s.metricsHandler()),
 		raw(get, "/docs", "docs", "API reference page", Public, http.HandlerFunc(s.docsPage)),
+		raw(get, "/favicon.ico", "favicon", "The site icon", Public, http.HandlerFunc(s.faviconHandler)),
 		raw(get, "/app/", "app", "The web UI", Public, s.appHandler()),
 		raw("", "/", "root", "Redirects to the web UI; anything else is 404", Public, http.HandlerFunc(s.root)),
 
@@ -155,6 +157,20 @@ func (s *Server) routeTable() []Route {
 		op(post, "/simulator/sessions/{session_id}/messages/", "simulate-message", "Say something as the contact: text, button, list_reply or flow_response", "simulator", Editor, ra.simMessage),
 		op(post, "/simulator/sessions/{session_id}/timeout/", "simulate-timeout", "Fire the pending timer now", "simulator", Editor, ra.simTimeout),
 
+		// WhatsApp Flows (forms), synced to Meta through the channel's forms capability.
+		op(get, "/whatsapp-flows/", "list-whatsapp-flows", "List WhatsApp Flows (forms) with their status", "whatsapp-flows", Viewer, ra.waFlowList),
+		op(post, "/whatsapp-flows/", "create-whatsapp-flow", "Create a WhatsApp Flow from Flow JSON or a built-in template (and at Meta when a channel is given)", "whatsapp-flows", Editor, ra.waFlowCreate).with(created).with(big),
+		op(get, "/whatsapp-flows/templates/", "list-whatsapp-flow-templates", "The built-in form templates", "whatsapp-flows", Viewer, ra.waFlowTemplates),
+		op(post, "/whatsapp-flows/validate/", "validate-whatsapp-flow-json", "Validate Flow JSON without storing it", "whatsapp-flows", Viewer, ra.waFlowValidate).with(big),
+		op(get, "/whatsapp-flows/{wa_flow_id}/", "get-whatsapp-flow", "Get a WhatsApp Flow", "whatsapp-flows", Viewer, ra.waFlowGet),
+		op(put, "/whatsapp-flows/{wa_flow_id}/", "update-whatsapp-flow", "Change a WhatsApp Flow; a published flow returns to DRAFT", "whatsapp-flows", Editor, ra.waFlowUpdate).with(big),
+		op(del, "/whatsapp-flows/{wa_flow_id}/", "delete-whatsapp-flow", "Delete a draft WhatsApp Flow (here and at Meta); 409 for others", "whatsapp-flows", Editor, ra.waFlowDelete).with(noContent),
+		op(post, "/whatsapp-flows/{wa_flow_id}/check/", "check-whatsapp-flow", "Validate a WhatsApp Flow's JSON again and store the verdict", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Check)),
+		op(post, "/whatsapp-flows/{wa_flow_id}/publish/", "publish-whatsapp-flow", "Publish a valid draft at Meta", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Publish)),
+		op(post, "/whatsapp-flows/{wa_flow_id}/deprecate/", "deprecate-whatsapp-flow", "Deprecate a published WhatsApp Flow", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Deprecate)),
+		op(post, "/whatsapp-flows/{wa_flow_id}/sync/", "sync-whatsapp-flow", "Push a flow Meta does not know yet and pull Meta's status, errors and preview", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Sync)),
+		op(post, "/whatsapp-flows/{wa_flow_id}/clone/", "clone-whatsapp-flow", "Copy a WhatsApp Flow into a new draft", "whatsapp-flows", Editor, ra.waFlowClone).with(created),
+
 		// Message templates (WhatsApp).
 		op(get, "/templates/", "list-templates", "List message templates with their Meta status", "templates", Viewer, ra.templateList),
 		op(post, "/templates/", "create-template", "Validate a template and submit it to Meta for review", "templates", Editor, ra.templateCreate).with(created),
@@ -175,6 +191,11 @@ func (s *Server) routeTable() []Route {
 		op(get, "/channels/{channel_id}/logs/", "list-channel-logs", "The channel log: calls to the provider and webhooks received, redacted, newest first (filter by message_id, kind, errors)", "channels", Viewer, ra.channelLogList),
 		op(get, "/channels/{channel_id}/dead-letters/", "list-dead-letters", "Webhooks that were authentic but could not be processed, newest first", "channels", Viewer, ra.deadLetterList),
 		op(post, "/channels/{channel_id}/dead-letters/{dead_letter_id}/replay", "replay-dead-letter", "Run a dead letter through the webhook ingest again and record the outcome", "channels", Editor, ra.deadLetterReplay),
+
+		// The sandbox's customer side (`serve --sandbox` only; sandbox channels only; no secret leaves the server).
+		op(get, "/sandbox/channels/", "list-sandbox-channels", "The channels connected to the sandbox's fake WhatsApp (serve --sandbox)", "sandbox", Public, s.sandboxChannels),
+		op(post, "/sandbox/messages/", "send-sandbox-message", "Play the customer: the server signs and posts an inbound webhook to a sandbox channel", "sandbox", Public, s.sandboxSend).with(created),
+		op(get, "/sandbox/replies/", "list-sandbox-replies", "What a sandbox channel sent to a customer, as their phone shows it", "sandbox", Public, s.sandboxReplies),
 	}
 	// Provider webhooks, as each registered channel type declares them
 	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -70,6 +71,9 @@ type Deps struct {
 	// Templates is the template service; nil builds one over Store and
 	// Channels.
 	Templates *template.Service
+	// WhatsAppFlows is the WhatsApp Flows (forms) service; nil builds one
+	// over Store and Channels.
+	WhatsAppFlows *waflow.Service
 	// ChannelLog receives the log entries of webhooks; nil records none.
 	ChannelLog channellog.Sink
 	// Replayer replays dead letters; nil uses this package's webhook
@@ -78,6 +82,11 @@ type Deps struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client address (for the login throttle and logs).
 	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// Sandbox is the customer's side of `serve --sandbox`; nil answers
+	// its routes 404.
+	Sandbox SandboxConsole
 	// WebhookReads bound the webhook bodies read at once; zero fields take
 	// DefaultWebhookReadLimits.
 	WebhookReads WebhookReadLimits
@@ -112,6 +121,13 @@ func New(d Deps) *Server {
 			adapters = d.Channels
 		}
 		d.Templates = template.NewService(template.ServiceDeps{Store: d.Store, Channels: adapters, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger})
+	}
+	if d.WhatsAppFlows == nil {
+		var adapters waflow.Adapters
+		if d.Channels != nil {
+			adapters = d.Channels
+		}
+		d.WhatsAppFlows = waflow.New(waflow.Deps{Store: d.Store, Channels: adapters, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger})
 	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	cfg := huma.DefaultConfig("Parley API", Version)

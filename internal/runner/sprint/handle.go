@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/domain"
@@ -97,6 +98,13 @@ func (h *Handler) decide(ctx context.Context, sp *sprint, live *domain.FlowSessi
 			if done, err := h.keywords(ctx, sp, live); done || err != nil {
 				return err
 			}
+		}
+		if in := sp.p.Input; in.Kind == engine.InputFlow && !formForSession(in.Token, live) {
+			// A form completion resumes only the session that sent the
+			// form; one whose session has ended or moved on is kept (the
+			// message and this result), never fed to another flow.
+			sp.result = "recorded: a WhatsApp Flow completion for token " + strconv.Quote(in.Token) + ", which no waiting session sent (ended, expired or unknown)"
+			return nil
 		}
 		if live != nil && domain.SessionLive(live.Status) {
 			in := *sp.p.Input
@@ -344,4 +352,19 @@ func words(text string) []string {
 	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !(r == '\'' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r > 127)
 	})
+}
+
+// formForSession reports whether a form completion's token names the live
+// session (tokens are "<session ID>.<wait>": engine.flowToken). A completion
+// without a token (the simulator's) answers whatever form the live session
+// waits for.
+func formForSession(token string, live *domain.FlowSession) bool {
+	if live == nil || !domain.SessionLive(live.Status) {
+		return false
+	}
+	if token == "" {
+		return true
+	}
+	i := strings.LastIndexByte(token, '.')
+	return i > 0 && token[:i] == live.ID
 }

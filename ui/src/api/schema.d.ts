@@ -661,6 +661,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/favicon.ico": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The site icon */
+        get: operations["favicon"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -736,7 +753,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /** Prometheus metrics (Authorization: Bearer <PARLEY_METRICS_TOKEN> when that is set) */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -861,6 +878,57 @@ export interface paths {
         };
         /** Readiness: the database answers */
         get: operations["readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/channels/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channels connected to the sandbox's fake WhatsApp (serve --sandbox) */
+        get: operations["list-sandbox-channels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/messages/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Play the customer: the server signs and posts an inbound webhook to a sandbox channel */
+        post: operations["send-sandbox-message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/replies/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a sandbox channel sent to a customer, as their phone shows it */
+        get: operations["list-sandbox-replies"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1125,6 +1193,162 @@ export interface paths {
         put?: never;
         /** A channel's WhatsApp webhooks (signed) */
         post: operations["whatsapp-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List WhatsApp Flows (forms) with their status */
+        get: operations["list-whatsapp-flows"];
+        put?: never;
+        /** Create a WhatsApp Flow from Flow JSON or a built-in template (and at Meta when a channel is given) */
+        post: operations["create-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/templates/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The built-in form templates */
+        get: operations["list-whatsapp-flow-templates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/validate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Validate Flow JSON without storing it */
+        post: operations["validate-whatsapp-flow-json"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a WhatsApp Flow */
+        get: operations["get-whatsapp-flow"];
+        /** Change a WhatsApp Flow; a published flow returns to DRAFT */
+        put: operations["update-whatsapp-flow"];
+        post?: never;
+        /** Delete a draft WhatsApp Flow (here and at Meta); 409 for others */
+        delete: operations["delete-whatsapp-flow"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/check/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Validate a WhatsApp Flow's JSON again and store the verdict */
+        post: operations["check-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/clone/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Copy a WhatsApp Flow into a new draft */
+        post: operations["clone-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/deprecate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deprecate a published WhatsApp Flow */
+        post: operations["deprecate-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/publish/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish a valid draft at Meta */
+        post: operations["publish-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/sync/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Push a flow Meta does not know yet and pull Meta's status, errors and preview */
+        post: operations["sync-whatsapp-flow"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1406,14 +1630,23 @@ export interface components {
             targetHandle?: string;
         };
         EdgeStat: {
+            /** @description The edge's id within flow_data */
             edge_id: string;
+            /** @description The edge's id as the edge endpoints return it: <flow_id>:<edge_id> */
+            id: string;
             source?: string;
+            /** @description The source node's id as the node endpoints return it */
+            source_node?: string;
             target?: string;
+            /** @description The target node's id as the node endpoints return it */
+            target_node?: string;
             /** Format: int64 */
             transitions: number;
         };
         EdgeUpdateInputBody: {
             data?: unknown;
+            /** @description The flow, when the path has the edge's short ID */
+            flow?: string;
             label?: string;
             sourceHandle?: string;
             target?: string;
@@ -1685,6 +1918,22 @@ export interface components {
             /** @description A start template to check instead of the saved one */
             start_template?: unknown;
         };
+        FormProblem: {
+            /** Format: int64 */
+            column_end?: number;
+            /** Format: int64 */
+            column_start?: number;
+            error: string;
+            error_type?: string;
+            /** Format: int64 */
+            line_end?: number;
+            /** Format: int64 */
+            line_start?: number;
+            message: string;
+            pointer?: string;
+            severity?: string;
+            source?: string;
+        };
         FromTemplateInputBody: {
             channel_id?: string;
             /** @description Publish right away */
@@ -1917,6 +2166,16 @@ export interface components {
             next_cursor: string;
             results: components["schemas"]["Token"][] | null;
         };
+        ListBodyWhatsAppFlowTemplate: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["WhatsAppFlowTemplate"][] | null;
+        };
+        ListBodyWhatsAppFlowView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["WhatsAppFlowView"][] | null;
+        };
         LoginInputBody: {
             /** Format: email */
             email: string;
@@ -2051,6 +2310,9 @@ export interface components {
              * @description Sessions that ended at this node without leaving it (expired, failed or an unconnected exit)
              */
             drop_offs: number;
+            /** @description The node's id as the node endpoints return it: <flow_id>:<node_id> */
+            id: string;
+            /** @description The node's id within flow_data */
             node_id: string;
             type: string;
             /** Format: int64 */
@@ -2090,7 +2352,7 @@ export interface components {
         NodeUpdateInputBody: {
             /** @description Replaces the node's data */
             data?: unknown;
-            /** @description Ignored: the node's ID names its flow */
+            /** @description The flow, when the path has the node's short ID */
             flow?: string;
             /** @description Ignored: node IDs do not change */
             id?: string;
@@ -2174,6 +2436,72 @@ export interface components {
             /** Format: int64 */
             revision: number;
             settings: components["schemas"]["Settings"];
+        };
+        SandboxChannel: {
+            id: string;
+            name: string;
+            phone_number_id: string;
+            project_id: string;
+        };
+        SandboxChannelsOutBody: {
+            items: components["schemas"]["SandboxChannel"][] | null;
+        };
+        SandboxOption: {
+            description?: string;
+            id?: string;
+            kind: string;
+            title: string;
+            url?: string;
+        };
+        SandboxRepliesOutBody: {
+            /** Format: int64 */
+            cursor: number;
+            items: components["schemas"]["SandboxReply"][] | null;
+        };
+        SandboxReply: {
+            caption?: string;
+            filename?: string;
+            footer?: string;
+            header?: string;
+            id: string;
+            link?: string;
+            list_button?: string;
+            options?: components["schemas"]["SandboxOption"][] | null;
+            /** Format: int64 */
+            seq: number;
+            template?: string;
+            text?: string;
+            to: string;
+            type: string;
+        };
+        SandboxSendInput: {
+            /** @description Tap a reply button of the last messages: its title, ID or number */
+            button?: string;
+            /** @description The sandbox channel written to */
+            channel_id: string;
+            /** @description The customer's number (digits) */
+            from: string;
+            /** @description Choose a list row of the last messages: its title, ID or number */
+            list?: string;
+            /** @description The customer's profile name */
+            name?: string;
+            /** @description Tap a template quick-reply button: its title, payload or number */
+            quick_reply?: string;
+            /** @description A text message */
+            text?: string;
+        };
+        SandboxSent: {
+            /**
+             * Format: int64
+             * @description Ask GET /sandbox/replies/ for replies after this cursor
+             */
+            after: number;
+            channel_id: string;
+            /** @description The inbound message's wamid */
+            id: string;
+            /** @enum {string} */
+            kind: "text" | "button" | "list" | "quick_reply";
+            title: string;
         };
         SessionCounts: {
             /** Format: int64 */
@@ -2445,6 +2773,80 @@ export interface components {
             valid: boolean;
             /** Format: int64 */
             warnings: number;
+        };
+        WhatsAppFlowCloneInputBody: {
+            /** @description Default: the name with (copy) */
+            name?: string;
+        };
+        WhatsAppFlowCreateInputBody: {
+            /** @description SIGN_UP, SIGN_IN, APPOINTMENT_BOOKING, LEAD_GENERATION, CONTACT_US, CUSTOMER_SUPPORT, SURVEY, OTHER */
+            categories?: string[] | null;
+            /** @description The WhatsApp channel whose business account gets the flow; it is created there at once */
+            channel_id?: string;
+            endpoint?: {
+                [key: string]: unknown;
+            };
+            /** @description The Flow JSON document as text */
+            flow_json?: string;
+            /** @description Unique in the project; default: the template's name */
+            name?: string;
+            /** @description A built-in form template (GET /whatsapp-flows/templates/) */
+            template?: string;
+        };
+        WhatsAppFlowTemplate: {
+            categories: string[] | null;
+            description: string;
+            flow_json: string;
+            id: string;
+            name: string;
+        };
+        WhatsAppFlowUpdateInputBody: {
+            categories?: string[] | null;
+            channel_id?: string;
+            endpoint?: {
+                [key: string]: unknown;
+            };
+            flow_json?: string;
+            name?: string;
+            /**
+             * Format: int64
+             * @description The version read; a newer row answers 409
+             */
+            version?: number;
+        };
+        WhatsAppFlowValidateInputBody: {
+            flow_json: string;
+        };
+        WhatsAppFlowValidateOutput: {
+            errors: components["schemas"]["FormProblem"][] | null;
+            valid: boolean;
+        };
+        WhatsAppFlowView: {
+            categories: string[] | null;
+            channel_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Data-exchange endpoint settings */
+            endpoint: {
+                [key: string]: unknown;
+            };
+            /** @description The Flow JSON exactly as written */
+            flow_json: string;
+            id: string;
+            /** @description Meta's flow ID once created there; kept when a published flow returns to DRAFT */
+            meta_flow_id: string;
+            name: string;
+            preview_url: string;
+            /** @enum {string} */
+            status: "DRAFT" | "PUBLISHED" | "DEPRECATED" | "THROTTLED" | "BLOCKED";
+            /** Format: date-time */
+            synced_at: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Ours (source parley) and Meta's (source meta); a flow with any cannot be published */
+            validation_errors: components["schemas"]["FormProblem"][] | null;
+            /** Format: int64 */
+            version: number;
         };
     };
     responses: never;
@@ -3070,10 +3472,13 @@ export interface operations {
     };
     "get-flow-edge": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when edge_id is a short ID */
+                flow?: string;
+            };
             header?: never;
             path: {
-                /** @description Global edge ID: <flow_id>:<edge_id> */
+                /** @description The edge's id as returned: <flow_id>:<edge_id>; or its short ID (edge_id) with ?flow= */
                 edge_id: string;
             };
             cookie?: never;
@@ -3102,13 +3507,16 @@ export interface operations {
     };
     "update-flow-edge": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when edge_id is a short ID */
+                flow?: string;
+            };
             header?: {
                 /** @description The flow version (ETag) the change is based on; a stale one gets 409 */
                 "If-Match"?: string;
             };
             path: {
-                /** @description Global edge ID: <flow_id>:<edge_id> */
+                /** @description The edge's id as returned: <flow_id>:<edge_id>; or its short ID (edge_id) with ?flow= */
                 edge_id: string;
             };
             cookie?: never;
@@ -3141,13 +3549,18 @@ export interface operations {
     };
     "delete-flow-edge": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when edge_id is a short ID */
+                flow?: string;
+                /** @description The flow version (instead of If-Match) */
+                version?: number;
+            };
             header?: {
                 /** @description The flow version (ETag) the change is based on; a stale one gets 409 */
                 "If-Match"?: string;
             };
             path: {
-                /** @description Global edge ID: <flow_id>:<edge_id> */
+                /** @description The edge's id as returned: <flow_id>:<edge_id>; or its short ID (edge_id) with ?flow= */
                 edge_id: string;
             };
             cookie?: never;
@@ -3871,10 +4284,13 @@ export interface operations {
     };
     "get-flow-node": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when node_id is a short ID */
+                flow?: string;
+            };
             header?: never;
             path: {
-                /** @description Global node ID: <flow_id>:<node_id> */
+                /** @description The node's id as returned: <flow_id>:<node_id>; or its short ID (node_id) with ?flow= */
                 node_id: string;
             };
             cookie?: never;
@@ -3903,13 +4319,16 @@ export interface operations {
     };
     "update-flow-node": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when node_id is a short ID */
+                flow?: string;
+            };
             header?: {
                 /** @description The flow version (ETag) the change is based on; a stale one gets 409 */
                 "If-Match"?: string;
             };
             path: {
-                /** @description Global node ID: <flow_id>:<node_id> */
+                /** @description The node's id as returned: <flow_id>:<node_id>; or its short ID (node_id) with ?flow= */
                 node_id: string;
             };
             cookie?: never;
@@ -3942,13 +4361,18 @@ export interface operations {
     };
     "delete-flow-node": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when node_id is a short ID */
+                flow?: string;
+                /** @description The flow version (instead of If-Match) */
+                version?: number;
+            };
             header?: {
                 /** @description The flow version (ETag) the change is based on; a stale one gets 409 */
                 "If-Match"?: string;
             };
             path: {
-                /** @description Global node ID: <flow_id>:<node_id> */
+                /** @description The node's id as returned: <flow_id>:<node_id>; or its short ID (node_id) with ?flow= */
                 node_id: string;
             };
             cookie?: never;
@@ -4225,6 +4649,24 @@ export interface operations {
             };
         };
     };
+    favicon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The site icon */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     healthz: {
         parameters: {
             query?: never;
@@ -4351,7 +4793,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Prometheus metrics */
+            /** @description Prometheus metrics (Authorization: Bearer <PARLEY_METRICS_TOKEN> when that is set) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4701,6 +5143,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    "list-sandbox-channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxChannelsOutBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "send-sandbox-message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SandboxSendInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxSent"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-sandbox-replies": {
+        parameters: {
+            query: {
+                channel_id: string;
+                /** @description The customer's number */
+                to: string;
+                /** @description Only replies after this cursor */
+                after?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxRepliesOutBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -5374,6 +5913,391 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    "list-whatsapp-flows": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+                status?: "DRAFT" | "PUBLISHED" | "DEPRECATED" | "THROTTLED" | "BLOCKED" | "";
+                channel_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyWhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppFlowCreateInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-whatsapp-flow-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyWhatsAppFlowTemplate"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "validate-whatsapp-flow-json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppFlowValidateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowValidateOutput"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "update-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppFlowUpdateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "check-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "clone-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppFlowCloneInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "deprecate-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "publish-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "sync-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
