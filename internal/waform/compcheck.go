@@ -282,6 +282,7 @@ func (v *validator) strings(sc *screenCheck, p ptr, n *node, ps propSpec, k stri
 			v.add(CodeInvalidPropertyValue, p, n, "Property '%s' is %d characters; at most %d are allowed", k, len([]rune(n.s)), ps.max)
 		}
 		v.refs(sc.si, sc.byID, p, n, false)
+		v.nested(p, n)
 	case kArr:
 		for i, e := range n.vals {
 			v.strings(sc, p.idx(i), e, propSpec{max: ps.max, maxFrom: ps.maxFrom}, k)
@@ -290,6 +291,17 @@ func (v *validator) strings(sc *screenCheck, p ptr, n *node, ps propSpec, k stri
 		for i, key := range n.keys {
 			v.strings(sc, p.key(key), n.vals[i], propSpec{max: ps.max, maxFrom: ps.maxFrom}, k)
 		}
+	}
+}
+
+// nested checks a backtick-wrapped nested expression (6.0+).
+func (v *validator) nested(p ptr, n *node) {
+	t := strings.TrimSpace(n.s)
+	if v.ver < fv(6, 0) || len(t) < 2 || t[0] != '`' || t[len(t)-1] != '`' {
+		return
+	}
+	if _, err := checkExpr(t[1:len(t)-1], false); err != nil {
+		v.add(CodeInvalidPropertyValue, p, n, "Invalid nested expression %s: %v", t, err)
 	}
 }
 
@@ -355,12 +367,8 @@ func (v *validator) condition(sc *screenCheck, p ptr, n *node) {
 		v.add(CodeInvalidPropertyValue, p, n, "The condition of an If cannot be empty")
 		return
 	}
-	if !strings.Contains(n.s, "${") {
-		v.add(CodeInvalidPropertyValue, p, n, "The condition %q has no dynamic operand: at least one operand must be ${data.…} or ${form.…}", n.s)
-		return
-	}
-	if strings.Count(n.s, "(") != strings.Count(n.s, ")") {
-		v.add(CodeInvalidPropertyValue, p, n, "The condition %q has unbalanced parentheses", n.s)
+	if _, err := checkExpr(n.s, true); err != nil {
+		v.add(CodeInvalidPropertyValue, p, n, "Invalid condition %q: %v", n.s, err)
 	}
 }
 
@@ -802,6 +810,7 @@ func (v *validator) payloadRefs(sc *screenCheck, p ptr, n *node) {
 	case kStr:
 		v.blank(p, n)
 		v.refs(sc.si, sc.byID, p, n, true)
+		v.nested(p, n)
 	case kArr:
 		for i, e := range n.vals {
 			v.payloadRefs(sc, p.idx(i), e)

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -82,7 +83,7 @@ func endpointKey(t testing.TB) *rsa.PrivateKey {
 
 func newEndpoint(t testing.TB) (*Endpoint, *chatSide) {
 	cs := &chatSide{}
-	return &Endpoint{Keys: staticKeys{"wf1": {PrivateKey: endpointKey(t), AppSecrets: []string{"old-secret", appSecret}}}, Router: cs}, cs
+	return &Endpoint{Keys: staticKeys{"wf1": {PrivateKey: endpointKey(t), AppSecrets: []string{"old-secret", appSecret}}}, Router: cs, Log: slog.New(slog.DiscardHandler)}, cs
 }
 
 func jwtHS256(t testing.TB, secret string, claims map[string]any) string {
