@@ -1,15 +1,21 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/internal/sandbox"
+	"github.com/parleyhq/parley/internal/waform"
 )
 
 // TestWhatsAppFlowsEndToEnd: a form is created from the appointment-booking
@@ -85,6 +91,8 @@ func TestWhatsAppFlowsEndToEnd(t *testing.T) {
 	if sent.FlowID != metaID || sent.Mode != "published" || sent.Token == "" || sent.CTA != "Book now" || sent.Body != "Pick a time, Ann" || len(sent.JSON) == 0 {
 		t.Fatalf("form sent = %+v", sent)
 	}
+	testFormEndpoint(t, r, chID, id, sent.Token)
+
 	answers := map[string]any{"service": "haircut", "date": "2030-02-01", "time": "09:00", "name": "Ann Lee", "email": "ann@example.com",
 		"phone": "+15557654000", "notes": "", "reminders": "true"}
 	if _, err := r.fake.SendInbound(ctx, sandbox.Inbound{From: "15557654000", Name: "Ann", FlowReply: &sandbox.FlowReply{Token: sent.Token, Response: answers}}); err != nil {
@@ -155,5 +163,63 @@ func TestWhatsAppFlowsEndToEnd(t *testing.T) {
 	r.must("DELETE", "/whatsapp-flows/"+clone["id"].(string)+"/", nil, http.StatusNoContent)
 	if status, _ := r.call("GET", "/whatsapp-flows/"+clone["id"].(string)+"/", nil); status != http.StatusNotFound {
 		t.Fatalf("deleted clone: %d", status)
+	}
+}
+
+// testFormEndpoint: the number's key pair is generated and its public key
+// reaches the fake Meta; requests encrypted and signed as Meta's client
+// does are answered (ping, INIT routed to the waiting session's form),
+// with 432 for a bad signature and 427 for a token no session waits for.
+func testFormEndpoint(t *testing.T, r *running, chID, formID, token string) {
+	t.Helper()
+	k := r.must("POST", "/whatsapp-flows/keys/", map[string]any{"channel_id": chID}, http.StatusCreated)
+	pemText, _ := k["public_key"].(string)
+	if !strings.Contains(pemText, "BEGIN PUBLIC KEY") || r.fake.PublicKey("1000004") != pemText {
+		t.Fatalf("key = %v; the fake has %q", k, r.fake.PublicKey("1000004"))
+	}
+	block, _ := pem.Decode([]byte(pemText))
+	pubAny, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := pubAny.(*rsa.PublicKey)
+	call := func(plain map[string]any, secret string) (int, map[string]any) {
+		t.Helper()
+		pb, _ := json.Marshal(plain)
+		body, key, iv, err := waform.EncryptRequest(pub, pb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, r.base+"/whatsapp-flows/"+formID+"/endpoint", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Hub-Signature-256", waform.Sign(body, secret))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			return res.StatusCode, nil
+		}
+		plainOut, err := waform.DecryptResponse(string(raw), key, iv)
+		if err != nil {
+			t.Fatalf("decrypting the answer %q: %v", raw, err)
+		}
+		var out map[string]any
+		_ = json.Unmarshal(plainOut, &out)
+		return res.StatusCode, out
+	}
+	if st, out := call(map[string]any{"version": "3.0", "action": "ping"}, "sandbox-secret"); st != 200 || fmt.Sprint(out["data"]) != "map[status:active]" {
+		t.Fatalf("ping: %d %v", st, out)
+	}
+	if st, out := call(map[string]any{"version": "3.0", "action": "INIT", "flow_token": token}, "sandbox-secret"); st != 200 || out["screen"] != "APPOINTMENT" {
+		t.Fatalf("INIT: %d %v", st, out)
+	}
+	if st, _ := call(map[string]any{"version": "3.0", "action": "INIT", "flow_token": token}, "wrong-secret"); st != 432 {
+		t.Fatalf("a bad signature: %d, want 432", st)
+	}
+	if st, _ := call(map[string]any{"version": "3.0", "action": "INIT", "flow_token": "01a00000-0000-7000-8000-000000000000.1"}, "sandbox-secret"); st != 427 {
+		t.Fatalf("a token no session waits for: %d, want 427", st)
 	}
 }

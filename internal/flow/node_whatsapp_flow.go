@@ -26,6 +26,7 @@ type WhatsAppFlowData struct {
 	Mode           string          `json:"mode,omitempty" flow:"enum=draft|published"`
 	Variable       string          `json:"variable,omitempty" flow:"variable" doc:"Variable that receives the answers."`
 	TimeoutSeconds int             `json:"timeout_seconds,omitempty"`
+	ExchangeURL    string          `json:"exchange_url,omitempty" doc:"For forms with a data-exchange endpoint: the URL Parley forwards each INIT, BACK and data_exchange request to (JSON: action, screen, data, flow_token, variables); its JSON answer {screen, data} goes back to the form. Empty: INIT opens the first screen, data_exchange completes the form with its data."`
 }
 
 // Exit indices of a whatsapp_flow node.
@@ -48,6 +49,8 @@ type WhatsAppFlowConfig struct {
 	Mode          string
 	Variable      string
 	Timeout       time.Duration
+	// ExchangeURL receives the form's data-exchange requests ("": none).
+	ExchangeURL string
 }
 
 // KindWhatsAppFlow is the Kind of whatsapp_flow nodes.
@@ -73,12 +76,15 @@ var whatsAppFlowNode = def[WhatsAppFlowData]{
 		if n := utf8.RuneCountInString(d.CTA); n > maxCTA {
 			a.nodeErr(i, CodeButtonTitleTooLong, "/data/cta", "%s: cta %q has %d characters; WhatsApp allows at most %d", a.label(i), d.CTA, n, maxCTA)
 		}
+		if u := d.ExchangeURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			a.nodeErr(i, CodeInvalidValue, "/data/exchange_url", "%s: exchange_url %q must be an http(s) URL", a.label(i), u)
+		}
 		a.checkVariable(i, "/data/variable", d.Variable)
 		a.checkTimeout(i, d.TimeoutSeconds)
 	},
 	compile: func(c *compiler, d *WhatsAppFlowData) any {
 		return &WhatsAppFlowConfig{WhatsAppFlowID: d.WhatsAppFlowID, Header: c.tpl(d.Header), Body: c.tplMust(d.Body), CTA: d.CTA, Screen: d.Screen,
-			Data: d.Data, DataTemplates: dataTemplates(c, d.Data), Mode: d.Mode, Variable: d.Variable, Timeout: seconds(d.TimeoutSeconds)}
+			Data: d.Data, DataTemplates: dataTemplates(c, d.Data), Mode: d.Mode, Variable: d.Variable, Timeout: seconds(d.TimeoutSeconds), ExchangeURL: d.ExchangeURL}
 	},
 }
 

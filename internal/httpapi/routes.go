@@ -169,6 +169,8 @@ func (s *Server) routeTable() []Route {
 		op(post, "/whatsapp-flows/{wa_flow_id}/publish/", "publish-whatsapp-flow", "Publish a valid draft at Meta", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Publish)),
 		op(post, "/whatsapp-flows/{wa_flow_id}/deprecate/", "deprecate-whatsapp-flow", "Deprecate a published WhatsApp Flow", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Deprecate)),
 		op(post, "/whatsapp-flows/{wa_flow_id}/sync/", "sync-whatsapp-flow", "Push a flow Meta does not know yet and pull Meta's status, errors and preview", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Sync)),
+		op(post, "/whatsapp-flows/keys/", "create-whatsapp-flow-keys", "Generate a WhatsApp number's endpoint key pair and upload the public key to Meta (whatsapp_business_encryption)", "whatsapp-flows", Editor, ra.waFlowKeys).with(created),
+		raw(post, "/whatsapp-flows/{wa_flow_id}/endpoint", "whatsapp-flow-endpoint", "The data-exchange endpoint Meta calls for a WhatsApp Flow (encrypted; signed with the app secret)", Public, http.HandlerFunc(s.waFlowEndpoint)),
 		op(post, "/whatsapp-flows/{wa_flow_id}/clone/", "clone-whatsapp-flow", "Copy a WhatsApp Flow into a new draft", "whatsapp-flows", Editor, ra.waFlowClone).with(created),
 
 		// Message templates (WhatsApp).

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
@@ -202,4 +203,34 @@ func (a *runtimeAPI) waFlowTemplates(ctx context.Context, _ *struct{}) (*ListOut
 		out = append(out, WhatsAppFlowTemplate{ID: t.ID, Name: t.Name, Description: t.Description, Categories: t.Categories, FlowJSON: t.JSON})
 	}
 	return listOf(store.List[WhatsAppFlowTemplate]{Items: out}), nil
+}
+
+// WhatsAppFlowKeysInput names the WhatsApp channel whose number gets a key.
+type WhatsAppFlowKeysInput struct {
+	Body struct {
+		ChannelID string `json:"channel_id" minLength:"1" maxLength:"100"`
+	}
+}
+
+// WhatsAppFlowKeysOutput is the uploaded public key (the private key never
+// leaves the server).
+type WhatsAppFlowKeysOutput struct {
+	ChannelID string    `json:"channel_id"`
+	PublicKey string    `json:"public_key"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (a *runtimeAPI) waFlowKeys(ctx context.Context, in *WhatsAppFlowKeysInput) (*Body[WhatsAppFlowKeysOutput], error) {
+	k, err := a.s.deps.WhatsAppFlows.GenerateKey(ctx, principalFrom(ctx).ProjectID, in.Body.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(WhatsAppFlowKeysOutput{ChannelID: k.ChannelID, PublicKey: k.PublicKey, CreatedAt: k.CreatedAt}), nil
+}
+
+// waFlowEndpoint is the data-exchange endpoint: Meta's client posts the
+// encrypted request; waform answers (432 bad signature, 421 undecryptable,
+// 427 dead token, else the encrypted answer as base64 text).
+func (s *Server) waFlowEndpoint(w http.ResponseWriter, r *http.Request) {
+	s.deps.WhatsAppFlows.Endpoint().Serve(w, r, r.PathValue("wa_flow_id"))
 }

@@ -589,3 +589,50 @@ func (s *Server) checkFlowSend(w http.ResponseWriter, body []byte) bool {
 	}
 	return false
 }
+
+// formOf describes the flow a flow message opens (nil for a flow the fake
+// does not know).
+func (s *Server) formOf(flowID, cta, mode string) *Form {
+	s.mu.Lock()
+	f := s.flowByID(flowID)
+	var raw []byte
+	if f != nil {
+		raw = f.JSON
+	}
+	s.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	out := &Form{FlowID: flowID, CTA: cta, Mode: mode, Screens: []FormScreen{}}
+	fl, err := waform.Parse(raw)
+	if err != nil {
+		return out
+	}
+	for _, sc := range fl.Screens {
+		fs := FormScreen{ID: sc.ID, Title: sc.Title, Terminal: sc.Terminal}
+		fs.Fields = formFields(sc.Children, fs.Fields)
+		out.Screens = append(out.Screens, fs)
+	}
+	return out
+}
+
+func formFields(cs []waform.Component, out []FormField) []FormField {
+	for _, c := range cs {
+		if c.Name != "" && c.Type != "Form" {
+			ff := FormField{Name: c.Name, Type: c.Type}
+			_ = json.Unmarshal(c.Props["label"], &ff.Label)
+			_ = json.Unmarshal(c.Props["required"], &ff.Required)
+			var opts []struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(c.Props["data-source"], &opts) == nil {
+				for _, o := range opts {
+					ff.Options = append(ff.Options, o.ID)
+				}
+			}
+			out = append(out, ff)
+		}
+		out = formFields(c.Children, out)
+	}
+	return out
+}

@@ -25,6 +25,26 @@ type WhatsAppFlows interface {
 	// WhatsAppFlowList lists a project's WhatsApp Flows, newest first,
 	// optionally by status or channel.
 	WhatsAppFlowList(ctx context.Context, p WhatsAppFlowListParams) (List[WhatsAppFlow], error)
+	// WhatsAppFlowLookup finds a flow by its ID alone: the data-exchange
+	// endpoint is called by Meta, outside any project, at a URL naming
+	// the flow.
+	WhatsAppFlowLookup(ctx context.Context, id string) (WhatsAppFlow, error)
+	// WhatsAppFlowKeyPut stores (or replaces) a channel's endpoint key pair.
+	WhatsAppFlowKeyPut(ctx context.Context, k WhatsAppFlowKey) error
+	// WhatsAppFlowKeyGet returns a channel's endpoint key pair (r.ID is
+	// the channel ID).
+	WhatsAppFlowKeyGet(ctx context.Context, r Ref) (WhatsAppFlowKey, error)
+}
+
+// WhatsAppFlowKey is the endpoint key pair of a WhatsApp channel's number.
+type WhatsAppFlowKey struct {
+	ProjectID string
+	ChannelID string
+	// PublicKey is the PEM Meta was given.
+	PublicKey string
+	// PrivateKeySealed is the private key sealed with the server's key.
+	PrivateKeySealed string
+	CreatedAt        time.Time
 }
 
 // WhatsApp Flow statuses, as Meta names them: DRAFT → PUBLISHED →

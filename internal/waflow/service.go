@@ -60,7 +60,8 @@ type Deps struct {
 
 // Service owns a project's WhatsApp Flows.
 type Service struct {
-	d Deps
+	d  Deps
+	ep EndpointDeps
 }
 
 // New returns the service.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/flow"
 	"slices"
 	"strconv"
 	"strings"
@@ -367,4 +368,65 @@ func formForSession(token string, live *domain.FlowSession) bool {
 	}
 	i := strings.LastIndexByte(token, '.')
 	return i > 0 && token[:i] == live.ID
+}
+
+// FormStep is what a waiting whatsapp_flow node says about the form it
+// sent: for the form's data-exchange endpoint.
+type FormStep struct {
+	Session domain.FlowSession
+	Config  *flow.WhatsAppFlowConfig
+	Vars    map[string]any
+	Contact expr.Contact
+}
+
+// ErrNoFormWait: the session named does not wait for that form send (it
+// ended, expired or moved on).
+var ErrNoFormWait = errors.New("no session waits for this form")
+
+// FormStep finds the whatsapp_flow node a live session waits at for the
+// form send token names ("<session ID>.<wait>"); ErrNoFormWait otherwise.
+func (h *Handler) FormStep(ctx context.Context, projectID, token string) (FormStep, error) {
+	i := strings.LastIndexByte(token, '.')
+	if i <= 0 {
+		return FormStep{}, ErrNoFormWait
+	}
+	seq, err := strconv.ParseUint(token[i+1:], 10, 32)
+	if err != nil {
+		return FormStep{}, ErrNoFormWait
+	}
+	rec, err := h.st.SessionGet(ctx, store.Ref{ProjectID: projectID, ID: token[:i]})
+	if errors.Is(err, store.ErrNotFound) {
+		return FormStep{}, ErrNoFormWait
+	}
+	if err != nil {
+		return FormStep{}, err
+	}
+	if !domain.SessionLive(rec.Status) {
+		return FormStep{}, ErrNoFormWait
+	}
+	f, es, _, err := h.load(ctx, rec)
+	if err != nil {
+		return FormStep{}, err
+	}
+	if es.Wait.Kind != engine.WaitFlow || es.Wait.Seq != uint32(seq) {
+		return FormStep{}, ErrNoFormWait
+	}
+	prog := f.Program
+	if n := len(es.Frames); n > 0 {
+		// Waiting inside a subflow: its pinned revision.
+		fr := es.Frames[n-1]
+		sub, err := (flowLoader{h}).Load(ctx, f.Scope, fr.FlowID, fr.Revision)
+		if err != nil {
+			return FormStep{}, err
+		}
+		prog = sub.Program
+	}
+	if es.Node < 0 || es.Node >= len(prog.Steps) {
+		return FormStep{}, ErrNoFormWait
+	}
+	c, ok := prog.Steps[es.Node].Config.(*flow.WhatsAppFlowConfig)
+	if !ok {
+		return FormStep{}, ErrNoFormWait
+	}
+	return FormStep{Session: rec, Config: c, Vars: es.Vars, Contact: es.Contact}, nil
 }

@@ -133,3 +133,32 @@ func (q *Queries) WhatsAppFlowList(ctx context.Context, p store.WhatsAppFlowList
 	}
 	return finishPage(items, p.Page, func(f store.WhatsAppFlow) string { return f.ID }), nil
 }
+
+// WhatsAppFlowLookup implements store.Queries.
+func (q *Queries) WhatsAppFlowLookup(ctx context.Context, id string) (store.WhatsAppFlow, error) {
+	f, err := scanWAFlow(q.r.QueryRow(ctx, `SELECT `+waFlowCols+` FROM whatsapp_flows WHERE id = ?`, id))
+	if err == ErrNoRows {
+		return f, notFound("WhatsApp Flow", id)
+	}
+	return f, q.translate(err, "looking up WhatsApp Flow")
+}
+
+// WhatsAppFlowKeyPut implements store.Queries.
+func (q *Queries) WhatsAppFlowKeyPut(ctx context.Context, k store.WhatsAppFlowKey) error {
+	_, err := q.w.Exec(ctx, `INSERT INTO whatsapp_flow_keys (project_id, channel_id, public_key, private_key_sealed, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (project_id, channel_id) DO UPDATE SET public_key = excluded.public_key, private_key_sealed = excluded.private_key_sealed, created_at = excluded.created_at`,
+		k.ProjectID, k.ChannelID, k.PublicKey, k.PrivateKeySealed, k.CreatedAt)
+	return q.translate(err, "storing a WhatsApp Flows key pair")
+}
+
+// WhatsAppFlowKeyGet implements store.Queries.
+func (q *Queries) WhatsAppFlowKeyGet(ctx context.Context, r store.Ref) (store.WhatsAppFlowKey, error) {
+	var k store.WhatsAppFlowKey
+	err := q.r.QueryRow(ctx, `SELECT project_id, channel_id, public_key, private_key_sealed, created_at FROM whatsapp_flow_keys WHERE project_id = ? AND channel_id = ?`,
+		r.ProjectID, r.ID).Scan(&k.ProjectID, &k.ChannelID, &k.PublicKey, &k.PrivateKeySealed, &k.CreatedAt)
+	if err == ErrNoRows {
+		return k, notFound("WhatsApp Flows key of channel", r.ID)
+	}
+	k.CreatedAt = k.CreatedAt.UTC()
+	return k, q.translate(err, "getting a WhatsApp Flows key pair")
+}

@@ -15,6 +15,7 @@ func RunWhatsAppFlows(t *testing.T, open Opener) {
 	run(t, open, []test{
 		{"WhatsAppFlows", testWhatsAppFlows},
 		{"WhatsAppFlowUpdates", testWhatsAppFlowUpdates},
+		{"WhatsAppFlowKeys", testWhatsAppFlowKeys},
 	})
 }
 
@@ -111,5 +112,33 @@ func testWhatsAppFlowUpdates(t *testing.T, s store.Store) {
 	f.ID = "nope"
 	f.Name = "other"
 	_, err = s.WhatsAppFlowUpdate(ctx, f)
+	wantCode(t, err, domain.CodeNotFound)
+}
+
+func testWhatsAppFlowKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := twoProjects(t, s)
+	f := must(s.WhatsAppFlowCreate(ctx, waFlow("w1", p1, "booking")))(t)
+	if got := must(s.WhatsAppFlowLookup(ctx, "w1"))(t); got.ProjectID != p1 || got.Name != f.Name {
+		t.Fatalf("lookup = %+v", got)
+	}
+	_, err := s.WhatsAppFlowLookup(ctx, "nope")
+	wantCode(t, err, domain.CodeNotFound)
+
+	_, err = s.WhatsAppFlowKeyGet(ctx, store.Ref{ProjectID: p1, ID: "c1"})
+	wantCode(t, err, domain.CodeNotFound)
+	k := store.WhatsAppFlowKey{ProjectID: p1, ChannelID: "c1", PublicKey: "PUB1", PrivateKeySealed: "SEALED1", CreatedAt: t0}
+	if err := s.WhatsAppFlowKeyPut(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	k.PublicKey, k.PrivateKeySealed, k.CreatedAt = "PUB2", "SEALED2", t0.Add(time.Hour)
+	if err := s.WhatsAppFlowKeyPut(ctx, k); err != nil { // a new pair replaces the old
+		t.Fatal(err)
+	}
+	got := must(s.WhatsAppFlowKeyGet(ctx, store.Ref{ProjectID: p1, ID: "c1"}))(t)
+	if got.PublicKey != "PUB2" || got.PrivateKeySealed != "SEALED2" || !got.CreatedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("key = %+v", got)
+	}
+	_, err = s.WhatsAppFlowKeyGet(ctx, store.Ref{ProjectID: p2, ID: "c1"})
 	wantCode(t, err, domain.CodeNotFound)
 }

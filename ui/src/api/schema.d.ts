@@ -1217,6 +1217,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/whatsapp-flows/keys/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Generate a WhatsApp number's endpoint key pair and upload the public key to Meta (whatsapp_business_encryption) */
+        post: operations["create-whatsapp-flow-keys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/whatsapp-flows/templates/": {
         parameters: {
             query?: never;
@@ -1315,6 +1332,23 @@ export interface paths {
         put?: never;
         /** Deprecate a published WhatsApp Flow */
         post: operations["deprecate-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The data-exchange endpoint Meta calls for a WhatsApp Flow (encrypted; signed with the app secret) */
+        post: operations["whatsapp-flow-endpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2792,6 +2826,15 @@ export interface components {
             name?: string;
             /** @description A built-in form template (GET /whatsapp-flows/templates/) */
             template?: string;
+        };
+        WhatsAppFlowKeysInputBody: {
+            channel_id: string;
+        };
+        WhatsAppFlowKeysOutput: {
+            channel_id: string;
+            /** Format: date-time */
+            created_at: string;
+            public_key: string;
         };
         WhatsAppFlowTemplate: {
             categories: string[] | null;
@@ -5985,6 +6028,39 @@ export interface operations {
             };
         };
     };
+    "create-whatsapp-flow-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppFlowKeysInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowKeysOutput"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "list-whatsapp-flow-templates": {
         parameters: {
             query?: never;
@@ -6236,6 +6312,26 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    "whatsapp-flow-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The data-exchange endpoint Meta calls for a WhatsApp Flow (encrypted; signed with the app secret) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

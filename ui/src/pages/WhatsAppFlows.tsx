@@ -433,7 +433,7 @@ function FlowEditor({ id }: { id: string }) {
                 className="danger"
                 onClick={async () => {
                   try {
-                    await api.delete('/whatsapp-flows/{wa_flow_id}/', { path });
+                    await api.del('/whatsapp-flows/{wa_flow_id}/', { path });
                     toast('Deleted');
                     navigate('/whatsapp-flows');
                   } catch (e) {
