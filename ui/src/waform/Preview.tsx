@@ -85,8 +85,17 @@ export function Preview({ flow, sampleData, onComplete }: PreviewProps) {
         )}
         {state.completed && (
           <div className="waf-complete" data-testid="waform-complete">
-            <h4>Completed — the response_json</h4>
-            <pre className="mono">{JSON.stringify({ ...state.completed.payload, flow_token: '<flow token>' }, null, 2)}</pre>
+            {state.completed.viaEndpoint ? (
+              <>
+                <h4>Last request to your endpoint</h4>
+                <pre className="mono">{JSON.stringify(state.completed.payload, null, 2)}</pre>
+              </>
+            ) : (
+              <>
+                <h4>Completed — the response_json</h4>
+                <pre className="mono">{JSON.stringify({ ...state.completed.payload, flow_token: '<flow token>' }, null, 2)}</pre>
+              </>
+            )}
           </div>
         )}
         <button type="button" onClick={() => setState(start(state.flow, sample))}>
