@@ -239,3 +239,18 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("oversize: %+v", errs)
 	}
 }
+
+func TestProblemsInDocumentOrder(t *testing.T) {
+	t.Parallel()
+	doc := "{\"version\":\"6.0\",\"screens\":[{\"id\":\"A\",\"terminal\":true,\"layout\":{\"type\":\"SingleColumnLayout\",\"children\":[\n" +
+		"{\"type\":\"TextBody\",\"text\":\" \"},\n{\"type\":\"TextHeading\",\"text\":\"" + strings.Repeat("h", 90) + "\"},\n" + footerComplete + "]}}],\"extra\":1}"
+	ps := Validate([]byte(doc)).Problems
+	if len(ps) != 3 {
+		t.Fatalf("%+v", ps)
+	}
+	for i := 1; i < len(ps); i++ {
+		if ps[i].Line < ps[i-1].Line || (ps[i].Line == ps[i-1].Line && ps[i].Column < ps[i-1].Column) {
+			t.Fatalf("out of order: %+v", ps)
+		}
+	}
+}
