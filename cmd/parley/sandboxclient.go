@@ -56,6 +56,24 @@ type sandboxReply struct {
 	Template   string          `json:"template"`
 	ListButton string          `json:"list_button"`
 	Options    []sandboxOption `json:"options"`
+	Form       *sandboxForm    `json:"form"`
+}
+
+// sandboxForm is a WhatsApp Flow a flow message opens.
+type sandboxForm struct {
+	CTA     string `json:"cta"`
+	Screens []struct {
+		ID       string `json:"id"`
+		Title    string `json:"title"`
+		Terminal bool   `json:"terminal"`
+		Fields   []struct {
+			Name     string   `json:"name"`
+			Type     string   `json:"type"`
+			Label    string   `json:"label"`
+			Required bool     `json:"required"`
+			Options  []string `json:"options"`
+		} `json:"fields"`
+	} `json:"screens"`
 }
 
 type sandboxOption struct {
@@ -75,6 +93,8 @@ type sandboxSend struct {
 	Button     string `json:"button,omitempty"`
 	List       string `json:"list,omitempty"`
 	QuickReply string `json:"quick_reply,omitempty"`
+	// FormAnswers completes the last form sent (the nfm_reply).
+	FormAnswers map[string]any `json:"form_answers,omitempty"`
 }
 
 // serverURL is --server, else PARLEY_URL, else the address `serve` uses
@@ -254,6 +274,7 @@ func printReplies(w io.Writer, replies []sandboxReply, wait time.Duration, answe
 		if r.ListButton != "" {
 			fmt.Fprintf(w, "     [%s]\n", r.ListButton)
 		}
+		printForm(w, r.Form)
 		n := 0
 		for _, o := range r.Options {
 			if o.Kind == "link" {
@@ -279,6 +300,45 @@ func printReplies(w io.Writer, replies []sandboxReply, wait time.Duration, answe
 	}
 }
 
+// printForm shows the screens of a form the bot sent and how to complete
+// it.
+func printForm(w io.Writer, f *sandboxForm) {
+	if f == nil {
+		return
+	}
+	example := map[string]any{}
+	for i, sc := range f.Screens {
+		fmt.Fprintf(w, "     screen %d: %s (%s)\n", i+1, sc.Title, sc.ID)
+		for _, fl := range sc.Fields {
+			line := fmt.Sprintf("       - %s: %s", fl.Name, fl.Type)
+			if fl.Label != "" {
+				line += fmt.Sprintf(" %q", fl.Label)
+			}
+			if fl.Required {
+				line += " (required)"
+			}
+			if len(fl.Options) > 0 {
+				line += " one of " + strings.Join(fl.Options, ", ")
+			}
+			fmt.Fprintln(w, line)
+			if _, ok := example[fl.Name]; !ok && fl.Required {
+				switch {
+				case len(fl.Options) > 0:
+					example[fl.Name] = fl.Options[0]
+				case fl.Type == "OptIn":
+					example[fl.Name] = true
+				case fl.Type == "DatePicker" || fl.Type == "CalendarPicker":
+					example[fl.Name] = time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
+				default:
+					example[fl.Name] = "…"
+				}
+			}
+		}
+	}
+	b, _ := json.Marshal(example)
+	fmt.Fprintf(w, "complete it with: --form-answers '%s'\n", b)
+}
+
 // optionFlag is the `sandbox send` flag that answers an option's kind.
 func optionFlag(kind string) string {
 	switch kind {
@@ -291,10 +351,10 @@ func optionFlag(kind string) string {
 }
 
 func (c *cli) sandboxSendCmd() *cobra.Command {
-	var server, channelID, channelType, from, name, text, button, list, quick string
+	var server, channelID, channelType, from, name, text, button, list, quick, answers string
 	var wait time.Duration
 	cmd := &cobra.Command{
-		Use:   "send [--server URL] (--to-channel ID | --channel-type TYPE) --from ADDRESS (--text T | --button TITLE | --list ROW | --quick-reply TITLE)",
+		Use:   "send [--server URL] (--to-channel ID | --channel-type TYPE) --from ADDRESS (--text T | --button TITLE | --list ROW | --quick-reply TITLE | --form-answers JSON)",
 		Short: "Play the customer: send one message to a sandbox channel of the running server and print the bot's replies",
 		Long: "Asks the running `parley serve --sandbox` (--server, env PARLEY_URL, default " + defaultServer + ") to post a correctly " +
 			"signed inbound webhook (WhatsApp, Messenger, Instagram or Viber, as --channel-type picks) to one of its sandbox channels, then waits (--wait) and prints what the bot answered, " +
@@ -303,13 +363,19 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			given := 0
-			for _, v := range []string{text, button, list, quick} {
+			for _, v := range []string{text, button, list, quick, answers} {
 				if v != "" {
 					given++
 				}
 			}
 			if given != 1 {
-				return fmt.Errorf("give exactly one of --text, --button, --list or --quick-reply")
+				return fmt.Errorf("give exactly one of --text, --button, --list, --quick-reply or --form-answers")
+			}
+			var formAnswers map[string]any
+			if answers != "" {
+				if err := json.Unmarshal([]byte(answers), &formAnswers); err != nil || formAnswers == nil {
+					return fmt.Errorf("--form-answers must be a JSON object of the form's answers, e.g. '{\"date\":\"2030-02-01\"}': %v", err)
+				}
 			}
 			ctx := cmd.Context()
 			sc := &sandboxClient{base: c.serverURL(server), hc: &http.Client{Timeout: 15 * time.Second}}
@@ -317,7 +383,7 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sent, err := sc.send(ctx, sandboxSend{ChannelID: id, From: from, Name: name, Text: text, Button: button, List: list, QuickReply: quick})
+			sent, err := sc.send(ctx, sandboxSend{ChannelID: id, From: from, Name: name, Text: text, Button: button, List: list, QuickReply: quick, FormAnswers: formAnswers})
 			if err != nil {
 				return err
 			}
@@ -342,6 +408,7 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 	cmd.Flags().StringVar(&button, "button", "", "tap a reply button: its title or number")
 	cmd.Flags().StringVar(&list, "list", "", "choose a list row: its title, ID or number")
 	cmd.Flags().StringVar(&quick, "quick-reply", "", "tap a template quick-reply button: its title or number")
+	cmd.Flags().StringVar(&answers, "form-answers", "", "complete the last WhatsApp Flow (form) sent to you with these answers (a JSON object)")
 	cmd.Flags().DurationVar(&wait, "wait", 5*time.Second, "how long to wait for the bot's replies (0 to not wait)")
 	return cmd
 }

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/runner/sprint"
+	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
 	"net"
 	"net/http"
@@ -228,14 +230,32 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	reg.MustRegister(run.Collectors()...)
 	reg.MustRegister(a.chanlog.Collectors()...)
 	a.jobs = jobs.NewService(st.Jobs(), reg, logger)
+	forms := waflow.New(waflow.Deps{Store: st, Channels: chans, Clock: clock, IDs: ids, Logger: logger})
+	forms.SetEndpoint(waflow.EndpointDeps{Box: box, Waits: formWaits{run.Sprint}, Configs: chans, HTTP: doer})
 	a.api = httpapi.New(httpapi.Deps{
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
 		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: chans, HTTP: doer,
 		ChannelLog: a.chanlog, TrustedProxies: proxies, Sandbox: sandboxConsole{a}, MetricsToken: cfg.MetricsToken,
+		WhatsAppFlows: forms,
 	})
 	return a, nil
+}
+
+// formWaits finds, for a WhatsApp Flow's endpoint, the session waiting for
+// the form send a flow_token names.
+type formWaits struct{ h *sprint.Handler }
+
+func (w formWaits) FormWait(ctx context.Context, projectID, token string) (waflow.Wait, error) {
+	st, err := w.h.FormStep(ctx, projectID, token)
+	if errors.Is(err, sprint.ErrNoFormWait) {
+		return waflow.Wait{}, waflow.ErrNoWait
+	}
+	if err != nil {
+		return waflow.Wait{}, err
+	}
+	return waflow.Wait{ExchangeURL: st.Config.ExchangeURL, Screen: st.Config.Screen, Vars: st.Vars}, nil
 }
 
 // AllowEndpoint lets channel adapters reach exactly the address and port

@@ -131,6 +131,13 @@ func (c sandboxConsole) SandboxSend(ctx context.Context, in httpapi.SandboxSendI
 		msg.ListReply = pick("list", in.List)
 	case in.QuickReply != "":
 		msg.QuickReply = pick("quick_reply", in.QuickReply)
+	case in.FormAnswers != nil:
+		form, ok := f.LastForm(from)
+		if !ok {
+			return httpapi.SandboxSent{}, domain.Invalid("/form_answers", "no WhatsApp Flow was sent to %s: there is no form to complete", from)
+		}
+		msg.FlowReply = &sandbox.FlowReply{Token: form.Token, Response: in.FormAnswers}
+		sent.Kind, sent.Title = "form", "completed "+form.CTA
 	}
 	secrets, err := c.a.channels.Full(ch)
 	if err != nil {
@@ -171,6 +178,17 @@ func (c sandboxConsole) SandboxReplies(ctx context.Context, channelID, to string
 	for _, r := range replies {
 		sr := httpapi.SandboxReply{Seq: r.Seq, ID: r.ID, To: r.To, Type: r.Type, Header: r.Header, Text: r.Text, Footer: r.Footer,
 			Caption: r.Caption, Link: r.Link, Filename: r.Filename, Template: r.Template, ListButton: r.ListButton}
+		if r.Form != nil {
+			sf := &httpapi.SandboxForm{FlowID: r.Form.FlowID, CTA: r.Form.CTA, Mode: r.Form.Mode, Screens: []httpapi.SandboxFormScreen{}}
+			for _, sc := range r.Form.Screens {
+				fs := httpapi.SandboxFormScreen{ID: sc.ID, Title: sc.Title, Terminal: sc.Terminal}
+				for _, fl := range sc.Fields {
+					fs.Fields = append(fs.Fields, httpapi.SandboxFormField(fl))
+				}
+				sf.Screens = append(sf.Screens, fs)
+			}
+			sr.Form = sf
+		}
 		for _, o := range r.Options {
 			sr.Options = append(sr.Options, httpapi.SandboxOption(o))
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -633,5 +634,64 @@ func TestChannelReference(t *testing.T) {
 				t.Errorf("%s with this project's channel %q: %v", tt.name, ch, err)
 			}
 		}
+	}
+}
+
+// TestTemplateNodeExitsFollowTheTemplate: however a template node is made
+// (created with the flow, added by the node API, imported, or carrying an
+// old copy of the buttons), its data and exits are its template's quick
+// replies: no phantom next exit, nothing to re-pick.
+func TestTemplateNodeExitsFollowTheTemplate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	now := time.Now()
+	comps := json.RawMessage(`[{"type":"BODY","text":"Hi"},{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Yes"},{"type":"URL","text":"Web","url":"https://x"},{"type":"QUICK_REPLY","text":"No"}]}]`)
+	ok[store.MessageTemplate](t)(f.st.TemplateCreate(f.ctx, store.TemplateCreateParams{ID: "tq", ProjectID: f.project, Name: "confirm", Language: "en", Category: "UTILITY", Components: comps, Status: store.TemplateApproved, Now: now}))
+	plain := json.RawMessage(`[{"type":"BODY","text":"Hi"}]`)
+	ok[store.MessageTemplate](t)(f.st.TemplateCreate(f.ctx, store.TemplateCreateParams{ID: "tp", ProjectID: f.project, Name: "plain", Language: "en", Category: "UTILITY", Components: plain, Status: store.TemplateApproved, Now: now}))
+	graph := func(data string) string {
+		return `{"nodes":[{"id":"start","type":"start"},{"id":"t","type":"template","data":` + data + `},{"id":"end","type":"end"}],
+		"edges":[{"id":"e1","source":"start","target":"t"},{"id":"e2","source":"t","sourceHandle":"Yes","target":"end"},{"id":"e3","source":"t","sourceHandle":"No","target":"end"}]}`
+	}
+	buttonsOf := func(fl chatflow.Flow, id string) []string {
+		t.Helper()
+		var d flow.TemplateData
+		_ = json.Unmarshal(fl.FlowData.Nodes[fl.FlowData.Node(id)].Data, &d)
+		return d.Buttons
+	}
+	tests := []struct {
+		name, data string
+		want       []string
+	}{
+		{"by id, no buttons", `{"template_id":"tq"}`, []string{"Yes", "No"}},
+		{"by name, an old copy", `{"template_name":"confirm","buttons":["Maybe"]}`, []string{"Yes", "No"}},
+		{"no quick replies", `{"template_id":"tp","buttons":["Old"]}`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fl := ok[chatflow.Flow](t)(f.svc.Create(f.ctx, f.project, f.actor, chatflow.CreateInput{Name: tt.name, FlowData: json.RawMessage(graph(tt.data))}))
+			if got := buttonsOf(fl, "t"); !slices.Equal(got, tt.want) {
+				t.Fatalf("created: buttons %v, want %v", got, tt.want)
+			}
+			imp := ok[chatflow.Flow](t)(f.svc.Import(f.ctx, f.project, f.actor, chatflow.ImportInput{Document: []byte(graph(tt.data)), Name: "imported " + tt.name}))
+			if got := buttonsOf(imp, "t"); !slices.Equal(got, tt.want) {
+				t.Fatalf("imported: buttons %v, want %v", got, tt.want)
+			}
+			n := ok[chatflow.Node](t)(f.svc.CreateNode(f.ctx, f.project, f.actor, fl.Version, chatflow.NodeInput{FlowID: fl.ID, ID: "t2", Type: "template", Data: json.RawMessage(tt.data)}))
+			var d flow.TemplateData
+			_ = json.Unmarshal(n.Data, &d)
+			if !slices.Equal(d.Buttons, tt.want) {
+				t.Fatalf("node API: buttons %v, want %v", d.Buttons, tt.want)
+			}
+			// The exits: with quick replies, Yes and No are connected and
+			// there is no next; without, next is the one exit and Yes/No
+			// are unknown.
+			if tt.want != nil && (hasCode(fl.Problems, flow.CodeUnknownExit) || hasCode(fl.Problems, flow.CodeUnconnectedExit)) {
+				t.Fatalf("problems %v", fl.Problems)
+			}
+			if tt.want == nil && !hasCode(fl.Problems, flow.CodeUnknownExit) {
+				t.Fatalf("a template without quick replies kept exits Yes/No: %v", codes(fl.Problems))
+			}
+		})
 	}
 }

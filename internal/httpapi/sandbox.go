@@ -43,6 +43,8 @@ type SandboxSendInput struct {
 	Button     string `json:"button,omitempty" maxLength:"256" doc:"Tap a reply button of the last messages: its title, ID or number"`
 	List       string `json:"list,omitempty" maxLength:"256" doc:"Choose a list row of the last messages: its title, ID or number"`
 	QuickReply string `json:"quick_reply,omitempty" maxLength:"256" doc:"Tap a template quick-reply button: its title, payload or number"`
+	// FormAnswers completes the last WhatsApp Flow sent to the customer.
+	FormAnswers map[string]any `json:"form_answers,omitempty" doc:"Complete the last WhatsApp Flow (form) sent to the customer with these answers: the nfm_reply Meta would send, with the form's flow_token"`
 }
 
 // SandboxSent is what SandboxSend did.
@@ -53,7 +55,7 @@ type SandboxSent struct {
 	// answer this message.
 	After int `json:"after" doc:"Ask GET /sandbox/replies/ for replies after this cursor"`
 	// Kind and Title say what was sent (a button is sent by its ID and title).
-	Kind  string `json:"kind" enum:"text,button,list,quick_reply"`
+	Kind  string `json:"kind" enum:"text,button,list,quick_reply,form"`
 	Title string `json:"title"`
 }
 
@@ -73,6 +75,33 @@ type SandboxReply struct {
 	Template   string          `json:"template,omitempty"`
 	ListButton string          `json:"list_button,omitempty"`
 	Options    []SandboxOption `json:"options,omitempty"`
+	Form       *SandboxForm    `json:"form,omitempty" doc:"The WhatsApp Flow a flow message opens: its screens and inputs"`
+}
+
+// SandboxForm is the WhatsApp Flow a flow message opens, as the customer's
+// phone would show it.
+type SandboxForm struct {
+	FlowID  string              `json:"flow_id"`
+	CTA     string              `json:"cta"`
+	Mode    string              `json:"mode,omitempty"`
+	Screens []SandboxFormScreen `json:"screens"`
+}
+
+// SandboxFormScreen is one screen of a form and its inputs.
+type SandboxFormScreen struct {
+	ID       string             `json:"id"`
+	Title    string             `json:"title"`
+	Terminal bool               `json:"terminal,omitempty"`
+	Fields   []SandboxFormField `json:"fields,omitempty"`
+}
+
+// SandboxFormField is one input of a form: its name is the answer's key.
+type SandboxFormField struct {
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Label    string   `json:"label,omitempty"`
+	Required bool     `json:"required,omitempty"`
+	Options  []string `json:"options,omitempty"`
 }
 
 // SandboxOption is a button, list row, template quick reply or link the
@@ -146,8 +175,11 @@ func (s *Server) sandboxSend(ctx context.Context, in *sandboxSendIn) (*sandboxSe
 			given++
 		}
 	}
+	if in.Body.FormAnswers != nil {
+		given++
+	}
 	if given != 1 {
-		return nil, domain.Invalid("/text", "give exactly one of text, button, list or quick_reply")
+		return nil, domain.Invalid("/text", "give exactly one of text, button, list, quick_reply or form_answers")
 	}
 	sent, err := c.SandboxSend(ctx, in.Body)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/parleyhq/parley/internal/waflow"
 	"strconv"
 
 	"github.com/parleyhq/parley/internal/channel"
@@ -20,6 +21,7 @@ type IngestResult struct {
 	Duplicates int
 	Statuses   int
 	Templates  int
+	Forms      int
 	Ignored    int
 }
 
@@ -133,6 +135,21 @@ func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult,
 				res.Ignored++
 				box.c.Logger.Info("template update for a template Parley does not know", "channel", ch.ID, "kind", e.Kind)
 			}
+		case e.Kind == channel.KindFormStatus && e.Form != nil:
+			ok := false
+			if e.Form.NewStatus != "" {
+				var err error
+				ok, err = waflow.ApplyStatus(ctx, q, waflow.StatusEvent{ProjectID: ch.ProjectID, MetaFlowID: e.Form.ID, NewStatus: e.Form.NewStatus}, box.c.Clock.Now())
+				if err != nil {
+					return res, err
+				}
+			}
+			if ok {
+				res.Forms++
+			} else {
+				res.Ignored++
+				box.c.Logger.Info("form notice not applied (an alert, or a flow Parley does not know)", "channel", ch.ID, "flow", e.Form.ID, "event", e.Form.Event, "message", e.Form.Message)
+			}
 		case e.Kind == channel.KindPreference && e.Preference != nil:
 			if err := box.ingestPreference(ctx, q, ch, e); err != nil {
 				return res, err
@@ -174,7 +191,7 @@ func inputOf(e *channel.Event) engine.Input {
 		}
 	case channel.KindFlowCompletion:
 		if e.Flow != nil {
-			in = engine.Input{Kind: engine.InputFlow, Data: e.Flow.Response, Text: e.Flow.Body}
+			in = engine.Input{Kind: engine.InputFlow, Data: e.Flow.Response, Text: e.Flow.Body, Token: e.Flow.Token}
 		}
 	case channel.KindMedia:
 		if e.Media != nil {

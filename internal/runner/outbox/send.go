@@ -156,6 +156,12 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		if f, ok := adapter.(channel.FormSender); !ok || !f.SendsForms() {
 			return fail("form_unsupported", fmt.Sprintf("a %s channel cannot send forms (WhatsApp Flows)", ch.Type))
 		}
+		if code, reason, err := o.resolveForm(ctx, m.ProjectID, out.Flow); err != nil || code != "" {
+			if err != nil {
+				return 0, err
+			}
+			return fail(code, reason)
+		}
 	}
 	if em.Type == engine.MessageTemplate && em.Template != nil {
 		ts, err := o.renderTemplate(ctx, m.ProjectID, em.Template)
@@ -310,4 +316,35 @@ func Outbound(m engine.Message, ourID, to string) channel.Outbound {
 		out.Kind, out.Text = channel.OutText, m.Text
 	}
 	return out
+}
+
+// resolveForm turns the chat flow's reference to a WhatsApp Flow (our ID)
+// into what the provider knows: Meta's flow ID, and mode draft for a flow
+// that is a draft (Meta sends drafts only in that mode) unless the node
+// chose a mode. A form that cannot be sent fails the message with a code.
+func (o *Outbox) resolveForm(ctx context.Context, projectID string, fs *channel.FlowSend) (code, reason string, err error) {
+	if fs == nil {
+		return "bad_content", "a form message without its form", nil
+	}
+	wf, err := o.st.WhatsAppFlowGet(ctx, store.Ref{ProjectID: projectID, ID: fs.FlowID})
+	if errors.Is(err, store.ErrNotFound) {
+		return "form_not_found", fmt.Sprintf("WhatsApp Flow %q does not exist (deleted?)", fs.FlowID), nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	switch {
+	case wf.MetaFlowID == "":
+		return "form_not_synced", fmt.Sprintf("WhatsApp Flow %q was never created at Meta: give it a WhatsApp channel", wf.Name), nil
+	case wf.Status == store.WhatsAppFlowDeprecated || wf.Status == store.WhatsAppFlowBlocked:
+		return "form_unavailable", fmt.Sprintf("WhatsApp Flow %q is %s and cannot be sent", wf.Name, wf.Status), nil
+	}
+	fs.FlowID = wf.MetaFlowID
+	if fs.Mode == "" {
+		fs.Mode = "published"
+		if wf.Status == store.WhatsAppFlowDraft {
+			fs.Mode = "draft"
+		}
+	}
+	return "", "", nil
 }
