@@ -4948,7 +4948,10 @@ export interface operations {
                 /** @description The next_cursor of the previous page */
                 cursor?: string;
                 status?: "PENDING" | "APPROVED" | "REJECTED" | "PAUSED" | "DISABLED" | "";
+                /** @description exact name */
                 name?: string;
+                /** @description part of the name or of the template's text (body, header, footer, buttons), any case */
+                search?: string;
             };
             header?: never;
             path?: never;

@@ -2,6 +2,7 @@
 // and shows the conversation as WhatsApp bubbles, with the trace beside it.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorMessage, type Schemas } from '../api/client';
+import { limits } from '../api/limits';
 
 type SimSession = Schemas['SimSession'];
 type SimMessage = Schemas['MessageView'];
@@ -57,7 +58,7 @@ export function Simulator({
   const start = async () => {
     if (draft && !(await prepare())) return;
     setOpenList(null);
-    await run(() => simulator.start({ flow_id: flowId, draft, contact: { name, phone: '+15550100000' } }));
+    await run(() => simulator.start({ flow_id: flowId, draft, contact: { name: name.trim(), phone: '+15550100000' } }));
   };
   const send = (input: SimInput) => session && run(() => simulator.send(session.id, input));
   const submit = (e: FormEvent) => {
@@ -79,7 +80,7 @@ export function Simulator({
           <input type="checkbox" checked={draft} onChange={(e) => setDraft(e.target.checked)} /> Run the draft
         </label>
         <label className="small">
-          Contact name <input value={name} onChange={(e) => setName(e.target.value)} size={10} />
+          Contact name <input value={name} maxLength={limits.ContactStruct.name} onChange={(e) => setName(e.target.value)} size={10} />
         </label>
         <button type="button" className="primary" disabled={busy} onClick={() => void start()}>
           {session ? 'Restart' : 'Start'}
@@ -101,7 +102,11 @@ export function Simulator({
       {tab === 'chat' ? (
         <>
           <div className="phone" aria-label="Conversation" role="log">
-            {!session && <p className="muted small center">Start the simulator to talk to this flow like a WhatsApp contact. Nothing is sent to real people.</p>}
+            {!session && (
+              <p className="muted small center">
+                Start the simulator to talk to this flow like a WhatsApp contact. Nothing is sent to real people, and simulated sessions do not count in analytics.
+              </p>
+            )}
             {messages.map((m) => (
               <Bubble key={m.id} m={m} active={m === lastOut && !!live} busy={busy} onButton={(b) => void send({ button: b })} onOpenList={() => setOpenList(m.id)} />
             ))}
@@ -115,12 +120,22 @@ export function Simulator({
           {openList && lastOut?.id === openList && !!lastOut.list && (
             <ListSheet list={lastOut.list as ListMsg} onClose={() => setOpenList(null)} onPick={(id) => { setOpenList(null); void send({ list_reply: id }); }} />
           )}
-          <form className="sim-input" onSubmit={submit}>
-            <input aria-label="Message" placeholder={live ? 'Type a message' : 'Start the simulator first'} value={text} onChange={(e) => setText(e.target.value)} disabled={!live || busy} />
-            <button type="submit" disabled={!live || busy}>
-              Send
-            </button>
-          </form>
+          {session && !live ? (
+            // The session is over: typing would go nowhere, so the input offers a new run.
+            <div className="sim-input sim-ended">
+              <span className="muted small">The conversation has ended.</span>
+              <button type="button" className="primary" disabled={busy} onClick={() => void start()}>
+                Restart the conversation
+              </button>
+            </div>
+          ) : (
+            <form className="sim-input" onSubmit={submit}>
+              <input aria-label="Message" maxLength={limits.SimMessageInputBody.text} placeholder={live ? 'Type a message' : 'Press Start first'} value={text} onChange={(e) => setText(e.target.value)} disabled={!live || busy} />
+              <button type="submit" disabled={!live || busy}>
+                Send
+              </button>
+            </form>
+          )}
           <div className="row gap small">
             {waiting && live && (
               <span className="muted">

@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
+import { limits } from '../api/limits';
 import { canEdit, useMe } from '../lib/auth';
 import { Link, useTitle } from '../lib/router';
 import { Badge, Dialog, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
@@ -248,7 +249,7 @@ function ContactView({ id }: { id: string }) {
         </div>
         {editor && (
           <form className="sim-input" onSubmit={send} style={{ marginTop: 8 }}>
-            <input aria-label="Reply as an agent" placeholder="Reply as a human agent…" value={text} onChange={(e) => setText(e.target.value)} />
+            <input aria-label="Reply as an agent" placeholder="Reply as a human agent…" maxLength={limits.AgentMessageInputBody.text} value={text} onChange={(e) => setText(e.target.value)} />
             <button type="submit" disabled={busy || !text.trim()}>
               Send
             </button>

@@ -1,9 +1,13 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, type Schemas } from '../api/client';
+import { limits } from '../api/limits';
 import { Dialog, ErrorBanner, useLoad } from '../components/ui';
 
 type Flow = Schemas['Flow'];
 
+// The triggers a flow can start on. Whether an inbound trigger can work here
+// is the server's to say: its channel type must be one GET /channel-types/
+// lists (a type this build cannot connect is shown disabled, never hidden).
 export const TRIGGERS: { id: string; label: string; trigger: Record<string, unknown> }[] = [
   { id: 'manual', label: 'Manual / API', trigger: { type: 'manual' } },
   { id: 'whatsapp', label: 'Inbound WhatsApp message', trigger: { type: 'inbound', channel_types: ['whatsapp'] } },
@@ -36,6 +40,13 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const templates = useLoad((signal) => api.get('/chat-flow/templates/', { signal }), []);
+  const channelTypes = useLoad((signal) => api.get('/channel-types/', { signal }), []);
+  const connectable = channelTypes.data ? new Set((channelTypes.data.results ?? []).map((t) => t.name)) : null;
+  /** Why a trigger cannot work in this build, or '' when it can (or the server did not say). */
+  const unavailable = (t: (typeof TRIGGERS)[number]) => {
+    const types = (t.trigger.channel_types as string[] | undefined) ?? [];
+    return connectable && types.some((c) => !connectable.has(c)) ? 'unavailable' : '';
+  };
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -46,9 +57,9 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
       if (tab === 'blank') {
         const t = { ...TRIGGERS.find((x) => x.id === trigger)!.trigger };
         if (t.type === 'keyword') t.keywords = keywords.split(',').map((k) => k.trim()).filter(Boolean);
-        f = await api.post('/chat-flow/flows/', { body: { name: name || 'New flow', flow_data: blankGraph(t) } });
+        f = await api.post('/chat-flow/flows/', { body: { name: name.trim() || 'New flow', flow_data: blankGraph(t) } });
       } else if (tab === 'template') {
-        f = await api.post('/chat-flow/flows/from-template/', { body: { template, name: name || undefined } });
+        f = await api.post('/chat-flow/flows/from-template/', { body: { template, name: name.trim() || undefined } });
       } else {
         if (!file) throw new ApiError(400, { detail: 'Choose a .json file exported from Parley (or a {nodes, edges} graph).' });
         let doc: unknown;
@@ -57,7 +68,7 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
         } catch {
           throw new ApiError(400, { detail: `${file.name} is not valid JSON.` });
         }
-        f = await api.post('/chat-flow/flows/import/', { body: doc, query: { name: name || undefined } });
+        f = await api.post('/chat-flow/flows/import/', { body: doc, query: { name: name.trim() || undefined } });
       }
       onCreated(f);
     } catch (err) {
@@ -86,7 +97,7 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
         <ErrorBanner error={error ?? templates.error} />
         <div className="field">
           <label htmlFor="nf-name">Flow name</label>
-          <input id="nf-name" value={name} onChange={(e) => setName(e.target.value)} placeholder={tab === 'blank' ? 'New flow' : 'Defaults to the template’s or file’s name'} />
+          <input id="nf-name" maxLength={limits.FlowCreateBody.name} value={name} onChange={(e) => setName(e.target.value)} placeholder={tab === 'blank' ? 'New flow' : 'Defaults to the template’s or file’s name'} />
         </div>
         {tab === 'template' && (
           <fieldset className="choices">
@@ -104,12 +115,16 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
           <>
             <fieldset className="choices">
               <legend>What starts the flow?</legend>
-              {TRIGGERS.map((t) => (
-                <label key={t.id} className={`choice ${trigger === t.id ? 'selected' : ''}`}>
-                  <input type="radio" name="trigger" value={t.id} checked={trigger === t.id} onChange={() => setTrigger(t.id)} />
-                  <strong>{t.label}</strong>
-                </label>
-              ))}
+              {TRIGGERS.map((t) => {
+                const why = unavailable(t);
+                return (
+                  <label key={t.id} className={`choice ${trigger === t.id ? 'selected' : ''} ${why ? 'disabled' : ''}`}>
+                    <input type="radio" name="trigger" value={t.id} checked={trigger === t.id} disabled={!!why} onChange={() => setTrigger(t.id)} />
+                    <strong>{t.label}</strong>
+                    {why && <span className="muted small">Unavailable in this build (no such channel can be connected)</span>}
+                  </label>
+                );
+              })}
             </fieldset>
             {trigger === 'keyword' && (
               <div className="field">
