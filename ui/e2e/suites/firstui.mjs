@@ -219,9 +219,16 @@ export const tests = [
       assert.equal((await apiCall(page, 'POST', '/auth/project', { project_id: p.json.id })).status, 200);
       await page.goto(env.base + '/app/templates');
       await page.getByRole('note').getByText('Connect a WhatsApp channel first.').waitFor();
-      assert.ok(await page.getByRole('button', { name: 'New template' }).isDisabled());
       await page.getByRole('note').getByRole('link', { name: /Channels page/ }).waitFor();
       await env.shot('firstui-07-templates-no-channel');
+      // The form says it too, at its top, before anything is filled; submitting is off.
+      await page.getByRole('button', { name: 'New template' }).click();
+      const dlg = page.getByRole('dialog', { name: 'New template' });
+      await dlg.getByRole('note').getByText('Connect a WhatsApp channel first.').waitFor();
+      const noteBox = await dlg.getByRole('note').boundingBox();
+      const nameBox = await dlg.getByLabel('Name', { exact: true }).boundingBox();
+      assert.ok(noteBox.y < nameBox.y, 'the channel check is below the form');
+      assert.ok(await dlg.getByRole('button', { name: 'Create and submit to Meta' }).isDisabled());
       assert.equal((await apiCall(page, 'POST', '/auth/project', { project_id: home })).status, 200);
     },
   },

@@ -54,8 +54,6 @@ export default function Templates() {
             <button
               type="button"
               className="primary"
-              disabled={noWhatsApp}
-              title={noWhatsApp ? 'Connect a WhatsApp channel first' : undefined}
               onClick={() => setEditing({ name: '', language: 'en_US', category: 'UTILITY', components: [{ type: 'BODY', text: '' }] })}
             >
               New template
@@ -67,7 +65,7 @@ export default function Templates() {
       {noWhatsApp && (
         <div className="notice" role="note">
           <strong>Connect a WhatsApp channel first.</strong> Templates are submitted to Meta for the WhatsApp Business account of a channel; this project has none yet.{' '}
-          <Link to="/channels">Add a WhatsApp number on the Channels page</Link> (or start <code>parley serve --sandbox</code> for a practice one), then create or sync templates here.
+          <Link to="/channels">Add a WhatsApp number on the Channels page</Link> (or start <code>parley serve --sandbox</code> for a practice one), then create or sync templates here. You can draft and preview one meanwhile.
         </div>
       )}
       <div className="toolbar">
@@ -131,6 +129,7 @@ export default function Templates() {
       {editing && (
         <TemplateEditor
           initial={editing}
+          noWhatsApp={noWhatsApp}
           onClose={() => setEditing(null)}
           onSaved={() => {
             setEditing(null);
@@ -143,7 +142,7 @@ export default function Templates() {
   );
 }
 
-function TemplateEditor({ initial, onClose, onSaved }: { initial: MessageTemplate; onClose: () => void; onSaved: () => void }) {
+function TemplateEditor({ initial, noWhatsApp, onClose, onSaved }: { initial: MessageTemplate; noWhatsApp: boolean; onClose: () => void; onSaved: () => void }) {
   const [t, setT] = useState<MessageTemplate>(initial);
   const [examples, setExamples] = useState<string[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -183,6 +182,11 @@ function TemplateEditor({ initial, onClose, onSaved }: { initial: MessageTemplat
     <Dialog title={initial.id ? `Edit ${initial.name}` : 'New template'} onClose={onClose} wide>
       <form onSubmit={submit} className="tpl-editor">
         <div>
+          {noWhatsApp && !initial.id && (
+            <div className="notice" role="note">
+              <strong>Connect a WhatsApp channel first.</strong> Meta reviews templates for a WhatsApp Business account, and this project has no WhatsApp channel: you can draft and preview here, but submitting needs one (<Link to="/channels">Channels</Link>).
+            </div>
+          )}
           <ErrorBanner error={error} />
           <div className="row gap">
             <div className="field grow">
@@ -268,7 +272,7 @@ function TemplateEditor({ initial, onClose, onSaved }: { initial: MessageTemplat
             <button type="button" onClick={onClose}>
               Cancel
             </button>
-            <button type="submit" className="primary" disabled={busy || problems.length > 0}>
+            <button type="submit" className="primary" disabled={busy || problems.length > 0 || (noWhatsApp && !initial.id)} title={noWhatsApp && !initial.id ? 'Connect a WhatsApp channel first' : undefined}>
               {initial.id ? 'Save changes' : 'Create and submit to Meta'}
             </button>
           </div>
