@@ -192,11 +192,14 @@ export const tests = [
       });
       assert.equal(created.status, 201, created.text);
       // The sandbox approves it like Meta (a status webhook with reason NONE).
-      for (let i = 0; i < 100; i++) {
+      let approved = null;
+      for (let i = 0; i < 100 && !approved; i++) {
         const l = await apiCall(page, 'GET', '/templates/?name=order_shipped_notice');
-        if (l.json.results?.[0]?.status === 'APPROVED') break;
-        await page.waitForTimeout(200);
+        if (l.json.results?.[0]?.status === 'APPROVED') approved = l.json.results[0];
+        else await page.waitForTimeout(200);
       }
+      assert.ok(approved, 'the sandbox did not approve the template');
+      assert.ok(!approved.reason, `an approved template has the reason ${JSON.stringify(approved.reason)}`);
       await page.getByRole('link', { name: 'Templates' }).click();
       const row = page.getByRole('row', { name: /order_shipped_notice/ });
       await row.getByText('APPROVED').waitFor();
