@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -190,8 +191,8 @@ func TestSandboxNewcomerPath(t *testing.T) {
 	root.SetArgs([]string{"serve", "--addr", "127.0.0.1:0", "--sandbox"})
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
-	send := regexp.MustCompile(`sandbox send --to-channel (\S+) --from 15551234567 --text (\S+)`)
-	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	send := regexp.MustCompile(`go run ./cmd/parley sandbox send --server (\S+) --to-channel (\S+) --from 15551234567 --text (\S+)`)
+	chat := regexp.MustCompile(`go run ./cmd/parley sandbox chat --server (\S+) --to-channel (\S+)`)
 	var m []string
 	for deadline := time.Now().Add(30 * time.Second); m == nil; time.Sleep(20 * time.Millisecond) {
 		m = send.FindStringSubmatch(out.String())
@@ -199,11 +200,56 @@ func TestSandboxNewcomerPath(t *testing.T) {
 			t.Fatalf("serve --sandbox printed no sandbox command: %s %s", out.String(), errb.String())
 		}
 	}
-	base := listening.FindStringSubmatch(out.String())[1]
-	sent, _, err := run(t, context.Background(), dir, "sandbox", "send", "--to-channel", m[1], "--from", "15551234567", "--text", m[2],
-		"--url", base+"/webhooks/whatsapp/"+m[1])
-	if err != nil || !strings.Contains(sent, "sent wamid.") {
-		t.Fatalf("sandbox send = %q, %v", sent, err)
+	base, channelID := m[1], m[2]
+	if !strings.Contains(out.String(), `say "book" to start it`) || chat.FindStringSubmatch(out.String()) == nil {
+		t.Fatalf("serve --sandbox did not print the keyword and the chat command: %s", out.String())
+	}
+
+	// The customer's side runs from elsewhere: it talks to the server and
+	// opens no database of its own (no data directory appears).
+	elsewhere := t.TempDir() + "/data"
+	customer := func(stdin string, args ...string) string {
+		t.Helper()
+		var o, e syncBuffer
+		env := map[string]string{"PARLEY_DATA_DIR": elsewhere}
+		root := newRoot(&o, &e, func(k string) string { return env[k] })
+		root.SetIn(strings.NewReader(stdin))
+		root.SetArgs(args)
+		if err := root.ExecuteContext(context.Background()); err != nil {
+			t.Fatalf("%v: %v (%s)", args, err, o.String())
+		}
+		return o.String()
+	}
+	sent := customer("", "sandbox", "send", "--server", base, "--to-channel", channelID, "--from", "15551234567", "--text", m[3])
+	for _, want := range []string{"you (15551234567): book", "bot: Hi Sandbox Customer! Would you like to book an appointment?", "1. Book now", "2. Talk to a human",
+		`answer with: parley sandbox send --server ` + base + ` --to-channel ` + channelID + ` --from 15551234567 --button "Book now"`} {
+		if !strings.Contains(sent, want) {
+			t.Fatalf("sandbox send printed\n%s\nwant %q", sent, want)
+		}
+	}
+	if _, err := os.Stat(elsewhere); !os.IsNotExist(err) {
+		t.Fatalf("sandbox send created %s (%v): it must not open a database", elsewhere, err)
+	}
+	sent = customer("", "sandbox", "send", "--server", base, "--to-channel", channelID, "--button", "Book now")
+	if !strings.Contains(sent, "you (15551234567): [button] Book now") || !strings.Contains(sent, "Which service") || !strings.Contains(sent, "1. Haircut") {
+		t.Fatalf("tapping Book now printed\n%s", sent)
+	}
+
+	// A wrong channel says which exist.
+	var o, e syncBuffer
+	wrong := newRoot(&o, &e, func(k string) string { return map[string]string{"PARLEY_URL": base}[k] })
+	wrong.SetArgs([]string{"sandbox", "send", "--to-channel", "nope", "--text", "hi"})
+	if err := wrong.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), channelID) || !strings.Contains(err.Error(), "Sandbox WhatsApp") {
+		t.Fatalf("a wrong channel: %v; want the sandbox channels named", err)
+	}
+
+	// chat keeps the conversation going: a number taps the numbered button.
+	talk := customer("book\n1\n2\n", "sandbox", "chat", "--server", base, "--from", "15557654321")
+	t.Logf("sandbox chat:\n%s", talk)
+	for _, want := range []string{"Would you like to book an appointment?", "you: [button] Book now", "Which service", "you: [button] Coloring"} {
+		if !strings.Contains(talk, want) {
+			t.Fatalf("sandbox chat printed\n%s\nwant %q", talk, want)
+		}
 	}
 	token, _, err := run(t, context.Background(), dir, "token", "create", "--project", "Default", "--name", "t")
 	if err != nil {
@@ -226,7 +272,7 @@ func TestSandboxNewcomerPath(t *testing.T) {
 		contacts := get("/contacts/?search=15551234567")["results"].([]any)
 		if len(contacts) == 1 {
 			msgs := get("/conversations/" + contacts[0].(map[string]any)["id"].(string) + "/messages/")["results"].([]any)
-			if len(msgs) == 2 && msgs[0].(map[string]any)["status"] == "read" && strings.Contains(msgs[0].(map[string]any)["text"].(string), "book an appointment") {
+			if len(msgs) == 4 && msgs[0].(map[string]any)["status"] == "read" && strings.Contains(msgs[0].(map[string]any)["text"].(string), "Which service") {
 				break
 			}
 		}

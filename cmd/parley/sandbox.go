@@ -9,11 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parleyhq/parley/internal/app"
-	"github.com/parleyhq/parley/internal/channel"
-	"github.com/parleyhq/parley/internal/channel/whatsapp"
-	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/sandbox"
-	"github.com/parleyhq/parley/internal/secret"
 )
 
 func (c *cli) sandboxCmd() *cobra.Command {
@@ -47,86 +43,6 @@ func (c *cli) sandboxCmd() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8081", "address to listen on")
 	cmd.Flags().StringVar(&webhook, "webhook-url", "", "where to send status and template webhooks (the channel's webhook URL)")
 	cmd.Flags().StringVar(&phone, "phone-number-id", app.SandboxPhoneNumberID, "the fake number's phone number ID")
-	cmd.AddCommand(c.sandboxSendCmd())
-	return cmd
-}
-
-func (c *cli) sandboxSendCmd() *cobra.Command {
-	var channelID, from, name, text, button, list, quick, url string
-	cmd := &cobra.Command{
-		Use:   "send --to-channel ID --from NUMBER (--text T | --button TITLE | --list ROW_ID | --quick-reply TITLE)",
-		Short: "Play the customer: post a correctly signed inbound WhatsApp webhook to a channel",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			given := 0
-			for _, v := range []string{text, button, list, quick} {
-				if v != "" {
-					given++
-				}
-			}
-			if given != 1 {
-				return fmt.Errorf("give exactly one of --text, --button, --list or --quick-reply")
-			}
-			cfg, err := c.config(cmd)
-			if err != nil {
-				return err
-			}
-			if err := cfg.Finish(); err != nil {
-				return err
-			}
-			env, err := c.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer env.close()
-			ch, err := env.store.ChannelGetAny(cmd.Context(), channelID)
-			if err != nil {
-				return fmt.Errorf("--to-channel: %w", err)
-			}
-			if ch.Type != whatsapp.ChannelType {
-				return fmt.Errorf("--to-channel: channel %s is a %s channel, not WhatsApp", ch.ID, ch.Type)
-			}
-			key, _, err := secret.LoadOrCreate(cfg.SecretKey, cfg.DataDir)
-			if err != nil {
-				return err
-			}
-			box, err := secret.NewBox(key)
-			if err != nil {
-				return err
-			}
-			full, err := channels.New(channels.Deps{Box: box}).Full(ch)
-			if err != nil {
-				return err
-			}
-			appSecret, _ := full["app_secret"].(string)
-			in := sandbox.Inbound{PhoneNumberID: ch.Address, From: from, Name: name, Text: text}
-			switch {
-			case button != "":
-				in.ButtonReply = &channel.Reply{ID: button, Title: button}
-			case list != "":
-				in.ListReply = &channel.Reply{ID: list, Title: list}
-			case quick != "":
-				in.QuickReply = &channel.Reply{Payload: quick, Title: quick}
-			}
-			if url == "" {
-				url = cfg.PublicURL + "/webhooks/whatsapp/" + ch.ID
-			}
-			wamid, err := sandbox.SendInbound(cmd.Context(), nil, url, appSecret, in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.stdout, "sent %s from %s to %s\n", wamid, from, url)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&channelID, "to-channel", "", "the WhatsApp channel's ID")
-	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's number (digits)")
-	cmd.Flags().StringVar(&name, "name", "Sandbox Customer", "the customer's profile name")
-	cmd.Flags().StringVar(&text, "text", "", "a text message")
-	cmd.Flags().StringVar(&button, "button", "", "tap a reply button, by its title")
-	cmd.Flags().StringVar(&list, "list", "", "choose a list row, by its id")
-	cmd.Flags().StringVar(&quick, "quick-reply", "", "tap a template quick-reply button, by its title")
-	cmd.Flags().StringVar(&url, "url", "", "the webhook URL (default: PARLEY_PUBLIC_URL or http://127.0.0.1:8080, + /webhooks/whatsapp/<channel>)")
-	_ = cmd.MarkFlagRequired("to-channel")
+	cmd.AddCommand(c.sandboxSendCmd(), c.sandboxChatCmd())
 	return cmd
 }

@@ -53,11 +53,14 @@ func (c *cli) serveCmd() *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(c.stdout, "\nSandbox: a fake WhatsApp Graph API runs at %s, connected as channel %q (%s).\n", info.GraphURL, app.SandboxChannelName, info.ChannelID)
-				if info.FlowName != "" {
-					fmt.Fprintf(c.stdout, "  Published %q for it: say %q to start it.\n", info.FlowName, info.Keyword)
+				fmt.Fprintf(c.stdout, "  %q is published for it: say %q to start it.\n", info.FlowName, info.Keyword)
+				server := ""
+				if url != defaultServer {
+					server = " --server " + url
 				}
-				fmt.Fprintf(c.stdout, "  Talk to it as a customer:\n    go run ./cmd/parley sandbox send --to-channel %s --from 15551234567 --text %s\n", info.ChannelID, orDefault(info.Keyword, "hi"))
-				fmt.Fprintf(c.stdout, "  Then see the conversation in the web UI, or GET /contacts/ and /conversations/{contact_id}/messages/.\n")
+				fmt.Fprintf(c.stdout, "  Talk to it as a customer, in another terminal:\n    go run ./cmd/parley sandbox send%s --to-channel %s --from 15551234567 --text %s\n", server, info.ChannelID, info.Keyword)
+				fmt.Fprintf(c.stdout, "  or keep chatting:\n    go run ./cmd/parley sandbox chat%s --to-channel %s\n", server, info.ChannelID)
+				fmt.Fprintf(c.stdout, "  Then see the conversation in the web UI (Conversations), or GET /contacts/ and /conversations/{contact_id}/messages/.\n")
 			}
 			if a.AdminPassword != "" {
 				fmt.Fprintf(c.stdout, "\nFirst start: log in as %s with password %s\n(shown only this once; add users with `parley user create`)\n\n", cfg.AdminEmail, a.AdminPassword)
@@ -96,11 +99,4 @@ func (c *cli) migrateCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,7 +84,7 @@ type App struct {
 	flows    *chatflow.Service
 	channels *channels.Service
 	chanlog  *channellog.Writer
-	sandbox  *sandbox.Server
+	sandbox  atomic.Pointer[sandbox.Server]
 	listener net.Listener
 	// AdminPassword is set when the first start created the admin.
 	AdminPassword string
@@ -222,7 +223,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
 		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: chans, HTTP: doer,
-		ChannelLog: a.chanlog, TrustedProxies: proxies,
+		ChannelLog: a.chanlog, TrustedProxies: proxies, Sandbox: sandboxConsole{a}, MetricsToken: cfg.MetricsToken,
 	})
 	return a, nil
 }
@@ -306,8 +307,8 @@ func (a *App) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	if a.sandbox != nil {
-		a.sandbox.Stop()
+	if fake := a.sandbox.Load(); fake != nil {
+		fake.Stop()
 	}
 	if a.http != nil {
 		if err := a.http.Shutdown(ctx); err != nil {

@@ -21,14 +21,19 @@ const (
 	SandboxAppSecret     = "parley-sandbox-app-secret"
 	SandboxAccessToken   = "parley-sandbox-access-token"
 	SandboxWABAID        = "100000000000001"
+	// SandboxFlowName is the flow `serve --sandbox` keeps published, and
+	// SandboxKeyword a word that starts it.
+	SandboxFlowName = "Appointment booking (sandbox)"
+	SandboxKeyword  = "book"
 )
 
 // SandboxInfo says what StartSandbox set up.
 type SandboxInfo struct {
 	ChannelID string
 	GraphURL  string
-	// FlowName is the flow published for the sandbox, if one was, and
-	// Keyword a word that starts it.
+	// FlowName is the flow kept published for the sandbox, FlowID its ID
+	// and Keyword a word that starts it.
+	FlowID   string
 	FlowName string
 	Keyword  string
 }
@@ -42,7 +47,7 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 	if err := fake.Start(ctx); err != nil {
 		return SandboxInfo{}, fmt.Errorf("starting the sandbox Graph API: %w", err)
 	}
-	a.sandbox = fake
+	a.sandbox.Store(fake)
 	// The fake listens on an internal address: the sandbox channel may
 	// reach exactly it, nothing else internal.
 	if err := a.AllowEndpoint(fake.URL()); err != nil {
@@ -67,20 +72,33 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 	fake.SetWebhookURL(a.PublicURL() + "/webhooks/whatsapp/" + ch.ID)
 	info := SandboxInfo{ChannelID: ch.ID, GraphURL: fake.URL()}
 
-	published, err := a.store.FlowList(ctx, store.FlowListParams{ProjectID: p.ID, Status: store.FlowPublished, Page: store.Page{Limit: 1}})
+	// Something to talk to, whatever else is published: the
+	// appointment-booking template, created once and published again if
+	// someone unpublished it.
+	info.FlowName, info.Keyword = SandboxFlowName, SandboxKeyword
+	found, err := a.store.FlowList(ctx, store.FlowListParams{ProjectID: p.ID, Search: SandboxFlowName, Page: store.Page{Limit: 50}})
 	if err != nil {
-		return info, err
+		return info, fmt.Errorf("looking for the sandbox flow: %w", err)
 	}
-	if len(published.Items) > 0 {
+	for _, f := range found.Items {
+		if f.Name != SandboxFlowName {
+			continue
+		}
+		info.FlowID = f.ID
+		if f.Status == store.FlowPublished {
+			return info, nil
+		}
+		if _, err := a.flows.Publish(ctx, p.ID, f.ID, "system", f.Version); err != nil {
+			return info, fmt.Errorf("publishing the sandbox flow again: %w", err)
+		}
 		return info, nil
 	}
-	// Something to talk to: the appointment-booking template, published.
 	f, err := a.flows.CreateFromTemplate(ctx, p.ID, "system", chatflow.FromTemplateInput{Template: "appointment_booking",
-		Name: "Appointment booking (sandbox)", IsActive: true})
+		Name: SandboxFlowName, IsActive: true})
 	if err != nil {
 		return info, fmt.Errorf("creating the sandbox flow: %w", err)
 	}
-	info.FlowName, info.Keyword = f.Name, "book"
+	info.FlowID = f.ID
 	return info, nil
 }
 

@@ -26,7 +26,7 @@ func TestTemplatesEndToEnd(t *testing.T) {
 	chID := r.whatsAppChannel("1000002")
 
 	bad := map[string]any{"channel_id": chID, "name": "Bad Name!", "language": "en_US", "category": "UTILITY", "components": []any{}}
-	if status, p := r.call("POST", "/templates/", bad); status != http.StatusBadRequest || !strings.Contains(p["detail"].(string), "name") {
+	if status, p := r.call("POST", "/templates/", bad); status != http.StatusUnprocessableEntity || !strings.Contains(p["detail"].(string), "name") {
 		t.Fatalf("invalid template: %d %v", status, p)
 	}
 	tpl := r.must("POST", "/templates/", map[string]any{"channel_id": chID, "name": "order_ready", "language": "en_US", "category": "UTILITY",

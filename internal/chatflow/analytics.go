@@ -20,7 +20,9 @@ type AnalyticsParams struct {
 
 // NodeStat are one node's counters.
 type NodeStat struct {
-	NodeID string `json:"node_id"`
+	// ID is the node's global ID, as the node endpoints return it.
+	ID     string `json:"id" doc:"The node's id as the node endpoints return it: <flow_id>:<node_id>"`
+	NodeID string `json:"node_id" doc:"The node's id within flow_data"`
 	// Type is empty for a node counted in a revision but no longer in the
 	// draft.
 	Type     string `json:"type"`
@@ -30,7 +32,10 @@ type NodeStat struct {
 
 // EdgeStat are one edge's counters.
 type EdgeStat struct {
-	EdgeID      string `json:"edge_id"`
+	ID          string `json:"id" doc:"The edge's id as the edge endpoints return it: <flow_id>:<edge_id>"`
+	EdgeID      string `json:"edge_id" doc:"The edge's id within flow_data"`
+	SourceNode  string `json:"source_node,omitempty" doc:"The source node's id as the node endpoints return it"`
+	TargetNode  string `json:"target_node,omitempty" doc:"The target node's id as the node endpoints return it"`
 	Source      string `json:"source,omitempty"`
 	Target      string `json:"target,omitempty"`
 	Transitions int64  `json:"transitions"`
@@ -103,19 +108,20 @@ func (s *Service) Analytics(ctx context.Context, projectID string, p AnalyticsPa
 	for _, n := range g.Nodes {
 		c := st.Nodes[n.ID]
 		delete(st.Nodes, n.ID)
-		out.Nodes = append(out.Nodes, NodeStat{NodeID: n.ID, Type: n.Type, Visits: c.Visits, DropOffs: c.DropOffs})
+		out.Nodes = append(out.Nodes, NodeStat{ID: Ref(f.ID, n.ID), NodeID: n.ID, Type: n.Type, Visits: c.Visits, DropOffs: c.DropOffs})
 	}
 	for _, id := range sortedKeys(st.Nodes) {
 		c := st.Nodes[id]
-		out.Nodes = append(out.Nodes, NodeStat{NodeID: id, Visits: c.Visits, DropOffs: c.DropOffs})
+		out.Nodes = append(out.Nodes, NodeStat{ID: Ref(f.ID, id), NodeID: id, Visits: c.Visits, DropOffs: c.DropOffs})
 	}
 	for _, e := range g.Edges {
 		n := st.Edges[e.ID]
 		delete(st.Edges, e.ID)
-		out.Edges = append(out.Edges, EdgeStat{EdgeID: e.ID, Source: e.Source, Target: e.Target, Transitions: n})
+		out.Edges = append(out.Edges, EdgeStat{ID: Ref(f.ID, e.ID), EdgeID: e.ID, SourceNode: Ref(f.ID, e.Source), TargetNode: Ref(f.ID, e.Target),
+			Source: e.Source, Target: e.Target, Transitions: n})
 	}
 	for _, id := range sortedKeys(st.Edges) {
-		out.Edges = append(out.Edges, EdgeStat{EdgeID: id, Transitions: st.Edges[id]})
+		out.Edges = append(out.Edges, EdgeStat{ID: Ref(f.ID, id), EdgeID: id, Transitions: st.Edges[id]})
 	}
 	return out, nil
 }

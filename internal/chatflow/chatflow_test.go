@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -232,31 +232,19 @@ func TestOptimisticConcurrency(t *testing.T) {
 	if got := ok[chatflow.Flow](t)(f.svc.Get(f.ctx, f.project, fl.ID)); got.Remark != "first" {
 		t.Fatalf("a stale save overwrote the flow: %q", got.Remark)
 	}
-	// Node edits without a version merge into whatever the draft is now,
-	// even when they race.
-	var wg sync.WaitGroup
-	errs := make(chan error, 5)
-	for i := range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := f.svc.CreateNode(f.ctx, f.project, f.actor, 0, chatflow.NodeInput{FlowID: fl.ID, ID: fmt.Sprintf("c%d", i), Type: "delay", Data: json.RawMessage(`{"seconds":5}`)})
-			errs <- err
-		}()
+	// Node and edge edits take the same concurrency: a version is required,
+	// a stale one is refused naming who saved.
+	_, err = f.svc.CreateNode(f.ctx, f.project, f.actor, 0, chatflow.NodeInput{FlowID: fl.ID, Type: "end"})
+	if !errors.Is(err, chatflow.ErrVersionRequired) {
+		t.Fatalf("node edit without a version: %v", err)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	_, err = f.svc.CreateNode(f.ctx, f.project, "user:someone", fl.Version, chatflow.NodeInput{FlowID: fl.ID, Type: "end"})
+	if !errors.As(err, &stale) || stale.UpdatedBy != "ann@example.com" {
+		t.Fatalf("stale node edit: %v", err)
 	}
-	if got := ok[chatflow.Flow](t)(f.svc.Get(f.ctx, f.project, fl.ID)); len(got.FlowData.Nodes) != 8 || got.Version != saved.Version+5 {
-		t.Fatalf("after concurrent adds: %d nodes, version %d", len(got.FlowData.Nodes), got.Version)
-	}
-	// With a version, a node edit is checked too.
-	_, err = f.svc.CreateNode(f.ctx, f.project, f.actor, saved.Version, chatflow.NodeInput{FlowID: fl.ID, Type: "end"})
+	_, err = f.svc.CreateEdge(f.ctx, f.project, f.actor, fl.Version, chatflow.EdgeInput{FlowID: fl.ID, Source: "start", Target: "end"})
 	wantCode(t, err, domain.CodeConflict)
+	ok[chatflow.Node](t)(f.svc.CreateNode(f.ctx, f.project, f.actor, saved.Version, chatflow.NodeInput{FlowID: fl.ID, Type: "end"}))
 }
 
 func TestLifecycle(t *testing.T) {
@@ -422,61 +410,76 @@ func TestNodesAndEdges(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	fl := f.create("Graph", valid, false)
-	n := ok[chatflow.Node](t)(f.svc.CreateNode(f.ctx, f.project, f.actor, 0, chatflow.NodeInput{FlowID: fl.ID, Type: "SendMessage", Data: json.RawMessage(`{"text":"Hello"}`)}))
+	v := func() int { return ok[chatflow.Flow](t)(f.svc.Get(f.ctx, f.project, fl.ID)).Version }
+	n := ok[chatflow.Node](t)(f.svc.CreateNode(f.ctx, f.project, f.actor, v(), chatflow.NodeInput{FlowID: fl.ID, Type: "SendMessage", Data: json.RawMessage(`{"text":"Hello"}`)}))
 	if n.NodeID != "message_1" || n.Type != "message" || n.ID != fl.ID+":message_1" || n.Version != fl.Version+1 {
 		t.Fatalf("node = %+v", n)
 	}
 	if !hasCode(n.Problems, flow.CodeUnreachableNode) {
 		t.Fatalf("node problems = %v", codes(n.Problems))
 	}
-	_, err := f.svc.CreateNode(f.ctx, f.project, f.actor, 0, chatflow.NodeInput{FlowID: fl.ID, ID: "ask", Type: "end"})
+	_, err := f.svc.CreateNode(f.ctx, f.project, f.actor, v(), chatflow.NodeInput{FlowID: fl.ID, ID: "ask", Type: "end"})
 	wantCode(t, err, domain.CodeConflict)
-	_, err = f.svc.CreateNode(f.ctx, f.project, f.actor, 0, chatflow.NodeInput{FlowID: fl.ID, Type: "teleport"})
+	_, err = f.svc.CreateNode(f.ctx, f.project, f.actor, v(), chatflow.NodeInput{FlowID: fl.ID, Type: "teleport"})
 	wantCode(t, err, domain.CodeInvalid)
-	_, err = f.svc.CreateNode(f.ctx, f.project, f.actor, 0, chatflow.NodeInput{FlowID: fl.ID, Type: "end", Data: json.RawMessage(`[]`)})
+	_, err = f.svc.CreateNode(f.ctx, f.project, f.actor, v(), chatflow.NodeInput{FlowID: fl.ID, Type: "end", Data: json.RawMessage(`[]`)})
 	wantCode(t, err, domain.CodeInvalid)
-	_, err = f.svc.CreateNode(f.ctx, f.other, f.actor, 0, chatflow.NodeInput{FlowID: fl.ID, Type: "end"})
+	_, err = f.svc.CreateNode(f.ctx, f.other, f.actor, v(), chatflow.NodeInput{FlowID: fl.ID, Type: "end"})
 	wantCode(t, err, domain.CodeNotFound)
 
-	e := ok[chatflow.Edge](t)(f.svc.CreateEdge(f.ctx, f.project, f.actor, 0, chatflow.EdgeInput{FlowID: fl.ID, SourceNode: fl.ID + ":ask", TargetNode: n.ID, Trigger: "button_click", TriggerValue: "No"}))
+	// "No" already has an edge: a second one on the same exit is refused.
+	_, err = f.svc.CreateEdge(f.ctx, f.project, f.actor, v(), chatflow.EdgeInput{FlowID: fl.ID, SourceNode: fl.ID + ":ask", TargetNode: n.ID, Trigger: "button_click", TriggerValue: "No"})
+	wantCode(t, err, domain.CodeConflict)
+	ok[chatflow.Flow](t)(f.svc.DeleteEdge(f.ctx, f.project, fl.ID, "e3", f.actor, v()))
+	e := ok[chatflow.Edge](t)(f.svc.CreateEdge(f.ctx, f.project, f.actor, v(), chatflow.EdgeInput{FlowID: fl.ID, SourceNode: fl.ID + ":ask", TargetNode: n.ID, Trigger: "button_click", TriggerValue: "No"}))
 	if e.EdgeID != "e_1" || e.Source != "ask" || e.SourceHandle != "No" || e.TriggerValue != "No" || e.TargetNode != n.ID {
 		t.Fatalf("edge = %+v", e)
 	}
-	// "No" now has two edges: a draft problem, not an error of the call.
-	if !hasCode(e.Problems, flow.CodeDuplicateExitEdge) && !hasCode(ok[chatflow.Flow](t)(f.svc.Get(f.ctx, f.project, fl.ID)).Problems, flow.CodeDuplicateExitEdge) {
-		t.Fatal("duplicate exit not reported")
+	// Triggers are checked, and the value must name an exit of the source.
+	for _, bad := range []chatflow.EdgeInput{
+		{Trigger: "teleport", TriggerValue: "No"},
+		{Trigger: "button_click", TriggerValue: "Maybe"},
+		{Trigger: "button_click"},
+		{Trigger: "timeout", TriggerValue: "No"},
+	} {
+		bad.FlowID, bad.SourceNode, bad.TargetNode = fl.ID, "ask", "end"
+		_, err = f.svc.CreateEdge(f.ctx, f.project, f.actor, v(), bad)
+		wantCode(t, err, domain.CodeInvalid)
 	}
-	_, err = f.svc.CreateEdge(f.ctx, f.project, f.actor, 0, chatflow.EdgeInput{FlowID: fl.ID, Source: "ghost", Target: "phantom"})
+	// timeout leaves by the timeout exit, which e5 already takes.
+	_, err = f.svc.CreateEdge(f.ctx, f.project, f.actor, v(), chatflow.EdgeInput{FlowID: fl.ID, SourceNode: "ask", TargetNode: "end", Trigger: "timeout"})
+	wantCode(t, err, domain.CodeConflict)
+	_, err = f.svc.CreateEdge(f.ctx, f.project, f.actor, v(), chatflow.EdgeInput{FlowID: fl.ID, Source: "ghost", Target: "phantom"})
 	var de *domain.Error
 	if !errors.As(err, &de) || de.Code != domain.CodeInvalid || len(de.Fields) != 2 || de.Fields[0].Pointer != "/source" {
 		t.Fatalf("dangling edge: %v", err)
 	}
-	_, err = f.svc.CreateEdge(f.ctx, f.project, f.actor, 0, chatflow.EdgeInput{FlowID: fl.ID})
+	_, err = f.svc.CreateEdge(f.ctx, f.project, f.actor, v(), chatflow.EdgeInput{FlowID: fl.ID})
 	wantCode(t, err, domain.CodeInvalid)
 
-	up := ok[chatflow.Node](t)(f.svc.UpdateNode(f.ctx, f.project, fl.ID, "message_1", f.actor, 0, chatflow.NodePatch{Position: &flow.Position{X: 5, Y: 6}, Data: json.RawMessage(`{"text":"Changed"}`)}))
+	up := ok[chatflow.Node](t)(f.svc.UpdateNode(f.ctx, f.project, fl.ID, "message_1", f.actor, v(), chatflow.NodePatch{Position: &flow.Position{X: 5, Y: 6}, Data: json.RawMessage(`{"text":"Changed"}`)}))
 	if up.Position.X != 5 || !strings.Contains(string(up.Data), "Changed") {
 		t.Fatalf("updated node = %+v", up)
 	}
-	ue := ok[chatflow.Edge](t)(f.svc.UpdateEdge(f.ctx, f.project, fl.ID, "e_1", f.actor, 0, chatflow.EdgePatch{Label: ptr("no thanks")}))
+	ue := ok[chatflow.Edge](t)(f.svc.UpdateEdge(f.ctx, f.project, fl.ID, "e_1", f.actor, v(), chatflow.EdgePatch{Label: ptr("no thanks")}))
 	if ue.Label != "no thanks" {
 		t.Fatalf("updated edge = %+v", ue)
 	}
 	// Deleting a node takes its edges.
-	after := ok[chatflow.Flow](t)(f.svc.DeleteNode(f.ctx, f.project, fl.ID, "message_1", f.actor, 0))
+	after := ok[chatflow.Flow](t)(f.svc.DeleteNode(f.ctx, f.project, fl.ID, "message_1", f.actor, v()))
 	for _, e := range after.FlowData.Edges {
 		if e.Source == "message_1" || e.Target == "message_1" {
 			t.Fatalf("edge %q survived its node", e.ID)
 		}
 	}
-	_, err = f.svc.DeleteNode(f.ctx, f.project, fl.ID, "message_1", f.actor, 0)
+	_, err = f.svc.DeleteNode(f.ctx, f.project, fl.ID, "message_1", f.actor, v())
 	wantCode(t, err, domain.CodeNotFound)
-	ok[chatflow.Flow](t)(f.svc.DeleteEdge(f.ctx, f.project, fl.ID, "e5", f.actor, 0))
-	_, err = f.svc.DeleteEdge(f.ctx, f.project, fl.ID, "e5", f.actor, 0)
+	ok[chatflow.Flow](t)(f.svc.DeleteEdge(f.ctx, f.project, fl.ID, "e5", f.actor, v()))
+	_, err = f.svc.DeleteEdge(f.ctx, f.project, fl.ID, "e5", f.actor, v())
 	wantCode(t, err, domain.CodeNotFound)
 	nodes := ok[[]chatflow.Node](t)(f.svc.Nodes(f.ctx, f.project, fl.ID))
 	edges := ok[[]chatflow.Edge](t)(f.svc.Edges(f.ctx, f.project, fl.ID))
-	if len(nodes) != 3 || len(edges) != 4 {
+	if len(nodes) != 3 || len(edges) != 3 {
 		t.Fatalf("%d nodes, %d edges", len(nodes), len(edges))
 	}
 	for _, ref := range []struct{ ref, flow, id string }{{"f:n", "f", "n"}, {"f:a:b", "f", "a:b"}} {
@@ -572,8 +575,9 @@ func TestAnalytics(t *testing.T) {
 		}
 	}
 	a = ok[chatflow.Analytics](t)(f.svc.Analytics(f.ctx, f.project, chatflow.AnalyticsParams{FlowID: fl.ID}))
-	want := []chatflow.NodeStat{{NodeID: "start", Type: "start", Visits: 3}, {NodeID: "ask", Type: "message", Visits: 3, DropOffs: 1}, {NodeID: "end", Type: "end"}, {NodeID: "gone", Visits: 1}}
-	if !reflect.DeepEqual(a.Nodes, want) || a.Edges[0].Transitions != 3 || a.Edges[4].Transitions != 0 {
+	want := []chatflow.NodeStat{{ID: fl.ID + ":start", NodeID: "start", Type: "start", Visits: 3}, {ID: fl.ID + ":ask", NodeID: "ask", Type: "message", Visits: 3, DropOffs: 1},
+		{ID: fl.ID + ":end", NodeID: "end", Type: "end"}, {ID: fl.ID + ":gone", NodeID: "gone", Visits: 1}}
+	if !reflect.DeepEqual(a.Nodes, want) || a.Edges[0].Transitions != 3 || a.Edges[4].Transitions != 0 || a.Edges[0].SourceNode != fl.ID+":start" || a.Edges[0].ID != fl.ID+":e1" {
 		t.Fatalf("analytics = %+v", a)
 	}
 	proj := ok[chatflow.Analytics](t)(f.svc.Analytics(f.ctx, f.project, chatflow.AnalyticsParams{}))
@@ -630,5 +634,64 @@ func TestChannelReference(t *testing.T) {
 				t.Errorf("%s with this project's channel %q: %v", tt.name, ch, err)
 			}
 		}
+	}
+}
+
+// TestTemplateNodeExitsFollowTheTemplate: however a template node is made
+// (created with the flow, added by the node API, imported, or carrying an
+// old copy of the buttons), its data and exits are its template's quick
+// replies: no phantom next exit, nothing to re-pick.
+func TestTemplateNodeExitsFollowTheTemplate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	now := time.Now()
+	comps := json.RawMessage(`[{"type":"BODY","text":"Hi"},{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Yes"},{"type":"URL","text":"Web","url":"https://x"},{"type":"QUICK_REPLY","text":"No"}]}]`)
+	ok[store.MessageTemplate](t)(f.st.TemplateCreate(f.ctx, store.TemplateCreateParams{ID: "tq", ProjectID: f.project, Name: "confirm", Language: "en", Category: "UTILITY", Components: comps, Status: store.TemplateApproved, Now: now}))
+	plain := json.RawMessage(`[{"type":"BODY","text":"Hi"}]`)
+	ok[store.MessageTemplate](t)(f.st.TemplateCreate(f.ctx, store.TemplateCreateParams{ID: "tp", ProjectID: f.project, Name: "plain", Language: "en", Category: "UTILITY", Components: plain, Status: store.TemplateApproved, Now: now}))
+	graph := func(data string) string {
+		return `{"nodes":[{"id":"start","type":"start"},{"id":"t","type":"template","data":` + data + `},{"id":"end","type":"end"}],
+		"edges":[{"id":"e1","source":"start","target":"t"},{"id":"e2","source":"t","sourceHandle":"Yes","target":"end"},{"id":"e3","source":"t","sourceHandle":"No","target":"end"}]}`
+	}
+	buttonsOf := func(fl chatflow.Flow, id string) []string {
+		t.Helper()
+		var d flow.TemplateData
+		_ = json.Unmarshal(fl.FlowData.Nodes[fl.FlowData.Node(id)].Data, &d)
+		return d.Buttons
+	}
+	tests := []struct {
+		name, data string
+		want       []string
+	}{
+		{"by id, no buttons", `{"template_id":"tq"}`, []string{"Yes", "No"}},
+		{"by name, an old copy", `{"template_name":"confirm","buttons":["Maybe"]}`, []string{"Yes", "No"}},
+		{"no quick replies", `{"template_id":"tp","buttons":["Old"]}`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fl := ok[chatflow.Flow](t)(f.svc.Create(f.ctx, f.project, f.actor, chatflow.CreateInput{Name: tt.name, FlowData: json.RawMessage(graph(tt.data))}))
+			if got := buttonsOf(fl, "t"); !slices.Equal(got, tt.want) {
+				t.Fatalf("created: buttons %v, want %v", got, tt.want)
+			}
+			imp := ok[chatflow.Flow](t)(f.svc.Import(f.ctx, f.project, f.actor, chatflow.ImportInput{Document: []byte(graph(tt.data)), Name: "imported " + tt.name}))
+			if got := buttonsOf(imp, "t"); !slices.Equal(got, tt.want) {
+				t.Fatalf("imported: buttons %v, want %v", got, tt.want)
+			}
+			n := ok[chatflow.Node](t)(f.svc.CreateNode(f.ctx, f.project, f.actor, fl.Version, chatflow.NodeInput{FlowID: fl.ID, ID: "t2", Type: "template", Data: json.RawMessage(tt.data)}))
+			var d flow.TemplateData
+			_ = json.Unmarshal(n.Data, &d)
+			if !slices.Equal(d.Buttons, tt.want) {
+				t.Fatalf("node API: buttons %v, want %v", d.Buttons, tt.want)
+			}
+			// The exits: with quick replies, Yes and No are connected and
+			// there is no next; without, next is the one exit and Yes/No
+			// are unknown.
+			if tt.want != nil && (hasCode(fl.Problems, flow.CodeUnknownExit) || hasCode(fl.Problems, flow.CodeUnconnectedExit)) {
+				t.Fatalf("problems %v", fl.Problems)
+			}
+			if tt.want == nil && !hasCode(fl.Problems, flow.CodeUnknownExit) {
+				t.Fatalf("a template without quick replies kept exits Yes/No: %v", codes(fl.Problems))
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/parleyhq/parley/internal/flow"
 	"github.com/parleyhq/parley/internal/store"
@@ -127,7 +128,11 @@ func (e *projectEnv) TemplateButtons(id, name string) ([]string, bool) {
 	if t == nil {
 		return nil, false
 	}
-	return quickReplies(t.Components)
+	titles, found := quickReplies(t.Components)
+	if !found && hasComponents(t.Components) {
+		return nil, true // known, and without quick replies: next is the exit
+	}
+	return titles, found
 }
 
 // quickReplies reads the QUICK_REPLY button titles of Meta's component
@@ -211,4 +216,61 @@ func (frozenEnv) FlowExists(id string) bool { return true }
 func (f frozenEnv) TemplateButtons(id, name string) ([]string, bool) {
 	b, ok := f.buttons[buttonsKey(id, name)]
 	return b, ok
+}
+
+// withTemplateButtons copies into every template node's data.buttons the
+// quick replies of its template, when the project has the template with
+// its components: the editor draws a node's exits from its data, so a
+// template node created by the API, an import or an old copy shows the
+// template's buttons (and no phantom next exit) without re-picking it.
+func (e *projectEnv) withTemplateButtons(g flow.Graph) flow.Graph {
+	var nodes []flow.Node
+	for i, n := range g.Nodes {
+		if n.Type != flow.TypeTemplate {
+			continue
+		}
+		var d flow.TemplateData
+		if json.Unmarshal(n.Data, &d) != nil {
+			continue
+		}
+		t := e.lookup(d.TemplateID, d.TemplateName)
+		if t == nil {
+			continue
+		}
+		titles, found := quickReplies(t.Components)
+		if !found && !hasComponents(t.Components) {
+			continue // components not known yet: leave the data alone
+		}
+		if slices.Equal(titles, d.Buttons) {
+			continue
+		}
+		m := map[string]json.RawMessage{}
+		if json.Unmarshal(n.Data, &m) != nil || m == nil {
+			continue
+		}
+		if len(titles) == 0 {
+			delete(m, "buttons")
+		} else {
+			m["buttons"], _ = json.Marshal(titles)
+		}
+		data, err := json.Marshal(m)
+		if err != nil {
+			continue
+		}
+		if nodes == nil {
+			nodes = slices.Clone(g.Nodes)
+		}
+		nodes[i].Data = data
+	}
+	if nodes != nil {
+		g.Nodes = nodes
+	}
+	return g
+}
+
+// hasComponents reports whether a template's components are known (a
+// non-empty list), as opposed to not synced yet.
+func hasComponents(components json.RawMessage) bool {
+	var comps []json.RawMessage
+	return json.Unmarshal(components, &comps) == nil && len(comps) > 0
 }

@@ -3,12 +3,10 @@ package chatflow
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"math/rand/v2"
+	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/flow"
@@ -159,70 +157,49 @@ func edgeIndex(g flow.Graph, id string) int {
 	return -1
 }
 
-// editAttempts bounds the retries of an edit without a version that lost a
-// race: node and edge edits are merges into the current draft, so they are
-// safe to re-apply on the newer draft. Every round of a race has a winner,
-// so n concurrent editors need at most n attempts; beyond this many the
-// caller gets the 409.
-const editAttempts = 10
-
-// retryPause spreads out the retries of editors that collided, so they do
-// not collide again in lockstep.
-func retryPause(attempt int) time.Duration {
-	return time.Duration(attempt+1)*time.Millisecond + rand.N(2*time.Millisecond)
-}
-
-// editGraph applies fn to the flow's draft and saves it. With version set
-// the edit applies only to that version (409 otherwise); without, it
-// applies to whatever the draft is now.
-func (s *Service) editGraph(ctx context.Context, projectID, flowID, actor string, version int, fn func(g *flow.Graph) error) (Flow, error) {
-	var out store.Flow
-	var err error
-	for attempt := 0; attempt < editAttempts; attempt++ {
-		err = s.store.InTx(ctx, func(q store.Queries) error {
-			f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
-			if err != nil {
-				return err
-			}
-			if version != 0 && version != f.Version {
-				return s.stale(ctx, q, f, version)
-			}
-			g, err := decodeStored(f.Draft, "flow_data of flow "+f.ID)
-			if err != nil {
-				return err
-			}
-			if err := fn(&g); err != nil {
-				return err
-			}
-			if len(g.Nodes) > MaxNodes {
-				return &domain.Error{Code: domain.CodeTooLarge, Message: fmt.Sprintf("the flow would have %d nodes; the limit is %d — split it into subflows", len(g.Nodes), MaxNodes)}
-			}
-			g = canonical(g)
-			draft, err := encodeGraph(g)
-			if err != nil {
-				return err
-			}
-			if len(draft) > MaxFlowDataBytes {
-				return &domain.Error{Code: domain.CodeTooLarge, Message: fmt.Sprintf("flow_data would be %d bytes; the limit is %d bytes (2 MB)", len(draft), MaxFlowDataBytes)}
-			}
-			now := s.clock.Now()
-			out, err = s.update(ctx, q, f, store.FlowUpdateParams{ProjectID: projectID, ID: flowID, ExpectVersion: f.Version,
-				Draft: draft, Trigger: encodeTrigger(triggerOf(g)), Actor: actor, Now: now})
-			if err != nil {
-				return err
-			}
-			return s.audit(ctx, q, projectID, actor, "flow.updated", flowID, map[string]any{"version": out.Version}, now)
-		})
-		var stale *StaleError
-		if version != 0 || !errors.As(err, &stale) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return Flow{}, ctx.Err()
-		case <-time.After(retryPause(attempt)):
-		}
+// editGraph applies fn to the flow's draft and saves it, only if the
+// draft is still at version (the same optimistic concurrency as flow
+// saves: a stale version is a StaleError naming who saved last, no version
+// is ErrVersionRequired).
+func (s *Service) editGraph(ctx context.Context, projectID, flowID, actor string, version int, fn func(q store.Queries, g *flow.Graph) error) (Flow, error) {
+	if version == 0 {
+		return Flow{}, ErrVersionRequired
 	}
+	var out store.Flow
+	err := s.store.InTx(ctx, func(q store.Queries) error {
+		f, err := q.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
+		if err != nil {
+			return err
+		}
+		if version != f.Version {
+			return s.stale(ctx, q, f, version)
+		}
+		g, err := decodeStored(f.Draft, "flow_data of flow "+f.ID)
+		if err != nil {
+			return err
+		}
+		if err := fn(q, &g); err != nil {
+			return err
+		}
+		if len(g.Nodes) > MaxNodes {
+			return &domain.Error{Code: domain.CodeTooLarge, Message: fmt.Sprintf("the flow would have %d nodes; the limit is %d — split it into subflows", len(g.Nodes), MaxNodes)}
+		}
+		g = canonical(g)
+		draft, err := encodeGraph(g)
+		if err != nil {
+			return err
+		}
+		if len(draft) > MaxFlowDataBytes {
+			return &domain.Error{Code: domain.CodeTooLarge, Message: fmt.Sprintf("flow_data would be %d bytes; the limit is %d bytes (2 MB)", len(draft), MaxFlowDataBytes)}
+		}
+		now := s.clock.Now()
+		out, err = s.update(ctx, q, f, store.FlowUpdateParams{ProjectID: projectID, ID: flowID, ExpectVersion: f.Version,
+			Draft: draft, Trigger: encodeTrigger(triggerOf(g)), Actor: actor, Now: now})
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, q, projectID, actor, "flow.updated", flowID, map[string]any{"version": out.Version}, now)
+	})
 	if err != nil {
 		return Flow{}, err
 	}
@@ -275,7 +252,7 @@ func (s *Service) CreateNode(ctx context.Context, projectID, actor string, versi
 		return Node{}, domain.Invalid("/id", "the node id is over %d characters", maxRefLen)
 	}
 	var chosen string // per attempt: a retry may need another free id
-	f, err := s.editGraph(ctx, projectID, in.FlowID, actor, version, func(g *flow.Graph) error {
+	f, err := s.editGraph(ctx, projectID, in.FlowID, actor, version, func(q store.Queries, g *flow.Graph) error {
 		chosen = id
 		if chosen == "" {
 			chosen = freeID(typ+"_", func(c string) bool { return g.Node(c) >= 0 })
@@ -320,7 +297,7 @@ func (s *Service) UpdateNode(ctx context.Context, projectID, flowID, nodeID, act
 	if err := checkData(p.Data); err != nil {
 		return Node{}, err
 	}
-	f, err := s.editGraph(ctx, projectID, flowID, actor, version, func(g *flow.Graph) error {
+	f, err := s.editGraph(ctx, projectID, flowID, actor, version, func(q store.Queries, g *flow.Graph) error {
 		i := g.Node(nodeID)
 		if i < 0 {
 			return domain.NotFound("node", Ref(flowID, nodeID))
@@ -344,7 +321,7 @@ func (s *Service) UpdateNode(ctx context.Context, projectID, flowID, nodeID, act
 
 // DeleteNode removes a node and every edge into or out of it.
 func (s *Service) DeleteNode(ctx context.Context, projectID, flowID, nodeID, actor string, version int) (Flow, error) {
-	return s.editGraph(ctx, projectID, flowID, actor, version, func(g *flow.Graph) error {
+	return s.editGraph(ctx, projectID, flowID, actor, version, func(q store.Queries, g *flow.Graph) error {
 		i := g.Node(nodeID)
 		if i < 0 {
 			return domain.NotFound("node", Ref(flowID, nodeID))
@@ -398,6 +375,10 @@ func (s *Service) CreateEdge(ctx context.Context, projectID, actor string, versi
 	if err := checkData(in.Data); err != nil {
 		return Edge{}, err
 	}
+	exit, err := checkTrigger(in.Trigger, in.TriggerValue)
+	if err != nil {
+		return Edge{}, err
+	}
 	data, err := edgeData(in.Data, in.Trigger, in.TriggerValue)
 	if err != nil {
 		return Edge{}, err
@@ -405,12 +386,19 @@ func (s *Service) CreateEdge(ctx context.Context, projectID, actor string, versi
 	handle := in.SourceHandle
 	if handle == "" {
 		// The canvas draws an edge from the port named by sourceHandle.
-		handle = in.TriggerValue
+		handle = exit
+	}
+	exitPtr := "/sourceHandle"
+	if in.SourceHandle == "" && in.Trigger+in.TriggerValue != "" {
+		exitPtr = "/trigger_value"
+		if in.TriggerValue == "" {
+			exitPtr = "/trigger"
+		}
 	}
 	src, dst = localID(in.FlowID, src), localID(in.FlowID, dst)
 	id := localID(in.FlowID, in.ID)
 	var chosen string
-	f, err := s.editGraph(ctx, projectID, in.FlowID, actor, version, func(g *flow.Graph) error {
+	f, err := s.editGraph(ctx, projectID, in.FlowID, actor, version, func(q store.Queries, g *flow.Graph) error {
 		if err := endsExist(*g, in.FlowID, src, srcPtr, dst, dstPtr); err != nil {
 			return err
 		}
@@ -421,7 +409,7 @@ func (s *Service) CreateEdge(ctx context.Context, projectID, actor string, versi
 			return domain.Errorf(domain.CodeConflict, "flow %q already has an edge %q; edge ids are unique within a flow", in.FlowID, chosen)
 		}
 		g.Edges = append(g.Edges, flow.Edge{ID: chosen, Source: src, SourceHandle: handle, Target: dst, TargetHandle: in.TargetHandle, Label: in.Label, Data: data})
-		return nil
+		return checkEdgeExit(ctx, q, projectID, *g, len(g.Edges)-1, exitPtr)
 	})
 	if err != nil {
 		return Edge{}, err
@@ -446,6 +434,83 @@ func endsExist(g flow.Graph, flowID, src, srcPtr, dst, dstPtr string) error {
 	}
 	if len(fields) > 0 {
 		return &domain.Error{Code: domain.CodeInvalid, Message: fields[0].Message + "; create the node first", Fields: fields}
+	}
+	return nil
+}
+
+// EdgeTriggers are the values of an edge's trigger, each with the exit it
+// leaves by: a fixed exit, "" for the exit trigger_value names (a button
+// title, a list row, a condition rule, a template quick reply, or any exit
+// by name with "exit"), or "-" for the node's default exit (always).
+var EdgeTriggers = map[string]string{
+	"button_click": "", "list_select": "", "quick_reply": "", "condition": "", "exit": "",
+	"always":  "-",
+	"timeout": flow.ExitTimeout, "other": flow.ExitOther, "invalid": flow.ExitInvalid, "reply": flow.ExitReply,
+	"success": flow.ExitSuccess, "failure": flow.ExitFailure, "else": flow.ExitElse,
+}
+
+// checkTrigger validates an edge's trigger and trigger_value and returns
+// the exit they name ("" for the default exit).
+func checkTrigger(trigger, value string) (string, error) {
+	if trigger == "" && value == "" {
+		return "", nil
+	}
+	if trigger == "" {
+		trigger = "button_click"
+	}
+	exit, ok := EdgeTriggers[trigger]
+	if !ok {
+		names := make([]string, 0, len(EdgeTriggers))
+		for k := range EdgeTriggers {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		return "", domain.Invalid("/trigger", "unknown trigger %q; use one of %s", trigger, strings.Join(names, ", "))
+	}
+	switch {
+	case exit == "" && value == "":
+		return "", domain.Invalid("/trigger_value", "a %s edge needs trigger_value: the button title, list row, rule or exit it leaves by", trigger)
+	case exit == "":
+		return value, nil
+	case value != "" && value != exit && !(exit == "-" && value == flow.ExitNext):
+		return "", domain.Invalid("/trigger_value", "a %s edge takes no trigger_value (it leaves by the %s exit); leave it out", trigger, strings.Trim(exit, "-"))
+	case exit == "-":
+		return "", nil
+	}
+	return exit, nil
+}
+
+// checkEdgeExit refuses edge i of g when it leaves by no exit its source
+// node has (422 at ptr) or by an exit another edge already takes (409).
+func checkEdgeExit(ctx context.Context, q store.Queries, projectID string, g flow.Graph, i int, ptr string) error {
+	env := newEnv(q, projectID)
+	if err := env.load(ctx, g, ""); err != nil {
+		return err
+	}
+	r := flow.ResolveExits(g, env)
+	e := g.Edges[i]
+	exit := r.EdgeExit[i]
+	if exit == "" {
+		names := r.NodeExits[e.Source]
+		list := "none"
+		if len(names) > 0 {
+			list = strings.Join(names, ", ")
+		}
+		named := e.SourceHandle
+		if named == "" {
+			named = e.Trigger().TriggerValue
+		}
+		msg := fmt.Sprintf("node %q has no exit %q; its exits: %s", e.Source, named, list)
+		if named == "" {
+			msg = fmt.Sprintf("name the exit of node %q this edge leaves by (trigger_value or sourceHandle); its exits: %s", e.Source, list)
+		}
+		return &domain.Error{Code: domain.CodeInvalid, Message: msg, Fields: []domain.FieldError{{Pointer: ptr, Code: flow.CodeUnknownExit, Message: msg}}}
+	}
+	for j, other := range g.Edges {
+		if j != i && other.Source == e.Source && r.EdgeExit[j] == exit {
+			msg := fmt.Sprintf("exit %q of node %q already leads to %q through edge %q; an exit has one edge — change or delete that edge first", exit, e.Source, other.Target, other.ID)
+			return &domain.Error{Code: domain.CodeConflict, Message: msg, Fields: []domain.FieldError{{Pointer: ptr, Code: flow.CodeDuplicateExitEdge, Message: msg}}}
+		}
 	}
 	return nil
 }
@@ -491,7 +556,21 @@ func (s *Service) UpdateEdge(ctx context.Context, projectID, flowID, edgeID, act
 	if err := checkData(p.Data); err != nil {
 		return Edge{}, err
 	}
-	f, err := s.editGraph(ctx, projectID, flowID, actor, version, func(g *flow.Graph) error {
+	var exit string
+	if p.Trigger != "" || p.TriggerValue != "" {
+		var err error
+		if exit, err = checkTrigger(p.Trigger, p.TriggerValue); err != nil {
+			return Edge{}, err
+		}
+	}
+	exitPtr := "/sourceHandle"
+	if p.SourceHandle == nil && p.Trigger+p.TriggerValue != "" {
+		exitPtr = "/trigger_value"
+		if p.TriggerValue == "" {
+			exitPtr = "/trigger"
+		}
+	}
+	f, err := s.editGraph(ctx, projectID, flowID, actor, version, func(q store.Queries, g *flow.Graph) error {
 		i := edgeIndex(*g, edgeID)
 		if i < 0 {
 			return domain.NotFound("edge", Ref(flowID, edgeID))
@@ -513,8 +592,8 @@ func (s *Service) UpdateEdge(ctx context.Context, projectID, flowID, edgeID, act
 				return err
 			}
 			e.Data = d
-			if p.TriggerValue != "" && p.SourceHandle == nil {
-				e.SourceHandle = p.TriggerValue
+			if p.SourceHandle == nil {
+				e.SourceHandle = exit
 			}
 		}
 		if p.SourceHandle != nil {
@@ -526,7 +605,10 @@ func (s *Service) UpdateEdge(ctx context.Context, projectID, flowID, edgeID, act
 		if p.Label != nil {
 			e.Label = *p.Label
 		}
-		return nil
+		if p.Trigger+p.TriggerValue == "" && p.SourceHandle == nil {
+			return nil
+		}
+		return checkEdgeExit(ctx, q, projectID, *g, i, exitPtr)
 	})
 	if err != nil {
 		return Edge{}, err
@@ -536,7 +618,7 @@ func (s *Service) UpdateEdge(ctx context.Context, projectID, flowID, edgeID, act
 
 // DeleteEdge removes an edge from a flow's draft.
 func (s *Service) DeleteEdge(ctx context.Context, projectID, flowID, edgeID, actor string, version int) (Flow, error) {
-	return s.editGraph(ctx, projectID, flowID, actor, version, func(g *flow.Graph) error {
+	return s.editGraph(ctx, projectID, flowID, actor, version, func(q store.Queries, g *flow.Graph) error {
 		i := edgeIndex(*g, edgeID)
 		if i < 0 {
 			return domain.NotFound("edge", Ref(flowID, edgeID))

@@ -119,6 +119,7 @@ func (s *Service) view(ctx context.Context, env *projectEnv, f store.Flow) (Flow
 	if err := env.load(ctx, g, f.StartTemplate); err != nil {
 		return Flow{}, err
 	}
+	g = env.withTemplateButtons(g)
 	return Flow{
 		ID: f.ID, Name: f.Name, IsActive: f.Status == store.FlowPublished, StartTemplate: f.StartTemplate, FlowData: g,
 		Status: f.Status, Revision: f.LiveRevision, Version: f.Version, Remark: f.Remark, Trigger: decodeTrigger(f.Trigger),

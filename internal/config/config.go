@@ -72,6 +72,10 @@ type Config struct {
 	// PARLEY_TRUSTED_PROXIES, comma-separated; default none (the peer
 	// address is the client).
 	TrustedProxies string
+	// MetricsToken, when set, protects /metrics: scrapers must send
+	// Authorization: Bearer <token>. PARLEY_METRICS_TOKEN; default none
+	// (open, for a private network).
+	MetricsToken string
 	// SandboxAddr is where `serve --sandbox` runs the fake Graph API.
 	// PARLEY_SANDBOX_ADDR; default a free loopback port.
 	SandboxAddr string
@@ -137,6 +141,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("PARLEY_HTTP_ALLOW", &c.HTTPAllow)
 	str("PARLEY_TRUSTED_PROXIES", &c.TrustedProxies)
 	str("PARLEY_SANDBOX_ADDR", &c.SandboxAddr)
+	str("PARLEY_METRICS_TOKEN", &c.MetricsToken)
 	dur("PARLEY_SESSION_TTL", &c.SessionTTL)
 	dur("PARLEY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("PARLEY_HOUSEKEEPING_EVERY", &c.HousekeepingEvery)

@@ -317,3 +317,31 @@ func (a *analysis) resolveEdges() {
 		src.out[k] = i
 	}
 }
+
+// ResolvedExits is how the linter resolves a graph's edges: EdgeExit[i] is the
+// exit edge i leaves its source by ("" when it names none the node has),
+// and NodeExits the exits of each node by ID. The chat-flow API checks an
+// edge write with it.
+type ResolvedExits struct {
+	EdgeExit  []string
+	NodeExits map[string][]string
+}
+
+// ResolveExits resolves g's edges to exits as Lint does (env as there).
+func ResolveExits(g Graph, env LintEnv) ResolvedExits {
+	a := analyze(g, env)
+	out := ResolvedExits{EdgeExit: make([]string, len(g.Edges)), NodeExits: make(map[string][]string, len(g.Nodes))}
+	for i := range a.nodes {
+		names := make([]string, 0, len(a.nodes[i].exits))
+		for _, x := range a.nodes[i].exits {
+			names = append(names, x.name)
+		}
+		out.NodeExits[g.Nodes[i].ID] = names
+	}
+	for i, ei := range a.edges {
+		if ei.src >= 0 && ei.exit >= 0 && ei.exit < len(a.nodes[ei.src].exits) {
+			out.EdgeExit[i] = a.nodes[ei.src].exits[ei.exit].name
+		}
+	}
+	return out
+}

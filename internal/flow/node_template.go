@@ -75,6 +75,14 @@ var templateNode = def[TemplateData]{
 		a.checkTimeout(i, d.TimeoutSeconds)
 	},
 	resolve: func(a *analysis, i int, d *TemplateData) {
+		// The template's own quick replies win over whatever the data
+		// lists (an old copy, or none): the exits follow the template.
+		if be, ok := a.env.(TemplateButtonsEnv); ok {
+			if titles, ok := be.TemplateButtons(d.TemplateID, d.TemplateName); ok {
+				d.Buttons = titles
+				return
+			}
+		}
 		if len(d.Buttons) == 0 {
 			d.Buttons = a.templateButtons(i, d)
 		}

@@ -12,8 +12,10 @@ import (
 
 // The node and edge endpoints edit a flow's draft one element at a time.
 // Their IDs are global, "<flow_id>:<node_id>", because node and edge IDs
-// are unique only within a flow (see chatflow.Ref). Writes take an optional
-// If-Match (or version); without one they merge into the current draft.
+// are unique only within a flow (see chatflow.Ref): that is the id every
+// response carries and every path takes. Where the flow is known (?flow=
+// or the body's flow) the short ID (node_1) names the node too. Writes
+// need the flow version (If-Match or version) like flow saves.
 
 // FlowQuery names the flow a list is about.
 type FlowQuery struct {
@@ -55,23 +57,35 @@ func (a *flowAPI) nodeCreate(ctx context.Context, in *NodeCreateInput) (*Body[ch
 	return bodyOf(n), nil
 }
 
-// NodePath names a node by its global ID.
+// NodePath names a node by its global ID, or by its short ID and ?flow=.
 type NodePath struct {
-	NodeID string `path:"node_id" maxLength:"300" doc:"Global node ID: <flow_id>:<node_id>"`
+	NodeID string `path:"node_id" maxLength:"300" doc:"The node's id as returned: <flow_id>:<node_id>; or its short ID (node_id) with ?flow="`
+	Flow   string `query:"flow" maxLength:"100" doc:"The flow, when node_id is a short ID"`
 }
 
-// split returns the flow and local ID; the scope check has already made
-// sure the reference is well-formed and in the caller's project.
-func splitRef(kind, ref string) (string, string, error) {
+// splitRef returns the flow and local ID of a node or edge reference: a
+// short ID within the first flow hint given, else a global ID. The service
+// then reads the flow within the caller's project (the scope check has
+// checked global IDs already).
+func splitRef(kind, ref string, hints ...string) (string, string, error) {
+	for _, h := range hints {
+		if h == "" {
+			continue
+		}
+		if f, id, ok := chatflow.SplitRef(ref); ok && f == h {
+			return h, id, nil
+		}
+		return h, ref, nil
+	}
 	f, id, ok := chatflow.SplitRef(ref)
 	if !ok {
-		return "", "", domain.NotFound(kind, ref)
+		return "", "", domain.Errorf(domain.CodeNotFound, "%s %q not found: name its flow with ?flow=<flow_id> or use its id <flow_id>:%s", kind, ref, ref)
 	}
 	return f, id, nil
 }
 
 func (a *flowAPI) nodeGet(ctx context.Context, in *NodePath) (*Body[chatflow.Node], error) {
-	f, id, err := splitRef("node", in.NodeID)
+	f, id, err := splitRef("node", in.NodeID, in.Flow)
 	if err != nil {
 		return nil, err
 	}
@@ -91,14 +105,14 @@ type NodeUpdateInput struct {
 		Position *flow.Position  `json:"position,omitempty"`
 		Data     json.RawMessage `json:"data,omitempty" doc:"Replaces the node's data"`
 		Version  *int            `json:"version,omitempty"`
-		Flow     string          `json:"flow,omitempty" doc:"Ignored: the node's ID names its flow"`
+		Flow     string          `json:"flow,omitempty" maxLength:"100" doc:"The flow, when the path has the node's short ID"`
 		ID       string          `json:"id,omitempty" doc:"Ignored: node IDs do not change"`
 	}
 }
 
 func (a *flowAPI) nodeUpdate(ctx context.Context, in *NodeUpdateInput) (*Body[chatflow.Node], error) {
 	p := principalFrom(ctx)
-	f, id, err := splitRef("node", in.NodeID)
+	f, id, err := splitRef("node", in.NodeID, in.Flow, in.Body.Flow)
 	if err != nil {
 		return nil, err
 	}
@@ -117,15 +131,16 @@ func (a *flowAPI) nodeUpdate(ctx context.Context, in *NodeUpdateInput) (*Body[ch
 type NodeDeleteInput struct {
 	NodePath
 	IfMatch
+	Version int `query:"version" minimum:"0" doc:"The flow version (instead of If-Match)"`
 }
 
 func (a *flowAPI) nodeDelete(ctx context.Context, in *NodeDeleteInput) (*struct{}, error) {
 	p := principalFrom(ctx)
-	f, id, err := splitRef("node", in.NodeID)
+	f, id, err := splitRef("node", in.NodeID, in.Flow)
 	if err != nil {
 		return nil, err
 	}
-	v, err := versionOf(in.IfMatch.IfMatch, nil)
+	v, err := versionOf(in.IfMatch.IfMatch, queryVersion(in.Version))
 	if err != nil {
 		return nil, err
 	}
@@ -178,13 +193,14 @@ func (a *flowAPI) edgeCreate(ctx context.Context, in *EdgeCreateInput) (*Body[ch
 	return bodyOf(e), nil
 }
 
-// EdgePath names an edge by its global ID.
+// EdgePath names an edge by its global ID, or by its short ID and ?flow=.
 type EdgePath struct {
-	EdgeID string `path:"edge_id" maxLength:"300" doc:"Global edge ID: <flow_id>:<edge_id>"`
+	EdgeID string `path:"edge_id" maxLength:"300" doc:"The edge's id as returned: <flow_id>:<edge_id>; or its short ID (edge_id) with ?flow="`
+	Flow   string `query:"flow" maxLength:"100" doc:"The flow, when edge_id is a short ID"`
 }
 
 func (a *flowAPI) edgeGet(ctx context.Context, in *EdgePath) (*Body[chatflow.Edge], error) {
-	f, id, err := splitRef("edge", in.EdgeID)
+	f, id, err := splitRef("edge", in.EdgeID, in.Flow)
 	if err != nil {
 		return nil, err
 	}
@@ -209,12 +225,13 @@ type EdgeUpdateInput struct {
 		Label        *string         `json:"label,omitempty" maxLength:"200"`
 		Data         json.RawMessage `json:"data,omitempty"`
 		Version      *int            `json:"version,omitempty"`
+		Flow         string          `json:"flow,omitempty" maxLength:"100" doc:"The flow, when the path has the edge's short ID"`
 	}
 }
 
 func (a *flowAPI) edgeUpdate(ctx context.Context, in *EdgeUpdateInput) (*Body[chatflow.Edge], error) {
 	p := principalFrom(ctx)
-	f, id, err := splitRef("edge", in.EdgeID)
+	f, id, err := splitRef("edge", in.EdgeID, in.Flow, in.Body.Flow)
 	if err != nil {
 		return nil, err
 	}
@@ -239,15 +256,16 @@ func (a *flowAPI) edgeUpdate(ctx context.Context, in *EdgeUpdateInput) (*Body[ch
 type EdgeDeleteInput struct {
 	EdgePath
 	IfMatch
+	Version int `query:"version" minimum:"0" doc:"The flow version (instead of If-Match)"`
 }
 
 func (a *flowAPI) edgeDelete(ctx context.Context, in *EdgeDeleteInput) (*struct{}, error) {
 	p := principalFrom(ctx)
-	f, id, err := splitRef("edge", in.EdgeID)
+	f, id, err := splitRef("edge", in.EdgeID, in.Flow)
 	if err != nil {
 		return nil, err
 	}
-	v, err := versionOf(in.IfMatch.IfMatch, nil)
+	v, err := versionOf(in.IfMatch.IfMatch, queryVersion(in.Version))
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +279,9 @@ func (s *Server) flowScopes() map[string]scopeCheck {
 		return func(ctx context.Context, projectID, ref string) error {
 			flowID, id, ok := chatflow.SplitRef(ref)
 			if !ok {
-				return domain.NotFound(kind, ref)
+				// A short ID: the handler resolves it with ?flow= or the
+				// body's flow, and reads that flow within the project.
+				return nil
 			}
 			f, err := s.deps.Store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 			if err != nil {
@@ -292,4 +312,12 @@ func (s *Server) flowScopes() map[string]scopeCheck {
 		// checked first; the number alone belongs to no project.
 		"revision": func(ctx context.Context, projectID, id string) error { return nil },
 	}
+}
+
+// queryVersion is ?version= as versionOf's optional body version.
+func queryVersion(v int) *int {
+	if v == 0 {
+		return nil
+	}
+	return &v
 }

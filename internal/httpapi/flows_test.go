@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,12 +157,12 @@ func TestFlowLifecycleAPI(t *testing.T) {
 	}
 
 	t.Run("saves need the version they started from", func(t *testing.T) {
-		p := c.do("PUT", path, map[string]any{"remark": "no version"}).problem(400)
+		p := c.do("PUT", path, map[string]any{"remark": "no version"}).problem(422)
 		if p["pointer"] != "/version" {
 			t.Fatalf("problem = %v", p)
 		}
-		c.doH("PUT", path, map[string]any{"remark": "x"}, map[string]string{"If-Match": "nonsense"}).problem(400)
-		c.doH("PUT", path, map[string]any{"remark": "x", "version": 7}, map[string]string{"If-Match": `"1"`}).problem(400)
+		c.doH("PUT", path, map[string]any{"remark": "x"}, map[string]string{"If-Match": "nonsense"}).problem(422)
+		c.doH("PUT", path, map[string]any{"remark": "x", "version": 7}, map[string]string{"If-Match": `"1"`}).problem(422)
 	})
 	var v2 int
 	t.Run("save with If-Match, then a stale save is 409 with what changed", func(t *testing.T) {
@@ -281,60 +282,110 @@ func TestFlowNodesAndEdgesAPI(t *testing.T) {
 	c.do("GET", "/chat-flow/nodes/", nil).problem(422)
 	c.do("GET", "/chat-flow/nodes/?flow=missing", nil).problem(404)
 
-	n := c.do("POST", "/chat-flow/nodes/", map[string]any{"flow": id, "type": "message", "position": map[string]any{"x": 10, "y": 20}, "data": map[string]any{"text": "Tracking?"}}).want(201).json()
+	// Every node and edge write needs the flow's version, like flow saves.
+	ver := func() int { return num(c.do("GET", "/chat-flow/flows/"+id+"/", nil).want(200).json()["version"]) }
+	if p := c.do("POST", "/chat-flow/nodes/", map[string]any{"flow": id, "type": "end"}).problem(422); p["pointer"] != "/version" {
+		t.Fatalf("no version: %v", p)
+	}
+	n := c.do("POST", "/chat-flow/nodes/", map[string]any{"flow": id, "type": "message", "position": map[string]any{"x": 10, "y": 20}, "data": map[string]any{"text": "Tracking?"}, "version": 1}).want(201).json()
 	nid := n["id"].(string)
-	if nid != id+":message_1" || n["flow"] != id || num(n["version"]) != 2 {
+	if nid != id+":message_1" || n["node_id"] != "message_1" || n["flow"] != id || num(n["version"]) != 2 {
 		t.Fatalf("node = %v", n)
 	}
-	c.do("POST", "/chat-flow/nodes/", map[string]any{"flow": id, "id": "ask", "type": "end"}).problem(409)
-	p := c.do("POST", "/chat-flow/nodes/", map[string]any{"flow": id, "type": "warp"}).problem(400)
+	c.do("POST", "/chat-flow/nodes/", map[string]any{"flow": id, "id": "ask", "type": "end", "version": ver()}).problem(409)
+	p := c.do("POST", "/chat-flow/nodes/", map[string]any{"flow": id, "type": "warp", "version": ver()}).problem(422)
 	if p["pointer"] != "/type" {
 		t.Fatalf("bad type problem = %v", p)
 	}
+	// What POST returned is what GET, PUT and DELETE take; the short ID
+	// works where the flow is named (?flow= or the body's flow).
 	c.do("GET", "/chat-flow/nodes/"+nid+"/", nil).want(200)
-	up := c.do("PUT", "/chat-flow/nodes/"+nid+"/", map[string]any{"data": map[string]any{"text": "Your order?"}}).want(200).json()
+	if g := c.do("GET", "/chat-flow/nodes/message_1/?flow="+id, nil).want(200).json(); g["id"] != nid {
+		t.Fatalf("short ID get = %v", g)
+	}
+	if p := c.do("GET", "/chat-flow/nodes/message_1/", nil).problem(404); !strings.Contains(p["detail"].(string), "?flow=") {
+		t.Fatalf("short ID without a flow: %v", p)
+	}
+	up := c.doH("PUT", "/chat-flow/nodes/"+nid+"/", map[string]any{"data": map[string]any{"text": "Your order?"}}, map[string]string{"If-Match": fmt.Sprintf(`"%d"`, ver())}).want(200).json()
 	if !strings.Contains(mustJSON(up["data"]), "Your order?") {
 		t.Fatalf("updated = %v", up)
 	}
-	// A stale version on a node edit is a 409 like any save.
-	c.doH("PUT", "/chat-flow/nodes/"+nid+"/", map[string]any{"data": map[string]any{}}, map[string]string{"If-Match": `"1"`}).problem(409)
+	up = c.do("PUT", "/chat-flow/nodes/message_1/", map[string]any{"flow": id, "position": map[string]any{"x": 1, "y": 2}, "version": ver()}).want(200).json()
+	if up["id"] != nid {
+		t.Fatalf("short ID update = %v", up)
+	}
+	// A stale version on a node edit is a 409 naming who saved, like any save.
+	stale := c.doH("PUT", "/chat-flow/nodes/"+nid+"/", map[string]any{"data": map[string]any{}}, map[string]string{"If-Match": `"1"`}).problem(409)
+	if stale["updated_by"] != `API token "owner token"` || !strings.Contains(stale["detail"].(string), "owner token") {
+		t.Fatalf("stale node edit = %v", stale)
+	}
 
-	// Edges: the chat-flow API's fields…
-	e := c.do("POST", "/chat-flow/edges/", map[string]any{"flow": id, "source_node": id + ":ask", "target_node": nid, "trigger": "button_click", "trigger_value": "Track Order"}).want(201).json()
-	if e["id"] != id+":e_1" || e["sourceHandle"] != "Track Order" || e["trigger_value"] != "Track Order" || e["target"] != "message_1" {
+	// Edges: the chat-flow API's fields, with short or global node IDs…
+	p = c.do("POST", "/chat-flow/edges/", map[string]any{"flow": id, "source_node": "ask", "target_node": nid, "trigger_value": "Track Order", "version": ver()}).problem(409)
+	if !strings.Contains(p["detail"].(string), `edge "e3"`) {
+		t.Fatalf("second edge on an exit: %v", p)
+	}
+	c.do("DELETE", "/chat-flow/edges/e3/?flow="+id+"&version="+strconv.Itoa(ver()), nil).want(204)
+	e := c.do("POST", "/chat-flow/edges/", map[string]any{"flow": id, "source_node": id + ":ask", "target_node": "message_1", "trigger": "button_click", "trigger_value": "Track Order", "version": ver()}).want(201).json()
+	if e["id"] != id+":e_1" || e["sourceHandle"] != "Track Order" || e["trigger_value"] != "Track Order" || e["target"] != "message_1" ||
+		e["source_node"] != id+":ask" || e["target_node"] != nid {
 		t.Fatalf("edge = %v", e)
 	}
 	// …or ReactFlow's.
-	e2 := c.do("POST", "/chat-flow/edges/", map[string]any{"flow": id, "id": "rf", "source": "message_1", "target": "end"}).want(201).json()
+	e2 := c.do("POST", "/chat-flow/edges/", map[string]any{"flow": id, "id": "rf", "source": "message_1", "target": "end", "version": ver()}).want(201).json()
 	if e2["id"] != id+":rf" || e2["source_node"] != nid {
 		t.Fatalf("edge = %v", e2)
 	}
-	p = c.do("POST", "/chat-flow/edges/", map[string]any{"flow": id, "source_node": "ghost", "target_node": "end"}).problem(400)
-	if p["pointer"] != "/source_node" {
-		t.Fatalf("dangling edge problem = %v", p)
+	// Bad edges: 422 with the pointer.
+	for _, bad := range []struct {
+		body map[string]any
+		ptr  string
+	}{
+		{map[string]any{"source_node": "ghost", "target_node": "end"}, "/source_node"},
+		{map[string]any{"source_node": "ask", "target_node": "end", "trigger": "teleport", "trigger_value": "Book"}, "/trigger"},
+		{map[string]any{"source_node": "ask", "target_node": "end", "trigger": "button_click", "trigger_value": "Cancel"}, "/trigger_value"},
+		{map[string]any{"source_node": "ask", "target_node": "end", "trigger": "list_select"}, "/trigger_value"},
+		{map[string]any{"source_node": "ask", "target_node": "end"}, "/sourceHandle"},
+	} {
+		bad.body["flow"], bad.body["version"] = id, ver()
+		if p := c.do("POST", "/chat-flow/edges/", bad.body).problem(422); p["pointer"] != bad.ptr {
+			t.Fatalf("%v: problem %v, want pointer %s", bad.body, p, bad.ptr)
+		}
 	}
+	c.do("POST", "/chat-flow/edges/", map[string]any{"flow": id, "source_node": "ask", "target_node": "end", "trigger": "timeout", "version": ver()}).problem(409)
 	edges := c.do("GET", "/chat-flow/edges/?flow="+id, nil).want(200).json()["results"].([]any)
-	if len(edges) != 7 {
+	if len(edges) != 6 {
 		t.Fatalf("%d edges", len(edges))
 	}
 	c.do("GET", "/chat-flow/edges/"+id+":rf/", nil).want(200)
-	if l := c.do("PUT", "/chat-flow/edges/"+id+":rf/", map[string]any{"label": "done"}).want(200).json(); l["label"] != "done" {
+	if l := c.do("PUT", "/chat-flow/edges/"+id+":rf/", map[string]any{"label": "done", "version": ver()}).want(200).json(); l["label"] != "done" {
 		t.Fatalf("edge update = %v", l)
 	}
-	c.do("DELETE", "/chat-flow/edges/"+id+":rf/", nil).want(204)
-	c.do("DELETE", "/chat-flow/edges/"+id+":rf/", nil).problem(404)
+	if l := c.do("PUT", "/chat-flow/edges/rf/?flow="+id, map[string]any{"label": "short", "version": ver()}).want(200).json(); l["id"] != id+":rf" {
+		t.Fatalf("short edge update = %v", l)
+	}
+	c.doH("DELETE", "/chat-flow/edges/"+id+":rf/", nil, map[string]string{"If-Match": strconv.Itoa(ver())}).want(204)
+	c.do("DELETE", "/chat-flow/edges/"+id+":rf/?version="+strconv.Itoa(ver()), nil).problem(404)
 
 	// Deleting a node takes its edges; deleting it again is 404.
-	c.do("DELETE", "/chat-flow/nodes/"+nid+"/", nil).want(204)
-	c.do("DELETE", "/chat-flow/nodes/"+nid+"/", nil).problem(404)
-	c.do("DELETE", "/chat-flow/nodes/"+id+":never/", nil).problem(404)
+	c.do("DELETE", "/chat-flow/nodes/"+nid+"/?version="+strconv.Itoa(ver()), nil).want(204)
+	c.do("DELETE", "/chat-flow/nodes/"+nid+"/?version="+strconv.Itoa(ver()), nil).problem(404)
+	c.do("DELETE", "/chat-flow/nodes/"+id+":never/?version="+strconv.Itoa(ver()), nil).problem(404)
 	c.do("DELETE", "/chat-flow/nodes/no-colon/", nil).problem(404)
-	if n := len(c.do("GET", "/chat-flow/edges/?flow="+id, nil).want(200).json()["results"].([]any)); n != 5 {
-		t.Fatalf("%d edges after deleting the node, want 5", n)
+	if n := len(c.do("GET", "/chat-flow/edges/?flow="+id, nil).want(200).json()["results"].([]any)); n != 4 {
+		t.Fatalf("%d edges after deleting the node, want 4", n)
+	}
+	// Analytics name nodes and edges with the same IDs.
+	an := c.do("GET", "/chat-flow/analytics/?flow="+id, nil).want(200).json()
+	if n0 := an["nodes"].([]any)[0].(map[string]any); n0["id"] != id+":start" {
+		t.Fatalf("analytics node = %v", n0)
+	}
+	if e0 := an["edges"].([]any)[0].(map[string]any); e0["id"] != id+":e1" || e0["source_node"] != id+":start" || e0["target_node"] != id+":ask" {
+		t.Fatalf("analytics edge = %v", e0)
 	}
 	f := c.do("GET", "/chat-flow/flows/"+id+"/", nil).want(200).json()
-	if len(f["problems"].([]any)) != 0 {
-		t.Fatalf("graph is back to valid, but problems = %v", f["problems"])
+	if len(f["problems"].([]any)) != 1 { // Track Order lost its edge with message_1
+		t.Fatalf("problems = %v", f["problems"])
 	}
 }
 
@@ -371,8 +422,8 @@ func TestFlowImportExportAPI(t *testing.T) {
 			}
 		})
 	}
-	c.do("POST", "/chat-flow/flows/from-template/", map[string]any{"template": "nope"}).problem(400)
-	p := c.do("POST", "/chat-flow/flows/import/", `{"format":"parley.flow","version":1,"flow_data":{"nodes":[1]}}`).problem(400)
+	c.do("POST", "/chat-flow/flows/from-template/", map[string]any{"template": "nope"}).problem(422)
+	p := c.do("POST", "/chat-flow/flows/import/", `{"format":"parley.flow","version":1,"flow_data":{"nodes":[1]}}`).problem(422)
 	if p["pointer"] != "/flow_data/nodes/0" {
 		t.Fatalf("import problem = %v", p)
 	}
@@ -412,7 +463,7 @@ func TestFlowMiscAPI(t *testing.T) {
 		if len(proj["flows"].([]any)) != 1 || num(proj["sessions"].(map[string]any)["completed"]) != 3 {
 			t.Fatalf("project analytics = %v", proj)
 		}
-		p := c.do("GET", "/chat-flow/analytics/?from=yesterday", nil).problem(400)
+		p := c.do("GET", "/chat-flow/analytics/?from=yesterday", nil).problem(422)
 		if !strings.Contains(p["detail"].(string), "RFC 3339") {
 			t.Fatalf("problem = %v", p)
 		}
@@ -448,7 +499,7 @@ func TestFlowMiscAPI(t *testing.T) {
 		if !strings.Contains(p["detail"].(string), "2 MB") {
 			t.Fatalf("too many bytes = %v", p)
 		}
-		p = c.do("POST", "/chat-flow/flows/", map[string]any{"name": "Bad", "flow_data": json.RawMessage(`{"nodes":[{"id":[]},{"id":"b","data":"x"}],"edges":"no"}`)}).problem(400)
+		p = c.do("POST", "/chat-flow/flows/", map[string]any{"name": "Bad", "flow_data": json.RawMessage(`{"nodes":[{"id":[]},{"id":"b","data":"x"}],"edges":"no"}`)}).problem(422)
 		if !reflect.DeepEqual(pointers(p), []string{"/flow_data/nodes/0/id", "/flow_data/nodes/1/data", "/flow_data/edges"}) {
 			t.Fatalf("malformed pointers = %v", pointers(p))
 		}
@@ -456,7 +507,7 @@ func TestFlowMiscAPI(t *testing.T) {
 		if p["pointer"] != "/on_retrigger" {
 			t.Fatalf("problem = %v", p)
 		}
-		p = c.do("POST", "/chat-flow/flows/", map[string]any{"name": "x", "expire_after_seconds": 1}).problem(400)
+		p = c.do("POST", "/chat-flow/flows/", map[string]any{"name": "x", "expire_after_seconds": 1}).problem(422)
 		if p["pointer"] != "/expire_after_seconds" {
 			t.Fatalf("problem = %v", p)
 		}

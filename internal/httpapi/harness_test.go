@@ -45,7 +45,10 @@ type harness struct {
 	accounts *account.Service
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { t.Helper(); return newHarnessWith(t, nil) }
+
+// newHarnessWith is newHarness with a change to the API's dependencies.
+func newHarnessWith(t *testing.T, change func(*httpapi.Deps)) *harness {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clock, ids := domain.SystemClock{}, domain.UUIDv7{}
@@ -72,13 +75,17 @@ func newHarness(t *testing.T) *harness {
 	accounts := account.New(st, clock, ids, time.Hour)
 	accounts.OnProjectUpdate(func(string) { run.ForgetProjects() })
 	metrics := prometheus.NewRegistry()
-	api := httpapi.New(httpapi.Deps{
+	deps := httpapi.Deps{
 		Store: st, Accounts: accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: metrics, Gatherer: metrics, UI: webui.Handler(), MaxBodyBytes: 64 << 10,
 		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: channels, PublicURL: "http://parley.test",
 		// Loopback is allowed here so tests can call their own httptest servers.
 		HTTP: httpclient.New(httpclient.WithAllow(netip.MustParsePrefix("127.0.0.0/8"))),
-	})
+	}
+	if change != nil {
+		change(&deps)
+	}
+	api := httpapi.New(deps)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &harness{t: t, srv: srv, api: api, store: st, accounts: accounts}

@@ -131,8 +131,15 @@ func TestIsolation(t *testing.T) {
 			{http.MethodGet, "/chat-flow/nodes/?flow=" + bFlowID, nil},
 			{http.MethodGet, "/chat-flow/edges/?flow=" + bFlowID, nil},
 			{http.MethodGet, "/chat-flow/analytics/?flow=" + bFlowID, nil},
-			{http.MethodPost, "/chat-flow/nodes/", map[string]any{"flow": bFlowID, "type": "end"}},
-			{http.MethodPost, "/chat-flow/edges/", map[string]any{"flow": bFlowID, "source_node": bFlowID + ":start", "target_node": bFlowID + ":end"}},
+			{http.MethodPost, "/chat-flow/nodes/", map[string]any{"flow": bFlowID, "type": "end", "version": 1}},
+			{http.MethodPost, "/chat-flow/edges/", map[string]any{"flow": bFlowID, "source_node": bFlowID + ":start", "target_node": bFlowID + ":end", "version": 1}},
+			// Short node and edge IDs with B's flow named in the query or body.
+			{http.MethodGet, "/chat-flow/nodes/start/?flow=" + bFlowID, nil},
+			{http.MethodPut, "/chat-flow/nodes/start/?flow=" + bFlowID, map[string]any{"data": map[string]any{}, "version": 1}},
+			{http.MethodPut, "/chat-flow/nodes/start/", map[string]any{"flow": bFlowID, "data": map[string]any{}, "version": 1}},
+			{http.MethodDelete, "/chat-flow/nodes/start/?version=1&flow=" + bFlowID, nil},
+			{http.MethodGet, "/chat-flow/edges/e1/?flow=" + bFlowID, nil},
+			{http.MethodDelete, "/chat-flow/edges/e1/?version=1&flow=" + bFlowID, nil},
 		} {
 			c.do(req.method, req.path, req.body).problem(http.StatusNotFound)
 		}
@@ -183,7 +190,7 @@ func TestIsolation(t *testing.T) {
 			{"start_template", http.MethodPost, "/chat-flow/flows/", func(id string) any {
 				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(validFlow), "start_template": id}
 			}, bTemplate.ID, 422, "/start_template"},
-			{"node's flow", http.MethodPost, "/chat-flow/nodes/", func(id string) any { return map[string]any{"flow": id, "type": "end"} },
+			{"node's flow", http.MethodPost, "/chat-flow/nodes/", func(id string) any { return map[string]any{"flow": id, "type": "end", "version": 1} },
 				bFlowID, 404, ""},
 			{"simulator flow_id", http.MethodPost, "/simulator/sessions/", func(id string) any { return map[string]any{"flow_id": id} },
 				bFlowID, 0, "/flow_id"},

@@ -44,9 +44,9 @@ func (p *Problem) ContentType(ct string) string {
 // statusOf maps error codes to HTTP statuses: the one place that does.
 func statusOf(c domain.Code) int {
 	switch c {
-	case domain.CodeInvalid:
-		return http.StatusBadRequest
-	case domain.CodeUnprocessable:
+	case domain.CodeInvalid, domain.CodeUnprocessable:
+		// Validation errors, with their JSON pointers, are all 422; a body
+		// that is not JSON is huma's 400 (see problemOf).
 		return http.StatusUnprocessableEntity
 	case domain.CodeNotFound:
 		return http.StatusNotFound

@@ -71,8 +71,9 @@ func (s *Server) routeTable() []Route {
 		// Operations and health.
 		raw(get, "/healthz", "healthz", "Liveness: the process is up", Public, http.HandlerFunc(s.healthz)),
 		raw(get, "/readyz", "readyz", "Readiness: the database answers", Public, http.HandlerFunc(s.readyz)),
-		raw(get, "/metrics", "metrics", "Prometheus metrics", Public, s.metricsHandler()),
+		raw(get, "/metrics", "metrics", "Prometheus metrics (Authorization: Bearer <PARLEY_METRICS_TOKEN> when that is set)", Public, s.metricsHandler()),
 		raw(get, "/docs", "docs", "API reference page", Public, http.HandlerFunc(s.docsPage)),
+		raw(get, "/favicon.ico", "favicon", "The site icon", Public, http.HandlerFunc(s.faviconHandler)),
 		raw(get, "/app/", "app", "The web UI", Public, s.appHandler()),
 		raw("", "/", "root", "Redirects to the web UI; anything else is 404", Public, http.HandlerFunc(s.root)),
 
@@ -175,6 +176,11 @@ func (s *Server) routeTable() []Route {
 		op(get, "/channels/{channel_id}/logs/", "list-channel-logs", "The channel log: calls to the provider and webhooks received, redacted, newest first (filter by message_id, kind, errors)", "channels", Viewer, ra.channelLogList),
 		op(get, "/channels/{channel_id}/dead-letters/", "list-dead-letters", "Webhooks that were authentic but could not be processed, newest first", "channels", Viewer, ra.deadLetterList),
 		op(post, "/channels/{channel_id}/dead-letters/{dead_letter_id}/replay", "replay-dead-letter", "Run a dead letter through the webhook ingest again and record the outcome", "channels", Editor, ra.deadLetterReplay),
+
+		// The sandbox's customer side (`serve --sandbox` only; sandbox channels only; no secret leaves the server).
+		op(get, "/sandbox/channels/", "list-sandbox-channels", "The channels connected to the sandbox's fake WhatsApp (serve --sandbox)", "sandbox", Public, s.sandboxChannels),
+		op(post, "/sandbox/messages/", "send-sandbox-message", "Play the customer: the server signs and posts an inbound webhook to a sandbox channel", "sandbox", Public, s.sandboxSend).with(created),
+		op(get, "/sandbox/replies/", "list-sandbox-replies", "What a sandbox channel sent to a customer, as their phone shows it", "sandbox", Public, s.sandboxReplies),
 	}
 	// Provider webhooks, as each registered channel type declares them
 	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).

@@ -71,7 +71,7 @@ func TestSimulator(t *testing.T) {
 	if sim["status"] != "completed" || lastOut(sim)["text"] != "Booked" {
 		t.Fatalf("after Book = %v", sim)
 	}
-	c.do("POST", "/simulator/sessions/"+sim["id"].(string)+"/messages/", map[string]any{"text": "x", "button": "Book"}).problem(http.StatusBadRequest)
+	c.do("POST", "/simulator/sessions/"+sim["id"].(string)+"/messages/", map[string]any{"text": "x", "button": "Book"}).problem(http.StatusUnprocessableEntity)
 	// An agent message to the simulator's contact could only fail: refused.
 	ch := c.do("POST", "/channels/", map[string]any{"type": "webchat", "name": "Web"}).want(http.StatusCreated).json()
 	for _, body := range []map[string]any{{"text": "hello"}, {"text": "hello", "channel_id": ch["id"]}} {
@@ -270,10 +270,10 @@ func TestFlowStartContactsAndSessions(t *testing.T) {
 
 	// Bad input names the field.
 	bad := map[string]any{"channel_id": ch["id"], "phone": "not a number"}
-	if p := c.do("POST", start, bad).problem(http.StatusBadRequest); p["pointer"] != "/phone" {
+	if p := c.do("POST", start, bad).problem(http.StatusUnprocessableEntity); p["pointer"] != "/phone" {
 		t.Fatalf("bad phone = %v", p)
 	}
-	if p := c.do("POST", start, map[string]any{"channel_id": "nope", "phone": "+15551234567"}).problem(http.StatusBadRequest); p["pointer"] != "/channel_id" {
+	if p := c.do("POST", start, map[string]any{"channel_id": "nope", "phone": "+15551234567"}).problem(http.StatusUnprocessableEntity); p["pointer"] != "/channel_id" {
 		t.Fatalf("bad channel = %v", p)
 	}
 }
@@ -322,12 +322,12 @@ func TestChannelsMaskSecrets(t *testing.T) {
 		t.Fatalf("a channel saved without request_timeout_seconds shows %v", shown)
 	}
 	for _, bad := range []int{0, 121} {
-		p := c.do("PUT", "/channels/"+ch["id"].(string)+"/", map[string]any{"config": map[string]any{"request_timeout_seconds": bad}}).problem(http.StatusBadRequest)
+		p := c.do("PUT", "/channels/"+ch["id"].(string)+"/", map[string]any{"config": map[string]any{"request_timeout_seconds": bad}}).problem(http.StatusUnprocessableEntity)
 		if p["pointer"] != "/config/request_timeout_seconds" || !strings.Contains(fmt.Sprint(p["detail"]), "between 1 and 120") {
 			t.Fatalf("request_timeout_seconds %d: %v", bad, p)
 		}
 	}
-	p := c.do("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Bad", "config": map[string]any{"phone_number_id": "+1 555"}}).problem(http.StatusBadRequest)
+	p := c.do("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Bad", "config": map[string]any{"phone_number_id": "+1 555"}}).problem(http.StatusUnprocessableEntity)
 	if !strings.HasPrefix(fmt.Sprint(p["pointer"]), "/config/") || len(p["errors"].([]any)) < 3 {
 		t.Fatalf("bad config problem = %v", p)
 	}
@@ -356,7 +356,7 @@ func TestHTTPTestCall(t *testing.T) {
 	if out["status"] != float64(0) || !strings.Contains(out["error"].(string), "not allowed") {
 		t.Fatalf("a call to the metadata address = %v", out)
 	}
-	c.do("POST", "/chat-flow/http-test/", map[string]any{"url": "http://x/{{ 1 + }}"}).problem(http.StatusBadRequest)
+	c.do("POST", "/chat-flow/http-test/", map[string]any{"url": "http://x/{{ 1 + }}"}).problem(http.StatusUnprocessableEntity)
 	// Issue #12: expressions that would build gigabytes or run for seconds
 	// stop on the expression budget, in every field, quickly.
 	for _, tt := range []struct{ field, src string }{
@@ -366,12 +366,12 @@ func TestHTTPTestCall(t *testing.T) {
 	} {
 		body := map[string]any{"url": echo.URL + "/", tt.field: tt.src}
 		start := time.Now()
-		p := c.do("POST", "/chat-flow/http-test/", body).problem(http.StatusBadRequest)
+		p := c.do("POST", "/chat-flow/http-test/", body).problem(http.StatusUnprocessableEntity)
 		if d := time.Since(start); d > 5*time.Second || !strings.Contains(fmt.Sprint(p), "expression cost budget exceeded") {
 			t.Fatalf("%s = %v after %v", tt.src, p, d)
 		}
 	}
-	p := c.do("POST", "/chat-flow/http-test/", map[string]any{"url": echo.URL + "/", "headers": map[string]string{"X": "{{ join(map(1..10000, repeat('x', 1000)), '') }}"}}).problem(http.StatusBadRequest)
+	p := c.do("POST", "/chat-flow/http-test/", map[string]any{"url": echo.URL + "/", "headers": map[string]string{"X": "{{ join(map(1..10000, repeat('x', 1000)), '') }}"}}).problem(http.StatusUnprocessableEntity)
 	if !strings.Contains(fmt.Sprint(p), "too costly") {
 		t.Fatalf("header = %v", p)
 	}

@@ -78,6 +78,11 @@ type Deps struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client address (for the login throttle and logs).
 	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// Sandbox is the customer's side of `serve --sandbox`; nil answers
+	// its routes 404.
+	Sandbox SandboxConsole
 	// WebhookReads bound the webhook bodies read at once; zero fields take
 	// DefaultWebhookReadLimits.
 	WebhookReads WebhookReadLimits

@@ -91,6 +91,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"messaging_product": "whatsapp",
 		"contacts": []map[string]string{{"input": m.To, "wa_id": waID}},
 		"messages": []map[string]string{{"id": wamid}}})
+	s.recordReply(pnid, wamid, waID, body)
 	s.sendStatuses(s.number(pnid), wamid, waID, m.BizOpaque, fail)
 }
 

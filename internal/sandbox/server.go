@@ -135,6 +135,10 @@ type Server struct {
 	nonce     string
 	templates []*storedTemplate
 	media     map[string]*storedMedia
+	// replies are the messages accepted for customers (bounded), for
+	// `parley sandbox send` to show; replySeq numbers them.
+	replies  []Reply
+	replySeq int
 
 	srv *http.Server
 	ln  net.Listener

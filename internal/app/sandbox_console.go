@@ -1,0 +1,163 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/whatsapp"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/sandbox"
+)
+
+// sandboxConsole implements httpapi.SandboxConsole over the fake Graph
+// API StartSandbox runs: until then (or without --sandbox) every call is
+// a not-found error.
+type sandboxConsole struct{ a *App }
+
+var _ httpapi.SandboxConsole = sandboxConsole{}
+
+func (c sandboxConsole) fake() (*sandbox.Server, error) {
+	f := c.a.sandbox.Load()
+	if f == nil {
+		return nil, domain.Errorf(domain.CodeNotFound, "the sandbox is not running: start the server with `parley serve --sandbox`")
+	}
+	return f, nil
+}
+
+// channels are the WhatsApp channels whose API base URL is the fake's:
+// only those may be written to as a customer (their provider is fake).
+func (c sandboxConsole) channels(ctx context.Context) (*sandbox.Server, []domain.Channel, error) {
+	f, err := c.fake()
+	if err != nil {
+		return nil, nil, err
+	}
+	all, err := c.a.store.ChannelListByType(ctx, whatsapp.ChannelType)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing the sandbox channels: %w", err)
+	}
+	var out []domain.Channel
+	for _, ch := range all {
+		if base, _ := c.a.channels.PublicConfig(ch)["api_base_url"].(string); strings.TrimSuffix(base, "/") == f.URL() {
+			out = append(out, ch)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return f, out, nil
+}
+
+// SandboxChannels implements httpapi.SandboxConsole.
+func (c sandboxConsole) SandboxChannels(ctx context.Context) ([]httpapi.SandboxChannel, error) {
+	_, chs, err := c.channels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]httpapi.SandboxChannel, 0, len(chs))
+	for _, ch := range chs {
+		out = append(out, httpapi.SandboxChannel{ID: ch.ID, Name: ch.Name, ProjectID: ch.ProjectID, PhoneNumberID: ch.Address})
+	}
+	return out, nil
+}
+
+// channel finds a sandbox channel by ID; the error names those that exist.
+func (c sandboxConsole) channel(ctx context.Context, id string) (*sandbox.Server, domain.Channel, error) {
+	f, chs, err := c.channels(ctx)
+	if err != nil {
+		return nil, domain.Channel{}, err
+	}
+	var names []string
+	for _, ch := range chs {
+		if ch.ID == id {
+			return f, ch, nil
+		}
+		names = append(names, fmt.Sprintf("%s (%q)", ch.ID, ch.Name))
+	}
+	known := "none"
+	if len(names) > 0 {
+		known = strings.Join(names, ", ")
+	}
+	return nil, domain.Channel{}, &domain.Error{Code: domain.CodeNotFound,
+		Message: fmt.Sprintf("no sandbox channel %q; the channels connected to the sandbox are: %s", id, known),
+		Fields:  []domain.FieldError{{Pointer: "/channel_id", Message: "unknown sandbox channel"}}}
+}
+
+// SandboxSend implements httpapi.SandboxConsole: a button, row or quick
+// reply named by title, ID or number is sent with the ID and title of
+// the option the bot offered.
+func (c sandboxConsole) SandboxSend(ctx context.Context, in httpapi.SandboxSendInput) (httpapi.SandboxSent, error) {
+	f, ch, err := c.channel(ctx, in.ChannelID)
+	if err != nil {
+		return httpapi.SandboxSent{}, err
+	}
+	from := strings.TrimPrefix(in.From, "+")
+	seen, cursor := f.Replies(ch.Address, from, 0)
+	msg := sandbox.Inbound{PhoneNumberID: ch.Address, From: from, Name: in.Name, Text: in.Text}
+	if msg.Name == "" {
+		msg.Name = "Sandbox Customer"
+	}
+	sent := httpapi.SandboxSent{ChannelID: ch.ID, After: cursor, Kind: "text", Title: in.Text}
+	pick := func(kind, answer string) *channel.Reply {
+		r := &channel.Reply{ID: answer, Title: answer, Payload: answer}
+		if o, ok := sandbox.Choose(onlyKind(seen, kind), answer); ok {
+			r = &channel.Reply{ID: o.ID, Title: o.Title, Payload: o.ID, Description: o.Description}
+		}
+		sent.Kind, sent.Title = kind, r.Title
+		return r
+	}
+	switch {
+	case in.Button != "":
+		msg.ButtonReply = pick("button", in.Button)
+	case in.List != "":
+		msg.ListReply = pick("list", in.List)
+	case in.QuickReply != "":
+		msg.QuickReply = pick("quick_reply", in.QuickReply)
+	}
+	secrets, err := c.a.channels.Full(ch)
+	if err != nil {
+		return httpapi.SandboxSent{}, err
+	}
+	appSecret, _ := secrets["app_secret"].(string)
+	url := "http://" + c.a.Addr() + "/webhooks/whatsapp/" + ch.ID
+	if sent.ID, err = sandbox.SendInbound(ctx, nil, url, appSecret, msg); err != nil {
+		return httpapi.SandboxSent{}, domain.Errorf(domain.CodeUnavailable, "posting the customer's webhook: %v", err)
+	}
+	return sent, nil
+}
+
+// onlyKind keeps, of each reply, the options answered as kind.
+func onlyKind(replies []sandbox.Reply, kind string) []sandbox.Reply {
+	out := make([]sandbox.Reply, 0, len(replies))
+	for _, r := range replies {
+		var opts []sandbox.Option
+		for _, o := range r.Options {
+			if o.Kind == kind {
+				opts = append(opts, o)
+			}
+		}
+		r.Options = opts
+		out = append(out, r)
+	}
+	return out
+}
+
+// SandboxReplies implements httpapi.SandboxConsole.
+func (c sandboxConsole) SandboxReplies(ctx context.Context, channelID, to string, after int) ([]httpapi.SandboxReply, int, error) {
+	f, ch, err := c.channel(ctx, channelID)
+	if err != nil {
+		return nil, 0, err
+	}
+	replies, cursor := f.Replies(ch.Address, to, after)
+	out := make([]httpapi.SandboxReply, 0, len(replies))
+	for _, r := range replies {
+		sr := httpapi.SandboxReply{Seq: r.Seq, ID: r.ID, To: r.To, Type: r.Type, Header: r.Header, Text: r.Text, Footer: r.Footer,
+			Caption: r.Caption, Link: r.Link, Filename: r.Filename, Template: r.Template, ListButton: r.ListButton}
+		for _, o := range r.Options {
+			sr.Options = append(sr.Options, httpapi.SandboxOption(o))
+		}
+		out = append(out, sr)
+	}
+	return out, cursor, nil
+}

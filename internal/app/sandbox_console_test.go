@@ -1,0 +1,114 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/sandbox"
+)
+
+// TestSandboxConsole: serve --sandbox keeps its booking flow published
+// even when another flow is published first, and the /sandbox/ routes let
+// a customer talk to it without credentials: the server signs the webhook,
+// replies come back as the phone shows them, buttons are tapped by title
+// or number, and a wrong channel names the sandbox channels.
+func TestSandboxConsole(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, apptest.Options{Fake: sandbox.Config{StatusDelay: 5 * time.Millisecond}})
+	s.Publish("Other", booking) // keyword "hi", published before the sandbox starts
+	ctx := context.Background()
+
+	// Before StartSandbox the routes say how to get one.
+	if st, raw := post(t, s.Base+"/sandbox/messages/", map[string]any{"channel_id": "x", "from": "15551234567", "text": "hi"}); st != http.StatusNotFound || !strings.Contains(raw, "--sandbox") {
+		t.Fatalf("without the sandbox: %d %s", st, raw)
+	}
+	info, err := s.App.StartSandbox(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.FlowID == "" || info.Keyword != "book" {
+		t.Fatalf("sandbox info = %+v", info)
+	}
+	if f := s.Must("GET", "/chat-flow/flows/"+info.FlowID+"/", nil, http.StatusOK); f["is_active"] != true {
+		t.Fatalf("the sandbox flow is not published: %v", f)
+	}
+
+	// The sandbox channels: only those on the sandbox's fake (not apptest's).
+	other := s.WhatsAppChannel(nil)
+	var chans struct{ Items []map[string]any }
+	get(t, s.Base+"/sandbox/channels/", &chans)
+	if len(chans.Items) != 1 || chans.Items[0]["id"] != info.ChannelID {
+		t.Fatalf("sandbox channels = %v", chans.Items)
+	}
+	for _, id := range []string{"nope", other} {
+		st, raw := post(t, s.Base+"/sandbox/messages/", map[string]any{"channel_id": id, "from": "15551234567", "text": "book"})
+		if st != http.StatusNotFound || !strings.Contains(raw, info.ChannelID) {
+			t.Fatalf("channel %s: %d %s; want 404 naming %s", id, st, raw, info.ChannelID)
+		}
+	}
+	if st, raw := post(t, s.Base+"/sandbox/messages/", map[string]any{"channel_id": info.ChannelID, "from": "15551234567", "text": "a", "button": "b"}); st != http.StatusUnprocessableEntity {
+		t.Fatalf("two kinds at once: %d %s", st, raw)
+	}
+
+	say := func(field, value string) []map[string]any {
+		t.Helper()
+		st, raw := post(t, s.Base+"/sandbox/messages/", map[string]any{"channel_id": info.ChannelID, "from": "15551234567", field: value})
+		if st != http.StatusCreated {
+			t.Fatalf("send %s %q: %d %s", field, value, st, raw)
+		}
+		var sent struct {
+			After int
+			Kind  string
+			Title string
+		}
+		_ = json.Unmarshal([]byte(raw), &sent)
+		var replies struct{ Items []map[string]any }
+		s.Eventually("the bot answers "+value, func() bool {
+			get(t, fmt.Sprintf("%s/sandbox/replies/?channel_id=%s&to=15551234567&after=%d", s.Base, info.ChannelID, sent.After), &replies)
+			return len(replies.Items) > 0
+		})
+		return replies.Items
+	}
+	r := say("text", "book")
+	if !strings.Contains(fmt.Sprint(r[0]["text"]), "book an appointment") || !strings.Contains(fmt.Sprint(r[0]["options"]), "title:Book now") {
+		t.Fatalf("first reply = %v", r)
+	}
+	// "1" taps the first button: the flow goes on to the services.
+	r = say("button", "1")
+	if !strings.Contains(fmt.Sprint(r[0]["text"]), "Which service") {
+		t.Fatalf("after tapping 1: %v", r)
+	}
+}
+
+func post(t *testing.T, url string, body any) (int, string) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	res, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(res.Body)
+	return res.StatusCode, buf.String()
+}
+
+func get(t *testing.T, url string, out any) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, res.Status)
+	}
+	_ = json.NewDecoder(res.Body).Decode(out)
+}

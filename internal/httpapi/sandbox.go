@@ -1,0 +1,169 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley/internal/domain"
+)
+
+// SandboxConsole is the customer's side of `serve --sandbox`, for
+// `parley sandbox send` and `parley sandbox chat`: they talk to the running
+// server instead of opening its database. Only channels connected to the
+// sandbox's fake Graph API are reachable through it, and no secret leaves
+// the server (it signs the customer's webhooks itself).
+type SandboxConsole interface {
+	// SandboxChannels lists the channels connected to the fake; an error
+	// with CodeNotFound when the server runs without --sandbox.
+	SandboxChannels(ctx context.Context) ([]SandboxChannel, error)
+	// SandboxSend posts a signed inbound webhook, as the customer, to the
+	// channel's webhook URL.
+	SandboxSend(ctx context.Context, in SandboxSendInput) (SandboxSent, error)
+	// SandboxReplies returns what the channel sent to the customer after
+	// the cursor, oldest first, and the new cursor.
+	SandboxReplies(ctx context.Context, channelID, to string, after int) ([]SandboxReply, int, error)
+}
+
+// SandboxChannel is a channel connected to the sandbox.
+type SandboxChannel struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	ProjectID     string `json:"project_id"`
+	PhoneNumberID string `json:"phone_number_id"`
+}
+
+// SandboxSendInput is one message from the customer: exactly one of Text,
+// Button, List and QuickReply.
+type SandboxSendInput struct {
+	ChannelID  string `json:"channel_id" required:"true" maxLength:"100" doc:"The sandbox channel written to"`
+	From       string `json:"from" required:"true" pattern:"^\\+?[0-9]{6,15}$" doc:"The customer's number (digits)"`
+	Name       string `json:"name,omitempty" maxLength:"100" doc:"The customer's profile name"`
+	Text       string `json:"text,omitempty" maxLength:"4096" doc:"A text message"`
+	Button     string `json:"button,omitempty" maxLength:"256" doc:"Tap a reply button of the last messages: its title, ID or number"`
+	List       string `json:"list,omitempty" maxLength:"256" doc:"Choose a list row of the last messages: its title, ID or number"`
+	QuickReply string `json:"quick_reply,omitempty" maxLength:"256" doc:"Tap a template quick-reply button: its title, payload or number"`
+}
+
+// SandboxSent is what SandboxSend did.
+type SandboxSent struct {
+	ID        string `json:"id" doc:"The inbound message's wamid"`
+	ChannelID string `json:"channel_id"`
+	// After is the reply cursor before the message: replies after it
+	// answer this message.
+	After int `json:"after" doc:"Ask GET /sandbox/replies/ for replies after this cursor"`
+	// Kind and Title say what was sent (a button is sent by its ID and title).
+	Kind  string `json:"kind" enum:"text,button,list,quick_reply"`
+	Title string `json:"title"`
+}
+
+// SandboxReply is a message the bot sent to the customer, as their phone
+// shows it.
+type SandboxReply struct {
+	Seq        int             `json:"seq"`
+	ID         string          `json:"id"`
+	To         string          `json:"to"`
+	Type       string          `json:"type"`
+	Header     string          `json:"header,omitempty"`
+	Text       string          `json:"text,omitempty"`
+	Footer     string          `json:"footer,omitempty"`
+	Caption    string          `json:"caption,omitempty"`
+	Link       string          `json:"link,omitempty"`
+	Filename   string          `json:"filename,omitempty"`
+	Template   string          `json:"template,omitempty"`
+	ListButton string          `json:"list_button,omitempty"`
+	Options    []SandboxOption `json:"options,omitempty"`
+}
+
+// SandboxOption is a button, list row, template quick reply or link the
+// customer can tap; Kind says how it is answered (button, list,
+// quick_reply) or that it opens a URL (link).
+type SandboxOption struct {
+	Kind        string `json:"kind"`
+	ID          string `json:"id,omitempty"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	URL         string `json:"url,omitempty"`
+}
+
+type sandboxChannelsOut struct {
+	Body struct {
+		Items []SandboxChannel `json:"items"`
+	}
+}
+
+type sandboxSendIn struct {
+	Body SandboxSendInput
+}
+
+type sandboxSendOut struct {
+	Body SandboxSent
+}
+
+type sandboxRepliesIn struct {
+	ChannelID string `query:"channel_id" required:"true" maxLength:"100"`
+	To        string `query:"to" required:"true" maxLength:"20" doc:"The customer's number"`
+	After     int    `query:"after" minimum:"0" doc:"Only replies after this cursor"`
+}
+
+type sandboxRepliesOut struct {
+	Body struct {
+		Items []SandboxReply `json:"items"`
+		// Cursor is the newest reply's seq: pass it as after next time.
+		Cursor int `json:"cursor"`
+	}
+}
+
+func (s *Server) sandboxConsole() (SandboxConsole, error) {
+	if s.deps.Sandbox == nil {
+		return nil, domain.Errorf(domain.CodeNotFound, "the sandbox is not running: start the server with `parley serve --sandbox`")
+	}
+	return s.deps.Sandbox, nil
+}
+
+func (s *Server) sandboxChannels(ctx context.Context, _ *struct{}) (*sandboxChannelsOut, error) {
+	c, err := s.sandboxConsole()
+	if err != nil {
+		return nil, err
+	}
+	chs, err := c.SandboxChannels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &sandboxChannelsOut{}
+	out.Body.Items = append([]SandboxChannel{}, chs...)
+	return out, nil
+}
+
+func (s *Server) sandboxSend(ctx context.Context, in *sandboxSendIn) (*sandboxSendOut, error) {
+	c, err := s.sandboxConsole()
+	if err != nil {
+		return nil, err
+	}
+	given := 0
+	for _, v := range []string{in.Body.Text, in.Body.Button, in.Body.List, in.Body.QuickReply} {
+		if v != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, domain.Invalid("/text", "give exactly one of text, button, list or quick_reply")
+	}
+	sent, err := c.SandboxSend(ctx, in.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &sandboxSendOut{Body: sent}, nil
+}
+
+func (s *Server) sandboxReplies(ctx context.Context, in *sandboxRepliesIn) (*sandboxRepliesOut, error) {
+	c, err := s.sandboxConsole()
+	if err != nil {
+		return nil, err
+	}
+	items, cursor, err := c.SandboxReplies(ctx, in.ChannelID, in.To, in.After)
+	if err != nil {
+		return nil, err
+	}
+	out := &sandboxRepliesOut{}
+	out.Body.Items, out.Body.Cursor = append([]SandboxReply{}, items...), cursor
+	return out, nil
+}
