@@ -34,6 +34,7 @@ export const limits = {
     "trigger_value": 200
   },
   "EdgeUpdateInputBody": {
+    "flow": 100,
     "label": 200,
     "sourceHandle": 200,
     "target": 300,
@@ -92,6 +93,7 @@ export const limits = {
     "type": 50
   },
   "NodeUpdateInputBody": {
+    "flow": 100,
     "type": 50
   },
   "ProjectCreateInputBody": {
@@ -99,6 +101,14 @@ export const limits = {
   },
   "ProjectUpdateInputBody": {
     "name": 100
+  },
+  "SandboxSendInput": {
+    "button": 256,
+    "channel_id": 100,
+    "list": 256,
+    "name": 100,
+    "quick_reply": 256,
+    "text": 4096
   },
   "SimMessageInputBody": {
     "button": 256,
@@ -132,10 +142,22 @@ export const limits = {
 
 // The server's maxLength of each query parameter, by operation ID.
 export const queryLimits = {
+  "delete-flow-edge": {
+    "flow": 100
+  },
+  "delete-flow-node": {
+    "flow": 100
+  },
   "flow-analytics": {
     "flow": 100,
     "from": 40,
     "to": 40
+  },
+  "get-flow-edge": {
+    "flow": 100
+  },
+  "get-flow-node": {
+    "flow": 100
   },
   "import-flow": {
     "name": 200
@@ -176,6 +198,10 @@ export const queryLimits = {
   "list-projects": {
     "cursor": 200
   },
+  "list-sandbox-replies": {
+    "channel_id": 100,
+    "to": 20
+  },
   "list-sessions": {
     "contact": 100,
     "cursor": 200,
@@ -188,5 +214,11 @@ export const queryLimits = {
   },
   "list-tokens": {
     "cursor": 200
+  },
+  "update-flow-edge": {
+    "flow": 100
+  },
+  "update-flow-node": {
+    "flow": 100
   }
 } as const;
