@@ -21,7 +21,12 @@ type projectEnv struct {
 	byID      map[string]*store.MessageTemplate // nil value: looked up, absent
 	byName    map[string]*store.MessageTemplate
 	flows     map[string]bool
+	// channelTypes are the connectable channel types (nil: unchecked).
+	channelTypes []string
 }
+
+// ChannelTypes implements flow.ChannelTypesEnv.
+func (e *projectEnv) ChannelTypes() []string { return e.channelTypes }
 
 // refQueries are the lookups of what a graph refers to.
 type refQueries interface {

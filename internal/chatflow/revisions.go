@@ -123,7 +123,7 @@ func (s *Service) Restore(ctx context.Context, projectID, flowID string, revisio
 	if err != nil {
 		return Flow{}, err
 	}
-	return s.view(ctx, newEnv(s.store, projectID), out)
+	return s.view(ctx, s.env(s.store, projectID), out)
 }
 
 // Export returns a flow as a self-contained document: the draft, or with
@@ -264,7 +264,7 @@ func (s *Service) Validate(ctx context.Context, projectID, flowID string, flowDa
 	if startTemplate != nil {
 		tpl = *startTemplate
 	}
-	env := newEnv(s.store, projectID)
+	env := s.env(s.store, projectID)
 	if err := env.load(ctx, g, tpl); err != nil {
 		return Validation{}, err
 	}

@@ -480,7 +480,19 @@ func (a *flowAPI) fromTemplate(ctx context.Context, in *FromTemplateInput) (*Flo
 }
 
 func (a *flowAPI) nodeTypes(ctx context.Context, _ *struct{}) (*ListOutput[flow.NodeType], error) {
-	return listOf(store.List[flow.NodeType]{Items: a.svc.NodeTypes()}), nil
+	types := a.svc.NodeTypes()
+	var registered []string
+	if a.s.deps.Channels != nil {
+		for _, t := range a.s.deps.Channels.Types() {
+			registered = append(registered, t.Name)
+		}
+	}
+	for i := range types {
+		if types[i].Type == flow.TypeStart {
+			types[i].TriggerChannelTypes = flow.TriggerChannelTypes(registered)
+		}
+	}
+	return listOf(store.List[flow.NodeType]{Items: types}), nil
 }
 
 // AnalyticsInput selects execution analytics.
