@@ -150,7 +150,11 @@ export const tests = [
     fn: async (env) => {
       const { page } = env;
       await env.login();
-      const types = (await apiCall(page, 'GET', '/channel-types/')).json.results.map((t) => t.name);
+      // The server's word: the start type's trigger channel types, which
+      // follow the channel registry (GET /channel-types/).
+      const start = (await apiCall(page, 'GET', '/chat-flow/node-types/')).json.results.find((t) => t.type === 'start');
+      const types = start.trigger_channel_types.filter((c) => c.available).map((c) => c.type);
+      assert.deepEqual(types.sort(), (await apiCall(page, 'GET', '/channel-types/')).json.results.map((t) => t.name).sort());
       await page.getByRole('button', { name: 'New flow' }).click();
       const dlg = page.getByRole('dialog', { name: 'New flow' });
       await dlg.getByRole('tab', { name: 'Blank canvas' }).click();
@@ -173,6 +177,21 @@ export const tests = [
       assert.ok(unavailable > 0, 'this build connects every channel type: nothing to check');
       assert.ok(await dlg.locator('label.choice', { hasText: 'Keyword' }).locator('input').isEnabled());
       await env.shot('firstui-05-triggers');
+
+      // The start node's form offers the same channel types, the unavailable ones disabled.
+      await dlg.getByRole('tab', { name: 'From a template' }).click();
+      await dlg.getByText('Appointment booking').click();
+      await dlg.getByRole('button', { name: 'Create flow' }).click();
+      await node(page, 'start').click();
+      const picker = page.getByRole('group', { name: 'Channel types' });
+      for (const c of start.trigger_channel_types) {
+        const box = picker.getByRole('checkbox', { name: new RegExp(`^${c.type}\\b`) });
+        assert.equal(await box.isDisabled(), !c.available, `${c.type} in the start form`);
+        if (!c.available) assert.match(await picker.locator('label', { hasText: c.type }).innerText(), /unavailable in this build/);
+      }
+      await picker.getByRole('checkbox', { name: /^whatsapp/ }).check();
+      await page.getByText('Unsaved changes').waitFor();
+      await env.shot('firstui-05b-start-channel-types');
     },
   },
   {

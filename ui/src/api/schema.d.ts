@@ -2161,6 +2161,8 @@ export interface components {
             limits: components["schemas"]["Limit"][] | null;
             /** @description Whether the palette offers the type (a flow's single start node is created with it) */
             palette: boolean;
+            /** @description Start only: the channel types a trigger may listen on, and whether this server connects each (a trigger on an unavailable one is a lint error) */
+            trigger_channel_types?: components["schemas"]["TriggerChannelType"][] | null;
             type: string;
             /** @description Why the type is not available */
             unavailable_reason?: string;
@@ -2555,6 +2557,12 @@ export interface components {
             kind: string;
             node_id?: string;
             session_id: string;
+        };
+        TriggerChannelType: {
+            /** @description Whether this server has the channel type (its channel registry) */
+            available: boolean;
+            type: string;
+            unavailable_reason?: string;
         };
         TriggerData: {
             /** @description Channel types the trigger listens on (whatsapp, webchat…); all when empty. */

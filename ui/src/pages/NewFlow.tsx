@@ -6,8 +6,9 @@ import { Dialog, ErrorBanner, useLoad } from '../components/ui';
 type Flow = Schemas['Flow'];
 
 // The triggers a flow can start on. Whether an inbound trigger can work here
-// is the server's to say: its channel type must be one GET /channel-types/
-// lists (a type this build cannot connect is shown disabled, never hidden).
+// is the server's to say: GET /chat-flow/node-types/ lists, on the start
+// type, each trigger channel type and whether this build connects it (one it
+// cannot is shown disabled, never hidden).
 export const TRIGGERS: { id: string; label: string; trigger: Record<string, unknown> }[] = [
   { id: 'manual', label: 'Manual / API', trigger: { type: 'manual' } },
   { id: 'whatsapp', label: 'Inbound WhatsApp message', trigger: { type: 'inbound', channel_types: ['whatsapp'] } },
@@ -40,12 +41,13 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const templates = useLoad((signal) => api.get('/chat-flow/templates/', { signal }), []);
-  const channelTypes = useLoad((signal) => api.get('/channel-types/', { signal }), []);
-  const connectable = channelTypes.data ? new Set((channelTypes.data.results ?? []).map((t) => t.name)) : null;
+  const nodeTypes = useLoad((signal) => api.get('/chat-flow/node-types/', { signal }), []);
+  const channelTypes = new Map((nodeTypes.data?.results?.find((t) => t.type === 'start')?.trigger_channel_types ?? []).map((c) => [c.type, c]));
   /** Why a trigger cannot work in this build, or '' when it can (or the server did not say). */
   const unavailable = (t: (typeof TRIGGERS)[number]) => {
     const types = (t.trigger.channel_types as string[] | undefined) ?? [];
-    return connectable && types.some((c) => !connectable.has(c)) ? 'unavailable' : '';
+    const off = types.map((c) => channelTypes.get(c)).find((c) => c && !c.available);
+    return off ? off.unavailable_reason || `this server cannot connect ${off.type} channels` : '';
   };
 
   const submit = async (e: FormEvent) => {
@@ -119,7 +121,7 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
                 const why = unavailable(t);
                 return (
                   <label key={t.id} className={`choice ${trigger === t.id ? 'selected' : ''} ${why ? 'disabled' : ''}`}>
-                    <input type="radio" name="trigger" value={t.id} checked={trigger === t.id} disabled={!!why} onChange={() => setTrigger(t.id)} />
+                    <input type="radio" name="trigger" value={t.id} checked={trigger === t.id} disabled={!!why} onChange={() => setTrigger(t.id)} title={why || undefined} />
                     <strong>{t.label}</strong>
                     {why && <span className="muted small">Unavailable in this build (no such channel can be connected)</span>}
                   </label>
