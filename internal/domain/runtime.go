@@ -43,6 +43,9 @@ type Contact struct {
 	LastInboundAt *time.Time     `json:"last_inbound_at"`
 	CreatedAt     time.Time      `json:"created_at"`
 	UpdatedAt     time.Time      `json:"updated_at"`
+	// WaitingForHuman is set by lists: the contact's live session waits at
+	// a handoff for a person to reply and release it.
+	WaitingForHuman bool `json:"waiting_for_human" doc:"The conversation is handed to a human and waits for one (a handoff node); set by the contact list"`
 }
 
 // URN is one address of a contact on a channel type ("whatsapp" + wa_id).

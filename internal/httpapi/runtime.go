@@ -90,10 +90,13 @@ type ContactListInput struct {
 	PageParams
 	Search string `query:"search" maxLength:"200" doc:"Part of the name or phone number"`
 	Tag    string `query:"tag" maxLength:"100"`
+	// WaitingForHuman keeps the conversations handed to a person.
+	WaitingForHuman bool `query:"waiting_for_human" doc:"Only contacts whose conversation waits for a human (a handoff); each item says so in waiting_for_human"`
 }
 
 func (a *runtimeAPI) contactList(ctx context.Context, in *ContactListInput) (*ListOutput[domain.Contact], error) {
-	l, err := a.s.deps.Store.ContactList(ctx, store.ContactListParams{ProjectID: principalFrom(ctx).ProjectID, Search: in.Search, Tag: in.Tag, Page: in.page()})
+	l, err := a.s.deps.Store.ContactList(ctx, store.ContactListParams{ProjectID: principalFrom(ctx).ProjectID, Search: in.Search, Tag: in.Tag,
+		WaitingForHuman: in.WaitingForHuman, Page: in.page()})
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +128,7 @@ func (a *runtimeAPI) contactGet(ctx context.Context, in *ContactPath) (*Body[Con
 	d := ContactDetail{Contact: c, URNs: urns}
 	if s, err := a.s.deps.Store.SessionLive(ctx, c.ID); err == nil {
 		d.Session = &s
+		d.WaitingForHuman = s.WaitingFor == "handoff"
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
