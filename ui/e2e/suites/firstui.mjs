@@ -292,4 +292,52 @@ export const tests = [
       assert.equal(Number(await page.getByRole('dialog').getByLabel('Name', { exact: true }).getAttribute('maxlength')), max('ChannelCreateInputBody', 'name'));
     },
   },
+  {
+    name: 'firstui: the inbox marks conversations waiting for a human and filters them',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      // Play two customers on the sandbox channel: one asks for a human (the
+      // booking flow's handoff), the other only starts booking.
+      const ch = (await apiCall(page, 'GET', '/sandbox/channels/')).json.items?.[0];
+      assert.ok(ch, 'no sandbox channel');
+      const say = async (from, name, body) => {
+        const r = await apiCall(page, 'POST', '/sandbox/messages/', { channel_id: ch.id, from, name, ...body });
+        assert.equal(r.status, 201, r.text);
+      };
+      const waitFor = async (pred, what) => {
+        for (let i = 0; i < 100; i++) {
+          const l = (await apiCall(page, 'GET', '/contacts/?limit=100')).json.results ?? [];
+          if (pred(l)) return l;
+          await page.waitForTimeout(100);
+        }
+        throw new Error('timed out waiting for ' + what);
+      };
+      await say('15550101001', 'Hana Human', { text: 'book' });
+      await waitFor((l) => l.some((c) => c.name === 'Hana Human'), 'Hana');
+      await page.waitForTimeout(500); // the welcome with its buttons
+      await say('15550101001', 'Hana Human', { button: 'Talk to a human' });
+      await say('15550101002', 'Bo Booker', { text: 'book' });
+      await waitFor((l) => l.some((c) => c.name === 'Hana Human' && c.waiting_for_human) && l.some((c) => c.name === 'Bo Booker'), 'the handoff');
+
+      await page.getByRole('link', { name: 'Conversations' }).click();
+      const contacts = page.getByRole('navigation', { name: 'Contacts' });
+      const hana = contacts.getByRole('link', { name: /Hana Human/ });
+      await hana.getByText('waiting for a human').waitFor();
+      await contacts.getByRole('link', { name: /Bo Booker/ }).waitFor();
+      assert.equal(await contacts.getByRole('link', { name: /Bo Booker/ }).getByText('waiting for a human').count(), 0);
+      await page.getByRole('tab', { name: 'Waiting for a human' }).click();
+      await contacts.getByRole('link', { name: /Bo Booker/ }).waitFor({ state: 'detached' });
+      await hana.waitFor();
+      await hana.click();
+      await page.getByRole('status').getByText('Waiting for a human.').waitFor();
+      await env.shot('firstui-08-inbox-waiting-for-human');
+      // Released: the mark and the filter's entry go.
+      await page.getByRole('button', { name: 'Release handoff' }).click();
+      await page.getByRole('status').getByText('Waiting for a human.').waitFor({ state: 'detached' });
+      await page.getByRole('tab', { name: 'All' }).click();
+      await page.getByRole('tab', { name: 'Waiting for a human' }).click();
+      await page.getByText('No conversation waits for a human').waitFor();
+    },
+  },
 ];

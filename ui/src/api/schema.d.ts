@@ -1340,6 +1340,8 @@ export interface components {
             tags: string[] | null;
             /** Format: date-time */
             updated_at: string;
+            /** @description The conversation is handed to a human and waits for one (a handoff node); set by the contact list */
+            waiting_for_human: boolean;
         };
         ContactDetail: {
             assignee: string;
@@ -1364,6 +1366,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             urns: components["schemas"]["URN"][] | null;
+            /** @description The conversation is handed to a human and waits for one (a handoff node); set by the contact list */
+            waiting_for_human: boolean;
         };
         ContactStruct: {
             fields?: {
@@ -4188,6 +4192,8 @@ export interface operations {
                 /** @description Part of the name or phone number */
                 search?: string;
                 tag?: string;
+                /** @description Only contacts whose conversation waits for a human (a handoff); each item says so in waiting_for_human */
+                waiting_for_human?: boolean;
             };
             header?: never;
             path?: never;
