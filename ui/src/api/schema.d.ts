@@ -661,6 +661,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/favicon.ico": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The site icon */
+        get: operations["favicon"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -736,7 +753,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /** Prometheus metrics (Authorization: Bearer <PARLEY_METRICS_TOKEN> when that is set) */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -861,6 +878,57 @@ export interface paths {
         };
         /** Readiness: the database answers */
         get: operations["readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/channels/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channels connected to the sandbox's fake WhatsApp (serve --sandbox) */
+        get: operations["list-sandbox-channels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/messages/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Play the customer: the server signs and posts an inbound webhook to a sandbox channel */
+        post: operations["send-sandbox-message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/replies/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a sandbox channel sent to a customer, as their phone shows it */
+        get: operations["list-sandbox-replies"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1272,9 +1340,13 @@ export interface components {
             tags: string[] | null;
             /** Format: date-time */
             updated_at: string;
+            /** @description The conversation is handed to a human and waits for one (a handoff node); set by the contact list */
+            waiting_for_human: boolean;
         };
         ContactDetail: {
             assignee: string;
+            /** @description The assignee for people: the user's name and e-mail when assignee is a user's ID or e-mail */
+            assignee_name?: string;
             /** Format: date-time */
             created_at: string;
             fields: {
@@ -1296,6 +1368,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             urns: components["schemas"]["URN"][] | null;
+            /** @description The conversation is handed to a human and waits for one (a handoff node); set by the contact list */
+            waiting_for_human: boolean;
         };
         ContactStruct: {
             fields?: {
@@ -1406,14 +1480,23 @@ export interface components {
             targetHandle?: string;
         };
         EdgeStat: {
+            /** @description The edge's id within flow_data */
             edge_id: string;
+            /** @description The edge's id as the edge endpoints return it: <flow_id>:<edge_id> */
+            id: string;
             source?: string;
+            /** @description The source node's id as the node endpoints return it */
+            source_node?: string;
             target?: string;
+            /** @description The target node's id as the node endpoints return it */
+            target_node?: string;
             /** Format: int64 */
             transitions: number;
         };
         EdgeUpdateInputBody: {
             data?: unknown;
+            /** @description The flow, when the path has the edge's short ID */
+            flow?: string;
             label?: string;
             sourceHandle?: string;
             target?: string;
@@ -1481,6 +1564,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             created_by: string;
+            /** @description Who created the flow, for people: the user's name and e-mail, or the API token's name */
+            created_by_name: string;
             /**
              * Format: int64
              * @description Sessions expire this long after they start
@@ -1516,6 +1601,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             updated_by: string;
+            /** @description Who saved the flow last, for people */
+            updated_by_name: string;
             /**
              * Format: int64
              * @description The flow's version (its ETag): send it back as If-Match or version when saving
@@ -1528,6 +1615,8 @@ export interface components {
             created_at?: unknown;
             /** @description Read-only; ignored */
             created_by?: unknown;
+            /** @description Read-only; ignored */
+            created_by_name?: unknown;
             /**
              * Format: int64
              * @description Defaults to 86400 (24 h); 60 to 7776000
@@ -1562,6 +1651,8 @@ export interface components {
             updated_at?: unknown;
             /** @description Read-only; ignored */
             updated_by?: unknown;
+            /** @description Read-only; ignored */
+            updated_by_name?: unknown;
             /**
              * Format: int64
              * @description Ignored on create
@@ -1590,6 +1681,8 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             flow_id: string;
+            /** @description The flow's name (set by the API) */
+            flow_name?: string;
             id: string;
             node_id: string;
             project_id: string;
@@ -1647,6 +1740,8 @@ export interface components {
             created_at?: unknown;
             /** @description Read-only; ignored */
             created_by?: unknown;
+            /** @description Read-only; ignored */
+            created_by_name?: unknown;
             /** Format: int64 */
             expire_after_seconds?: number;
             flow_data?: unknown;
@@ -1673,6 +1768,8 @@ export interface components {
             updated_at?: unknown;
             /** @description Read-only; ignored */
             updated_by?: unknown;
+            /** @description Read-only; ignored */
+            updated_by_name?: unknown;
             /**
              * Format: int64
              * @description The version this save started from (or send If-Match); required unless only is_active is sent
@@ -2051,6 +2148,9 @@ export interface components {
              * @description Sessions that ended at this node without leaving it (expired, failed or an unconnected exit)
              */
             drop_offs: number;
+            /** @description The node's id as the node endpoints return it: <flow_id>:<node_id> */
+            id: string;
+            /** @description The node's id within flow_data */
             node_id: string;
             type: string;
             /** Format: int64 */
@@ -2081,6 +2181,8 @@ export interface components {
             limits: components["schemas"]["Limit"][] | null;
             /** @description Whether the palette offers the type (a flow's single start node is created with it) */
             palette: boolean;
+            /** @description Start only: the channel types a trigger may listen on, and whether this server connects each (a trigger on an unavailable one is a lint error) */
+            trigger_channel_types?: components["schemas"]["TriggerChannelType"][] | null;
             type: string;
             /** @description Why the type is not available */
             unavailable_reason?: string;
@@ -2090,7 +2192,7 @@ export interface components {
         NodeUpdateInputBody: {
             /** @description Replaces the node's data */
             data?: unknown;
-            /** @description Ignored: the node's ID names its flow */
+            /** @description The flow, when the path has the node's short ID */
             flow?: string;
             /** @description Ignored: node IDs do not change */
             id?: string;
@@ -2171,9 +2273,77 @@ export interface components {
             /** Format: date-time */
             published_at: string;
             published_by: string;
+            /** @description Who published the revision, for people: the user's name and e-mail, or the API token's name */
+            published_by_name: string;
             /** Format: int64 */
             revision: number;
             settings: components["schemas"]["Settings"];
+        };
+        SandboxChannel: {
+            id: string;
+            name: string;
+            phone_number_id: string;
+            project_id: string;
+        };
+        SandboxChannelsOutBody: {
+            items: components["schemas"]["SandboxChannel"][] | null;
+        };
+        SandboxOption: {
+            description?: string;
+            id?: string;
+            kind: string;
+            title: string;
+            url?: string;
+        };
+        SandboxRepliesOutBody: {
+            /** Format: int64 */
+            cursor: number;
+            items: components["schemas"]["SandboxReply"][] | null;
+        };
+        SandboxReply: {
+            caption?: string;
+            filename?: string;
+            footer?: string;
+            header?: string;
+            id: string;
+            link?: string;
+            list_button?: string;
+            options?: components["schemas"]["SandboxOption"][] | null;
+            /** Format: int64 */
+            seq: number;
+            template?: string;
+            text?: string;
+            to: string;
+            type: string;
+        };
+        SandboxSendInput: {
+            /** @description Tap a reply button of the last messages: its title, ID or number */
+            button?: string;
+            /** @description The sandbox channel written to */
+            channel_id: string;
+            /** @description The customer's number (digits) */
+            from: string;
+            /** @description Choose a list row of the last messages: its title, ID or number */
+            list?: string;
+            /** @description The customer's profile name */
+            name?: string;
+            /** @description Tap a template quick-reply button: its title, payload or number */
+            quick_reply?: string;
+            /** @description A text message */
+            text?: string;
+        };
+        SandboxSent: {
+            /**
+             * Format: int64
+             * @description Ask GET /sandbox/replies/ for replies after this cursor
+             */
+            after: number;
+            channel_id: string;
+            /** @description The inbound message's wamid */
+            id: string;
+            /** @enum {string} */
+            kind: "text" | "button" | "list" | "quick_reply";
+            title: string;
         };
         SessionCounts: {
             /** Format: int64 */
@@ -2198,6 +2368,8 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             flow_id: string;
+            /** @description The flow's name (set by the API) */
+            flow_name?: string;
             id: string;
             messages: components["schemas"]["MessageView"][] | null;
             node_id: string;
@@ -2409,6 +2581,12 @@ export interface components {
             kind: string;
             node_id?: string;
             session_id: string;
+        };
+        TriggerChannelType: {
+            /** @description Whether this server has the channel type (its channel registry) */
+            available: boolean;
+            type: string;
+            unavailable_reason?: string;
         };
         TriggerData: {
             /** @description Channel types the trigger listens on (whatsapp, webchat…); all when empty. */
@@ -3070,10 +3248,13 @@ export interface operations {
     };
     "get-flow-edge": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when edge_id is a short ID */
+                flow?: string;
+            };
             header?: never;
             path: {
-                /** @description Global edge ID: <flow_id>:<edge_id> */
+                /** @description The edge's id as returned: <flow_id>:<edge_id>; or its short ID (edge_id) with ?flow= */
                 edge_id: string;
             };
             cookie?: never;
@@ -3102,13 +3283,16 @@ export interface operations {
     };
     "update-flow-edge": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when edge_id is a short ID */
+                flow?: string;
+            };
             header?: {
                 /** @description The flow version (ETag) the change is based on; a stale one gets 409 */
                 "If-Match"?: string;
             };
             path: {
-                /** @description Global edge ID: <flow_id>:<edge_id> */
+                /** @description The edge's id as returned: <flow_id>:<edge_id>; or its short ID (edge_id) with ?flow= */
                 edge_id: string;
             };
             cookie?: never;
@@ -3141,13 +3325,18 @@ export interface operations {
     };
     "delete-flow-edge": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when edge_id is a short ID */
+                flow?: string;
+                /** @description The flow version (instead of If-Match) */
+                version?: number;
+            };
             header?: {
                 /** @description The flow version (ETag) the change is based on; a stale one gets 409 */
                 "If-Match"?: string;
             };
             path: {
-                /** @description Global edge ID: <flow_id>:<edge_id> */
+                /** @description The edge's id as returned: <flow_id>:<edge_id>; or its short ID (edge_id) with ?flow= */
                 edge_id: string;
             };
             cookie?: never;
@@ -3871,10 +4060,13 @@ export interface operations {
     };
     "get-flow-node": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when node_id is a short ID */
+                flow?: string;
+            };
             header?: never;
             path: {
-                /** @description Global node ID: <flow_id>:<node_id> */
+                /** @description The node's id as returned: <flow_id>:<node_id>; or its short ID (node_id) with ?flow= */
                 node_id: string;
             };
             cookie?: never;
@@ -3903,13 +4095,16 @@ export interface operations {
     };
     "update-flow-node": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when node_id is a short ID */
+                flow?: string;
+            };
             header?: {
                 /** @description The flow version (ETag) the change is based on; a stale one gets 409 */
                 "If-Match"?: string;
             };
             path: {
-                /** @description Global node ID: <flow_id>:<node_id> */
+                /** @description The node's id as returned: <flow_id>:<node_id>; or its short ID (node_id) with ?flow= */
                 node_id: string;
             };
             cookie?: never;
@@ -3942,13 +4137,18 @@ export interface operations {
     };
     "delete-flow-node": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The flow, when node_id is a short ID */
+                flow?: string;
+                /** @description The flow version (instead of If-Match) */
+                version?: number;
+            };
             header?: {
                 /** @description The flow version (ETag) the change is based on; a stale one gets 409 */
                 "If-Match"?: string;
             };
             path: {
-                /** @description Global node ID: <flow_id>:<node_id> */
+                /** @description The node's id as returned: <flow_id>:<node_id>; or its short ID (node_id) with ?flow= */
                 node_id: string;
             };
             cookie?: never;
@@ -4012,6 +4212,8 @@ export interface operations {
                 /** @description Part of the name or phone number */
                 search?: string;
                 tag?: string;
+                /** @description Only contacts whose conversation waits for a human (a handoff); each item says so in waiting_for_human */
+                waiting_for_human?: boolean;
             };
             header?: never;
             path?: never;
@@ -4225,6 +4427,24 @@ export interface operations {
             };
         };
     };
+    favicon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The site icon */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     healthz: {
         parameters: {
             query?: never;
@@ -4351,7 +4571,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Prometheus metrics */
+            /** @description Prometheus metrics (Authorization: Bearer <PARLEY_METRICS_TOKEN> when that is set) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4701,6 +4921,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    "list-sandbox-channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxChannelsOutBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "send-sandbox-message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SandboxSendInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxSent"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-sandbox-replies": {
+        parameters: {
+            query: {
+                channel_id: string;
+                /** @description The customer's number */
+                to: string;
+                /** @description Only replies after this cursor */
+                after?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxRepliesOutBody"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
