@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/sandbox"
 )
@@ -108,6 +109,16 @@ func TestSandboxConsole(t *testing.T) {
 		if c := c.(map[string]any); c["waiting_for_human"] != (c["phone"] == "+15550001111") {
 			t.Fatalf("contact %v", c)
 		}
+	}
+	// The conversation's session names its flow.
+	w := s.Must("GET", "/contacts/?waiting_for_human=true", nil, http.StatusOK)["results"].([]any)[0].(map[string]any)
+	d := s.Must("GET", "/contacts/"+w["id"].(string)+"/", nil, http.StatusOK)
+	sess, _ := d["session"].(map[string]any)
+	if sess == nil || sess["flow_name"] != app.SandboxFlowName || d["waiting_for_human"] != true {
+		t.Fatalf("contact detail = %v", d)
+	}
+	if got := s.Must("GET", "/sessions/"+sess["id"].(string)+"/", nil, http.StatusOK); got["flow_name"] != app.SandboxFlowName {
+		t.Fatalf("session = %v", got)
 	}
 }
 

@@ -42,6 +42,13 @@ type Store interface {
 	store.Flows
 	store.Templates
 	store.Transactor
+	actorQueries
+}
+
+// actorQueries look up who an actor ("user:<id>", "token:<id>") is.
+type actorQueries interface {
+	UserGet(ctx context.Context, id string) (domain.User, error)
+	TokenGet(ctx context.Context, r store.Ref) (domain.Token, error)
 }
 
 // Service applies the chat-flow rules.
@@ -112,6 +119,10 @@ type Flow struct {
 	UpdatedAt          time.Time         `json:"updated_at"`
 	CreatedBy          string            `json:"created_by"`
 	UpdatedBy          string            `json:"updated_by"`
+	// CreatedByName and UpdatedByName say who, for people: a user's name
+	// and e-mail, an API token's name.
+	CreatedByName string `json:"created_by_name" doc:"Who created the flow, for people: the user's name and e-mail, or the API token's name"`
+	UpdatedByName string `json:"updated_by_name" doc:"Who saved the flow last, for people"`
 	// Problems are the linter's findings on the draft: errors block
 	// publishing, warnings do not. Pointers are into this document.
 	Problems []flow.Problem `json:"problems" doc:"Lint problems of the draft; pointers start at /flow_data (or /start_template)"`
@@ -158,6 +169,7 @@ func (s *Service) view(ctx context.Context, env *projectEnv, f store.Flow) (Flow
 		Status: f.Status, Revision: f.LiveRevision, Version: f.Version, Remark: f.Remark, Trigger: decodeTrigger(f.Trigger),
 		ChannelID: f.ChannelID, Logging: f.Logging, ExpireAfterSeconds: f.ExpireAfterSeconds, OnRetrigger: f.OnRetrigger,
 		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, CreatedBy: f.CreatedBy, UpdatedBy: f.UpdatedBy,
+		CreatedByName: s.describeActor(ctx, s.store, f.ProjectID, f.CreatedBy), UpdatedByName: s.describeActor(ctx, s.store, f.ProjectID, f.UpdatedBy),
 		Problems: append(problems, shared...),
 	}, nil
 }
@@ -748,17 +760,29 @@ func (s *Service) stale(ctx context.Context, q store.Queries, cur store.Flow, ex
 
 // describeActor turns "user:<id>" or "token:<id>" into something a person
 // recognises; it falls back to the raw actor.
-func (s *Service) describeActor(ctx context.Context, q store.Queries, projectID, actor string) string {
+func (s *Service) describeActor(ctx context.Context, q actorQueries, projectID, actor string) string {
+	return DescribeActor(ctx, q, projectID, actor)
+}
+
+// DescribeActor turns an actor ("user:<id>", "token:<id>", "system") into
+// what people recognise: "Ann (ann@example.com)", `API token "ci"`,
+// "Parley"; it falls back to the raw actor.
+func DescribeActor(ctx context.Context, q actorQueries, projectID, actor string) string {
 	kind, id, _ := strings.Cut(actor, ":")
 	switch kind {
 	case "user":
 		if u, err := q.UserGet(ctx, id); err == nil {
+			if u.Name != "" && u.Name != u.Email {
+				return fmt.Sprintf("%s (%s)", u.Name, u.Email)
+			}
 			return u.Email
 		}
 	case "token":
 		if t, err := q.TokenGet(ctx, store.Ref{ProjectID: projectID, ID: id}); err == nil {
 			return fmt.Sprintf("API token %q", t.Name)
 		}
+	case "system":
+		return "Parley"
 	}
 	if actor == "" {
 		return "someone"

@@ -138,10 +138,12 @@ func SessionLive(status string) bool { return status == SessionActive || status 
 // FlowSession is the stored record of one run of a flow revision for a
 // contact. State is the engine's serialised session.
 type FlowSession struct {
-	ID         string     `json:"id"`
-	ProjectID  string     `json:"project_id"`
-	ContactID  string     `json:"contact_id"`
-	FlowID     string     `json:"flow_id"`
+	ID        string `json:"id"`
+	ProjectID string `json:"project_id"`
+	ContactID string `json:"contact_id"`
+	FlowID    string `json:"flow_id"`
+	// FlowName is the flow's name, set by the API for people.
+	FlowName   string     `json:"flow_name,omitempty" doc:"The flow's name (set by the API)"`
 	Revision   int        `json:"revision"`
 	ChannelID  string     `json:"channel_id"`
 	Status     string     `json:"status"`

@@ -121,6 +121,9 @@ type ReadOnlyFields struct {
 	CreatedBy any `json:"created_by,omitempty" doc:"Read-only; ignored"`
 	UpdatedBy any `json:"updated_by,omitempty" doc:"Read-only; ignored"`
 	Problems  any `json:"problems,omitempty" doc:"Read-only; ignored"`
+	// CreatedByName and UpdatedByName are the names of the actors above.
+	CreatedByName any `json:"created_by_name,omitempty" doc:"Read-only; ignored"`
+	UpdatedByName any `json:"updated_by_name,omitempty" doc:"Read-only; ignored"`
 }
 
 // FlowOutput is one flow with its version as the ETag.

@@ -1345,6 +1345,8 @@ export interface components {
         };
         ContactDetail: {
             assignee: string;
+            /** @description The assignee for people: the user's name and e-mail when assignee is a user's ID or e-mail */
+            assignee_name?: string;
             /** Format: date-time */
             created_at: string;
             fields: {
@@ -1562,6 +1564,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             created_by: string;
+            /** @description Who created the flow, for people: the user's name and e-mail, or the API token's name */
+            created_by_name: string;
             /**
              * Format: int64
              * @description Sessions expire this long after they start
@@ -1597,6 +1601,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             updated_by: string;
+            /** @description Who saved the flow last, for people */
+            updated_by_name: string;
             /**
              * Format: int64
              * @description The flow's version (its ETag): send it back as If-Match or version when saving
@@ -1609,6 +1615,8 @@ export interface components {
             created_at?: unknown;
             /** @description Read-only; ignored */
             created_by?: unknown;
+            /** @description Read-only; ignored */
+            created_by_name?: unknown;
             /**
              * Format: int64
              * @description Defaults to 86400 (24 h); 60 to 7776000
@@ -1643,6 +1651,8 @@ export interface components {
             updated_at?: unknown;
             /** @description Read-only; ignored */
             updated_by?: unknown;
+            /** @description Read-only; ignored */
+            updated_by_name?: unknown;
             /**
              * Format: int64
              * @description Ignored on create
@@ -1671,6 +1681,8 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             flow_id: string;
+            /** @description The flow's name (set by the API) */
+            flow_name?: string;
             id: string;
             node_id: string;
             project_id: string;
@@ -1728,6 +1740,8 @@ export interface components {
             created_at?: unknown;
             /** @description Read-only; ignored */
             created_by?: unknown;
+            /** @description Read-only; ignored */
+            created_by_name?: unknown;
             /** Format: int64 */
             expire_after_seconds?: number;
             flow_data?: unknown;
@@ -1754,6 +1768,8 @@ export interface components {
             updated_at?: unknown;
             /** @description Read-only; ignored */
             updated_by?: unknown;
+            /** @description Read-only; ignored */
+            updated_by_name?: unknown;
             /**
              * Format: int64
              * @description The version this save started from (or send If-Match); required unless only is_active is sent
@@ -2257,6 +2273,8 @@ export interface components {
             /** Format: date-time */
             published_at: string;
             published_by: string;
+            /** @description Who published the revision, for people: the user's name and e-mail, or the API token's name */
+            published_by_name: string;
             /** Format: int64 */
             revision: number;
             settings: components["schemas"]["Settings"];
@@ -2350,6 +2368,8 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             flow_id: string;
+            /** @description The flow's name (set by the API) */
+            flow_name?: string;
             id: string;
             messages: components["schemas"]["MessageView"][] | null;
             node_id: string;
