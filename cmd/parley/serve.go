@@ -58,7 +58,7 @@ func (c *cli) serveCmd() *cobra.Command {
 				if url != defaultServer {
 					server = " --server " + url
 				}
-				fmt.Fprintf(c.stdout, "  Talk to it as a customer, in another terminal:\n    go run ./cmd/parley sandbox send%s --to-channel %s --from 15551234567 --text %s\n", server, info.ChannelID, info.Keyword)
+				fmt.Fprintf(c.stdout, "  Talk to it as a customer, in another terminal:\n"+sandboxSendLine, server, info.ChannelID, info.Keyword)
 				fmt.Fprintf(c.stdout, "  or keep chatting:\n    go run ./cmd/parley sandbox chat%s --to-channel %s\n", server, info.ChannelID)
 				if len(info.Messaging) > 0 {
 					fmt.Fprintf(c.stdout, "  The same fake answers as Messenger, Instagram and Viber, with a sandbox channel of each; play their customers with\n")
@@ -82,6 +82,10 @@ func (c *cli) serveCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&withSandbox, "sandbox", false, "also run a fake WhatsApp, Messenger, Instagram and Viber API and connect a sandbox channel of each to it")
 	return cmd
 }
+
+// sandboxSendLine is the customer command serve --sandbox prints (the
+// README shows it): --server (when not the default), channel, keyword.
+const sandboxSendLine = "    go run ./cmd/parley sandbox send%s --to-channel %s --from 15551234567 --text %s\n"
 
 func firstErr(errs ...error) error {
 	for _, err := range errs {

@@ -21,13 +21,13 @@ func (s *Service) DraftProgram(ctx context.Context, projectID, flowID string) (*
 	if err != nil {
 		return nil, err
 	}
-	env := newEnv(s.store, projectID)
+	env := s.env(s.store, projectID)
 	if err := env.load(ctx, g, f.StartTemplate); err != nil {
 		return nil, err
 	}
 	for _, p := range lint(g, env, f.StartTemplate) {
 		if p.Severity == flow.SeverityError {
-			return nil, lintFailure(lint(g, env, f.StartTemplate))
+			return nil, lintFailure(lint(g, env, f.StartTemplate), true)
 		}
 	}
 	prog, err := flow.Compile(g, flow.CompileOptions{Env: frozenEnv{buttons: env.frozenButtons()}})
