@@ -176,6 +176,8 @@ func (s *Server) routeTable() []Route {
 		op(get, "/channels/{channel_id}/dead-letters/", "list-dead-letters", "Webhooks that were authentic but could not be processed, newest first", "channels", Viewer, ra.deadLetterList),
 		op(post, "/channels/{channel_id}/dead-letters/{dead_letter_id}/replay", "replay-dead-letter", "Run a dead letter through the webhook ingest again and record the outcome", "channels", Editor, ra.deadLetterReplay),
 	}
+	// The web chat widget's public endpoints (webchat.go).
+	routes = append(routes, s.webchatRoutes()...)
 	// Provider webhooks, as each registered channel type declares them
 	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).
 	return append(routes, s.webhookRoutes(ra)...)
