@@ -129,6 +129,10 @@ type Contact struct {
 	UserID string `json:"user_id,omitempty"`
 	// Phone is the contact's number in E.164 ("+15551234567") when the
 	// channel knows it; the adapter, which knows its addresses, sets it.
+	// Set it only for a number the platform verified (WhatsApp: the one
+	// the person writes from; a Viber or Messenger user's confirmed
+	// number): the contact's first message with it joins the contact that
+	// already has that verified number, across channels.
 	Phone    string `json:"phone,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Username string `json:"username,omitempty"`

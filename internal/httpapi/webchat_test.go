@@ -260,3 +260,74 @@ func TestWebchatConversation(t *testing.T) {
 		t.Fatalf("another visitor after the flood: %d", res.StatusCode)
 	}
 }
+
+// TestContactMerge: a web visitor and a contact reached on another channel
+// become one contact whose conversation holds both channels' messages; the
+// visitor's widget still sees only its own channel's.
+func TestContactMerge(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := h.runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.runner.Stop(); cancel() })
+	a := h.tenant("Alpha")
+	c := h.bearer(a.token)
+	web := c.do("POST", "/channels/", map[string]any{"type": "webchat", "name": "Site"}).want(http.StatusCreated).json()["id"].(string)
+	other := c.do("POST", "/channels/", map[string]any{"type": "webchat", "name": "Shop"}).want(http.StatusCreated).json()["id"].(string)
+	c.do("POST", "/chat-flow/flows/", map[string]any{"name": "Web", "is_active": true, "flow_data": json.RawMessage(webchatGraph)}).want(http.StatusCreated)
+
+	// The same person: a visitor of Site and a contact on Shop (with a phone).
+	_, v := h.wcCall("POST", "/webchat/"+web+"/visitors", "", "", "")
+	token := v["token"].(string)
+	h.wcCall("POST", "/webchat/"+web+"/messages", "", token, `{"id":"merge-001","text":"hello"}`)
+	h.stream(web, token, "", hasOut(1))
+	f := c.do("POST", "/chat-flow/flows/", map[string]any{"name": "Manual", "is_active": true, "flow_data": json.RawMessage(
+		`{"nodes":[{"id":"s","type":"start","data":{"trigger":{"type":"manual"}}},{"id":"e","type":"end","data":{"text":"Your order shipped"}}],"edges":[{"id":"e1","source":"s","target":"e"}]}`)}).want(http.StatusCreated).json()
+	started := c.do("POST", "/chat-flow/flows/"+f["id"].(string)+"/start/", map[string]any{"phone": "+351912345678", "channel_id": other, "name": "Ana"}).want(http.StatusOK).json()
+	ana := started["contact_id"].(string)
+	visitors := c.do("GET", "/contacts/?search=web%20visitor", nil).want(http.StatusOK).json()["results"].([]any)
+	if len(visitors) != 1 {
+		t.Fatalf("visitors = %v", visitors)
+	}
+	visitor := visitors[0].(map[string]any)["id"].(string)
+
+	// Bad merges: what and where.
+	p := c.do("POST", "/contacts/"+ana+"/merge/", map[string]any{"contact_id": ana}).problem(http.StatusUnprocessableEntity)
+	if !strings.Contains(fmt.Sprint(p), "itself") {
+		t.Fatalf("merge into itself = %v", p)
+	}
+	p = c.do("POST", "/contacts/"+ana+"/merge/", map[string]any{"contact_id": "nobody"}).problem(http.StatusUnprocessableEntity)
+	if !strings.Contains(fmt.Sprint(p["errors"]), "/contact_id") {
+		t.Fatalf("merge of an unknown contact = %v", p)
+	}
+	b := h.tenant("Bravo")
+	h.bearer(b.token).do("POST", "/contacts/"+ana+"/merge/", map[string]any{"contact_id": visitor}).problem(http.StatusNotFound)
+	h.bearer(b.token).do("POST", "/contacts/nobody/merge/", map[string]any{"contact_id": visitor}).problem(http.StatusNotFound)
+
+	merged := c.do("POST", "/contacts/"+ana+"/merge/", map[string]any{"contact_id": visitor}).want(http.StatusOK).json()
+	if merged["name"] != "Ana" || merged["phone"] != "+351912345678" || len(merged["urns"].([]any)) != 2 {
+		t.Fatalf("merged contact = %v", merged)
+	}
+	c.do("GET", "/contacts/"+visitor+"/", nil).problem(http.StatusNotFound)
+	msgs := c.do("GET", "/conversations/"+ana+"/messages/", nil).want(http.StatusOK).json()["results"].([]any)
+	channelsSeen := map[string]int{}
+	for _, m := range msgs {
+		channelsSeen[m.(map[string]any)["channel_id"].(string)]++
+	}
+	if channelsSeen[web] != 2 || channelsSeen[other] != 1 {
+		t.Fatalf("one timeline of both channels: %v", channelsSeen)
+	}
+	// The visitor goes on talking on Site, as the merged contact.
+	h.wcCall("POST", "/webchat/"+web+"/messages", "", token, `{"id":"merge-002","button":"Track"}`)
+	evs := h.stream(web, token, "", hasOut(2))
+	for _, e := range evs {
+		if e.name == "message" && strings.Contains(fmt.Sprint(e.data["text"]), "shipped") {
+			t.Fatalf("the widget shows another channel's message: %v", e.data)
+		}
+	}
+	if got := outTexts(evs); got[1] != "Your order is on its way" && got[1] != "Tracking" {
+		t.Fatalf("after the merge the visitor's answer = %v", got)
+	}
+}

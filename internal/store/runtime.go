@@ -221,6 +221,12 @@ type ContactEnsureParams struct {
 	NewID string
 	Name  string
 	Phone string
+	// PhoneVerified says the channel vouches for Phone (WhatsApp: the
+	// number the person writes from). A new address with a verified phone
+	// joins the contact that already has that verified phone (its "tel"
+	// URN, see domain.SchemeTel) instead of making another contact: one
+	// person on two channels is one contact.
+	PhoneVerified bool
 	// Inbound records that the contact just wrote (the 24-hour window).
 	Inbound bool
 	// Simulated contacts belong to the simulator and are never listed.

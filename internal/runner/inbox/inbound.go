@@ -20,7 +20,9 @@ type Inbound struct {
 	// ("whatsapp" + wa_id).
 	Scheme  string
 	Address string
-	// Name is the profile name the channel reports; Phone its E.164 number.
+	// Name is the profile name the channel reports; Phone its E.164
+	// number, which the channel vouches for (the contact is found by it
+	// on other channels too).
 	Name  string
 	Phone string
 	// ProviderID is the channel's message ID; duplicates are dropped.
@@ -68,7 +70,7 @@ func (box *Inbox) receive(ctx context.Context, q store.Queries, in Inbound, queu
 		in.At = now
 	}
 	c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: in.ProjectID, Scheme: in.Scheme, Path: in.Address, ChannelID: in.ChannelID,
-		NewID: box.c.IDs.NewID(), Name: in.Name, Phone: in.Phone, Inbound: true, Now: now})
+		NewID: box.c.IDs.NewID(), Name: in.Name, Phone: in.Phone, PhoneVerified: in.Phone != "", Inbound: true, Now: now})
 	if err != nil {
 		return Receipt{}, err
 	}

@@ -150,6 +150,18 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 	} else {
 		err = q.w.QueryRow(ctx, `SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?`, p.ProjectID, p.Scheme, p.Path).Scan(&contactID)
 	}
+	if err == ErrNoRows && p.PhoneVerified && p.Phone != "" {
+		// A new address whose verified phone a contact already has: the
+		// same person on another channel.
+		var owner string
+		err = q.w.QueryRow(ctx, `SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?`, p.ProjectID, domain.SchemeTel, p.Phone).Scan(&owner)
+		if err == nil {
+			return q.joinContact(ctx, p, owner)
+		}
+		if err != ErrNoRows {
+			return domain.Contact{}, false, q.translate(err, "finding contact by verified phone")
+		}
+	}
 	if err == ErrNoRows {
 		// A new contact: written whole, with its inbound time, and not read
 		// back (this is on every first message, on the single writer).
@@ -168,6 +180,12 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 			p.ProjectID, p.Scheme, p.Path, c.ID, p.ChannelID, inbound); err != nil {
 			return domain.Contact{}, false, q.translate(err, "creating contact address")
 		}
+		if p.PhoneVerified && p.Phone != "" && p.Scheme != domain.SchemeTel {
+			if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id) VALUES (?, ?, ?, ?, '')`,
+				p.ProjectID, domain.SchemeTel, p.Phone, c.ID); err != nil {
+				return domain.Contact{}, false, q.translate(err, "recording verified phone")
+			}
+		}
 		return c, true, nil
 	}
 	if err != nil {
@@ -181,6 +199,27 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 	// overwrites one someone set.
 	c, err := scanContact(q.w.QueryRow(ctx, `UPDATE contacts SET last_inbound_at = ?, updated_at = ?, name = CASE WHEN name = '' THEN ? ELSE name END
 		WHERE id = ? RETURNING `+contactCols, p.Now, p.Now, p.Name, contactID))
+	return c, false, q.translate(err, "recording inbound time")
+}
+
+// joinContact adds the address p names to contact id (found by its
+// verified phone) and records the inbound time.
+func (q *Queries) joinContact(ctx context.Context, p store.ContactEnsureParams, id string) (domain.Contact, bool, error) {
+	var inbound *time.Time
+	if p.Inbound {
+		t := p.Now.UTC()
+		inbound = &t
+	}
+	if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.ProjectID, p.Scheme, p.Path, id, p.ChannelID, inbound); err != nil {
+		return domain.Contact{}, false, q.translate(err, "adding address to contact")
+	}
+	if !p.Inbound {
+		c, err := scanContact(q.w.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, id))
+		return c, false, q.translate(err, "reading contact")
+	}
+	c, err := scanContact(q.w.QueryRow(ctx, `UPDATE contacts SET last_inbound_at = ?, updated_at = ?, name = CASE WHEN name = '' THEN ? ELSE name END
+		WHERE id = ? RETURNING `+contactCols, p.Now, p.Now, p.Name, id))
 	return c, false, q.translate(err, "recording inbound time")
 }
 

@@ -17,6 +17,7 @@ func RunRuntime(t *testing.T, open Opener) {
 		{"Contacts", testContacts},
 		{"Messages", testMessages},
 		{"ContactMerge", testContactMerge},
+		{"VerifiedPhone", testVerifiedPhone},
 		{"ContactEvents", testContactEvents},
 		{"Sessions", testSessions},
 		{"Trace", testTrace},
@@ -366,5 +367,43 @@ func testTrace(t *testing.T, s store.Store) {
 	}
 	if tr := must(s.TraceList(ctx, store.Ref{ProjectID: p2, ID: "s1"}))(t); len(tr) != 0 {
 		t.Fatalf("trace visible from another project: %+v", tr)
+	}
+}
+
+// testVerifiedPhone: a new address reporting a verified phone that a
+// contact already has joins that contact; an unverified phone never does.
+func testVerifiedPhone(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := runtimeProjects(t, s)
+	ensure := func(project, scheme, path, id, phone string, verified bool) domain.Contact {
+		t.Helper()
+		var c domain.Contact
+		check(t, s.InTx(ctx, func(q store.Queries) error {
+			var err error
+			c, _, err = q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: project, Scheme: scheme, Path: path, ChannelID: scheme + "-ch", NewID: id,
+				Phone: phone, PhoneVerified: verified, Inbound: true, Now: t0})
+			return err
+		}))
+		return c
+	}
+	wa := ensure(p1, "whatsapp", "15551234567", "wa", "+15551234567", true)
+	if urns := must(s.ContactURNs(ctx, store.Ref{ProjectID: p1, ID: wa.ID}))(t); len(urns) != 2 || urns[0].Scheme != domain.SchemeTel || urns[0].Path != "+15551234567" {
+		t.Fatalf("a verified phone is an address: %+v", urns)
+	}
+	// The same verified number on another channel: the same contact.
+	if vb := ensure(p1, "viber", "vb-user", "vb", "+15551234567", true); vb.ID != wa.ID {
+		t.Fatalf("viber contact %s, want the WhatsApp contact %s", vb.ID, wa.ID)
+	}
+	// A number someone typed (not verified) makes its own contact.
+	if web := ensure(p1, "webchat", "v1", "web", "+15551234567", false); web.ID == wa.ID {
+		t.Fatal("an unverified phone joined a contact")
+	}
+	// Another project's contact with the number is another person.
+	if other := ensure(p2, "viber", "vb-user", "vb2", "+15551234567", true); other.ID == wa.ID {
+		t.Fatal("a verified phone joined another project's contact")
+	}
+	urns := must(s.ContactURNs(ctx, store.Ref{ProjectID: p1, ID: wa.ID}))(t)
+	if len(urns) != 3 {
+		t.Fatalf("addresses = %+v", urns)
 	}
 }
