@@ -21,10 +21,10 @@ type ChannelView struct {
 	WebhookURL string         `json:"webhook_url,omitempty" doc:"Give this URL to the provider (Meta: the callback URL)"`
 	// WidgetSnippet and TestPageURL are set for channels people reach
 	// through Parley's widget (the web chat).
-	WidgetSnippet string `json:"widget_snippet,omitempty" doc:"The HTML that embeds this channel's chat widget in a site"`
-	TestPageURL   string `json:"test_page_url,omitempty" doc:"A page served by Parley with the widget, to try the channel"`
-	CreatedAt  time.Time      `json:"created_at"`
-	UpdatedAt  time.Time      `json:"updated_at"`
+	WidgetSnippet string    `json:"widget_snippet,omitempty" doc:"The HTML that embeds this channel's chat widget in a site"`
+	TestPageURL   string    `json:"test_page_url,omitempty" doc:"A page served by Parley with the widget, to try the channel"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // ChannelTypeView is a channel type of this build: its configuration's
