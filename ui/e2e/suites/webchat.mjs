@@ -5,6 +5,7 @@
 // merged, in one timeline.
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
+import { createHmac } from 'node:crypto';
 
 import { apiCall } from '../lib.mjs';
 
@@ -97,6 +98,56 @@ export const tests = [
       assert.equal(contacts.status, 200, contacts.text);
       assert.equal(contacts.json.results.length, 1);
       shared.visitorContact = contacts.json.results[0].id;
+    },
+  },
+  {
+    name: 'web chat: one contact on WhatsApp and the web chat, merged, in one timeline',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      assert.ok(shared.visitorContact, 'the widget test runs first');
+      // A customer writes on the sandbox WhatsApp number, as Meta would
+      // deliver it (signed with the sandbox app's secret).
+      const chans = await apiCall(page, 'GET', '/channels/');
+      const wa = chans.json.results.find((c) => c.type === 'whatsapp');
+      const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: wa.config.waba_id, changes: [{ field: 'messages', value: {
+        messaging_product: 'whatsapp', metadata: { display_phone_number: '15550000000', phone_number_id: wa.config.phone_number_id },
+        contacts: [{ profile: { name: 'Ana Lima' }, wa_id: '15557654321' }],
+        messages: [{ from: '15557654321', id: 'wamid.E2E.WEBCHAT1', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Hi from WhatsApp' } }] } }] }] });
+      const res = await fetch(`${env.base}/webhooks/whatsapp/${wa.id}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': 'sha256=' + createHmac('sha256', 'parley-sandbox-app-secret').update(body).digest('hex') },
+        body,
+      });
+      assert.equal(res.status, 200, await res.text());
+
+      await page.goto(env.base + '/app/conversations');
+      await page.getByRole('navigation', { name: 'Contacts' }).getByText('Ana Lima').click();
+      const contact = page.getByRole('region', { name: 'Contact' });
+      await contact.getByRole('button', { name: 'Merge another contact…' }).click();
+      const dlg = page.getByRole('dialog', { name: 'Merge into Ana Lima' });
+      await dlg.getByLabel('Find the contact to merge').fill('web visitor');
+      await dlg.getByRole('button', { name: /^Merge Web visitor/ }).click();
+      await page.getByText(/Merged Web visitor .* into Ana Lima/).waitFor();
+      // The merged contact leaves the list.
+      await page.getByRole('navigation', { name: 'Contacts' }).getByText(/Web visitor/).waitFor({ state: 'detached' });
+
+      // One timeline: both channels' messages, each labelled.
+      const log = page.getByRole('log', { name: 'Message history' });
+      await log.getByText('Hi from WhatsApp').waitFor();
+      await log.getByText('Hello! Pick one').waitFor();
+      await log.getByText('Booked, thank you!').waitFor();
+      const labels = await log.getByLabel('Channel').allTextContents();
+      assert.ok(labels.includes('Sandbox WhatsApp · whatsapp'), labels.join(', '));
+      assert.ok(labels.includes('Website · webchat'), labels.join(', '));
+      const addresses = await contact.getByRole('list', { name: 'Addresses' }).textContent();
+      assert.match(addresses, /whatsapp/);
+      assert.match(addresses, /webchat/);
+      assert.match(addresses, /verified phone/);
+      await env.shot('webchat-06-one-timeline');
+      // The visitor's contact is gone: merged.
+      const gone = await apiCall(page, 'GET', `/contacts/${shared.visitorContact}/`);
+      assert.equal(gone.status, 404);
     },
   },
 ];
