@@ -48,6 +48,8 @@ func (c *countingSenders) Adapter(context.Context, domain.Channel) (channel.Adap
 
 func (c *countingSenders) Limiter(context.Context, domain.Channel) *ratelimit.Limiter { return nil }
 
+func (c *countingSenders) Limits(typ string) *channel.Limits { return webchat.Definition().Limits }
+
 type countingAdapter struct {
 	*webchat.Adapter
 	c *countingSenders

@@ -52,6 +52,10 @@ func Definition() channel.Type {
 		},
 		Configure: Configure,
 		New:       New,
+		// The widget shows any number of buttons and rows (titles up to
+		// what a visitor may send back).
+		Limits: &channel.Limits{Buttons: channel.NoLimit, ButtonTitle: 256, QuickReplies: channel.NoLimit, QuickReplyTitle: 256,
+			ListRows: channel.NoLimit, ListRowTitle: 256},
 	}
 }
 
