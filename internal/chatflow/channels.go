@@ -58,14 +58,14 @@ func (s *Service) channelProblems(ctx context.Context, q store.Channels, project
 		if err != nil {
 			return nil, fmt.Errorf("reading the bound channel of a flow: %w", err)
 		}
-		if trig != nil && len(trig.ChannelTypes) > 0 && !slices.Contains(trig.ChannelTypes, ch.Type) {
+		if types := trig.Channels(); len(types) > 0 && !slices.Contains(types, ch.Type) {
 			ps = append(ps, flow.Problem{Severity: flow.SeverityError, Code: CodeBindingMismatch, Pointer: "/channel_id",
 				Message: fmt.Sprintf("the flow is bound to %q, a %s channel, but its trigger listens on %s: it would never start; bind a %s channel or change the trigger",
-					ch.Name, ch.Type, strings.Join(trig.ChannelTypes, ", "), strings.Join(trig.ChannelTypes, " or "))})
+					ch.Name, ch.Type, strings.Join(types, ", "), strings.Join(types, " or "))})
 		}
 		targets = append(targets, target{label: fmt.Sprintf("%q (%s)", ch.Name, ch.Type), limits: s.limitsOf(ch.Type)})
-	} else if trig != nil {
-		for _, typ := range trig.ChannelTypes {
+	} else {
+		for _, typ := range trig.Channels() {
 			targets = append(targets, target{label: typ + " channels", limits: s.limitsOf(typ)})
 		}
 	}

@@ -32,7 +32,9 @@ type Inbound struct {
 	Content json.RawMessage
 	// Input is what the message means to a waiting flow.
 	Input engine.Input
-	At    time.Time
+	// Trigger are the facts special triggers start on (nil: none).
+	Trigger *sprint.TriggerFacts
+	At      time.Time
 	// payload is the inbox event's payload when it was made ahead of the
 	// transaction (see eventPayload).
 	payload json.RawMessage
@@ -41,7 +43,7 @@ type Inbound struct {
 // eventPayload is the payload of the inbox event the message queues.
 func (in *Inbound) eventPayload() json.RawMessage {
 	input := in.Input
-	return sprint.Payload{ChannelID: in.ChannelID, Input: &input, Reply: true, Address: in.Address}.Raw()
+	return sprint.Payload{ChannelID: in.ChannelID, Input: &input, Reply: true, Address: in.Address, Trigger: in.Trigger}.Raw()
 }
 
 // Receipt says what Receive stored.
