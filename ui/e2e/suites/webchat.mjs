@@ -62,10 +62,31 @@ export const tests = [
       await env.shot('webchat-02-channels');
       shared.channelId = /data-channel="([^"]+)"/.exec(snippet)[1];
 
-      const f = await apiCall(page, 'POST', '/chat-flow/flows/', { name: 'Web shop', is_active: true, flow_data: graph });
+      // The flow, bound to this web chat account in its settings (allowed
+      // while it is a draft), then published.
+      const f = await apiCall(page, 'POST', '/chat-flow/flows/', { name: 'Web shop', flow_data: graph });
       assert.equal(f.status, 201, f.text);
+      shared.flowId = f.json.id;
+      await page.goto(`${env.base}/app/flows/${f.json.id}`);
+      await page.locator('.react-flow__node').first().waitFor();
+      await page.getByRole('button', { name: 'Settings', exact: true }).click();
+      const settings = page.getByRole('dialog', { name: 'Flow settings' });
+      const bind = settings.getByLabel('Bind account');
+      // Only accounts of the trigger's channel type are offered.
+      assert.deepEqual(await bind.locator('option').allTextContents(), ['Every webchat account', 'Website (webchat)']);
+      await bind.selectOption({ label: 'Website (webchat)' });
+      await env.shot('webchat-02b-bind-account');
+      await settings.getByRole('button', { name: 'Save settings' }).click();
+      await page.getByText('Settings saved').waitFor();
+      const pub = await apiCall(page, 'POST', `/chat-flow/flows/${f.json.id}/publish/`, {});
+      assert.equal(pub.status, 200, pub.text);
+      assert.equal(pub.json.channel_id, shared.channelId);
+      // Published, the binding cannot change (409).
+      const rebind = await apiCall(page, 'PUT', `/chat-flow/flows/${f.json.id}/`, { version: pub.json.version, channel_id: '' });
+      assert.equal(rebind.status, 409, rebind.text);
 
       // The test page, opened from the channel's link: a visitor's view.
+      await page.goto(env.base + '/app/channels');
       const [visitor] = await Promise.all([env.context.waitForEvent('page'), section.getByRole('link', { name: 'Test page of Website' }).click()]);
       const csp = [];
       visitor.on('console', (m) => {
