@@ -331,3 +331,36 @@ func TestContactMerge(t *testing.T) {
 		t.Fatalf("after the merge the visitor's answer = %v", got)
 	}
 }
+
+// TestWebchatTyping: while the visitor's message waits for the bot, the
+// stream says typing; the answer then arrives on the stream.
+func TestWebchatTyping(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t) // the runner is not started: the message waits
+	a := h.tenant("Alpha")
+	c := h.bearer(a.token)
+	id := c.do("POST", "/channels/", map[string]any{"type": "webchat", "name": "Site"}).want(http.StatusCreated).json()["id"].(string)
+	c.do("POST", "/chat-flow/flows/", map[string]any{"name": "Web", "is_active": true, "flow_data": json.RawMessage(webchatGraph)}).want(http.StatusCreated)
+	_, v := h.wcCall("POST", "/webchat/"+id+"/visitors", "", "", "")
+	token := v["token"].(string)
+	if res, p := h.wcCall("POST", "/webchat/"+id+"/messages", "", token, `{"id":"typing-01","text":"hello"}`); res.StatusCode != 202 {
+		t.Fatalf("send: %d %v", res.StatusCode, p)
+	}
+	typing := func(evs []sseEvent) bool {
+		for _, e := range evs {
+			if e.name == "typing" && e.data["typing"] == true {
+				return true
+			}
+		}
+		return false
+	}
+	h.stream(id, token, "", typing)
+	visitors := c.do("GET", "/contacts/?search=web%20visitor", nil).want(http.StatusOK).json()["results"].([]any)
+	if err := h.runner.ProcessContact(context.Background(), a.project.ID, visitors[0].(map[string]any)["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	evs := h.stream(id, token, "", hasOut(1))
+	if typing(evs) {
+		t.Fatalf("typing after the answer: %v", evs)
+	}
+}

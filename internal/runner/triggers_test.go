@@ -77,4 +77,33 @@ func TestSpecialTriggers(t *testing.T) {
 			t.Errorf("%s: sent %q, want %q", tc.name, got, tc.want)
 		}
 	}
+
+	// A person waiting in a flow who opens the chat again: nothing moves.
+	e.publish("ask", `{"nodes":[{"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["shop"]}}},
+ {"id":"ask","type":"message","position":{"x":0,"y":100},"data":{"text":"Pick one","buttons":["A","B"]}},
+ {"id":"end","type":"end","position":{"x":0,"y":200},"data":{"text":"Done"}}],
+ "edges":[{"id":"e1","source":"start","target":"ask"},{"id":"e2","source":"ask","sourceHandle":"A","target":"end"},{"id":"e3","source":"ask","sourceHandle":"B","target":"end"}]}`)
+	send := func(ev channel.Event) domain.Contact {
+		ev.Channel, ev.Timestamp, ev.Contact = viber1.Type, now, channel.Contact{Address: "waiting-person"}
+		if err := e.r.IngestWebhook(ctx, []channels.Batch{{Channel: viber1, Events: []channel.Event{ev}}}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := e.st.ContactGetByURN(ctx, store.ContactGetByURNParams{ProjectID: e.project.ID, Scheme: viber1.Type, Path: "waiting-person"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.eventually("the event is handled", func() bool {
+			_, err := e.headEvent(c.ID)
+			return err == store.ErrNotFound
+		})
+		return c
+	}
+	c := send(channel.Event{Kind: channel.KindText, Text: "shop", ProviderID: "w-1"})
+	send(channel.Event{Kind: channel.KindConversationStarted, ProviderID: "w-2"})
+	if s := e.session(c.ID); s.Status != domain.SessionWaiting {
+		t.Fatalf("conversation_started moved the waiting session: %s", s.Status)
+	}
+	if got := texts(e.conversation(c.ID), domain.DirectionOut); fmt.Sprint(got) != "[Pick one]" {
+		t.Fatalf("sent %q", got)
+	}
 }
