@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/flow"
 	"github.com/parleyhq/parley/internal/lru"
@@ -41,6 +42,7 @@ const (
 type Store interface {
 	store.Flows
 	store.Templates
+	store.Channels
 	store.Transactor
 	// WhatsAppFlowGet lets the linter check whatsapp_flow nodes' forms.
 	WhatsAppFlowGet(ctx context.Context, r store.Ref) (store.WhatsAppFlow, error)
@@ -67,6 +69,9 @@ type Service struct {
 	// channelTypes are the channel types this build connects (nil: not
 	// checked); start triggers on others are lint errors.
 	channelTypes []string
+	// limits are what each channel type shows natively (nil: no channel
+	// rendering warnings).
+	limits func(typ string) *channel.Limits
 }
 
 // Option configures a Service.
@@ -166,13 +171,17 @@ func (s *Service) view(ctx context.Context, env *projectEnv, f store.Flow) (Flow
 	if err != nil {
 		return Flow{}, err
 	}
+	cps, err := s.channelProblems(ctx, s.store, f.ProjectID, f.ChannelID, g)
+	if err != nil {
+		return Flow{}, err
+	}
 	return Flow{
 		ID: f.ID, Name: f.Name, IsActive: f.Status == store.FlowPublished, StartTemplate: f.StartTemplate, FlowData: g,
 		Status: f.Status, Revision: f.LiveRevision, Version: f.Version, Remark: f.Remark, Trigger: decodeTrigger(f.Trigger),
 		ChannelID: f.ChannelID, Logging: f.Logging, ExpireAfterSeconds: f.ExpireAfterSeconds, OnRetrigger: f.OnRetrigger,
 		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, CreatedBy: f.CreatedBy, UpdatedBy: f.UpdatedBy,
 		CreatedByName: s.describeActor(ctx, s.store, f.ProjectID, f.CreatedBy), UpdatedByName: s.describeActor(ctx, s.store, f.ProjectID, f.UpdatedBy),
-		Problems: append(problems, shared...),
+		Problems: append(append(problems, shared...), cps...),
 	}, nil
 }
 
@@ -614,6 +623,11 @@ func (s *Service) publishTx(ctx context.Context, q store.Queries, f store.Flow, 
 		return f, err
 	}
 	ps := lint(g, env, f.StartTemplate)
+	cps, err := s.channelProblems(ctx, q, f.ProjectID, f.ChannelID, g)
+	if err != nil {
+		return f, err
+	}
+	ps = append(ps, cps...)
 	for _, p := range ps {
 		if p.Severity == flow.SeverityError {
 			return f, lintFailure(ps, false)

@@ -48,6 +48,11 @@ type Contact struct {
 	WaitingForHuman bool `json:"waiting_for_human" doc:"The conversation is handed to a human and waits for one (a handoff node); set by the contact list"`
 }
 
+// SchemeTel is the scheme of a contact's verified phone number (path:
+// E.164). It is an address no channel sends to; it is how a second
+// channel's first message from the same number finds the contact.
+const SchemeTel = "tel"
+
 // URN is one address of a contact on a channel type ("whatsapp" + wa_id).
 type URN struct {
 	ProjectID     string     `json:"-"`
