@@ -14,7 +14,8 @@ type Code string
 
 // The error codes. Their HTTP statuses are fixed in internal/httpapi/problem.go.
 const (
-	CodeInvalid       Code = "invalid"       // malformed input
+	CodeInvalid       Code = "invalid"       // input that breaks a rule (with the field's pointer)
+	CodeMalformed     Code = "malformed"     // a body that cannot be parsed at all (not JSON, not UTF-8)
 	CodeUnprocessable Code = "unprocessable" // well-formed but semantically wrong (lint errors)
 	CodeNotFound      Code = "not_found"     // missing, or belongs to another project
 	CodeConflict      Code = "conflict"      // duplicate, stale revision, wrong state

@@ -48,6 +48,8 @@ func statusOf(c domain.Code) int {
 		// Validation errors, with their JSON pointers, are all 422; a body
 		// that is not JSON is huma's 400 (see problemOf).
 		return http.StatusUnprocessableEntity
+	case domain.CodeMalformed:
+		return http.StatusBadRequest
 	case domain.CodeNotFound:
 		return http.StatusNotFound
 	case domain.CodeConflict:

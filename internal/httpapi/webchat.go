@@ -275,14 +275,14 @@ func (s *Server) webchatSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !utf8.Valid(body) {
-		writeProblem(w, r, domain.Errorf(domain.CodeInvalid, "the body is not valid UTF-8"))
+		writeProblem(w, r, domain.Errorf(domain.CodeMalformed, "the body is not valid UTF-8"))
 		return
 	}
 	var in webchatInput
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		writeProblem(w, r, domain.Errorf(domain.CodeInvalid, "the body is not a web chat message: %v", err))
+		writeProblem(w, r, domain.Errorf(domain.CodeMalformed, "the body is not a web chat message: %v", err))
 		return
 	}
 	ev, err := in.event(addr, now)
@@ -320,7 +320,7 @@ func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, e
 	case errors.As(err, &tooBig):
 		return nil, domain.Errorf(domain.CodeTooLarge, "the body is larger than %d bytes", limit)
 	case err != nil:
-		return nil, domain.Errorf(domain.CodeInvalid, "reading the body: %v", err)
+		return nil, domain.Errorf(domain.CodeMalformed, "reading the body: %v", err)
 	}
 	return b, nil
 }
