@@ -545,7 +545,9 @@ func providerError(err error, doing string) error {
 type StatusEvent struct {
 	ProjectID  string
 	MetaFlowID string
-	NewStatus  string
+	// OldStatus is the status the change is from ("" when not given).
+	OldStatus string
+	NewStatus string
 }
 
 // ApplyStatus moves a flow to the status the provider reports, in the
@@ -563,6 +565,12 @@ func ApplyStatus(ctx context.Context, q store.WhatsAppFlows, e StatusEvent, now 
 	}
 	if err != nil {
 		return false, fmt.Errorf("finding the WhatsApp Flow of a status webhook: %w", err)
+	}
+	// Webhooks arrive out of order: a change from a status the flow is no
+	// longer in is stale (a late DRAFT → PUBLISHED after a deprecation).
+	// Sync reads Meta's current state when in doubt.
+	if f.Status == e.NewStatus || e.OldStatus != "" && e.OldStatus != f.Status {
+		return false, nil
 	}
 	f.Status, f.SyncedAt, f.UpdatedAt, f.Version = e.NewStatus, &now, now, 0
 	if _, err := q.WhatsAppFlowUpdate(ctx, f); err != nil {
