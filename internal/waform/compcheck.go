@@ -282,6 +282,7 @@ func (v *validator) strings(sc *screenCheck, p ptr, n *node, ps propSpec, k stri
 			v.add(CodeInvalidPropertyValue, p, n, "Property '%s' is %d characters; at most %d are allowed", k, len([]rune(n.s)), ps.max)
 		}
 		v.refs(sc.si, sc.byID, p, n, false)
+		v.nested(p, n)
 	case kArr:
 		for i, e := range n.vals {
 			v.strings(sc, p.idx(i), e, propSpec{max: ps.max, maxFrom: ps.maxFrom}, k)
@@ -290,6 +291,17 @@ func (v *validator) strings(sc *screenCheck, p ptr, n *node, ps propSpec, k stri
 		for i, key := range n.keys {
 			v.strings(sc, p.key(key), n.vals[i], propSpec{max: ps.max, maxFrom: ps.maxFrom}, k)
 		}
+	}
+}
+
+// nested checks a backtick-wrapped nested expression (6.0+).
+func (v *validator) nested(p ptr, n *node) {
+	t := strings.TrimSpace(n.s)
+	if v.ver < fv(6, 0) || len(t) < 2 || t[0] != '`' || t[len(t)-1] != '`' {
+		return
+	}
+	if _, err := checkExpr(t[1:len(t)-1], false); err != nil {
+		v.add(CodeInvalidPropertyValue, p, n, "Invalid nested expression %s: %v", t, err)
 	}
 }
 
@@ -355,12 +367,8 @@ func (v *validator) condition(sc *screenCheck, p ptr, n *node) {
 		v.add(CodeInvalidPropertyValue, p, n, "The condition of an If cannot be empty")
 		return
 	}
-	if !strings.Contains(n.s, "${") {
-		v.add(CodeInvalidPropertyValue, p, n, "The condition %q has no dynamic operand: at least one operand must be ${data.…} or ${form.…}", n.s)
-		return
-	}
-	if strings.Count(n.s, "(") != strings.Count(n.s, ")") {
-		v.add(CodeInvalidPropertyValue, p, n, "The condition %q has unbalanced parentheses", n.s)
+	if _, err := checkExpr(n.s, true); err != nil {
+		v.add(CodeInvalidPropertyValue, p, n, "Invalid condition %q: %v", n.s, err)
 	}
 }
 
@@ -443,6 +451,7 @@ func (v *validator) componentRules(sc *screenCheck, t string, n *node, p ptr, c 
 				if it.get("badge") != nil {
 					badges++
 				}
+				v.listItemLimits(it, ip, n.str("media-size") == "large")
 				if a := it.get("on-click-action"); a != nil && a.k == kObj {
 					itemAction = true
 					v.action(sc, "NavigationList", "on-click-action", a, ip.key("on-click-action"), true)
@@ -480,6 +489,7 @@ func (v *validator) componentRules(sc *screenCheck, t string, n *node, p ptr, c 
 		v.fileSize(n, p)
 	case "CalendarPicker":
 		minMax("min-days", "max-days", 0, 0)
+		v.dates(n, p, true)
 		if n.str("mode") != "range" {
 			for _, k := range []string{"title", "description", "min-days", "max-days"} {
 				if x := n.get(k); x != nil {
@@ -487,6 +497,8 @@ func (v *validator) componentRules(sc *screenCheck, t string, n *node, p ptr, c 
 				}
 			}
 		}
+	case "DatePicker":
+		v.dates(n, p, v.ver >= fv(5, 0))
 	case "Form":
 		if iv := n.get("init-values"); iv != nil && iv.k == kObj {
 			for i, k := range iv.keys {
@@ -498,6 +510,73 @@ func (v *validator) componentRules(sc *screenCheck, t string, n *node, p ptr, c 
 	case "Image":
 		if src := n.get("src"); src != nil && src.k == kStr && strings.HasPrefix(src.s, "http") {
 			v.add(CodeInvalidPropertyValueFormat, p.key("src"), src, "Image 'src' must be base64 image data, not a URL")
+		}
+	}
+}
+
+// listItemLimits applies NavigationList item character limits.
+func (v *validator) listItemLimits(it *node, p ptr, large bool) {
+	limits := map[string]map[string]int{
+		"main-content": {"title": 30, "description": 20, "metadata": 80},
+		"end":          {"title": 10, "description": 10, "metadata": 10},
+	}
+	for part, lim := range limits {
+		obj := it.get(part)
+		if obj == nil || obj.k != kObj {
+			continue
+		}
+		if part == "end" && large {
+			v.add(CodeInvalidPropertyValue, p.key(part), obj, "'end' is not allowed with media-size large")
+		}
+		for i, k := range obj.keys {
+			x := obj.vals[i]
+			if max, ok := lim[k]; ok && x.k == kStr && !isDynamic(x.s) && len([]rune(x.s)) > max {
+				v.add(CodeInvalidPropertyValue, p.key(part).key(k), x, "'%s.%s' is %d characters; at most %d are allowed", part, k, len([]rune(x.s)), max)
+			}
+		}
+	}
+	if b := it.get("badge"); b != nil && b.k == kStr && len([]rune(b.s)) > 15 {
+		v.add(CodeInvalidPropertyValue, p.key("badge"), b, "'badge' is %d characters; at most 15 are allowed", len([]rune(b.s)))
+	}
+	if tags := it.get("tags"); tags != nil && tags.k == kArr {
+		if len(tags.vals) > 3 {
+			v.add(CodeInvalidPropertyValue, p.key("tags"), tags, "At most 3 tags, found %d", len(tags.vals))
+		}
+		for i, tg := range tags.vals {
+			if tg.k == kStr && len([]rune(tg.s)) > 15 {
+				v.add(CodeInvalidPropertyValue, p.key("tags").idx(i), tg, "A tag is at most 15 characters")
+			}
+		}
+	}
+}
+
+var (
+	isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	msDate  = regexp.MustCompile(`^\d{9,}$`)
+)
+
+// dates checks static date values: "YYYY-MM-DD" from 5.0 on (and always
+// for CalendarPicker), millisecond timestamps as strings before.
+func (v *validator) dates(n *node, p ptr, iso bool) {
+	check := func(x *node, xp ptr) {
+		if x.k != kStr || isDynamic(x.s) {
+			return
+		}
+		if iso && !isoDate.MatchString(x.s) {
+			v.add(CodeInvalidPropertyValueFormat, xp, x, "Dates are written \"YYYY-MM-DD\" from Flow JSON version 5.0 on, found %q", x.s)
+		}
+		if !iso && !msDate.MatchString(x.s) {
+			v.add(CodeInvalidPropertyValueFormat, xp, x, "Before Flow JSON version 5.0 dates are millisecond timestamps as strings, found %q", x.s)
+		}
+	}
+	for _, k := range []string{"min-date", "max-date"} {
+		if x := n.get(k); x != nil {
+			check(x, p.key(k))
+		}
+	}
+	if u := n.get("unavailable-dates"); u != nil && u.k == kArr {
+		for i, x := range u.vals {
+			check(x, p.key("unavailable-dates").idx(i))
 		}
 	}
 }
@@ -608,6 +687,15 @@ func (v *validator) dataSource(sc *screenCheck, t string, n *node, p ptr) {
 				if v.ver < fv(5, 0) {
 					v.addAt(CodeInvalidPropertyKey, ip.key(k), it.kOff[j], "Option '%s' is available from Flow JSON version 5.0", k)
 				}
+				if k == "image" && val.k == kStr && !isDynamic(val.s) {
+					limit := 300
+					if v.ver >= fv(6, 0) {
+						limit = 100
+					}
+					if kb := len(val.s) * 3 / 4 / 1024; kb > limit {
+						v.add(CodeInvalidPropertyValue, ip.key(k), val, "The option image is about %d KB; at most %d KB are allowed", kb, limit)
+					}
+				}
 			case "id", "title", "description", "metadata", "enabled":
 			default:
 				v.addAt(CodeInvalidPropertyKey, ip.key(k), it.kOff[j], "Property '%s' cannot be specified on an option", k)
@@ -662,6 +750,9 @@ func (v *validator) action(sc *screenCheck, owner, key string, n *node, p ptr, i
 		}
 		v.pickerPayload(sc, pp, payload, false)
 	case "navigate":
+		if sc.si.terminal && owner == "Footer" {
+			v.add(CodeInvalidEnumValue, p.key("name"), nameN, "The Footer of terminal screen %q cannot navigate: it ends the flow with complete (or data_exchange)", sc.si.id)
+		}
 		v.navigate(sc, n, p, payload, item && owner == "NavigationList")
 	case "update_data":
 		if payload == nil {
@@ -719,6 +810,7 @@ func (v *validator) payloadRefs(sc *screenCheck, p ptr, n *node) {
 	case kStr:
 		v.blank(p, n)
 		v.refs(sc.si, sc.byID, p, n, true)
+		v.nested(p, n)
 	case kArr:
 		for i, e := range n.vals {
 			v.payloadRefs(sc, p.idx(i), e)
@@ -859,10 +951,22 @@ func (v *validator) navigate(sc *screenCheck, n *node, p ptr, payload *node, lis
 			v.addSev(sev, CodeInvalidNavigateActionPayload, pp.key(k), val.off, "%q is declared as %s on screen %q, but the payload gives %s", k, decl.str("type"), to.id, val.k)
 		}
 	}
+	if !sc.endpoint && to.data != nil && to.data.k == kObj {
+		var missing []string
+		for _, k := range to.data.keys {
+			if payload.get(k) == nil {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			v.addSev(sev, CodeInvalidNavigateActionPayload, pp, payload.off, "The navigate payload to %q lacks %s, declared in that screen's data", to.id, strings.Join(missing, ", "))
+		}
+	}
 }
 
-// screenCaps applies the per-screen component caps.
-func (v *validator) screenCaps(sc *screenCheck, children *node, p ptr) {
+// screenCaps applies the per-screen component caps; it returns the
+// screen's ImageCarousel count (also capped per flow).
+func (v *validator) screenCaps(sc *screenCheck, children *node, p ptr) int {
 	counts := map[string]int{}
 	var count func(arr *node)
 	count = func(arr *node) {
@@ -920,6 +1024,7 @@ func (v *validator) screenCaps(sc *screenCheck, children *node, p ptr) {
 	if counts["NavigationList"] > 0 && sc.count-counts["NavigationList"]-counts["TextHeading"]-counts["TextSubheading"]-counts["TextBody"]-counts["TextCaption"] > 0 {
 		v.add(CodeInvalidPropertyValue, p, children, "A NavigationList cannot share screen %q with inputs or a Footer", sc.si.id)
 	}
+	return counts["ImageCarousel"]
 }
 
 // footerCount counts the Footers a screen can show at once: If/Switch

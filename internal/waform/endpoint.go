@@ -51,6 +51,11 @@ func (e *TokenError) Error() string {
 type Keys struct {
 	PrivateKey *rsa.PrivateKey
 	AppSecrets []string
+	// Flow, when set, is the flow's parsed JSON: answers the client would
+	// reject (a screen the routing model does not allow, data the screen
+	// does not declare) are logged with the reason, since the client only
+	// reports "invalid-screen-transition" or "payload-schema-error".
+	Flow *Flow
 }
 
 // KeySource finds a flow's Keys. It returns an error wrapping ErrUnknownFlow
@@ -136,6 +141,11 @@ func (e *Endpoint) Answer(ctx context.Context, flowID, signature string, body []
 		}
 		if resp.Data == nil {
 			resp.Data = map[string]any{}
+		}
+		if keys.Flow != nil {
+			if err := CheckResponse(keys.Flow, req, resp); err != nil {
+				e.log().WarnContext(ctx, "whatsapp flow endpoint: the client will reject this answer", "flow", flowID, "err", err)
+			}
 		}
 		out = resp
 	default:
@@ -227,4 +237,41 @@ func verifyTokenSignature(jwt, token string, secrets []string) bool {
 	}
 	t, _ := claims["flow_token"].(string)
 	return t == token
+}
+
+// CheckResponse reports why the WhatsApp client would reject resp as the
+// answer to req: a next screen the routing model does not allow from the
+// request's screen, or data fields the screen does not declare. "SUCCESS"
+// (closing the flow) needs extension_message_response.params.
+func CheckResponse(f *Flow, req Request, resp Response) error {
+	if resp.Screen == "SUCCESS" {
+		emr, _ := resp.Data["extension_message_response"].(map[string]any)
+		if _, ok := emr["params"].(map[string]any); !ok {
+			return errors.New("screen SUCCESS needs data.extension_message_response.params")
+		}
+		return nil
+	}
+	to := f.Screen(resp.Screen)
+	if to == nil {
+		return fmt.Errorf("screen %q is not in the flow", resp.Screen)
+	}
+	if req.Screen != "" && req.Screen != resp.Screen && f.RoutingModel != nil && req.Action != "INIT" {
+		allowed := false
+		for _, n := range f.RoutingModel[req.Screen] {
+			allowed = allowed || n == resp.Screen
+		}
+		if !allowed {
+			return fmt.Errorf("the routing model does not allow %q → %q", req.Screen, resp.Screen)
+		}
+	}
+	declared := map[string]bool{"error_message": true}
+	for _, d := range to.Data {
+		declared[d.Name] = true
+	}
+	for k := range resp.Data {
+		if !declared[k] {
+			return fmt.Errorf("data field %q is not declared on screen %q", k, resp.Screen)
+		}
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -82,7 +83,7 @@ func endpointKey(t testing.TB) *rsa.PrivateKey {
 
 func newEndpoint(t testing.TB) (*Endpoint, *chatSide) {
 	cs := &chatSide{}
-	return &Endpoint{Keys: staticKeys{"wf1": {PrivateKey: endpointKey(t), AppSecrets: []string{"old-secret", appSecret}}}, Router: cs}, cs
+	return &Endpoint{Keys: staticKeys{"wf1": {PrivateKey: endpointKey(t), AppSecrets: []string{"old-secret", appSecret}}}, Router: cs, Log: slog.New(slog.DiscardHandler)}, cs
 }
 
 func jwtHS256(t testing.TB, secret string, claims map[string]any) string {
@@ -290,6 +291,43 @@ func TestKeys(t *testing.T) {
 	for _, bad := range []string{"", "not pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"} {
 		if _, err := ParsePrivateKey(bad, ""); err == nil {
 			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func TestCheckResponse(t *testing.T) {
+	t.Parallel()
+	f, err := Parse([]byte(endpointFlow(`{"A":["B"],"B":[]}`, "A", "B")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Screens[1].Data = []DataField{{Name: "slots", Type: "array"}}
+	ok := []struct {
+		req  Request
+		resp Response
+	}{
+		{Request{Action: "INIT"}, Response{Screen: "A", Data: map[string]any{}}},
+		{Request{Action: "data_exchange", Screen: "A"}, Response{Screen: "B", Data: map[string]any{"slots": []any{}}}},
+		{Request{Action: "data_exchange", Screen: "A"}, Response{Screen: "A", Data: map[string]any{"error_message": "Try again"}}},
+		{Request{Action: "data_exchange", Screen: "B"}, Response{Screen: "SUCCESS", Data: map[string]any{"extension_message_response": map[string]any{"params": map[string]any{"flow_token": "t"}}}}},
+	}
+	for _, c := range ok {
+		if err := CheckResponse(f, c.req, c.resp); err != nil {
+			t.Errorf("%+v → %+v: %v", c.req, c.resp, err)
+		}
+	}
+	bad := []struct {
+		req  Request
+		resp Response
+	}{
+		{Request{Action: "data_exchange", Screen: "B"}, Response{Screen: "A"}},
+		{Request{Action: "data_exchange", Screen: "A"}, Response{Screen: "NOPE"}},
+		{Request{Action: "data_exchange", Screen: "A"}, Response{Screen: "B", Data: map[string]any{"other": 1}}},
+		{Request{Action: "data_exchange", Screen: "B"}, Response{Screen: "SUCCESS", Data: map[string]any{}}},
+	}
+	for _, c := range bad {
+		if err := CheckResponse(f, c.req, c.resp); err == nil {
+			t.Errorf("%+v → %+v accepted", c.req, c.resp)
 		}
 	}
 }

@@ -111,8 +111,12 @@ func (v *validator) flow() {
 	}
 
 	// Second pass: every screen's properties, data model and components.
+	carousels := 0
 	for _, si := range infos {
-		v.screen(si, byID, endpoint)
+		carousels += v.screen(si, byID, endpoint)
+	}
+	if carousels > 3 {
+		v.add(CodeMaxImageCarouselPerScreen, "/screens", screens, "A flow may have at most 3 ImageCarousel components, found %d", carousels)
 	}
 
 	// Terminal screens.
@@ -188,7 +192,8 @@ var screenKeys = map[string]int{
 	"id": 0, "title": 0, "terminal": 0, "success": 0, "refresh_on_back": 0, "data": 0, "layout": 0, "sensitive": fv(5, 1),
 }
 
-func (v *validator) screen(si *screenInfo, byID map[string]*screenInfo, endpoint bool) {
+// screen checks one screen and returns its number of ImageCarousels (capped per flow too).
+func (v *validator) screen(si *screenInfo, byID map[string]*screenInfo, endpoint bool) int {
 	s, p := si.n, si.p
 	for i, k := range s.keys {
 		since, ok := screenKeys[k]
@@ -233,12 +238,12 @@ func (v *validator) screen(si *screenInfo, byID map[string]*screenInfo, endpoint
 	layout := s.get("layout")
 	if layout == nil {
 		v.add(CodeMissingRequiredProperty, p.key("layout"), s, "The property 'layout' is required on a screen")
-		return
+		return 0
 	}
 	lp := p.key("layout")
 	if layout.k != kObj {
 		v.add(CodeInvalidPropertyType, lp, layout, "Expected property 'layout' to be of type object, but found %s", layout.k)
-		return
+		return 0
 	}
 	for i, k := range layout.keys {
 		if k != "type" && k != "children" {
@@ -253,15 +258,15 @@ func (v *validator) screen(si *screenInfo, byID map[string]*screenInfo, endpoint
 	children := layout.get("children")
 	if children == nil {
 		v.add(CodeMissingRequiredProperty, lp.key("children"), layout, "The property 'children' is required on a layout")
-		return
+		return 0
 	}
 	if children.k != kArr {
 		v.add(CodeInvalidPropertyType, lp.key("children"), children, "Expected property 'children' to be of type array, but found %s", children.k)
-		return
+		return 0
 	}
 	sc := &screenCheck{si: si, byID: byID, endpoint: endpoint, names: map[string]ptr{}}
 	v.componentList(sc, children, lp.key("children"), ctx{})
-	v.screenCaps(sc, children, lp.key("children"))
+	return v.screenCaps(sc, children, lp.key("children"))
 }
 
 // blank rejects empty or whitespace-only strings from version 6.0 on.

@@ -123,6 +123,9 @@ func TestRules(t *testing.T) {
 		{"Footer in both If branches", oneWith("6.0", `"data":{"on":{"type":"boolean","__example__":true}}`, `{"type":"If","condition":"${data.on}","then":[`+footerComplete+`],"else":[{"type":"TextBody","text":"x"}]}`), CodeMissingFooterInIfElseBranches, "/screens/0/layout/children/0"},
 		{"Footer in every Switch case", oneWith("6.0", `"data":{"k":{"type":"string","__example__":"a"}}`, `{"type":"Switch","value":"${data.k}","cases":{"a":[`+footerComplete+`],"b":[{"type":"TextBody","text":"x"}]}}`), CodeMissingFooterInSwitchBranches, "/screens/0/layout/children/0/cases"},
 		{"If condition has a dynamic operand", one("6.0", `{"type":"If","condition":"1 == 1","then":[{"type":"TextBody","text":"x"}]}`), CodeInvalidPropertyValue, "/screens/0/layout/children/0/condition"},
+		{"If condition syntax", one("6.0", `{"type":"If","condition":"(${form.a} == 'x'","then":[{"type":"TextBody","text":"x"}]}`, `{"type":"OptIn","name":"a","label":"A"}`), CodeInvalidPropertyValue, "/screens/0/layout/children/0/condition"},
+		{"no literals on both sides of an operator", one("6.0", `{"type":"If","condition":"${form.a} && ('x' == 'y')","then":[{"type":"TextBody","text":"x"}]}`, `{"type":"OptIn","name":"a","label":"A"}`), CodeInvalidPropertyValue, "/screens/0/layout/children/0/condition"},
+		{"nested expression syntax", one("6.0", "{\"type\":\"TextBody\",\"text\":\"`'Total: ' (${form.n} *`\"}", `{"type":"TextInput","name":"n","label":"N"}`), CodeInvalidPropertyValue, "/screens/0/layout/children/0/text"},
 		{"one Footer per screen", one("6.0", footerComplete), CodeMaxFooterPerScreen, "/screens/0/layout/children"},
 		{"two EmbeddedLinks per screen", one("6.0", link, link, link), CodeMaxEmbeddedLinkPerScreen, "/screens/0/layout/children"},
 		{"three Images per screen", one("6.0", image, image, image, image), CodeMaxImagePerScreen, "/screens/0/layout/children"},
@@ -157,6 +160,12 @@ func TestRules(t *testing.T) {
 		{"RichText alone before 6.3", one("5.1", `{"type":"RichText","text":"# Hi"}`), CodeInvalidPropertyValue, "/screens/0/layout/children"},
 		{"If nesting depth", one("6.0", `{"type":"If","condition":"${form.a}","then":[{"type":"If","condition":"${form.a}","then":[{"type":"If","condition":"${form.a}","then":[{"type":"If","condition":"${form.a}","then":[{"type":"TextBody","text":"deep"}]}]}]}]}`, `{"type":"OptIn","name":"a","label":"A"}`), CodeInvalidPropertyValue, "/screens/0/layout/children/0/then/0/then/0/then/0"},
 		{"layout type", strings.Replace(one("6.0"), `"SingleColumnLayout"`, `"TwoColumns"`, 1), CodeInvalidEnumValue, "/screens/0/layout/type"},
+		{"no navigate from a terminal Footer", strings.Replace(two("6.0", `{}`, `{}`), `{"id":"A",`, `{"id":"A","terminal":true,`, 1), CodeInvalidEnumValue, "/screens/0/layout/children/0/on-click-action/name"},
+		{"navigate payload gives all declared data", two("6.0", `{"a":"x"}`, `{"a":{"type":"string","__example__":"x"},"b":{"type":"string","__example__":"y"}}`), CodeInvalidNavigateActionPayload, "/screens/0/layout/children/0/on-click-action/payload"},
+		{"dates are YYYY-MM-DD from 5.0", one("6.0", `{"type":"DatePicker","name":"d","label":"Day","min-date":"1693569600000"}`), CodeInvalidPropertyValueFormat, "/screens/0/layout/children/0/min-date"},
+		{"dates are timestamps before 5.0", one("4.0", `{"type":"DatePicker","name":"d","label":"Day","unavailable-dates":["2024-01-01"]}`), CodeInvalidPropertyValueFormat, "/screens/0/layout/children/0/unavailable-dates/0"},
+		{"option images at most 100 KB from 6.0", one("6.0", `{"type":"RadioButtonsGroup","name":"r","label":"R","data-source":[{"id":"a","title":"A","image":"`+strings.Repeat("A", 140*1024)+`"}]}`), CodeInvalidPropertyValue, "/screens/0/layout/children/0/data-source/0/image"},
+		{"NavigationList badge length", `{"version":"6.2","screens":[{"id":"A","layout":{"type":"SingleColumnLayout","children":[{"type":"NavigationList","name":"l","list-items":[{"id":"x","main-content":{"title":"X"},"badge":"` + strings.Repeat("b", 16) + `","on-click-action":{"name":"navigate","next":{"type":"screen","name":"B"},"payload":{}}}]}]}},{"id":"B","terminal":true,"layout":{"type":"SingleColumnLayout","children":[` + footerComplete + `]}}]}`, CodeInvalidPropertyValue, "/screens/0/layout/children/0/list-items/0/badge"},
 		{"CheckboxGroup label from 4.0", one("4.0", `{"type":"CheckboxGroup","name":"c","data-source":[{"id":"a","title":"A"}]}`), CodeMissingRequiredProperty, "/screens/0/layout/children/0/label"},
 	}
 	for _, tc := range cases {
@@ -228,5 +237,20 @@ func TestHostileInput(t *testing.T) {
 	big := make([]byte, MaxFlowJSONBytes+1)
 	if errs := Validate(big).Errors(); len(errs) != 1 || errs[0].Code != CodeInvalidFlowJSON {
 		t.Fatalf("oversize: %+v", errs)
+	}
+}
+
+func TestProblemsInDocumentOrder(t *testing.T) {
+	t.Parallel()
+	doc := "{\"version\":\"6.0\",\"screens\":[{\"id\":\"A\",\"terminal\":true,\"layout\":{\"type\":\"SingleColumnLayout\",\"children\":[\n" +
+		"{\"type\":\"TextBody\",\"text\":\" \"},\n{\"type\":\"TextHeading\",\"text\":\"" + strings.Repeat("h", 90) + "\"},\n" + footerComplete + "]}}],\"extra\":1}"
+	ps := Validate([]byte(doc)).Problems
+	if len(ps) != 3 {
+		t.Fatalf("%+v", ps)
+	}
+	for i := 1; i < len(ps); i++ {
+		if ps[i].Line < ps[i-1].Line || (ps[i].Line == ps[i-1].Line && ps[i].Column < ps[i-1].Column) {
+			t.Fatalf("out of order: %+v", ps)
+		}
 	}
 }

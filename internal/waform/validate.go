@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -54,6 +55,11 @@ func Validate(raw []byte) Result {
 		return res
 	}
 	v.flow()
+	// In document order, as an editor lists them.
+	sort.SliceStable(res.Problems, func(i, j int) bool {
+		a, b := res.Problems[i], res.Problems[j]
+		return a.Line < b.Line || (a.Line == b.Line && a.Column < b.Column)
+	})
 	return res
 }
 

@@ -73,6 +73,8 @@ describe('Preview', () => {
     const flow: FlowJSON = { version: '6.0', screens: [{ id: 'A', terminal: true, title: 'Hi ${data.who}', data: { who: { type: 'string', __example__: 'example' } }, layout: { children: [{ type: 'TextBody', text: '${data.who}' }] } }] };
     expect(render(flow)).toContain('Hi example');
     expect(render(flow, { who: 'Bruno' })).toContain('Hi Bruno');
+    // The author can edit that data beside the phone, starting from the examples.
+    expect(render(flow)).toMatch(/<textarea aria-label="First screen data"[^>]*>\{\n {2}&quot;who&quot;: &quot;example&quot;\n\}<\/textarea>/);
   });
   it('renders every built-in template', () => {
     for (const id of ['appointment_booking', 'lead_capture', 'survey', 'order_form', 'sign_up']) {

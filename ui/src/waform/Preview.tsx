@@ -9,6 +9,8 @@ import {
   back,
   ctxOf,
   current,
+  entryScreen,
+  exampleData,
   missingRequired,
   parseFlow,
   runAction,
@@ -36,10 +38,13 @@ export function Preview({ flow, sampleData, onComplete }: PreviewProps) {
   const key = typeof flow === 'string' ? flow : JSON.stringify(flow);
   const parsed = useMemo(() => parseFlow(typeof flow === 'string' ? flow : flow), [key]); // eslint-disable-line react-hooks/exhaustive-deps
   const sampleKey = JSON.stringify(sampleData ?? {});
-  const [state, setState] = useState<RunState | null>(() => (parsed.flow ? start(parsed.flow, sampleData) : null));
+  // The author may edit the first screen's data (to try If/Switch branches).
+  const [ownSample, setOwnSample] = useState<Record<string, unknown> | undefined>(undefined);
+  const sample = ownSample ?? sampleData;
+  const [state, setState] = useState<RunState | null>(() => (parsed.flow ? start(parsed.flow, sample) : null));
   useEffect(() => {
-    setState(parsed.flow ? start(parsed.flow, sampleData) : null);
-  }, [parsed, sampleKey]); // eslint-disable-line react-hooks/exhaustive-deps
+    setState(parsed.flow ? start(parsed.flow, sample) : null);
+  }, [parsed, sampleKey, ownSample]); // eslint-disable-line react-hooks/exhaustive-deps
 
   if (parsed.error || !state) {
     return (
@@ -68,6 +73,11 @@ export function Preview({ flow, sampleData, onComplete }: PreviewProps) {
             <li key={i}>{s.id}</li>
           ))}
         </ol>
+        {!state.completed && missingRequired(state).length > 0 && (
+          <p className="small muted" data-testid="waform-missing">
+            To continue, fill in: {missingRequired(state).join(', ')}
+          </p>
+        )}
         {state.notice && (
           <p className="waf-notice small" role="status">
             {state.notice}
@@ -75,15 +85,57 @@ export function Preview({ flow, sampleData, onComplete }: PreviewProps) {
         )}
         {state.completed && (
           <div className="waf-complete" data-testid="waform-complete">
-            <h4>Completed — the response_json</h4>
-            <pre className="mono">{JSON.stringify({ ...state.completed.payload, flow_token: '<flow token>' }, null, 2)}</pre>
+            {state.completed.viaEndpoint ? (
+              <>
+                <h4>Last request to your endpoint</h4>
+                <pre className="mono">{JSON.stringify(state.completed.payload, null, 2)}</pre>
+              </>
+            ) : (
+              <>
+                <h4>Completed — the response_json</h4>
+                <pre className="mono">{JSON.stringify({ ...state.completed.payload, flow_token: '<flow token>' }, null, 2)}</pre>
+              </>
+            )}
           </div>
         )}
-        <button type="button" onClick={() => setState(start(state.flow, sampleData))}>
+        <button type="button" onClick={() => setState(start(state.flow, sample))}>
           Restart
         </button>
+        <SampleData flow={state.flow} value={sample} onChange={setOwnSample} />
       </aside>
     </div>
+  );
+}
+
+/** SampleData edits the data the first screen opens with (defaults: its __example__ values). */
+function SampleData({ flow, value, onChange }: { flow: FlowJSON; value?: Record<string, unknown>; onChange: (v: Record<string, unknown> | undefined) => void }) {
+  const initial = JSON.stringify({ ...exampleData(entryScreen(flow)), ...(value ?? {}) }, null, 2);
+  const [text, setText] = useState(initial);
+  const [error, setError] = useState('');
+  useEffect(() => setText(initial), [initial]);
+  if (initial === '{}' && !value) return null;
+  return (
+    <details className="waf-sample">
+      <summary className="small">First screen data</summary>
+      <textarea
+        aria-label="First screen data"
+        className="mono"
+        rows={6}
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          try {
+            const v = JSON.parse(e.target.value) as unknown;
+            if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('an object is needed');
+            setError('');
+            onChange(v as Record<string, unknown>);
+          } catch (err) {
+            setError((err as Error).message);
+          }
+        }}
+      />
+      {error && <p className="error-text small">{error}</p>}
+    </details>
   );
 }
 

@@ -99,6 +99,9 @@ describe('runtime', () => {
     s = runAction(s, { name: 'data_exchange', payload: { shown: '${data.shown}' } });
     expect(current(s)).toMatchObject({ id: 'B', data: { slot: '09:00' } });
     expect(s.notice).toContain('{"shown":true}');
+    s = runAction(s, { name: 'data_exchange', payload: { slot: '${data.slot}' } });
+    expect(s.completed).toEqual({ screen: 'B', payload: { slot: '09:00' }, viaEndpoint: true });
+    expect(s.notice).toMatch(/SUCCESS/);
   });
   it('finds the entry screen and reports broken documents', () => {
     expect(entryScreen({ routing_model: { START: ['END'] }, screens: [{ id: 'END' }, { id: 'START' }] }).id).toBe('START');

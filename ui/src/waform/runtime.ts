@@ -50,7 +50,7 @@ export interface RunState {
   /** the last state of every visited screen, for ${screen.S.…} references. */
   visited: Record<string, ScreenState>;
   /** set once a complete action ran. */
-  completed?: { screen: string; payload: Record<string, unknown> };
+  completed?: { screen: string; payload: Record<string, unknown>; viaEndpoint?: boolean };
   /** what the last action did that the phone cannot show (an endpoint call, a link). */
   notice?: string;
 }
@@ -201,6 +201,11 @@ export function runAction(state: RunState, action: FlowAction): RunState {
       if (next.length === 1) {
         const s = screenById(state.flow, next[0]);
         if (s) return go(s.id, exampleData(s), `${sent}; showing ${s.id} with its sample data`);
+      }
+      const here = screenById(state.flow, cur.id);
+      if (!next.length && here?.terminal) {
+        // From a terminal screen the endpoint closes the flow (screen SUCCESS) with its own params.
+        return { ...state, completed: { screen: cur.id, payload, viaEndpoint: true }, notice: `${sent}; your endpoint answers SUCCESS with the response params` };
       }
       return { ...state, notice: next.length ? `${sent}; your endpoint picks the next screen (${next.join(', ')})` : sent };
     }
