@@ -58,7 +58,7 @@ func (c *cli) serveCmd() *cobra.Command {
 				if url != defaultServer {
 					server = " --server " + url
 				}
-				fmt.Fprintf(c.stdout, "  Talk to it as a customer, in another terminal:\n    go run ./cmd/parley sandbox send%s --to-channel %s --from 15551234567 --text %s\n", server, info.ChannelID, info.Keyword)
+				fmt.Fprintf(c.stdout, "  Talk to it as a customer, in another terminal:\n"+sandboxSendLine, server, info.ChannelID, info.Keyword)
 				fmt.Fprintf(c.stdout, "  or keep chatting:\n    go run ./cmd/parley sandbox chat%s --to-channel %s\n", server, info.ChannelID)
 				fmt.Fprintf(c.stdout, "  Then see the conversation in the web UI (Conversations), or GET /contacts/ and /conversations/{contact_id}/messages/.\n")
 			}
@@ -74,6 +74,10 @@ func (c *cli) serveCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&withSandbox, "sandbox", false, "also run a fake WhatsApp Graph API and connect a sandbox channel to it")
 	return cmd
 }
+
+// sandboxSendLine is the customer command serve --sandbox prints (the
+// README shows it): --server (when not the default), channel, keyword.
+const sandboxSendLine = "    go run ./cmd/parley sandbox send%s --to-channel %s --from 15551234567 --text %s\n"
 
 func firstErr(errs ...error) error {
 	for _, err := range errs {

@@ -160,7 +160,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	flows := chatflow.New(st, clock, ids)
+	flows := chatflow.New(st, clock, ids, chatflow.WithChannelTypes(channelTypes.Names()))
 	// The channel log: provider calls (through the clients the channel
 	// service gives adapters) and webhooks (through the API), written in
 	// batches, purged after the retention period.

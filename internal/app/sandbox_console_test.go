@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/sandbox"
 )
@@ -84,6 +85,40 @@ func TestSandboxConsole(t *testing.T) {
 	r = say("button", "1")
 	if !strings.Contains(fmt.Sprint(r[0]["text"]), "Which service") {
 		t.Fatalf("after tapping 1: %v", r)
+	}
+
+	// Another customer asks for a human: the inbox lists them as waiting.
+	for _, m := range []map[string]any{{"text": "book"}, {"button": "Talk to a human"}} {
+		m["channel_id"], m["from"] = info.ChannelID, "15550001111"
+		if st, raw := post(t, s.Base+"/sandbox/messages/", m); st != http.StatusCreated {
+			t.Fatalf("%v: %d %s", m, st, raw)
+		}
+		if m["text"] != nil { // tap only once the buttons are there
+			s.Eventually("the welcome", func() bool {
+				var replies struct{ Items []map[string]any }
+				get(t, s.Base+"/sandbox/replies/?channel_id="+info.ChannelID+"&to=15550001111", &replies)
+				return len(replies.Items) > 0
+			})
+		}
+	}
+	s.Eventually("the handoff shows in the inbox", func() bool {
+		w := s.Must("GET", "/contacts/?waiting_for_human=true", nil, http.StatusOK)["results"].([]any)
+		return len(w) == 1 && w[0].(map[string]any)["phone"] == "+15550001111" && w[0].(map[string]any)["waiting_for_human"] == true
+	})
+	for _, c := range s.Must("GET", "/contacts/", nil, http.StatusOK)["results"].([]any) {
+		if c := c.(map[string]any); c["waiting_for_human"] != (c["phone"] == "+15550001111") {
+			t.Fatalf("contact %v", c)
+		}
+	}
+	// The conversation's session names its flow.
+	w := s.Must("GET", "/contacts/?waiting_for_human=true", nil, http.StatusOK)["results"].([]any)[0].(map[string]any)
+	d := s.Must("GET", "/contacts/"+w["id"].(string)+"/", nil, http.StatusOK)
+	sess, _ := d["session"].(map[string]any)
+	if sess == nil || sess["flow_name"] != app.SandboxFlowName || d["waiting_for_human"] != true {
+		t.Fatalf("contact detail = %v", d)
+	}
+	if got := s.Must("GET", "/sessions/"+sess["id"].(string)+"/", nil, http.StatusOK); got["flow_name"] != app.SandboxFlowName {
+		t.Fatalf("session = %v", got)
 	}
 }
 

@@ -695,3 +695,55 @@ func TestTemplateNodeExitsFollowTheTemplate(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedKeywordWarning: two published flows with the same keyword both
+// get a warning (not an error) naming the flow that answers: the older.
+func TestSharedKeywordWarning(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	first := f.create("First", valid, true)
+	second := f.create("Second", strings.Replace(valid, `"keywords":["hi"]`, `"keywords":["hello","HI "]`, 1), true)
+	if second.Status != store.FlowPublished {
+		t.Fatalf("a shared keyword blocked publishing: %+v", second.Problems)
+	}
+	for _, fl := range []chatflow.Flow{ok[chatflow.Flow](t)(f.svc.Get(f.ctx, f.project, first.ID)), ok[chatflow.Flow](t)(f.svc.Get(f.ctx, f.project, second.ID))} {
+		var found *flow.Problem
+		for i, p := range fl.Problems {
+			if p.Code == flow.CodeSharedKeyword {
+				found = &fl.Problems[i]
+			}
+		}
+		if found == nil || found.Severity != flow.SeverityWarning || !strings.Contains(found.Message, `"First" answers it`) || !strings.Contains(found.Message, `"hi"`) {
+			t.Fatalf("%s: shared keyword problem = %+v (all: %v)", fl.Name, found, codes(fl.Problems))
+		}
+	}
+	// A different keyword: no warning.
+	other := f.create("Other", strings.Replace(valid, `"keywords":["hi"]`, `"keywords":["bye"]`, 1), true)
+	if hasCode(other.Problems, flow.CodeSharedKeyword) {
+		t.Fatalf("other = %v", other.Problems)
+	}
+}
+
+// TestUnavailableChannelTypeTrigger: a trigger on a channel type the
+// build cannot connect (the registry's list) is a lint error that blocks
+// publishing.
+func TestUnavailableChannelTypeTrigger(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.svc = chatflow.New(f.st, &stepClock{}, domain.UUIDv7{}, chatflow.WithChannelTypes([]string{"whatsapp", "webchat"}))
+	graph := strings.Replace(valid, `{"type":"keyword","keywords":["hi"]}`, `{"type":"inbound","channel_types":["webchat","messenger"]}`, 1)
+	fl := f.create("Messenger", graph, false)
+	var found *flow.Problem
+	for i, p := range fl.Problems {
+		if p.Code == flow.CodeUnavailableChannelType {
+			found = &fl.Problems[i]
+		}
+	}
+	if found == nil || found.Severity != flow.SeverityError || found.Pointer != "/flow_data/nodes/0/data/trigger/channel_types/1" || !strings.Contains(found.Message, "whatsapp, webchat") {
+		t.Fatalf("problem = %+v", found)
+	}
+	_, err := f.svc.Publish(f.ctx, f.project, fl.ID, f.actor, 0)
+	wantCode(t, err, domain.CodeUnprocessable)
+	ok[chatflow.Flow](t)(f.svc.Create(f.ctx, f.project, f.actor, chatflow.CreateInput{Name: "Web", IsActive: true,
+		FlowData: json.RawMessage(strings.Replace(graph, `,"messenger"`, "", 1))}))
+}

@@ -21,7 +21,7 @@ func (s *Service) DraftProgram(ctx context.Context, projectID, flowID string) (*
 	if err != nil {
 		return nil, err
 	}
-	env := newEnv(s.store, projectID)
+	env := s.env(s.store, projectID)
 	if err := env.load(ctx, g, f.StartTemplate); err != nil {
 		return nil, err
 	}

@@ -22,7 +22,12 @@ type projectEnv struct {
 	byName    map[string]*store.MessageTemplate
 	flows     map[string]bool
 	forms     map[string]bool // WhatsApp Flows by ID: exists
+	// channelTypes are the connectable channel types (nil: unchecked).
+	channelTypes []string
 }
+
+// ChannelTypes implements flow.ChannelTypesEnv.
+func (e *projectEnv) ChannelTypes() []string { return e.channelTypes }
 
 // refQueries are the lookups of what a graph refers to.
 type refQueries interface {

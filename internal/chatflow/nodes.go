@@ -203,7 +203,7 @@ func (s *Service) editGraph(ctx context.Context, projectID, flowID, actor string
 	if err != nil {
 		return Flow{}, err
 	}
-	return s.view(ctx, newEnv(s.store, projectID), out)
+	return s.view(ctx, s.env(s.store, projectID), out)
 }
 
 // NodeInput creates a node. ID is optional: a free "<type>_<n>" is chosen.
@@ -409,7 +409,7 @@ func (s *Service) CreateEdge(ctx context.Context, projectID, actor string, versi
 			return domain.Errorf(domain.CodeConflict, "flow %q already has an edge %q; edge ids are unique within a flow", in.FlowID, chosen)
 		}
 		g.Edges = append(g.Edges, flow.Edge{ID: chosen, Source: src, SourceHandle: handle, Target: dst, TargetHandle: in.TargetHandle, Label: in.Label, Data: data})
-		return checkEdgeExit(ctx, q, projectID, *g, len(g.Edges)-1, exitPtr)
+		return s.checkEdgeExit(ctx, q, projectID, *g, len(g.Edges)-1, exitPtr)
 	})
 	if err != nil {
 		return Edge{}, err
@@ -482,8 +482,8 @@ func checkTrigger(trigger, value string) (string, error) {
 
 // checkEdgeExit refuses edge i of g when it leaves by no exit its source
 // node has (422 at ptr) or by an exit another edge already takes (409).
-func checkEdgeExit(ctx context.Context, q store.Queries, projectID string, g flow.Graph, i int, ptr string) error {
-	env := newEnv(q, projectID)
+func (s *Service) checkEdgeExit(ctx context.Context, q store.Queries, projectID string, g flow.Graph, i int, ptr string) error {
+	env := s.env(q, projectID)
 	if err := env.load(ctx, g, ""); err != nil {
 		return err
 	}
@@ -608,7 +608,7 @@ func (s *Service) UpdateEdge(ctx context.Context, projectID, flowID, edgeID, act
 		if p.Trigger+p.TriggerValue == "" && p.SourceHandle == nil {
 			return nil
 		}
-		return checkEdgeExit(ctx, q, projectID, *g, i, exitPtr)
+		return s.checkEdgeExit(ctx, q, projectID, *g, i, exitPtr)
 	})
 	if err != nil {
 		return Edge{}, err

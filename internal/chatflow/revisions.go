@@ -15,12 +15,14 @@ import (
 
 // Revision is a published, immutable snapshot of a flow.
 type Revision struct {
-	Flow        string    `json:"flow"`
-	Revision    int       `json:"revision"`
-	Live        bool      `json:"live" doc:"True for the revision new sessions start on"`
-	PublishedBy string    `json:"published_by"`
-	PublishedAt time.Time `json:"published_at"`
-	Settings    Settings  `json:"settings"`
+	Flow        string `json:"flow"`
+	Revision    int    `json:"revision"`
+	Live        bool   `json:"live" doc:"True for the revision new sessions start on"`
+	PublishedBy string `json:"published_by"`
+	// PublishedByName says who published, for people.
+	PublishedByName string    `json:"published_by_name" doc:"Who published the revision, for people: the user's name and e-mail, or the API token's name"`
+	PublishedAt     time.Time `json:"published_at"`
+	Settings        Settings  `json:"settings"`
 	// FlowData is left out of lists.
 	FlowData *flow.Graph `json:"flow_data,omitempty"`
 }
@@ -58,6 +60,7 @@ func (s *Service) Revisions(ctx context.Context, projectID, flowID string, page 
 		if err != nil {
 			return store.List[Revision]{}, err
 		}
+		r.PublishedByName = s.describeActor(ctx, s.store, projectID, r.PublishedBy)
 		out.Items = append(out.Items, r)
 	}
 	return out, nil
@@ -73,7 +76,9 @@ func (s *Service) Revision(ctx context.Context, projectID, flowID string, revisi
 	if err != nil {
 		return Revision{}, err
 	}
-	return revisionView(f, v, true)
+	r, err := revisionView(f, v, true)
+	r.PublishedByName = s.describeActor(ctx, s.store, projectID, r.PublishedBy)
+	return r, err
 }
 
 // Restore makes a revision's graph and behaviour settings (logging,
@@ -123,7 +128,7 @@ func (s *Service) Restore(ctx context.Context, projectID, flowID string, revisio
 	if err != nil {
 		return Flow{}, err
 	}
-	return s.view(ctx, newEnv(s.store, projectID), out)
+	return s.view(ctx, s.env(s.store, projectID), out)
 }
 
 // Export returns a flow as a self-contained document: the draft, or with
@@ -264,7 +269,7 @@ func (s *Service) Validate(ctx context.Context, projectID, flowID string, flowDa
 	if startTemplate != nil {
 		tpl = *startTemplate
 	}
-	env := newEnv(s.store, projectID)
+	env := s.env(s.store, projectID)
 	if err := env.load(ctx, g, tpl); err != nil {
 		return Validation{}, err
 	}

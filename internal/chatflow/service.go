@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,6 +44,13 @@ type Store interface {
 	store.Transactor
 	// WhatsAppFlowGet lets the linter check whatsapp_flow nodes' forms.
 	WhatsAppFlowGet(ctx context.Context, r store.Ref) (store.WhatsAppFlow, error)
+	actorQueries
+}
+
+// actorQueries look up who an actor ("user:<id>", "token:<id>") is.
+type actorQueries interface {
+	UserGet(ctx context.Context, id string) (domain.User, error)
+	TokenGet(ctx context.Context, r store.Ref) (domain.Token, error)
 }
 
 // Service applies the chat-flow rules.
@@ -56,12 +64,39 @@ type Service struct {
 	// held across compilation.
 	programs *lru.Cache[programKey, *flow.Program]
 	live     liveCache
+	// channelTypes are the channel types this build connects (nil: not
+	// checked); start triggers on others are lint errors.
+	channelTypes []string
 }
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithChannelTypes names the channel types this build can connect (the
+// channel registry's), so triggers listening on others are lint errors.
+func WithChannelTypes(names []string) Option {
+	return func(s *Service) { s.channelTypes = append([]string{}, names...) }
+}
+
+// env is the lint environment of a project, through q.
+func (s *Service) env(q refQueries, projectID string) *projectEnv {
+	e := newEnv(q, projectID)
+	e.channelTypes = s.channelTypes
+	return e
+}
+
+// ChannelTypes are the channel types this build connects, as given to New
+// (nil when not given).
+func (s *Service) ChannelTypes() []string { return s.channelTypes }
 
 // New returns a Service whose program cache holds up to 256 compiled
 // revisions.
-func New(s Store, clock domain.Clock, ids domain.IDGen) *Service {
-	return &Service{store: s, clock: clock, ids: ids, programs: lru.New[programKey, *flow.Program](256)}
+func New(s Store, clock domain.Clock, ids domain.IDGen, opts ...Option) *Service {
+	svc := &Service{store: s, clock: clock, ids: ids, programs: lru.New[programKey, *flow.Program](256)}
+	for _, o := range opts {
+		o(svc)
+	}
+	return svc
 }
 
 // Flow is a chat flow as the API shows it. is_active is true exactly when
@@ -86,6 +121,10 @@ type Flow struct {
 	UpdatedAt          time.Time         `json:"updated_at"`
 	CreatedBy          string            `json:"created_by"`
 	UpdatedBy          string            `json:"updated_by"`
+	// CreatedByName and UpdatedByName say who, for people: a user's name
+	// and e-mail, an API token's name.
+	CreatedByName string `json:"created_by_name" doc:"Who created the flow, for people: the user's name and e-mail, or the API token's name"`
+	UpdatedByName string `json:"updated_by_name" doc:"Who saved the flow last, for people"`
 	// Problems are the linter's findings on the draft: errors block
 	// publishing, warnings do not. Pointers are into this document.
 	Problems []flow.Problem `json:"problems" doc:"Lint problems of the draft; pointers start at /flow_data (or /start_template)"`
@@ -122,13 +161,87 @@ func (s *Service) view(ctx context.Context, env *projectEnv, f store.Flow) (Flow
 		return Flow{}, err
 	}
 	g = env.withTemplateButtons(g)
+	problems := lint(g, env, f.StartTemplate)
+	shared, err := s.sharedKeywords(ctx, f, g)
+	if err != nil {
+		return Flow{}, err
+	}
 	return Flow{
 		ID: f.ID, Name: f.Name, IsActive: f.Status == store.FlowPublished, StartTemplate: f.StartTemplate, FlowData: g,
 		Status: f.Status, Revision: f.LiveRevision, Version: f.Version, Remark: f.Remark, Trigger: decodeTrigger(f.Trigger),
 		ChannelID: f.ChannelID, Logging: f.Logging, ExpireAfterSeconds: f.ExpireAfterSeconds, OnRetrigger: f.OnRetrigger,
 		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, CreatedBy: f.CreatedBy, UpdatedBy: f.UpdatedBy,
-		Problems: lint(g, env, f.StartTemplate),
+		CreatedByName: s.describeActor(ctx, s.store, f.ProjectID, f.CreatedBy), UpdatedByName: s.describeActor(ctx, s.store, f.ProjectID, f.UpdatedBy),
+		Problems: append(problems, shared...),
 	}, nil
+}
+
+// sharedKeywords warns about each keyword of the draft's trigger that a
+// published flow (another one, on an overlapping channel) also has, naming
+// the flow that answers it: the runner tries published flows oldest first
+// (by ID), so the older of the two answers.
+func (s *Service) sharedKeywords(ctx context.Context, f store.Flow, g flow.Graph) ([]flow.Problem, error) {
+	t := triggerOf(g)
+	if t == nil || t.Type != "keyword" || len(t.Keywords) == 0 {
+		return nil, nil
+	}
+	published, err := s.Published(ctx, f.ProjectID)
+	if err != nil {
+		return nil, fmt.Errorf("checking keywords against the published flows: %w", err)
+	}
+	start := -1
+	for i, n := range g.Nodes {
+		if n.Type == flow.TypeStart {
+			start = i
+			break
+		}
+	}
+	var out []flow.Problem
+	for k, kw := range t.Keywords {
+		kw = strings.ToLower(strings.TrimSpace(kw))
+		if kw == "" {
+			continue
+		}
+		for _, o := range published {
+			if o.ID == f.ID || (o.ChannelID != "" && f.ChannelID != "" && o.ChannelID != f.ChannelID) {
+				continue
+			}
+			p, err := s.Program(ctx, f.ProjectID, o.ID, o.LiveRevision)
+			if err != nil {
+				return nil, fmt.Errorf("reading the trigger of published flow %s: %w", o.ID, err)
+			}
+			ot := p.Trigger
+			if ot.Type != "keyword" || !slices.Contains(ot.Keywords, kw) ||
+				(len(ot.ChannelTypes) > 0 && len(t.ChannelTypes) > 0 && !overlap(ot.ChannelTypes, t.ChannelTypes)) {
+				continue
+			}
+			answers := o.Name
+			if f.ID < o.ID {
+				answers = f.Name
+			}
+			msg := fmt.Sprintf("keyword %q is also a keyword of the published flow %q; %q answers it (of two published flows with the same keyword, the older one answers) — use another keyword in one of them",
+				kw, o.Name, answers)
+			out = append(out, flow.Problem{Severity: flow.SeverityWarning, Code: flow.CodeSharedKeyword, NodeID: nodeIDAt(g, start),
+				Pointer: fmt.Sprintf("/flow_data/nodes/%d/data/trigger/keywords/%d", start, k), Message: msg})
+		}
+	}
+	return out, nil
+}
+
+func overlap(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+func nodeIDAt(g flow.Graph, i int) string {
+	if i < 0 || i >= len(g.Nodes) {
+		return ""
+	}
+	return g.Nodes[i].ID
 }
 
 // lint runs the linter with the project's answers and checks the start
@@ -148,7 +261,7 @@ func (s *Service) Get(ctx context.Context, projectID, id string) (Flow, error) {
 	if err != nil {
 		return Flow{}, err
 	}
-	return s.view(ctx, newEnv(s.store, projectID), f)
+	return s.view(ctx, s.env(s.store, projectID), f)
 }
 
 // ListParams filter and page a project's flows.
@@ -165,7 +278,7 @@ func (s *Service) List(ctx context.Context, projectID string, p ListParams) (sto
 	if err != nil {
 		return store.List[Flow]{}, err
 	}
-	env := newEnv(s.store, projectID)
+	env := s.env(s.store, projectID)
 	out := store.List[Flow]{Items: make([]Flow, 0, len(l.Items)), Next: l.Next}
 	for _, f := range l.Items {
 		v, err := s.view(ctx, env, f)
@@ -287,7 +400,7 @@ func (s *Service) Create(ctx context.Context, projectID, actor string, in Create
 	if err != nil {
 		return Flow{}, err
 	}
-	return s.view(ctx, newEnv(s.store, projectID), out)
+	return s.view(ctx, s.env(s.store, projectID), out)
 }
 
 func (s *Service) audit(ctx context.Context, q store.Queries, projectID, actor, action, target string, data map[string]any, now time.Time) error {
@@ -395,7 +508,7 @@ func (s *Service) Update(ctx context.Context, projectID, id, actor string, in Up
 	if err != nil {
 		return Flow{}, err
 	}
-	return s.view(ctx, newEnv(s.store, projectID), out)
+	return s.view(ctx, s.env(s.store, projectID), out)
 }
 
 // checkChannel refuses a channel_id that is not a channel of the project,
@@ -466,7 +579,7 @@ func (s *Service) Publish(ctx context.Context, projectID, id, actor string, vers
 	if err != nil {
 		return Flow{}, err
 	}
-	return s.view(ctx, newEnv(s.store, projectID), out)
+	return s.view(ctx, s.env(s.store, projectID), out)
 }
 
 // LintFailure is the error of a publish blocked by lint errors; it carries
@@ -491,7 +604,7 @@ func (s *Service) publishTx(ctx context.Context, q store.Queries, f store.Flow, 
 	if err != nil {
 		return f, err
 	}
-	env := newEnv(q, f.ProjectID)
+	env := s.env(q, f.ProjectID)
 	if err := env.load(ctx, g, f.StartTemplate); err != nil {
 		return f, err
 	}
@@ -590,7 +703,7 @@ func (s *Service) Unpublish(ctx context.Context, projectID, id, actor string, ve
 	if err != nil {
 		return Flow{}, err
 	}
-	return s.view(ctx, newEnv(s.store, projectID), out)
+	return s.view(ctx, s.env(s.store, projectID), out)
 }
 
 // Delete deletes a flow that is not published, with its revisions and
@@ -644,17 +757,29 @@ func (s *Service) stale(ctx context.Context, q store.Queries, cur store.Flow, ex
 
 // describeActor turns "user:<id>" or "token:<id>" into something a person
 // recognises; it falls back to the raw actor.
-func (s *Service) describeActor(ctx context.Context, q store.Queries, projectID, actor string) string {
+func (s *Service) describeActor(ctx context.Context, q actorQueries, projectID, actor string) string {
+	return DescribeActor(ctx, q, projectID, actor)
+}
+
+// DescribeActor turns an actor ("user:<id>", "token:<id>", "system") into
+// what people recognise: "Ann (ann@example.com)", `API token "ci"`,
+// "Parley"; it falls back to the raw actor.
+func DescribeActor(ctx context.Context, q actorQueries, projectID, actor string) string {
 	kind, id, _ := strings.Cut(actor, ":")
 	switch kind {
 	case "user":
 		if u, err := q.UserGet(ctx, id); err == nil {
+			if u.Name != "" && u.Name != u.Email {
+				return fmt.Sprintf("%s (%s)", u.Name, u.Email)
+			}
 			return u.Email
 		}
 	case "token":
 		if t, err := q.TokenGet(ctx, store.Ref{ProjectID: projectID, ID: id}); err == nil {
 			return fmt.Sprintf("API token %q", t.Name)
 		}
+	case "system":
+		return "Parley"
 	}
 	if actor == "" {
 		return "someone"

@@ -43,6 +43,9 @@ type Contact struct {
 	LastInboundAt *time.Time     `json:"last_inbound_at"`
 	CreatedAt     time.Time      `json:"created_at"`
 	UpdatedAt     time.Time      `json:"updated_at"`
+	// WaitingForHuman is set by lists: the contact's live session waits at
+	// a handoff for a person to reply and release it.
+	WaitingForHuman bool `json:"waiting_for_human" doc:"The conversation is handed to a human and waits for one (a handoff node); set by the contact list"`
 }
 
 // URN is one address of a contact on a channel type ("whatsapp" + wa_id).
@@ -135,10 +138,12 @@ func SessionLive(status string) bool { return status == SessionActive || status 
 // FlowSession is the stored record of one run of a flow revision for a
 // contact. State is the engine's serialised session.
 type FlowSession struct {
-	ID         string     `json:"id"`
-	ProjectID  string     `json:"project_id"`
-	ContactID  string     `json:"contact_id"`
-	FlowID     string     `json:"flow_id"`
+	ID        string `json:"id"`
+	ProjectID string `json:"project_id"`
+	ContactID string `json:"contact_id"`
+	FlowID    string `json:"flow_id"`
+	// FlowName is the flow's name, set by the API for people.
+	FlowName   string     `json:"flow_name,omitempty" doc:"The flow's name (set by the API)"`
 	Revision   int        `json:"revision"`
 	ChannelID  string     `json:"channel_id"`
 	Status     string     `json:"status"`

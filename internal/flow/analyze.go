@@ -32,6 +32,15 @@ type TemplateButtonsEnv interface {
 	TemplateButtons(id, name string) (titles []string, ok bool)
 }
 
+// ChannelTypesEnv is an optional extension of LintEnv: the channel types
+// this build can connect (the channel registry's), which start triggers
+// may listen on.
+type ChannelTypesEnv interface {
+	// ChannelTypes lists the connectable channel types; nil when unknown
+	// (nothing is checked then).
+	ChannelTypes() []string
+}
+
 // WhatsAppFlowEnv is an optional extension of LintEnv that checks the
 // whatsapp_flow_id of whatsapp_flow nodes.
 type WhatsAppFlowEnv interface {

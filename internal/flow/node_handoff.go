@@ -13,7 +13,7 @@ const TypeHandoff = "handoff"
 type HandoffData struct {
 	Message        string `json:"message,omitempty" flow:"template" doc:"Sent to the contact when handed over."`
 	Assignee       string `json:"assignee,omitempty"`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty" doc:"Return to the flow after this long without a release."`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty" doc:"Leave by the timeout exit after this long without a release: the team did not reply (say so to the contact there, not that they went quiet)."`
 }
 
 // Exit indices of a handoff node.

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -50,6 +51,17 @@ var startNode = def[StartData]{
 		for k, kw := range d.Trigger.keywords() {
 			if strings.TrimSpace(kw) == "" {
 				a.nodeErr(i, CodeInvalidValue, "/data/trigger/keywords/"+strconv.Itoa(k), "%s: keyword %d is empty", a.label(i), k+1)
+			}
+		}
+		if ce, ok := a.env.(ChannelTypesEnv); ok && d.Trigger != nil {
+			if known := ce.ChannelTypes(); known != nil {
+				for k, ct := range d.Trigger.ChannelTypes {
+					if !slices.Contains(known, ct) {
+						a.nodeErr(i, CodeUnavailableChannelType, "/data/trigger/channel_types/"+strconv.Itoa(k),
+							"%s listens on %s channels, which this server cannot connect yet (it connects: %s); remove %q from channel_types",
+							a.label(i), ct, strings.Join(known, ", "), ct)
+					}
+				}
 			}
 		}
 	},

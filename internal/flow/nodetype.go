@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -74,6 +75,42 @@ type NodeType struct {
 	Defaults map[string]any `json:"defaults"`
 	// Widgets names dedicated editor widgets shown above the fields.
 	Widgets []string `json:"widgets,omitempty" doc:"Dedicated editor widgets: template_picker (choose a message template and map its parameters), http_test (make the request once)"`
+	// TriggerChannelTypes (start only) are the channel types a trigger's
+	// channel_types may name, each saying whether this server can connect
+	// it (the API fills it from the channel registry).
+	TriggerChannelTypes []TriggerChannelType `json:"trigger_channel_types,omitempty" doc:"Start only: the channel types a trigger may listen on, and whether this server connects each (a trigger on an unavailable one is a lint error)"`
+}
+
+// TriggerChannelType is a channel type a start trigger may name.
+type TriggerChannelType struct {
+	Type      string `json:"type"`
+	Available bool   `json:"available" doc:"Whether this server has the channel type (its channel registry)"`
+	Reason    string `json:"unavailable_reason,omitempty"`
+}
+
+// TriggerChannelTypeNames are the channel types the trigger vocabulary
+// knows, in the order the editor offers them; whether one is available
+// is the channel registry's answer, not this list's.
+var TriggerChannelTypeNames = []string{"whatsapp", "webchat", "messenger", "instagram", "viber"}
+
+// TriggerChannelTypes describes TriggerChannelTypeNames and every name of
+// registered (the channel registry's types) for the editor.
+func TriggerChannelTypes(registered []string) []TriggerChannelType {
+	names := append([]string{}, TriggerChannelTypeNames...)
+	for _, r := range registered {
+		if !slices.Contains(names, r) {
+			names = append(names, r)
+		}
+	}
+	out := make([]TriggerChannelType, 0, len(names))
+	for _, n := range names {
+		t := TriggerChannelType{Type: n, Available: slices.Contains(registered, n)}
+		if !t.Available {
+			t.Reason = "this server cannot connect " + n + " channels yet: a trigger on it is a lint error"
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // Exits says how a node's exits follow from its data: the first Dynamic

@@ -54,6 +54,12 @@ const (
 	CodeUnknownWhatsAppFlow   = "unknown_whatsapp_flow"
 	CodeUndefinedVariable     = "undefined_variable"
 	CodeNotExecutable         = "node_not_executable"
+	// CodeUnavailableChannelType: a trigger listens on a channel type this
+	// build cannot connect (an error: the flow would never start there).
+	CodeUnavailableChannelType = "unavailable_channel_type"
+	// CodeSharedKeyword: another published flow has the same keyword (a
+	// warning naming the flow that answers it).
+	CodeSharedKeyword = "shared_keyword"
 )
 
 // Problem is one finding of the linter.

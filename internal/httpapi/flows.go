@@ -121,6 +121,9 @@ type ReadOnlyFields struct {
 	CreatedBy any `json:"created_by,omitempty" doc:"Read-only; ignored"`
 	UpdatedBy any `json:"updated_by,omitempty" doc:"Read-only; ignored"`
 	Problems  any `json:"problems,omitempty" doc:"Read-only; ignored"`
+	// CreatedByName and UpdatedByName are the names of the actors above.
+	CreatedByName any `json:"created_by_name,omitempty" doc:"Read-only; ignored"`
+	UpdatedByName any `json:"updated_by_name,omitempty" doc:"Read-only; ignored"`
 }
 
 // FlowOutput is one flow with its version as the ETag.
@@ -480,7 +483,19 @@ func (a *flowAPI) fromTemplate(ctx context.Context, in *FromTemplateInput) (*Flo
 }
 
 func (a *flowAPI) nodeTypes(ctx context.Context, _ *struct{}) (*ListOutput[flow.NodeType], error) {
-	return listOf(store.List[flow.NodeType]{Items: a.svc.NodeTypes()}), nil
+	types := a.svc.NodeTypes()
+	var registered []string
+	if a.s.deps.Channels != nil {
+		for _, t := range a.s.deps.Channels.Types() {
+			registered = append(registered, t.Name)
+		}
+	}
+	for i := range types {
+		if types[i].Type == flow.TypeStart {
+			types[i].TriggerChannelTypes = flow.TriggerChannelTypes(registered)
+		}
+	}
+	return listOf(store.List[flow.NodeType]{Items: types}), nil
 }
 
 // AnalyticsInput selects execution analytics.

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/parleyhq/parley/internal/flow"
@@ -36,6 +37,26 @@ func TestNodeTypesAPI(t *testing.T) {
 	}
 	for typ := range got {
 		t.Errorf("served node type %s is not registered", typ)
+	}
+	// The start type says which trigger channel types this server connects:
+	// the registry's (whatsapp, webchat here), not messenger, instagram, viber.
+	for _, nt := range c.do("GET", "/chat-flow/node-types/", nil).want(200).json()["results"].([]any) {
+		m := nt.(map[string]any)
+		if m["type"] != flow.TypeStart {
+			continue
+		}
+		avail := map[string]bool{}
+		for _, ct := range m["trigger_channel_types"].([]any) {
+			c := ct.(map[string]any)
+			avail[c["type"].(string)] = c["available"].(bool)
+			if c["available"] == false && c["unavailable_reason"] == "" {
+				t.Errorf("%v has no reason", c)
+			}
+		}
+		want := map[string]bool{"whatsapp": true, "webchat": true, "messenger": false, "instagram": false, "viber": false}
+		if fmt.Sprint(avail) != fmt.Sprint(want) {
+			t.Fatalf("trigger channel types = %v, want %v", avail, want)
+		}
 	}
 	msg, _ := flow.LookupNodeType(flow.TypeMessage)
 	var served map[string]any

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/conversation"
@@ -90,10 +91,13 @@ type ContactListInput struct {
 	PageParams
 	Search string `query:"search" maxLength:"200" doc:"Part of the name or phone number"`
 	Tag    string `query:"tag" maxLength:"100"`
+	// WaitingForHuman keeps the conversations handed to a person.
+	WaitingForHuman bool `query:"waiting_for_human" doc:"Only contacts whose conversation waits for a human (a handoff); each item says so in waiting_for_human"`
 }
 
 func (a *runtimeAPI) contactList(ctx context.Context, in *ContactListInput) (*ListOutput[domain.Contact], error) {
-	l, err := a.s.deps.Store.ContactList(ctx, store.ContactListParams{ProjectID: principalFrom(ctx).ProjectID, Search: in.Search, Tag: in.Tag, Page: in.page()})
+	l, err := a.s.deps.Store.ContactList(ctx, store.ContactListParams{ProjectID: principalFrom(ctx).ProjectID, Search: in.Search, Tag: in.Tag,
+		WaitingForHuman: in.WaitingForHuman, Page: in.page()})
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +114,45 @@ type ContactDetail struct {
 	domain.Contact
 	URNs    []domain.URN        `json:"urns"`
 	Session *domain.FlowSession `json:"session" doc:"The session the contact is in now, if any"`
+	// AssigneeName says who the assignee is, when it names a user.
+	AssigneeName string `json:"assignee_name,omitempty" doc:"The assignee for people: the user's name and e-mail when assignee is a user's ID or e-mail"`
+}
+
+// flowNames fills the flow names of sessions, one lookup per flow.
+func (a *runtimeAPI) flowNames(ctx context.Context, projectID string, sessions ...*domain.FlowSession) {
+	names := map[string]string{}
+	for _, s := range sessions {
+		if s == nil || s.FlowID == "" {
+			continue
+		}
+		name, ok := names[s.FlowID]
+		if !ok {
+			if f, err := a.s.deps.Store.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: s.FlowID}); err == nil {
+				name = f.Name
+			}
+			names[s.FlowID] = name
+		}
+		s.FlowName = name
+	}
+}
+
+// assigneeName describes a contact's assignee when it is a user (by ID,
+// "user:<id>" or e-mail); other assignees (a team name) stay as they are.
+func (a *runtimeAPI) assigneeName(ctx context.Context, assignee string) string {
+	if assignee == "" {
+		return ""
+	}
+	id := strings.TrimPrefix(assignee, "user:")
+	u, err := a.s.deps.Store.UserGet(ctx, id)
+	if err != nil {
+		if u, err = a.s.deps.Store.UserGetByEmail(ctx, assignee); err != nil {
+			return ""
+		}
+	}
+	if u.Name != "" && u.Name != u.Email {
+		return u.Name + " (" + u.Email + ")"
+	}
+	return u.Email
 }
 
 func (a *runtimeAPI) contactGet(ctx context.Context, in *ContactPath) (*Body[ContactDetail], error) {
@@ -122,9 +165,11 @@ func (a *runtimeAPI) contactGet(ctx context.Context, in *ContactPath) (*Body[Con
 	if err != nil {
 		return nil, err
 	}
-	d := ContactDetail{Contact: c, URNs: urns}
+	d := ContactDetail{Contact: c, URNs: urns, AssigneeName: a.assigneeName(ctx, c.Assignee)}
 	if s, err := a.s.deps.Store.SessionLive(ctx, c.ID); err == nil {
 		d.Session = &s
+		d.WaitingForHuman = s.WaitingFor == "handoff"
+		a.flowNames(ctx, p.ProjectID, d.Session)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
@@ -237,6 +282,11 @@ func (a *runtimeAPI) sessionList(ctx context.Context, in *SessionListInput) (*Li
 	if err != nil {
 		return nil, err
 	}
+	ptrs := make([]*domain.FlowSession, len(l.Items))
+	for i := range l.Items {
+		ptrs[i] = &l.Items[i]
+	}
+	a.flowNames(ctx, principalFrom(ctx).ProjectID, ptrs...)
 	return listOf(l), nil
 }
 
@@ -269,6 +319,7 @@ func (a *runtimeAPI) sessionDetail(ctx context.Context, projectID, id string) (S
 	if err != nil {
 		return SessionDetail{}, err
 	}
+	a.flowNames(ctx, projectID, &s)
 	d := SessionDetail{FlowSession: s, Variables: map[string]any{}, Path: []string{}, Errors: []SessionError{}, Messages: []MessageView{}}
 	var es engine.Session
 	if err := es.UnmarshalBinary(s.State); err == nil && es.Vars != nil {

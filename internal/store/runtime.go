@@ -223,7 +223,10 @@ type ContactListParams struct {
 	ProjectID string
 	Search    string
 	Tag       string
-	Page      Page
+	// WaitingForHuman keeps only contacts whose live session waits at a
+	// handoff for a person (the inbox's "waiting for a human").
+	WaitingForHuman bool
+	Page            Page
 }
 
 // MessageListParams list a contact's conversation, newest first.

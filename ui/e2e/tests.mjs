@@ -36,7 +36,7 @@ export const tests = [
       await page.getByRole('heading', { name: 'Appointment booking' }).waitFor();
       env.shared.flowId = page.url().split('/flows/')[1];
       assert.ok(env.shared.flowId);
-      assert.equal(await page.locator('.react-flow__node').count(), 19);
+      assert.equal(await page.locator('.react-flow__node').count(), 20);
       await env.shot('04-editor-template');
     },
   },

@@ -196,8 +196,11 @@ func (q *Queries) ContactGet(ctx context.Context, r store.Ref) (domain.Contact, 
 
 // ContactList implements store.Queries.
 func (q *Queries) ContactList(ctx context.Context, p store.ContactListParams) (store.List[domain.Contact], error) {
-	sql := `SELECT ` + contactCols + ` FROM contacts WHERE project_id = ? AND NOT simulated`
+	sql := `SELECT ` + contactCols + `, ` + waitingForHuman + ` FROM contacts WHERE project_id = ? AND NOT simulated`
 	args := []any{p.ProjectID}
+	if p.WaitingForHuman {
+		sql += ` AND ` + waitingForHuman
+	}
 	if p.Search != "" {
 		sql += ` AND (lower(name) LIKE ? OR phone LIKE ?)`
 		like := "%" + escapeLike(p.Search) + "%"
@@ -209,12 +212,30 @@ func (q *Queries) ContactList(ctx context.Context, p store.ContactListParams) (s
 	}
 	where, limit, pargs := pageClause(p.Page, "id")
 	rows, err := q.r.Query(ctx, sql+where+limit, append(args, pargs...)...)
-	items, err := collect(rows, err, func(r Rows) (domain.Contact, error) { return scanContact(r) })
+	items, err := collect(rows, err, func(r Rows) (domain.Contact, error) {
+		var waiting bool
+		c, err := scanContact(withExtra{r, []any{&waiting}})
+		c.WaitingForHuman = waiting
+		return c, err
+	})
 	if err != nil {
 		return store.List[domain.Contact]{}, q.translate(err, "listing contacts")
 	}
 	return finishPage(items, p.Page, func(c domain.Contact) string { return c.ID }), nil
 }
+
+// waitingForHuman is true for a contact whose live (not simulated)
+// session waits at a handoff; it uses the live-session index.
+const waitingForHuman = `EXISTS (SELECT 1 FROM flow_sessions s WHERE s.contact_id = contacts.id AND s.status IN ('active', 'waiting') AND NOT s.simulated AND s.waiting_for = 'handoff')`
+
+// withExtra scans a row's trailing columns into extra after the ones a
+// scan function asks for.
+type withExtra struct {
+	Row
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.Row.Scan(append(dest, w.extra...)...) }
 
 // escapeLike drops LIKE's wildcards from user text: both databases treat
 // % and _ specially and we do not declare an ESCAPE character.

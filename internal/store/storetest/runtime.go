@@ -230,6 +230,35 @@ func testSessions(t *testing.T, s store.Store) {
 	wantCode(t, err, domain.CodeNotFound)
 	check(t, s.SessionCreate(ctx, second)) // the old one ended, so a new one may start
 
+	// The contact list marks and filters conversations waiting for a
+	// human: a live (not simulated) session waiting at a handoff.
+	waiting := func() []domain.Contact {
+		return must(s.ContactList(ctx, store.ContactListParams{ProjectID: p1, WaitingForHuman: true}))(t).Items
+	}
+	if w := waiting(); len(w) != 0 {
+		t.Fatalf("waiting for a human while s2 waits for a button: %+v", w)
+	}
+	_, _, err = s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "2", NewID: "k2", Now: t0})
+	check(t, err)
+	handoff := sess
+	handoff.ID, handoff.ContactID, handoff.WaitingFor, handoff.TimeoutAt = "s4", "k2", "handoff", nil
+	handoff.ExpiresAt = t0.Add(1000 * time.Hour) // out of the expiry checks below
+	check(t, s.SessionCreate(ctx, handoff))
+	simHandoff := handoff
+	simHandoff.ID, simHandoff.ContactID, simHandoff.Simulated = "s5", "k1", true
+	check(t, s.SessionCreate(ctx, simHandoff))
+	if w := waiting(); len(w) != 1 || w[0].ID != "k2" || !w[0].WaitingForHuman {
+		t.Fatalf("waiting for a human = %+v", w)
+	}
+	for _, c := range must(s.ContactList(ctx, store.ContactListParams{ProjectID: p1}))(t).Items {
+		if c.WaitingForHuman != (c.ID == "k2") {
+			t.Fatalf("contact %s marked waiting_for_human %v", c.ID, c.WaitingForHuman)
+		}
+	}
+	if w := must(s.ContactList(ctx, store.ContactListParams{ProjectID: p2, WaitingForHuman: true}))(t).Items; len(w) != 0 {
+		t.Fatalf("another project's = %+v", w)
+	}
+
 	l := must(s.SessionList(ctx, store.SessionListParams{ProjectID: p1, ContactID: "k1"}))(t)
 	if len(l.Items) != 2 {
 		t.Fatalf("sessions = %+v", l.Items)

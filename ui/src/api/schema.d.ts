@@ -1530,9 +1530,13 @@ export interface components {
             tags: string[] | null;
             /** Format: date-time */
             updated_at: string;
+            /** @description The conversation is handed to a human and waits for one (a handoff node); set by the contact list */
+            waiting_for_human: boolean;
         };
         ContactDetail: {
             assignee: string;
+            /** @description The assignee for people: the user's name and e-mail when assignee is a user's ID or e-mail */
+            assignee_name?: string;
             /** Format: date-time */
             created_at: string;
             fields: {
@@ -1554,6 +1558,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             urns: components["schemas"]["URN"][] | null;
+            /** @description The conversation is handed to a human and waits for one (a handoff node); set by the contact list */
+            waiting_for_human: boolean;
         };
         ContactStruct: {
             fields?: {
@@ -1748,6 +1754,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             created_by: string;
+            /** @description Who created the flow, for people: the user's name and e-mail, or the API token's name */
+            created_by_name: string;
             /**
              * Format: int64
              * @description Sessions expire this long after they start
@@ -1783,6 +1791,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             updated_by: string;
+            /** @description Who saved the flow last, for people */
+            updated_by_name: string;
             /**
              * Format: int64
              * @description The flow's version (its ETag): send it back as If-Match or version when saving
@@ -1795,6 +1805,8 @@ export interface components {
             created_at?: unknown;
             /** @description Read-only; ignored */
             created_by?: unknown;
+            /** @description Read-only; ignored */
+            created_by_name?: unknown;
             /**
              * Format: int64
              * @description Defaults to 86400 (24 h); 60 to 7776000
@@ -1829,6 +1841,8 @@ export interface components {
             updated_at?: unknown;
             /** @description Read-only; ignored */
             updated_by?: unknown;
+            /** @description Read-only; ignored */
+            updated_by_name?: unknown;
             /**
              * Format: int64
              * @description Ignored on create
@@ -1857,6 +1871,8 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             flow_id: string;
+            /** @description The flow's name (set by the API) */
+            flow_name?: string;
             id: string;
             node_id: string;
             project_id: string;
@@ -1914,6 +1930,8 @@ export interface components {
             created_at?: unknown;
             /** @description Read-only; ignored */
             created_by?: unknown;
+            /** @description Read-only; ignored */
+            created_by_name?: unknown;
             /** Format: int64 */
             expire_after_seconds?: number;
             flow_data?: unknown;
@@ -1940,6 +1958,8 @@ export interface components {
             updated_at?: unknown;
             /** @description Read-only; ignored */
             updated_by?: unknown;
+            /** @description Read-only; ignored */
+            updated_by_name?: unknown;
             /**
              * Format: int64
              * @description The version this save started from (or send If-Match); required unless only is_active is sent
@@ -2377,6 +2397,8 @@ export interface components {
             limits: components["schemas"]["Limit"][] | null;
             /** @description Whether the palette offers the type (a flow's single start node is created with it) */
             palette: boolean;
+            /** @description Start only: the channel types a trigger may listen on, and whether this server connects each (a trigger on an unavailable one is a lint error) */
+            trigger_channel_types?: components["schemas"]["TriggerChannelType"][] | null;
             type: string;
             /** @description Why the type is not available */
             unavailable_reason?: string;
@@ -2467,6 +2489,8 @@ export interface components {
             /** Format: date-time */
             published_at: string;
             published_by: string;
+            /** @description Who published the revision, for people: the user's name and e-mail, or the API token's name */
+            published_by_name: string;
             /** Format: int64 */
             revision: number;
             settings: components["schemas"]["Settings"];
@@ -2560,6 +2584,8 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             flow_id: string;
+            /** @description The flow's name (set by the API) */
+            flow_name?: string;
             id: string;
             messages: components["schemas"]["MessageView"][] | null;
             node_id: string;
@@ -2771,6 +2797,12 @@ export interface components {
             kind: string;
             node_id?: string;
             session_id: string;
+        };
+        TriggerChannelType: {
+            /** @description Whether this server has the channel type (its channel registry) */
+            available: boolean;
+            type: string;
+            unavailable_reason?: string;
         };
         TriggerData: {
             /** @description Channel types the trigger listens on (whatsapp, webchat…); all when empty. */
@@ -4479,6 +4511,8 @@ export interface operations {
                 /** @description Part of the name or phone number */
                 search?: string;
                 tag?: string;
+                /** @description Only contacts whose conversation waits for a human (a handoff); each item says so in waiting_for_human */
+                waiting_for_human?: boolean;
             };
             header?: never;
             path?: never;

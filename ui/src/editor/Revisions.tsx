@@ -34,7 +34,7 @@ export function Revisions({ flow, dirty, onRestored }: { flow: Flow; dirty: bool
             <div>
               <strong>Revision {r.revision}</strong> {r.live && <span className="badge badge-published">live</span>}
               <div className="muted small">
-                {timeAgo(r.published_at)} by {r.published_by?.replace(/^user:/, '')}
+                {timeAgo(r.published_at)} by {r.published_by_name || r.published_by}
               </div>
             </div>
             <button type="button" onClick={() => void restore(r.revision)} aria-label={`Restore revision ${r.revision}`}>

@@ -189,7 +189,7 @@ function ContactView({ id }: { id: string }) {
           <div className="row">
             <h2>{c.name || c.phone}</h2>
             {c.opted_out && <Badge kind="error">opted out {c.opted_out_at ? timeAgo(c.opted_out_at) : ''}</Badge>}
-            {c.assignee && <Badge kind="draft">assigned to {c.assignee}</Badge>}
+            {c.assignee && <Badge kind="draft">assigned to {c.assignee_name || c.assignee}</Badge>}
           </div>
           <dl className="kv">
             <dt>Phone</dt>
@@ -245,7 +245,7 @@ function ContactView({ id }: { id: string }) {
           <dl className="kv">
             <dt>Flow</dt>
             <dd>
-              <Link to={`/flows/${c.session.flow_id}`}>{c.session.flow_id}</Link> (revision {c.session.revision})
+              <Link to={`/flows/${c.session.flow_id}`}>{c.session.flow_name || c.session.flow_id}</Link> (revision {c.session.revision})
             </dd>
             <dt>At node</dt>
             <dd>

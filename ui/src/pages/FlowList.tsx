@@ -112,7 +112,7 @@ export default function FlowList() {
                 <td className="small">{triggerText(f.trigger)}</td>
                 <td>{f.revision || '—'}</td>
                 <td className="small">
-                  {timeAgo(f.updated_at)} <span className="muted">{f.updated_by?.replace(/^user:/, '')}</span>
+                  {timeAgo(f.updated_at)} <span className="muted">by {f.updated_by_name || f.updated_by}</span>
                 </td>
                 <td className="actions">
                   {editor && (
