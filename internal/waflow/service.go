@@ -282,8 +282,17 @@ func (s *Service) Check(ctx context.Context, projectID, id string) (store.WhatsA
 	if err != nil {
 		return f, err
 	}
-	f.ValidationErrors = s.problems(f.JSON)
-	f.Version = 0
+	// Ours are redone; Meta's stay until Meta says otherwise (sync).
+	var meta []channel.FormProblem
+	for _, p := range Problems(f) {
+		if p.Source == "meta" {
+			meta = append(meta, p)
+		}
+	}
+	var ours []channel.FormProblem
+	_ = json.Unmarshal(s.problems(f.JSON), &ours)
+	f.ValidationErrors = mergeProblems(ours, meta)
+	f.Version, f.UpdatedAt = 0, s.d.Clock.Now()
 	return s.d.Store.WhatsAppFlowUpdate(ctx, f)
 }
 

@@ -115,6 +115,36 @@ export const tests = [
       assert.ok(reply, 'the chat flow continued with the answers');
       const contacts = await apiCall(page, 'GET', `/contacts/?search=${from}`);
       shared.contact = contacts.json.results[0].id;
+      shared.chatFlow = created.json.id;
+    },
+  },
+  {
+    name: 'waflows: the simulator opens the form inline and its answers resume the session',
+    fn: async (env) => {
+      const { page } = env;
+      await env.login();
+      await page.goto(`${env.base}/app/flows/${shared.chatFlow}`);
+      await page.locator('.react-flow__node').first().waitFor();
+      await page.getByRole('tab', { name: 'Simulator' }).click();
+      const sim = page.getByRole('region', { name: 'Simulator' });
+      await sim.getByRole('button', { name: 'Start' }).click();
+      const log = sim.getByRole('log', { name: 'Conversation' });
+      await log.getByText(/Pick a time/).waitFor();
+      await log.getByRole('button', { name: /Book now/ }).click();
+      const sheet = sim.getByRole('dialog', { name: 'WhatsApp Flow form' });
+      const pv = sheet.getByTestId('waform-preview');
+      await pv.locator('select[name="service"]').selectOption({ index: 2 });
+      await pv.locator('input[name="date"]').fill('2030-03-04');
+      await pv.locator('input[name="time"]').first().check();
+      await pv.getByRole('button', { name: 'Continue' }).click();
+      await pv.locator('input[name="name"]').fill('Sim Tester');
+      await pv.locator('input[name="email"]').fill('sim@example.com');
+      await pv.getByRole('button', { name: 'Review' }).click();
+      await env.shot('waflows-06-simulator-form');
+      await pv.getByRole('button', { name: 'Book' }).click();
+      await log.getByText(/Booked .* on 2030-03-04 for Sim Tester/).waitFor();
+      await sim.getByText(/Session completed/).waitFor();
+      await env.shot('waflows-07-simulator-done');
     },
   },
   {
