@@ -81,13 +81,12 @@ func (s *Server) handleCreateFlow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in struct {
-		Name        string          `json:"name"`
-		Categories  []string        `json:"categories"`
-		FlowJSON    string          `json:"flow_json"`
-		EndpointURI string          `json:"endpoint_uri"`
-		Publish     bool            `json:"publish"`
-		Clone       string          `json:"clone_flow_id"`
-		Extra       json.RawMessage `json:"-"`
+		Name        string   `json:"name"`
+		Categories  []string `json:"categories"`
+		FlowJSON    string   `json:"flow_json"`
+		EndpointURI string   `json:"endpoint_uri"`
+		Publish     bool     `json:"publish"`
+		Clone       string   `json:"clone_flow_id"`
 	}
 	if err := decodeForm(r, &in); err != nil {
 		graphError(w, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter", err.Error())
@@ -118,9 +117,26 @@ func (s *Server) handleCreateFlow(w http.ResponseWriter, r *http.Request) {
 	}
 	s.seq++
 	f := &storedFlow{ID: fmt.Sprintf("66%014d", s.seq), WABA: waba, Name: in.Name, Categories: in.Categories, Status: "DRAFT", EndpointURI: in.EndpointURI}
+	if in.Clone != "" {
+		src := s.flowByID(in.Clone)
+		if src == nil {
+			s.mu.Unlock()
+			graphError(w, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter", "clone_flow_id "+in.Clone+" does not exist")
+			return
+		}
+		f.JSON, f.Errors = src.JSON, src.Errors
+	}
 	if in.FlowJSON != "" {
 		f.JSON = []byte(in.FlowJSON)
 		f.Errors = metaErrors(f.JSON)
+	}
+	if in.Publish {
+		if f.JSON == nil || len(f.Errors) > 0 {
+			s.mu.Unlock()
+			graphError(w, http.StatusBadRequest, 139002, 0, "Publishing the flow failed", "publish needs a valid flow_json")
+			return
+		}
+		f.Status = "PUBLISHED"
 	}
 	s.flows = append(s.flows, f)
 	id, errs := f.ID, f.Errors

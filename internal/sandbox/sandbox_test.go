@@ -3,6 +3,8 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -452,5 +454,66 @@ func TestIDsUniqueAcrossRestarts(t *testing.T) {
 			}
 			seen[res.ProviderID] = true
 		}
+	}
+}
+
+// TestFlowsAPI: the Flows management API answers like Meta: a create with
+// invalid Flow JSON carries validation_errors and cannot publish (139002);
+// a valid one publishes; deprecating a draft is 139003, deleting a
+// published flow 139004; a clone copies the JSON.
+func TestFlowsAPI(t *testing.T) {
+	t.Parallel()
+	s := New(Config{AccessToken: "tok", WABAID: "100", PhoneNumberID: "200"})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	call := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+"/v21.0/"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var v map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&v)
+		return res.StatusCode, v
+	}
+	const good = `{"version":"7.1","screens":[{"id":"A","title":"A","terminal":true,"success":true,"layout":{"type":"SingleColumnLayout","children":[{"type":"Footer","label":"Done","on-click-action":{"name":"complete","payload":{}}}]}}]}`
+	st, bad := call("POST", "100/flows", `{"name":"bad","categories":["OTHER"],"flow_json":"{\"version\":\"7.1\"}"}`)
+	if st != 200 || bad["id"] == nil || len(bad["validation_errors"].([]any)) == 0 {
+		t.Fatalf("create with bad JSON: %d %v", st, bad)
+	}
+	if st, e := call("POST", bad["id"].(string)+"/publish", ""); st != 400 || e["error"].(map[string]any)["code"] != 139002.0 {
+		t.Fatalf("publishing an invalid flow: %d %v", st, e)
+	}
+	goodJSON, _ := json.Marshal(good)
+	st, ok := call("POST", "100/flows", `{"name":"good","categories":["SURVEY"],"flow_json":`+string(goodJSON)+`}`)
+	if st != 200 || ok["validation_errors"] != nil {
+		t.Fatalf("create with good JSON: %d %v", st, ok)
+	}
+	id := ok["id"].(string)
+	if st, e := call("POST", id+"/deprecate", ""); st != 400 || e["error"].(map[string]any)["code"] != 139003.0 {
+		t.Fatalf("deprecating a draft: %d %v", st, e)
+	}
+	if st, _ := call("POST", id+"/publish", ""); st != 200 {
+		t.Fatalf("publish: %d", st)
+	}
+	if st, e := call("DELETE", id, ""); st != 400 || e["error"].(map[string]any)["code"] != 139004.0 {
+		t.Fatalf("deleting a published flow: %d %v", st, e)
+	}
+	if st, got := call("GET", id+"?fields=id,status,preview.invalidate(false)", ""); st != 200 || got["status"] != "PUBLISHED" || got["preview"] == nil {
+		t.Fatalf("get: %d %v", st, got)
+	}
+	st, cl := call("POST", "100/flows", `{"name":"copy","categories":["SURVEY"],"clone_flow_id":"`+id+`"}`)
+	if st != 200 {
+		t.Fatalf("clone: %d %v", st, cl)
+	}
+	if st, got := call("GET", cl["id"].(string), ""); st != 200 || got["status"] != "DRAFT" || got["json_version"] != "7.1" {
+		t.Fatalf("clone: %d %v", st, got)
+	}
+	if st, e := call("POST", "100/flows", `{"name":"good","categories":["SURVEY"]}`); st != 400 || !strings.Contains(fmt.Sprint(e), "not unique") {
+		t.Fatalf("a duplicate name: %d %v", st, e)
 	}
 }

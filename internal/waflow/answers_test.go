@@ -1,9 +1,13 @@
 package waflow
 
 import (
+	"context"
 	"reflect"
 	"testing"
+	"time"
 
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/testdb"
 	"github.com/parleyhq/parley/internal/waform"
 )
 
@@ -42,5 +46,37 @@ func TestTypeAnswers(t *testing.T) {
 				t.Fatalf("got %#v, want %#v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestApplyStatusIgnoresStaleWebhooks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testdb.OpenSQLite(t, store.OpenOptions{})
+	if _, err := st.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "P", Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.WhatsAppFlowCreate(ctx, store.WhatsAppFlow{ID: "f1", ProjectID: "p1", Name: "F", Categories: []string{"OTHER"}, JSON: "{}",
+		Status: store.WhatsAppFlowPublished, MetaFlowID: "66", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		old, new, want string
+		applied        bool
+	}{
+		{"PUBLISHED", "THROTTLED", "THROTTLED", true},
+		{"DRAFT", "PUBLISHED", "THROTTLED", false}, // a late publish notice
+		{"THROTTLED", "DEPRECATED", "DEPRECATED", true},
+		{"", "BLOCKED", "BLOCKED", true},
+		{"BLOCKED", "NOT_A_STATUS", "BLOCKED", false},
+	} {
+		ok, err := ApplyStatus(ctx, st, StatusEvent{ProjectID: "p1", MetaFlowID: "66", OldStatus: tc.old, NewStatus: tc.new}, time.Now())
+		if err != nil || ok != tc.applied {
+			t.Fatalf("%s → %s: applied %v %v, want %v", tc.old, tc.new, ok, err, tc.applied)
+		}
+		f, _ := st.WhatsAppFlowGet(ctx, store.Ref{ProjectID: "p1", ID: "f1"})
+		if f.Status != tc.want {
+			t.Fatalf("%s → %s: status %s, want %s", tc.old, tc.new, f.Status, tc.want)
+		}
 	}
 }

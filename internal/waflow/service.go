@@ -282,8 +282,17 @@ func (s *Service) Check(ctx context.Context, projectID, id string) (store.WhatsA
 	if err != nil {
 		return f, err
 	}
-	f.ValidationErrors = s.problems(f.JSON)
-	f.Version = 0
+	// Ours are redone; Meta's stay until Meta says otherwise (sync).
+	var meta []channel.FormProblem
+	for _, p := range Problems(f) {
+		if p.Source == "meta" {
+			meta = append(meta, p)
+		}
+	}
+	var ours []channel.FormProblem
+	_ = json.Unmarshal(s.problems(f.JSON), &ours)
+	f.ValidationErrors = mergeProblems(ours, meta)
+	f.Version, f.UpdatedAt = 0, s.d.Clock.Now()
 	return s.d.Store.WhatsAppFlowUpdate(ctx, f)
 }
 
@@ -545,7 +554,9 @@ func providerError(err error, doing string) error {
 type StatusEvent struct {
 	ProjectID  string
 	MetaFlowID string
-	NewStatus  string
+	// OldStatus is the status the change is from ("" when not given).
+	OldStatus string
+	NewStatus string
 }
 
 // ApplyStatus moves a flow to the status the provider reports, in the
@@ -563,6 +574,12 @@ func ApplyStatus(ctx context.Context, q store.WhatsAppFlows, e StatusEvent, now 
 	}
 	if err != nil {
 		return false, fmt.Errorf("finding the WhatsApp Flow of a status webhook: %w", err)
+	}
+	// Webhooks arrive out of order: a change from a status the flow is no
+	// longer in is stale (a late DRAFT → PUBLISHED after a deprecation).
+	// Sync reads Meta's current state when in doubt.
+	if f.Status == e.NewStatus || e.OldStatus != "" && e.OldStatus != f.Status {
+		return false, nil
 	}
 	f.Status, f.SyncedAt, f.UpdatedAt, f.Version = e.NewStatus, &now, now, 0
 	if _, err := q.WhatsAppFlowUpdate(ctx, f); err != nil {

@@ -140,7 +140,7 @@ func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult,
 			ok := false
 			if e.Form.NewStatus != "" {
 				var err error
-				ok, err = waflow.ApplyStatus(ctx, q, waflow.StatusEvent{ProjectID: ch.ProjectID, MetaFlowID: e.Form.ID, NewStatus: e.Form.NewStatus}, box.c.Clock.Now())
+				ok, err = waflow.ApplyStatus(ctx, q, waflow.StatusEvent{ProjectID: ch.ProjectID, MetaFlowID: e.Form.ID, OldStatus: e.Form.OldStatus, NewStatus: e.Form.NewStatus}, box.c.Clock.Now())
 				if err != nil {
 					return res, err
 				}

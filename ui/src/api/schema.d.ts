@@ -2631,6 +2631,25 @@ export interface components {
         SandboxChannelsOutBody: {
             items: components["schemas"]["SandboxChannel"][] | null;
         };
+        SandboxForm: {
+            cta: string;
+            flow_id: string;
+            mode?: string;
+            screens: components["schemas"]["SandboxFormScreen"][] | null;
+        };
+        SandboxFormField: {
+            label?: string;
+            name: string;
+            options?: string[] | null;
+            required?: boolean;
+            type: string;
+        };
+        SandboxFormScreen: {
+            fields?: components["schemas"]["SandboxFormField"][] | null;
+            id: string;
+            terminal?: boolean;
+            title: string;
+        };
         SandboxOption: {
             description?: string;
             id?: string;
@@ -2647,6 +2666,8 @@ export interface components {
             caption?: string;
             filename?: string;
             footer?: string;
+            /** @description The WhatsApp Flow a flow message opens: its screens and inputs */
+            form?: components["schemas"]["SandboxForm"];
             header?: string;
             id: string;
             link?: string;
@@ -2664,6 +2685,10 @@ export interface components {
             button?: string;
             /** @description The sandbox channel written to */
             channel_id: string;
+            /** @description Complete the last WhatsApp Flow (form) sent to the customer with these answers: the nfm_reply Meta would send, with the form's flow_token */
+            form_answers?: {
+                [key: string]: unknown;
+            };
             /** @description The customer's number (digits) */
             from: string;
             /** @description Choose a list row of the last messages: its title, ID or number */
@@ -2685,7 +2710,7 @@ export interface components {
             /** @description The inbound message's wamid */
             id: string;
             /** @enum {string} */
-            kind: "text" | "button" | "list" | "quick_reply";
+            kind: "text" | "button" | "list" | "quick_reply" | "form";
             title: string;
         };
         SessionCounts: {

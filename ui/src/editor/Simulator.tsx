@@ -1,9 +1,11 @@
 // The simulator: runs the flow through the real engine (the simulator API)
 // and shows the conversation as WhatsApp bubbles, with the trace beside it.
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorMessage, type Schemas } from '../api/client';
-import { Preview } from '../waform/Preview';
 import { limits } from '../api/limits';
+// The form preview loads only when a form is opened, so the editor opens
+// as fast as before.
+const Preview = lazy(() => import('../waform/Preview').then((m) => ({ default: m.Preview })));
 
 type SimSession = Schemas['SimSession'];
 type SimMessage = Schemas['MessageView'];
@@ -276,7 +278,13 @@ function FormSheet({ form, onClose, onComplete }: { form: Schemas['FlowMessage']
         </button>
       </div>
       {error && <div className="error-banner">{error}</div>}
-      {json === null ? !error && <p className="muted small">Opening the form…</p> : <Preview flow={json} sampleData={data} onComplete={onComplete} />}
+      {json === null ? (
+        !error && <p className="muted small">Opening the form…</p>
+      ) : (
+        <Suspense fallback={<p className="muted small">Opening the form…</p>}>
+          <Preview flow={json} sampleData={data} onComplete={onComplete} />
+        </Suspense>
+      )}
     </div>
   );
 }

@@ -157,6 +157,17 @@ function ContactView({ id, onContactsChanged }: { id: string; onContactsChanged:
   const [merging, setMerging] = useState(false);
   const sessionId = contact.data?.session?.id;
   const session = useLoad(async (signal) => (sessionId ? api.get('/sessions/{session_id}/', { path: { session_id: sessionId }, signal }) : null), [sessionId]);
+  // With no live session, the last one ended: its outcome and variables
+  // (a completed form's answers, say) are still worth seeing.
+  const lastEnded = useLoad(
+    async (signal) => {
+      if (!contact.data || sessionId) return null;
+      const l = await api.get('/sessions/', { query: { contact: id, limit: 1 }, signal });
+      const last = (l.results ?? [])[0];
+      return last ? api.get('/sessions/{session_id}/', { path: { session_id: last.id }, signal }) : null;
+    },
+    [id, sessionId, contact.data],
+  );
   const [text, setText] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -251,6 +262,23 @@ function ContactView({ id, onContactsChanged }: { id: string; onContactsChanged:
         <div className="notice handoff-notice" role="status">
           <strong>Waiting for a human.</strong> The flow handed this conversation to your team and the bot stays silent: reply below{editor ? ', then press Release handoff to let the bot take over again' : ''}.
         </div>
+      )}
+      {!c?.session && lastEnded.data && (
+        <section className="panel" aria-label="Last session">
+          <div className="row">
+            <h3>Last session</h3>
+            <Badge kind="">{lastEnded.data.status}</Badge>
+          </div>
+          <p className="small muted">
+            {lastEnded.data.end_reason} · <Link to={`/flows/${lastEnded.data.flow_id}`}>{lastEnded.data.flow_name || "flow"}</Link>
+          </p>
+          {Object.keys(lastEnded.data.variables ?? {}).length > 0 && (
+            <>
+              <h4>Variables</h4>
+              <pre className="vars small">{JSON.stringify(lastEnded.data.variables, null, 2)}</pre>
+            </>
+          )}
+        </section>
       )}
       {c?.session && (
         <section className="panel" aria-label="Current session">

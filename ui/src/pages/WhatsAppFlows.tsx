@@ -373,6 +373,13 @@ function FlowEditor({ id }: { id: string }) {
         )}
         {flow.channel_id && editable && <KeysButton channelId={flow.channel_id} />}
       </div>
+      {editable && (
+        <EndpointField
+          flow={flow}
+          busy={!!busy}
+          onSave={(uri) => void act('endpoint', () => api.put('/whatsapp-flows/{wa_flow_id}/', { path, body: { endpoint: uri ? { uri } : {} } }), 'Endpoint saved')}
+        />
+      )}
       {st !== 'DRAFT' && dirty && <p className="hint">Saving changes a {st.toLowerCase()} flow back to DRAFT (as at Meta); publish it again to send the new version.</p>}
       <div className="waflow-split">
         <section aria-label="Flow JSON" className="waflow-json">
@@ -449,6 +456,28 @@ function FlowEditor({ id }: { id: string }) {
         >
           <p>The draft is deleted here{flow.meta_flow_id ? ' and at Meta' : ''}.</p>
         </Dialog>
+      )}
+    </div>
+  );
+}
+
+/** EndpointField edits the data-exchange endpoint URI Meta calls (only forms with data_api_version use it). */
+function EndpointField({ flow, busy, onSave }: { flow: WAFlow; busy: boolean; onSave: (uri: string) => void }) {
+  const current = typeof flow.endpoint?.uri === 'string' ? flow.endpoint.uri : '';
+  const [uri, setUri] = useState(current);
+  useEffect(() => setUri(current), [current]);
+  const suggested = `${window.location.origin}/whatsapp-flows/${flow.id}/endpoint`;
+  return (
+    <div className="row gap small waflow-meta">
+      <label htmlFor="wf-endpoint">Endpoint URI</label>
+      <input id="wf-endpoint" size={60} value={uri} placeholder={suggested} onChange={(e) => setUri(e.target.value)} />
+      <button type="button" disabled={busy || uri === current} onClick={() => onSave(uri)}>
+        Save endpoint
+      </button>
+      {!uri && (
+        <button type="button" className="link" onClick={() => setUri(suggested)}>
+          Use this server's endpoint
+        </button>
       )}
     </div>
   );
