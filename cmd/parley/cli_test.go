@@ -325,3 +325,90 @@ func TestReadmeSandboxCommands(t *testing.T) {
 		t.Errorf("serve prints %q", printed)
 	}
 }
+
+// TestSandboxFormAnswers: a WhatsApp Flow made from a template and sent by
+// a chat flow shows its screens in `sandbox send`, and --form-answers
+// completes it as the customer (the nfm_reply Meta would send); the chat
+// flow continues with the answers.
+func TestSandboxFormAnswers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir() + "/data"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	env := map[string]string{"PARLEY_DATA_DIR": dir, "PARLEY_LOG_LEVEL": "warn", "PARLEY_JOB_POLL_INTERVAL": "20ms"}
+	root := newRoot(&out, &errb, func(k string) string { return env[k] })
+	root.SetArgs([]string{"serve", "--addr", "127.0.0.1:0", "--sandbox"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	send := regexp.MustCompile(`go run ./cmd/parley sandbox send --server (\S+) --to-channel (\S+) --from`)
+	var m []string
+	for deadline := time.Now().Add(30 * time.Second); m == nil; time.Sleep(20 * time.Millisecond) {
+		m = send.FindStringSubmatch(out.String())
+		if time.Now().After(deadline) {
+			t.Fatalf("serve --sandbox printed no sandbox command: %s %s", out.String(), errb.String())
+		}
+	}
+	base, channelID := m[1], m[2]
+	token, _, err := run(t, context.Background(), dir, "token", "create", "--project", "Default", "--name", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(string(b)))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var v map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&v)
+		if res.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, v)
+		}
+		return v
+	}
+	wf := call("POST", "/whatsapp-flows/", map[string]any{"template": "appointment_booking", "channel_id": channelID})
+	call("POST", "/whatsapp-flows/"+wf["id"].(string)+"/publish/", nil)
+	graph := `{"nodes":[
+	 {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["form"]}}},
+	 {"id":"form","type":"whatsapp_flow","position":{"x":0,"y":100},"data":{"whatsapp_flow_id":"` + wf["id"].(string) + `","body":"Pick a time","cta":"Book now","variable":"booking"}},
+	 {"id":"done","type":"end","position":{"x":0,"y":200},"data":{"text":"Booked {{ booking.service }} on {{ booking.date }}"}}],
+	 "edges":[{"id":"e1","source":"start","target":"form"},{"id":"e2","source":"form","sourceHandle":"completed","target":"done"}]}`
+	call("POST", "/chat-flow/flows/", map[string]any{"name": "Form", "is_active": true, "flow_data": json.RawMessage(graph)})
+
+	customer := func(args ...string) string {
+		t.Helper()
+		var o, e syncBuffer
+		root := newRoot(&o, &e, func(k string) string { return map[string]string{"PARLEY_URL": base}[k] })
+		root.SetArgs(append([]string{"sandbox", "send", "--to-channel", channelID, "--from", "15550001111"}, args...))
+		if err := root.ExecuteContext(context.Background()); err != nil {
+			t.Fatalf("%v: %v (%s)", args, err, o.String())
+		}
+		return o.String()
+	}
+	got := customer("--text", "form")
+	for _, want := range []string{"bot: Pick a time", "[Book now]", "screen 1:", "(APPOINTMENT)", "- service: Dropdown", "complete it with: --form-answers '"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("sandbox send printed\n%s\nwant %q", got, want)
+		}
+	}
+	got = customer("--form-answers", `{"service":"haircut","date":"2030-02-01","time":"09:00","name":"Ann","email":"a@b.c","phone":"+15550001111"}`)
+	if !strings.Contains(got, "you (15550001111): [form] completed Book now") || !strings.Contains(got, "bot: Booked haircut on 2030-02-01") {
+		t.Fatalf("completing the form printed\n%s", got)
+	}
+	var o, e syncBuffer
+	bad := newRoot(&o, &e, func(k string) string { return map[string]string{"PARLEY_URL": base}[k] })
+	bad.SetArgs([]string{"sandbox", "send", "--to-channel", channelID, "--from", "15550002222", "--form-answers", `{"a":1}`})
+	if err := bad.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "no WhatsApp Flow was sent") {
+		t.Fatalf("answers without a form: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

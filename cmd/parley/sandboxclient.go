@@ -32,6 +32,7 @@ type sandboxClient struct {
 type sandboxChannel struct {
 	ID            string `json:"id"`
 	Name          string `json:"name"`
+	Type          string `json:"type"`
 	PhoneNumberID string `json:"phone_number_id"`
 }
 
@@ -55,6 +56,24 @@ type sandboxReply struct {
 	Template   string          `json:"template"`
 	ListButton string          `json:"list_button"`
 	Options    []sandboxOption `json:"options"`
+	Form       *sandboxForm    `json:"form"`
+}
+
+// sandboxForm is a WhatsApp Flow a flow message opens.
+type sandboxForm struct {
+	CTA     string `json:"cta"`
+	Screens []struct {
+		ID       string `json:"id"`
+		Title    string `json:"title"`
+		Terminal bool   `json:"terminal"`
+		Fields   []struct {
+			Name     string   `json:"name"`
+			Type     string   `json:"type"`
+			Label    string   `json:"label"`
+			Required bool     `json:"required"`
+			Options  []string `json:"options"`
+		} `json:"fields"`
+	} `json:"screens"`
 }
 
 type sandboxOption struct {
@@ -74,6 +93,8 @@ type sandboxSend struct {
 	Button     string `json:"button,omitempty"`
 	List       string `json:"list,omitempty"`
 	QuickReply string `json:"quick_reply,omitempty"`
+	// FormAnswers completes the last form sent (the nfm_reply).
+	FormAnswers map[string]any `json:"form_answers,omitempty"`
 }
 
 // serverURL is --server, else PARLEY_URL, else the address `serve` uses
@@ -134,8 +155,9 @@ func (sc *sandboxClient) call(ctx context.Context, method, path string, body, ou
 	return nil
 }
 
-// channel picks the sandbox channel: the one given, else the only one.
-func (sc *sandboxClient) channel(ctx context.Context, id string) (string, error) {
+// channel picks the sandbox channel: the one given, else the only one (of
+// the type, when one is given).
+func (sc *sandboxClient) channel(ctx context.Context, id, typ string) (string, error) {
 	if id != "" {
 		return id, nil
 	}
@@ -145,14 +167,31 @@ func (sc *sandboxClient) channel(ctx context.Context, id string) (string, error)
 	if err := sc.call(ctx, http.MethodGet, "/sandbox/channels/", nil, &list); err != nil {
 		return "", err
 	}
+	if typ == "" && len(list.Items) > 1 {
+		// serve --sandbox has one channel of each type: WhatsApp is the
+		// default, as before the others existed.
+		typ = "whatsapp"
+	}
+	if typ != "" {
+		var ofType []sandboxChannel
+		for _, ch := range list.Items {
+			if ch.Type == typ {
+				ofType = append(ofType, ch)
+			}
+		}
+		if len(ofType) == 0 {
+			return "", fmt.Errorf("the sandbox has no %s channel (restart `parley serve --sandbox` to create one)", typ)
+		}
+		list.Items = ofType
+	}
 	if len(list.Items) == 1 {
 		return list.Items[0].ID, nil
 	}
 	var names []string
 	for _, ch := range list.Items {
-		names = append(names, fmt.Sprintf("%s (%q)", ch.ID, ch.Name))
+		names = append(names, fmt.Sprintf("%s (%q, %s)", ch.ID, ch.Name, ch.Type))
 	}
-	return "", fmt.Errorf("--to-channel is required: the sandbox channels are %s", strings.Join(names, ", "))
+	return "", fmt.Errorf("--to-channel or --channel-type is required: the sandbox channels are %s", strings.Join(names, ", "))
 }
 
 func (sc *sandboxClient) send(ctx context.Context, in sandboxSend) (sandboxSent, error) {
@@ -235,6 +274,7 @@ func printReplies(w io.Writer, replies []sandboxReply, wait time.Duration, answe
 		if r.ListButton != "" {
 			fmt.Fprintf(w, "     [%s]\n", r.ListButton)
 		}
+		printForm(w, r.Form)
 		n := 0
 		for _, o := range r.Options {
 			if o.Kind == "link" {
@@ -260,6 +300,45 @@ func printReplies(w io.Writer, replies []sandboxReply, wait time.Duration, answe
 	}
 }
 
+// printForm shows the screens of a form the bot sent and how to complete
+// it.
+func printForm(w io.Writer, f *sandboxForm) {
+	if f == nil {
+		return
+	}
+	example := map[string]any{}
+	for i, sc := range f.Screens {
+		fmt.Fprintf(w, "     screen %d: %s (%s)\n", i+1, sc.Title, sc.ID)
+		for _, fl := range sc.Fields {
+			line := fmt.Sprintf("       - %s: %s", fl.Name, fl.Type)
+			if fl.Label != "" {
+				line += fmt.Sprintf(" %q", fl.Label)
+			}
+			if fl.Required {
+				line += " (required)"
+			}
+			if len(fl.Options) > 0 {
+				line += " one of " + strings.Join(fl.Options, ", ")
+			}
+			fmt.Fprintln(w, line)
+			if _, ok := example[fl.Name]; !ok && fl.Required {
+				switch {
+				case len(fl.Options) > 0:
+					example[fl.Name] = fl.Options[0]
+				case fl.Type == "OptIn":
+					example[fl.Name] = true
+				case fl.Type == "DatePicker" || fl.Type == "CalendarPicker":
+					example[fl.Name] = time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
+				default:
+					example[fl.Name] = "…"
+				}
+			}
+		}
+	}
+	b, _ := json.Marshal(example)
+	fmt.Fprintf(w, "complete it with: --form-answers '%s'\n", b)
+}
+
 // optionFlag is the `sandbox send` flag that answers an option's kind.
 func optionFlag(kind string) string {
 	switch kind {
@@ -272,33 +351,39 @@ func optionFlag(kind string) string {
 }
 
 func (c *cli) sandboxSendCmd() *cobra.Command {
-	var server, channelID, from, name, text, button, list, quick string
+	var server, channelID, channelType, from, name, text, button, list, quick, answers string
 	var wait time.Duration
 	cmd := &cobra.Command{
-		Use:   "send [--server URL] --to-channel ID --from NUMBER (--text T | --button TITLE | --list ROW | --quick-reply TITLE)",
+		Use:   "send [--server URL] (--to-channel ID | --channel-type TYPE) --from ADDRESS (--text T | --button TITLE | --list ROW | --quick-reply TITLE | --form-answers JSON)",
 		Short: "Play the customer: send one message to a sandbox channel of the running server and print the bot's replies",
 		Long: "Asks the running `parley serve --sandbox` (--server, env PARLEY_URL, default " + defaultServer + ") to post a correctly " +
-			"signed inbound WhatsApp webhook to one of its sandbox channels, then waits (--wait) and prints what the bot answered, " +
+			"signed inbound webhook (WhatsApp, Messenger, Instagram or Viber, as --channel-type picks) to one of its sandbox channels, then waits (--wait) and prints what the bot answered, " +
 			"as the customer's phone shows it. Buttons, list rows and template quick replies are answered by their title or number. " +
 			"It opens no database. For a whole conversation use `parley sandbox chat`.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			given := 0
-			for _, v := range []string{text, button, list, quick} {
+			for _, v := range []string{text, button, list, quick, answers} {
 				if v != "" {
 					given++
 				}
 			}
 			if given != 1 {
-				return fmt.Errorf("give exactly one of --text, --button, --list or --quick-reply")
+				return fmt.Errorf("give exactly one of --text, --button, --list, --quick-reply or --form-answers")
+			}
+			var formAnswers map[string]any
+			if answers != "" {
+				if err := json.Unmarshal([]byte(answers), &formAnswers); err != nil || formAnswers == nil {
+					return fmt.Errorf("--form-answers must be a JSON object of the form's answers, e.g. '{\"date\":\"2030-02-01\"}': %v", err)
+				}
 			}
 			ctx := cmd.Context()
 			sc := &sandboxClient{base: c.serverURL(server), hc: &http.Client{Timeout: 15 * time.Second}}
-			id, err := sc.channel(ctx, channelID)
+			id, err := sc.channel(ctx, channelID, channelType)
 			if err != nil {
 				return err
 			}
-			sent, err := sc.send(ctx, sandboxSend{ChannelID: id, From: from, Name: name, Text: text, Button: button, List: list, QuickReply: quick})
+			sent, err := sc.send(ctx, sandboxSend{ChannelID: id, From: from, Name: name, Text: text, Button: button, List: list, QuickReply: quick, FormAnswers: formAnswers})
 			if err != nil {
 				return err
 			}
@@ -316,12 +401,14 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&server, "server", "", "the running Parley server (env PARLEY_URL; default "+defaultServer+")")
 	cmd.Flags().StringVar(&channelID, "to-channel", "", "the sandbox channel's ID (default: the only sandbox channel)")
-	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's number (digits)")
+	cmd.Flags().StringVar(&channelType, "channel-type", "", "the sandbox channel of this type: whatsapp, messenger, instagram or viber")
+	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's address: number (WhatsApp), PSID, IGSID or Viber user ID")
 	cmd.Flags().StringVar(&name, "name", "Sandbox Customer", "the customer's profile name")
 	cmd.Flags().StringVar(&text, "text", "", "a text message")
 	cmd.Flags().StringVar(&button, "button", "", "tap a reply button: its title or number")
 	cmd.Flags().StringVar(&list, "list", "", "choose a list row: its title, ID or number")
 	cmd.Flags().StringVar(&quick, "quick-reply", "", "tap a template quick-reply button: its title or number")
+	cmd.Flags().StringVar(&answers, "form-answers", "", "complete the last WhatsApp Flow (form) sent to you with these answers (a JSON object)")
 	cmd.Flags().DurationVar(&wait, "wait", 5*time.Second, "how long to wait for the bot's replies (0 to not wait)")
 	return cmd
 }
@@ -334,7 +421,7 @@ func describeSent(s sandboxSent) string {
 }
 
 func (c *cli) sandboxChatCmd() *cobra.Command {
-	var server, channelID, from, name string
+	var server, channelID, channelType, from, name string
 	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "chat [--server URL] [--to-channel ID] [--from NUMBER]",
@@ -346,7 +433,7 @@ func (c *cli) sandboxChatCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			sc := &sandboxClient{base: c.serverURL(server), hc: &http.Client{Timeout: 15 * time.Second}}
-			id, err := sc.channel(ctx, channelID)
+			id, err := sc.channel(ctx, channelID, channelType)
 			if err != nil {
 				return err
 			}
@@ -404,7 +491,8 @@ func (c *cli) sandboxChatCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&server, "server", "", "the running Parley server (env PARLEY_URL; default "+defaultServer+")")
 	cmd.Flags().StringVar(&channelID, "to-channel", "", "the sandbox channel's ID (default: the only sandbox channel)")
-	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's number (digits)")
+	cmd.Flags().StringVar(&channelType, "channel-type", "", "the sandbox channel of this type: whatsapp, messenger, instagram or viber")
+	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's address: number (WhatsApp), PSID, IGSID or Viber user ID")
 	cmd.Flags().StringVar(&name, "name", "Sandbox Customer", "the customer's profile name")
 	cmd.Flags().DurationVar(&wait, "wait", 5*time.Second, "how long to wait for the bot's replies to each message")
 	return cmd

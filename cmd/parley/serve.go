@@ -60,6 +60,14 @@ func (c *cli) serveCmd() *cobra.Command {
 				}
 				fmt.Fprintf(c.stdout, "  Talk to it as a customer, in another terminal:\n"+sandboxSendLine, server, info.ChannelID, info.Keyword)
 				fmt.Fprintf(c.stdout, "  or keep chatting:\n    go run ./cmd/parley sandbox chat%s --to-channel %s\n", server, info.ChannelID)
+				if len(info.Messaging) > 0 {
+					fmt.Fprintf(c.stdout, "  The same fake answers as Messenger, Instagram and Viber, with a sandbox channel of each; play their customers with\n")
+					for _, typ := range []string{"messenger", "instagram", "viber"} {
+						if _, ok := info.Messaging[typ]; ok {
+							fmt.Fprintf(c.stdout, "    go run ./cmd/parley sandbox send%s --channel-type %s --from 6200000000000001 --text %s\n", server, typ, info.Keyword)
+						}
+					}
+				}
 				fmt.Fprintf(c.stdout, "  Then see the conversation in the web UI (Conversations), or GET /contacts/ and /conversations/{contact_id}/messages/.\n")
 			}
 			if a.AdminPassword != "" {
@@ -71,7 +79,7 @@ func (c *cli) serveCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (env PARLEY_ADDR)")
-	cmd.Flags().BoolVar(&withSandbox, "sandbox", false, "also run a fake WhatsApp Graph API and connect a sandbox channel to it")
+	cmd.Flags().BoolVar(&withSandbox, "sandbox", false, "also run a fake WhatsApp, Messenger, Instagram and Viber API and connect a sandbox channel of each to it")
 	return cmd
 }
 

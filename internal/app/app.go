@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/runner/sprint"
+	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +21,8 @@ import (
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/metamsg"
+	"github.com/parleyhq/parley/internal/channel/viber"
 	"github.com/parleyhq/parley/internal/channel/webchat"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/channellog"
@@ -113,6 +117,9 @@ func ChannelTypes(extra ...channel.Type) (*channel.Registry, error) {
 	for _, t := range append([]channel.Type{
 		whatsapp.Definition(),
 		webchat.Definition(),
+		metamsg.MessengerDefinition(),
+		metamsg.InstagramDefinition(),
+		viber.Definition(),
 	}, extra...) {
 		if err := reg.Register(t); err != nil {
 			return nil, err
@@ -166,8 +173,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// Provider calls (a channel's api_base_url) get the HTTP node's SSRF
 	// policy and the same operator allowances, in a guard of their own
 	// (the sandbox allows its fake Graph API there only).
+	// The channel service learns the public URL from the App once it
+	// listens (a test server's port is chosen then).
+	var self *App
 	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog,
-		Guard: httpclient.NewGuard(allow...)})
+		PublicURL: func() string { return self.PublicURL() },
+		Guard:     httpclient.NewGuard(allow...)})
 	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
 	if err == nil {
@@ -178,6 +189,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, runner: run}
+	self = a
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -218,14 +230,32 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	reg.MustRegister(run.Collectors()...)
 	reg.MustRegister(a.chanlog.Collectors()...)
 	a.jobs = jobs.NewService(st.Jobs(), reg, logger)
+	forms := waflow.New(waflow.Deps{Store: st, Channels: chans, Clock: clock, IDs: ids, Logger: logger})
+	forms.SetEndpoint(waflow.EndpointDeps{Box: box, Waits: formWaits{run.Sprint}, Configs: chans, HTTP: doer})
 	a.api = httpapi.New(httpapi.Deps{
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
 		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: chans, HTTP: doer,
 		ChannelLog: a.chanlog, TrustedProxies: proxies, Sandbox: sandboxConsole{a}, MetricsToken: cfg.MetricsToken,
+		WhatsAppFlows: forms,
 	})
 	return a, nil
+}
+
+// formWaits finds, for a WhatsApp Flow's endpoint, the session waiting for
+// the form send a flow_token names.
+type formWaits struct{ h *sprint.Handler }
+
+func (w formWaits) FormWait(ctx context.Context, projectID, token string) (waflow.Wait, error) {
+	st, err := w.h.FormStep(ctx, projectID, token)
+	if errors.Is(err, sprint.ErrNoFormWait) {
+		return waflow.Wait{}, waflow.ErrNoWait
+	}
+	if err != nil {
+		return waflow.Wait{}, err
+	}
+	return waflow.Wait{ExchangeURL: st.Config.ExchangeURL, Screen: st.Config.Screen, Vars: st.Vars}, nil
 }
 
 // AllowEndpoint lets channel adapters reach exactly the address and port

@@ -6,9 +6,12 @@ import (
 	"fmt"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/channel/metamsg"
+	"github.com/parleyhq/parley/internal/channel/viber"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
+	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -36,6 +39,9 @@ type SandboxInfo struct {
 	FlowID   string
 	FlowName string
 	Keyword  string
+	// Messaging are the sandbox's Messenger, Instagram and Viber channels
+	// by type.
+	Messaging map[string]string
 }
 
 // StartSandbox starts the fake Graph API and makes sure the Default
@@ -71,6 +77,9 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 	}
 	fake.SetWebhookURL(a.PublicURL() + "/webhooks/whatsapp/" + ch.ID)
 	info := SandboxInfo{ChannelID: ch.ID, GraphURL: fake.URL()}
+	if info.Messaging, err = a.sandboxMessaging(ctx, fake, p.ID); err != nil {
+		return info, err
+	}
 
 	// Something to talk to, whatever else is published: the
 	// appointment-booking template, created once and published again if
@@ -108,4 +117,55 @@ func (a *App) PublicURL() string {
 		return a.cfg.PublicURL
 	}
 	return "http://" + a.Addr()
+}
+
+// The sandbox's Messenger, Instagram and Viber channels, by type: their
+// names, and the config pointing each at the fake.
+func sandboxMessagingConfigs(fakeURL string) map[string]map[string]any {
+	meta := func(p metamsg.Platform, id, path string) map[string]any {
+		return map[string]any{p.IDField: id, "access_token": sandbox.MetaAccessToken, "app_secret": sandbox.MetaAppSecret,
+			"verify_token": "parley-sandbox", "api_base_url": fakeURL + path}
+	}
+	return map[string]map[string]any{
+		metamsg.Messenger.Name: meta(metamsg.Messenger, sandbox.MessengerPageID, sandbox.MessengerPath),
+		metamsg.Instagram.Name: meta(metamsg.Instagram, sandbox.InstagramID, sandbox.InstagramPath),
+		viber.Type: {"auth_token": sandbox.ViberToken, "sender_name": "Parley Sandbox", "welcome_message": "Welcome to the Parley sandbox bot! Say hi.",
+			"api_base_url": fakeURL + sandbox.ViberPath},
+	}
+}
+
+// sandboxMessaging makes sure the Default project has a ready channel of
+// each messaging type pointing at the fake (found by name, updated to the
+// fake's address on every start); the fake's webhooks point back at them.
+// Saving the Viber channel registers its webhook with the fake, which
+// checks it against this server, as Viber does.
+func (a *App) sandboxMessaging(ctx context.Context, fake *sandbox.Server, projectID string) (map[string]string, error) {
+	out := map[string]string{}
+	for typ, cfg := range sandboxMessagingConfigs(fake.URL()) {
+		t, _ := a.channels.Type(typ)
+		name := "Sandbox " + t.Label
+		all, err := a.store.ChannelListByType(ctx, typ)
+		if err != nil {
+			return nil, fmt.Errorf("listing the sandbox %s channels: %w", typ, err)
+		}
+		var ch domain.Channel
+		for _, c := range all {
+			if c.ProjectID == projectID && c.Name == name {
+				ch = c
+			}
+		}
+		if ch.ID == "" {
+			ch, err = a.channels.Create(ctx, channels.CreateParams{ProjectID: projectID, Type: typ, Name: name, Config: cfg})
+		} else {
+			ch, err = a.channels.Update(ctx, channels.UpdateParams{ProjectID: projectID, ID: ch.ID, Config: cfg})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("preparing the sandbox %s channel: %w", typ, err)
+		}
+		if typ != viber.Type {
+			fake.SetPlatformWebhookURL(typ, a.PublicURL()+"/webhooks/"+typ+"/"+ch.ID)
+		}
+		out[typ] = ch.ID
+	}
+	return out, nil
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/metamsg"
+	"github.com/parleyhq/parley/internal/channel/viber"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/httpapi"
@@ -35,14 +38,17 @@ func (c sandboxConsole) channels(ctx context.Context) (*sandbox.Server, []domain
 	if err != nil {
 		return nil, nil, err
 	}
-	all, err := c.a.store.ChannelListByType(ctx, whatsapp.ChannelType)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listing the sandbox channels: %w", err)
-	}
 	var out []domain.Channel
-	for _, ch := range all {
-		if base, _ := c.a.channels.PublicConfig(ch)["api_base_url"].(string); strings.TrimSuffix(base, "/") == f.URL() {
-			out = append(out, ch)
+	for _, typ := range []string{whatsapp.ChannelType, metamsg.Messenger.Name, metamsg.Instagram.Name, viber.Type} {
+		all, err := c.a.store.ChannelListByType(ctx, typ)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing the sandbox channels: %w", err)
+		}
+		for _, ch := range all {
+			base, _ := c.a.channels.PublicConfig(ch)["api_base_url"].(string)
+			if base = strings.TrimSuffix(base, "/"); base == f.URL() || typ != whatsapp.ChannelType && strings.HasPrefix(base, f.URL()+"/") {
+				out = append(out, ch)
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
@@ -57,7 +63,11 @@ func (c sandboxConsole) SandboxChannels(ctx context.Context) ([]httpapi.SandboxC
 	}
 	out := make([]httpapi.SandboxChannel, 0, len(chs))
 	for _, ch := range chs {
-		out = append(out, httpapi.SandboxChannel{ID: ch.ID, Name: ch.Name, ProjectID: ch.ProjectID, PhoneNumberID: ch.Address})
+		sc := httpapi.SandboxChannel{ID: ch.ID, Name: ch.Name, ProjectID: ch.ProjectID, Type: ch.Type}
+		if ch.Type == whatsapp.ChannelType {
+			sc.PhoneNumberID = ch.Address
+		}
+		out = append(out, sc)
 	}
 	return out, nil
 }
@@ -93,6 +103,13 @@ func (c sandboxConsole) SandboxSend(ctx context.Context, in httpapi.SandboxSendI
 		return httpapi.SandboxSent{}, err
 	}
 	from := strings.TrimPrefix(in.From, "+")
+	if ch.Type != whatsapp.ChannelType {
+		return c.sendMessaging(ctx, f, ch, from, in)
+	}
+	if strings.Trim(from, "0123456789") != "" {
+		return httpapi.SandboxSent{}, &domain.Error{Code: domain.CodeInvalid, Message: "a WhatsApp customer's address is their number, in digits",
+			Fields: []domain.FieldError{{Pointer: "/from", Message: "digits only"}}}
+	}
 	seen, cursor := f.Replies(ch.Address, from, 0)
 	msg := sandbox.Inbound{PhoneNumberID: ch.Address, From: from, Name: in.Name, Text: in.Text}
 	if msg.Name == "" {
@@ -114,6 +131,13 @@ func (c sandboxConsole) SandboxSend(ctx context.Context, in httpapi.SandboxSendI
 		msg.ListReply = pick("list", in.List)
 	case in.QuickReply != "":
 		msg.QuickReply = pick("quick_reply", in.QuickReply)
+	case in.FormAnswers != nil:
+		form, ok := f.LastForm(from)
+		if !ok {
+			return httpapi.SandboxSent{}, domain.Invalid("/form_answers", "no WhatsApp Flow was sent to %s: there is no form to complete", from)
+		}
+		msg.FlowReply = &sandbox.FlowReply{Token: form.Token, Response: in.FormAnswers}
+		sent.Kind, sent.Title = "form", "completed "+form.CTA
 	}
 	secrets, err := c.a.channels.Full(ch)
 	if err != nil {
@@ -149,15 +173,84 @@ func (c sandboxConsole) SandboxReplies(ctx context.Context, channelID, to string
 	if err != nil {
 		return nil, 0, err
 	}
-	replies, cursor := f.Replies(ch.Address, to, after)
+	replies, cursor := f.Replies(replyKey(ch), to, after)
 	out := make([]httpapi.SandboxReply, 0, len(replies))
 	for _, r := range replies {
 		sr := httpapi.SandboxReply{Seq: r.Seq, ID: r.ID, To: r.To, Type: r.Type, Header: r.Header, Text: r.Text, Footer: r.Footer,
 			Caption: r.Caption, Link: r.Link, Filename: r.Filename, Template: r.Template, ListButton: r.ListButton}
+		if r.Form != nil {
+			sf := &httpapi.SandboxForm{FlowID: r.Form.FlowID, CTA: r.Form.CTA, Mode: r.Form.Mode, Screens: []httpapi.SandboxFormScreen{}}
+			for _, sc := range r.Form.Screens {
+				fs := httpapi.SandboxFormScreen{ID: sc.ID, Title: sc.Title, Terminal: sc.Terminal}
+				for _, fl := range sc.Fields {
+					fs.Fields = append(fs.Fields, httpapi.SandboxFormField(fl))
+				}
+				sf.Screens = append(sf.Screens, fs)
+			}
+			sr.Form = sf
+		}
 		for _, o := range r.Options {
 			sr.Options = append(sr.Options, httpapi.SandboxOption(o))
 		}
 		out = append(out, sr)
 	}
 	return out, cursor, nil
+}
+
+// replyKey is what the fake records a channel's replies under.
+func replyKey(ch domain.Channel) string {
+	if ch.Type == whatsapp.ChannelType {
+		return ch.Address
+	}
+	return sandbox.ReplyKey(ch.Type, ch.Address)
+}
+
+// sendMessaging plays a Messenger, Instagram or Viber customer: an option
+// of the bot's last messages named by title, ID or number is tapped the
+// way that platform answers it (a postback or a quick reply on Meta, the
+// button's text on Viber); anything else is text.
+func (c sandboxConsole) sendMessaging(ctx context.Context, f *sandbox.Server, ch domain.Channel, from string, in httpapi.SandboxSendInput) (httpapi.SandboxSent, error) {
+	seen, cursor := f.Replies(replyKey(ch), from, 0)
+	sent := httpapi.SandboxSent{ChannelID: ch.ID, After: cursor, Kind: "text", Title: in.Text}
+	answer := in.Text
+	var opt *sandbox.Option
+	for _, a := range []string{in.Button, in.List, in.QuickReply} {
+		if a == "" {
+			continue
+		}
+		answer = a
+		if o, ok := sandbox.Choose(seen, a); ok {
+			opt = &o
+			sent.Kind, sent.Title = o.Kind, o.Title
+		} else {
+			sent.Title = a
+		}
+	}
+	var err error
+	if ch.Type == viber.Type {
+		text := answer
+		if opt != nil {
+			text = opt.ID // a keyboard tap sends its ActionBody
+		}
+		var token int64
+		name := in.Name
+		if name == "" {
+			name = "Sandbox Customer"
+		}
+		token, _, err = f.SendViber(ctx, sandbox.ViberInbound{From: from, Name: name, Text: text})
+		sent.ID = strconv.FormatInt(token, 10)
+	} else {
+		msg := sandbox.MetaInbound{From: from, Text: answer}
+		switch {
+		case opt != nil && opt.Kind == "quick_reply":
+			msg.Text, msg.QuickReplyPayload = opt.Title, opt.ID
+		case opt != nil:
+			msg.Postback = &sandbox.Postback{Title: opt.Title, Payload: opt.ID}
+		}
+		sent.ID, err = f.SendMeta(ctx, ch.Type, msg)
+	}
+	if err != nil {
+		return httpapi.SandboxSent{}, domain.Errorf(domain.CodeUnavailable, "posting the customer's webhook: %v", err)
+	}
+	return sent, nil
 }

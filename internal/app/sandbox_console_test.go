@@ -45,8 +45,13 @@ func TestSandboxConsole(t *testing.T) {
 	other := s.WhatsAppChannel(nil)
 	var chans struct{ Items []map[string]any }
 	get(t, s.Base+"/sandbox/channels/", &chans)
-	if len(chans.Items) != 1 || chans.Items[0]["id"] != info.ChannelID {
-		t.Fatalf("sandbox channels = %v", chans.Items)
+	byType := map[string]string{}
+	for _, c := range chans.Items {
+		byType[c["type"].(string)] = c["id"].(string)
+	}
+	if len(chans.Items) != 4 || byType["whatsapp"] != info.ChannelID || byType["messenger"] != info.Messaging["messenger"] ||
+		byType["instagram"] != info.Messaging["instagram"] || byType["viber"] != info.Messaging["viber"] {
+		t.Fatalf("sandbox channels = %v (info %+v)", chans.Items, info)
 	}
 	for _, id := range []string{"nope", other} {
 		st, raw := post(t, s.Base+"/sandbox/messages/", map[string]any{"channel_id": id, "from": "15551234567", "text": "book"})
@@ -58,9 +63,10 @@ func TestSandboxConsole(t *testing.T) {
 		t.Fatalf("two kinds at once: %d %s", st, raw)
 	}
 
+	chID, from := info.ChannelID, "15551234567"
 	say := func(field, value string) []map[string]any {
 		t.Helper()
-		st, raw := post(t, s.Base+"/sandbox/messages/", map[string]any{"channel_id": info.ChannelID, "from": "15551234567", field: value})
+		st, raw := post(t, s.Base+"/sandbox/messages/", map[string]any{"channel_id": chID, "from": from, field: value})
 		if st != http.StatusCreated {
 			t.Fatalf("send %s %q: %d %s", field, value, st, raw)
 		}
@@ -72,7 +78,7 @@ func TestSandboxConsole(t *testing.T) {
 		_ = json.Unmarshal([]byte(raw), &sent)
 		var replies struct{ Items []map[string]any }
 		s.Eventually("the bot answers "+value, func() bool {
-			get(t, fmt.Sprintf("%s/sandbox/replies/?channel_id=%s&to=15551234567&after=%d", s.Base, info.ChannelID, sent.After), &replies)
+			get(t, fmt.Sprintf("%s/sandbox/replies/?channel_id=%s&to=%s&after=%d", s.Base, chID, from, sent.After), &replies)
 			return len(replies.Items) > 0
 		})
 		return replies.Items
@@ -119,6 +125,21 @@ func TestSandboxConsole(t *testing.T) {
 	}
 	if got := s.Must("GET", "/sessions/"+sess["id"].(string)+"/", nil, http.StatusOK); got["flow_name"] != app.SandboxFlowName {
 		t.Fatalf("session = %v", got)
+	}
+
+	// The same conversation as a Messenger, Instagram and Viber customer:
+	// the fake answers as each platform and the tap goes back as each
+	// platform sends it (a postback, the keyboard button's text).
+	for _, typ := range []string{"messenger", "instagram", "viber"} {
+		chID, from = info.Messaging[typ], "6200000000000001"
+		r = say("text", "book")
+		if !strings.Contains(fmt.Sprint(r[0]["text"]), "book an appointment") || !strings.Contains(fmt.Sprint(r[0]["options"]), "title:Book now") {
+			t.Fatalf("%s: first reply = %v", typ, r)
+		}
+		r = say("button", "1")
+		if !strings.Contains(fmt.Sprint(r), "Which service") {
+			t.Fatalf("%s: after tapping 1: %v", typ, r)
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package channel
 
 import (
+	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/parleyhq/parley/internal/channel/ratelimit"
@@ -48,4 +50,86 @@ type FormSender interface {
 	// SendsForms reports whether this channel's account can send forms
 	// now (WhatsApp: always; a channel could depend on its plan).
 	SendsForms() bool
+}
+
+// Provisioner is implemented by adapters whose provider must be told where
+// the channel's webhooks go (Viber: set_webhook) — the channel service calls
+// Provision when the channel is saved and Unprovision before it is deleted.
+type Provisioner interface {
+	// Provision registers webhookURL with the provider.
+	Provision(ctx context.Context, webhookURL string) error
+	// Unprovision removes the registration.
+	Unprovision(ctx context.Context) error
+}
+
+// Answerer is implemented by adapters whose provider reads the HTTP answer
+// to a webhook (Viber: the welcome message answering
+// conversation_started). The answer is written only once every event of
+// the webhook is stored.
+type Answerer interface {
+	// WebhookAnswer is the JSON to answer a webhook whose events are
+	// events; nil answers as for any webhook.
+	WebhookAnswer(events []Event) json.RawMessage
+}
+
+// FormProvider is the forms-management capability of adapters whose
+// provider keeps forms in a business account and must be told about them
+// before they can be sent (WhatsApp: Flows are created, get their Flow JSON
+// uploaded, are validated, published and deprecated through the Graph
+// API). IDs are the provider's.
+type FormProvider interface {
+	// CreateForm creates an empty draft form and returns its ID.
+	CreateForm(ctx context.Context, f FormMeta) (string, error)
+	// UpdateFormMeta changes a form's name, categories or endpoint.
+	UpdateFormMeta(ctx context.Context, id string, f FormMeta) error
+	// UploadFormJSON replaces a form's definition; the answer is the
+	// provider's validation verdict (nil when valid).
+	UploadFormJSON(ctx context.Context, id string, definition []byte) ([]FormProblem, error)
+	// PublishForm publishes a draft form (irreversible at Meta).
+	PublishForm(ctx context.Context, id string) error
+	// DeprecateForm stops a published form from being sent.
+	DeprecateForm(ctx context.Context, id string) error
+	// DeleteForm deletes a draft form.
+	DeleteForm(ctx context.Context, id string) error
+	// GetForm reads the provider's state of a form.
+	GetForm(ctx context.Context, id string) (FormState, error)
+	// UploadFormKey registers the public key (PEM) the provider encrypts
+	// endpoint requests with, for this channel's number.
+	UploadFormKey(ctx context.Context, publicKeyPEM string) error
+}
+
+// FormMeta are a form's settings outside its definition.
+type FormMeta struct {
+	Name        string
+	Categories  []string
+	EndpointURI string
+}
+
+// FormState is what the provider knows of a form.
+type FormState struct {
+	ID               string
+	Name             string
+	Status           string
+	Categories       []string
+	ValidationErrors []FormProblem
+	PreviewURL       string
+}
+
+// FormProblem is one validation error as the provider reports it (Meta's
+// validation_errors[] entries).
+type FormProblem struct {
+	Error       string `json:"error"`
+	ErrorType   string `json:"error_type,omitempty"`
+	Message     string `json:"message"`
+	LineStart   int    `json:"line_start,omitempty"`
+	LineEnd     int    `json:"line_end,omitempty"`
+	ColumnStart int    `json:"column_start,omitempty"`
+	ColumnEnd   int    `json:"column_end,omitempty"`
+	// Pointer is the JSON pointer of the offending value, when known.
+	Pointer string `json:"pointer,omitempty"`
+	// Severity is "error" (blocks publishing; Meta's are all errors) or
+	// "warning".
+	Severity string `json:"severity,omitempty"`
+	// Source says who found the problem: "parley" or "meta".
+	Source string `json:"source,omitempty"`
 }

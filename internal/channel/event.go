@@ -36,9 +36,10 @@ const (
 	KindTemplateQuality    Kind = "template_quality"
 	KindTemplateCategory   Kind = "template_category"
 	KindTemplateComponents Kind = "template_components"
-	KindPreference         Kind = "preference" // marketing opt-out / resume
-	KindError              Kind = "error"      // out-of-band error, not tied to a message
-	KindIgnored            Kind = "ignored"    // understood, logged, not acted on
+	KindFormStatus         Kind = "form_status" // a form's status or health notice (WhatsApp: field "flows")
+	KindPreference         Kind = "preference"  // marketing opt-out / resume
+	KindError              Kind = "error"       // out-of-band error, not tied to a message
+	KindIgnored            Kind = "ignored"     // understood, logged, not acted on
 )
 
 // IsMessage reports whether events of this kind come from a person and so
@@ -94,6 +95,7 @@ type Event struct {
 	System     *System         `json:"system,omitempty"`
 	Status     *Status         `json:"status,omitempty"`
 	Template   *TemplateUpdate `json:"template,omitempty"`
+	Form       *FormUpdate     `json:"form,omitempty"`
 	Preference *Preference     `json:"preference,omitempty"`
 	Errors     []ProviderError `json:"errors,omitempty"`
 	Ignored    *Ignored        `json:"ignored,omitempty"`
@@ -345,6 +347,18 @@ type ProviderError struct {
 	Message string `json:"message,omitempty"`
 	Details string `json:"details,omitempty"`
 	Href    string `json:"href,omitempty"`
+}
+
+// FormUpdate is a form's status change or health alert (WhatsApp Flows:
+// FLOW_STATUS_CHANGE, ENDPOINT_ERROR_RATE, …).
+type FormUpdate struct {
+	// ID is the provider's form ID.
+	ID    string `json:"id"`
+	Event string `json:"event"`
+	// OldStatus and NewStatus are set for a status change.
+	OldStatus string `json:"old_status,omitempty"`
+	NewStatus string `json:"new_status,omitempty"`
+	Message   string `json:"message,omitempty"`
 }
 
 // TemplateUpdate is a template status, quality, category or components

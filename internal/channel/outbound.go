@@ -1,5 +1,7 @@
 package channel
 
+import "time"
+
 // OutKind is the shape of an Outbound message.
 type OutKind string
 
@@ -51,6 +53,15 @@ type Outbound struct {
 	Reaction *Reaction     `json:"reaction,omitempty"`
 	// MarkRead is the provider ID of the message to mark as read.
 	MarkRead *MarkRead `json:"mark_read,omitempty"`
+
+	// Agent marks a message a person typed in the inbox (not the flow's
+	// automation): Messenger and Instagram let only such replies go out
+	// after the 24-hour window, tagged HUMAN_AGENT.
+	Agent bool `json:"agent,omitempty"`
+	// LastInbound is when the contact last wrote on this channel (nil:
+	// never), set by the sender so that an adapter can choose how to send
+	// (Messenger: RESPONSE inside the window, the HUMAN_AGENT tag after).
+	LastInbound *time.Time `json:"-"`
 }
 
 // MediaRef is an attachment given by a public link or by an uploaded media ID.

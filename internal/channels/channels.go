@@ -58,6 +58,11 @@ type Deps struct {
 	// Log receives every provider call's entry (the channel log); nil
 	// records nothing.
 	Log channellog.Sink
+	// PublicURL is Parley's externally reachable base URL: a channel whose
+	// provider must be told its webhook (channel.Provisioner: Viber) is
+	// registered at PublicURL()/webhooks/{type}/{id} when saved. nil: none
+	// can be registered.
+	PublicURL func() string
 }
 
 // Service is the channel service.
@@ -290,7 +295,45 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (domain.Channel, e
 	}
 	out, err := s.d.Store.ChannelCreate(ctx, ch)
 	s.forget()
-	return out, s.addressTaken(ctx, ch, err)
+	if err != nil {
+		return out, s.addressTaken(ctx, ch, err)
+	}
+	if err := s.provision(ctx, out); err != nil {
+		// A channel its provider cannot reach is no channel: undo.
+		if derr := s.d.Store.ChannelDelete(ctx, store.Ref{ProjectID: out.ProjectID, ID: out.ID}); derr != nil {
+			s.d.Logger.Error("removing a channel whose webhook could not be registered", "channel", out.ID, "err", derr)
+		}
+		s.forget()
+		return domain.Channel{}, err
+	}
+	return out, nil
+}
+
+// WebhookURL is where a channel's provider sends its webhooks.
+func (s *Service) WebhookURL(ch domain.Channel) string {
+	base := ""
+	if s.d.PublicURL != nil {
+		base = s.d.PublicURL()
+	}
+	return strings.TrimRight(base, "/") + "/webhooks/" + ch.Type + "/" + ch.ID
+}
+
+// provision registers a saved channel's webhook with its provider, for
+// types that need it (channel.Provisioner); the provider may call the
+// webhook at once, so the row is stored first.
+func (s *Service) provision(ctx context.Context, ch domain.Channel) error {
+	ad, err := s.Adapter(ctx, ch)
+	if err != nil {
+		return err
+	}
+	p, ok := ad.(channel.Provisioner)
+	if !ok {
+		return nil
+	}
+	if err := p.Provision(ctx, s.WebhookURL(ch)); err != nil {
+		return &domain.Error{Code: domain.CodeUnprocessable, Message: "the channel's webhook could not be registered: " + err.Error(), Err: err}
+	}
+	return nil
 }
 
 // addressTaken rewords a conflict over a channel's routing address (the
@@ -353,7 +396,16 @@ func (s *Service) Update(ctx context.Context, p UpdateParams) (domain.Channel, e
 	ch.UpdatedAt = s.d.Clock.Now()
 	out, err := s.d.Store.ChannelUpdate(ctx, ch)
 	s.forget()
-	return out, s.addressTaken(ctx, ch, err)
+	if err != nil {
+		return out, s.addressTaken(ctx, ch, err)
+	}
+	if p.Config != nil {
+		// The token or the API may have changed: register again.
+		if err := s.provision(ctx, out); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 // Delete removes a channel no published flow is bound to.
@@ -364,6 +416,17 @@ func (s *Service) Delete(ctx context.Context, projectID, id string) error {
 	}
 	if len(flows.Items) > 0 {
 		return domain.Errorf(domain.CodeConflict, "the published flow %q is bound to this channel; unpublish it or bind it elsewhere first", flows.Items[0].Name)
+	}
+	if ch, gerr := s.d.Store.ChannelGet(ctx, store.Ref{ProjectID: projectID, ID: id}); gerr == nil {
+		if ad, aerr := s.Adapter(ctx, ch); aerr == nil {
+			if p, ok := ad.(channel.Provisioner); ok {
+				// The channel goes even when the provider cannot be
+				// reached: a webhook left behind is refused (no channel).
+				if uerr := p.Unprovision(ctx); uerr != nil {
+					s.d.Logger.Warn("removing a deleted channel's webhook at its provider failed", "channel", id, "err", uerr)
+				}
+			}
+		}
 	}
 	err = s.d.Store.ChannelDelete(ctx, store.Ref{ProjectID: projectID, ID: id})
 	s.forget()

@@ -2,6 +2,7 @@ package channels
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 
@@ -13,6 +14,9 @@ import (
 type Batch struct {
 	Channel domain.Channel
 	Events  []channel.Event
+	// Answer is the body the provider reads in the HTTP answer
+	// (channel.Answerer: Viber's welcome message); nil for none.
+	Answer json.RawMessage
 }
 
 // webhookChannel is the channel of the type a webhook URL names, and its
@@ -119,7 +123,11 @@ func (s *Service) Receive(ctx context.Context, p ReceiveParams) ([]Batch, error)
 				s.d.Logger.Warn("webhook event for another channel ignored", "channel", ch.ID, "routing_key", router.RoutingKey(&e), "kind", e.Kind)
 			}
 		}
-		return []Batch{{Channel: ch, Events: mine}}, nil
+		b := Batch{Channel: ch, Events: mine}
+		if ans, ok := ad.(channel.Answerer); ok {
+			b.Answer = ans.WebhookAnswer(mine)
+		}
+		return []Batch{b}, nil
 	}
 	all, err := s.OfType(ctx, p.Type)
 	if err != nil {

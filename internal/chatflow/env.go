@@ -21,6 +21,7 @@ type projectEnv struct {
 	byID      map[string]*store.MessageTemplate // nil value: looked up, absent
 	byName    map[string]*store.MessageTemplate
 	flows     map[string]bool
+	forms     map[string]bool // WhatsApp Flows by ID: exists
 	// channelTypes are the connectable channel types (nil: unchecked).
 	channelTypes []string
 }
@@ -32,11 +33,13 @@ func (e *projectEnv) ChannelTypes() []string { return e.channelTypes }
 type refQueries interface {
 	store.Flows
 	store.Templates
+	// WhatsAppFlowGet checks whatsapp_flow nodes' forms.
+	WhatsAppFlowGet(ctx context.Context, r store.Ref) (store.WhatsAppFlow, error)
 }
 
 func newEnv(q refQueries, projectID string) *projectEnv {
 	return &projectEnv{q: q, projectID: projectID,
-		byID: map[string]*store.MessageTemplate{}, byName: map[string]*store.MessageTemplate{}, flows: map[string]bool{}}
+		byID: map[string]*store.MessageTemplate{}, byName: map[string]*store.MessageTemplate{}, flows: map[string]bool{}, forms: map[string]bool{}}
 }
 
 // load looks up every template and flow the graph and the start template
@@ -56,6 +59,23 @@ func (e *projectEnv) load(ctx context.Context, g flow.Graph, startTemplate strin
 			}
 			if err := e.template(ctx, d.TemplateID, d.TemplateName); err != nil {
 				return err
+			}
+		case flow.TypeWhatsAppFlow:
+			var d flow.WhatsAppFlowData
+			if json.Unmarshal(n.Data, &d) != nil || d.WhatsAppFlowID == "" {
+				continue
+			}
+			if _, ok := e.forms[d.WhatsAppFlowID]; ok {
+				continue
+			}
+			_, err := e.q.WhatsAppFlowGet(ctx, store.Ref{ProjectID: e.projectID, ID: d.WhatsAppFlowID})
+			switch {
+			case err == nil:
+				e.forms[d.WhatsAppFlowID] = true
+			case errors.Is(err, store.ErrNotFound):
+				e.forms[d.WhatsAppFlowID] = false
+			default:
+				return fmt.Errorf("looking up WhatsApp Flow %q: %w", d.WhatsAppFlowID, err)
 			}
 		case flow.TypeSubflow:
 			var d flow.SubflowData
@@ -123,6 +143,9 @@ func (e *projectEnv) TemplateExists(id, name string) bool { return e.lookup(id, 
 
 // FlowExists implements flow.LintEnv.
 func (e *projectEnv) FlowExists(id string) bool { return e.flows[id] }
+
+// WhatsAppFlowExists implements flow.WhatsAppFlowEnv.
+func (e *projectEnv) WhatsAppFlowExists(id string) bool { return e.forms[id] }
 
 // TemplateButtons implements flow.TemplateButtonsEnv: the quick replies of
 // a template that declares a BUTTONS component. A template without one

@@ -42,6 +42,8 @@ type Store interface {
 	store.Flows
 	store.Templates
 	store.Transactor
+	// WhatsAppFlowGet lets the linter check whatsapp_flow nodes' forms.
+	WhatsAppFlowGet(ctx context.Context, r store.Ref) (store.WhatsAppFlow, error)
 	actorQueries
 }
 

@@ -132,6 +132,9 @@ type Message struct {
 	List     *flow.ListData `json:"list,omitempty"`
 	Template *Template      `json:"template,omitempty"`
 	Flow     *FlowMessage   `json:"flow,omitempty"`
+	// Agent marks a message a person typed in the inbox rather than one a
+	// flow sent (channels treat them differently outside their windows).
+	Agent bool `json:"agent,omitempty"`
 }
 
 // Media is a rendered media attachment.

@@ -53,6 +53,9 @@ type Input struct {
 	MediaURL string
 	// Data is a structured payload (WhatsApp Flow answers).
 	Data map[string]any
+	// Token is the flow_token a WhatsApp Flow completion carries back: it
+	// names the send (and so the wait) it answers.
+	Token string
 	// Seq is the wait sequence a timer was set for.
 	Seq uint32
 	// Contact, when set, refreshes the session's copy of the contact (the

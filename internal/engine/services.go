@@ -102,6 +102,15 @@ type Flows interface {
 	Load(ctx context.Context, scope, flowID string, revision int) (Flow, error)
 }
 
+// Forms reads a completed form's answers with the types the form's
+// definition gives them (WhatsApp Flows: numbers, booleans, arrays, date
+// strings), since providers send some of them as text. scope is the root
+// flow's Scope, formID the whatsapp_flow node's form. When Services has
+// none, the answers are kept as the provider sent them.
+type Forms interface {
+	FormAnswers(ctx context.Context, scope, formID string, answers map[string]any) map[string]any
+}
+
 // Services are the engine's only ways out. Clock and IDs are required; the
 // others may be nil (http_request then fails, ai_agent fails, subflow
 // fails, splits use the deterministic per-session source).
@@ -112,4 +121,5 @@ type Services struct {
 	HTTP   HTTPDoer
 	LLM    LLM
 	Flows  Flows
+	Forms  Forms
 }

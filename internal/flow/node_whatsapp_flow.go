@@ -2,6 +2,7 @@ package flow
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -25,6 +26,7 @@ type WhatsAppFlowData struct {
 	Mode           string          `json:"mode,omitempty" flow:"enum=draft|published"`
 	Variable       string          `json:"variable,omitempty" flow:"variable" doc:"Variable that receives the answers."`
 	TimeoutSeconds int             `json:"timeout_seconds,omitempty"`
+	ExchangeURL    string          `json:"exchange_url,omitempty" doc:"For forms with a data-exchange endpoint: the URL Parley forwards each INIT, BACK and data_exchange request to (JSON: action, screen, data, flow_token, variables); its JSON answer {screen, data} goes back to the form. Empty: INIT opens the first screen, data_exchange completes the form with its data."`
 }
 
 // Exit indices of a whatsapp_flow node.
@@ -39,10 +41,16 @@ type WhatsAppFlowConfig struct {
 	Header, Body   *expr.Template
 	CTA, Screen    string
 	// Data is the raw JSON of the initial screen data.
-	Data     []byte
-	Mode     string
-	Variable string
-	Timeout  time.Duration
+	Data []byte
+	// DataTemplates are Data's top-level string fields as templates: the
+	// first screen's data may come from variables ({{ vars.party }} keeps
+	// its type when it is the whole value).
+	DataTemplates map[string]*expr.Template
+	Mode          string
+	Variable      string
+	Timeout       time.Duration
+	// ExchangeURL receives the form's data-exchange requests ("": none).
+	ExchangeURL string
 }
 
 // KindWhatsAppFlow is the Kind of whatsapp_flow nodes.
@@ -68,11 +76,32 @@ var whatsAppFlowNode = def[WhatsAppFlowData]{
 		if n := utf8.RuneCountInString(d.CTA); n > maxCTA {
 			a.nodeErr(i, CodeButtonTitleTooLong, "/data/cta", "%s: cta %q has %d characters; WhatsApp allows at most %d", a.label(i), d.CTA, n, maxCTA)
 		}
+		if u := d.ExchangeURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			a.nodeErr(i, CodeInvalidValue, "/data/exchange_url", "%s: exchange_url %q must be an http(s) URL", a.label(i), u)
+		}
 		a.checkVariable(i, "/data/variable", d.Variable)
 		a.checkTimeout(i, d.TimeoutSeconds)
 	},
 	compile: func(c *compiler, d *WhatsAppFlowData) any {
 		return &WhatsAppFlowConfig{WhatsAppFlowID: d.WhatsAppFlowID, Header: c.tpl(d.Header), Body: c.tplMust(d.Body), CTA: d.CTA, Screen: d.Screen,
-			Data: d.Data, Mode: d.Mode, Variable: d.Variable, Timeout: seconds(d.TimeoutSeconds)}
+			Data: d.Data, DataTemplates: dataTemplates(c, d.Data), Mode: d.Mode, Variable: d.Variable, Timeout: seconds(d.TimeoutSeconds), ExchangeURL: d.ExchangeURL}
 	},
+}
+
+// dataTemplates compiles the string fields of a whatsapp_flow node's data.
+func dataTemplates(c *compiler, raw []byte) map[string]*expr.Template {
+	var fields map[string]any
+	if json.Unmarshal(raw, &fields) != nil {
+		return nil
+	}
+	var out map[string]*expr.Template
+	for k, v := range fields {
+		if s, ok := v.(string); ok && strings.Contains(s, "{{") {
+			if out == nil {
+				out = map[string]*expr.Template{}
+			}
+			out[k] = c.tpl(s)
+		}
+	}
+	return out
 }

@@ -40,6 +40,12 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	bForm, err := h.store.WhatsAppFlowCreate(context.Background(), store.WhatsAppFlow{ID: "b-form-1", ProjectID: b.project.ID, Name: "bravo_secret_form",
+		Categories: []string{"OTHER"}, JSON: `{"version":"7.1","screens":[]}`, Status: store.WhatsAppFlowDraft, CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	bDeadLetter, err := h.store.DeadLetterCreate(context.Background(), store.DeadLetter{ID: "b-dead-letter-1", ProjectID: b.project.ID,
 		ChannelID: bChannel["id"].(string), ChannelType: "webchat", Body: []byte(`{"bravo":"secret body"}`), Reason: "bravo reason", ReceivedAt: time.Now()})
 	if err != nil {
@@ -63,11 +69,12 @@ func TestIsolation(t *testing.T) {
 		"session_id":  bSim["id"].(string),
 		"channel_id":  bChannel["id"].(string),
 		"template_id": bTemplate.ID,
+		"wa_flow_id":  bForm.ID,
 
 		"dead_letter_id": bDeadLetter.ID,
 		"invitation_id":  bInvitation.ID,
 	}
-	secrets := []string{b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
+	secrets := []string{"bravo_secret_form", b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
 		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name, bDeadLetter.ID, "bravo reason", bInvitation.ID, bInvitation.Email}
 
 	// A fresh login per route: one of the routes is /auth/logout.
@@ -187,6 +194,9 @@ func TestIsolation(t *testing.T) {
 			{"template_id in flow_data", http.MethodPost, "/chat-flow/flows/", func(id string) any {
 				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(node("template", `{"template_id":"`+id+`"}`))}
 			}, bTemplate.ID, 422, "/flow_data/nodes/2/data/template_id"},
+			{"whatsapp_flow_id in flow_data", http.MethodPost, "/chat-flow/flows/", func(id string) any {
+				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(node("whatsapp_flow", `{"whatsapp_flow_id":"`+id+`","body":"b","cta":"Open"}`))}
+			}, bForm.ID, 422, "/flow_data/nodes/2/data/whatsapp_flow_id"},
 			{"start_template", http.MethodPost, "/chat-flow/flows/", func(id string) any {
 				return map[string]any{"name": "x", "is_active": true, "flow_data": json.RawMessage(validFlow), "start_template": id}
 			}, bTemplate.ID, 422, "/start_template"},

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"github.com/parleyhq/parley/internal/waflow"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -155,6 +156,22 @@ func (s *Server) routeTable() []Route {
 		op(get, "/simulator/sessions/{session_id}/", "get-simulation", "A simulated session: messages, what it waits for, trace", "simulator", Viewer, ra.simGet),
 		op(post, "/simulator/sessions/{session_id}/messages/", "simulate-message", "Say something as the contact: text, button, list_reply or flow_response", "simulator", Editor, ra.simMessage),
 		op(post, "/simulator/sessions/{session_id}/timeout/", "simulate-timeout", "Fire the pending timer now", "simulator", Editor, ra.simTimeout),
+
+		// WhatsApp Flows (forms), synced to Meta through the channel's forms capability.
+		op(get, "/whatsapp-flows/", "list-whatsapp-flows", "List WhatsApp Flows (forms) with their status", "whatsapp-flows", Viewer, ra.waFlowList),
+		op(post, "/whatsapp-flows/", "create-whatsapp-flow", "Create a WhatsApp Flow from Flow JSON or a built-in template (and at Meta when a channel is given)", "whatsapp-flows", Editor, ra.waFlowCreate).with(created).with(big),
+		op(get, "/whatsapp-flows/templates/", "list-whatsapp-flow-templates", "The built-in form templates", "whatsapp-flows", Viewer, ra.waFlowTemplates),
+		op(post, "/whatsapp-flows/validate/", "validate-whatsapp-flow-json", "Validate Flow JSON without storing it", "whatsapp-flows", Viewer, ra.waFlowValidate).with(big),
+		op(get, "/whatsapp-flows/{wa_flow_id}/", "get-whatsapp-flow", "Get a WhatsApp Flow", "whatsapp-flows", Viewer, ra.waFlowGet),
+		op(put, "/whatsapp-flows/{wa_flow_id}/", "update-whatsapp-flow", "Change a WhatsApp Flow; a published flow returns to DRAFT", "whatsapp-flows", Editor, ra.waFlowUpdate).with(big),
+		op(del, "/whatsapp-flows/{wa_flow_id}/", "delete-whatsapp-flow", "Delete a draft WhatsApp Flow (here and at Meta); 409 for others", "whatsapp-flows", Editor, ra.waFlowDelete).with(noContent),
+		op(post, "/whatsapp-flows/{wa_flow_id}/check/", "check-whatsapp-flow", "Validate a WhatsApp Flow's JSON again and store the verdict", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Check)),
+		op(post, "/whatsapp-flows/{wa_flow_id}/publish/", "publish-whatsapp-flow", "Publish a valid draft at Meta", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Publish)),
+		op(post, "/whatsapp-flows/{wa_flow_id}/deprecate/", "deprecate-whatsapp-flow", "Deprecate a published WhatsApp Flow", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Deprecate)),
+		op(post, "/whatsapp-flows/{wa_flow_id}/sync/", "sync-whatsapp-flow", "Push a flow Meta does not know yet and pull Meta's status, errors and preview", "whatsapp-flows", Editor, ra.waFlowAction((*waflow.Service).Sync)),
+		op(post, "/whatsapp-flows/keys/", "create-whatsapp-flow-keys", "Generate a WhatsApp number's endpoint key pair and upload the public key to Meta (whatsapp_business_encryption)", "whatsapp-flows", Editor, ra.waFlowKeys).with(created),
+		raw(post, "/whatsapp-flows/{wa_flow_id}/endpoint", "whatsapp-flow-endpoint", "The data-exchange endpoint Meta calls for a WhatsApp Flow (encrypted; signed with the app secret)", Public, http.HandlerFunc(s.waFlowEndpoint)),
+		op(post, "/whatsapp-flows/{wa_flow_id}/clone/", "clone-whatsapp-flow", "Copy a WhatsApp Flow into a new draft", "whatsapp-flows", Editor, ra.waFlowClone).with(created),
 
 		// Message templates (WhatsApp).
 		op(get, "/templates/", "list-templates", "List message templates with their Meta status", "templates", Viewer, ra.templateList),

@@ -25,22 +25,26 @@ type SandboxConsole interface {
 
 // SandboxChannel is a channel connected to the sandbox.
 type SandboxChannel struct {
-	ID            string `json:"id"`
-	Name          string `json:"name"`
-	ProjectID     string `json:"project_id"`
-	PhoneNumberID string `json:"phone_number_id"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	ProjectID string `json:"project_id"`
+	// Type is the channel type: whatsapp, messenger, instagram or viber.
+	Type          string `json:"type"`
+	PhoneNumberID string `json:"phone_number_id,omitempty"`
 }
 
 // SandboxSendInput is one message from the customer: exactly one of Text,
 // Button, List and QuickReply.
 type SandboxSendInput struct {
 	ChannelID  string `json:"channel_id" required:"true" maxLength:"100" doc:"The sandbox channel written to"`
-	From       string `json:"from" required:"true" pattern:"^\\+?[0-9]{6,15}$" doc:"The customer's number (digits)"`
+	From       string `json:"from" required:"true" pattern:"^\\+?[0-9A-Za-z=+/_-]{1,64}$" doc:"The customer's address: their number in digits (WhatsApp), PSID (Messenger), IGSID (Instagram) or Viber user ID"`
 	Name       string `json:"name,omitempty" maxLength:"100" doc:"The customer's profile name"`
 	Text       string `json:"text,omitempty" maxLength:"4096" doc:"A text message"`
 	Button     string `json:"button,omitempty" maxLength:"256" doc:"Tap a reply button of the last messages: its title, ID or number"`
 	List       string `json:"list,omitempty" maxLength:"256" doc:"Choose a list row of the last messages: its title, ID or number"`
 	QuickReply string `json:"quick_reply,omitempty" maxLength:"256" doc:"Tap a template quick-reply button: its title, payload or number"`
+	// FormAnswers completes the last WhatsApp Flow sent to the customer.
+	FormAnswers map[string]any `json:"form_answers,omitempty" doc:"Complete the last WhatsApp Flow (form) sent to the customer with these answers: the nfm_reply Meta would send, with the form's flow_token"`
 }
 
 // SandboxSent is what SandboxSend did.
@@ -51,7 +55,7 @@ type SandboxSent struct {
 	// answer this message.
 	After int `json:"after" doc:"Ask GET /sandbox/replies/ for replies after this cursor"`
 	// Kind and Title say what was sent (a button is sent by its ID and title).
-	Kind  string `json:"kind" enum:"text,button,list,quick_reply"`
+	Kind  string `json:"kind" enum:"text,button,list,quick_reply,form"`
 	Title string `json:"title"`
 }
 
@@ -71,6 +75,33 @@ type SandboxReply struct {
 	Template   string          `json:"template,omitempty"`
 	ListButton string          `json:"list_button,omitempty"`
 	Options    []SandboxOption `json:"options,omitempty"`
+	Form       *SandboxForm    `json:"form,omitempty" doc:"The WhatsApp Flow a flow message opens: its screens and inputs"`
+}
+
+// SandboxForm is the WhatsApp Flow a flow message opens, as the customer's
+// phone would show it.
+type SandboxForm struct {
+	FlowID  string              `json:"flow_id"`
+	CTA     string              `json:"cta"`
+	Mode    string              `json:"mode,omitempty"`
+	Screens []SandboxFormScreen `json:"screens"`
+}
+
+// SandboxFormScreen is one screen of a form and its inputs.
+type SandboxFormScreen struct {
+	ID       string             `json:"id"`
+	Title    string             `json:"title"`
+	Terminal bool               `json:"terminal,omitempty"`
+	Fields   []SandboxFormField `json:"fields,omitempty"`
+}
+
+// SandboxFormField is one input of a form: its name is the answer's key.
+type SandboxFormField struct {
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Label    string   `json:"label,omitempty"`
+	Required bool     `json:"required,omitempty"`
+	Options  []string `json:"options,omitempty"`
 }
 
 // SandboxOption is a button, list row, template quick reply or link the
@@ -144,8 +175,11 @@ func (s *Server) sandboxSend(ctx context.Context, in *sandboxSendIn) (*sandboxSe
 			given++
 		}
 	}
+	if in.Body.FormAnswers != nil {
+		given++
+	}
 	if given != 1 {
-		return nil, domain.Invalid("/text", "give exactly one of text, button, list or quick_reply")
+		return nil, domain.Invalid("/text", "give exactly one of text, button, list, quick_reply or form_answers")
 	}
 	sent, err := c.SandboxSend(ctx, in.Body)
 	if err != nil {

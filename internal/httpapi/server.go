@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -70,6 +71,9 @@ type Deps struct {
 	// Templates is the template service; nil builds one over Store and
 	// Channels.
 	Templates *template.Service
+	// WhatsAppFlows is the WhatsApp Flows (forms) service; nil builds one
+	// over Store and Channels.
+	WhatsAppFlows *waflow.Service
 	// ChannelLog receives the log entries of webhooks; nil records none.
 	ChannelLog channellog.Sink
 	// Replayer replays dead letters; nil uses this package's webhook
@@ -117,6 +121,13 @@ func New(d Deps) *Server {
 			adapters = d.Channels
 		}
 		d.Templates = template.NewService(template.ServiceDeps{Store: d.Store, Channels: adapters, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger})
+	}
+	if d.WhatsAppFlows == nil {
+		var adapters waflow.Adapters
+		if d.Channels != nil {
+			adapters = d.Channels
+		}
+		d.WhatsAppFlows = waflow.New(waflow.Deps{Store: d.Store, Channels: adapters, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger})
 	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	cfg := huma.DefaultConfig("Parley API", Version)

@@ -141,6 +141,13 @@ func (a *runtimeAPI) ingest(w http.ResponseWriter, r *http.Request, body []byte,
 		writeProblem(w, r, domain.Errorf(domain.CodeUnavailable, "the webhook could not be stored; retry later"))
 		return
 	}
+	if len(batches) == 1 && batches[0].Answer != nil {
+		// The provider reads the answer (Viber: the welcome message).
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(batches[0].Answer)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "received"})
 }
 

@@ -86,8 +86,12 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		graphError(w, http.StatusBadRequest, 100, 0, "(#100) Invalid parameter", fmt.Sprintf("type %q is not supported", m.Type))
 		return
 	}
+	if !s.checkFlowSend(w, body) {
+		return
+	}
 	wamid := s.nextID("wamid.SANDBOX")
 	waID := strings.TrimPrefix(m.To, "+")
+	s.recordForm(waID, body)
 	writeJSON(w, http.StatusOK, map[string]any{"messaging_product": "whatsapp",
 		"contacts": []map[string]string{{"input": m.To, "wa_id": waID}},
 		"messages": []map[string]string{{"id": wamid}}})
@@ -216,6 +220,9 @@ func (s *Server) handleGetObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
+	if s.getFlow(w, r, id) {
+		return
+	}
 	s.mu.Lock()
 	m := s.media[id]
 	s.mu.Unlock()
@@ -241,6 +248,9 @@ func (s *Server) handleGetObject(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleDeleteMedia(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(w, r) {
+		return
+	}
+	if s.deleteFlow(w, r.PathValue("id")) {
 		return
 	}
 	s.mu.Lock()
@@ -387,6 +397,9 @@ func (s *Server) ApprovePending() int {
 // /{template_id}): back to PENDING, approved again later.
 func (s *Server) handleEditTemplate(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(w, r) {
+		return
+	}
+	if s.updateFlow(w, r, r.PathValue("id")) {
 		return
 	}
 	if f, ok := s.takeFault("message_templates"); ok && s.applyFault(w, r, f) {

@@ -37,6 +37,34 @@ type Reply struct {
 	ListButton string `json:"list_button,omitempty"`
 	// Options are what the customer can tap next, in order.
 	Options []Option `json:"options,omitempty"`
+	// Form is the WhatsApp Flow a flow message opens, screen by screen.
+	Form *Form `json:"form,omitempty"`
+}
+
+// Form is a WhatsApp Flow as the customer's phone would open it.
+type Form struct {
+	FlowID  string       `json:"flow_id"`
+	CTA     string       `json:"cta"`
+	Mode    string       `json:"mode,omitempty"`
+	Screens []FormScreen `json:"screens"`
+}
+
+// FormScreen is one screen of a form and the inputs on it.
+type FormScreen struct {
+	ID       string      `json:"id"`
+	Title    string      `json:"title"`
+	Terminal bool        `json:"terminal,omitempty"`
+	Fields   []FormField `json:"fields,omitempty"`
+}
+
+// FormField is one input: its name (the answer's key), component type,
+// label, whether it is required and, for choices, the option IDs.
+type FormField struct {
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Label    string   `json:"label,omitempty"`
+	Required bool     `json:"required,omitempty"`
+	Options  []string `json:"options,omitempty"`
 }
 
 // Option is a button, list row or template quick reply the customer can
@@ -109,6 +137,8 @@ type wireOut struct {
 				DisplayText string `json:"display_text"`
 				URL         string `json:"url"`
 				FlowCTA     string `json:"flow_cta"`
+				FlowID      string `json:"flow_id"`
+				Mode        string `json:"mode"`
 			} `json:"parameters"`
 		} `json:"action"`
 	} `json:"interactive"`
@@ -174,6 +204,7 @@ func (s *Server) describe(body []byte) Reply {
 			r.Options = append(r.Options, Option{Kind: "link", Title: p.DisplayText, URL: p.URL})
 		} else if p.FlowCTA != "" {
 			r.ListButton = p.FlowCTA
+			r.Form = s.formOf(p.FlowID, p.FlowCTA, p.Mode)
 		}
 	case m.Type == "template" && m.Template != nil:
 		s.describeTemplate(&r, m)

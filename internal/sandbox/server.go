@@ -135,6 +135,13 @@ type Server struct {
 	nonce     string
 	templates []*storedTemplate
 	media     map[string]*storedMedia
+	// messaging is the Messenger, Instagram and Viber fakes' state.
+	messaging *messaging
+	// flows, forms and publicKeys are the Flows API's state: flows by
+	// WABA, the flow messages sent, the numbers' encryption keys.
+	flows      []*storedFlow
+	forms      []SentForm
+	publicKeys map[string]string
 	// replies are the messages accepted for customers (bounded), for
 	// `parley sandbox send` to show; replySeq numbers them.
 	replies  []Reply
@@ -149,7 +156,7 @@ func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel,
-		webhookURL: cfg.WebhookURL, media: map[string]*storedMedia{}, nonce: newNonce()}
+		webhookURL: cfg.WebhookURL, media: map[string]*storedMedia{}, publicKeys: map[string]string{}, nonce: newNonce()}
 	s.routes()
 	return s
 }
@@ -164,6 +171,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /{version}/{id}", s.handleEditTemplate)
 	s.mux.HandleFunc("GET /{version}/{waba}/message_templates", s.handleListTemplates)
 	s.mux.HandleFunc("DELETE /{version}/{waba}/message_templates", s.handleDeleteTemplate)
+	s.messagingRoutes()
+	s.flowRoutes()
 	// Flows endpoints (POST /{waba}/flows, /{flow_id}/assets, /publish…) are
 	// the next extension: register them with Extend.
 }

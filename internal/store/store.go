@@ -10,6 +10,7 @@
 //     the audit log and API idempotency keys.
 //   - Templates: a project's message templates.
 //   - Flows: chat flows, their published revisions and execution counters.
+//   - WhatsAppFlows: a project's WhatsApp Flows (forms) and their state at Meta.
 //   - Channels: a project's channels and how a webhook finds one.
 //   - Runtime: contacts and their URNs, messages, the contact events that
 //     feed a contact's inbox, flow sessions and their traces.
@@ -132,6 +133,7 @@ type Queries interface {
 	Accounts
 	Templates
 	Flows
+	WhatsAppFlows
 	Channels
 	Runtime
 	Queue

@@ -24,6 +24,7 @@ const Editor = lazy(loadEditor);
 const Conversations = lazy(() => import('./pages/Conversations'));
 const Channels = lazy(() => import('./pages/Channels'));
 const Templates = lazy(() => import('./pages/Templates'));
+const WhatsAppFlows = lazy(() => import('./pages/WhatsAppFlows'));
 const Settings = lazy(() => import('./pages/Settings'));
 const InvitePage = lazy(() => import('./pages/Invite'));
 
@@ -51,6 +52,8 @@ function Routes() {
   else if (match('/conversations', route)) page = <Conversations key={me.project_id} />;
   else if (match('/channels', route)) page = <Channels key={me.project_id} />;
   else if (match('/templates', route)) page = <Templates key={me.project_id} />;
+  else if ((m = match('/whatsapp-flows/:id', route))) page = <WhatsAppFlows key={`${me.project_id}:${m.id}`} id={m.id} />;
+  else if (match('/whatsapp-flows', route)) page = <WhatsAppFlows key={me.project_id} />;
   else if (match('/settings', route)) page = <Settings key={me.project_id} />;
   else if (route === '/' || route === '/login') page = null;
   else

@@ -93,6 +93,22 @@ func parseChange(wabaID string, ch wChange) ([]channel.Event, error) {
 			return nil, err
 		}
 		return []channel.Event{templateEvent(base, ch.Field, &v)}, nil
+	case "flows":
+		var v struct {
+			Event     string  `json:"event"`
+			Message   string  `json:"message"`
+			FlowID    flexStr `json:"flow_id"`
+			OldStatus string  `json:"old_status"`
+			NewStatus string  `json:"new_status"`
+		}
+		if err := json.Unmarshal(ch.Value, &v); err != nil {
+			return nil, err
+		}
+		e := base
+		e.Kind = channel.KindFormStatus
+		e.Form = &channel.FormUpdate{ID: string(v.FlowID), Event: v.Event, OldStatus: v.OldStatus, NewStatus: v.NewStatus, Message: v.Message}
+		e.Raw = ch.Value
+		return []channel.Event{e}, nil
 	}
 	e := base
 	e.Kind = channel.KindIgnored
@@ -116,8 +132,6 @@ func ignoredReason(field string) string {
 	case "account_update", "phone_number_quality_update", "phone_number_name_update",
 		"business_capability_update", "security", "account_alerts", "account_review_update":
 		return "account notice: logged only"
-	case "flows":
-		return "flow status notices are not acted on yet"
 	}
 	return "unknown webhook field"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/parleyhq/parley/internal/waflow"
 	"strconv"
 
 	"github.com/parleyhq/parley/internal/channel"
@@ -20,6 +21,7 @@ type IngestResult struct {
 	Duplicates int
 	Statuses   int
 	Templates  int
+	Forms      int
 	Ignored    int
 }
 
@@ -133,6 +135,21 @@ func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult,
 				res.Ignored++
 				box.c.Logger.Info("template update for a template Parley does not know", "channel", ch.ID, "kind", e.Kind)
 			}
+		case e.Kind == channel.KindFormStatus && e.Form != nil:
+			ok := false
+			if e.Form.NewStatus != "" {
+				var err error
+				ok, err = waflow.ApplyStatus(ctx, q, waflow.StatusEvent{ProjectID: ch.ProjectID, MetaFlowID: e.Form.ID, NewStatus: e.Form.NewStatus}, box.c.Clock.Now())
+				if err != nil {
+					return res, err
+				}
+			}
+			if ok {
+				res.Forms++
+			} else {
+				res.Ignored++
+				box.c.Logger.Info("form notice not applied (an alert, or a flow Parley does not know)", "channel", ch.ID, "flow", e.Form.ID, "event", e.Form.Event, "message", e.Form.Message)
+			}
 		case e.Kind == channel.KindPreference && e.Preference != nil:
 			if err := box.ingestPreference(ctx, q, ch, e); err != nil {
 				return res, err
@@ -174,7 +191,7 @@ func inputOf(e *channel.Event) engine.Input {
 		}
 	case channel.KindFlowCompletion:
 		if e.Flow != nil {
-			in = engine.Input{Kind: engine.InputFlow, Data: e.Flow.Response, Text: e.Flow.Body}
+			in = engine.Input{Kind: engine.InputFlow, Data: e.Flow.Response, Text: e.Flow.Body, Token: e.Flow.Token}
 		}
 	case channel.KindMedia:
 		if e.Media != nil {
@@ -285,14 +302,24 @@ func statusOf(s channel.State) string {
 // ingestPreference records a marketing opt-out or resume on the contact.
 func (box *Inbox) ingestPreference(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) error {
 	c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: ch.ProjectID, Scheme: ch.Type, Path: e.Contact.Key(), ChannelID: ch.ID,
-		NewID: box.c.IDs.NewID(), Name: e.Contact.Name, Now: box.c.Clock.Now()})
+		NewID: box.c.IDs.NewID(), Name: e.Contact.Name, Now: box.c.Clock.Now(),
+		// Subscribing to a channel's account (Viber) lets it message the
+		// person, as a message from them would.
+		Inbound: e.Preference.Category == "subscription" && !e.Preference.OptedOut()})
 	if err != nil {
 		return err
 	}
 	if c.Fields == nil {
 		c.Fields = map[string]any{}
 	}
-	c.Fields["marketing_opt_out"] = e.Preference.OptedOut()
+	if e.Preference.Category == "subscription" {
+		// The person unsubscribed from (or subscribed to) this channel's
+		// account (Viber): recorded per channel type, since the person
+		// may still be reachable on another channel.
+		c.Fields["opted_out_"+ch.Type] = e.Preference.OptedOut()
+	} else {
+		c.Fields["marketing_opt_out"] = e.Preference.OptedOut()
+	}
 	c.UpdatedAt = box.c.Clock.Now()
 	_, err = q.ContactUpdate(ctx, c)
 	return err

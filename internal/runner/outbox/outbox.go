@@ -156,7 +156,7 @@ func (o *Outbox) SendTemplate(ctx context.Context, q store.Queries, projectID, c
 // AgentSend queues a text written by a person (an agent replying in the
 // conversation) on the channel, in the caller's transaction.
 func (o *Outbox) AgentSend(ctx context.Context, q store.Queries, projectID, contactID, channelID, text string) (domain.Message, error) {
-	content, err := json.Marshal(engine.Message{Type: engine.MessageText, Text: text})
+	content, err := json.Marshal(engine.Message{Type: engine.MessageText, Text: text, Agent: true})
 	if err != nil {
 		return domain.Message{}, err
 	}

@@ -142,6 +142,7 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		return fail("channel_config", err.Error())
 	}
 	out := Outbound(em, m.ID, urn.Path)
+	out.LastInbound = urn.LastInboundAt
 	if w, ok := adapter.(channel.Window); ok {
 		// The provider's rule on what may reach this contact now
 		// (WhatsApp: free-form only within 24 hours of their last message).
@@ -154,6 +155,12 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 	if out.Kind == channel.OutFlow {
 		if f, ok := adapter.(channel.FormSender); !ok || !f.SendsForms() {
 			return fail("form_unsupported", fmt.Sprintf("a %s channel cannot send forms (WhatsApp Flows)", ch.Type))
+		}
+		if code, reason, err := o.resolveForm(ctx, m.ProjectID, out.Flow); err != nil || code != "" {
+			if err != nil {
+				return 0, err
+			}
+			return fail(code, reason)
 		}
 	}
 	if em.Type == engine.MessageTemplate && em.Template != nil {
@@ -243,7 +250,7 @@ func reasonOf(se *channel.SendError) string {
 
 // Outbound turns an engine message into what a channel sends.
 func Outbound(m engine.Message, ourID, to string) channel.Outbound {
-	out := channel.Outbound{OurID: ourID, To: to}
+	out := channel.Outbound{OurID: ourID, To: to, Agent: m.Agent}
 	media := func(md *engine.Media) *channel.MediaRef {
 		if md == nil {
 			return nil
@@ -309,4 +316,35 @@ func Outbound(m engine.Message, ourID, to string) channel.Outbound {
 		out.Kind, out.Text = channel.OutText, m.Text
 	}
 	return out
+}
+
+// resolveForm turns the chat flow's reference to a WhatsApp Flow (our ID)
+// into what the provider knows: Meta's flow ID, and mode draft for a flow
+// that is a draft (Meta sends drafts only in that mode) unless the node
+// chose a mode. A form that cannot be sent fails the message with a code.
+func (o *Outbox) resolveForm(ctx context.Context, projectID string, fs *channel.FlowSend) (code, reason string, err error) {
+	if fs == nil {
+		return "bad_content", "a form message without its form", nil
+	}
+	wf, err := o.st.WhatsAppFlowGet(ctx, store.Ref{ProjectID: projectID, ID: fs.FlowID})
+	if errors.Is(err, store.ErrNotFound) {
+		return "form_not_found", fmt.Sprintf("WhatsApp Flow %q does not exist (deleted?)", fs.FlowID), nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	switch {
+	case wf.MetaFlowID == "":
+		return "form_not_synced", fmt.Sprintf("WhatsApp Flow %q was never created at Meta: give it a WhatsApp channel", wf.Name), nil
+	case wf.Status == store.WhatsAppFlowDeprecated || wf.Status == store.WhatsAppFlowBlocked:
+		return "form_unavailable", fmt.Sprintf("WhatsApp Flow %q is %s and cannot be sent", wf.Name, wf.Status), nil
+	}
+	fs.FlowID = wf.MetaFlowID
+	if fs.Mode == "" {
+		fs.Mode = "published"
+		if wf.Status == store.WhatsAppFlowDraft {
+			fs.Mode = "draft"
+		}
+	}
+	return "", "", nil
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/flow"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/domain"
@@ -97,6 +99,13 @@ func (h *Handler) decide(ctx context.Context, sp *sprint, live *domain.FlowSessi
 			if done, err := h.keywords(ctx, sp, live); done || err != nil {
 				return err
 			}
+		}
+		if in := sp.p.Input; in.Kind == engine.InputFlow && !formForSession(in.Token, live) {
+			// A form completion resumes only the session that sent the
+			// form; one whose session has ended or moved on is kept (the
+			// message and this result), never fed to another flow.
+			sp.result = "recorded: a WhatsApp Flow completion for token " + strconv.Quote(in.Token) + ", which no waiting session sent (ended, expired or unknown)"
+			return nil
 		}
 		if live != nil && domain.SessionLive(live.Status) {
 			in := *sp.p.Input
@@ -344,4 +353,80 @@ func words(text string) []string {
 	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !(r == '\'' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r > 127)
 	})
+}
+
+// formForSession reports whether a form completion's token names the live
+// session (tokens are "<session ID>.<wait>": engine.flowToken). A completion
+// without a token (the simulator's) answers whatever form the live session
+// waits for.
+func formForSession(token string, live *domain.FlowSession) bool {
+	if live == nil || !domain.SessionLive(live.Status) {
+		return false
+	}
+	if token == "" {
+		return true
+	}
+	i := strings.LastIndexByte(token, '.')
+	return i > 0 && token[:i] == live.ID
+}
+
+// FormStep is what a waiting whatsapp_flow node says about the form it
+// sent: for the form's data-exchange endpoint.
+type FormStep struct {
+	Session domain.FlowSession
+	Config  *flow.WhatsAppFlowConfig
+	Vars    map[string]any
+	Contact expr.Contact
+}
+
+// ErrNoFormWait: the session named does not wait for that form send (it
+// ended, expired or moved on).
+var ErrNoFormWait = errors.New("no session waits for this form")
+
+// FormStep finds the whatsapp_flow node a live session waits at for the
+// form send token names ("<session ID>.<wait>"); ErrNoFormWait otherwise.
+func (h *Handler) FormStep(ctx context.Context, projectID, token string) (FormStep, error) {
+	i := strings.LastIndexByte(token, '.')
+	if i <= 0 {
+		return FormStep{}, ErrNoFormWait
+	}
+	seq, err := strconv.ParseUint(token[i+1:], 10, 32)
+	if err != nil {
+		return FormStep{}, ErrNoFormWait
+	}
+	rec, err := h.st.SessionGet(ctx, store.Ref{ProjectID: projectID, ID: token[:i]})
+	if errors.Is(err, store.ErrNotFound) {
+		return FormStep{}, ErrNoFormWait
+	}
+	if err != nil {
+		return FormStep{}, err
+	}
+	if !domain.SessionLive(rec.Status) {
+		return FormStep{}, ErrNoFormWait
+	}
+	f, es, _, err := h.load(ctx, rec)
+	if err != nil {
+		return FormStep{}, err
+	}
+	if es.Wait.Kind != engine.WaitFlow || es.Wait.Seq != uint32(seq) {
+		return FormStep{}, ErrNoFormWait
+	}
+	prog := f.Program
+	if n := len(es.Frames); n > 0 {
+		// Waiting inside a subflow: its pinned revision.
+		fr := es.Frames[n-1]
+		sub, err := (flowLoader{h}).Load(ctx, f.Scope, fr.FlowID, fr.Revision)
+		if err != nil {
+			return FormStep{}, err
+		}
+		prog = sub.Program
+	}
+	if es.Node < 0 || es.Node >= len(prog.Steps) {
+		return FormStep{}, ErrNoFormWait
+	}
+	c, ok := prog.Steps[es.Node].Config.(*flow.WhatsAppFlowConfig)
+	if !ok {
+		return FormStep{}, ErrNoFormWait
+	}
+	return FormStep{Session: rec, Config: c, Vars: es.Vars, Contact: es.Contact}, nil
 }

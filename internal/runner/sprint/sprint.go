@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
 	"sync"
 	"time"
@@ -84,7 +85,7 @@ func New(st store.Store, out *outbox.Outbox, c Config) (*Handler, error) {
 		c.MaxDrafts = DefaultMaxDrafts
 	}
 	h := &Handler{st: st, c: c, out: out, drafts: lru.New[string, *flow.Program](c.MaxDrafts), lockContacts: st.Dialect() != "sqlite"}
-	eng, err := engine.New(engine.Services{Clock: c.Clock, IDs: c.IDs, HTTP: c.HTTP, LLM: c.LLM, Flows: flowLoader{h}})
+	eng, err := engine.New(engine.Services{Clock: c.Clock, IDs: c.IDs, HTTP: c.HTTP, LLM: c.LLM, Flows: flowLoader{h}, Forms: waflow.Answers{Store: st}})
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ func TestConformance(t *testing.T) {
 		{"Accounts", storetest.RunAccounts},
 		{"Templates", storetest.RunTemplates},
 		{"Flows", storetest.RunFlows},
+		{"WhatsAppFlows", storetest.RunWhatsAppFlows},
 		{"Channels", storetest.RunChannels},
 		{"Runtime", storetest.RunRuntime},
 		{"Queue", storetest.RunQueue},

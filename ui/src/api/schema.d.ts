@@ -1199,6 +1199,196 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/whatsapp-flows/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List WhatsApp Flows (forms) with their status */
+        get: operations["list-whatsapp-flows"];
+        put?: never;
+        /** Create a WhatsApp Flow from Flow JSON or a built-in template (and at Meta when a channel is given) */
+        post: operations["create-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/keys/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Generate a WhatsApp number's endpoint key pair and upload the public key to Meta (whatsapp_business_encryption) */
+        post: operations["create-whatsapp-flow-keys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/templates/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The built-in form templates */
+        get: operations["list-whatsapp-flow-templates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/validate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Validate Flow JSON without storing it */
+        post: operations["validate-whatsapp-flow-json"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a WhatsApp Flow */
+        get: operations["get-whatsapp-flow"];
+        /** Change a WhatsApp Flow; a published flow returns to DRAFT */
+        put: operations["update-whatsapp-flow"];
+        post?: never;
+        /** Delete a draft WhatsApp Flow (here and at Meta); 409 for others */
+        delete: operations["delete-whatsapp-flow"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/check/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Validate a WhatsApp Flow's JSON again and store the verdict */
+        post: operations["check-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/clone/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Copy a WhatsApp Flow into a new draft */
+        post: operations["clone-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/deprecate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deprecate a published WhatsApp Flow */
+        post: operations["deprecate-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The data-exchange endpoint Meta calls for a WhatsApp Flow (encrypted; signed with the app secret) */
+        post: operations["whatsapp-flow-endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/publish/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish a valid draft at Meta */
+        post: operations["publish-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-flows/{wa_flow_id}/sync/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Push a flow Meta does not know yet and pull Meta's status, errors and preview */
+        post: operations["sync-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1782,6 +1972,22 @@ export interface components {
             /** @description A start template to check instead of the saved one */
             start_template?: unknown;
         };
+        FormProblem: {
+            /** Format: int64 */
+            column_end?: number;
+            /** Format: int64 */
+            column_start?: number;
+            error: string;
+            error_type?: string;
+            /** Format: int64 */
+            line_end?: number;
+            /** Format: int64 */
+            line_start?: number;
+            message: string;
+            pointer?: string;
+            severity?: string;
+            source?: string;
+        };
         FromTemplateInputBody: {
             channel_id?: string;
             /** @description Publish right away */
@@ -2013,6 +2219,16 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["Token"][] | null;
+        };
+        ListBodyWhatsAppFlowTemplate: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["WhatsAppFlowTemplate"][] | null;
+        };
+        ListBodyWhatsAppFlowView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["WhatsAppFlowView"][] | null;
         };
         LoginInputBody: {
             /** Format: email */
@@ -2623,6 +2839,89 @@ export interface components {
             valid: boolean;
             /** Format: int64 */
             warnings: number;
+        };
+        WhatsAppFlowCloneInputBody: {
+            /** @description Default: the name with (copy) */
+            name?: string;
+        };
+        WhatsAppFlowCreateInputBody: {
+            /** @description SIGN_UP, SIGN_IN, APPOINTMENT_BOOKING, LEAD_GENERATION, CONTACT_US, CUSTOMER_SUPPORT, SURVEY, OTHER */
+            categories?: string[] | null;
+            /** @description The WhatsApp channel whose business account gets the flow; it is created there at once */
+            channel_id?: string;
+            endpoint?: {
+                [key: string]: unknown;
+            };
+            /** @description The Flow JSON document as text */
+            flow_json?: string;
+            /** @description Unique in the project; default: the template's name */
+            name?: string;
+            /** @description A built-in form template (GET /whatsapp-flows/templates/) */
+            template?: string;
+        };
+        WhatsAppFlowKeysInputBody: {
+            channel_id: string;
+        };
+        WhatsAppFlowKeysOutput: {
+            channel_id: string;
+            /** Format: date-time */
+            created_at: string;
+            public_key: string;
+        };
+        WhatsAppFlowTemplate: {
+            categories: string[] | null;
+            description: string;
+            flow_json: string;
+            id: string;
+            name: string;
+        };
+        WhatsAppFlowUpdateInputBody: {
+            categories?: string[] | null;
+            channel_id?: string;
+            endpoint?: {
+                [key: string]: unknown;
+            };
+            flow_json?: string;
+            name?: string;
+            /**
+             * Format: int64
+             * @description The version read; a newer row answers 409
+             */
+            version?: number;
+        };
+        WhatsAppFlowValidateInputBody: {
+            flow_json: string;
+        };
+        WhatsAppFlowValidateOutput: {
+            errors: components["schemas"]["FormProblem"][] | null;
+            valid: boolean;
+        };
+        WhatsAppFlowView: {
+            categories: string[] | null;
+            channel_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Data-exchange endpoint settings */
+            endpoint: {
+                [key: string]: unknown;
+            };
+            /** @description The Flow JSON exactly as written */
+            flow_json: string;
+            id: string;
+            /** @description Meta's flow ID once created there; kept when a published flow returns to DRAFT */
+            meta_flow_id: string;
+            name: string;
+            preview_url: string;
+            /** @enum {string} */
+            status: "DRAFT" | "PUBLISHED" | "DEPRECATED" | "THROTTLED" | "BLOCKED";
+            /** Format: date-time */
+            synced_at: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Ours (source parley) and Meta's (source meta); a flow with any cannot be published */
+            validation_errors: components["schemas"]["FormProblem"][] | null;
+            /** Format: int64 */
+            version: number;
         };
     };
     responses: never;
@@ -5265,7 +5564,10 @@ export interface operations {
                 /** @description The next_cursor of the previous page */
                 cursor?: string;
                 status?: "PENDING" | "APPROVED" | "REJECTED" | "PAUSED" | "DISABLED" | "";
+                /** @description exact name */
                 name?: string;
+                /** @description part of the name or of the template's text (body, header, footer, buttons), any case */
+                search?: string;
             };
             header?: never;
             path?: never;
@@ -5691,6 +5993,444 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    "list-whatsapp-flows": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+                status?: "DRAFT" | "PUBLISHED" | "DEPRECATED" | "THROTTLED" | "BLOCKED" | "";
+                channel_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyWhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppFlowCreateInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-whatsapp-flow-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppFlowKeysInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowKeysOutput"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-whatsapp-flow-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyWhatsAppFlowTemplate"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "validate-whatsapp-flow-json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppFlowValidateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowValidateOutput"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "update-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppFlowUpdateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "check-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "clone-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WhatsAppFlowCloneInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "deprecate-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "whatsapp-flow-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The data-exchange endpoint Meta calls for a WhatsApp Flow (encrypted; signed with the app secret) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "publish-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "sync-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };

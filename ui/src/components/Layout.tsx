@@ -9,6 +9,7 @@ const NAV = [
   ['/conversations', 'Conversations'],
   ['/channels', 'Channels'],
   ['/templates', 'Templates'],
+  ['/whatsapp-flows', 'WhatsApp Flows'],
   ['/settings', 'Settings'],
 ] as const;
 

@@ -2,6 +2,7 @@
 // and shows the conversation as WhatsApp bubbles, with the trace beside it.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorMessage, type Schemas } from '../api/client';
+import { Preview } from '../waform/Preview';
 
 type SimSession = Schemas['SimSession'];
 type SimMessage = Schemas['MessageView'];
@@ -32,6 +33,7 @@ export function Simulator({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const [openList, setOpenList] = useState<string | null>(null);
+  const [openForm, setOpenForm] = useState<string | null>(null);
   const [tab, setTab] = useState<'chat' | 'trace'>('chat');
   const end = useRef<HTMLDivElement>(null);
 
@@ -103,7 +105,7 @@ export function Simulator({
           <div className="phone" aria-label="Conversation" role="log">
             {!session && <p className="muted small center">Start the simulator to talk to this flow like a WhatsApp contact. Nothing is sent to real people.</p>}
             {messages.map((m) => (
-              <Bubble key={m.id} m={m} active={m === lastOut && !!live} busy={busy} onButton={(b) => void send({ button: b })} onOpenList={() => setOpenList(m.id)} />
+              <Bubble key={m.id} m={m} active={m === lastOut && !!live} busy={busy} onButton={(b) => void send({ button: b })} onOpenList={() => setOpenList(m.id)} onOpenForm={() => setOpenForm(m.id)} />
             ))}
             {session && !live && (
               <p className="sim-status" role="status">
@@ -114,6 +116,16 @@ export function Simulator({
           </div>
           {openList && lastOut?.id === openList && !!lastOut.list && (
             <ListSheet list={lastOut.list as ListMsg} onClose={() => setOpenList(null)} onPick={(id) => { setOpenList(null); void send({ list_reply: id }); }} />
+          )}
+          {openForm && lastOut?.id === openForm && !!lastOut.flow && (
+            <FormSheet
+              form={lastOut.flow}
+              onClose={() => setOpenForm(null)}
+              onComplete={(payload) => {
+                setOpenForm(null);
+                void send({ flow_response: payload });
+              }}
+            />
           )}
           <form className="sim-input" onSubmit={submit}>
             <input aria-label="Message" placeholder={live ? 'Type a message' : 'Start the simulator first'} value={text} onChange={(e) => setText(e.target.value)} disabled={!live || busy} />
@@ -151,7 +163,21 @@ function Ticks({ status }: { status?: string }) {
   );
 }
 
-function Bubble({ m, active, busy, onButton, onOpenList }: { m: SimMessage; active: boolean; busy: boolean; onButton: (b: string) => void; onOpenList: () => void }) {
+function Bubble({
+  m,
+  active,
+  busy,
+  onButton,
+  onOpenList,
+  onOpenForm,
+}: {
+  m: SimMessage;
+  active: boolean;
+  busy: boolean;
+  onButton: (b: string) => void;
+  onOpenList: () => void;
+  onOpenForm: () => void;
+}) {
   const tpl = m.template;
   const list = m.list as ListMsg | undefined;
   return (
@@ -165,6 +191,18 @@ function Bubble({ m, active, busy, onButton, onOpenList }: { m: SimMessage; acti
       {tpl && !m.text && <div className="muted small">Template {tpl.name}</div>}
       {m.flow && <div className="muted small">WhatsApp Flow “{m.flow.cta}”</div>}
       {(m.text || m.flow?.body) && <div className="btext">{m.text || m.flow?.body}</div>}
+      {m.direction === 'in' && m.data && Object.keys(m.data).length > 0 && (
+        <dl className="form-answers small" aria-label="Form answers">
+          {Object.entries(m.data)
+            .filter(([k]) => k !== 'flow_token')
+            .map(([k, v]) => (
+              <div key={k}>
+                <dt>{k}</dt>
+                <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+              </div>
+            ))}
+        </dl>
+      )}
       <Ticks status={m.status} />
       {m.buttons && m.buttons.length > 0 && (
         <div className="bbuttons">
@@ -191,6 +229,39 @@ function Bubble({ m, active, busy, onButton, onOpenList }: { m: SimMessage; acti
           </button>
         </div>
       )}
+      {m.flow && m.direction !== 'in' && (
+        <div className="bbuttons">
+          <button type="button" disabled={!active || busy} onClick={onOpenForm}>
+            ▤ {m.flow.cta}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** FormSheet opens a WhatsApp Flow message's form as the customer's phone would, and sends its answers when completed. */
+function FormSheet({ form, onClose, onComplete }: { form: Schemas['FlowMessage']; onClose: () => void; onComplete: (payload: Record<string, unknown>) => void }) {
+  const [json, setJson] = useState<string | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api.get('/whatsapp-flows/{wa_flow_id}/', { path: { wa_flow_id: form.id } }).then(
+      (f) => setJson(f.flow_json),
+      (e) => setError(errorMessage(e)),
+    );
+  }, [form.id]);
+  const data = form.data && typeof form.data === 'object' ? (form.data as Record<string, unknown>) : undefined;
+  return (
+    <div className="list-sheet form-sheet" role="dialog" aria-label="WhatsApp Flow form">
+      <div className="row">
+        <b>{form.cta}</b>
+        <div className="spacer" />
+        <button type="button" className="icon" aria-label="Close the form" onClick={onClose}>
+          ×
+        </button>
+      </div>
+      {error && <div className="error-banner">{error}</div>}
+      {json === null ? !error && <p className="muted small">Opening the form…</p> : <Preview flow={json} sampleData={data} onComplete={onComplete} />}
     </div>
   );
 }

@@ -130,7 +130,9 @@ export default function Channels() {
                   </Fragment>
                 ))}
             </dl>
-            {c.webhook_url && <CopyField label="Webhook URL (callback URL in Meta’s webhook settings)" value={c.webhook_url} />}
+            {c.webhook_url && (
+              <CopyField label={c.type === 'viber' ? 'Webhook URL (registered with Viber when saved)' : 'Webhook URL (callback URL in Meta’s webhook settings)'} value={c.webhook_url} />
+            )}
             {typeof c.config?.verify_token === 'string' && c.config.verify_token && <CopyField label="Verify token" value={c.config.verify_token} />}
             {isSandbox(c) && (
               <p className="hint">
@@ -175,8 +177,23 @@ export default function Channels() {
               <CopyField label="Verify token" value={String(created.config?.verify_token ?? '')} />
               <p className="hint">Then subscribe to the “messages” field. Use “Check connection” to confirm the credentials.</p>
             </>
+          ) : created.type === 'messenger' || created.type === 'instagram' ? (
+            <>
+              <p>In the Meta app’s {created.type === 'messenger' ? 'Messenger' : 'Instagram'} settings, under Configure webhooks, paste:</p>
+              {created.webhook_url && <CopyField label="Callback URL" value={created.webhook_url} />}
+              <CopyField label="Verify token" value={String(created.config?.verify_token ?? '')} />
+              <p className="hint">
+                Then subscribe to {created.type === 'messenger' ? '“messages”, “messaging_postbacks”, “message_deliveries” and “message_reads”' : '“messages”, “messaging_postbacks” and “messaging_seen”'}.
+                docs/channels.md has every step.
+              </p>
+            </>
+          ) : created.type === 'viber' ? (
+            <>
+              <p>Viber now sends this bot’s messages to Parley: its webhook was registered with set_webhook.</p>
+              {created.webhook_url && <CopyField label="Webhook URL" value={created.webhook_url} />}
+            </>
           ) : (
-            <p>The web chat channel is ready.</p>
+            <p>The {created.type === 'webchat' ? 'web chat' : created.type} channel is ready.</p>
           )}
           <div className="dialog-actions">
             <button type="button" className="primary" onClick={() => setCreated(null)}>

@@ -80,7 +80,23 @@ function Ticks({ m, onOpen }: { m: Msg; onOpen: () => void }) {
   );
 }
 
+/** FormAnswers lists a completed WhatsApp Flow's answers. */
+export function FormAnswers({ data }: { data: Record<string, unknown> }) {
+  const rows = Object.entries(data).filter(([k]) => k !== 'flow_token');
+  return (
+    <dl className="form-answers small" aria-label="Form answers">
+      {rows.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 function msgText(m: Msg): string {
+  if (m.type === 'flow_completion') return '📋 Form completed';
   if (m.text) return m.text;
   if (m.button) return m.button;
   if (m.list_reply) return `[list] ${m.list_reply}`;
@@ -234,6 +250,7 @@ function ContactView({ id }: { id: string }) {
           {all.map((m) => (
             <div key={m.id} className={`bubble ${m.direction === 'in' ? 'in' : 'out'}`}>
               <div className="btext">{msgText(m)}</div>
+              {m.type === 'flow_completion' && m.data && <FormAnswers data={m.data} />}
               {(m.buttons ?? []).length > 0 && <div className="muted small">[{(m.buttons ?? []).join(' | ')}]</div>}
               <div className="muted small">
                 {new Date(m.created_at).toLocaleString()} <Ticks m={m} onOpen={() => setLogOf(m)} />
