@@ -288,44 +288,6 @@ func TestSandboxNewcomerPath(t *testing.T) {
 	}
 }
 
-// TestSandboxSendWithoutServer: with nothing listening, sandbox send says
-// to start the server, and opens no database of its own.
-func TestSandboxSendWithoutServer(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir() + "/data"
-	_, _, err := run(t, context.Background(), dir, "sandbox", "send", "--server", "http://127.0.0.1:1", "--to-channel", "x", "--text", "hi")
-	if err == nil || !strings.Contains(err.Error(), "parley serve --sandbox") {
-		t.Fatalf("err = %v", err)
-	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Fatalf("sandbox send created %s", dir)
-	}
-}
-
-// TestReadmeSandboxCommands: the README shows the commands serve --sandbox
-// prints (for the default address, without --server).
-func TestReadmeSandboxCommands(t *testing.T) {
-	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
-		"go run ./cmd/parley serve --sandbox",
-		"go run ./cmd/parley sandbox send --to-channel <channel_id printed above> --from 15551234567 --text book",
-		"go run ./cmd/parley sandbox chat --to-channel <channel_id>",
-	} {
-		if !strings.Contains(string(readme), want) {
-			t.Errorf("README.md lacks %q", want)
-		}
-	}
-	// What serve prints for the default address has the same shape.
-	printed := fmt.Sprintf(sandboxSendLine, "", "CHANNEL", "book")
-	if !strings.Contains(printed, "go run ./cmd/parley sandbox send --to-channel CHANNEL --from 15551234567 --text book") {
-		t.Errorf("serve prints %q", printed)
-	}
-}
-
 // TestSandboxFormAnswers: a WhatsApp Flow made from a template and sent by
 // a chat flow shows its screens in `sandbox send`, and --form-answers
 // completes it as the customer (the nfm_reply Meta would send); the chat
@@ -410,5 +372,43 @@ func TestSandboxFormAnswers(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSandboxSendWithoutServer: with nothing listening, sandbox send says
+// to start the server, and opens no database of its own.
+func TestSandboxSendWithoutServer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir() + "/data"
+	_, _, err := run(t, context.Background(), dir, "sandbox", "send", "--server", "http://127.0.0.1:1", "--to-channel", "x", "--text", "hi")
+	if err == nil || !strings.Contains(err.Error(), "parley serve --sandbox") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("sandbox send created %s", dir)
+	}
+}
+
+// TestReadmeSandboxCommands: the README shows the commands serve --sandbox
+// prints (for the default address, without --server).
+func TestReadmeSandboxCommands(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"go run ./cmd/parley serve --sandbox",
+		"go run ./cmd/parley sandbox send --to-channel <channel_id printed above> --from 15551234567 --text book",
+		"go run ./cmd/parley sandbox chat --to-channel <channel_id>",
+	} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md lacks %q", want)
+		}
+	}
+	// What serve prints for the default address has the same shape.
+	printed := fmt.Sprintf(sandboxSendLine, "", "CHANNEL", "book")
+	if !strings.Contains(printed, "go run ./cmd/parley sandbox send --to-channel CHANNEL --from 15551234567 --text book") {
+		t.Errorf("serve prints %q", printed)
 	}
 }

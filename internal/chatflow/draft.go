@@ -27,7 +27,7 @@ func (s *Service) DraftProgram(ctx context.Context, projectID, flowID string) (*
 	}
 	for _, p := range lint(g, env, f.StartTemplate) {
 		if p.Severity == flow.SeverityError {
-			return nil, lintFailure(lint(g, env, f.StartTemplate))
+			return nil, lintFailure(lint(g, env, f.StartTemplate), true)
 		}
 	}
 	prog, err := flow.Compile(g, flow.CompileOptions{Env: frozenEnv{buttons: env.frozenButtons()}})

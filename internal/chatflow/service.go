@@ -582,9 +582,10 @@ func (s *Service) Publish(ctx context.Context, projectID, id, actor string, vers
 	return s.view(ctx, s.env(s.store, projectID), out)
 }
 
-// LintFailure is the error of a publish blocked by lint errors; it carries
-// every problem.
-func lintFailure(ps []flow.Problem) error {
+// LintFailure is the error of a publish (or a simulation of the draft)
+// blocked by lint errors; it carries every problem. The message names what
+// was refused, so a simulator user is not told about publishing.
+func lintFailure(ps []flow.Problem, simulating bool) error {
 	var errs, warns []domain.FieldError
 	for _, p := range ps {
 		fe := domain.FieldError{Pointer: p.Pointer, Code: p.Code, Message: p.Message, Severity: string(p.Severity), NodeID: p.NodeID, EdgeID: p.EdgeID}
@@ -594,8 +595,12 @@ func lintFailure(ps []flow.Problem) error {
 			warns = append(warns, fe)
 		}
 	}
+	msg := fmt.Sprintf("the flow cannot be published: it has %d error(s) (first: %s at %s); fix them and publish again — nothing was saved or published", len(errs), errs[0].Message, errs[0].Pointer)
+	if simulating {
+		msg = fmt.Sprintf("the draft cannot run: it has %d error(s) (first: %s at %s); fix them (see Problems) and run it again, or run the live revision", len(errs), errs[0].Message, errs[0].Pointer)
+	}
 	return &domain.Error{Code: domain.CodeUnprocessable,
-		Message: fmt.Sprintf("the flow cannot be published: it has %d error(s) (first: %s at %s); fix them and publish again — nothing was saved or published", len(errs), errs[0].Message, errs[0].Pointer),
+		Message: msg,
 		Fields:  append(errs, warns...)}
 }
 
@@ -611,7 +616,7 @@ func (s *Service) publishTx(ctx context.Context, q store.Queries, f store.Flow, 
 	ps := lint(g, env, f.StartTemplate)
 	for _, p := range ps {
 		if p.Severity == flow.SeverityError {
-			return f, lintFailure(ps)
+			return f, lintFailure(ps, false)
 		}
 	}
 	settings := settingsOf(f)

@@ -93,6 +93,10 @@ func TestSimulator(t *testing.T) {
 	if len(p["errors"].([]any)) == 0 {
 		t.Fatalf("a broken draft's problems are not listed: %v", p)
 	}
+	// The simulator runs, it does not publish: the message says so (issue #13).
+	if d := fmt.Sprint(p["detail"]); !strings.Contains(d, "cannot run") || strings.Contains(d, "publish") {
+		t.Fatalf("a broken draft's simulation says %q, want words about running, not publishing", d)
+	}
 }
 
 // TestSimulatorExpressionBudget replays issue #12: an End text that doubles

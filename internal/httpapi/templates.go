@@ -42,11 +42,12 @@ func templateView(t store.MessageTemplate) TemplateView {
 type TemplateListInput struct {
 	PageParams
 	Status string `query:"status" enum:"PENDING,APPROVED,REJECTED,PAUSED,DISABLED,"`
-	Name   string `query:"name" maxLength:"512"`
+	Name   string `query:"name" maxLength:"512" doc:"exact name"`
+	Search string `query:"search" maxLength:"200" doc:"part of the name or of the template's text (body, header, footer, buttons), any case"`
 }
 
 func (a *runtimeAPI) templateList(ctx context.Context, in *TemplateListInput) (*ListOutput[TemplateView], error) {
-	l, err := a.s.deps.Store.TemplateList(ctx, store.TemplateListParams{ProjectID: principalFrom(ctx).ProjectID, Status: in.Status, Name: in.Name, Page: in.page()})
+	l, err := a.s.deps.Store.TemplateList(ctx, store.TemplateListParams{ProjectID: principalFrom(ctx).ProjectID, Status: in.Status, Name: in.Name, Search: strings.TrimSpace(in.Search), Page: in.page()})
 	if err != nil {
 		return nil, err
 	}

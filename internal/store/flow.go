@@ -112,13 +112,15 @@ type TemplateGetByNameParams struct {
 	Language string
 }
 
-// TemplateListParams lists a project's templates, optionally by status or
-// exact name.
+// TemplateListParams lists a project's templates, optionally by status,
+// exact name or a search text.
 type TemplateListParams struct {
 	ProjectID string
 	Status    string
 	Name      string
-	Page      Page
+	// Search matches part of the name or of the components' text, any case.
+	Search string
+	Page   Page
 }
 
 // Flow is a chat flow: its working draft, its settings and its status. The

@@ -498,7 +498,12 @@ func ApplyWebhook(ctx context.Context, q store.Queries, p WebhookParams) (bool, 
 		if st, ok := StatusOf(u.Event); ok {
 			t.Status = string(st)
 		}
+		// Meta sends the reason "NONE" with approvals: it means no reason,
+		// and shown as one it read like an error.
 		t.Reason = u.Reason
+		if t.Reason == "NONE" {
+			t.Reason = ""
+		}
 		if u.Detail != "" {
 			t.Reason = u.Detail
 		}

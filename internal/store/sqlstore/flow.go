@@ -117,6 +117,12 @@ func (q *Queries) TemplateList(ctx context.Context, p store.TemplateListParams) 
 		sql += ` AND name = ?`
 		args = append(args, p.Name)
 	}
+	if p.Search != "" {
+		// The components are Meta's JSON: the body, header, footer and
+		// button texts are in it, so a part of any of them matches.
+		sql += ` AND (lower(name) LIKE ? ESCAPE '\' OR lower(CAST(components AS TEXT)) LIKE ? ESCAPE '\')`
+		args = append(args, likePattern(p.Search), likePattern(p.Search))
+	}
 	where, limit, pargs := pageClause(p.Page, "id")
 	rows, err := q.r.Query(ctx, sql+where+limit, append(args, pargs...)...)
 	items, err := collect(rows, err, func(r Rows) (store.MessageTemplate, error) { return scanTemplate(r) })

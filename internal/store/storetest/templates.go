@@ -58,6 +58,17 @@ func testTemplates(t *testing.T, s store.Store) {
 	if len(l.Items) != 1 || l.Items[0].ID != "t1" {
 		t.Fatalf("approved = %+v", l.Items)
 	}
+	// Search: a part of the name or of the text, any case; LIKE's
+	// wildcards match literally.
+	for _, c := range []struct {
+		q    string
+		want int
+	}{{"ELCO", 2}, {"hi {{1", 1}, {"yes", 1}, {"%", 0}, {"nothing", 0}} {
+		l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Search: c.q}))(t)
+		if len(l.Items) != c.want {
+			t.Fatalf("search %q = %d templates, want %d", c.q, len(l.Items), c.want)
+		}
+	}
 	l = must(s.TemplateList(ctx, store.TemplateListParams{ProjectID: p1, Page: store.Page{Limit: 1}}))(t)
 	if len(l.Items) != 1 || l.Next != "t2" {
 		t.Fatalf("page = %+v", l)

@@ -1163,59 +1163,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/webhooks/instagram/{channel_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Meta's webhook verification (hub.challenge) for a Instagram messaging channel */
-        get: operations["instagram-handshake"];
-        put?: never;
-        /** A Instagram messaging channel's webhooks (signed) */
-        post: operations["instagram-webhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/webhooks/messenger/{channel_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Meta's webhook verification (hub.challenge) for a Facebook Messenger channel */
-        get: operations["messenger-handshake"];
-        put?: never;
-        /** A Facebook Messenger channel's webhooks (signed) */
-        post: operations["messenger-webhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/webhooks/viber/{channel_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** A Viber bot's callbacks (signed) */
-        post: operations["viber-webhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/webhooks/whatsapp": {
         parameters: {
             query?: never;
@@ -2551,31 +2498,11 @@ export interface components {
         SandboxChannel: {
             id: string;
             name: string;
-            phone_number_id?: string;
+            phone_number_id: string;
             project_id: string;
-            type: string;
         };
         SandboxChannelsOutBody: {
             items: components["schemas"]["SandboxChannel"][] | null;
-        };
-        SandboxForm: {
-            cta: string;
-            flow_id: string;
-            mode?: string;
-            screens: components["schemas"]["SandboxFormScreen"][] | null;
-        };
-        SandboxFormField: {
-            label?: string;
-            name: string;
-            options?: string[] | null;
-            required?: boolean;
-            type: string;
-        };
-        SandboxFormScreen: {
-            fields?: components["schemas"]["SandboxFormField"][] | null;
-            id: string;
-            terminal?: boolean;
-            title: string;
         };
         SandboxOption: {
             description?: string;
@@ -2593,8 +2520,6 @@ export interface components {
             caption?: string;
             filename?: string;
             footer?: string;
-            /** @description The WhatsApp Flow a flow message opens: its screens and inputs */
-            form?: components["schemas"]["SandboxForm"];
             header?: string;
             id: string;
             link?: string;
@@ -2612,11 +2537,7 @@ export interface components {
             button?: string;
             /** @description The sandbox channel written to */
             channel_id: string;
-            /** @description Complete the last WhatsApp Flow (form) sent to the customer with these answers: the nfm_reply Meta would send, with the form's flow_token */
-            form_answers?: {
-                [key: string]: unknown;
-            };
-            /** @description The customer's address: their number in digits (WhatsApp), PSID (Messenger), IGSID (Instagram) or Viber user ID */
+            /** @description The customer's number (digits) */
             from: string;
             /** @description Choose a list row of the last messages: its title, ID or number */
             list?: string;
@@ -2637,7 +2558,7 @@ export interface components {
             /** @description The inbound message's wamid */
             id: string;
             /** @enum {string} */
-            kind: "text" | "button" | "list" | "quick_reply" | "form";
+            kind: "text" | "button" | "list" | "quick_reply";
             title: string;
         };
         SessionCounts: {
@@ -5643,7 +5564,10 @@ export interface operations {
                 /** @description The next_cursor of the previous page */
                 cursor?: string;
                 status?: "PENDING" | "APPROVED" | "REJECTED" | "PAUSED" | "DISABLED" | "";
+                /** @description exact name */
                 name?: string;
+                /** @description part of the name or of the template's text (body, header, footer, buttons), any case */
+                search?: string;
             };
             header?: never;
             path?: never;
@@ -5993,106 +5917,6 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
-            };
-        };
-    };
-    "instagram-handshake": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                channel_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Meta's webhook verification (hub.challenge) for a Instagram messaging channel */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    "instagram-webhook": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                channel_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A Instagram messaging channel's webhooks (signed) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    "messenger-handshake": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                channel_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Meta's webhook verification (hub.challenge) for a Facebook Messenger channel */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    "messenger-webhook": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                channel_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A Facebook Messenger channel's webhooks (signed) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    "viber-webhook": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                channel_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A Viber bot's callbacks (signed) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
         };
     };

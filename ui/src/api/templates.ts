@@ -36,8 +36,9 @@ export interface MessageTemplate {
   updated_at?: string;
 }
 export const templates = {
-  list: async (cursor?: string, name?: string) =>
-    (await api.get('/templates/', { query: { cursor, name } })) as unknown as Page<MessageTemplate>,
+  /** search: a part of the name or of the text, any case. */
+  list: async (cursor?: string, search?: string) =>
+    (await api.get('/templates/', { query: { cursor, search } })) as unknown as Page<MessageTemplate>,
   // Only the definition is sent: status, IDs and times are Meta's and the server's.
   create: async (t: MessageTemplate) =>
     (await api.post('/templates/', {

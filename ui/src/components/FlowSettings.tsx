@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
+import { limits } from '../api/limits';
 import { Dialog, ErrorBanner } from './ui';
 
 type Flow = Schemas['Flow'];
@@ -28,13 +29,13 @@ export function FlowSettingsDialog({ flow, onClose, onSaved }: { flow: Flow; onC
     try {
       const body: Schemas['FlowUpdateInputBody'] = {
         version: flow.version,
-        name,
+        name: name.trim(),
         remark,
         logging,
         on_retrigger: retrigger,
         expire_after_seconds: Math.round(Number(expiryHours) * 3600),
       };
-      if (!published) body.channel_id = channelId;
+      if (!published) body.channel_id = channelId.trim();
       const f = await api.put('/chat-flow/flows/{flow_id}/', { path: { flow_id: flow.id }, body });
       onSaved(f);
     } catch (err) {
@@ -50,11 +51,11 @@ export function FlowSettingsDialog({ flow, onClose, onSaved }: { flow: Flow; onC
         <ErrorBanner error={error} />
         <div className="field">
           <label htmlFor="fs-name">Name</label>
-          <input id="fs-name" value={name} onChange={(e) => setName(e.target.value)} required />
+          <input id="fs-name" maxLength={limits.FlowUpdateInputBody.name} value={name} onChange={(e) => setName(e.target.value)} required />
         </div>
         <div className="field">
           <label htmlFor="fs-remark">Remark</label>
-          <textarea id="fs-remark" value={remark} onChange={(e) => setRemark(e.target.value)} rows={2} />
+          <textarea id="fs-remark" maxLength={limits.FlowUpdateInputBody.remark} value={remark} onChange={(e) => setRemark(e.target.value)} rows={2} />
         </div>
         <div className="field">
           <label htmlFor="fs-channel">Bound channel</label>
@@ -69,7 +70,7 @@ export function FlowSettingsDialog({ flow, onClose, onSaved }: { flow: Flow; onC
               {channelId && !chans.some((c) => c.id === channelId) && <option value={channelId}>{channelId}</option>}
             </select>
           ) : (
-            <input id="fs-channel" value={channelId} disabled={published} placeholder="channel ID (empty: all)" onChange={(e) => setChannelId(e.target.value)} />
+            <input id="fs-channel" maxLength={limits.FlowUpdateInputBody.channel_id} value={channelId} disabled={published} placeholder="channel ID (empty: all)" onChange={(e) => setChannelId(e.target.value)} />
           )}
           {published && <p className="hint">Unpublish the flow to change its channel.</p>}
         </div>

@@ -32,6 +32,7 @@ import {
   defaultCfg,
   paletteGroups,
   exitsOf,
+  firstScreen,
   fromCanvas,
   insertOnEdge,
   nextEdgeId,
@@ -65,15 +66,15 @@ function withEstimates(n: CNode, specs: Map<string, NodeTypeSpec>): CNode {
   const h = estimateHeight(n, specs);
   const exits = exitsOf(specs.get(n.data.kind), n.data.cfg);
   const handles = [
-    ...(n.data.kind === 'start' ? [] : [{ id: null, type: 'target' as const, position: Position.Top, x: NODE_WIDTH / 2 - 6, y: -6, width: 12, height: 12 }]),
+    ...(n.data.kind === 'start' ? [] : [{ id: null, type: 'target' as const, position: Position.Top, x: NODE_WIDTH / 2 - 7, y: -7, width: 14, height: 14 }]),
     ...exits.map((x, i) => ({
       id: x.id,
       type: 'source' as const,
       position: Position.Bottom,
-      x: ((i % 3) + 0.5) * (NODE_WIDTH / Math.min(3, exits.length)) - 4,
-      y: h - 24 + Math.floor(i / 3) * 19,
-      width: 9,
-      height: 9,
+      x: ((i % 3) + 0.5) * (NODE_WIDTH / Math.min(3, exits.length)) - 6,
+      y: h - 26 - 30 * (Math.ceil(exits.length / 3) - 1 - Math.floor(i / 3)),
+      width: 12,
+      height: 12,
     })),
   ];
   return { ...n, initialWidth: NODE_WIDTH, initialHeight: h, handles };
@@ -134,15 +135,11 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
     // estimated sizes and handle positions so the canvas renders only the
     // nodes in view (React Flow otherwise renders every node once to measure it).
     if (c.nodes.length > BIG_FLOW) c.nodes = c.nodes.map((n) => withEstimates(n, specs));
+    // A flow made through the API without positions is laid out, not stacked.
+    const docNodes = (initial.flow_data as FlowDoc | null)?.nodes ?? [];
+    if (docNodes.length > 1 && docNodes.every((n) => !n.position)) c.nodes = autoLayout(c.nodes, c.edges, specs);
     return c;
   }, [initial, specs]);
-  const initialViewport = useMemo(() => {
-    if (first.nodes.length <= BIG_FLOW) return undefined;
-    const start = first.nodes.find((n) => n.data.kind === 'start') ?? first.nodes[0];
-    const zoom = 0.8;
-    const paneWidth = Math.max(400, window.innerWidth - 540);
-    return { x: paneWidth / 2 - (start.position.x + 120) * zoom, y: 40 - start.position.y * zoom, zoom };
-  }, [first]);
   const [nodes, setNodes] = useState<CNode[]>(first.nodes);
   const [edges, setEdges] = useState<CEdge[]>(first.edges);
   const nodesRef = useRef(nodes);
@@ -581,6 +578,11 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
           <button type="button" className="link" onClick={() => void api.get('/chat-flow/analytics/', { query: { flow: flow.id } }).then(setAnalytics, setError)}>
             Refresh
           </button>
+          {!(analytics.sessions?.started ?? 0) && (
+            <p className="analytics-hint">
+              No real conversations yet. Simulator sessions are not counted: publish the flow and talk to it on a channel (the sandbox channel of <code>parley serve --sandbox</code>, web chat or WhatsApp) to see visits and drop-offs here.
+            </p>
+          )}
         </div>
       )}
       <div className="editor-body">
@@ -599,13 +601,20 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
               nodesDraggable={!readOnly}
               nodesConnectable={!readOnly}
               deleteKeyCode={readOnly ? null : ['Delete', 'Backspace']}
-              fitView={!initialViewport}
-              defaultViewport={initialViewport}
+              defaultViewport={{ x: 0, y: 0, zoom: 1 }}
               minZoom={0.05}
               onlyRenderVisibleElements={big}
               defaultEdgeOptions={{ type: 'parley' }}
               proOptions={{ hideAttribution: true }}
-              onInit={() => performance.mark('parley:canvas-ready')}
+              onInit={(inst) => {
+                // Open on the first screen around Start at a readable zoom
+                // (text legible, handles big enough to grab), not the whole
+                // flow shrunk to fit; Zoom to fit shows everything.
+                const r = wrapper.current?.getBoundingClientRect();
+                const v = r && firstScreen(first.nodes, first.edges, specs, { width: r.width, height: r.height });
+                if (v) void inst.setViewport(v);
+                performance.mark('parley:canvas-ready');
+              }}
             >
               <Background gap={20} />
               <Controls showInteractive={false} showFitView={false} />

@@ -8,7 +8,7 @@ import { exitsOf, templatePlaceholders } from './graph';
 import { TemplateInput } from './TemplateInput';
 import type { Problem } from './context';
 import { templates as templatesApi, type MessageTemplate } from '../api/templates';
-import { api } from '../api/client';
+import { api, type Schemas } from '../api/client';
 
 const humanize = (s: string) => (s ? s[0].toUpperCase() + s.slice(1).replace(/_/g, ' ') : s);
 
@@ -42,6 +42,41 @@ export function newItem(field: FieldSpec, existing: unknown[]): unknown {
 
 interface Ctx {
   variables: string[];
+  /** Start only: the channel types a trigger may name, with the server's word on each. */
+  triggerChannelTypes?: Schemas['TriggerChannelType'][];
+}
+
+/**
+ * A start trigger's channel types as checkboxes from the server's list: the
+ * ones this build cannot connect are shown disabled, never offered as if
+ * they worked (one already in the flow stays, so it can be unticked).
+ */
+function ChannelTypesPicker({ value, types, onChange }: { value: unknown; types: Schemas['TriggerChannelType'][]; onChange: (v: unknown) => void }) {
+  const chosen = Array.isArray(value) ? (value as string[]) : [];
+  return (
+    <fieldset className="group" aria-label="Channel types">
+      <legend>Channel types</legend>
+      <p className="hint">Listen on these channel types only; none ticked: every channel.</p>
+      {types.map((t) => {
+        const on = chosen.includes(t.type);
+        return (
+          <label key={t.type} className={`check ${t.available ? '' : 'unavailable'}`} title={t.unavailable_reason}>
+            <input
+              type="checkbox"
+              checked={on}
+              disabled={!t.available && !on}
+              onChange={(e) => {
+                const next = e.target.checked ? [...chosen, t.type] : chosen.filter((c) => c !== t.type);
+                onChange(next.length ? next : undefined);
+              }}
+            />{' '}
+            {t.type}
+            {!t.available && <span className="muted small"> — unavailable in this build</span>}
+          </label>
+        );
+      })}
+    </fieldset>
+  );
 }
 
 function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; path: string; value: unknown; onChange: (v: unknown) => void; ctx: Ctx }) {
@@ -177,6 +212,7 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
       );
     }
     case 'array': {
+      if (field.name === 'channel_types' && ctx.triggerChannelTypes?.length) return <ChannelTypesPicker value={value} types={ctx.triggerChannelTypes} onChange={onChange} />;
       const arr = Array.isArray(value) ? value : [];
       const item = field.items as FieldSpec | undefined;
       const max = field.max_items;
@@ -490,7 +526,7 @@ function NodeFormImpl({
   onDuplicate: () => void;
   readOnly: boolean;
 }) {
-  const ctx: Ctx = { variables };
+  const ctx: Ctx = { variables, triggerChannelTypes: spec?.trigger_channel_types ?? undefined };
   const exits = useMemo(() => exitsOf(spec, cfg), [cfg, spec]);
   const widgets = spec?.widgets ?? [];
   return (

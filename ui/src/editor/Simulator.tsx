@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorMessage, type Schemas } from '../api/client';
 import { Preview } from '../waform/Preview';
+import { limits } from '../api/limits';
 
 type SimSession = Schemas['SimSession'];
 type SimMessage = Schemas['MessageView'];
@@ -59,7 +60,7 @@ export function Simulator({
   const start = async () => {
     if (draft && !(await prepare())) return;
     setOpenList(null);
-    await run(() => simulator.start({ flow_id: flowId, draft, contact: { name, phone: '+15550100000' } }));
+    await run(() => simulator.start({ flow_id: flowId, draft, contact: { name: name.trim(), phone: '+15550100000' } }));
   };
   const send = (input: SimInput) => session && run(() => simulator.send(session.id, input));
   const submit = (e: FormEvent) => {
@@ -81,7 +82,7 @@ export function Simulator({
           <input type="checkbox" checked={draft} onChange={(e) => setDraft(e.target.checked)} /> Run the draft
         </label>
         <label className="small">
-          Contact name <input value={name} onChange={(e) => setName(e.target.value)} size={10} />
+          Contact name <input value={name} maxLength={limits.ContactStruct.name} onChange={(e) => setName(e.target.value)} size={10} />
         </label>
         <button type="button" className="primary" disabled={busy} onClick={() => void start()}>
           {session ? 'Restart' : 'Start'}
@@ -103,7 +104,11 @@ export function Simulator({
       {tab === 'chat' ? (
         <>
           <div className="phone" aria-label="Conversation" role="log">
-            {!session && <p className="muted small center">Start the simulator to talk to this flow like a WhatsApp contact. Nothing is sent to real people.</p>}
+            {!session && (
+              <p className="muted small center">
+                Start the simulator to talk to this flow like a WhatsApp contact. Nothing is sent to real people, and simulated sessions do not count in analytics.
+              </p>
+            )}
             {messages.map((m) => (
               <Bubble key={m.id} m={m} active={m === lastOut && !!live} busy={busy} onButton={(b) => void send({ button: b })} onOpenList={() => setOpenList(m.id)} onOpenForm={() => setOpenForm(m.id)} />
             ))}
@@ -127,12 +132,22 @@ export function Simulator({
               }}
             />
           )}
-          <form className="sim-input" onSubmit={submit}>
-            <input aria-label="Message" placeholder={live ? 'Type a message' : 'Start the simulator first'} value={text} onChange={(e) => setText(e.target.value)} disabled={!live || busy} />
-            <button type="submit" disabled={!live || busy}>
-              Send
-            </button>
-          </form>
+          {session && !live ? (
+            // The session is over: typing would go nowhere, so the input offers a new run.
+            <div className="sim-input sim-ended">
+              <span className="muted small">The conversation has ended.</span>
+              <button type="button" className="primary" disabled={busy} onClick={() => void start()}>
+                Restart the conversation
+              </button>
+            </div>
+          ) : (
+            <form className="sim-input" onSubmit={submit}>
+              <input aria-label="Message" maxLength={limits.SimMessageInputBody.text} placeholder={live ? 'Type a message' : 'Press Start first'} value={text} onChange={(e) => setText(e.target.value)} disabled={!live || busy} />
+              <button type="submit" disabled={!live || busy}>
+                Send
+              </button>
+            </form>
+          )}
           <div className="row gap small">
             {waiting && live && (
               <span className="muted">

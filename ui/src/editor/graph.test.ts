@@ -9,6 +9,7 @@ import {
   defaultExit,
   paletteGroups,
   exitsOf,
+  firstScreen,
   fromCanvas,
   insertOnEdge,
   pasteClip,
@@ -171,7 +172,70 @@ describe('canvas operations', () => {
     const y = Object.fromEntries(laid.map((n) => [n.id, n.position.y]));
     expect(y.start).toBeLessThan(y.ask);
     expect(y.ask).toBeLessThan(y.wait);
-    expect(y.wait).toBe(y.end); // both one step below "ask"
+    expect(y.wait).toBeLessThan(y.end); // end is reached from wait too: below it
+  });
+  // A 3-way branch whose branches meet again, with a loop back: the
+  // branches sit side by side in exit order (not one column), the merge
+  // below them, nothing overlaps and the loop does not pull a node up.
+  const branchy: FlowDoc = {
+    nodes: [
+      { id: 'start', type: 'start', data: { trigger: { type: 'manual' } } },
+      { id: 'menu', type: 'message', data: { text: 'Pick', buttons: ['Book', 'Prices', 'Human'] } },
+      { id: 'book', type: 'message', data: { text: 'b' } },
+      { id: 'prices', type: 'message', data: { text: 'p' } },
+      { id: 'human', type: 'handoff', data: {} },
+      { id: 'bye', type: 'end', data: {} },
+    ],
+    edges: [
+      { id: 'e1', source: 'start', target: 'menu' },
+      { id: 'e2', source: 'menu', sourceHandle: 'Human', target: 'human' },
+      { id: 'e3', source: 'menu', sourceHandle: 'Prices', target: 'prices' },
+      { id: 'e4', source: 'menu', sourceHandle: 'Book', target: 'book' },
+      { id: 'e5', source: 'book', target: 'bye' },
+      { id: 'e6', source: 'prices', target: 'menu' },
+      { id: 'e7', source: 'human', sourceHandle: 'next', target: 'bye' },
+      { id: 'e8', source: 'start', target: 'bye' },
+    ],
+  };
+  it('lays a 3-way branch side by side in exit order, without overlaps', () => {
+    const c = toCanvas(branchy, specs);
+    const laid = autoLayout(c.nodes, c.edges, specs);
+    const p = Object.fromEntries(laid.map((n) => [n.id, n.position]));
+    expect(p.book.y).toBe(p.prices.y);
+    expect(p.prices.y).toBe(p.human.y);
+    expect(p.book.x).toBeLessThan(p.prices.x);
+    expect(p.prices.x).toBeLessThan(p.human.x);
+    expect(p.menu.y).toBeLessThan(p.book.y);
+    expect(p.bye.y).toBeGreaterThan(p.book.y);
+    // The menu is centred over its branches, start over the menu.
+    expect(Math.abs(p.menu.x - p.prices.x)).toBeLessThan(60);
+    for (const a of laid)
+      for (const b of laid) {
+        if (a === b) continue;
+        const overlap = Math.abs(a.position.x - b.position.x) < 240 && Math.abs(a.position.y - b.position.y) < 60;
+        expect(overlap, `${a.id} overlaps ${b.id}`).toBe(false);
+      }
+  });
+  it('opens on the first screen around Start at a readable zoom, not the whole flow', () => {
+    const c = toCanvas(branchy, specs);
+    // A long tail below: 40 more messages in a chain.
+    for (let i = 0; i < 40; i++) {
+      c.nodes.push({ id: `m${i}`, type: 'parley', position: { x: 0, y: 0 }, data: { kind: 'message', cfg: { text: 'x' } } });
+      c.edges.push({ id: `t${i}`, source: i ? `m${i - 1}` : 'bye', target: `m${i}`, sourceHandle: 'next', type: 'parley' });
+    }
+    const laid = autoLayout(c.nodes, c.edges, specs);
+    const v = firstScreen(laid, c.edges, specs, { width: 900, height: 800 })!;
+    expect(v.zoom).toBeGreaterThanOrEqual(0.9);
+    expect(v.zoom).toBeLessThanOrEqual(1);
+    const start = laid.find((n) => n.id === 'start')!;
+    const sx = start.position.x * v.zoom + v.x;
+    const sy = start.position.y * v.zoom + v.y;
+    expect(sx).toBeGreaterThan(0);
+    expect(sx + 240 * v.zoom).toBeLessThan(900);
+    expect(sy).toBeGreaterThanOrEqual(0);
+    expect(sy).toBeLessThan(100); // Start at the top
+    const last = laid.find((n) => n.id === 'm39')!;
+    expect(last.position.y * v.zoom + v.y).toBeGreaterThan(800); // the tail is below the fold
   });
 });
 

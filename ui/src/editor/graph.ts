@@ -289,58 +289,243 @@ export function pasteClip(
 export const NODE_WIDTH = 240;
 export function estimateHeight(n: CNode, specs: Map<string, NodeTypeSpec>): number {
   const exits = exitsOf(specs.get(n.data.kind), n.data.cfg).length;
-  return 64 + 22 * Math.ceil(exits / 3);
+  return 68 + 30 * Math.ceil(exits / 3);
 }
 
 /**
- * Layered layout, top to bottom: each node goes one layer below the first
- * node that reaches it (breadth-first from Start, back edges ignored);
- * siblings are ordered by their exit order and centred.
+ * Layered layout, top to bottom (Sugiyama style): each node sits one layer
+ * below the lowest node that leads to it (longest path from Start, loops
+ * ignored), connections that skip layers get invisible waypoints, the order
+ * within each layer is swept by barycentres (an exit's position on its node
+ * counts) keeping the order with the fewest crossings, and x positions pull
+ * each node towards its neighbours while keeping siblings side by side.
  */
 export function autoLayout(nodes: CNode[], edges: CEdge[], specs: Map<string, NodeTypeSpec>): CNode[] {
   if (!nodes.length) return nodes;
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const exitIndex = new Map<string, { i: number; n: number }>();
+  const exitOf = (e: CEdge) => {
+    const src = byId.get(e.source)!;
+    const ids = exitsOf(specs.get(src.data.kind), src.data.cfg).map((x) => x.id);
+    const i = ids.indexOf(e.sourceHandle ?? '');
+    return { i: i < 0 ? ids.length : i, n: Math.max(1, ids.length + (i < 0 ? 1 : 0)) };
+  };
   const out = new Map<string, CEdge[]>();
   for (const e of edges) {
-    const l = out.get(e.source) ?? [];
-    l.push(e);
-    out.set(e.source, l);
+    if (!byId.has(e.source) || !byId.has(e.target) || e.source === e.target) continue;
+    exitIndex.set(e.id, exitOf(e));
+    (out.get(e.source) ?? out.set(e.source, []).get(e.source)!).push(e);
   }
-  // Order each node's edges by exit order.
-  const byId = new Map(nodes.map((n) => [n.id, n]));
-  for (const [id, l] of out) {
-    const n = byId.get(id);
-    if (!n) continue;
-    const order = exitsOf(specs.get(n.data.kind), n.data.cfg).map((x) => x.id);
-    l.sort((a, b) => order.indexOf(a.sourceHandle ?? '') - order.indexOf(b.sourceHandle ?? ''));
-  }
-  const layer = new Map<string, number>();
-  const layers: string[][] = [];
-  const visit = (root: string, base: number) => {
-    const q: string[] = [root];
-    layer.set(root, base);
-    while (q.length) {
-      const id = q.shift()!;
-      const l = layer.get(id)!;
-      (layers[l] ??= []).push(id);
-      for (const e of out.get(id) ?? []) {
-        if (!byId.has(e.target) || layer.has(e.target)) continue;
-        layer.set(e.target, l + 1);
-        q.push(e.target);
+  for (const l of out.values()) l.sort((a, b) => exitIndex.get(a.id)!.i - exitIndex.get(b.id)!.i);
+
+  // 1. Depth-first from Start (then any node not reached): edges back to a
+  // node on the stack are loops and do not shape the layers; the discovery
+  // order is the first order within each layer.
+  const state = new Map<string, 1 | 2>();
+  const back = new Set<string>();
+  const post: string[] = [];
+  const discovered: string[] = [];
+  const dfs = (root: string) => {
+    const stack: { id: string; k: number }[] = [{ id: root, k: 0 }];
+    state.set(root, 1);
+    discovered.push(root);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const l = out.get(top.id) ?? [];
+      if (top.k < l.length) {
+        const e = l[top.k++];
+        const st = state.get(e.target);
+        if (st === 1) back.add(e.id);
+        else if (!st) {
+          state.set(e.target, 1);
+          discovered.push(e.target);
+          stack.push({ id: e.target, k: 0 });
+        }
+      } else {
+        state.set(top.id, 2);
+        post.push(top.id);
+        stack.pop();
       }
     }
   };
   const start = nodes.find((n) => n.data.kind === 'start');
-  if (start) visit(start.id, 0);
-  for (const n of nodes) if (!layer.has(n.id)) visit(n.id, 0);
+  if (start) dfs(start.id);
+  for (const n of nodes) if (!state.has(n.id)) dfs(n.id);
+  const forward = edges.filter((e) => exitIndex.has(e.id) && !back.has(e.id));
+
+  // 2. Layers: longest path, in topological order (reverse post-order).
+  const layer = new Map<string, number>(nodes.map((n) => [n.id, 0]));
+  const fwdOut = new Map<string, CEdge[]>();
+  for (const e of forward) (fwdOut.get(e.source) ?? fwdOut.set(e.source, []).get(e.source)!).push(e);
+  for (const id of [...post].reverse()) for (const e of fwdOut.get(id) ?? []) layer.set(e.target, Math.max(layer.get(e.target)!, layer.get(id)! + 1));
+
+  // 3. Waypoints for edges that skip layers: every link joins adjacent layers.
+  type V = { id: string; real: boolean; width: number };
+  const verts = new Map<string, V>(nodes.map((n) => [n.id, { id: n.id, real: true, width: n.measured?.width ?? NODE_WIDTH }]));
+  type Link = { from: string; to: string; port: number; ports: number };
+  const links: Link[] = [];
+  for (const e of forward) {
+    const { i, n } = exitIndex.get(e.id)!;
+    let from = e.source;
+    let port = i;
+    let ports = n;
+    for (let l = layer.get(e.source)! + 1; l < layer.get(e.target)!; l++) {
+      const id = `\u0000${e.id}\u0000${l}`;
+      verts.set(id, { id, real: false, width: 24 });
+      layer.set(id, l);
+      links.push({ from, to: id, port, ports });
+      from = id;
+      port = 0;
+      ports = 1;
+    }
+    links.push({ from, to: e.target, port, ports });
+  }
+  const up = new Map<string, Link[]>();
+  const down = new Map<string, Link[]>();
+  for (const k of links) {
+    (down.get(k.from) ?? down.set(k.from, []).get(k.from)!).push(k);
+    (up.get(k.to) ?? up.set(k.to, []).get(k.to)!).push(k);
+  }
+
+  // 4. Order within layers: discovery order (waypoints right after their
+  // source's discovery), then barycentre sweeps; keep the best.
+  const rank = new Map<string, number>();
+  discovered.forEach((id, i) => rank.set(id, i));
+  for (const k of links) if (!verts.get(k.to)!.real || !rank.has(k.to)) rank.set(k.to, rank.get(k.to) ?? rank.get(k.from)! + 0.5);
+  const depth = Math.max(...[...layer.values()]) + 1;
+  let layers: string[][] = Array.from({ length: depth }, () => []);
+  for (const id of verts.keys()) layers[layer.get(id)!].push(id);
+  for (const l of layers) l.sort((a, b) => rank.get(a)! - rank.get(b)!);
+  const posIn = (ls: string[][]) => {
+    const m = new Map<string, number>();
+    for (const l of ls) l.forEach((id, i) => m.set(id, i));
+    return m;
+  };
+  const crossings = (ls: string[][]) => {
+    const pos = posIn(ls);
+    let c = 0;
+    for (const l of ls) {
+      const ks = l.flatMap((id) => down.get(id) ?? []).map((k) => [pos.get(k.from)! + (k.port + 0.5) / k.ports / 2, pos.get(k.to)!]);
+      for (let a = 0; a < ks.length; a++) for (let b = a + 1; b < ks.length; b++) if ((ks[a][0] - ks[b][0]) * (ks[a][1] - ks[b][1]) < 0) c++;
+    }
+    return c;
+  };
+  let best = layers.map((l) => [...l]);
+  let bestC = crossings(best);
+  for (let it = 0; it < 8 && bestC > 0; it++) {
+    const downward = it % 2 === 0;
+    const order = downward ? layers.map((_, i) => i).slice(1) : layers.map((_, i) => i).reverse().slice(1);
+    for (const li of order) {
+      const pos = posIn(layers);
+      const bary = new Map<string, number>();
+      for (const id of layers[li]) {
+        const ks = downward ? up.get(id) ?? [] : down.get(id) ?? [];
+        const xs = ks.map((k) => (downward ? pos.get(k.from)! + (k.port + 0.5) / k.ports - 0.5 : pos.get(k.to)!));
+        bary.set(id, xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : pos.get(id)!);
+      }
+      layers[li] = [...layers[li]].sort((a, b) => bary.get(a)! - bary.get(b)!);
+    }
+    const c = crossings(layers);
+    if (c < bestC) {
+      best = layers.map((l) => [...l]);
+      bestC = c;
+    }
+  }
+  layers = best;
+
+  // 5. x: each node pulled to its neighbours (a child under its exit), the
+  // order kept with at least a gap between neighbours (isotonic regression).
+  const GAP = 48;
+  const x = new Map<string, number>();
+  for (const l of layers) {
+    let cx = 0;
+    const w = l.reduce((a, id) => a + verts.get(id)!.width + GAP, -GAP);
+    for (const id of l) {
+      const vw = verts.get(id)!.width;
+      x.set(id, cx - w / 2 + vw / 2);
+      cx += vw + GAP;
+    }
+  }
+  const portOffset = (k: Link) => (k.ports > 1 ? (k.port - (k.ports - 1) / 2) * Math.min(70, (NODE_WIDTH - 40) / k.ports) : 0);
+  const place = (l: string[], want: (id: string) => number) => {
+    // Minimises Σ (x_i − want_i)² with x_{i+1} − x_i ≥ separation (pool adjacent violators).
+    const off: number[] = [0];
+    for (let i = 1; i < l.length; i++) off.push(off[i - 1] + (verts.get(l[i - 1])!.width + verts.get(l[i])!.width) / 2 + GAP);
+    const blocks: { sum: number; n: number; from: number }[] = [];
+    l.forEach((id, i) => {
+      blocks.push({ sum: want(id) - off[i], n: 1, from: i });
+      while (blocks.length > 1 && blocks[blocks.length - 2].sum / blocks[blocks.length - 2].n > blocks[blocks.length - 1].sum / blocks[blocks.length - 1].n) {
+        const b = blocks.pop()!;
+        blocks[blocks.length - 1].sum += b.sum;
+        blocks[blocks.length - 1].n += b.n;
+      }
+    });
+    blocks.forEach((b, bi) => {
+      const to = bi + 1 < blocks.length ? blocks[bi + 1].from : l.length;
+      for (let i = b.from; i < to; i++) x.set(l[i], b.sum / b.n + off[i]);
+    });
+  };
+  for (let it = 0; it < 12; it++) {
+    const downward = it % 2 === 0;
+    const order = downward ? layers.map((_, i) => i) : layers.map((_, i) => i).reverse();
+    for (const li of order) {
+      place(layers[li], (id) => {
+        const ks = downward ? up.get(id) ?? [] : down.get(id) ?? [];
+        const xs = ks.map((k) => (downward ? x.get(k.from)! + portOffset(k) : x.get(k.to)! - portOffset(k)));
+        // Later passes also listen to the other side, so parents centre over their children.
+        const other = it > 3 ? (downward ? down.get(id) ?? [] : up.get(id) ?? []).map((k) => (downward ? x.get(k.to)! - portOffset(k) : x.get(k.from)! + portOffset(k))) : [];
+        const all = [...xs, ...xs, ...other];
+        return all.length ? all.reduce((a, b) => a + b, 0) / all.length : x.get(id)!;
+      });
+    }
+  }
+
+  // 6. y: layers stacked by their tallest node.
   const pos = new Map<string, { x: number; y: number }>();
   let y = 0;
-  for (const ids of layers) {
-    if (!ids) continue;
-    const gap = NODE_WIDTH + 60;
-    ids.forEach((id, i) => pos.set(id, { x: Math.round((i - (ids.length - 1) / 2) * gap), y }));
-    y += Math.max(...ids.map((id) => estimateHeight(byId.get(id)!, specs))) + 70;
+  for (const l of layers) {
+    const real = l.filter((id) => verts.get(id)!.real);
+    for (const id of real) pos.set(id, { x: Math.round(x.get(id)! - verts.get(id)!.width / 2), y });
+    y += Math.max(40, ...real.map((id) => byId.get(id)!.measured?.height ?? estimateHeight(byId.get(id)!, specs))) + 80;
   }
   return nodes.map((n) => ({ ...n, position: pos.get(n.id) ?? n.position }));
+}
+
+/**
+ * The first screen of a flow: the Start node and the nodes nearest to it
+ * (breadth-first) while they fit the pane at a readable zoom (≥ minZoom,
+ * at most 100 %), as bounds to show; the rest is a scroll away.
+ */
+export function firstScreen(
+  nodes: CNode[],
+  edges: CEdge[],
+  specs: Map<string, NodeTypeSpec>,
+  pane: { width: number; height: number },
+  minZoom = 0.9,
+): { x: number; y: number; zoom: number } | null {
+  if (!nodes.length || pane.width <= 0 || pane.height <= 0) return null;
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const out = new Map<string, string[]>();
+  for (const e of edges) (out.get(e.source) ?? out.set(e.source, []).get(e.source)!).push(e.target);
+  const start = nodes.find((n) => n.data.kind === 'start') ?? nodes[0];
+  const pad = 40;
+  const maxW = (pane.width - 2 * pad) / minZoom;
+  const maxH = (pane.height - 2 * pad) / minZoom;
+  const box = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+  const seen = new Set([start.id]);
+  const q = [start.id];
+  while (q.length) {
+    const n = byId.get(q.shift()!)!;
+    const w = n.measured?.width ?? NODE_WIDTH;
+    const h = n.measured?.height ?? estimateHeight(n, specs);
+    const nb = { x0: Math.min(box.x0, n.position.x), y0: Math.min(box.y0, n.position.y), x1: Math.max(box.x1, n.position.x + w), y1: Math.max(box.y1, n.position.y + h) };
+    if (box.x0 !== Infinity && (nb.x1 - nb.x0 > maxW || nb.y1 - nb.y0 > maxH)) continue;
+    Object.assign(box, nb);
+    for (const t of out.get(n.id) ?? []) if (byId.has(t) && !seen.has(t)) seen.add(t), q.push(t);
+  }
+  const zoom = Math.max(minZoom, Math.min(1, (pane.width - 2 * pad) / (box.x1 - box.x0), (pane.height - 2 * pad) / (box.y1 - box.y0)));
+  // Centred across, Start near the top.
+  return { x: pane.width / 2 - ((box.x0 + box.x1) / 2) * zoom, y: pad - box.y0 * zoom, zoom };
 }
 
 /** Names a template can use: contact/input/flow properties and the flow's variables. */

@@ -1,5 +1,6 @@
 import { Fragment, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
+import { limits } from '../api/limits';
 import { canEdit, useMe } from '../lib/auth';
 import { useTitle } from '../lib/router';
 import { Badge, CopyField, Dialog, Empty, ErrorBanner, useLoad, useToast } from '../components/ui';
@@ -250,8 +251,8 @@ function ChannelDialog({ type, channel, onClose, onSaved }: { type: ChannelType;
       }
       const withConfig = fields.length > 0 ? { config } : {};
       const c = channel
-        ? await api.put('/channels/{channel_id}/', { path: { channel_id: channel.id }, body: { name, ...withConfig } })
-        : await api.post('/channels/', { body: { type: type.name, name, ...withConfig } });
+        ? await api.put('/channels/{channel_id}/', { path: { channel_id: channel.id }, body: { name: name.trim(), ...withConfig } })
+        : await api.post('/channels/', { body: { type: type.name, name: name.trim(), ...withConfig } });
       onSaved(c, !channel);
     } catch (err) {
       setError(err);
@@ -265,7 +266,7 @@ function ChannelDialog({ type, channel, onClose, onSaved }: { type: ChannelType;
         <ErrorBanner error={error} />
         <div className="field">
           <label htmlFor="ch-name">Name</label>
-          <input id="ch-name" value={name} onChange={(e) => setName(e.target.value)} required />
+          <input id="ch-name" value={name} maxLength={limits.ChannelCreateInputBody.name} onChange={(e) => setName(e.target.value)} required />
         </div>
         {fields.map((f) => (
           <div className="field" key={f.name}>

@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
+import { limits, queryLimits } from '../api/limits';
 import { canEdit, useMe } from '../lib/auth';
 import { Link, useTitle } from '../lib/router';
 import { Badge, Dialog, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
@@ -11,6 +12,8 @@ export default function Conversations({ contactId }: { contactId?: string }) {
   useTitle('Conversations');
   const [search, setSearch] = useState('');
   const [query, setQuery] = useState('');
+  // Conversations handed to a person (a handoff node) wait for someone to reply.
+  const [waiting, setWaiting] = useState(false);
   const pager = usePager();
   useEffect(() => {
     const t = setTimeout(() => {
@@ -20,8 +23,17 @@ export default function Conversations({ contactId }: { contactId?: string }) {
     return () => clearTimeout(t);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [search]);
-  const list = useLoad((signal) => api.get('/contacts/', { query: { search: query || undefined, cursor: pager.cursor || undefined, limit: 30 }, signal }), [query, pager.cursor]);
+  const list = useLoad(
+    (signal) => api.get('/contacts/', { query: { search: query.trim() || undefined, waiting_for_human: waiting || undefined, cursor: pager.cursor || undefined, limit: 30 }, signal }),
+    [query, waiting, pager.cursor],
+  );
   const contacts = list.data?.results ?? [];
+  // New handoffs show up without a reload.
+  useEffect(() => {
+    const t = setInterval(() => list.reload(), 10000);
+    return () => clearInterval(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
   return (
     <div className="page">
       <div className="page-head">
@@ -29,19 +41,33 @@ export default function Conversations({ contactId }: { contactId?: string }) {
       </div>
       <div className="split">
         <div>
-          <input type="search" aria-label="Search contacts" placeholder="Name or phone…" value={search} onChange={(e) => setSearch(e.target.value)} style={{ width: '100%', marginBottom: 8 }} />
+          <input type="search" aria-label="Search contacts" placeholder="Name or phone…" maxLength={queryLimits['list-contacts'].search} value={search} onChange={(e) => setSearch(e.target.value)} style={{ width: '100%', marginBottom: 8 }} />
+          <div role="tablist" aria-label="Show" className="tabs small-tabs inbox-filter">
+            <button type="button" role="tab" aria-selected={!waiting} onClick={() => { setWaiting(false); pager.reset(); }}>
+              All
+            </button>
+            <button type="button" role="tab" aria-selected={waiting} onClick={() => { setWaiting(true); pager.reset(); }}>
+              Waiting for a human
+            </button>
+          </div>
           <ErrorBanner error={list.error} />
           {!list.loading && !list.error && contacts.length === 0 ? (
-            <Empty title={query ? 'No contact matches' : 'No contacts yet'}>
-              {!query && <p>Contacts appear when someone messages one of your channels, or when a flow is started for them. Connect a channel on the Channels page.</p>}
-            </Empty>
+            waiting ? (
+              <Empty title={query ? 'No waiting conversation matches' : 'No conversation waits for a human'}>
+                <p>A conversation lands here when a flow reaches a Handoff node; the bot stays silent until someone replies and releases it.</p>
+              </Empty>
+            ) : (
+              <Empty title={query ? 'No contact matches' : 'No contacts yet'}>
+                {!query && <p>Contacts appear when someone messages one of your channels, or when a flow is started for them. Connect a channel on the Channels page.</p>}
+              </Empty>
+            )
           ) : (
             <nav className="list-panel" aria-label="Contacts">
               <ul>
                 {contacts.map((c) => (
                   <li key={c.id}>
                     <Link to={`/conversations/${c.id}`} aria-current={c.id === contactId ? 'true' : undefined}>
-                      <strong>{c.name || c.phone}</strong> {c.opted_out && <Badge kind="error">opted out</Badge>}
+                      <strong>{c.name || c.phone}</strong> {c.waiting_for_human && <Badge kind="handoff">waiting for a human</Badge>} {c.opted_out && <Badge kind="error">opted out</Badge>}
                       <div className="muted small">
                         {c.phone} {c.last_inbound_at && `· ${timeAgo(c.last_inbound_at)}`}
                       </div>
@@ -197,6 +223,11 @@ function ContactView({ id }: { id: string }) {
           </dl>
         </section>
       )}
+      {c?.waiting_for_human && (
+        <div className="notice handoff-notice" role="status">
+          <strong>Waiting for a human.</strong> The flow handed this conversation to your team and the bot stays silent: reply below{editor ? ', then press Release handoff to let the bot take over again' : ''}.
+        </div>
+      )}
       {c?.session && (
         <section className="panel" aria-label="Current session">
           <div className="row">
@@ -265,7 +296,7 @@ function ContactView({ id }: { id: string }) {
         </div>
         {editor && (
           <form className="sim-input" onSubmit={send} style={{ marginTop: 8 }}>
-            <input aria-label="Reply as an agent" placeholder="Reply as a human agent…" value={text} onChange={(e) => setText(e.target.value)} />
+            <input aria-label="Reply as an agent" placeholder="Reply as a human agent…" maxLength={limits.AgentMessageInputBody.text} value={text} onChange={(e) => setText(e.target.value)} />
             <button type="submit" disabled={busy || !text.trim()}>
               Send
             </button>

@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, type Schemas } from '../api/client';
+import { limits } from '../api/limits';
 import { useAuth } from '../lib/auth';
 import { navigate, useTitle } from '../lib/router';
 import { ErrorBanner } from '../components/ui';
@@ -92,7 +93,7 @@ export default function InvitePage() {
             <form
               onSubmit={(e) =>
                 void run(e, async () => {
-                  await api.post('/invitations/register', { body: { token, name, password: newPassword } });
+                  await api.post('/invitations/register', { body: { token, name: name.trim(), password: newPassword } });
                   try {
                     await login(info.email, newPassword);
                   } catch (err) {
@@ -112,7 +113,7 @@ export default function InvitePage() {
               {hint && <p role="status">{hint}</p>}
               <div className="field">
                 <label htmlFor="inv-name">Your name</label>
-                <input id="inv-name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" />
+                <input id="inv-name" maxLength={limits.InvitationRegisterInputBody.name} value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" />
               </div>
               <div className="field">
                 <label htmlFor="inv-new-password">Choose a password (10 characters or more)</label>

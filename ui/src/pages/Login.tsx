@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { limits } from '../api/limits';
 import { useAuth } from '../lib/auth';
 import { useTitle } from '../lib/router';
 import { ErrorBanner } from '../components/ui';
@@ -32,7 +33,7 @@ export function LoginPage() {
         <ErrorBanner error={error} />
         <div className="field">
           <label htmlFor="email">Email</label>
-          <input id="email" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required />
+          <input id="email" type="email" autoComplete="username" maxLength={limits.LoginInputBody.email} value={email} onChange={(e) => setEmail(e.target.value)} required />
         </div>
         <div className="field">
           <label htmlFor="password">Password</label>

@@ -1,9 +1,14 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, type Schemas } from '../api/client';
+import { limits } from '../api/limits';
 import { Dialog, ErrorBanner, useLoad } from '../components/ui';
 
 type Flow = Schemas['Flow'];
 
+// The triggers a flow can start on. Whether an inbound trigger can work here
+// is the server's to say: GET /chat-flow/node-types/ lists, on the start
+// type, each trigger channel type and whether this build connects it (one it
+// cannot is shown disabled, never hidden).
 export const TRIGGERS: { id: string; label: string; trigger: Record<string, unknown> }[] = [
   { id: 'manual', label: 'Manual / API', trigger: { type: 'manual' } },
   { id: 'whatsapp', label: 'Inbound WhatsApp message', trigger: { type: 'inbound', channel_types: ['whatsapp'] } },
@@ -36,6 +41,14 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const templates = useLoad((signal) => api.get('/chat-flow/templates/', { signal }), []);
+  const nodeTypes = useLoad((signal) => api.get('/chat-flow/node-types/', { signal }), []);
+  const channelTypes = new Map((nodeTypes.data?.results?.find((t) => t.type === 'start')?.trigger_channel_types ?? []).map((c) => [c.type, c]));
+  /** Why a trigger cannot work in this build, or '' when it can (or the server did not say). */
+  const unavailable = (t: (typeof TRIGGERS)[number]) => {
+    const types = (t.trigger.channel_types as string[] | undefined) ?? [];
+    const off = types.map((c) => channelTypes.get(c)).find((c) => c && !c.available);
+    return off ? off.unavailable_reason || `this server cannot connect ${off.type} channels` : '';
+  };
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -46,9 +59,9 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
       if (tab === 'blank') {
         const t = { ...TRIGGERS.find((x) => x.id === trigger)!.trigger };
         if (t.type === 'keyword') t.keywords = keywords.split(',').map((k) => k.trim()).filter(Boolean);
-        f = await api.post('/chat-flow/flows/', { body: { name: name || 'New flow', flow_data: blankGraph(t) } });
+        f = await api.post('/chat-flow/flows/', { body: { name: name.trim() || 'New flow', flow_data: blankGraph(t) } });
       } else if (tab === 'template') {
-        f = await api.post('/chat-flow/flows/from-template/', { body: { template, name: name || undefined } });
+        f = await api.post('/chat-flow/flows/from-template/', { body: { template, name: name.trim() || undefined } });
       } else {
         if (!file) throw new ApiError(400, { detail: 'Choose a .json file exported from Parley (or a {nodes, edges} graph).' });
         let doc: unknown;
@@ -57,7 +70,7 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
         } catch {
           throw new ApiError(400, { detail: `${file.name} is not valid JSON.` });
         }
-        f = await api.post('/chat-flow/flows/import/', { body: doc, query: { name: name || undefined } });
+        f = await api.post('/chat-flow/flows/import/', { body: doc, query: { name: name.trim() || undefined } });
       }
       onCreated(f);
     } catch (err) {
@@ -86,7 +99,7 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
         <ErrorBanner error={error ?? templates.error} />
         <div className="field">
           <label htmlFor="nf-name">Flow name</label>
-          <input id="nf-name" value={name} onChange={(e) => setName(e.target.value)} placeholder={tab === 'blank' ? 'New flow' : 'Defaults to the template’s or file’s name'} />
+          <input id="nf-name" maxLength={limits.FlowCreateBody.name} value={name} onChange={(e) => setName(e.target.value)} placeholder={tab === 'blank' ? 'New flow' : 'Defaults to the template’s or file’s name'} />
         </div>
         {tab === 'template' && (
           <fieldset className="choices">
@@ -104,12 +117,16 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
           <>
             <fieldset className="choices">
               <legend>What starts the flow?</legend>
-              {TRIGGERS.map((t) => (
-                <label key={t.id} className={`choice ${trigger === t.id ? 'selected' : ''}`}>
-                  <input type="radio" name="trigger" value={t.id} checked={trigger === t.id} onChange={() => setTrigger(t.id)} />
-                  <strong>{t.label}</strong>
-                </label>
-              ))}
+              {TRIGGERS.map((t) => {
+                const why = unavailable(t);
+                return (
+                  <label key={t.id} className={`choice ${trigger === t.id ? 'selected' : ''} ${why ? 'disabled' : ''}`}>
+                    <input type="radio" name="trigger" value={t.id} checked={trigger === t.id} disabled={!!why} onChange={() => setTrigger(t.id)} title={why || undefined} />
+                    <strong>{t.label}</strong>
+                    {why && <span className="muted small">Unavailable in this build (no such channel can be connected)</span>}
+                  </label>
+                );
+              })}
             </fieldset>
             {trigger === 'keyword' && (
               <div className="field">

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
+import { limits } from '../api/limits';
 import { useAuth, useMe } from '../lib/auth';
 import { useTitle } from '../lib/router';
 import { CopyField, Dialog, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
@@ -38,7 +39,7 @@ function ProjectName() {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      await api.put('/projects/{project_id}/', { path: { project_id: me.project_id! }, body: { name } });
+      await api.put('/projects/{project_id}/', { path: { project_id: me.project_id! }, body: { name: name.trim() } });
       await refresh();
       toast('Project renamed');
     } catch (err) {
@@ -51,7 +52,7 @@ function ProjectName() {
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
       <form className="row gap" onSubmit={submit}>
         <label htmlFor="proj-name">Project name</label>
-        <input id="proj-name" value={name} onChange={(e) => setName(e.target.value)} disabled={me.role !== 'owner'} required />
+        <input id="proj-name" maxLength={limits.ProjectUpdateInputBody.name} value={name} onChange={(e) => setName(e.target.value)} disabled={me.role !== 'owner'} required />
         {me.role === 'owner' && <button type="submit">Rename</button>}
       </form>
     </section>
@@ -70,7 +71,7 @@ function Tokens() {
   const create = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      setFresh(await api.post('/tokens/', { body: { name, role } }));
+      setFresh(await api.post('/tokens/', { body: { name: name.trim(), role } }));
       setName('');
       list.reload();
     } catch (err) {
@@ -97,7 +98,7 @@ function Tokens() {
       <ErrorBanner error={error ?? list.error} onDismiss={() => setError(null)} />
       <form className="row gap" onSubmit={create}>
         <label htmlFor="tok-name">Token name</label>
-        <input id="tok-name" value={name} onChange={(e) => setName(e.target.value)} required />
+        <input id="tok-name" maxLength={limits.TokenCreateInputBody.name} value={name} onChange={(e) => setName(e.target.value)} required />
         <label htmlFor="tok-role">Role</label>
         <select id="tok-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
           <option value="viewer">Viewer</option>
@@ -180,7 +181,7 @@ function Members() {
   const invite = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      const inv = await api.post('/projects/{project_id}/members/', { path: { project_id: pid }, body: { email, role } });
+      const inv = await api.post('/projects/{project_id}/members/', { path: { project_id: pid }, body: { email: email.trim(), role } });
       setLink({ email: inv.email, url: inv.accept_url });
       setEmail('');
       toast('Invitation created');
@@ -220,7 +221,7 @@ function Members() {
       <ErrorBanner error={error ?? list.error ?? invites.error} onDismiss={() => setError(null)} />
       <form className="row gap" onSubmit={invite}>
         <label htmlFor="mem-email">Email</label>
-        <input id="mem-email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />
+        <input id="mem-email" type="email" maxLength={limits.MemberInviteInputBody.email} value={email} onChange={(e) => setEmail(e.target.value)} required />
         <label htmlFor="mem-role">Role</label>
         <select id="mem-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
           <option value="viewer">Viewer</option>

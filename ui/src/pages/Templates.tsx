@@ -1,8 +1,9 @@
 import { useState, type FormEvent } from 'react';
-import { ApiError } from '../api/client';
+import { api, ApiError } from '../api/client';
+import { limits, queryLimits } from '../api/limits';
 import { templates as templatesApi, type MessageTemplate, type TemplateButton } from '../api/templates';
 import { canEdit, useMe } from '../lib/auth';
-import { useTitle } from '../lib/router';
+import { Link, useTitle } from '../lib/router';
 import { Badge, Dialog, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
 import {
   TEMPLATE_LIMITS as L,
@@ -24,7 +25,11 @@ export default function Templates() {
   const [search, setSearch] = useState('');
   const [editing, setEditing] = useState<MessageTemplate | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const list = useLoad(() => templatesApi.list(pager.cursor || undefined, search || undefined), [pager.cursor, search]);
+  const list = useLoad(() => templatesApi.list(pager.cursor || undefined, search.trim() || undefined), [pager.cursor, search]);
+  // Templates belong to a WhatsApp Business account: without a WhatsApp
+  // channel there is nowhere to submit one, so say so before the form.
+  const channels = useLoad((signal) => api.get('/channels/', { signal }), []);
+  const noWhatsApp = !!channels.data && !(channels.data.results ?? []).some((c) => c.type === 'whatsapp');
   const missing = list.error instanceof ApiError && (list.error.status === 404 || list.error.status === 405);
   const rows = list.data?.results ?? [];
   const sync = async () => {
@@ -43,18 +48,28 @@ export default function Templates() {
         <div className="spacer" />
         {canEdit(me) && (
           <>
-            <button type="button" onClick={() => void sync()}>
+            <button type="button" onClick={() => void sync()} disabled={noWhatsApp} title={noWhatsApp ? 'Connect a WhatsApp channel first' : undefined}>
               Sync from Meta
             </button>
-            <button type="button" className="primary" onClick={() => setEditing({ name: '', language: 'en_US', category: 'UTILITY', components: [{ type: 'BODY', text: '' }] })}>
+            <button
+              type="button"
+              className="primary"
+              onClick={() => setEditing({ name: '', language: 'en_US', category: 'UTILITY', components: [{ type: 'BODY', text: '' }] })}
+            >
               New template
             </button>
           </>
         )}
       </div>
       <p className="muted">WhatsApp only lets a business start a conversation (or write after 24 hours of silence) with a template Meta approved.</p>
+      {noWhatsApp && (
+        <div className="notice" role="note">
+          <strong>Connect a WhatsApp channel first.</strong> Templates are submitted to Meta for the WhatsApp Business account of a channel; this project has none yet.{' '}
+          <Link to="/channels">Add a WhatsApp number on the Channels page</Link> (or start <code>parley serve --sandbox</code> for a practice one), then create or sync templates here. You can draft and preview one meanwhile.
+        </div>
+      )}
       <div className="toolbar">
-        <input type="search" aria-label="Search templates" placeholder="Exact template name…" value={search} onChange={(e) => { setSearch(e.target.value); pager.reset(); }} />
+        <input type="search" aria-label="Search templates" maxLength={queryLimits['list-templates'].search} placeholder="Search by name or text…" value={search} onChange={(e) => { setSearch(e.target.value); pager.reset(); }} />
       </div>
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
       {missing ? (
@@ -64,7 +79,8 @@ export default function Templates() {
       ) : (
         <ErrorBanner error={list.error} />
       )}
-      {!list.loading && !list.error && rows.length === 0 && (
+      {!list.loading && !list.error && rows.length === 0 && search.trim() !== '' && <Empty title={`No template matches “${search.trim()}”`} />}
+      {!list.loading && !list.error && rows.length === 0 && search.trim() === '' && (
         <Empty title="No templates yet">
           <p>Create one here and submit it to Meta for review, or connect a WhatsApp number and press “Sync from Meta” to import the ones you already have.</p>
         </Empty>
@@ -92,7 +108,9 @@ export default function Templates() {
                 <td>{t.category}</td>
                 <td>
                   <Badge kind={t.status ?? ''}>{t.status ?? 'not submitted'}</Badge>
-                  {t.reason && <div className="fail-reason">{t.reason}</div>}
+                  {/* Meta sends the reason NONE with approvals: not a reason to show. */}
+                  {t.reason && t.reason !== 'NONE' && <div className="fail-reason">{t.reason}</div>}
+                  {t.quality && !['UNKNOWN', 'NONE'].includes(t.quality) && <div className={`quality q-${t.quality.toLowerCase()}`}>quality {t.quality.toLowerCase()}</div>}
                 </td>
                 <td className="small">{timeAgo(t.updated_at)}</td>
                 <td className="actions">
@@ -111,6 +129,7 @@ export default function Templates() {
       {editing && (
         <TemplateEditor
           initial={editing}
+          noWhatsApp={noWhatsApp}
           onClose={() => setEditing(null)}
           onSaved={() => {
             setEditing(null);
@@ -123,7 +142,7 @@ export default function Templates() {
   );
 }
 
-function TemplateEditor({ initial, onClose, onSaved }: { initial: MessageTemplate; onClose: () => void; onSaved: () => void }) {
+function TemplateEditor({ initial, noWhatsApp, onClose, onSaved }: { initial: MessageTemplate; noWhatsApp: boolean; onClose: () => void; onSaved: () => void }) {
   const [t, setT] = useState<MessageTemplate>(initial);
   const [examples, setExamples] = useState<string[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -163,6 +182,11 @@ function TemplateEditor({ initial, onClose, onSaved }: { initial: MessageTemplat
     <Dialog title={initial.id ? `Edit ${initial.name}` : 'New template'} onClose={onClose} wide>
       <form onSubmit={submit} className="tpl-editor">
         <div>
+          {noWhatsApp && !initial.id && (
+            <div className="notice" role="note">
+              <strong>Connect a WhatsApp channel first.</strong> Meta reviews templates for a WhatsApp Business account, and this project has no WhatsApp channel: you can draft and preview here, but submitting needs one (<Link to="/channels">Channels</Link>).
+            </div>
+          )}
           <ErrorBanner error={error} />
           <div className="row gap">
             <div className="field grow">
@@ -171,7 +195,7 @@ function TemplateEditor({ initial, onClose, onSaved }: { initial: MessageTemplat
             </div>
             <div className="field">
               <label htmlFor="t-lang">Language</label>
-              <input id="t-lang" value={t.language} size={6} onChange={(e) => setT({ ...t, language: e.target.value })} disabled={!!initial.id} />
+              <input id="t-lang" maxLength={limits.TemplateCreateInputBody.language} value={t.language} size={6} onChange={(e) => setT({ ...t, language: e.target.value })} disabled={!!initial.id} />
             </div>
             <div className="field">
               <label htmlFor="t-cat">Category</label>
@@ -248,7 +272,7 @@ function TemplateEditor({ initial, onClose, onSaved }: { initial: MessageTemplat
             <button type="button" onClick={onClose}>
               Cancel
             </button>
-            <button type="submit" className="primary" disabled={busy || problems.length > 0}>
+            <button type="submit" className="primary" disabled={busy || problems.length > 0 || (noWhatsApp && !initial.id)} title={noWhatsApp && !initial.id ? 'Connect a WhatsApp channel first' : undefined}>
               {initial.id ? 'Save changes' : 'Create and submit to Meta'}
             </button>
           </div>
