@@ -168,4 +168,3 @@ func statusOfRank(rank int) string {
 	}
 	return ""
 }
-
