@@ -135,6 +135,8 @@ type Queries interface {
 	Channels
 	Runtime
 	Queue
+	Datasets
+	Campaigns
 	CampaignReports
 	// AfterCommit runs fn once the transaction these Queries belong to has
 	// committed (never when it rolls back), or at once outside a

@@ -23,6 +23,7 @@ func TestConformance(t *testing.T) {
 		{"Queue", storetest.RunQueue},
 		{"Transactions", storetest.RunTransactions},
 		{"ChannelLogs", storetest.RunChannelLogs},
+		{"Campaigns", storetest.RunCampaigns},
 	} {
 		t.Run(suite.name, func(t *testing.T) {
 			t.Parallel()
