@@ -1,0 +1,233 @@
+// The campaign and dataset API's shapes (docs/campaigns.md) and the calls
+// the campaign pages make. Multipart uploads and the event stream are not
+// something the generated OpenAPI client can describe, so these go through
+// rawRequest and fetch with the same credentials and CSRF header.
+import { ApiError, csrfHeader, rawRequest } from '../api/client';
+
+export type CampaignStatus = 'draft' | 'active' | 'paused' | 'stopped' | 'completed';
+
+export interface Campaign {
+  id: string;
+  name: string;
+  description: string;
+  status: CampaignStatus;
+  status_reason: string;
+  flow_id: string;
+  channel_ids: string[];
+  dataset_ids: string[];
+  start_at: string | null;
+  end_at: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Mapping {
+  phone_column: string;
+  identifier_column: string;
+  name_column: string;
+  email_column: string;
+  timezone_column: string;
+  default_country: string;
+  variables: Record<string, string>;
+}
+
+export interface DatasetRow {
+  row: number;
+  line: number;
+  status: string;
+  reason: string;
+  duplicate_of: number;
+  phone: string;
+  timezone: string;
+  values: Record<string, string>;
+}
+
+export interface DatasetCounts {
+  total: number;
+  valid: number;
+  invalid_phone: number;
+  duplicate: number;
+  wrong_columns: number;
+  opted_out: number;
+}
+
+export interface Dataset {
+  id: string;
+  name: string;
+  filename: string;
+  status: 'processing' | 'ready' | 'failed';
+  error: string;
+  encoding: string;
+  delimiter: string;
+  columns: string[];
+  mapping: Mapping;
+  warnings: string[];
+  counts: DatasetCounts;
+  preview: DatasetRow[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ChecklistItem {
+  id: string;
+  ok: boolean;
+  message: string;
+  fix: string;
+  fix_link: string;
+}
+
+export interface Checklist {
+  ready: boolean;
+  dataset_id: string;
+  items: ChecklistItem[];
+}
+
+export interface SendWindow {
+  start: string;
+  end: string;
+  days: number[];
+}
+
+export interface ExecutionSettings {
+  dataset_id: string;
+  batch_size: number;
+  batch_delay_seconds: number;
+  send_window?: SendWindow | null;
+  max_failure_rate: number;
+}
+
+export interface ExecutionCounts {
+  queued: number;
+  waiting_for_window: number;
+  started: number;
+  start_failed: number;
+  sent: number;
+  delivered: number;
+  read: number;
+  replied: number;
+  completed: number;
+  failed: number;
+  failed_by_reason: Record<string, number>;
+  rate: number;
+  eta_seconds: number | null;
+  updated_at: string;
+}
+
+export interface Execution {
+  id: string;
+  campaign_id: string;
+  dataset_id: string;
+  status: 'running' | 'paused' | 'stopped' | 'completed';
+  status_reason: string;
+  settings: ExecutionSettings;
+  total: number;
+  counts: ExecutionCounts;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface FailureReason {
+  code: string;
+  reason: string;
+  count: number;
+}
+
+export interface ChannelReport {
+  channel_id?: string;
+  channel_name?: string;
+  channel_type?: string;
+  sessions: number;
+  queued: number;
+  sent: number;
+  delivered: number;
+  read: number;
+  failed: number;
+  failed_by_reason: FailureReason[];
+  replied: number;
+  response_rate: number;
+}
+
+export interface Report {
+  campaign_id: string;
+  generated_at: string;
+  totals: ChannelReport;
+  channels: ChannelReport[];
+  templates: { name: string; sent: number; delivered: number; read: number; failed: number; replied: number; button_clicks: number }[];
+  outcomes: {
+    started: number;
+    active: number;
+    waiting: number;
+    completed: number;
+    expired: number;
+    interrupted: number;
+    failed: number;
+    ends: { node_id: string; count: number }[];
+  };
+  funnel: { node_id: string; node_type?: string; sessions: number }[];
+  hourly: { t: string; sent: number; delivered: number; read: number; failed: number; replies: number }[];
+}
+
+/** A list answer: the API pages with items and next (or results and next_cursor). */
+export interface Page<T> {
+  items?: T[];
+  results?: T[];
+  next?: string;
+  next_cursor?: string;
+}
+export const itemsOf = <T,>(p: Page<T> | T[] | undefined): T[] => (Array.isArray(p) ? p : (p?.items ?? p?.results ?? []));
+
+const get = async <T,>(url: string, signal?: AbortSignal) => (await rawRequest<T>('GET', url, undefined, {}, signal)).data;
+const send = async <T,>(method: string, url: string, body?: unknown) => (await rawRequest<T>(method, url, body)).data;
+const enc = encodeURIComponent;
+
+export const campaignsApi = {
+  list: (signal?: AbortSignal) => get<Page<Campaign>>('/campaigns/', signal),
+  get: (id: string, signal?: AbortSignal) => get<Campaign>(`/campaigns/${enc(id)}/`, signal),
+  create: (body: Partial<Campaign>) => send<Campaign>('POST', '/campaigns/', body),
+  update: (id: string, body: Partial<Campaign>) => send<Campaign>('PUT', `/campaigns/${enc(id)}/`, body),
+  remove: (id: string) => send<void>('DELETE', `/campaigns/${enc(id)}/`),
+  checklist: (id: string, datasetId: string, signal?: AbortSignal) =>
+    get<Checklist>(`/campaigns/${enc(id)}/checklist/${datasetId ? `?dataset_id=${enc(datasetId)}` : ''}`, signal),
+  executions: (id: string, signal?: AbortSignal) => get<Page<Execution>>(`/campaigns/${enc(id)}/executions/`, signal),
+  execution: (id: string, eid: string, signal?: AbortSignal) => get<Execution>(`/campaigns/${enc(id)}/executions/${enc(eid)}/`, signal),
+  start: (id: string, body: ExecutionSettings) => send<Execution>('POST', `/campaigns/${enc(id)}/executions/`, body),
+  act: (id: string, eid: string, action: 'pause' | 'resume' | 'stop') =>
+    send<Execution>('POST', `/campaigns/${enc(id)}/executions/${enc(eid)}/${action}`),
+  eventsUrl: (id: string, eid: string) => `/campaigns/${enc(id)}/executions/${enc(eid)}/events`,
+  report: (id: string, signal?: AbortSignal) => get<Report>(`/campaigns/${enc(id)}/report/`, signal),
+  recipientsCsvUrl: (id: string) => `/campaigns/${enc(id)}/report/recipients.csv`,
+};
+
+export const datasetsApi = {
+  list: (signal?: AbortSignal) => get<Page<Dataset>>('/datasets/', signal),
+  get: (id: string, signal?: AbortSignal) => get<Dataset>(`/datasets/${enc(id)}/`, signal),
+  setMapping: (id: string, m: Mapping) => send<Dataset>('PUT', `/datasets/${enc(id)}/mapping`, m),
+  rows: (id: string, status: string, after: string, signal?: AbortSignal) =>
+    get<Page<DatasetRow>>(`/datasets/${enc(id)}/rows/?limit=50${status ? `&status=${enc(status)}` : ''}${after ? `&after=${enc(after)}` : ''}`, signal),
+  reportCsvUrl: (id: string) => `/datasets/${enc(id)}/report.csv`,
+  remove: (id: string) => send<void>('DELETE', `/datasets/${enc(id)}/`),
+  /** Uploads a CSV (multipart) with an optional phone column and default country; answers the dataset in processing. */
+  upload: async (file: File, name: string, defaultCountry: string): Promise<Dataset> => {
+    const fd = new FormData();
+    fd.append('file', file);
+    if (name) fd.append('name', name);
+    if (defaultCountry) fd.append('default_country', defaultCountry);
+    let res: Response;
+    try {
+      res = await fetch('/datasets/', { method: 'POST', body: fd, credentials: 'same-origin', headers: { Accept: 'application/json, application/problem+json', 'X-CSRF-Token': csrfHeader() } });
+    } catch (e) {
+      throw new ApiError(0, { detail: `The server could not be reached (${(e as Error).message}).` });
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { detail: text || res.statusText };
+    }
+    if (!res.ok) throw new ApiError(res.status, body as Record<string, unknown>);
+    return body as Dataset;
+  },
+};
