@@ -32,15 +32,15 @@ func (w *bufSSE) Flush() error                     { w.mu.Lock(); w.flushes++; w
 func (w *bufSSE) SetWriteDeadline(time.Time) error { return nil }
 
 // events parses the progress events of a stream.
-func events(t *testing.T, s string) []progressEvent {
+func events(t *testing.T, s string) []map[string]any {
 	t.Helper()
-	var out []progressEvent
+	var out []map[string]any
 	for _, block := range strings.Split(s, "\n\n") {
 		if !strings.Contains(block, "event: progress") {
 			continue
 		}
 		i := strings.Index(block, "data: ")
-		var ev progressEvent
+		var ev map[string]any
 		if err := json.Unmarshal([]byte(block[i+6:]), &ev); err != nil {
 			t.Fatalf("event data %q: %v", block, err)
 		}
@@ -60,18 +60,18 @@ func TestStreamProgress(t *testing.T) {
 		wantEnd    bool
 	}{
 		{name: "pushes changes and ends with the execution", samples: []progressSample{
-			{Payload: map[string]int{"started": 0}, Processed: 0, Total: 10},
-			{Payload: map[string]int{"started": 0}, Processed: 0, Total: 10}, // unchanged: no event
-			{Payload: map[string]int{"started": 5}, Processed: 5, Total: 10},
-			{Payload: map[string]int{"started": 10}, Processed: 10, Total: 10, Finished: true},
+			{Payload: map[string]int{"started": 0}},
+			{Payload: map[string]int{"started": 0}}, // unchanged: no event
+			{Payload: map[string]int{"started": 5}},
+			{Payload: map[string]int{"started": 10}, Finished: true},
 		}, wantEvents: 3, wantEnd: true},
 		{name: "stops when the client goes", samples: []progressSample{
-			{Payload: map[string]int{"started": 1}, Processed: 1, Total: 10},
+			{Payload: map[string]int{"started": 1}},
 		}, cancelAt: 5, wantEvents: 1},
 		{name: "stops when a write fails", samples: []progressSample{
-			{Payload: map[string]int{"started": 1}, Processed: 1, Total: 10},
-			{Payload: map[string]int{"started": 2}, Processed: 2, Total: 10},
-			{Payload: map[string]int{"started": 3}, Processed: 3, Total: 10},
+			{Payload: map[string]int{"started": 1}},
+			{Payload: map[string]int{"started": 2}},
+			{Payload: map[string]int{"started": 3}},
 		}, failWrites: 2, wantEvents: 1},
 	}
 	for _, tc := range cases {
@@ -116,14 +116,8 @@ func TestStreamProgress(t *testing.T) {
 				t.Fatalf("end event %v, want %v:\n%s", got, tc.wantEnd, out)
 			}
 			if tc.wantEnd {
-				last := evs[len(evs)-1]
-				if !last.Finished {
-					t.Fatalf("last event not finished: %+v", last)
-				}
-				mid := evs[1]
-				// 5 rows in the 2 s since the first sample: 2.5 rows/s, 5 left → 2 s.
-				if mid.Rate != 2.5 || mid.ETASeconds == nil || *mid.ETASeconds != 2 {
-					t.Fatalf("rate %v eta %v, want 2.5 and 2", mid.Rate, mid.ETASeconds)
+				if last := evs[len(evs)-1]; last["started"] != 10.0 {
+					t.Fatalf("last event %v, want the final counts", last)
 				}
 			}
 		})
@@ -137,7 +131,7 @@ func TestStreamProgressHeartbeatAndLimit(t *testing.T) {
 	err := streamProgress(context.Background(), w, streamConfig{Interval: time.Millisecond, Heartbeat: 3 * time.Second, MaxDuration: 10 * time.Second},
 		func() time.Time { return clock }, func(context.Context) (progressSample, error) {
 			clock = clock.Add(time.Second)
-			return progressSample{Payload: "same", Processed: 1, Total: 2}, nil
+			return progressSample{Payload: map[string]string{"same": "x"}}, nil
 		})
 	if err != nil {
 		t.Fatal(err)

@@ -121,7 +121,7 @@ func (q *Queries) CampaignRowsScan(ctx context.Context, p store.CampaignRowsScan
 		return nil
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(p.DatasetIDs)), ", ")
-	args := []any{p.CampaignID, p.ProjectID, p.CampaignID, p.ProjectID, p.CampaignID}
+	args := []any{p.CampaignID, p.CampaignID, p.ProjectID, p.CampaignID}
 	for _, id := range p.DatasetIDs {
 		args = append(args, id)
 	}
