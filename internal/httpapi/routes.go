@@ -175,6 +175,11 @@ func (s *Server) routeTable() []Route {
 		op(get, "/channels/{channel_id}/logs/", "list-channel-logs", "The channel log: calls to the provider and webhooks received, redacted, newest first (filter by message_id, kind, errors)", "channels", Viewer, ra.channelLogList),
 		op(get, "/channels/{channel_id}/dead-letters/", "list-dead-letters", "Webhooks that were authentic but could not be processed, newest first", "channels", Viewer, ra.deadLetterList),
 		op(post, "/channels/{channel_id}/dead-letters/{dead_letter_id}/replay", "replay-dead-letter", "Run a dead letter through the webhook ingest again and record the outcome", "channels", Editor, ra.deadLetterReplay),
+
+		// Campaign reports and live progress (the campaigns themselves: campaigns.go).
+		op(get, "/campaigns/{campaign_id}/report/", "campaign-report", "The campaign's report: per channel sent/delivered/read/failed by reason and response rate, per-template performance, flow outcomes, per-node funnel, hourly series", "campaigns", Viewer, ra.campaignReport),
+		op(get, "/campaigns/{campaign_id}/report/recipients.csv", "campaign-recipients-csv", "Every row of the campaign's datasets with its outcome, as CSV (cells escaped against formula injection)", "campaigns", Viewer, ra.campaignRecipientsCSV),
+		op(get, "/campaigns/{campaign_id}/executions/{execution_id}/events", "execution-events", "Server-sent events: the execution with its counts, rate and ETA whenever they change; ends when the execution finishes", "campaigns", Viewer, ra.executionEvents),
 	}
 	// Provider webhooks, as each registered channel type declares them
 	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).

@@ -4,7 +4,8 @@ import { Link } from '../lib/router';
 import { ErrorBanner, useLoad } from '../components/ui';
 import { campaignsApi, type Campaign, type ExecutionSettings } from './types';
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+// ISO weekdays: 1 is Monday, 7 Sunday.
+const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 /** The pre-flight checklist (each failed item with its fix link) and the execution settings, then Start. */
 export function StartTab({ campaign, onStarted }: { campaign: Campaign; onStarted: () => void }) {
@@ -120,7 +121,7 @@ export function StartTab({ campaign, onStarted }: { campaign: Campaign; onStarte
               <legend className="small">Days</legend>
               {DAYS.map((d, i) => (
                 <label key={d} className="small">
-                  <input type="checkbox" checked={days.includes(i)} onChange={(e) => setDays((ds) => (e.target.checked ? [...ds, i].sort() : ds.filter((x) => x !== i)))} /> {d}
+                  <input type="checkbox" checked={days.includes(i + 1)} onChange={(e) => setDays((ds) => (e.target.checked ? [...ds, i + 1].sort() : ds.filter((x) => x !== i + 1)))} /> {d}
                 </label>
               ))}
             </fieldset>
