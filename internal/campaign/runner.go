@@ -355,8 +355,11 @@ func isPermanent(err error) bool {
 func (r *Runner) fail(ctx context.Context, e store.Execution, x store.Recipient, cause error) error {
 	r.s.d.Logger.Warn("a campaign row cannot start", "execution", e.ID, "row", x.RowNum, "err", cause)
 	return r.s.d.Store.InTx(ctx, func(q store.Queries) error {
-		_, err := q.RecipientClaim(ctx, store.RecipientClaimParams{CampaignID: e.CampaignID, DatasetID: e.DatasetID, RowNum: x.RowNum,
+		ok, err := q.RecipientClaim(ctx, store.RecipientClaimParams{CampaignID: e.CampaignID, DatasetID: e.DatasetID, RowNum: x.RowNum,
 			Status: store.RecipientFailed, Error: cause.Error(), Now: r.s.d.Clock.Now()})
+		if ok && err == nil {
+			err = q.ExecutionCountStarts(ctx, store.ExecutionCountParams{ProjectID: e.ProjectID, ID: e.ID, StartFailed: 1, Now: r.s.d.Clock.Now()})
+		}
 		return err
 	})
 }
@@ -412,8 +415,13 @@ func (r *Runner) rowStart(e store.Execution, ds store.Dataset, ch domain.Channel
 	now := r.s.d.Clock.Now()
 	return conversation.RowStart{Channel: ch, Phone: x.Phone, Name: name, Fields: fields, Row: row,
 		Claim: func(ctx context.Context, q store.Queries, contactID, sessionID string) (bool, error) {
-			return q.RecipientClaim(ctx, store.RecipientClaimParams{CampaignID: campaignID, DatasetID: datasetID, RowNum: rowNum,
+			ok, err := q.RecipientClaim(ctx, store.RecipientClaimParams{CampaignID: campaignID, DatasetID: datasetID, RowNum: rowNum,
 				Status: store.RecipientStarted, ChannelID: ch.ID, ContactID: contactID, SessionID: sessionID, Now: now})
+			if ok && err == nil {
+				// Counted in the start's transaction: the live count is exact.
+				err = q.ExecutionCountStarts(ctx, store.ExecutionCountParams{ProjectID: e.ProjectID, ID: e.ID, Started: 1, Now: now})
+			}
+			return ok, err
 		}}
 }
 
@@ -492,6 +500,19 @@ func (s *Service) statsIn(ctx context.Context, q store.Queries, e store.Executio
 		st.ETASeconds = float64(left) / st.Rate
 	}
 	return st, nil
+}
+
+// LiveStats is e's counts with the start counters, which commit with
+// each start, in place of the snapshot's: started, start_failed and
+// queued are exact at every read; the rest are the snapshot's.
+func LiveStats(e store.Execution) store.ExecutionStats {
+	st := e.Stats
+	st.Started, st.StartFailed = e.Started, e.StartFailed
+	st.Queued = max(0, e.Total-e.Started-e.StartFailed-st.WaitingForWindow)
+	if e.Status == store.ExecutionCompleted || e.Status == store.ExecutionStopped {
+		st.ETASeconds, st.Rate = 0, 0
+	}
+	return st
 }
 
 // MarshalStats is the JSON of an execution's counts (the SSE stream and

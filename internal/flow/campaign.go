@@ -29,12 +29,13 @@ type CampaignFacts struct {
 func Campaign(g Graph, env LintEnv) CampaignFacts {
 	out := CampaignFacts{Problems: Lint(g, env)}
 	a := analyze(g, env)
-	if a.start >= 0 {
-		if sd, ok := a.nodes[a.start].data.(*StartData); ok {
+	for _, info := range a.nodes {
+		if sd, ok := info.data.(*StartData); ok {
 			out.Trigger = "manual"
 			if sd.Trigger != nil {
 				out.Trigger, out.ChannelTypes = sd.Trigger.Type, sd.Trigger.ChannelTypes
 			}
+			break
 		}
 	}
 	set := map[string]bool{}

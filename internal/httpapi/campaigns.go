@@ -395,6 +395,7 @@ type ExecutionView struct {
 // live-progress stream).
 func ExecutionViewOf(e store.Execution) ExecutionView {
 	w := e.Settings.SendWindow
+	e.Stats = campaign.LiveStats(e)
 	return ExecutionView{ID: e.ID, CampaignID: e.CampaignID, DatasetID: e.DatasetID, Status: e.Status, StatusReason: e.StatusReason,
 		Settings: ExecutionSettingsView{BatchSize: e.Settings.BatchSize, BatchDelaySeconds: e.Settings.BatchDelaySeconds,
 			SendWindow: SendWindowView{Start: w.Start, End: w.End, Days: w.Days}, MaxFailureRate: e.Settings.MaxFailureRate},
@@ -489,6 +490,25 @@ func (a *campaignAPI) executionStop(ctx context.Context, in *ExecutionPath) (*Bo
 		return nil, err
 	}
 	return bodyOf(ExecutionViewOf(e)), nil
+}
+
+// campaignScopes check that a dataset, campaign or execution named in a
+// path belongs to the caller's project.
+func (s *Server) campaignScopes() map[string]scopeCheck {
+	return map[string]scopeCheck{
+		"dataset_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.DatasetGet(ctx, store.Ref{ProjectID: projectID, ID: id})
+			return err
+		},
+		"campaign_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.CampaignGet(ctx, store.Ref{ProjectID: projectID, ID: id})
+			return err
+		},
+		"execution_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.ExecutionGet(ctx, store.Ref{ProjectID: projectID, ID: id})
+			return err
+		},
+	}
 }
 
 // campaignRoutes are the routes of datasets and campaigns.
