@@ -237,3 +237,40 @@ func mustZone(t *testing.T, name string) *time.Location {
 }
 
 var _ = context.Background
+
+// TestCampaignAutoPause: Meta's spam limit (131048) pauses the execution
+// at once with the reason; after a resume, a failure rate over the
+// maximum pauses it again.
+func TestCampaignAutoPause(t *testing.T) {
+	t.Parallel()
+	c := campaignSetup(t, "1000043")
+	var csv strings.Builder
+	csv.WriteString("phone,first_name\n")
+	for i := range 80 {
+		fmt.Fprintf(&csv, "+35191400%04d,P%d\n", i, i)
+	}
+	d := c.upload(csv.String(), nil)
+	camp := c.must("POST", "/campaigns/", map[string]any{"name": "Fragile", "flow_id": c.flowID, "channel_ids": []string{c.channelID}, "dataset_ids": []string{d["id"].(string)}}, http.StatusCreated)
+	id := camp["id"].(string)
+	c.fake.Inject(sandbox.Fault{Kind: sandbox.FaultAcceptThenFail, Code: 131048})
+	e := c.must("POST", "/campaigns/"+id+"/executions/", map[string]any{"batch_size": 4, "batch_delay_seconds": 0.2, "max_failure_rate": 0.3}, http.StatusCreated)
+	eid := e["id"].(string)
+	e = c.waitExecution(id, eid, "paused")
+	if !strings.Contains(e["status_reason"].(string), "131048") {
+		t.Fatalf("paused for %q", e["status_reason"])
+	}
+	if got := c.must("GET", "/campaigns/"+id+"/", nil, http.StatusOK); got["status"] != "paused" || !strings.Contains(got["status_reason"].(string), "131048") {
+		t.Fatalf("campaign: %v", got)
+	}
+	// Resumed, a run of rejected sends passes the 30 % maximum.
+	c.fake.Inject(sandbox.Fault{Kind: sandbox.FaultError, Status: 400, Code: 131026, Title: "Message undeliverable", Count: 30})
+	c.must("POST", "/campaigns/"+id+"/executions/"+eid+"/resume", nil, http.StatusOK)
+	e = c.waitExecution(id, eid, "paused")
+	if reason := e["status_reason"].(string); !strings.Contains(reason, "of the last") || !strings.Contains(reason, "sends failed") {
+		t.Fatalf("paused for %q", reason)
+	}
+	c.eventually("the failures are counted by reason", func() bool {
+		counts := c.must("GET", "/campaigns/"+id+"/executions/"+eid+"/", nil, http.StatusOK)["counts"].(map[string]any)
+		return counts["failed_by_reason"].(map[string]any)["131026"].(float64) >= 10
+	})
+}
