@@ -86,7 +86,9 @@ func TestCampaignKillNine(t *testing.T) {
 	srv := newProc(t, bin, freeAddr(t), env)
 	srv.start(ctx)
 	token := srv.run("token", "create", "--project", "Default", "--name", "campaign-crash")
-	call := func(method, path string, body any, want int) map[string]any { return api(t, srv.base(), token, method, path, body, want) }
+	call := func(method, path string, body any, want int) map[string]any {
+		return api(t, srv.base(), token, method, path, body, want)
+	}
 	ch := call("POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Crash", "config": map[string]any{
 		"phone_number_id": phoneNumberID, "waba_id": "100000000000077", "access_token": accessToken, "app_secret": appSecret,
 		"verify_token": "crash-verify", "api_base_url": fake.URL(), "messages_per_second": 1000}}, http.StatusCreated)
