@@ -48,6 +48,21 @@ type Runner struct {
 	// last remembers each execution's previous count of started rows, for
 	// the rate.
 	last sync.Map // execution ID → rateMark
+	// checked remembers when each execution's sends were last judged.
+	checked sync.Map // execution ID → time.Time
+}
+
+// checkEvery is how often an execution's recent sends are judged (the
+// query reads every started row's messages).
+const checkEvery = 500 * time.Millisecond
+
+// checkDue reports whether e's failure check is due, and notes it done.
+func (r *Runner) checkDue(id string, now time.Time) bool {
+	if v, ok := r.checked.Load(id); ok && now.Sub(v.(time.Time)) < checkEvery {
+		return false
+	}
+	r.checked.Store(id, now)
+	return true
 }
 
 type rateMark struct {
@@ -142,10 +157,12 @@ func (r *Runner) step(ctx context.Context, e store.Execution) error {
 		_, err := s.d.Store.ExecutionUpdate(ctx, e)
 		return err
 	}
-	if reason, err := r.failing(ctx, e); err != nil {
-		return err
-	} else if reason != "" {
-		return r.finish(ctx, e, store.ExecutionPaused, "paused automatically: "+reason)
+	if r.checkDue(e.ID, now) {
+		if reason, err := r.failing(ctx, e); err != nil {
+			return err
+		} else if reason != "" {
+			return r.finish(ctx, e, store.ExecutionPaused, "paused automatically: "+reason)
+		}
 	}
 	rows, err := s.d.Store.RecipientsDue(ctx, store.RecipientsDueParams{ProjectID: e.ProjectID, ExecutionID: e.ID, Now: now, Limit: e.Settings.BatchSize})
 	if err != nil {
