@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +232,35 @@ func TestUploadRejects(t *testing.T) {
 		if _, err := s.Upload(ctx, UploadParams{ProjectID: projectID, File: strings.NewReader(tc.csv), Mapping: tc.m}); domain.CodeOf(err) != tc.code {
 			t.Errorf("%s: got %v, want %s", name, err, tc.code)
 		}
+	}
+}
+
+// TestSampleCSV: the sample in docs (the UI test uploads it) gives the
+// outcomes docs/campaigns.md describes.
+func TestSampleCSV(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open("../../docs/campaign-sample.csv")
+	if err != nil {
+		t.Skip("docs/campaign-sample.csv is not here")
+	}
+	defer f.Close()
+	s, _, projectID := newService(t)
+	ctx := context.Background()
+	d, err := s.Upload(ctx, UploadParams{ProjectID: projectID, Filename: "campaign-sample.csv", File: f, DefaultCountry: "PT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Wait()
+	d, _ = s.Get(ctx, store.Ref{ProjectID: projectID, ID: d.ID})
+	want := map[string]int64{"total": 11, "valid": 8, "duplicate": 1, "invalid_phone": 1, "wrong_columns": 1, "opted_out": 0}
+	if fmt.Sprint(d.Counts) != fmt.Sprint(want) || d.Mapping.PhoneColumn != "phone" || d.Mapping.NameColumn != "name" {
+		t.Fatalf("sample: %v %+v", d.Counts, d.Mapping)
+	}
+	var buf bytes.Buffer
+	if err := s.Report(ctx, store.Ref{ProjectID: projectID, ID: d.ID}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "'=1+1") || !strings.Contains(buf.String(), "\"Funchal\nMadeira\"") {
+		t.Fatalf("report:\n%s", buf.String())
 	}
 }

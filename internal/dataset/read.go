@@ -37,6 +37,8 @@ type Reader struct {
 	csv    *csv.Reader
 	// invalid is set when a UTF-8 file held bytes that are not UTF-8.
 	invalid *bool
+	// nul is set when NUL characters were removed from cells.
+	nul bool
 }
 
 // Record is one data record and the line it started on.
@@ -108,9 +110,18 @@ func (r *Reader) Next() (Record, error) {
 		if len(cells) == 1 && strings.TrimSpace(cells[0]) == "" {
 			continue // a blank line
 		}
+		for i, c := range cells {
+			if strings.IndexByte(c, 0) >= 0 {
+				// Neither database stores NUL; drop it and say so.
+				cells[i], r.nul = strings.ReplaceAll(c, "\x00", ""), true
+			}
+		}
 		return Record{Cells: cells, Line: int64(line)}, nil
 	}
 }
+
+// RemovedNUL reports whether NUL characters were removed from cells.
+func (r *Reader) RemovedNUL() bool { return r.nul }
 
 // InvalidUTF8 reports whether a UTF-8 file held bytes that are not UTF-8
 // (read as U+FFFD).

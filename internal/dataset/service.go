@@ -281,6 +281,9 @@ func (s *Service) ingest(ctx context.Context, d store.Dataset, path string) (sto
 	if r.InvalidUTF8() {
 		d.Warnings = append(d.Warnings, "some bytes were not valid UTF-8 and were replaced with �; save the file as UTF-8")
 	}
+	if r.RemovedNUL() {
+		d.Warnings = append(d.Warnings, "NUL characters (U+0000) were removed from some cells")
+	}
 	if rowNum == 0 {
 		d.Warnings = append(d.Warnings, "the file has a header but no rows")
 	}

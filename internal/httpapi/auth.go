@@ -130,7 +130,7 @@ func (s *Server) scopeChecks() map[string]scopeCheck {
 	for name, check := range s.flowScopes() {
 		checks[name] = check
 	}
-	for name, check := range s.campaignReportScopes() {
+	for name, check := range s.campaignScopes() {
 		checks[name] = check
 	}
 	return checks

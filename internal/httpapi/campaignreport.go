@@ -20,16 +20,12 @@ import (
 // (internal/campaignreport); the stream polls the execution row, whose
 // counts the campaign runner keeps fresh.
 
-type campaignPath struct {
-	CampaignID string `path:"campaign_id" doc:"The campaign's ID"`
-}
-
 type campaignReportOut struct {
 	Body campaignreport.Report
 }
 
 // campaignReport answers GET /campaigns/{campaign_id}/report/.
-func (a *runtimeAPI) campaignReport(ctx context.Context, in *campaignPath) (*campaignReportOut, error) {
+func (a *runtimeAPI) campaignReport(ctx context.Context, in *CampaignPath) (*campaignReportOut, error) {
 	p := principalFrom(ctx)
 	c, err := a.s.deps.Store.CampaignGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.CampaignID})
 	if err != nil {
@@ -45,7 +41,7 @@ func (a *runtimeAPI) campaignReport(ctx context.Context, in *campaignPath) (*cam
 
 // campaignRecipientsCSV answers GET /campaigns/{campaign_id}/report/recipients.csv,
 // streamed: the rows are written as they are read.
-func (a *runtimeAPI) campaignRecipientsCSV(ctx context.Context, in *campaignPath) (*huma.StreamResponse, error) {
+func (a *runtimeAPI) campaignRecipientsCSV(ctx context.Context, in *CampaignPath) (*huma.StreamResponse, error) {
 	p := principalFrom(ctx)
 	c, err := a.s.deps.Store.CampaignGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.CampaignID})
 	if err != nil {
@@ -68,16 +64,11 @@ func (a *runtimeAPI) campaignRecipientsCSV(ctx context.Context, in *campaignPath
 	}}, nil
 }
 
-type executionPath struct {
-	CampaignID  string `path:"campaign_id" doc:"The campaign's ID"`
-	ExecutionID string `path:"execution_id" doc:"The execution's ID"`
-}
-
 // executionEvents answers GET /campaigns/{campaign_id}/executions/{execution_id}/events
 // with server-sent events: "progress" (data: the execution, as GET
 // …/executions/{execution_id}/ answers it) whenever it changed, comments
 // to keep the connection open, and "end" once the execution finished.
-func (a *runtimeAPI) executionEvents(ctx context.Context, in *executionPath) (*huma.StreamResponse, error) {
+func (a *runtimeAPI) executionEvents(ctx context.Context, in *ExecutionPath) (*huma.StreamResponse, error) {
 	p := principalFrom(ctx)
 	ref := store.Ref{ProjectID: p.ProjectID, ID: in.ExecutionID}
 	first, err := a.s.deps.Store.ExecutionGet(ctx, ref)
@@ -98,7 +89,7 @@ func (a *runtimeAPI) executionEvents(ctx context.Context, in *executionPath) (*h
 			if err != nil {
 				return progressSample{}, err
 			}
-			return progressSample{Payload: executionBody(e), Finished: executionFinished(e.Status)}, nil
+			return progressSample{Payload: ExecutionViewOf(e), Finished: executionFinished(e.Status)}, nil
 		})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			a.s.deps.Logger.Warn("an execution's progress stream ended on an error", "execution", in.ExecutionID, "err", err)
@@ -123,23 +114,3 @@ func (r *responseSSE) Write(b []byte) (int, error)        { return r.w.Write(b) 
 func (r *responseSSE) Flush() error                       { return r.rc.Flush() }
 func (r *responseSSE) SetWriteDeadline(t time.Time) error { return r.rc.SetWriteDeadline(t) }
 
-// executionBody is an execution as the API shows it (docs/campaigns.md).
-func executionBody(e store.Execution) map[string]any {
-	return map[string]any{"id": e.ID, "campaign_id": e.CampaignID, "dataset_id": e.DatasetID, "status": e.Status, "status_reason": e.StatusReason,
-		"settings": e.Settings, "total": e.Total, "counts": e.Stats, "created_at": e.CreatedAt, "updated_at": e.UpdatedAt, "finished_at": e.FinishedAt}
-}
-
-// campaignReportScopes check a campaign or execution in the path belongs
-// to the caller's project.
-func (s *Server) campaignReportScopes() map[string]scopeCheck {
-	return map[string]scopeCheck{
-		"campaign_id": func(ctx context.Context, projectID, id string) error {
-			_, err := s.deps.Store.CampaignGet(ctx, store.Ref{ProjectID: projectID, ID: id})
-			return err
-		},
-		"execution_id": func(ctx context.Context, projectID, id string) error {
-			_, err := s.deps.Store.ExecutionGet(ctx, store.Ref{ProjectID: projectID, ID: id})
-			return err
-		},
-	}
-}

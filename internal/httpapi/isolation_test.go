@@ -50,14 +50,15 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A campaign of project B with an execution.
+	// A campaign of project B with a stopped execution (its progress
+	// stream ends at once, so the control read below returns).
 	bCampaign, err := h.store.CampaignCreate(context.Background(), store.Campaign{ID: "b-campaign-1", ProjectID: b.project.ID, Name: "Bravo campaign",
 		Status: store.CampaignDraft, CreatedAt: time.Now(), UpdatedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bExecution, err := h.store.ExecutionCreate(context.Background(), store.ExecutionCreateParams{Execution: store.Execution{ID: "b-execution-1",
-		ProjectID: b.project.ID, CampaignID: bCampaign.ID, DatasetID: "none", Status: store.ExecutionRunning, NextBatchAt: time.Now(), CreatedAt: time.Now(), UpdatedAt: time.Now()}})
+		ProjectID: b.project.ID, CampaignID: bCampaign.ID, DatasetID: "none", Status: store.ExecutionStopped, NextBatchAt: time.Now(), CreatedAt: time.Now(), UpdatedAt: time.Now()}})
 	if err != nil {
 		t.Fatal(err)
 	}

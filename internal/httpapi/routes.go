@@ -183,6 +183,7 @@ func (s *Server) routeTable() []Route {
 	}
 	// Provider webhooks, as each registered channel type declares them
 	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).
+	routes = append(routes, s.campaignRoutes()...)
 	return append(routes, s.webhookRoutes(ra)...)
 }
 

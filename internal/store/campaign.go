@@ -269,6 +269,9 @@ type ExecutionStats struct {
 	// ETASeconds is the time left at Rate; 0 when unknown or done.
 	ETASeconds float64   `json:"eta_seconds"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// ChecksSince is when the failure-rate check starts counting (the
+	// execution's start or last resume).
+	ChecksSince time.Time `json:"checks_since"`
 }
 
 // ExecutionCreateParams create an execution and take its recipients.
@@ -374,7 +377,10 @@ type ExecutionMessageStats struct {
 type ExecutionRecentSendsParams struct {
 	ProjectID   string
 	ExecutionID string
-	Limit       int
+	// Since ignores messages last changed before it (a resume starts the
+	// count afresh).
+	Since time.Time
+	Limit int
 }
 
 // RecentSend is one outbound message's outcome.

@@ -556,7 +556,7 @@ func (q *Queries) ExecutionRecentSends(ctx context.Context, p store.ExecutionRec
 	}, `SELECT m.status, m.error_code FROM campaign_recipients x
 		JOIN messages m ON m.project_id = x.project_id AND m.contact_id = x.contact_id AND m.session_id = x.session_id
 		WHERE x.project_id = ? AND x.execution_id = ? AND x.status = 'started' AND m.direction = 'out' AND m.status <> 'queued'
-		ORDER BY m.updated_at DESC LIMIT ?`, p.ProjectID, p.ExecutionID, limit)
+			AND m.updated_at >= ? ORDER BY m.updated_at DESC LIMIT ?`, p.ProjectID, p.ExecutionID, p.Since.UTC(), limit)
 	return out, q.translate(err, "listing campaign sends")
 }
 
