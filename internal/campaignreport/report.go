@@ -24,6 +24,7 @@ type Store interface {
 	store.CampaignReports
 	ChannelList(ctx context.Context, projectID string) ([]domain.Channel, error)
 	FlowRevisionLatest(ctx context.Context, r store.Ref) (store.FlowRevision, error)
+	TemplateGet(ctx context.Context, r store.Ref) (store.MessageTemplate, error)
 }
 
 // Params names the campaign: its ID, the flow it runs (for the funnel's
@@ -199,16 +200,44 @@ func Build(ctx context.Context, st Store, p Params) (Report, error) {
 		return Report{}, fmt.Errorf("computing the campaign report: %w", err)
 	}
 
+	// A flow names its template by ID (looked up once) or by name.
+	tplNames := map[string]string{}
+	tplName := func(m store.CampaignMessage) (string, error) {
+		if m.TemplateID == "" {
+			return m.TemplateName, nil
+		}
+		if n, ok := tplNames[m.TemplateID]; ok {
+			return n, nil
+		}
+		n := m.TemplateName
+		t, err := st.TemplateGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: m.TemplateID})
+		switch {
+		case err == nil:
+			n = t.Name
+		case errors.Is(err, store.ErrNotFound):
+			if n == "" {
+				n = "deleted template " + m.TemplateID
+			}
+		default:
+			return "", fmt.Errorf("reading template %s: %w", m.TemplateID, err)
+		}
+		tplNames[m.TemplateID] = n
+		return n, nil
+	}
 	err = st.CampaignMessagesScan(ctx, store.CampaignMessagesScanParams{ProjectID: p.ProjectID, CampaignID: p.CampaignID,
 		Each: func(m store.CampaignMessage) error {
 			c := chOf(m.ChannelID)
 			var t *TemplateReport
-			if m.Template != "" {
-				if t = templates[m.Template]; t == nil {
-					t = &TemplateReport{Name: m.Template}
-					templates[m.Template] = t
+			name, err := tplName(m)
+			if err != nil {
+				return err
+			}
+			if name != "" {
+				if t = templates[name]; t == nil {
+					t = &TemplateReport{Name: name}
+					templates[name] = t
 				}
-				sends[m.SessionID] = append(sends[m.SessionID], templateSend{name: m.Template, at: m.CreatedAt})
+				sends[m.SessionID] = append(sends[m.SessionID], templateSend{name: name, at: m.CreatedAt})
 			}
 			sentAt := m.CreatedAt
 			if m.SentAt != nil {

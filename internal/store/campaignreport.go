@@ -37,8 +37,10 @@ type CampaignMessage struct {
 	Status      string
 	ErrorCode   string
 	ErrorReason string
-	// Template is the template's name, for template messages.
-	Template  string
+	// TemplateID and TemplateName name the template of a template
+	// message (a flow names it by one or the other).
+	TemplateID   string
+	TemplateName string
 	CreatedAt time.Time
 	SentAt    *time.Time
 }

@@ -43,24 +43,25 @@ func (q *Queries) CampaignMessagesScan(ctx context.Context, p store.CampaignMess
 		}
 		m.CreatedAt, m.SentAt = m.CreatedAt.UTC(), utcPtr(m.SentAt)
 		if m.Type == "template" {
-			m.Template = templateName(content)
+			m.TemplateID, m.TemplateName = templateRef(content)
 		}
 		return p.Each(m)
 	})
 	return q.translate(err, "reading the campaign's messages")
 }
 
-// templateName reads the template's name from a stored template message.
-func templateName(content string) string {
+// templateRef reads the template's ID and name from a stored template message.
+func templateRef(content string) (id, name string) {
 	var c struct {
 		Template struct {
+			ID   string `json:"id"`
 			Name string `json:"name"`
 		} `json:"template"`
 	}
 	if json.Unmarshal([]byte(content), &c) != nil {
-		return ""
+		return "", ""
 	}
-	return c.Template.Name
+	return c.Template.ID, c.Template.Name
 }
 
 // CampaignRepliesScan implements store.Queries.

@@ -102,8 +102,8 @@ func testCampaignReportScans(t *testing.T, s store.Store) {
 	var msgs []store.CampaignMessage
 	check(t, s.CampaignMessagesScan(ctx, store.CampaignMessagesScanParams{ProjectID: p1, CampaignID: "c1",
 		Each: func(m store.CampaignMessage) error { msgs = append(msgs, m); return nil }}))
-	if len(msgs) != 4 || msgs[0].SessionID != "s1" || msgs[0].Template != "welcome" || msgs[0].Status != domain.MessageRead ||
-		msgs[0].SentAt == nil || msgs[1].Template != "" || msgs[2].ErrorCode != "131026" || msgs[3].SessionID != "s4" {
+	if len(msgs) != 4 || msgs[0].SessionID != "s1" || msgs[0].TemplateName != "welcome" || msgs[0].Status != domain.MessageRead ||
+		msgs[0].SentAt == nil || msgs[1].TemplateName != "" || msgs[2].ErrorCode != "131026" || msgs[3].SessionID != "s4" {
 		t.Fatalf("messages: %+v", msgs)
 	}
 	// Another project sees nothing of it.

@@ -205,7 +205,7 @@ export const datasetsApi = {
   get: (id: string, signal?: AbortSignal) => get<Dataset>(`/datasets/${enc(id)}/`, signal),
   setMapping: (id: string, m: Mapping) => send<Dataset>('PUT', `/datasets/${enc(id)}/mapping`, m),
   rows: (id: string, status: string, after: string, signal?: AbortSignal) =>
-    get<Page<DatasetRow>>(`/datasets/${enc(id)}/rows/?limit=50${status ? `&status=${enc(status)}` : ''}${after ? `&after=${enc(after)}` : ''}`, signal),
+    get<Page<DatasetRow>>(`/datasets/${enc(id)}/rows/?limit=50${status ? `&status=${enc(status)}` : ''}${after ? `&cursor=${enc(after)}` : ''}`, signal),
   reportCsvUrl: (id: string) => `/datasets/${enc(id)}/report.csv`,
   remove: (id: string) => send<void>('DELETE', `/datasets/${enc(id)}/`),
   /** Uploads a CSV (multipart) with an optional phone column and default country; answers the dataset in processing. */
