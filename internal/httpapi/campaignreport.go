@@ -113,4 +113,3 @@ type responseSSE struct {
 func (r *responseSSE) Write(b []byte) (int, error)        { return r.w.Write(b) }
 func (r *responseSSE) Flush() error                       { return r.rc.Flush() }
 func (r *responseSSE) SetWriteDeadline(t time.Time) error { return r.rc.SetWriteDeadline(t) }
-

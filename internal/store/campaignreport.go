@@ -41,8 +41,8 @@ type CampaignMessage struct {
 	// message (a flow names it by one or the other).
 	TemplateID   string
 	TemplateName string
-	CreatedAt time.Time
-	SentAt    *time.Time
+	CreatedAt    time.Time
+	SentAt       *time.Time
 }
 
 // CampaignMessagesScanParams selects a campaign's outbound messages.
