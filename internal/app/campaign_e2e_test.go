@@ -322,8 +322,14 @@ func TestCampaignSurveyFlow(t *testing.T) {
 		ms := r.fake.Messages()
 		return len(ms) == 10 && strings.Contains(string(ms[9].Body), "Thanks for your answer, Ana!")
 	})
+	var counts map[string]any
+	defer func() {
+		if t.Failed() {
+			t.Logf("last counts: %v", counts)
+		}
+	}()
 	r.eventually("the counts show the reply and the completed survey", func() bool {
-		counts := r.must("GET", "/campaigns/"+id+"/executions/"+e["id"].(string)+"/", nil, http.StatusOK)["counts"].(map[string]any)
+		counts = r.must("GET", "/campaigns/"+id+"/executions/"+e["id"].(string)+"/", nil, http.StatusOK)["counts"].(map[string]any)
 		return counts["replied"] == float64(1) && counts["completed"] == float64(1) && counts["read"].(float64) >= 1
 	})
 }
