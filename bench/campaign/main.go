@@ -5,6 +5,12 @@
 // RSS, are printed beside the same run's raw CSV parse rate and raw
 // batched insert rate (the physical limits of the two halves).
 //
+// Then, for each of -rates (messages per second, default 80 and 1000), a
+// campaign runs on a number of its own at that messages_per_second for
+// -for (default a minute, after a 10 s warm-up) while customers write
+// "hi" ten times a second: it prints the send rate at the fake, the fake's
+// answers other than 200 (throttling) and the replies' exchange latency.
+//
 //	go run ./bench/campaign -rows 1000000
 package main
 
@@ -45,14 +51,16 @@ const (
 
 func main() {
 	rows := flag.Int("rows", 1_000_000, "rows in the CSV")
+	rates := flag.String("rates", "80,1000", "messages per second to pace at; empty for none")
+	dur := flag.Duration("for", time.Minute, "how long to measure each rate")
 	flag.Parse()
-	if err := run(*rows); err != nil {
+	if err := run(*rows, *rates, *dur); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/campaign:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rows int) error {
+func run(rows int, rates string, dur time.Duration) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "parley-bench-campaign-")
 	if err != nil {
@@ -81,7 +89,8 @@ func run(rows int) error {
 	fmt.Printf("raw batched insert:  %9.0f rows/s\n", insertRate)
 	runtime.GC()
 
-	fake := sandbox.New(sandbox.Config{AppSecret: appSecret, AccessToken: accessToken, PhoneNumberID: phoneNumberID,
+	// PhoneNumberID empty: the fake answers for every bench number.
+	fake := sandbox.New(sandbox.Config{AppSecret: appSecret, AccessToken: accessToken,
 		TemplateReview: sandbox.ReviewBeforeAnswer, StatusDelay: 50 * time.Millisecond})
 	if err := fake.Start(ctx); err != nil {
 		return err
@@ -135,6 +144,22 @@ func run(rows int) error {
 	fmt.Printf("dataset ready:       %9.2f s  (%v valid of %v)\n", processed.Seconds(), counts["valid"], counts["total"])
 	fmt.Printf("every recipient queued: %6.2f s  (%v recipients; %.0f rows/s end to end)\n", queued.Seconds(), exec["total"], float64(rows)/queued.Seconds())
 	fmt.Printf("peak RSS of the process during ingest: %.0f MB\n", float64(peak)/1e6)
+	if rates == "" {
+		return nil
+	}
+	rec, err := newRecorder(fake)
+	if err != nil {
+		return err
+	}
+	for _, r := range strings.Split(rates, ",") {
+		rate, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil || rate <= 0 {
+			return fmt.Errorf("-rates: %q is not a rate", r)
+		}
+		if err := p.pacing(ctx, fake, rec, rate, dur); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -240,6 +265,7 @@ type parley struct {
 	token     string
 	channelID string
 	flowID    string
+	hiFlow    bool
 }
 
 func startParley(ctx context.Context, dataDir string, fake *sandbox.Server) (*parley, error) {

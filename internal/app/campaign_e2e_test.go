@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -272,5 +274,62 @@ func TestCampaignAutoPause(t *testing.T) {
 	c.eventually("the failures are counted by reason", func() bool {
 		counts := c.must("GET", "/campaigns/"+id+"/executions/"+eid+"/", nil, http.StatusOK)["counts"].(map[string]any)
 		return counts["failed_by_reason"].(map[string]any)["131026"].(float64) >= 10
+	})
+}
+
+// TestCampaignSurveyFlow is the newcomer's path: the built-in survey flow
+// (with its survey_invite template) runs over docs/campaign-sample.csv; a
+// customer taps Yes, rates, and is thanked by the name from the CSV.
+func TestCampaignSurveyFlow(t *testing.T) {
+	t.Parallel()
+	sample, err := os.ReadFile("../../docs/campaign-sample.csv")
+	if err != nil {
+		t.Skip("docs/campaign-sample.csv is not here")
+	}
+	r := start(t, sandbox.Config{AppSecret: "sandbox-secret", AccessToken: "sandbox-token", PhoneNumberID: "1000044",
+		StatusDelay: 5 * time.Millisecond, TemplateReview: sandbox.ReviewBeforeAnswer})
+	c := &campaignRig{running: r, channelID: r.whatsAppChannel("1000044")}
+	tpl := r.must("POST", "/templates/", map[string]any{"channel_id": c.channelID, "name": "survey_invite", "language": "en_US", "category": "MARKETING",
+		"components": []any{
+			map[string]any{"type": "BODY", "text": "Hi {{1}}, do you have a minute for our survey?", "example": map[string]any{"body_text": []any{[]any{"Ann"}}}},
+			map[string]any{"type": "BUTTONS", "buttons": []any{map[string]any{"type": "QUICK_REPLY", "text": "Yes"}, map[string]any{"type": "QUICK_REPLY", "text": "No"}}},
+		}}, http.StatusCreated)
+	r.eventually("the template is approved", func() bool {
+		return r.must("GET", "/templates/"+tpl["id"].(string)+"/", nil, http.StatusOK)["status"] == "APPROVED"
+	})
+	f := r.must("POST", "/chat-flow/flows/from-template/", map[string]any{"template": "campaign_survey", "is_active": true}, http.StatusCreated)
+	d := c.upload(string(sample), map[string]string{"default_country": "PT"})
+	if counts := d["counts"].(map[string]any); counts["valid"] != float64(8) {
+		t.Fatalf("sample counts: %v", counts)
+	}
+	camp := r.must("POST", "/campaigns/", map[string]any{"name": "Survey", "flow_id": f["id"], "channel_ids": []string{c.channelID}, "dataset_ids": []string{d["id"].(string)}}, http.StatusCreated)
+	id := camp["id"].(string)
+	if cl := r.must("GET", "/campaigns/"+id+"/checklist/", nil, http.StatusOK); cl["ready"] != true {
+		t.Fatalf("checklist: %v", cl)
+	}
+	e := r.must("POST", "/campaigns/"+id+"/executions/", map[string]any{"batch_size": 4, "batch_delay_seconds": 0}, http.StatusCreated)
+	c.waitExecution(id, e["id"].(string), "completed")
+	r.eventually("8 invitations reach the fake", func() bool { return len(r.fake.Messages()) == 8 })
+	if _, err := r.fake.SendInbound(context.Background(), sandbox.Inbound{From: "351912345001", Name: "Ana", ID: "wamid.SURVEY1",
+		QuickReply: &channel.Reply{Payload: "Yes", Title: "Yes"}}); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("the rating question", func() bool { return len(r.fake.Messages()) == 9 })
+	if _, err := r.fake.SendInbound(context.Background(), sandbox.Inbound{From: "351912345001", Name: "Ana", ID: "wamid.SURVEY2", Text: "5"}); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("the thanks with the CSV's name", func() bool {
+		ms := r.fake.Messages()
+		return len(ms) == 10 && strings.Contains(string(ms[9].Body), "Thanks for your answer, Ana!")
+	})
+	var counts map[string]any
+	defer func() {
+		if t.Failed() {
+			t.Logf("last counts: %v", counts)
+		}
+	}()
+	r.eventually("the counts show the reply and the completed survey", func() bool {
+		counts = r.must("GET", "/campaigns/"+id+"/executions/"+e["id"].(string)+"/", nil, http.StatusOK)["counts"].(map[string]any)
+		return counts["replied"] == float64(1) && counts["completed"] == float64(1) && counts["read"].(float64) >= 1
 	})
 }

@@ -424,6 +424,29 @@ func (s *Service) setExecution(ctx context.Context, projectID, campaignID, id, t
 	return out, err
 }
 
+// datasetsLeft are the campaign's datasets no execution has run.
+func (s *Service) datasetsLeft(ctx context.Context, q store.Queries, e store.Execution) ([]string, error) {
+	c, err := q.CampaignGet(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.CampaignID})
+	if err != nil {
+		return nil, err
+	}
+	l, err := q.ExecutionList(ctx, store.ExecutionListParams{ProjectID: e.ProjectID, CampaignID: e.CampaignID, Page: store.Page{Limit: store.MaxPageSize}})
+	if err != nil {
+		return nil, err
+	}
+	ran := map[string]bool{e.DatasetID: true}
+	for _, x := range l.Items {
+		ran[x.DatasetID] = true
+	}
+	var left []string
+	for _, id := range c.DatasetIDs {
+		if !ran[id] {
+			left = append(left, id)
+		}
+	}
+	return left, nil
+}
+
 // moveExecution moves e (and its campaign) to status to, in q.
 func (s *Service) moveExecution(ctx context.Context, q store.Queries, e store.Execution, to, reason string) (store.Execution, error) {
 	if !slices.Contains(executionMoves[e.Status], to) {
@@ -431,7 +454,19 @@ func (s *Service) moveExecution(ctx context.Context, q store.Queries, e store.Ex
 		return e, domain.Errorf(domain.CodeConflict, "the execution is %s; it cannot be %s", e.Status, verb)
 	}
 	now := s.d.Clock.Now()
-	if err := s.move(ctx, q, e.ProjectID, e.CampaignID, campaignStatusOf[to], reason); err != nil {
+	cstatus, creason := campaignStatusOf[to], reason
+	if to == store.ExecutionCompleted && !strings.Contains(reason, "end date") {
+		// A campaign completes when every dataset has run; until then it
+		// waits, stopped, for the next execution.
+		left, err := s.datasetsLeft(ctx, q, e)
+		if err != nil {
+			return e, err
+		}
+		if len(left) > 0 {
+			cstatus, creason = store.CampaignStopped, fmt.Sprintf("%s; %d dataset(s) have not run yet: start an execution for each", reason, len(left))
+		}
+	}
+	if err := s.move(ctx, q, e.ProjectID, e.CampaignID, cstatus, creason); err != nil {
 		return e, err
 	}
 	e.Status, e.StatusReason, e.UpdatedAt = to, reason, now
