@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { canEdit, useMe } from '../lib/auth';
 import { Badge, ErrorBanner, useLoad, useToast } from '../components/ui';
-import { campaignsApi, datasetsApi, itemsOf, type Campaign, type Dataset, type DatasetRow, type Mapping } from './types';
+import { campaignBody, campaignsApi, datasetsApi, itemsOf, type Campaign, type Dataset, type DatasetRow, type Mapping } from './types';
 
 const STATUSES = ['valid', 'invalid_phone', 'duplicate', 'wrong_columns', 'opted_out'] as const;
 const LABEL: Record<string, string> = {
@@ -139,6 +139,7 @@ function DatasetView({ id, campaign, onChanged }: { id: string; campaign: Campai
   const { ds, error, setDs } = useDataset(id);
   const [mapping, setMapping] = useState<Mapping | null>(null);
   const [err, setErr] = useState<unknown>(null);
+  const [useErr, setUseErr] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     if (ds && ds.status !== 'processing' && !mapping) setMapping(ds.mapping);
@@ -164,11 +165,11 @@ function DatasetView({ id, campaign, onChanged }: { id: string; campaign: Campai
   const use = async () => {
     setBusy(true);
     try {
-      const c = await campaignsApi.update(campaign.id, { ...campaign, dataset_ids: [...(campaign.dataset_ids ?? []), ds.id] });
+      const c = await campaignsApi.update(campaign.id, campaignBody(campaign, { dataset_ids: [...(campaign.dataset_ids ?? []), ds.id] }));
       onChanged(c);
       toast(`“${ds.name}” is used by the campaign`);
     } catch (e) {
-      setErr(e);
+      setUseErr(e);
     } finally {
       setBusy(false);
     }
@@ -259,6 +260,7 @@ function DatasetView({ id, campaign, onChanged }: { id: string; campaign: Campai
           <RowsTable rows={ds.preview ?? []} caption="The first rows with their normalised phone" />
           <RowReport ds={ds} />
           <h4>3. Use it</h4>
+          <ErrorBanner error={useErr} onDismiss={() => setUseErr(null)} />
           {used ? (
             <p className="muted">This campaign uses this dataset. Next: the “Checklist & start” tab.</p>
           ) : (
@@ -300,7 +302,7 @@ function RowsTable({ rows, caption }: { rows: DatasetRow[]; caption: string }) {
               <td>
                 <Badge kind={r.status === 'valid' ? 'ok' : 'error'}>{LABEL[r.status] ?? r.status}</Badge>
                 {r.reason && <div className="muted">{r.reason}</div>}
-                {r.duplicate_of > 0 && <div className="muted">same phone as row {r.duplicate_of}</div>}
+                {r.duplicate_of > 0 && !r.reason && <div className="muted">same phone as row {r.duplicate_of}</div>}
               </td>
               {vars.map((v) => (
                 <td key={v}>{r.values?.[v]}</td>

@@ -105,6 +105,11 @@ function ExecutionProgress({ campaignId, execution, onChanged, onReport }: { cam
   const processed = (c.started ?? 0) + (c.start_failed ?? 0);
   const pct = total ? Math.floor((processed / total) * 100) : 0;
   const finished = ex.status === 'completed' || ex.status === 'stopped';
+  // The campaign's status follows its execution: read it again when this one ends.
+  useEffect(() => {
+    if (finished) onChanged();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [finished]);
   const reasons = Object.entries(c.failed_by_reason ?? {}).sort((a, b) => b[1] - a[1]);
   return (
     <section className="card execution" aria-label="Execution progress">
@@ -133,7 +138,7 @@ function ExecutionProgress({ campaignId, execution, onChanged, onReport }: { cam
           </button>
         )}
       </div>
-      {ex.status_reason && <p className="warn-text">{ex.status_reason}</p>}
+      {ex.status_reason && <p className={ex.status === 'paused' || ex.status === 'stopped' ? 'warn-text' : 'muted'}>{ex.status_reason}</p>}
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
       <div className="progress-head">
         <strong aria-label="Percent processed">{pct}%</strong>
@@ -142,7 +147,7 @@ function ExecutionProgress({ campaignId, execution, onChanged, onReport }: { cam
         </span>
         <span className="spacer" />
         <span aria-label="Rate">{(c.rate ?? 0).toFixed(1)} starts/s</span>
-        <span aria-label="Time left">ETA {finished ? '—' : ex.status === 'paused' ? 'paused' : duration(c.eta_seconds)}</span>
+        <span aria-label="Time left">ETA {finished ? '—' : ex.status === 'paused' ? 'paused' : c.eta_seconds ? duration(c.eta_seconds) : '—'}</span>
       </div>
       <ProgressBar
         label="Rows processed"
@@ -187,7 +192,7 @@ function ExecutionProgress({ campaignId, execution, onChanged, onReport }: { cam
       )}
       <p className="muted small">
         Batches of {ex.settings?.batch_size} every {ex.settings?.batch_delay_seconds} s
-        {ex.settings?.send_window ? `, between ${ex.settings.send_window.start} and ${ex.settings.send_window.end} local time` : ''}; pauses by itself above{' '}
+        {ex.settings?.send_window?.start ? `, between ${ex.settings.send_window.start} and ${ex.settings.send_window.end} local time` : ''}; pauses by itself above{' '}
         {Math.round((ex.settings?.max_failure_rate ?? 0) * 100)}% failures. Started {timeAgo(ex.created_at)}.
       </p>
     </section>

@@ -178,6 +178,21 @@ export interface Page<T> {
 }
 export const itemsOf = <T,>(p: Page<T> | T[] | undefined): T[] => (Array.isArray(p) ? p : (p?.items ?? p?.results ?? []));
 
+/** The writable fields of a campaign (what PUT takes), from a campaign and changes. */
+export function campaignBody(c: Campaign, over: Partial<Campaign> = {}): Partial<Campaign> {
+  const m = { ...c, ...over };
+  return {
+    name: m.name,
+    description: m.description,
+    flow_id: m.flow_id,
+    channel_ids: m.channel_ids ?? [],
+    dataset_ids: m.dataset_ids ?? [],
+    start_at: m.start_at,
+    end_at: m.end_at,
+    version: m.version,
+  };
+}
+
 const get = async <T,>(url: string, signal?: AbortSignal) => (await rawRequest<T>('GET', url, undefined, {}, signal)).data;
 const send = async <T,>(method: string, url: string, body?: unknown) => (await rawRequest<T>(method, url, body)).data;
 const enc = encodeURIComponent;
