@@ -191,6 +191,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/campaigns/{campaign_id}/executions/{execution_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Server-sent events: the execution with its counts, rate and ETA whenever they change; ends when the execution finishes */
+        get: operations["execution-events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/campaigns/{campaign_id}/executions/{execution_id}/pause": {
         parameters: {
             query?: never;
@@ -236,6 +253,40 @@ export interface paths {
         put?: never;
         /** Stop: rows not started stay queued for a later execution */
         post: operations["stop-campaign-execution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/report/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The campaign's report: per channel sent/delivered/read/failed by reason and response rate, per-template performance, flow outcomes, per-node funnel, hourly series */
+        get: operations["campaign-report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/report/recipients.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every row of the campaign's datasets with its outcome, as CSV (cells escaped against formula injection) */
+        get: operations["campaign-recipients-csv"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1488,6 +1539,28 @@ export interface components {
             status_code: number;
             url: string;
         };
+        ChannelReport: {
+            channel_id?: string;
+            channel_name?: string;
+            channel_type?: string;
+            /** Format: int64 */
+            delivered: number;
+            /** Format: int64 */
+            failed: number;
+            failed_by_reason: components["schemas"]["FailureReason"][] | null;
+            /** Format: int64 */
+            queued: number;
+            /** Format: int64 */
+            read: number;
+            /** Format: int64 */
+            replied: number;
+            /** Format: double */
+            response_rate: number;
+            /** Format: int64 */
+            sent: number;
+            /** Format: int64 */
+            sessions: number;
+        };
         ChannelTypeView: {
             fields: components["schemas"]["ConfigField"][] | null;
             label: string;
@@ -1752,6 +1825,11 @@ export interface components {
             /** Format: int64 */
             version?: number;
         };
+        EndNode: {
+            /** Format: int64 */
+            count: number;
+            node_id: string;
+        };
         ExecutionCreateInputBody: {
             /**
              * Format: double
@@ -1845,6 +1923,12 @@ export interface components {
             dynamic?: components["schemas"]["DynamicExits"][] | null;
             /** @description The exits when no dynamic rule applies, in order */
             static: components["schemas"]["ExitDef"][] | null;
+        };
+        FailureReason: {
+            code: string;
+            /** Format: int64 */
+            count: number;
+            reason: string;
         };
         Field: {
             /** @description Value a new item starts with */
@@ -2105,6 +2189,12 @@ export interface components {
             /** @description A built-in template ID (GET /chat-flow/templates/) */
             template: string;
         };
+        FunnelStep: {
+            node_id: string;
+            node_type?: string;
+            /** Format: int64 */
+            sessions: number;
+        };
         GraphDoc: {
             edges: components["schemas"]["EdgeDoc"][] | null;
             nodes: components["schemas"]["NodeDoc"][] | null;
@@ -2144,6 +2234,20 @@ export interface components {
             truncated: boolean;
             /** @description The URL after its templates were rendered */
             url: string;
+        };
+        HourBucket: {
+            /** Format: int64 */
+            delivered: number;
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            read: number;
+            /** Format: int64 */
+            replies: number;
+            /** Format: int64 */
+            sent: number;
+            /** Format: date-time */
+            t: string;
         };
         InterruptInputBody: {
             reason?: string;
@@ -2552,6 +2656,23 @@ export interface components {
             /** Format: int64 */
             version?: number;
         };
+        Outcomes: {
+            /** Format: int64 */
+            active: number;
+            /** Format: int64 */
+            completed: number;
+            ends: components["schemas"]["EndNode"][] | null;
+            /** Format: int64 */
+            expired: number;
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            interrupted: number;
+            /** Format: int64 */
+            started: number;
+            /** Format: int64 */
+            waiting: number;
+        };
         ParamsStruct: {
             body?: string[] | null;
             buttons?: string[] | null;
@@ -2615,6 +2736,17 @@ export interface components {
             handled: boolean;
             /** @description What handling it did, e.g. 'resumed session' */
             result?: string;
+        };
+        Report: {
+            campaign_id: string;
+            channels: components["schemas"]["ChannelReport"][] | null;
+            funnel: components["schemas"]["FunnelStep"][] | null;
+            /** Format: date-time */
+            generated_at: string;
+            hourly: components["schemas"]["HourBucket"][] | null;
+            outcomes: components["schemas"]["Outcomes"];
+            templates: components["schemas"]["TemplateReport"][] | null;
+            totals: components["schemas"]["ChannelReport"];
         };
         Revision: {
             flow: string;
@@ -2805,6 +2937,21 @@ export interface components {
             name: string;
             /** @enum {string} */
             parameter_format?: "POSITIONAL" | "NAMED" | "";
+        };
+        TemplateReport: {
+            /** Format: int64 */
+            button_clicks: number;
+            /** Format: int64 */
+            delivered: number;
+            /** Format: int64 */
+            failed: number;
+            name: string;
+            /** Format: int64 */
+            read: number;
+            /** Format: int64 */
+            replied: number;
+            /** Format: int64 */
+            sent: number;
         };
         TemplateSendInputBody: {
             channel_id: string;
@@ -3413,6 +3560,36 @@ export interface operations {
             };
         };
     };
+    "execution-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "pause-campaign-execution": {
         parameters: {
             query?: never;
@@ -3497,6 +3674,66 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ExecutionView"];
                 };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "campaign-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "campaign-recipients-csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error */
             default: {

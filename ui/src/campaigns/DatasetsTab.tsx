@@ -62,7 +62,7 @@ export function DatasetsTab({ campaign, onChanged }: { campaign: Campaign; onCha
         <p className="muted">No dataset yet: upload a CSV file with one contact per line.</p>
       ) : (
         <ul className="dataset-list">
-          {campaign.dataset_ids.map((id) => (
+          {(campaign.dataset_ids ?? []).map((id) => (
             <li key={id}>
               <button type="button" className="link" onClick={() => { setOpen(id); setUploading(false); }}>
                 {names.get(id)?.name ?? id}
@@ -180,7 +180,7 @@ function DatasetView({ id, campaign, onChanged }: { id: string; campaign: Campai
       <select id={`map-${key}`} value={(mapping?.[key] as string) ?? ''} disabled={!editor} onChange={(e) => setMapping((m) => (m ? { ...m, [key]: e.target.value } : m))}>
         {!required && <option value="">— none —</option>}
         {required && !mapping?.[key] && <option value="">— choose —</option>}
-        {ds.columns.map((c) => (
+        {(ds.columns ?? []).map((c) => (
           <option key={c} value={c}>
             {c}
           </option>

@@ -12,6 +12,11 @@ export function ReportTab({ campaign }: { campaign: Campaign }) {
   if (rep.error) return <ErrorBanner error={rep.error} />;
   if (!r) return <div className="loading">Computing the report…</div>;
   const t = r.totals;
+  const fails = t.failed_by_reason ?? [];
+  const templates = r.templates ?? [];
+  const ends = r.outcomes.ends ?? [];
+  const funnel = r.funnel ?? [];
+  const channels = r.channels ?? [];
   return (
     <div className="report">
       <div className="row gap">
@@ -53,7 +58,7 @@ export function ReportTab({ campaign }: { campaign: Campaign }) {
           <h3>Over time (hourly)</h3>
           <TimeSeries
             title="Messages and responses per hour"
-            rows={r.hourly}
+            rows={r.hourly ?? []}
             series={[
               { key: 'sent', label: 'Sent', color: COLORS.sent },
               { key: 'read', label: 'Read', color: COLORS.read },
@@ -64,13 +69,13 @@ export function ReportTab({ campaign }: { campaign: Campaign }) {
         </section>
         <section className="card">
           <h3>Failures by reason</h3>
-          {t.failed_by_reason.length === 0 ? (
+          {fails.length === 0 ? (
             <p className="muted small">No message failed.</p>
           ) : (
-            <BarList title="Failures by reason" items={t.failed_by_reason.map((f) => ({ label: f.code || f.reason || 'unknown', value: f.count }))} />
+            <BarList title="Failures by reason" items={fails.map((f) => ({ label: f.code || f.reason || 'unknown', value: f.count }))} />
           )}
           <ul className="small muted">
-            {t.failed_by_reason.map((f) => (
+            {fails.map((f) => (
               <li key={f.code + f.reason}>
                 <code>{f.code}</code> {f.reason}
               </li>
@@ -81,7 +86,7 @@ export function ReportTab({ campaign }: { campaign: Campaign }) {
           <h3>Template performance</h3>
           <GroupedBars
             title="Template performance"
-            groups={r.templates.map((tp) => ({ label: tp.name, values: { sent: tp.sent, delivered: tp.delivered, read: tp.read, replied: tp.replied, clicks: tp.button_clicks } }))}
+            groups={templates.map((tp) => ({ label: tp.name, values: { sent: tp.sent, delivered: tp.delivered, read: tp.read, replied: tp.replied, clicks: tp.button_clicks } }))}
             series={[
               { key: 'sent', label: 'Sent', color: COLORS.sent },
               { key: 'delivered', label: 'Delivered', color: COLORS.delivered },
@@ -104,22 +109,22 @@ export function ReportTab({ campaign }: { campaign: Campaign }) {
               { label: 'Failed', value: r.outcomes.failed, color: COLORS.failed },
             ]}
           />
-          {r.outcomes.ends.length > 0 && (
+          {ends.length > 0 && (
             <p className="small">
-              Ended on: {r.outcomes.ends.map((e) => `${e.node_id} (${e.count})`).join(', ')}
+              Ended on: {ends.map((e) => `${e.node_id} (${e.count})`).join(', ')}
             </p>
           )}
         </section>
         <section className="card">
           <h3>Per-node funnel</h3>
-          {r.funnel.length === 0 ? (
+          {funnel.length === 0 ? (
             <p className="muted small">No node was entered yet (or the flow does not keep its trace).</p>
           ) : (
-            <Funnel title="Sessions per node" steps={r.funnel.map((f) => ({ label: f.node_type ? `${f.node_id} · ${f.node_type}` : f.node_id, value: f.sessions, color: COLORS.started }))} />
+            <Funnel title="Sessions per node" steps={funnel.map((f) => ({ label: f.node_type ? `${f.node_id} · ${f.node_type}` : f.node_id, value: f.sessions, color: COLORS.started }))} />
           )}
         </section>
       </div>
-      {r.channels.length > 0 && (
+      {channels.length > 0 && (
         <section className="card">
           <h3>Per channel</h3>
           <table className="table small">
@@ -136,7 +141,7 @@ export function ReportTab({ campaign }: { campaign: Campaign }) {
               </tr>
             </thead>
             <tbody>
-              {r.channels.map((c) => (
+              {channels.map((c) => (
                 <tr key={c.channel_id ?? ''}>
                   <td>
                     {c.channel_name || c.channel_id || '—'} <span className="muted">{c.channel_type}</span>

@@ -8,7 +8,18 @@ import { campaignsApi, type Campaign, type ExecutionSettings } from './types';
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 /** The pre-flight checklist (each failed item with its fix link) and the execution settings, then Start. */
-export function StartTab({ campaign, onStarted }: { campaign: Campaign; onStarted: () => void }) {
+// Which tab of the campaign page fixes a checklist item whose fix is on the
+// campaign or one of its datasets.
+const TAB_OF: Record<string, 'setup' | 'contacts'> = {
+  flow_selected: 'setup',
+  channels: 'setup',
+  dates: 'setup',
+  dataset_ready: 'contacts',
+  dataset_valid_rows: 'contacts',
+  variables: 'contacts',
+};
+
+export function StartTab({ campaign, onStarted, onTab }: { campaign: Campaign; onStarted: () => void; onTab: (t: 'setup' | 'contacts') => void }) {
   const me = useMe();
   const editor = canEdit(me);
   const [datasetId, setDatasetId] = useState(campaign.dataset_ids?.[0] ?? '');
@@ -31,7 +42,7 @@ export function StartTab({ campaign, onStarted }: { campaign: Campaign; onStarte
       batch_size: batchSize,
       batch_delay_seconds: delay,
       max_failure_rate: maxFail / 100,
-      send_window: windowOn ? { start: wStart, end: wEnd, days } : null,
+      send_window: windowOn ? { start: wStart, end: wEnd, days } : undefined,
     };
     try {
       await campaignsApi.start(campaign.id, body);
@@ -50,7 +61,7 @@ export function StartTab({ campaign, onStarted }: { campaign: Campaign; onStarte
           <h3 className="grow">Pre-flight checklist</h3>
           {(campaign.dataset_ids ?? []).length > 1 && (
             <select aria-label="Dataset to run" value={datasetId} onChange={(e) => setDatasetId(e.target.value)}>
-              {campaign.dataset_ids.map((d) => (
+              {(campaign.dataset_ids ?? []).map((d) => (
                 <option key={d} value={d}>
                   {d}
                 </option>
@@ -73,11 +84,14 @@ export function StartTab({ campaign, onStarted }: { campaign: Campaign; onStarte
                 {!it.ok && (it.fix || it.fix_link) && (
                   <div className="small">
                     {it.fix}{' '}
-                    {it.fix_link && (
-                      <Link to={it.fix_link.replace(/^\/app/, '')} onClick={() => { if (it.fix_link.includes('#')) setTimeout(() => window.location.reload(), 0); }}>
-                        Fix it
-                      </Link>
-                    )}
+                    {it.fix_link &&
+                      (/^\/app\/(campaigns|datasets)\//.test(it.fix_link) ? (
+                        <button type="button" className="link" onClick={() => onTab(TAB_OF[it.id] ?? (it.fix_link!.includes('/datasets/') ? 'contacts' : 'setup'))}>
+                          Fix it
+                        </button>
+                      ) : (
+                        <Link to={it.fix_link.replace(/^\/app/, '')}>Fix it</Link>
+                      ))}
                   </div>
                 )}
               </div>

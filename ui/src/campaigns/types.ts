@@ -2,172 +2,21 @@
 // the campaign pages make. Multipart uploads and the event stream are not
 // something the generated OpenAPI client can describe, so these go through
 // rawRequest and fetch with the same credentials and CSRF header.
-import { ApiError, csrfHeader, rawRequest } from '../api/client';
+import { ApiError, csrfHeader, rawRequest, type Schemas } from '../api/client';
 
-export type CampaignStatus = 'draft' | 'active' | 'paused' | 'stopped' | 'completed';
-
-export interface Campaign {
-  id: string;
-  name: string;
-  description: string;
-  status: CampaignStatus;
-  status_reason: string;
-  flow_id: string;
-  channel_ids: string[];
-  dataset_ids: string[];
-  start_at: string | null;
-  end_at: string | null;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface Mapping {
-  phone_column: string;
-  identifier_column: string;
-  name_column: string;
-  email_column: string;
-  timezone_column: string;
-  default_country: string;
-  variables: Record<string, string>;
-}
-
-export interface DatasetRow {
-  row: number;
-  line: number;
-  status: string;
-  reason: string;
-  duplicate_of: number;
-  phone: string;
-  timezone: string;
-  values: Record<string, string>;
-}
-
-export interface DatasetCounts {
-  total: number;
-  valid: number;
-  invalid_phone: number;
-  duplicate: number;
-  wrong_columns: number;
-  opted_out: number;
-}
-
-export interface Dataset {
-  id: string;
-  name: string;
-  filename: string;
-  status: 'processing' | 'ready' | 'failed';
-  error: string;
-  encoding: string;
-  delimiter: string;
-  columns: string[];
-  mapping: Mapping;
-  warnings: string[];
-  counts: DatasetCounts;
-  preview: DatasetRow[];
-  created_at: string;
-  updated_at: string;
-}
-
-export interface ChecklistItem {
-  id: string;
-  ok: boolean;
-  message: string;
-  fix: string;
-  fix_link: string;
-}
-
-export interface Checklist {
-  ready: boolean;
-  dataset_id: string;
-  items: ChecklistItem[];
-}
-
-export interface SendWindow {
-  start: string;
-  end: string;
-  days: number[];
-}
-
-export interface ExecutionSettings {
-  dataset_id: string;
-  batch_size: number;
-  batch_delay_seconds: number;
-  send_window?: SendWindow | null;
-  max_failure_rate: number;
-}
-
-export interface ExecutionCounts {
-  queued: number;
-  waiting_for_window: number;
-  started: number;
-  start_failed: number;
-  sent: number;
-  delivered: number;
-  read: number;
-  replied: number;
-  completed: number;
-  failed: number;
-  failed_by_reason: Record<string, number>;
-  rate: number;
-  eta_seconds: number | null;
-  updated_at: string;
-}
-
-export interface Execution {
-  id: string;
-  campaign_id: string;
-  dataset_id: string;
-  status: 'running' | 'paused' | 'stopped' | 'completed';
-  status_reason: string;
-  settings: ExecutionSettings;
-  total: number;
-  counts: ExecutionCounts;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-}
-
-export interface FailureReason {
-  code: string;
-  reason: string;
-  count: number;
-}
-
-export interface ChannelReport {
-  channel_id?: string;
-  channel_name?: string;
-  channel_type?: string;
-  sessions: number;
-  queued: number;
-  sent: number;
-  delivered: number;
-  read: number;
-  failed: number;
-  failed_by_reason: FailureReason[];
-  replied: number;
-  response_rate: number;
-}
-
-export interface Report {
-  campaign_id: string;
-  generated_at: string;
-  totals: ChannelReport;
-  channels: ChannelReport[];
-  templates: { name: string; sent: number; delivered: number; read: number; failed: number; replied: number; button_clicks: number }[];
-  outcomes: {
-    started: number;
-    active: number;
-    waiting: number;
-    completed: number;
-    expired: number;
-    interrupted: number;
-    failed: number;
-    ends: { node_id: string; count: number }[];
-  };
-  funnel: { node_id: string; node_type?: string; sessions: number }[];
-  hourly: { t: string; sent: number; delivered: number; read: number; failed: number; replies: number }[];
-}
+// The shapes come from the generated OpenAPI types, so an API change shows
+// up here as a type error.
+export type Campaign = Schemas['CampaignView'];
+export type CampaignStatus = Campaign['status'];
+export type Mapping = Schemas['MappingView'];
+export type DatasetRow = Schemas['RowView'];
+export type Dataset = Schemas['DatasetView'];
+export type Checklist = Schemas['Checklist'];
+export type ChecklistItem = NonNullable<Checklist['items']>[number];
+export type ExecutionSettings = Schemas['ExecutionCreateInputBody'];
+export type Execution = Schemas['ExecutionView'];
+export type Report = Schemas['Report'];
+export type ChannelReport = Schemas['ChannelReport'];
 
 /** A list answer: the API pages with items and next (or results and next_cursor). */
 export interface Page<T> {

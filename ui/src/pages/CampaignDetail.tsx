@@ -49,7 +49,7 @@ export default function CampaignDetail({ campaignId }: { campaignId: string }) {
       </div>
       {tab === 'setup' && <SetupTab campaign={c} onSaved={(n) => loaded.setData(n)} />}
       {tab === 'contacts' && <DatasetsTab campaign={c} onChanged={(n) => loaded.setData(n)} />}
-      {tab === 'start' && <StartTab campaign={c} onStarted={() => { loaded.reload(); setTab('progress'); }} />}
+      {tab === 'start' && <StartTab campaign={c} onStarted={() => { loaded.reload(); setTab('progress'); }} onTab={setTab} />}
       {tab === 'progress' && <ProgressTab campaign={c} onChanged={() => loaded.reload()} onReport={() => setTab('report')} />}
       {tab === 'report' && <ReportTab campaign={c} />}
     </div>
