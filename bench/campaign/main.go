@@ -277,7 +277,7 @@ func startParley(ctx context.Context, dataDir string, fake *sandbox.Server) (*pa
 	if err := cfg.Finish(); err != nil {
 		return nil, err
 	}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return nil, err
 	}

@@ -319,7 +319,7 @@ func (r *Runner) start(ctx context.Context, e store.Execution, c store.Campaign,
 	n := 0
 	for off := 0; off < len(starts); off += txRows {
 		chunk := starts[off:min(off+txRows, len(starts))]
-		out, err := r.s.d.Starter.StartRows(ctx, conversation.RowsStartParams{ProjectID: e.ProjectID, FlowID: c.FlowID, Rows: chunk})
+		out, err := r.s.d.Starter.StartRows(ctx, conversation.RowsStartParams{ProjectID: e.ProjectID, FlowID: c.FlowID, Rows: chunk, Done: r.count(e)})
 		if err != nil && isPermanent(err) {
 			// One row's own problem: start the chunk row by row.
 			for j := range chunk {
@@ -346,7 +346,7 @@ func (r *Runner) start(ctx context.Context, e store.Execution, c store.Campaign,
 // start1 starts one row, recording it as failed when it cannot start for
 // a reason of its own.
 func (r *Runner) start1(ctx context.Context, e store.Execution, c store.Campaign, rs conversation.RowStart, x store.Recipient) (int, error) {
-	out, err := r.s.d.Starter.StartRows(ctx, conversation.RowsStartParams{ProjectID: e.ProjectID, FlowID: c.FlowID, Rows: []conversation.RowStart{rs}})
+	out, err := r.s.d.Starter.StartRows(ctx, conversation.RowsStartParams{ProjectID: e.ProjectID, FlowID: c.FlowID, Rows: []conversation.RowStart{rs}, Done: r.count(e)})
 	if err == nil {
 		if out[0].Started {
 			return 1, nil
@@ -357,6 +357,17 @@ func (r *Runner) start1(ctx context.Context, e store.Execution, c store.Campaign
 		return 0, err
 	}
 	return 0, r.fail(ctx, e, x, err)
+}
+
+// count adds a transaction's starts to e's counter, in that transaction:
+// the live count is exact.
+func (r *Runner) count(e store.Execution) func(ctx context.Context, q store.Queries, n int) error {
+	return func(ctx context.Context, q store.Queries, n int) error {
+		if n == 0 {
+			return nil
+		}
+		return q.ExecutionCountStarts(ctx, store.ExecutionCountParams{ProjectID: e.ProjectID, ID: e.ID, Started: int64(n), Now: r.s.d.Clock.Now()})
+	}
 }
 
 // isPermanent: the error is the row's own (bad data), not the database's.
@@ -429,16 +440,13 @@ func (r *Runner) rowStart(e store.Execution, ds store.Dataset, ch domain.Channel
 	}
 	row["phone_e164"] = x.Phone
 	campaignID, datasetID, rowNum := e.CampaignID, e.DatasetID, x.RowNum
-	now := r.s.d.Clock.Now()
+	// Whole seconds: WhatsApp times inbound messages to the second, and a
+	// reply counts when it is not older than the start.
+	now := r.s.d.Clock.Now().Truncate(time.Second)
 	return conversation.RowStart{Channel: ch, Phone: x.Phone, Name: name, Fields: fields, Row: row,
 		Claim: func(ctx context.Context, q store.Queries, contactID, sessionID string) (bool, error) {
-			ok, err := q.RecipientClaim(ctx, store.RecipientClaimParams{CampaignID: campaignID, DatasetID: datasetID, RowNum: rowNum,
+			return q.RecipientClaim(ctx, store.RecipientClaimParams{CampaignID: campaignID, DatasetID: datasetID, RowNum: rowNum,
 				Status: store.RecipientStarted, ChannelID: ch.ID, ContactID: contactID, SessionID: sessionID, Now: now})
-			if ok && err == nil {
-				// Counted in the start's transaction: the live count is exact.
-				err = q.ExecutionCountStarts(ctx, store.ExecutionCountParams{ProjectID: e.ProjectID, ID: e.ID, Started: 1, Now: now})
-			}
-			return ok, err
 		}}
 }
 

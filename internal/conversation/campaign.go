@@ -34,6 +34,9 @@ type RowsStartParams struct {
 	ProjectID string
 	FlowID    string
 	Rows      []RowStart
+	// Done, when set, runs last in the transaction with the number of rows
+	// started (a counter that must commit with the starts).
+	Done func(ctx context.Context, q store.Queries, started int) error
 }
 
 // RowStarted is what became of one row.
@@ -88,6 +91,15 @@ func (s *Service) StartRows(ctx context.Context, p RowsStartParams) ([]RowStarte
 				return err
 			}
 			out[i] = RowStarted{Started: true, ContactID: c.ID, SessionID: sessionID}
+		}
+		if p.Done != nil {
+			n := 0
+			for _, o := range out {
+				if o.Started {
+					n++
+				}
+			}
+			return p.Done(ctx, q, n)
 		}
 		return nil
 	})

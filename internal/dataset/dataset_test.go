@@ -142,7 +142,7 @@ type seqIDs struct{ n int }
 
 func (s *seqIDs) NewID() string { s.n++; return fmt.Sprintf("id-%06d", s.n) }
 
-func newService(t *testing.T) (*Service, store.Store, string) {
+func newService(t testing.TB) (*Service, store.Store, string) {
 	st := testdb.OpenSQLite(t, store.OpenOptions{})
 	ctx := context.Background()
 	p, err := st.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "P", Now: time.Now()})

@@ -2,8 +2,10 @@ package dataset
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -257,6 +259,13 @@ func newClassifier(m store.DatasetMapping, columns []string) *classifier {
 // classify sets the row's status, reason, phone and timezone (all but
 // opted-out, which needs the database).
 func (c *classifier) classify(r *store.DatasetRow, parseErr error) {
+	c.parse(r, parseErr)
+	c.dedupe(r)
+}
+
+// parse sets the row's outcome from its own cells (all but duplicates and
+// opt-outs). It keeps no state: rows are parsed in parallel.
+func (c *classifier) parse(r *store.DatasetRow, parseErr error) {
 	r.Status, r.Reason, r.DuplicateOf, r.Phone, r.Timezone = store.RowValid, "", 0, "", ""
 	switch {
 	case parseErr != nil:
@@ -277,10 +286,42 @@ func (c *classifier) classify(r *store.DatasetRow, parseErr error) {
 		tzCell = r.Cells[c.tzIdx]
 	}
 	r.Timezone, r.Reason = timezoneOf(num, tzCell)
+}
+
+// dedupe marks a valid row whose phone an earlier row had; rows must come
+// in row order.
+func (c *classifier) dedupe(r *store.DatasetRow) {
+	if r.Status != store.RowValid {
+		return
+	}
 	key, _ := strconv.ParseUint(r.Phone[1:], 10, 64)
 	if first, ok := c.seen[key]; ok {
 		r.Status, r.DuplicateOf, r.Reason = store.RowDuplicate, first, fmt.Sprintf("the same phone as row %d", first)
 		return
 	}
 	c.seen[key] = r.RowNum
+}
+
+// parseAll parses rows on every CPU.
+func (c *classifier) parseAll(rows []store.DatasetRow, errs []error) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || len(rows) < 256 {
+		for i := range rows {
+			c.parse(&rows[i], errs[i])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(rows) + workers - 1) / workers
+	for lo := 0; lo < len(rows); lo += per {
+		hi := min(lo+per, len(rows))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				c.parse(&rows[i], errs[i])
+			}
+		}()
+	}
+	wg.Wait()
 }

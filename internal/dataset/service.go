@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"strconv"
 	"sync"
@@ -225,58 +226,83 @@ func (s *Service) ingest(ctx context.Context, d store.Dataset, path string) (sto
 	}
 	cl := newClassifier(d.Mapping, d.Columns)
 	counts := counter{}
+	// Three stages: this goroutine reads records; each batch's phones are
+	// parsed on every CPU, then de-duplicated in row order; one writer
+	// suppresses opted-out phones and stores the batch while the next is
+	// read and parsed.
+	type job struct{ rows []store.DatasetRow }
+	jobs := make(chan job, 2)
+	writeErr := make(chan error, 1)
+	go func() {
+		lastProgress := s.clock.Now()
+		var err error
+		for j := range jobs {
+			if err != nil {
+				continue // drain
+			}
+			if err = s.suppress(ctx, d.ProjectID, j.rows); err != nil {
+				continue
+			}
+			rows := j.rows
+			if err = s.st.InTx(ctx, func(q store.Queries) error { return q.DatasetRowsInsert(ctx, rows) }); err != nil {
+				continue
+			}
+			for _, row := range j.rows {
+				counts.add(row.Status)
+			}
+			if now := s.clock.Now(); now.Sub(lastProgress) >= progressEvery {
+				lastProgress = now
+				p := d
+				p.Counts, p.UpdatedAt = maps.Clone(counts), now
+				_, err = s.st.DatasetUpdate(ctx, p)
+			}
+		}
+		writeErr <- err
+	}()
 	batch := make([]store.DatasetRow, 0, batchRows)
-	lastProgress := s.clock.Now()
+	errs := make([]error, 0, batchRows)
 	var rowNum int64
-	flush := func() error {
+	flush := func() {
 		if len(batch) == 0 {
-			return nil
+			return
 		}
-		if err := s.suppress(ctx, d.ProjectID, batch); err != nil {
-			return err
+		cl.parseAll(batch, errs)
+		for i := range batch {
+			cl.dedupe(&batch[i])
 		}
-		for _, row := range batch {
-			counts.add(row.Status)
-		}
-		if err := s.st.InTx(ctx, func(q store.Queries) error { return q.DatasetRowsInsert(ctx, batch) }); err != nil {
-			return err
-		}
-		batch = batch[:0]
-		if now := s.clock.Now(); now.Sub(lastProgress) >= progressEvery {
-			lastProgress = now
-			d.Counts, d.UpdatedAt = counts, now
-			if _, err := s.st.DatasetUpdate(ctx, d); err != nil {
+		jobs <- job{rows: batch}
+		batch, errs = make([]store.DatasetRow, 0, batchRows), errs[:0]
+	}
+	readErr := func() error {
+		for {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-		}
-		return nil
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return d, err
-		}
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return d, fmt.Errorf("reading row %d: %w", rowNum+1, err)
-		}
-		rowNum++
-		if rowNum > MaxRows {
-			return d, fmt.Errorf("the file has more than %d rows; split it", MaxRows)
-		}
-		row := store.DatasetRow{DatasetID: d.ID, RowNum: rowNum, Line: rec.Line, Cells: rec.Cells}
-		cl.classify(&row, rec.Err)
-		batch = append(batch, row)
-		if len(batch) == batchRows {
-			if err := flush(); err != nil {
-				return d, err
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				flush()
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading row %d: %w", rowNum+1, err)
+			}
+			rowNum++
+			if rowNum > MaxRows {
+				return fmt.Errorf("the file has more than %d rows; split it", MaxRows)
+			}
+			batch = append(batch, store.DatasetRow{DatasetID: d.ID, RowNum: rowNum, Line: rec.Line, Cells: rec.Cells})
+			errs = append(errs, rec.Err)
+			if len(batch) == batchRows {
+				flush()
 			}
 		}
-	}
-	if err := flush(); err != nil {
+	}()
+	close(jobs)
+	if err := <-writeErr; err != nil {
 		return d, err
+	}
+	if readErr != nil {
+		return d, readErr
 	}
 	if r.InvalidUTF8() {
 		d.Warnings = append(d.Warnings, "some bytes were not valid UTF-8 and were replaced with �; save the file as UTF-8")

@@ -345,9 +345,16 @@ func (q *Queries) ExecutionCreate(ctx context.Context, p store.ExecutionCreatePa
 		ON CONFLICT DO NOTHING`, e.CampaignID, e.ProjectID, e.ID, e.DatasetID); err != nil {
 		return e, q.translate(err, "taking the dataset's rows")
 	}
-	if _, err := q.w.Exec(ctx, `UPDATE campaign_recipients SET execution_id = ?, status = 'queued', not_before = NULL
-		WHERE campaign_id = ? AND dataset_id = ? AND status IN ('queued', 'waiting') AND execution_id <> ?`, e.ID, e.CampaignID, e.DatasetID, e.ID); err != nil {
-		return e, q.translate(err, "taking the rows an earlier execution left")
+	var earlier int64
+	if err := q.w.QueryRow(ctx, `SELECT COUNT(*) FROM campaign_executions WHERE campaign_id = ? AND dataset_id = ? AND id <> ?`,
+		e.CampaignID, e.DatasetID, e.ID).Scan(&earlier); err != nil {
+		return e, q.translate(err, "looking for earlier executions")
+	}
+	if earlier > 0 {
+		if _, err := q.w.Exec(ctx, `UPDATE campaign_recipients SET execution_id = ?, status = 'queued', not_before = NULL
+			WHERE campaign_id = ? AND dataset_id = ? AND status IN ('queued', 'waiting') AND execution_id <> ?`, e.ID, e.CampaignID, e.DatasetID, e.ID); err != nil {
+			return e, q.translate(err, "taking the rows an earlier execution left")
+		}
 	}
 	if _, err := q.w.Exec(ctx, `UPDATE campaign_executions SET total = (SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND execution_id = ?)
 		WHERE id = ?`, e.CampaignID, e.ID, e.ID); err != nil {
