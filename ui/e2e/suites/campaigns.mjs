@@ -139,3 +139,23 @@ export const tests = [
     },
   },
 ];
+
+tests.push({
+  name: 'campaigns: New flow opens the canvas with the campaign trigger',
+  fn: async (env) => {
+    const { page } = env;
+    await env.login();
+    const c = await apiCall(page, 'POST', '/campaigns/', { name: 'Flowless' });
+    if (c.status !== 201) throw new Error('campaign: ' + c.text);
+    await page.goto(`${env.base}/app/campaigns/${c.json.id}`);
+    await page.getByRole('button', { name: 'New flow' }).click();
+    await page.locator('.react-flow__node').first().waitFor();
+    const flowId = page.url().split('/flows/')[1].replace(/[/?#].*$/, '');
+    const f = await apiCall(page, 'GET', `/chat-flow/flows/${flowId}/`);
+    const start = (f.json.flow_data?.nodes ?? []).find((n) => n.type === 'start');
+    if (start?.data?.trigger?.type !== 'campaign') throw new Error('the new flow has no campaign trigger: ' + JSON.stringify(start));
+    const again = await apiCall(page, 'GET', `/campaigns/${c.json.id}/`);
+    if (again.json.flow_id !== flowId) throw new Error('the campaign does not run the new flow: ' + again.text);
+    await env.shot('campaigns-7-new-flow');
+  },
+});
