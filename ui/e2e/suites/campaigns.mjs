@@ -134,6 +134,8 @@ export const tests = [
       await page.getByRole('img', { name: 'Template performance' }).waitFor();
       await page.getByRole('img', { name: 'Messages and responses per hour' }).waitFor();
       await env.shot('campaigns-6-report');
+      await page.getByRole('heading', { name: 'Per channel' }).scrollIntoViewIfNeeded();
+      await env.shot('campaigns-6b-report-outcomes');
       const csv = await apiCall(page, 'GET', page.url().includes('/campaigns/') ? `/campaigns/${page.url().split('/campaigns/')[1].split(/[/#]/)[0]}/report/recipients.csv` : '');
       if (csv.status !== 200 || csv.text.trim().split('\n').length < 12) throw new Error('recipients.csv: ' + csv.status + ' ' + csv.text.slice(0, 300));
     },

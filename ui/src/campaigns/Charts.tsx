@@ -84,6 +84,9 @@ export function TimeSeries({ rows, series, title }: { rows: Record<string, numbe
     return `${d.getMonth() + 1}/${d.getDate()} ${String(d.getHours()).padStart(2, '0')}:00`;
   };
   if (rows.length === 0) return <p className="muted small">Nothing sent yet.</p>;
+  // One hour is no line: show its numbers as bars.
+  if (rows.length === 1)
+    return <GroupedBars title={title} groups={[{ label: label(xs[0]), values: Object.fromEntries(series.map((s) => [s.key, Number(rows[0][s.key] ?? 0)])) }]} series={series} />;
   return (
     <figure className="chart-fig">
       <svg className="chart" role="img" aria-label={title} viewBox={`0 0 ${w} ${h}`} width="100%">
