@@ -137,6 +137,12 @@ func run(rows int, rates string, dur time.Duration) error {
 	if err != nil {
 		return err
 	}
+	for exec["preparing"] == true {
+		time.Sleep(50 * time.Millisecond)
+		if exec, err = p.call("GET", "/campaigns/"+camp["id"].(string)+"/executions/"+exec["id"].(string)+"/", nil, http.StatusOK); err != nil {
+			return err
+		}
+	}
 	queued := time.Since(began)
 	peak := peakRSS()
 	counts := ds["counts"].(map[string]any)

@@ -122,7 +122,7 @@ func TestCampaignEndToEnd(t *testing.T) {
 
 	e := c.must("POST", "/campaigns/"+id+"/executions/", map[string]any{"batch_size": 2, "batch_delay_seconds": 0.3}, http.StatusCreated)
 	eid := e["id"].(string)
-	if e["total"] != float64(12) || e["status"] != "running" {
+	if e["status"] != "running" || e["preparing"] != true {
 		t.Fatalf("execution: %v", e)
 	}
 	if status, _ := c.call("POST", "/campaigns/"+id+"/executions/", map[string]any{}); status != http.StatusConflict {
@@ -145,6 +145,9 @@ func TestCampaignEndToEnd(t *testing.T) {
 	}
 	c.must("POST", "/campaigns/"+id+"/executions/"+eid+"/resume", nil, http.StatusOK)
 	e = c.waitExecution(id, eid, "completed")
+	if e["total"] != float64(12) || e["preparing"] != false {
+		t.Fatalf("completed execution: %v", e)
+	}
 	c.eventually("every template reaches the fake", func() bool { return len(c.fake.Messages()) >= 12 })
 	time.Sleep(300 * time.Millisecond)
 	seen := map[string]int{}
@@ -217,10 +220,9 @@ func TestCampaignStopAndWindow(t *testing.T) {
 		t.Fatalf("resuming a stopped execution: %d", status)
 	}
 	e2 := c.must("POST", "/campaigns/"+id+"/executions/", map[string]any{"batch_size": 10, "batch_delay_seconds": 0}, http.StatusCreated)
-	if e2["total"] != float64(6) {
-		t.Fatalf("the second execution took %v rows, want the 6 left", e2["total"])
+	if got := c.waitExecution(id, e2["id"].(string), "completed"); got["total"] != float64(6) {
+		t.Fatalf("the second execution took %v rows, want the 6 left", got["total"])
 	}
-	c.waitExecution(id, e2["id"].(string), "completed")
 	c.eventually("every row's template reaches the fake", func() bool { return len(c.fake.Messages()) == 6 })
 	// Bad settings are 422 with a pointer.
 	status, p := c.call("POST", "/campaigns/"+id+"/executions/", map[string]any{"send_window": map[string]any{"start": "20:00", "end": "09:00"}})

@@ -19,6 +19,8 @@ const (
 	staleStats = 2 * time.Second
 	// txRows are the rows started per transaction.
 	txRows = 50
+	// takeRows are the dataset rows an execution takes per transaction.
+	takeRows = 50_000
 	// idleRecheck is when an execution with only rows waiting for their
 	// window looks again.
 	idleRecheck = 15 * time.Second
@@ -157,6 +159,18 @@ func (r *Runner) step(ctx context.Context, e store.Execution) error {
 		_, err := s.d.Store.ExecutionUpdate(ctx, e)
 		return err
 	}
+	if !e.Taken {
+		// Take the next chunk of the dataset's rows, a transaction each, so
+		// a million rows never hold the writer at once.
+		err := s.d.Store.InTx(ctx, func(q store.Queries) error {
+			var err error
+			e, err = q.ExecutionTake(ctx, store.ExecutionTakeParams{ProjectID: e.ProjectID, ID: e.ID, Limit: takeRows})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("taking the dataset's rows: %w", err)
+		}
+	}
 	if r.checkDue(e.ID, now) {
 		if reason, err := r.failing(ctx, e); err != nil {
 			return err
@@ -172,6 +186,9 @@ func (r *Runner) step(ctx context.Context, e store.Execution) error {
 		counts, err := s.d.Store.RecipientCounts(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
 		if err != nil {
 			return err
+		}
+		if !e.Taken {
+			return r.schedule(ctx, e, now) // more rows to take at once
 		}
 		if counts[store.RecipientQueued]+counts[store.RecipientWaiting] == 0 {
 			return r.finish(ctx, e, store.ExecutionCompleted, "every row was started")

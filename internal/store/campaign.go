@@ -42,11 +42,14 @@ type Campaigns interface {
 	CampaignUpdate(ctx context.Context, c Campaign) (Campaign, error)
 	CampaignDelete(ctx context.Context, r Ref) error
 
-	// ExecutionCreate stores e and makes every valid row of its dataset a
-	// recipient of the campaign, in its execution: rows never taken by the
-	// campaign are added, rows queued or waiting under an earlier execution
-	// are moved to e. It returns e with Total set.
+	// ExecutionCreate stores e; it has taken no rows yet (ExecutionTake).
 	ExecutionCreate(ctx context.Context, p ExecutionCreateParams) (Execution, error)
+	// ExecutionTake makes the next Limit dataset rows after the execution's
+	// take cursor recipients of the campaign, in the execution: valid rows
+	// the campaign never took are added, rows queued or waiting under an
+	// earlier execution are moved to it. It advances the cursor and Total,
+	// and sets Taken once no row is left. Call it in a transaction.
+	ExecutionTake(ctx context.Context, p ExecutionTakeParams) (Execution, error)
 	ExecutionGet(ctx context.Context, r Ref) (Execution, error)
 	ExecutionList(ctx context.Context, p ExecutionListParams) (List[Execution], error)
 	// ExecutionsDue lists running executions whose next batch is due.
@@ -225,6 +228,10 @@ type Execution struct {
 	Total       int64
 	Started     int64
 	StartFailed int64
+	// TakeCursor is the last dataset row taken; Taken is set once every
+	// row of the dataset was.
+	TakeCursor int64
+	Taken      bool
 	// Stats is the latest snapshot of the execution's numbers, refreshed by
 	// the campaign runner (cheap to read).
 	Stats       ExecutionStats
@@ -277,6 +284,13 @@ type ExecutionStats struct {
 // ExecutionCreateParams create an execution and take its recipients.
 type ExecutionCreateParams struct {
 	Execution Execution
+}
+
+// ExecutionTakeParams take the next rows of an execution's dataset.
+type ExecutionTakeParams struct {
+	ProjectID string
+	ID        string
+	Limit     int64
 }
 
 // ExecutionListParams list a campaign's executions.

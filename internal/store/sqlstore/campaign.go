@@ -309,13 +309,13 @@ func (q *Queries) CampaignDelete(ctx context.Context, r store.Ref) error {
 }
 
 const executionCols = `id, project_id, campaign_id, dataset_id, status, status_reason, settings, total, started, start_failed, stats, next_batch_at,
-	created_at, updated_at, finished_at`
+	created_at, updated_at, finished_at, take_cursor, taken`
 
 func scanExecution(r Row) (store.Execution, error) {
 	var e store.Execution
 	var settings, stats string
 	err := r.Scan(&e.ID, &e.ProjectID, &e.CampaignID, &e.DatasetID, &e.Status, &e.StatusReason, &settings, &e.Total, &e.Started, &e.StartFailed,
-		&stats, &e.NextBatchAt, &e.CreatedAt, &e.UpdatedAt, &e.FinishedAt)
+		&stats, &e.NextBatchAt, &e.CreatedAt, &e.UpdatedAt, &e.FinishedAt, &e.TakeCursor, &e.Taken)
 	if err != nil {
 		return e, err
 	}
@@ -332,17 +332,27 @@ func scanExecution(r Row) (store.Execution, error) {
 // ExecutionCreate implements store.Queries.
 func (q *Queries) ExecutionCreate(ctx context.Context, p store.ExecutionCreateParams) (store.Execution, error) {
 	e := p.Execution
-	if _, err := q.w.Exec(ctx, `INSERT INTO campaign_executions (`+executionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, NULL)`,
+	if _, err := q.w.Exec(ctx, `INSERT INTO campaign_executions (`+executionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, NULL, 0, FALSE)`,
 		e.ID, e.ProjectID, e.CampaignID, e.DatasetID, e.Status, e.StatusReason, jsonText(e.Settings), jsonText(e.Stats), e.NextBatchAt.UTC(),
 		e.CreatedAt.UTC(), e.UpdatedAt.UTC()); err != nil {
 		return e, q.translate(err, "creating campaign execution")
 	}
-	// Rows the campaign never took join this execution; rows an earlier
-	// (stopped) execution left unstarted move to it. The primary key keeps
-	// a row the campaign already has from being added twice.
+	return q.ExecutionGet(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
+}
+
+// ExecutionTake implements store.Queries.
+func (q *Queries) ExecutionTake(ctx context.Context, p store.ExecutionTakeParams) (store.Execution, error) {
+	e, err := q.ExecutionGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: p.ID})
+	if err != nil || e.Taken {
+		return e, err
+	}
+	lo, hi := e.TakeCursor, e.TakeCursor+p.Limit
+	// Rows the campaign never took join this execution; the primary key
+	// keeps a row the campaign already has from being added twice.
 	if _, err := q.w.Exec(ctx, `INSERT INTO campaign_recipients (campaign_id, dataset_id, row_num, project_id, execution_id, status, phone, timezone)
-		SELECT ?, dataset_id, row_num, ?, ?, 'queued', phone, timezone FROM dataset_rows WHERE dataset_id = ? AND status = 'valid'
-		ON CONFLICT DO NOTHING`, e.CampaignID, e.ProjectID, e.ID, e.DatasetID); err != nil {
+		SELECT ?, dataset_id, row_num, ?, ?, 'queued', phone, timezone FROM dataset_rows
+		WHERE dataset_id = ? AND row_num > ? AND row_num <= ? AND status = 'valid'
+		ON CONFLICT DO NOTHING`, e.CampaignID, e.ProjectID, e.ID, e.DatasetID, lo, hi); err != nil {
 		return e, q.translate(err, "taking the dataset's rows")
 	}
 	var earlier int64
@@ -351,13 +361,20 @@ func (q *Queries) ExecutionCreate(ctx context.Context, p store.ExecutionCreatePa
 		return e, q.translate(err, "looking for earlier executions")
 	}
 	if earlier > 0 {
+		// Rows an earlier (stopped) execution left unstarted move here.
 		if _, err := q.w.Exec(ctx, `UPDATE campaign_recipients SET execution_id = ?, status = 'queued', not_before = NULL
-			WHERE campaign_id = ? AND dataset_id = ? AND status IN ('queued', 'waiting') AND execution_id <> ?`, e.ID, e.CampaignID, e.DatasetID, e.ID); err != nil {
+			WHERE campaign_id = ? AND dataset_id = ? AND row_num > ? AND row_num <= ? AND status IN ('queued', 'waiting') AND execution_id <> ?`,
+			e.ID, e.CampaignID, e.DatasetID, lo, hi, e.ID); err != nil {
 			return e, q.translate(err, "taking the rows an earlier execution left")
 		}
 	}
-	if _, err := q.w.Exec(ctx, `UPDATE campaign_executions SET total = (SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND execution_id = ?)
-		WHERE id = ?`, e.CampaignID, e.ID, e.ID); err != nil {
+	var more int64
+	if err := q.w.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM dataset_rows WHERE dataset_id = ? AND row_num > ? LIMIT 1) x`, e.DatasetID, hi).Scan(&more); err != nil {
+		return e, q.translate(err, "looking for rows left to take")
+	}
+	if _, err := q.w.Exec(ctx, `UPDATE campaign_executions SET take_cursor = ?, taken = ?,
+			total = total + (SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND dataset_id = ? AND execution_id = ? AND row_num > ? AND row_num <= ?)
+		WHERE id = ?`, hi, more == 0, e.CampaignID, e.DatasetID, e.ID, lo, hi, e.ID); err != nil {
 		return e, q.translate(err, "counting the execution's rows")
 	}
 	return q.ExecutionGet(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})

@@ -100,6 +100,24 @@ func testCampaignCRUD(t *testing.T, s store.Store) {
 	wantCode(t, s.CampaignDelete(ctx, store.Ref{ProjectID: p1, ID: "c1"}), domain.CodeNotFound)
 }
 
+// createExecution creates an execution and takes its rows, 7 at a time.
+func createExecution(t *testing.T, s store.Store, e store.Execution) store.Execution {
+	t.Helper()
+	ctx := context.Background()
+	out := must(s.ExecutionCreate(ctx, store.ExecutionCreateParams{Execution: e}))(t)
+	if out.Total != 0 || out.Taken {
+		t.Fatalf("a new execution has taken rows: %+v", out)
+	}
+	for !out.Taken {
+		check(t, s.InTx(ctx, func(q store.Queries) error {
+			var err error
+			out, err = q.ExecutionTake(ctx, store.ExecutionTakeParams{ProjectID: e.ProjectID, ID: e.ID, Limit: 7})
+			return err
+		}))
+	}
+	return out
+}
+
 func newExecution(id, projectID string, at time.Time) store.Execution {
 	return store.Execution{ID: id, ProjectID: projectID, CampaignID: "c1", DatasetID: "d1", Status: store.ExecutionRunning,
 		Settings: store.ExecutionSettings{BatchSize: 10}, NextBatchAt: at, CreatedAt: at, UpdatedAt: at}
@@ -110,7 +128,7 @@ func testExecutionTakesRowsOnce(t *testing.T, s store.Store) {
 	p1, _ := runtimeProjects(t, s)
 	seedDataset(t, s, p1, "d1", 30) // 20 valid
 	must(s.CampaignCreate(ctx, store.Campaign{ID: "c1", ProjectID: p1, Name: "C", Status: store.CampaignDraft, CreatedAt: t0, UpdatedAt: t0}))(t)
-	e1 := must(s.ExecutionCreate(ctx, store.ExecutionCreateParams{Execution: newExecution("e1", p1, t0)}))(t)
+	e1 := createExecution(t, s, newExecution("e1", p1, t0))
 	if e1.Total != 20 || e1.Status != store.ExecutionRunning {
 		t.Fatalf("execution 1: %+v", e1)
 	}
@@ -154,7 +172,7 @@ func testExecutionTakesRowsOnce(t *testing.T, s store.Store) {
 	e1.UpdatedAt = t0.Add(time.Second)
 	must(s.ExecutionUpdate(ctx, e1))(t)
 	// A later execution takes exactly the 15 rows left, none started.
-	e2 := must(s.ExecutionCreate(ctx, store.ExecutionCreateParams{Execution: newExecution("e2", p1, t0.Add(time.Minute))}))(t)
+	e2 := createExecution(t, s, newExecution("e2", p1, t0.Add(time.Minute)))
 	if e2.Total != 15 {
 		t.Fatalf("execution 2 took %d rows, want 15", e2.Total)
 	}
@@ -181,7 +199,7 @@ func testRecipientsWait(t *testing.T, s store.Store) {
 	p1, _ := runtimeProjects(t, s)
 	seedDataset(t, s, p1, "d1", 6) // rows 1, 2, 4, 5 valid
 	must(s.CampaignCreate(ctx, store.Campaign{ID: "c1", ProjectID: p1, Name: "C", Status: store.CampaignDraft, CreatedAt: t0, UpdatedAt: t0}))(t)
-	must(s.ExecutionCreate(ctx, store.ExecutionCreateParams{Execution: newExecution("e1", p1, t0)}))(t)
+	createExecution(t, s, newExecution("e1", p1, t0))
 	check(t, s.RecipientsWait(ctx, store.RecipientsWaitParams{CampaignID: "c1", DatasetID: "d1", Rows: []int64{1, 4}, NotBefore: t0.Add(time.Hour)}))
 	rs := must(s.RecipientsDue(ctx, store.RecipientsDueParams{ProjectID: p1, ExecutionID: "e1", Now: t0, Limit: 10}))(t)
 	if len(rs) != 2 || rs[0].RowNum != 2 || rs[1].RowNum != 5 {
