@@ -37,7 +37,7 @@ func SeedCampaignReport(t *testing.T, s store.Store) string {
 	seedDataset(t, s, p1, "d1", 6)
 	must(s.CampaignCreate(ctx, store.Campaign{ID: "c1", ProjectID: p1, Name: "C", Status: store.CampaignActive, FlowID: "f1",
 		ChannelIDs: []string{"ch"}, DatasetIDs: []string{"d1"}, CreatedAt: t0, UpdatedAt: t0}))(t)
-	must(s.ExecutionCreate(ctx, store.ExecutionCreateParams{Execution: newExecution("e1", p1, t0)}))(t)
+	createExecution(t, s, newExecution("e1", p1, t0))
 	for _, row := range []int64{1, 2, 4} {
 		k, sid := fmt.Sprintf("k%d", row), fmt.Sprintf("s%d", row)
 		_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: fmt.Sprintf("35191%07d", row-1), ChannelID: "ch", NewID: k, Now: t0})
