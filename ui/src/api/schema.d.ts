@@ -1823,13 +1823,15 @@ export interface components {
             /** Format: date-time */
             finished_at: string | null;
             id: string;
+            /** @description True while the execution is still taking its dataset's rows (50,000 per step) */
+            preparing: boolean;
             settings: components["schemas"]["ExecutionSettingsView"];
             /** @enum {string} */
             status: "running" | "paused" | "stopped" | "completed";
             status_reason: string;
             /**
              * Format: int64
-             * @description Rows this execution took
+             * @description Rows this execution took (grows while preparing)
              */
             total: number;
             /** Format: date-time */
