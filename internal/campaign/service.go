@@ -312,10 +312,9 @@ func (s *Service) CreateExecution(ctx context.Context, projectID, campaignID str
 		return store.Execution{}, e
 	}
 	now := s.d.Clock.Now()
+	// Due at once: the runner takes the rows now and starts none before
+	// the campaign's start date.
 	next := now
-	if c.StartAt != nil && c.StartAt.After(now) {
-		next = *c.StartAt
-	}
 	e := store.Execution{ID: s.d.IDs.NewID(), ProjectID: projectID, CampaignID: campaignID, DatasetID: in.DatasetID, Status: store.ExecutionRunning,
 		Settings: in.ExecutionSettings, Stats: store.ExecutionStats{FailedByReason: map[string]int64{}, UpdatedAt: now, ChecksSince: now},
 		NextBatchAt: next, CreatedAt: now, UpdatedAt: now}
