@@ -335,3 +335,24 @@ func TestCampaignSurveyFlow(t *testing.T) {
 		return counts["replied"] == float64(1) && counts["completed"] == float64(1) && counts["read"].(float64) >= 1
 	})
 }
+
+// TestCampaignStartDate: before the campaign's start date an execution
+// takes its rows but starts none.
+func TestCampaignStartDate(t *testing.T) {
+	t.Parallel()
+	c := campaignSetup(t, "1000045")
+	d := c.upload("phone,first_name\n+351915000001,A\n+351915000002,B\n+351915000003,C\n", nil)
+	camp := c.must("POST", "/campaigns/", map[string]any{"name": "Later", "flow_id": c.flowID, "channel_ids": []string{c.channelID},
+		"dataset_ids": []string{d["id"].(string)}, "start_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, http.StatusCreated)
+	id := camp["id"].(string)
+	e := c.must("POST", "/campaigns/"+id+"/executions/", map[string]any{"batch_delay_seconds": 0}, http.StatusCreated)
+	c.eventually("the rows are taken", func() bool {
+		e = c.must("GET", "/campaigns/"+id+"/executions/"+e["id"].(string)+"/", nil, http.StatusOK)
+		return e["preparing"] == false
+	})
+	time.Sleep(500 * time.Millisecond)
+	e = c.must("GET", "/campaigns/"+id+"/executions/"+e["id"].(string)+"/", nil, http.StatusOK)
+	if e["total"] != float64(3) || e["status"] != "running" || e["counts"].(map[string]any)["started"] != float64(0) || len(c.fake.Messages()) != 0 {
+		t.Fatalf("before the start date: %v", e)
+	}
+}

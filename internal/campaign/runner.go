@@ -154,12 +154,8 @@ func (r *Runner) step(ctx context.Context, e store.Execution) error {
 	if c.EndAt != nil && !now.Before(*c.EndAt) {
 		return r.finish(ctx, e, store.ExecutionCompleted, "the campaign's end date passed; rows not started stay queued")
 	}
-	if c.StartAt != nil && now.Before(*c.StartAt) {
-		e.NextBatchAt = *c.StartAt
-		_, err := s.d.Store.ExecutionUpdate(ctx, e)
-		return err
-	}
 	if !e.Taken {
+		// (Before the start date too: taking rows starts nothing.)
 		// Take the next chunk of the dataset's rows, a transaction each, so
 		// a million rows never hold the writer at once.
 		err := s.d.Store.InTx(ctx, func(q store.Queries) error {
@@ -170,6 +166,14 @@ func (r *Runner) step(ctx context.Context, e store.Execution) error {
 		if err != nil {
 			return fmt.Errorf("taking the dataset's rows: %w", err)
 		}
+	}
+	if c.StartAt != nil && now.Before(*c.StartAt) {
+		if !e.Taken {
+			return r.schedule(ctx, e, now) // the next chunk at once
+		}
+		e.NextBatchAt = *c.StartAt
+		_, err := s.d.Store.ExecutionUpdate(ctx, e)
+		return err
 	}
 	if r.checkDue(e.ID, now) {
 		if reason, err := r.failing(ctx, e); err != nil {

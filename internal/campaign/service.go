@@ -312,10 +312,9 @@ func (s *Service) CreateExecution(ctx context.Context, projectID, campaignID str
 		return store.Execution{}, e
 	}
 	now := s.d.Clock.Now()
+	// Due at once: the runner takes the rows now and starts none before
+	// the campaign's start date.
 	next := now
-	if c.StartAt != nil && c.StartAt.After(now) {
-		next = *c.StartAt
-	}
 	e := store.Execution{ID: s.d.IDs.NewID(), ProjectID: projectID, CampaignID: campaignID, DatasetID: in.DatasetID, Status: store.ExecutionRunning,
 		Settings: in.ExecutionSettings, Stats: store.ExecutionStats{FailedByReason: map[string]int64{}, UpdatedAt: now, ChecksSince: now},
 		NextBatchAt: next, CreatedAt: now, UpdatedAt: now}
@@ -342,6 +341,9 @@ func (s *Service) CreateExecution(ctx context.Context, projectID, campaignID str
 	return e, nil
 }
 
+// statsBudget bounds recomputing a finished execution's counts on a read.
+const statsBudget = 3 * time.Second
+
 // Execution returns an execution with its counts (refreshed when the
 // snapshot is older than a few seconds and the runner is not refreshing
 // it).
@@ -353,12 +355,17 @@ func (s *Service) Execution(ctx context.Context, projectID, campaignID, id strin
 	if e.CampaignID != campaignID {
 		return e, domain.NotFound("execution", id)
 	}
-	if s.d.Clock.Now().Sub(e.Stats.UpdatedAt) > staleStats {
-		st, err := s.stats(ctx, e)
-		if err != nil {
-			return e, err
+	// A running execution's snapshot is the runner's (every 2 s). A
+	// finished one's statuses still arrive: a stale snapshot is recomputed
+	// here, within a bound, and the old one served if that is too slow.
+	if e.Status != store.ExecutionRunning && s.d.Clock.Now().Sub(e.Stats.UpdatedAt) > staleStats {
+		sctx, cancel := context.WithTimeout(ctx, statsBudget)
+		defer cancel()
+		if st, err := s.stats(sctx, e); err == nil {
+			e.Stats = st
+		} else if ctx.Err() != nil {
+			return e, ctx.Err()
 		}
-		e.Stats = st
 	}
 	return e, nil
 }
