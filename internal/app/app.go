@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/campaign"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/metamsg"
 	"github.com/parleyhq/parley/internal/channel/viber"
@@ -30,6 +31,7 @@ import (
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/dataset"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/httpclient"
@@ -88,6 +90,8 @@ type App struct {
 	flows    *chatflow.Service
 	channels *channels.Service
 	chanlog  *channellog.Writer
+	datasets *dataset.Service
+	campaign *campaign.Service
 	sandbox  atomic.Pointer[sandbox.Server]
 	listener net.Listener
 	// AdminPassword is set when the first start created the admin.
@@ -237,11 +241,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	a.jobs = jobs.NewService(st.Jobs(), reg, logger)
 	forms := waflow.New(waflow.Deps{Store: st, Channels: chans, Clock: clock, IDs: ids, Logger: logger})
 	forms.SetEndpoint(waflow.EndpointDeps{Box: box, Waits: formWaits{run.Sprint}, Configs: chans, HTTP: doer})
+	conv := conversation.New(st, run, flows, clock, ids, logger)
+	a.datasets = dataset.New(st, clock, ids, logger, "")
+	a.campaign = campaign.New(campaign.Deps{Store: st, Flows: flows, Starter: conv, Limiters: chans, Clock: clock, IDs: ids, Logger: logger})
 	a.api = httpapi.New(httpapi.Deps{
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
-		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: chans, HTTP: doer,
+		Flows: flows, Runner: run, Conversations: conv, Channels: chans, HTTP: doer, Datasets: a.datasets, Campaigns: a.campaign,
 		ChannelLog: a.chanlog, TrustedProxies: proxies, Sandbox: sandboxConsole{a}, MetricsToken: cfg.MetricsToken,
 		WhatsAppFlows: forms,
 	})
@@ -277,6 +284,12 @@ func (a *App) Store() Store { return a.store }
 // ChannelLog is the channel log's writer (tests flush it).
 func (a *App) ChannelLog() *channellog.Writer { return a.chanlog }
 
+// Campaigns is the campaign service (tests and benchmarks drive its runner).
+func (a *App) Campaigns() *campaign.Service { return a.campaign }
+
+// Datasets is the dataset service (tests and benchmarks wait for uploads).
+func (a *App) Datasets() *dataset.Service { return a.datasets }
+
 // Accounts is the account service.
 func (a *App) Accounts() *account.Service { return a.accounts }
 
@@ -306,6 +319,15 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	if err := a.chanlog.Start(context.WithoutCancel(ctx)); err != nil {
+		ln.Close()
+		return err
+	}
+	// Campaigns start rows through the runner: after it.
+	if err := a.datasets.Start(context.WithoutCancel(ctx)); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := a.campaign.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return err
 	}
@@ -351,6 +373,8 @@ func (a *App) Stop() error {
 		}
 	}
 	if a.listener != nil {
+		a.campaign.Stop() // before the runner it starts rows through
+		a.datasets.Stop()
 		a.runner.Stop()
 		if err := a.jobs.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping jobs: %w", err))

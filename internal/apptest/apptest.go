@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -202,4 +203,43 @@ func (s *Server) Eventually(what string, cond func() bool) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
+}
+
+// Upload posts a multipart form: fields, and file under the field "file"
+// (streamed, so large files are never held whole), and returns the status
+// and the decoded object.
+func (s *Server) Upload(path string, fields map[string]string, filename string, file io.Reader) (int, map[string]any) {
+	s.T.Helper()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		for k, v := range fields {
+			if err := mw.WriteField(k, v); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		fw, err := mw.CreateFormFile("file", filename)
+		if err == nil {
+			_, err = io.Copy(fw, file)
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.Base+path, pr)
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := s.HTTP.Do(req)
+	if err != nil {
+		s.T.Fatalf("POST %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return res.StatusCode, out
 }

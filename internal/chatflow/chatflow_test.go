@@ -502,6 +502,9 @@ func TestImportExportTemplates(t *testing.T) {
 		t.Fatalf("%d built-in templates", len(tpls))
 	}
 	for _, tpl := range tpls {
+		if tpl.Category == "campaigns" {
+			continue // publishing needs its approved message template: internal/app's TestCampaignSurveyFlow
+		}
 		t.Run(tpl.ID, func(t *testing.T) {
 			fl := ok[chatflow.Flow](t)(f.svc.CreateFromTemplate(f.ctx, f.project, f.actor, chatflow.FromTemplateInput{Template: tpl.ID, IsActive: true}))
 			if fl.Name != tpl.Name || fl.Revision != 1 || len(fl.Problems) != 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -109,7 +110,7 @@ func TestBuiltinTemplatesClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"appointment_booking", "csat_survey", "faq_menu", "lead_capture", "order_form"}
+	want := []string{"appointment_booking", "campaign_survey", "csat_survey", "faq_menu", "lead_capture", "order_form"}
 	if len(tpls) != len(want) {
 		t.Fatalf("got %d templates", len(tpls))
 	}
@@ -342,5 +343,20 @@ func BenchmarkConditionChoose(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = cc.Choose(env)
+	}
+}
+
+// TestCampaignSurveyTemplate: the built-in campaign flow has the campaign
+// trigger, passes the campaign rule, sends the survey_invite template and
+// reads the dataset's name column.
+func TestCampaignSurveyTemplate(t *testing.T) {
+	t.Parallel()
+	tp, ok := Template("campaign_survey")
+	if !ok {
+		t.Fatal("no campaign_survey template")
+	}
+	f := Campaign(tp.Graph, nil)
+	if f.Trigger != "campaign" || len(f.Problems) != 0 || len(f.Templates) != 1 || f.Templates[0].Name != "survey_invite" || fmt.Sprint(f.Columns) != "[name]" {
+		t.Fatalf("facts: %+v", f)
 	}
 }

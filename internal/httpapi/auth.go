@@ -134,6 +134,9 @@ func (s *Server) scopeChecks() map[string]scopeCheck {
 	for name, check := range s.flowScopes() {
 		checks[name] = check
 	}
+	for name, check := range s.campaignScopes() {
+		checks[name] = check
+	}
 	return checks
 }
 

@@ -400,6 +400,9 @@ func TestFlowImportExportAPI(t *testing.T) {
 	}
 	for _, raw := range tpls {
 		tpl := raw.(map[string]any)
+		if tpl["category"] == "campaigns" {
+			continue // publishing needs its approved message template: internal/app's TestCampaignSurveyFlow
+		}
 		t.Run(tpl["id"].(string), func(t *testing.T) {
 			f := c.do("POST", "/chat-flow/flows/from-template/", map[string]any{"template": tpl["id"], "is_active": true}).want(201).json()
 			if f["name"] != tpl["name"] || f["status"] != "published" {

@@ -56,6 +56,19 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A campaign of project B with a stopped execution (its progress
+	// stream ends at once, so the control read below returns).
+	bCampaign, err := h.store.CampaignCreate(context.Background(), store.Campaign{ID: "b-campaign-1", ProjectID: b.project.ID, Name: "Bravo campaign",
+		Status: store.CampaignDraft, CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bExecution, err := h.store.ExecutionCreate(context.Background(), store.ExecutionCreateParams{Execution: store.Execution{ID: "b-execution-1",
+		ProjectID: b.project.ID, CampaignID: bCampaign.ID, DatasetID: "none", Status: store.ExecutionStopped, NextBatchAt: time.Now(), CreatedAt: time.Now(), UpdatedAt: time.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// One thing of each kind in project B, by path parameter name.
 	fixtures := map[string]string{
 		"project_id":  b.project.ID,
@@ -73,6 +86,8 @@ func TestIsolation(t *testing.T) {
 
 		"dead_letter_id": bDeadLetter.ID,
 		"invitation_id":  bInvitation.ID,
+		"campaign_id":    bCampaign.ID,
+		"execution_id":   bExecution.ID,
 	}
 	secrets := []string{"bravo_secret_form", b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
 		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name, bDeadLetter.ID, "bravo reason", bInvitation.ID, bInvitation.Email}

@@ -71,6 +71,12 @@ func (s *Server) rejectNULInBody(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
+	if strings.HasPrefix(ctx.Header("Content-Type"), "multipart/") {
+		// Uploads (datasets, up to 200 MB) are streamed, never held whole;
+		// their reader removes NULs itself and says so.
+		next(ctx)
+		return
+	}
 	limit := op.MaxBodyBytes
 	if limit <= 0 {
 		limit = s.deps.MaxBodyBytes

@@ -199,11 +199,16 @@ func (s *Server) routeTable() []Route {
 		op(get, "/sandbox/channels/", "list-sandbox-channels", "The channels connected to the sandbox's fake WhatsApp (serve --sandbox)", "sandbox", Public, s.sandboxChannels),
 		op(post, "/sandbox/messages/", "send-sandbox-message", "Play the customer: the server signs and posts an inbound webhook to a sandbox channel", "sandbox", Public, s.sandboxSend).with(created),
 		op(get, "/sandbox/replies/", "list-sandbox-replies", "What a sandbox channel sent to a customer, as their phone shows it", "sandbox", Public, s.sandboxReplies),
+		// Campaign reports and live progress (the campaigns themselves: campaigns.go).
+		op(get, "/campaigns/{campaign_id}/report/", "campaign-report", "The campaign's report: per channel sent/delivered/read/failed by reason and response rate, per-template performance, flow outcomes, per-node funnel, hourly series", "campaigns", Viewer, ra.campaignReport),
+		op(get, "/campaigns/{campaign_id}/report/recipients.csv", "campaign-recipients-csv", "Every row of the campaign's datasets with its outcome, as CSV (cells escaped against formula injection)", "campaigns", Viewer, ra.campaignRecipientsCSV),
+		op(get, "/campaigns/{campaign_id}/executions/{execution_id}/events", "execution-events", "Server-sent events: the execution with its counts, rate and ETA whenever they change; ends when the execution finishes", "campaigns", Viewer, ra.executionEvents),
 	}
 	// The web chat widget's public endpoints (webchat.go).
 	routes = append(routes, s.webchatRoutes()...)
 	// Provider webhooks, as each registered channel type declares them
 	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).
+	routes = append(routes, s.campaignRoutes()...)
 	return append(routes, s.webhookRoutes(ra)...)
 }
 

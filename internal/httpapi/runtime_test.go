@@ -131,6 +131,9 @@ func TestBuiltinTemplatesRunInTheSimulator(t *testing.T) {
 	}
 	for _, tpl := range templates {
 		tid := tpl.(map[string]any)["id"].(string)
+		if tpl.(map[string]any)["category"] == "campaigns" {
+			continue // needs an approved message template: internal/app's TestCampaignSurveyFlow runs it
+		}
 		func() { // the client fails the parent test, so no subtests here
 			f := c.do("POST", "/chat-flow/flows/from-template/", map[string]any{"template": tid, "name": "From " + tid}).want(http.StatusCreated).json()
 			nodes := map[string]map[string]any{}

@@ -21,10 +21,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/campaign"
 	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/dataset"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/runner"
@@ -64,6 +66,10 @@ type Deps struct {
 	// HTTP makes http_request calls (the editor's test call), guarded
 	// against requests to private addresses like the engine's.
 	HTTP engine.HTTPDoer
+	// Datasets reads CSV uploads for campaigns; Campaigns runs them. Nil
+	// leaves their routes out (tests of the account API only).
+	Datasets  *dataset.Service
+	Campaigns *campaign.Service
 	// Channels is the channel service: channel rows, their adapters and
 	// the registry of channel types (webhook routes come from it); nil
 	// serves no channel routes' effects (tests of the account API only).

@@ -137,6 +137,9 @@ type Queries interface {
 	Channels
 	Runtime
 	Queue
+	Datasets
+	Campaigns
+	CampaignReports
 	// AfterCommit runs fn once the transaction these Queries belong to has
 	// committed (never when it rolls back), or at once outside a
 	// transaction. Work that must see the transaction's rows — waking a

@@ -27,6 +27,8 @@ const Templates = lazy(() => import('./pages/Templates'));
 const WhatsAppFlows = lazy(() => import('./pages/WhatsAppFlows'));
 const Settings = lazy(() => import('./pages/Settings'));
 const InvitePage = lazy(() => import('./pages/Invite'));
+const Campaigns = lazy(() => import('./pages/Campaigns'));
+const CampaignDetail = lazy(() => import('./pages/CampaignDetail'));
 
 function Routes() {
   const route = useRoute();
@@ -50,6 +52,8 @@ function Routes() {
   else if (match('/flows', route)) page = <FlowList key={me.project_id} />;
   else if ((m = match('/conversations/:id', route))) page = <Conversations key={me.project_id} contactId={m.id} />;
   else if (match('/conversations', route)) page = <Conversations key={me.project_id} />;
+  else if ((m = match('/campaigns/:id', route))) page = <CampaignDetail key={`${me.project_id}:${m.id}`} campaignId={m.id} />;
+  else if (match('/campaigns', route)) page = <Campaigns key={me.project_id} />;
   else if (match('/channels', route)) page = <Channels key={me.project_id} />;
   else if (match('/templates', route)) page = <Templates key={me.project_id} />;
   else if ((m = match('/whatsapp-flows/:id', route))) page = <WhatsAppFlows key={`${me.project_id}:${m.id}`} id={m.id} />;

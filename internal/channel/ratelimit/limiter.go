@@ -140,6 +140,10 @@ func (l *Limiter) PauseRecipient(recipient string, d time.Duration) {
 	}
 }
 
+// Rate is the sustained sends per second (0: unlimited), for callers that
+// pace what they queue (campaigns).
+func (l *Limiter) Rate() float64 { return l.cfg.Rate }
+
 // Waiting returns how many callers wait for a token, by priority.
 func (l *Limiter) Waiting() (replies, bulk int) {
 	l.mu.Lock()

@@ -100,6 +100,8 @@ type StartParams struct {
 	ContactID string
 	ChannelID string
 	Vars      map[string]any
+	// Row is a campaign's dataset row (the flow reads it as {{column}}).
+	Row map[string]any
 	// SessionID is the ID the new session gets (callers make it up front so
 	// they can answer with it before the start is processed).
 	SessionID string
@@ -114,7 +116,7 @@ type StartParams struct {
 // StartFlow queues a flow start for a contact in the caller's transaction.
 func (box *Inbox) StartFlow(ctx context.Context, q store.Queries, p StartParams) (domain.ContactEvent, error) {
 	return box.Queue(ctx, q, domain.ContactEvent{ProjectID: p.ProjectID, ContactID: p.ContactID, Kind: domain.EventStart,
-		DedupeKey: "start:" + p.SessionID, Payload: sprint.Payload{ChannelID: p.ChannelID, FlowID: p.FlowID, Vars: p.Vars, SessionID: p.SessionID,
+		DedupeKey: "start:" + p.SessionID, Payload: sprint.Payload{ChannelID: p.ChannelID, FlowID: p.FlowID, Vars: p.Vars, Row: p.Row, SessionID: p.SessionID,
 			Simulated: p.Simulated, Draft: p.Draft, Input: p.Input}.Raw()})
 }
 

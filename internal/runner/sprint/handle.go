@@ -180,7 +180,7 @@ func (h *Handler) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSes
 			return err
 		}
 	}
-	return h.start(ctx, sp, f, fl, engine.Trigger{Vars: sp.p.Vars, SessionID: sp.p.SessionID, Input: sp.p.Input})
+	return h.start(ctx, sp, f, fl, engine.Trigger{Vars: sp.p.Vars, Row: sp.p.Row, SessionID: sp.p.SessionID, Input: sp.p.Input})
 }
 
 // keywords handles the built-in opt-out and opt-in words before any flow.

@@ -148,9 +148,11 @@ type Payload struct {
 	FlowID    string         `json:"flow_id,omitempty"`
 	SessionID string         `json:"session_id,omitempty"`
 	Vars      map[string]any `json:"vars,omitempty"`
-	Seq       uint32         `json:"seq,omitempty"`
-	Reason    string         `json:"reason,omitempty"`
-	Draft     bool           `json:"draft,omitempty"`
+	// Row is a campaign's dataset row, read by the flow as {{column}}.
+	Row    map[string]any `json:"row,omitempty"`
+	Seq    uint32         `json:"seq,omitempty"`
+	Reason string         `json:"reason,omitempty"`
+	Draft  bool           `json:"draft,omitempty"`
 	// Simulated events belong to the simulator: no channel, no analytics.
 	Simulated bool `json:"simulated,omitempty"`
 	// Reply marks messages sent in answer to the contact (allowed even

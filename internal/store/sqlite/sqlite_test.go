@@ -24,6 +24,8 @@ func TestConformance(t *testing.T) {
 		{"Queue", storetest.RunQueue},
 		{"Transactions", storetest.RunTransactions},
 		{"ChannelLogs", storetest.RunChannelLogs},
+		{"Campaigns", storetest.RunCampaigns},
+		{"CampaignReports", storetest.RunCampaignReports},
 	} {
 		t.Run(suite.name, func(t *testing.T) {
 			t.Parallel()

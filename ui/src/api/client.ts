@@ -74,6 +74,10 @@ let csrfToken = '';
 export function setCsrfToken(t: string) {
   csrfToken = t;
 }
+/** The CSRF token to send on a write made outside rawRequest (a multipart upload). */
+export function csrfHeader(): string {
+  return currentCsrf();
+}
 function currentCsrf(): string {
   if (csrfToken) return csrfToken;
   const m = /(?:^|;\s*)parley_csrf=([^;]+)/.exec(document.cookie);

@@ -4,12 +4,25 @@ export const limits = {
   "AgentMessageInputBody": {
     "text": 4096
   },
+  "CampaignBody": {
+    "description": 2000,
+    "flow_id": 100,
+    "name": 200
+  },
+  "CampaignUpdateInputBody": {
+    "description": 2000,
+    "flow_id": 100,
+    "name": 200
+  },
   "ChannelCreateInputBody": {
     "name": 100,
     "type": 32
   },
   "ChannelUpdateInputBody": {
     "name": 100
+  },
+  "ContactMergeInputBody": {
+    "contact_id": 100
   },
   "ContactStruct": {
     "name": 200,
@@ -19,6 +32,14 @@ export const limits = {
     "assignee": 200,
     "language": 20,
     "name": 200
+  },
+  "DatasetMappingInputBody": {
+    "default_country": 2,
+    "email_column": 500,
+    "identifier_column": 500,
+    "name_column": 500,
+    "phone_column": 500,
+    "timezone_column": 500
   },
   "EdgeCreateInputBody": {
     "flow": 100,
@@ -42,6 +63,9 @@ export const limits = {
     "targetHandle": 200,
     "trigger": 50,
     "trigger_value": 200
+  },
+  "ExecutionCreateInputBody": {
+    "dataset_id": 100
   },
   "FlowCreateBody": {
     "channel_id": 100,
@@ -110,6 +134,10 @@ export const limits = {
     "quick_reply": 256,
     "text": 4096
   },
+  "SendWindowView": {
+    "end": 5,
+    "start": 5
+  },
   "SimMessageInputBody": {
     "button": 256,
     "list_reply": 200,
@@ -137,11 +165,34 @@ export const limits = {
   },
   "TokenCreateInputBody": {
     "name": 100
+  },
+  "WhatsAppFlowCloneInputBody": {
+    "name": 200
+  },
+  "WhatsAppFlowCreateInputBody": {
+    "channel_id": 100,
+    "flow_json": 1000000,
+    "name": 200,
+    "template": 100
+  },
+  "WhatsAppFlowKeysInputBody": {
+    "channel_id": 100
+  },
+  "WhatsAppFlowUpdateInputBody": {
+    "channel_id": 100,
+    "flow_json": 1000000,
+    "name": 200
+  },
+  "WhatsAppFlowValidateInputBody": {
+    "flow_json": 1000000
   }
 } as const;
 
 // The server's maxLength of each query parameter, by operation ID.
 export const queryLimits = {
+  "campaign-checklist": {
+    "dataset_id": 100
+  },
   "delete-flow-edge": {
     "flow": 100
   },
@@ -166,6 +217,12 @@ export const queryLimits = {
     "action": 100,
     "cursor": 200
   },
+  "list-campaign-executions": {
+    "cursor": 200
+  },
+  "list-campaigns": {
+    "cursor": 200
+  },
   "list-channel-logs": {
     "cursor": 200,
     "message_id": 100
@@ -174,6 +231,12 @@ export const queryLimits = {
     "cursor": 200,
     "search": 200,
     "tag": 100
+  },
+  "list-dataset-rows": {
+    "cursor": 20
+  },
+  "list-datasets": {
+    "cursor": 200
   },
   "list-dead-letters": {
     "cursor": 200
@@ -213,6 +276,10 @@ export const queryLimits = {
     "search": 200
   },
   "list-tokens": {
+    "cursor": 200
+  },
+  "list-whatsapp-flows": {
+    "channel_id": 100,
     "cursor": 200
   },
   "update-flow-edge": {

@@ -102,6 +102,197 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/campaigns/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List campaigns with their status */
+        get: operations["list-campaigns"];
+        put?: never;
+        /** Create a draft campaign */
+        post: operations["create-campaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a campaign */
+        get: operations["get-campaign"];
+        /** Change a campaign (version required) */
+        put: operations["update-campaign"];
+        post?: never;
+        /** Delete a campaign that is not running */
+        delete: operations["delete-campaign"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/checklist/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The pre-flight checks, each with how to fix it */
+        get: operations["campaign-checklist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/executions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A campaign's executions, newest first */
+        get: operations["list-campaign-executions"];
+        put?: never;
+        /** Start the campaign over a dataset (409 with the failed checks) */
+        post: operations["start-campaign-execution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/executions/{execution_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An execution with its live counts, rate and ETA */
+        get: operations["get-campaign-execution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/executions/{execution_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Server-sent events: the execution with its counts, rate and ETA whenever they change; ends when the execution finishes */
+        get: operations["execution-events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/executions/{execution_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start no new rows; in-flight sends finish */
+        post: operations["pause-campaign-execution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/executions/{execution_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused execution */
+        post: operations["resume-campaign-execution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/executions/{execution_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop: rows not started stay queued for a later execution */
+        post: operations["stop-campaign-execution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/report/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The campaign's report: per channel sent/delivered/read/failed by reason and response rate, per-template performance, flow outcomes, per-node funnel, hourly series */
+        get: operations["campaign-report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaign_id}/report/recipients.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every row of the campaign's datasets with its outcome, as CSV (cells escaped against formula injection) */
+        get: operations["campaign-recipients-csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/channel-types/": {
         parameters: {
             query?: never;
@@ -655,6 +846,93 @@ export interface paths {
         put?: never;
         /** Reply as a person (an agent) in the conversation */
         post: operations["send-message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/datasets/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List datasets, newest first */
+        get: operations["list-datasets"];
+        put?: never;
+        /** Upload a CSV (multipart: file, name, mapping JSON or phone_column/default_country); processed in the background */
+        post: operations["upload-dataset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/datasets/{dataset_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A dataset: status, counts per outcome, mapping and the first rows with normalised phones */
+        get: operations["get-dataset"];
+        put?: never;
+        post?: never;
+        /** Delete a dataset no running execution uses */
+        delete: operations["delete-dataset"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/datasets/{dataset_id}/mapping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the mapping and re-process every row */
+        put: operations["map-dataset"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/datasets/{dataset_id}/report.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every row with its outcome as CSV (cells escaped against formula injection) */
+        get: operations["dataset-report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/datasets/{dataset_id}/rows/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A dataset's rows with their outcomes, in order (?status=) */
+        get: operations["list-dataset-rows"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1282,6 +1560,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/instagram/{channel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Meta's webhook verification (hub.challenge) for a Instagram messaging channel */
+        get: operations["instagram-handshake"];
+        put?: never;
+        /** A Instagram messaging channel's webhooks (signed) */
+        post: operations["instagram-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/messenger/{channel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Meta's webhook verification (hub.challenge) for a Facebook Messenger channel */
+        get: operations["messenger-handshake"];
+        put?: never;
+        /** A Facebook Messenger channel's webhooks (signed) */
+        post: operations["messenger-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/viber/{channel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Viber bot's callbacks (signed) */
+        post: operations["viber-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/whatsapp": {
         parameters: {
             query?: never;
@@ -1547,6 +1878,68 @@ export interface components {
             id: string;
             name: string;
         };
+        CampaignBody: {
+            channel_ids?: string[] | null;
+            dataset_ids?: string[] | null;
+            description?: string;
+            /**
+             * Format: date-time
+             * @description The running execution stops and the campaign completes at it
+             */
+            end_at?: string;
+            /** @description A flow whose Start has the campaign trigger */
+            flow_id?: string;
+            name: string;
+            /**
+             * Format: date-time
+             * @description Nothing starts before it
+             */
+            start_at?: string;
+        };
+        CampaignUpdateInputBody: {
+            channel_ids?: string[] | null;
+            dataset_ids?: string[] | null;
+            description?: string;
+            /**
+             * Format: date-time
+             * @description The running execution stops and the campaign completes at it
+             */
+            end_at?: string;
+            /** @description A flow whose Start has the campaign trigger */
+            flow_id?: string;
+            name: string;
+            /**
+             * Format: date-time
+             * @description Nothing starts before it
+             */
+            start_at?: string;
+            /**
+             * Format: int64
+             * @description The version read; a stale one is 409
+             */
+            version: number;
+        };
+        CampaignView: {
+            channel_ids: string[] | null;
+            /** Format: date-time */
+            created_at: string;
+            dataset_ids: string[] | null;
+            description: string;
+            /** Format: date-time */
+            end_at: string | null;
+            flow_id: string;
+            id: string;
+            name: string;
+            /** Format: date-time */
+            start_at: string | null;
+            /** @enum {string} */
+            status: "draft" | "active" | "paused" | "stopped" | "completed";
+            status_reason: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
+        };
         ChannelCreateInputBody: {
             /** @description The type's settings, as GET /channel-types/ describes them; see docs/whatsapp.md */
             config?: {
@@ -1575,6 +1968,28 @@ export interface components {
             /** Format: int64 */
             status_code: number;
             url: string;
+        };
+        ChannelReport: {
+            channel_id?: string;
+            channel_name?: string;
+            channel_type?: string;
+            /** Format: int64 */
+            delivered: number;
+            /** Format: int64 */
+            failed: number;
+            failed_by_reason: components["schemas"]["FailureReason"][] | null;
+            /** Format: int64 */
+            queued: number;
+            /** Format: int64 */
+            read: number;
+            /** Format: int64 */
+            replied: number;
+            /** Format: double */
+            response_rate: number;
+            /** Format: int64 */
+            sent: number;
+            /** Format: int64 */
+            sessions: number;
         };
         ChannelTypeView: {
             fields: components["schemas"]["ConfigField"][] | null;
@@ -1621,6 +2036,11 @@ export interface components {
             detail?: string;
             name: string;
             ok: boolean;
+        };
+        Checklist: {
+            dataset_id: string;
+            items: components["schemas"]["Item"][] | null;
+            ready: boolean;
         };
         ConfigField: {
             default?: unknown;
@@ -1704,6 +2124,40 @@ export interface components {
             name?: string;
             opted_out?: boolean;
             tags?: string[] | null;
+        };
+        DatasetMappingInputBody: {
+            default_country?: string;
+            email_column?: string;
+            identifier_column?: string;
+            name_column?: string;
+            phone_column: string;
+            timezone_column?: string;
+            /** @description Column → variable name; columns left out keep their normalised names */
+            variables?: {
+                [key: string]: string;
+            };
+        };
+        DatasetView: {
+            columns: string[] | null;
+            counts: {
+                [key: string]: number;
+            };
+            /** Format: date-time */
+            created_at: string;
+            delimiter: string;
+            encoding: string;
+            error: string;
+            filename: string;
+            id: string;
+            mapping: components["schemas"]["MappingView"];
+            name: string;
+            /** @description The first rows (on a single dataset's GET) */
+            preview?: components["schemas"]["RowView"][] | null;
+            /** @enum {string} */
+            status: "processing" | "ready" | "failed";
+            /** Format: date-time */
+            updated_at: string;
+            warnings: string[] | null;
         };
         DeadLetterView: {
             /** @description The raw body as received (invalid UTF-8 shown as U+FFFD) */
@@ -1824,6 +2278,96 @@ export interface components {
             /** Format: int64 */
             version?: number;
         };
+        EndNode: {
+            /** Format: int64 */
+            count: number;
+            node_id: string;
+        };
+        ExecutionCreateInputBody: {
+            /**
+             * Format: double
+             * @description Pause between batches, 0–3600 s (default 1)
+             */
+            batch_delay_seconds?: number;
+            /**
+             * Format: int64
+             * @description Rows started per batch, 1–10000 (default 100)
+             */
+            batch_size?: number;
+            /** @description Default: the campaign's first dataset */
+            dataset_id?: string;
+            /**
+             * Format: double
+             * @description 0–1: over the last 100 sends, a higher failure rate pauses the execution (default 0.5)
+             */
+            max_failure_rate?: number;
+            send_window?: components["schemas"]["SendWindowView"];
+        };
+        ExecutionSettingsView: {
+            /** Format: double */
+            batch_delay_seconds: number;
+            /** Format: int64 */
+            batch_size: number;
+            /** Format: double */
+            max_failure_rate: number;
+            send_window: components["schemas"]["SendWindowView"];
+        };
+        ExecutionStats: {
+            /** Format: date-time */
+            checks_since: string;
+            /** Format: int64 */
+            completed: number;
+            /** Format: int64 */
+            delivered: number;
+            /** Format: double */
+            eta_seconds: number;
+            /** Format: int64 */
+            failed: number;
+            failed_by_reason: {
+                [key: string]: number;
+            };
+            /** Format: int64 */
+            queued: number;
+            /** Format: double */
+            rate: number;
+            /** Format: int64 */
+            read: number;
+            /** Format: int64 */
+            replied: number;
+            /** Format: int64 */
+            sent: number;
+            /** Format: int64 */
+            start_failed: number;
+            /** Format: int64 */
+            started: number;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            waiting_for_window: number;
+        };
+        ExecutionView: {
+            campaign_id: string;
+            counts: components["schemas"]["ExecutionStats"];
+            /** Format: date-time */
+            created_at: string;
+            dataset_id: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            id: string;
+            /** @description True while the execution is still taking its dataset's rows (50,000 per step) */
+            preparing: boolean;
+            settings: components["schemas"]["ExecutionSettingsView"];
+            /** @enum {string} */
+            status: "running" | "paused" | "stopped" | "completed";
+            status_reason: string;
+            /**
+             * Format: int64
+             * @description Rows this execution took (grows while preparing)
+             */
+            total: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
         ExitDef: {
             inbound?: boolean;
             name: string;
@@ -1834,6 +2378,12 @@ export interface components {
             dynamic?: components["schemas"]["DynamicExits"][] | null;
             /** @description The exits when no dynamic rule applies, in order */
             static: components["schemas"]["ExitDef"][] | null;
+        };
+        FailureReason: {
+            code: string;
+            /** Format: int64 */
+            count: number;
+            reason: string;
         };
         Field: {
             /** @description Value a new item starts with */
@@ -2124,6 +2674,12 @@ export interface components {
             /** @description A built-in template ID (GET /chat-flow/templates/) */
             template: string;
         };
+        FunnelStep: {
+            node_id: string;
+            node_type?: string;
+            /** Format: int64 */
+            sessions: number;
+        };
         GraphDoc: {
             edges: components["schemas"]["EdgeDoc"][] | null;
             nodes: components["schemas"]["NodeDoc"][] | null;
@@ -2163,6 +2719,20 @@ export interface components {
             truncated: boolean;
             /** @description The URL after its templates were rendered */
             url: string;
+        };
+        HourBucket: {
+            /** Format: int64 */
+            delivered: number;
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            read: number;
+            /** Format: int64 */
+            replies: number;
+            /** Format: int64 */
+            sent: number;
+            /** Format: date-time */
+            t: string;
         };
         InterruptInputBody: {
             reason?: string;
@@ -2217,6 +2787,13 @@ export interface components {
             /** @description The token of the invitation link */
             token: string;
         };
+        Item: {
+            fix?: string;
+            fix_link?: string;
+            id: string;
+            message: string;
+            ok: boolean;
+        };
         Limit: {
             doc: string;
             /**
@@ -2262,6 +2839,11 @@ export interface components {
             next_cursor: string;
             results: components["schemas"]["BuiltinTemplate"][] | null;
         };
+        ListBodyCampaignView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["CampaignView"][] | null;
+        };
         ListBodyChannelLogEntry: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
@@ -2282,6 +2864,11 @@ export interface components {
             next_cursor: string;
             results: components["schemas"]["Contact"][] | null;
         };
+        ListBodyDatasetView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["DatasetView"][] | null;
+        };
         ListBodyDeadLetterView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
@@ -2291,6 +2878,11 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["Edge"][] | null;
+        };
+        ListBodyExecutionView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["ExecutionView"][] | null;
         };
         ListBodyFlow: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -2337,6 +2929,11 @@ export interface components {
             next_cursor: string;
             results: components["schemas"]["Revision"][] | null;
         };
+        ListBodyRowView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["RowView"][] | null;
+        };
         ListBodyTemplateView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
@@ -2364,6 +2961,21 @@ export interface components {
         };
         LogoutOutputBody: {
             status: string;
+        };
+        MappingView: {
+            /** @description ISO 3166 alpha-2 (PT, US) for numbers written without a country code */
+            default_country?: string;
+            email_column?: string;
+            identifier_column?: string;
+            name_column?: string;
+            /** @description The column holding phone numbers (required) */
+            phone_column: string;
+            /** @description IANA zones (Europe/Lisbon) overriding the zone of the phone's region */
+            timezone_column?: string;
+            /** @description Column (as written) → the variable the flow reads as {{name}}; every column has one */
+            variables: {
+                [key: string]: string;
+            };
         };
         Media: {
             caption?: string;
@@ -2544,6 +3156,23 @@ export interface components {
             /** Format: int64 */
             version?: number;
         };
+        Outcomes: {
+            /** Format: int64 */
+            active: number;
+            /** Format: int64 */
+            completed: number;
+            ends: components["schemas"]["EndNode"][] | null;
+            /** Format: int64 */
+            expired: number;
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            interrupted: number;
+            /** Format: int64 */
+            started: number;
+            /** Format: int64 */
+            waiting: number;
+        };
         ParamsStruct: {
             body?: string[] | null;
             buttons?: string[] | null;
@@ -2608,6 +3237,17 @@ export interface components {
             /** @description What handling it did, e.g. 'resumed session' */
             result?: string;
         };
+        Report: {
+            campaign_id: string;
+            channels: components["schemas"]["ChannelReport"][] | null;
+            funnel: components["schemas"]["FunnelStep"][] | null;
+            /** Format: date-time */
+            generated_at: string;
+            hourly: components["schemas"]["HourBucket"][] | null;
+            outcomes: components["schemas"]["Outcomes"];
+            templates: components["schemas"]["TemplateReport"][] | null;
+            totals: components["schemas"]["ChannelReport"];
+        };
         Revision: {
             flow: string;
             flow_data?: components["schemas"]["GraphDoc"];
@@ -2622,11 +3262,30 @@ export interface components {
             revision: number;
             settings: components["schemas"]["Settings"];
         };
+        RowView: {
+            /** Format: int64 */
+            duplicate_of: number;
+            /** Format: int64 */
+            line: number;
+            /** @description E.164 */
+            phone: string;
+            reason: string;
+            /** Format: int64 */
+            row: number;
+            /** @enum {string} */
+            status: "valid" | "invalid_phone" | "duplicate" | "wrong_columns" | "opted_out";
+            timezone: string;
+            /** @description Cells by variable name */
+            values: {
+                [key: string]: string;
+            };
+        };
         SandboxChannel: {
             id: string;
             name: string;
-            phone_number_id: string;
+            phone_number_id?: string;
             project_id: string;
+            type: string;
         };
         SandboxChannelsOutBody: {
             items: components["schemas"]["SandboxChannel"][] | null;
@@ -2689,7 +3348,7 @@ export interface components {
             form_answers?: {
                 [key: string]: unknown;
             };
-            /** @description The customer's number (digits) */
+            /** @description The customer's address: their number in digits (WhatsApp), PSID (Messenger), IGSID (Instagram) or Viber user ID */
             from: string;
             /** @description Choose a list row of the last messages: its title, ID or number */
             list?: string;
@@ -2712,6 +3371,14 @@ export interface components {
             /** @enum {string} */
             kind: "text" | "button" | "list" | "quick_reply" | "form";
             title: string;
+        };
+        SendWindowView: {
+            /** @description ISO weekdays, 1 = Monday … 7 = Sunday; all when empty */
+            days?: number[] | null;
+            /** @description HH:MM local time */
+            end?: string;
+            /** @description HH:MM local time */
+            start?: string;
         };
         SessionCounts: {
             /** Format: int64 */
@@ -2867,6 +3534,21 @@ export interface components {
             /** @enum {string} */
             parameter_format?: "POSITIONAL" | "NAMED" | "";
         };
+        TemplateReport: {
+            /** Format: int64 */
+            button_clicks: number;
+            /** Format: int64 */
+            delivered: number;
+            /** Format: int64 */
+            failed: number;
+            name: string;
+            /** Format: int64 */
+            read: number;
+            /** Format: int64 */
+            replied: number;
+            /** Format: int64 */
+            sent: number;
+        };
         TemplateSendInputBody: {
             channel_id: string;
             contact_id?: string;
@@ -2963,7 +3645,11 @@ export interface components {
             keywords?: string[] | null;
             /** @description How keywords match the message; exact by default. */
             match?: string;
-            /** @description manual/api: started by the API or UI; inbound: any message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row. */
+            /** @description Referral trigger: the ad IDs or referral parameters (ref) that start the flow; any referral when empty. */
+            referrals?: string[] | null;
+            /** @description Story trigger: reply, mention or both (empty). */
+            story_kinds?: string[] | null;
+            /** @description manual/api: started by the API or UI; inbound: any first message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row; referral: a person who came from an ad or a referral link (click-to-WhatsApp/Messenger ads, m.me links); conversation_started: a Viber user opened the chat; story: an Instagram story reply or mention. */
             type: string;
         };
         URN: {
@@ -3252,6 +3938,491 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["SessionInfo"];
                 };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-campaigns": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyCampaignView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-campaign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-campaign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "update-campaign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignUpdateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-campaign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "campaign-checklist": {
+        parameters: {
+            query?: {
+                /** @description Default: the campaign's first dataset */
+                dataset_id?: string;
+            };
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Checklist"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-campaign-executions": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyExecutionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "start-campaign-execution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExecutionCreateInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-campaign-execution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "execution-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pause-campaign-execution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "resume-campaign-execution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "stop-campaign-execution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "campaign-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "campaign-recipients-csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error */
             default: {
@@ -4895,6 +6066,241 @@ export interface operations {
             };
         };
     };
+    "list-datasets": {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyDatasetView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "upload-dataset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description filename of the file being uploaded
+                     */
+                    filename?: string;
+                    /** @description general purpose name for multipart form value */
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-dataset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-dataset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "map-dataset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DatasetMappingInputBody"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "dataset-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-dataset-rows": {
+        parameters: {
+            query?: {
+                status?: "valid" | "invalid_phone" | "duplicate" | "wrong_columns" | "opted_out" | "";
+                limit?: number;
+                /** @description The next_cursor of the previous page (a row number) */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyRowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     docs: {
         parameters: {
             query?: never;
@@ -6218,6 +7624,106 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description CORS preflight of the widget's calls (the channel's allowed origins) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "instagram-handshake": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Meta's webhook verification (hub.challenge) for a Instagram messaging channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "instagram-webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Instagram messaging channel's webhooks (signed) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "messenger-handshake": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Meta's webhook verification (hub.challenge) for a Facebook Messenger channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "messenger-webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Facebook Messenger channel's webhooks (signed) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "viber-webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Viber bot's callbacks (signed) */
             200: {
                 headers: {
                     [name: string]: unknown;

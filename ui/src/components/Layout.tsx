@@ -7,6 +7,7 @@ import { useToast } from './ui';
 const NAV = [
   ['/flows', 'Flows'],
   ['/conversations', 'Conversations'],
+  ['/campaigns', 'Campaigns'],
   ['/channels', 'Channels'],
   ['/templates', 'Templates'],
   ['/whatsapp-flows', 'WhatsApp Flows'],
