@@ -160,6 +160,9 @@ func run(rows int, rates string, dur time.Duration) error {
 	if err != nil {
 		return err
 	}
+	if err := p.app.AllowEndpoint(rec.url); err != nil {
+		return err
+	}
 	for _, r := range strings.Split(rates, ",") {
 		rate, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
 		if err != nil || rate <= 0 {

@@ -113,7 +113,7 @@ func (p *parley) pacing(ctx context.Context, fake *sandbox.Server, rec *recorder
 	var csv bytes.Buffer
 	csv.WriteString("phone,name\n")
 	for i := range rows {
-		fmt.Fprintf(&csv, "+3519%08d,P%d\n", 30000000+int(rate)*100000+i, i)
+		fmt.Fprintf(&csv, "+3519%08d,P%d\n", 30000000+int(rate)%100*100000+i, i)
 	}
 	ds, err := p.upload(&csv)
 	if err != nil {

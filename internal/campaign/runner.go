@@ -242,7 +242,14 @@ func (r *Runner) step(ctx context.Context, e store.Execution) error {
 			delay = paced
 		}
 	}
-	return r.schedule(ctx, e, now.Add(delay))
+	// From the planned time, not from now: the loop's tick and this batch's
+	// work then do not slow the pace (a backlog of more than a second is
+	// dropped rather than made up in a burst).
+	base := e.NextBatchAt
+	if now.Sub(base) > time.Second || base.After(now) {
+		base = now
+	}
+	return r.schedule(ctx, e, base.Add(delay))
 }
 
 // schedule sets when e's next batch is due, refreshing its counts when

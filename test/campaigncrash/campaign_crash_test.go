@@ -125,7 +125,7 @@ func TestCampaignKillNine(t *testing.T) {
 	}
 	camp := call("POST", "/campaigns/", map[string]any{"name": "Crash", "flow_id": flow["id"], "channel_ids": []string{chID}, "dataset_ids": []string{dsID}}, http.StatusCreated)
 	campID := camp["id"].(string)
-	exec := call("POST", "/campaigns/"+campID+"/executions/", map[string]any{"batch_size": 200, "batch_delay_seconds": 0.05, "max_failure_rate": 1}, http.StatusCreated)
+	exec := call("POST", "/campaigns/"+campID+"/executions/", map[string]any{"batch_size": max(10, rows/100), "batch_delay_seconds": 0.05, "max_failure_rate": 1}, http.StatusCreated)
 	execID := exec["id"].(string)
 
 	conn := db.open(t)
