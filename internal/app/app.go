@@ -163,7 +163,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	flows := chatflow.New(st, clock, ids)
+	flows := chatflow.New(st, clock, ids, chatflow.WithChannelLimits(func(typ string) *channel.Limits {
+		if t, ok := channelTypes.Lookup(typ); ok {
+			return t.Limits
+		}
+		return nil
+	}))
 	// The channel log: provider calls (through the clients the channel
 	// service gives adapters) and webhooks (through the API), written in
 	// batches, purged after the retention period.

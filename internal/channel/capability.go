@@ -71,3 +71,25 @@ type Answerer interface {
 	// events; nil answers as for any webhook.
 	WebhookAnswer(events []Event) json.RawMessage
 }
+
+// Visitors is implemented by adapters of channels whose customers talk to
+// Parley's own endpoints instead of a provider's (the web chat widget at
+// /webchat/{channel_id}/…). The HTTP API asks the channel's adapter for it,
+// so the rules (who may call from where, how often) are the channel's
+// configuration.
+type Visitors interface {
+	// NewVisitor makes a visitor: the token the browser keeps and presents
+	// on every call, and the address the visitor is known by (the
+	// contact's URN path). Only the holder of the token can act as the
+	// visitor.
+	NewVisitor() (token, address string, err error)
+	// VisitorAddress is the address of the visitor holding token; false
+	// when the token is not one NewVisitor made.
+	VisitorAddress(token string) (string, bool)
+	// AllowsOrigin reports whether a page at origin (scheme://host[:port])
+	// may call the channel's endpoints from a browser.
+	AllowsOrigin(origin string) bool
+	// AllowMessage takes one message from the visitor's allowance at now;
+	// when none is left it returns false and how long until there is.
+	AllowMessage(address string, now time.Time) (time.Duration, bool)
+}

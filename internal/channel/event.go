@@ -30,6 +30,13 @@ const (
 	KindRevoke         Kind = "revoke" // the person deleted a message
 	KindSystem         Kind = "system" // number or identity changed
 	KindUnsupported    Kind = "unsupported"
+	// KindConversationStarted: the person opened the chat without writing
+	// (Viber's conversation_started); it can start a flow, never resume one.
+	KindConversationStarted Kind = "conversation_started"
+	// KindReferral: the person came through a referral link or an ad
+	// without writing (Messenger's messaging_referrals); Referral says
+	// which. Like KindConversationStarted it only starts flows.
+	KindReferral Kind = "referral"
 
 	KindStatus             Kind = "status" // sent / delivered / read / failed for our message
 	KindTemplateStatus     Kind = "template_status"
@@ -47,7 +54,7 @@ func (k Kind) IsMessage() bool {
 	switch k {
 	case KindText, KindMedia, KindLocation, KindContacts, KindReaction, KindButtonReply,
 		KindListReply, KindQuickReply, KindFlowCompletion, KindOrder, KindEdit, KindRevoke,
-		KindSystem, KindUnsupported:
+		KindSystem, KindUnsupported, KindConversationStarted, KindReferral:
 		return true
 	}
 	return false
@@ -78,6 +85,8 @@ type Event struct {
 	Forwarded           bool      `json:"forwarded,omitempty"`
 	FrequentlyForwarded bool      `json:"frequently_forwarded,omitempty"`
 	Referral            *Referral `json:"referral,omitempty"`
+	// Story is set on a reply to, or a mention in, an Instagram story.
+	Story *Story `json:"story,omitempty"`
 	// ReferredProduct is set on product enquiries.
 	ReferredProduct *Product `json:"referred_product,omitempty"`
 
@@ -129,6 +138,10 @@ type Contact struct {
 	UserID string `json:"user_id,omitempty"`
 	// Phone is the contact's number in E.164 ("+15551234567") when the
 	// channel knows it; the adapter, which knows its addresses, sets it.
+	// Set it only for a number the platform verified (WhatsApp: the one
+	// the person writes from; a Viber or Messenger user's confirmed
+	// number): the contact's first message with it joins the contact that
+	// already has that verified number, across channels.
 	Phone    string `json:"phone,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Username string `json:"username,omitempty"`
@@ -252,6 +265,17 @@ type Referral struct {
 	VideoURL     string `json:"video_url,omitempty"`
 	ThumbnailURL string `json:"thumbnail_url,omitempty"`
 	ClickID      string `json:"click_id,omitempty"` // ctwa_clid
+	// Ref is the ref parameter of a referral link (m.me/page?ref=…).
+	Ref string `json:"ref,omitempty"`
+}
+
+// Story is the Instagram story a message replies to or mentions the
+// business in.
+type Story struct {
+	// Kind is "reply" or "mention".
+	Kind string `json:"kind"`
+	ID   string `json:"id,omitempty"`
+	URL  string `json:"url,omitempty"`
 }
 
 // Edit says a person edited an earlier message; Message holds the new

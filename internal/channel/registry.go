@@ -35,6 +35,9 @@ type Type struct {
 	// Webhooks are the provider's routes under /webhooks/{name}; none for
 	// channels whose messages come through Parley's own API.
 	Webhooks []Webhook
+	// Limits are what the type shows natively of buttons and lists (see
+	// Fit); nil: messages are sent as they are and never linted.
+	Limits *Limits
 }
 
 // ConfigField describes one configuration setting.

@@ -156,6 +156,16 @@ func (s *Service) client(ch domain.Channel, secrets func() []string) *http.Clien
 // Types are the channel types of this build, by name.
 func (s *Service) Types() []channel.Type { return s.d.Registry.Types() }
 
+// Limits are what channels of type typ show natively of buttons and lists
+// (channel.Type.Limits); nil when the type declares none.
+func (s *Service) Limits(typ string) *channel.Limits {
+	t, ok := s.d.Registry.Lookup(typ)
+	if !ok {
+		return nil
+	}
+	return t.Limits
+}
+
 // Type is the registered type of a channel type name.
 func (s *Service) Type(name string) (channel.Type, bool) { return s.d.Registry.Lookup(name) }
 

@@ -268,7 +268,11 @@ func (s *Service) Validate(ctx context.Context, projectID, flowID string, flowDa
 	if err := env.load(ctx, g, tpl); err != nil {
 		return Validation{}, err
 	}
-	out := Validation{Problems: lint(g, env, tpl)}
+	cps, err := s.channelProblems(ctx, s.store, projectID, f.ChannelID, g)
+	if err != nil {
+		return Validation{}, err
+	}
+	out := Validation{Problems: append(lint(g, env, tpl), cps...)}
 	for _, p := range out.Problems {
 		if p.Severity == flow.SeverityError {
 			out.Errors++

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/channel"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,6 +41,7 @@ const (
 type Store interface {
 	store.Flows
 	store.Templates
+	store.Channels
 	store.Transactor
 }
 
@@ -54,12 +56,19 @@ type Service struct {
 	// held across compilation.
 	programs *lru.Cache[programKey, *flow.Program]
 	live     liveCache
+	// limits are what each channel type shows natively (nil: no channel
+	// rendering warnings).
+	limits func(typ string) *channel.Limits
 }
 
 // New returns a Service whose program cache holds up to 256 compiled
 // revisions.
-func New(s Store, clock domain.Clock, ids domain.IDGen) *Service {
-	return &Service{store: s, clock: clock, ids: ids, programs: lru.New[programKey, *flow.Program](256)}
+func New(s Store, clock domain.Clock, ids domain.IDGen, opts ...Option) *Service {
+	svc := &Service{store: s, clock: clock, ids: ids, programs: lru.New[programKey, *flow.Program](256)}
+	for _, o := range opts {
+		o(svc)
+	}
+	return svc
 }
 
 // Flow is a chat flow as the API shows it. is_active is true exactly when
@@ -119,12 +128,17 @@ func (s *Service) view(ctx context.Context, env *projectEnv, f store.Flow) (Flow
 	if err := env.load(ctx, g, f.StartTemplate); err != nil {
 		return Flow{}, err
 	}
+	ps := lint(g, env, f.StartTemplate)
+	cps, err := s.channelProblems(ctx, s.store, f.ProjectID, f.ChannelID, g)
+	if err != nil {
+		return Flow{}, err
+	}
 	return Flow{
 		ID: f.ID, Name: f.Name, IsActive: f.Status == store.FlowPublished, StartTemplate: f.StartTemplate, FlowData: g,
 		Status: f.Status, Revision: f.LiveRevision, Version: f.Version, Remark: f.Remark, Trigger: decodeTrigger(f.Trigger),
 		ChannelID: f.ChannelID, Logging: f.Logging, ExpireAfterSeconds: f.ExpireAfterSeconds, OnRetrigger: f.OnRetrigger,
 		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, CreatedBy: f.CreatedBy, UpdatedBy: f.UpdatedBy,
-		Problems: lint(g, env, f.StartTemplate),
+		Problems: append(ps, cps...),
 	}, nil
 }
 
@@ -493,6 +507,11 @@ func (s *Service) publishTx(ctx context.Context, q store.Queries, f store.Flow, 
 		return f, err
 	}
 	ps := lint(g, env, f.StartTemplate)
+	cps, err := s.channelProblems(ctx, q, f.ProjectID, f.ChannelID, g)
+	if err != nil {
+		return f, err
+	}
+	ps = append(ps, cps...)
 	for _, p := range ps {
 		if p.Severity == flow.SeverityError {
 			return f, lintFailure(ps)

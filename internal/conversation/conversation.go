@@ -218,6 +218,27 @@ func (s *Service) UpdateContact(ctx context.Context, projectID, contactID string
 	return out, err
 }
 
+// MergeContacts makes contact fromID part of contact intoID: its addresses,
+// messages, pending events and session move over and fromID is deleted
+// (store.ContactMerge), so the conversation view shows every channel's
+// messages in one timeline. Events that were waiting in fromID's inbox are
+// handled now as intoID's.
+func (s *Service) MergeContacts(ctx context.Context, projectID, intoID, fromID string) (domain.Contact, error) {
+	var out domain.Contact
+	err := s.st.InTx(ctx, func(q store.Queries) error {
+		var err error
+		out, err = q.ContactMerge(ctx, store.ContactMergeParams{ProjectID: projectID, IntoID: intoID, FromID: fromID, Now: s.clock.Now()})
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	if err := s.run.ProcessContact(ctx, projectID, intoID); err != nil {
+		s.logger.Warn("handling a merged contact's inbox inline failed; it will be retried", "contact", intoID, "err", err)
+	}
+	return out, nil
+}
+
 // StartParams start a published flow for a contact.
 type StartParams struct {
 	ProjectID string

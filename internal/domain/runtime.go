@@ -45,6 +45,11 @@ type Contact struct {
 	UpdatedAt     time.Time      `json:"updated_at"`
 }
 
+// SchemeTel is the scheme of a contact's verified phone number (path:
+// E.164). It is an address no channel sends to; it is how a second
+// channel's first message from the same number finds the contact.
+const SchemeTel = "tel"
+
 // URN is one address of a contact on a channel type ("whatsapp" + wa_id).
 type URN struct {
 	ProjectID     string     `json:"-"`

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/flow"
@@ -29,7 +30,9 @@ func (r *sprint) choices(st *flow.Step) *flow.Choices {
 }
 
 // choose picks the exit of a button or list reply: a button by title, a list
-// row by id (typed text may also name a row by title); else other.
+// row by id (typed text may also name a row by title, and a typed number
+// the nth choice: a channel that cannot show buttons or lists sends them
+// as a numbered text list, see channel.Fit); else other.
 func (r *sprint) choose(st *flow.Step, in *Input) int {
 	ch := r.choices(st)
 	if ch == nil {
@@ -51,6 +54,11 @@ func (r *sprint) choose(st *flow.Step, in *Input) int {
 					return ch.Match(row.ID)
 				}
 			}
+		}
+	}
+	if k == ch.Other && in.Kind == InputText {
+		if n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(in.Text), ".")); err == nil && n >= 1 && n <= len(ch.Titles) {
+			return n - 1
 		}
 	}
 	return k

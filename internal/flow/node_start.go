@@ -15,10 +15,12 @@ type StartData struct {
 
 // TriggerData says what starts a flow.
 type TriggerData struct {
-	Type         string   `json:"type" flow:"required,enum=manual|api|inbound|keyword|campaign" doc:"manual/api: started by the API or UI; inbound: any message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row."`
+	Type         string   `json:"type" flow:"required,enum=manual|api|inbound|keyword|campaign|referral|conversation_started|story" doc:"manual/api: started by the API or UI; inbound: any first message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row; referral: a person who came from an ad or a referral link (click-to-WhatsApp/Messenger ads, m.me links); conversation_started: a Viber user opened the chat; story: an Instagram story reply or mention."`
 	Keywords     []string `json:"keywords,omitempty" doc:"Keywords of a keyword trigger (case-insensitive)."`
 	Match        string   `json:"match,omitempty" flow:"enum=exact|contains|starts_with" doc:"How keywords match the message; exact by default."`
 	ChannelTypes []string `json:"channel_types,omitempty" doc:"Channel types the trigger listens on (whatsapp, webchat…); all when empty."`
+	Referrals    []string `json:"referrals,omitempty" doc:"Referral trigger: the ad IDs or referral parameters (ref) that start the flow; any referral when empty."`
+	StoryKinds   []string `json:"story_kinds,omitempty" doc:"Story trigger: reply, mention or both (empty)."`
 }
 
 // Trigger is a compiled start trigger.
@@ -30,6 +32,11 @@ type Trigger struct {
 	// Match is exact, contains or starts_with.
 	Match        string
 	ChannelTypes []string
+	// Referrals are the ad IDs or ref parameters a referral trigger takes
+	// (any when empty); StoryKinds the story events a story trigger takes
+	// (reply, mention; both when empty).
+	Referrals  []string
+	StoryKinds []string
 }
 
 // StartConfig configures a start node; its single exit is next.
@@ -47,6 +54,20 @@ var startNode = def[StartData]{
 		if d.Trigger != nil && d.Trigger.Type == "keyword" && len(d.Trigger.Keywords) == 0 {
 			a.nodeErr(i, CodeMissingField, "/data/trigger/keywords", "%s: a keyword trigger needs at least one keyword", a.label(i))
 		}
+		if d.Trigger != nil {
+			for k, sk := range d.Trigger.StoryKinds {
+				if sk != "reply" && sk != "mention" {
+					a.nodeErr(i, CodeInvalidValue, "/data/trigger/story_kinds/"+strconv.Itoa(k), "%s: story kind %q is not reply or mention", a.label(i), sk)
+				}
+			}
+			if only, ok := triggerChannel[d.Trigger.Type]; ok {
+				for k, ct := range d.Trigger.ChannelTypes {
+					if ct != only {
+						a.nodeErr(i, CodeInvalidValue, "/data/trigger/channel_types/"+strconv.Itoa(k), "%s: a %s trigger only comes from %s channels, not %s", a.label(i), d.Trigger.Type, only, ct)
+					}
+				}
+			}
+		}
 		for k, kw := range d.Trigger.keywords() {
 			if strings.TrimSpace(kw) == "" {
 				a.nodeErr(i, CodeInvalidValue, "/data/trigger/keywords/"+strconv.Itoa(k), "%s: keyword %d is empty", a.label(i), k+1)
@@ -57,6 +78,10 @@ var startNode = def[StartData]{
 		t := Trigger{Type: "manual"}
 		if d.Trigger != nil {
 			t.Type, t.Match, t.ChannelTypes = d.Trigger.Type, d.Trigger.Match, d.Trigger.ChannelTypes
+			t.Referrals, t.StoryKinds = d.Trigger.Referrals, d.Trigger.StoryKinds
+			if only, ok := triggerChannel[t.Type]; ok && len(t.ChannelTypes) == 0 {
+				t.ChannelTypes = []string{only}
+			}
 			if t.Match == "" {
 				t.Match = "exact"
 			}
@@ -67,6 +92,23 @@ var startNode = def[StartData]{
 		return &StartConfig{Trigger: t}
 	},
 }
+
+// Channels are the channel types the trigger listens on: its channel_types,
+// or the one type its kind comes from (story: instagram), or none (all).
+func (t *TriggerData) Channels() []string {
+	if t == nil {
+		return nil
+	}
+	if len(t.ChannelTypes) == 0 {
+		if only, ok := triggerChannel[t.Type]; ok {
+			return []string{only}
+		}
+	}
+	return t.ChannelTypes
+}
+
+// triggerChannel is the one channel type some triggers come from.
+var triggerChannel = map[string]string{"conversation_started": "viber", "story": "instagram"}
 
 func (t *TriggerData) keywords() []string {
 	if t == nil {

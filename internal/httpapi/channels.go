@@ -19,8 +19,12 @@ type ChannelView struct {
 	Config     map[string]any `json:"config" doc:"The configuration; secret values are masked"`
 	Status     string         `json:"status"`
 	WebhookURL string         `json:"webhook_url,omitempty" doc:"Give this URL to the provider (Meta: the callback URL)"`
-	CreatedAt  time.Time      `json:"created_at"`
-	UpdatedAt  time.Time      `json:"updated_at"`
+	// WidgetSnippet and TestPageURL are set for channels people reach
+	// through Parley's widget (the web chat).
+	WidgetSnippet string    `json:"widget_snippet,omitempty" doc:"The HTML that embeds this channel's chat widget in a site"`
+	TestPageURL   string    `json:"test_page_url,omitempty" doc:"A page served by Parley with the widget, to try the channel"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // ChannelTypeView is a channel type of this build: its configuration's
@@ -43,6 +47,12 @@ func (a *runtimeAPI) channelView(svc *channels.Service, ch domain.Channel) Chann
 	v := ChannelView{ID: ch.ID, Type: ch.Type, Name: ch.Name, Address: ch.Address, Config: svc.PublicConfig(ch), Status: ch.Status, CreatedAt: ch.CreatedAt, UpdatedAt: ch.UpdatedAt}
 	if t, ok := svc.Type(ch.Type); ok && t.Receives() {
 		v.WebhookURL = strings.TrimRight(a.s.deps.PublicURL, "/") + "/webhooks/" + ch.Type + "/" + ch.ID
+	}
+	if ad, err := svc.Adapter(context.Background(), ch); err == nil {
+		if _, ok := ad.(channel.Visitors); ok {
+			v.WidgetSnippet = WebchatSnippet(a.s.deps.PublicURL, ch.ID)
+			v.TestPageURL = strings.TrimRight(a.s.deps.PublicURL, "/") + "/webchat/" + ch.ID + "/test"
+		}
 	}
 	return v
 }

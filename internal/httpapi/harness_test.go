@@ -43,6 +43,9 @@ type harness struct {
 	api      *httpapi.Server
 	store    store.Store
 	accounts *account.Service
+	// runner is not started: a test that needs inboxes worked in the
+	// background (the web chat) starts it.
+	runner *runner.Runner
 }
 
 func newHarness(t *testing.T) *harness { t.Helper(); return newHarnessWith(t, nil) }
@@ -88,7 +91,7 @@ func newHarnessWith(t *testing.T, change func(*httpapi.Deps)) *harness {
 	api := httpapi.New(deps)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &harness{t: t, srv: srv, api: api, store: st, accounts: accounts}
+	return &harness{t: t, srv: srv, api: api, store: st, accounts: accounts, runner: run}
 }
 
 // tenant is a project with an owner user and an owner token.

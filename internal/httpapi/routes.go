@@ -143,6 +143,7 @@ func (s *Server) routeTable() []Route {
 		op(get, "/contacts/", "list-contacts", "Search contacts by name or phone, or by tag", "contacts", Viewer, ra.contactList),
 		op(get, "/contacts/{contact_id}/", "get-contact", "A contact with its addresses and current session", "contacts", Viewer, ra.contactGet),
 		op(put, "/contacts/{contact_id}/", "update-contact", "Edit a contact's name, fields, tags, opt-out or assignee", "contacts", Editor, ra.contactUpdate),
+		op(post, "/contacts/{contact_id}/merge/", "merge-contact", "Merge another contact (the same person on another channel) into this one: one contact, one timeline", "contacts", Editor, ra.contactMerge),
 		op(post, "/contacts/{contact_id}/release/", "release-contact", "Release a handoff: the bot takes the conversation back", "contacts", Editor, ra.contactRelease),
 		op(get, "/conversations/{contact_id}/messages/", "list-messages", "A contact's messages with their statuses, newest first", "contacts", Viewer, ra.conversation),
 		op(post, "/conversations/{contact_id}/messages/", "send-message", "Reply as a person (an agent) in the conversation", "contacts", Editor, ra.agentSend).with(created),
@@ -182,6 +183,8 @@ func (s *Server) routeTable() []Route {
 		op(post, "/sandbox/messages/", "send-sandbox-message", "Play the customer: the server signs and posts an inbound webhook to a sandbox channel", "sandbox", Public, s.sandboxSend).with(created),
 		op(get, "/sandbox/replies/", "list-sandbox-replies", "What a sandbox channel sent to a customer, as their phone shows it", "sandbox", Public, s.sandboxReplies),
 	}
+	// The web chat widget's public endpoints (webchat.go).
+	routes = append(routes, s.webchatRoutes()...)
 	// Provider webhooks, as each registered channel type declares them
 	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).
 	return append(routes, s.webhookRoutes(ra)...)

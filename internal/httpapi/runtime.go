@@ -158,6 +158,30 @@ func (a *runtimeAPI) contactUpdate(ctx context.Context, in *ContactUpdateInput) 
 	return bodyOf(out), nil
 }
 
+// ContactMergeInput merges another contact into the path's.
+type ContactMergeInput struct {
+	ContactPath
+	Body struct {
+		ContactID string `json:"contact_id" minLength:"1" maxLength:"100" doc:"The contact to merge into this one; it is deleted, its addresses, messages and session move here"`
+	}
+}
+
+func (a *runtimeAPI) contactMerge(ctx context.Context, in *ContactMergeInput) (*Body[ContactDetail], error) {
+	conv, err := a.conversations()
+	if err != nil {
+		return nil, err
+	}
+	p := principalFrom(ctx)
+	if _, err := conv.MergeContacts(ctx, p.ProjectID, in.ContactID, in.Body.ContactID); err != nil {
+		if domain.CodeOf(err) == domain.CodeNotFound && in.Body.ContactID != in.ContactID {
+			err = &domain.Error{Code: domain.CodeUnprocessable, Message: "no contact " + in.Body.ContactID + " in this project to merge",
+				Fields: []domain.FieldError{{Pointer: "/contact_id", Message: "no such contact in this project"}}}
+		}
+		return nil, err
+	}
+	return a.contactGet(ctx, &in.ContactPath)
+}
+
 func (a *runtimeAPI) contactRelease(ctx context.Context, in *ContactPath) (*Body[QueuedEvent], error) {
 	conv, err := a.conversations()
 	if err != nil {

@@ -43,13 +43,15 @@ func (c *countingSenders) InProject(ctx context.Context, projectID, id string) (
 }
 
 func (c *countingSenders) Adapter(context.Context, domain.Channel) (channel.Adapter, error) {
-	return countingAdapter{c: c}, nil
+	return countingAdapter{Adapter: &webchat.Adapter{}, c: c}, nil
 }
 
 func (c *countingSenders) Limiter(context.Context, domain.Channel) *ratelimit.Limiter { return nil }
 
+func (c *countingSenders) Limits(typ string) *channel.Limits { return webchat.Definition().Limits }
+
 type countingAdapter struct {
-	webchat.Adapter
+	*webchat.Adapter
 	c *countingSenders
 }
 
@@ -60,7 +62,7 @@ func (a countingAdapter) Send(ctx context.Context, m channel.Outbound) (channel.
 		a.c.to[m.OurID] = m.To
 	}
 	a.c.mu.Unlock()
-	return webchat.Adapter{}.Send(ctx, m)
+	return a.Adapter.Send(ctx, m)
 }
 
 // env is a runner on a real test database with real River workers.

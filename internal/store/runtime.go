@@ -36,6 +36,16 @@ type Runtime interface {
 	// the length of the transaction.
 	ContactEnsure(ctx context.Context, p ContactEnsureParams) (domain.Contact, bool, error)
 	ContactGet(ctx context.Context, r Ref) (domain.Contact, error)
+	// ContactGetByURN finds the contact of an address without creating
+	// one (a web chat visitor reading a conversation it has not started).
+	ContactGetByURN(ctx context.Context, p ContactGetByURNParams) (domain.Contact, error)
+	// ContactMerge moves everything of contact p.FromID (addresses,
+	// messages, events, sessions) to p.IntoID and deletes p.FromID: one
+	// person reached on several channels becomes one contact. Empty name,
+	// phone and language are filled from the merged contact, fields and
+	// tags united. Both having a session in progress is ErrConflict. Call
+	// it inside InTx.
+	ContactMerge(ctx context.Context, p ContactMergeParams) (domain.Contact, error)
 	ContactList(ctx context.Context, p ContactListParams) (List[domain.Contact], error)
 	ContactUpdate(ctx context.Context, c domain.Contact) (domain.Contact, error)
 	// ContactURNs lists the URNs of the contact r names.
@@ -211,10 +221,31 @@ type ContactEnsureParams struct {
 	NewID string
 	Name  string
 	Phone string
+	// PhoneVerified says the channel vouches for Phone (WhatsApp: the
+	// number the person writes from). A new address with a verified phone
+	// joins the contact that already has that verified phone (its "tel"
+	// URN, see domain.SchemeTel) instead of making another contact: one
+	// person on two channels is one contact.
+	PhoneVerified bool
 	// Inbound records that the contact just wrote (the 24-hour window).
 	Inbound bool
 	// Simulated contacts belong to the simulator and are never listed.
 	Simulated bool
+	Now       time.Time
+}
+
+// ContactGetByURNParams name a contact by one of its addresses.
+type ContactGetByURNParams struct {
+	ProjectID string
+	Scheme    string
+	Path      string
+}
+
+// ContactMergeParams merge contact FromID into IntoID.
+type ContactMergeParams struct {
+	ProjectID string
+	IntoID    string
+	FromID    string
 	Now       time.Time
 }
 
@@ -230,6 +261,10 @@ type ContactListParams struct {
 type MessageListParams struct {
 	ProjectID string
 	ContactID string
+	// ChannelID, when set, keeps the messages of that channel only (a web
+	// chat visitor sees its own channel's, never the merged contact's
+	// other conversations).
+	ChannelID string
 	Page      Page
 }
 

@@ -50,6 +50,9 @@ func Definition() channel.Type {
 		Fields:    Fields,
 		Configure: Configure,
 		New:       Factory,
+		// Interactive messages: 3 reply buttons of 20 characters, lists of
+		// 10 rows of 24; no quick replies outside templates.
+		Limits: &channel.Limits{Buttons: 3, ButtonTitle: 20, ListRows: 10, ListRowTitle: 24},
 		Webhooks: []channel.Webhook{
 			{Method: http.MethodGet, Path: channel.PathChannel, Kind: channel.Handshake, Summary: "Meta's webhook verification for a channel"},
 			{Method: http.MethodPost, Path: channel.PathChannel, Kind: channel.Receive, Summary: "A channel's WhatsApp webhooks (signed)", Signature: SignatureHeader},

@@ -20,7 +20,9 @@ type Inbound struct {
 	// ("whatsapp" + wa_id).
 	Scheme  string
 	Address string
-	// Name is the profile name the channel reports; Phone its E.164 number.
+	// Name is the profile name the channel reports; Phone its E.164
+	// number, which the channel vouches for (the contact is found by it
+	// on other channels too).
 	Name  string
 	Phone string
 	// ProviderID is the channel's message ID; duplicates are dropped.
@@ -30,7 +32,9 @@ type Inbound struct {
 	Content json.RawMessage
 	// Input is what the message means to a waiting flow.
 	Input engine.Input
-	At    time.Time
+	// Trigger are the facts special triggers start on (nil: none).
+	Trigger *sprint.TriggerFacts
+	At      time.Time
 	// payload is the inbox event's payload when it was made ahead of the
 	// transaction (see eventPayload).
 	payload json.RawMessage
@@ -39,7 +43,7 @@ type Inbound struct {
 // eventPayload is the payload of the inbox event the message queues.
 func (in *Inbound) eventPayload() json.RawMessage {
 	input := in.Input
-	return sprint.Payload{ChannelID: in.ChannelID, Input: &input, Reply: true, Address: in.Address}.Raw()
+	return sprint.Payload{ChannelID: in.ChannelID, Input: &input, Reply: true, Address: in.Address, Trigger: in.Trigger}.Raw()
 }
 
 // Receipt says what Receive stored.
@@ -68,7 +72,7 @@ func (box *Inbox) receive(ctx context.Context, q store.Queries, in Inbound, queu
 		in.At = now
 	}
 	c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: in.ProjectID, Scheme: in.Scheme, Path: in.Address, ChannelID: in.ChannelID,
-		NewID: box.c.IDs.NewID(), Name: in.Name, Phone: in.Phone, Inbound: true, Now: now})
+		NewID: box.c.IDs.NewID(), Name: in.Name, Phone: in.Phone, PhoneVerified: in.Phone != "", Inbound: true, Now: now})
 	if err != nil {
 		return Receipt{}, err
 	}

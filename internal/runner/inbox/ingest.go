@@ -10,6 +10,7 @@ import (
 	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/runner/sprint"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/template"
 )
@@ -108,7 +109,7 @@ func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult,
 		switch {
 		case e.Kind.IsMessage():
 			// Reactions, edits and the like are kept in the history only.
-			rc, err := box.receive(ctx, q, *b.inbound[i], resumable(e.Kind))
+			rc, err := box.receive(ctx, q, *b.inbound[i], resumable(e.Kind) || startsOnly(e.Kind))
 			if err != nil {
 				return res, err
 			}
@@ -154,6 +155,36 @@ func resumable(k channel.Kind) bool {
 		return true
 	}
 	return false
+}
+
+// startsOnly are the kinds without content that can start a flow (and
+// never resume one).
+func startsOnly(k channel.Kind) bool {
+	return k == channel.KindConversationStarted || k == channel.KindReferral
+}
+
+// triggerFacts are what special triggers start on, nil when the event
+// has none of it.
+func triggerFacts(e *channel.Event) *sprint.TriggerFacts {
+	var f sprint.TriggerFacts
+	if startsOnly(e.Kind) {
+		f.Event = string(e.Kind)
+	}
+	if r := e.Referral; r != nil {
+		f.Referral = true
+		for _, id := range []string{r.SourceID, r.Ref} {
+			if id != "" {
+				f.ReferralIDs = append(f.ReferralIDs, id)
+			}
+		}
+	}
+	if e.Story != nil {
+		f.Story = e.Story.Kind
+	}
+	if f.Event == "" && !f.Referral && f.Story == "" {
+		return nil
+	}
+	return &f
 }
 
 // inputOf is what a channel message means to a waiting flow.
@@ -215,7 +246,7 @@ func inboundOf(ch domain.Channel, e *channel.Event) (*Inbound, error) {
 		return nil, domain.Errorf(domain.CodeInvalid, "a %s message without a sender", e.Kind)
 	}
 	ib := &Inbound{ProjectID: ch.ProjectID, ChannelID: ch.ID, Scheme: ch.Type, Address: address, Name: e.Contact.Name, Phone: e.Contact.Phone,
-		ProviderID: e.ProviderID, Type: string(e.Kind), Content: raw, Input: in, At: e.Timestamp}
+		ProviderID: e.ProviderID, Type: string(e.Kind), Content: raw, Input: in, Trigger: triggerFacts(e), At: e.Timestamp}
 	ib.payload = ib.eventPayload()
 	return ib, nil
 }

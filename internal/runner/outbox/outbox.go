@@ -34,6 +34,9 @@ type Channels interface {
 	Adapter(ctx context.Context, ch domain.Channel) (channel.Adapter, error)
 	// Limiter is the channel's send pacer; nil when it needs none.
 	Limiter(ctx context.Context, ch domain.Channel) *ratelimit.Limiter
+	// Limits are what channels of the type show natively (channel.Fit);
+	// nil when the type declares none.
+	Limits(typ string) *channel.Limits
 }
 
 // Config is what an Outbox needs besides the store.

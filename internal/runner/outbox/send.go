@@ -143,6 +143,11 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 	}
 	out := Outbound(em, m.ID, urn.Path)
 	out.LastInbound = urn.LastInboundAt
+	if l := o.c.Channels.Limits(ch.Type); l != nil {
+		// The same message node, in the channel's own form: buttons it
+		// cannot show become quick replies or a numbered list.
+		out, _ = channel.Fit(out, *l)
+	}
 	if w, ok := adapter.(channel.Window); ok {
 		// The provider's rule on what may reach this contact now
 		// (WhatsApp: free-form only within 24 hours of their last message).

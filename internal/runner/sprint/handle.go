@@ -98,7 +98,13 @@ func (h *Handler) decide(ctx context.Context, sp *sprint, live *domain.FlowSessi
 				return err
 			}
 		}
+		contentless := sp.p.Trigger != nil && sp.p.Trigger.Event != ""
 		if live != nil && domain.SessionLive(live.Status) {
+			if contentless {
+				// Opening the chat again says nothing to a waiting flow.
+				sp.result = "ignored: " + sp.p.Trigger.Event + " while in a flow"
+				return nil
+			}
 			in := *sp.p.Input
 			return h.resume(ctx, sp, *live, in)
 		}
@@ -211,8 +217,15 @@ func (h *Handler) match(ctx context.Context, sp *sprint) (engine.Flow, store.Flo
 		return engine.Flow{}, store.Flow{}, false, err
 	}
 	text := strings.ToLower(strings.TrimSpace(sp.p.Input.Text))
-	var keyword, inbound *engine.Flow
-	var keywordRow, inboundRow store.Flow
+	facts := sp.p.Trigger
+	if facts == nil {
+		facts = &TriggerFacts{}
+	}
+	// Events without content (the chat opened, a referral link followed)
+	// start only the triggers made for them, never keyword or inbound ones.
+	contentless := facts.Event != ""
+	var special, keyword, inbound *engine.Flow
+	var specialRow, keywordRow, inboundRow store.Flow
 	for i := len(published) - 1; i >= 0; i-- { // the list is newest first
 		fl := published[i]
 		if fl.ChannelID != "" && fl.ChannelID != ch.ID {
@@ -228,14 +241,21 @@ func (h *Handler) match(ctx context.Context, sp *sprint) (engine.Flow, store.Flo
 		}
 		switch t.Type {
 		case "keyword":
-			if keyword == nil && keywordMatches(t.Keywords, t.Match, text) {
+			if keyword == nil && !contentless && keywordMatches(t.Keywords, t.Match, text) {
 				keyword, keywordRow = &f, fl
 			}
 		case "inbound":
-			if inbound == nil {
+			if inbound == nil && !contentless {
 				inbound, inboundRow = &f, fl
 			}
+		case "referral", "conversation_started", "story":
+			if special == nil && specialMatches(t.Type, t.Referrals, t.StoryKinds, facts) {
+				special, specialRow = &f, fl
+			}
 		}
+	}
+	if special != nil {
+		return *special, specialRow, true, nil
 	}
 	if keyword != nil {
 		return *keyword, keywordRow, true, nil
@@ -244,6 +264,20 @@ func (h *Handler) match(ctx context.Context, sp *sprint) (engine.Flow, store.Flo
 		return *inbound, inboundRow, true, nil
 	}
 	return engine.Flow{}, store.Flow{}, false, nil
+}
+
+// specialMatches reports whether a referral, conversation_started or story
+// trigger takes an event with these facts.
+func specialMatches(typ string, referrals, storyKinds []string, f *TriggerFacts) bool {
+	switch typ {
+	case "referral":
+		return f.Referral && (len(referrals) == 0 || slices.ContainsFunc(f.ReferralIDs, func(id string) bool { return slices.Contains(referrals, id) }))
+	case "conversation_started":
+		return f.Event == "conversation_started"
+	case "story":
+		return f.Story != "" && (len(storyKinds) == 0 || slices.Contains(storyKinds, f.Story))
+	}
+	return false
 }
 
 func keywordMatches(keywords []string, match, text string) bool {

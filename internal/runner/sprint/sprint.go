@@ -158,6 +158,22 @@ type Payload struct {
 	// Address is where an inbound message came from on ChannelID: replies
 	// on that channel go there without reading the contact's addresses.
 	Address string `json:"address,omitempty"`
+	// Trigger are the facts of an inbound event that special triggers
+	// (referral, conversation_started, story) start flows on.
+	Trigger *TriggerFacts `json:"trigger,omitempty"`
+}
+
+// TriggerFacts are what an inbound event says beyond its input.
+type TriggerFacts struct {
+	// Event is set for events without content that only start flows:
+	// conversation_started, referral.
+	Event string `json:"event,omitempty"`
+	// Referral says the person came from an ad or a referral link;
+	// ReferralIDs are its ad/source ID and ref parameter.
+	Referral    bool     `json:"referral,omitempty"`
+	ReferralIDs []string `json:"referral_ids,omitempty"`
+	// Story is "reply" or "mention" for an Instagram story event.
+	Story string `json:"story,omitempty"`
 }
 
 // Raw is the payload as stored.

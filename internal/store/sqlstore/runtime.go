@@ -150,6 +150,18 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 	} else {
 		err = q.w.QueryRow(ctx, `SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?`, p.ProjectID, p.Scheme, p.Path).Scan(&contactID)
 	}
+	if err == ErrNoRows && p.PhoneVerified && p.Phone != "" {
+		// A new address whose verified phone a contact already has: the
+		// same person on another channel.
+		var owner string
+		err = q.w.QueryRow(ctx, `SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?`, p.ProjectID, domain.SchemeTel, p.Phone).Scan(&owner)
+		if err == nil {
+			return q.joinContact(ctx, p, owner)
+		}
+		if err != ErrNoRows {
+			return domain.Contact{}, false, q.translate(err, "finding contact by verified phone")
+		}
+	}
 	if err == ErrNoRows {
 		// A new contact: written whole, with its inbound time, and not read
 		// back (this is on every first message, on the single writer).
@@ -168,6 +180,12 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 			p.ProjectID, p.Scheme, p.Path, c.ID, p.ChannelID, inbound); err != nil {
 			return domain.Contact{}, false, q.translate(err, "creating contact address")
 		}
+		if p.PhoneVerified && p.Phone != "" && p.Scheme != domain.SchemeTel {
+			if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id) VALUES (?, ?, ?, ?, '')`,
+				p.ProjectID, domain.SchemeTel, p.Phone, c.ID); err != nil {
+				return domain.Contact{}, false, q.translate(err, "recording verified phone")
+			}
+		}
 		return c, true, nil
 	}
 	if err != nil {
@@ -184,6 +202,27 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 	return c, false, q.translate(err, "recording inbound time")
 }
 
+// joinContact adds the address p names to contact id (found by its
+// verified phone) and records the inbound time.
+func (q *Queries) joinContact(ctx context.Context, p store.ContactEnsureParams, id string) (domain.Contact, bool, error) {
+	var inbound *time.Time
+	if p.Inbound {
+		t := p.Now.UTC()
+		inbound = &t
+	}
+	if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.ProjectID, p.Scheme, p.Path, id, p.ChannelID, inbound); err != nil {
+		return domain.Contact{}, false, q.translate(err, "adding address to contact")
+	}
+	if !p.Inbound {
+		c, err := scanContact(q.w.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, id))
+		return c, false, q.translate(err, "reading contact")
+	}
+	c, err := scanContact(q.w.QueryRow(ctx, `UPDATE contacts SET last_inbound_at = ?, updated_at = ?, name = CASE WHEN name = '' THEN ? ELSE name END
+		WHERE id = ? RETURNING `+contactCols, p.Now, p.Now, p.Name, id))
+	return c, false, q.translate(err, "recording inbound time")
+}
+
 // ContactGet implements store.Queries.
 func (q *Queries) ContactGet(ctx context.Context, r store.Ref) (domain.Contact, error) {
 	projectID, id := r.ProjectID, r.ID
@@ -192,6 +231,99 @@ func (q *Queries) ContactGet(ctx context.Context, r store.Ref) (domain.Contact, 
 		return c, notFound("contact", id)
 	}
 	return c, q.translate(err, "getting contact")
+}
+
+// ContactGetByURN implements store.Queries.
+func (q *Queries) ContactGetByURN(ctx context.Context, p store.ContactGetByURNParams) (domain.Contact, error) {
+	c, err := scanContact(q.r.QueryRow(ctx, `SELECT `+prefixed("c.", contactCols)+` FROM contact_urns u JOIN contacts c ON c.id = u.contact_id
+		WHERE u.project_id = ? AND u.scheme = ? AND u.path = ?`, p.ProjectID, p.Scheme, p.Path))
+	if err == ErrNoRows {
+		return c, notFound("contact with address", p.Scheme+":"+p.Path)
+	}
+	return c, q.translate(err, "getting contact by address")
+}
+
+// prefixed qualifies every column of a column list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = alias + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ContactMerge implements store.Queries.
+func (q *Queries) ContactMerge(ctx context.Context, p store.ContactMergeParams) (domain.Contact, error) {
+	if p.IntoID == p.FromID {
+		return domain.Contact{}, domain.Errorf(domain.CodeUnprocessable, "a contact cannot be merged into itself")
+	}
+	into, err := scanContact(q.w.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE project_id = ? AND id = ?`+q.d.ForUpdate, p.ProjectID, p.IntoID))
+	if err == ErrNoRows {
+		return into, notFound("contact", p.IntoID)
+	}
+	if err != nil {
+		return into, q.translate(err, "reading contact to merge into")
+	}
+	from, err := scanContact(q.w.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE project_id = ? AND id = ?`+q.d.ForUpdate, p.ProjectID, p.FromID))
+	if err == ErrNoRows {
+		return into, notFound("contact", p.FromID)
+	}
+	if err != nil {
+		return into, q.translate(err, "reading contact to merge")
+	}
+	var live int
+	if err := q.w.QueryRow(ctx, `SELECT COUNT(DISTINCT contact_id) FROM flow_sessions WHERE contact_id IN (?, ?) AND status IN ('active', 'waiting') AND NOT simulated`,
+		p.IntoID, p.FromID).Scan(&live); err != nil {
+		return into, q.translate(err, "checking sessions of contacts to merge")
+	}
+	if live > 1 {
+		return into, domain.Errorf(domain.CodeConflict, "both contacts have a flow session in progress; interrupt one first")
+	}
+	for _, table := range []string{"contact_urns", "messages", "contact_events", "flow_sessions"} {
+		if _, err := q.w.Exec(ctx, `UPDATE `+table+` SET contact_id = ? WHERE project_id = ? AND contact_id = ?`, p.IntoID, p.ProjectID, p.FromID); err != nil {
+			return into, q.translate(err, "moving the "+table+" of a merged contact")
+		}
+	}
+	if into.Name == "" {
+		into.Name = from.Name
+	}
+	if into.Phone == "" {
+		into.Phone = from.Phone
+	}
+	if into.Language == "" {
+		into.Language = from.Language
+	}
+	for k, v := range from.Fields {
+		if _, set := into.Fields[k]; !set {
+			into.Fields[k] = v
+		}
+	}
+	seen := map[string]bool{}
+	for _, t := range into.Tags {
+		seen[t] = true
+	}
+	for _, t := range from.Tags {
+		if !seen[t] {
+			into.Tags, seen[t] = append(into.Tags, t), true
+		}
+	}
+	if from.OptedOut && !into.OptedOut {
+		into.OptedOut, into.OptedOutAt = true, from.OptedOutAt
+	}
+	if into.Assignee == "" {
+		into.Assignee = from.Assignee
+	}
+	if from.LastInboundAt != nil && (into.LastInboundAt == nil || from.LastInboundAt.After(*into.LastInboundAt)) {
+		into.LastInboundAt = from.LastInboundAt
+	}
+	if _, err := q.w.Exec(ctx, `DELETE FROM contacts WHERE project_id = ? AND id = ?`, p.ProjectID, p.FromID); err != nil {
+		return into, q.translate(err, "deleting a merged contact")
+	}
+	out, err := scanContact(q.w.QueryRow(ctx, `UPDATE contacts SET name = ?, phone = ?, language = ?, fields = ?, tags = ?, opted_out = ?, opted_out_at = ?, assignee = ?,
+			last_inbound_at = ?, updated_at = ? WHERE project_id = ? AND id = ? RETURNING `+contactCols,
+		into.Name, into.Phone, into.Language, marshalJSON(into.Fields, "{}"), marshalJSON(into.Tags, "[]"), into.OptedOut, into.OptedOutAt, into.Assignee,
+		into.LastInboundAt, p.Now, p.ProjectID, p.IntoID))
+	return out, q.translate(err, "saving a merged contact")
 }
 
 // ContactList implements store.Queries.
@@ -360,8 +492,12 @@ func (q *Queries) MessageGetByProviderID(ctx context.Context, p store.MessageGet
 // MessageList implements store.Queries.
 func (q *Queries) MessageList(ctx context.Context, p store.MessageListParams) (store.List[domain.Message], error) {
 	where, limit, pargs := pageClause(p.Page, "id")
-	rows, err := q.r.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE project_id = ? AND contact_id = ?`+where+limit,
-		append([]any{p.ProjectID, p.ContactID}, pargs...)...)
+	sql, args := `SELECT `+messageCols+` FROM messages WHERE project_id = ? AND contact_id = ?`, []any{p.ProjectID, p.ContactID}
+	if p.ChannelID != "" {
+		sql += ` AND channel_id = ?`
+		args = append(args, p.ChannelID)
+	}
+	rows, err := q.r.Query(ctx, sql+where+limit, append(args, pargs...)...)
 	items, err := collect(rows, err, func(r Rows) (domain.Message, error) { return scanMessage(r) })
 	if err != nil {
 		return store.List[domain.Message]{}, q.translate(err, "listing messages")

@@ -16,6 +16,8 @@ func RunRuntime(t *testing.T, open Opener) {
 	run(t, open, []test{
 		{"Contacts", testContacts},
 		{"Messages", testMessages},
+		{"ContactMerge", testContactMerge},
+		{"VerifiedPhone", testVerifiedPhone},
 		{"ContactEvents", testContactEvents},
 		{"Sessions", testSessions},
 		{"Trace", testTrace},
@@ -141,6 +143,88 @@ func testMessages(t *testing.T, s store.Store) {
 	l := must(s.MessageList(ctx, store.MessageListParams{ProjectID: p1, ContactID: "k1"}))(t)
 	if len(l.Items) != 3 || l.Items[0].ID != "m3" {
 		t.Fatalf("conversation = %+v", l.Items)
+	}
+	// One channel's part of the conversation.
+	web := domain.Message{ID: "m4", ProjectID: p1, ContactID: "k1", ChannelID: "web", Direction: domain.DirectionIn, Type: "text", Content: json.RawMessage(`{"text":"from the site"}`), Status: domain.MessageReceived, CreatedAt: t0}
+	must(s.MessageCreate(ctx, web))(t)
+	if l := must(s.MessageList(ctx, store.MessageListParams{ProjectID: p1, ContactID: "k1", ChannelID: "web"}))(t); len(l.Items) != 1 || l.Items[0].ID != "m4" {
+		t.Fatalf("the web channel's messages = %+v", l.Items)
+	}
+	if l := must(s.MessageList(ctx, store.MessageListParams{ProjectID: p1, ContactID: "k1"}))(t); len(l.Items) != 4 {
+		t.Fatalf("every channel's messages = %+v", l.Items)
+	}
+}
+
+// testContactMerge: one person on two channels becomes one contact with
+// both addresses, both conversations and one session at most.
+func testContactMerge(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := runtimeProjects(t, s)
+	ensure := func(project, scheme, path, id, name, phone string) {
+		t.Helper()
+		_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: project, Scheme: scheme, Path: path, ChannelID: scheme + "-ch", NewID: id, Name: name, Phone: phone, Inbound: true, Now: t0})
+		check(t, err)
+	}
+	ensure(p1, "whatsapp", "15551234567", "wa", "", "+15551234567")
+	ensure(p1, "webchat", "v1", "web", "Ann", "")
+	ensure(p1, "webchat", "v2", "other", "Bob", "")
+	ensure(p2, "webchat", "v3", "foreign", "Eve", "")
+	web := must(s.ContactGet(ctx, store.Ref{ProjectID: p1, ID: "web"}))(t)
+	web.Tags, web.Fields, web.UpdatedAt = []string{"site"}, map[string]any{"plan": "pro"}, t0
+	must(s.ContactUpdate(ctx, web))(t)
+	for i, c := range []struct{ contact, channel string }{{"wa", "whatsapp-ch"}, {"web", "webchat-ch"}, {"web", "webchat-ch"}} {
+		must(s.MessageCreate(ctx, domain.Message{ID: fmt.Sprint("mm", i), ProjectID: p1, ContactID: c.contact, ChannelID: c.channel, Direction: domain.DirectionIn,
+			Type: "text", Content: json.RawMessage(`{"text":"hi"}`), Status: domain.MessageReceived, CreatedAt: t0}))(t)
+	}
+	must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "web", Kind: domain.EventMessage, MessageID: "mm2", CreatedAt: t0}))(t)
+	check(t, s.SessionCreate(ctx, domain.FlowSession{ID: "s-web", ProjectID: p1, ContactID: "web", FlowID: "f", Revision: 1, Status: domain.SessionWaiting, Version: 1, CreatedAt: t0, UpdatedAt: t0}))
+	check(t, s.SessionCreate(ctx, domain.FlowSession{ID: "s-other", ProjectID: p1, ContactID: "other", FlowID: "f", Revision: 1, Status: domain.SessionWaiting, Version: 1, CreatedAt: t0, UpdatedAt: t0}))
+
+	merge := func(project, into, from string) (domain.Contact, error) {
+		var out domain.Contact
+		err := s.InTx(ctx, func(q store.Queries) error {
+			var err error
+			out, err = q.ContactMerge(ctx, store.ContactMergeParams{ProjectID: project, IntoID: into, FromID: from, Now: t0.Add(time.Hour)})
+			return err
+		})
+		return out, err
+	}
+	_, err := merge(p1, "wa", "wa")
+	wantCode(t, err, domain.CodeUnprocessable)
+	_, err = merge(p1, "wa", "foreign") // another project's contact
+	wantCode(t, err, domain.CodeNotFound)
+	_, err = merge(p2, "wa", "web")
+	wantCode(t, err, domain.CodeNotFound)
+
+	c := must(merge(p1, "wa", "web"))(t)
+	if c.ID != "wa" || c.Name != "Ann" || c.Phone != "+15551234567" || len(c.Tags) != 1 || c.Fields["plan"] != "pro" {
+		t.Fatalf("merged contact = %+v", c)
+	}
+	_, err = s.ContactGet(ctx, store.Ref{ProjectID: p1, ID: "web"})
+	wantCode(t, err, domain.CodeNotFound)
+	urns := must(s.ContactURNs(ctx, store.Ref{ProjectID: p1, ID: "wa"}))(t)
+	if len(urns) != 2 || urns[0].Scheme != "webchat" || urns[1].Scheme != "whatsapp" {
+		t.Fatalf("addresses after the merge = %+v", urns)
+	}
+	if got := must(s.ContactGetByURN(ctx, store.ContactGetByURNParams{ProjectID: p1, Scheme: "webchat", Path: "v1"}))(t); got.ID != "wa" {
+		t.Fatalf("the visitor's address finds %s", got.ID)
+	}
+	_, err = s.ContactGetByURN(ctx, store.ContactGetByURNParams{ProjectID: p2, Scheme: "webchat", Path: "v1"})
+	wantCode(t, err, domain.CodeNotFound)
+	if l := must(s.MessageList(ctx, store.MessageListParams{ProjectID: p1, ContactID: "wa"}))(t); len(l.Items) != 3 {
+		t.Fatalf("one timeline after the merge = %+v", l.Items)
+	}
+	if evs := must(s.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: "wa", Limit: 5}))(t); len(evs) != 1 {
+		t.Fatalf("the merged contact's pending events = %+v", evs)
+	}
+	if live := must(s.SessionLive(ctx, "wa"))(t); live.ID != "s-web" {
+		t.Fatalf("the session moved with the contact: %+v", live)
+	}
+	// Two sessions in progress cannot become one contact's.
+	_, err = merge(p1, "wa", "other")
+	wantCode(t, err, domain.CodeConflict)
+	if _, err := s.ContactGet(ctx, store.Ref{ProjectID: p1, ID: "other"}); err != nil {
+		t.Fatalf("a refused merge changed the contact: %v", err)
 	}
 }
 
@@ -283,5 +367,43 @@ func testTrace(t *testing.T, s store.Store) {
 	}
 	if tr := must(s.TraceList(ctx, store.Ref{ProjectID: p2, ID: "s1"}))(t); len(tr) != 0 {
 		t.Fatalf("trace visible from another project: %+v", tr)
+	}
+}
+
+// testVerifiedPhone: a new address reporting a verified phone that a
+// contact already has joins that contact; an unverified phone never does.
+func testVerifiedPhone(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := runtimeProjects(t, s)
+	ensure := func(project, scheme, path, id, phone string, verified bool) domain.Contact {
+		t.Helper()
+		var c domain.Contact
+		check(t, s.InTx(ctx, func(q store.Queries) error {
+			var err error
+			c, _, err = q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: project, Scheme: scheme, Path: path, ChannelID: scheme + "-ch", NewID: id,
+				Phone: phone, PhoneVerified: verified, Inbound: true, Now: t0})
+			return err
+		}))
+		return c
+	}
+	wa := ensure(p1, "whatsapp", "15551234567", "wa", "+15551234567", true)
+	if urns := must(s.ContactURNs(ctx, store.Ref{ProjectID: p1, ID: wa.ID}))(t); len(urns) != 2 || urns[0].Scheme != domain.SchemeTel || urns[0].Path != "+15551234567" {
+		t.Fatalf("a verified phone is an address: %+v", urns)
+	}
+	// The same verified number on another channel: the same contact.
+	if vb := ensure(p1, "viber", "vb-user", "vb", "+15551234567", true); vb.ID != wa.ID {
+		t.Fatalf("viber contact %s, want the WhatsApp contact %s", vb.ID, wa.ID)
+	}
+	// A number someone typed (not verified) makes its own contact.
+	if web := ensure(p1, "webchat", "v1", "web", "+15551234567", false); web.ID == wa.ID {
+		t.Fatal("an unverified phone joined a contact")
+	}
+	// Another project's contact with the number is another person.
+	if other := ensure(p2, "viber", "vb-user", "vb2", "+15551234567", true); other.ID == wa.ID {
+		t.Fatal("a verified phone joined another project's contact")
+	}
+	urns := must(s.ContactURNs(ctx, store.Ref{ProjectID: p1, ID: wa.ID}))(t)
+	if len(urns) != 3 {
+		t.Fatalf("addresses = %+v", urns)
 	}
 }

@@ -16,6 +16,12 @@ export function FlowSettingsDialog({ flow, onClose, onSaved }: { flow: Flow; onC
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const published = flow.status === 'published';
+  // The channel types the trigger listens on (a story trigger: Instagram;
+  // conversation_started: Viber); the flow can be bound to one account of them.
+  const implicit: Record<string, string> = { story: 'instagram', conversation_started: 'viber' };
+  const trig = flow.trigger;
+  const types = trig?.channel_types?.length ? trig.channel_types : trig?.type && implicit[trig.type] ? [implicit[trig.type]] : [];
+  const bindable = (chans ?? []).filter((c) => types.length === 0 || types.includes(c.type));
 
   useEffect(() => {
     api.get('/channels/').then((p) => setChans(p.results ?? []), () => setChans(null));
@@ -57,21 +63,26 @@ export function FlowSettingsDialog({ flow, onClose, onSaved }: { flow: Flow; onC
           <textarea id="fs-remark" value={remark} onChange={(e) => setRemark(e.target.value)} rows={2} />
         </div>
         <div className="field">
-          <label htmlFor="fs-channel">Bound channel</label>
+          <label htmlFor="fs-channel">Bind account</label>
           {chans ? (
             <select id="fs-channel" value={channelId} disabled={published} onChange={(e) => setChannelId(e.target.value)}>
-              <option value="">All channels</option>
-              {chans.map((c) => (
+              <option value="">{types.length ? `Every ${types.join(' / ')} account` : 'All channels'}</option>
+              {bindable.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.name} ({c.type})
                 </option>
               ))}
-              {channelId && !chans.some((c) => c.id === channelId) && <option value={channelId}>{channelId}</option>}
+              {channelId && !bindable.some((c) => c.id === channelId) && <option value={channelId}>{chans.find((c) => c.id === channelId)?.name ?? channelId} (not a {types.join(' / ')} account)</option>}
             </select>
           ) : (
             <input id="fs-channel" value={channelId} disabled={published} placeholder="channel ID (empty: all)" onChange={(e) => setChannelId(e.target.value)} />
           )}
-          {published && <p className="hint">Unpublish the flow to change its channel.</p>}
+          <p className="hint">
+            {types.length
+              ? `The trigger listens on ${types.join(', ')}: bound to one account, it starts only for messages to that account.`
+              : 'Bound to one channel, the trigger fires only for messages to that channel.'}{' '}
+            {published && 'Unpublish the flow to change its account.'}
+          </p>
         </div>
         <div className="field checkbox">
           <input id="fs-logging" type="checkbox" checked={logging} onChange={(e) => setLogging(e.target.checked)} />

@@ -134,6 +134,7 @@ export default function Channels() {
               <CopyField label={c.type === 'viber' ? 'Webhook URL (registered with Viber when saved)' : 'Webhook URL (callback URL in Meta’s webhook settings)'} value={c.webhook_url} />
             )}
             {typeof c.config?.verify_token === 'string' && c.config.verify_token && <CopyField label="Verify token" value={c.config.verify_token} />}
+            {c.widget_snippet && <WidgetInfo channel={c} />}
             {isSandbox(c) && (
               <p className="hint">
                 Talk to your flows as a customer: <code>parley sandbox send --to-channel {c.id} --from 15551234567 --text hi</code>
@@ -192,8 +193,13 @@ export default function Channels() {
               <p>Viber now sends this bot’s messages to Parley: its webhook was registered with set_webhook.</p>
               {created.webhook_url && <CopyField label="Webhook URL" value={created.webhook_url} />}
             </>
+          ) : created.widget_snippet ? (
+            <>
+              <p>The web chat channel is ready. Add this to the pages of your site, before &lt;/body&gt;:</p>
+              <WidgetInfo channel={created} />
+            </>
           ) : (
-            <p>The {created.type === 'webchat' ? 'web chat' : created.type} channel is ready.</p>
+            <p>The {created.type} channel is ready.</p>
           )}
           <div className="dialog-actions">
             <button type="button" className="primary" onClick={() => setCreated(null)}>
@@ -220,6 +226,23 @@ export default function Channels() {
           </div>
         </Dialog>
       )}
+    </div>
+  );
+}
+
+// WidgetInfo shows how to embed a web chat channel and links to the page
+// Parley serves with its widget, to try it.
+function WidgetInfo({ channel }: { channel: Channel }) {
+  return (
+    <div className="widget-info">
+      <CopyField label="Embed on your site" value={channel.widget_snippet ?? ''} />
+      <p className="hint">
+        Only pages at the allowed origins may use it (Parley’s own test page always may).{' '}
+        <a href={`/webchat/${encodeURIComponent(channel.id)}/test`} target="_blank" rel="noreferrer" aria-label={`Test page of ${channel.name}`}>
+          Open the test page
+        </a>{' '}
+        to chat with your published flows as a visitor.
+      </p>
     </div>
   );
 }

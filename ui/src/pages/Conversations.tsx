@@ -62,7 +62,7 @@ export default function Conversations({ contactId }: { contactId?: string }) {
           )}
           <Pager pager={pager} nextCursor={list.data?.next_cursor} />
         </div>
-        <div>{contactId ? <ContactView key={contactId} id={contactId} /> : <Empty title="Pick a contact">Their messages, current session and a reply box show here.</Empty>}</div>
+        <div>{contactId ? <ContactView key={contactId} id={contactId} onContactsChanged={list.reload} /> : <Empty title="Pick a contact">Their messages, current session and a reply box show here.</Empty>}</div>
       </div>
     </div>
   );
@@ -90,7 +90,7 @@ function msgText(m: Msg): string {
   return `[${m.type}]`;
 }
 
-function ContactView({ id }: { id: string }) {
+function ContactView({ id, onContactsChanged }: { id: string; onContactsChanged: () => void }) {
   const me = useMe();
   const editor = canEdit(me);
   const toast = useToast();
@@ -106,6 +106,13 @@ function ContactView({ id }: { id: string }) {
     },
     [id],
   );
+  // Every channel's messages are in one timeline, each labelled with its channel.
+  const channels = useLoad((signal) => api.get('/channels/', { signal }), []);
+  const channelName = (cid: string) => {
+    const ch = (channels.data?.results ?? []).find((x) => x.id === cid);
+    return ch ? `${ch.name} · ${ch.type}` : cid ? 'removed channel' : 'simulator';
+  };
+  const [merging, setMerging] = useState(false);
   const sessionId = contact.data?.session?.id;
   const session = useLoad(async (signal) => (sessionId ? api.get('/sessions/{session_id}/', { path: { session_id: sessionId }, signal }) : null), [sessionId]);
   const [text, setText] = useState('');
@@ -163,6 +170,12 @@ function ContactView({ id }: { id: string }) {
             <h2>{c.name || c.phone}</h2>
             {c.opted_out && <Badge kind="error">opted out {c.opted_out_at ? timeAgo(c.opted_out_at) : ''}</Badge>}
             {c.assignee && <Badge kind="draft">assigned to {c.assignee}</Badge>}
+            <div className="spacer" />
+            {editor && (
+              <button type="button" onClick={() => setMerging(true)}>
+                Merge another contact…
+              </button>
+            )}
           </div>
           <dl className="kv">
             <dt>Phone</dt>
@@ -173,6 +186,17 @@ function ContactView({ id }: { id: string }) {
                 <dd>{c.language}</dd>
               </>
             )}
+            <dt>Addresses</dt>
+            <dd>
+              <ul className="plain" aria-label="Addresses">
+                {(c.urns ?? []).map((u) => (
+                  <li key={u.scheme + ':' + u.path}>
+                    <Badge kind="">{u.scheme === 'tel' ? 'verified phone' : u.scheme}</Badge> <code>{u.path}</code>
+                    {u.channel_id && <span className="muted small"> on {channelName(u.channel_id)}</span>}
+                  </li>
+                ))}
+              </ul>
+            </dd>
             <dt>Tags</dt>
             <dd>{(c.tags ?? []).join(', ') || '—'}</dd>
             {Object.entries(c.fields ?? {}).map(([k, v]) => (
@@ -233,6 +257,9 @@ function ContactView({ id }: { id: string }) {
           {all.length === 0 && !msgs.loading && <p className="muted small center">No messages yet.</p>}
           {all.map((m) => (
             <div key={m.id} className={`bubble ${m.direction === 'in' ? 'in' : 'out'}`}>
+              <div className="chan-label small" aria-label="Channel">
+                {channelName(m.channel_id)}
+              </div>
               <div className="btext">{msgText(m)}</div>
               {(m.buttons ?? []).length > 0 && <div className="muted small">[{(m.buttons ?? []).join(' | ')}]</div>}
               <div className="muted small">
@@ -255,6 +282,18 @@ function ContactView({ id }: { id: string }) {
           </form>
         )}
       </section>
+      {merging && c && (
+        <MergeDialog
+          into={c}
+          onClose={() => setMerging(false)}
+          onMerged={(name) => {
+            setMerging(false);
+            toast(`Merged ${name} into ${c.name || c.phone}`);
+            reload();
+            onContactsChanged();
+          }}
+        />
+      )}
       {logOf && (
         <Dialog wide title={`Channel log of this message (${logOf.status})`} onClose={() => setLogOf(null)}>
           {logOf.error_reason && (
@@ -276,5 +315,49 @@ function FragmentKV({ k, v }: { k: string; v: unknown }) {
       <dt>{k}</dt>
       <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
     </>
+  );
+}
+
+// MergeDialog finds another contact (the same person on another channel)
+// and merges it into this one: its addresses, messages and session move
+// here and it is deleted.
+function MergeDialog({ into, onClose, onMerged }: { into: Schemas['ContactDetail']; onClose: () => void; onMerged: (name: string) => void }) {
+  const [search, setSearch] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const found = useLoad((signal) => api.get('/contacts/', { query: { search: search || undefined, limit: 20 }, signal }), [search]);
+  const others = (found.data?.results ?? []).filter((x) => x.id !== into.id);
+  const merge = async (other: Schemas['Contact']) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.post('/contacts/{contact_id}/merge/', { path: { contact_id: into.id }, body: { contact_id: other.id } });
+      onMerged(other.name || other.phone || other.id);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={`Merge into ${into.name || into.phone}`} onClose={onClose}>
+      <p className="hint">The contact you pick is the same person on another channel: its addresses, messages and session move to {into.name || into.phone}, and it is removed. This cannot be undone.</p>
+      <ErrorBanner error={error ?? found.error} onDismiss={() => setError(null)} />
+      <input type="search" aria-label="Find the contact to merge" placeholder="Name or phone…" value={search} onChange={(e) => setSearch(e.target.value)} style={{ width: '100%' }} />
+      <ul className="plain merge-list">
+        {others.map((o) => (
+          <li key={o.id} className="row">
+            <span>
+              <strong>{o.name || o.phone || o.id}</strong> <span className="muted small">{o.phone}</span>
+            </span>
+            <div className="spacer" />
+            <button type="button" disabled={busy} onClick={() => void merge(o)} aria-label={`Merge ${o.name || o.phone || o.id}`}>
+              Merge
+            </button>
+          </li>
+        ))}
+        {!found.loading && others.length === 0 && <li className="muted small">No other contact matches.</li>}
+      </ul>
+    </Dialog>
   );
 }
