@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/receipt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -80,6 +81,7 @@ type App struct {
 	store    Store
 	jobs     *jobs.Service
 	runner   *runner.Runner
+	receipts *receipt.Counters
 	accounts *account.Service
 	api      *httpapi.Server
 	http     *http.Server
@@ -182,16 +184,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog,
 		PublicURL: func() string { return self.PublicURL() },
 		Guard:     httpclient.NewGuard(allow...)})
-	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger,
+	receipts := receipt.NewCounters()
+	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger, Receipts: receipts,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
 	if err == nil {
-		err = errors.Join(jobDeps.Set(&jobs.Deps{Store: st, Clock: clock, IDs: ids, Logger: logger}), boundRunner.Set(run))
+		err = errors.Join(jobDeps.Set(&jobs.Deps{Store: st, Clock: clock, IDs: ids, Logger: logger, Receipts: receipts}), boundRunner.Set(run))
 	}
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, runner: run}
+	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, runner: run, receipts: receipts}
 	self = a
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
@@ -232,6 +235,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(run.Collectors()...)
 	reg.MustRegister(a.chanlog.Collectors()...)
+	reg.MustRegister(a.receipts.Collectors()...)
 	a.jobs = jobs.NewService(st.Jobs(), reg, logger)
 	a.api = httpapi.New(httpapi.Deps{
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
@@ -342,3 +346,7 @@ func (a *App) Stop() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Receipts are the counters of receipts kept for messages whose send's
+// answer was not stored yet (held, applied, expired).
+func (a *App) Receipts() *receipt.Counters { return a.receipts }

@@ -12,6 +12,7 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"github.com/parleyhq/parley/internal/receipt"
 	"log/slog"
 	"sync"
 	"time"
@@ -45,6 +46,8 @@ type Config struct {
 	Clock    domain.Clock
 	IDs      domain.IDGen
 	Logger   *slog.Logger
+	// Receipts count the kept receipts a recorded send applies.
+	Receipts *receipt.Counters
 	// Attempts bounds retries of a retryable send failure (default 8).
 	Attempts int
 	// Settings hold messages for a lease; Workers is how many are sent at

@@ -88,9 +88,58 @@ func (o *Outbox) failSend(ctx context.Context, m domain.Message, code, reason st
 // recordSend records a send's outcome, trying a few times: once the
 // provider has answered, a failure to record must not send again.
 func (o *Outbox) recordSend(ctx context.Context, p store.MessageStatusParams) error {
+	return o.recordAnswer(ctx, p, "", "")
+}
+
+// recordAnswer records a send's outcome and, in the same transaction,
+// applies the receipts that arrived before it (kept by the inbox under
+// the same receipt locks): for the provider ID now recorded, and the
+// watermark receipts for recipient on channelID that cover the send.
+func (o *Outbox) recordAnswer(ctx context.Context, p store.MessageStatusParams, channelID, recipient string) error {
 	var err error
 	for i := range 3 {
-		if _, err = o.st.MessageSetStatus(ctx, p); err == nil || ctx.Err() != nil {
+		applied := 0
+		err = o.st.InTx(ctx, func(q store.Queries) error {
+			applied = 0
+			if p.ProviderID == "" {
+				_, err := q.MessageSetStatus(ctx, p)
+				return err
+			}
+			if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: channelID, ProviderID: p.ProviderID}); err != nil {
+				return err
+			}
+			if recipient != "" {
+				if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: channelID, Recipient: recipient}); err != nil {
+					return err
+				}
+			}
+			if _, err := q.MessageSetStatus(ctx, p); err != nil {
+				return err
+			}
+			kept, err := q.ReceiptsTake(ctx, store.ReceiptsTakeParams{ChannelID: channelID, ProviderID: p.ProviderID, Recipient: recipient})
+			if err != nil {
+				return err
+			}
+			sentAt := p.SentAt
+			if sentAt.IsZero() {
+				sentAt = p.Now
+			}
+			for _, r := range kept {
+				if r.ProviderID == "" && (r.UpTo == nil || sentAt.After(*r.UpTo)) {
+					continue // a watermark before this send: not about it
+				}
+				if _, err := q.MessageSetStatus(ctx, store.MessageStatusParams{ID: p.ID, Status: r.Status, ErrorCode: r.ErrorCode,
+					ErrorReason: r.ErrorReason, Now: p.Now}); err != nil {
+					return err
+				}
+				applied++
+			}
+			return nil
+		})
+		if err == nil {
+			o.c.Receipts.Applied(applied)
+		}
+		if err == nil || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
@@ -189,6 +238,9 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		}
 	}
 	// The provider call's channel log entry names the message it sent.
+	// The send began before the provider stamped the message: watermark
+	// receipts (in the provider's time) compare with this.
+	began := o.c.Clock.Now()
 	res, err := adapter.Send(channellog.WithMessage(ctx, m.ID), out)
 	if err != nil {
 		var se *channel.SendError
@@ -224,7 +276,8 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 	if res.Delivered {
 		status = domain.MessageDelivered // in-process: it is in the conversation now
 	}
-	return dispatch.Done, o.recordSend(ctx, store.MessageStatusParams{ID: m.ID, Status: status, ProviderID: res.ProviderID, Now: o.c.Clock.Now()})
+	return dispatch.Done, o.recordAnswer(ctx, store.MessageStatusParams{ID: m.ID, Status: status, ProviderID: res.ProviderID,
+		SentAt: began, Now: o.c.Clock.Now()}, ch.ID, urn.Path)
 }
 
 func codeOf(se *channel.SendError) string {
