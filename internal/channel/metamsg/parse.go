@@ -432,5 +432,7 @@ func watermark(n json.Number) (time.Time, bool) {
 	if err != nil || ms <= 0 {
 		return time.Time{}, false
 	}
-	return time.UnixMilli(ms).UTC(), true
+	// At or before the watermark, to the millisecond: the last
+	// nanosecond of that millisecond.
+	return time.UnixMilli(ms).Add(time.Millisecond - time.Nanosecond).UTC(), true
 }
