@@ -301,14 +301,23 @@ func TestViberEndToEnd(t *testing.T) {
 		return f["opted_out_viber"] == true
 	})
 	r.must("POST", "/conversations/"+contact+"/messages/", map[string]any{"text": "Are you there?"}, http.StatusCreated)
-	r.eventually("the agent's message fails with Viber's reason", func() bool {
+	r.eventually("the agent's message fails at once with the reason", func() bool {
 		for _, m := range r.conversation(contact) {
-			if m["status"] == "failed" && strings.Contains(asJSON(m), "receiverNotSubscribed") {
+			if m["status"] == "failed" && m["error_code"] == "6" && strings.Contains(asJSON(m), "unsubscribed from the Viber bot") {
 				return true
 			}
 		}
 		return false
 	})
+	// Refused before calling Viber: the fake saw no third send.
+	if n := len(r.sentTo(sandbox.ViberPath + "/send_message")); n != 2 {
+		t.Fatalf("%d sends reached Viber; the one to an unsubscribed person must not", n)
+	}
+	// Writing again subscribes them: the flow's answer is sent.
+	if _, _, err := r.fake.SendViber(ctx, sandbox.ViberInbound{From: "01234567890A=", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("a message after unsubscribing is answered", func() bool { return len(r.sentTo(sandbox.ViberPath+"/send_message")) == 3 })
 
 	r.must("DELETE", "/channels/"+chID+"/", nil, http.StatusNoContent)
 	if got := r.fake.PlatformWebhookURL("viber"); got != "" {

@@ -72,6 +72,18 @@ type Answerer interface {
 	WebhookAnswer(events []Event) json.RawMessage
 }
 
+// Subscriptions is implemented by adapters whose people subscribe to the
+// channel's account and can unsubscribe from it (Viber). The inbox records
+// an unsubscription on the contact (the field "opted_out_<type>", and
+// when, "opted_out_<type>_at"); the outbox refuses a send to a contact
+// who unsubscribed and has not written since, before calling the
+// provider, failing the message with Unsubscribed's reason.
+type Subscriptions interface {
+	// Unsubscribed is the send error of a message to someone who
+	// unsubscribed.
+	Unsubscribed() error
+}
+
 // Visitors is implemented by adapters of channels whose customers talk to
 // Parley's own endpoints instead of a provider's (the web chat widget at
 // /webchat/{channel_id}/…). The HTTP API asks the channel's adapter for it,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channels"
@@ -378,6 +379,11 @@ func (box *Inbox) ingestPreference(ctx context.Context, q store.Queries, ch doma
 		// account (Viber): recorded per channel type, since the person
 		// may still be reachable on another channel.
 		c.Fields["opted_out_"+ch.Type] = e.Preference.OptedOut()
+		if e.Preference.OptedOut() {
+			// When: a message from them later subscribes them again
+			// (Viber), which the outbox tells by their last message.
+			c.Fields["opted_out_"+ch.Type+"_at"] = box.c.Clock.Now().UTC().Format(time.RFC3339Nano)
+		}
 	} else {
 		c.Fields["marketing_opt_out"] = e.Preference.OptedOut()
 	}

@@ -206,6 +206,19 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 			return fail(codeOf(se), reasonOf(se))
 		}
 	}
+	if sub, ok := adapter.(channel.Subscriptions); ok {
+		// Unsubscribed from this channel's account (Viber): refused here,
+		// with the reason in the conversation, not sent to be refused.
+		refused, err := o.unsubscribed(ctx, m, ch.Type, urn)
+		if err != nil {
+			return 0, err
+		}
+		if refused {
+			se := &channel.SendError{Class: channel.Permanent, Err: sub.Unsubscribed()}
+			errors.As(sub.Unsubscribed(), &se)
+			return fail(codeOf(se), reasonOf(se))
+		}
+	}
 	if out.Kind == channel.OutFlow {
 		if f, ok := adapter.(channel.FormSender); !ok || !f.SendsForms() {
 			return fail("form_unsupported", fmt.Sprintf("a %s channel cannot send forms (WhatsApp Flows)", ch.Type))
@@ -368,4 +381,23 @@ func Outbound(m engine.Message, ourID, to string) channel.Outbound {
 		out.Kind, out.Text = channel.OutText, m.Text
 	}
 	return out
+}
+
+// unsubscribed reports whether the message's contact unsubscribed from
+// channels of type typ (the inbox's "opted_out_<type>" field) and has not
+// written on urn since (a message subscribes them again).
+func (o *Outbox) unsubscribed(ctx context.Context, m domain.Message, typ string, urn *domain.URN) (bool, error) {
+	c, err := o.st.ContactGet(ctx, store.Ref{ProjectID: m.ProjectID, ID: m.ContactID})
+	if err != nil {
+		return false, fmt.Errorf("reading the contact of message %s: %w", m.ID, err)
+	}
+	if out, _ := c.Fields["opted_out_"+typ].(bool); !out {
+		return false, nil
+	}
+	at, _ := c.Fields["opted_out_"+typ+"_at"].(string)
+	when, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil || urn.LastInboundAt == nil {
+		return true, nil
+	}
+	return !urn.LastInboundAt.After(when), nil
 }
