@@ -41,14 +41,23 @@ func (r *running) onlyContact() string {
 	return l[0].(map[string]any)["id"].(string)
 }
 
-// sentTo are the fake's requests to a path prefix, as JSON bodies.
+// sentTo are the fake's requests to a path prefix, as JSON bodies: the
+// messages, not the sender actions (mark_seen, sent in the background).
 func (r *running) sentTo(prefix string) []map[string]any {
+	return r.posted(prefix, false)
+}
+
+// posted are the fake's POSTs to a path prefix, as JSON bodies: the
+// sender actions, or everything else.
+func (r *running) posted(prefix string, actions bool) []map[string]any {
 	var out []map[string]any
 	for _, q := range r.fake.Requests() {
 		if strings.HasPrefix(q.Path, prefix) && q.Method == http.MethodPost {
 			var m map[string]any
 			_ = json.Unmarshal(q.Body, &m)
-			out = append(out, m)
+			if _, ok := m["sender_action"]; ok == actions {
+				out = append(out, m)
+			}
 		}
 	}
 	return out
@@ -153,6 +162,11 @@ func TestMetaEndToEnd(t *testing.T) {
 			if err := channeltest.JSONEqual(got, []byte(want)); err != nil {
 				t.Fatal(err)
 			}
+			// The message answered is marked seen, once, in the background.
+			r.eventually("mark_seen reaches the fake", func() bool { return len(r.posted(prefix, true)) == 1 })
+			if got := asJSON(r.posted(prefix, true)[0]); got != `{"recipient":{"id":"6200000000000001"},"sender_action":"mark_seen"}` {
+				t.Fatalf("sender action = %s", got)
+			}
 			contact := r.onlyContact()
 			// Messenger: delivered (mid), then read up to a watermark;
 			// Instagram: messaging_seen with the mid.
@@ -176,6 +190,10 @@ func TestMetaEndToEnd(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 			if n := len(r.sentTo(prefix)); n != 2 {
 				t.Errorf("%d sends: a duplicate made a second step", n)
+			}
+			// The tap is a new message: marked seen once more.
+			if n := len(r.posted(prefix, true)); n != 2 {
+				t.Errorf("%d mark_seen calls, want one per message answered", n)
 			}
 			ins := 0
 			for _, m := range r.conversation(contact) {

@@ -72,6 +72,15 @@ type Answerer interface {
 	WebhookAnswer(events []Event) json.RawMessage
 }
 
+// SeenMarker is implemented by adapters that can show a person their
+// messages were seen (Messenger, Instagram: sender_action mark_seen). The
+// outbox calls it in the background, best effort, before its first reply
+// to a new message from the person: it never delays the reply.
+type SeenMarker interface {
+	// MarkSeen marks the conversation with to as seen.
+	MarkSeen(ctx context.Context, to string) error
+}
+
 // Subscriptions is implemented by adapters whose people subscribe to the
 // channel's account and can unsubscribe from it (Viber). The inbox records
 // an unsubscription on the contact (the field "opted_out_<type>", and

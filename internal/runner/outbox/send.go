@@ -235,6 +235,9 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		}
 		out.Template = ts
 	}
+	if sm, ok := adapter.(channel.SeenMarker); ok && m.Priority == "reply" && urn.LastInboundAt != nil {
+		o.markSeen(sm, ch.ID, m.ID, urn.Path, *urn.LastInboundAt)
+	}
 	lim := o.c.Channels.Limiter(ctx, ch)
 	if lim != nil {
 		// A recipient paced for a while must not hold a send worker: the
@@ -400,4 +403,28 @@ func (o *Outbox) unsubscribed(ctx context.Context, m domain.Message, typ string,
 		return true, nil
 	}
 	return !urn.LastInboundAt.After(when), nil
+}
+
+// markSeen marks the person's message of lastInbound as seen, once, in the
+// background: best effort, never on the reply's path (the reply does not
+// wait for it; a failure is logged, and the call is in the channel log
+// under the reply's message ID).
+func (o *Outbox) markSeen(sm channel.SeenMarker, channelID, messageID, to string, lastInbound time.Time) {
+	key := channelID + "\x00" + to
+	o.seenMu.Lock()
+	if at, ok := o.seen.Get(key); ok && !at.Before(lastInbound) {
+		o.seenMu.Unlock()
+		return
+	}
+	o.seen.Put(key, lastInbound)
+	o.seenMu.Unlock()
+	o.bg.Add(1)
+	go func() {
+		defer o.bg.Done()
+		ctx, cancel := context.WithTimeout(o.bgCtx, 10*time.Second)
+		defer cancel()
+		if err := sm.MarkSeen(channellog.WithMessage(ctx, messageID), to); err != nil {
+			o.c.Logger.Info("marking a message seen failed (best effort)", "channel", channelID, "message", messageID, "err", err)
+		}
+	}()
 }
