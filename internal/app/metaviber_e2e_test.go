@@ -275,7 +275,8 @@ func TestViberEndToEnd(t *testing.T) {
 			t.Errorf("%s: %d, want %d", name, res.StatusCode, want)
 		}
 	}
-	if out := r.must("GET", "/contacts/", nil, http.StatusOK); len(out["results"].([]any)) != 0 {
+	// Ann, who opened the chat above, is the one contact.
+	if out := r.must("GET", "/contacts/", nil, http.StatusOK); len(out["results"].([]any)) != 1 {
 		t.Fatalf("hostile callbacks stored contacts: %v", out)
 	}
 
@@ -341,4 +342,34 @@ func TestViberEndToEnd(t *testing.T) {
 	if got := r.fake.PlatformWebhookURL("viber"); got != "" {
 		t.Errorf("the webhook is still %q after the channel was deleted", got)
 	}
+}
+
+// TestViberConversationStartedFlow: through real HTTP, a Viber user
+// opening the chat gets the welcome message as the callback's answer AND
+// starts the flow whose trigger is conversation_started, bound to this
+// bot; the flow's message reaches the fake (the user is subscribed).
+func TestViberConversationStartedFlow(t *testing.T) {
+	t.Parallel()
+	r := start(t, sandbox.Config{StatusDelay: sandbox.NoDelay})
+	ch := r.must("POST", "/channels/", map[string]any{"type": "viber", "name": "Viber", "config": map[string]any{
+		"auth_token": sandbox.ViberToken, "sender_name": "Parley Bot", "welcome_message": "Welcome!",
+		"api_base_url": r.fake.URL() + sandbox.ViberPath}}, http.StatusCreated)
+	flow := `{"nodes":[{"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"conversation_started"}}},
+ {"id":"end","type":"end","position":{"x":0,"y":100},"data":{"text":"Glad you are back"}}],"edges":[{"id":"e1","source":"start","target":"end"}]}`
+	r.must("POST", "/chat-flow/flows/", map[string]any{"name": "Opened", "is_active": true, "channel_id": ch["id"], "flow_data": json.RawMessage(flow)}, http.StatusCreated)
+	ctx := context.Background()
+	if _, _, err := r.fake.SendViber(ctx, sandbox.ViberInbound{Event: "subscribed", From: "viberUser1=", Name: "Ann"}); err != nil {
+		t.Fatal(err)
+	}
+	_, answer, err := r.fake.SendViber(ctx, sandbox.ViberInbound{Event: "conversation_started", From: "viberUser1=", Name: "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := channeltest.JSONEqual(answer, []byte(`{"sender":{"name":"Parley Bot"},"type":"text","text":"Welcome!","min_api_version":1}`)); err != nil {
+		t.Fatalf("welcome: %v", err)
+	}
+	r.eventually("the conversation_started flow answers at the fake", func() bool {
+		s := r.sentTo(sandbox.ViberPath + "/send_message")
+		return len(s) == 1 && s[0]["text"] == "Glad you are back"
+	})
 }

@@ -309,7 +309,7 @@ func (a *Adapter) WebhookAnswer(events []channel.Event) json.RawMessage {
 		return nil
 	}
 	for _, e := range events {
-		if e.Kind == channel.KindIgnored && e.Ignored != nil && e.Ignored.Field == "conversation_started" {
+		if e.Kind == channel.KindConversationStarted {
 			b, _ := json.Marshal(map[string]any{"sender": a.sender(), "type": "text", "text": a.cfg.WelcomeMessage, "min_api_version": 1})
 			return b
 		}

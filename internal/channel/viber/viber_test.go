@@ -27,7 +27,7 @@ var expected = map[string][]channel.Kind{
 	"webhook.json":              {channel.KindIgnored},
 	"subscribed.json":           {channel.KindPreference},
 	"unsubscribed.json":         {channel.KindPreference},
-	"conversation_started.json": {channel.KindIgnored},
+	"conversation_started.json": {channel.KindConversationStarted},
 	"delivered.json":            {channel.KindStatus},
 	"seen.json":                 {channel.KindStatus},
 	"failed.json":               {channel.KindStatus},
