@@ -219,6 +219,13 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	writeProblemDoc(w, p)
 }
 
+// writeMalformed answers a body that is not the JSON asked for (not JSON,
+// unknown fields, invalid UTF-8): 400, as huma answers its own; validation
+// errors of a readable body are 422 (statusOf).
+func writeMalformed(w http.ResponseWriter, r *http.Request, detail string) {
+	writeProblemDoc(w, problemOf(r.Context(), http.StatusBadRequest, detail))
+}
+
 func writeProblemDoc(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

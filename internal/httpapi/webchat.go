@@ -275,14 +275,14 @@ func (s *Server) webchatSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !utf8.Valid(body) {
-		writeProblem(w, r, domain.Errorf(domain.CodeInvalid, "the body is not valid UTF-8"))
+		writeMalformed(w, r, "the body is not valid UTF-8")
 		return
 	}
 	var in webchatInput
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		writeProblem(w, r, domain.Errorf(domain.CodeInvalid, "the body is not a web chat message: %v", err))
+		writeMalformed(w, r, fmt.Sprintf("the body is not a web chat message: %v", err))
 		return
 	}
 	ev, err := in.event(addr, now)
