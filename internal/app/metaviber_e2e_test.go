@@ -167,6 +167,12 @@ func TestMetaEndToEnd(t *testing.T) {
 			if got := asJSON(r.posted(prefix, true)[0]); got != `{"recipient":{"id":"6200000000000001"},"sender_action":"mark_seen"}` {
 				t.Fatalf("sender action = %s", got)
 			}
+			// ...and is in the channel log (the exchange, secrets redacted).
+			r.eventually("mark_seen is in the channel log", func() bool {
+				r.App.ChannelLog().Flush(ctx)
+				_, _, raw := r.Call("GET", "/channels/"+chID+"/logs/", nil)
+				return strings.Contains(string(raw), "mark_seen") && !strings.Contains(string(raw), sandbox.MetaAccessToken)
+			})
 			contact := r.onlyContact()
 			// Messenger: delivered (mid), then read up to a watermark;
 			// Instagram: messaging_seen with the mid.
