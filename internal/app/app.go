@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/receipt"
 	"github.com/parleyhq/parley/internal/runner/sprint"
 	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
@@ -84,6 +85,7 @@ type App struct {
 	store    Store
 	jobs     *jobs.Service
 	runner   *runner.Runner
+	receipts *receipt.Counters
 	accounts *account.Service
 	api      *httpapi.Server
 	http     *http.Server
@@ -188,16 +190,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog,
 		PublicURL: func() string { return self.PublicURL() },
 		Guard:     httpclient.NewGuard(allow...)})
-	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger,
+	receipts := receipt.NewCounters()
+	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger, Receipts: receipts,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
 	if err == nil {
-		err = errors.Join(jobDeps.Set(&jobs.Deps{Store: st, Clock: clock, IDs: ids, Logger: logger}), boundRunner.Set(run))
+		err = errors.Join(jobDeps.Set(&jobs.Deps{Store: st, Clock: clock, IDs: ids, Logger: logger, Receipts: receipts}), boundRunner.Set(run))
 	}
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, runner: run}
+	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, runner: run, receipts: receipts}
 	self = a
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
@@ -238,6 +241,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(run.Collectors()...)
 	reg.MustRegister(a.chanlog.Collectors()...)
+	reg.MustRegister(a.receipts.Collectors()...)
 	a.jobs = jobs.NewService(st.Jobs(), reg, logger)
 	forms := waflow.New(waflow.Deps{Store: st, Channels: chans, Clock: clock, IDs: ids, Logger: logger})
 	forms.SetEndpoint(waflow.EndpointDeps{Box: box, Waits: formWaits{run.Sprint}, Configs: chans, HTTP: doer})
@@ -386,3 +390,7 @@ func (a *App) Stop() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Receipts are the counters of receipts kept for messages whose send's
+// answer was not stored yet (held, applied, expired).
+func (a *App) Receipts() *receipt.Counters { return a.receipts }

@@ -41,14 +41,23 @@ func (r *running) onlyContact() string {
 	return l[0].(map[string]any)["id"].(string)
 }
 
-// sentTo are the fake's requests to a path prefix, as JSON bodies.
+// sentTo are the fake's requests to a path prefix, as JSON bodies: the
+// messages, not the sender actions (mark_seen, sent in the background).
 func (r *running) sentTo(prefix string) []map[string]any {
+	return r.posted(prefix, false)
+}
+
+// posted are the fake's POSTs to a path prefix, as JSON bodies: the
+// sender actions, or everything else.
+func (r *running) posted(prefix string, actions bool) []map[string]any {
 	var out []map[string]any
 	for _, q := range r.fake.Requests() {
 		if strings.HasPrefix(q.Path, prefix) && q.Method == http.MethodPost {
 			var m map[string]any
 			_ = json.Unmarshal(q.Body, &m)
-			out = append(out, m)
+			if _, ok := m["sender_action"]; ok == actions {
+				out = append(out, m)
+			}
 		}
 	}
 	return out
@@ -64,10 +73,10 @@ func TestMetaEndToEnd(t *testing.T) {
 	for _, p := range []metamsg.Platform{metamsg.Messenger, metamsg.Instagram} {
 		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
-			// Receipts come a little after the send's answer, as on the
-			// platforms: neither Meta's receipts nor Viber's echo our ID, so
-			// one that overtook the answer would find no message.
-			r := start(t, sandbox.Config{StatusDelay: 150 * time.Millisecond})
+			// Receipts come at once: neither Meta's receipts nor Viber's
+			// echo our ID, so one that overtakes the send's answer is kept
+			// until the answer records the provider ID.
+			r := start(t, sandbox.Config{StatusDelay: sandbox.NoDelay})
 			account, base := sandbox.MessengerPageID, r.fake.URL()+sandbox.MessengerPath
 			if p.Name == metamsg.Instagram.Name {
 				account, base = sandbox.InstagramID, r.fake.URL()+sandbox.InstagramPath
@@ -153,11 +162,21 @@ func TestMetaEndToEnd(t *testing.T) {
 			if err := channeltest.JSONEqual(got, []byte(want)); err != nil {
 				t.Fatal(err)
 			}
-			contact := r.onlyContact()
-			wantStatus := "delivered"
-			if p.Name == metamsg.Instagram.Name {
-				wantStatus = "read" // Instagram reports messaging_seen, no delivery
+			// The message answered is marked seen, once, in the background.
+			r.eventually("mark_seen reaches the fake", func() bool { return len(r.posted(prefix, true)) == 1 })
+			if got := asJSON(r.posted(prefix, true)[0]); got != `{"recipient":{"id":"6200000000000001"},"sender_action":"mark_seen"}` {
+				t.Fatalf("sender action = %s", got)
 			}
+			// ...and is in the channel log (the exchange, secrets redacted).
+			r.eventually("mark_seen is in the channel log", func() bool {
+				r.App.ChannelLog().Flush(ctx)
+				_, _, raw := r.Call("GET", "/channels/"+chID+"/logs/", nil)
+				return strings.Contains(string(raw), "mark_seen") && !strings.Contains(string(raw), sandbox.MetaAccessToken)
+			})
+			contact := r.onlyContact()
+			// Messenger: delivered (mid), then read up to a watermark;
+			// Instagram: messaging_seen with the mid.
+			wantStatus := "read"
 			r.eventually("the receipt moves the message to "+wantStatus, func() bool {
 				for _, m := range r.conversation(contact) {
 					if m["direction"] == "out" && m["status"] == wantStatus {
@@ -177,6 +196,10 @@ func TestMetaEndToEnd(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 			if n := len(r.sentTo(prefix)); n != 2 {
 				t.Errorf("%d sends: a duplicate made a second step", n)
+			}
+			// The tap is a new message: marked seen once more.
+			if n := len(r.posted(prefix, true)); n != 2 {
+				t.Errorf("%d mark_seen calls, want one per message answered", n)
 			}
 			ins := 0
 			for _, m := range r.conversation(contact) {
@@ -201,7 +224,7 @@ func asJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 // further sends; deleting the channel removes the webhook.
 func TestViberEndToEnd(t *testing.T) {
 	t.Parallel()
-	r := start(t, sandbox.Config{StatusDelay: 150 * time.Millisecond})
+	r := start(t, sandbox.Config{StatusDelay: sandbox.NoDelay})
 	ch := r.must("POST", "/channels/", map[string]any{"type": "viber", "name": "Viber", "config": map[string]any{
 		"auth_token": sandbox.ViberToken, "sender_name": "Parley Bot", "welcome_message": "Welcome! Say hi.",
 		"api_base_url": r.fake.URL() + sandbox.ViberPath}}, http.StatusCreated)
@@ -258,7 +281,8 @@ func TestViberEndToEnd(t *testing.T) {
 			t.Errorf("%s: %d, want %d", name, res.StatusCode, want)
 		}
 	}
-	if out := r.must("GET", "/contacts/", nil, http.StatusOK); len(out["results"].([]any)) != 0 {
+	// Ann, who opened the chat above, is the one contact.
+	if out := r.must("GET", "/contacts/", nil, http.StatusOK); len(out["results"].([]any)) != 1 {
 		t.Fatalf("hostile callbacks stored contacts: %v", out)
 	}
 
@@ -302,17 +326,56 @@ func TestViberEndToEnd(t *testing.T) {
 		return f["opted_out_viber"] == true
 	})
 	r.must("POST", "/conversations/"+contact+"/messages/", map[string]any{"text": "Are you there?"}, http.StatusCreated)
-	r.eventually("the agent's message fails with Viber's reason", func() bool {
+	r.eventually("the agent's message fails at once with the reason", func() bool {
 		for _, m := range r.conversation(contact) {
-			if m["status"] == "failed" && strings.Contains(asJSON(m), "receiverNotSubscribed") {
+			if m["status"] == "failed" && m["error_code"] == "6" && strings.Contains(asJSON(m), "unsubscribed from the Viber bot") {
 				return true
 			}
 		}
 		return false
 	})
+	// Refused before calling Viber: the fake saw no third send.
+	if n := len(r.sentTo(sandbox.ViberPath + "/send_message")); n != 2 {
+		t.Fatalf("%d sends reached Viber; the one to an unsubscribed person must not", n)
+	}
+	// Writing again subscribes them: the flow's answer is sent.
+	if _, _, err := r.fake.SendViber(ctx, sandbox.ViberInbound{From: "01234567890A=", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("a message after unsubscribing is answered", func() bool { return len(r.sentTo(sandbox.ViberPath+"/send_message")) == 3 })
 
 	r.must("DELETE", "/channels/"+chID+"/", nil, http.StatusNoContent)
 	if got := r.fake.PlatformWebhookURL("viber"); got != "" {
 		t.Errorf("the webhook is still %q after the channel was deleted", got)
 	}
+}
+
+// TestViberConversationStartedFlow: through real HTTP, a Viber user
+// opening the chat gets the welcome message as the callback's answer AND
+// starts the flow whose trigger is conversation_started, bound to this
+// bot; the flow's message reaches the fake (the user is subscribed).
+func TestViberConversationStartedFlow(t *testing.T) {
+	t.Parallel()
+	r := start(t, sandbox.Config{StatusDelay: sandbox.NoDelay})
+	ch := r.must("POST", "/channels/", map[string]any{"type": "viber", "name": "Viber", "config": map[string]any{
+		"auth_token": sandbox.ViberToken, "sender_name": "Parley Bot", "welcome_message": "Welcome!",
+		"api_base_url": r.fake.URL() + sandbox.ViberPath}}, http.StatusCreated)
+	flow := `{"nodes":[{"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"conversation_started"}}},
+ {"id":"end","type":"end","position":{"x":0,"y":100},"data":{"text":"Glad you are back"}}],"edges":[{"id":"e1","source":"start","target":"end"}]}`
+	r.must("POST", "/chat-flow/flows/", map[string]any{"name": "Opened", "is_active": true, "channel_id": ch["id"], "flow_data": json.RawMessage(flow)}, http.StatusCreated)
+	ctx := context.Background()
+	if _, _, err := r.fake.SendViber(ctx, sandbox.ViberInbound{Event: "subscribed", From: "viberUser1=", Name: "Ann"}); err != nil {
+		t.Fatal(err)
+	}
+	_, answer, err := r.fake.SendViber(ctx, sandbox.ViberInbound{Event: "conversation_started", From: "viberUser1=", Name: "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := channeltest.JSONEqual(answer, []byte(`{"sender":{"name":"Parley Bot"},"type":"text","text":"Welcome!","min_api_version":1}`)); err != nil {
+		t.Fatalf("welcome: %v", err)
+	}
+	r.eventually("the conversation_started flow answers at the fake", func() bool {
+		s := r.sentTo(sandbox.ViberPath + "/send_message")
+		return len(s) == 1 && s[0]["text"] == "Glad you are back"
+	})
 }

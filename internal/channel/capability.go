@@ -134,6 +134,27 @@ type FormProblem struct {
 	Source string `json:"source,omitempty"`
 }
 
+// SeenMarker is implemented by adapters that can show a person their
+// messages were seen (Messenger, Instagram: sender_action mark_seen). The
+// outbox calls it in the background, best effort, before its first reply
+// to a new message from the person: it never delays the reply.
+type SeenMarker interface {
+	// MarkSeen marks the conversation with to as seen.
+	MarkSeen(ctx context.Context, to string) error
+}
+
+// Subscriptions is implemented by adapters whose people subscribe to the
+// channel's account and can unsubscribe from it (Viber). The inbox records
+// an unsubscription on the contact (the field "opted_out_<type>", and
+// when, "opted_out_<type>_at"); the outbox refuses a send to a contact
+// who unsubscribed and has not written since, before calling the
+// provider, failing the message with Unsubscribed's reason.
+type Subscriptions interface {
+	// Unsubscribed is the send error of a message to someone who
+	// unsubscribed.
+	Unsubscribed() error
+}
+
 // Visitors is implemented by adapters of channels whose customers talk to
 // Parley's own endpoints instead of a provider's (the web chat widget at
 // /webchat/{channel_id}/…). The HTTP API asks the channel's adapter for it,

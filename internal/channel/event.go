@@ -347,6 +347,10 @@ type Status struct {
 	Conversation *Conversation `json:"conversation,omitempty"`
 	// Type is a non-message status type, e.g. "payment"; empty for messages.
 	Type string `json:"type,omitempty"`
+	// UpTo, on a watermark receipt (Messenger's read and delivery), is the
+	// provider's time up to which every message to Recipient reached
+	// State; such a status has no ProviderID.
+	UpTo time.Time `json:"up_to,omitzero"`
 }
 
 // Pricing says how a message is billed.

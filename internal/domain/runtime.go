@@ -208,3 +208,21 @@ type TraceEvent struct {
 	Data      json.RawMessage `json:"data,omitempty"`
 	CreatedAt time.Time       `json:"created_at"`
 }
+
+// Receipt is a delivery, read or failure receipt that arrived before the
+// send it is about had its answer stored: kept until the message's
+// provider ID is recorded, then applied in that transaction. A watermark
+// receipt (Messenger: read up to a time) has no ProviderID and names its
+// Recipient and UpTo instead.
+type Receipt struct {
+	ID          int64
+	ProjectID   string
+	ChannelID   string
+	ProviderID  string
+	Recipient   string
+	Status      string
+	UpTo        *time.Time
+	ErrorCode   string
+	ErrorReason string
+	ReceivedAt  time.Time
+}

@@ -113,5 +113,19 @@ func (w *housekeepingWorker) Work(ctx context.Context, _ *river.Job[Housekeeping
 	if n > 0 {
 		d.Logger.Info("housekeeping: deleted expired web sessions", "count", n)
 	}
+	keep := d.KeepReceipts
+	if keep <= 0 {
+		keep = DefaultKeepReceipts
+	}
+	n, err = d.Store.ReceiptsExpire(ctx, store.ReceiptsExpireParams{Before: d.Clock.Now().Add(-keep)})
+	if err != nil {
+		return fmt.Errorf("expiring kept receipts: %w", err)
+	}
+	if n > 0 {
+		// Acknowledged receipts that never found their message: counted,
+		// and said, never dropped silently.
+		d.Receipts.Expired(n)
+		d.Logger.Warn("housekeeping: receipts that never matched a message expired", "count", n, "kept_for", keep)
+	}
 	return nil
 }

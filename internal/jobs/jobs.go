@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/receipt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -25,7 +26,17 @@ type Deps struct {
 	Clock  domain.Clock
 	IDs    domain.IDGen
 	Logger *slog.Logger
+	// Receipts count the kept receipts housekeeping expires.
+	Receipts *receipt.Counters
+	// KeepReceipts is how long a receipt whose message was never matched
+	// is kept (DefaultKeepReceipts when zero).
+	KeepReceipts time.Duration
 }
+
+// DefaultKeepReceipts is how long a receipt is kept waiting for its
+// message's provider ID: a send's answer is stored within seconds, or the
+// message is sent again under another ID.
+const DefaultKeepReceipts = time.Hour
 
 // Bound is a value River's workers need that exists only once the store
 // is open, while opening the store needs the River config that holds the

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"github.com/parleyhq/parley/internal/receipt"
 	"io"
 	"log/slog"
 	"strings"
@@ -26,7 +27,7 @@ func TestProvisionAndHousekeeping(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var bound jobs.Bound[jobs.Deps]
 	st := testdb.Open(t, store.OpenOptions{Jobs: jobs.Config(&bound, jobs.Options{Logger: logger, Work: true, PollInterval: 50 * time.Millisecond})})
-	deps := &jobs.Deps{Store: st, Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: logger}
+	deps := &jobs.Deps{Store: st, Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, Logger: logger, Receipts: receipt.NewCounters()}
 	if err := bound.Set(deps); err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +41,16 @@ func TestProvisionAndHousekeeping(t *testing.T) {
 	past := deps.Clock.Now().Add(-2 * time.Hour)
 	if err := st.WebSessionCreate(ctx, domain.WebSession{ID: "old", UserID: u.ID, CSRFToken: "c", CreatedAt: past, ExpiresAt: past.Add(time.Hour), LastSeenAt: past}); err != nil {
 		t.Fatal(err)
+	}
+	// Receipts kept for messages never matched: the old one expires
+	// (counted), the recent one stays.
+	for _, rc := range []domain.Receipt{
+		{ProjectID: "p", ChannelID: "ch", ProviderID: "old", Status: domain.MessageRead, ReceivedAt: past},
+		{ProjectID: "p", ChannelID: "ch", ProviderID: "new", Status: domain.MessageRead, ReceivedAt: deps.Clock.Now()},
+	} {
+		if err := st.ReceiptHold(ctx, rc); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var projects []domain.Project
 	for _, name := range []string{"One", "Two", "Three"} {
@@ -105,6 +116,18 @@ func TestProvisionAndHousekeeping(t *testing.T) {
 			t.Fatal("housekeeping did not delete the expired web session")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	for deps.Receipts.Count("expired") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("housekeeping did not expire the old kept receipt")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := deps.Receipts.Count("expired"); n != 1 {
+		t.Fatalf("%v receipts expired, want 1 (the recent one stays)", n)
+	}
+	if got, err := st.ReceiptsTake(ctx, store.ReceiptsTakeParams{ChannelID: "ch", ProviderID: "new"}); err != nil || len(got) != 1 {
+		t.Fatalf("the recent receipt: %v %v", got, err)
 	}
 	stop()
 	if n := completed(t, reg, "project_provision"); n < 3 {

@@ -11,6 +11,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"github.com/parleyhq/parley/internal/receipt"
 	"log/slog"
 	"time"
 
@@ -53,6 +54,9 @@ type Deps struct {
 	// PollEvery is how often the pollers look for rows whose holder died
 	// or whose retry is due (DefaultPollEvery).
 	PollEvery time.Duration
+	// Receipts count receipts kept for messages whose send's answer was
+	// not stored yet; nil counts nothing.
+	Receipts *receipt.Counters
 	// MaxDrafts bounds the simulator sessions whose compiled draft is kept
 	// (sprint.DefaultMaxDrafts).
 	MaxDrafts int
@@ -81,14 +85,14 @@ func New(st store.Store, d Deps) (*Runner, error) {
 	if d.Flows == nil {
 		return nil, errors.New("runner: a flow service is required")
 	}
-	out := outbox.New(st, outbox.Config{Channels: d.Channels, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger,
+	out := outbox.New(st, outbox.Config{Channels: d.Channels, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, Receipts: d.Receipts,
 		Attempts: d.SendAttempts, Settings: lease.Settings{Lease: d.Lease, Workers: d.SendWorkers, PollEvery: d.PollEvery}})
 	sp, err := sprint.New(st, out, sprint.Config{Flows: d.Flows, HTTP: d.HTTP, LLM: d.LLM, Channels: d.Channels,
 		Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, MaxDrafts: d.MaxDrafts})
 	if err != nil {
 		return nil, err
 	}
-	in := inbox.New(st, sp, inbox.Config{Clock: d.Clock, IDs: d.IDs, Logger: d.Logger,
+	in := inbox.New(st, sp, inbox.Config{Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, Receipts: d.Receipts,
 		Settings: lease.Settings{Lease: d.Lease, Workers: d.InboxWorkers, PollEvery: d.PollEvery}})
 	return &Runner{Inbox: in, Sprint: sp, Outbox: out}, nil
 }

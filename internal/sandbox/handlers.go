@@ -99,6 +99,9 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	s.sendStatuses(s.number(pnid), wamid, waID, m.BizOpaque, fail)
 }
 
+// NoDelay is a Config.StatusDelay that sends status webhooks at once.
+const NoDelay time.Duration = -1
+
 // sendStatuses posts the status webhooks of an accepted message in the
 // background, each after StatusDelay.
 func (s *Server) sendStatuses(pn number, wamid, recipient, opaque string, fail *channel.ProviderError) {
@@ -130,6 +133,9 @@ func (s *Server) sendStatuses(pn number, wamid, recipient, opaque string, fail *
 }
 
 func (s *Server) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return s.ctx.Err() == nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

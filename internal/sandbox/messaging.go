@@ -198,9 +198,14 @@ func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request, p metamsg.Pl
 		return
 	}
 	mid := fmt.Sprintf("m_SANDBOX%s%d", s.nonce, m.next())
+	if s.cfg.ReceiptsFirst {
+		s.metaReceipts(p, account, b.Recipient.ID, mid)
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"recipient_id": b.Recipient.ID, "message_id": mid})
 	s.appendReply(ReplyKey(p.Name, account), mid, b.Recipient.ID, describeMeta(b.Message))
-	s.metaReceipts(p, account, b.Recipient.ID, mid)
+	if !s.cfg.ReceiptsFirst {
+		s.metaReceipts(p, account, b.Recipient.ID, mid)
+	}
 }
 
 // metaContentError is why Meta would refuse a message body ("" if not).
@@ -273,9 +278,7 @@ func (s *Server) metaReceipts(p metamsg.Platform, account, person, mid string) {
 	if u == "" || len(s.cfg.Statuses) == 0 {
 		return
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	send := func() {
 		now := time.Now().UnixMilli()
 		var events []map[string]any
 		base := func() map[string]any {
@@ -299,6 +302,15 @@ func (s *Server) metaReceipts(p metamsg.Platform, account, person, mid string) {
 			body, _ := json.Marshal(map[string]any{"object": p.Object, "entry": []any{map[string]any{"id": account, "time": now, "messaging": []any{e}}}})
 			s.deliverTo(u, body, http.Header{metamsg.SignatureHeader: {metamsg.Sign(body, MetaAppSecret)}})
 		}
+	}
+	if s.cfg.ReceiptsFirst {
+		send()
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		send()
 	}()
 }
 
@@ -449,9 +461,14 @@ func (s *Server) handleViberSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := 5741311803571721000 + m.next()
+	if s.cfg.ReceiptsFirst {
+		s.viberReceipts(b.Receiver, token)
+	}
 	viberAnswer(w, 0, "ok", map[string]any{"message_token": token, "chat_hostname": viberChatHost, "billing_status": 1})
 	s.appendReply(ReplyKey(viber.Type, ""), strconv.FormatInt(token, 10), b.Receiver, describeViber(raw))
-	s.viberReceipts(b.Receiver, token)
+	if !s.cfg.ReceiptsFirst {
+		s.viberReceipts(b.Receiver, token)
+	}
 }
 
 func (s *Server) viberReceipts(user string, token int64) {
@@ -459,9 +476,7 @@ func (s *Server) viberReceipts(user string, token int64) {
 	if u == "" || len(s.cfg.Statuses) == 0 {
 		return
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	send := func() {
 		for _, ev := range []string{"delivered", "seen"} {
 			if !s.sleep(s.cfg.StatusDelay) {
 				return
@@ -469,6 +484,15 @@ func (s *Server) viberReceipts(user string, token int64) {
 			body, _ := json.Marshal(map[string]any{"event": ev, "timestamp": time.Now().UnixMilli(), "message_token": token, "user_id": user})
 			s.deliverTo(u, body, http.Header{viberEventHeader: {viber.Sign(body, ViberToken)}})
 		}
+	}
+	if s.cfg.ReceiptsFirst {
+		send()
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		send()
 	}()
 }
 

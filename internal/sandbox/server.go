@@ -36,8 +36,15 @@ type Config struct {
 	DisplayPhoneNumber string
 	WABAID             string
 	VerifiedName       string
-	// StatusDelay is the pause before each status webhook; default 100 ms.
+	// StatusDelay is the pause before each status webhook; default 100 ms;
+	// NoDelay sends them at once, as fast as a platform can (a receipt
+	// can then overtake the send's answer).
 	StatusDelay time.Duration
+	// ReceiptsFirst makes the Messenger, Instagram and Viber fakes send
+	// a message's receipts (and wait for them to be acknowledged) BEFORE
+	// answering the send — the order a platform may use — so a receipt
+	// always reaches Parley before the send's answer does.
+	ReceiptsFirst bool
 	// Statuses are sent after each accepted message; default sent,
 	// delivered, read. Set to an empty non-nil slice for none.
 	Statuses []string
@@ -54,7 +61,7 @@ func (c Config) withDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:0"
 	}
-	if c.StatusDelay == 0 {
+	if c.StatusDelay == 0 { // NoDelay (negative) stays
 		c.StatusDelay = 100 * time.Millisecond
 	}
 	if c.Statuses == nil {

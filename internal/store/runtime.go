@@ -67,6 +67,28 @@ type Runtime interface {
 	// provider never accepted, does not move it. It reports whether
 	// anything changed.
 	MessageSetStatus(ctx context.Context, p MessageStatusParams) (bool, error)
+	// MessagesSetStatusUpTo moves forward every outbound message of the
+	// contact on the channel sent at or before p.UpTo (a watermark
+	// receipt: Messenger's read and delivery); it reports how many moved
+	// and how many of the contact's messages on the channel are still
+	// queued (a send whose answer is not stored yet).
+	MessagesSetStatusUpTo(ctx context.Context, p MessagesStatusUpToParams) (UpToResult, error)
+
+	// ReceiptLock serialises, until the transaction ends, the storing of
+	// a receipt that found no message with the recording of a send's
+	// answer, for one key (a provider ID or a recipient on a channel):
+	// without it, each could miss the other and the receipt be lost.
+	// SQLite's single writer already serialises.
+	ReceiptLock(ctx context.Context, p ReceiptLockParams) error
+	// ReceiptHold keeps a receipt whose message is not known yet.
+	ReceiptHold(ctx context.Context, r domain.Receipt) error
+	// ReceiptsTake removes and returns the kept receipts for the
+	// provider ID p.ProviderID and the watermark receipts for
+	// p.Recipient on the channel.
+	ReceiptsTake(ctx context.Context, p ReceiptsTakeParams) ([]domain.Receipt, error)
+	// ReceiptsExpire deletes kept receipts received before p.Before (their
+	// message never got the provider ID) and returns how many.
+	ReceiptsExpire(ctx context.Context, p ReceiptsExpireParams) (int, error)
 
 	// ContactEventAppend queues an event for the contact. A DedupeKey seen
 	// before is ErrConflict.
@@ -281,7 +303,52 @@ type MessageStatusParams struct {
 	ProviderID  string
 	ErrorCode   string
 	ErrorReason string
-	Now         time.Time
+	// SentAt, when set, is the sent time recorded on the first move to a
+	// sent state (the moment the send began; default Now): a watermark
+	// receipt compares the provider's clock with it.
+	SentAt time.Time
+	Now    time.Time
+}
+
+// MessagesStatusUpToParams move a contact's outbound messages on a
+// channel sent at or before UpTo to Status.
+type MessagesStatusUpToParams struct {
+	ProjectID string
+	ChannelID string
+	ContactID string
+	Status    string
+	UpTo      time.Time
+	Now       time.Time
+}
+
+// UpToResult is what MessagesSetStatusUpTo did.
+type UpToResult struct {
+	// Moved messages changed status.
+	Moved int
+	// Queued messages of the contact on the channel are not sent yet (or
+	// their answer is not stored yet).
+	Queued int
+}
+
+// ReceiptLockParams name what ReceiptLock serialises: a provider ID, or
+// (ProviderID empty) a recipient's watermark receipts, on a channel.
+type ReceiptLockParams struct {
+	ChannelID  string
+	ProviderID string
+	Recipient  string
+}
+
+// ReceiptsTakeParams name the kept receipts a recorded send answers.
+type ReceiptsTakeParams struct {
+	ChannelID  string
+	ProviderID string
+	// Recipient, when set, also takes the watermark receipts for it.
+	Recipient string
+}
+
+// ReceiptsExpireParams delete kept receipts received before Before.
+type ReceiptsExpireParams struct {
+	Before time.Time
 }
 
 // SessionListParams filter a project's sessions.

@@ -27,10 +27,11 @@ type Adapter struct {
 }
 
 var (
-	_ channel.Adapter = (*Adapter)(nil)
-	_ channel.Window  = (*Adapter)(nil)
-	_ channel.Router  = (*Adapter)(nil)
-	_ channel.Paced   = (*Adapter)(nil)
+	_ channel.Adapter    = (*Adapter)(nil)
+	_ channel.Window     = (*Adapter)(nil)
+	_ channel.Router     = (*Adapter)(nil)
+	_ channel.Paced      = (*Adapter)(nil)
+	_ channel.SeenMarker = (*Adapter)(nil)
 )
 
 // New returns the adapter of a validated config; a nil hc means a client

@@ -34,7 +34,7 @@ var expected = map[string][]channel.Kind{
 	"messenger/postback.json":         {channel.KindButtonReply},
 	"messenger/postback_changes.json": {channel.KindButtonReply},
 	"messenger/delivery.json":         {channel.KindStatus},
-	"messenger/read.json":             {channel.KindIgnored},
+	"messenger/read.json":             {channel.KindStatus},
 	"messenger/echo.json":             {channel.KindIgnored},
 	"messenger/standby_echo.json":     {channel.KindIgnored},
 	"messenger/reaction.json":         {channel.KindReaction},

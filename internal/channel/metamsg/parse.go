@@ -320,7 +320,15 @@ func parseEvent(p Platform, entryID string, raw json.RawMessage) ([]channel.Even
 		return []channel.Event{e}, nil
 	case m.Delivery != nil:
 		if len(m.Delivery.Mids) == 0 {
-			return ignored("message_deliveries", "delivered up to a watermark without message IDs; Parley tracks deliveries per message"), nil
+			// Everything sent to the person before the watermark arrived.
+			upTo, ok := watermark(m.Delivery.Watermark)
+			if !ok {
+				return ignored("message_deliveries", "a delivery without message IDs or a watermark"), nil
+			}
+			e := base
+			e.Kind = channel.KindStatus
+			e.Status = &channel.Status{State: channel.StateDelivered, Recipient: m.Sender.ID, UpTo: upTo}
+			return []channel.Event{e}, nil
 		}
 		out := make([]channel.Event, 0, len(m.Delivery.Mids))
 		for _, mid := range m.Delivery.Mids {
@@ -332,7 +340,16 @@ func parseEvent(p Platform, entryID string, raw json.RawMessage) ([]channel.Even
 		return out, nil
 	case m.Read != nil:
 		if m.Read.Mid == "" {
-			return ignored("message_reads", "read up to a watermark without a message ID; Parley tracks reads per message"), nil
+			// Messenger: everything sent to the person at or before the
+			// watermark was read (Instagram's messaging_seen names the mid).
+			upTo, ok := watermark(m.Read.Watermark)
+			if !ok {
+				return ignored("message_reads", "a read receipt without a message ID or a watermark"), nil
+			}
+			e := base
+			e.Kind = channel.KindStatus
+			e.Status = &channel.Status{State: channel.StateRead, Recipient: m.Sender.ID, UpTo: upTo}
+			return []channel.Event{e}, nil
 		}
 		e := base
 		e.Kind, e.ProviderID = channel.KindStatus, m.Read.Mid
@@ -407,4 +424,15 @@ func compactJSON(b []byte) []byte {
 		return b
 	}
 	return buf.Bytes()
+}
+
+// watermark reads a receipt's watermark (milliseconds since the epoch).
+func watermark(n json.Number) (time.Time, bool) {
+	ms, err := n.Int64()
+	if err != nil || ms <= 0 {
+		return time.Time{}, false
+	}
+	// At or before the watermark, to the millisecond: the last
+	// nanosecond of that millisecond.
+	return time.UnixMilli(ms).Add(time.Millisecond - time.Nanosecond).UTC(), true
 }

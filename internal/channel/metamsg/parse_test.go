@@ -68,6 +68,13 @@ func TestParseFields(t *testing.T) {
 				t.Errorf("%+v", e)
 			}
 		}},
+		{"messenger/read.json", Messenger, func(t *testing.T, e channel.Event) {
+			// Read up to the watermark: no mid, the person and the time.
+			if e.Status == nil || e.Status.State != channel.StateRead || e.ProviderID != "" || e.Status.Recipient != "6200000000000001" ||
+				e.Status.UpTo.UnixMilli() != 1458668856253 {
+				t.Errorf("%+v %+v", e, e.Status)
+			}
+		}},
 		{"messenger/delivery.json", Messenger, func(t *testing.T, e channel.Event) {
 			if e.Status == nil || e.Status.State != channel.StateDelivered || e.ProviderID != "mid.1458668856218:ed81099e15d3f4f233" {
 				t.Errorf("%+v", e)

@@ -42,9 +42,16 @@ type sendBody struct {
 	SenderAction  string            `json:"sender_action,omitempty"`
 }
 
+// MarkSeen sends sender_action mark_seen to the person (channel.SeenMarker).
+func (a *Adapter) MarkSeen(ctx context.Context, to string) error {
+	_, err := a.Send(ctx, channel.Outbound{Kind: channel.OutMarkRead, To: to})
+	return err
+}
+
 // Send sends msg as one or more Send API requests (a caption after its
 // media, a list's text before its cards) and returns the ID of the last,
 // the one a person answers. Errors are *channel.SendError.
+
 func (a *Adapter) Send(ctx context.Context, msg channel.Outbound) (channel.SendResult, error) {
 	bodies, err := a.Build(msg)
 	if err != nil {

@@ -170,8 +170,10 @@ func Parse(body []byte) ([]channel.Event, error) {
 		e.Preference = &channel.Preference{Address: cb.UserID, Category: PreferenceCategory, Value: "stop", At: e.Timestamp}
 		return []channel.Event{e}, nil
 	case "conversation_started":
-		e.Kind, e.Contact, e.Raw = channel.KindIgnored, contact(cb.User), json.RawMessage(body)
-		e.Ignored = &channel.Ignored{Field: "conversation_started", Reason: "the person opened the chat; the welcome message is the callback's answer"}
+		// The person opened the chat: it can start a flow (the
+		// conversation_started trigger), never resume one; the welcome
+		// message is the callback's answer (Adapter.WebhookAnswer).
+		e.Kind, e.Contact = channel.KindConversationStarted, contact(cb.User)
 		e.Extra = map[string]string{"context": cb.Context, "subscribed": strconv.FormatBool(cb.Subscribed)}
 		return []channel.Event{e}, nil
 	case "webhook":

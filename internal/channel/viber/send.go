@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -40,6 +41,13 @@ func (a *Adapter) Send(ctx context.Context, msg channel.Outbound) (channel.SendR
 	}
 	if body == nil { // nothing Viber shows (mark as read)
 		return channel.SendResult{}, nil
+	}
+	if t := body["type"]; (t == "video" || t == "file") && body["size"] == 0 {
+		// Viber's REST API requires a video's and a file's size in bytes;
+		// a flow's media has only its URL, so the size is asked of the
+		// media's server (HEAD, through the channel's guarded client). 0
+		// is sent when it cannot say.
+		body["size"] = a.mediaSize(ctx, body["media"].(string))
 	}
 	res, err := a.call(ctx, "send_message", body)
 	if err != nil {
@@ -156,7 +164,7 @@ func media(b map[string]any, m *channel.MediaRef) error {
 			b["text"] = ""
 		}
 	case channel.MediaVideo:
-		// Viber wants the size; 0 is accepted by clients as unknown.
+		// The size (required by Viber) is filled in by Send (mediaSize).
 		b["type"], b["media"], b["size"] = "video", m.Link, 0
 	case channel.MediaDocument, channel.MediaAudio:
 		name := m.Filename
@@ -315,4 +323,28 @@ func Classify(status int, message string) *channel.SendError {
 		se.Class, se.Scope, se.RetryAfter = channel.Throttled, channel.ScopeRecipient, recipientThrottleWait
 	}
 	return se
+}
+
+// mediaSize is the size in bytes of the media at link, from a HEAD request
+// through the channel's client (the guarded one, recorded in the channel
+// log), or 0 when the server does not say within a few seconds.
+func (a *Adapter) mediaSize(ctx context.Context, link string) int64 {
+	if !strings.HasPrefix(link, "https://") && !strings.HasPrefix(link, "http://") {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, link, nil)
+	if err != nil {
+		return 0
+	}
+	res, err := a.http.Do(req)
+	if err != nil {
+		return 0
+	}
+	res.Body.Close()
+	if res.StatusCode/100 != 2 || res.ContentLength <= 0 {
+		return 0
+	}
+	return res.ContentLength
 }

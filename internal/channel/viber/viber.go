@@ -193,12 +193,13 @@ type Adapter struct {
 }
 
 var (
-	_ channel.Adapter     = (*Adapter)(nil)
-	_ channel.Window      = (*Adapter)(nil)
-	_ channel.Paced       = (*Adapter)(nil)
-	_ channel.Provisioner = (*Adapter)(nil)
-	_ channel.Answerer    = (*Adapter)(nil)
-	_ channel.Checker     = (*Adapter)(nil)
+	_ channel.Adapter       = (*Adapter)(nil)
+	_ channel.Window        = (*Adapter)(nil)
+	_ channel.Paced         = (*Adapter)(nil)
+	_ channel.Provisioner   = (*Adapter)(nil)
+	_ channel.Answerer      = (*Adapter)(nil)
+	_ channel.Subscriptions = (*Adapter)(nil)
+	_ channel.Checker       = (*Adapter)(nil)
 )
 
 // New returns the adapter of a validated config; nil hc: a client of its own.
@@ -264,6 +265,13 @@ func (a *Adapter) CheckWindow(msg channel.Outbound, lastInbound *time.Time, _ ti
 		Details: "this person has not subscribed to the Viber bot or written to it; Viber lets a bot message only its subscribers"}
 }
 
+// Unsubscribed is why a message to someone who unsubscribed from the bot
+// is not sent: Viber would refuse it (status 6).
+func (a *Adapter) Unsubscribed() error {
+	return &channel.SendError{Class: channel.Permanent, Cause: channel.CauseUndeliverable, Code: 6, Title: "receiverNotSubscribed",
+		Details: "this person unsubscribed from the Viber bot (receiverNotSubscribed); it can message them again once they subscribe or write to it"}
+}
+
 // LimiterConfig paces the bot's sends.
 func (a *Adapter) LimiterConfig() ratelimit.Config {
 	return ratelimit.Config{Rate: a.cfg.MessagesPerSecond}
@@ -301,7 +309,7 @@ func (a *Adapter) WebhookAnswer(events []channel.Event) json.RawMessage {
 		return nil
 	}
 	for _, e := range events {
-		if e.Kind == channel.KindIgnored && e.Ignored != nil && e.Ignored.Field == "conversation_started" {
+		if e.Kind == channel.KindConversationStarted {
 			b, _ := json.Marshal(map[string]any{"sender": a.sender(), "type": "text", "text": a.cfg.WelcomeMessage, "min_api_version": 1})
 			return b
 		}

@@ -27,7 +27,7 @@ var expected = map[string][]channel.Kind{
 	"webhook.json":              {channel.KindIgnored},
 	"subscribed.json":           {channel.KindPreference},
 	"unsubscribed.json":         {channel.KindPreference},
-	"conversation_started.json": {channel.KindIgnored},
+	"conversation_started.json": {channel.KindConversationStarted},
 	"delivered.json":            {channel.KindStatus},
 	"seen.json":                 {channel.KindStatus},
 	"failed.json":               {channel.KindStatus},
@@ -224,4 +224,54 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMediaSize: a video or file is sent with its size in bytes (Viber
+// requires it), asked of the media's server with HEAD through the
+// channel's client; 0 when the server cannot say.
+func TestMediaSize(t *testing.T) {
+	t.Parallel()
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing.mp4" {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method != http.MethodHead {
+			t.Errorf("media server got %s, want HEAD only", r.Method)
+		}
+		w.Header().Set("Content-Length", "123456")
+	}))
+	defer media.Close()
+	var mu sync.Mutex
+	var sent []map[string]any
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		mu.Lock()
+		sent = append(sent, m)
+		mu.Unlock()
+		_, _ = io.WriteString(w, `{"status":0,"status_message":"ok","message_token":5}`)
+	}))
+	defer api.Close()
+	a := New(testConfig(api.URL), nil)
+	cases := []struct {
+		name string
+		m    channel.MediaRef
+		want float64
+	}{
+		{"video", channel.MediaRef{Type: channel.MediaVideo, Link: media.URL + "/v.mp4"}, 123456},
+		{"file", channel.MediaRef{Type: channel.MediaDocument, Link: media.URL + "/a.pdf", Filename: "a.pdf"}, 123456},
+		{"unknown size", channel.MediaRef{Type: channel.MediaVideo, Link: media.URL + "/missing.mp4"}, 0},
+	}
+	for i, c := range cases {
+		if _, err := a.Send(context.Background(), channel.Outbound{Kind: channel.OutMedia, To: "u1", Media: &c.m}); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		mu.Lock()
+		got := sent[i]["size"]
+		mu.Unlock()
+		if got != c.want {
+			t.Errorf("%s: size %v, want %v", c.name, got, c.want)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/receipt"
 	"log/slog"
 	"time"
 
@@ -31,6 +32,8 @@ type Config struct {
 	Clock  domain.Clock
 	IDs    domain.IDGen
 	Logger *slog.Logger
+	// Receipts count the receipts kept for messages not known yet.
+	Receipts *receipt.Counters
 	// Settings hold events for a lease; Workers is how many contacts are
 	// worked at once.
 	lease.Settings

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"github.com/parleyhq/parley/internal/waflow"
 	"strconv"
+	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channels"
@@ -301,12 +302,28 @@ func (box *Inbox) ingestStatus(ctx context.Context, q store.Queries, ch domain.C
 			return err
 		}
 	}
+	if e.ProviderID == "" && !st.UpTo.IsZero() {
+		return box.ingestWatermark(ctx, q, ch, e, p)
+	}
+	if e.ProviderID == "" {
+		return nil
+	}
 	// No (known) ID of ours: the provider's ID, recorded when the send
-	// was answered, finds it.
+	// was answered, finds it. Under the receipt's lock: the outbox
+	// records a send's answer under the same lock, so either it sees the
+	// receipt kept below or this sees its provider ID.
+	if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: ch.ID, ProviderID: e.ProviderID}); err != nil {
+		return err
+	}
 	m, err := q.MessageGetByProviderID(ctx, store.MessageGetByProviderIDParams{ChannelID: ch.ID, Direction: domain.DirectionOut, ProviderID: e.ProviderID})
 	if errors.Is(err, store.ErrNotFound) {
-		box.c.Logger.Info("status for a message Parley does not know", "channel", ch.ID, "provider_id", e.ProviderID, "state", st.State)
-		return nil
+		// The receipt can arrive before the send's answer is stored (the
+		// provider answers, then sends the receipt at once): kept until
+		// the outbox records the provider ID, expired if it never does.
+		box.c.Logger.Info("status for a message Parley does not know yet; kept", "channel", ch.ID, "provider_id", e.ProviderID, "state", st.State)
+		box.c.Receipts.Held()
+		return q.ReceiptHold(ctx, domain.Receipt{ProjectID: ch.ProjectID, ChannelID: ch.ID, ProviderID: e.ProviderID, Recipient: st.Recipient,
+			Status: p.Status, ErrorCode: p.ErrorCode, ErrorReason: p.ErrorReason, ReceivedAt: p.Now})
 	}
 	if err != nil {
 		return err
@@ -314,6 +331,37 @@ func (box *Inbox) ingestStatus(ctx context.Context, q store.Queries, ch domain.C
 	p.ID, p.ProjectID = m.ID, ch.ProjectID
 	_, err = q.MessageSetStatus(ctx, p)
 	return err
+}
+
+// ingestWatermark applies a receipt that names no message but a time
+// (Messenger: read, or delivered, up to the watermark): every message to
+// that person on the channel sent at or before it moves forward. Were any
+// still waiting for their send's answer, the receipt is also kept for
+// them, under the recipient's receipt lock (see ingestStatus).
+func (box *Inbox) ingestWatermark(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event, p store.MessageStatusParams) error {
+	st := e.Status
+	if st.Recipient == "" {
+		return nil
+	}
+	if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: ch.ID, Recipient: st.Recipient}); err != nil {
+		return err
+	}
+	c, err := q.ContactGetByURN(ctx, store.ContactGetByURNParams{ProjectID: ch.ProjectID, Scheme: ch.Type, Path: st.Recipient})
+	if errors.Is(err, store.ErrNotFound) {
+		box.c.Logger.Info("watermark receipt for a person Parley does not know", "channel", ch.ID, "state", st.State)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	res, err := q.MessagesSetStatusUpTo(ctx, store.MessagesStatusUpToParams{ProjectID: ch.ProjectID, ChannelID: ch.ID, ContactID: c.ID,
+		Status: p.Status, UpTo: st.UpTo, Now: p.Now})
+	if err != nil || res.Queued == 0 {
+		return err
+	}
+	upTo := st.UpTo.UTC()
+	box.c.Receipts.Held()
+	return q.ReceiptHold(ctx, domain.Receipt{ProjectID: ch.ProjectID, ChannelID: ch.ID, Recipient: st.Recipient, Status: p.Status, UpTo: &upTo, ReceivedAt: p.Now})
 }
 
 func statusOf(s channel.State) string {
@@ -348,6 +396,11 @@ func (box *Inbox) ingestPreference(ctx context.Context, q store.Queries, ch doma
 		// account (Viber): recorded per channel type, since the person
 		// may still be reachable on another channel.
 		c.Fields["opted_out_"+ch.Type] = e.Preference.OptedOut()
+		if e.Preference.OptedOut() {
+			// When: a message from them later subscribes them again
+			// (Viber), which the outbox tells by their last message.
+			c.Fields["opted_out_"+ch.Type+"_at"] = box.c.Clock.Now().UTC().Format(time.RFC3339Nano)
+		}
 	} else {
 		c.Fields["marketing_opt_out"] = e.Preference.OptedOut()
 	}

@@ -12,6 +12,8 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"github.com/parleyhq/parley/internal/lru"
+	"github.com/parleyhq/parley/internal/receipt"
 	"log/slog"
 	"sync"
 	"time"
@@ -45,6 +47,8 @@ type Config struct {
 	Clock    domain.Clock
 	IDs      domain.IDGen
 	Logger   *slog.Logger
+	// Receipts count the kept receipts a recorded send applies.
+	Receipts *receipt.Counters
 	// Attempts bounds retries of a retryable send failure (default 8).
 	Attempts int
 	// Settings hold messages for a lease; Workers is how many are sent at
@@ -60,6 +64,14 @@ type Outbox struct {
 	// sending holds the messages this process queued and handed to its
 	// senders, so a send need not read back what it just wrote.
 	sending sync.Map // message ID → queuedSend
+	// seen is, per channel and person, the last inbound message time
+	// marked seen (channel.SeenMarker), so a burst of replies marks once.
+	seenMu sync.Mutex
+	seen   *lru.Cache[string, time.Time]
+	// bg runs the best-effort background calls (mark seen) until Stop.
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
 }
 
 // messageKey names an outbound message to send.
@@ -79,7 +91,8 @@ func New(st store.Store, c Config) *Outbox {
 		c.Attempts = 8
 	}
 	c.Settings = c.Settings.WithDefaults()
-	o := &Outbox{st: st, c: c}
+	o := &Outbox{st: st, c: c, seen: lru.New[string, time.Time](10000)}
+	o.bgCtx, o.bgCancel = context.WithCancel(context.Background())
 	o.disp = dispatch.New(dispatch.Config[messageKey]{
 		Name: "send", Workers: c.Workers, PollEvery: c.PollEvery, Logger: c.Logger,
 		Poll: o.poll, Work: o.work,
@@ -92,7 +105,11 @@ func (o *Outbox) Start(ctx context.Context) error { return o.disp.Start(ctx) }
 
 // Stop stops sending, letting sends under way finish; the rest stays
 // queued for the next start or another process.
-func (o *Outbox) Stop() { o.disp.Stop() }
+func (o *Outbox) Stop() {
+	o.disp.Stop()
+	o.bgCancel()
+	o.bg.Wait()
+}
 
 // Stats reports what the senders hold in memory, for metrics and tests.
 func (o *Outbox) Stats() dispatch.Stats { return o.disp.Stats() }

@@ -88,9 +88,58 @@ func (o *Outbox) failSend(ctx context.Context, m domain.Message, code, reason st
 // recordSend records a send's outcome, trying a few times: once the
 // provider has answered, a failure to record must not send again.
 func (o *Outbox) recordSend(ctx context.Context, p store.MessageStatusParams) error {
+	return o.recordAnswer(ctx, p, "", "")
+}
+
+// recordAnswer records a send's outcome and, in the same transaction,
+// applies the receipts that arrived before it (kept by the inbox under
+// the same receipt locks): for the provider ID now recorded, and the
+// watermark receipts for recipient on channelID that cover the send.
+func (o *Outbox) recordAnswer(ctx context.Context, p store.MessageStatusParams, channelID, recipient string) error {
 	var err error
 	for i := range 3 {
-		if _, err = o.st.MessageSetStatus(ctx, p); err == nil || ctx.Err() != nil {
+		applied := 0
+		err = o.st.InTx(ctx, func(q store.Queries) error {
+			applied = 0
+			if p.ProviderID == "" {
+				_, err := q.MessageSetStatus(ctx, p)
+				return err
+			}
+			if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: channelID, ProviderID: p.ProviderID}); err != nil {
+				return err
+			}
+			if recipient != "" {
+				if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: channelID, Recipient: recipient}); err != nil {
+					return err
+				}
+			}
+			if _, err := q.MessageSetStatus(ctx, p); err != nil {
+				return err
+			}
+			kept, err := q.ReceiptsTake(ctx, store.ReceiptsTakeParams{ChannelID: channelID, ProviderID: p.ProviderID, Recipient: recipient})
+			if err != nil {
+				return err
+			}
+			sentAt := p.SentAt
+			if sentAt.IsZero() {
+				sentAt = p.Now
+			}
+			for _, r := range kept {
+				if r.ProviderID == "" && (r.UpTo == nil || sentAt.After(*r.UpTo)) {
+					continue // a watermark before this send: not about it
+				}
+				if _, err := q.MessageSetStatus(ctx, store.MessageStatusParams{ID: p.ID, Status: r.Status, ErrorCode: r.ErrorCode,
+					ErrorReason: r.ErrorReason, Now: p.Now}); err != nil {
+					return err
+				}
+				applied++
+			}
+			return nil
+		})
+		if err == nil {
+			o.c.Receipts.Applied(applied)
+		}
+		if err == nil || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
@@ -157,6 +206,19 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 			return fail(codeOf(se), reasonOf(se))
 		}
 	}
+	if sub, ok := adapter.(channel.Subscriptions); ok {
+		// Unsubscribed from this channel's account (Viber): refused here,
+		// with the reason in the conversation, not sent to be refused.
+		refused, err := o.unsubscribed(ctx, m, ch.Type, urn)
+		if err != nil {
+			return 0, err
+		}
+		if refused {
+			se := &channel.SendError{Class: channel.Permanent, Err: sub.Unsubscribed()}
+			errors.As(sub.Unsubscribed(), &se)
+			return fail(codeOf(se), reasonOf(se))
+		}
+	}
 	if out.Kind == channel.OutFlow {
 		if f, ok := adapter.(channel.FormSender); !ok || !f.SendsForms() {
 			return fail("form_unsupported", fmt.Sprintf("a %s channel cannot send forms (WhatsApp Flows)", ch.Type))
@@ -179,6 +241,9 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		}
 		out.Template = ts
 	}
+	if sm, ok := adapter.(channel.SeenMarker); ok && m.Priority == "reply" && urn.LastInboundAt != nil {
+		o.markSeen(sm, ch.ID, m.ID, urn.Path, *urn.LastInboundAt)
+	}
 	lim := o.c.Channels.Limiter(ctx, ch)
 	if lim != nil {
 		// A recipient paced for a while must not hold a send worker: the
@@ -195,6 +260,9 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 		}
 	}
 	// The provider call's channel log entry names the message it sent.
+	// The send began before the provider stamped the message: watermark
+	// receipts (in the provider's time) compare with this.
+	began := o.c.Clock.Now()
 	res, err := adapter.Send(channellog.WithMessage(ctx, m.ID), out)
 	if err != nil {
 		var se *channel.SendError
@@ -230,7 +298,8 @@ func (o *Outbox) Send(ctx context.Context, m domain.Message, to *domain.URN) (ti
 	if res.Delivered {
 		status = domain.MessageDelivered // in-process: it is in the conversation now
 	}
-	return dispatch.Done, o.recordSend(ctx, store.MessageStatusParams{ID: m.ID, Status: status, ProviderID: res.ProviderID, Now: o.c.Clock.Now()})
+	return dispatch.Done, o.recordAnswer(ctx, store.MessageStatusParams{ID: m.ID, Status: status, ProviderID: res.ProviderID,
+		SentAt: began, Now: o.c.Clock.Now()}, ch.ID, urn.Path)
 }
 
 func codeOf(se *channel.SendError) string {
@@ -352,4 +421,47 @@ func (o *Outbox) resolveForm(ctx context.Context, projectID string, fs *channel.
 		}
 	}
 	return "", "", nil
+}
+
+// unsubscribed reports whether the message's contact unsubscribed from
+// channels of type typ (the inbox's "opted_out_<type>" field) and has not
+// written on urn since (a message subscribes them again).
+func (o *Outbox) unsubscribed(ctx context.Context, m domain.Message, typ string, urn *domain.URN) (bool, error) {
+	c, err := o.st.ContactGet(ctx, store.Ref{ProjectID: m.ProjectID, ID: m.ContactID})
+	if err != nil {
+		return false, fmt.Errorf("reading the contact of message %s: %w", m.ID, err)
+	}
+	if out, _ := c.Fields["opted_out_"+typ].(bool); !out {
+		return false, nil
+	}
+	at, _ := c.Fields["opted_out_"+typ+"_at"].(string)
+	when, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil || urn.LastInboundAt == nil {
+		return true, nil
+	}
+	return !urn.LastInboundAt.After(when), nil
+}
+
+// markSeen marks the person's message of lastInbound as seen, once, in the
+// background: best effort, never on the reply's path (the reply does not
+// wait for it; a failure is logged, and the call is in the channel log
+// under the reply's message ID).
+func (o *Outbox) markSeen(sm channel.SeenMarker, channelID, messageID, to string, lastInbound time.Time) {
+	key := channelID + "\x00" + to
+	o.seenMu.Lock()
+	if at, ok := o.seen.Get(key); ok && !at.Before(lastInbound) {
+		o.seenMu.Unlock()
+		return
+	}
+	o.seen.Put(key, lastInbound)
+	o.seenMu.Unlock()
+	o.bg.Add(1)
+	go func() {
+		defer o.bg.Done()
+		ctx, cancel := context.WithTimeout(o.bgCtx, 10*time.Second)
+		defer cancel()
+		if err := sm.MarkSeen(channellog.WithMessage(ctx, messageID), to); err != nil {
+			o.c.Logger.Info("marking a message seen failed (best effort)", "channel", channelID, "message", messageID, "err", err)
+		}
+	}()
 }

@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -529,6 +531,10 @@ func (q *Queries) MessageList(ctx context.Context, p store.MessageListParams) (s
 // MessageSetStatus implements store.Queries.
 func (q *Queries) MessageSetStatus(ctx context.Context, p store.MessageStatusParams) (bool, error) {
 	rank := domain.StatusRank(p.Status)
+	sentAt := p.Now
+	if !p.SentAt.IsZero() {
+		sentAt = p.SentAt
+	}
 	n, err := q.w.Exec(ctx, `UPDATE messages SET status = ?, status_rank = ?,
 			provider_id = COALESCE(provider_id, ?),
 			error_code = CASE WHEN ? <> '' THEN ? ELSE error_code END,
@@ -537,7 +543,7 @@ func (q *Queries) MessageSetStatus(ctx context.Context, p store.MessageStatusPar
 			updated_at = ?
 		WHERE id = ? AND (? = '' OR project_id = ?) AND status_rank < ?
 			AND NOT (status = 'failed' AND provider_id IS NULL)`,
-		p.Status, rank, nullIfEmpty(p.ProviderID), p.ErrorCode, p.ErrorCode, p.ErrorReason, p.ErrorReason, rank, rank, p.Now, p.Now, p.ID, p.ProjectID, p.ProjectID, rank)
+		p.Status, rank, nullIfEmpty(p.ProviderID), p.ErrorCode, p.ErrorCode, p.ErrorReason, p.ErrorReason, rank, rank, sentAt, p.Now, p.ID, p.ProjectID, p.ProjectID, rank)
 	if err != nil {
 		return false, q.translate(err, "updating message status")
 	}
@@ -888,4 +894,79 @@ func (q *Queries) MessageRetry(ctx context.Context, p store.MessageRetryParams) 
 func (q *Queries) MessagesRelease(ctx context.Context, now time.Time) (int, error) {
 	n, err := q.w.Exec(ctx, `UPDATE messages SET due_at = ? WHERE status = 'queued' AND due_at > ?`, now, now)
 	return int(n), q.translate(err, "releasing queued messages")
+}
+
+// MessagesSetStatusUpTo implements store.Queries.
+func (q *Queries) MessagesSetStatusUpTo(ctx context.Context, p store.MessagesStatusUpToParams) (store.UpToResult, error) {
+	rank := domain.StatusRank(p.Status)
+	// Only messages the provider took (sent, delivered: they have a sent
+	// time) move; failed and read ones stay as they are.
+	n, err := q.w.Exec(ctx, `UPDATE messages SET status = ?, status_rank = ?, updated_at = ?
+		WHERE project_id = ? AND contact_id = ? AND channel_id = ? AND direction = 'out'
+			AND status IN ('sent', 'delivered') AND status_rank < ? AND sent_at IS NOT NULL AND sent_at <= ?`,
+		p.Status, rank, p.Now, p.ProjectID, p.ContactID, p.ChannelID, rank, p.UpTo)
+	if err != nil {
+		return store.UpToResult{}, q.translate(err, "updating messages up to a watermark")
+	}
+	res := store.UpToResult{Moved: int(n)}
+	err = q.w.QueryRow(ctx, `SELECT COUNT(*) FROM messages
+		WHERE project_id = ? AND contact_id = ? AND channel_id = ? AND direction = 'out' AND status = 'queued'`,
+		p.ProjectID, p.ContactID, p.ChannelID).Scan(&res.Queued)
+	return res, q.translate(err, "counting queued messages")
+}
+
+// ReceiptLock implements store.Queries.
+func (q *Queries) ReceiptLock(ctx context.Context, p store.ReceiptLockParams) error {
+	if q.d.LockKey == "" {
+		return nil
+	}
+	key := "receipt:" + p.ChannelID + ":id:" + p.ProviderID
+	if p.ProviderID == "" {
+		key = "receipt:" + p.ChannelID + ":to:" + p.Recipient
+	}
+	_, err := q.w.Exec(ctx, q.d.LockKey, key)
+	return q.translate(err, "locking a receipt's key")
+}
+
+// ReceiptHold implements store.Queries.
+func (q *Queries) ReceiptHold(ctx context.Context, r domain.Receipt) error {
+	var upTo any
+	if r.UpTo != nil {
+		upTo = r.UpTo.UTC()
+	}
+	_, err := q.w.Exec(ctx, `INSERT INTO pending_receipts (project_id, channel_id, provider_id, recipient, status, up_to, error_code, error_reason, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ProjectID, r.ChannelID, r.ProviderID, r.Recipient, r.Status, upTo, r.ErrorCode, r.ErrorReason, r.ReceivedAt)
+	return q.translate(err, "keeping a receipt")
+}
+
+// ReceiptsTake implements store.Queries.
+func (q *Queries) ReceiptsTake(ctx context.Context, p store.ReceiptsTakeParams) ([]domain.Receipt, error) {
+	if p.ProviderID == "" && p.Recipient == "" {
+		return nil, nil
+	}
+	where, args := `channel_id = ? AND provider_id = ? AND provider_id <> ''`, []any{p.ChannelID, p.ProviderID}
+	if p.Recipient != "" {
+		where = `channel_id = ? AND ((provider_id = ? AND provider_id <> '') OR (provider_id = '' AND recipient = ?))`
+		args = append(args, p.Recipient)
+	}
+	rows, err := q.w.Query(ctx, `DELETE FROM pending_receipts WHERE `+where+`
+		RETURNING id, project_id, channel_id, provider_id, recipient, status, up_to, error_code, error_reason, received_at`, args...)
+	out, err := collect(rows, err, func(r Rows) (domain.Receipt, error) {
+		var rc domain.Receipt
+		err := r.Scan(&rc.ID, &rc.ProjectID, &rc.ChannelID, &rc.ProviderID, &rc.Recipient, &rc.Status, &rc.UpTo, &rc.ErrorCode, &rc.ErrorReason, &rc.ReceivedAt)
+		rc.UpTo, rc.ReceivedAt = utcPtr(rc.UpTo), rc.ReceivedAt.UTC()
+		return rc, err
+	})
+	if err != nil {
+		return nil, q.translate(err, "taking kept receipts")
+	}
+	slices.SortFunc(out, func(a, b domain.Receipt) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// ReceiptsExpire implements store.Queries.
+func (q *Queries) ReceiptsExpire(ctx context.Context, p store.ReceiptsExpireParams) (int, error) {
+	n, err := q.w.Exec(ctx, `DELETE FROM pending_receipts WHERE received_at < ?`, p.Before)
+	return int(n), q.translate(err, "expiring kept receipts")
 }

@@ -21,6 +21,8 @@ func RunRuntime(t *testing.T, open Opener) {
 		{"ContactEvents", testContactEvents},
 		{"Sessions", testSessions},
 		{"Trace", testTrace},
+		{"Receipts", testReceipts},
+		{"StatusUpTo", testStatusUpTo},
 	})
 }
 
@@ -434,5 +436,131 @@ func testVerifiedPhone(t *testing.T, s store.Store) {
 	urns := must(s.ContactURNs(ctx, store.Ref{ProjectID: p1, ID: wa.ID}))(t)
 	if len(urns) != 3 {
 		t.Fatalf("addresses = %+v", urns)
+	}
+}
+
+// testReceipts: receipts kept before their message's provider ID is
+// known are taken by provider ID (and watermark ones by recipient), once,
+// and expire by age.
+func testReceipts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	up := t0.Add(time.Minute)
+	keep := []domain.Receipt{
+		{ProjectID: p1, ChannelID: "ch", ProviderID: "mid.1", Recipient: "u1", Status: domain.MessageDelivered, ReceivedAt: t0},
+		{ProjectID: p1, ChannelID: "ch", ProviderID: "mid.1", Recipient: "u1", Status: domain.MessageFailed, ErrorCode: "6", ErrorReason: "gone", ReceivedAt: t0.Add(time.Second)},
+		{ProjectID: p1, ChannelID: "ch", ProviderID: "mid.2", Recipient: "u1", Status: domain.MessageRead, ReceivedAt: t0},
+		{ProjectID: p1, ChannelID: "other", ProviderID: "mid.1", Status: domain.MessageRead, ReceivedAt: t0},
+		{ProjectID: p1, ChannelID: "ch", Recipient: "u1", Status: domain.MessageRead, UpTo: &up, ReceivedAt: t0.Add(2 * time.Hour)},
+		{ProjectID: p1, ChannelID: "ch", Recipient: "u2", Status: domain.MessageRead, UpTo: &up, ReceivedAt: t0},
+	}
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		for _, r := range keep {
+			if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: r.ChannelID, ProviderID: r.ProviderID, Recipient: r.Recipient}); err != nil {
+				return err
+			}
+			if err := q.ReceiptHold(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	cases := []struct {
+		name string
+		p    store.ReceiptsTakeParams
+		want []string // status/error code/up_to of what is taken, in order
+	}{
+		{"by provider ID, in arrival order", store.ReceiptsTakeParams{ChannelID: "ch", ProviderID: "mid.1"}, []string{"delivered", "failed/6"}},
+		{"taken once", store.ReceiptsTakeParams{ChannelID: "ch", ProviderID: "mid.1"}, nil},
+		{"and the recipient's watermark", store.ReceiptsTakeParams{ChannelID: "ch", ProviderID: "mid.2", Recipient: "u1"}, []string{"read", "read@up"}},
+		{"nothing for an unknown ID", store.ReceiptsTakeParams{ChannelID: "ch", ProviderID: "mid.9"}, nil},
+	}
+	for _, c := range cases {
+		got := must(s.ReceiptsTake(ctx, c.p))(t)
+		var desc []string
+		for _, r := range got {
+			d := r.Status
+			if r.ErrorCode != "" {
+				d += "/" + r.ErrorCode + ""
+				if r.ErrorReason != "gone" || r.ProjectID != p1 {
+					t.Errorf("%s: %+v", c.name, r)
+				}
+			}
+			if r.UpTo != nil {
+				if !r.UpTo.Equal(up) {
+					t.Errorf("%s: up_to %v", c.name, r.UpTo)
+				}
+				d += "@up"
+			}
+			desc = append(desc, d)
+		}
+		if fmt.Sprint(desc) != fmt.Sprint(c.want) {
+			t.Errorf("%s: took %v, want %v", c.name, desc, c.want)
+		}
+	}
+	// Left: mid.1 on "other" (t0) and u2's watermark (t0); an hour on,
+	// both expire.
+	if n := must(s.ReceiptsExpire(ctx, store.ReceiptsExpireParams{Before: t0}))(t); n != 0 {
+		t.Fatalf("expired %d received at the cut-off", n)
+	}
+	if n := must(s.ReceiptsExpire(ctx, store.ReceiptsExpireParams{Before: t0.Add(time.Hour)}))(t); n != 2 {
+		t.Fatalf("expired %d, want 2", n)
+	}
+	if got := must(s.ReceiptsTake(ctx, store.ReceiptsTakeParams{ChannelID: "other", ProviderID: "mid.1"}))(t); len(got) != 0 {
+		t.Fatalf("an expired receipt was kept: %+v", got)
+	}
+}
+
+// testStatusUpTo: a watermark receipt moves the contact's sent and
+// delivered messages on the channel sent at or before it, and nothing
+// else; the sent time is the one given (the send's start).
+func testStatusUpTo(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	for _, k := range []string{"k1", "k2"} {
+		_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "messenger", Path: k, NewID: k, Now: t0})
+		check(t, err)
+	}
+	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	msgs := []struct {
+		id, contact, channel, status string
+		sent                         int
+	}{
+		{"early", "k1", "ch", domain.MessageSent, 1},
+		{"delivered", "k1", "ch", domain.MessageDelivered, 2},
+		{"at", "k1", "ch", domain.MessageSent, 3},
+		{"late", "k1", "ch", domain.MessageSent, 4},
+		{"failed", "k1", "ch", domain.MessageFailed, 1},
+		{"queued", "k1", "ch", domain.MessageQueued, 0},
+		{"otherchannel", "k1", "ch2", domain.MessageSent, 1},
+		{"othercontact", "k2", "ch", domain.MessageSent, 1},
+	}
+	for _, m := range msgs {
+		must(s.MessageCreate(ctx, domain.Message{ID: m.id, ProjectID: p1, ContactID: m.contact, ChannelID: m.channel, Direction: domain.DirectionOut,
+			Type: "text", Content: json.RawMessage(`{}`), Status: domain.MessageQueued, CreatedAt: t0}))(t)
+		if m.status != domain.MessageQueued {
+			must(s.MessageSetStatus(ctx, store.MessageStatusParams{ID: m.id, Status: m.status, ProviderID: "mid." + m.id, SentAt: at(m.sent), Now: at(m.sent + 1)}))(t)
+		}
+	}
+	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "at"}))(t); got.SentAt == nil || !got.SentAt.Equal(at(3)) {
+		t.Fatalf("sent_at = %v, want the send's start %v", got.SentAt, at(3))
+	}
+	res := must(s.MessagesSetStatusUpTo(ctx, store.MessagesStatusUpToParams{ProjectID: p1, ChannelID: "ch", ContactID: "k1", Status: domain.MessageRead, UpTo: at(3), Now: at(10)}))(t)
+	if res.Moved != 3 || res.Queued != 1 {
+		t.Fatalf("result = %+v, want 3 moved, 1 queued", res)
+	}
+	want := map[string]string{"early": "read", "delivered": "read", "at": "read", "late": "sent", "failed": "failed", "queued": "queued", "otherchannel": "sent", "othercontact": "sent"}
+	for id, st := range want {
+		if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: id}))(t); got.Status != st {
+			t.Errorf("%s: status %s, want %s", id, got.Status, st)
+		}
+	}
+	// Delivered up to later never moves a read message back.
+	res = must(s.MessagesSetStatusUpTo(ctx, store.MessagesStatusUpToParams{ProjectID: p1, ChannelID: "ch", ContactID: "k1", Status: domain.MessageDelivered, UpTo: at(5), Now: at(11)}))(t)
+	if res.Moved != 1 {
+		t.Fatalf("delivered up to: %+v, want 1 moved (late)", res)
+	}
+	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "early"}))(t); got.Status != domain.MessageRead {
+		t.Fatalf("early went back to %s", got.Status)
 	}
 }
