@@ -25,6 +25,9 @@ const defaultServer = "http://127.0.0.1:8080"
 type sandboxClient struct {
 	base string
 	hc   *http.Client
+	// cacheDir keeps web chat visitor tokens (XDG_CACHE_HOME; default
+	// the user's cache directory).
+	cacheDir string
 }
 
 // sandboxChannel, sandboxSent, sandboxReply and sandboxOption mirror the
@@ -387,6 +390,7 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 				if quick != "" || answers != "" {
 					return fmt.Errorf("a web visitor sends --text, --button or --list")
 				}
+				sc.cacheDir = c.getenv("XDG_CACHE_HOME")
 				return sc.webchatVisit(ctx, c.stdout, id, from, text, button, list, wait)
 			}
 			sent, err := sc.send(ctx, sandboxSend{ChannelID: id, From: from, Name: name, Text: text, Button: button, List: list, QuickReply: quick, FormAnswers: formAnswers})

@@ -88,9 +88,12 @@ func (sc *sandboxClient) webchatVisit(ctx context.Context, w io.Writer, channelI
 // webchatToken is the visitor token kept for this server, channel and
 // --from, or a new one.
 func (sc *sandboxClient) webchatToken(ctx context.Context, channelID, from string) (string, error) {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
+	dir := sc.cacheDir
+	if dir == "" {
+		var err error
+		if dir, err = os.UserCacheDir(); err != nil {
+			dir = os.TempDir()
+		}
 	}
 	key := strings.NewReplacer("/", "_", ":", "_", ".", "_").Replace(sc.base + "-" + channelID + "-" + from)
 	path := filepath.Join(dir, "parley", "webchat", key)
