@@ -1,9 +1,9 @@
 // Issue #16's "Done when" in the browser, on a `serve --sandbox` server:
-// for Messenger and Viber, a newcomer creates a flow with that trigger
+// for Messenger, Viber and the web chat, a newcomer creates a flow with that trigger
 // (New flow › Blank canvas), binds it to the sandbox account in the flow's
 // settings, publishes it, writes as the customer through the /sandbox/
-// API (which signs the platform's webhook), gets the flow's answer at the
-// fake, and sees the conversation in the inbox labelled with its channel.
+// API (which signs the platform's webhook) or in the web chat's widget on
+// its test page, gets the flow's answer, and sees the conversation in the inbox labelled with its channel.
 import assert from 'node:assert/strict';
 
 import { apiCall } from '../lib.mjs';
@@ -13,6 +13,9 @@ export const serverArgs = ['--sandbox'];
 const walk = [
   { type: 'messenger', trigger: 'Inbound Messenger message', channel: 'Sandbox Facebook Messenger', from: '6200000000000042', name: 'Mia Messenger' },
   { type: 'viber', trigger: 'Inbound Viber message', channel: 'Sandbox Viber bot', from: 'vb-user-0042', name: 'Vic Viber' },
+  // The web visitor writes in the widget on the sandbox web chat's test
+  // page (its allowed origin is the server's own).
+  { type: 'webchat', trigger: 'Web chat visitor message', channel: 'Sandbox Web chat', from: 'webchat', widget: true },
 ];
 
 export const tests = walk.map((w) => ({
@@ -70,17 +73,28 @@ export const tests = walk.map((w) => ({
     assert.equal(f.json.status, 'published');
     assert.equal(f.json.channel_id, ch.id);
 
-    // The customer writes, through the sandbox (a signed webhook of the
-    // platform), and the flow's answer reaches the fake platform.
-    const sent = await apiCall(page, 'POST', '/sandbox/messages/', { channel_id: ch.id, from: w.from, name: w.name, text: 'hello there' });
-    assert.equal(sent.status, 201, sent.text);
-    let replies = [];
-    for (let i = 0; i < 50 && !replies.some((r) => r.text === `Hello from the ${w.type} flow`); i++) {
-      await page.waitForTimeout(200);
-      const r = await apiCall(page, 'GET', `/sandbox/replies/?channel_id=${ch.id}&to=${w.from}&after=${sent.json.after}`);
-      replies = r.json.items ?? [];
+    if (w.widget) {
+      const visitor = await env.context.newPage();
+      await visitor.goto(`${env.base}/webchat/${ch.id}/test`);
+      const chat = visitor.getByRole('dialog');
+      await chat.getByLabel('Message').fill('hello there');
+      await chat.getByRole('button', { name: 'Send' }).click();
+      await chat.getByText(`Hello from the ${w.type} flow`).waitFor();
+      await visitor.screenshot({ path: new URL(`../../../build/ui-screenshots/channels16-${w.type}-02b-widget.png`, import.meta.url).pathname });
+      await visitor.close();
+    } else {
+      // The customer writes, through the sandbox (a signed webhook of the
+      // platform), and the flow's answer reaches the fake platform.
+      const sent = await apiCall(page, 'POST', '/sandbox/messages/', { channel_id: ch.id, from: w.from, name: w.name, text: 'hello there' });
+      assert.equal(sent.status, 201, sent.text);
+      let replies = [];
+      for (let i = 0; i < 50 && !replies.some((r) => r.text === `Hello from the ${w.type} flow`); i++) {
+        await page.waitForTimeout(200);
+        const r = await apiCall(page, 'GET', `/sandbox/replies/?channel_id=${ch.id}&to=${w.from}&after=${sent.json.after}`);
+        replies = r.json.items ?? [];
+      }
+      assert.ok(replies.some((r) => r.text === `Hello from the ${w.type} flow`), JSON.stringify(replies));
     }
-    assert.ok(replies.some((r) => r.text === `Hello from the ${w.type} flow`), JSON.stringify(replies));
 
     // The inbox: the conversation, labelled with its channel.
     await page.goto(env.base + '/app/conversations');
