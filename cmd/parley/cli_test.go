@@ -252,6 +252,45 @@ func TestSandboxNewcomerPath(t *testing.T) {
 			t.Fatalf("sandbox chat printed\n%s\nwant %q", talk, want)
 		}
 	}
+	// The web chat: serve prints its test page and the visitor command;
+	// the visitor talks through the widget's endpoints, and a second send
+	// continues the same conversation (the token is kept per --from).
+	webLine := regexp.MustCompile(`sandbox send --server (\S+) --channel-type webchat --from visitor1 --text book`)
+	if webLine.FindStringSubmatch(out.String()) == nil || !regexp.MustCompile(`open its test page http://\S+/webchat/\S+/test`).MatchString(out.String()) {
+		t.Fatalf("serve --sandbox did not print the web chat's test page and command: %s", out.String())
+	}
+	cache := t.TempDir()
+	visitor := func(args ...string) string {
+		t.Helper()
+		var o, e syncBuffer
+		env := map[string]string{"XDG_CACHE_HOME": cache}
+		root := newRoot(&o, &e, func(k string) string { return env[k] })
+		root.SetArgs(append([]string{"sandbox", "send", "--server", base, "--channel-type", "webchat", "--from", "visitor1"}, args...))
+		if err := root.ExecuteContext(context.Background()); err != nil {
+			t.Fatalf("%v: %v (%s)", args, err, o.String())
+		}
+		return o.String()
+	}
+	said := visitor("--text", "book")
+	if !strings.Contains(said, "you (web visitor visitor1): book") || !strings.Contains(said, "Would you like to book an appointment?") || !strings.Contains(said, `--button "Book now"`) {
+		t.Fatalf("the web visitor's send printed\n%s", said)
+	}
+	if said = visitor("--button", "Book now"); !strings.Contains(said, "Which service") {
+		t.Fatalf("the web visitor's tap printed\n%s", said)
+	}
+	// The web chat is not written to through the sandbox's fake: the
+	// error says how.
+	chans := regexp.MustCompile(`web chat channel "Sandbox Web chat" \((\S+)\)`).FindStringSubmatch(out.String())
+	if chans == nil {
+		t.Fatalf("no web chat channel printed: %s", out.String())
+	}
+	var o2, e2 syncBuffer
+	viaFake := newRoot(&o2, &e2, func(k string) string { return map[string]string{"PARLEY_URL": base}[k] })
+	viaFake.SetArgs([]string{"sandbox", "send", "--to-channel", chans[1], "--text", "hi"})
+	if err := viaFake.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "--channel-type webchat") {
+		t.Fatalf("sending to the web chat through the fake: %v; want how to reach it", err)
+	}
+
 	token, _, err := run(t, context.Background(), dir, "token", "create", "--project", "Default", "--name", "t")
 	if err != nil {
 		t.Fatal(err)
@@ -312,6 +351,45 @@ func TestSandboxFormAnswers(t *testing.T) {
 		}
 	}
 	base, channelID := m[1], m[2]
+	// The web chat: serve prints its test page and the visitor command;
+	// the visitor talks through the widget's endpoints, and a second send
+	// continues the same conversation (the token is kept per --from).
+	webLine := regexp.MustCompile(`sandbox send --server (\S+) --channel-type webchat --from visitor1 --text book`)
+	if webLine.FindStringSubmatch(out.String()) == nil || !regexp.MustCompile(`open its test page http://\S+/webchat/\S+/test`).MatchString(out.String()) {
+		t.Fatalf("serve --sandbox did not print the web chat's test page and command: %s", out.String())
+	}
+	cache := t.TempDir()
+	visitor := func(args ...string) string {
+		t.Helper()
+		var o, e syncBuffer
+		env := map[string]string{"XDG_CACHE_HOME": cache}
+		root := newRoot(&o, &e, func(k string) string { return env[k] })
+		root.SetArgs(append([]string{"sandbox", "send", "--server", base, "--channel-type", "webchat", "--from", "visitor1"}, args...))
+		if err := root.ExecuteContext(context.Background()); err != nil {
+			t.Fatalf("%v: %v (%s)", args, err, o.String())
+		}
+		return o.String()
+	}
+	said := visitor("--text", "book")
+	if !strings.Contains(said, "you (web visitor visitor1): book") || !strings.Contains(said, "Would you like to book an appointment?") || !strings.Contains(said, `--button "Book now"`) {
+		t.Fatalf("the web visitor's send printed\n%s", said)
+	}
+	if said = visitor("--button", "Book now"); !strings.Contains(said, "Which service") {
+		t.Fatalf("the web visitor's tap printed\n%s", said)
+	}
+	// The web chat is not written to through the sandbox's fake: the
+	// error says how.
+	chans := regexp.MustCompile(`web chat channel "Sandbox Web chat" \((\S+)\)`).FindStringSubmatch(out.String())
+	if chans == nil {
+		t.Fatalf("no web chat channel printed: %s", out.String())
+	}
+	var o2, e2 syncBuffer
+	viaFake := newRoot(&o2, &e2, func(k string) string { return map[string]string{"PARLEY_URL": base}[k] })
+	viaFake.SetArgs([]string{"sandbox", "send", "--to-channel", chans[1], "--text", "hi"})
+	if err := viaFake.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "--channel-type webchat") {
+		t.Fatalf("sending to the web chat through the fake: %v; want how to reach it", err)
+	}
+
 	token, _, err := run(t, context.Background(), dir, "token", "create", "--project", "Default", "--name", "t")
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,9 @@ const defaultServer = "http://127.0.0.1:8080"
 type sandboxClient struct {
 	base string
 	hc   *http.Client
+	// cacheDir keeps web chat visitor tokens (XDG_CACHE_HOME; default
+	// the user's cache directory).
+	cacheDir string
 }
 
 // sandboxChannel, sandboxSent, sandboxReply and sandboxOption mirror the
@@ -357,7 +360,7 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 		Use:   "send [--server URL] (--to-channel ID | --channel-type TYPE) --from ADDRESS (--text T | --button TITLE | --list ROW | --quick-reply TITLE | --form-answers JSON)",
 		Short: "Play the customer: send one message to a sandbox channel of the running server and print the bot's replies",
 		Long: "Asks the running `parley serve --sandbox` (--server, env PARLEY_URL, default " + defaultServer + ") to post a correctly " +
-			"signed inbound webhook (WhatsApp, Messenger, Instagram or Viber, as --channel-type picks) to one of its sandbox channels, then waits (--wait) and prints what the bot answered, " +
+			"signed inbound webhook (WhatsApp, Messenger, Instagram or Viber, as --channel-type picks) to one of its sandbox channels (with --channel-type webchat it plays a web visitor through the widget's /webchat/ endpoints instead), then waits (--wait) and prints what the bot answered, " +
 			"as the customer's phone shows it. Buttons, list rows and template quick replies are answered by their title or number. " +
 			"It opens no database. For a whole conversation use `parley sandbox chat`.",
 		Args: cobra.NoArgs,
@@ -383,6 +386,13 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if channelType == "webchat" {
+				if quick != "" || answers != "" {
+					return fmt.Errorf("a web visitor sends --text, --button or --list")
+				}
+				sc.cacheDir = c.getenv("XDG_CACHE_HOME")
+				return sc.webchatVisit(ctx, c.stdout, id, from, text, button, list, wait)
+			}
 			sent, err := sc.send(ctx, sandboxSend{ChannelID: id, From: from, Name: name, Text: text, Button: button, List: list, QuickReply: quick, FormAnswers: formAnswers})
 			if err != nil {
 				return err
@@ -401,8 +411,8 @@ func (c *cli) sandboxSendCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&server, "server", "", "the running Parley server (env PARLEY_URL; default "+defaultServer+")")
 	cmd.Flags().StringVar(&channelID, "to-channel", "", "the sandbox channel's ID (default: the only sandbox channel)")
-	cmd.Flags().StringVar(&channelType, "channel-type", "", "the sandbox channel of this type: whatsapp, messenger, instagram or viber")
-	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's address: number (WhatsApp), PSID, IGSID or Viber user ID")
+	cmd.Flags().StringVar(&channelType, "channel-type", "", "the sandbox channel of this type: whatsapp, messenger, instagram, viber or webchat (a web visitor, through the widget's endpoints)")
+	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's address: number (WhatsApp), PSID, IGSID or Viber user ID; for webchat a name for the visitor (its token is kept per name)")
 	cmd.Flags().StringVar(&name, "name", "Sandbox Customer", "the customer's profile name")
 	cmd.Flags().StringVar(&text, "text", "", "a text message")
 	cmd.Flags().StringVar(&button, "button", "", "tap a reply button: its title or number")
@@ -491,8 +501,8 @@ func (c *cli) sandboxChatCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&server, "server", "", "the running Parley server (env PARLEY_URL; default "+defaultServer+")")
 	cmd.Flags().StringVar(&channelID, "to-channel", "", "the sandbox channel's ID (default: the only sandbox channel)")
-	cmd.Flags().StringVar(&channelType, "channel-type", "", "the sandbox channel of this type: whatsapp, messenger, instagram or viber")
-	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's address: number (WhatsApp), PSID, IGSID or Viber user ID")
+	cmd.Flags().StringVar(&channelType, "channel-type", "", "the sandbox channel of this type: whatsapp, messenger, instagram, viber or webchat (a web visitor, through the widget's endpoints)")
+	cmd.Flags().StringVar(&from, "from", "15551234567", "the customer's address: number (WhatsApp), PSID, IGSID or Viber user ID; for webchat a name for the visitor (its token is kept per name)")
 	cmd.Flags().StringVar(&name, "name", "Sandbox Customer", "the customer's profile name")
 	cmd.Flags().DurationVar(&wait, "wait", 5*time.Second, "how long to wait for the bot's replies to each message")
 	return cmd

@@ -68,6 +68,10 @@ func (c *cli) serveCmd() *cobra.Command {
 						}
 					}
 				}
+				if info.WebchatID != "" {
+					fmt.Fprintf(c.stdout, "  A web chat channel %q (%s) is ready: open its test page %s and write,\n", app.SandboxWebchatName, info.WebchatID, info.WebchatTestURL)
+					fmt.Fprintf(c.stdout, "  or be its web visitor from a terminal:\n    go run ./cmd/parley sandbox send%s --channel-type webchat --from visitor1 --text %s\n", server, info.Keyword)
+				}
 				fmt.Fprintf(c.stdout, "  Then see the conversation in the web UI (Conversations), or GET /contacts/ and /conversations/{contact_id}/messages/.\n")
 			}
 			if a.AdminPassword != "" {

@@ -8,6 +8,7 @@ import (
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel/metamsg"
 	"github.com/parleyhq/parley/internal/channel/viber"
+	"github.com/parleyhq/parley/internal/channel/webchat"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/channels"
 	"github.com/parleyhq/parley/internal/chatflow"
@@ -28,6 +29,8 @@ const (
 	// SandboxKeyword a word that starts it.
 	SandboxFlowName = "Appointment booking (sandbox)"
 	SandboxKeyword  = "book"
+	// SandboxWebchatName is the sandbox's web chat channel.
+	SandboxWebchatName = "Sandbox Web chat"
 )
 
 // SandboxInfo says what StartSandbox set up.
@@ -42,6 +45,10 @@ type SandboxInfo struct {
 	// Messaging are the sandbox's Messenger, Instagram and Viber channels
 	// by type.
 	Messaging map[string]string
+	// WebchatID is the sandbox's web chat channel, WebchatTestURL its
+	// test page.
+	WebchatID      string
+	WebchatTestURL string
 }
 
 // StartSandbox starts the fake Graph API and makes sure the Default
@@ -80,6 +87,10 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 	if info.Messaging, err = a.sandboxMessaging(ctx, fake, p.ID); err != nil {
 		return info, err
 	}
+	if info.WebchatID, err = a.sandboxWebchat(ctx, p.ID); err != nil {
+		return info, err
+	}
+	info.WebchatTestURL = a.PublicURL() + "/webchat/" + info.WebchatID + "/test"
 
 	// Something to talk to, whatever else is published: the
 	// appointment-booking template, created once and published again if
@@ -168,4 +179,37 @@ func (a *App) sandboxMessaging(ctx context.Context, fake *sandbox.Server, projec
 		out[typ] = ch.ID
 	}
 	return out, nil
+}
+
+// sandboxWebchat makes sure the Default project has a web chat channel
+// (found by name) whose allowed origins are this server's own, so its
+// test page, and a page served next to it, can hold a conversation.
+func (a *App) sandboxWebchat(ctx context.Context, projectID string) (string, error) {
+	ch, err := a.sandboxWebchatChannel(ctx, projectID)
+	cfg := map[string]any{"allowed_origins": a.PublicURL()}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ch, err = a.channels.Create(ctx, channels.CreateParams{ProjectID: projectID, Type: webchat.Type, Name: SandboxWebchatName, Config: cfg})
+	case err == nil:
+		ch, err = a.channels.Update(ctx, channels.UpdateParams{ProjectID: projectID, ID: ch.ID, Config: cfg})
+	}
+	if err != nil {
+		return "", fmt.Errorf("preparing the sandbox web chat channel: %w", err)
+	}
+	return ch.ID, nil
+}
+
+// sandboxWebchatChannel is the Default project's sandbox web chat
+// channel, by name; store.ErrNotFound when there is none.
+func (a *App) sandboxWebchatChannel(ctx context.Context, projectID string) (domain.Channel, error) {
+	all, err := a.store.ChannelListByType(ctx, webchat.Type)
+	if err != nil {
+		return domain.Channel{}, fmt.Errorf("listing the web chat channels: %w", err)
+	}
+	for _, c := range all {
+		if c.ProjectID == projectID && c.Name == SandboxWebchatName {
+			return c, nil
+		}
+	}
+	return domain.Channel{}, store.ErrNotFound
 }

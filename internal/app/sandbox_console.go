@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/metamsg"
 	"github.com/parleyhq/parley/internal/channel/viber"
@@ -69,7 +70,22 @@ func (c sandboxConsole) SandboxChannels(ctx context.Context) ([]httpapi.SandboxC
 		}
 		out = append(out, sc)
 	}
+	// The web chat has no fake behind it: its visitor talks to this
+	// server's /webchat/{id}/… endpoints, as `parley sandbox send
+	// --channel-type webchat` and the test page do.
+	if wc, err := c.webchat(ctx); err == nil {
+		out = append(out, httpapi.SandboxChannel{ID: wc.ID, Name: wc.Name, ProjectID: wc.ProjectID, Type: wc.Type})
+	}
 	return out, nil
+}
+
+// webchat is the sandbox's web chat channel.
+func (c sandboxConsole) webchat(ctx context.Context) (domain.Channel, error) {
+	p, err := c.a.accounts.ResolveProject(ctx, account.DefaultProjectName)
+	if err != nil {
+		return domain.Channel{}, err
+	}
+	return c.a.sandboxWebchatChannel(ctx, p.ID)
 }
 
 // channel finds a sandbox channel by ID; the error names those that exist.
@@ -77,6 +93,11 @@ func (c sandboxConsole) channel(ctx context.Context, id string) (*sandbox.Server
 	f, chs, err := c.channels(ctx)
 	if err != nil {
 		return nil, domain.Channel{}, err
+	}
+	if wc, err := c.webchat(ctx); err == nil && wc.ID == id {
+		return nil, domain.Channel{}, domain.Invalid("/channel_id", "%s is the sandbox web chat: a visitor talks to it through POST /webchat/%s/visitors, "+
+			"POST /webchat/%s/messages and GET /webchat/%s/stream, as its test page %s/webchat/%s/test and `parley sandbox send --channel-type webchat` do",
+			id, id, id, id, c.a.PublicURL(), id)
 	}
 	var names []string
 	for _, ch := range chs {

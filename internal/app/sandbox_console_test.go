@@ -49,7 +49,7 @@ func TestSandboxConsole(t *testing.T) {
 	for _, c := range chans.Items {
 		byType[c["type"].(string)] = c["id"].(string)
 	}
-	if len(chans.Items) != 4 || byType["whatsapp"] != info.ChannelID || byType["messenger"] != info.Messaging["messenger"] ||
+	if len(chans.Items) != 5 || byType["webchat"] != info.WebchatID || byType["whatsapp"] != info.ChannelID || byType["messenger"] != info.Messaging["messenger"] ||
 		byType["instagram"] != info.Messaging["instagram"] || byType["viber"] != info.Messaging["viber"] {
 		t.Fatalf("sandbox channels = %v (info %+v)", chans.Items, info)
 	}

@@ -28,7 +28,8 @@ type SandboxChannel struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
 	ProjectID string `json:"project_id"`
-	// Type is the channel type: whatsapp, messenger, instagram or viber.
+	// Type is the channel type: whatsapp, messenger, instagram, viber or
+	// webchat (whose visitor talks to /webchat/{id}/…, not to a fake).
 	Type          string `json:"type"`
 	PhoneNumberID string `json:"phone_number_id,omitempty"`
 }

@@ -201,7 +201,49 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 	// overwrites one someone set.
 	c, err := scanContact(q.w.QueryRow(ctx, `UPDATE contacts SET last_inbound_at = ?, updated_at = ?, name = CASE WHEN name = '' THEN ? ELSE name END
 		WHERE id = ? RETURNING `+contactCols, p.Now, p.Now, p.Name, contactID))
-	return c, false, q.translate(err, "recording inbound time")
+	if err != nil {
+		return c, false, q.translate(err, "recording inbound time")
+	}
+	if p.PhoneVerified && p.Phone != "" && p.Scheme != domain.SchemeTel && c.Phone != p.Phone {
+		// A known address now reports a verified phone the contact does
+		// not have (checked on the row just read, so the usual message
+		// costs nothing more): one indexed lookup finds who has it.
+		c, err = q.adoptVerifiedPhone(ctx, p, c)
+	}
+	return c, false, err
+}
+
+// adoptVerifiedPhone handles a verified phone reported later by a known
+// address of contact c: when another contact already has that verified
+// phone, c is merged into it (the same person on two channels, as on a
+// first message); when nobody has it, it becomes c's verified phone. Two
+// contacts that both have a flow session in progress are left apart (the
+// merge would have to drop one), to be merged by hand.
+func (q *Queries) adoptVerifiedPhone(ctx context.Context, p store.ContactEnsureParams, c domain.Contact) (domain.Contact, error) {
+	var owner string
+	err := q.w.QueryRow(ctx, `SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?`, p.ProjectID, domain.SchemeTel, p.Phone).Scan(&owner)
+	switch {
+	case err == ErrNoRows:
+		if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id) VALUES (?, ?, ?, ?, '')`,
+			p.ProjectID, domain.SchemeTel, p.Phone, c.ID); err != nil {
+			return c, q.translate(err, "recording verified phone")
+		}
+		out, err := scanContact(q.w.QueryRow(ctx, `UPDATE contacts SET phone = ? WHERE id = ? RETURNING `+contactCols, p.Phone, c.ID))
+		return out, q.translate(err, "recording verified phone on contact")
+	case err != nil:
+		return c, q.translate(err, "finding contact by verified phone")
+	case owner == c.ID:
+		return c, nil
+	}
+	var live int
+	if err := q.w.QueryRow(ctx, `SELECT COUNT(DISTINCT contact_id) FROM flow_sessions WHERE contact_id IN (?, ?) AND status IN ('active', 'waiting') AND NOT simulated`,
+		owner, c.ID).Scan(&live); err != nil {
+		return c, q.translate(err, "checking sessions of contacts to merge")
+	}
+	if live > 1 {
+		return c, nil
+	}
+	return q.ContactMerge(ctx, store.ContactMergeParams{ProjectID: p.ProjectID, IntoID: owner, FromID: c.ID, Now: p.Now})
 }
 
 // joinContact adds the address p names to contact id (found by its

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -436,6 +437,31 @@ func testVerifiedPhone(t *testing.T, s store.Store) {
 	urns := must(s.ContactURNs(ctx, store.Ref{ProjectID: p1, ID: wa.ID}))(t)
 	if len(urns) != 3 {
 		t.Fatalf("addresses = %+v", urns)
+	}
+
+	// A verified phone reported LATER by a known address: the address's
+	// contact merges into the one that has that verified phone.
+	late := ensure(p1, "messenger", "psid-1", "late", "", false)
+	if late.ID == wa.ID {
+		t.Fatal("an address without a phone joined a contact")
+	}
+	if again := ensure(p1, "messenger", "psid-1", "late-2", "+15551234567", true); again.ID != wa.ID {
+		t.Fatalf("messenger contact %s after its verified phone, want %s", again.ID, wa.ID)
+	}
+	if _, err := s.ContactGet(ctx, store.Ref{ProjectID: p1, ID: late.ID}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the merged contact is still there: %v", err)
+	}
+	if urns := must(s.ContactURNs(ctx, store.Ref{ProjectID: p1, ID: wa.ID}))(t); len(urns) != 4 {
+		t.Fatalf("addresses after the late merge = %+v", urns)
+	}
+	// A verified phone nobody has yet becomes the contact's, and a later
+	// first message with it joins that contact.
+	solo := ensure(p1, "viber", "vb-solo", "solo", "", false)
+	if got := ensure(p1, "viber", "vb-solo", "solo-2", "+15559990000", true); got.ID != solo.ID || got.Phone != "+15559990000" {
+		t.Fatalf("contact after a new verified phone = %+v", got)
+	}
+	if wa2 := ensure(p1, "whatsapp", "15559990000", "wa2", "+15559990000", true); wa2.ID != solo.ID {
+		t.Fatalf("whatsapp contact %s, want %s (verified phone recorded later)", wa2.ID, solo.ID)
 	}
 }
 

@@ -36,6 +36,7 @@ export const tests = [
     fn: async (env) => {
       const { page } = env;
       const chans = await (await fetch(env.base + '/sandbox/channels/')).json();
+      // One sandbox channel of each type; this walk is the WhatsApp one.
       const wa = chans.items.filter((c) => c.type === 'whatsapp');
       assert.equal(wa.length, 1, JSON.stringify(chans));
       const channelId = wa[0].id;

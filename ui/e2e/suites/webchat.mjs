@@ -73,7 +73,8 @@ export const tests = [
       const settings = page.getByRole('dialog', { name: 'Flow settings' });
       const bind = settings.getByLabel('Bind account');
       // Only accounts of the trigger's channel type are offered.
-      assert.deepEqual(await bind.locator('option').allTextContents(), ['Every webchat account', 'Website (webchat)']);
+      // (serve --sandbox has its own web chat channel too.)
+      assert.deepEqual((await bind.locator('option').allTextContents()).sort(), ['Every webchat account', 'Sandbox Web chat (webchat)', 'Website (webchat)']);
       await bind.selectOption({ label: 'Website (webchat)' });
       await env.shot('webchat-02b-bind-account');
       await settings.getByRole('button', { name: 'Save settings' }).click();

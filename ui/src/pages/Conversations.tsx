@@ -67,7 +67,7 @@ export default function Conversations({ contactId }: { contactId?: string }) {
                 {contacts.map((c) => (
                   <li key={c.id}>
                     <Link to={`/conversations/${c.id}`} aria-current={c.id === contactId ? 'true' : undefined}>
-                      <strong>{c.name || c.phone}</strong> {c.waiting_for_human && <Badge kind="handoff">waiting for a human</Badge>} {c.opted_out && <Badge kind="error">opted out</Badge>}
+                      <strong>{c.name || c.phone || 'Unnamed contact'}</strong> {c.waiting_for_human && <Badge kind="handoff">waiting for a human</Badge>} {c.opted_out && <Badge kind="error">opted out</Badge>}
                       <div className="muted small">
                         {c.phone} {c.last_inbound_at && `· ${timeAgo(c.last_inbound_at)}`}
                       </div>
@@ -220,7 +220,7 @@ function ContactView({ id, onContactsChanged }: { id: string; onContactsChanged:
       {c && (
         <section className="panel" aria-label="Contact">
           <div className="row">
-            <h2>{c.name || c.phone}</h2>
+            <h2>{c.name || c.phone || 'Unnamed contact'}</h2>
             {c.opted_out && <Badge kind="error">opted out {c.opted_out_at ? timeAgo(c.opted_out_at) : ''}</Badge>}
             {c.assignee && <Badge kind="draft">assigned to {c.assignee_name || c.assignee}</Badge>}
             <div className="spacer" />

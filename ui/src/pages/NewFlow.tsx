@@ -15,6 +15,7 @@ export const TRIGGERS: { id: string; label: string; trigger: Record<string, unkn
   { id: 'messenger', label: 'Inbound Messenger message', trigger: { type: 'inbound', channel_types: ['messenger'] } },
   { id: 'instagram', label: 'Inbound Instagram message', trigger: { type: 'inbound', channel_types: ['instagram'] } },
   { id: 'viber', label: 'Inbound Viber message', trigger: { type: 'inbound', channel_types: ['viber'] } },
+  { id: 'webchat', label: 'Web chat visitor message', trigger: { type: 'inbound', channel_types: ['webchat'] } },
   { id: 'keyword', label: 'Keyword', trigger: { type: 'keyword', match: 'exact' } },
 ];
 
