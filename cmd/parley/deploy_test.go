@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"os"
@@ -28,16 +29,16 @@ var listeningRe = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 
 // serveUntilListening runs serve in-process until it listens, and returns
 // its address and a function that stops it and returns its error.
-func serveUntilListening(t *testing.T, env map[string]string) (string, func() error) {
+func serveUntilListening(t *testing.T, env map[string]string, extra ...string) (string, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	root := newRoot(out, errb, func(k string) string { return env[k] })
-	root.SetArgs([]string{"serve", "--addr", "127.0.0.1:0"})
+	root.SetArgs(append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...))
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if m := listeningRe.FindStringSubmatch(out.String()); m != nil {
+		if m := listeningRe.FindStringSubmatch(out.String()); m != nil && (len(extra) == 0 || strings.Contains(out.String(), "Sandbox:")) {
 			return m[1], func() error { cancel(); return <-done }
 		}
 		select {
@@ -112,6 +113,40 @@ func TestKeyMismatchRefusesToStart(t *testing.T) {
 				t.Fatalf("key fingerprint printed %q (%v); the refusal must name it", fp, err)
 			}
 		})
+	}
+}
+
+// TestKeyCheckedOnOlderDatabase: a database whose channels were sealed
+// before fingerprints were recorded is not claimed by a process with
+// another key: the key is tried on a sealed value first.
+func TestKeyCheckedOnOlderDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"PARLEY_DATA_DIR": dir, "PARLEY_LOG_LEVEL": "warn", "PARLEY_SECRET_KEY": strings.Repeat("a1", 32)}
+	_, stop := serveUntilListening(t, env, "--sandbox") // connects sandbox channels: sealed secrets
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "parley.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As before the fingerprint existed.
+	if _, err := db.Exec(`DELETE FROM parley_settings`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	other := clone(env)
+	other["PARLEY_SECRET_KEY"] = strings.Repeat("b2", 32)
+	if msg := errMsg(t, other); !strings.Contains(msg, "channel secrets cannot be opened with PARLEY_SECRET_KEY") {
+		t.Fatalf("serve with another key on an older database: %s", msg)
+	}
+	_, stop = serveUntilListening(t, env)
+	if err := stop(); err != nil {
+		t.Fatalf("the sealing key must still start: %v", err)
+	}
+	if msg := errMsg(t, other); !strings.Contains(msg, "fingerprint is") {
+		t.Fatalf("after the right key recorded its fingerprint: %s", msg)
 	}
 }
 

@@ -214,7 +214,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		st.Close()
 		return nil, err
 	}
-	if err := checkKey(ctx, st, key, cfg); err != nil {
+	if err := checkKey(ctx, st, key, box, cfg); err != nil {
 		st.Close()
 		return nil, err
 	}
