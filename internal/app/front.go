@@ -69,6 +69,13 @@ func (f *Front) Close() error {
 func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reason := f.reason.Load()
 	api := f.api.Load()
+	if api == nil && r.URL.Path == "/healthz" {
+		// Liveness: the process is up, only not ready yet; a long
+		// migration must not get it restarted.
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "starting"})
+		return
+	}
 	if reason != nil && (api == nil || r.URL.Path == "/readyz") {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.Header().Set("Retry-After", "1")

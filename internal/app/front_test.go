@@ -29,6 +29,7 @@ func TestFrontNotReadyUntilStarted(t *testing.T) {
 	}{
 		{"migrating readyz", func() {}, "/readyz", 503, "starting: migrating the database"},
 		{"migrating other", func() {}, "/projects/", 503, "migrating"},
+		{"migrating healthz", func() {}, "/healthz", 200, "starting"},
 		{"ready readyz", func() { f.ready(api) }, "/readyz", 200, "api /readyz"},
 		{"ready other", func() {}, "/projects/", 200, "api /projects/"},
 		{"draining readyz", func() { f.NotReady("draining: shutting down") }, "/readyz", 503, "draining"},
