@@ -76,7 +76,7 @@ func newRoot(stdout, stderr io.Writer, getenv func(string) string) *cobra.Comman
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&c.dataDir, "data-dir", "data", "directory for the embedded database and the secret key (env PARLEY_DATA_DIR)")
 	root.PersistentFlags().StringVar(&c.databaseURL, "database-url", "", "postgres://… to use PostgreSQL instead of the embedded SQLite database (env DATABASE_URL)")
-	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.versionCmd(), c.projectCmd(), c.tokenCmd(), c.userCmd(), c.flowCmd(), c.sandboxCmd())
+	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.versionCmd(), c.projectCmd(), c.tokenCmd(), c.userCmd(), c.flowCmd(), c.sandboxCmd(), c.keyCmd(), c.dbCmd())
 	return root
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,6 +12,7 @@ import (
 func (c *cli) serveCmd() *cobra.Command {
 	var addr string
 	var withSandbox bool
+	var drain time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the server (HTTP API, web UI and job workers)",
@@ -26,10 +28,24 @@ func (c *cli) serveCmd() *cobra.Command {
 			if err := cfg.Finish(); err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("drain-delay") {
+				if v := c.getenv("PARLEY_DRAIN_DELAY"); v != "" {
+					if drain, err = time.ParseDuration(v); err != nil {
+						return fmt.Errorf("PARLEY_DRAIN_DELAY: %w", err)
+					}
+				}
+			}
 			logger := cfg.Logger(c.stderr)
 			ctx := cmd.Context()
-			a, err := app.New(ctx, cfg, logger)
+			// Listen first: while migrations run, /readyz answers 503
+			// "starting: migrating the database" instead of refusing.
+			front, err := app.Listen(cfg.Addr, logger)
 			if err != nil {
+				return err
+			}
+			a, err := app.New(ctx, cfg, logger, app.WithFront(front), app.WithDrainDelay(drain))
+			if err != nil {
+				_ = front.Close()
 				return err
 			}
 			if err := a.Start(ctx); err != nil {
@@ -83,6 +99,7 @@ func (c *cli) serveCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (env PARLEY_ADDR)")
+	cmd.Flags().DurationVar(&drain, "drain-delay", 0, "after a stop signal, answer /readyz not-ready for this long before refusing new requests, so a load balancer moves traffic away (env PARLEY_DRAIN_DELAY)")
 	cmd.Flags().BoolVar(&withSandbox, "sandbox", false, "also run a fake WhatsApp, Messenger, Instagram and Viber API and connect a sandbox channel of each to it")
 	return cmd
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/parleyhq/parley/internal/runner/sprint"
 	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -88,19 +87,19 @@ type App struct {
 	receipts *receipt.Counters
 	accounts *account.Service
 	api      *httpapi.Server
-	http     *http.Server
 	flows    *chatflow.Service
 	channels *channels.Service
 	chanlog  *channellog.Writer
 	datasets *dataset.Service
 	campaign *campaign.Service
 	sandbox  atomic.Pointer[sandbox.Server]
-	listener net.Listener
 	// AdminPassword is set when the first start created the admin.
 	AdminPassword string
 	// KeyCreated reports that the secret key was generated this start.
 	KeyCreated bool
-	serveErr   chan error
+	front      *Front
+	drain      time.Duration
+	started    bool
 }
 
 // Option changes how New builds the server.
@@ -108,7 +107,17 @@ type Option func(*options)
 
 type options struct {
 	channelTypes []channel.Type
+	front        *Front
+	drain        time.Duration
 }
+
+// WithFront makes the App serve on a front that already listens (and
+// answers not-ready while New migrates), instead of listening in Start.
+func WithFront(f *Front) Option { return func(o *options) { o.front = f } }
+
+// WithDrainDelay makes Stop answer /readyz not-ready for d before it stops
+// accepting requests, so a load balancer has time to notice.
+func WithDrainDelay(d time.Duration) Option { return func(o *options) { o.drain = d } }
 
 // WithChannelType adds a channel type to the ones this build has (tests
 // register fakes with it; a real channel is one line in ChannelTypes).
@@ -142,7 +151,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		opt(&o)
 	}
 	clock, ids := domain.SystemClock{}, domain.UUIDv7{}
-	key, created, err := secret.LoadOrCreate(cfg.SecretKey, cfg.DataDir)
+	// A shared database must not get a key only this process knows: on
+	// PostgreSQL the key is configured (or an existing key file is read),
+	// never generated.
+	var key []byte
+	var created bool
+	var err error
+	if cfg.UsesPostgres() {
+		key, err = secret.Load(cfg.SecretKey, cfg.DataDir)
+	} else {
+		key, created, err = secret.LoadOrCreate(cfg.SecretKey, cfg.DataDir)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -200,9 +219,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		st.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, runner: run, receipts: receipts}
+	a := &App{cfg: cfg, logger: logger, store: st, KeyCreated: created, flows: flows, channels: chans, chanlog: chanlog, runner: run, receipts: receipts,
+		front: o.front, drain: o.drain}
 	self = a
 	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := checkKey(ctx, st, key, box, cfg); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -299,61 +323,54 @@ func (a *App) Accounts() *account.Service { return a.accounts }
 
 // Addr is the address the server listens on, once started.
 func (a *App) Addr() string {
-	if a.listener == nil {
+	if a.front == nil {
 		return ""
 	}
-	return a.listener.Addr().String()
+	return a.front.Addr()
 }
 
 // Start listens and starts the job workers.
 func (a *App) Start(ctx context.Context) error {
-	ln, err := net.Listen("tcp", a.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", a.cfg.Addr, err)
+	if a.front == nil {
+		f, err := Listen(a.cfg.Addr, a.logger)
+		if err != nil {
+			return err
+		}
+		a.front = f
 	}
-	a.listener = ln
+	a.started = true
 	// The job client outlives ctx (the signal context): on Ctrl-C, Stop
 	// lets running jobs finish instead of River stopping hard.
 	if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
-		ln.Close()
 		return err
 	}
 	if err := a.runner.Start(context.WithoutCancel(ctx)); err != nil {
-		ln.Close()
 		return err
 	}
 	if err := a.chanlog.Start(context.WithoutCancel(ctx)); err != nil {
-		ln.Close()
 		return err
 	}
 	// Campaigns start rows through the runner: after it.
 	if err := a.datasets.Start(context.WithoutCancel(ctx)); err != nil {
-		ln.Close()
 		return err
 	}
 	if err := a.campaign.Start(context.WithoutCancel(ctx)); err != nil {
-		ln.Close()
 		return err
 	}
-	a.http = &http.Server{
-		Handler:           a.api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
-	}
-	a.serveErr = make(chan error, 1)
-	go func() { a.serveErr <- a.http.Serve(ln) }()
+	a.front.ready(a.api)
 	return nil
 }
 
 // Wait blocks until ctx ends or the server fails.
 func (a *App) Wait(ctx context.Context) error {
+	var serveErr chan error
+	if a.front != nil {
+		serveErr = a.front.serveErr
+	}
 	select {
 	case <-ctx.Done():
 		return nil
-	case err := <-a.serveErr:
+	case err := <-serveErr:
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}
@@ -371,12 +388,14 @@ func (a *App) Stop() error {
 	if fake := a.sandbox.Load(); fake != nil {
 		fake.Stop()
 	}
-	if a.http != nil {
-		if err := a.http.Shutdown(ctx); err != nil {
+	if a.front != nil {
+		a.front.NotReady("draining: shutting down")
+		time.Sleep(a.drain)
+		if err := a.front.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping HTTP: %w", err))
 		}
 	}
-	if a.listener != nil {
+	if a.started {
 		a.campaign.Stop() // before the runner it starts rows through
 		a.datasets.Stop()
 		a.runner.Stop()

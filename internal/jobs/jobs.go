@@ -224,6 +224,32 @@ func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
 
+// Handle drops the errors River's maintenance services log when they are
+// stopped mid-query: Client.Stop cancels their context, and the periodic job
+// enqueuer (whose housekeeping job runs on start, right after this process
+// is elected leader) logs the cancelled insert as "ERROR … context canceled"
+// without checking why. A record whose own context was cancelled, reporting
+// just that cancellation, is a clean stop, not an error.
+func (h minLevel) Handle(ctx context.Context, r slog.Record) error {
+	if ctx != nil && errors.Is(ctx.Err(), context.Canceled) && recordSays(r, context.Canceled.Error()) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// recordSays reports whether an "error" or "err" attribute of r is msg.
+func recordSays(r slog.Record, msg string) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		if (a.Key == "error" || a.Key == "err") && a.Value.Resolve().String() == msg {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
+}
+
 func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return minLevel{h.Handler.WithAttrs(attrs), h.min}
 }

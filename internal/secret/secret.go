@@ -6,7 +6,9 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -38,6 +40,36 @@ func ParseKey(s string) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("the secret key must be %d bytes, written as base64 or hex (generate one with: openssl rand -base64 32)", KeySize)
+}
+
+// ErrKeyRequired is returned by Load when no key is configured and none is
+// kept in the data directory: a shared database must never get a key that
+// only one process knows.
+var ErrKeyRequired = errors.New("PARLEY_SECRET_KEY is required with PostgreSQL (every process must use the same key); create one with `parley key new` (or `openssl rand -base64 32`) and set PARLEY_SECRET_KEY to it in every process's environment")
+
+// Load returns the key given in configured, or else the one kept in
+// dir/secret.key; it never generates one (ErrKeyRequired).
+func Load(configured, dir string) ([]byte, error) {
+	if configured == "" {
+		if _, err := os.Stat(filepath.Join(dir, "secret.key")); errors.Is(err, os.ErrNotExist) {
+			return nil, ErrKeyRequired
+		}
+	}
+	k, _, err := LoadOrCreate(configured, dir)
+	return k, err
+}
+
+// fingerprintLabel is what Fingerprint authenticates; changing it would make
+// every recorded fingerprint mismatch.
+const fingerprintLabel = "parley secret key fingerprint v1"
+
+// Fingerprint identifies key without revealing it: the first 16 bytes of
+// HMAC-SHA256(key, a fixed label), in hex. The database records it so that
+// a process with another key is stopped at start.
+func Fingerprint(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(fingerprintLabel))
+	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
 // LoadOrCreate returns the key given in configured, or else the one kept in

@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,5 +60,35 @@ func TestSealOpen(t *testing.T) {
 	}
 	if _, err := b.Open("v1:!!"); err == nil {
 		t.Fatal("opened garbage")
+	}
+}
+
+func TestLoadNeverGenerates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := Load("", dir); !errors.Is(err, ErrKeyRequired) || !strings.Contains(err.Error(), "openssl rand -base64 32") {
+		t.Fatalf("Load without a key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secret.key")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Load wrote a key file: %v", err)
+	}
+	k, err := Load(strings.Repeat("ab", 32), dir)
+	if err != nil || len(k) != KeySize {
+		t.Fatalf("Load with a key: %v", err)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	t.Parallel()
+	a, b := []byte(strings.Repeat("a", KeySize)), []byte(strings.Repeat("b", KeySize))
+	tests := []struct {
+		x, y []byte
+		same bool
+	}{{a, a, true}, {a, b, false}}
+	for _, tc := range tests {
+		fx, fy := Fingerprint(tc.x), Fingerprint(tc.y)
+		if (fx == fy) != tc.same || len(fx) != 32 || strings.Contains(fx, string(tc.x[:4])) {
+			t.Fatalf("Fingerprint: %s %s same=%v", fx, fy, tc.same)
+		}
 	}
 }
