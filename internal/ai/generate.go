@@ -273,7 +273,7 @@ func renameHandle(e json.RawMessage) json.RawMessage {
 type noRefs struct{}
 
 func (noRefs) TemplateExists(string, string) bool { return false }
-func (noRefs) FlowExists(string) bool              { return false }
+func (noRefs) FlowExists(string) bool             { return false }
 
 // stripFence removes a ```json fence local models like to add.
 func stripFence(s string) string {

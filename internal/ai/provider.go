@@ -159,7 +159,9 @@ func (s *Service) Get(ctx context.Context, r store.Ref) (store.AIProvider, error
 }
 
 // Delete removes a provider.
-func (s *Service) Delete(ctx context.Context, r store.Ref) error { return s.d.Store.AIProviderDelete(ctx, r) }
+func (s *Service) Delete(ctx context.Context, r store.Ref) error {
+	return s.d.Store.AIProviderDelete(ctx, r)
+}
 
 // List returns a project's providers, the default (oldest) first.
 func (s *Service) List(ctx context.Context, projectID string) ([]store.AIProvider, error) {
