@@ -97,6 +97,17 @@ type candidate struct {
 	tests    []TestCase
 }
 
+// Ready checks what Generate checks before it talks to a model: the input
+// and that the project has the provider. Callers that stream the
+// generation call it first, to answer these problems before the stream.
+func (s *Service) Ready(ctx context.Context, p GenerateParams) error {
+	if strings.TrimSpace(p.Description) == "" && strings.TrimSpace(p.Outline) == "" {
+		return domain.Invalid("/description", "a description or an outline is required")
+	}
+	_, err := s.Pick(ctx, p.ProjectID, p.ProviderID)
+	return err
+}
+
 // Generate drafts a chat flow from a description or an outline: one
 // answer constrained by the registry's schema, checked by the linter, and
 // at most MaxRepairRounds repairs sending the errors back with their JSON
