@@ -4,12 +4,27 @@ export const limits = {
   "AgentMessageInputBody": {
     "text": 4096
   },
+  "AIFlowGenerateInputBody": {
+    "description": 8000,
+    "language": 50,
+    "outline": 20000,
+    "provider_id": 100
+  },
+  "AIProviderBody": {
+    "api_key": 1000,
+    "base_url": 2000,
+    "model": 200,
+    "name": 100
+  },
   "ChannelCreateInputBody": {
     "name": 100,
     "type": 32
   },
   "ChannelUpdateInputBody": {
     "name": 100
+  },
+  "ContactMergeInputBody": {
+    "contact_id": 100
   },
   "ContactStruct": {
     "name": 200,
@@ -137,6 +152,26 @@ export const limits = {
   },
   "TokenCreateInputBody": {
     "name": 100
+  },
+  "WhatsAppFlowCloneInputBody": {
+    "name": 200
+  },
+  "WhatsAppFlowCreateInputBody": {
+    "channel_id": 100,
+    "flow_json": 1000000,
+    "name": 200,
+    "template": 100
+  },
+  "WhatsAppFlowKeysInputBody": {
+    "channel_id": 100
+  },
+  "WhatsAppFlowUpdateInputBody": {
+    "channel_id": 100,
+    "flow_json": 1000000,
+    "name": 200
+  },
+  "WhatsAppFlowValidateInputBody": {
+    "flow_json": 1000000
   }
 } as const;
 
@@ -213,6 +248,10 @@ export const queryLimits = {
     "search": 200
   },
   "list-tokens": {
+    "cursor": 200
+  },
+  "list-whatsapp-flows": {
+    "channel_id": 100,
     "cursor": 200
   },
   "update-flow-edge": {
