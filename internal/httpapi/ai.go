@@ -148,13 +148,20 @@ func (a aiAPI) generate(ctx context.Context, in *AIFlowGenerateInput) (*huma.Str
 		hctx.SetHeader("Cache-Control", "no-cache")
 		hctx.SetStatus(http.StatusOK)
 		w := hctx.BodyWriter()
-		flush := func() {
-			if f, ok := w.(http.Flusher); ok {
-				f.Flush()
-			}
+		rw, _ := w.(http.ResponseWriter)
+		// The server's write timeout (60 s) is shorter than a local
+		// model's answer: each event moves the deadline past the longest
+		// a provider call may take (the service bounds every call).
+		extend, flush := func() {}, func() {}
+		if rw != nil {
+			rc := http.NewResponseController(rw)
+			extend = func() { _ = rc.SetWriteDeadline(time.Now().Add((ai.MaxTimeoutSeconds + 60) * time.Second)) }
+			flush = func() { _ = rc.Flush() }
 		}
+		extend()
 		send := func(event string, v any) {
 			data, _ := json.Marshal(v)
+			extend()
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data)
 			flush()
 		}

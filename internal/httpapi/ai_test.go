@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/ai"
 	"github.com/parleyhq/parley/internal/ai/aitest"
@@ -163,4 +164,32 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestAIGenerateStreamsLive checks progress reaches the client while the
+// model is still answering, not all at once at the end.
+func TestAIGenerateStreamsLive(t *testing.T) {
+	t.Parallel()
+	h := aiHarness(t)
+	owner := h.tenant("AI Live")
+	fake := aitest.New("m")
+	defer fake.Close()
+	h.bearer(owner.token).do("POST", "/ai/providers/", map[string]any{"name": "f", "base_url": fake.BaseURL(), "model": "m"}).want(201)
+	fake.Script(aitest.Reply{Content: aiValidFlow, Delay: time.Minute})
+	req, _ := http.NewRequest("POST", h.srv.URL+"/ai/flows/generate", strings.NewReader(`{"description":"opt-in"}`))
+	req.Header.Set("Authorization", "Bearer "+owner.token)
+	req.Header.Set("Content-Type", "application/json")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, err := h.srv.Client().Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	line, err := bufio.NewReader(res.Body).ReadString('\n')
+	if err != nil || line != "event: progress\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	// Leaving (the user closed the page) cancels the model call.
+	cancel()
 }
