@@ -157,10 +157,19 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+	// A slow model, non-streaming (the JSON probe) and streaming.
+	slow := newEnv(t)
+	sp, _ := slow.svc.Create(context.Background(), "p1", ai.ProviderInput{Name: "f", BaseURL: slow.fake.BaseURL(), Model: "qwen2.5:7b", TimeoutSeconds: 1})
+	slow.fake.Script(aitest.Reply{Content: `{"ok":true}`, Delay: 5 * time.Second}, aitest.Reply{Content: "hi", Delay: 5 * time.Second})
+	r, err := slow.svc.Check(context.Background(), store.Ref{ProjectID: "p1", ID: sp.ID})
+	if err != nil || !r.Reachable.OK || r.JSONMode.OK || r.Streaming.OK ||
+		!strings.Contains(r.JSONMode.Detail, "did not answer within 1s") || !strings.Contains(r.Streaming.Detail, "did not answer within 1s") {
+		t.Fatalf("slow: %v %+v", err, r)
+	}
 	// Unreachable.
 	e := newEnv(t)
 	p, _ := e.svc.Create(context.Background(), "p1", ai.ProviderInput{Name: "f", BaseURL: "http://127.0.0.1:1/v1", Model: "m"})
-	r, err := e.svc.Check(context.Background(), store.Ref{ProjectID: "p1", ID: p.ID})
+	r, err = e.svc.Check(context.Background(), store.Ref{ProjectID: "p1", ID: p.ID})
 	if err != nil || r.Reachable.OK || !strings.Contains(r.Reachable.Detail, "could not be reached") {
 		t.Fatalf("unreachable: %v %+v", err, r)
 	}
