@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/ai"
 	"github.com/parleyhq/parley/internal/receipt"
 	"github.com/parleyhq/parley/internal/runner/sprint"
 	"github.com/parleyhq/parley/internal/waflow"
@@ -278,7 +279,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
 		Flows: flows, Runner: run, Conversations: conv, Channels: chans, HTTP: doer, Datasets: a.datasets, Campaigns: a.campaign,
 		ChannelLog: a.chanlog, TrustedProxies: proxies, Sandbox: sandboxConsole{a}, MetricsToken: cfg.MetricsToken,
-		WhatsAppFlows: forms,
+		WhatsAppFlows: forms, AI: ai.New(ai.Deps{Store: st, Box: box, Clock: clock, IDs: ids}),
 	})
 	return a, nil
 }

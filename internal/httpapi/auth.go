@@ -124,6 +124,10 @@ func (s *Server) scopeChecks() map[string]scopeCheck {
 			_, err := s.deps.Store.WhatsAppFlowGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
 		},
+		"provider_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.AIProviderGet(ctx, store.Ref{ProjectID: projectID, ID: id})
+			return err
+		},
 		"dead_letter_id": func(ctx context.Context, projectID, id string) error {
 			_, err := s.deps.Store.DeadLetterGet(ctx, store.DeadLetterGetParams{ProjectID: projectID, ID: id})
 			return err

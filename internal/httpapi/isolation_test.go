@@ -51,6 +51,11 @@ func TestIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bProvider, err := h.store.AIProviderCreate(context.Background(), store.AIProvider{ID: "b-provider-1", ProjectID: b.project.ID, Name: "bravo_secret_provider",
+		BaseURL: "http://127.0.0.1:1/v1", Model: "m", JSONMode: "json_schema", TimeoutSeconds: 5, MaxTokens: 1024, CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	bInvitation, err := h.accounts.Invite(context.Background(), account.InviteParams{ProjectID: b.project.ID, Email: "bravo-invitee@example.com", Role: "viewer", Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +88,7 @@ func TestIsolation(t *testing.T) {
 		"channel_id":  bChannel["id"].(string),
 		"template_id": bTemplate.ID,
 		"wa_flow_id":  bForm.ID,
+		"provider_id": bProvider.ID,
 
 		"dead_letter_id": bDeadLetter.ID,
 		"invitation_id":  bInvitation.ID,

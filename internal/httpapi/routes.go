@@ -66,6 +66,7 @@ func (r Route) with(f func(*Route)) Route { f(&r); return r }
 func (s *Server) routeTable() []Route {
 	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
 	ra := &runtimeAPI{s: s}
+	aa := aiAPI{s: s}
 	fa := s.newFlowAPI()
 	big := func(r *Route) { r.MaxBodyBytes = flowBodyLimit }
 	routes := []Route{
@@ -107,6 +108,15 @@ func (s *Server) routeTable() []Route {
 		op(post, "/tokens/", "create-token", "Create an API token; the secret is shown once", "tokens", Owner, s.tokenCreate).with(created),
 		op(get, "/tokens/{token_id}/", "get-token", "Get an API token", "tokens", Owner, s.tokenGet),
 		op(del, "/tokens/{token_id}/", "revoke-token", "Revoke an API token", "tokens", Owner, s.tokenRevoke),
+
+		// AI: providers and generation (docs/ai.md). Nothing generated is saved.
+		op(get, "/ai/providers/", "list-ai-providers", "List the project's LLM providers (the first is the default); API keys are never returned", "ai", Viewer, aa.list),
+		op(post, "/ai/providers/", "create-ai-provider", "Add an OpenAI-compatible LLM provider (OpenAI, Ollama, llama.cpp server, vLLM)", "ai", Owner, aa.create).with(created),
+		op(get, "/ai/providers/{provider_id}/", "get-ai-provider", "Get an LLM provider", "ai", Viewer, aa.get),
+		op(put, "/ai/providers/{provider_id}/", "update-ai-provider", "Change an LLM provider; an absent api_key keeps the stored one", "ai", Owner, aa.update),
+		op(del, "/ai/providers/{provider_id}/", "delete-ai-provider", "Remove an LLM provider", "ai", Owner, aa.remove).with(noContent),
+		op(get, "/ai/providers/{provider_id}/check", "check-ai-provider", "Say what works with a provider: reachable, model served, JSON mode, streaming", "ai", Editor, aa.check),
+		op(post, "/ai/flows/generate", "generate-flow", "Generate a chat-flow draft from a description or outline; streams progress and the draft as server-sent events; saves nothing", "ai", Editor, aa.generate),
 
 		// Chat flows (docs/api.md). Viewers read, editors write.
 		op(get, "/chat-flow/flows/", "list-flows", "List flows (filter by status, channel, name; paginated)", "chat-flow", Viewer, fa.list),

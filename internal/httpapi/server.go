@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/parleyhq/parley/internal/ai"
 	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
 	"net/http"
@@ -80,6 +81,9 @@ type Deps struct {
 	// WhatsAppFlows is the WhatsApp Flows (forms) service; nil builds one
 	// over Store and Channels.
 	WhatsAppFlows *waflow.Service
+	// AI manages the project's LLM providers and generates flows; nil
+	// builds one over Store that cannot seal API keys.
+	AI *ai.Service
 	// ChannelLog receives the log entries of webhooks; nil records none.
 	ChannelLog channellog.Sink
 	// Replayer replays dead letters; nil uses this package's webhook
@@ -134,6 +138,9 @@ func New(d Deps) *Server {
 			adapters = d.Channels
 		}
 		d.WhatsAppFlows = waflow.New(waflow.Deps{Store: d.Store, Channels: adapters, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger})
+	}
+	if d.AI == nil {
+		d.AI = ai.New(ai.Deps{Store: d.Store, Clock: d.Clock, IDs: d.IDs})
 	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	cfg := huma.DefaultConfig("Parley API", Version)

@@ -134,6 +134,7 @@ type Queries interface {
 	Templates
 	Flows
 	WhatsAppFlows
+	AIProviders
 	Channels
 	Runtime
 	Queue

@@ -19,6 +19,7 @@ func TestConformance(t *testing.T) {
 		{"Templates", storetest.RunTemplates},
 		{"Flows", storetest.RunFlows},
 		{"WhatsAppFlows", storetest.RunWhatsAppFlows},
+		{"AIProviders", storetest.RunAIProviders},
 		{"Channels", storetest.RunChannels},
 		{"Runtime", storetest.RunRuntime},
 		{"Queue", storetest.RunQueue},

@@ -4,15 +4,17 @@ export const limits = {
   "AgentMessageInputBody": {
     "text": 4096
   },
-  "CampaignBody": {
-    "description": 2000,
-    "flow_id": 100,
-    "name": 200
+  "AIFlowGenerateInputBody": {
+    "description": 8000,
+    "language": 50,
+    "outline": 20000,
+    "provider_id": 100
   },
-  "CampaignUpdateInputBody": {
-    "description": 2000,
-    "flow_id": 100,
-    "name": 200
+  "AIProviderBody": {
+    "api_key": 1000,
+    "base_url": 2000,
+    "model": 200,
+    "name": 100
   },
   "ChannelCreateInputBody": {
     "name": 100,
@@ -32,14 +34,6 @@ export const limits = {
     "assignee": 200,
     "language": 20,
     "name": 200
-  },
-  "DatasetMappingInputBody": {
-    "default_country": 2,
-    "email_column": 500,
-    "identifier_column": 500,
-    "name_column": 500,
-    "phone_column": 500,
-    "timezone_column": 500
   },
   "EdgeCreateInputBody": {
     "flow": 100,
@@ -63,9 +57,6 @@ export const limits = {
     "targetHandle": 200,
     "trigger": 50,
     "trigger_value": 200
-  },
-  "ExecutionCreateInputBody": {
-    "dataset_id": 100
   },
   "FlowCreateBody": {
     "channel_id": 100,
@@ -134,10 +125,6 @@ export const limits = {
     "quick_reply": 256,
     "text": 4096
   },
-  "SendWindowView": {
-    "end": 5,
-    "start": 5
-  },
   "SimMessageInputBody": {
     "button": 256,
     "list_reply": 200,
@@ -190,9 +177,6 @@ export const limits = {
 
 // The server's maxLength of each query parameter, by operation ID.
 export const queryLimits = {
-  "campaign-checklist": {
-    "dataset_id": 100
-  },
   "delete-flow-edge": {
     "flow": 100
   },
@@ -217,12 +201,6 @@ export const queryLimits = {
     "action": 100,
     "cursor": 200
   },
-  "list-campaign-executions": {
-    "cursor": 200
-  },
-  "list-campaigns": {
-    "cursor": 200
-  },
   "list-channel-logs": {
     "cursor": 200,
     "message_id": 100
@@ -231,12 +209,6 @@ export const queryLimits = {
     "cursor": 200,
     "search": 200,
     "tag": 100
-  },
-  "list-dataset-rows": {
-    "cursor": 20
-  },
-  "list-datasets": {
-    "cursor": 200
   },
   "list-dead-letters": {
     "cursor": 200
