@@ -30,6 +30,7 @@ import (
 	"github.com/parleyhq/parley/internal/httpclient"
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/runner"
+	"github.com/parleyhq/parley/internal/script"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/testdb"
@@ -71,7 +72,7 @@ func newHarnessWith(t *testing.T, change func(*httpapi.Deps)) *harness {
 		Register: []func(*river.Workers){runner.Workers(&jobs.Bound[runner.Runner]{})}})})
 	channels := channelsvc.New(channelsvc.Deps{Registry: reg, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger})
 	flows := chatflow.New(st, clock, ids)
-	run, err := runner.New(st, runner.Deps{Flows: flows, Channels: channels, Clock: clock, IDs: ids, Logger: logger})
+	run, err := runner.New(st, runner.Deps{Flows: flows, Scripts: script.New(script.Limits{}), Channels: channels, Clock: clock, IDs: ids, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
