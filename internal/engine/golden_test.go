@@ -41,9 +41,9 @@ type scenario struct {
 	LLM                *fakeLLM         `json:"llm"`
 	// Scripts runs code nodes on the real runner (internal/script); code
 	// nodes fail without it.
-	Scripts bool `json:"scripts"`
-	Seed               uint64           `json:"seed"`
-	Inputs             []input          `json:"inputs"`
+	Scripts bool    `json:"scripts"`
+	Seed    uint64  `json:"seed"`
+	Inputs  []input `json:"inputs"`
 	// Final is the status the session must end the scenario in.
 	Final string `json:"final"`
 }
