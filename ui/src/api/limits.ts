@@ -11,6 +11,9 @@ export const limits = {
   "ChannelUpdateInputBody": {
     "name": 100
   },
+  "ContactMergeInputBody": {
+    "contact_id": 100
+  },
   "ContactStruct": {
     "name": 200,
     "phone": 40
@@ -137,6 +140,26 @@ export const limits = {
   },
   "TokenCreateInputBody": {
     "name": 100
+  },
+  "WhatsAppFlowCloneInputBody": {
+    "name": 200
+  },
+  "WhatsAppFlowCreateInputBody": {
+    "channel_id": 100,
+    "flow_json": 1000000,
+    "name": 200,
+    "template": 100
+  },
+  "WhatsAppFlowKeysInputBody": {
+    "channel_id": 100
+  },
+  "WhatsAppFlowUpdateInputBody": {
+    "channel_id": 100,
+    "flow_json": 1000000,
+    "name": 200
+  },
+  "WhatsAppFlowValidateInputBody": {
+    "flow_json": 1000000
   }
 } as const;
 
@@ -213,6 +236,10 @@ export const queryLimits = {
     "search": 200
   },
   "list-tokens": {
+    "cursor": 200
+  },
+  "list-whatsapp-flows": {
+    "channel_id": 100,
     "cursor": 200
   },
   "update-flow-edge": {

@@ -1282,6 +1282,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/instagram/{channel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Meta's webhook verification (hub.challenge) for a Instagram messaging channel */
+        get: operations["instagram-handshake"];
+        put?: never;
+        /** A Instagram messaging channel's webhooks (signed) */
+        post: operations["instagram-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/messenger/{channel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Meta's webhook verification (hub.challenge) for a Facebook Messenger channel */
+        get: operations["messenger-handshake"];
+        put?: never;
+        /** A Facebook Messenger channel's webhooks (signed) */
+        post: operations["messenger-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/viber/{channel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Viber bot's callbacks (signed) */
+        post: operations["viber-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/whatsapp": {
         parameters: {
             query?: never;
@@ -1841,6 +1894,8 @@ export interface components {
             doc?: string;
             enum?: string[] | null;
             fields?: components["schemas"]["Field"][] | null;
+            /** @description Editing hint: code = source code (multi-line, monospaced) */
+            format?: string;
             items?: components["schemas"]["Field"];
             kind: string;
             /**
@@ -2625,8 +2680,9 @@ export interface components {
         SandboxChannel: {
             id: string;
             name: string;
-            phone_number_id: string;
+            phone_number_id?: string;
             project_id: string;
+            type: string;
         };
         SandboxChannelsOutBody: {
             items: components["schemas"]["SandboxChannel"][] | null;
@@ -2689,7 +2745,7 @@ export interface components {
             form_answers?: {
                 [key: string]: unknown;
             };
-            /** @description The customer's number (digits) */
+            /** @description The customer's address: their number in digits (WhatsApp), PSID (Messenger), IGSID (Instagram) or Viber user ID */
             from: string;
             /** @description Choose a list row of the last messages: its title, ID or number */
             list?: string;
@@ -2963,7 +3019,11 @@ export interface components {
             keywords?: string[] | null;
             /** @description How keywords match the message; exact by default. */
             match?: string;
-            /** @description manual/api: started by the API or UI; inbound: any message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row. */
+            /** @description Referral trigger: the ad IDs or referral parameters (ref) that start the flow; any referral when empty. */
+            referrals?: string[] | null;
+            /** @description Story trigger: reply, mention or both (empty). */
+            story_kinds?: string[] | null;
+            /** @description manual/api: started by the API or UI; inbound: any first message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row; referral: a person who came from an ad or a referral link (click-to-WhatsApp/Messenger ads, m.me links); conversation_started: a Viber user opened the chat; story: an Instagram story reply or mention. */
             type: string;
         };
         URN: {
@@ -6218,6 +6278,106 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description CORS preflight of the widget's calls (the channel's allowed origins) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "instagram-handshake": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Meta's webhook verification (hub.challenge) for a Instagram messaging channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "instagram-webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Instagram messaging channel's webhooks (signed) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "messenger-handshake": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Meta's webhook verification (hub.challenge) for a Facebook Messenger channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "messenger-webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Facebook Messenger channel's webhooks (signed) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "viber-webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Viber bot's callbacks (signed) */
             200: {
                 headers: {
                     [name: string]: unknown;

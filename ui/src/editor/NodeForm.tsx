@@ -122,6 +122,25 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
           </div>
         );
       }
+      if (field.format === 'code') {
+        return (
+          <div className="field">
+            {label}
+            <textarea
+              id={id}
+              className="mono code-field"
+              rows={10}
+              spellCheck={false}
+              autoCapitalize="off"
+              autoCorrect="off"
+              value={typeof value === 'string' ? value : ''}
+              maxLength={field.max_length}
+              onChange={(e) => onChange(e.target.value)}
+            />
+            {doc}
+          </div>
+        );
+      }
       return (
         <div className="field">
           {label}
