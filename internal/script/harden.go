@@ -33,6 +33,23 @@ func harden(vm *goja.Runtime, l Limits) error {
 		}
 		h.wrap(arrayProto, k, func(c goja.FunctionCall) error { return h.lengthOf(c.This, "the array") })
 	}
+	// Spread ([...a], f(...a)) and for-of walk an array through its
+	// iterator inside one goja operation: guard the iterator too.
+	if orig, ok := goja.AssertFunction(arrayProto.GetSymbol(goja.SymIterator)); ok {
+		fn := vm.ToValue(func(c goja.FunctionCall) goja.Value {
+			if err := h.lengthOf(c.This, "the array"); err != nil {
+				panic(h.rangeError(err.Error()))
+			}
+			v, err := orig(c.This, c.Arguments...)
+			if err != nil {
+				panic(err)
+			}
+			return v
+		})
+		if err := arrayProto.DefineDataPropertySymbol(goja.SymIterator, fn, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
+			return err
+		}
+	}
 	h.wrap(arrayProto, "join", func(c goja.FunctionCall) error {
 		if err := h.lengthOf(c.This, "the array"); err != nil {
 			return err

@@ -43,6 +43,7 @@ func TestRunOutputs(t *testing.T) {
 		{"structures", "return {variables: {o: {a: [1, 'x', true, null]}, d: new Date(0)}}", map[string]any{"o": map[string]any{"a": []any{int64(1), "x", true, nil}}, "d": "1970-01-01T00:00:00Z"}, ""},
 		{"array input", "return {variables: {n: vars.items.length}}", map[string]any{"n": int64(2)}, ""},
 		{"null result", "return null", nil, ""},
+		{"spread and for-of", "const a = [1, 2, 3]; let s = 0; for (const x of a) s += x; return {variables: {m: Math.max(...a, 0), c: [...a, 4].length, s}}", map[string]any{"m": int64(3), "c": int64(4), "s": int64(6)}, ""},
 		{"helpers", "function sq(x) { return x * x }\nconst xs = [1,2,3].map(sq);\nreturn {variables: {s: xs.join('+'), j: JSON.stringify({a: xs})}}", map[string]any{"s": "1+4+9", "j": `{"a":[1,4,9]}`}, ""},
 	}
 	for _, tc := range tests {
@@ -115,6 +116,8 @@ func TestRunErrors(t *testing.T) {
 		{"string doubling", "let s = 'x'; for (;;) s += s;", Limits{MaxHeapGrowth: 32 << 20, MaxStringLength: 1 << 40}, 5 * time.Second, "too much memory", ErrMemory},
 		{"array growth", "const a = []; for (;;) a.push({x: a.length});", Limits{MaxHeapGrowth: 32 << 20}, 5 * time.Second, "too much memory", ErrMemory},
 		{"catastrophic backtracking", "return {variables: {r: /(a+)+\\1b/.test('a'.repeat(40))}}", Limits{}, 100 * time.Millisecond, "time limit", ErrTimeout},
+		{"spread of a huge array", "const a = []; a.length = 2 ** 31; const b = [...a]; return {}", Limits{}, 0, "the array has 2147483648 elements", nil},
+		{"call spread of a huge array", "const a = new Array(2 ** 31); return {variables: {m: Math.max(...a)}}", Limits{}, 0, "the array has 2147483648 elements", nil},
 		{"repeat", "return {variables: {s: 'x'.repeat(2 ** 30)}}", Limits{}, 0, "repeat would build a string longer than", nil},
 		{"padEnd", "return {variables: {s: ''.padEnd(2 ** 30)}}", Limits{}, 0, "padEnd would build", nil},
 		{"replaceAll", "const s = 'x'.repeat(1 << 19); return {variables: {s: s.replaceAll('x', '$&$&$&')}}", Limits{}, 0, "replaceAll would build", nil},
