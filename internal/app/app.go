@@ -185,7 +185,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	chans := channels.New(channels.Deps{Registry: channelTypes, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger, Log: chanlog,
 		PublicURL: func() string { return self.PublicURL() },
 		Guard:     httpclient.NewGuard(allow...)})
-	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Scripts: script.New(script.Limits{}), Channels: chans, Clock: clock, IDs: ids, Logger: logger,
+	scripts := script.New(script.Limits{})
+	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Scripts: scripts, Channels: chans, Clock: clock, IDs: ids, Logger: logger,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
 	if err == nil {
 		err = errors.Join(jobDeps.Set(&jobs.Deps{Store: st, Clock: clock, IDs: ids, Logger: logger}), boundRunner.Set(run))
@@ -242,7 +243,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
-		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: chans, HTTP: doer,
+		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: chans, HTTP: doer, Scripts: scripts,
 		ChannelLog: a.chanlog, TrustedProxies: proxies, Sandbox: sandboxConsole{a}, MetricsToken: cfg.MetricsToken,
 		WhatsAppFlows: forms,
 	})

@@ -49,3 +49,42 @@ func TestSimulatorCodeNode(t *testing.T) {
 		t.Fatalf("problems = %v", f["problems"])
 	}
 }
+
+// TestCodeTestRun: the editor's test run uses the same runner and limits
+// as the engine; syntax errors are 422s at /code with line and column.
+func TestCodeTestRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.bearer(h.tenant("Alpha").token)
+	tests := []struct {
+		name string
+		body map[string]any
+		want map[string]any // members of the answer
+		err  string         // substring of the answer's error
+	}{
+		{"result", map[string]any{"code": "return {variables: {total: vars.qty * 2, who: contact.name, said: trigger.input.text}, exit: 'big'}",
+			"variables": map[string]any{"qty": 21}, "contact": map[string]any{"name": "Zoe"}, "input_text": "hi"},
+			map[string]any{"exit": "big", "variables": map[string]any{"total": float64(42), "who": "Zoe", "said": "hi"}}, ""},
+		{"runaway", map[string]any{"code": "for (;;) {}", "timeout_ms": 50}, nil, "time limit"},
+		{"throws", map[string]any{"code": "throw new Error('nope')"}, nil, "Error: nope"},
+	}
+	for _, tc := range tests {
+		out := c.do("POST", "/chat-flow/code-test/", tc.body).want(http.StatusOK).json()
+		if tc.err != "" {
+			if !strings.Contains(fmt.Sprint(out["error"]), tc.err) {
+				t.Fatalf("%s: %v", tc.name, out)
+			}
+			continue
+		}
+		for k, v := range tc.want {
+			if fmt.Sprint(out[k]) != fmt.Sprint(v) {
+				t.Fatalf("%s: %s = %v, want %v", tc.name, k, out[k], v)
+			}
+		}
+	}
+	p := c.do("POST", "/chat-flow/code-test/", map[string]any{"code": "let a = 1;\nlet b = = 2;"}).problem(http.StatusUnprocessableEntity)
+	if !strings.Contains(fmt.Sprint(p), "/code") || !strings.Contains(fmt.Sprint(p), "line 2, column 9") {
+		t.Fatalf("problem = %v", p)
+	}
+	c.do("POST", "/chat-flow/code-test/", map[string]any{"code": "x", "timeout_ms": 9000}).problem(http.StatusUnprocessableEntity)
+}

@@ -64,6 +64,9 @@ type Deps struct {
 	// HTTP makes http_request calls (the editor's test call), guarded
 	// against requests to private addresses like the engine's.
 	HTTP engine.HTTPDoer
+	// Scripts runs code nodes' scripts (the editor's test run), with the
+	// same runner and limits as the engine's.
+	Scripts engine.Scripts
 	// Channels is the channel service: channel rows, their adapters and
 	// the registry of channel types (webhook routes come from it); nil
 	// serves no channel routes' effects (tests of the account API only).
