@@ -128,7 +128,8 @@ var codeNode = def[CodeData]{
 		Limits: []Limit{rangeLimit("timeout_ms", 0, maxCodeTimeoutMS, "timeout_ms must be between 0 (default 500) and 5000"),
 			{Path: "code", MaxLength: MaxCodeLength, Doc: "a script has at most 20000 characters"},
 			{Path: "exits", MaxItems: maxCodeExits, Doc: "at most 10 exits"}},
-		Defaults: map[string]any{"code": "// vars, contact and trigger are the inputs.\nreturn { variables: { greeting: \"Hello \" + contact.name }, exit: \"next\" };\n"}},
+		Defaults: map[string]any{"code": "// vars, contact and trigger are the inputs.\nreturn { variables: { greeting: \"Hello \" + contact.name }, exit: \"next\" };\n"},
+		Widgets:  []string{"code_test"}},
 	aliases: []string{"script", "javascript", "runjavascript", "function", "code"},
 	check:   checkCode,
 	compile: func(c *compiler, d *CodeData) any {

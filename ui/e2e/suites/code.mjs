@@ -1,4 +1,5 @@
-// Code nodes: the script is edited in a multi-line code field, a syntax
+// Code nodes: the script is edited in a multi-line code field, a test run
+// shows its result with sample input, a syntax
 // error shows with its line and column after saving, and the simulator runs
 // the script on the server's script runner.
 import assert from 'node:assert/strict';
@@ -33,10 +34,18 @@ export const tests = [
       assert.match(await code.inputValue(), /contact\.name/);
       await env.shot('code-01-field');
 
+      // Test run with sample input, on the server's script runner.
+      await page.getByLabel('Contact name').fill('Zoe');
+      await page.getByRole('button', { name: 'Test run' }).click();
+      const result = page.getByLabel('Test run result');
+      await result.getByText(/12 for Zoe/).waitFor();
+      assert.match(await result.innerText(), /Exit \(first\)/);
+      await env.shot('code-02-test-run');
+
       await code.fill("let a = 1;\nlet b = = 2;");
       await page.keyboard.press('Control+s');
       await page.getByText(/syntax error at line 2, column 9/).first().waitFor();
-      await env.shot('code-02-syntax-error');
+      await env.shot('code-03-syntax-error');
 
       await code.fill("return { variables: { total: 6 * 7 + ' for ' + contact.name } };");
       await page.keyboard.press('Control+s');
@@ -46,7 +55,7 @@ export const tests = [
       await sim.getByRole('button', { name: 'Start' }).click();
       const log = sim.getByRole('log', { name: 'Conversation' });
       await log.getByText(/Total 42 for/).waitFor();
-      await env.shot('code-03-simulator');
+      await env.shot('code-04-simulator');
     },
   },
 ];

@@ -11,6 +11,14 @@ export const limits = {
   "ChannelUpdateInputBody": {
     "name": 100
   },
+  "CodeTestContact": {
+    "name": 200,
+    "phone": 40
+  },
+  "CodeTestInputBody": {
+    "code": 20000,
+    "input_text": 4096
+  },
   "ContactMergeInputBody": {
     "contact_id": 100
   },
