@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/internal/expr"
 	"github.com/parleyhq/parley/internal/flow"
 	"github.com/parleyhq/parley/internal/httpclient"
+	"github.com/parleyhq/parley/internal/script"
 )
 
 func (c *cli) flowCmd() *cobra.Command {
@@ -62,7 +63,7 @@ func runFlowFile(ctx context.Context, doc []byte, name string, vars map[string]a
 	if err != nil {
 		return fmt.Errorf("the flow cannot run: %w", err)
 	}
-	eng, err := engine.New(engine.Services{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, HTTP: httpclient.New()})
+	eng, err := engine.New(engine.Services{Clock: domain.SystemClock{}, IDs: domain.UUIDv7{}, HTTP: httpclient.New(), Scripts: script.New(script.Limits{})})
 	if err != nil {
 		return err
 	}

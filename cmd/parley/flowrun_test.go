@@ -49,3 +49,24 @@ func TestFlowRun(t *testing.T) {
 		t.Fatalf("a broken file gave %v", err)
 	}
 }
+
+// TestFlowRunCode runs a code node through the CLI's engine, on the real
+// script runner.
+func TestFlowRunCode(t *testing.T) {
+	t.Parallel()
+	doc := []byte(`{"format":"parley.flow","version":1,"flow":{"name":"quote"},"flow_data":{"nodes":[
+		{"id":"s","type":"start","data":{}},
+		{"id":"c","type":"code","data":{"code":"return {variables: {quote: contact.name.toUpperCase() + ':' + (6 * 7)}}"}},
+		{"id":"m","type":"message","data":{"text":"Quote {{quote}}"}},
+		{"id":"f","type":"message","data":{"text":"failed"}},
+		{"id":"e","type":"end","data":{}}],
+		"edges":[{"id":"e1","source":"s","target":"c"},{"id":"e2","source":"c","sourceHandle":"next","target":"m"},
+		{"id":"e3","source":"c","sourceHandle":"failed","target":"f"},{"id":"e4","source":"m","target":"e"},{"id":"e5","source":"f","target":"e"}]}}`)
+	var out syncBuffer
+	if err := runFlowFile(context.Background(), doc, "Ann", nil, strings.NewReader(""), &out, "code.json"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Quote ANN:42") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+}

@@ -39,6 +39,7 @@ import (
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/runner"
 	"github.com/parleyhq/parley/internal/sandbox"
+	"github.com/parleyhq/parley/internal/script"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/postgres"
@@ -211,7 +212,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		PublicURL: func() string { return self.PublicURL() },
 		Guard:     httpclient.NewGuard(allow...)})
 	receipts := receipt.NewCounters()
-	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Channels: chans, Clock: clock, IDs: ids, Logger: logger, Receipts: receipts,
+	scripts := script.New(script.Limits{})
+	run, err := runner.New(st, runner.Deps{Flows: flows, HTTP: doer, Scripts: scripts, Channels: chans, Clock: clock, IDs: ids, Logger: logger, Receipts: receipts,
 		Lease: cfg.WorkLease, PollEvery: cfg.WorkPollInterval, InboxWorkers: cfg.InboxWorkers, SendWorkers: cfg.SendWorkers})
 	if err == nil {
 		err = errors.Join(jobDeps.Set(&jobs.Deps{Store: st, Clock: clock, IDs: ids, Logger: logger, Receipts: receipts}), boundRunner.Set(run))
@@ -277,7 +279,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Store: st, Accounts: a.accounts, Clock: clock, IDs: ids, Logger: logger,
 		Metrics: reg, Gatherer: reg, UI: webui.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL,
-		Flows: flows, Runner: run, Conversations: conv, Channels: chans, HTTP: doer, Datasets: a.datasets, Campaigns: a.campaign,
+		Flows: flows, Runner: run, Conversations: conv, Channels: chans, HTTP: doer, Scripts: scripts, Datasets: a.datasets, Campaigns: a.campaign,
 		ChannelLog: a.chanlog, TrustedProxies: proxies, Sandbox: sandboxConsole{a}, MetricsToken: cfg.MetricsToken,
 		WhatsAppFlows: forms, AI: ai.New(ai.Deps{Store: st, Box: box, Clock: clock, IDs: ids}),
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/expr"
 	"github.com/parleyhq/parley/internal/flow"
+	"github.com/parleyhq/parley/internal/script"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of the engine scenarios")
@@ -38,8 +39,11 @@ type scenario struct {
 	Limits             engine.Limits    `json:"limits"`
 	HTTP               map[string]route `json:"http"`
 	LLM                *fakeLLM         `json:"llm"`
-	Seed               uint64           `json:"seed"`
-	Inputs             []input          `json:"inputs"`
+	// Scripts runs code nodes on the real runner (internal/script); code
+	// nodes fail without it.
+	Scripts bool    `json:"scripts"`
+	Seed    uint64  `json:"seed"`
+	Inputs  []input `json:"inputs"`
 	// Final is the status the session must end the scenario in.
 	Final string `json:"final"`
 }
@@ -152,6 +156,9 @@ func runScenario(t *testing.T, file string) []byte {
 	svc := engine.Services{Clock: clock, IDs: &seqIDs{}, Random: newRand(sc.Seed), Flows: flows}
 	if sc.HTTP != nil {
 		svc.HTTP = newHTTPDoer(t, sc.HTTP)
+	}
+	if sc.Scripts {
+		svc.Scripts = script.New(script.Limits{})
 	}
 	if sc.LLM != nil {
 		svc.LLM = sc.LLM

@@ -36,6 +36,7 @@ var executors = map[string]executor{
 	flow.TypeSetVariable:     setVariableExec,
 	flow.TypeAction:          actionExec,
 	flow.TypeHTTPRequest:     httpRequestExec,
+	flow.TypeCode:            codeExec,
 	flow.TypeWhatsAppFlow:    whatsAppFlowExec,
 	flow.TypeDelay:           delayExec,
 	flow.TypeSubflow:         subflowExec,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/parleyhq/parley/internal/expr"
 	"github.com/parleyhq/parley/internal/flow"
 )
 
@@ -77,6 +78,42 @@ type LLM interface {
 	Complete(ctx context.Context, req LLMRequest) (string, error)
 }
 
+// ScriptRequest is a code node's call: the compiled script and its inputs,
+// copies the runner may not hand back to the engine by reference.
+type ScriptRequest struct {
+	Script *flow.Script
+	// Vars, Contact and Trigger are the script's three arguments.
+	Vars    map[string]any
+	Contact expr.Contact
+	Trigger ScriptTrigger
+	// Timeout is the node's time limit (500 ms by default); the runner
+	// applies its own ceiling too.
+	Timeout time.Duration
+}
+
+// ScriptTrigger is what the script sees as trigger: the last inbound
+// message and the campaign row, if any.
+type ScriptTrigger struct {
+	Input expr.Input
+	Row   map[string]any
+	Flow  expr.Flow
+}
+
+// ScriptResult is what a script returned: variables to set and the exit
+// chosen ("" takes the node's first exit).
+type ScriptResult struct {
+	Vars map[string]any
+	Exit string
+}
+
+// Scripts runs code nodes. A script that throws, runs past its limits or
+// returns something else than {variables, exit} is an error; the engine
+// then takes the node's failed exit. internal/script is the production
+// runner.
+type Scripts interface {
+	Run(ctx context.Context, req ScriptRequest) (ScriptResult, error)
+}
+
 // Flow is a compiled flow revision together with what the engine records
 // about it.
 type Flow struct {
@@ -113,7 +150,7 @@ type Forms interface {
 
 // Services are the engine's only ways out. Clock and IDs are required; the
 // others may be nil (http_request then fails, ai_agent fails, subflow
-// fails, splits use the deterministic per-session source).
+// fails, code fails, splits use the deterministic per-session source).
 type Services struct {
 	Clock  Clock
 	IDs    IDGen
@@ -122,4 +159,6 @@ type Services struct {
 	LLM    LLM
 	Flows  Flows
 	Forms  Forms
+	// Scripts runs code nodes; without it they take their failed exit.
+	Scripts Scripts
 }

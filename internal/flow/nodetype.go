@@ -74,7 +74,7 @@ type NodeType struct {
 	// Defaults is the data of a new node, close to valid.
 	Defaults map[string]any `json:"defaults"`
 	// Widgets names dedicated editor widgets shown above the fields.
-	Widgets []string `json:"widgets,omitempty" doc:"Dedicated editor widgets: template_picker (choose a message template and map its parameters), http_test (make the request once)"`
+	Widgets []string `json:"widgets,omitempty" doc:"Dedicated editor widgets: template_picker (choose a message template and map its parameters), http_test (make the request once), code_test (run the script once with sample input)"`
 	// TriggerChannelTypes (start only) are the channel types a trigger's
 	// channel_types may name, each saying whether this server can connect
 	// it (the API fills it from the channel registry).

@@ -19,6 +19,7 @@ var registry = []*spec{
 	setVariableNode.spec(),
 	actionNode.spec(),
 	httpRequestNode.spec(),
+	codeNode.spec(),
 	whatsAppFlowNode.spec(),
 	delayNode.spec(),
 	subflowNode.spec(),

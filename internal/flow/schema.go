@@ -40,16 +40,19 @@ type Field struct {
 	// Variable marks fields naming a session variable the node sets.
 	Variable bool `json:"variable,omitempty" doc:"The value names a session variable the node sets"`
 	// SingleLine marks text fields edited on one line.
-	SingleLine bool     `json:"single_line,omitempty" doc:"Edited on one line"`
-	MaxItems   int      `json:"max_items,omitempty" doc:"At most this many items (see the type's limits)"`
-	MaxLength  int      `json:"max_length,omitempty" doc:"At most this many characters (see the type's limits)"`
-	Minimum    *float64 `json:"minimum,omitempty"`
-	Maximum    *float64 `json:"maximum,omitempty"`
+	SingleLine bool `json:"single_line,omitempty" doc:"Edited on one line"`
+	// Format is an editing hint for text fields: "code" is source code,
+	// edited in a multi-line monospaced field.
+	Format    string   `json:"format,omitempty" doc:"Editing hint: code = source code (multi-line, monospaced)"`
+	MaxItems  int      `json:"max_items,omitempty" doc:"At most this many items (see the type's limits)"`
+	MaxLength int      `json:"max_length,omitempty" doc:"At most this many characters (see the type's limits)"`
+	Minimum   *float64 `json:"minimum,omitempty"`
+	Maximum   *float64 `json:"maximum,omitempty"`
 }
 
 // schemaOf derives the schema of a data struct from its tags:
 // json:"name" names the member, flow:"required,template,regex,enum=a|b"
-// refines it (also variable, line, options=a|b, default=v), doc:"…"
+// refines it (also variable, line, format=code, options=a|b, default=v), doc:"…"
 // documents it. Deriving it keeps one source of truth
 // for the typed structs, the linter and the API.
 func schemaOf(t reflect.Type) []Field {
@@ -89,6 +92,9 @@ func fieldOf(t reflect.Type, tag string) Field {
 		}
 		if v, ok := strings.CutPrefix(o, "options="); ok {
 			f.Options = strings.Split(v, "|")
+		}
+		if v, ok := strings.CutPrefix(o, "format="); ok {
+			f.Format = v
 		}
 		if v, ok := strings.CutPrefix(o, "default="); ok {
 			def = v

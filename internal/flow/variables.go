@@ -48,3 +48,9 @@ func fieldVariables(f Field, v any, add func(string)) {
 		}
 	}
 }
+
+// IsVariableName reports whether name can name a session variable: an
+// identifier that is not one of the reserved scope names.
+func IsVariableName(name string) bool {
+	return identRe.MatchString(name) && !reservedNames[name]
+}

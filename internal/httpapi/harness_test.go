@@ -30,6 +30,7 @@ import (
 	"github.com/parleyhq/parley/internal/httpclient"
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/runner"
+	"github.com/parleyhq/parley/internal/script"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/testdb"
@@ -71,7 +72,8 @@ func newHarnessWith(t *testing.T, change func(*httpapi.Deps)) *harness {
 		Register: []func(*river.Workers){runner.Workers(&jobs.Bound[runner.Runner]{})}})})
 	channels := channelsvc.New(channelsvc.Deps{Registry: reg, Store: st, Box: box, Clock: clock, IDs: ids, Logger: logger})
 	flows := chatflow.New(st, clock, ids)
-	run, err := runner.New(st, runner.Deps{Flows: flows, Channels: channels, Clock: clock, IDs: ids, Logger: logger})
+	scripts := script.New(script.Limits{})
+	run, err := runner.New(st, runner.Deps{Flows: flows, Scripts: scripts, Channels: channels, Clock: clock, IDs: ids, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,8 @@ func newHarnessWith(t *testing.T, change func(*httpapi.Deps)) *harness {
 		Metrics: metrics, Gatherer: metrics, UI: webui.Handler(), MaxBodyBytes: 64 << 10,
 		Flows: flows, Runner: run, Conversations: conversation.New(st, run, flows, clock, ids, logger), Channels: channels, PublicURL: "http://parley.test",
 		// Loopback is allowed here so tests can call their own httptest servers.
-		HTTP: httpclient.New(httpclient.WithAllow(netip.MustParsePrefix("127.0.0.0/8"))),
+		Scripts: scripts,
+		HTTP:    httpclient.New(httpclient.WithAllow(netip.MustParsePrefix("127.0.0.0/8"))),
 	}
 	if change != nil {
 		change(&deps)

@@ -147,6 +147,7 @@ func (s *Server) routeTable() []Route {
 		op(get, "/chat-flow/analytics/", "flow-analytics", "Execution analytics: sessions, per-node visits and drop-offs, per-edge transitions", "chat-flow", Viewer, fa.analytics),
 		op(get, "/chat-flow/templates/", "list-flow-templates", "The built-in flow templates", "chat-flow", Viewer, fa.templates),
 		op(get, "/chat-flow/node-types/", "list-node-types", "The node types with their fields and exits, for the editor's palette", "chat-flow", Viewer, fa.nodeTypes),
+		op(post, "/chat-flow/code-test/", "test-code", "Run a code node's script once with sample input, on the same script runner and limits as the engine", "chat-flow", Editor, ra.codeTest),
 		op(post, "/chat-flow/http-test/", "test-http-request", "Make an http_request node's call once (templates rendered with sample variables), through the same guarded client", "chat-flow", Editor, ra.httpTest),
 		op(post, "/chat-flow/flows/{flow_id}/start/", "start-flow", "Start the flow for a contact (by contact_id or phone) on a channel; honours Idempotency-Key", "chat-flow", Editor, ra.flowStart),
 

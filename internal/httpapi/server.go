@@ -71,6 +71,9 @@ type Deps struct {
 	// leaves their routes out (tests of the account API only).
 	Datasets  *dataset.Service
 	Campaigns *campaign.Service
+	// Scripts runs code nodes' scripts (the editor's test run), with the
+	// same runner and limits as the engine's.
+	Scripts engine.Scripts
 	// Channels is the channel service: channel rows, their adapters and
 	// the registry of channel types (webhook routes come from it); nil
 	// serves no channel routes' effects (tests of the account API only).

@@ -36,9 +36,11 @@ type Channels = outbox.Channels
 
 // Deps are what a Runner needs besides the store.
 type Deps struct {
-	Flows    *chatflow.Service
-	HTTP     engine.HTTPDoer
-	LLM      engine.LLM
+	Flows *chatflow.Service
+	HTTP  engine.HTTPDoer
+	LLM   engine.LLM
+	// Scripts runs code nodes (internal/script); without it they fail.
+	Scripts  engine.Scripts
 	Channels Channels
 	Clock    domain.Clock
 	IDs      domain.IDGen
@@ -87,7 +89,7 @@ func New(st store.Store, d Deps) (*Runner, error) {
 	}
 	out := outbox.New(st, outbox.Config{Channels: d.Channels, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, Receipts: d.Receipts,
 		Attempts: d.SendAttempts, Settings: lease.Settings{Lease: d.Lease, Workers: d.SendWorkers, PollEvery: d.PollEvery}})
-	sp, err := sprint.New(st, out, sprint.Config{Flows: d.Flows, HTTP: d.HTTP, LLM: d.LLM, Channels: d.Channels,
+	sp, err := sprint.New(st, out, sprint.Config{Flows: d.Flows, HTTP: d.HTTP, LLM: d.LLM, Scripts: d.Scripts, Channels: d.Channels,
 		Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, MaxDrafts: d.MaxDrafts})
 	if err != nil {
 		return nil, err

@@ -42,6 +42,7 @@ type Config struct {
 	Flows    *chatflow.Service
 	HTTP     engine.HTTPDoer
 	LLM      engine.LLM
+	Scripts  engine.Scripts
 	Channels Channels
 	Clock    domain.Clock
 	IDs      domain.IDGen
@@ -85,7 +86,7 @@ func New(st store.Store, out *outbox.Outbox, c Config) (*Handler, error) {
 		c.MaxDrafts = DefaultMaxDrafts
 	}
 	h := &Handler{st: st, c: c, out: out, drafts: lru.New[string, *flow.Program](c.MaxDrafts), lockContacts: st.Dialect() != "sqlite"}
-	eng, err := engine.New(engine.Services{Clock: c.Clock, IDs: c.IDs, HTTP: c.HTTP, LLM: c.LLM, Flows: flowLoader{h}, Forms: waflow.Answers{Store: st}})
+	eng, err := engine.New(engine.Services{Clock: c.Clock, IDs: c.IDs, HTTP: c.HTTP, LLM: c.LLM, Scripts: c.Scripts, Flows: flowLoader{h}, Forms: waflow.Answers{Store: st}})
 	if err != nil {
 		return nil, err
 	}

@@ -16,12 +16,30 @@ export const limits = {
     "model": 200,
     "name": 100
   },
+  "CampaignBody": {
+    "description": 2000,
+    "flow_id": 100,
+    "name": 200
+  },
+  "CampaignUpdateInputBody": {
+    "description": 2000,
+    "flow_id": 100,
+    "name": 200
+  },
   "ChannelCreateInputBody": {
     "name": 100,
     "type": 32
   },
   "ChannelUpdateInputBody": {
     "name": 100
+  },
+  "CodeTestContact": {
+    "name": 200,
+    "phone": 40
+  },
+  "CodeTestInputBody": {
+    "code": 20000,
+    "input_text": 4096
   },
   "ContactMergeInputBody": {
     "contact_id": 100
@@ -34,6 +52,14 @@ export const limits = {
     "assignee": 200,
     "language": 20,
     "name": 200
+  },
+  "DatasetMappingInputBody": {
+    "default_country": 2,
+    "email_column": 500,
+    "identifier_column": 500,
+    "name_column": 500,
+    "phone_column": 500,
+    "timezone_column": 500
   },
   "EdgeCreateInputBody": {
     "flow": 100,
@@ -57,6 +83,9 @@ export const limits = {
     "targetHandle": 200,
     "trigger": 50,
     "trigger_value": 200
+  },
+  "ExecutionCreateInputBody": {
+    "dataset_id": 100
   },
   "FlowCreateBody": {
     "channel_id": 100,
@@ -125,6 +154,10 @@ export const limits = {
     "quick_reply": 256,
     "text": 4096
   },
+  "SendWindowView": {
+    "end": 5,
+    "start": 5
+  },
   "SimMessageInputBody": {
     "button": 256,
     "list_reply": 200,
@@ -177,6 +210,9 @@ export const limits = {
 
 // The server's maxLength of each query parameter, by operation ID.
 export const queryLimits = {
+  "campaign-checklist": {
+    "dataset_id": 100
+  },
   "delete-flow-edge": {
     "flow": 100
   },
@@ -201,6 +237,12 @@ export const queryLimits = {
     "action": 100,
     "cursor": 200
   },
+  "list-campaign-executions": {
+    "cursor": 200
+  },
+  "list-campaigns": {
+    "cursor": 200
+  },
   "list-channel-logs": {
     "cursor": 200,
     "message_id": 100
@@ -209,6 +251,12 @@ export const queryLimits = {
     "cursor": 200,
     "search": 200,
     "tag": 100
+  },
+  "list-dataset-rows": {
+    "cursor": 20
+  },
+  "list-datasets": {
+    "cursor": 200
   },
   "list-dead-letters": {
     "cursor": 200

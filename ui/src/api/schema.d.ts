@@ -503,6 +503,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/chat-flow/code-test/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a code node's script once with sample input, on the same script runner and limits as the engine */
+        post: operations["test-code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/chat-flow/edges/": {
         parameters: {
             query?: never;
@@ -2179,6 +2196,38 @@ export interface components {
             items: components["schemas"]["Item"][] | null;
             ready: boolean;
         };
+        CodeTestContact: {
+            fields?: {
+                [key: string]: unknown;
+            };
+            name?: string;
+            phone?: string;
+            tags?: string[] | null;
+        };
+        CodeTestInputBody: {
+            code: string;
+            /** @description Sample contact */
+            contact?: components["schemas"]["CodeTestContact"];
+            /** @description Sample last inbound message (trigger.input.text) */
+            input_text?: string;
+            /** Format: int64 */
+            timeout_ms?: number;
+            /** @description Sample session variables (vars) */
+            variables?: {
+                [key: string]: unknown;
+            };
+        };
+        CodeTestOutput: {
+            /** Format: int64 */
+            duration_ms: number;
+            /** @description Why the run failed: thrown error, time limit, memory, invalid result… */
+            error?: string;
+            /** @description The exit chosen; empty takes the node's first exit */
+            exit?: string;
+            variables?: {
+                [key: string]: unknown;
+            };
+        };
         ConfigField: {
             default?: unknown;
             endpoint?: boolean;
@@ -2528,6 +2577,8 @@ export interface components {
             doc?: string;
             enum?: string[] | null;
             fields?: components["schemas"]["Field"][] | null;
+            /** @description Editing hint: code = source code (multi-line, monospaced) */
+            format?: string;
             items?: components["schemas"]["Field"];
             kind: string;
             /**
@@ -3283,7 +3334,7 @@ export interface components {
             type: string;
             /** @description Why the type is not available */
             unavailable_reason?: string;
-            /** @description Dedicated editor widgets: template_picker (choose a message template and map its parameters), http_test (make the request once) */
+            /** @description Dedicated editor widgets: template_picker (choose a message template and map its parameters), http_test (make the request once), code_test (run the script once with sample input) */
             widgets?: string[] | null;
         };
         NodeUpdateInputBody: {
@@ -5148,6 +5199,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Analytics"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "test-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeTestInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeTestOutput"];
                 };
             };
             /** @description Error */

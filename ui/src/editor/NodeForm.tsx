@@ -1,7 +1,7 @@
 // The side panel's form for a node, generated from the node type's field
 // schema (GET /chat-flow/node-types/): kinds, enums, options, limits and
 // defaults all come from the server; the widgets the type names
-// (template_picker, http_test) are shown above the fields.
+// (template_picker, http_test, code_test) are shown above the fields.
 import { memo, useEffect, useId, useMemo, useState } from 'react';
 import type { Cfg, FieldSpec, NodeTypeSpec } from './graph';
 import { exitsOf, templatePlaceholders } from './graph';
@@ -118,6 +118,25 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
                 </option>
               ))}
             </select>
+            {doc}
+          </div>
+        );
+      }
+      if (field.format === 'code') {
+        return (
+          <div className="field">
+            {label}
+            <textarea
+              id={id}
+              className="mono code-field"
+              rows={10}
+              spellCheck={false}
+              autoCapitalize="off"
+              autoCorrect="off"
+              value={typeof value === 'string' ? value : ''}
+              maxLength={field.max_length}
+              onChange={(e) => onChange(e.target.value)}
+            />
             {doc}
           </div>
         );
@@ -497,6 +516,74 @@ function HttpTestCall({ cfg, variables }: { cfg: Cfg; variables: string[] }) {
   );
 }
 
+type CodeTestResult = { variables?: Record<string, unknown> | null; exit?: string; error?: string; duration_ms: number };
+
+/** Runs a code node's script once on the server, with sample input. */
+function CodeTestRun({ cfg }: { cfg: Cfg }) {
+  const [vars, setVars] = useState('{}');
+  const [name, setName] = useState('');
+  const [text, setText] = useState('');
+  const [result, setResult] = useState<CodeTestResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      let variables: Record<string, unknown>;
+      try {
+        variables = JSON.parse(vars || '{}') as Record<string, unknown>;
+      } catch {
+        throw new Error('Sample variables must be a JSON object, e.g. {"qty": 3}');
+      }
+      const r = await api.post('/chat-flow/code-test/', {
+        body: {
+          code: String(cfg.code ?? ''),
+          ...(typeof cfg.timeout_ms === 'number' && cfg.timeout_ms > 0 ? { timeout_ms: cfg.timeout_ms } : {}),
+          variables,
+          contact: { name },
+          input_text: text,
+        },
+      });
+      setResult(r as unknown as CodeTestResult);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <fieldset className="group">
+      <legend>Test run</legend>
+      <div className="field">
+        <label htmlFor="code-sample-vars">Sample vars (JSON)</label>
+        <textarea id="code-sample-vars" className="mono" rows={2} value={vars} onChange={(e) => setVars(e.target.value)} />
+      </div>
+      <div className="field inline">
+        <label htmlFor="code-sample-name">Contact name</label>
+        <input id="code-sample-name" value={name} onChange={(e) => setName(e.target.value)} />
+      </div>
+      <div className="field inline">
+        <label htmlFor="code-sample-text">Inbound text</label>
+        <input id="code-sample-text" value={text} onChange={(e) => setText(e.target.value)} />
+      </div>
+      <button type="button" onClick={() => void run()} disabled={busy || !cfg.code}>
+        {busy ? 'Running…' : 'Test run'}
+      </button>
+      {error && <p className="error-text small">{error}</p>}
+      {result && (
+        <div className="small" aria-label="Test run result">
+          <p>
+            <strong>{result.error ? 'Failed' : `Exit ${result.exit || '(first)'}`}</strong> · {result.duration_ms} ms
+          </p>
+          {result.error ? <p className="error-text">{result.error}</p> : <pre className="mono scroll-small">{JSON.stringify(result.variables ?? {}, null, 2)}</pre>}
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
 function NodeFormImpl({
   nodeId,
   kind,
@@ -551,6 +638,7 @@ function NodeFormImpl({
       <fieldset disabled={readOnly} className="plain">
         {widgets.includes('template_picker') && <TemplatePicker cfg={cfg} onChange={onChange} variables={variables} />}
         {widgets.includes('http_test') && <HttpTestCall cfg={cfg} variables={variables} />}
+        {widgets.includes('code_test') && <CodeTestRun cfg={cfg} />}
         {(spec?.fields ?? []).map((f) => (
           <FieldEditor key={f.name} field={f} path={f.name} value={cfg[f.name]} onChange={(v) => onChange(setKey(cfg, f.name, v))} ctx={ctx} />
         ))}
