@@ -511,36 +511,3 @@ func (s *Server) campaignScopes() map[string]scopeCheck {
 		},
 	}
 }
-
-// campaignRoutes are the routes of datasets and campaigns.
-func (s *Server) campaignRoutes() []Route {
-	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
-	if s.deps.Datasets == nil || s.deps.Campaigns == nil {
-		return nil
-	}
-	a := &campaignAPI{s: s}
-	upload := func(r *Route) { r.MaxBodyBytes = datasetBodyLimit; r.Status = http.StatusAccepted }
-	accepted := func(r *Route) { r.Status = http.StatusAccepted }
-	return []Route{
-		op(post, "/datasets/", "upload-dataset", "Upload a CSV (multipart: file, name, mapping JSON or phone_column/default_country); processed in the background", "campaigns", Editor, a.datasetUpload).with(upload),
-		op(get, "/datasets/", "list-datasets", "List datasets, newest first", "campaigns", Viewer, a.datasetList),
-		op(get, "/datasets/{dataset_id}/", "get-dataset", "A dataset: status, counts per outcome, mapping and the first rows with normalised phones", "campaigns", Viewer, a.datasetGet),
-		op(put, "/datasets/{dataset_id}/mapping", "map-dataset", "Replace the mapping and re-process every row", "campaigns", Editor, a.datasetMapping).with(accepted),
-		op(get, "/datasets/{dataset_id}/rows/", "list-dataset-rows", "A dataset's rows with their outcomes, in order (?status=)", "campaigns", Viewer, a.datasetRows),
-		op(get, "/datasets/{dataset_id}/report.csv", "dataset-report", "Every row with its outcome as CSV (cells escaped against formula injection)", "campaigns", Viewer, a.datasetReport),
-		op(del, "/datasets/{dataset_id}/", "delete-dataset", "Delete a dataset no running execution uses", "campaigns", Editor, a.datasetDelete).with(noContent),
-
-		op(get, "/campaigns/", "list-campaigns", "List campaigns with their status", "campaigns", Viewer, a.campaignList),
-		op(post, "/campaigns/", "create-campaign", "Create a draft campaign", "campaigns", Editor, a.campaignCreate).with(created),
-		op(get, "/campaigns/{campaign_id}/", "get-campaign", "Get a campaign", "campaigns", Viewer, a.campaignGet),
-		op(put, "/campaigns/{campaign_id}/", "update-campaign", "Change a campaign (version required)", "campaigns", Editor, a.campaignUpdate),
-		op(del, "/campaigns/{campaign_id}/", "delete-campaign", "Delete a campaign that is not running", "campaigns", Editor, a.campaignDelete).with(noContent),
-		op(get, "/campaigns/{campaign_id}/checklist/", "campaign-checklist", "The pre-flight checks, each with how to fix it", "campaigns", Viewer, a.campaignChecklist),
-		op(post, "/campaigns/{campaign_id}/executions/", "start-campaign-execution", "Start the campaign over a dataset (409 with the failed checks)", "campaigns", Editor, a.executionCreate).with(created),
-		op(get, "/campaigns/{campaign_id}/executions/", "list-campaign-executions", "A campaign's executions, newest first", "campaigns", Viewer, a.executionList),
-		op(get, "/campaigns/{campaign_id}/executions/{execution_id}/", "get-campaign-execution", "An execution with its live counts, rate and ETA", "campaigns", Viewer, a.executionGet),
-		op(post, "/campaigns/{campaign_id}/executions/{execution_id}/pause", "pause-campaign-execution", "Start no new rows; in-flight sends finish", "campaigns", Editor, a.executionPause),
-		op(post, "/campaigns/{campaign_id}/executions/{execution_id}/resume", "resume-campaign-execution", "Resume a paused execution", "campaigns", Editor, a.executionResume),
-		op(post, "/campaigns/{campaign_id}/executions/{execution_id}/stop", "stop-campaign-execution", "Stop: rows not started stay queued for a later execution", "campaigns", Editor, a.executionStop),
-	}
-}

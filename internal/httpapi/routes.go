@@ -214,12 +214,46 @@ func (s *Server) routeTable() []Route {
 		op(get, "/campaigns/{campaign_id}/report/", "campaign-report", "The campaign's report: per channel sent/delivered/read/failed by reason and response rate, per-template performance, flow outcomes, per-node funnel, hourly series", "campaigns", Viewer, ra.campaignReport),
 		op(get, "/campaigns/{campaign_id}/report/recipients.csv", "campaign-recipients-csv", "Every row of the campaign's datasets with its outcome, as CSV (cells escaped against formula injection)", "campaigns", Viewer, ra.campaignRecipientsCSV),
 		op(get, "/campaigns/{campaign_id}/executions/{execution_id}/events", "execution-events", "Server-sent events: the execution with its counts, rate and ETA whenever they change; ends when the execution finishes", "campaigns", Viewer, ra.executionEvents),
+
+		// The web chat widget's public endpoints (webchat.go).
+		raw(get, "/webchat/widget.js", "webchat-widget", "The web chat widget: <script src=\".../webchat/widget.js\" data-channel=\"CHANNEL_ID\">", Public, http.HandlerFunc(s.webchatWidget)),
+		raw(get, "/webchat/{channel_id}/test", "webchat-test-page", "A page with the channel's widget, to try it", Public, http.HandlerFunc(s.webchatTestPage)),
+		raw(http.MethodOptions, "/webchat/{channel_id}/{endpoint}", "webchat-preflight", "CORS preflight of the widget's calls (the channel's allowed origins)", Public, http.HandlerFunc(s.webchatPreflight)),
+		raw(post, "/webchat/{channel_id}/visitors", "webchat-new-visitor", "A new visitor: the token the widget presents on its calls", Public, http.HandlerFunc(s.webchatNewVisitor)),
+		raw(post, "/webchat/{channel_id}/messages", "webchat-send", "Say something as the visitor: {id, text} or {id, button} or {id, list_reply: {id, title}}", Public, http.HandlerFunc(s.webchatSend)),
+		raw(get, "/webchat/{channel_id}/stream", "webchat-stream", "The visitor's conversation as server-sent events: history, new messages, typing", Public, http.HandlerFunc(s.webchatStream)),
 	}
-	// The web chat widget's public endpoints (webchat.go).
-	routes = append(routes, s.webchatRoutes()...)
+	// Datasets and campaigns (campaigns.go), when their services are given
+	// (tests of the account API leave them out).
+	if s.deps.Datasets != nil && s.deps.Campaigns != nil {
+		a := &campaignAPI{s: s}
+		upload := func(r *Route) { r.MaxBodyBytes = datasetBodyLimit; r.Status = http.StatusAccepted }
+		accepted := func(r *Route) { r.Status = http.StatusAccepted }
+		routes = append(routes,
+			op(post, "/datasets/", "upload-dataset", "Upload a CSV (multipart: file, name, mapping JSON or phone_column/default_country); processed in the background", "campaigns", Editor, a.datasetUpload).with(upload),
+			op(get, "/datasets/", "list-datasets", "List datasets, newest first", "campaigns", Viewer, a.datasetList),
+			op(get, "/datasets/{dataset_id}/", "get-dataset", "A dataset: status, counts per outcome, mapping and the first rows with normalised phones", "campaigns", Viewer, a.datasetGet),
+			op(put, "/datasets/{dataset_id}/mapping", "map-dataset", "Replace the mapping and re-process every row", "campaigns", Editor, a.datasetMapping).with(accepted),
+			op(get, "/datasets/{dataset_id}/rows/", "list-dataset-rows", "A dataset's rows with their outcomes, in order (?status=)", "campaigns", Viewer, a.datasetRows),
+			op(get, "/datasets/{dataset_id}/report.csv", "dataset-report", "Every row with its outcome as CSV (cells escaped against formula injection)", "campaigns", Viewer, a.datasetReport),
+			op(del, "/datasets/{dataset_id}/", "delete-dataset", "Delete a dataset no running execution uses", "campaigns", Editor, a.datasetDelete).with(noContent),
+
+			op(get, "/campaigns/", "list-campaigns", "List campaigns with their status", "campaigns", Viewer, a.campaignList),
+			op(post, "/campaigns/", "create-campaign", "Create a draft campaign", "campaigns", Editor, a.campaignCreate).with(created),
+			op(get, "/campaigns/{campaign_id}/", "get-campaign", "Get a campaign", "campaigns", Viewer, a.campaignGet),
+			op(put, "/campaigns/{campaign_id}/", "update-campaign", "Change a campaign (version required)", "campaigns", Editor, a.campaignUpdate),
+			op(del, "/campaigns/{campaign_id}/", "delete-campaign", "Delete a campaign that is not running", "campaigns", Editor, a.campaignDelete).with(noContent),
+			op(get, "/campaigns/{campaign_id}/checklist/", "campaign-checklist", "The pre-flight checks, each with how to fix it", "campaigns", Viewer, a.campaignChecklist),
+			op(post, "/campaigns/{campaign_id}/executions/", "start-campaign-execution", "Start the campaign over a dataset (409 with the failed checks)", "campaigns", Editor, a.executionCreate).with(created),
+			op(get, "/campaigns/{campaign_id}/executions/", "list-campaign-executions", "A campaign's executions, newest first", "campaigns", Viewer, a.executionList),
+			op(get, "/campaigns/{campaign_id}/executions/{execution_id}/", "get-campaign-execution", "An execution with its live counts, rate and ETA", "campaigns", Viewer, a.executionGet),
+			op(post, "/campaigns/{campaign_id}/executions/{execution_id}/pause", "pause-campaign-execution", "Start no new rows; in-flight sends finish", "campaigns", Editor, a.executionPause),
+			op(post, "/campaigns/{campaign_id}/executions/{execution_id}/resume", "resume-campaign-execution", "Resume a paused execution", "campaigns", Editor, a.executionResume),
+			op(post, "/campaigns/{campaign_id}/executions/{execution_id}/stop", "stop-campaign-execution", "Stop: rows not started stay queued for a later execution", "campaigns", Editor, a.executionStop),
+		)
+	}
 	// Provider webhooks, as each registered channel type declares them
 	// (/webhooks/{type}/{channel_id} and /webhooks/{type}).
-	routes = append(routes, s.campaignRoutes()...)
 	return append(routes, s.webhookRoutes(ra)...)
 }
 

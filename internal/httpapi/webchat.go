@@ -51,18 +51,6 @@ const (
 
 var clientMessageID = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
 
-func (s *Server) webchatRoutes() []Route {
-	get, post := http.MethodGet, http.MethodPost
-	return []Route{
-		raw(get, "/webchat/widget.js", "webchat-widget", "The web chat widget: <script src=\".../webchat/widget.js\" data-channel=\"CHANNEL_ID\">", Public, http.HandlerFunc(s.webchatWidget)),
-		raw(get, "/webchat/{channel_id}/test", "webchat-test-page", "A page with the channel's widget, to try it", Public, http.HandlerFunc(s.webchatTestPage)),
-		raw(http.MethodOptions, "/webchat/{channel_id}/{endpoint}", "webchat-preflight", "CORS preflight of the widget's calls (the channel's allowed origins)", Public, http.HandlerFunc(s.webchatPreflight)),
-		raw(post, "/webchat/{channel_id}/visitors", "webchat-new-visitor", "A new visitor: the token the widget presents on its calls", Public, http.HandlerFunc(s.webchatNewVisitor)),
-		raw(post, "/webchat/{channel_id}/messages", "webchat-send", "Say something as the visitor: {id, text} or {id, button} or {id, list_reply: {id, title}}", Public, http.HandlerFunc(s.webchatSend)),
-		raw(get, "/webchat/{channel_id}/stream", "webchat-stream", "The visitor's conversation as server-sent events: history, new messages, typing", Public, http.HandlerFunc(s.webchatStream)),
-	}
-}
-
 func (s *Server) webchatWidget(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
