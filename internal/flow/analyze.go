@@ -169,7 +169,9 @@ func (a *analysis) node(i int) {
 	}
 	where := a.label(i)
 	check := schemaCheck{
-		report: func(code, ptr, msg string) { a.nodeErr(i, code, ptr, "%s", msg) },
+		// The checker builds full pointers (it starts at info.ptr+"/data"),
+		// so they are added as they are, not under the node's pointer again.
+		report: func(code, ptr, msg string) { a.add(SeverityError, code, i, -1, ptr, "%s", msg) },
 		template: func(ptr, src string) {
 			t, err := expr.ParseTemplate(src)
 			if err != nil {

@@ -261,6 +261,26 @@ func TestLintPointers(t *testing.T) {
 			t.Errorf("missing %s", code)
 		}
 	}
+	// The schema checks' pointers: under the node once, not twice.
+	for _, tc := range []struct{ data, code, ptr string }{
+		{`{}`, CodeMissingField, "/nodes/1/data/text"},
+		{`{"text":"hi","colour":"red"}`, CodeUnknownField, "/nodes/1/data/colour"},
+		{`{"text":5}`, CodeWrongType, "/nodes/1/data/text"},
+	} {
+		ps := Lint(g(t, []string{`s:start:{}`, `m:message:` + tc.data, `end:end:{}`}, "s>m", "m>end"), nil)
+		found := false
+		for _, p := range ps {
+			if p.Code == tc.code {
+				found = true
+				if p.Pointer != tc.ptr {
+					t.Errorf("%s in %s: pointer %s, want %s", tc.code, tc.data, p.Pointer, tc.ptr)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s in %v", tc.data, tc.code, ps)
+		}
+	}
 }
 
 func TestLintExpressionPosition(t *testing.T) {
