@@ -54,6 +54,7 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "rows in the CSV")
 	rates := flag.String("rates", "80,1000", "messages per second to pace at; empty for none")
 	dur := flag.Duration("for", time.Minute, "how long to measure each rate")
+	flag.StringVar(&profiles.prefix, "profile", "", "write CPU, mutex and block profiles of each rate's measured window to PREFIX-<rate>-{cpu,mutex,block}.pprof")
 	flag.Parse()
 	if err := run(*rows, *rates, *dur); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/campaign:", err)
@@ -102,6 +103,37 @@ func run(rows int, rates string, dur time.Duration) error {
 		return err
 	}
 	defer func() { _ = p.app.Stop() }()
+	if rows > 0 {
+		// (-rows 0: the pacing runs alone.)
+		if err := p.ingest(csvPath, rows); err != nil {
+			return err
+		}
+	}
+	if rates == "" {
+		return nil
+	}
+	rec, err := newRecorder(fake)
+	if err != nil {
+		return err
+	}
+	if err := p.app.AllowEndpoint(rec.url); err != nil {
+		return err
+	}
+	for _, r := range strings.Split(rates, ",") {
+		rate, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil || rate <= 0 {
+			return fmt.Errorf("-rates: %q is not a rate", r)
+		}
+		if err := p.pacing(ctx, fake, rec, rate, dur); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ingest uploads the CSV and waits until an execution queued every row,
+// printing the times, the peak RSS and the CPU time.
+func (p *parley) ingest(csvPath string, rows int) error {
 	resetPeakRSS()
 	cpu0 := cpuTime()
 
@@ -153,25 +185,6 @@ func run(rows int, rates string, dur time.Duration) error {
 	fmt.Printf("every recipient queued: %6.2f s  (%v recipients; %.0f rows/s end to end)\n", queued.Seconds(), exec["total"], float64(rows)/queued.Seconds())
 	fmt.Printf("peak RSS of the process during ingest: %.0f MB\n", float64(peak)/1e6)
 	fmt.Printf("CPU time of the process during ingest: %.1f s (on a shared machine the wall time above includes waiting for a CPU)\n", (cpuTime() - cpu0).Seconds())
-	if rates == "" {
-		return nil
-	}
-	rec, err := newRecorder(fake)
-	if err != nil {
-		return err
-	}
-	if err := p.app.AllowEndpoint(rec.url); err != nil {
-		return err
-	}
-	for _, r := range strings.Split(rates, ",") {
-		rate, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
-		if err != nil || rate <= 0 {
-			return fmt.Errorf("-rates: %q is not a rate", r)
-		}
-		if err := p.pacing(ctx, fake, rec, rate, dur); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

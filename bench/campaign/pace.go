@@ -174,9 +174,16 @@ func (p *parley) pacing(ctx context.Context, fake *sandbox.Server, rec *recorder
 		}
 	}()
 	time.Sleep(warm)
-	c0, t0 := rec.count(pnid), time.Now()
+	stopProfile, err := profileStart(rate)
+	if err != nil {
+		return err
+	}
+	c0, t0, cpu0 := rec.count(pnid), time.Now(), cpuTime()
 	time.Sleep(dur)
-	c1, t1 := rec.count(pnid), time.Now()
+	c1, t1, cpu1 := rec.count(pnid), time.Now(), cpuTime()
+	if err := stopProfile(); err != nil {
+		return err
+	}
 	close(stop)
 	wg.Wait()
 	latMu.Lock()
@@ -190,6 +197,14 @@ func (p *parley) pacing(ctx context.Context, fake *sandbox.Server, rec *recorder
 	// The sends include the replies to the customers (10 a second).
 	fmt.Printf("pacing at %5.0f msg/s: %7.1f msg/s over %s (%+.2f %%, replies included), %d answers other than 200 at the fake; replies: %d, p50 %s, p99 %s\n",
 		rate, got, t1.Sub(t0).Round(time.Millisecond), (got-rate)/rate*100, rec.errors.Load(), len(lat), p50.Round(time.Millisecond), p99.Round(time.Millisecond))
+	// CPU per message: the whole process (server, fake, customers) over
+	// the measured window; on a shared machine this, not the wall rate,
+	// says whether the pipeline could keep the rate on free cores.
+	if n := c1 - c0; n > 0 {
+		cpu := cpu1 - cpu0
+		fmt.Printf("  CPU over the window: %.1f s of %.1f s wall (%.2f cores); %.0f µs per message sent\n",
+			cpu.Seconds(), t1.Sub(t0).Seconds(), cpu.Seconds()/t1.Sub(t0).Seconds(), float64(cpu.Microseconds())/float64(n))
+	}
 	return nil
 }
 

@@ -39,10 +39,18 @@ func (s Stats) Rate() float64 {
 // is those completed divided by the measured window (the last operation in
 // flight at the deadline is awaited and counted, bounded by its own
 // timeout). It is bounded: no operation starts after the deadline.
-func closedLoop(ctx context.Context, name string, conc int, warmup, dur time.Duration, fn op) Stats {
+// hooks, when given, are called when the measured window opens and once the
+// last operation ended (to read counters over the window).
+func closedLoop(ctx context.Context, name string, conc int, warmup, dur time.Duration, fn op, hooks ...func()) Stats {
 	start := time.Now()
 	measureFrom := start.Add(warmup)
 	deadline := measureFrom.Add(dur)
+	var opened chan struct{}
+	if len(hooks) > 0 {
+		opened = make(chan struct{})
+		t := time.AfterFunc(warmup, func() { hooks[0](); close(opened) })
+		defer t.Stop()
+	}
 	type acc struct {
 		lat    []time.Duration
 		errs   int
@@ -79,6 +87,12 @@ func closedLoop(ctx context.Context, name string, conc int, warmup, dur time.Dur
 		}()
 	}
 	wg.Wait()
+	if opened != nil {
+		<-opened
+		for _, h := range hooks[1:] {
+			h()
+		}
+	}
 	end := deadline
 	var all []time.Duration
 	st := Stats{Name: name}

@@ -33,8 +33,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,6 +45,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -55,6 +54,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/parleyhq/parley/bench/benchdb"
 	"github.com/parleyhq/parley/internal/config"
 )
 
@@ -78,6 +78,7 @@ type options struct {
 	noderedDir    string
 	cpuprofile    string
 	pgPool        int
+	sweep         []int
 }
 
 func main() {
@@ -97,8 +98,21 @@ func main() {
 	flag.StringVar(&o.nodered, "nodered", "auto", "auto: run the Node-RED peer when npm is available; off: skip it")
 	flag.StringVar(&o.noderedDir, "nodered-dir", "", "reuse a directory where node-red@"+NodeREDVersion+" is installed (npm --prefix DIR)")
 	flag.IntVar(&o.pgPool, "pg-pool", 0, "PostgreSQL: pool_max_conns for Parley and the raw commit limit (0: 32, Parley's default unless DATABASE_URL says otherwise)")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "directory for CPU profiles of the ingest and exchange phases")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "directory for CPU, mutex and block profiles of the ingest and exchange phases")
+	var sweep string
+	flag.StringVar(&sweep, "sweep", "", "after the exchange, run it again with each of these customer counts (e.g. 256,1024,2048,4096) and print throughput, latency and cost per count: a closed loop's rate is bounded by customers ÷ latency, so only a rate that stops rising with customers is capacity")
 	flag.Parse()
+	for _, f := range strings.Split(sweep, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "-sweep: %q is not a positive number of customers\n", f)
+			os.Exit(2)
+		}
+		o.sweep = append(o.sweep, n)
+	}
 	o.phases = map[string]bool{}
 	for _, p := range strings.Split(phases, ",") {
 		o.phases[strings.TrimSpace(p)] = true
@@ -142,7 +156,7 @@ func run(ctx context.Context, o options) error {
 	dbURL := ""
 	if o.db == "postgres" {
 		var drop func()
-		dbURL, drop, err = freshDatabase(ctx, o.pgURL)
+		dbURL, drop, err = benchdb.Fresh(ctx, o.pgURL)
 		if err != nil {
 			return err
 		}
@@ -185,6 +199,9 @@ func run(ctx context.Context, o options) error {
 		if err := limits(ctx, o, hc, g, dbURL, work, &r); err != nil {
 			return err
 		}
+	}
+	if *processesFlag != "" {
+		return processesPhase(ctx, o, hc, g, work, &r) // processes.go
 	}
 	if o.phases["ingest"] || o.phases["exchange"] {
 		if err := parleyPhases(ctx, o, hc, g, dbURL, work, &r); err != nil {
@@ -334,12 +351,15 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 		}
 		fmt.Printf("  seeded %d outbound messages in %s\n", len(seeds), time.Since(t0).Round(time.Millisecond))
 		stopProf := profile(o, "ingest")
+		var c0, c1 counters
 		labelled(ctx, "client", func(ctx context.Context) {
-			st := closedLoop(ctx, "ingest", o.ingestConc, o.warmup, o.duration, ingestOp(hc, p.webhookURL, seeds, o.ingestConc, 1))
+			st := closedLoop(ctx, "ingest", o.ingestConc, o.warmup, o.duration, ingestOp(hc, p.webhookURL, seeds, o.ingestConc, 1),
+				func() { c0 = p.counters(ctx) }, func() { c1 = p.counters(ctx) })
 			r.ingest = &st
 		})
 		stopProf()
 		line("ingest: webhooks acked (3 statuses : 1 inbound)", *r.ingest, "/s")
+		printCost("webhook", c0, c1, r.ingest.OK)
 		r.ingestBacklog, _ = p.backlog(ctx)
 		left, took, err := p.drain(ctx, 2*time.Minute)
 		r.ingestDrain = took
@@ -354,15 +374,18 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 		conns0 := g.conns.Load()
 		stopProf := profile(o, "exchange")
 		calls0, tx0 := p.groupCommit()
+		var c0, c1 counters
 		labelled(ctx, "client", func(ctx context.Context) {
-			st := closedLoop(ctx, "exchange", o.exchangeConc, o.warmup, o.duration, exchangeOp(hc, p.targets, g, 2, &timeouts))
+			st := closedLoop(ctx, "exchange", o.exchangeConc, o.warmup, o.duration, exchangeOp(hc, p.targets, g, 2, &timeouts),
+				func() { c0 = p.counters(ctx) }, func() { c1 = p.counters(ctx) })
 			r.exchange = &st
 		})
 		stopProf()
 		line("exchange: inbound → flow → reply at the fake", *r.exchange, "/s")
 		if calls, tx := p.groupCommit(); tx > tx0 {
-			fmt.Printf("  SQLite group commit: %d writes in %d transactions (%.1f per commit)\n", calls-calls0, tx-tx0, float64(calls-calls0)/float64(tx-tx0))
+			fmt.Printf("  %s group commit: %d writes in %d transactions (%.1f per commit)\n", dbName(o.db), calls-calls0, tx-tx0, float64(calls-calls0)/float64(tx-tx0))
 		}
+		printCost("exchange", c0, c1, r.exchange.OK)
 		r.exchangeBacklog, _ = p.backlog(ctx)
 		opened := g.conns.Load() - conns0
 		fmt.Printf("  TCP connections Parley opened to the fake: %d for %d replies (%.2f per reply)\n",
@@ -371,9 +394,50 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 		fmt.Printf("  inbox events and sends left at the end: %d; replies timed out: %d; events and sends retried after an error (whole run): %d\n",
 			r.exchangeBacklog, timeouts.Load(), retried)
 		g.reset()
+		if len(o.sweep) > 0 {
+			if err := sweepExchange(ctx, o, hc, g, p, r); err != nil {
+				return err
+			}
+		}
 	}
 	fmt.Println()
 	return nil
+}
+
+// sweepExchange runs the exchange once per customer count of -sweep and
+// prints a line for each, beside the raw commit limit of the same run.
+func sweepExchange(ctx context.Context, o options, hc *http.Client, g *graph, p *parley, r *report) error {
+	fmt.Printf("  concurrency sweep (%s each after %s warm-up):\n", o.duration, o.warmup)
+	if r.commit != nil {
+		fmt.Printf("    raw commit limit of this run: %s tx/s single, %s rows/s %d per commit\n", num(r.commit.Rate()), num(r.commitBatch.Rate()), batchRows)
+	}
+	for _, conc := range o.sweep {
+		if _, _, err := p.drain(ctx, 2*time.Minute); err != nil {
+			return err
+		}
+		var timeouts atomic.Int64
+		g.reset()
+		var c0, c1 counters
+		var st Stats
+		labelled(ctx, "client", func(ctx context.Context) {
+			st = closedLoop(ctx, "exchange", conc, o.warmup, o.duration, exchangeOp(hc, p.targets, g, 2, &timeouts),
+				func() { c0 = p.counters(ctx) }, func() { c1 = p.counters(ctx) })
+		})
+		line(fmt.Sprintf("exchange, %d customers", conc), st, "/s")
+		printCost("exchange", c0, c1, st.OK)
+		if n := timeouts.Load(); n > 0 {
+			fmt.Printf("    replies timed out: %d\n", n)
+		}
+		g.reset()
+	}
+	return nil
+}
+
+func dbName(db string) string {
+	if db == "postgres" {
+		return "PostgreSQL"
+	}
+	return "SQLite"
 }
 
 // profile measures the process's CPU use over a phase and, when asked,
@@ -407,12 +471,24 @@ func profile(o options, phase string) func() {
 			g.Close()
 		}
 	})
+	// Where goroutines wait on locks and channels: the serial step of a
+	// phase shows here rather than in CPU time.
+	runtime.SetMutexProfileFraction(100)
+	runtime.SetBlockProfileRate(int(100 * time.Microsecond))
 	return func() {
 		snap.Stop()
 		pprof.StopCPUProfile()
 		f.Close()
+		for _, kind := range []string{"mutex", "block"} {
+			if w, err := os.Create(filepath.Join(o.cpuprofile, o.db+"-"+phase+"-"+kind+".pprof")); err == nil {
+				_ = pprof.Lookup(kind).WriteTo(w, 0)
+				w.Close()
+			}
+		}
+		runtime.SetMutexProfileFraction(0)
+		runtime.SetBlockProfileRate(0)
 		done()
-		fmt.Printf("  CPU profile: %s (go tool pprof -tagfocus role=parley -top %s)\n", path, path)
+		fmt.Printf("  CPU profile: %s (go tool pprof -tagfocus role=parley -top %s); mutex and block profiles beside it\n", path, path)
 	}
 }
 
@@ -512,41 +588,6 @@ func summary(o options, r *report) {
 	case r.nrNote != "":
 		fmt.Printf("  Node-RED %s: %s\n", NodeREDVersion, r.nrNote)
 	}
-}
-
-// freshDatabase creates an empty database on the server base names and
-// returns its URL and a function that drops it.
-func freshDatabase(ctx context.Context, base string) (string, func(), error) {
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		return "", nil, fmt.Errorf("connecting to %s: %w", redact(base), err)
-	}
-	defer admin.Close(ctx)
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	name := "parley_bench_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("creating the benchmark database: %w", err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "dropping the benchmark database:", err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			fmt.Fprintln(os.Stderr, "dropping the benchmark database:", err)
-		}
-	}
-	return u.String(), drop, nil
 }
 
 func redact(u string) string {

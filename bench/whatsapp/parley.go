@@ -199,9 +199,10 @@ func (p *parley) backlog(ctx context.Context) (int, error) {
 	return 0, fmt.Errorf("unknown store %T", p.app.Store())
 }
 
-// groupCommit reports SQLite's group-commit counters (zero on PostgreSQL).
+// groupCommit reports the store's group-commit counters: calls run and
+// transactions committed (package groupcommit, both dialects).
 func (p *parley) groupCommit() (calls, transactions int64) {
-	if s, ok := p.app.Store().(*sqlite.Store); ok {
+	if s, ok := p.app.Store().(interface{ GroupCommitStats() (int64, int64) }); ok {
 		return s.GroupCommitStats()
 	}
 	return 0, 0

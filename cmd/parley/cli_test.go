@@ -14,6 +14,18 @@ import (
 	"time"
 )
 
+// serveSandbox runs `serve --sandbox` in-process on a free port with the
+// environment env; it returns what serve prints and the channel its end
+// is sent on (ctx's end stops it).
+func serveSandbox(ctx context.Context, env map[string]string) (out, errb *syncBuffer, done chan error) {
+	out, errb = &syncBuffer{}, &syncBuffer{}
+	root := newRoot(out, errb, func(k string) string { return env[k] })
+	root.SetArgs([]string{"serve", "--addr", "127.0.0.1:0", "--sandbox"})
+	done = make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	return out, errb, done
+}
+
 // syncBuffer is a bytes.Buffer safe to read while a command writes to it.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -186,12 +198,8 @@ func TestSandboxNewcomerPath(t *testing.T) {
 	dir := t.TempDir() + "/data"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuffer
 	env := map[string]string{"PARLEY_DATA_DIR": dir, "PARLEY_LOG_LEVEL": "warn", "PARLEY_JOB_POLL_INTERVAL": "20ms"}
-	root := newRoot(&out, &errb, func(k string) string { return env[k] })
-	root.SetArgs([]string{"serve", "--addr", "127.0.0.1:0", "--sandbox"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
+	out, errb, done := serveSandbox(ctx, env)
 	send := regexp.MustCompile(`go run ./cmd/parley sandbox send --server (\S+) --to-channel (\S+) --from 15551234567 --text (\S+)`)
 	chat := regexp.MustCompile(`go run ./cmd/parley sandbox chat --server (\S+) --to-channel (\S+)`)
 	var m []string
@@ -336,12 +344,8 @@ func TestSandboxFormAnswers(t *testing.T) {
 	dir := t.TempDir() + "/data"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuffer
 	env := map[string]string{"PARLEY_DATA_DIR": dir, "PARLEY_LOG_LEVEL": "warn", "PARLEY_JOB_POLL_INTERVAL": "20ms"}
-	root := newRoot(&out, &errb, func(k string) string { return env[k] })
-	root.SetArgs([]string{"serve", "--addr", "127.0.0.1:0", "--sandbox"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
+	out, errb, done := serveSandbox(ctx, env)
 	send := regexp.MustCompile(`go run ./cmd/parley sandbox send --server (\S+) --to-channel (\S+) --from`)
 	var m []string
 	for deadline := time.Now().Add(30 * time.Second); m == nil; time.Sleep(20 * time.Millisecond) {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,16 +13,29 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley/internal/store/testdb"
 )
 
-// testedFence opens a shell block the docs test runs: ```sh tested
-var testedFence = regexp.MustCompile("^(\\s*)```sh tested\\s*$")
+// testedFence opens a shell block the docs test runs: ```sh tested, or
+// ```sh tested postgres for one that needs a PostgreSQL database: it runs
+// when TEST_DATABASE_URL is set, with pgPlaceholder replaced by the URL of
+// a fresh database (one per file).
+var testedFence = regexp.MustCompile("^(\\s*)```sh tested( postgres)?\\s*$")
+
+// docsFileTimeout bounds the tested blocks of one file.
+const docsFileTimeout = 4 * time.Minute
+
+// pgPlaceholder is the database URL the docs write in PostgreSQL examples.
+const pgPlaceholder = "postgres://parley@db.internal:5432/parley"
 
 // docBlock is one tested block of a Markdown file.
 type docBlock struct {
 	file string
 	line int
 	text string
+	// postgres marks a block that needs PostgreSQL.
+	postgres bool
 }
 
 // testedBlocks returns the ```sh tested blocks of path, unindented.
@@ -39,7 +54,7 @@ func testedBlocks(t *testing.T, path string) []docBlock {
 		line := sc.Text()
 		if cur == nil {
 			if m := testedFence.FindStringSubmatch(line); m != nil {
-				cur, indent = &docBlock{file: filepath.Base(path), line: n}, m[1]
+				cur, indent = &docBlock{file: filepath.Base(path), line: n, postgres: m[2] != ""}, m[1]
 			}
 			continue
 		}
@@ -65,8 +80,10 @@ func testedBlocks(t *testing.T, path string) []docBlock {
 // channel, and curl made to fail on an HTTP error.
 func TestDocsCommands(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl is not installed")
+	for _, tool := range []string{"curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip(tool + " is not installed: the docs' commands use it")
+		}
 	}
 	bin := buildBinary(t)
 	binDir := filepath.Dir(bin)
@@ -116,17 +133,41 @@ func TestDocsCommands(t *testing.T) {
 		}
 		var script strings.Builder
 		script.WriteString("set -euo pipefail\n")
+		pgURL := ""
 		for _, b := range blocks {
 			mustHave[b.file] = true
+			text := subst.Replace(b.text)
+			if b.postgres {
+				if os.Getenv(testdb.EnvVar) == "" {
+					t.Logf("%s:%d needs PostgreSQL: skipped (set %s to run it)", b.file, b.line, testdb.EnvVar)
+					continue
+				}
+				if pgURL == "" {
+					pgURL = testdb.PostgresURL(t)
+				}
+				text = strings.ReplaceAll(text, pgPlaceholder, pgURL)
+			}
 			script.WriteString(fmt.Sprintf("echo '--- %s:%d'\n", b.file, b.line))
-			script.WriteString(subst.Replace(b.text))
+			script.WriteString(text)
 		}
 		dir := t.TempDir()
-		cmd := exec.Command("bash", "-c", script.String())
+		// A block that hangs (a loop waiting for something that never
+		// comes) fails its file with the output so far instead of the
+		// whole test binary timing out: the script and whatever it started
+		// in the background are one process group, killed at the deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), docsFileTimeout)
+		cmd := exec.CommandContext(ctx, "bash", "-c", script.String())
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = 5 * time.Second
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"),
 			"PARLEY_DATA_DIR="+dataDir, "PARLEY_URL="+base, "PARLEY_ADMIN_PASSWORD="+password, "HOME="+dir)
 		res, err := cmd.CombinedOutput()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("%v: still running after %s", err, docsFileTimeout)
+		}
+		cancel()
 		if err != nil {
 			t.Errorf("%s: a tested block failed (%v); the output, each block headed by its file:line:\n%s\nscript:\n%s", path, err, res, script.String())
 		}

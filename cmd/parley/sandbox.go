@@ -43,6 +43,6 @@ func (c *cli) sandboxCmd() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8081", "address to listen on")
 	cmd.Flags().StringVar(&webhook, "webhook-url", "", "where to send status and template webhooks (the channel's webhook URL)")
 	cmd.Flags().StringVar(&phone, "phone-number-id", app.SandboxPhoneNumberID, "the fake number's phone number ID")
-	cmd.AddCommand(c.sandboxSendCmd(), c.sandboxChatCmd())
+	cmd.AddCommand(c.sandboxSendCmd(), c.sandboxChatCmd(), c.sandboxCallCmd(), c.sandboxNoticeCmd())
 	return cmd
 }

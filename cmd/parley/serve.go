@@ -88,6 +88,13 @@ func (c *cli) serveCmd() *cobra.Command {
 					fmt.Fprintf(c.stdout, "  A web chat channel %q (%s) is ready: open its test page %s and write,\n", app.SandboxWebchatName, info.WebchatID, info.WebchatTestURL)
 					fmt.Fprintf(c.stdout, "  or be its web visitor from a terminal:\n    go run ./cmd/parley sandbox send%s --channel-type webchat --from visitor1 --text %s\n", server, info.Keyword)
 				}
+				if info.LLMProviderID != "" {
+					fmt.Fprintf(c.stdout, "  AI: the provider %q points at a fake LLM in the sandbox (not a model: it drafts flows from built-in templates) —\n  try New flow → Generate with AI; add a real one (OpenAI, Ollama) under Settings → AI providers.\n", app.SandboxLLMName)
+				}
+				if info.VoiceID != "" {
+					fmt.Fprintf(c.stdout, "  A simulated voice number %q (%s) is ready for voice steps: be the callee of a flow's call with\n    go run ./cmd/parley sandbox call%s --flow \"<flow name>\"\n",
+						app.SandboxVoiceName, info.VoiceID, server)
+				}
 				fmt.Fprintf(c.stdout, "  Then see the conversation in the web UI (Conversations), or GET /contacts/ and /conversations/{contact_id}/messages/.\n")
 			}
 			if a.AdminPassword != "" {

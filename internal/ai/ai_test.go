@@ -10,10 +10,12 @@ import (
 
 	"github.com/parleyhq/parley/internal/ai"
 	"github.com/parleyhq/parley/internal/ai/aitest"
+	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/testdb"
+	"github.com/parleyhq/parley/internal/waflow"
 )
 
 type clock struct{}
@@ -43,10 +45,12 @@ const ValidFlow = `{"name":"Opt-in","nodes":[
           {"name":"no answer yet","messages":["news"],"expect":"waiting"}]}`
 
 type env struct {
-	svc  *ai.Service
-	fake *aitest.Server
-	st   store.Store
-	box  *secret.Box
+	svc   *ai.Service
+	fake  *aitest.Server
+	st    store.Store
+	box   *secret.Box
+	flows *chatflow.Service
+	forms *waflow.Service
 }
 
 func newEnv(t *testing.T) env {
@@ -61,7 +65,9 @@ func newEnv(t *testing.T) env {
 	}
 	fake := aitest.New("qwen2.5:7b")
 	t.Cleanup(fake.Close)
-	return env{svc: ai.New(ai.Deps{Store: st, Box: box, Clock: clock{}, IDs: &ids{}}), fake: fake, st: st, box: box}
+	flows := chatflow.New(st, clock{}, &ids{})
+	forms := waflow.New(waflow.Deps{Store: st, Clock: clock{}, IDs: &ids{}})
+	return env{svc: ai.New(ai.Deps{Store: st, Box: box, Clock: clock{}, IDs: &ids{}, Flows: flows, Forms: forms}), fake: fake, st: st, box: box, flows: flows, forms: forms}
 }
 
 func (e env) provider(t *testing.T, mode string, timeout int) store.AIProvider {

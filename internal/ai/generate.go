@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/flow"
+	"github.com/parleyhq/parley/internal/store"
 )
 
 // MaxRepairRounds bounds the repair loop: after the first answer, at most
@@ -124,6 +125,19 @@ func (s *Service) Generate(ctx context.Context, p GenerateParams, progress func(
 	prov, err := s.Pick(ctx, p.ProjectID, p.ProviderID)
 	if err != nil {
 		return Draft{}, err
+	}
+	return s.GenerateWith(ctx, prov, p, progress)
+}
+
+// GenerateWith is Generate with a provider given rather than picked from
+// the project's (the bench runs the evaluation set with one that is not
+// stored).
+func (s *Service) GenerateWith(ctx context.Context, prov store.AIProvider, p GenerateParams, progress func(Progress)) (Draft, error) {
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	if strings.TrimSpace(p.Description) == "" && strings.TrimSpace(p.Outline) == "" {
+		return Draft{}, domain.Invalid("/description", "a description or an outline is required")
 	}
 	progress(Progress{Stage: StagePlanning, Detail: fmt.Sprintf("asking %s (%s) for a flow built from %d node types", prov.Name, prov.Model, len(generatableTypes()))})
 	schema := FlowSchema()

@@ -48,6 +48,11 @@ type Deps struct {
 	Box   *secret.Box
 	Clock domain.Clock
 	IDs   domain.IDGen
+	// Flows gives the AI editor a flow's draft and the project's linter;
+	// nil refuses edits.
+	Flows Flows
+	// Forms stores generated WhatsApp Flows; nil refuses them.
+	Forms Forms
 }
 
 // Service manages a project's providers and talks to them.

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/store"
@@ -190,6 +192,9 @@ func TestCampaignEndToEnd(t *testing.T) {
 func TestCampaignStopAndWindow(t *testing.T) {
 	t.Parallel()
 	c := campaignSetup(t, "1000042")
+	// campaign.progress events are recorded with the execution's changes
+	// (the delivery log shows them, whether or not the URL answers).
+	sub := c.must("POST", "/event-subscriptions/", map[string]any{"url": "https://hooks.example.invalid/parley", "events": []string{"campaign.progress"}}, http.StatusCreated)
 	var csv strings.Builder
 	csv.WriteString("phone,first_name\n")
 	for i := range 6 {
@@ -224,6 +229,18 @@ func TestCampaignStopAndWindow(t *testing.T) {
 		t.Fatalf("the second execution took %v rows, want the 6 left", got["total"])
 	}
 	c.eventually("every row's template reaches the fake", func() bool { return len(c.fake.Messages()) == 6 })
+	seen := map[string]bool{}
+	for _, d := range c.must("GET", "/event-subscriptions/"+sub["id"].(string)+"/deliveries/?limit=100", nil, http.StatusOK)["results"].([]any) {
+		dm := d.(map[string]any)
+		data := dm["payload"].(map[string]any)["data"].(map[string]any)
+		if dm["event_type"] != "campaign.progress" || data["campaign_id"] != id {
+			t.Fatalf("delivery %v", dm)
+		}
+		seen[data["execution_id"].(string)+":"+data["status"].(string)] = true
+	}
+	if !seen[eid+":stopped"] || !seen[e2["id"].(string)+":completed"] {
+		t.Fatalf("campaign.progress events seen: %v", seen)
+	}
 	// Bad settings are 422 with a pointer.
 	status, p := c.call("POST", "/campaigns/"+id+"/executions/", map[string]any{"send_window": map[string]any{"start": "20:00", "end": "09:00"}})
 	if status != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(p), "/send_window/end") {
@@ -354,5 +371,170 @@ func TestCampaignStartDate(t *testing.T) {
 	e = c.must("GET", "/campaigns/"+id+"/executions/"+e["id"].(string)+"/", nil, http.StatusOK)
 	if e["total"] != float64(3) || e["status"] != "running" || e["counts"].(map[string]any)["started"] != float64(0) || len(c.fake.Messages()) != 0 {
 		t.Fatalf("before the start date: %v", e)
+	}
+}
+
+// TestCampaignEndDate: at the campaign's end date a running execution
+// stops starting rows and completes, and so does a paused one (never
+// resumed); the campaign completes with the rows not started left queued.
+func TestCampaignEndDate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, phoneID string
+		pause         bool
+	}{
+		{"running", "1000046", false},
+		{"paused", "1000047", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := campaignSetup(t, tc.phoneID)
+			var csv strings.Builder
+			csv.WriteString("phone,first_name\n")
+			for i := range 20 {
+				fmt.Fprintf(&csv, "+35191%s%03d,P%d\n", tc.phoneID[3:], i, i)
+			}
+			d := c.upload(csv.String(), nil)
+			end := time.Now().Add(3 * time.Second)
+			camp := c.must("POST", "/campaigns/", map[string]any{"name": "Ends", "flow_id": c.flowID, "channel_ids": []string{c.channelID},
+				"dataset_ids": []string{d["id"].(string)}, "end_at": end.UTC().Format(time.RFC3339Nano)}, http.StatusCreated)
+			id := camp["id"].(string)
+			// One row a second: the end date falls with most rows left.
+			e := c.must("POST", "/campaigns/"+id+"/executions/", map[string]any{"batch_size": 1, "batch_delay_seconds": 1}, http.StatusCreated)
+			eid := e["id"].(string)
+			if tc.pause {
+				c.must("POST", "/campaigns/"+id+"/executions/"+eid+"/pause", nil, http.StatusOK)
+			}
+			got := c.waitExecution(id, eid, "completed")
+			if !strings.Contains(fmt.Sprint(got["status_reason"]), "end date") {
+				t.Errorf("status_reason = %v, want the end date", got["status_reason"])
+			}
+			started := got["counts"].(map[string]any)["started"].(float64)
+			if started >= 20 || (tc.pause && started > 2) {
+				t.Errorf("started %v of 20 rows by the end date", started)
+			}
+			if time.Now().Before(end) {
+				t.Errorf("completed before the end date")
+			}
+			if cp := c.must("GET", "/campaigns/"+id+"/", nil, http.StatusOK); cp["status"] != "completed" {
+				t.Errorf("campaign status %v, want completed", cp["status"])
+			}
+			// Nothing starts after the end: the count holds.
+			time.Sleep(1500 * time.Millisecond)
+			again := c.must("GET", "/campaigns/"+id+"/executions/"+eid+"/", nil, http.StatusOK)
+			if again["counts"].(map[string]any)["started"] != started {
+				t.Errorf("rows started after the end date: %v then %v", started, again["counts"].(map[string]any)["started"])
+			}
+		})
+	}
+}
+
+// TestCampaignAutoPauseAccount: a send refused because the account
+// cannot send business-initiated messages (payment, policy block) pauses
+// the execution at once, with the code in the reason.
+func TestCampaignAutoPauseAccount(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		phoneID string
+		code    int
+		title   string
+	}{
+		{"1000048", 131042, "Business eligibility payment issue"},
+		{"1000049", 368, "Temporarily blocked for policies violations"},
+	} {
+		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
+			t.Parallel()
+			c := campaignSetup(t, tc.phoneID)
+			var csv strings.Builder
+			csv.WriteString("phone,first_name\n")
+			for i := range 40 {
+				fmt.Fprintf(&csv, "+35191%s%03d,P%d\n", tc.phoneID[3:], i, i)
+			}
+			d := c.upload(csv.String(), nil)
+			camp := c.must("POST", "/campaigns/", map[string]any{"name": "Blocked", "flow_id": c.flowID, "channel_ids": []string{c.channelID}, "dataset_ids": []string{d["id"].(string)}}, http.StatusCreated)
+			id := camp["id"].(string)
+			c.fake.Inject(sandbox.Fault{Kind: sandbox.FaultError, Status: 400, Code: tc.code, Title: tc.title, Count: 1000})
+			// A maximum failure rate of 100 %: only the code can pause it.
+			e := c.must("POST", "/campaigns/"+id+"/executions/", map[string]any{"batch_size": 2, "batch_delay_seconds": 0.2, "max_failure_rate": 1}, http.StatusCreated)
+			e = c.waitExecution(id, e["id"].(string), "paused")
+			if reason := e["status_reason"].(string); !strings.Contains(reason, strconv.Itoa(tc.code)) {
+				t.Fatalf("paused for %q, want code %d", reason, tc.code)
+			}
+			if started := e["counts"].(map[string]any)["started"].(float64); started >= 40 {
+				t.Errorf("every row started (%v) before the pause", started)
+			}
+		})
+	}
+}
+
+// TestCampaignPausedByMetaNotice: Meta's webhooks about the number's
+// quality or the business account, in the shapes of its Webhooks
+// reference, pause the running executions on the account's channels in
+// the webhook's own transaction, with the notice as the reason the
+// campaign page shows; a notice that is good news pauses nothing, and a
+// resumed execution is paused again only by a new notice.
+func TestCampaignPausedByMetaNotice(t *testing.T) {
+	t.Parallel()
+	c := campaignSetup(t, "1000051")
+	ctx := context.Background()
+	var csv strings.Builder
+	csv.WriteString("phone,first_name\n")
+	for i := range 300 {
+		fmt.Fprintf(&csv, "+35191510%04d,P%d\n", i, i)
+	}
+	d := c.upload(csv.String(), nil)
+	camp := c.must("POST", "/campaigns/", map[string]any{"name": "Watched", "flow_id": c.flowID, "channel_ids": []string{c.channelID}, "dataset_ids": []string{d["id"].(string)}}, http.StatusCreated)
+	id := camp["id"].(string)
+	// Slow batches: the execution is still running when Meta speaks.
+	e := c.must("POST", "/campaigns/"+id+"/executions/", map[string]any{"batch_size": 2, "batch_delay_seconds": 0.5}, http.StatusCreated)
+	eid := e["id"].(string)
+	c.eventually("rows start", func() bool {
+		e = c.must("GET", "/campaigns/"+id+"/executions/"+eid+"/", nil, http.StatusOK)
+		return e["counts"].(map[string]any)["started"].(float64) > 0
+	})
+	execution := func() map[string]any {
+		return c.must("GET", "/campaigns/"+id+"/executions/"+eid+"/", nil, http.StatusOK)
+	}
+
+	// Good news: nothing pauses.
+	if _, err := c.fake.SendNotice(ctx, sandbox.Notice{WABAID: apptest.WABAID, Field: "phone_number_quality_update", Event: "UPGRADE", CurrentLimit: "TIER_10K"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := execution(); got["status"] != "running" {
+		t.Fatalf("an UPGRADE notice moved the execution: %v (%v)", got["status"], got["status_reason"])
+	}
+
+	// The number is flagged: paused once the webhook is acknowledged.
+	if _, err := c.fake.SendNotice(ctx, sandbox.Notice{WABAID: apptest.WABAID, Field: "phone_number_quality_update", Event: "FLAGGED", CurrentLimit: "TIER_1K"}); err != nil {
+		t.Fatal(err)
+	}
+	e = execution()
+	reason, _ := e["status_reason"].(string)
+	if e["status"] != "paused" || !strings.Contains(reason, "paused automatically") || !strings.Contains(reason, "FLAGGED") || !strings.Contains(reason, "TIER_1K") {
+		t.Fatalf("after FLAGGED: %v %q", e["status"], reason)
+	}
+	if got := c.must("GET", "/campaigns/"+id+"/", nil, http.StatusOK); got["status"] != "paused" || got["status_reason"] != reason {
+		t.Fatalf("campaign after FLAGGED: %v %q", got["status"], got["status_reason"])
+	}
+	// Nothing new starts while paused.
+	started := e["counts"].(map[string]any)["started"].(float64)
+	time.Sleep(1200 * time.Millisecond)
+	if now := execution()["counts"].(map[string]any)["started"].(float64); now != started {
+		t.Fatalf("rows started while paused: %v then %v", started, now)
+	}
+
+	// Resumed, it runs: the old notice does not pause it again.
+	c.must("POST", "/campaigns/"+id+"/executions/"+eid+"/resume", nil, http.StatusOK)
+	c.eventually("rows start again", func() bool {
+		e = execution()
+		return e["status"] == "running" && e["counts"].(map[string]any)["started"].(float64) > started
+	})
+	// An account restriction pauses it again, with its own reason.
+	if _, err := c.fake.SendNotice(ctx, sandbox.Notice{WABAID: apptest.WABAID, Field: "account_update", Event: "ACCOUNT_RESTRICTION"}); err != nil {
+		t.Fatal(err)
+	}
+	e = execution()
+	if reason, _ := e["status_reason"].(string); e["status"] != "paused" || !strings.Contains(reason, "RESTRICTED_BIZ_INITIATED_MESSAGING") {
+		t.Fatalf("after ACCOUNT_RESTRICTION: %v %q", e["status"], reason)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/ai"
 	"github.com/parleyhq/parley/internal/channel/metamsg"
 	"github.com/parleyhq/parley/internal/channel/viber"
 	"github.com/parleyhq/parley/internal/channel/webchat"
@@ -14,6 +16,8 @@ import (
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/sandbox"
+	"github.com/parleyhq/parley/internal/sandboxllm"
+	"github.com/parleyhq/parley/internal/signup"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -25,12 +29,16 @@ const (
 	SandboxAppSecret     = "parley-sandbox-app-secret"
 	SandboxAccessToken   = "parley-sandbox-access-token"
 	SandboxWABAID        = "100000000000001"
+	// SandboxAppID is the sandbox's Meta app, of its embedded signup.
+	SandboxAppID = "100000000000999"
 	// SandboxFlowName is the flow `serve --sandbox` keeps published, and
 	// SandboxKeyword a word that starts it.
 	SandboxFlowName = "Appointment booking (sandbox)"
 	SandboxKeyword  = "book"
 	// SandboxWebchatName is the sandbox's web chat channel.
 	SandboxWebchatName = "Sandbox Web chat"
+	// SandboxLLMName is the sandbox's AI provider.
+	SandboxLLMName = "Sandbox LLM"
 )
 
 // SandboxInfo says what StartSandbox set up.
@@ -49,6 +57,14 @@ type SandboxInfo struct {
 	// test page.
 	WebchatID      string
 	WebchatTestURL string
+	// LLMProviderID is the "Sandbox LLM" AI provider, pointing at the
+	// fake's LLM (a fake for trying the AI features, not a model).
+	LLMProviderID string
+	// TwilioVoiceID is the sandbox's Twilio voice number, placing its
+	// calls through the fake Twilio (SandboxTwilio).
+	TwilioVoiceID string
+	// VoiceID is the sandbox's simulated voice number.
+	VoiceID string
 }
 
 // StartSandbox starts the fake Graph API and makes sure the Default
@@ -56,7 +72,7 @@ type SandboxInfo struct {
 // address on every start) and a published flow to talk to. Stop stops it.
 func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 	fake := sandbox.New(sandbox.Config{Addr: a.cfg.SandboxAddr, AppSecret: SandboxAppSecret, AccessToken: SandboxAccessToken,
-		PhoneNumberID: SandboxPhoneNumberID, WABAID: SandboxWABAID})
+		PhoneNumberID: SandboxPhoneNumberID, WABAID: SandboxWABAID, AppID: SandboxAppID})
 	if err := fake.Start(ctx); err != nil {
 		return SandboxInfo{}, fmt.Errorf("starting the sandbox Graph API: %w", err)
 	}
@@ -83,6 +99,7 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 		return SandboxInfo{}, fmt.Errorf("preparing the sandbox channel: %w", err)
 	}
 	fake.SetWebhookURL(a.PublicURL() + "/webhooks/whatsapp/" + ch.ID)
+	a.UseSandboxSignup(fake, "sandbox-embedded-signup")
 	info := SandboxInfo{ChannelID: ch.ID, GraphURL: fake.URL()}
 	if info.Messaging, err = a.sandboxMessaging(ctx, fake, p.ID); err != nil {
 		return info, err
@@ -91,6 +108,15 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 		return info, err
 	}
 	info.WebchatTestURL = a.PublicURL() + "/webchat/" + info.WebchatID + "/test"
+	if info.LLMProviderID, err = a.sandboxLLM(ctx, fake, p.ID); err != nil {
+		return info, err
+	}
+	if info.TwilioVoiceID, err = a.sandboxTwilio(ctx, fake, p.ID); err != nil {
+		return info, err
+	}
+	if info.VoiceID, err = a.sandboxVoice(ctx, p.ID); err != nil {
+		return info, err
+	}
 
 	// Something to talk to, whatever else is published: the
 	// appointment-booking template, created once and published again if
@@ -121,6 +147,10 @@ func (a *App) StartSandbox(ctx context.Context) (SandboxInfo, error) {
 	info.FlowID = f.ID
 	return info, nil
 }
+
+// SandboxFake is the running sandbox's fake Graph API; nil before
+// StartSandbox (tests read what reached "Meta" through it).
+func (a *App) SandboxFake() *sandbox.Server { return a.sandbox.Load() }
 
 // PublicURL is where this server is reached, for webhook URLs.
 func (a *App) PublicURL() string {
@@ -212,4 +242,48 @@ func (a *App) sandboxWebchatChannel(ctx context.Context, projectID string) (doma
 		}
 	}
 	return domain.Channel{}, store.ErrNotFound
+}
+
+// sandboxLLM makes sure the Default project has the "Sandbox LLM" AI
+// provider (found by name) pointing at the fake's LLM on its address of
+// this start, so the AI features can be tried without an account.
+func (a *App) sandboxLLM(ctx context.Context, fake *sandbox.Server, projectID string) (string, error) {
+	all, err := a.store.AIProviderList(ctx, projectID)
+	if err != nil {
+		return "", fmt.Errorf("listing the AI providers: %w", err)
+	}
+	base := fake.URL() + sandbox.LLMPath
+	now := time.Now()
+	for _, p := range all {
+		if p.Name != SandboxLLMName {
+			continue
+		}
+		p.BaseURL, p.Model, p.JSONMode, p.UpdatedAt = base, sandboxllm.Model, ai.JSONSchema, now
+		if _, err := a.store.AIProviderUpdate(ctx, p); err != nil {
+			return "", fmt.Errorf("pointing the Sandbox LLM provider at the fake: %w", err)
+		}
+		return p.ID, nil
+	}
+	p, err := a.store.AIProviderCreate(ctx, store.AIProvider{ID: domain.UUIDv7{}.NewID(), ProjectID: projectID, Name: SandboxLLMName,
+		BaseURL: base, Model: sandboxllm.Model, JSONMode: ai.JSONSchema, TimeoutSeconds: 60, MaxTokens: ai.DefaultMaxTokens,
+		CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		return "", fmt.Errorf("adding the Sandbox LLM provider: %w", err)
+	}
+	return p.ID, nil
+}
+
+// UseSandboxSignup points embedded signup and profile photo uploads at a
+// fake Graph API (serve --sandbox's, or a test's): its app and secret,
+// configID as the configuration, webhooks of connected numbers to this
+// server's shared WhatsApp endpoint. The Channels page then shows the
+// sandbox's stand-in for Meta's signup window.
+func (a *App) UseSandboxSignup(fake *sandbox.Server, configID string) {
+	c := fake.Config()
+	u := fake.URL()
+	a.onboarding.url.Store(&u)
+	a.signups.Configure(signup.Config{AppID: c.AppID, AppSecret: c.AppSecret, ConfigID: configID, GraphURL: u, Sandbox: true,
+		StandIn: signup.StandIn{Business: sandbox.SignupVerifiedName, WABAID: sandbox.SignupWABAID, PhoneNumberID: sandbox.SignupPhoneNumberID,
+			DisplayPhone: sandbox.SignupDisplayPhone, CodePrefix: sandbox.SignupCodePrefix, PIN: sandbox.SignupPIN},
+		CallbackURL: func() string { return a.PublicURL() + "/webhooks/whatsapp" }})
 }

@@ -76,6 +76,13 @@ func (c sandboxConsole) SandboxChannels(ctx context.Context) ([]httpapi.SandboxC
 	if wc, err := c.webchat(ctx); err == nil {
 		out = append(out, httpapi.SandboxChannel{ID: wc.ID, Name: wc.Name, ProjectID: wc.ProjectID, Type: wc.Type})
 	}
+	// The voice number is simulated: `parley sandbox call` answers its
+	// calls through POST /sandbox/calls/.
+	if p, err := c.a.accounts.ResolveProject(ctx, account.DefaultProjectName); err == nil {
+		if vc, err := c.a.sandboxVoiceChannel(ctx, p.ID, ""); err == nil {
+			out = append(out, httpapi.SandboxChannel{ID: vc.ID, Name: vc.Name, ProjectID: vc.ProjectID, Type: vc.Type, PhoneNumberID: vc.Address})
+		}
+	}
 	return out, nil
 }
 
@@ -274,4 +281,32 @@ func (c sandboxConsole) sendMessaging(ctx context.Context, f *sandbox.Server, ch
 		return httpapi.SandboxSent{}, domain.Errorf(domain.CodeUnavailable, "posting the customer's webhook: %v", err)
 	}
 	return sent, nil
+}
+
+// SandboxNotice implements httpapi.SandboxConsole: the notice is about
+// the channel's business account (its waba_id) and the fake's number.
+func (c sandboxConsole) SandboxNotice(ctx context.Context, in httpapi.SandboxNoticeInput) (httpapi.SandboxNoticeSent, error) {
+	f, ch, err := c.channel(ctx, in.ChannelID)
+	if err != nil {
+		return httpapi.SandboxNoticeSent{}, err
+	}
+	if ch.Type != whatsapp.ChannelType {
+		return httpapi.SandboxNoticeSent{}, domain.Invalid("/channel_id", "%s is a %s channel: quality and account notices are WhatsApp's", ch.ID, ch.Type)
+	}
+	waba, _ := c.a.channels.PublicConfig(ch)["waba_id"].(string)
+	n := sandbox.Notice{WABAID: waba, Field: in.Field, Event: in.Event, DisplayPhoneNumber: f.Config().DisplayPhoneNumber, CurrentLimit: in.CurrentLimit}
+	if _, err := sandbox.BuildNotice(n); err != nil {
+		return httpapi.SandboxNoticeSent{}, domain.Invalid("/event", "%v", err)
+	}
+	secrets, err := c.a.channels.Full(ch)
+	if err != nil {
+		return httpapi.SandboxNoticeSent{}, err
+	}
+	appSecret, _ := secrets["app_secret"].(string)
+	url := "http://" + c.a.Addr() + "/webhooks/whatsapp/" + ch.ID
+	body, err := sandbox.SendNotice(ctx, nil, url, appSecret, n)
+	if err != nil {
+		return httpapi.SandboxNoticeSent{}, domain.Errorf(domain.CodeUnavailable, "posting Meta's notice webhook: %v", err)
+	}
+	return httpapi.SandboxNoticeSent{ChannelID: ch.ID, Body: body}, nil
 }

@@ -49,7 +49,7 @@ func TestSandboxConsole(t *testing.T) {
 	for _, c := range chans.Items {
 		byType[c["type"].(string)] = c["id"].(string)
 	}
-	if len(chans.Items) != 5 || byType["webchat"] != info.WebchatID || byType["whatsapp"] != info.ChannelID || byType["messenger"] != info.Messaging["messenger"] ||
+	if len(chans.Items) != 6 || byType["voice"] != info.VoiceID || info.VoiceID == "" || byType["webchat"] != info.WebchatID || byType["whatsapp"] != info.ChannelID || byType["messenger"] != info.Messaging["messenger"] ||
 		byType["instagram"] != info.Messaging["instagram"] || byType["viber"] != info.Messaging["viber"] {
 		t.Fatalf("sandbox channels = %v (info %+v)", chans.Items, info)
 	}
@@ -166,4 +166,35 @@ func get(t *testing.T, url string, out any) {
 		t.Fatalf("GET %s: %s", url, res.Status)
 	}
 	_ = json.NewDecoder(res.Body).Decode(out)
+}
+
+// TestSandboxNotice: POST /sandbox/notices/ plays Meta reporting on the
+// sandbox number: the server signs and posts the webhook to the sandbox
+// channel, which acknowledges it (its campaigns pause:
+// TestCampaignPausedByMetaNotice); an event the field does not have is
+// refused with the events it has.
+func TestSandboxNotice(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, apptest.Options{Fake: sandbox.Config{StatusDelay: 5 * time.Millisecond}})
+	info, err := s.App.StartSandbox(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		body   map[string]any
+		status int
+		want   string
+	}{
+		{"quality flagged", map[string]any{"channel_id": info.ChannelID, "field": "phone_number_quality_update", "event": "FLAGGED", "current_limit": "TIER_250"}, http.StatusCreated, `"current_limit":"TIER_250"`},
+		{"account restricted", map[string]any{"channel_id": info.ChannelID, "field": "account_update", "event": "ACCOUNT_RESTRICTION"}, http.StatusCreated, "RESTRICTED_BIZ_INITIATED_MESSAGING"},
+		{"event of the other field", map[string]any{"channel_id": info.ChannelID, "field": "account_update", "event": "FLAGGED"}, http.StatusUnprocessableEntity, "ACCOUNT_RESTRICTION"},
+		{"not a sandbox channel", map[string]any{"channel_id": "nope", "field": "account_update", "event": "ACCOUNT_VIOLATION"}, http.StatusNotFound, info.ChannelID},
+	}
+	for _, tc := range tests {
+		st, raw := post(t, s.Base+"/sandbox/notices/", tc.body)
+		if st != tc.status || !strings.Contains(raw, tc.want) {
+			t.Errorf("%s: %d %s; want %d with %q", tc.name, st, raw, tc.status, tc.want)
+		}
+	}
 }

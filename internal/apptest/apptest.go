@@ -43,6 +43,13 @@ type Options struct {
 	Logs io.Writer
 	// App are options for app.New (extra channel types…).
 	App []app.Option
+	// Configure, when set, adjusts the configuration before the server
+	// starts (a given data directory or database URL, for tests that
+	// restart a deployment).
+	Configure func(*config.Config)
+	// HTTPAllow is PARLEY_HTTP_ALLOW (e.g. 127.0.0.1/32 for a test's own
+	// receiver of event webhooks or http_request calls).
+	HTTPAllow string
 }
 
 // Server is a running Parley with an owner API token of the Default
@@ -70,8 +77,12 @@ func Start(t testing.TB, o Options) *Server {
 	cfg.SecretKey = strings.Repeat("cd", 32)
 	cfg.JobPollInterval = 20 * time.Millisecond
 	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.HTTPAllow = o.HTTPAllow
 	if os.Getenv(testdb.EnvVar) != "" {
 		cfg.DatabaseURL = testdb.PostgresURL(t)
+	}
+	if o.Configure != nil {
+		o.Configure(&cfg)
 	}
 	if err := cfg.Finish(); err != nil {
 		t.Fatal(err)
@@ -193,10 +204,12 @@ func (s *Server) Publish(name, graph string) map[string]any {
 	return s.Must("POST", "/chat-flow/flows/", map[string]any{"name": name, "is_active": true, "flow_data": json.RawMessage(graph)}, http.StatusCreated)
 }
 
-// Eventually polls cond until it holds, failing the test after 30 s.
+// Eventually polls cond until it holds, failing the test after 60 s (a
+// bound for a hang, not a speed check: under -race on a loaded machine a
+// server round trip with its jobs can take tens of seconds).
 func (s *Server) Eventually(what string, cond func() bool) {
 	s.T.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			s.T.Fatalf("timed out waiting for %s", what)

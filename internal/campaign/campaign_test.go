@@ -107,3 +107,32 @@ func TestLiveStats(t *testing.T) {
 		t.Fatalf("live stats %+v", st)
 	}
 }
+
+// TestNextWait: the runner sleeps until the soonest planned batch, runs a
+// late one at once, and looks again at least every tick; a loop that only
+// woke on its ticker ran one batch per tick and lost every batch a slow
+// pass overran, below the channel's rate.
+func TestNextWait(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 5, 4, 0, 0, 0, time.UTC)
+	tick := 200 * time.Millisecond
+	tests := []struct {
+		name    string
+		soonest time.Time
+		want    time.Duration
+	}{
+		{"nothing planned: a tick", time.Time{}, tick},
+		{"due within the tick: then", now.Add(80 * time.Millisecond), 80 * time.Millisecond},
+		{"late: at once", now.Add(-150 * time.Millisecond), 0},
+		{"due now: at once", now, 0},
+		{"far off: a tick", now.Add(5 * time.Second), tick},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := nextWait(now, tc.soonest, tick); got != tc.want {
+				t.Fatalf("nextWait = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -115,6 +115,9 @@ func (s *Service) Checklist(ctx context.Context, projectID, campaignID, datasetI
 		if len(facts.Templates) > 0 && !slices.Contains(types, "whatsapp") {
 			types = append(types, "whatsapp")
 		}
+		if facts.Voice && !slices.Contains(types, "voice") {
+			types = append(types, "voice")
+		}
 	}
 	have := map[string]int{}
 	var missing []string

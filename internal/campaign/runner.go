@@ -37,6 +37,11 @@ var qualityCodes = map[string]string{
 	"131056": "too many messages to the same recipient pair (131056)",
 	"130497": "the business account may not message this country (130497)",
 	"131049": "Meta held back messages to protect the ecosystem (131049)",
+	// The account cannot send business-initiated messages until someone
+	// acts: sending on would fail every row.
+	"131042": "the business account has an eligibility or payment problem (131042)",
+	"131031": "the business account is locked (131031)",
+	"368":    "the account is temporarily blocked for policy violations (368)",
 }
 
 // Runner starts the rows of running executions in batches. It is a
@@ -50,21 +55,57 @@ type Runner struct {
 	// last remembers each execution's previous count of started rows, for
 	// the rate.
 	last sync.Map // execution ID → rateMark
-	// checked remembers when each execution's sends were last judged.
-	checked sync.Map // execution ID → time.Time
+	// checked remembers when each execution's sends were last judged and
+	// what that cost; counted the same for its counts.
+	checked, counted sync.Map // execution ID → mark
+	// endChecked is when paused executions were last checked for their
+	// campaign's end date (only the loop's goroutine uses it).
+	endChecked time.Time
+	// soonest is the earliest next batch a pass of RunDue scheduled, so
+	// the loop wakes then instead of at its next tick (zero: none).
+	soonestMu sync.Mutex
+	soonest   time.Time
 }
 
-// checkEvery is how often an execution's recent sends are judged (the
-// query reads every started row's messages).
-const checkEvery = 500 * time.Millisecond
+// endCheckEvery is how often paused executions are checked for their
+// campaign's end date.
+const endCheckEvery = 5 * time.Second
 
-// checkDue reports whether e's failure check is due, and notes it done.
-func (r *Runner) checkDue(id string, now time.Time) bool {
-	if v, ok := r.checked.Load(id); ok && now.Sub(v.(time.Time)) < checkEvery {
-		return false
+// endReason is the status reason of an execution its end date completed.
+const endReason = "the campaign's end date passed; rows not started stay queued"
+
+// checkEvery is how often an execution's recent sends are judged at
+// most (the query reads the messages of its last 2,000 started rows).
+const checkEvery = time.Second
+
+// costShare: a periodic scan of an execution (its failure check, its
+// counts) waits at least costShare times its last duration before it
+// runs again, so that as a million-row execution grows these scans take
+// at most a twentieth of one core each (two of them: a tenth in all),
+// never the runner's whole loop.
+const costShare = 20
+
+// mark is when a periodic scan last ran and how long it took.
+type mark struct {
+	at   time.Time
+	cost time.Duration
+}
+
+// due reports whether the scan noted in m for id is due at now, at most
+// every min and at most costShare times its last cost.
+func due(m *sync.Map, id string, now time.Time, every time.Duration) bool {
+	v, ok := m.Load(id)
+	if !ok {
+		return true
 	}
-	r.checked.Store(id, now)
-	return true
+	last := v.(mark)
+	return now.Sub(last.at) >= max(every, costShare*last.cost)
+}
+
+// ran notes that the scan in m for id ran at at (the clock's time) and
+// took cost (real time).
+func ran(m *sync.Map, id string, at time.Time, cost time.Duration) {
+	m.Store(id, mark{at: at, cost: cost})
 }
 
 type rateMark struct {
@@ -110,12 +151,24 @@ func (r *Runner) wake() {
 
 func (r *Runner) loop(ctx context.Context) {
 	defer close(r.done)
-	t := time.NewTicker(r.s.d.Tick)
+	// A timer, not a ticker: the loop wakes when the next batch is due
+	// (as soon as a pass ends, when it is already late), else after a
+	// tick. Waiting for a ticker made each execution run at most one
+	// batch per tick, so a pass that overran a tick lost a batch for good
+	// and a paced execution fell below its rate.
+	t := time.NewTimer(r.s.d.Tick)
 	defer t.Stop()
 	for {
+		r.soonestMu.Lock()
+		r.soonest = time.Time{}
+		r.soonestMu.Unlock()
 		if err := r.RunDue(ctx); err != nil && ctx.Err() == nil {
 			r.s.d.Logger.Warn("running campaign batches", "err", err)
 		}
+		r.soonestMu.Lock()
+		wait := nextWait(r.s.d.Clock.Now(), r.soonest, r.s.d.Tick)
+		r.soonestMu.Unlock()
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
@@ -125,13 +178,37 @@ func (r *Runner) loop(ctx context.Context) {
 	}
 }
 
+// nextWait is how long the loop sleeps after a pass at now: until the
+// soonest batch the pass planned (at once when that is past), at most a
+// tick (zero soonest: none planned).
+func nextWait(now, soonest time.Time, tick time.Duration) time.Duration {
+	if soonest.IsZero() {
+		return tick
+	}
+	return min(tick, max(0, soonest.Sub(now)))
+}
+
 // RunDue runs one batch of every execution that is due.
 func (r *Runner) RunDue(ctx context.Context) error {
-	due, err := r.s.d.Store.ExecutionsDue(ctx, r.s.d.Clock.Now())
+	now := r.s.d.Clock.Now()
+	due, err := r.s.d.Store.ExecutionsDue(ctx, now)
 	if err != nil {
 		return err
 	}
 	var errs []error
+	// A paused execution is never due, yet the end date completes it too.
+	if now.Sub(r.endChecked) >= endCheckEvery {
+		r.endChecked = now
+		ended, err := r.s.d.Store.ExecutionsEnded(ctx, now)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, e := range ended {
+			if err := r.end(ctx, e); err != nil {
+				errs = append(errs, fmt.Errorf("execution %s: %w", e.ID, err))
+			}
+		}
+	}
 	for _, e := range due {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -152,7 +229,7 @@ func (r *Runner) step(ctx context.Context, e store.Execution) error {
 		return err
 	}
 	if c.EndAt != nil && !now.Before(*c.EndAt) {
-		return r.finish(ctx, e, store.ExecutionCompleted, "the campaign's end date passed; rows not started stay queued")
+		return r.finish(ctx, e, store.ExecutionCompleted, endReason)
 	}
 	if !e.Taken {
 		// (Before the start date too: taking rows starts nothing.)
@@ -175,8 +252,11 @@ func (r *Runner) step(ctx context.Context, e store.Execution) error {
 		_, err := s.d.Store.ExecutionUpdate(ctx, e)
 		return err
 	}
-	if r.checkDue(e.ID, now) {
-		if reason, err := r.failing(ctx, e); err != nil {
+	if due(&r.checked, e.ID, now, checkEvery) {
+		began := time.Now() // the cost is real time, whatever the clock
+		reason, err := r.failing(ctx, e)
+		ran(&r.checked, e.ID, now, time.Since(began))
+		if err != nil {
 			return err
 		} else if reason != "" {
 			return r.finish(ctx, e, store.ExecutionPaused, "paused automatically: "+reason)
@@ -256,6 +336,18 @@ func (r *Runner) step(ctx context.Context, e store.Execution) error {
 // they are stale.
 func (r *Runner) schedule(ctx context.Context, e store.Execution, next time.Time) error {
 	s := r.s
+	// The counts are read before the write transaction, on a read
+	// connection: they scan the execution's rows and messages, and inside
+	// the transaction they held SQLite's one writer (every send's commit,
+	// every reply) for as long as they took, longer as the execution grew.
+	var fresh *store.ExecutionStats
+	if now := s.d.Clock.Now(); now.Sub(e.Stats.UpdatedAt) >= staleStats && due(&r.counted, e.ID, now, staleStats) {
+		began := time.Now()
+		if st, err := s.stats(ctx, e); err == nil {
+			fresh = &st
+		}
+		ran(&r.counted, e.ID, now, time.Since(began))
+	}
 	return s.d.Store.InTx(ctx, func(q store.Queries) error {
 		cur, err := q.ExecutionGet(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
 		if err != nil {
@@ -265,9 +357,22 @@ func (r *Runner) schedule(ctx context.Context, e store.Execution, next time.Time
 			return nil // paused or stopped meanwhile
 		}
 		cur.NextBatchAt, cur.UpdatedAt = next, s.d.Clock.Now()
-		if cur.UpdatedAt.Sub(cur.Stats.UpdatedAt) >= staleStats {
-			if st, err := s.statsIn(ctx, q, cur); err == nil {
-				cur.Stats = st
+		r.soonestMu.Lock()
+		if r.soonest.IsZero() || next.Before(r.soonest) {
+			r.soonest = next
+		}
+		r.soonestMu.Unlock()
+		if fresh != nil {
+			st := *fresh
+			st.ChecksSince = cur.Stats.ChecksSince
+			changed := st.Started != cur.Stats.Started || st.Sent != cur.Stats.Sent || st.Delivered != cur.Stats.Delivered ||
+				st.Read != cur.Stats.Read || st.Failed != cur.Stats.Failed || st.StartFailed != cur.Stats.StartFailed ||
+				st.Replied != cur.Stats.Replied || st.Completed != cur.Stats.Completed
+			cur.Stats = st
+			if changed {
+				if err := s.progressEvent(ctx, q, cur); err != nil {
+					return err
+				}
 			}
 		}
 		_, err = q.ExecutionUpdate(ctx, cur)
@@ -291,6 +396,26 @@ func (r *Runner) finish(ctx context.Context, e store.Execution, to, reason strin
 	})
 	if err == nil {
 		s.d.Logger.Info("campaign execution "+to, "execution", e.ID, "reason", reason)
+	}
+	return err
+}
+
+// end completes a paused execution whose campaign's end date passed.
+func (r *Runner) end(ctx context.Context, e store.Execution) error {
+	s := r.s
+	err := s.d.Store.InTx(ctx, func(q store.Queries) error {
+		cur, err := q.ExecutionGet(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
+		if err != nil {
+			return err
+		}
+		if cur.Status != store.ExecutionPaused {
+			return nil // resumed or stopped meanwhile: the step or nobody ends it
+		}
+		_, err = s.moveExecution(ctx, q, cur, store.ExecutionCompleted, endReason)
+		return err
+	})
+	if err == nil {
+		s.d.Logger.Info("campaign execution completed at the end date while paused", "execution", e.ID)
 	}
 	return err
 }

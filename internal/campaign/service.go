@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/eventhook"
 	"log/slog"
 	"slices"
 	"strings"
@@ -50,6 +51,10 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Tick is how often the runner looks for due batches (default 200 ms).
 	Tick time.Duration
+	// Events records campaign.progress for event webhooks in the
+	// transaction that changes an execution's status or counts; nil
+	// records none.
+	Events *eventhook.Recorder
 }
 
 // Service manages campaigns and runs their executions.
@@ -486,5 +491,16 @@ func (s *Service) moveExecution(ctx context.Context, q store.Queries, e store.Ex
 	if st, err := s.statsIn(ctx, q, e); err == nil {
 		e.Stats = st
 	}
+	if err := s.progressEvent(ctx, q, e); err != nil {
+		return e, err
+	}
 	return q.ExecutionUpdate(ctx, e)
+}
+
+// progressEvent records campaign.progress for e, in the caller's
+// transaction. Events of one execution are delivered in order.
+func (s *Service) progressEvent(ctx context.Context, q store.Queries, e store.Execution) error {
+	return s.d.Events.Record(ctx, q, eventhook.Event{ProjectID: e.ProjectID, OrderKey: "execution:" + e.ID, Type: eventhook.CampaignProgress,
+		Data: map[string]any{"campaign_id": e.CampaignID, "execution_id": e.ID, "dataset_id": e.DatasetID, "status": e.Status,
+			"status_reason": e.StatusReason, "stats": e.Stats}})
 }

@@ -54,6 +54,9 @@ type Report struct {
 	Funnel []FunnelStep `json:"funnel"`
 	// Hourly is the series by hour (UTC), oldest first; hours with nothing are left out.
 	Hourly []HourBucket `json:"hourly"`
+	// Voice is what the campaign's voice calls came to (all zero when the
+	// flow places none).
+	Voice VoiceReport `json:"voice"`
 }
 
 // ChannelReport is one channel's numbers.
@@ -413,6 +416,9 @@ func Build(ctx context.Context, st Store, p Params) (Report, error) {
 		rep.Hourly = append(rep.Hourly, *h)
 	}
 	sort.Slice(rep.Hourly, func(i, j int) bool { return rep.Hourly[i].Hour.Before(rep.Hourly[j].Hour) })
+	if rep.Voice, err = buildVoice(ctx, st, p); err != nil {
+		return Report{}, fmt.Errorf("computing the campaign report: %w", err)
+	}
 	return rep, nil
 }
 

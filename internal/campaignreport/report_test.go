@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,3 +112,52 @@ func TestEscape(t *testing.T) {
 }
 
 func fmtAny(v any) string { return fmt.Sprintf("%+v", v) }
+
+// TestBuildVoice: the voice metrics count each call once by how it ended;
+// the average is over completed calls (transferred ones included); a call
+// held for the flow counts as transferred once a voice_transfer took it.
+func TestBuildVoice(t *testing.T) {
+	t.Parallel()
+	st := testdb.Open(t, store.OpenOptions{})
+	p := storetest.SeedCampaignReport(t, st)
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	for i, c := range []struct{ session, status, result string }{
+		{"s1", "completed", `{"status":"completed","answered_by":"human","end_reason":"agent_hangup","duration_ms":40000,"outcome":"interested"}`},
+		{"s1", "completed", `{"status":"completed","end_reason":"transferred","duration_ms":21000,"transfer":{"target":{"kind":"number","to":"+1555","mode":"blind"}},"outcome":"callback"}`},
+		// Held for the flow; its first transfer is not taken, the second is.
+		{"s1", "in_progress", `{"status":"in_progress","end_reason":"transferred","duration_ms":11000,"transfer":{"target":{"kind":"","to":"","mode":""},"pending":true,"reason":"x"},"outcome":"callback"}`},
+		{"s1", "transfer:failed", `{"direction":"transfer","status":"failed","end_reason":"error","transfer":{"target":{"kind":"number","to":"+1666","mode":"blind"},"dial_status":"busy"}}`},
+		{"s1", "transfer:completed", `{"direction":"transfer","status":"completed","end_reason":"transferred","transfer":{"target":{"kind":"agent","to":"al","mode":"warm"}}}`},
+		// A request with no held call before it counts nothing.
+		{"s2", "transfer:completed", `{"direction":"transfer","status":"completed","end_reason":"transferred","transfer":{"target":{"kind":"agent","to":"al","mode":"warm"}}}`},
+		{"s2", "busy", `{"status":"busy"}`},
+		{"s2", "no_answer", `{"status":"no_answer"}`},
+		{"s2", "completed", `{"status":"completed","answered_by":"machine","end_reason":"machine","outcome":"voicemail"}`},
+		{"s4", "failed", `{"status":"failed","end_reason":"interrupted"}`},
+		{"s4", "in_progress", ``},
+		{"s4", "queued", ``},
+	} {
+		call := store.Call{ID: fmt.Sprintf("call%d", i), ProjectID: p, ChannelID: "voice1", ContactID: "k1", SessionID: c.session, Direction: "outbound",
+			From: "+14155550100", To: "+351910000000", Status: c.status, CreatedAt: at.Add(time.Duration(i) * time.Second), UpdatedAt: at}
+		if st, ok := strings.CutPrefix(c.status, "transfer:"); ok {
+			call.Direction, call.Status = "transfer", st
+		}
+		if c.result != "" {
+			call.Result, call.EndedAt = []byte(c.result), &at
+		}
+		if err := st.CallCreate(ctx, call); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := campaignreport.Build(ctx, st, campaignreport.Params{ProjectID: p, CampaignID: "c1", Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := campaignreport.VoiceReport{Placed: 8, InProgress: 1, Completed: 3, Transferred: 2, Failed: 4, Busy: 1, NoAnswer: 1, Machine: 1, Errors: 1,
+		AvgDurationSeconds: 24, TransferRate: 66.7,
+		Outcomes: []campaignreport.OutcomeCount{{Outcome: "callback", Count: 2}, {Outcome: "interested", Count: 1}}}
+	if !equal(rep.Voice, want) {
+		t.Fatalf("voice = %+v, want %+v", rep.Voice, want)
+	}
+}

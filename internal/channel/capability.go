@@ -62,6 +62,15 @@ type Provisioner interface {
 	Unprovision(ctx context.Context) error
 }
 
+// WebhookAddressed is implemented by adapters that put their channel's
+// webhook URL in each request to the provider (Twilio: a call's TwiML and
+// status callback URLs) rather than registering it once: the channel
+// service gives it when it builds the adapter. url is asked for each time:
+// the public URL may be known only once the server listens.
+type WebhookAddressed interface {
+	SetWebhookURL(url func() string)
+}
+
 // Answerer is implemented by adapters whose provider reads the HTTP answer
 // to a webhook (Viber: the welcome message answering
 // conversation_started). The answer is written only once every event of
@@ -175,4 +184,50 @@ type Visitors interface {
 	// AllowMessage takes one message from the visitor's allowance at now;
 	// when none is left it returns false and how long until there is.
 	AllowMessage(address string, now time.Time) (time.Duration, bool)
+}
+
+// ProfileEditor is implemented by adapters whose provider keeps a business
+// profile for the channel's number (WhatsApp: whatsapp_business_profile,
+// the profile photo through the Resumable Upload API, and display-name
+// changes that wait for Meta's review, decided by a KindDisplayName event).
+type ProfileEditor interface {
+	// Profile reads the profile as the provider shows it.
+	Profile(ctx context.Context) (BusinessProfile, error)
+	// UpdateProfile writes the fields of p that are set (nil leaves a
+	// field as it is); PhotoHandle, when set, replaces the photo.
+	UpdateProfile(ctx context.Context, p ProfileUpdate) error
+	// UploadProfilePhoto uploads an image for appID (the provider app the
+	// upload belongs to) and returns the handle UpdateProfile takes.
+	UploadProfilePhoto(ctx context.Context, appID, fileName, mimeType string, data []byte) (string, error)
+	// RequestDisplayName asks the provider to change the number's display
+	// name; the change waits for review.
+	RequestDisplayName(ctx context.Context, name string) error
+}
+
+// BusinessProfile is a number's business profile.
+type BusinessProfile struct {
+	About       string   `json:"about"`
+	Address     string   `json:"address"`
+	Description string   `json:"description"`
+	Email       string   `json:"email"`
+	Websites    []string `json:"websites"`
+	// Vertical is the business category (WhatsApp: RETAIL, EDU, …).
+	Vertical string `json:"vertical"`
+	// PhotoURL is where the provider serves the profile photo.
+	PhotoURL string `json:"photo_url"`
+	// DisplayName and DisplayPhone are the number's name and number as the
+	// provider shows them.
+	DisplayName  string `json:"display_name"`
+	DisplayPhone string `json:"display_phone"`
+}
+
+// ProfileUpdate is a change to a business profile: nil fields stay.
+type ProfileUpdate struct {
+	About       *string
+	Address     *string
+	Description *string
+	Email       *string
+	Websites    *[]string
+	Vertical    *string
+	PhotoHandle string
 }

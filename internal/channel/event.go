@@ -43,10 +43,15 @@ const (
 	KindTemplateQuality    Kind = "template_quality"
 	KindTemplateCategory   Kind = "template_category"
 	KindTemplateComponents Kind = "template_components"
-	KindFormStatus         Kind = "form_status" // a form's status or health notice (WhatsApp: field "flows")
-	KindPreference         Kind = "preference"  // marketing opt-out / resume
-	KindError              Kind = "error"       // out-of-band error, not tied to a message
-	KindIgnored            Kind = "ignored"     // understood, logged, not acted on
+	KindFormStatus         Kind = "form_status"  // a form's status or health notice (WhatsApp: field "flows")
+	KindPreference         Kind = "preference"   // marketing opt-out / resume
+	KindDisplayName        Kind = "display_name" // the provider's review of a requested display name
+	KindError              Kind = "error"        // out-of-band error, not tied to a message
+	// KindAccountNotice: the provider's word on the sending number or the
+	// business account (quality flagged, messaging limit lowered,
+	// restrictions); Notice says whether sends should pause.
+	KindAccountNotice Kind = "account_notice"
+	KindIgnored       Kind = "ignored" // understood, logged, not acted on
 )
 
 // IsMessage reports whether events of this kind come from a person and so
@@ -91,23 +96,28 @@ type Event struct {
 	// ReferredProduct is set on product enquiries.
 	ReferredProduct *Product `json:"referred_product,omitempty"`
 
-	Text       string          `json:"text,omitempty"` // text body, media caption, quick-reply text
-	Media      *Media          `json:"media,omitempty"`
-	Location   *Location       `json:"location,omitempty"`
-	Contacts   []SharedContact `json:"contacts,omitempty"`
-	Reaction   *Reaction       `json:"reaction,omitempty"`
-	Reply      *Reply          `json:"reply,omitempty"` // button, list and quick replies
-	Flow       *FlowCompletion `json:"flow,omitempty"`
-	Order      *Order          `json:"order,omitempty"`
-	Edit       *Edit           `json:"edit,omitempty"`
-	Revoke     *Revoke         `json:"revoke,omitempty"`
-	System     *System         `json:"system,omitempty"`
-	Status     *Status         `json:"status,omitempty"`
-	Template   *TemplateUpdate `json:"template,omitempty"`
-	Form       *FormUpdate     `json:"form,omitempty"`
-	Preference *Preference     `json:"preference,omitempty"`
-	Errors     []ProviderError `json:"errors,omitempty"`
-	Ignored    *Ignored        `json:"ignored,omitempty"`
+	Text     string          `json:"text,omitempty"` // text body, media caption, quick-reply text
+	Media    *Media          `json:"media,omitempty"`
+	Location *Location       `json:"location,omitempty"`
+	Contacts []SharedContact `json:"contacts,omitempty"`
+	Reaction *Reaction       `json:"reaction,omitempty"`
+	Reply    *Reply          `json:"reply,omitempty"` // button, list and quick replies
+	Flow     *FlowCompletion `json:"flow,omitempty"`
+	Order    *Order          `json:"order,omitempty"`
+	Edit     *Edit           `json:"edit,omitempty"`
+	Revoke   *Revoke         `json:"revoke,omitempty"`
+	System   *System         `json:"system,omitempty"`
+	Status   *Status         `json:"status,omitempty"`
+	Template *TemplateUpdate `json:"template,omitempty"`
+	Form     *FormUpdate     `json:"form,omitempty"`
+	// DisplayName is the review of a display name (KindDisplayName).
+	DisplayName *DisplayNameReview `json:"display_name,omitempty"`
+	Preference  *Preference        `json:"preference,omitempty"`
+	// Notice is the provider's notice on the number or account
+	// (KindAccountNotice).
+	Notice  *AccountNotice  `json:"notice,omitempty"`
+	Errors  []ProviderError `json:"errors,omitempty"`
+	Ignored *Ignored        `json:"ignored,omitempty"`
 	// Raw is the provider's object, kept for unsupported and ignored kinds
 	// so nothing received is lost to later versions of Parley.
 	Raw json.RawMessage `json:"raw,omitempty"`
@@ -426,4 +436,38 @@ func (p *Preference) OptedOut() bool { return p.Value == "stop" }
 type Ignored struct {
 	Field  string `json:"field"`
 	Reason string `json:"reason"`
+}
+
+// DisplayNameReview is the provider's decision on a requested display name
+// (WhatsApp: the phone_number_name_update webhook).
+type DisplayNameReview struct {
+	// Phone is the number's display phone number.
+	Phone string `json:"phone,omitempty"`
+	// Name is the display name that was reviewed.
+	Name string `json:"name"`
+	// Decision is the provider's word: APPROVED, REJECTED or DEFERRED.
+	Decision string `json:"decision"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// AccountNotice is the provider's word on the sending number or on the
+// business account behind it: a quality rating, a messaging limit, a
+// restriction. The adapter, which knows the provider, judges it: PauseSends
+// says business-initiated sends (campaigns) on the account should stop
+// until a person has looked, Reason says why in words for people.
+type AccountNotice struct {
+	// Field and Event are the provider's names (WhatsApp: the webhook
+	// field, e.g. phone_number_quality_update, and its event, e.g.
+	// FLAGGED).
+	Field string `json:"field"`
+	Event string `json:"event,omitempty"`
+	// Phone is the number the notice is about, as the provider shows it;
+	// empty for the whole account.
+	Phone string `json:"phone,omitempty"`
+	// Limit is the messaging limit now (WhatsApp: TIER_1K …), when given.
+	Limit string `json:"limit,omitempty"`
+	// Restrictions are the restrictions the account is under.
+	Restrictions []string `json:"restrictions,omitempty"`
+	PauseSends   bool     `json:"pause_sends"`
+	Reason       string   `json:"reason"`
 }

@@ -103,7 +103,23 @@ const (
 	// Receive checks the signature on the raw body, parses it and stores
 	// every event before answering 200.
 	Receive WebhookKind = "receive"
+	// Serve hands the request to the channel's adapter (a Server), which
+	// checks it and answers it itself: providers that want a document
+	// back (Twilio's TwiML) or a websocket (a call's media). Its Path is
+	// PathServe.
+	Serve WebhookKind = "serve"
 )
+
+// PathServe is the Webhook.Path of Serve routes: the channel ID, then
+// whatever the adapter puts in the URLs it gives its provider.
+const PathServe = PathChannel + "/{rest...}"
+
+// Server is an adapter that answers its Serve webhooks itself; rest is
+// the path after the channel ID. It must check the request's authenticity
+// before acting on it.
+type Server interface {
+	ServeWebhook(w http.ResponseWriter, r *http.Request, rest string)
+}
 
 var typeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
@@ -135,8 +151,9 @@ func (r *Registry) Register(t Type) error {
 	}
 	routes := map[string]bool{}
 	for _, w := range t.Webhooks {
-		if w.Path != "" && w.Path != PathChannel || w.Kind != Handshake && w.Kind != Receive || w.Method == "" {
-			return fmt.Errorf("registering channel type %q: webhook %s %q (%s) is not a handshake or receive route at \"\" or %q", t.Name, w.Method, w.Path, w.Kind, PathChannel)
+		serve := w.Kind == Serve && w.Path == PathServe
+		if !serve && (w.Path != "" && w.Path != PathChannel || w.Kind != Handshake && w.Kind != Receive) || w.Method == "" {
+			return fmt.Errorf("registering channel type %q: webhook %s %q (%s) is not a handshake or receive route at \"\" or %q, nor a serve route at %q", t.Name, w.Method, w.Path, w.Kind, PathChannel, PathServe)
 		}
 		if k := w.Method + " " + w.Path; routes[k] {
 			return fmt.Errorf("registering channel type %q: two webhooks at %s", t.Name, k)

@@ -36,6 +36,10 @@ import (
 // whether a published flow is bound to one before it is deleted.
 type Store interface {
 	store.Channels
+	// Display-name requests of the numbers' business profiles (profile.go).
+	DisplayNameRequestCreate(ctx context.Context, d store.DisplayNameRequest) error
+	DisplayNameRequestList(ctx context.Context, r store.Ref) ([]store.DisplayNameRequest, error)
+	DisplayNameRequestDecide(ctx context.Context, p store.DisplayNameDecideParams) (bool, error)
 	FlowList(ctx context.Context, p store.FlowListParams) (store.List[store.Flow], error)
 }
 
@@ -114,7 +118,7 @@ func SharedHTTPClient(g *httpclient.Guard) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	t.DialContext = d.DialContext
-	t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 64
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 512, 256 // as many as the senders (runner.DefaultSendWorkers)
 	return &http.Client{Transport: t, CheckRedirect: noRedirects}
 }
 
@@ -486,6 +490,9 @@ func (s *Service) Adapter(ctx context.Context, ch domain.Channel) (channel.Adapt
 	a, err = t.New(raw, s.client(ch, func() []string { return a.Secrets() }))
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %w", ch.ID, err)
+	}
+	if wa, ok := a.(channel.WebhookAddressed); ok {
+		wa.SetWebhookURL(func() string { return s.WebhookURL(ch) })
 	}
 	e := live{updated: ch.UpdatedAt, adapter: a}
 	if p, ok := a.(channel.Paced); ok {

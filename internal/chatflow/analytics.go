@@ -28,6 +28,17 @@ type NodeStat struct {
 	Type     string `json:"type"`
 	Visits   int64  `json:"visits"`
 	DropOffs int64  `json:"drop_offs" doc:"Sessions that ended at this node without leaving it (expired, failed or an unconnected exit)"`
+	// LLM is set for nodes that called the AI provider (ai_agent).
+	LLM *store.LLMCounts `json:"llm,omitempty" doc:"ai_agent nodes: calls to the AI provider, failed calls, prompt and completion tokens, summed latency in ms"`
+}
+
+// llmOf is a node's model calls, nil when it made none.
+func llmOf(c store.NodeCounts) *store.LLMCounts {
+	if c.LLM == (store.LLMCounts{}) {
+		return nil
+	}
+	l := c.LLM
+	return &l
 }
 
 // EdgeStat are one edge's counters.
@@ -108,11 +119,11 @@ func (s *Service) Analytics(ctx context.Context, projectID string, p AnalyticsPa
 	for _, n := range g.Nodes {
 		c := st.Nodes[n.ID]
 		delete(st.Nodes, n.ID)
-		out.Nodes = append(out.Nodes, NodeStat{ID: Ref(f.ID, n.ID), NodeID: n.ID, Type: n.Type, Visits: c.Visits, DropOffs: c.DropOffs})
+		out.Nodes = append(out.Nodes, NodeStat{ID: Ref(f.ID, n.ID), NodeID: n.ID, Type: n.Type, Visits: c.Visits, DropOffs: c.DropOffs, LLM: llmOf(c)})
 	}
 	for _, id := range sortedKeys(st.Nodes) {
 		c := st.Nodes[id]
-		out.Nodes = append(out.Nodes, NodeStat{ID: Ref(f.ID, id), NodeID: id, Visits: c.Visits, DropOffs: c.DropOffs})
+		out.Nodes = append(out.Nodes, NodeStat{ID: Ref(f.ID, id), NodeID: id, Visits: c.Visits, DropOffs: c.DropOffs, LLM: llmOf(c)})
 	}
 	for _, e := range g.Edges {
 		n := st.Edges[e.ID]

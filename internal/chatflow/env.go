@@ -24,7 +24,14 @@ type projectEnv struct {
 	forms     map[string]bool // WhatsApp Flows by ID: exists
 	// channelTypes are the connectable channel types (nil: unchecked).
 	channelTypes []string
+	// aiProviders are the project's AI provider IDs, looked up when the
+	// graph has an ai_agent node (aiKnown).
+	aiProviders []string
+	aiKnown     bool
 }
+
+// AIProviders implements flow.AIProvidersEnv.
+func (e *projectEnv) AIProviders() ([]string, bool) { return e.aiProviders, e.aiKnown }
 
 // ChannelTypes implements flow.ChannelTypesEnv.
 func (e *projectEnv) ChannelTypes() []string { return e.channelTypes }
@@ -35,6 +42,8 @@ type refQueries interface {
 	store.Templates
 	// WhatsAppFlowGet checks whatsapp_flow nodes' forms.
 	WhatsAppFlowGet(ctx context.Context, r store.Ref) (store.WhatsAppFlow, error)
+	// AIProviderList checks that ai_agent nodes have a provider to call.
+	AIProviderList(ctx context.Context, projectID string) ([]store.AIProvider, error)
 }
 
 func newEnv(q refQueries, projectID string) *projectEnv {
@@ -52,6 +61,18 @@ func (e *projectEnv) load(ctx context.Context, g flow.Graph, startTemplate strin
 	}
 	for _, n := range g.Nodes {
 		switch n.Type {
+		case flow.TypeAIAgent:
+			if e.aiKnown {
+				continue
+			}
+			l, err := e.q.AIProviderList(ctx, e.projectID)
+			if err != nil {
+				return fmt.Errorf("looking up the project's AI providers: %w", err)
+			}
+			e.aiProviders, e.aiKnown = make([]string, len(l)), true
+			for i, p := range l {
+				e.aiProviders[i] = p.ID
+			}
 		case flow.TypeTemplate:
 			var d flow.TemplateData
 			if json.Unmarshal(n.Data, &d) != nil {

@@ -46,6 +46,9 @@ type Store interface {
 	store.Transactor
 	// WhatsAppFlowGet lets the linter check whatsapp_flow nodes' forms.
 	WhatsAppFlowGet(ctx context.Context, r store.Ref) (store.WhatsAppFlow, error)
+	// AIProviderList lets the linter tell when ai_agent nodes have no
+	// provider to call.
+	AIProviderList(ctx context.Context, projectID string) ([]store.AIProvider, error)
 	actorQueries
 }
 

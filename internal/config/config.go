@@ -30,6 +30,10 @@ type Config struct {
 	// PublicURL is the externally reachable base URL, used in webhook URLs
 	// shown to users. PARLEY_PUBLIC_URL; default http://<Addr>.
 	PublicURL string
+	// RealtimeModel is the realtime speech model of voice steps with the
+	// realtime engine, reached at the project's AI provider's base URL
+	// with its key. PARLEY_REALTIME_MODEL; default gpt-realtime.
+	RealtimeModel string
 	// LogFormat is "text" or "json". PARLEY_LOG_FORMAT; default text.
 	LogFormat string
 	// LogLevel is debug, info, warn or error. PARLEY_LOG_LEVEL; default info.
@@ -45,18 +49,24 @@ type Config struct {
 	// database cannot notify (SQLite). PARLEY_JOB_POLL_INTERVAL; default 50ms.
 	JobPollInterval time.Duration
 	// WorkLease is how long the process that queued an inbox event or an
-	// outbound message holds it before another process may take it over
-	// (it died, or is stuck). PARLEY_WORK_LEASE; default 2m.
+	// outbound message holds it before another process may take it over;
+	// a live process renews it every third of it (a heartbeat), so it
+	// bounds how long a dead process's work waits for another process.
+	// PARLEY_WORK_LEASE; default 10s.
 	WorkLease time.Duration
 	// WorkPollInterval is how often each process looks for inbox events and
 	// messages whose holder died or whose retry is due.
 	// PARLEY_WORK_POLL_INTERVAL; default 1s.
 	WorkPollInterval time.Duration
+	// InboxRetention is how long a handled inbox event is kept before it
+	// is deleted (nothing reads it after the API's read-back; the crash
+	// tests keep them to audit). PARLEY_INBOX_RETENTION; default 1m.
+	InboxRetention time.Duration
 	// InboxWorkers is how many contacts' inboxes are processed at once.
 	// PARLEY_INBOX_WORKERS; default 64.
 	InboxWorkers int
 	// SendWorkers is how many outbound messages are sent at once.
-	// PARLEY_SEND_WORKERS; default 64.
+	// PARLEY_SEND_WORKERS; default 256 (a quarter kept for replies).
 	SendWorkers int
 	// MaxBodyBytes is the default request body limit. PARLEY_MAX_BODY_BYTES; default 1 MiB.
 	MaxBodyBytes int64
@@ -83,6 +93,9 @@ type Config struct {
 	// webhooks, redacted) is kept. PARLEY_CHANNEL_LOG_RETENTION; default
 	// 7d (a duration such as 72h, or whole days such as 14d).
 	ChannelLogRetention time.Duration
+	// Meta is the operator's Meta app, for WhatsApp's embedded signup
+	// (the Channels page's "Connect with Facebook") and profile photos.
+	Meta MetaApp
 	// AdminEmail is the email of the admin created on first start.
 	// PARLEY_ADMIN_EMAIL; default admin@parley.local.
 	AdminEmail string
@@ -99,10 +112,11 @@ func Default() Config {
 		ShutdownTimeout:   30 * time.Second,
 		HousekeepingEvery: 10 * time.Minute,
 		JobPollInterval:   50 * time.Millisecond,
-		WorkLease:         2 * time.Minute,
+		WorkLease:         10 * time.Second,
 		WorkPollInterval:  time.Second,
+		InboxRetention:    time.Minute,
 		InboxWorkers:      64,
-		SendWorkers:       64,
+		SendWorkers:       256,
 		MaxBodyBytes:      1 << 20,
 		AdminEmail:        "admin@parley.local",
 
@@ -135,6 +149,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("DATABASE_URL", &c.DatabaseURL)
 	str("PARLEY_SECRET_KEY", &c.SecretKey)
 	str("PARLEY_PUBLIC_URL", &c.PublicURL)
+	str("PARLEY_REALTIME_MODEL", &c.RealtimeModel)
 	str("PARLEY_LOG_FORMAT", &c.LogFormat)
 	str("PARLEY_LOG_LEVEL", &c.LogLevel)
 	str("PARLEY_ADMIN_EMAIL", &c.AdminEmail)
@@ -142,12 +157,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("PARLEY_TRUSTED_PROXIES", &c.TrustedProxies)
 	str("PARLEY_SANDBOX_ADDR", &c.SandboxAddr)
 	str("PARLEY_METRICS_TOKEN", &c.MetricsToken)
+	str("PARLEY_META_APP_ID", &c.Meta.AppID)
+	str("PARLEY_META_APP_SECRET", &c.Meta.AppSecret)
+	str("PARLEY_META_CONFIG_ID", &c.Meta.ConfigID)
+	str("PARLEY_META_GRAPH_URL", &c.Meta.GraphURL)
 	dur("PARLEY_SESSION_TTL", &c.SessionTTL)
 	dur("PARLEY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("PARLEY_HOUSEKEEPING_EVERY", &c.HousekeepingEvery)
 	dur("PARLEY_JOB_POLL_INTERVAL", &c.JobPollInterval)
 	dur("PARLEY_WORK_LEASE", &c.WorkLease)
 	dur("PARLEY_WORK_POLL_INTERVAL", &c.WorkPollInterval)
+	dur("PARLEY_INBOX_RETENTION", &c.InboxRetention)
 	dur("PARLEY_CHANNEL_LOG_RETENTION", &c.ChannelLogRetention)
 	count := func(name string, dst *int) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -247,3 +267,24 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// MetaApp is the operator's Meta app (developers.facebook.com) that runs
+// WhatsApp's embedded signup. Without AppID and ConfigID the Channels
+// page offers manual setup only.
+type MetaApp struct {
+	// AppID is the app's ID. PARLEY_META_APP_ID.
+	AppID string
+	// AppSecret exchanges the signup's code for a business token and
+	// signs the webhooks of numbers connected this way.
+	// PARLEY_META_APP_SECRET.
+	AppSecret string
+	// ConfigID is the Facebook Login for Business configuration of the
+	// embedded signup. PARLEY_META_CONFIG_ID.
+	ConfigID string
+	// GraphURL is the Graph API's root; default https://graph.facebook.com
+	// (the sandbox sets its fake's). PARLEY_META_GRAPH_URL.
+	GraphURL string
+}
+
+// SignupReady reports whether embedded signup can run.
+func (m MetaApp) SignupReady() bool { return m.AppID != "" && m.AppSecret != "" && m.ConfigID != "" }

@@ -67,8 +67,9 @@ func (s *Service) StartRows(ctx context.Context, p RowsStartParams) ([]RowStarte
 		}
 		for i, r := range p.Rows {
 			out[i] = RowStarted{}
+			path := strings.TrimPrefix(r.Phone, "+")
 			c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p.ProjectID, Scheme: r.Channel.Type,
-				Path: strings.TrimPrefix(r.Phone, "+"), ChannelID: r.Channel.ID, NewID: s.ids.NewID(), Name: r.Name, Phone: r.Phone, Now: s.clock.Now()})
+				Path: path, ChannelID: r.Channel.ID, NewID: s.ids.NewID(), Name: r.Name, Phone: r.Phone, Now: s.clock.Now()})
 			if err != nil {
 				return fmt.Errorf("finding the contact of %s: %w", r.Phone, err)
 			}
@@ -87,7 +88,7 @@ func (s *Service) StartRows(ctx context.Context, p RowsStartParams) ([]RowStarte
 				}
 			}
 			if _, err := s.run.StartFlow(ctx, q, runner.StartParams{ProjectID: p.ProjectID, FlowID: p.FlowID, ContactID: c.ID,
-				ChannelID: r.Channel.ID, Row: r.Row, SessionID: sessionID}); err != nil {
+				ChannelID: r.Channel.ID, Row: r.Row, SessionID: sessionID, Address: path}); err != nil {
 				return err
 			}
 			out[i] = RowStarted{Started: true, ContactID: c.ID, SessionID: sessionID}

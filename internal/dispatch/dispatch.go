@@ -36,6 +36,12 @@ type Config[K comparable] struct {
 	Name string
 	// Workers is how many keys are worked at once (default 16).
 	Workers int
+	// UrgentReserve is how many of the workers only urgent keys may use:
+	// at most Workers-UrgentReserve keys that are not urgent run at once,
+	// so a backlog of bulk work (a campaign's sends, each held for its
+	// provider call and commit) never leaves a reply waiting for a worker.
+	// Default 0; at most Workers-1.
+	UrgentReserve int
 	// PollEvery is the poller's period (default 1s).
 	PollEvery time.Duration
 	// PollLimit bounds the keys one poll asks for (default 500).
@@ -84,6 +90,8 @@ type Dispatcher[K comparable] struct {
 	stopping bool
 	started  bool
 	dropped  int64
+	// bulk is how many keys that are not urgent are being worked.
+	bulk int
 
 	workCtx    context.Context
 	cancelWork context.CancelFunc
@@ -96,6 +104,7 @@ func New[K comparable](cfg Config[K]) *Dispatcher[K] {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
 	}
+	cfg.UrgentReserve = min(max(cfg.UrgentReserve, 0), cfg.Workers-1)
 	if cfg.PollEvery <= 0 {
 		cfg.PollEvery = time.Second
 	}
@@ -209,6 +218,18 @@ type Stats struct {
 	Dropped int64
 }
 
+// Held lists the keys the dispatcher holds now (waiting, running or
+// delayed), so their owner can renew its leases on them.
+func (d *Dispatcher[K]) Held() []K {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]K, 0, len(d.keys))
+	for k := range d.keys {
+		out = append(out, k)
+	}
+	return out
+}
+
 // Stats reports the current counts.
 func (d *Dispatcher[K]) Stats() Stats {
 	d.mu.Lock()
@@ -237,7 +258,7 @@ func (d *Dispatcher[K]) worker() {
 	defer d.wg.Done()
 	for {
 		d.mu.Lock()
-		for !d.stopping && d.urgent.len() == 0 && d.normal.len() == 0 {
+		for !d.stopping && d.urgent.len() == 0 && (d.normal.len() == 0 || d.bulk >= d.cfg.Workers-d.cfg.UrgentReserve) {
 			d.cond.Wait()
 		}
 		if d.stopping {
@@ -245,8 +266,10 @@ func (d *Dispatcher[K]) worker() {
 			return
 		}
 		key, ok := d.urgent.pop()
-		if !ok {
+		bulk := !ok
+		if bulk {
 			key, _ = d.normal.pop()
+			d.bulk++
 		}
 		e := d.keys[key]
 		e.st, e.again = running, false
@@ -255,6 +278,12 @@ func (d *Dispatcher[K]) worker() {
 		next := d.work(key)
 
 		d.mu.Lock()
+		if bulk {
+			d.bulk--
+			if d.normal.len() > 0 {
+				d.cond.Signal() // a worker held back by the reserve may go
+			}
+		}
 		switch {
 		case d.stopping:
 			delete(d.keys, key)

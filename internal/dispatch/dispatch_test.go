@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -158,6 +159,57 @@ func TestUrgentFirst(t *testing.T) {
 	}
 }
 
+// TestUrgentReserve: bulk keys hold every worker they may (blocked, like
+// sends waiting for a provider); an urgent key still runs at once on the
+// reserved worker, and bulk keys never run on more than Workers-reserve.
+func TestUrgentReserve(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name             string
+		workers, reserve int
+		wantBulk         int
+	}{
+		{"one reserved of four", 4, 1, 3},
+		{"reserve capped below the workers", 2, 5, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			gate := make(chan struct{})
+			var running, peak atomic.Int64
+			urgentDone := make(chan struct{})
+			d := New(Config[string]{Workers: tc.workers, UrgentReserve: tc.reserve, Work: func(_ context.Context, k string) time.Duration {
+				if k == "reply" {
+					close(urgentDone)
+					return Done
+				}
+				n := running.Add(1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				<-gate
+				running.Add(-1)
+				return Done
+			}})
+			_ = d.Start(context.Background())
+			defer d.Stop()
+			for i := range 10 {
+				d.Notify(fmt.Sprintf("bulk%d", i), false)
+			}
+			waitFor(t, "bulk workers busy", func() bool { return running.Load() == int64(tc.wantBulk) })
+			d.Notify("reply", true)
+			select {
+			case <-urgentDone:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the urgent key did not run while bulk keys held their workers")
+			}
+			close(gate)
+			waitFor(t, "all bulk done", func() bool { return d.Stats().Running == 0 && d.Stats().Waiting == 0 })
+			if got := peak.Load(); got != int64(tc.wantBulk) {
+				t.Errorf("bulk keys ran %d at once, want %d", got, tc.wantBulk)
+			}
+		})
+	}
+}
+
 func TestPollerFindsDueKeys(t *testing.T) {
 	t.Parallel()
 	var due atomic.Int64
@@ -228,4 +280,40 @@ func TestStopEndsEveryGoroutine(t *testing.T) {
 		t.Error("Notify after Stop accepted a key")
 	}
 	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+}
+
+// Held lists every key the dispatcher holds, whether it waits, runs or is
+// delayed, and forgets a key once its work is done.
+func TestHeldListsWaitingRunningAndDelayed(t *testing.T) {
+	t.Parallel()
+	started, release := make(chan struct{}), make(chan struct{})
+	d := New(Config[string]{Workers: 1, Work: func(_ context.Context, k string) time.Duration {
+		switch k {
+		case "running":
+			close(started)
+			<-release
+		case "delayed":
+			return time.Hour
+		}
+		return Done
+	}})
+	_ = d.Start(context.Background())
+	defer d.Stop()
+	d.Notify("delayed", false)
+	waitFor(t, "the delayed key to run", func() bool { return d.Stats().Waiting == 1 && d.Stats().Running == 0 })
+	d.Notify("running", false)
+	<-started
+	d.Notify("waiting", false)
+	held := map[string]bool{}
+	for _, k := range d.Held() {
+		held[k] = true
+	}
+	if len(held) != 3 || !held["delayed"] || !held["running"] || !held["waiting"] {
+		t.Errorf("held = %v, want delayed, running and waiting", held)
+	}
+	close(release)
+	waitFor(t, "the work to end", func() bool { return len(d.Held()) == 1 })
+	if got := d.Held(); got[0] != "delayed" {
+		t.Errorf("held after the work = %v, want only the delayed key", got)
+	}
 }

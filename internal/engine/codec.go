@@ -231,7 +231,7 @@ func (s *Session) UnmarshalBinary(data []byte) error {
 	if r.err == nil && r.i != len(r.s) {
 		r.fail("trailing bytes")
 	}
-	if r.err == nil && (out.Status == 0 || out.Status > StatusInterrupted || out.Wait.Kind > WaitHandoff) {
+	if r.err == nil && (out.Status == 0 || out.Status > StatusInterrupted || out.Wait.Kind > WaitAIReply) {
 		r.fail("invalid status or wait kind")
 	}
 	if r.err != nil {

@@ -28,7 +28,8 @@ const (
 	EventContactChanged
 	// EventHTTPCalled: an http_request node made a call (HTTP).
 	EventHTTPCalled
-	// EventLLMCalled: an ai_agent node asked the LLM (Text = error, if any).
+	// EventLLMCalled: an ai_agent node asked the LLM (LLM; Text = error,
+	// if any). Trace and per-node analytics (tokens, latency).
 	EventLLMCalled
 	// EventWaiting: the session waits for Wait (Name), until At when set;
 	// Seq is the wait sequence.
@@ -106,6 +107,8 @@ type Event struct {
 	Message *Message `json:"message,omitempty"`
 	// HTTP is the call of http_called.
 	HTTP *HTTPCall `json:"http,omitempty"`
+	// LLM is the call of llm_called.
+	LLM *LLMCall `json:"llm,omitempty"`
 }
 
 // MessageType is the shape of an outbound message.
@@ -119,6 +122,12 @@ const (
 	MessageList         MessageType = "list"
 	MessageTemplate     MessageType = "template"
 	MessageWhatsAppFlow MessageType = "whatsapp_flow"
+	// MessageVoiceCall asks the host to place a voice call (Call); it is
+	// not a chat message.
+	MessageVoiceCall MessageType = "voice_call"
+	// MessageVoiceTransfer asks the host to transfer the contact's held
+	// call (Transfer); it is not a chat message.
+	MessageVoiceTransfer MessageType = "voice_transfer"
 )
 
 // Message is a fully rendered outbound message. Buttons and List share the
@@ -127,11 +136,13 @@ type Message struct {
 	Type MessageType `json:"type"`
 	Text string      `json:"text,omitempty"`
 	// Media is an attachment (with buttons: the header).
-	Media    *Media         `json:"media,omitempty"`
-	Buttons  []string       `json:"buttons,omitempty"`
-	List     *flow.ListData `json:"list,omitempty"`
-	Template *Template      `json:"template,omitempty"`
-	Flow     *FlowMessage   `json:"flow,omitempty"`
+	Media    *Media           `json:"media,omitempty"`
+	Buttons  []string         `json:"buttons,omitempty"`
+	List     *flow.ListData   `json:"list,omitempty"`
+	Template *Template        `json:"template,omitempty"`
+	Flow     *FlowMessage     `json:"flow,omitempty"`
+	Call     *CallMessage     `json:"call,omitempty"`
+	Transfer *TransferMessage `json:"transfer,omitempty"`
 	// Agent marks a message a person typed in the inbox rather than one a
 	// flow sent (channels treat them differently outside their windows).
 	Agent bool `json:"agent,omitempty"`
@@ -172,6 +183,62 @@ type FlowMessage struct {
 	Token string `json:"token"`
 }
 
+// CallInbound is the Direction of a CallMessage that awaits the contact's
+// call (wait_inbound_call).
+const CallInbound = "inbound"
+
+// CallMessage is a voice call to place, fully rendered.
+type CallMessage struct {
+	// ChannelID is the voice number that places the call (or, inbound,
+	// that the contact calls).
+	ChannelID string `json:"channel_id"`
+	// Direction is "" (outbound: place the call) or CallInbound: await the
+	// contact's call from To and answer it.
+	Direction string `json:"direction,omitempty"`
+	// AwaitSeconds bounds how long an inbound call is awaited (0: as long
+	// as the session waits).
+	AwaitSeconds int `json:"await_seconds,omitempty"`
+	// To is the number to call (E.164); inbound, the number the contact
+	// calls from.
+	To        string `json:"to"`
+	Prompt    string `json:"prompt"`
+	Greeting  string `json:"greeting,omitempty"`
+	Voice     string `json:"voice,omitempty"`
+	Engine    string `json:"engine,omitempty"`
+	Language  string `json:"language,omitempty"`
+	Recording bool   `json:"recording,omitempty"`
+	// MaxDurationSeconds and RingTimeoutSeconds bound the call.
+	MaxDurationSeconds int  `json:"max_duration_seconds"`
+	RingTimeoutSeconds int  `json:"ring_timeout_seconds"`
+	DetectMachine      bool `json:"detect_machine,omitempty"`
+	// TransferTo is where the AI may transfer the caller ("": nowhere,
+	// unless HoldForTransfer), TransferMode how (blind or warm).
+	TransferTo   string `json:"transfer_to,omitempty"`
+	TransferMode string `json:"transfer_mode,omitempty"`
+	// HoldForTransfer lets the AI transfer without TransferTo: the call is
+	// held for the flow's voice_transfer step.
+	HoldForTransfer bool     `json:"hold_for_transfer,omitempty"`
+	Outcomes        []string `json:"outcomes,omitempty"`
+	// Context is what the agent knows of the contact: the session's
+	// variables, rendered.
+	Context map[string]any `json:"context,omitempty"`
+	// Token names the wait the result answers.
+	Token string `json:"token"`
+}
+
+// TransferMessage is a voice_transfer step's request, fully rendered: hand
+// the call a voice_call step held for this session to To.
+type TransferMessage struct {
+	// To is an E.164 number or agent:NAME (flow.CheckTransferTarget).
+	To string `json:"to"`
+	// Mode is blind or warm; Message is what a warm transfer's agent
+	// hears first ("": the reason and the caller's last words).
+	Mode    string `json:"mode"`
+	Message string `json:"message,omitempty"`
+	// Token names the wait the result answers.
+	Token string `json:"token"`
+}
+
 // HTTPCall describes an http_request node's call.
 type HTTPCall struct {
 	Method string `json:"method"`
@@ -185,4 +252,19 @@ type HTTPCall struct {
 
 func errUnknownName(what, name string) error {
 	return fmt.Errorf("unknown %s %q", what, name)
+}
+
+// LLMCall describes an ai_agent node's call.
+type LLMCall struct {
+	Mode             string `json:"mode,omitempty"`
+	Model            string `json:"model,omitempty"`
+	PromptTokens     int    `json:"prompt_tokens"`
+	CompletionTokens int    `json:"completion_tokens"`
+	LatencyMS        int64  `json:"latency_ms"`
+	// Turn is the answer's number in a reply conversation (from 1).
+	Turn int `json:"turn,omitempty"`
+	// Outcome is the exit chosen (classify: the label), or why the call
+	// failed.
+	Outcome string `json:"outcome,omitempty"`
+	Error   string `json:"error,omitempty"`
 }

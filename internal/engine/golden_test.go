@@ -58,6 +58,7 @@ type input struct {
 	MediaURL string           `json:"media_url,omitempty"`
 	Data     map[string]any   `json:"data,omitempty"`
 	Seq      uint32           `json:"seq,omitempty"`
+	Token    string           `json:"token,omitempty"`
 	Stale    bool             `json:"stale,omitempty"`
 	// Advance moves the clock forward before the input (seconds).
 	Advance int           `json:"advance,omitempty"`
@@ -65,7 +66,7 @@ type input struct {
 }
 
 func (in input) engine() engine.Input {
-	return engine.Input{Kind: in.Kind, Text: in.Text, Button: in.Button, ListID: in.ListID, MediaURL: in.MediaURL, Data: in.Data, Seq: in.Seq, Contact: in.Contact}
+	return engine.Input{Kind: in.Kind, Text: in.Text, Button: in.Button, ListID: in.ListID, MediaURL: in.MediaURL, Data: in.Data, Seq: in.Seq, Token: in.Token, Contact: in.Contact}
 }
 
 // sprintOut is one sprint of a golden file.

@@ -50,11 +50,11 @@ type fakeLLM struct {
 	Error  string `json:"error"`
 }
 
-func (l *fakeLLM) Complete(_ context.Context, req engine.LLMRequest) (string, error) {
+func (l *fakeLLM) Complete(_ context.Context, req engine.LLMRequest) (engine.LLMResponse, error) {
 	if l.Error != "" {
-		return "", errors.New(l.Error)
+		return engine.LLMResponse{}, errors.New(l.Error)
 	}
-	return l.Answer + " [" + req.Prompt + "]", nil
+	return engine.LLMResponse{Text: l.Answer + " [" + req.Prompt + "]"}, nil
 }
 
 // route is a canned response of the fake HTTP API.

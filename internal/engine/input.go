@@ -30,12 +30,15 @@ const (
 	InputTimer InputKind = "timer"
 	// InputRelease is a handoff released by an agent.
 	InputRelease InputKind = "release"
+	// InputCall is a voice call's result: Token names the call's wait and
+	// Data holds the result (status, exit, outcome, transcript…).
+	InputCall InputKind = "call"
 )
 
 // inbound reports whether the input is a message from the contact.
 func (k InputKind) inbound() bool {
 	switch k {
-	case InputText, InputButton, InputList, InputMedia, InputLocation, InputFlow:
+	case InputText, InputButton, InputList, InputMedia, InputLocation, InputFlow, InputCall:
 		return true
 	}
 	return false

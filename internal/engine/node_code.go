@@ -19,7 +19,7 @@ func (r *sprint) code(st *flow.Step, c *flow.CodeConfig) int {
 		r.errorf("code", errors.New("code steps are not available here (no script runner)"))
 		return r.take(c.Failed)
 	}
-	req := ScriptRequest{Script: c.Script, Vars: r.s.Vars, Contact: r.env.Contact,
+	req := ScriptRequest{Script: c.Script, Scope: r.rt[0].flow.Scope, Vars: r.s.Vars, Contact: r.env.Contact,
 		Trigger: ScriptTrigger{Input: r.env.Input, Row: r.env.Row, Flow: r.env.Flow}, Timeout: c.Timeout}
 	res, err := r.e.svc.Scripts.Run(r.ctx, req)
 	if err == nil {

@@ -23,7 +23,8 @@ type executor struct {
 }
 
 // executors lists the node types the engine runs, by type name. A type the
-// flow package registers but this table lacks (the voice types) fails the
+// flow package registers but this table lacks (the voice types not built
+// yet) fails the
 // session when reached.
 var executors = map[string]executor{
 	flow.TypeStart:           startExec,
@@ -37,11 +38,15 @@ var executors = map[string]executor{
 	flow.TypeAction:          actionExec,
 	flow.TypeHTTPRequest:     httpRequestExec,
 	flow.TypeCode:            codeExec,
+	flow.TypeData:            dataExec,
 	flow.TypeWhatsAppFlow:    whatsAppFlowExec,
 	flow.TypeDelay:           delayExec,
 	flow.TypeSubflow:         subflowExec,
 	flow.TypeHandoff:         handoffExec,
 	flow.TypeAIAgent:         aiAgentExec,
+	flow.TypeVoiceCall:       voiceCallExec,
+	flow.TypeWaitInboundCall: waitInboundCallExec,
+	flow.TypeVoiceTransfer:   voiceTransferExec,
 }
 
 // byKind indexes executors by flow.Kind for the hot path; it is filled

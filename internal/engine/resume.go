@@ -68,6 +68,12 @@ func (r *sprint) resume(in Input) {
 		r.ignore(in, fmt.Sprintf("unknown input kind %q", in.Kind))
 		return
 	}
+	if (in.Kind == InputCall) != (s.Wait.Kind == WaitCall) {
+		// A call's result answers only a call's wait, and a call's wait
+		// only its result (the contact writing meanwhile changes nothing).
+		r.ignore(in, "waiting for a "+s.Wait.Kind.String()+", not for a "+string(in.Kind))
+		return
+	}
 	if x.resume == nil || s.Wait.Kind == WaitNone || s.Wait.Kind == WaitDelay {
 		r.ignore(in, "waiting for a "+s.Wait.Kind.String()+" timer, not for a message")
 		return

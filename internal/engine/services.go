@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/parleyhq/parley/internal/expr"
@@ -59,10 +60,18 @@ type HTTPDoer interface {
 	Do(ctx context.Context, req HTTPRequest) (HTTPResponse, error)
 }
 
-// LLMRequest is an ai_agent node's question, rendered by the engine.
+// LLMRequest is an ai_agent node's question, rendered by the engine. The
+// contact's text is only ever in Prompt (and in the history the host
+// adds), which the host sends as user-role messages; System and Schema
+// come from the node's configuration alone.
 type LLMRequest struct {
-	// ContactID lets the provider add the conversation history
-	// (HistoryTurns turns) from the host's message store.
+	// Scope is the root flow's Scope (Parley's project): the host picks
+	// the scope's provider.
+	Scope string
+	// Provider names the scope's provider; its default when empty.
+	Provider string
+	// ContactID lets the host add the conversation so far (HistoryTurns
+	// messages) from its message store.
 	ContactID    string
 	Model        string
 	System       string
@@ -70,18 +79,42 @@ type LLMRequest struct {
 	Temperature  float64
 	MaxTokens    int
 	HistoryTurns int
+	// Context is the variables the node shares with the model, as JSON
+	// (bounded by the engine); the host sends it as data in a user-role
+	// message.
+	Context string
+	// Schema, when set, is the JSON schema the answer must follow
+	// (classify, extract); SchemaName names it.
+	Schema     json.RawMessage
+	SchemaName string
 }
 
-// LLM answers ai_agent nodes. When Services has none, ai_agent nodes take
-// their failed exit.
+// LLMResponse is a model's answer and what it cost.
+type LLMResponse struct {
+	Text string
+	// Model is the model that answered.
+	Model            string
+	PromptTokens     int
+	CompletionTokens int
+	// Latency is how long the call took, measured by the host.
+	Latency time.Duration
+}
+
+// LLM answers ai_agent nodes. Timeouts, rate limits and provider failures
+// are errors; the engine then takes the node's failed exit. When Services
+// has none, ai_agent nodes take their failed exit. internal/ai is the
+// production implementation.
 type LLM interface {
-	Complete(ctx context.Context, req LLMRequest) (string, error)
+	Complete(ctx context.Context, req LLMRequest) (LLMResponse, error)
 }
 
 // ScriptRequest is a code node's call: the compiled script and its inputs,
 // copies the runner may not hand back to the engine by reference.
 type ScriptRequest struct {
 	Script *flow.Script
+	// Scope is the root flow's Scope: the project whose database db.query
+	// and db.insert reach.
+	Scope string
 	// Vars, Contact and Trigger are the script's three arguments.
 	Vars    map[string]any
 	Contact expr.Contact
@@ -161,4 +194,51 @@ type Services struct {
 	Forms  Forms
 	// Scripts runs code nodes; without it they take their failed exit.
 	Scripts Scripts
+	// Data runs data nodes; without it they take their failed exit.
+	Data Data
+}
+
+// DataRequest is a data node's operation on the project's own database,
+// its values rendered by the engine. The host binds every value; none is
+// ever put into SQL text.
+type DataRequest struct {
+	// Scope is the root flow's Scope (the project whose database it is).
+	Scope     string
+	Table     string
+	Operation string // flow.DataLookupOne, DataLookupMany, DataInsert, DataUpdate, DataUpsert, DataDelete
+	Where     []DataCondition
+	Values    []DataValue
+	// Limit bounds lookup_many's rows.
+	Limit int
+	// Sort orders lookups: a column, "-column" for descending.
+	Sort string
+}
+
+// DataCondition is one condition of a data node's where list.
+type DataCondition struct {
+	Column string
+	Op     string // eq, ne, lt, le, gt, ge, contains, null, not_null
+	Value  any
+}
+
+// DataValue is one column a data node writes.
+type DataValue struct {
+	Column string
+	Value  any
+}
+
+// DataResult is what a data operation found or changed.
+type DataResult struct {
+	// Rows are the rows found (lookups) or written (insert, update,
+	// upsert), as column → value.
+	Rows []map[string]any
+	// Affected counts rows written or deleted.
+	Affected int64
+}
+
+// Data runs data nodes against the project's own database. When Services
+// has none, data nodes take their failed exit. internal/projectdb is the
+// production implementation.
+type Data interface {
+	Data(ctx context.Context, req DataRequest) (DataResult, error)
 }

@@ -65,9 +65,14 @@ const (
 	WaitDelay
 	// WaitHandoff waits for a release by an agent.
 	WaitHandoff
+	// WaitCall waits for a voice call's result.
+	WaitCall
+	// WaitAIReply waits for the contact's next message in an ai_agent
+	// conversation (Retries counts the answers given).
+	WaitAIReply
 )
 
-var waitNames = [...]string{"", "button", "list", "reply", "whatsapp_flow", "delay", "handoff"}
+var waitNames = [...]string{"", "button", "list", "reply", "whatsapp_flow", "delay", "handoff", "call", "ai_reply"}
 
 // String returns the wait kind's name as shown in waiting events.
 func (k WaitKind) String() string {

@@ -47,6 +47,13 @@ type WhatsAppFlowEnv interface {
 	WhatsAppFlowExists(id string) bool
 }
 
+// AIProvidersEnv is an optional extension of LintEnv: the project's AI
+// providers, which ai_agent nodes call (ok false when unknown: nothing is
+// checked then).
+type AIProvidersEnv interface {
+	AIProviders() (ids []string, ok bool)
+}
+
 type nodeInfo struct {
 	spec  *spec
 	data  any // pointer to the type's data struct; nil when undecodable

@@ -20,6 +20,9 @@ type CampaignFacts struct {
 	Problems Problems
 	// Templates are the template nodes' templates.
 	Templates []TemplateUse
+	// Voice says the flow has voice steps: the campaign needs a voice
+	// number to place its calls.
+	Voice bool
 	// Columns are the dataset columns the flow reads: row.x, and bare
 	// names that no node of the flow sets, sorted.
 	Columns []string
@@ -46,6 +49,9 @@ func Campaign(g Graph, env LintEnv) CampaignFacts {
 	}
 	cols := map[string]bool{}
 	for i, info := range a.nodes {
+		if _, ok := info.data.(*VoiceCallData); ok {
+			out.Voice = true
+		}
 		if td, ok := info.data.(*TemplateData); ok {
 			out.Templates = append(out.Templates, TemplateUse{NodeID: g.Nodes[i].ID, ID: td.TemplateID, Name: td.TemplateName})
 		}

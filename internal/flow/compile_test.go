@@ -237,7 +237,7 @@ func TestImport(t *testing.T) {
 func TestNodeTypesRegistry(t *testing.T) {
 	t.Parallel()
 	types := NodeTypes()
-	if len(types) != 19 {
+	if len(types) != 20 {
 		t.Fatalf("got %d node types", len(types))
 	}
 	groups := map[string]bool{GroupMessages: true, GroupLogic: true, GroupData: true, GroupIntegrations: true, GroupWhatsApp: true, GroupVoice: true}

@@ -16,7 +16,7 @@ type StartData struct {
 
 // TriggerData says what starts a flow.
 type TriggerData struct {
-	Type         string   `json:"type" flow:"required,enum=manual|api|inbound|keyword|campaign|referral|conversation_started|story" doc:"manual/api: started by the API or UI; inbound: any first message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row; referral: a person who came from an ad or a referral link (click-to-WhatsApp/Messenger ads, m.me links); conversation_started: a Viber user opened the chat; story: an Instagram story reply or mention."`
+	Type         string   `json:"type" flow:"required,enum=manual|api|inbound|keyword|campaign|referral|conversation_started|story|inbound_call" doc:"manual/api: started by the API or UI; inbound: any first message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row; referral: a person who came from an ad or a referral link (click-to-WhatsApp/Messenger ads, m.me links); conversation_started: a Viber user opened the chat; story: an Instagram story reply or mention; inbound_call: a call to a voice number from a caller no session awaits (begin the flow with a wait_inbound_call on that number: it answers the call)."`
 	Keywords     []string `json:"keywords,omitempty" doc:"Keywords of a keyword trigger (case-insensitive)."`
 	Match        string   `json:"match,omitempty" flow:"enum=exact|contains|starts_with" doc:"How keywords match the message; exact by default."`
 	ChannelTypes []string `json:"channel_types,omitempty" doc:"Channel types the trigger listens on (whatsapp, webchat…); all when empty."`
@@ -120,7 +120,7 @@ func (t *TriggerData) Channels() []string {
 }
 
 // triggerChannel is the one channel type some triggers come from.
-var triggerChannel = map[string]string{"conversation_started": "viber", "story": "instagram"}
+var triggerChannel = map[string]string{"conversation_started": "viber", "story": "instagram", "inbound_call": "voice"}
 
 func (t *TriggerData) keywords() []string {
 	if t == nil {

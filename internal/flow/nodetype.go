@@ -140,6 +140,7 @@ type DynamicExits struct {
 	Detail  string    `json:"detail,omitempty" doc:"Member shown after the label in parentheses, when present"`
 	Inbound bool      `json:"inbound,omitempty" doc:"The item exits are taken on an inbound message"`
 	Always  bool      `json:"always,omitempty" doc:"The rule applies even when From has no items"`
+	When    string    `json:"when,omitempty" doc:"Member of data that must be true for the rule to apply (e.g. converse)"`
 	Plus    []ExitDef `json:"plus,omitempty" doc:"Exits after the item exits"`
 }
 
@@ -196,7 +197,15 @@ type exitDef struct {
 // of evaluates the exits for a node's data, given as decoded JSON.
 func (x Exits) of(data any) []exitDef {
 	for _, d := range x.Dynamic {
-		items := pathValues(data, d.From)
+		if d.When != "" {
+			if m, _ := data.(map[string]any); m == nil || m[d.When] != true {
+				continue
+			}
+		}
+		var items []any
+		if d.From != "" {
+			items = pathValues(data, d.From)
+		}
 		if len(items) == 0 && !d.Always {
 			continue
 		}

@@ -104,8 +104,11 @@ func TestNodeTypesDescribeEveryType(t *testing.T) {
 			}
 		}
 		for _, d := range nt.Exits.Dynamic {
-			if !pathInSchema(nt.Fields, d.From) {
+			if (d.From != "" || d.When == "") && !pathInSchema(nt.Fields, d.From) {
 				t.Errorf("%s: exits from %q, which is not in the schema", nt.Type, d.From)
+			}
+			if d.When != "" && !pathInSchema(nt.Fields, d.When) {
+				t.Errorf("%s: exits when %q, which is not in the schema", nt.Type, d.When)
 			}
 		}
 	}

@@ -55,8 +55,12 @@ const (
 	CodeUnknownTemplate       = "unknown_template"
 	CodeUnknownSubflow        = "unknown_subflow"
 	CodeUnknownWhatsAppFlow   = "unknown_whatsapp_flow"
-	CodeUndefinedVariable     = "undefined_variable"
-	CodeNotExecutable         = "node_not_executable"
+	// CodeAINoProvider: an ai_agent node in a project without an AI
+	// provider (a warning), or naming a provider the project lacks (an
+	// error).
+	CodeAINoProvider      = "ai_no_provider"
+	CodeUndefinedVariable = "undefined_variable"
+	CodeNotExecutable     = "node_not_executable"
 	// CodeUnavailableChannelType: a trigger listens on a channel type this
 	// build cannot connect (an error: the flow would never start there).
 	CodeUnavailableChannelType = "unavailable_channel_type"

@@ -20,6 +20,7 @@ var registry = []*spec{
 	actionNode.spec(),
 	httpRequestNode.spec(),
 	codeNode.spec(),
+	dataNode.spec(),
 	whatsAppFlowNode.spec(),
 	delayNode.spec(),
 	subflowNode.spec(),

@@ -48,11 +48,32 @@ type Field struct {
 	MaxLength int      `json:"max_length,omitempty" doc:"At most this many characters (see the type's limits)"`
 	Minimum   *float64 `json:"minimum,omitempty"`
 	Maximum   *float64 `json:"maximum,omitempty"`
+	// ChannelType marks a field holding the ID of one of the project's
+	// channels of that type (tag channel=voice), for a channel picker.
+	ChannelType string `json:"channel_type,omitempty" doc:"The value is the ID of one of the project's channels of this type: pick it from the channels"`
+	// OptionNotes say which Options another field's value rules out.
+	OptionNotes []OptionNote `json:"option_notes,omitempty" doc:"Options unavailable while another field of the node has some value, and why"`
+}
+
+// OptionNote says that Option cannot be chosen while the sibling field
+// Field holds Value (empty: its default), and why.
+type OptionNote struct {
+	Option string `json:"option"`
+	Field  string `json:"field"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+}
+
+// optionNoter is a data struct that says which options of a field depend
+// on its other fields.
+type optionNoter interface {
+	optionNotes(field string) []OptionNote
 }
 
 // schemaOf derives the schema of a data struct from its tags:
 // json:"name" names the member, flow:"required,template,regex,enum=a|b"
-// refines it (also variable, line, format=code, options=a|b, default=v), doc:"…"
+// refines it (also variable, line, format=code, options=a|b, default=v,
+// channel=type), doc:"…"
 // documents it. Deriving it keeps one source of truth
 // for the typed structs, the linter and the API.
 func schemaOf(t reflect.Type) []Field {
@@ -66,6 +87,9 @@ func schemaOf(t reflect.Type) []Field {
 		f := fieldOf(sf.Type, sf.Tag.Get("flow"))
 		f.Name = name
 		f.Doc = sf.Tag.Get("doc")
+		if n, ok := reflect.New(t).Interface().(optionNoter); ok {
+			f.OptionNotes = n.optionNotes(name)
+		}
 		out = append(out, f)
 	}
 	return out
@@ -92,6 +116,9 @@ func fieldOf(t reflect.Type, tag string) Field {
 		}
 		if v, ok := strings.CutPrefix(o, "options="); ok {
 			f.Options = strings.Split(v, "|")
+		}
+		if v, ok := strings.CutPrefix(o, "channel="); ok {
+			f.ChannelType = v
 		}
 		if v, ok := strings.CutPrefix(o, "format="); ok {
 			f.Format = v

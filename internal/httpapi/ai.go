@@ -143,6 +143,15 @@ func (a aiAPI) generate(ctx context.Context, in *AIFlowGenerateInput) (*huma.Str
 	if err := a.s.deps.AI.Ready(ctx, p); err != nil {
 		return nil, err
 	}
+	return a.stream("draft", func(ctx context.Context, progress func(ai.Progress)) (any, error) {
+		return a.s.deps.AI.Generate(ctx, p, progress)
+	}), nil
+}
+
+// stream answers a model-calling route as server-sent events: "progress"
+// events, then one result event named event, or one "error" event (a
+// problem document) when run fails.
+func (a aiAPI) stream(event string, run func(ctx context.Context, progress func(ai.Progress)) (any, error)) *huma.StreamResponse {
 	return &huma.StreamResponse{Body: func(hctx huma.Context) {
 		hctx.SetHeader("Content-Type", "text/event-stream")
 		hctx.SetHeader("Cache-Control", "no-cache")
@@ -165,7 +174,7 @@ func (a aiAPI) generate(ctx context.Context, in *AIFlowGenerateInput) (*huma.Str
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data)
 			flush()
 		}
-		d, err := a.s.deps.AI.Generate(hctx.Context(), p, func(pr ai.Progress) { send("progress", pr) })
+		res, err := run(hctx.Context(), func(pr ai.Progress) { send("progress", pr) })
 		if err != nil {
 			// A provider's failure is shown as the provider said it (never
 			// an opaque "internal error"): the user has to act on it.
@@ -176,12 +185,102 @@ func (a aiAPI) generate(ctx context.Context, in *AIFlowGenerateInput) (*huma.Str
 				msg = de.Message
 			}
 			if code == domain.CodeInternal {
-				loggerFrom(hctx.Context()).Error("AI flow generation failed", "err", err)
+				loggerFrom(hctx.Context()).Error("AI request failed", "event", event, "err", err)
 				msg = "internal error"
 			}
 			send("error", &Problem{Status: statusOf(code), Code: string(code), Detail: msg})
 			return
 		}
-		send("draft", d)
-	}}, nil
+		send(event, res)
+	}}
+}
+
+// AIFlowEditInput asks for a change to a flow's draft.
+type AIFlowEditInput struct {
+	FlowPath
+	Body struct {
+		Instruction string `json:"instruction" maxLength:"8000" doc:"What to change, in words"`
+		ProviderID  string `json:"provider_id,omitempty" maxLength:"100" doc:"Default: the project's first provider"`
+	}
+}
+
+// aiEdit streams a proposal: an edit script applied to the draft, linted,
+// with its diff. Nothing is saved; the client applies it with PUT
+// /chat-flow/flows/{flow_id}/ and the proposal's base_version.
+func (a aiAPI) edit(ctx context.Context, in *AIFlowEditInput) (*huma.StreamResponse, error) {
+	p := ai.EditParams{ProjectID: principalFrom(ctx).ProjectID, ProviderID: in.Body.ProviderID, FlowID: in.FlowID, Instruction: in.Body.Instruction}
+	if err := a.s.deps.AI.ReadyEdit(ctx, p); err != nil {
+		return nil, err
+	}
+	return a.stream("proposal", func(ctx context.Context, progress func(ai.Progress)) (any, error) {
+		return a.s.deps.AI.Edit(ctx, p, progress)
+	}), nil
+}
+
+// AIFormGenerateInput asks for a WhatsApp Flow from a description.
+type AIFormGenerateInput struct {
+	Body struct {
+		Description string   `json:"description" maxLength:"8000" doc:"What the form asks, in words"`
+		Name        string   `json:"name,omitempty" maxLength:"200" doc:"Default: the model's name"`
+		Categories  []string `json:"categories,omitempty" maxItems:"8" doc:"Default: the model's choice among Meta's categories"`
+		ProviderID  string   `json:"provider_id,omitempty" maxLength:"100"`
+		ChannelID   string   `json:"channel_id,omitempty" maxLength:"100" doc:"Stored on the draft; nothing is sent to Meta until you sync or publish"`
+	}
+}
+
+// AIFormResult is a generated or changed WhatsApp Flow: saved (flow) when
+// status is ready, otherwise the best attempt with its problems, unsaved.
+type AIFormResult struct {
+	ai.FormResult
+	Flow *WhatsAppFlowView `json:"flow"`
+}
+
+func formResult(r ai.FormResult) AIFormResult {
+	out := AIFormResult{FormResult: r}
+	if r.Flow != nil {
+		v := waFlowView(*r.Flow)
+		out.Flow = &v
+	}
+	return out
+}
+
+func (a aiAPI) formGenerate(ctx context.Context, in *AIFormGenerateInput) (*huma.StreamResponse, error) {
+	b := in.Body
+	p := ai.FormGenerateParams{ProjectID: principalFrom(ctx).ProjectID, ProviderID: b.ProviderID, Description: b.Description, Name: b.Name,
+		Categories: b.Categories, ChannelID: b.ChannelID}
+	if err := a.s.deps.AI.ReadyForm(ctx, p); err != nil {
+		return nil, err
+	}
+	return a.stream("whatsapp_flow", func(ctx context.Context, progress func(ai.Progress)) (any, error) {
+		r, err := a.s.deps.AI.GenerateForm(ctx, p, progress)
+		return formResult(r), err
+	}), nil
+}
+
+// AIFormUpdateInput asks for a change to a WhatsApp Flow.
+type AIFormUpdateInput struct {
+	WhatsAppFlowPath
+	Body struct {
+		Instruction string `json:"instruction" maxLength:"8000" doc:"What to change, in words"`
+		ProviderID  string `json:"provider_id,omitempty" maxLength:"100"`
+	}
+}
+
+func (a aiAPI) formUpdate(ctx context.Context, in *AIFormUpdateInput) (*huma.StreamResponse, error) {
+	p := ai.FormUpdateParams{ProjectID: principalFrom(ctx).ProjectID, ProviderID: in.Body.ProviderID, ID: in.WAFlowID, Instruction: in.Body.Instruction}
+	if err := a.s.deps.AI.ReadyFormUpdate(ctx, p); err != nil {
+		return nil, err
+	}
+	return a.stream("whatsapp_flow", func(ctx context.Context, progress func(ai.Progress)) (any, error) {
+		r, err := a.s.deps.AI.UpdateForm(ctx, p, progress)
+		return formResult(r), err
+	}), nil
+}
+
+func (a aiAPI) formCheck(ctx context.Context, in *WhatsAppFlowPath) (*Body[ai.FormCheck], error) {
+	r, err := a.s.deps.AI.CheckForm(ctx, principalFrom(ctx).ProjectID, in.WAFlowID)
+	if err != nil {
+		return nil, err
+	}
+	return bodyOf(r), nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/waflow"
 )
 
 // aiValidFlow is a generator answer that lints (as in internal/ai's tests).
@@ -32,7 +33,10 @@ const aiValidFlow = `{"name":"Opt-in","nodes":[
 func aiHarness(t *testing.T) *harness {
 	box, _ := secret.NewBox([]byte(strings.Repeat("k", secret.KeySize)))
 	return newHarnessWith(t, func(d *httpapi.Deps) {
-		d.AI = ai.New(ai.Deps{Store: d.Store, Box: box, Clock: d.Clock, IDs: d.IDs})
+		if d.WhatsAppFlows == nil {
+			d.WhatsAppFlows = waflow.New(waflow.Deps{Store: d.Store, Channels: d.Channels, Clock: d.Clock, IDs: d.IDs})
+		}
+		d.AI = ai.New(ai.Deps{Store: d.Store, Box: box, Clock: d.Clock, IDs: d.IDs, Flows: d.Flows, Forms: d.WhatsAppFlows})
 	})
 }
 

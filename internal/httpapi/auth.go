@@ -112,6 +112,10 @@ func (s *Server) scopeChecks() map[string]scopeCheck {
 			_, err := s.deps.Store.SessionGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
 		},
+		"call_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.CallGet(ctx, store.Ref{ProjectID: projectID, ID: id})
+			return err
+		},
 		"channel_id": func(ctx context.Context, projectID, id string) error {
 			_, err := s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
@@ -128,8 +132,32 @@ func (s *Server) scopeChecks() map[string]scopeCheck {
 			_, err := s.deps.Store.AIProviderGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
 		},
+		// A table is looked up in the project's own database only, so
+		// another project's table is not found there.
+		"table": func(ctx context.Context, projectID, id string) error {
+			if s.deps.ProjectData == nil {
+				return domain.NotFound("table", id)
+			}
+			_, err := s.deps.ProjectData.Table(ctx, projectID, id)
+			return err
+		},
+		// A row key is only ever looked up in a table that passed the
+		// check above, in the project's own database.
+		"key": func(context.Context, string, string) error { return nil },
 		"dead_letter_id": func(ctx context.Context, projectID, id string) error {
 			_, err := s.deps.Store.DeadLetterGet(ctx, store.DeadLetterGetParams{ProjectID: projectID, ID: id})
+			return err
+		},
+		"signup_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.WhatsAppSignupGet(ctx, store.Ref{ProjectID: projectID, ID: id})
+			return err
+		},
+		"subscription_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.WebhookSubscriptionGet(ctx, store.Ref{ProjectID: projectID, ID: id})
+			return err
+		},
+		"delivery_id": func(ctx context.Context, projectID, id string) error {
+			_, err := s.deps.Store.WebhookDeliveryGet(ctx, store.Ref{ProjectID: projectID, ID: id})
 			return err
 		},
 	} {

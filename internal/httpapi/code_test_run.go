@@ -59,7 +59,7 @@ func (a *runtimeAPI) codeTest(ctx context.Context, in *CodeTestInput) (*Body[Cod
 	if b.TimeoutMS > 0 {
 		timeout = time.Duration(b.TimeoutMS) * time.Millisecond
 	}
-	req := engine.ScriptRequest{Script: s, Vars: b.Variables, Timeout: timeout,
+	req := engine.ScriptRequest{Script: s, Scope: principalFrom(ctx).ProjectID, Vars: b.Variables, Timeout: timeout,
 		Contact: expr.Contact{ID: "sample", Name: b.Contact.Name, Phone: b.Contact.Phone, Fields: b.Contact.Fields, Tags: b.Contact.Tags},
 		Trigger: engine.ScriptTrigger{Input: expr.Input{Text: b.InputText, Type: "text"}}}
 	start := time.Now()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/parleyhq/parley/internal/eventhook"
+	"github.com/parleyhq/parley/internal/signup"
 	"io"
 	"log/slog"
 	"net/http"
@@ -88,6 +90,8 @@ func newHarnessWith(t *testing.T, change func(*httpapi.Deps)) *harness {
 		Scripts: scripts,
 		HTTP:    httpclient.New(httpclient.WithAllow(netip.MustParsePrefix("127.0.0.0/8"))),
 	}
+	deps.Signup = signup.New(signup.Deps{Store: st, Channels: channels, Box: box, Clock: clock, IDs: ids})
+	deps.EventHooks = eventhook.New(eventhook.Deps{Store: st, Box: box, HTTP: deps.HTTP, Clock: clock, IDs: ids, Logger: logger})
 	if change != nil {
 		change(&deps)
 	}

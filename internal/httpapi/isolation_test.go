@@ -74,6 +74,32 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// An event subscription of project B with one delivery.
+	bSub, err := h.store.WebhookSubscriptionCreate(context.Background(), store.WebhookSubscription{ID: "b-subscription-1", ProjectID: b.project.ID,
+		URL: "https://bravo-secret.example/hook", Events: []string{"*"}, SecretSealed: "x", Active: true, CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.WebhookEventRecord(context.Background(), store.WebhookEventRecordParams{ProjectID: b.project.ID, EventID: "b-event-1",
+		Type: "message.received", Payload: []byte(`{"bravo":"secret event"}`), Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := h.store.WhatsAppSignupCreate(context.Background(), store.WhatsAppSignup{ID: "b-signup-1", ProjectID: b.project.ID, WABAID: "1",
+		PhoneNumberID: "2", Name: "Bravo signup", Steps: []byte(`[]`), Status: "failed", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A recorded call of project B.
+	if err := h.store.CallCreate(context.Background(), store.Call{ID: "b-call-1", ProjectID: b.project.ID, ChannelID: bChannel["id"].(string), ContactID: "c",
+		Direction: "outbound", From: "+14155550100", To: "+14155550111", Status: "completed", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.CallRecordingPut(context.Background(), store.CallRecording{CallID: "b-call-1", ContentType: "audio/wav", Data: []byte("RIFF bravo secret audio"),
+		CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
 	// One thing of each kind in project B, by path parameter name.
 	fixtures := map[string]string{
 		"project_id":  b.project.ID,
@@ -94,9 +120,15 @@ func TestIsolation(t *testing.T) {
 		"invitation_id":  bInvitation.ID,
 		"campaign_id":    bCampaign.ID,
 		"execution_id":   bExecution.ID,
+
+		"subscription_id": bSub.ID,
+		"delivery_id":     "b-event-1." + bSub.ID,
+		"signup_id":       "b-signup-1",
+		"call_id":         "b-call-1",
 	}
 	secrets := []string{"bravo_secret_form", b.project.ID, b.project.Name, b.user.ID, b.user.Email, b.tokenID, bFlowID, "Bravo hidden flow",
-		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name, bDeadLetter.ID, "bravo reason", bInvitation.ID, bInvitation.Email}
+		bSim["id"].(string), bSim["contact_id"].(string), bChannel["id"].(string), bTemplate.Name, bDeadLetter.ID, "bravo reason", bInvitation.ID, bInvitation.Email,
+		"bravo-secret.example", "secret event"}
 
 	// A fresh login per route: one of the routes is /auth/logout.
 	callers := func() map[string]*client {
@@ -143,7 +175,13 @@ func TestIsolation(t *testing.T) {
 		// Control: B's owner reaches the same read, so the 404 above came
 		// from isolation and not from a broken route.
 		if r.Method == http.MethodGet && path != r.Path {
-			if res := ownerB.do(r.Method, path, nil); res.status != http.StatusOK {
+			res := ownerB.do(r.Method, path, nil)
+			// B's channel is a web chat: its owner is told it has no
+			// business profile (422), which still shows the route found it.
+			if r.ID == "get-channel-profile" && res.status == http.StatusUnprocessableEntity && strings.Contains(string(res.body), "no business profile") {
+				continue
+			}
+			if res.status != http.StatusOK {
 				t.Errorf("control: %s %s as B's owner: status %d: %s", r.Method, path, res.status, res.body)
 			}
 		}

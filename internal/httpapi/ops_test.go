@@ -20,6 +20,11 @@ func TestMetricsToken(t *testing.T) {
 		t.Fatalf("open /metrics = %d", res.status)
 	}
 	h := newHarnessWith(t, func(d *httpapi.Deps) { d.MetricsToken = "scrape-secret" })
+	// One request first: the per-request metrics exist once a request was
+	// served, whichever subtest runs first.
+	if res := h.bearer("").do("GET", "/healthz", nil); res.status != http.StatusOK {
+		t.Fatalf("/healthz = %d", res.status)
+	}
 	tests := []struct {
 		name, auth string
 		want       int

@@ -9,6 +9,7 @@ import (
 	"github.com/parleyhq/parley/internal/account"
 
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/projectdb"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -21,7 +22,13 @@ type ProjectListInput struct {
 	PageParams
 }
 
-func (s *Server) projectList(ctx context.Context, in *ProjectListInput) (*ListOutput[domain.Project], error) {
+// ProjectView is a project with the state of its own database.
+type ProjectView struct {
+	domain.Project
+	Database *projectdb.Status `json:"database,omitempty" doc:"The project's own database: provisioning, ready, failed (with the reason) or none yet"`
+}
+
+func (s *Server) projectList(ctx context.Context, in *ProjectListInput) (*ListOutput[ProjectView], error) {
 	p := principalFrom(ctx)
 	params := store.ProjectListParams{Page: in.page()}
 	if p.Via == "token" {
@@ -33,7 +40,22 @@ func (s *Server) projectList(ctx context.Context, in *ProjectListInput) (*ListOu
 	if err != nil {
 		return nil, err
 	}
-	return listOf(l), nil
+	out := store.List[ProjectView]{Items: make([]ProjectView, len(l.Items)), Next: l.Next}
+	ids := make([]string, len(l.Items))
+	for i, p := range l.Items {
+		out.Items[i].Project, ids[i] = p, p.ID
+	}
+	if s.deps.ProjectData != nil {
+		states, err := s.deps.ProjectData.Statuses(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out.Items {
+			st := states[out.Items[i].ID]
+			out.Items[i].Database = &st
+		}
+	}
+	return listOf(out), nil
 }
 
 // ProjectCreateInput creates a project.

@@ -117,6 +117,10 @@ func (s *Server) routeTable() []Route {
 		op(del, "/ai/providers/{provider_id}/", "delete-ai-provider", "Remove an LLM provider", "ai", Owner, aa.remove).with(noContent),
 		op(get, "/ai/providers/{provider_id}/check", "check-ai-provider", "Say what works with a provider: reachable, model served, JSON mode, streaming", "ai", Editor, aa.check),
 		op(post, "/ai/flows/generate", "generate-flow", "Generate a chat-flow draft from a description or outline; streams progress and the draft as server-sent events; saves nothing", "ai", Editor, aa.generate),
+		op(post, "/ai/flows/{flow_id}/edit", "edit-flow-with-ai", "Propose a change to a flow's draft from an instruction (an edit script applied, linted, with its diff); streams progress and the proposal as server-sent events; saves nothing — apply with PUT /chat-flow/flows/{flow_id}/ and base_version", "ai", Editor, aa.edit),
+		op(post, "/ai/whatsapp-flows/generate", "generate-whatsapp-flow", "Generate a WhatsApp Flow from a description (latest Flow JSON version, validated and repaired); streams progress and the result; a valid one is saved as a draft, not sent to Meta", "ai", Editor, aa.formGenerate),
+		op(post, "/ai/whatsapp-flows/{wa_flow_id}/update", "update-whatsapp-flow-with-ai", "Change a WhatsApp Flow by an instruction (validated and repaired; keeps its Meta Flow ID); streams progress and the result; saved as a draft when valid, not sent to Meta", "ai", Editor, aa.formUpdate),
+		op(post, "/ai/whatsapp-flows/{wa_flow_id}/check", "check-whatsapp-flow-for-ai", "A WhatsApp Flow's problems, Parley's validator's (recomputed) and Meta's (last sync), in words an author or a model can act on; stores nothing, needs no provider", "ai", Editor, aa.formCheck),
 
 		// Chat flows (docs/api.md). Viewers read, editors write.
 		op(get, "/chat-flow/flows/", "list-flows", "List flows (filter by status, channel, name; paginated)", "chat-flow", Viewer, fa.list),
@@ -157,6 +161,7 @@ func (s *Server) routeTable() []Route {
 		op(put, "/contacts/{contact_id}/", "update-contact", "Edit a contact's name, fields, tags, opt-out or assignee", "contacts", Editor, ra.contactUpdate),
 		op(post, "/contacts/{contact_id}/merge/", "merge-contact", "Merge another contact (the same person on another channel) into this one: one contact, one timeline", "contacts", Editor, ra.contactMerge),
 		op(post, "/contacts/{contact_id}/release/", "release-contact", "Release a handoff: the bot takes the conversation back", "contacts", Editor, ra.contactRelease),
+		op(get, "/projects/{project_id}/calls/{call_id}/recording", "get-call-recording", "A recorded voice call's audio (audio/wav or audio/mpeg; Range requests work): the URL in a call's recording_url", "contacts", Viewer, ra.callRecording),
 		op(get, "/conversations/{contact_id}/messages/", "list-messages", "A contact's messages with their statuses, newest first", "contacts", Viewer, ra.conversation),
 		op(post, "/conversations/{contact_id}/messages/", "send-message", "Reply as a person (an agent) in the conversation", "contacts", Editor, ra.agentSend).with(created),
 		op(get, "/sessions/", "list-sessions", "List sessions, by contact, flow or status", "sessions", Viewer, ra.sessionList),
@@ -168,6 +173,9 @@ func (s *Server) routeTable() []Route {
 		op(get, "/simulator/sessions/{session_id}/", "get-simulation", "A simulated session: messages, what it waits for, trace", "simulator", Viewer, ra.simGet),
 		op(post, "/simulator/sessions/{session_id}/messages/", "simulate-message", "Say something as the contact: text, button, list_reply or flow_response", "simulator", Editor, ra.simMessage),
 		op(post, "/simulator/sessions/{session_id}/timeout/", "simulate-timeout", "Fire the pending timer now", "simulator", Editor, ra.simTimeout),
+		op(get, "/simulator/sessions/{session_id}/call/", "get-simulated-call", "The simulated session's call, as its callee hears it: events after a cursor (long polling with wait_ms), status, result", "simulator", Editor, ra.simCallGet),
+		op(post, "/simulator/sessions/{session_id}/call/lines/", "say-simulated-call", "Say a line as the callee of the simulated session's call", "simulator", Editor, ra.simCallLine),
+		op(post, "/simulator/sessions/{session_id}/call/hangup/", "hang-up-simulated-call", "Hang up the simulated session's call as its callee", "simulator", Editor, ra.simCallHangup),
 
 		// WhatsApp Flows (forms), synced to Meta through the channel's forms capability.
 		op(get, "/whatsapp-flows/", "list-whatsapp-flows", "List WhatsApp Flows (forms) with their status", "whatsapp-flows", Viewer, ra.waFlowList),
@@ -209,7 +217,13 @@ func (s *Server) routeTable() []Route {
 		// The sandbox's customer side (`serve --sandbox` only; sandbox channels only; no secret leaves the server).
 		op(get, "/sandbox/channels/", "list-sandbox-channels", "The channels connected to the sandbox's fake WhatsApp (serve --sandbox)", "sandbox", Public, s.sandboxChannels),
 		op(post, "/sandbox/messages/", "send-sandbox-message", "Play the customer: the server signs and posts an inbound webhook to a sandbox channel", "sandbox", Public, s.sandboxSend).with(created),
+		op(post, "/sandbox/notices/", "send-sandbox-notice", "Play Meta: the server signs and posts a quality or account notice webhook (phone_number_quality_update, account_update) about a sandbox WhatsApp channel", "sandbox", Public, s.sandboxNotice).with(created),
 		op(get, "/sandbox/replies/", "list-sandbox-replies", "What a sandbox channel sent to a customer, as their phone shows it", "sandbox", Public, s.sandboxReplies),
+		op(post, "/sandbox/calls/", "create-sandbox-call", "Be the callee: the next call from a sandbox voice number to a number is answered by you (and a flow may be started to place it)", "sandbox", Public, s.sandboxCall).with(created),
+		op(post, "/sandbox/calls/inbound/", "create-sandbox-inbound-call", "Be the caller: a scripted caller calls the sandbox Twilio number through the fake Twilio (the signed incoming-call webhook), answered by a waiting session or a flow with the inbound_call trigger", "sandbox", Public, s.sandboxInboundCall).with(created),
+		op(get, "/sandbox/calls/{id}/", "get-sandbox-call", "A sandbox call as its callee hears it: events after a cursor (long polling with wait_ms), status, result", "sandbox", Public, s.sandboxCallGet),
+		op(post, "/sandbox/calls/{id}/lines/", "say-sandbox-call", "Say a line as the callee of a sandbox call", "sandbox", Public, s.sandboxCallLine),
+		op(post, "/sandbox/calls/{id}/hangup/", "hang-up-sandbox-call", "Hang up a sandbox call as its callee", "sandbox", Public, s.sandboxCallHangup),
 		// Campaign reports and live progress (the campaigns themselves: campaigns.go).
 		op(get, "/campaigns/{campaign_id}/report/", "campaign-report", "The campaign's report: per channel sent/delivered/read/failed by reason and response rate, per-template performance, flow outcomes, per-node funnel, hourly series", "campaigns", Viewer, ra.campaignReport),
 		op(get, "/campaigns/{campaign_id}/report/recipients.csv", "campaign-recipients-csv", "Every row of the campaign's datasets with its outcome, as CSV (cells escaped against formula injection)", "campaigns", Viewer, ra.campaignRecipientsCSV),
@@ -250,6 +264,44 @@ func (s *Server) routeTable() []Route {
 			op(post, "/campaigns/{campaign_id}/executions/{execution_id}/pause", "pause-campaign-execution", "Start no new rows; in-flight sends finish", "campaigns", Editor, a.executionPause),
 			op(post, "/campaigns/{campaign_id}/executions/{execution_id}/resume", "resume-campaign-execution", "Resume a paused execution", "campaigns", Editor, a.executionResume),
 			op(post, "/campaigns/{campaign_id}/executions/{execution_id}/stop", "stop-campaign-execution", "Stop: rows not started stay queued for a later execution", "campaigns", Editor, a.executionStop),
+		)
+	}
+	routes = append(routes, s.projectDataRoutes()...)
+	// Event webhooks (eventhooks.go, docs/webhooks.md): under their own
+	// prefixes, apart from the providers' /webhooks/{type}/….
+	if s.deps.EventHooks != nil {
+		h := eventHookAPI{s: s}
+		routes = append(routes,
+			op(get, "/event-types/", "list-event-types", "The events a webhook subscription can ask for", "event-webhooks", Viewer, h.types),
+			op(get, "/event-subscriptions/", "list-event-subscriptions", "The project's event webhook subscriptions (never their secrets)", "event-webhooks", Viewer, h.list),
+			op(post, "/event-subscriptions/", "create-event-subscription", "Subscribe a URL to events; the signing secret is in the answer, shown once", "event-webhooks", Owner, h.create).with(created),
+			op(get, "/event-subscriptions/{subscription_id}/", "get-event-subscription", "Get an event webhook subscription", "event-webhooks", Viewer, h.get),
+			op(put, "/event-subscriptions/{subscription_id}/", "update-event-subscription", "Change a subscription's URL, events, description or activity", "event-webhooks", Owner, h.update),
+			op(del, "/event-subscriptions/{subscription_id}/", "delete-event-subscription", "Delete a subscription and its deliveries", "event-webhooks", Owner, h.remove).with(noContent),
+			op(post, "/event-subscriptions/{subscription_id}/secret", "rotate-event-subscription-secret", "Replace the signing secret; the new one is in the answer, shown once", "event-webhooks", Owner, h.rotate),
+			op(get, "/event-subscriptions/{subscription_id}/deliveries/", "list-event-deliveries", "A subscription's deliveries, newest first, with state, attempts and next try", "event-webhooks", Viewer, h.deliveries),
+			op(get, "/event-deliveries/{delivery_id}/", "get-event-delivery", "A delivery with its request body and every attempt (signature, answer status and body excerpt, error)", "event-webhooks", Viewer, h.delivery),
+			op(post, "/event-deliveries/{delivery_id}/redeliver", "redeliver-event", "Send a delivery again now (signed afresh) and record the attempt", "event-webhooks", Editor, h.redeliver),
+		)
+	}
+	// WhatsApp numbers: embedded signup and business profiles (profile.go).
+	if s.deps.Channels != nil {
+		pa := profileAPI{s: s}
+		photo := func(r *Route) { r.MaxBodyBytes = photoBodyLimit }
+		routes = append(routes,
+			op(get, "/channels/{channel_id}/profile", "get-channel-profile", "The number's business profile as WhatsApp shows it, with its display-name requests and their review", "channels", Viewer, pa.get),
+			op(put, "/channels/{channel_id}/profile", "update-channel-profile", "Change the business profile (about, address, description, email, websites, vertical); absent fields stay", "channels", Editor, pa.update),
+			op(post, "/channels/{channel_id}/profile/photo", "upload-channel-profile-photo", "Upload a profile photo (JPEG or PNG, base64): Meta's Resumable Upload API, then the profile's handle", "channels", Editor, pa.photo).with(photo),
+			op(post, "/channels/{channel_id}/profile/display-name", "request-channel-display-name", "Ask Meta for a new display name; it stays pending until Meta's review arrives by webhook", "channels", Editor, pa.displayName),
+		)
+	}
+	if s.deps.Signup != nil {
+		sa := signupAPI{s: s}
+		routes = append(routes,
+			op(get, "/whatsapp-signups/config", "whatsapp-signup-config", "What the Channels page needs to launch Meta's embedded signup (app and configuration IDs; whether the sandbox stands in)", "channels", Viewer, sa.config),
+			op(post, "/whatsapp-signups/", "start-whatsapp-signup", "Connect a number from what Meta's signup window returned: exchange the code, subscribe the app, register the number, create the channel — each step with its outcome", "channels", Owner, sa.start).with(created),
+			op(get, "/whatsapp-signups/{signup_id}/", "get-whatsapp-signup", "A signup with each step's outcome", "channels", Viewer, sa.get),
+			op(post, "/whatsapp-signups/{signup_id}/retry", "retry-whatsapp-signup", "Run a failed signup again from the failed step", "channels", Owner, sa.retry),
 		)
 	}
 	// Provider webhooks, as each registered channel type declares them

@@ -50,6 +50,7 @@ type MessageView struct {
 	Template    *engine.Template    `json:"template,omitempty"`
 	Flow        *engine.FlowMessage `json:"flow,omitempty"`
 	Data        map[string]any      `json:"data,omitempty" doc:"Structured content of inbound messages (e.g. WhatsApp Flow answers)"`
+	Call        map[string]any      `json:"call,omitempty" doc:"A call's result (type call): status, answered_by, end_reason, duration_ms, transcript [{speaker,text,at_ms,interrupted}], recording_url, transfer, outcome, summary, error"`
 	Status      string              `json:"status" enum:"received,queued,sent,delivered,read,failed"`
 	ErrorCode   string              `json:"error_code,omitempty"`
 	ErrorReason string              `json:"error_reason,omitempty"`
@@ -70,6 +71,16 @@ func messageView(m domain.Message) MessageView {
 			if em.Flow != nil && v.Text == "" {
 				v.Text = em.Flow.Body
 			}
+			if em.Call != nil && v.Text == "" {
+				v.Text = "📞 Calling " + em.Call.To
+			}
+		}
+		return v
+	}
+	if m.Type == "call" {
+		var call map[string]any
+		if json.Unmarshal(m.Content, &call) == nil {
+			v.Call = call
 		}
 		return v
 	}
@@ -362,6 +373,19 @@ func (a *runtimeAPI) sessionDetail(ctx context.Context, projectID, id string) (S
 			}
 			_ = json.Unmarshal(t.Data, &e)
 			d.Errors = append(d.Errors, SessionError{NodeID: t.NodeID, Text: e.Text})
+		case "http_called":
+			// A failed call takes the node's failure exit without an error
+			// event; its reason belongs with the errors, where people look.
+			var e struct {
+				HTTP engine.HTTPCall `json:"http"`
+			}
+			if json.Unmarshal(t.Data, &e) == nil && e.HTTP.Error != "" {
+				text := e.HTTP.Error
+				if !strings.HasPrefix(text, e.HTTP.Method+" ") {
+					text = e.HTTP.Method + " " + e.HTTP.URL + ": " + text
+				}
+				d.Errors = append(d.Errors, SessionError{NodeID: t.NodeID, Text: "HTTP request failed, so the failure exit was taken: " + text})
+			}
 		}
 	}
 	msgs, err := a.s.deps.Store.MessageList(ctx, store.MessageListParams{ProjectID: projectID, ContactID: s.ContactID, Page: store.Page{Limit: store.MaxPageSize}})

@@ -379,3 +379,29 @@ func TestHTTPTestCall(t *testing.T) {
 		t.Fatalf("header = %v", p)
 	}
 }
+
+// TestSimulatorShowsWhyHTTPFailed: an http_request node that takes its
+// failure exit puts the reason among the session's errors, not only in the
+// trace's raw events.
+func TestSimulatorShowsWhyHTTPFailed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	c := h.bearer(h.tenant("Alpha").token)
+	graph := `{"nodes":[{"id":"s","type":"start","data":{"trigger":{"type":"manual"}}},
+	 {"id":"call","type":"http_request","data":{"url":"http://127.0.0.1:9/orders/1.json"}},
+	 {"id":"ok","type":"end","data":{"text":"ok"}},{"id":"down","type":"end","data":{"text":"down"}}],
+	 "edges":[{"id":"e1","source":"s","target":"call"},{"id":"e2","source":"call","sourceHandle":"success","target":"ok"},{"id":"e3","source":"call","sourceHandle":"failure","target":"down"}]}`
+	f := c.do("POST", "/chat-flow/flows/", map[string]any{"name": "Lookup", "flow_data": json.RawMessage(graph)}).want(http.StatusCreated).json()
+	sim := c.do("POST", "/simulator/sessions/", map[string]any{"flow_id": f["id"], "draft": true}).want(http.StatusCreated).json()
+	if lastOut(sim)["text"] != "down" {
+		t.Fatalf("simulation = %v", sim)
+	}
+	errs, _ := sim["errors"].([]any)
+	if len(errs) != 1 {
+		t.Fatalf("errors = %v, want the failed call", sim["errors"])
+	}
+	e := errs[0].(map[string]any)
+	if e["node_id"] != "call" || !strings.Contains(e["text"].(string), "HTTP request failed, so the failure exit was taken: GET http://127.0.0.1:9/orders/1.json") {
+		t.Fatalf("error = %v", e)
+	}
+}

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/voice/sim"
 )
 
 // SandboxConsole is the customer's side of `serve --sandbox`, for
@@ -21,6 +23,21 @@ type SandboxConsole interface {
 	// SandboxReplies returns what the channel sent to the customer after
 	// the cursor, oldest first, and the new cursor.
 	SandboxReplies(ctx context.Context, channelID, to string, after int) ([]SandboxReply, int, error)
+	// SandboxCall makes the next call to a number from a sandbox voice
+	// number a live call a person answers, and starts a flow for that
+	// number when asked.
+	SandboxCall(ctx context.Context, in SandboxCallInput) (SandboxCall, error)
+	// SandboxNotice posts, as Meta, a signed quality or account notice
+	// webhook about a sandbox WhatsApp channel's number or business
+	// account.
+	SandboxNotice(ctx context.Context, in SandboxNoticeInput) (SandboxNoticeSent, error)
+	// SandboxLive finds a live call SandboxCall set up, and the project
+	// its calls are recorded in.
+	SandboxLive(ctx context.Context, id string) (*sim.Live, string, error)
+	// SandboxInboundCall has a scripted caller call the sandbox Twilio
+	// number through the fake Twilio: its signed incoming-call webhook
+	// reaches the number's Voice URL as a real call's would.
+	SandboxInboundCall(ctx context.Context, in SandboxInboundCallInput) (SandboxInboundCall, error)
 }
 
 // SandboxChannel is a channel connected to the sandbox.
@@ -58,6 +75,21 @@ type SandboxSent struct {
 	// Kind and Title say what was sent (a button is sent by its ID and title).
 	Kind  string `json:"kind" enum:"text,button,list,quick_reply,form"`
 	Title string `json:"title"`
+}
+
+// SandboxNoticeInput is a notice Meta sends about a number or its
+// business account.
+type SandboxNoticeInput struct {
+	ChannelID    string `json:"channel_id" required:"true" maxLength:"100" doc:"The sandbox WhatsApp channel the notice is about"`
+	Field        string `json:"field" required:"true" enum:"phone_number_quality_update,account_update" doc:"The webhook field"`
+	Event        string `json:"event" required:"true" enum:"FLAGGED,DOWNGRADE,UNFLAGGED,UPGRADE,ACCOUNT_RESTRICTION,ACCOUNT_VIOLATION,DISABLED_UPDATE" doc:"The event: quality FLAGGED or DOWNGRADE (and UNFLAGGED, UPGRADE); account ACCOUNT_RESTRICTION, ACCOUNT_VIOLATION or DISABLED_UPDATE"`
+	CurrentLimit string `json:"current_limit,omitempty" maxLength:"40" doc:"The messaging limit a quality notice reports (default TIER_1K)"`
+}
+
+// SandboxNoticeSent is the webhook SandboxNotice posted.
+type SandboxNoticeSent struct {
+	ChannelID string          `json:"channel_id"`
+	Body      json.RawMessage `json:"body" doc:"The webhook body as posted (signed) to the channel's webhook URL"`
 }
 
 // SandboxReply is a message the bot sent to the customer, as their phone
@@ -128,6 +160,26 @@ type sandboxSendIn struct {
 
 type sandboxSendOut struct {
 	Body SandboxSent
+}
+
+type sandboxNoticeIn struct {
+	Body SandboxNoticeInput
+}
+
+type sandboxNoticeOut struct {
+	Body SandboxNoticeSent
+}
+
+func (s *Server) sandboxNotice(ctx context.Context, in *sandboxNoticeIn) (*sandboxNoticeOut, error) {
+	c, err := s.sandboxConsole()
+	if err != nil {
+		return nil, err
+	}
+	sent, err := c.SandboxNotice(ctx, in.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &sandboxNoticeOut{Body: sent}, nil
 }
 
 type sandboxRepliesIn struct {

@@ -9,6 +9,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"github.com/parleyhq/parley/internal/ai"
+	"github.com/parleyhq/parley/internal/eventhook"
+	"github.com/parleyhq/parley/internal/signup"
 	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
 	"net/http"
@@ -30,6 +32,7 @@ import (
 	"github.com/parleyhq/parley/internal/dataset"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/projectdb"
 	"github.com/parleyhq/parley/internal/runner"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/template"
@@ -71,6 +74,9 @@ type Deps struct {
 	// leaves their routes out (tests of the account API only).
 	Datasets  *dataset.Service
 	Campaigns *campaign.Service
+	// ProjectData is each project's own database (the Data page, the SQL
+	// console); nil leaves its routes out.
+	ProjectData *projectdb.Service
 	// Scripts runs code nodes' scripts (the editor's test run), with the
 	// same runner and limits as the engine's.
 	Scripts engine.Scripts
@@ -87,6 +93,11 @@ type Deps struct {
 	// AI manages the project's LLM providers and generates flows; nil
 	// builds one over Store that cannot seal API keys.
 	AI *ai.Service
+	// EventHooks manages event webhooks (subscriptions, deliveries,
+	// redelivery); nil leaves their routes out.
+	EventHooks *eventhook.Service
+	// Signup runs WhatsApp's embedded signup; nil leaves its routes out.
+	Signup *signup.Service
 	// ChannelLog receives the log entries of webhooks; nil records none.
 	ChannelLog channellog.Sink
 	// Replayer replays dead letters; nil uses this package's webhook
@@ -100,6 +111,9 @@ type Deps struct {
 	// Sandbox is the customer's side of `serve --sandbox`; nil answers
 	// its routes 404.
 	Sandbox SandboxConsole
+	// LiveCalls finds the simulator's live calls (a person playing the
+	// callee); nil disables the simulator's call routes.
+	LiveCalls LiveCalls
 	// WebhookReads bound the webhook bodies read at once; zero fields take
 	// DefaultWebhookReadLimits.
 	WebhookReads WebhookReadLimits
@@ -143,7 +157,10 @@ func New(d Deps) *Server {
 		d.WhatsAppFlows = waflow.New(waflow.Deps{Store: d.Store, Channels: adapters, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger})
 	}
 	if d.AI == nil {
-		d.AI = ai.New(ai.Deps{Store: d.Store, Clock: d.Clock, IDs: d.IDs})
+		if d.Flows == nil {
+			d.Flows = chatflow.New(d.Store, d.Clock, d.IDs)
+		}
+		d.AI = ai.New(ai.Deps{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Flows: d.Flows, Forms: d.WhatsAppFlows})
 	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	cfg := huma.DefaultConfig("Parley API", Version)

@@ -32,7 +32,7 @@ type SimStartInput struct {
 
 // SimWait is what a simulated session waits for.
 type SimWait struct {
-	Kind      string     `json:"kind" enum:"button,list,reply,whatsapp_flow,delay,handoff," doc:"Empty when the session does not wait"`
+	Kind      string     `json:"kind" enum:"button,list,reply,whatsapp_flow,delay,handoff,call,ai_reply," doc:"Empty when the session does not wait"`
 	NodeID    string     `json:"node_id"`
 	TimeoutAt *time.Time `json:"timeout_at"`
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +69,10 @@ func (a *runtimeAPI) logWebhook(t *webhookTrace, r *http.Request, body []byte, s
 		}
 		if json.Unmarshal(t.body.Bytes(), &p) == nil {
 			errText = p.Detail
+		} else if len(t.body.Bytes()) <= 300 {
+			// A plain-text refusal (an adapter's own, e.g. a bad
+			// X-Twilio-Signature) says it in its body.
+			errText = strings.TrimSpace(t.body.String())
 		}
 	}
 	for _, ch := range chs {

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/channel"
@@ -33,8 +35,12 @@ func (s *Server) webhookRoutes(ra *runtimeAPI) []Route {
 				id += "-shared"
 			}
 			h := ra.webhookReceive(t.Name, w.Path == channel.PathChannel, w.Signature)
-			if w.Kind == channel.Handshake {
+			switch w.Kind {
+			case channel.Handshake:
 				h = ra.webhookHandshake(t.Name, w.Path == channel.PathChannel)
+			case channel.Serve:
+				id = t.Name + "-serve-" + strings.ToLower(w.Method)
+				h = ra.webhookServe(t.Name)
 			}
 			out = append(out, raw(w.Method, "/webhooks/"+t.Name+w.Path, id, w.Summary, Public, h))
 		}
@@ -134,5 +140,47 @@ func (a *runtimeAPI) webhookReceive(typ string, perChannel bool, signature strin
 			logged = append(logged, b.Channel)
 		}
 		a.ingest(w, r, body, batches)
+	})
+}
+
+// webhookServe hands a request to the adapter of the channel its path
+// names, which checks and answers it itself (channel.Server): a provider
+// asking for a document (TwiML) or opening a websocket (a call's media).
+func (a *runtimeAPI) webhookServe(typ string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("channel_id")
+		ch, err := a.s.deps.Channels.ByID(r.Context(), id)
+		if err == nil && ch.Type != typ {
+			err = domain.NotFound(typ+" channel", id)
+		}
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		ad, err := a.s.deps.Channels.Adapter(r.Context(), ch)
+		if err != nil {
+			writeProblem(w, r, domain.Errorf(domain.CodeInternal, "the channel is misconfigured"))
+			return
+		}
+		srv, ok := ad.(channel.Server)
+		if !ok {
+			writeProblem(w, r, domain.NotFound("webhook of "+typ+" channel", id))
+			return
+		}
+		if r.Method == http.MethodPost {
+			// A posted webhook (Twilio's forms) goes in the channel's log,
+			// refusals included, with the body the adapter read; a
+			// websocket's upgrade is left alone.
+			started := time.Now()
+			body, ok := readWebhook(w, r)
+			if !ok {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			tw := traceWebhook(w)
+			defer a.logWebhook(tw, r, body, started, ch)
+			w = tw
+		}
+		srv.ServeWebhook(w, r, r.PathValue("rest"))
 	})
 }

@@ -43,12 +43,26 @@ type provisionWorker struct {
 }
 
 // Work is idempotent: a project already ready is left alone, so a retried
-// job never provisions twice.
+// job never provisions twice. The project's own database is created after
+// the project is ready; its failure is recorded in its state (shown with
+// a retry in the project list), not retried here.
 func (w *provisionWorker) Work(ctx context.Context, job *river.Job[ProvisionArgs]) error {
 	d, err := w.deps.Get()
 	if err != nil {
 		return err
 	}
+	if err := w.settings(ctx, d, job); err != nil {
+		return err
+	}
+	if d.Databases != nil {
+		if err := d.Databases.ProvisionDatabase(ctx, job.Args.ProjectID); err != nil {
+			d.Logger.Warn("a project's database could not be created; it can be retried from the Data page", "project_id", job.Args.ProjectID, "err", err)
+		}
+	}
+	return nil
+}
+
+func (w *provisionWorker) settings(ctx context.Context, d *Deps, job *river.Job[ProvisionArgs]) error {
 	return d.Store.InTx(ctx, func(q store.Queries) error {
 		p, err := q.ProjectGet(ctx, job.Args.ProjectID)
 		if errors.Is(err, store.ErrNotFound) {

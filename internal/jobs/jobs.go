@@ -28,9 +28,19 @@ type Deps struct {
 	Logger *slog.Logger
 	// Receipts count the kept receipts housekeeping expires.
 	Receipts *receipt.Counters
+	// Databases creates each project's own database when the project is
+	// provisioned; nil skips it (it is then created on first use).
+	Databases DatabaseProvisioner
 	// KeepReceipts is how long a receipt whose message was never matched
 	// is kept (DefaultKeepReceipts when zero).
 	KeepReceipts time.Duration
+}
+
+// DatabaseProvisioner creates a project's own database
+// (internal/projectdb), recording its state, provisioning → ready or
+// failed with the reason, where the project list shows it.
+type DatabaseProvisioner interface {
+	ProvisionDatabase(ctx context.Context, projectID string) error
 }
 
 // DefaultKeepReceipts is how long a receipt is kept waiting for its
@@ -102,9 +112,11 @@ func Config(deps *Bound[Deps], o Options) *river.Config {
 		// A short cooldown lets a producer fetch again as soon as workers
 		// free up: session timers come in bursts of short jobs.
 		FetchCooldown: min(o.PollInterval, 10*time.Millisecond),
-		// Jobs are short (a timer becomes an inbox event); a job a dead process
-		// had started is rescued two minutes later rather than River's
-		// default hour, so a crash delays replies by minutes at most.
+		// Jobs are short; a job a dead process had started is rescued two
+		// minutes later rather than River's default hour. Session timers
+		// are no longer jobs (the runner fires them from the sessions'
+		// rows into the leased inbox, taken over within PARLEY_WORK_LEASE);
+		// only timer jobs an earlier version queued still run here.
 		JobTimeout:           time.Minute,
 		RescueStuckJobsAfter: 2 * time.Minute,
 	}

@@ -87,14 +87,17 @@ func (c *offsetClock) Now() time.Time {
 
 func (c *offsetClock) advance(d time.Duration) { c.d.Add(int64(d)) }
 
-func newEnv(t *testing.T, work bool) *env {
+func newEnv(t *testing.T, work bool, opts ...func(*Deps)) *env {
 	t.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clock, ids := &offsetClock{}, domain.UUIDv7{}
 	senders := &countingSenders{sent: map[string]int{}, to: map[string]string{}}
-	st, r, flows := openRunner(t, func(o store.OpenOptions) store.Store { return testdb.Open(t, o) }, senders,
-		Deps{Clock: clock, IDs: ids, Logger: logger})
+	d := Deps{Clock: clock, IDs: ids, Logger: logger}
+	for _, o := range opts {
+		o(&d)
+	}
+	st, r, flows := openRunner(t, func(o store.OpenOptions) store.Store { return testdb.Open(t, o) }, senders, d)
 	p, err := account.New(st, clock, ids, time.Hour).CreateProject(ctx, "Runner test", nil, "", "test")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"github.com/parleyhq/parley/internal/eventhook"
 	"github.com/parleyhq/parley/internal/receipt"
 	"log/slog"
 	"time"
@@ -40,7 +41,9 @@ type Deps struct {
 	HTTP  engine.HTTPDoer
 	LLM   engine.LLM
 	// Scripts runs code nodes (internal/script); without it they fail.
-	Scripts  engine.Scripts
+	Scripts engine.Scripts
+	// Data runs data nodes (internal/projectdb); without it they fail.
+	Data     engine.Data
 	Channels Channels
 	Clock    domain.Clock
 	IDs      domain.IDGen
@@ -56,20 +59,38 @@ type Deps struct {
 	// PollEvery is how often the pollers look for rows whose holder died
 	// or whose retry is due (DefaultPollEvery).
 	PollEvery time.Duration
+	// TimerEvery is how often due session timeouts and expiries are looked
+	// for (inbox.DefaultTimerEvery).
+	TimerEvery time.Duration
+	// InboxRetention is how long handled inbox events are kept
+	// (inbox.DefaultRetention).
+	InboxRetention time.Duration
 	// Receipts count receipts kept for messages whose send's answer was
 	// not stored yet; nil counts nothing.
 	Receipts *receipt.Counters
 	// MaxDrafts bounds the simulator sessions whose compiled draft is kept
 	// (sprint.DefaultMaxDrafts).
 	MaxDrafts int
+	// CallsQueued is told when a sprint's commit queued voice calls.
+	CallsQueued func()
+	// Events records event webhooks' events in the transactions that
+	// cause them (internal/eventhook); nil records none.
+	Events *eventhook.Recorder
+	// Notices acts on the providers' account notices (inbox.Notices);
+	// nil only logs them.
+	Notices inbox.Notices
 }
 
 // Defaults of the runner's dispatchers (Deps overrides them).
 const (
 	DefaultLease        = lease.DefaultLease
 	DefaultInboxWorkers = lease.DefaultWorkers
-	DefaultSendWorkers  = lease.DefaultWorkers
-	DefaultPollEvery    = lease.DefaultPollEvery
+	// DefaultSendWorkers is larger than the others: a send holds its
+	// worker for the provider's round trip and the commit of its answer,
+	// so a number paced at 1,000 msg/s needs about 1,000 × that latency
+	// of them (a quarter is kept for replies, see outbox).
+	DefaultSendWorkers = 256
+	DefaultPollEvery   = lease.DefaultPollEvery
 )
 
 // Runner hosts the engine: its three parts, built over an open store.
@@ -87,15 +108,19 @@ func New(st store.Store, d Deps) (*Runner, error) {
 	if d.Flows == nil {
 		return nil, errors.New("runner: a flow service is required")
 	}
+	if d.SendWorkers <= 0 {
+		d.SendWorkers = DefaultSendWorkers
+	}
 	out := outbox.New(st, outbox.Config{Channels: d.Channels, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, Receipts: d.Receipts,
 		Attempts: d.SendAttempts, Settings: lease.Settings{Lease: d.Lease, Workers: d.SendWorkers, PollEvery: d.PollEvery}})
-	sp, err := sprint.New(st, out, sprint.Config{Flows: d.Flows, HTTP: d.HTTP, LLM: d.LLM, Scripts: d.Scripts, Channels: d.Channels,
-		Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, MaxDrafts: d.MaxDrafts})
+	sp, err := sprint.New(st, out, sprint.Config{Flows: d.Flows, HTTP: d.HTTP, LLM: d.LLM, Scripts: d.Scripts, Data: d.Data, Channels: d.Channels,
+		Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, MaxDrafts: d.MaxDrafts, CallsQueued: d.CallsQueued, Events: d.Events})
 	if err != nil {
 		return nil, err
 	}
-	in := inbox.New(st, sp, inbox.Config{Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, Receipts: d.Receipts,
-		Settings: lease.Settings{Lease: d.Lease, Workers: d.InboxWorkers, PollEvery: d.PollEvery}})
+	in := inbox.New(st, sp, inbox.Config{Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, Receipts: d.Receipts, Events: d.Events,
+		Notices: d.Notices, Settings: lease.Settings{Lease: d.Lease, Workers: d.InboxWorkers, PollEvery: d.PollEvery},
+		TimerEvery: d.TimerEvery, Retention: d.InboxRetention})
 	return &Runner{Inbox: in, Sprint: sp, Outbox: out}, nil
 }
 

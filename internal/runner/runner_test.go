@@ -457,10 +457,12 @@ func TestHandoff(t *testing.T) {
 	}
 }
 
-// TestSessionExpiry: the expiry job ends a session that outlived its
-// flow's expire_after, whatever it waits for.
+// TestSessionExpiry: a session that outlived its flow's expire_after is
+// ended by the timer loop's FireExpiries from its row (once, not before
+// it is due), whatever it waits for, and no job is written for it.
 func TestSessionExpiry(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	e := newEnv(t, false)
 	minute := 60
 	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"), func(in *chatflow.CreateInput) { in.ExpireAfterSeconds = &minute })
@@ -470,18 +472,102 @@ func TestSessionExpiry(t *testing.T) {
 	if got := s.ExpiresAt.Sub(s.CreatedAt); got < 59*time.Second || got > 61*time.Second {
 		t.Fatalf("expires %v after it started, want a minute", got)
 	}
+	fire := func(want int) {
+		t.Helper()
+		if n, err := e.r.Inbox.FireExpiries(ctx, 10); err != nil || n != want {
+			t.Fatalf("FireExpiries = %d, %v; want %d", n, err, want)
+		}
+	}
+	fire(0) // not due
 	e.clock.advance(61 * time.Second)
+	fire(1)
+	fire(0) // queued: never again
+	e.process(c)
+	if got := e.session(c); got.Status != domain.SessionExpired {
+		t.Fatalf("status = %s (%s), want expired", got.Status, got.EndReason)
+	}
+}
+
+// TestLegacyExpiryJobAndLoopFireOnce: an expiry job queued by an earlier
+// version and the timer loop expire the same session once, in either
+// order.
+func TestLegacyExpiryJobAndLoopFireOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, false)
+	minute := 60
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"), func(in *chatflow.CreateInput) { in.ExpireAfterSeconds = &minute })
 	var bound jobs.Bound[Runner]
 	if err := bound.Set(e.r); err != nil {
 		t.Fatal(err)
 	}
 	w := &timerWorker{r: &bound}
-	if err := w.Work(context.Background(), &river.Job[TimerArgs]{Args: TimerArgs{ProjectID: e.project.ID, ContactID: c, SessionID: s.ID, Expire: true}}); err != nil {
-		t.Fatal(err)
+	for _, jobFirst := range []bool{true, false} {
+		c := e.receive(addr(), "hi").ContactID
+		e.process(c)
+		s := e.session(c)
+		job := func() {
+			t.Helper()
+			if err := w.Work(ctx, &river.Job[TimerArgs]{Args: TimerArgs{ProjectID: e.project.ID, ContactID: c, SessionID: s.ID, Expire: true}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.clock.advance(61 * time.Second)
+		if jobFirst {
+			job()
+			if n, err := e.r.Inbox.FireExpiries(ctx, 10); err != nil || n != 0 {
+				t.Fatalf("job first: FireExpiries = %d, %v; want 0", n, err)
+			}
+		} else {
+			if n, err := e.r.Inbox.FireExpiries(ctx, 10); err != nil || n != 1 {
+				t.Fatalf("loop first: FireExpiries = %d, %v; want 1", n, err)
+			}
+			job()
+		}
+		if evs, err := e.st.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: c, Limit: 5}); err != nil || len(evs) != 1 {
+			t.Fatalf("job first %v: queued %d events (%v), want the one expire event", jobFirst, len(evs), err)
+		}
+		e.process(c)
+		if got := e.session(c); got.Status != domain.SessionExpired {
+			t.Fatalf("job first %v: status = %s (%s), want expired", jobFirst, got.Status, got.EndReason)
+		}
 	}
-	e.process(c)
-	if got := e.session(c); got.Status != domain.SessionExpired {
-		t.Fatalf("status = %s (%s), want expired", got.Status, got.EndReason)
+}
+
+// TestHandledEventsArePurged: handled inbox events are deleted once they
+// are older than the retention (not before: the API reads one back right
+// after handling it); unhandled ones are kept whatever their age.
+func TestHandledEventsArePurged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, false)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	handled := e.receive(addr(), "hi")
+	e.process(handled.ContactID)
+	waiting := e.receive(addr(), "hi") // not processed
+	get := func(seq int64) error {
+		_, err := e.st.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: e.project.ID, Seq: seq})
+		return err
+	}
+	if n, err := e.r.Inbox.PurgeHandled(ctx); err != nil || n != 0 {
+		t.Fatalf("within the retention: PurgeHandled = %d, %v; want 0", n, err)
+	}
+	if err := get(handled.Seq); err != nil {
+		t.Fatalf("the handled event went early: %v", err)
+	}
+	e.clock.advance(inbox.DefaultRetention + time.Second)
+	if n, err := e.r.Inbox.PurgeHandled(ctx); err != nil || n < 1 {
+		t.Fatalf("after the retention: PurgeHandled = %d, %v; want ≥ 1", n, err)
+	}
+	if err := get(handled.Seq); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the handled event is still there: %v", err)
+	}
+	if err := get(waiting.Seq); err != nil {
+		t.Fatalf("the unhandled event went: %v", err)
+	}
+	e.process(waiting.ContactID)
+	if got := e.session(waiting.ContactID); got.Status != domain.SessionWaiting {
+		t.Fatalf("the kept event's session: %s", got.Status)
 	}
 }
 

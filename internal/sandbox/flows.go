@@ -69,6 +69,18 @@ func (s *Server) flowByID(id string) *storedFlow {
 	return nil
 }
 
+// FlowJSON is the Flow JSON last uploaded for a flow at the fake (false
+// when the fake does not know the flow), for tests of what reached Meta.
+func (s *Server) FlowJSON(id string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.flowByID(id)
+	if f == nil {
+		return nil, false
+	}
+	return append([]byte(nil), f.JSON...), true
+}
+
 func flowNotFound(w http.ResponseWriter, id string) {
 	graphError(w, http.StatusBadRequest, 100, 33, fmt.Sprintf("Unsupported request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", id), "")
 }

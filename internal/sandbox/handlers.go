@@ -241,6 +241,10 @@ func (s *Server) handleGetObject(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"messaging_product": "whatsapp", "id": id, "mime_type": m.mime,
 			"sha256": hex.EncodeToString(sum[:]), "file_size": len(m.data),
 			"url": "http://" + r.Host + "/media-download/" + id})
+	case s.onboardedNumber(id) != nil:
+		display, verified, _ := s.onboardedNames(id)
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "display_phone_number": display, "verified_name": verified,
+			"quality_rating": "GREEN", "code_verification_status": "VERIFIED", "platform_type": "CLOUD_API", "throughput": map[string]string{"level": "STANDARD"}})
 	case id == s.cfg.PhoneNumberID || (s.cfg.PhoneNumberID == "" && id != s.cfg.WABAID):
 		writeJSON(w, http.StatusOK, map[string]any{"id": id, "display_phone_number": s.cfg.DisplayPhoneNumber,
 			"verified_name": s.cfg.VerifiedName, "quality_rating": "GREEN", "code_verification_status": "VERIFIED",
@@ -402,10 +406,18 @@ func (s *Server) ApprovePending() int {
 // handleEditTemplate takes new components for a template (POST
 // /{template_id}): back to PENDING, approved again later.
 func (s *Server) handleEditTemplate(w http.ResponseWriter, r *http.Request) {
+	if id := r.PathValue("id"); strings.HasPrefix(id, "upload:") {
+		s.uploadBytes(w, r, id) // authorised by "OAuth <token>", not Bearer
+		return
+	}
 	if !s.authorized(w, r) {
 		return
 	}
 	if s.updateFlow(w, r, r.PathValue("id")) {
+		return
+	}
+	if name := r.URL.Query().Get("new_display_name"); name != "" {
+		s.requestDisplayName(w, r, r.PathValue("id"), name)
 		return
 	}
 	if f, ok := s.takeFault("message_templates"); ok && s.applyFault(w, r, f) {

@@ -629,7 +629,7 @@ func (s *Server) appendReply(key, id, to string, r Reply) {
 	s.replySeq++
 	r.Seq, r.ID, r.PhoneNumberID, r.To = s.replySeq, id, key, to
 	s.replies = append(s.replies, r)
-	if len(s.replies) > maxReplies {
+	if len(s.replies) >= 2*maxReplies { // see recordReply
 		s.replies = append([]Reply(nil), s.replies[len(s.replies)-maxReplies:]...)
 	}
 }

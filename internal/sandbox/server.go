@@ -17,7 +17,19 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parleyhq/parley/internal/sandboxllm"
+	"github.com/parleyhq/parley/internal/voice/audiotest"
+	"github.com/parleyhq/parley/internal/voice/realtime/realtimetest"
 )
+
+// LLMPath is where the fake serves its OpenAI-compatible LLM (package
+// sandboxllm): a provider's base URL is URL()+LLMPath.
+const LLMPath = "/sandbox/llm/v1"
+
+// LLMChunkDelay paces the fake LLM's streamed answers, so a UI shows the
+// generation progressing as it would with a model.
+const LLMChunkDelay = 25 * time.Millisecond
 
 // Config configures the fake.
 type Config struct {
@@ -53,7 +65,14 @@ type Config struct {
 	// TemplateReview is when the fake's review approves a submitted or
 	// edited template; default ReviewAfterDelay.
 	TemplateReview ReviewMode
-	// HTTPClient delivers webhooks; default a client with a 10 s timeout.
+	// AppID is the Meta app the embedded signup's code exchange and the
+	// profile photo uploads name; empty accepts any.
+	AppID string
+	// NameReviewDelay is how long a display-name request waits for the
+	// fake's review; default 2 s.
+	NameReviewDelay time.Duration
+	// HTTPClient delivers webhooks; default a client with a 10 s timeout
+	// that keeps up to 256 idle connections.
 	HTTPClient *http.Client
 }
 
@@ -73,8 +92,15 @@ func (c Config) withDefaults() Config {
 	if c.TemplateReview == "" {
 		c.TemplateReview = ReviewAfterDelay
 	}
+	if c.NameReviewDelay == 0 {
+		c.NameReviewDelay = 2 * time.Second
+	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		// Statuses are posted concurrently (three a send): keep enough idle
+		// connections that each post does not dial a new one.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 256
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	if c.DisplayPhoneNumber == "" {
 		c.DisplayPhoneNumber = "15550000000"
@@ -149,6 +175,14 @@ type Server struct {
 	flows      []*storedFlow
 	forms      []SentForm
 	publicKeys map[string]string
+	// signup is the embedded signup's and the profiles' state.
+	signup *signupState
+	// book and realtime are the fake realtime speech model (the OpenAI
+	// Realtime API at LLMPath+"/realtime", for voice steps in audio mode)
+	// and the phrasebook it recognises callers' audio with, which the
+	// sandbox's fake Twilio callees speak from.
+	book     *audiotest.Book
+	realtime *realtimetest.Server
 	// replies are the messages accepted for customers (bounded), for
 	// `parley sandbox send` to show; replySeq numbers them.
 	replies  []Reply
@@ -164,6 +198,8 @@ func New(cfg Config) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), ctx: ctx, cancel: cancel,
 		webhookURL: cfg.WebhookURL, media: map[string]*storedMedia{}, publicKeys: map[string]string{}, nonce: newNonce()}
+	s.book = audiotest.NewBook()
+	s.realtime = realtimetest.NewHandler(s.book)
 	s.routes()
 	return s
 }
@@ -180,6 +216,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /{version}/{waba}/message_templates", s.handleDeleteTemplate)
 	s.messagingRoutes()
 	s.flowRoutes()
+	s.mux.Handle(LLMPath+"/", http.StripPrefix(LLMPath, sandboxllm.Handler(LLMChunkDelay)))
+	s.mux.Handle("GET "+LLMPath+"/realtime", s.realtime)
+	s.signupRoutes()
 	// Flows endpoints (POST /{waba}/flows, /{flow_id}/assets, /publish…) are
 	// the next extension: register them with Extend.
 }
@@ -238,8 +277,13 @@ func (s *Server) Start(ctx context.Context) error {
 // for every goroutine of the fake to end.
 func (s *Server) Stop() {
 	s.shutdown()
+	s.realtime.Close()
 	s.wg.Wait()
 }
+
+// Phrasebook is the book the fake realtime model recognises callers'
+// audio with: a fake Twilio whose callees speak from it is understood.
+func (s *Server) Phrasebook() *audiotest.Book { return s.book }
 
 func (s *Server) shutdown() {
 	s.cancel()
@@ -335,7 +379,7 @@ func newNonce() string {
 // authorized checks the bearer token like Meta (error 190 when wrong).
 func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || tok == "" || (s.cfg.AccessToken != "" && tok != s.cfg.AccessToken) {
+	if !ok || tok == "" || (s.cfg.AccessToken != "" && tok != s.cfg.AccessToken && !s.businessToken(tok)) {
 		graphError(w, http.StatusUnauthorized, 190, 463, "Error validating access token: Session has expired or the token is invalid.", "")
 		return false
 	}
@@ -344,7 +388,7 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 
 // knownNumber checks the phone number ID of the path.
 func (s *Server) knownNumber(w http.ResponseWriter, pnid string) bool {
-	if s.cfg.PhoneNumberID != "" && pnid != s.cfg.PhoneNumberID {
+	if s.cfg.PhoneNumberID != "" && pnid != s.cfg.PhoneNumberID && !s.registered(pnid) {
 		graphError(w, http.StatusBadRequest, 100, 33, fmt.Sprintf(
 			"Unsupported post request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", pnid), "")
 		return false

@@ -80,10 +80,12 @@ func (l Limits) withDefaults() Limits {
 // has its own runtime).
 type Runner struct {
 	limits Limits
+	db     DB
+	http   engine.HTTPDoer
 }
 
 // New returns a Runner with the given limits (zero fields: defaults).
-func New(l Limits) *Runner {
+func New(l Limits, opts ...Option) *Runner {
 	regexpTimeout.Do(func() {
 		// goja runs regular expressions with backreferences or lookaround
 		// on regexp2, a backtracking engine whose match loop does not see
@@ -93,7 +95,11 @@ func New(l Limits) *Runner {
 		// limit has passed by then, so the run fails with ErrTimeout.
 		regexp2.DefaultMatchTimeout = regexpMatchTimeout
 	})
-	return &Runner{limits: l.withDefaults()}
+	r := &Runner{limits: l.withDefaults()}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 var regexpTimeout sync.Once
@@ -136,6 +142,12 @@ func (r *Runner) Run(ctx context.Context, req engine.ScriptRequest) (res engine.
 		return res, fmt.Errorf("preparing the script runtime: %w", err)
 	}
 
+	// db and http calls end with the script's time limit too.
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := r.bindServices(callCtx, vm, req.Scope, jsonParse, l); err != nil {
+		return res, fmt.Errorf("preparing the script runtime: %w", err)
+	}
 	stop := watch(ctx, vm, timeout, l)
 	defer stop()
 	defer func() {

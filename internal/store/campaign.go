@@ -54,10 +54,15 @@ type Campaigns interface {
 	ExecutionList(ctx context.Context, p ExecutionListParams) (List[Execution], error)
 	// ExecutionsDue lists running executions whose next batch is due.
 	ExecutionsDue(ctx context.Context, now time.Time) ([]Execution, error)
+	// ExecutionsEnded lists paused executions whose campaign's end date
+	// is at or before now (they complete without being resumed).
+	ExecutionsEnded(ctx context.Context, now time.Time) ([]Execution, error)
 	// ExecutionUpdate writes status, status_reason, settings, stats,
 	// next_batch_at, updated_at and finished_at.
 	ExecutionUpdate(ctx context.Context, e Execution) (Execution, error)
-	// ExecutionCountStarts adds to the started and start_failed counters.
+	// ExecutionCountStarts adds to the started and start_failed counters of
+	// a running execution; one no longer running (or absent) is a conflict,
+	// so that the transaction starting rows rolls back.
 	ExecutionCountStarts(ctx context.Context, p ExecutionCountParams) error
 
 	// RecipientsDue lists up to Limit recipients of the execution that are
@@ -81,7 +86,9 @@ type Campaigns interface {
 	// statuses of its sessions.
 	ExecutionMessageStats(ctx context.Context, r Ref) (ExecutionMessageStats, error)
 	// ExecutionRecentSends returns the latest outbound messages of the
-	// execution's sessions, newest first, at most Limit.
+	// execution's sessions, newest first, at most Limit, among the sessions
+	// of its Limit × RecentSendsRows most recently started rows: the cost
+	// stays flat however many rows the execution has started.
 	ExecutionRecentSends(ctx context.Context, p ExecutionRecentSendsParams) ([]RecentSend, error)
 }
 
@@ -386,6 +393,13 @@ type ExecutionMessageStats struct {
 	// Sessions counts the execution's sessions by status.
 	Sessions map[string]int64
 }
+
+// RecentSendsRows bounds the rows ExecutionRecentSends looks at, per send
+// asked for. At Limit 100 that is the last 2,000 rows started: at 1,000
+// rows a second their last 2 s, time enough for most of Meta's
+// asynchronous failures (they come within a second or two of the send;
+// the send's own answer carries the rest), and at slower rates far longer.
+const RecentSendsRows = 20
 
 // ExecutionRecentSendsParams ask for an execution's latest sends.
 type ExecutionRecentSendsParams struct {

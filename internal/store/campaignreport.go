@@ -27,6 +27,32 @@ type CampaignReports interface {
 	// campaign's recipient state, session and message outcome for it, by
 	// dataset then row number.
 	CampaignRowsScan(ctx context.Context, p CampaignRowsScanParams) error
+	// CampaignCallsScan streams the voice calls the campaign's sessions
+	// placed, by session then creation.
+	CampaignCallsScan(ctx context.Context, p CampaignCallsScanParams) error
+}
+
+// CampaignCall is one voice call of a campaign session: its stored status
+// (queued, dialing, or a voice.Status) and, once it ended, its result (a
+// voice.Result, JSON).
+type CampaignCall struct {
+	SessionID string
+	ChannelID string
+	CallID    string
+	// Direction is outbound, inbound, or transfer (a voice_transfer
+	// step's request on a held call, not a call of its own).
+	Direction string
+	Status    string
+	Result    []byte
+	CreatedAt time.Time
+	EndedAt   *time.Time
+}
+
+// CampaignCallsScanParams selects a campaign's voice calls.
+type CampaignCallsScanParams struct {
+	ProjectID  string
+	CampaignID string
+	Each       func(CampaignCall) error
 }
 
 // CampaignMessage is one outbound message of a campaign session.

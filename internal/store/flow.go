@@ -24,6 +24,10 @@ type Templates interface {
 type Flows interface {
 	FlowCreate(ctx context.Context, p FlowCreateParams) (Flow, error)
 	FlowGet(ctx context.Context, r Ref) (Flow, error)
+	// FlowHeadGet is FlowGet without the draft graph (Draft nil): the
+	// settings and live revision the runner reads for every sprint, which
+	// need not carry a large flow's working graph each time.
+	FlowHeadGet(ctx context.Context, r Ref) (Flow, error)
 	FlowList(ctx context.Context, p FlowListParams) (List[Flow], error)
 	FlowUpdate(ctx context.Context, p FlowUpdateParams) (Flow, error)
 	FlowDelete(ctx context.Context, p FlowDeleteParams) error
@@ -275,6 +279,27 @@ type SessionCounts struct {
 type NodeCounts struct {
 	Visits   int64 `json:"visits"`
 	DropOffs int64 `json:"drop_offs"`
+	// LLM counts an ai_agent node's calls to the AI provider.
+	LLM LLMCounts `json:"llm"`
+}
+
+// LLMCounts are an ai_agent node's calls: how many, how many failed, the
+// tokens they used and their summed latency.
+type LLMCounts struct {
+	Calls            int64 `json:"calls"`
+	Failures         int64 `json:"failures"`
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+	LatencyMS        int64 `json:"latency_ms"`
+}
+
+// Add adds o to c.
+func (c *LLMCounts) Add(o LLMCounts) {
+	c.Calls += o.Calls
+	c.Failures += o.Failures
+	c.PromptTokens += o.PromptTokens
+	c.CompletionTokens += o.CompletionTokens
+	c.LatencyMS += o.LatencyMS
 }
 
 // FlowStatsParams selects counters: one flow (FlowID set) or the whole

@@ -13,4 +13,8 @@ type OpenOptions struct {
 	Jobs *river.Config
 	// Logger receives the database layer's logs; nil discards them.
 	Logger *slog.Logger
+	// GroupCommitWriters is, on PostgreSQL, how many group-commit batches
+	// (shared transactions, each on its own connection) run at once; 0
+	// takes the default. SQLite has one writer whatever it says.
+	GroupCommitWriters int
 }

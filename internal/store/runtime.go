@@ -7,6 +7,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/store/tracepack"
 )
 
 // Channels are the repository methods of a project's channels, and of
@@ -108,6 +109,9 @@ type Runtime interface {
 	SessionExpiring(ctx context.Context, p DueParams) ([]domain.FlowSession, error)
 
 	TraceAppend(ctx context.Context, events []domain.TraceEvent) error
+	// TraceAppendPacked appends traces packed already (PackTrace), so
+	// that the packing is done before the transaction.
+	TraceAppendPacked(ctx context.Context, rows []PackedTrace) error
 	// TraceList lists the trace of the session r names, in order.
 	TraceList(ctx context.Context, r Ref) ([]domain.TraceEvent, error)
 }
@@ -151,6 +155,39 @@ type Queue interface {
 	// MessagesRelease makes every queued message due now, for a database
 	// only this process works (SQLite after a restart).
 	MessagesRelease(ctx context.Context, now time.Time) (int, error)
+
+	// ContactEventsRenew extends to p.Until the lease on the unhandled
+	// events of the contacts p.IDs names, but only where the lease is still
+	// running at p.Now and ends before p.Until: a lease that ran out may be
+	// another process's now, and a retry set later is left as it is. It
+	// returns the events renewed.
+	ContactEventsRenew(ctx context.Context, p RenewParams) (int, error)
+	// MessagesRenew is ContactEventsRenew for queued messages, by message
+	// ID.
+	MessagesRenew(ctx context.Context, p RenewParams) (int, error)
+	// SessionTimersTake takes the timeouts of waiting sessions due at
+	// p.Now, earliest first, at most p.Limit (only session p.SessionID's,
+	// while it waits at p.Seq, when p.SessionID is set): it clears their
+	// timeout_at, so that no later call takes them again, and returns
+	// them. Call it inside InTx and queue each taken timer's inbox event
+	// in the same transaction: a timeout then fires exactly once, or, if
+	// the transaction fails, stays due. On PostgreSQL other processes'
+	// takes skip the rows this one holds.
+	SessionTimersTake(ctx context.Context, p SessionTimersTakeParams) ([]SessionTimer, error)
+	// SessionExpiriesTake is SessionTimersTake for the sessions' expiries:
+	// it takes the live sessions (not simulated) whose expires_at is at or
+	// before p.Now, earliest first, at most p.Limit (only session
+	// p.SessionID, whenever it expires, when it is set), whose expiry is
+	// not queued yet, marks them queued and returns them (Seq 0, At the
+	// expiry). Queue each one's expire event in the same transaction.
+	SessionExpiriesTake(ctx context.Context, p SessionTimersTakeParams) ([]SessionTimer, error)
+	// ContactEventsPurge deletes handled inbox events handled before
+	// p.Before, walking at most p.Limit events after seq p.After in seq
+	// order, and stopping at the first one handled since p.Before or
+	// queued since then and unhandled (unhandled events queued before are
+	// passed over). It reports how many it deleted and where the next
+	// walk goes on from.
+	ContactEventsPurge(ctx context.Context, p ContactEventsPurgeParams) (ContactEventsPurged, error)
 
 	// JobInsert enqueues a durable job. Inside InTx it commits with the
 	// transaction (transactional enqueue); outside it commits on its own.
@@ -210,10 +247,80 @@ type DueParams struct {
 	Limit int
 }
 
+// SessionTimersTakeParams choose the due timeouts SessionTimersTake takes.
+type SessionTimersTakeParams struct {
+	Now   time.Time
+	Limit int
+	// SessionID and Seq, when SessionID is set, take that session's
+	// timeout alone, whenever it is due, if it still waits at Seq.
+	SessionID string
+	Seq       int
+}
+
+// PackedTrace is one trace row: a sprint's events of one session, packed
+// (internal/store/tracepack).
+type PackedTrace struct {
+	ProjectID, SessionID string
+	CreatedAt            time.Time
+	Packed               []byte
+}
+
+// PackTrace packs events as TraceAppendPacked stores them: a row for each
+// run of events of one session at one time.
+func PackTrace(events []domain.TraceEvent) []PackedTrace {
+	var out []PackedTrace
+	for len(events) > 0 {
+		first := events[0]
+		n := 1
+		for n < len(events) && events[n].ProjectID == first.ProjectID && events[n].SessionID == first.SessionID && events[n].CreatedAt.Equal(first.CreatedAt) {
+			n++
+		}
+		out = append(out, PackedTrace{ProjectID: first.ProjectID, SessionID: first.SessionID, CreatedAt: first.CreatedAt, Packed: tracepack.Pack(events[:n])})
+		events = events[n:]
+	}
+	return out
+}
+
+// ContactEventsPurgeParams choose the handled inbox events
+// ContactEventsPurge deletes.
+type ContactEventsPurgeParams struct {
+	After  int64
+	Limit  int
+	Before time.Time
+}
+
+// ContactEventsPurged is what ContactEventsPurge did.
+type ContactEventsPurged struct {
+	Deleted int
+	// Next is the seq the next walk starts after: every event up to it
+	// was deleted or passed over.
+	Next int64
+	// More is true when the walk went through a whole p.Limit without
+	// stopping: there may be more to delete at once.
+	More bool
+}
+
+// SessionTimer is a waiting session's timeout, taken to be fired.
+type SessionTimer struct {
+	ProjectID, ContactID, SessionID string
+	// Seq is the wait the timeout belongs to (the session's wait_seq).
+	Seq int
+	// At is when it was due.
+	At time.Time
+}
+
 // ClaimParams hold the row ID names (a contact's events, or a message) from
 // Now until Until.
 type ClaimParams struct {
 	ID    string
+	Now   time.Time
+	Until time.Time
+}
+
+// RenewParams extend the leases a live process holds (IDs: contacts or
+// messages) from Now until Until.
+type RenewParams struct {
+	IDs   []string
 	Now   time.Time
 	Until time.Time
 }

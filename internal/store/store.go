@@ -135,6 +135,11 @@ type Queries interface {
 	Flows
 	WhatsAppFlows
 	AIProviders
+	Calls
+	CallRecordings
+	ProjectDatabases
+	EventHooks
+	NumberProfiles
 	Channels
 	Runtime
 	Queue

@@ -95,6 +95,10 @@ type CreateParams struct {
 	// flow; empty keeps it local until one is chosen.
 	ChannelID string
 	Endpoint  json.RawMessage
+	// Local stores the draft with its channel without creating it at the
+	// provider: Sync or Publish pushes it when the user asks (the AI
+	// generator's drafts).
+	Local bool
 }
 
 // Create validates and stores a new draft, and creates it at the provider
@@ -136,7 +140,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (store.WhatsAppFlo
 	if err != nil {
 		return f, err
 	}
-	if f.ChannelID == "" {
+	if f.ChannelID == "" || p.Local {
 		return f, nil
 	}
 	return s.push(ctx, f)
@@ -219,6 +223,9 @@ type UpdateParams struct {
 	JSON       *string
 	ChannelID  *string
 	Endpoint   json.RawMessage
+	// Local stores the change without sending it to the provider: Sync
+	// or Publish pushes it when the user asks.
+	Local bool
 }
 
 // Update changes a flow. As at Meta, editing a published flow returns it to
@@ -269,7 +276,7 @@ func (s *Service) Update(ctx context.Context, p UpdateParams) (store.WhatsAppFlo
 	}
 	f.UpdatedAt = s.d.Clock.Now()
 	f, err = s.d.Store.WhatsAppFlowUpdate(ctx, f)
-	if err != nil || f.ChannelID == "" {
+	if err != nil || f.ChannelID == "" || p.Local {
 		return f, err
 	}
 	return s.push(ctx, f)
@@ -413,7 +420,10 @@ func (s *Service) Sync(ctx context.Context, projectID, id string) (store.WhatsAp
 	if f.ChannelID == "" {
 		return f, domain.Invalid("/channel_id", "WhatsApp Flow %q has no channel to sync with", f.Name)
 	}
-	if f.MetaFlowID == "" {
+	// A flow Meta does not know, or a draft changed here since the last
+	// sync (a local save, e.g. the AI generator's), is pushed; otherwise
+	// Meta's state is pulled.
+	if f.MetaFlowID == "" || f.Status == store.WhatsAppFlowDraft && (f.SyncedAt == nil || f.UpdatedAt.After(*f.SyncedAt)) {
 		return s.push(ctx, f)
 	}
 	_, fp, err := s.provider(ctx, projectID, f.ChannelID, "/channel_id")

@@ -1,5 +1,7 @@
 package waform
 
+import "sort"
+
 // The component catalogue: which components and properties exist from which
 // Flow JSON version, their types and character limits (spec §1.1, §1.4).
 
@@ -310,4 +312,18 @@ const LatestVersion = "7.3"
 
 func verString(n int) string {
 	return string(rune('0'+n/10)) + "." + string(rune('0'+n%10))
+}
+
+// ComponentTypes lists the component types the latest version allows,
+// sorted (the AI generator names them to the model).
+func ComponentTypes() []string {
+	latest := knownVersions[LatestVersion]
+	var out []string
+	for name, c := range catalog {
+		if c.since <= latest {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

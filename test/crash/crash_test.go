@@ -20,16 +20,13 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/store/testdb"
+	"github.com/parleyhq/parley/test/killharness"
 )
 
 const (
@@ -57,18 +54,6 @@ const flowJSON = `{"nodes":[
  {"id":"e4","source":"ask","sourceHandle":"other","target":"track"}
 ]}`
 
-func envInt(t *testing.T, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q must be a positive whole number", name, v)
-	}
-	return n
-}
-
 // kill is one SIGKILL and what it hit.
 type kill struct {
 	at        time.Time
@@ -82,13 +67,13 @@ type kill struct {
 }
 
 func TestKillNine(t *testing.T) {
-	kills := envInt(t, "PARLEY_CRASH_KILLS", 50)
-	slots := envInt(t, "PARLEY_CRASH_CONTACTS", 12)
+	kills := killharness.EnvInt(t, "PARLEY_CRASH_KILLS", 50)
+	slots := killharness.EnvInt(t, "PARLEY_CRASH_CONTACTS", 12)
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+time.Duration(kills)*3*time.Second)
 	defer cancel()
 
-	bin := buildParley(t)
+	bin := killharness.BuildParley(t)
 	built := time.Since(began)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	env := append(os.Environ(), "PARLEY_DATA_DIR="+dataDir, "PARLEY_SECRET_KEY="+strings.Repeat("5e", 32),
@@ -96,23 +81,25 @@ func TestKillNine(t *testing.T) {
 		// A dead process's inbox events and sends are taken over when its
 		// lease ends (SQLite frees them at start anyway).
 		"PARLEY_WORK_LEASE=3s", "PARLEY_WORK_POLL_INTERVAL=200ms",
+		// Handled inbox events are kept so the check below can count them.
+		"PARLEY_INBOX_RETENTION=24h",
 		// The fake Graph API listens on loopback, which channels may not
 		// reach unless the operator allows it.
 		"PARLEY_HTTP_ALLOW=127.0.0.1")
-	db := database{driver: "sqlite", dsn: "file:" + filepath.Join(dataDir, "parley.db") + "?_pragma=busy_timeout(10000)"}
+	db := killharness.Database{Driver: "sqlite", DSN: "file:" + filepath.Join(dataDir, "parley.db") + "?_pragma=busy_timeout(10000)"}
 	if os.Getenv(testdb.EnvVar) != "" {
 		u := testdb.PostgresURL(t)
 		env = append(env, "DATABASE_URL="+u)
-		db = database{driver: "pgx", dsn: u}
+		db = killharness.Database{Driver: "pgx", DSN: u}
 	}
 	// On SQLite the server itself releases the timer jobs a dead process
 	// left running, at start; on PostgreSQL River rescues them after two
 	// minutes (other processes may still be working), which the harness
 	// shortens. Inbox events and sends are not jobs: their lease above
 	// covers both databases.
-	strict := os.Getenv("PARLEY_CRASH_STRICT") != "" || db.driver == "sqlite"
+	strict := os.Getenv("PARLEY_CRASH_STRICT") != "" || db.Driver == "sqlite"
 
-	srv := newProc(t, bin, freeAddr(t), env)
+	srv := killharness.NewProc(t, bin, killharness.FreeAddr(t), env)
 
 	// Meta: the fake Graph API, whose webhooks (and ours, as the
 	// customers) are retried until they get a 200.
@@ -120,16 +107,16 @@ func TestKillNine(t *testing.T) {
 	fake := sandbox.New(sandbox.Config{AppSecret: appSecret, AccessToken: accessToken, PhoneNumberID: phoneNumberID,
 		StatusDelay: 20 * time.Millisecond, HTTPClient: &http.Client{Transport: m}})
 	defer fake.Stop() // before the graph server shuts down (cleanups run later)
-	g := &graph{fake: fake, h: fake.Handler(), maxDelay: 30 * time.Millisecond}
-	graphURL := serveGraph(t, g)
+	g := &killharness.Graph{H: fake.Handler(), MaxDelay: 30 * time.Millisecond}
+	graphURL := g.Serve(t)
 
-	srv.start(ctx)
-	token := srv.run("token", "create", "--project", "Default", "--name", "crash")
-	ch := api(t, srv.base(), token, "POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Crash", "config": map[string]any{
+	srv.Start(ctx)
+	token := srv.Run("token", "create", "--project", "Default", "--name", "crash")
+	ch := killharness.API(t, srv.Base(), token, "POST", "/channels/", map[string]any{"type": "whatsapp", "name": "Crash", "config": map[string]any{
 		"phone_number_id": phoneNumberID, "waba_id": "100000000000001", "access_token": accessToken, "app_secret": appSecret,
 		"verify_token": "crash-verify", "api_base_url": graphURL, "messages_per_second": 1000}}, http.StatusCreated)
-	fake.SetWebhookURL(srv.base() + "/webhooks/whatsapp/" + ch["id"].(string))
-	api(t, srv.base(), token, "POST", "/chat-flow/flows/", map[string]any{"name": "Crash", "is_active": true,
+	fake.SetWebhookURL(srv.Base() + "/webhooks/whatsapp/" + ch["id"].(string))
+	killharness.API(t, srv.Base(), token, "POST", "/chat-flow/flows/", map[string]any{"name": "Crash", "is_active": true,
 		"flow_data": json.RawMessage(flowJSON)}, http.StatusCreated)
 
 	// The customers: each sends "hi", then taps "Book", then "hi"… one
@@ -138,42 +125,8 @@ func TestKillNine(t *testing.T) {
 	// (Parley paces replies to one person like Meta's pair limit — a burst
 	// of 10, then one per 6 s — so each customer stays within the burst.)
 	const perContact = 8
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	var sentMu sync.Mutex
-	sent := map[string][]string{} // phone → wamids, in order
-	var loadErr atomic.Value
-	var next atomic.Int64
-	for range slots {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				n := next.Add(1)
-				phone := fmt.Sprintf("1555%07d", n)
-				for i := 0; i < perContact && !stop.Load(); i++ {
-					in := sandbox.Inbound{From: phone, Name: fmt.Sprintf("C%d", n), ID: fmt.Sprintf("wamid.CRASH.%s.%d", phone, i)}
-					if i%2 == 0 {
-						in.Text = "hi"
-					} else {
-						in.ButtonReply = &channel.Reply{ID: "b0", Title: "Book"}
-					}
-					if _, err := fake.SendInbound(ctx, in); err != nil {
-						loadErr.Store(fmt.Errorf("contact %s, message %d: %w", phone, i, err))
-						return
-					}
-					sentMu.Lock()
-					sent[phone] = append(sent[phone], in.ID)
-					sentMu.Unlock()
-					select {
-					case <-ctx.Done():
-						return
-					case <-time.After(20*time.Millisecond + rand.N(80*time.Millisecond)):
-					}
-				}
-			}
-		}()
-	}
+	customers := &killharness.Customers{Fake: fake, Slots: slots, PerContact: perContact, Phone: "1555%07d", Tag: "CRASH"}
+	customers.Start(ctx)
 	acked := func() int {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -194,39 +147,38 @@ func TestKillNine(t *testing.T) {
 		case <-time.After(up):
 		}
 		in, st := m.snapshot()
-		kl := kill{at: time.Now(), inbound: in, status: st, sends: g.sends(), pending: acked() - len(g.accepted())}
-		srv.kill()
+		kl := kill{at: time.Now(), inbound: in, status: st, sends: g.InFlight(), pending: acked() - len(g.Accepted())}
+		srv.Kill()
 		// A request the dead process had written may still be in the
 		// fake's socket buffer; give it a moment to be read before
 		// waiting for the sends under way to finish.
 		time.Sleep(50 * time.Millisecond)
-		for deadline := time.Now().Add(2 * time.Second); g.sends() > 0 && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(2 * time.Second); g.InFlight() > 0 && time.Now().Before(deadline); {
 			time.Sleep(5 * time.Millisecond)
 		}
-		kl.window, kl.orphans = afterKill(t, db, g.accepted(), strict)
+		kl.window, kl.orphans = afterKill(t, db, g.Accepted(), strict)
 		kl.restarted = time.Now()
 		ks = append(ks, kl)
-		srv.start(ctx)
+		srv.Start(ctx)
 	}
 	killPhase := time.Since(began) - built
 
 	// Quiet: the customers finish the message they are on, then everything
 	// must settle.
-	stop.Store(true)
-	wg.Wait()
-	if err, _ := loadErr.Load().(error); err != nil {
-		t.Fatalf("the load stopped: %v\n%s", err, srv.logTail())
+	if err := customers.Stop(); err != nil {
+		t.Fatalf("the load stopped: %v\n%s", err, srv.LogTail())
 	}
+	sent := customers.Sent()
 	want := 0
 	for _, ids := range sent {
 		want += len(ids)
 	}
-	conn := db.open(t)
+	conn := db.Open(t)
 	defer conn.Close()
 	settled := func() (bool, string) {
-		outs := query(t, conn, `SELECT id, status FROM messages WHERE direction = 'out'`)
-		open := query(t, conn, `SELECT count(*) FROM contact_events WHERE handled_at IS NULL`)[0][0]
-		acc := g.accepted()
+		outs := killharness.Query(t, conn, `SELECT id, status FROM messages WHERE direction = 'out'`)
+		open := killharness.Query(t, conn, `SELECT count(*) FROM contact_events WHERE handled_at IS NULL`)[0][0]
+		acc := g.Accepted()
 		notRead, missing := 0, 0
 		for _, o := range outs {
 			if o[1] != "read" {
@@ -247,12 +199,12 @@ func TestKillNine(t *testing.T) {
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			t.Errorf("nothing moves any more: %s", state)
-			for _, r := range query(t, conn, `SELECT kind, state, attempt, coalesce(errors, '') FROM river_job WHERE state NOT IN ('completed', 'discarded', 'cancelled')`) {
+			for _, r := range killharness.Query(t, conn, `SELECT kind, state, attempt, coalesce(errors, '') FROM river_job WHERE state NOT IN ('completed', 'discarded', 'cancelled')`) {
 				if r[0] != "housekeeping" {
 					t.Logf("open job: %v", r)
 				}
 			}
-			t.Fatalf("log tail:\n%s", srv.logTail())
+			t.Fatalf("log tail:\n%s", srv.LogTail())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -276,13 +228,13 @@ func TestKillNine(t *testing.T) {
 		t.Errorf("%d inbound messages acknowledged, but the customers sent %d", len(ackedIn), want)
 	}
 	phoneOf := map[string]string{}
-	for _, r := range query(t, conn, `SELECT contact_id, path FROM contact_urns WHERE scheme = 'whatsapp'`) {
+	for _, r := range killharness.Query(t, conn, `SELECT contact_id, path FROM contact_urns WHERE scheme = 'whatsapp'`) {
 		phoneOf[r[0]] = r[1]
 	}
 	if len(phoneOf) != len(sent) {
 		t.Errorf("%d contacts stored, want %d", len(phoneOf), len(sent))
 	}
-	inRows := query(t, conn, `SELECT id, provider_id, contact_id FROM messages WHERE direction = 'in'`)
+	inRows := killharness.Query(t, conn, `SELECT id, provider_id, contact_id FROM messages WHERE direction = 'in'`)
 	stored := map[string]int{}
 	inboundOf := map[string]string{} // message ID → wamid
 	for _, r := range inRows {
@@ -298,7 +250,7 @@ func TestKillNine(t *testing.T) {
 		}
 	}
 	steps := map[string]int{}
-	for _, r := range query(t, conn, `SELECT message_id, CASE WHEN handled_at IS NULL THEN 0 ELSE 1 END, result FROM contact_events WHERE kind = 'message'`) {
+	for _, r := range killharness.Query(t, conn, `SELECT message_id, CASE WHEN handled_at IS NULL THEN 0 ELSE 1 END, result FROM contact_events WHERE kind = 'message'`) {
 		steps[inboundOf[r[0]]]++
 		if r[1] != "1" || !(strings.HasPrefix(r[2], "started flow") || r[2] == "resumed session") {
 			t.Errorf("inbox event of %s: handled=%s result=%q, want handled, started or resumed", inboundOf[r[0]], r[1], r[2])
@@ -311,7 +263,7 @@ func TestKillNine(t *testing.T) {
 	}
 	replies := map[string][]string{} // phone → reply texts, in order
 	outStatus := map[string]string{}
-	for _, r := range query(t, conn, `SELECT id, contact_id, content, status FROM messages WHERE direction = 'out' ORDER BY contact_id, id`) {
+	for _, r := range killharness.Query(t, conn, `SELECT id, contact_id, content, status FROM messages WHERE direction = 'out' ORDER BY contact_id, id`) {
 		var content struct {
 			Text string `json:"text"`
 		}
@@ -348,9 +300,9 @@ func TestKillNine(t *testing.T) {
 
 	// At least once at the fake, and any second copy only after a kill
 	// that fell between the fake accepting the first and our commit.
-	copies := map[string][]copyOf{}
-	for _, c := range g.allCopies() {
-		copies[c.ourID] = append(copies[c.ourID], c)
+	copies := map[string][]killharness.Copy{}
+	for _, c := range g.Copies() {
+		copies[c.OurID] = append(copies[c.OurID], c)
 	}
 	for id := range outStatus {
 		if len(copies[id]) == 0 {
@@ -364,13 +316,13 @@ func TestKillNine(t *testing.T) {
 		if _, ok := outStatus[id]; !ok {
 			t.Errorf("the fake got message %q, which Parley does not have", id)
 		}
-		sort.Slice(cs, func(i, j int) bool { return cs[i].arrived.Before(cs[j].arrived) })
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Arrived.Before(cs[j].Arrived) })
 		used := map[int]bool{}
 		for i := 1; i < len(cs); i++ {
 			extra++
 			k := -1
 			for j := range ks {
-				if !ks[j].restarted.After(cs[i].arrived) {
+				if !ks[j].restarted.After(cs[i].Arrived) {
 					k = j
 				}
 			}
@@ -385,7 +337,7 @@ func TestKillNine(t *testing.T) {
 				used[k] = true
 				dupPerKill[k]++
 				dupLines = append(dupLines, fmt.Sprintf("  %s: copy %d, %s after the fake accepted copy %d, re-sent after kill %d",
-					id, i+1, cs[i].arrived.Sub(cs[i-1].accepted).Round(time.Millisecond), i, k+1))
+					id, i+1, cs[i].Arrived.Sub(cs[i-1].Accepted).Round(time.Millisecond), i, k+1))
 			}
 		}
 	}
@@ -420,7 +372,7 @@ func TestKillNine(t *testing.T) {
 	}
 	sort.Strings(dupLines)
 	dbName := "SQLite"
-	if db.driver == "pgx" {
+	if db.Driver == "pgx" {
 		dbName = "PostgreSQL"
 	}
 	orphanNote := "requeued by the harness (River would rescue them after 2 min; see docs/testing.md)"
@@ -437,7 +389,7 @@ func TestKillNine(t *testing.T) {
 		dbName, len(ks), killPhase.Round(time.Millisecond), built.Round(time.Millisecond), time.Since(began).Round(time.Millisecond),
 		hit.receive, hit.sprint, hit.send, hit.status,
 		len(sent), hooks[kindInbound], hooks[kindStatus], attempts, failures,
-		len(inRows), len(outStatus), len(g.allCopies()), extra, windowTotal,
+		len(inRows), len(outStatus), len(g.Copies()), extra, windowTotal,
 		orphans, orphanNote)
 	if len(dupLines) > 0 {
 		summary += "\n  duplicates:\n" + strings.Join(dupLines, "\n")
@@ -452,22 +404,22 @@ func TestKillNine(t *testing.T) {
 // rescues those only after RescueStuckJobsAfter (2 min), so unless strict
 // the harness makes them available again, as a rescuer for a dead process
 // would; on SQLite the server does it at start.
-func afterKill(t *testing.T, d database, accepted map[string]bool, strict bool) (map[string]bool, map[string]int) {
+func afterKill(t *testing.T, d killharness.Database, accepted map[string]bool, strict bool) (map[string]bool, map[string]int) {
 	t.Helper()
-	db := d.open(t)
+	db := d.Open(t)
 	defer db.Close()
 	window := map[string]bool{}
-	for _, r := range query(t, db, `SELECT id FROM messages WHERE direction = 'out' AND status = 'queued'`) {
+	for _, r := range killharness.Query(t, db, `SELECT id FROM messages WHERE direction = 'out' AND status = 'queued'`) {
 		if accepted[r[0]] {
 			window[r[0]] = true
 		}
 	}
 	orphans := map[string]int{}
-	for _, r := range query(t, db, `SELECT kind FROM river_job WHERE state = 'running'`) {
+	for _, r := range killharness.Query(t, db, `SELECT kind FROM river_job WHERE state = 'running'`) {
 		orphans[r[0]]++
 	}
 	if !strict && len(orphans) > 0 {
-		exec1(t, db, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+		killharness.Exec(t, db, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
 	}
 	return window, orphans
 }

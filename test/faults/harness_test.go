@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/testdb"
 )
 
 const (
@@ -169,7 +170,7 @@ func (s *server) requestsFor() map[string]int {
 // queuedSends describes the outbound messages still queued (the outbox
 // dispatcher's work), for a failure message.
 func (s *server) queuedSends() string {
-	db, err := sql.Open(s.driver, s.dsn)
+	db, err := testdb.OpenSQL(s.driver, s.dsn)
 	if err != nil {
 		return err.Error()
 	}

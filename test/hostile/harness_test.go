@@ -17,6 +17,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/sandbox"
+	"github.com/parleyhq/parley/internal/store/testdb"
 )
 
 const (
@@ -80,7 +81,7 @@ func start(t *testing.T, fakeCfg sandbox.Config) *server {
 	if srv.Config.UsesPostgres() {
 		driver, dsn = "pgx", srv.Config.DatabaseURL
 	}
-	db, err := sql.Open(driver, dsn)
+	db, err := testdb.OpenSQL(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

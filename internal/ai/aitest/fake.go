@@ -44,9 +44,11 @@ type Request struct {
 	Authorization string `json:"-"`
 }
 
-// Server is a running fake.
+// Server is a fake; New starts it on a local port, NewHandler serves it
+// from another server's mux (the sandbox's).
 type Server struct {
 	*httptest.Server
+	mux      *http.ServeMux
 	mu       sync.Mutex
 	models   []string
 	script   []Reply
@@ -56,15 +58,25 @@ type Server struct {
 
 // New starts a fake serving models; its base URL (for a provider) is URL()+"/v1".
 func New(models ...string) *Server {
-	s := &Server{models: models}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/models", s.listModels)
-	mux.HandleFunc("POST /v1/chat/completions", s.complete)
-	s.Server = httptest.NewServer(mux)
+	s := NewHandler(models...)
+	s.Server = httptest.NewServer(s.mux)
 	return s
 }
 
-// BaseURL is the API root to configure a provider with.
+// NewHandler returns a fake that is not listening: serve it (ServeHTTP)
+// under a prefix of another server; the provider's base URL is that
+// prefix plus "/v1".
+func NewHandler(models ...string) *Server {
+	s := &Server{models: models, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /v1/models", s.listModels)
+	s.mux.HandleFunc("POST /v1/chat/completions", s.complete)
+	return s
+}
+
+// ServeHTTP serves the OpenAI-compatible API (paths /v1/...).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// BaseURL is the API root to configure a provider with (New's fakes).
 func (s *Server) BaseURL() string { return s.URL + "/v1" }
 
 // Script queues replies, answered in order.

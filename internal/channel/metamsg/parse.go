@@ -222,13 +222,10 @@ func checkDepth(b []byte) error {
 
 func millis(n json.Number) time.Time {
 	ms, err := strconv.ParseInt(string(n), 10, 64)
-	if err != nil || ms <= 0 {
+	if err != nil {
 		return time.Time{}
 	}
-	if ms < 1e11 { // seconds, as some events send
-		return time.Unix(ms, 0).UTC()
-	}
-	return time.UnixMilli(ms).UTC()
+	return channel.SecondsOrMillisTime(ms) // some events send seconds
 }
 
 // PayloadList prefixes the payload of a quick reply or button that answers
@@ -429,10 +426,14 @@ func compactJSON(b []byte) []byte {
 // watermark reads a receipt's watermark (milliseconds since the epoch).
 func watermark(n json.Number) (time.Time, bool) {
 	ms, err := n.Int64()
-	if err != nil || ms <= 0 {
+	if err != nil {
+		return time.Time{}, false
+	}
+	t, ok := channel.MillisTime(ms)
+	if !ok {
 		return time.Time{}, false
 	}
 	// At or before the watermark, to the millisecond: the last
 	// nanosecond of that millisecond.
-	return time.UnixMilli(ms).Add(time.Millisecond - time.Nanosecond).UTC(), true
+	return t.Add(time.Millisecond - time.Nanosecond), true
 }

@@ -280,6 +280,10 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("event without channel or kind: %+v", e)
 				}
 			}
+			// Whatever parses must serialise for the store.
+			if _, err := json.Marshal(evs); err != nil {
+				t.Fatalf("marshal: %v", err)
+			}
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -85,6 +86,11 @@ func Parse(body []byte) ([]channel.Event, error) {
 	dec.UseNumber()
 	if err := dec.Decode(&cb); err != nil {
 		return nil, fmt.Errorf("decoding the Viber callback: %w", err)
+	}
+	// One JSON value and nothing after it: the body is kept as the event's
+	// raw JSON, which must stay valid to be stored.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("decoding the Viber callback: data after its JSON object at byte %d", dec.InputOffset())
 	}
 	if cb.Event == "" {
 		return nil, errors.New("the Viber callback has no event")
@@ -191,8 +197,9 @@ const PreferenceCategory = "subscription"
 
 func millis(n json.Number) time.Time {
 	ms, err := strconv.ParseInt(string(n), 10, 64)
-	if err != nil || ms <= 0 {
+	if err != nil {
 		return time.Time{}
 	}
-	return time.UnixMilli(ms).UTC()
+	t, _ := channel.MillisTime(ms)
+	return t
 }

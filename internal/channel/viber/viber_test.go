@@ -223,6 +223,10 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("%+v", e)
 			}
 		}
+		// Whatever parses must serialise for the store.
+		if _, err := json.Marshal(evs); err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
 	})
 }
 

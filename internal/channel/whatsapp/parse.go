@@ -93,6 +93,33 @@ func parseChange(wabaID string, ch wChange) ([]channel.Event, error) {
 			return nil, err
 		}
 		return []channel.Event{templateEvent(base, ch.Field, &v)}, nil
+	case "phone_number_name_update":
+		var v struct {
+			DisplayPhoneNumber    flexStr `json:"display_phone_number"`
+			Decision              string  `json:"decision"`
+			RequestedVerifiedName string  `json:"requested_verified_name"`
+			RejectionReason       string  `json:"rejection_reason"`
+		}
+		if err := json.Unmarshal(ch.Value, &v); err != nil {
+			return nil, err
+		}
+		e := base
+		e.Kind = channel.KindDisplayName
+		e.DisplayName = &channel.DisplayNameReview{Phone: string(v.DisplayPhoneNumber), Name: v.RequestedVerifiedName, Decision: v.Decision,
+			Reason: v.RejectionReason}
+		if e.DisplayName.Reason == "NONE" {
+			e.DisplayName.Reason = ""
+		}
+		e.Raw = ch.Value
+		return []channel.Event{e}, nil
+	case "phone_number_quality_update", "account_update":
+		n, err := accountNotice(ch.Field, ch.Value)
+		if err != nil {
+			return nil, err
+		}
+		e := base
+		e.Kind, e.Notice, e.Raw = channel.KindAccountNotice, n, ch.Value
+		return []channel.Event{e}, nil
 	case "flows":
 		var v struct {
 			Event     string  `json:"event"`
@@ -129,8 +156,7 @@ func ignoredReason(field string) string {
 		return "voice calls are not handled by Parley"
 	case "smb_message_echoes":
 		return "messages sent from the WhatsApp Business app are not mirrored"
-	case "account_update", "phone_number_quality_update", "phone_number_name_update",
-		"business_capability_update", "security", "account_alerts", "account_review_update":
+	case "business_capability_update", "security", "account_alerts", "account_review_update":
 		return "account notice: logged only"
 	}
 	return "unknown webhook field"

@@ -272,7 +272,16 @@ func TestParsePywaFixtures(t *testing.T) {
 				t.Fatalf("Parse: %v", err)
 			}
 			if strings.HasPrefix(c.File, "account_update") {
-				checkKinds(t, evs, kinds(channel.KindIgnored))
+				// Every account notice is read; restrictions, violations and
+				// a disabled account pause campaigns (TestAccountNotices).
+				checkKinds(t, evs, kinds(channel.KindAccountNotice))
+				if n := evs[0].Notice; n == nil || n.Field != "account_update" || n.Reason == "" {
+					t.Fatalf("notice = %+v", n)
+				}
+				pauses := map[string]bool{"account_restriction": true, "account_violation": true}
+				if got := evs[0].Notice.PauseSends; got != pauses[c.Name] {
+					t.Fatalf("%s: pause_sends = %v, want %v (%s)", c.Name, got, pauses[c.Name], evs[0].Notice.Reason)
+				}
 				return
 			}
 			want, ok := pywaExpectations[key]

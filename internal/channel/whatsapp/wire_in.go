@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parleyhq/parley/internal/channel"
 )
 
 // The webhook wire types, as Meta sends them. They are lenient on purpose:
@@ -314,11 +316,8 @@ func (f *flexFloat) UnmarshalJSON(b []byte) error {
 // large to be seconds); unreadable values give the zero time.
 func unixTime(s flexStr) time.Time {
 	n, err := strconv.ParseInt(string(s), 10, 64)
-	if err != nil || n <= 0 {
+	if err != nil {
 		return time.Time{}
 	}
-	if n > 1e11 {
-		return time.UnixMilli(n).UTC()
-	}
-	return time.Unix(n, 0).UTC()
+	return channel.SecondsOrMillisTime(n)
 }

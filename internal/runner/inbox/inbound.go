@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/parleyhq/parley/internal/eventhook"
 	"time"
 
 	"github.com/parleyhq/parley/internal/domain"
@@ -81,8 +82,14 @@ func (box *Inbox) receive(ctx context.Context, q store.Queries, in Inbound, queu
 	if errors.Is(err, store.ErrConflict) && in.ProviderID != "" {
 		return Receipt{ContactID: c.ID, Duplicate: true}, nil // the channel delivered it before
 	}
-	if err != nil || !queue {
+	if err != nil {
 		return Receipt{MessageID: m.ID, ContactID: c.ID}, err
+	}
+	if err := box.c.Events.Record(ctx, q, receivedEvents(in, m)...); err != nil {
+		return Receipt{}, err
+	}
+	if !queue {
+		return Receipt{MessageID: m.ID, ContactID: c.ID}, nil
 	}
 	pl := in.payload
 	if pl == nil {
@@ -111,13 +118,49 @@ type StartParams struct {
 	Draft     bool
 	// Input is the message that caused the start, if any.
 	Input *engine.Input
+	// Address is the contact's address on ChannelID when the caller knows
+	// it (a campaign's row): the flow's templates go there without reading
+	// the contact's addresses.
+	Address string
 }
 
 // StartFlow queues a flow start for a contact in the caller's transaction.
 func (box *Inbox) StartFlow(ctx context.Context, q store.Queries, p StartParams) (domain.ContactEvent, error) {
 	return box.Queue(ctx, q, domain.ContactEvent{ProjectID: p.ProjectID, ContactID: p.ContactID, Kind: domain.EventStart,
 		DedupeKey: "start:" + p.SessionID, Payload: sprint.Payload{ChannelID: p.ChannelID, FlowID: p.FlowID, Vars: p.Vars, Row: p.Row, SessionID: p.SessionID,
-			Simulated: p.Simulated, Draft: p.Draft, Input: p.Input}.Raw()})
+			Simulated: p.Simulated, Draft: p.Draft, Input: p.Input, Address: p.Address}.Raw()})
+}
+
+// Delivery is something for a known contact's session that did not come
+// through a channel's webhook: a voice call's result.
+type Delivery struct {
+	ProjectID, ContactID, ChannelID, SessionID string
+	// Type and Content are stored as an inbound message; ProviderID makes
+	// a second delivery of the same thing a duplicate.
+	Type       string
+	Content    json.RawMessage
+	ProviderID string
+	Input      engine.Input
+	Simulated  bool
+}
+
+// Deliver records d as an inbound message of its contact and queues it
+// for d's session, in the caller's transaction. A second delivery with the
+// same ProviderID stores nothing and reports Duplicate.
+func (box *Inbox) Deliver(ctx context.Context, q store.Queries, d Delivery) (Receipt, error) {
+	m, err := q.MessageCreate(ctx, domain.Message{ID: box.c.IDs.NewID(), ProjectID: d.ProjectID, ContactID: d.ContactID, ChannelID: d.ChannelID,
+		SessionID: d.SessionID, Direction: domain.DirectionIn, Type: d.Type, Content: d.Content, Status: domain.MessageReceived,
+		ProviderID: d.ProviderID, CreatedAt: box.c.Clock.Now()})
+	if errors.Is(err, store.ErrConflict) && d.ProviderID != "" {
+		return Receipt{ContactID: d.ContactID, Duplicate: true}, nil
+	}
+	if err != nil {
+		return Receipt{}, err
+	}
+	in := d.Input
+	ev, err := box.Queue(ctx, q, domain.ContactEvent{ProjectID: d.ProjectID, ContactID: d.ContactID, Kind: domain.EventMessage, MessageID: m.ID,
+		Payload: sprint.Payload{ChannelID: d.ChannelID, SessionID: d.SessionID, Input: &in, Simulated: d.Simulated}.Raw()})
+	return Receipt{MessageID: m.ID, ContactID: d.ContactID, Seq: ev.Seq}, err
 }
 
 // Say records a simulator contact's message and queues it for the session,
@@ -150,4 +193,20 @@ func (box *Inbox) Release(ctx context.Context, q store.Queries, projectID, conta
 func (box *Inbox) Interrupt(ctx context.Context, q store.Queries, projectID, contactID, sessionID, reason string) (domain.ContactEvent, error) {
 	return box.Queue(ctx, q, domain.ContactEvent{ProjectID: projectID, ContactID: contactID, Kind: domain.EventInterrupt,
 		Payload: sprint.Payload{SessionID: sessionID, Reason: reason}.Raw()})
+}
+
+// receivedEvents are the event webhooks' events of a stored inbound
+// message: message.received, and form.completed for a submitted form.
+func receivedEvents(in Inbound, m domain.Message) []eventhook.Event {
+	data := map[string]any{"message_id": m.ID, "contact_id": m.ContactID, "channel_id": m.ChannelID, "channel_type": in.Scheme,
+		"address": in.Address, "type": in.Type, "text": in.Input.Text, "provider_id": in.ProviderID, "received_at": in.At}
+	if in.Input.MediaURL != "" {
+		data["media_url"] = in.Input.MediaURL
+	}
+	evs := []eventhook.Event{{ProjectID: in.ProjectID, ContactID: m.ContactID, Type: eventhook.MessageReceived, Data: data}}
+	if in.Input.Kind == engine.InputFlow {
+		evs = append(evs, eventhook.Event{ProjectID: in.ProjectID, ContactID: m.ContactID, Type: eventhook.FormCompleted, Data: map[string]any{
+			"message_id": m.ID, "contact_id": m.ContactID, "channel_id": m.ChannelID, "flow_token": in.Input.Token, "response": in.Input.Data}})
+	}
+	return evs
 }

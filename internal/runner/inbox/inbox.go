@@ -16,12 +16,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/parleyhq/parley/internal/receipt"
+	"hash/fnv"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/dispatch"
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/eventhook"
+	"github.com/parleyhq/parley/internal/receipt"
 	"github.com/parleyhq/parley/internal/runner/lease"
 	"github.com/parleyhq/parley/internal/runner/sprint"
 	"github.com/parleyhq/parley/internal/store"
@@ -34,9 +38,29 @@ type Config struct {
 	Logger *slog.Logger
 	// Receipts count the receipts kept for messages not known yet.
 	Receipts *receipt.Counters
+	// Events records event webhooks' events in the ingest's transaction;
+	// nil records none.
+	Events *eventhook.Recorder
+	// Notices acts on the providers' account notices (quality flagged,
+	// limit lowered, account restricted) in the ingest's transaction; nil
+	// only logs them.
+	Notices Notices
 	// Settings hold events for a lease; Workers is how many contacts are
 	// worked at once.
 	lease.Settings
+	// TimerEvery is how often due session timeouts are looked for
+	// (DefaultTimerEvery).
+	TimerEvery time.Duration
+	// Retention is how long handled events are kept (DefaultRetention).
+	Retention time.Duration
+}
+
+// Notices acts on a provider's notice about a channel's number or business
+// account (campaign.Service pauses the executions sending on it).
+type Notices interface {
+	// AccountNotice acts on n, received on ch, in the webhook's
+	// transaction; it returns how many things it changed.
+	AccountNotice(ctx context.Context, q store.Queries, ch domain.Channel, businessID string, n channel.AccountNotice) (int, error)
 }
 
 // Inbox queues contact events and works each contact's inbox in order.
@@ -45,6 +69,26 @@ type Inbox struct {
 	c      Config
 	sprint *sprint.Handler
 	disp   *dispatch.Dispatcher[contactKey]
+	// beat renews the leases on the contacts disp holds.
+	beat *lease.Heartbeat
+	// passes serialises this process's passes over one contact's inbox:
+	// the dispatcher's workers and callers of ProcessContact (the
+	// simulator, API starts) would otherwise run the same event at once,
+	// and a node's side effects (an HTTP call, a model call, a write to
+	// the project database) would happen twice before one commit lost.
+	passes [passStripes]sync.Mutex
+	// timers is the loop that fires due session timeouts (timers.go).
+	timers timers
+}
+
+// passStripes is how many locks contacts' passes are spread over.
+const passStripes = 512
+
+// pass returns the lock of contactID's passes.
+func (box *Inbox) pass(contactID string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(contactID))
+	return &box.passes[h.Sum32()%passStripes]
 }
 
 // contactKey names a contact whose inbox has events.
@@ -59,15 +103,40 @@ func New(st store.Store, sp *sprint.Handler, c Config) *Inbox {
 		Name: "inbox", Workers: c.Workers, PollEvery: c.PollEvery, Logger: c.Logger,
 		Poll: box.poll, Work: box.work,
 	})
+	box.beat = lease.NewHeartbeat(lease.HeartbeatConfig{Name: "inbox", Settings: c.Settings, Clock: c.Clock, Logger: c.Logger,
+		Renew: st.ContactEventsRenew, Held: func() []string {
+			held := box.disp.Held()
+			ids := make([]string, len(held))
+			for i, k := range held {
+				ids[i] = k.contact
+			}
+			return ids
+		}})
 	return box
 }
 
-// Start starts working inboxes.
-func (box *Inbox) Start(ctx context.Context) error { return box.disp.Start(ctx) }
+// Start starts working inboxes, renewing the leases on them and firing
+// due session timeouts into them.
+func (box *Inbox) Start(ctx context.Context) error {
+	if err := box.disp.Start(ctx); err != nil {
+		return err
+	}
+	if err := box.beat.Start(ctx); err != nil {
+		box.disp.Stop()
+		return err
+	}
+	box.startTimers(ctx)
+	return nil
+}
 
-// Stop stops working inboxes, letting sprints under way finish; the rest
-// stays queued for the next start or another process.
-func (box *Inbox) Stop() { box.disp.Stop() }
+// Stop stops firing timeouts, working inboxes and renewing their leases,
+// letting sprints under way finish; the rest stays queued for the next
+// start or another process.
+func (box *Inbox) Stop() {
+	box.stopTimers()
+	box.disp.Stop()
+	box.beat.Stop()
+}
 
 // Stats reports what the workers hold in memory, for metrics and tests.
 func (box *Inbox) Stats() dispatch.Stats { return box.disp.Stats() }
@@ -91,20 +160,16 @@ func (box *Inbox) Queue(ctx context.Context, q store.Queries, e domain.ContactEv
 // one after the other, and whichever comes second finds the wait gone. A
 // timer queued before (a retried job) or of a contact that is gone is not
 // an error.
+//
+// Wait timeouts and expiries are fired by the timer loop (timers.go) from
+// the sessions' rows; a timer job is one an earlier version queued: it
+// takes the session's timeout or expiry first, so the loop does not fire
+// it again.
 func (box *Inbox) QueueTimer(ctx context.Context, a sprint.TimerArgs) error {
-	key := fmt.Sprintf("timer:%s:%d", a.SessionID, a.Seq)
-	if a.Expire {
-		key = "expire:" + a.SessionID
+	if !a.Expire {
+		return box.fireOne(ctx, a.ProjectID, a.ContactID, a.SessionID, int(a.Seq))
 	}
-	err := box.st.InTx(ctx, func(q store.Queries) error {
-		_, err := box.Queue(ctx, q, domain.ContactEvent{ProjectID: a.ProjectID, ContactID: a.ContactID, Kind: domain.EventTimer,
-			DedupeKey: key, Payload: sprint.Payload{SessionID: a.SessionID, Seq: a.Seq}.Raw()})
-		return err
-	})
-	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
+	return box.expireOne(ctx, a.ProjectID, a.ContactID, a.SessionID)
 }
 
 // processBudget bounds one pass over a contact's inbox, so one busy contact
@@ -133,6 +198,9 @@ const batch = 8
 // ends the pass: an event committed after it wakes the contact again
 // (dispatch.Notify runs a contact being worked once more).
 func (box *Inbox) process(ctx context.Context, contactID string) error {
+	mu := box.pass(contactID)
+	mu.Lock()
+	defer mu.Unlock()
 	deadline := time.Now().Add(processBudget)
 	for {
 		evs, err := box.st.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: contactID, Limit: batch})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/parleyhq/parley/internal/eventhook"
 	"github.com/parleyhq/parley/internal/waflow"
 	"strconv"
 	"time"
@@ -152,6 +154,26 @@ func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult,
 				res.Ignored++
 				box.c.Logger.Info("form notice not applied (an alert, or a flow Parley does not know)", "channel", ch.ID, "flow", e.Form.ID, "event", e.Form.Event, "message", e.Form.Message)
 			}
+		case e.Kind == channel.KindDisplayName && e.DisplayName != nil:
+			ok, err := box.ingestDisplayName(ctx, q, ch, e.DisplayName)
+			if err != nil {
+				return res, err
+			}
+			if !ok {
+				res.Ignored++
+			}
+		case e.Kind == channel.KindAccountNotice && e.Notice != nil:
+			// Logged at warning level: a person should know, whatever
+			// Parley does about it.
+			box.c.Logger.Warn("the provider reported on the channel's number or account", "channel", ch.ID, "field", e.Notice.Field,
+				"event", e.Notice.Event, "pause_sends", e.Notice.PauseSends, "reason", e.Notice.Reason)
+			if !e.Notice.PauseSends || box.c.Notices == nil {
+				res.Ignored++
+				continue
+			}
+			if _, err := box.c.Notices.AccountNotice(ctx, q, ch, e.BusinessID, *e.Notice); err != nil {
+				return res, fmt.Errorf("acting on the %s notice of channel %s: %w", e.Notice.Field, ch.ID, err)
+			}
 		case e.Kind == channel.KindPreference && e.Preference != nil:
 			if err := box.ingestPreference(ctx, q, ch, e); err != nil {
 				return res, err
@@ -294,8 +316,11 @@ func (box *Inbox) ingestStatus(ctx context.Context, q store.Queries, ch domain.C
 		// a message of this channel's project that the status moves on.
 		p.ID, p.ProjectID = st.OurID, ch.ProjectID
 		changed, err := q.MessageSetStatus(ctx, p)
-		if err != nil || changed {
+		if err != nil {
 			return err
+		}
+		if changed {
+			return box.statusEvent(ctx, q, ch, p)
 		}
 		// Not moved: a status older than what we know, or not our message.
 		if _, err := q.MessageGet(ctx, store.Ref{ProjectID: ch.ProjectID, ID: st.OurID}); err == nil || !errors.Is(err, store.ErrNotFound) {
@@ -329,8 +354,29 @@ func (box *Inbox) ingestStatus(ctx context.Context, q store.Queries, ch domain.C
 		return err
 	}
 	p.ID, p.ProjectID = m.ID, ch.ProjectID
-	_, err = q.MessageSetStatus(ctx, p)
-	return err
+	changed, err := q.MessageSetStatus(ctx, p)
+	if err != nil || !changed {
+		return err
+	}
+	return box.statusEvent(ctx, q, ch, p)
+}
+
+// statusEvent records message.status for event webhooks, in the ingest's
+// transaction, once a status moved a message forward.
+func (box *Inbox) statusEvent(ctx context.Context, q store.Queries, ch domain.Channel, p store.MessageStatusParams) error {
+	if box.c.Events == nil {
+		return nil
+	}
+	return box.c.Events.Record(ctx, q, eventhook.Event{ProjectID: p.ProjectID, Type: eventhook.MessageStatus, Fill: func(e *eventhook.Event) error {
+		m, err := q.MessageGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: p.ID})
+		if err != nil {
+			return fmt.Errorf("reading the message a status moved: %w", err)
+		}
+		e.ContactID = m.ContactID
+		e.Data = map[string]any{"message_id": m.ID, "contact_id": m.ContactID, "channel_id": ch.ID, "session_id": m.SessionID, "status": p.Status,
+			"provider_id": m.ProviderID, "error_code": p.ErrorCode, "error_reason": p.ErrorReason, "at": p.Now}
+		return nil
+	}})
 }
 
 // ingestWatermark applies a receipt that names no message but a time
@@ -407,4 +453,26 @@ func (box *Inbox) ingestPreference(ctx context.Context, q store.Queries, ch doma
 	c.UpdatedAt = box.c.Clock.Now()
 	_, err = q.ContactUpdate(ctx, c)
 	return err
+}
+
+// ingestDisplayName records the provider's review of a requested display
+// name on the channel's request (Meta: APPROVED, REJECTED; DEFERRED
+// leaves it pending). False when no pending request matches.
+func (box *Inbox) ingestDisplayName(ctx context.Context, q store.Queries, ch domain.Channel, r *channel.DisplayNameReview) (bool, error) {
+	status := ""
+	switch r.Decision {
+	case "APPROVED":
+		status = store.DisplayNameApproved
+	case "REJECTED", "DECLINED":
+		status = store.DisplayNameDeclined
+	default:
+		box.c.Logger.Info("display name review not final", "channel", ch.ID, "name", r.Name, "decision", r.Decision)
+		return false, nil
+	}
+	ok, err := q.DisplayNameRequestDecide(ctx, store.DisplayNameDecideParams{ProjectID: ch.ProjectID, ChannelID: ch.ID, Name: r.Name, Status: status,
+		Reason: r.Reason, At: box.c.Clock.Now()})
+	if err == nil && !ok {
+		box.c.Logger.Info("display name review for no pending request", "channel", ch.ID, "name", r.Name, "decision", r.Decision)
+	}
+	return ok, err
 }

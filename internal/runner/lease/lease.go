@@ -1,7 +1,9 @@
 // Package lease is how the runner's inbox and outbox share their durable
 // queues between processes: the process that queues a row holds it for a
-// lease and is told after the commit; any process's poller claims the rows
-// whose lease ran out (their process died) or whose retry is due.
+// lease and is told after the commit; while it holds the row in memory its
+// heartbeat renews the lease; any process's poller claims the rows whose
+// lease ran out (their process died) or whose retry is due. A dead
+// process's rows are so taken over within a lease and a poll.
 package lease
 
 import (
@@ -15,7 +17,9 @@ import (
 
 // Defaults of the leases and of the dispatchers that work under them.
 const (
-	DefaultLease     = 2 * time.Minute
+	// DefaultLease is short because the heartbeat renews what a live
+	// process holds: it bounds how long a dead process's work waits.
+	DefaultLease     = 10 * time.Second
 	DefaultWorkers   = 64
 	DefaultPollEvery = time.Second
 )
@@ -30,6 +34,9 @@ type Settings struct {
 	// PollEvery is how often the poller looks for rows whose holder died
 	// or whose retry is due (DefaultPollEvery).
 	PollEvery time.Duration
+	// RenewEvery is how often the heartbeat renews the leases the process
+	// holds (a third of Lease): a lease outlives two missed beats.
+	RenewEvery time.Duration
 }
 
 // WithDefaults fills the settings left zero.
@@ -42,6 +49,9 @@ func (s Settings) WithDefaults() Settings {
 	}
 	if s.PollEvery <= 0 {
 		s.PollEvery = DefaultPollEvery
+	}
+	if s.RenewEvery <= 0 || s.RenewEvery >= s.Lease {
+		s.RenewEvery = s.Lease / 3
 	}
 	return s
 }

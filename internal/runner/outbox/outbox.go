@@ -61,6 +61,8 @@ type Outbox struct {
 	st   store.Store
 	c    Config
 	disp *dispatch.Dispatcher[messageKey]
+	// beat renews the leases on the messages disp holds.
+	beat *lease.Heartbeat
 	// sending holds the messages this process queued and handed to its
 	// senders, so a send need not read back what it just wrote.
 	sending sync.Map // message ID → queuedSend
@@ -68,6 +70,8 @@ type Outbox struct {
 	// marked seen (channel.SeenMarker), so a burst of replies marks once.
 	seenMu sync.Mutex
 	seen   *lru.Cache[string, time.Time]
+	// templates are the templates read for recent sends (see templateTTL).
+	templates *lru.Cache[string, cachedTemplate]
 	// bg runs the best-effort background calls (mark seen) until Stop.
 	bg       sync.WaitGroup
 	bgCtx    context.Context
@@ -91,22 +95,40 @@ func New(st store.Store, c Config) *Outbox {
 		c.Attempts = 8
 	}
 	c.Settings = c.Settings.WithDefaults()
-	o := &Outbox{st: st, c: c, seen: lru.New[string, time.Time](10000)}
+	o := &Outbox{st: st, c: c, seen: lru.New[string, time.Time](10000), templates: lru.New[string, cachedTemplate](1000)}
 	o.bgCtx, o.bgCancel = context.WithCancel(context.Background())
 	o.disp = dispatch.New(dispatch.Config[messageKey]{
-		Name: "send", Workers: c.Workers, PollEvery: c.PollEvery, Logger: c.Logger,
+		// A quarter of the senders are kept for replies: bulk sends (a
+		// campaign) each hold a sender for a provider call and a commit,
+		// and must not leave a contact's reply waiting for one.
+		Name: "send", Workers: c.Workers, UrgentReserve: c.Workers / 4, PollEvery: c.PollEvery, Logger: c.Logger,
 		Poll: o.poll, Work: o.work,
 	})
+	o.beat = lease.NewHeartbeat(lease.HeartbeatConfig{Name: "send", Settings: c.Settings, Clock: c.Clock, Logger: c.Logger,
+		Renew: st.MessagesRenew, Held: func() []string {
+			held := o.disp.Held()
+			ids := make([]string, len(held))
+			for i, k := range held {
+				ids[i] = k.id
+			}
+			return ids
+		}})
 	return o
 }
 
-// Start starts sending.
-func (o *Outbox) Start(ctx context.Context) error { return o.disp.Start(ctx) }
+// Start starts sending and renewing the leases on what is being sent.
+func (o *Outbox) Start(ctx context.Context) error {
+	if err := o.disp.Start(ctx); err != nil {
+		return err
+	}
+	return o.beat.Start(ctx)
+}
 
 // Stop stops sending, letting sends under way finish; the rest stays
 // queued for the next start or another process.
 func (o *Outbox) Stop() {
 	o.disp.Stop()
+	o.beat.Stop()
 	o.bgCancel()
 	o.bg.Wait()
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/parleyhq/parley/internal/eventhook"
 	"time"
-
-	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
@@ -14,7 +14,8 @@ import (
 )
 
 // commit applies a sprint in one transaction: the event is marked handled,
-// sessions saved, messages queued for the outbox, timer jobs, trace and
+// sessions saved (a waiting session's timeout with it), messages queued
+// for the outbox, the expiry job of a new session, trace and
 // counters written — or none of it. What to write is worked out first,
 // outside the transaction: on SQLite its function runs on the one writer,
 // which should spend its time on statements, not on encoding JSON.
@@ -85,22 +86,23 @@ func (h *Handler) commit(ctx context.Context, sp *sprint) error {
 type runPlan struct {
 	rec    domain.FlowSession
 	create bool
-	// writes are the messages and timers the session's events asked for,
+	// writes are the messages and calls the session's events asked for,
 	// in their order.
 	writes []planned
-	// expire is the expiry timer of a new session that waits.
-	expire *time.Time
-	trace  []domain.TraceEvent
-	stats  store.FlowStatsAddParams
+	// trace is the sprint's trace, packed before the transaction.
+	trace []store.PackedTrace
+	stats store.FlowStatsAddParams
+	// hooks are the events for event webhooks, recorded in the
+	// transaction (none for simulated sessions).
+	hooks []eventhook.Event
 }
 
 // planned is an outbound message to store (and to whom, when known), or
-// (message nil) a timer job.
+// (message nil) a voice call.
 type planned struct {
 	message *domain.Message
 	to      *domain.URN
-	timer   TimerArgs
-	at      time.Time
+	call    *store.Call
 }
 
 // planRun works out what one session's sprint writes.
@@ -127,13 +129,25 @@ func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPl
 	rec.Version++
 
 	p := runPlan{create: ru.create}
+	var trace []domain.TraceEvent
 	p.stats = store.FlowStatsAddParams{ProjectID: rec.ProjectID, FlowID: rec.FlowID, Revision: rec.Revision, At: now,
 		Nodes: map[string]store.NodeCounts{}, Edges: map[string]int64{}}
 	addTrace := func(e engine.Event, data any) {
 		raw, _ := json.Marshal(data)
-		p.trace = append(p.trace, domain.TraceEvent{ProjectID: rec.ProjectID, SessionID: rec.ID, Kind: e.Kind.String(), NodeID: e.Node, Data: raw, CreatedAt: now})
+		trace = append(trace, domain.TraceEvent{ProjectID: rec.ProjectID, SessionID: rec.ID, Kind: e.Kind.String(), NodeID: e.Node, Data: raw, CreatedAt: now})
 	}
 	lastNode := rec.NodeID
+	live := !rec.Simulated && !rec.Draft && h.c.Events != nil
+	hook := func(typ string, data map[string]any) {
+		if !live {
+			return
+		}
+		data["session_id"], data["flow_id"], data["contact_id"] = rec.ID, rec.FlowID, rec.ContactID
+		p.hooks = append(p.hooks, eventhook.Event{ProjectID: rec.ProjectID, ContactID: rec.ContactID, Type: typ, Data: data})
+	}
+	if ru.create {
+		hook(eventhook.SessionStarted, map[string]any{"revision": rec.Revision, "channel_id": rec.ChannelID})
+	}
 	for i := range ru.events {
 		e := ru.events[i]
 		// Counters belong to the root flow's revision; subflows count in their own.
@@ -146,11 +160,33 @@ func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPl
 				p.stats.Nodes[e.Node] = c
 				lastNode = e.Node
 			}
+		case engine.EventLLMCalled:
+			if root && e.LLM != nil {
+				c := p.stats.Nodes[e.Node]
+				c.LLM.Add(store.LLMCounts{Calls: 1, PromptTokens: int64(e.LLM.PromptTokens), CompletionTokens: int64(e.LLM.CompletionTokens), LatencyMS: e.LLM.LatencyMS})
+				if e.LLM.Error != "" {
+					c.LLM.Failures++
+				}
+				p.stats.Nodes[e.Node] = c
+			}
 		case engine.EventEdgeTaken:
 			if root && e.Edge != "" {
 				p.stats.Edges[e.Edge]++
 			}
 		case engine.EventMessageOut:
+			if e.Message.Type == engine.MessageVoiceCall || e.Message.Type == engine.MessageVoiceTransfer {
+				var c store.Call
+				if e.Message.Transfer != nil {
+					c = h.queuedTransfer(&rec, e.Message.Transfer, now)
+				} else {
+					c = h.queuedCall(&rec, e.Message.Call, now)
+				}
+				p.writes = append(p.writes, planned{call: &c})
+				if ru.logging {
+					addTrace(e, map[string]any{"call_id": c.ID, "call": e.Message.Call, "transfer": e.Message.Transfer})
+				}
+				continue
+			}
 			msg, err := h.outMessage(sp, &rec, *e.Message, reply, now)
 			if err != nil {
 				return runPlan{}, err
@@ -160,14 +196,22 @@ func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPl
 				addTrace(e, map[string]any{"message_id": msg.ID, "message": e.Message})
 			}
 			continue
+		case engine.EventVariableSet:
+			hook(eventhook.VariableCaptured, map[string]any{"node": e.Node, "name": e.Name, "value": e.Value})
 		case engine.EventContactChanged:
 			applyContactChange(&sp.contact, e, now)
 			sp.changed = true
-		case engine.EventTimerSet:
-			if !rec.Simulated {
-				p.writes = append(p.writes, planned{timer: TimerArgs{ProjectID: rec.ProjectID, ContactID: rec.ContactID, SessionID: rec.ID, Seq: e.Seq}, at: e.At})
+			if e.Change == engine.ChangeHandoff {
+				hook(eventhook.HandoffRequested, map[string]any{"node": e.Node, "assignee": e.Name})
 			}
+		case engine.EventTimerSet:
+			// The timer is the session row's timeout_at (rec.TimeoutAt
+			// above), which the inbox's timer loop fires when due: no row
+			// of its own.
 		case engine.EventSessionEnded:
+			if root {
+				hook(eventhook.SessionEnded, map[string]any{"status": e.Status.String(), "reason": e.Text, "node": lastNode})
+			}
 			switch e.Status {
 			case engine.StatusCompleted:
 				p.stats.Sessions.Completed++
@@ -184,17 +228,18 @@ func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPl
 				}
 			}
 		}
-		if ru.logging || e.Kind == engine.EventError || e.Kind == engine.EventSessionEnded {
+		// Model calls are always traced: their tokens and latency are
+		// what a project pays for.
+		if ru.logging || e.Kind == engine.EventError || e.Kind == engine.EventSessionEnded || e.Kind == engine.EventLLMCalled {
 			addTrace(e, e)
 		}
 	}
 	rec.NodeID = lastNode
+	p.trace = store.PackTrace(trace)
 	if ru.create {
+		// The session's expiry is its row's expires_at, which the inbox's
+		// timer loop fires when due: no row of its own.
 		p.stats.Sessions.Started++
-		if !rec.Simulated && !es.Status.Ended() {
-			at := es.ExpiresAt
-			p.expire = &at
-		}
 	}
 	p.rec = rec
 	ru.rec = rec
@@ -206,13 +251,21 @@ func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPl
 func (h *Handler) applyRun(ctx context.Context, q store.Queries, p *runPlan) error {
 	rec := p.rec
 	for _, w := range p.writes {
-		if w.message != nil {
-			if _, err := h.out.Queue(ctx, q, *w.message, w.to); err != nil {
+		if w.call != nil {
+			if w.call.Direction == callTransfer {
+				if err := routeTransfer(ctx, q, w.call); err != nil {
+					return err
+				}
+			}
+			if err := q.CallCreate(ctx, *w.call); err != nil {
 				return err
+			}
+			if wake := h.c.CallsQueued; wake != nil {
+				q.AfterCommit(wake)
 			}
 			continue
 		}
-		if err := q.JobInsert(ctx, store.JobInsertParams{Args: w.timer, Opts: &river.InsertOpts{ScheduledAt: w.at}}); err != nil {
+		if _, err := h.out.Queue(ctx, q, *w.message, w.to); err != nil {
 			return err
 		}
 	}
@@ -223,12 +276,6 @@ func (h *Handler) applyRun(ctx context.Context, q store.Queries, p *runPlan) err
 			}
 			return err
 		}
-		if p.expire != nil {
-			if err := q.JobInsert(ctx, store.JobInsertParams{Args: TimerArgs{ProjectID: rec.ProjectID, ContactID: rec.ContactID, SessionID: rec.ID, Expire: true},
-				Opts: &river.InsertOpts{ScheduledAt: *p.expire}}); err != nil {
-				return err
-			}
-		}
 	} else if err := q.SessionUpdate(ctx, rec); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return ErrRace
@@ -236,9 +283,12 @@ func (h *Handler) applyRun(ctx context.Context, q store.Queries, p *runPlan) err
 		return err
 	}
 	if len(p.trace) > 0 {
-		if err := q.TraceAppend(ctx, p.trace); err != nil {
+		if err := q.TraceAppendPacked(ctx, p.trace); err != nil {
 			return err
 		}
+	}
+	if err := h.c.Events.Record(ctx, q, p.hooks...); err != nil {
+		return err
 	}
 	if rec.Draft && !domain.SessionLive(rec.Status) {
 		q.AfterCommit(func() { h.drafts.Remove(rec.ID) }) // nothing will run it again
@@ -249,6 +299,61 @@ func (h *Handler) applyRun(ctx context.Context, q store.Queries, p *runPlan) err
 	stats := p.stats
 	q.AfterCommit(func() { h.stats.add(stats) })
 	return nil
+}
+
+// callTransfer is the Direction of a voice_transfer step's request
+// (voice.Transferring): a row of its own, claimed like a call.
+const callTransfer = "transfer"
+
+// queuedTransfer is a voice_transfer step's request on the session's held
+// call, queued for the calls service in the sprint's transaction.
+func (h *Handler) queuedTransfer(rec *domain.FlowSession, m *engine.TransferMessage, now time.Time) store.Call {
+	req, _ := json.Marshal(m)
+	return store.Call{ID: h.c.IDs.NewID(), ProjectID: rec.ProjectID, ContactID: rec.ContactID, SessionID: rec.ID, Token: m.Token,
+		Direction: callTransfer, To: m.To, Request: req, Status: store.CallQueued, Simulated: rec.Simulated, CreatedAt: now, UpdatedAt: now}
+}
+
+// routeTransfer addresses a transfer request to the process holding the
+// session's last call (only it has the call's line), on that call's
+// voice number. With no call, any process takes it and answers failed.
+func routeTransfer(ctx context.Context, q store.Queries, c *store.Call) error {
+	cs, err := q.CallList(ctx, store.CallListParams{ProjectID: c.ProjectID, SessionID: c.SessionID, Limit: 20})
+	if err != nil {
+		return fmt.Errorf("finding the call to transfer: %w", err)
+	}
+	for _, held := range cs {
+		if held.Direction != callTransfer && held.ID != c.ID {
+			c.Owner, c.ChannelID = held.Owner, held.ChannelID
+			if c.Owner != "" {
+				// The owner claims it or renews it; past the lease it
+				// is taken to have stopped during the hold.
+				lease := c.CreatedAt.Add(store.AddressedLease)
+				c.LeaseUntil = &lease
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// queuedCall is the voice call a voice_call node asked for, queued for the
+// calls service in the sprint's transaction.
+func (h *Handler) queuedCall(rec *domain.FlowSession, m *engine.CallMessage, now time.Time) store.Call {
+	req, _ := json.Marshal(m)
+	c := store.Call{ID: h.c.IDs.NewID(), ProjectID: rec.ProjectID, ChannelID: m.ChannelID, ContactID: rec.ContactID, SessionID: rec.ID,
+		Token: m.Token, Direction: "outbound", To: m.To, Request: req, Status: store.CallQueued, Simulated: rec.Simulated,
+		CreatedAt: now, UpdatedAt: now}
+	if m.Direction == engine.CallInbound {
+		// Awaited, not placed: the contact calls from m.To; the deadline
+		// (kept in the lease) stops a late call from answering a wait
+		// that timed out.
+		c.Direction, c.From, c.To, c.Status = engine.CallInbound, m.To, "", store.CallAwaiting
+		if m.AwaitSeconds > 0 {
+			until := now.Add(time.Duration(m.AwaitSeconds) * time.Second)
+			c.LeaseUntil = &until
+		}
+	}
+	return c
 }
 
 // applyContactChange applies an action node's change to the stored contact.
@@ -288,10 +393,19 @@ func applyContactChange(c *domain.Contact, e engine.Event, now time.Time) {
 }
 
 // replyTo is the address a message answering the sprint's inbound message
-// goes to, known from the message itself; nil when the message goes out on
-// another channel or answers no message (the sender reads the address).
+// goes to, known from the message itself, or a template's to the address a
+// campaign started the flow for; nil when the message goes out on another
+// channel or answers no message (the sender reads the address).
 func (h *Handler) replyTo(sp *sprint, m domain.Message) *domain.URN {
-	if sp.ev.Kind != domain.EventMessage || sp.p.Address == "" || m.ChannelID != sp.p.ChannelID || m.Status != domain.MessageQueued {
+	if sp.p.Address == "" || m.ChannelID != sp.p.ChannelID || m.Status != domain.MessageQueued {
+		return nil
+	}
+	if sp.ev.Kind == domain.EventStart && m.Type == string(engine.MessageTemplate) {
+		// A template may go out whenever the contact last wrote (which
+		// only free-form messages need): the row's address is enough.
+		return &domain.URN{ProjectID: sp.ev.ProjectID, Path: sp.p.Address, ContactID: sp.contact.ID, ChannelID: m.ChannelID}
+	}
+	if sp.ev.Kind != domain.EventMessage {
 		return nil
 	}
 	at := sp.ev.CreatedAt // when the message was received

@@ -107,6 +107,12 @@ func (h *Handler) decide(ctx context.Context, sp *sprint, live *domain.FlowSessi
 			sp.result = "recorded: a WhatsApp Flow completion for token " + strconv.Quote(in.Token) + ", which no waiting session sent (ended, expired or unknown)"
 			return nil
 		}
+		if in := sp.p.Input; in.Kind == engine.InputCall && (live == nil || !domain.SessionLive(live.Status) || live.ID != sp.p.SessionID) {
+			// A call's result answers only the session that placed the
+			// call; it never starts a flow.
+			sp.result = "recorded: the result of a call whose session has moved on"
+			return nil
+		}
 		contentless := sp.p.Trigger != nil && sp.p.Trigger.Event != ""
 		if live != nil && domain.SessionLive(live.Status) {
 			if contentless {
@@ -157,7 +163,7 @@ func (h *Handler) decide(ctx context.Context, sp *sprint, live *domain.FlowSessi
 // apiStart starts a flow for the contact (API, simulator, template send),
 // honouring the flow's on_retrigger setting when the contact is busy.
 func (h *Handler) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
-	fl, err := h.st.FlowGet(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.FlowID})
+	fl, err := h.st.FlowHeadGet(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.FlowID})
 	if err != nil {
 		return err
 	}
@@ -257,7 +263,7 @@ func (h *Handler) match(ctx context.Context, sp *sprint) (engine.Flow, store.Flo
 			if inbound == nil && !contentless {
 				inbound, inboundRow = &f, fl
 			}
-		case "referral", "conversation_started", "story":
+		case "referral", "conversation_started", "story", "inbound_call":
 			if special == nil && specialMatches(t.Type, t.Referrals, t.StoryKinds, facts) {
 				special, specialRow = &f, fl
 			}
@@ -281,8 +287,8 @@ func specialMatches(typ string, referrals, storyKinds []string, f *TriggerFacts)
 	switch typ {
 	case "referral":
 		return f.Referral && (len(referrals) == 0 || slices.ContainsFunc(f.ReferralIDs, func(id string) bool { return slices.Contains(referrals, id) }))
-	case "conversation_started":
-		return f.Event == "conversation_started"
+	case "conversation_started", "inbound_call":
+		return f.Event == typ
 	case "story":
 		return f.Story != "" && (len(storyKinds) == 0 || slices.Contains(storyKinds, f.Story))
 	}

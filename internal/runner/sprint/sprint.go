@@ -2,8 +2,10 @@
 // at a time — loads the contact and its session, runs the engine outside
 // any transaction (http_request nodes may take seconds), works out what to
 // write, and commits it all in one transaction: the event marked handled,
-// sessions saved, outbound messages queued (handed to the outbox once the
-// transaction commits), timer jobs, trace and the contact's changes. A
+// sessions saved (a waiting session's timeout is its row's timeout_at,
+// fired by the inbox's timer loop), outbound messages queued (handed to
+// the outbox once the transaction commits), a new session's expiry job,
+// trace and the contact's changes. A
 // concurrent worker that handled the event first makes the commit fail
 // (ErrRace) and the work is discarded, so each event has exactly one
 // effect.
@@ -13,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/parleyhq/parley/internal/eventhook"
 	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
 	"sync"
@@ -43,6 +46,7 @@ type Config struct {
 	HTTP     engine.HTTPDoer
 	LLM      engine.LLM
 	Scripts  engine.Scripts
+	Data     engine.Data
 	Channels Channels
 	Clock    domain.Clock
 	IDs      domain.IDGen
@@ -50,6 +54,12 @@ type Config struct {
 	// MaxDrafts bounds the simulator sessions whose compiled draft is kept
 	// (DefaultMaxDrafts).
 	MaxDrafts int
+	// CallsQueued is told, after a commit, that a sprint queued voice
+	// calls (the calls service claims them); nil: its poller finds them.
+	CallsQueued func()
+	// Events records event webhooks' events in the sprint's transaction;
+	// nil records none.
+	Events *eventhook.Recorder
 }
 
 // DefaultMaxDrafts is how many simulator sessions' drafts are kept.
@@ -86,7 +96,7 @@ func New(st store.Store, out *outbox.Outbox, c Config) (*Handler, error) {
 		c.MaxDrafts = DefaultMaxDrafts
 	}
 	h := &Handler{st: st, c: c, out: out, drafts: lru.New[string, *flow.Program](c.MaxDrafts), lockContacts: st.Dialect() != "sqlite"}
-	eng, err := engine.New(engine.Services{Clock: c.Clock, IDs: c.IDs, HTTP: c.HTTP, LLM: c.LLM, Scripts: c.Scripts, Flows: flowLoader{h}, Forms: waflow.Answers{Store: st}})
+	eng, err := engine.New(engine.Services{Clock: c.Clock, IDs: c.IDs, HTTP: c.HTTP, LLM: c.LLM, Scripts: c.Scripts, Data: c.Data, Flows: flowLoader{h}, Forms: waflow.Answers{Store: st}})
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +208,7 @@ func (l flowLoader) Load(ctx context.Context, projectID, flowID string, revision
 // liveFlow loads a published revision (0: the live one) as an engine.Flow,
 // with the flow's row for the settings the host needs (logging, retrigger).
 func (h *Handler) liveFlow(ctx context.Context, projectID, flowID string, revision int) (engine.Flow, store.Flow, error) {
-	fl, err := h.st.FlowGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
+	fl, err := h.st.FlowHeadGet(ctx, store.Ref{ProjectID: projectID, ID: flowID})
 	if err != nil {
 		return engine.Flow{}, fl, err
 	}
@@ -243,7 +253,7 @@ func (h *Handler) draftFlow(ctx context.Context, fl store.Flow, sessionID string
 // sessionFlow is the program a stored session runs (its pinned revision or
 // draft) and the flow's row.
 func (h *Handler) sessionFlow(ctx context.Context, s domain.FlowSession) (engine.Flow, store.Flow, error) {
-	fl, err := h.st.FlowGet(ctx, store.Ref{ProjectID: s.ProjectID, ID: s.FlowID})
+	fl, err := h.st.FlowHeadGet(ctx, store.Ref{ProjectID: s.ProjectID, ID: s.FlowID})
 	if err != nil {
 		return engine.Flow{}, fl, err
 	}

@@ -53,6 +53,7 @@ func (b *statsBuffer) add(p store.FlowStatsAddParams) {
 		n := r.Nodes[id]
 		n.Visits += c.Visits
 		n.DropOffs += c.DropOffs
+		n.LLM.Add(c.LLM)
 		r.Nodes[id] = n
 	}
 	for id, n := range p.Edges {

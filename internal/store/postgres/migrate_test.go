@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/postgres"
@@ -27,6 +29,14 @@ func TestTraceMigration(t *testing.T) {
 	defer db.Close()
 	p, err := goose.NewProvider(goose.DialectPostgres, db, os.DirFS("migrations"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	// River's tables, which later migrations clean up, as Migrate makes them.
+	m, err := rivermigrate.New(riverpgxv5.New(s.Pool()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		t.Fatal(err)
 	}
 	storetest.TraceMigration(t, s, storetest.MigrateTo(ctx, p), storetest.OldTrace{

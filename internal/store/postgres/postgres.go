@@ -23,6 +23,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/groupcommit"
 	"github.com/parleyhq/parley/internal/store/sqlstore"
 )
 
@@ -35,6 +36,8 @@ type Store struct {
 	pool    *pgxpool.Pool
 	jobs    *river.Client[pgx.Tx]
 	dialect sqlstore.Dialect
+	// gc batches concurrent InTx calls into shared transactions.
+	gc *groupcommit.Committer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -77,6 +80,7 @@ func Open(ctx context.Context, url string, opts store.OpenOptions) (*Store, erro
 			return nil, fmt.Errorf("creating the job client: %w", err)
 		}
 	}
+	s.gc = newGroupCommit(s, opts.GroupCommitWriters)
 	s.Queries = sqlstore.New(pgConn{pool}, pgConn{pool}, s.dialect, s.inserter(nil))
 	return s, nil
 }
@@ -119,6 +123,11 @@ func (s *Store) inserter(tx pgx.Tx) func(context.Context, river.JobArgs, *river.
 	return func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 		var err error
 		if tx != nil {
+			// Inside InTx the transaction is shared by a batch: the
+			// caller's context must not interrupt it.
+			if ctx, err = detach(ctx); err != nil {
+				return err
+			}
 			_, err = s.jobs.InsertTx(ctx, tx, args, opts)
 		} else {
 			_, err = s.jobs.Insert(ctx, args, opts)
@@ -127,28 +136,17 @@ func (s *Store) inserter(tx pgx.Tx) func(context.Context, river.JobArgs, *river.
 	}
 }
 
-// InTx implements store.Store.
+// InTx implements store.Store. Concurrent calls share one transaction (group
+// commit, see groupcommit.go), each in its own savepoint: fn's error undoes
+// only fn's work and comes back unchanged, and nil comes back only after the
+// shared transaction committed; if the commit fails, every call of the batch
+// gets its error. A ctx that ends before fn starts returns ctx.Err() without
+// running fn; once fn has started, the call waits for the commit whatever
+// ctx says, and statements after ctx ended return ctx.Err() to fn, so that
+// one caller's cancellation cannot end the transaction the others share. A
+// panic in fn is re-raised in the caller's goroutine with the same value.
 func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("beginning transaction: %w", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-			panic(p)
-		}
-	}()
-	var after []func()
-	if err := fn(sqlstore.InTx(pgConn{tx}, s.dialect, s.inserter(tx), &after)); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("committing transaction: %w", err)
-	}
-	sqlstore.RunAfter(after)
-	return nil
+	return s.gc.Do(ctx, fn)
 }
 
 // Migrate applies River's migrations, then Parley's. Concurrent callers
@@ -214,6 +212,10 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close implements store.Store.
 func (s *Store) Close() error {
+	if s.gc != nil {
+		// Lets the calls already queued commit before the pool goes.
+		s.gc.Close()
+	}
 	s.pool.Close()
 	return nil
 }

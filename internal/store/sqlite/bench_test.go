@@ -37,7 +37,7 @@ func BenchmarkInTxConcurrent(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	if calls, batches := s.gc.calls.Load(), s.gc.batches.Load(); batches > 0 {
+	if calls, batches := s.gc.Stats(); batches > 0 {
 		b.ReportMetric(float64(calls)/float64(batches), "calls/tx")
 	}
 }

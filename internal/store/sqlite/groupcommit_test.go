@@ -78,9 +78,9 @@ func gate(t *testing.T, s *Store) (release func(), done <-chan result) {
 func waitQueued(t *testing.T, s *Store, n int) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for len(s.gc.queue) < n {
+	for s.gc.Queued() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d calls queued, want %d", len(s.gc.queue), n)
+			t.Fatalf("%d calls queued, want %d", s.gc.Queued(), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -96,7 +96,7 @@ type begins struct {
 
 func watchBegins(s *Store) *begins {
 	b := &begins{}
-	s.gc.testBegin = func(tx *sql.Tx, n int) {
+	s.testBegin = func(tx *sql.Tx, n int) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.sizes, b.tx = append(b.sizes, n), tx
@@ -149,7 +149,7 @@ func TestGroupCommitConcurrent(t *testing.T) {
 	if got, err := s.ProjectCount(ctx); err != nil || got != n {
 		t.Fatalf("ProjectCount = %d, %v; want %d", got, err, n)
 	}
-	calls, batches := s.gc.calls.Load(), s.gc.batches.Load()
+	calls, batches := s.gc.Stats()
 	if calls != n || batches >= calls {
 		t.Fatalf("%d calls in %d transactions: want %d calls, batched", calls, batches, n)
 	}
@@ -432,10 +432,7 @@ func TestGroupCommitClose(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
-		s.gc.mu.RLock()
-		c := s.gc.closed
-		s.gc.mu.RUnlock()
-		if c {
+		if s.gc.Closed() {
 			break
 		}
 		if time.Now().After(deadline) {

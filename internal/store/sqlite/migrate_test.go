@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/storetest"
@@ -27,6 +29,14 @@ func TestTraceMigration(t *testing.T) {
 	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, s.wdb, sub)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// River's tables, which later migrations clean up, as Migrate makes them.
+	m, err := rivermigrate.New(riversqlite.New(s.wdb), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		t.Fatal(err)
 	}
 	storetest.TraceMigration(t, s, storetest.MigrateTo(ctx, p), storetest.OldTrace{

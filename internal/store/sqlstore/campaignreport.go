@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/domain"
@@ -98,19 +99,44 @@ func (q *Queries) CampaignSessionsScan(ctx context.Context, p store.CampaignSess
 	return q.translate(err, "reading the campaign's sessions")
 }
 
+// CampaignCallsScan implements store.Queries.
+func (q *Queries) CampaignCallsScan(ctx context.Context, p store.CampaignCallsScanParams) error {
+	rows, err := q.r.Query(ctx, `SELECT c.session_id, c.channel_id, c.id, c.direction, c.status, c.result, c.created_at, c.ended_at
+		FROM campaign_recipients r JOIN voice_calls c ON c.session_id = r.session_id AND c.project_id = r.project_id
+		WHERE r.campaign_id = ? AND r.project_id = ? AND r.session_id <> ''
+		ORDER BY c.session_id, c.created_at, c.id`, p.CampaignID, p.ProjectID)
+	err = scanEach(rows, err, func(r Rows) error {
+		var c store.CampaignCall
+		var res string
+		if err := r.Scan(&c.SessionID, &c.ChannelID, &c.CallID, &c.Direction, &c.Status, &res, &c.CreatedAt, &c.EndedAt); err != nil {
+			return err
+		}
+		c.CreatedAt, c.EndedAt = c.CreatedAt.UTC(), utcPtr(c.EndedAt)
+		if res != "" {
+			c.Result = []byte(res)
+		}
+		return p.Each(c)
+	})
+	return q.translate(err, "reading the campaign's voice calls")
+}
+
 // CampaignTracesScan implements store.Queries.
 func (q *Queries) CampaignTracesScan(ctx context.Context, p store.CampaignTracesScanParams) error {
-	rows, err := q.r.Query(ctx, `SELECT t.session_id, t.events
+	rows, err := q.r.Query(ctx, `SELECT t.session_id, t.events, t.packed
 		FROM campaign_recipients r JOIN session_traces t ON t.session_id = r.session_id AND t.project_id = r.project_id
 		WHERE r.campaign_id = ? AND r.project_id = ? AND r.session_id <> ''
 		ORDER BY t.session_id, t.id`, p.CampaignID, p.ProjectID)
 	err = scanEach(rows, err, func(r Rows) error {
 		var t store.CampaignTrace
 		var events string
-		if err := r.Scan(&t.SessionID, &events); err != nil {
+		var packed []byte
+		if err := r.Scan(&t.SessionID, &events, &packed); err != nil {
 			return err
 		}
-		t.Events = []byte(events)
+		var err error
+		if t.Events, err = traceEvents(events, packed); err != nil {
+			return fmt.Errorf("reading a trace of session %s: %w", t.SessionID, err)
+		}
 		return p.Each(t)
 	})
 	return q.translate(err, "reading the campaign's traces")

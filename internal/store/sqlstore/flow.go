@@ -169,6 +169,19 @@ func (q *Queries) FlowGet(ctx context.Context, r store.Ref) (store.Flow, error) 
 	return f, q.translate(err, "getting flow")
 }
 
+// flowHeadCols are flowCols with an empty draft in place of the graph.
+var flowHeadCols = strings.Replace(flowCols, "draft,", "'' AS draft,", 1)
+
+// FlowHeadGet implements store.Queries.
+func (q *Queries) FlowHeadGet(ctx context.Context, r store.Ref) (store.Flow, error) {
+	f, err := scanFlow(q.r.QueryRow(ctx, `SELECT `+flowHeadCols+` FROM flows WHERE project_id = ? AND id = ?`, r.ProjectID, r.ID))
+	if err == ErrNoRows {
+		return f, notFound("flow", r.ID)
+	}
+	f.Draft = nil
+	return f, q.translate(err, "getting flow")
+}
+
 // likePattern escapes LIKE wildcards so a search matches literally.
 func likePattern(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
@@ -397,15 +410,22 @@ func (q *Queries) FlowStatsAdd(ctx context.Context, p store.FlowStatsAddParams) 
 		if c == (store.NodeCounts{}) {
 			continue
 		}
-		vals = append(vals, "(?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, p.ProjectID, p.FlowID, p.Revision, id, b, c.Visits, c.DropOffs)
+		vals = append(vals, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, p.ProjectID, p.FlowID, p.Revision, id, b, c.Visits, c.DropOffs,
+			c.LLM.Calls, c.LLM.Failures, c.LLM.PromptTokens, c.LLM.CompletionTokens, c.LLM.LatencyMS)
 	}
 	if len(vals) > 0 {
-		_, err := q.w.Exec(ctx, `INSERT INTO flow_node_stats (project_id, flow_id, revision, node_id, bucket, visits, drop_offs)
+		_, err := q.w.Exec(ctx, `INSERT INTO flow_node_stats (project_id, flow_id, revision, node_id, bucket, visits, drop_offs,
+				llm_calls, llm_failures, llm_prompt_tokens, llm_completion_tokens, llm_latency_ms)
 			VALUES `+strings.Join(vals, ", ")+`
 			ON CONFLICT (flow_id, revision, node_id, bucket) DO UPDATE SET
 				visits = flow_node_stats.visits + excluded.visits,
-				drop_offs = flow_node_stats.drop_offs + excluded.drop_offs`, args...)
+				drop_offs = flow_node_stats.drop_offs + excluded.drop_offs,
+				llm_calls = flow_node_stats.llm_calls + excluded.llm_calls,
+				llm_failures = flow_node_stats.llm_failures + excluded.llm_failures,
+				llm_prompt_tokens = flow_node_stats.llm_prompt_tokens + excluded.llm_prompt_tokens,
+				llm_completion_tokens = flow_node_stats.llm_completion_tokens + excluded.llm_completion_tokens,
+				llm_latency_ms = flow_node_stats.llm_latency_ms + excluded.llm_latency_ms`, args...)
 		if err != nil {
 			return q.translate(err, "adding node counts")
 		}
@@ -489,11 +509,12 @@ func (q *Queries) FlowStatsGet(ctx context.Context, p store.FlowStatsParams) (st
 		})
 		return out, q.translate(err, "reading session counts per flow")
 	}
-	rows, err := q.r.Query(ctx, `SELECT node_id, `+sum("visits")+`, `+sum("drop_offs")+` FROM flow_node_stats`+where+` GROUP BY node_id`, args...)
+	rows, err := q.r.Query(ctx, `SELECT node_id, `+sum("visits")+`, `+sum("drop_offs")+`, `+sum("llm_calls")+`, `+sum("llm_failures")+`, `+
+		sum("llm_prompt_tokens")+`, `+sum("llm_completion_tokens")+`, `+sum("llm_latency_ms")+` FROM flow_node_stats`+where+` GROUP BY node_id`, args...)
 	_, err = collect(rows, err, func(r Rows) (struct{}, error) {
 		var id string
 		var c store.NodeCounts
-		err := r.Scan(&id, &c.Visits, &c.DropOffs)
+		err := r.Scan(&id, &c.Visits, &c.DropOffs, &c.LLM.Calls, &c.LLM.Failures, &c.LLM.PromptTokens, &c.LLM.CompletionTokens, &c.LLM.LatencyMS)
 		out.Nodes[id] = c
 		return struct{}{}, err
 	})

@@ -19,8 +19,6 @@ type Queries struct {
 	r, w   Conn
 	d      Dialect
 	insert func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
-	// after collects AfterCommit hooks inside a transaction; nil outside.
-	after *[]func()
 }
 
 // New returns Queries that read from r, write to w, and enqueue jobs with
@@ -31,27 +29,11 @@ func New(r, w Conn, d Dialect, insert func(ctx context.Context, args river.JobAr
 
 var _ store.Queries = (*Queries)(nil)
 
-// InTx returns Queries for a transaction: AfterCommit hooks are collected
-// in after, for the store to run once the transaction committed.
-func InTx(tx Conn, d Dialect, insert func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error, after *[]func()) *Queries {
-	return &Queries{r: tx, w: tx, d: d, insert: insert, after: after}
-}
-
-// RunAfter runs the hooks collected for a committed transaction.
-func RunAfter(after []func()) {
-	for _, fn := range after {
-		fn()
-	}
-}
-
-// AfterCommit implements store.Queries.
-func (q *Queries) AfterCommit(fn func()) {
-	if q.after == nil {
-		fn() // outside a transaction every statement has committed already
-		return
-	}
-	*q.after = append(*q.after, fn)
-}
+// AfterCommit implements store.Queries outside a transaction, where every
+// statement has committed already, so fn runs at once. Inside InTx the
+// group commit's Queries (package groupcommit) shadow it and run fn after
+// the shared transaction's commit.
+func (q *Queries) AfterCommit(fn func()) { fn() }
 
 // JobInsert implements store.Queries.
 func (q *Queries) JobInsert(ctx context.Context, p store.JobInsertParams) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/tracepack"
 )
 
 const channelCols = `id, project_id, type, name, address, config, secrets, status, created_at, updated_at`
@@ -287,11 +288,12 @@ func (q *Queries) ContactGetByURN(ctx context.Context, p store.ContactGetByURNPa
 	return c, q.translate(err, "getting contact by address")
 }
 
-// prefixed qualifies every column of a column list with a table alias.
+// prefixed qualifies every column of a column list with a table alias
+// (the list may break lines after its commas).
 func prefixed(alias, cols string) string {
-	parts := strings.Split(cols, ", ")
+	parts := strings.Split(cols, ",")
 	for i := range parts {
-		parts[i] = alias + parts[i]
+		parts[i] = alias + strings.TrimSpace(parts[i])
 	}
 	return strings.Join(parts, ", ")
 }
@@ -758,69 +760,56 @@ func (q *Queries) SessionExpiring(ctx context.Context, p store.DueParams) ([]dom
 
 // TraceAppend implements store.Queries.
 func (q *Queries) TraceAppend(ctx context.Context, events []domain.TraceEvent) error {
-	// A sprint's trace is one row: its events as a JSON array. Events of
-	// another session or time start a new row.
-	for len(events) > 0 {
-		first := events[0]
-		n := 1
-		for n < len(events) && events[n].ProjectID == first.ProjectID && events[n].SessionID == first.SessionID && events[n].CreatedAt.Equal(first.CreatedAt) {
-			n++
-		}
-		if _, err := q.w.Exec(ctx, `INSERT INTO session_traces (project_id, session_id, events, created_at) VALUES (?, ?, ?, ?)`,
-			first.ProjectID, first.SessionID, traceJSON(events[:n]), first.CreatedAt); err != nil {
+	return q.TraceAppendPacked(ctx, store.PackTrace(events))
+}
+
+// TraceAppendPacked implements store.Queries. A packed row's events
+// column holds an empty array: the trace is in packed
+// (internal/store/tracepack); rows written before it hold their JSON in
+// events, packed NULL.
+func (q *Queries) TraceAppendPacked(ctx context.Context, rows []store.PackedTrace) error {
+	for _, r := range rows {
+		if _, err := q.w.Exec(ctx, `INSERT INTO session_traces (project_id, session_id, events, created_at, packed) VALUES (?, ?, '[]', ?, ?)`,
+			r.ProjectID, r.SessionID, r.CreatedAt, r.Packed); err != nil {
 			return q.translate(err, "appending trace")
 		}
-		events = events[n:]
 	}
 	return nil
 }
 
-// tracedEvent is an event in a session_traces row.
+// traceEvents is the JSON array a trace row holds: packed, or in events
+// for rows from before packing.
+func traceEvents(events string, packed []byte) ([]byte, error) {
+	if packed != nil {
+		return tracepack.Unpack(packed)
+	}
+	return []byte(events), nil
+}
+
+// tracedEvent is an event in a trace row.
 type tracedEvent struct {
 	Kind   string          `json:"kind"`
 	NodeID string          `json:"node_id"`
 	Data   json.RawMessage `json:"data"`
 }
 
-// traceJSON encodes events as a session_traces row holds them. Their data
-// is JSON already (the runner encoded it) and is written as it is rather
-// than checked and re-encoded: this runs on SQLite's single writer.
-func traceJSON(events []domain.TraceEvent) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, e := range events {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`{"kind":`)
-		writeJSONString(&b, e.Kind)
-		b.WriteString(`,"node_id":`)
-		writeJSONString(&b, e.NodeID)
-		b.WriteString(`,"data":`)
-		b.WriteString(jsonOrEmpty(e.Data))
-		b.WriteByte('}')
-	}
-	b.WriteByte(']')
-	return b.String()
-}
-
-func writeJSONString(b *strings.Builder, s string) {
-	raw, _ := json.Marshal(s) // a string always encodes
-	b.Write(raw)
-}
-
 // TraceList implements store.Queries.
 func (q *Queries) TraceList(ctx context.Context, r store.Ref) ([]domain.TraceEvent, error) {
 	projectID, sessionID := r.ProjectID, r.ID
-	rows, err := q.r.Query(ctx, `SELECT events, created_at FROM session_traces WHERE project_id = ? AND session_id = ? ORDER BY id`, projectID, sessionID)
+	rows, err := q.r.Query(ctx, `SELECT events, packed, created_at FROM session_traces WHERE project_id = ? AND session_id = ? ORDER BY id`, projectID, sessionID)
 	batches, err := collect(rows, err, func(r Rows) ([]domain.TraceEvent, error) {
-		var raw string
+		var events string
+		var packed []byte
 		var at time.Time
-		if err := r.Scan(&raw, &at); err != nil {
+		if err := r.Scan(&events, &packed, &at); err != nil {
 			return nil, err
 		}
+		raw, err := traceEvents(events, packed)
+		if err != nil {
+			return nil, fmt.Errorf("reading a trace of session %s: %w", sessionID, err)
+		}
 		var evs []tracedEvent
-		if err := json.Unmarshal([]byte(raw), &evs); err != nil {
+		if err := json.Unmarshal(raw, &evs); err != nil {
 			return nil, fmt.Errorf("reading a trace of session %s: %w", sessionID, err)
 		}
 		out := make([]domain.TraceEvent, len(evs))
@@ -875,7 +864,16 @@ func (q *Queries) ContactEventsDue(ctx context.Context, p store.DueParams) ([]st
 // ContactEventsClaim implements store.Queries.
 func (q *Queries) ContactEventsClaim(ctx context.Context, p store.ClaimParams) (bool, error) {
 	contactID, now, until := p.ID, p.Now, p.Until
-	n, err := q.w.Exec(ctx, `UPDATE contact_events SET due_at = ? WHERE contact_id = ? AND handled_at IS NULL AND due_at <= ?`, until, contactID, now)
+	sql := `UPDATE contact_events SET due_at = ? WHERE contact_id = ? AND handled_at IS NULL AND due_at <= ?`
+	if q.d.Name == "postgres" {
+		// Rows another transaction holds are being handled (or claimed)
+		// right now: skip them rather than wait, since a claim waiting
+		// inside a poll's transaction of many claims could close a
+		// deadlock with a commit holding several contacts' rows.
+		sql = `UPDATE contact_events SET due_at = ? WHERE seq IN (SELECT seq FROM contact_events
+			WHERE contact_id = ? AND handled_at IS NULL AND due_at <= ? ORDER BY seq FOR UPDATE SKIP LOCKED)`
+	}
+	n, err := q.w.Exec(ctx, sql, until, contactID, now)
 	return n > 0, q.translate(err, "claiming contact events")
 }
 
@@ -913,7 +911,14 @@ func (q *Queries) MessagesDue(ctx context.Context, p store.DueParams) ([]store.D
 // MessageClaim implements store.Queries.
 func (q *Queries) MessageClaim(ctx context.Context, p store.ClaimParams) (bool, error) {
 	id, now, until := p.ID, p.Now, p.Until
-	n, err := q.w.Exec(ctx, `UPDATE messages SET due_at = ? WHERE id = ? AND status = 'queued' AND due_at <= ?`, until, id, now)
+	sql := `UPDATE messages SET due_at = ? WHERE id = ? AND status = 'queued' AND due_at <= ?`
+	if q.d.Name == "postgres" {
+		// A message another transaction holds is being sent or settled:
+		// skip it rather than wait (see ContactEventsClaim).
+		sql = `UPDATE messages SET due_at = ? WHERE id IN (SELECT id FROM messages
+			WHERE id = ? AND status = 'queued' AND due_at <= ? FOR UPDATE SKIP LOCKED)`
+	}
+	n, err := q.w.Exec(ctx, sql, until, id, now)
 	return n > 0, q.translate(err, "claiming a message to send")
 }
 

@@ -15,6 +15,8 @@ import (
 func RunCampaignReports(t *testing.T, open Opener) {
 	run(t, open, []test{
 		{"Scans", testCampaignReportScans},
+		{"CallsScan", testCampaignCallsScan},
+		{"RecentSends", testExecutionRecentSends},
 	})
 }
 
@@ -164,5 +166,85 @@ func testCampaignReportScans(t *testing.T, s store.Store) {
 		Each: func(store.CampaignRow) error { n++; return nil }}))
 	if n != 0 {
 		t.Fatalf("another project read %d rows of the dataset", n)
+	}
+}
+
+// testCampaignCallsScan: the voice calls of a campaign's sessions stream by
+// session, with their result; calls of other sessions and projects do not.
+func testCampaignCallsScan(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1 := SeedCampaignReport(t, s)
+	ended := t0.Add(3 * time.Minute)
+	call := func(id, session string, at time.Time, status, result string, end *time.Time) {
+		check(t, s.CallCreate(ctx, store.Call{ID: id, ProjectID: p1, ChannelID: "voice1", ContactID: "k1", SessionID: session, Token: "tok-" + id,
+			Direction: "outbound", From: "+14155550100", To: "+351910000000", Status: status, Result: json.RawMessage(result),
+			CreatedAt: at, UpdatedAt: at, EndedAt: end}))
+	}
+	call("call2", "s2", t0.Add(time.Minute), "busy", `{"status":"busy"}`, &ended)
+	call("call1b", "s1", t0.Add(2*time.Minute), "queued", "", nil)
+	call("call1a", "s1", t0.Add(time.Minute), "completed", `{"status":"completed","duration_ms":42000}`, &ended)
+	call("other", "s9", t0.Add(time.Minute), "completed", `{"status":"completed"}`, &ended)
+
+	var calls []store.CampaignCall
+	check(t, s.CampaignCallsScan(ctx, store.CampaignCallsScanParams{ProjectID: p1, CampaignID: "c1",
+		Each: func(c store.CampaignCall) error { calls = append(calls, c); return nil }}))
+	if len(calls) != 3 {
+		t.Fatalf("%d calls, want the 3 of the campaign's sessions: %+v", len(calls), calls)
+	}
+	a, b, c := calls[0], calls[1], calls[2]
+	if a.CallID != "call1a" || a.SessionID != "s1" || a.ChannelID != "voice1" || a.Status != "completed" ||
+		string(a.Result) != `{"status":"completed","duration_ms":42000}` || a.EndedAt == nil || !a.EndedAt.Equal(ended) {
+		t.Fatalf("first call: %+v", a)
+	}
+	if b.CallID != "call1b" || b.Status != "queued" || b.Result != nil || b.EndedAt != nil {
+		t.Fatalf("second call (still queued): %+v", b)
+	}
+	if c.CallID != "call2" || c.SessionID != "s2" || c.Status != "busy" {
+		t.Fatalf("third call: %+v", c)
+	}
+	n := 0
+	check(t, s.CampaignCallsScan(ctx, store.CampaignCallsScanParams{ProjectID: "p2", CampaignID: "c1",
+		Each: func(store.CampaignCall) error { n++; return nil }}))
+	if n != 0 {
+		t.Fatalf("another project read %d of the campaign's calls", n)
+	}
+}
+
+// testExecutionRecentSends: the failure check's read gives the execution's
+// outbound outcomes newest first, from Since on, never another execution's
+// or project's.
+func testExecutionRecentSends(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1 := SeedCampaignReport(t, s)
+	got := must(s.ExecutionRecentSends(ctx, store.ExecutionRecentSendsParams{ProjectID: p1, ExecutionID: "e1", Since: t0.Add(-time.Hour), Limit: 100}))(t)
+	if len(got) != 4 || got[0].Status != domain.MessageDelivered {
+		t.Fatalf("recent sends: %+v", got)
+	}
+	failed := 0
+	for _, m := range got {
+		if m.Status == domain.MessageFailed && m.ErrorCode == "131026" {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("want the one failure with its code: %+v", got)
+	}
+	if got := must(s.ExecutionRecentSends(ctx, store.ExecutionRecentSendsParams{ProjectID: p1, ExecutionID: "e1", Since: t0.Add(-time.Hour), Limit: 2}))(t); len(got) != 2 || got[0].Status != domain.MessageDelivered {
+		t.Fatalf("limit 2: %+v", got)
+	}
+	if got := must(s.ExecutionRecentSends(ctx, store.ExecutionRecentSendsParams{ProjectID: p1, ExecutionID: "e1", Since: t0.Add(time.Minute), Limit: 100}))(t); len(got) != 1 {
+		t.Fatalf("since a minute in, only the later text: %+v", got)
+	}
+	// The execution's counts, read in the same way.
+	st := must(s.ExecutionMessageStats(ctx, store.Ref{ProjectID: p1, ID: "e1"}))(t)
+	if fmt.Sprint(st.Outbound) != "map[delivered:1 failed:1 read:1 sent:1]" || fmt.Sprint(st.FailedByReason) != "map[131026:1]" ||
+		fmt.Sprint(st.Sessions) != "map[completed:1 expired:1 waiting:1]" || st.RepliedContacts != 1 {
+		t.Fatalf("execution stats: %+v", st)
+	}
+	for _, p := range []store.ExecutionRecentSendsParams{{ProjectID: "p2", ExecutionID: "e1"}, {ProjectID: p1, ExecutionID: "nope"}} {
+		p.Since, p.Limit = t0.Add(-time.Hour), 100
+		if got := must(s.ExecutionRecentSends(ctx, p))(t); len(got) != 0 {
+			t.Fatalf("%+v read %d sends", p, len(got))
+		}
 	}
 }

@@ -18,6 +18,7 @@ func RunCampaigns(t *testing.T, open Opener) {
 		{"CampaignCRUD", testCampaignCRUD},
 		{"ExecutionTakesRowsOnce", testExecutionTakesRowsOnce},
 		{"RecipientsWaitForWindow", testRecipientsWait},
+		{"ExecutionsEnded", testExecutionsEnded},
 	})
 }
 
@@ -171,6 +172,17 @@ func testExecutionTakesRowsOnce(t *testing.T, s store.Store) {
 	e1.Status = store.ExecutionStopped
 	e1.UpdatedAt = t0.Add(time.Second)
 	must(s.ExecutionUpdate(ctx, e1))(t)
+	// Starts committed after the stop are refused, and their transaction
+	// (with its claim) rolls back.
+	err := s.InTx(ctx, func(q store.Queries) error {
+		if _, err := q.RecipientClaim(ctx, store.RecipientClaimParams{CampaignID: "c1", DatasetID: "d1", RowNum: 9, Status: store.RecipientStarted, Now: t0}); err != nil {
+			return err
+		}
+		return q.ExecutionCountStarts(ctx, store.ExecutionCountParams{ProjectID: p1, ID: "e1", Started: 1, Now: t0})
+	})
+	if domain.CodeOf(err) != domain.CodeConflict {
+		t.Fatalf("a start counted on a stopped execution: %v, want a conflict", err)
+	}
 	// A later execution takes exactly the 15 rows left, none started.
 	e2 := createExecution(t, s, newExecution("e2", p1, t0.Add(time.Minute)))
 	if e2.Total != 15 {
@@ -209,8 +221,42 @@ func testRecipientsWait(t *testing.T, s store.Store) {
 	if len(rs) != 4 || rs[0].Status != store.RecipientWaiting || rs[0].NotBefore == nil || !rs[0].NotBefore.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("due once the window opened: %+v", rs)
 	}
+	// Queued and waiting rows merge in row order under the limit.
+	rs = must(s.RecipientsDue(ctx, store.RecipientsDueParams{ProjectID: p1, ExecutionID: "e1", Now: t0.Add(time.Hour), Limit: 3}))(t)
+	if len(rs) != 3 || rs[0].RowNum != 1 || rs[1].RowNum != 2 || rs[2].RowNum != 4 {
+		t.Fatalf("due with a limit of 3: %+v", rs)
+	}
 	counts := must(s.RecipientCounts(ctx, store.Ref{ProjectID: p1, ID: "e1"}))(t)
 	if counts[store.RecipientWaiting] != 2 {
 		t.Fatalf("counts: %v", counts)
+	}
+}
+
+// testExecutionsEnded: paused executions are listed once their campaign's
+// end date is reached; running ones, and campaigns without an end or
+// ending later, are not.
+func testExecutionsEnded(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	seedDataset(t, s, p1, "d1", 3)
+	end := t0.Add(time.Hour)
+	for _, c := range []struct {
+		id  string
+		end *time.Time
+	}{{"c1", &end}, {"c2", nil}} {
+		must(s.CampaignCreate(ctx, store.Campaign{ID: c.id, ProjectID: p1, Name: c.id, Status: store.CampaignDraft, EndAt: c.end, CreatedAt: t0, UpdatedAt: t0}))(t)
+	}
+	e1 := createExecution(t, s, newExecution("e1", p1, t0)) // c1, running
+	if got := must(s.ExecutionsEnded(ctx, end))(t); len(got) != 0 {
+		t.Fatalf("a running execution listed as ended: %+v", got)
+	}
+	e1.Status = store.ExecutionPaused
+	must(s.ExecutionUpdate(ctx, e1))(t)
+	if got := must(s.ExecutionsEnded(ctx, end.Add(-time.Second)))(t); len(got) != 0 {
+		t.Fatalf("listed before the end date: %+v", got)
+	}
+	got := must(s.ExecutionsEnded(ctx, end))(t)
+	if len(got) != 1 || got[0].ID != "e1" || got[0].CampaignID != "c1" || got[0].Status != store.ExecutionPaused {
+		t.Fatalf("ended executions at the end date: %+v", got)
 	}
 }

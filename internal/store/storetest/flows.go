@@ -42,6 +42,14 @@ func testFlows(t *testing.T, s store.Store) {
 	must(s.FlowCreate(ctx, newFlow("f2", p2, "Other")))(t)
 	_, err := s.FlowGet(ctx, store.Ref{ProjectID: p1, ID: "f2"})
 	wantCode(t, err, domain.CodeNotFound)
+	// The head is the row without its graph.
+	head := must(s.FlowHeadGet(ctx, store.Ref{ProjectID: p1, ID: "f1"}))(t)
+	if full := must(s.FlowGet(ctx, store.Ref{ProjectID: p1, ID: "f1"}))(t); head.Draft != nil || head.Name != full.Name || head.Version != full.Version ||
+		head.Status != full.Status || head.LiveRevision != full.LiveRevision || head.Logging != full.Logging || !head.UpdatedAt.Equal(full.UpdatedAt) {
+		t.Fatalf("head = %+v, want %+v without the draft", head, full)
+	}
+	_, err = s.FlowHeadGet(ctx, store.Ref{ProjectID: p1, ID: "f2"})
+	wantCode(t, err, domain.CodeNotFound)
 	_, err = s.FlowCreate(ctx, newFlow("f3", "missing", "X"))
 	wantCode(t, err, domain.CodeNotFound)
 
@@ -211,8 +219,9 @@ func testFlowStats(t *testing.T, s store.Store) {
 		t.Helper()
 		check(t, s.FlowStatsAdd(ctx, store.FlowStatsAddParams{ProjectID: project, FlowID: flow, Revision: rev, At: at,
 			Sessions: store.SessionCounts{Started: started, Completed: 1, Failed: 1},
-			Nodes:    map[string]store.NodeCounts{"start": {Visits: started}, "ask": {Visits: 1, DropOffs: 1}, "zero": {}},
-			Edges:    map[string]int64{"e1": started, "none": 0}}))
+			Nodes: map[string]store.NodeCounts{"start": {Visits: started}, "ask": {Visits: 1, DropOffs: 1}, "zero": {},
+				"ai": {Visits: 1, LLM: store.LLMCounts{Calls: 2, Failures: 1, PromptTokens: 100, CompletionTokens: 20, LatencyMS: 350}}},
+			Edges: map[string]int64{"e1": started, "none": 0}}))
 	}
 	add("f1", p1, 1, t0, 2)                     // 09:30 → bucket 09:00
 	add("f1", p1, 1, t0.Add(10*time.Minute), 3) // same bucket
@@ -224,7 +233,11 @@ func testFlowStats(t *testing.T, s store.Store) {
 	if all.Sessions != (store.SessionCounts{Started: 9, Completed: 3, Failed: 3}) {
 		t.Fatalf("sessions = %+v", all.Sessions)
 	}
-	if all.Nodes["start"] != (store.NodeCounts{Visits: 9}) || all.Nodes["ask"] != (store.NodeCounts{Visits: 3, DropOffs: 3}) || len(all.Nodes) != 2 {
+	if all.Nodes["start"] != (store.NodeCounts{Visits: 9}) || all.Nodes["ask"] != (store.NodeCounts{Visits: 3, DropOffs: 3}) || len(all.Nodes) != 3 {
+		t.Fatalf("nodes = %+v", all.Nodes)
+	}
+	// An ai_agent node's model calls add up like the visits.
+	if want := (store.NodeCounts{Visits: 3, LLM: store.LLMCounts{Calls: 6, Failures: 3, PromptTokens: 300, CompletionTokens: 60, LatencyMS: 1050}}); all.Nodes["ai"] != want {
 		t.Fatalf("nodes = %+v", all.Nodes)
 	}
 	if all.Edges["e1"] != 9 || len(all.Edges) != 1 {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ func RunQueue(t *testing.T, open Opener) {
 	run(t, open, []test{
 		{"InboxLeases", testInboxLeases},
 		{"SendLeases", testSendLeases},
+		{"RenewLeases", testRenewLeases},
 	})
 }
 
@@ -135,5 +137,66 @@ func testSendLeases(t *testing.T, s store.Store) {
 	}
 	if n := must(s.MessagesRelease(ctx, later))(t); n != 0 {
 		t.Fatalf("released %d messages, want 0 (bulk is due already, held was sent)", n)
+	}
+}
+
+// testRenewLeases: a live process extends the leases it holds; a lease
+// that ran out (another process may have it), a retry set beyond the new
+// end, handled events and sent messages are left as they are.
+func testRenewLeases(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	for _, k := range []string{"r1", "r2", "r3"} {
+		_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: k, NewID: k, Now: t0})
+		check(t, err)
+	}
+	now := t0.Add(time.Minute)
+	until := now.Add(10 * time.Second)
+	live, expired, later := now.Add(3*time.Second), now.Add(-time.Second), now.Add(time.Hour)
+	ev := func(contact string, due time.Time) domain.ContactEvent {
+		t.Helper()
+		return must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: contact, Kind: domain.EventMessage, CreatedAt: t0, DueAt: due}))(t)
+	}
+	a, b, c, d := ev("r1", live), ev("r1", later), ev("r2", expired), ev("r3", live)
+	e := ev("r1", live)
+	check(t, s.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: e.Seq, Result: "ok", Now: now}))
+	if n := must(s.ContactEventsRenew(ctx, store.RenewParams{IDs: []string{"r1", "r2"}, Now: now, Until: until}))(t); n != 1 {
+		t.Fatalf("renewed %d events, want 1 (r1's live lease only)", n)
+	}
+	for _, w := range []struct {
+		ev   domain.ContactEvent
+		want time.Time
+	}{{a, until}, {b, later}, {c, expired}, {d, live}} {
+		if got := must(s.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: p1, Seq: w.ev.Seq}))(t); !got.DueAt.Equal(w.want) {
+			t.Errorf("event %d of %s due %v after renewal, want %v", w.ev.Seq, w.ev.ContactID, got.DueAt, w.want)
+		}
+	}
+	if n := must(s.ContactEventsRenew(ctx, store.RenewParams{Now: now, Until: until}))(t); n != 0 {
+		t.Fatalf("renewing no contacts renewed %d", n)
+	}
+
+	msg := func(id, status string, due time.Time) {
+		t.Helper()
+		must(s.MessageCreate(ctx, domain.Message{ID: id, ProjectID: p1, ContactID: "r1", ChannelID: "ch", Direction: domain.DirectionOut, Type: "text",
+			Status: status, Priority: "reply", CreatedAt: t0, DueAt: &due}))(t)
+	}
+	msg("m-live", domain.MessageQueued, live)
+	msg("m-expired", domain.MessageQueued, expired)
+	msg("m-later", domain.MessageQueued, later)
+	msg("m-sent", domain.MessageSent, live)
+	msg("m-other", domain.MessageQueued, live)
+	// More IDs than one statement binds.
+	ids := []string{"m-live", "m-expired", "m-later", "m-sent"}
+	for i := range 1200 {
+		ids = append(ids, fmt.Sprintf("absent-%d", i))
+	}
+	if n := must(s.MessagesRenew(ctx, store.RenewParams{IDs: ids, Now: now, Until: until}))(t); n != 1 {
+		t.Fatalf("renewed %d messages, want 1 (m-live)", n)
+	}
+	for id, want := range map[string]time.Time{"m-live": until, "m-expired": expired, "m-later": later, "m-other": live} {
+		got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: id}))(t)
+		if got.DueAt == nil || !got.DueAt.Equal(want) {
+			t.Errorf("message %s due %v after renewal, want %v", id, got.DueAt, want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -107,8 +108,68 @@ func RunTransactions(t *testing.T, open Opener) {
 	run(t, open, []test{
 		{"TxRollback", testTxRollback},
 		{"AfterCommit", testAfterCommit},
+		{"ConcurrentIsolated", testTxConcurrentIsolated},
 	})
 }
+
+// testTxConcurrentIsolated: many transactions at once (which the stores
+// group into shared transactions, a savepoint each): every failing call
+// gets its own error and leaves nothing behind, every other call's work
+// and AfterCommit hooks are there once it returned nil.
+func testTxConcurrentIsolated(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 120
+	errs := make([]error, n)
+	hooks := make([]atomic.Int32, n)
+	done := make(chan struct{})
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			id := fmt.Sprintf("gc%03d", i)
+			errs[i] = s.InTx(ctx, func(q store.Queries) error {
+				if _, err := q.ProjectCreate(ctx, store.ProjectCreateParams{ID: id, Name: id, Now: t0}); err != nil {
+					return err
+				}
+				q.AfterCommit(func() { hooks[i].Add(1) })
+				switch i % 3 {
+				case 1:
+					return fmt.Errorf("call %d fails: %w", i, errBoom)
+				case 2:
+					// A failed statement (a duplicate) inside the call:
+					// on PostgreSQL it aborts the transaction, which
+					// only this call's savepoint may undo.
+					_, err := q.ProjectCreate(ctx, store.ProjectCreateParams{ID: id, Name: id, Now: t0})
+					return err
+				}
+				return nil
+			})
+		}()
+	}
+	for range n {
+		<-done
+	}
+	for i := range n {
+		id := fmt.Sprintf("gc%03d", i)
+		_, getErr := s.ProjectGet(ctx, id)
+		switch i % 3 {
+		case 0:
+			if errs[i] != nil || getErr != nil || hooks[i].Load() != 1 {
+				t.Fatalf("call %d: InTx = %v, project read = %v, hooks run %d; want committed, hook run once", i, errs[i], getErr, hooks[i].Load())
+			}
+		case 1:
+			if !errors.Is(errs[i], errBoom) || !strings.Contains(errs[i].Error(), fmt.Sprintf("call %d ", i)) {
+				t.Fatalf("call %d: InTx = %v, want its own error", i, errs[i])
+			}
+		case 2:
+			wantCode(t, errs[i], domain.CodeConflict)
+		}
+		if i%3 != 0 && (!errors.Is(getErr, store.ErrNotFound) || hooks[i].Load() != 0) {
+			t.Fatalf("call %d failed but its project read = %v, hooks run %d", i, getErr, hooks[i].Load())
+		}
+	}
+}
+
+var errBoom = errors.New("boom")
 
 func testTxRollback(t *testing.T, s store.Store) {
 	ctx := context.Background()

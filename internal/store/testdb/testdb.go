@@ -7,7 +7,9 @@ package testdb
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/postgres"
@@ -95,12 +99,72 @@ func PostgresURL(t testing.TB) string {
 			return
 		}
 		defer c.Close(ctx)
+		roles := ownRoles(ctx, base, name)
 		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		// Roles are the server's: those the test made (project databases'
+		// roles) would outlive its database.
+		for _, r := range roles {
+			_, _ = c.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{r}.Sanitize())
+		}
 	})
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("parsing %s: %v", EnvVar, err)
 	}
 	u.Path = "/" + name
+	// A test store's pool is capped (the server's default is 32): packages
+	// run side by side, each with parallel tests and child processes, and
+	// together they must stay under the server's max_connections (100).
+	q := u.Query()
+	if q.Get("pool_max_conns") == "" {
+		q.Set("pool_max_conns", "8")
+		u.RawQuery = q.Encode()
+	}
 	return u.String()
+}
+
+// ownRoles finds the roles, other than superusers, that own objects in
+// the test database, and drops what they own there so they can be dropped
+// with it.
+func ownRoles(ctx context.Context, base, name string) []string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil
+	}
+	u.Path = "/" + name
+	c, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		return nil
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, `SELECT DISTINCT r.rolname FROM pg_shdepend d JOIN pg_roles r ON r.oid = d.refobjid
+		WHERE d.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())) AND d.deptype IN ('o', 'a')
+		AND NOT r.rolsuper AND r.rolname <> current_user
+		AND (d.dbid <> 0 OR d.objid = (SELECT oid FROM pg_database WHERE datname = current_database()))`)
+	if err != nil {
+		return nil
+	}
+	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil
+	}
+	for _, r := range roles {
+		_, _ = c.Exec(ctx, "DROP OWNED BY "+pgx.Identifier{r}.Sanitize())
+	}
+	return roles
+}
+
+// OpenSQL is sql.Open for a test reading a server's database directly. A
+// PostgreSQL URL is read with pgxpool's parser: the URLs PostgresURL gives
+// carry pool settings, which plain pgx would send to the server as unknown
+// runtime parameters.
+func OpenSQL(driver, dsn string) (*sql.DB, error) {
+	if driver != "pgx" {
+		return sql.Open(driver, dsn)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the PostgreSQL URL: %w", err)
+	}
+	return stdlib.OpenDB(*cfg.ConnConfig), nil
 }

@@ -59,6 +59,17 @@ export const tests = [
       await page.getByRole('button', { name: 'Create campaign' }).click();
       await page.getByRole('heading', { name: 'Spring survey' }).waitFor();
 
+      // A new campaign fails its checklist; each failed item says how to fix
+      // it, and its "Fix it" opens the tab where it is fixed.
+      await page.getByRole('tab', { name: 'Checklist & start' }).click();
+      await page.getByText('Fix the items marked ✗ to start.').waitFor();
+      const fixes = page.getByRole('button', { name: 'Fix it' });
+      if ((await fixes.count()) < 2) throw new Error(`${await fixes.count()} "Fix it" links on a campaign with no flow, channel or dataset`);
+      await env.shot('campaigns-0-checklist-fails');
+      await fixes.first().click();
+      await page.getByLabel('The flow each contact goes through').waitFor();
+      if ((await page.getByRole('tab', { name: 'Setup' }).getAttribute('aria-selected')) !== 'true') throw new Error('"Fix it" did not open the Setup tab');
+
       // Setup: the flow and the sandbox number.
       await page.getByLabel('The flow each contact goes through').selectOption({ label: 'Campaign survey (published, campaign trigger)' });
       await page.getByRole('checkbox', { name: 'Sandbox WhatsApp' }).check();
@@ -99,6 +110,19 @@ export const tests = [
       await page.getByLabel('Batch size (rows)').fill('1');
       await page.getByLabel('Delay between batches (s)').fill('2');
       await env.shot('campaigns-3-checklist');
+      // From here on, the page refreshes itself (the campaign, its
+      // executions, the live counts): none of those refreshes may blank it
+      // to "Loading…" (only the first load does).
+      await page.evaluate(() => {
+        window.__blanked = [];
+        const seen = () => {
+          const l = document.querySelector('.loading');
+          if (l) window.__blanked.push(l.textContent);
+          if (!document.querySelector('h1')) window.__blanked.push('no heading');
+        };
+        window.__blankObserver = new MutationObserver(seen);
+        window.__blankObserver.observe(document.body, { childList: true, subtree: true, characterData: true });
+      });
       await page.getByRole('button', { name: 'Start campaign' }).click();
 
       // The live bar: it moves, then pause, resume, completed.
@@ -106,8 +130,21 @@ export const tests = [
       await bar.waitFor();
       await page.getByText('● live').waitFor();
       await until('a first start', async () => Number(await bar.getAttribute('aria-valuenow')) >= 1);
+      // The campaign read again after the pause fails: the page keeps its
+      // content and says so above it.
+      const failCampaign = (route) =>
+        route.request().method() === 'GET' && route.request().resourceType() === 'fetch'
+          ? route.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ title: 'Service Unavailable', status: 503, detail: 'test: the campaign is unavailable' }) })
+          : route.continue();
+      const campaignApi = /\/campaigns\/[^/?#]+\/(\?.*)?$/;
+      await page.route(campaignApi, failCampaign);
       await page.getByRole('button', { name: 'Pause', exact: true }).click();
       await page.getByRole('button', { name: 'Resume' }).waitFor();
+      await page.getByRole('alert').filter({ hasText: 'the campaign is unavailable' }).waitFor();
+      await page.getByRole('heading', { name: 'Spring survey' }).waitFor();
+      await bar.waitFor();
+      await page.screenshot({ path: '/tmp/uipolish-campaign-refresh-failed.png' });
+      await page.unroute(campaignApi, failCampaign);
       const held = Number(await bar.getAttribute('aria-valuenow'));
       await env.shot('campaigns-4-paused');
       await page.waitForTimeout(2500);
@@ -118,6 +155,8 @@ export const tests = [
       await until('the execution completed', async () => (await page.locator('.execution .badge').textContent()) === 'completed', 60000);
       if (Number(await bar.getAttribute('aria-valuenow')) !== 8) throw new Error('the bar did not reach 8 of 8');
       await env.shot('campaigns-5-completed');
+      const blanked = await page.evaluate(() => { window.__blankObserver.disconnect(); return window.__blanked; });
+      if (blanked.length) throw new Error('a live refresh blanked the campaign page: ' + JSON.stringify(blanked));
 
       // The report: delivered and read from the sandbox's statuses.
       await page.getByRole('button', { name: 'See the report' }).click();

@@ -116,6 +116,21 @@ export interface RawResponse<T> {
   status: number;
 }
 
+// GETs started before the page that needs them has loaded (see
+// preloadGet): the page's own request for the same URL takes the answer
+// instead of asking again, so its code and its data load side by side.
+const preloaded = new Map<string, { at: number; p: Promise<RawResponse<unknown>> }>();
+const PRELOAD_FRESH_MS = 5000;
+
+/** Starts a GET now; the next rawRequest GET of the same URL within 5 s uses its answer. */
+export function preloadGet(url: string) {
+  const hit = preloaded.get(url);
+  if (hit && Date.now() - hit.at < PRELOAD_FRESH_MS) return;
+  const p = fetchJson<unknown>('GET', url, undefined, {}, undefined);
+  p.catch(() => {});
+  preloaded.set(url, { at: Date.now(), p });
+}
+
 /** Untyped request, for the rare call the OpenAPI document cannot describe. */
 export async function rawRequest<T>(
   method: string,
@@ -123,6 +138,22 @@ export async function rawRequest<T>(
   body?: unknown,
   headers: Record<string, string> = {},
   signal?: AbortSignal,
+): Promise<RawResponse<T>> {
+  if (method === 'GET') {
+    const hit = preloaded.get(url);
+    preloaded.delete(url);
+    // A failed preload is asked again (the page shows that error itself).
+    if (hit && Date.now() - hit.at < PRELOAD_FRESH_MS) return (hit.p as Promise<RawResponse<T>>).catch(() => fetchJson<T>(method, url, body, headers, signal));
+  }
+  return fetchJson<T>(method, url, body, headers, signal);
+}
+
+async function fetchJson<T>(
+  method: string,
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
 ): Promise<RawResponse<T>> {
   const h: Record<string, string> = { Accept: 'application/json, application/problem+json', ...headers };
   if (body !== undefined) h['Content-Type'] = 'application/json';

@@ -4,10 +4,24 @@ export const limits = {
   "AgentMessageInputBody": {
     "text": 4096
   },
+  "AIFlowEditInputBody": {
+    "instruction": 8000,
+    "provider_id": 100
+  },
   "AIFlowGenerateInputBody": {
     "description": 8000,
     "language": 50,
     "outline": 20000,
+    "provider_id": 100
+  },
+  "AIFormGenerateInputBody": {
+    "channel_id": 100,
+    "description": 8000,
+    "name": 200,
+    "provider_id": 100
+  },
+  "AIFormUpdateInputBody": {
+    "instruction": 8000,
     "provider_id": 100
   },
   "AIProviderBody": {
@@ -41,6 +55,9 @@ export const limits = {
     "code": 20000,
     "input_text": 4096
   },
+  "Column": {
+    "name": 63
+  },
   "ContactMergeInputBody": {
     "contact_id": 100
   },
@@ -60,6 +77,12 @@ export const limits = {
     "name_column": 500,
     "phone_column": 500,
     "timezone_column": 500
+  },
+  "DataSQLInputBody": {
+    "sql": 100000
+  },
+  "DisplayNameInputBody": {
+    "name": 512
   },
   "EdgeCreateInputBody": {
     "flow": 100,
@@ -83,6 +106,10 @@ export const limits = {
     "targetHandle": 200,
     "trigger": 50,
     "trigger_value": 200
+  },
+  "EventSubscriptionBody": {
+    "description": 500,
+    "url": 2000
   },
   "ExecutionCreateInputBody": {
     "dataset_id": 100
@@ -124,6 +151,9 @@ export const limits = {
   "InvitationTokenInputBody": {
     "token": 200
   },
+  "LiveLineBody": {
+    "text": 2000
+  },
   "LoginInputBody": {
     "email": 320,
     "password": 1000
@@ -140,11 +170,35 @@ export const limits = {
     "flow": 100,
     "type": 50
   },
+  "ProfilePhotoInputBody": {
+    "data": 7500000,
+    "file_name": 200
+  },
+  "ProfileUpdateInputBody": {
+    "about": 139,
+    "address": 256,
+    "description": 512,
+    "email": 128,
+    "vertical": 40
+  },
   "ProjectCreateInputBody": {
     "name": 100
   },
   "ProjectUpdateInputBody": {
     "name": 100
+  },
+  "SandboxCallInput": {
+    "channel_id": 100,
+    "flow": 200,
+    "name": 100,
+    "number": 20
+  },
+  "SandboxInboundCallInput": {
+    "from": 20
+  },
+  "SandboxNoticeInput": {
+    "channel_id": 100,
+    "current_limit": 40
   },
   "SandboxSendInput": {
     "button": 256,
@@ -158,6 +212,17 @@ export const limits = {
     "end": 5,
     "start": 5
   },
+  "SignupRetryInputBody": {
+    "code": 2000,
+    "pin": 6
+  },
+  "SignupStartInputBody": {
+    "code": 2000,
+    "name": 100,
+    "phone_number_id": 32,
+    "pin": 6,
+    "waba_id": 32
+  },
   "SimMessageInputBody": {
     "button": 256,
     "list_reply": 200,
@@ -168,6 +233,9 @@ export const limits = {
   },
   "SwitchProjectInputBody": {
     "project_id": 100
+  },
+  "TableCreate": {
+    "name": 63
   },
   "TemplateCreateInputBody": {
     "channel_id": 100,
@@ -230,6 +298,9 @@ export const queryLimits = {
   "get-flow-node": {
     "flow": 100
   },
+  "get-sandbox-call": {
+    "session_id": 100
+  },
   "import-flow": {
     "name": 200
   },
@@ -252,6 +323,9 @@ export const queryLimits = {
     "search": 200,
     "tag": 100
   },
+  "list-data-rows": {
+    "sort": 64
+  },
   "list-dataset-rows": {
     "cursor": 20
   },
@@ -259,6 +333,9 @@ export const queryLimits = {
     "cursor": 200
   },
   "list-dead-letters": {
+    "cursor": 200
+  },
+  "list-event-deliveries": {
     "cursor": 200
   },
   "list-flow-edges": {

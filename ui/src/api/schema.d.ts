@@ -17,6 +17,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ai/flows/{flow_id}/edit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Propose a change to a flow's draft from an instruction (an edit script applied, linted, with its diff); streams progress and the proposal as server-sent events; saves nothing — apply with PUT /chat-flow/flows/{flow_id}/ and base_version */
+        post: operations["edit-flow-with-ai"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ai/providers/": {
         parameters: {
             query?: never;
@@ -65,6 +82,57 @@ export interface paths {
         get: operations["check-ai-provider"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ai/whatsapp-flows/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Generate a WhatsApp Flow from a description (latest Flow JSON version, validated and repaired); streams progress and the result; a valid one is saved as a draft, not sent to Meta */
+        post: operations["generate-whatsapp-flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ai/whatsapp-flows/{wa_flow_id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A WhatsApp Flow's problems, Parley's validator's (recomputed) and Meta's (last sync), in words an author or a model can act on; stores nothing, needs no provider */
+        post: operations["check-whatsapp-flow-for-ai"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ai/whatsapp-flows/{wa_flow_id}/update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change a WhatsApp Flow by an instruction (validated and repaired; keeps its Meta Flow ID); streams progress and the result; saved as a draft when valid, not sent to Meta */
+        post: operations["update-whatsapp-flow-with-ai"];
         delete?: never;
         options?: never;
         head?: never;
@@ -480,6 +548,58 @@ export interface paths {
         get: operations["list-channel-logs"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channels/{channel_id}/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The number's business profile as WhatsApp shows it, with its display-name requests and their review */
+        get: operations["get-channel-profile"];
+        /** Change the business profile (about, address, description, email, websites, vertical); absent fields stay */
+        put: operations["update-channel-profile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channels/{channel_id}/profile/display-name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask Meta for a new display name; it stays pending until Meta's review arrives by webhook */
+        post: operations["request-channel-display-name"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channels/{channel_id}/profile/photo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upload a profile photo (JPEG or PNG, base64): Meta's Resumable Upload API, then the profile's handle */
+        post: operations["upload-channel-profile-photo"];
         delete?: never;
         options?: never;
         head?: never;
@@ -940,6 +1060,163 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/data/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The state of the project's own database: provisioning, ready or failed (with the reason) */
+        get: operations["get-project-database"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data/provision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create the project's database, or retry after a failure */
+        post: operations["provision-project-database"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data/sql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run SQL on the project's database only, in one transaction, within the time and row limits */
+        post: operations["run-data-sql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data/tables/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tables of the project's database with their columns and row counts */
+        get: operations["list-data-tables"];
+        put?: never;
+        /** Create a table with typed columns (text, number, boolean, datetime, json), primary key, unique and index options */
+        post: operations["create-data-table"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data/tables/{table}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A table's columns and row count */
+        get: operations["get-data-table"];
+        put?: never;
+        post?: never;
+        /** Delete a table and its rows */
+        delete: operations["delete-data-table"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data/tables/{table}/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The table as CSV (cells escaped against formula injection) */
+        get: operations["export-data-csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data/tables/{table}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import a CSV into the table (multipart: file); the header names columns; bad rows are reported and skipped */
+        post: operations["import-data-csv"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data/tables/{table}/rows/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page of rows (?filter=column:op:value repeated, ?sort=column or -column, ?limit, ?offset) */
+        get: operations["list-data-rows"];
+        put?: never;
+        /** Insert a row (column → value); values are converted to the columns' types and bound */
+        post: operations["insert-data-row"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data/tables/{table}/rows/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change the given columns of the row whose primary key is key */
+        put: operations["update-data-row"];
+        post?: never;
+        /** Delete the row whose primary key is key */
+        delete: operations["delete-data-row"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/datasets/": {
         parameters: {
             query?: never;
@@ -1036,6 +1313,128 @@ export interface paths {
         };
         /** API reference page */
         get: operations["docs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-deliveries/{delivery_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A delivery with its request body and every attempt (signature, answer status and body excerpt, error) */
+        get: operations["get-event-delivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a delivery again now (signed afresh) and record the attempt */
+        post: operations["redeliver-event"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-subscriptions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's event webhook subscriptions (never their secrets) */
+        get: operations["list-event-subscriptions"];
+        put?: never;
+        /** Subscribe a URL to events; the signing secret is in the answer, shown once */
+        post: operations["create-event-subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-subscriptions/{subscription_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an event webhook subscription */
+        get: operations["get-event-subscription"];
+        /** Change a subscription's URL, events, description or activity */
+        put: operations["update-event-subscription"];
+        post?: never;
+        /** Delete a subscription and its deliveries */
+        delete: operations["delete-event-subscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-subscriptions/{subscription_id}/deliveries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A subscription's deliveries, newest first, with state, attempts and next try */
+        get: operations["list-event-deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-subscriptions/{subscription_id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the signing secret; the new one is in the answer, shown once */
+        post: operations["rotate-event-subscription-secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-types/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The events a webhook subscription can ask for */
+        get: operations["list-event-types"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1182,6 +1581,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/projects/{project_id}/calls/{call_id}/recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A recorded voice call's audio (audio/wav or audio/mpeg; Range requests work): the URL in a call's recording_url */
+        get: operations["get-call-recording"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects/{project_id}/invitations/": {
         parameters: {
             query?: never;
@@ -1269,6 +1685,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/calls/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Be the callee: the next call from a sandbox voice number to a number is answered by you (and a flow may be started to place it) */
+        post: operations["create-sandbox-call"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/calls/inbound/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Be the caller: a scripted caller calls the sandbox Twilio number through the fake Twilio (the signed incoming-call webhook), answered by a waiting session or a flow with the inbound_call trigger */
+        post: operations["create-sandbox-inbound-call"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/calls/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A sandbox call as its callee hears it: events after a cursor (long polling with wait_ms), status, result */
+        get: operations["get-sandbox-call"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/calls/{id}/hangup/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hang up a sandbox call as its callee */
+        post: operations["hang-up-sandbox-call"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/calls/{id}/lines/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Say a line as the callee of a sandbox call */
+        post: operations["say-sandbox-call"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/channels/": {
         parameters: {
             query?: never;
@@ -1297,6 +1798,23 @@ export interface paths {
         put?: never;
         /** Play the customer: the server signs and posts an inbound webhook to a sandbox channel */
         post: operations["send-sandbox-message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/notices/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Play Meta: the server signs and posts a quality or account notice webhook (phone_number_quality_update, account_update) about a sandbox WhatsApp channel */
+        post: operations["send-sandbox-notice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1399,6 +1917,57 @@ export interface paths {
         get: operations["get-simulation"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/simulator/sessions/{session_id}/call/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The simulated session's call, as its callee hears it: events after a cursor (long polling with wait_ms), status, result */
+        get: operations["get-simulated-call"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/simulator/sessions/{session_id}/call/hangup/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hang up the simulated session's call as its callee */
+        post: operations["hang-up-simulated-call"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/simulator/sessions/{session_id}/call/lines/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Say a line as the callee of the simulated session's call */
+        post: operations["say-simulated-call"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1701,6 +2270,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/voice/{channel_id}/{rest...}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The ConversationRelay websocket of a voice number's call (X-Twilio-Signature) */
+        get: operations["voice-serve-get"];
+        put?: never;
+        /** Twilio's incoming calls (the number's Voice URL …/incoming), TwiML requests, status and recording callbacks of a voice number's calls (X-Twilio-Signature) */
+        post: operations["voice-serve-post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/whatsapp": {
         parameters: {
             query?: never;
@@ -1927,10 +2514,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/whatsapp-signups/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Connect a number from what Meta's signup window returned: exchange the code, subscribe the app, register the number, create the channel — each step with its outcome */
+        post: operations["start-whatsapp-signup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-signups/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the Channels page needs to launch Meta's embedded signup (app and configuration IDs; whether the sandbox stands in) */
+        get: operations["whatsapp-signup-config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-signups/{signup_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A signup with each step's outcome */
+        get: operations["get-whatsapp-signup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/whatsapp-signups/{signup_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a failed signup again from the failed step */
+        post: operations["retry-whatsapp-signup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AIFlowEditInputBody: {
+            /** @description What to change, in words */
+            instruction: string;
+            /** @description Default: the project's first provider */
+            provider_id?: string;
+        };
         AIFlowGenerateInputBody: {
             channel_types?: string[] | null;
             /** @description What the flow should do, in words */
@@ -1944,6 +2605,22 @@ export interface components {
             trigger?: {
                 [key: string]: unknown;
             };
+        };
+        AIFormGenerateInputBody: {
+            /** @description Default: the model's choice among Meta's categories */
+            categories?: string[] | null;
+            /** @description Stored on the draft; nothing is sent to Meta until you sync or publish */
+            channel_id?: string;
+            /** @description What the form asks, in words */
+            description: string;
+            /** @description Default: the model's name */
+            name?: string;
+            provider_id?: string;
+        };
+        AIFormUpdateInputBody: {
+            /** @description What to change, in words */
+            instruction: string;
+            provider_id?: string;
         };
         AIProviderBody: {
             /** @description Sealed at rest, never returned; on update, absent keeps the stored key and empty removes it */
@@ -2176,6 +2853,18 @@ export interface components {
             detail: string;
             ok: boolean;
         };
+        CheckProblem: {
+            code: string;
+            /** Format: int64 */
+            column?: number;
+            /** Format: int64 */
+            line?: number;
+            message: string;
+            pointer?: string;
+            severity: string;
+            source: string;
+            text: string;
+        };
         CheckReport: {
             ok: boolean;
             steps: components["schemas"]["CheckStep"][] | null;
@@ -2227,6 +2916,19 @@ export interface components {
             variables?: {
                 [key: string]: unknown;
             };
+        };
+        Column: {
+            /** @description Index the column for lookups */
+            index?: boolean;
+            /** @description Lower-case letters, digits and _, starting with a letter or _ */
+            name: string;
+            /** @description The row's key (at most one column; an id number column is added when none is) */
+            primary_key?: boolean;
+            /** @description NOT NULL */
+            required?: boolean;
+            /** @enum {string} */
+            type: "text" | "number" | "boolean" | "datetime" | "json";
+            unique?: boolean;
         };
         ConfigField: {
             default?: unknown;
@@ -2311,6 +3013,11 @@ export interface components {
             opted_out?: boolean;
             tags?: string[] | null;
         };
+        DataSQLInputBody: {
+            /** @description Values bound to the last statement's parameters ($1… on PostgreSQL, ? on SQLite) */
+            params?: unknown[] | null;
+            sql: string;
+        };
         DatasetMappingInputBody: {
             default_country?: string;
             email_column?: string;
@@ -2363,6 +3070,20 @@ export interface components {
             /** Format: date-time */
             replayed_at?: string;
         };
+        DisplayNameInputBody: {
+            /** @description The new display name; it waits for Meta's review (pending → approved or declined) */
+            name: string;
+        };
+        DisplayNameView: {
+            /** Format: date-time */
+            decided_at?: string;
+            name: string;
+            reason?: string;
+            /** Format: date-time */
+            requested_at: string;
+            /** @enum {string} */
+            status: "pending" | "approved" | "declined" | "failed";
+        };
         DynamicExits: {
             /** @description The rule applies even when From has no items */
             always?: boolean;
@@ -2378,6 +3099,8 @@ export interface components {
             label?: string;
             /** @description Exits after the item exits */
             plus?: components["schemas"]["ExitDef"][] | null;
+            /** @description Member of data that must be true for the rule to apply (e.g. converse) */
+            when?: string;
         };
         Edge: {
             data?: unknown;
@@ -2468,6 +3191,100 @@ export interface components {
             /** Format: int64 */
             count: number;
             node_id: string;
+        };
+        EventAttemptView: {
+            /** Format: int64 */
+            duration_ms: number;
+            error: string;
+            id: string;
+            /** @description A redelivery someone asked for */
+            manual: boolean;
+            /** @description The answer's first KiB */
+            response_excerpt: string;
+            /** @description The Parley-Signature header sent */
+            signature: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: int64 */
+            status_code: number;
+            url: string;
+        };
+        EventDeliveryDetail: {
+            attempt_log: components["schemas"]["EventAttemptView"][] | null;
+            /** Format: int64 */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            event_id: string;
+            event_type: string;
+            id: string;
+            last_error: string;
+            /**
+             * Format: int64
+             * @description The last answer's HTTP status, 0 when none came
+             */
+            last_status: number;
+            /** Format: date-time */
+            next_attempt_at?: string;
+            /** @description The request body, as sent */
+            payload: unknown;
+            /**
+             * @description pending: to send or retry at next_attempt_at; failed: given up after 24 h
+             * @enum {string}
+             */
+            state: "pending" | "delivered" | "failed";
+            subscription_id: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        EventDeliveryView: {
+            /** Format: int64 */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            event_id: string;
+            event_type: string;
+            id: string;
+            last_error: string;
+            /**
+             * Format: int64
+             * @description The last answer's HTTP status, 0 when none came
+             */
+            last_status: number;
+            /** Format: date-time */
+            next_attempt_at?: string;
+            /** @description The request body, as sent */
+            payload: unknown;
+            /**
+             * @description pending: to send or retry at next_attempt_at; failed: given up after 24 h
+             * @enum {string}
+             */
+            state: "pending" | "delivered" | "failed";
+            subscription_id: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        EventSubscriptionBody: {
+            /** @description Default true; an inactive subscription records nothing new and gives up its pending deliveries */
+            active?: boolean;
+            description?: string;
+            /** @description Event types (GET /event-types/), or ["*"] for every event */
+            events: string[] | null;
+            /** @description Where events are POSTed (http or https; internal addresses only when PARLEY_HTTP_ALLOW lets them in) */
+            url: string;
+        };
+        EventSubscriptionView: {
+            active: boolean;
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            events: string[] | null;
+            id: string;
+            /** @description The signing secret: in the answer to create and rotate only, never again */
+            secret?: string;
+            /** Format: date-time */
+            updated_at: string;
+            url: string;
         };
         ExecutionCreateInputBody: {
             /**
@@ -2572,6 +3389,8 @@ export interface components {
             reason: string;
         };
         Field: {
+            /** @description The value is the ID of one of the project's channels of this type: pick it from the channels */
+            channel_type?: string;
             /** @description Value a new item starts with */
             default?: unknown;
             doc?: string;
@@ -2596,6 +3415,8 @@ export interface components {
             /** Format: double */
             minimum?: number;
             name: string;
+            /** @description Options unavailable while another field of the node has some value, and why */
+            option_notes?: components["schemas"]["OptionNote"][] | null;
             /** @description Suggested values, for a picker */
             options?: string[] | null;
             required?: boolean;
@@ -2837,6 +3658,15 @@ export interface components {
             /** @description A start template to check instead of the saved one */
             start_template?: unknown;
         };
+        FormCheck: {
+            instruction: string;
+            problems: components["schemas"]["CheckProblem"][] | null;
+            summary: string;
+            /** Format: date-time */
+            synced_at: string | null;
+            valid: boolean;
+            wa_flow_id: string;
+        };
         FormProblem: {
             /** Format: int64 */
             column_end?: number;
@@ -2922,6 +3752,20 @@ export interface components {
             /** Format: date-time */
             t: string;
         };
+        ImportError: {
+            /** Format: int64 */
+            line: number;
+            message: string;
+        };
+        ImportResult: {
+            /** @description The first rows that were not inserted, with why */
+            errors: components["schemas"]["ImportError"][] | null;
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            inserted: number;
+            warnings: string[] | null;
+        };
         InterruptInputBody: {
             reason?: string;
         };
@@ -2981,6 +3825,18 @@ export interface components {
             id: string;
             message: string;
             ok: boolean;
+        };
+        LLMCounts: {
+            /** Format: int64 */
+            calls: number;
+            /** Format: int64 */
+            completion_tokens: number;
+            /** Format: int64 */
+            failures: number;
+            /** Format: int64 */
+            latency_ms: number;
+            /** Format: int64 */
+            prompt_tokens: number;
         };
         Limit: {
             doc: string;
@@ -3072,6 +3928,16 @@ export interface components {
             next_cursor: string;
             results: components["schemas"]["Edge"][] | null;
         };
+        ListBodyEventDeliveryView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["EventDeliveryView"][] | null;
+        };
+        ListBodyEventSubscriptionView: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["EventSubscriptionView"][] | null;
+        };
         ListBodyExecutionView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
@@ -3112,10 +3978,10 @@ export interface components {
             next_cursor: string;
             results: components["schemas"]["NodeType"][] | null;
         };
-        ListBodyProject: {
+        ListBodyProjectView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
-            results: components["schemas"]["Project"][] | null;
+            results: components["schemas"]["ProjectView"][] | null;
         };
         ListBodyRevision: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -3126,6 +3992,11 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["RowView"][] | null;
+        };
+        ListBodyTable: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            results: components["schemas"]["Table"][] | null;
         };
         ListBodyTemplateView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -3146,6 +4017,32 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["WhatsAppFlowView"][] | null;
+        };
+        LiveCallView: {
+            call_id: string;
+            /**
+             * Format: int64
+             * @description Pass as after to get only newer events
+             */
+            cursor: number;
+            /** @description The line is closed: no more events */
+            ended: boolean;
+            events: components["schemas"]["LiveEvent"][] | null;
+            /** @description The call's result (voice.Result: status, answered_by, end_reason, duration_ms, transcript, outcome, summary…) once recorded */
+            result?: unknown;
+            status: string;
+        };
+        LiveEvent: {
+            /** Format: date-time */
+            at: string;
+            kind: string;
+            /** Format: int64 */
+            seq: number;
+            status?: string;
+            text?: string;
+        };
+        LiveLineBody: {
+            text: string;
         };
         LoginInputBody: {
             /** Format: email */
@@ -3205,6 +4102,10 @@ export interface components {
             /** @description The button an inbound reply tapped */
             button?: string;
             buttons?: string[] | null;
+            /** @description A call's result (type call): status, answered_by, end_reason, duration_ms, transcript [{speaker,text,at_ms,interrupted}], recording_url, transfer, outcome, summary, error */
+            call?: {
+                [key: string]: unknown;
+            };
             channel_id: string;
             contact_id: string;
             /** Format: date-time */
@@ -3298,6 +4199,8 @@ export interface components {
             drop_offs: number;
             /** @description The node's id as the node endpoints return it: <flow_id>:<node_id> */
             id: string;
+            /** @description ai_agent nodes: calls to the AI provider, failed calls, prompt and completion tokens, summed latency in ms */
+            llm?: components["schemas"]["LLMCounts"];
             /** @description The node's id within flow_data */
             node_id: string;
             type: string;
@@ -3349,6 +4252,17 @@ export interface components {
             /** Format: int64 */
             version?: number;
         };
+        OptionNote: {
+            field: string;
+            option: string;
+            reason: string;
+            value: string;
+        };
+        OutcomeCount: {
+            /** Format: int64 */
+            count: number;
+            outcome: string;
+        };
         Outcomes: {
             /** Format: int64 */
             active: number;
@@ -3394,6 +4308,37 @@ export interface components {
             /** @description A URN naming the class of problem, urn:parley:problem:<code> */
             type: string;
         };
+        ProfilePhotoInputBody: {
+            /** @description The image, base64 (5 MB at most); uploaded to Meta with the Resumable Upload API */
+            data: string;
+            file_name: string;
+            /** @enum {string} */
+            mime_type: "image/jpeg" | "image/png";
+        };
+        ProfileUpdateInputBody: {
+            /** @description 1 to 139 characters, under the name and photo */
+            about?: string;
+            address?: string;
+            description?: string;
+            email?: string;
+            /** @description A category of the answer's verticals */
+            vertical?: string;
+            /** @description At most 2 http(s) URLs */
+            websites?: string[];
+        };
+        ProfileView: {
+            about: string;
+            address: string;
+            description: string;
+            display_name: string;
+            display_names: components["schemas"]["DisplayNameView"][] | null;
+            display_phone: string;
+            email: string;
+            photo_url: string;
+            vertical: string;
+            verticals: string[] | null;
+            websites: string[] | null;
+        };
         Project: {
             /** Format: date-time */
             created_at: string;
@@ -3423,6 +4368,18 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        ProjectView: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The project's own database: provisioning, ready, failed (with the reason) or none yet */
+            database?: components["schemas"]["Status"];
+            id: string;
+            name: string;
+            settings: unknown;
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         QueuedEvent: {
             contact_id: string;
             /** @description False when it is still queued (it will be handled shortly) */
@@ -3440,6 +4397,7 @@ export interface components {
             outcomes: components["schemas"]["Outcomes"];
             templates: components["schemas"]["TemplateReport"][] | null;
             totals: components["schemas"]["ChannelReport"];
+            voice: components["schemas"]["VoiceReport"];
         };
         Revision: {
             flow: string;
@@ -3473,6 +4431,63 @@ export interface components {
                 [key: string]: string;
             };
         };
+        RowsPage: {
+            columns: components["schemas"]["Column"][] | null;
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            offset: number;
+            rows: {
+                [key: string]: unknown;
+            }[] | null;
+            /**
+             * Format: int64
+             * @description Rows matching the filters
+             */
+            total: number;
+        };
+        SQLResult: {
+            /**
+             * Format: int64
+             * @description Rows changed by the last statement when it is not a query
+             */
+            affected: number;
+            columns: string[] | null;
+            /** Format: int64 */
+            duration_ms: number;
+            rows: (unknown[] | null)[] | null;
+            /**
+             * Format: int64
+             * @description How many statements ran
+             */
+            statements: number;
+            /** @description More rows matched than the row limit; only the first are here */
+            truncated: boolean;
+        };
+        SandboxCall: {
+            channel_id: string;
+            /** @description Follow the call with GET /sandbox/calls/{id}/ */
+            id: string;
+            number: string;
+            scenario: string;
+            /** @description The session of the flow started for the callee */
+            session_id?: string;
+        };
+        SandboxCallInput: {
+            /** @description The sandbox voice number that will call */
+            channel_id: string;
+            /** @description Start this published flow (name or ID) for the callee now; without it the call waits for a flow to call the number */
+            flow?: string;
+            /** @description The callee's name, for a contact the flow starts for */
+            name?: string;
+            /** @description The callee's number, E.164 (default +15555550123) */
+            number?: string;
+            /**
+             * @description How the callee takes the call (default answer: you talk)
+             * @enum {string}
+             */
+            scenario?: "answer" | "busy" | "no_answer" | "voicemail" | "silence" | "failed";
+        };
         SandboxChannel: {
             id: string;
             name: string;
@@ -3501,6 +4516,40 @@ export interface components {
             id: string;
             terminal?: boolean;
             title: string;
+        };
+        SandboxInboundCall: {
+            /** @description Twilio's CallSid of the call (the provider_id of Parley's call) */
+            call_sid: string;
+            from: string;
+            /** @description The sandbox Twilio number called */
+            to: string;
+        };
+        SandboxInboundCallInput: {
+            /** @description The caller's number, E.164 */
+            from: string;
+            /** @description What the caller says, one line after each of the agent's; then the caller hangs up */
+            lines?: string[] | null;
+        };
+        SandboxNoticeInput: {
+            /** @description The sandbox WhatsApp channel the notice is about */
+            channel_id: string;
+            /** @description The messaging limit a quality notice reports (default TIER_1K) */
+            current_limit?: string;
+            /**
+             * @description The event: quality FLAGGED or DOWNGRADE (and UNFLAGGED, UPGRADE); account ACCOUNT_RESTRICTION, ACCOUNT_VIOLATION or DISABLED_UPDATE
+             * @enum {string}
+             */
+            event: "FLAGGED" | "DOWNGRADE" | "UNFLAGGED" | "UPGRADE" | "ACCOUNT_RESTRICTION" | "ACCOUNT_VIOLATION" | "DISABLED_UPDATE";
+            /**
+             * @description The webhook field
+             * @enum {string}
+             */
+            field: "phone_number_quality_update" | "account_update";
+        };
+        SandboxNoticeSent: {
+            /** @description The webhook body as posted (signed) to the channel's webhook URL */
+            body: unknown;
+            channel_id: string;
         };
         SandboxOption: {
             description?: string;
@@ -3652,6 +4701,30 @@ export interface components {
             };
             trigger: components["schemas"]["TriggerData"];
         };
+        SignupConfigView: {
+            app_id: string;
+            /** @description Whether the operator configured a Meta app (PARLEY_META_APP_ID, _APP_SECRET, _CONFIG_ID) */
+            available: boolean;
+            config_id: string;
+            sandbox: boolean;
+            stand_in?: components["schemas"]["StandIn"];
+        };
+        SignupRetryInputBody: {
+            /** @description A new code, when the code exchange failed */
+            code?: string;
+            pin?: string;
+        };
+        SignupStartInputBody: {
+            /** @description The code FB.login's authResponse returned */
+            code: string;
+            /** @description The channel's name in Parley */
+            name?: string;
+            phone_number_id: string;
+            /** @description The number's two-step verification PIN (6 digits) */
+            pin: string;
+            /** @description From the WA_EMBEDDED_SIGNUP message event */
+            waba_id: string;
+        };
         SimMessageInputBody: {
             /** @description The title of the tapped button */
             button?: string;
@@ -3696,13 +4769,59 @@ export interface components {
              * @description Empty when the session does not wait
              * @enum {string}
              */
-            kind: "button" | "list" | "reply" | "whatsapp_flow" | "delay" | "handoff" | "";
+            kind: "button" | "list" | "reply" | "whatsapp_flow" | "delay" | "handoff" | "call" | "ai_reply" | "";
             node_id: string;
             /** Format: date-time */
             timeout_at: string | null;
         };
+        StandIn: {
+            business: string;
+            code_prefix: string;
+            display_phone: string;
+            phone_number_id: string;
+            pin: string;
+            waba_id: string;
+        };
+        Status: {
+            /** Format: int64 */
+            attempts: number;
+            /** @enum {string} */
+            dialect: "sqlite" | "postgres";
+            /** @description The database file (SQLite) or schema (PostgreSQL) */
+            location?: string;
+            /** @description Why provisioning failed */
+            reason?: string;
+            /**
+             * @description none: not provisioned yet (it is on first use)
+             * @enum {string}
+             */
+            status: "provisioning" | "ready" | "failed" | "none";
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        Step: {
+            /** Format: date-time */
+            at?: string;
+            detail?: string;
+            name: string;
+            /** @enum {string} */
+            status: "pending" | "done" | "failed";
+        };
         SwitchProjectInputBody: {
             project_id: string;
+        };
+        Table: {
+            columns: components["schemas"]["Column"][] | null;
+            name: string;
+            /**
+             * Format: int64
+             * @description How many rows it holds
+             */
+            rows: number;
+        };
+        TableCreate: {
+            columns: components["schemas"]["Column"][] | null;
+            name: string;
         };
         Template: {
             body?: string[] | null;
@@ -3842,7 +4961,11 @@ export interface components {
             referrals?: string[] | null;
             /** @description Story trigger: reply, mention or both (empty). */
             story_kinds?: string[] | null;
-            /** @description manual/api: started by the API or UI; inbound: any first message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row; referral: a person who came from an ad or a referral link (click-to-WhatsApp/Messenger ads, m.me links); conversation_started: a Viber user opened the chat; story: an Instagram story reply or mention. */
+            /** @description manual/api: started by the API or UI; inbound: any first message on the channel types; keyword: a message matching keywords; campaign: started by a campaign for each dataset row; referral: a person who came from an ad or a referral link (click-to-WhatsApp/Messenger ads, m.me links); conversation_started: a Viber user opened the chat; story: an Instagram story reply or mention; inbound_call: a call to a voice number from a caller no session awaits (begin the flow with a wait_inbound_call on that number: it answers the call). */
+            type: string;
+        };
+        TypeInfo: {
+            description: string;
             type: string;
         };
         URN: {
@@ -3870,6 +4993,45 @@ export interface components {
             valid: boolean;
             /** Format: int64 */
             warnings: number;
+        };
+        View: {
+            channel_id?: string;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            name: string;
+            phone_number_id: string;
+            /** @enum {string} */
+            status: "running" | "done" | "failed";
+            steps: components["schemas"]["Step"][] | null;
+            /** Format: date-time */
+            updated_at: string;
+            waba_id: string;
+        };
+        VoiceReport: {
+            /** Format: double */
+            avg_duration_seconds: number;
+            /** Format: int64 */
+            busy: number;
+            /** Format: int64 */
+            completed: number;
+            /** Format: int64 */
+            errors: number;
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            in_progress: number;
+            /** Format: int64 */
+            machine: number;
+            /** Format: int64 */
+            no_answer: number;
+            outcomes: components["schemas"]["OutcomeCount"][] | null;
+            /** Format: int64 */
+            placed: number;
+            /** Format: double */
+            transfer_rate: number;
+            /** Format: int64 */
+            transferred: number;
         };
         WhatsAppFlowCloneInputBody: {
             /** @description Default: the name with (copy) */
@@ -3973,6 +5135,39 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["AIFlowGenerateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "edit-flow-with-ai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AIFlowEditInputBody"];
             };
         };
         responses: {
@@ -4170,6 +5365,101 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CheckResult"];
                 };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "generate-whatsapp-flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AIFormGenerateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "check-whatsapp-flow-for-ai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormCheck"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "update-whatsapp-flow-with-ai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wa_flow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AIFormUpdateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error */
             default: {
@@ -5161,6 +6451,142 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListBodyChannelLogEntry"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-channel-profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "update-channel-profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileUpdateInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "request-channel-display-name": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DisplayNameInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "upload-channel-profile-photo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfilePhotoInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileView"];
                 };
             };
             /** @description Error */
@@ -6511,6 +7937,438 @@ export interface operations {
             };
         };
     };
+    "get-project-database": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "provision-project-database": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "run-data-sql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DataSQLInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SQLResult"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-data-tables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyTable"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-data-table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TableCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Table"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-data-table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Table"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-data-table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "export-data-csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "import-data-csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description filename of the file being uploaded
+                     */
+                    filename?: string;
+                    /** @description general purpose name for multipart form value */
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-data-rows": {
+        parameters: {
+            query?: {
+                /** @description column:op:value; op is eq, ne, lt, le, gt, ge, contains, null or not_null */
+                filter?: string[] | null;
+                /** @description A column, -column for descending */
+                sort?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RowsPage"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "insert-data-row": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "update-data-row": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: string;
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-data-row": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: string;
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "list-datasets": {
         parameters: {
             query?: {
@@ -6764,6 +8622,319 @@ export interface operations {
             };
         };
     };
+    "get-event-delivery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDeliveryDetail"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "redeliver-event": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventAttemptView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-event-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyEventSubscriptionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-event-subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventSubscriptionBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventSubscriptionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-event-subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventSubscriptionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "update-event-subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventSubscriptionBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventSubscriptionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-event-subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-event-deliveries": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBodyEventDeliveryView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "rotate-event-subscription-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventSubscriptionView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-event-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TypeInfo"][] | null;
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     favicon: {
         parameters: {
             query?: never;
@@ -6937,7 +9108,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ListBodyProject"];
+                    "application/json": components["schemas"]["ListBodyProjectView"];
                 };
             };
             /** @description Error */
@@ -7038,6 +9209,36 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Project"];
                 };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-call-recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error */
             default: {
@@ -7261,6 +9462,174 @@ export interface operations {
             };
         };
     };
+    "create-sandbox-call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SandboxCallInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxCall"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-sandbox-inbound-call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SandboxInboundCallInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxInboundCall"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-sandbox-call": {
+        parameters: {
+            query?: {
+                /** @description The session POST /sandbox/calls/ started, to learn of a call that failed before it was placed */
+                session_id?: string;
+                after?: number;
+                wait_ms?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveCallView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "hang-up-sandbox-call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveCallView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "say-sandbox-call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LiveLineBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveCallView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "list-sandbox-channels": {
         parameters: {
             query?: never;
@@ -7310,6 +9679,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SandboxSent"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "send-sandbox-notice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SandboxNoticeInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxNoticeSent"];
                 };
             };
             /** @description Error */
@@ -7515,6 +9917,108 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SimSession"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-simulated-call": {
+        parameters: {
+            query?: {
+                /** @description Only events after this cursor */
+                after?: number;
+                /** @description Wait up to this long for a new event (long polling) */
+                wait_ms?: number;
+            };
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveCallView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "hang-up-simulated-call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveCallView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "say-simulated-call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LiveLineBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveCallView"];
                 };
             };
             /** @description Error */
@@ -8177,6 +10681,46 @@ export interface operations {
             };
         };
     };
+    "voice-serve-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ConversationRelay websocket of a voice number's call (X-Twilio-Signature) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "voice-serve-post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Twilio's incoming calls (the number's Voice URL …/incoming), TwiML requests, status and recording callbacks of a voice number's calls (X-Twilio-Signature) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     "whatsapp-handshake-shared": {
         parameters: {
             query?: never;
@@ -8678,6 +11222,134 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WhatsAppFlowView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "start-whatsapp-signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignupStartInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["View"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "whatsapp-signup-config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignupConfigView"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-whatsapp-signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                signup_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["View"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "retry-whatsapp-signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                signup_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignupRetryInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["View"];
                 };
             };
             /** @description Error */

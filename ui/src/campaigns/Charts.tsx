@@ -43,7 +43,7 @@ export function Funnel({ steps, title }: { steps: FunnelStep[]; title: string })
             <text x={labelW - 8} y={17} textAnchor="end" className="chart-label">
               {s.label}
             </text>
-            <rect x={labelW} y={3} width={barW} height={rowH - 8} fill="#f0f2f4" rx={3} />
+            <rect x={labelW} y={3} width={barW} height={rowH - 8} rx={3} style={{ fill: 'var(--chart-track)' }} />
             <rect x={labelW} y={3} width={bw} height={rowH - 8} fill={s.color ?? COLORS.sent} rx={3} />
             <text x={labelW + barW + 8} y={17} className="chart-value">
               {s.value.toLocaleString()} {i > 0 && first > 0 ? `(${pct(s.value, first)}%)` : ''}
@@ -96,7 +96,7 @@ export function TimeSeries({ rows, series, title }: { rows: Record<string, numbe
             const y = ih - (v / yMax) * ih;
             return (
               <g key={v}>
-                <line x1={0} x2={iw} y1={y} y2={y} stroke="#e6e9ec" />
+                <line x1={0} x2={iw} y1={y} y2={y} style={{ stroke: 'var(--chart-grid)' }} />
                 <text x={-6} y={y + 4} textAnchor="end" className="chart-axis">
                   {compact(v)}
                 </text>
@@ -164,7 +164,7 @@ export function GroupedBars({ groups, series, title }: { groups: { label: string
             const y = ih - (v / yMax) * ih;
             return (
               <g key={v}>
-                <line x1={0} x2={iw} y1={y} y2={y} stroke="#e6e9ec" />
+                <line x1={0} x2={iw} y1={y} y2={y} style={{ stroke: 'var(--chart-grid)' }} />
                 <text x={-6} y={y + 4} textAnchor="end" className="chart-axis">
                   {compact(v)}
                 </text>

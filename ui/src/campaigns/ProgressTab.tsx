@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { canEdit, useMe } from '../lib/auth';
 import { Badge, ErrorBanner, timeAgo, useLoad } from '../components/ui';
 import { COLORS, ProgressBar } from './Charts';
@@ -88,12 +88,16 @@ function ExecutionProgress({ campaignId, execution, onChanged, onReport }: { cam
   const { ex, live, setEx } = useLiveExecution(campaignId, execution);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // The status last seen, to tell a change on the server from ours.
+  const seen = useRef(ex.status);
   const c = ex.counts ?? ({} as Execution['counts']);
   const act = async (a: 'pause' | 'resume' | 'stop') => {
     setBusy(true);
     setError(null);
     try {
-      setEx(await campaignsApi.act(campaignId, ex.id, a));
+      const next = await campaignsApi.act(campaignId, ex.id, a);
+      seen.current = next.status; // read again below, once
+      setEx(next);
       onChanged();
     } catch (e) {
       setError(e);
@@ -105,11 +109,15 @@ function ExecutionProgress({ campaignId, execution, onChanged, onReport }: { cam
   const processed = (c.started ?? 0) + (c.start_failed ?? 0);
   const pct = total ? Math.floor((processed / total) * 100) : 0;
   const finished = ex.status === 'completed' || ex.status === 'stopped';
-  // The campaign's status follows its execution: read it again when this one ends.
+  // The campaign's status follows its execution: read it again when this
+  // one's status changes on the server (it ends, or pauses by itself on
+  // Meta's notice or the failure rate).
   useEffect(() => {
-    if (finished) onChanged();
+    if (seen.current === ex.status) return;
+    seen.current = ex.status;
+    onChanged();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [finished]);
+  }, [ex.status]);
   const reasons = Object.entries(c.failed_by_reason ?? {}).sort((a, b) => b[1] - a[1]);
   return (
     <section className="card execution" aria-label="Execution progress">

@@ -1,7 +1,7 @@
 import { ErrorBanner, useLoad } from '../components/ui';
 import { BarList, COLORS, Funnel, GroupedBars, TimeSeries } from './Charts';
 import { pct } from './chartmath';
-import { campaignsApi, type Campaign, type ChannelReport } from './types';
+import { campaignsApi, type Campaign, type ChannelReport, type Report } from './types';
 
 const nf = (n: number | undefined) => (n ?? 0).toLocaleString();
 
@@ -124,6 +124,7 @@ export function ReportTab({ campaign }: { campaign: Campaign }) {
           )}
         </section>
       </div>
+      {r.voice && r.voice.placed > 0 && <VoiceSection v={r.voice} />}
       {channels.length > 0 && (
         <section className="card">
           <h3>Per channel</h3>
@@ -174,4 +175,55 @@ function deliverySteps(t: ChannelReport) {
     { label: 'Read', value: t.read, color: COLORS.read },
     { label: 'Replied', value: t.replied, color: COLORS.replied },
   ];
+}
+
+/** VoiceSection is what the campaign's voice calls came to: placed, completed, failures by reason, average talk time, transfer rate and outcomes. */
+function VoiceSection({ v }: { v: Report['voice'] }) {
+  const outcomes = v.outcomes ?? [];
+  return (
+    <section className="card" aria-label="Voice calls">
+      <h3>Voice calls</h3>
+      <div className="stat-row">
+        {(
+          [
+            ['Calls placed', nf(v.placed)],
+            ['Completed', nf(v.completed)],
+            ['Failed', nf(v.failed)],
+            ['In progress', nf(v.in_progress)],
+            ['Avg. duration', `${v.avg_duration_seconds} s`],
+            ['Transfer rate', `${v.transfer_rate}%`],
+          ] as const
+        ).map(([label, value]) => (
+          <div key={label} className="stat">
+            <strong data-stat={label.toLowerCase()}>{value}</strong>
+            <span>{label}</span>
+          </div>
+        ))}
+      </div>
+      <div className="report-grid">
+        <div>
+          <h4>How the calls ended</h4>
+          <Funnel
+            title="How the calls ended"
+            steps={[
+              { label: 'Completed (a person talked)', value: v.completed, color: COLORS.completed },
+              { label: 'Transferred to a person', value: v.transferred, color: COLORS.replied },
+              { label: 'Busy', value: v.busy, color: COLORS.failed },
+              { label: 'No answer', value: v.no_answer, color: COLORS.queued },
+              { label: 'Answering machine', value: v.machine, color: COLORS.queued },
+              { label: 'Failed (error or interrupted)', value: v.errors, color: COLORS.failed },
+            ]}
+          />
+        </div>
+        <div>
+          <h4>Outcomes</h4>
+          {outcomes.length === 0 ? (
+            <p className="muted small">No completed call was classified yet.</p>
+          ) : (
+            <BarList title="Call outcomes" color={COLORS.completed} items={outcomes.map((o) => ({ label: o.outcome, value: o.count }))} />
+          )}
+        </div>
+      </div>
+    </section>
+  );
 }

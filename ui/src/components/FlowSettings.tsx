@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
 import { limits } from '../api/limits';
-import { Dialog, ErrorBanner } from './ui';
+import { Dialog, ErrorBanner, Field } from './ui';
 
 type Flow = Schemas['Flow'];
 
@@ -63,28 +63,33 @@ export function FlowSettingsDialog({ flow, onClose, onSaved }: { flow: Flow; onC
           <label htmlFor="fs-remark">Remark</label>
           <textarea id="fs-remark" maxLength={limits.FlowUpdateInputBody.remark} value={remark} onChange={(e) => setRemark(e.target.value)} rows={2} />
         </div>
-        <div className="field">
-          <label htmlFor="fs-channel">Bind account</label>
-          {chans ? (
-            <select id="fs-channel" value={channelId} disabled={published} onChange={(e) => setChannelId(e.target.value)}>
-              <option value="">{types.length ? `Every ${types.join(' / ')} account` : 'All channels'}</option>
-              {bindable.map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name} ({c.type})
-                </option>
-              ))}
-              {channelId && !bindable.some((c) => c.id === channelId) && <option value={channelId}>{chans.find((c) => c.id === channelId)?.name ?? channelId} (not a {types.join(' / ')} account)</option>}
-            </select>
-          ) : (
-            <input id="fs-channel" maxLength={limits.FlowUpdateInputBody.channel_id} value={channelId} disabled={published} placeholder="channel ID (empty: all)" onChange={(e) => setChannelId(e.target.value)} />
-          )}
-          <p className="hint">
-            {types.length
-              ? `The trigger listens on ${types.join(', ')}: bound to one account, it starts only for messages to that account.`
-              : 'Bound to one channel, the trigger fires only for messages to that channel.'}{' '}
-            {published && 'Unpublish the flow to change its account.'}
-          </p>
-        </div>
+        <Field
+          label="Bind account"
+          hint={
+            <>
+              {types.length
+                ? `The trigger listens on ${types.join(', ')}: bound to one account, it starts only for messages to that account.`
+                : 'Bound to one channel, the trigger fires only for messages to that channel.'}{' '}
+              {published && 'Unpublish the flow to change its account.'}
+            </>
+          }
+        >
+          {(p) =>
+            chans ? (
+              <select {...p} value={channelId} disabled={published} onChange={(e) => setChannelId(e.target.value)}>
+                <option value="">{types.length ? `Every ${types.join(' / ')} account` : 'All channels'}</option>
+                {bindable.map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {c.name} ({c.type})
+                  </option>
+                ))}
+                {channelId && !bindable.some((c) => c.id === channelId) && <option value={channelId}>{chans.find((c) => c.id === channelId)?.name ?? channelId} (not a {types.join(' / ')} account)</option>}
+              </select>
+            ) : (
+              <input {...p} maxLength={limits.FlowUpdateInputBody.channel_id} value={channelId} disabled={published} placeholder="channel ID (empty: all)" onChange={(e) => setChannelId(e.target.value)} />
+            )
+          }
+        </Field>
         <div className="field checkbox">
           <input id="fs-logging" type="checkbox" checked={logging} onChange={(e) => setLogging(e.target.checked)} />
           <label htmlFor="fs-logging">Record each session’s trace (logging)</label>

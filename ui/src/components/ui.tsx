@@ -1,6 +1,6 @@
 // Small shared building blocks: dialogs, error banners, toasts, badges,
 // empty states and pagination.
-import { createContext, useCallback, useContext, useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useId, useRef, useState, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
 import { ApiError, errorMessage } from '../api/client';
 
 export function Dialog({
@@ -20,7 +20,13 @@ export function Dialog({
   const id = useId();
   useEffect(() => {
     const d = ref.current;
+    // A modal <dialog> keeps Tab inside it (the rest of the page is inert);
+    // when it goes away, focus goes back to what opened it, not to <body>.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (d && !d.open) d.showModal();
+    return () => {
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
   return (
     <dialog
@@ -182,6 +188,115 @@ export function CopyField({ label, value }: { label: string; value: string }) {
           {copied ? 'Copied' : `Copy`}
         </button>
       </div>
+    </div>
+  );
+}
+
+/** One tab of a Tabs list: its id, label and an optional class (e.g. has-errors). */
+export type TabItem<T extends string> = { id: T; label: ReactNode; className?: string };
+
+/**
+ * Tabs is a WAI-ARIA tab list: one Tab stop (the selected tab, a roving
+ * tabindex), arrow keys and Home/End move between tabs and select them.
+ * The panel is rendered by TabPanel with the same idBase.
+ */
+export function Tabs<T extends string>({
+  label,
+  items,
+  value,
+  onChange,
+  idBase,
+  className = 'tabs',
+}: {
+  label: string;
+  items: TabItem<T>[];
+  value: T;
+  onChange: (id: T) => void;
+  idBase: string;
+  className?: string;
+}) {
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    const i = items.findIndex((t) => t.id === value);
+    let j = -1;
+    if (e.key === 'ArrowRight' || e.key === 'ArrowDown') j = (i + 1) % items.length;
+    else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') j = (i - 1 + items.length) % items.length;
+    else if (e.key === 'Home') j = 0;
+    else if (e.key === 'End') j = items.length - 1;
+    if (j < 0) return;
+    e.preventDefault();
+    onChange(items[j].id);
+    document.getElementById(`${idBase}-tab-${items[j].id}`)?.focus();
+  };
+  return (
+    <div role="tablist" aria-label={label} className={className} onKeyDown={onKeyDown}>
+      {items.map((t) => (
+        <button
+          key={t.id}
+          id={`${idBase}-tab-${t.id}`}
+          type="button"
+          role="tab"
+          aria-selected={t.id === value}
+          aria-controls={`${idBase}-panel`}
+          tabIndex={t.id === value ? 0 : -1}
+          className={t.className}
+          onClick={() => onChange(t.id)}
+        >
+          {t.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** TabPanel holds the selected tab's content, labelled by that tab. */
+export function TabPanel({ idBase, value, className, children }: { idBase: string; value: string; className?: string; children: ReactNode }) {
+  return (
+    <div role="tabpanel" id={`${idBase}-panel`} aria-labelledby={`${idBase}-tab-${value}`} className={className}>
+      {children}
+    </div>
+  );
+}
+
+/**
+ * Field lays out a label, a control, a hint and an error, and ties them
+ * together: the label names the control and the hint and error describe it
+ * (aria-describedby), so a screen reader reads them on focus. The control
+ * gets its props from the render function: <Field label="Name">{(p) => <input {...p} />}</Field>.
+ */
+export function Field({
+  label,
+  hint,
+  error,
+  required,
+  className = 'field',
+  children,
+}: {
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: ReactNode;
+  required?: boolean;
+  className?: string;
+  children: (props: { id: string; 'aria-describedby'?: string; 'aria-invalid'?: boolean; required?: boolean }) => ReactElement;
+}) {
+  const id = useId();
+  const describedBy = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className={className}>
+      <label htmlFor={id}>
+        {label}
+        {required && <span className="req" aria-hidden> *</span>}
+      </label>
+      {children({ id, 'aria-describedby': describedBy, 'aria-invalid': error ? true : undefined, required })}
+      {hint && (
+        <p className="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p className="hint error-text" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
     </div>
   );
 }

@@ -21,7 +21,9 @@ import { api, ApiError, errorMessage, type Schemas } from '../api/client';
 import { canEdit, useMe } from '../lib/auth';
 import { Link, useTitle } from '../lib/router';
 import { take } from '../lib/prefetch';
-import { Badge, ErrorBanner, useLoad, useToast } from '../components/ui';
+import { PHONE, useMedia } from '../lib/media';
+import { useTheme } from '../lib/theme';
+import { Badge, ErrorBanner, useLoad, TabPanel, Tabs, useToast } from '../components/ui';
 import { FlowSettingsDialog } from '../components/FlowSettings';
 import {
   autoLayout,
@@ -47,12 +49,13 @@ import {
   type NodeTypeSpec,
 } from './graph';
 import { CanvasCtx, type CanvasInfo, type Problem } from './context';
-import { FlowNode } from './FlowNode';
+import { describeNode, FlowNode, nodeA11y } from './FlowNode';
 import { PlusEdge } from './PlusEdge';
 import { NodeForm } from './NodeForm';
 import { Simulator } from './Simulator';
 import { ConflictDialog, type Conflict } from './ConflictDialog';
 import { Revisions } from './Revisions';
+import { AskChange } from '../ai/AskChange';
 
 type Flow = Schemas['Flow'];
 const nodeTypes = { parley: FlowNode };
@@ -123,7 +126,10 @@ export default function Editor({ flowId }: { flowId: string }) {
 
 function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
   const me = useMe();
-  const readOnly = !canEdit(me);
+  // A phone is too narrow to edit a graph: the canvas is view-only there.
+  const narrow = useMedia(PHONE);
+  const readOnly = !canEdit(me) || narrow;
+  const { theme } = useTheme();
   const toast = useToast();
   const rf = useReactFlow();
   const specs = useMemo(() => new Map(types.map((t) => [t.type, t])), [types]);
@@ -160,6 +166,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
   const [busy, setBusy] = useState(false);
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [settings, setSettings] = useState(false);
+  const [askAI, setAskAI] = useState(false);
   const [analytics, setAnalytics] = useState<Schemas['Analytics'] | null>(null);
   const [simPath, setSimPath] = useState<{ path: Set<string>; current: string }>({ path: new Set(), current: '' });
   const wrapper = useRef<HTMLDivElement>(null);
@@ -482,6 +489,26 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
     return m;
   }, [problems]);
   const onTrace = useCallback((path: string[], current: string) => setSimPath({ path: new Set(path), current }), []);
+  // Where each node's exits lead, for the nodes' screen-reader description;
+  // keyed on the connections only, so selecting an edge changes no node.
+  const linksKey = edges.map((e) => `${e.source}\u0000${e.sourceHandle ?? ''}\u0000${e.target}`).join('\u0001');
+  const exitTargets = useMemo(() => {
+    const m = new Map<string, Map<string, string>>();
+    for (const l of linksKey ? linksKey.split('\u0001') : []) {
+      const [src, handle, target] = l.split('\u0000');
+      if (!m.has(src)) m.set(src, new Map());
+      m.get(src)!.set(handle, target);
+    }
+    return m;
+  }, [linksKey]);
+  const shownNodes = useMemo(
+    () =>
+      nodes.map((n) => {
+        const d = describeNode(n.id, n.data, specs.get(n.data.kind), exitTargets.get(n.id), problemsByNode.get(n.id));
+        return nodeA11y(n, d.label, d.description);
+      }),
+    [nodes, specs, exitTargets, problemsByNode],
+  );
   const ctx: CanvasInfo = useMemo(
     () => ({
       specs,
@@ -518,6 +545,16 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
 
   return (
     <div className="editor">
+      <button
+        type="button"
+        className="canvas-skip"
+        onClick={() => {
+          const first = wrapper.current?.querySelector<HTMLElement>('.react-flow__node[data-id="start"]') ?? wrapper.current?.querySelector<HTMLElement>('.react-flow__node');
+          first?.focus();
+        }}
+      >
+        Skip to the flow’s nodes
+      </button>
       <div className="editor-bar">
         <Link to="/flows" className="back" aria-label="Back to flows">
           ←
@@ -553,6 +590,9 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
         </button>
         {!readOnly && (
           <>
+            <button type="button" onClick={() => setAskAI(true)}>
+              Ask AI to change…
+            </button>
             <button type="button" onClick={() => setSettings(true)}>
               Settings
             </button>
@@ -571,6 +611,11 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
         )}
       </div>
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
+      {narrow && canEdit(me) && (
+        <p className="notice narrow-notice" role="note">
+          Editing a flow needs a wider screen (at least 721 px): here you can view it, read its nodes and run the simulator. Open it on a computer or tablet to change it.
+        </p>
+      )}
       {analytics && (
         <div className="analytics-bar" role="status">
           Analytics (live revision): {analytics.sessions?.started ?? 0} started · {analytics.sessions?.completed ?? 0} completed · {analytics.sessions?.expired ?? 0} expired ·{' '}
@@ -590,8 +635,10 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
         <div className="canvas" ref={wrapper} onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
           <CanvasCtx.Provider value={ctx}>
             <ReactFlow<CNode, CEdge>
-              nodes={nodes}
+              nodes={shownNodes}
               edges={edges}
+              colorMode={theme}
+              edgesFocusable={false}
               nodeTypes={nodeTypes}
               edgeTypes={edgeTypes}
               onNodesChange={onNodesChange}
@@ -624,21 +671,19 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
           </CanvasCtx.Provider>
         </div>
         <aside className="side">
-          <div role="tablist" className="tabs" aria-label="Side panel">
-            {(
-              [
-                ['node', 'Properties'],
-                ['problems', `Problems${problems.length ? ` (${problems.length})` : ''}`],
-                ['simulator', 'Simulator'],
-                ['history', 'History'],
-              ] as [Tab, string][]
-            ).map(([id, label]) => (
-              <button key={id} type="button" role="tab" aria-selected={tab === id} onClick={() => setTab(id)} className={id === 'problems' && errors ? 'has-errors' : ''}>
-                {label}
-              </button>
-            ))}
-          </div>
-          <div className="side-body">
+          <Tabs
+            label="Side panel"
+            idBase="side"
+            value={tab}
+            onChange={setTab}
+            items={[
+              { id: 'node', label: 'Properties' },
+              { id: 'problems', label: `Problems${problems.length ? ` (${problems.length})` : ''}`, className: errors ? 'has-errors' : undefined },
+              { id: 'simulator', label: 'Simulator' },
+              { id: 'history', label: 'History' },
+            ]}
+          />
+          <TabPanel idBase="side" value={tab} className="side-body">
             {tab === 'node' &&
               (sel ? (
                 <NodeForm
@@ -682,7 +727,7 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
                 }}
               />
             )}
-          </div>
+          </TabPanel>
         </aside>
       </div>
       {conflict && (
@@ -703,6 +748,30 @@ function Canvas({ initial, types }: { initial: Flow; types: NodeTypeSpec[] }) {
             a.href = URL.createObjectURL(new Blob([JSON.stringify(fromCanvas(nodesRef.current, edgesRef.current), null, 2)], { type: 'application/json' }));
             a.download = `${flow.name}-my-changes.json`;
             a.click();
+          }}
+        />
+      )}
+      {askAI && (
+        <AskChange
+          flowId={flow.id}
+          base={fromCanvas(nodesRef.current, edgesRef.current)}
+          specs={specs}
+          dirty={dirty}
+          save={() => save()}
+          onClose={() => setAskAI(false)}
+          onAccepted={(f) => {
+            // The accepted change is the saved draft now: show it (undo
+            // brings back what was there before, as an unsaved change).
+            pushHistory();
+            const c = toCanvas(f.flow_data as FlowDoc, specs);
+            setNodes(c.nodes);
+            setEdges(c.edges);
+            setFlow(f);
+            setProblems(f.problems ?? []);
+            const next = rev + 1;
+            setRev(next);
+            setSavedRev(next);
+            setAskAI(false);
           }}
         />
       )}

@@ -1,7 +1,7 @@
 import { memo } from 'react';
 import { Handle, Position, type NodeProps, type Node } from '@xyflow/react';
-import { exitsOf, type Cfg } from './graph';
-import { useCanvas } from './context';
+import { exitsOf, type Cfg, type NodeTypeSpec } from './graph';
+import { useCanvas, type Problem } from './context';
 
 type Data = { kind: string; cfg: Cfg };
 
@@ -55,7 +55,7 @@ function FlowNodeImpl({ id, data, selected }: NodeProps<Node<Data>>) {
   ].join(' ');
   const text = summary(data.kind, data.cfg);
   return (
-    <div className={cls} aria-label={`${spec?.label ?? data.kind} node ${id}`}>
+    <div className={cls}>
       {data.kind !== 'start' && <Handle type="target" position={Position.Top} className="h-in" />}
       <div className="fnode-head">
         <span className="fnode-type">{spec?.label ?? `Unknown: ${data.kind}`}</span>
@@ -89,3 +89,34 @@ function FlowNodeImpl({ id, data, selected }: NodeProps<Node<Data>>) {
 }
 
 export const FlowNode = memo(FlowNodeImpl);
+
+// What a screen reader announces on a node (React Flow's focusable wrapper
+// carries it as aria-label and aria-description): its type, id and
+// summary, then its exits with where each leads, then its problems.
+export function describeNode(
+  id: string,
+  data: Data,
+  spec: NodeTypeSpec | undefined,
+  targets: Map<string, string> | undefined,
+  problems: Problem[] | undefined,
+): { label: string; description: string } {
+  const text = summary(data.kind, data.cfg);
+  const exits = exitsOf(spec, data.cfg);
+  const exitText = exits.length
+    ? `Exits: ${exits.map((x) => `${x.label} ${targets?.get(x.id) ? `to ${targets.get(x.id)}` : 'not connected'}`).join('; ')}.`
+    : 'No exits.';
+  const probText = problems?.length ? ` Problems: ${problems.map((p) => `${p.severity} ${p.message}`).join('; ')}.` : '';
+  return { label: `${spec?.label ?? data.kind} ${id}${text ? `: ${text.length > 90 ? text.slice(0, 90) + '…' : text}` : ''}`, description: exitText + probText };
+}
+
+// Decorated nodes are cached per node object and text, so a drag (which
+// remakes one node) does not remake every other node for React Flow.
+const decorated = new WeakMap<object, { key: string; node: object }>();
+export function nodeA11y<N extends Node>(n: N, label: string, description: string): N {
+  const key = label + '\u0000' + description;
+  const hit = decorated.get(n);
+  if (hit && hit.key === key) return hit.node as N;
+  const node = { ...n, ariaLabel: label, domAttributes: { ...n.domAttributes, 'aria-description': description } } as N;
+  decorated.set(n, { key, node });
+  return node;
+}

@@ -6,9 +6,12 @@ import { memo, useEffect, useId, useMemo, useState } from 'react';
 import type { Cfg, FieldSpec, NodeTypeSpec } from './graph';
 import { exitsOf, templatePlaceholders } from './graph';
 import { TemplateInput } from './TemplateInput';
+import { CodeField } from './CodeField';
+import { DataTables } from './DataTables';
+import { Link } from '../lib/router';
 import type { Problem } from './context';
 import { templates as templatesApi, type MessageTemplate } from '../api/templates';
-import { api, type Schemas } from '../api/client';
+import { api, errorMessage, type Schemas } from '../api/client';
 
 const humanize = (s: string) => (s ? s[0].toUpperCase() + s.slice(1).replace(/_/g, ' ') : s);
 
@@ -42,6 +45,8 @@ export function newItem(field: FieldSpec, existing: unknown[]): unknown {
 
 interface Ctx {
   variables: string[];
+  /** The node's data, for fields whose options depend on another field. */
+  node?: Cfg;
   /** Start only: the channel types a trigger may name, with the server's word on each. */
   triggerChannelTypes?: Schemas['TriggerChannelType'][];
 }
@@ -79,6 +84,45 @@ function ChannelTypesPicker({ value, types, onChange }: { value: unknown; types:
   );
 }
 
+type Channel = Schemas['ChannelView'];
+
+/** ChannelPicker chooses one of the project's channels of a type (a voice number for a call), or says how to add one. */
+function ChannelPicker({ id, describedBy, type, value, onChange }: { id: string; describedBy?: string; type: string; value: string; onChange: (v: string) => void }) {
+  const [chans, setChans] = useState<Channel[] | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    let live = true;
+    api.get('/channels/').then(
+      (p) => live && setChans((p.results ?? []).filter((c) => c.type === type)),
+      (e) => live && setError(errorMessage(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [type]);
+  const known = !chans || !value || chans.some((c) => c.id === value);
+  return (
+    <>
+      <select id={id} aria-describedby={describedBy} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">{chans === null ? 'Loading…' : chans.length ? 'Choose…' : `No ${type} channel yet`}</option>
+        {!known && <option value={value}>{value} (not a {type} channel of this project)</option>}
+        {(chans ?? []).map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.name}
+            {c.address ? ` (${c.address})` : ''}
+          </option>
+        ))}
+      </select>
+      {chans && chans.length === 0 && (
+        <p className="hint">
+          Add one under <Link to="/channels">Channels</Link> (type “{type}”); <code>parley serve --sandbox</code> adds a simulated one.
+        </p>
+      )}
+      {error && <p className="error-text small">{error}</p>}
+    </>
+  );
+}
+
 function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; path: string; value: unknown; onChange: (v: unknown) => void; ctx: Ctx }) {
   const id = useId();
   const label = (
@@ -87,13 +131,53 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
       {field.required && <span className="req" aria-hidden> *</span>}
     </label>
   );
-  const doc = field.doc ? <p className="hint">{field.doc}</p> : null;
+  const doc = field.doc ? (
+    <p className="hint" id={`${id}-doc`}>
+      {field.doc}
+    </p>
+  ) : null;
+  // The hint and the length counter describe the control to screen readers.
+  const describedBy = [field.doc ? `${id}-doc` : '', field.max_length && (field.kind === 'string' || field.kind === 'regex') ? `${id}-count` : ''].filter(Boolean).join(' ') || undefined;
 
+  if (field.channel_type) {
+    return (
+      <div className="field">
+        {label}
+        <ChannelPicker id={id} describedBy={describedBy} type={field.channel_type} value={typeof value === 'string' ? value : ''} onChange={(v) => onChange(v || undefined)} />
+        {doc}
+      </div>
+    );
+  }
+  if (field.options?.length && field.option_notes?.length) {
+    // Options another field rules out are shown disabled, with the reason.
+    const ruledOut = new Map<string, string>();
+    for (const n of field.option_notes) {
+      const sib = ctx.node?.[n.field];
+      if ((typeof sib === 'string' ? sib : '') === n.value) ruledOut.set(n.option, n.reason);
+    }
+    const cur = typeof value === 'string' ? value : '';
+    return (
+      <div className="field">
+        {label}
+        <select id={id} aria-describedby={describedBy} value={cur} onChange={(e) => onChange(e.target.value || undefined)}>
+          {!field.required && <option value="">(default)</option>}
+          {field.options.map((m) => (
+            <option key={m} value={m} disabled={ruledOut.has(m) && m !== cur} title={ruledOut.get(m)}>
+              {m}
+              {ruledOut.has(m) ? ` — ${ruledOut.get(m)}` : ''}
+            </option>
+          ))}
+        </select>
+        {cur && ruledOut.has(cur) && <p className="error-text small">{ruledOut.get(cur)}: choose another voice.</p>}
+        {doc}
+      </div>
+    );
+  }
   if (field.options?.length) {
     return (
       <div className="field">
         {label}
-        <select id={id} value={typeof value === 'string' && value ? value : field.options[0]} onChange={(e) => onChange(e.target.value)}>
+        <select id={id} aria-describedby={describedBy} value={typeof value === 'string' && value ? value : field.options[0]} onChange={(e) => onChange(e.target.value)}>
           {field.options.map((m) => (
             <option key={m}>{m}</option>
           ))}
@@ -109,7 +193,7 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
         return (
           <div className="field">
             {label}
-            <select id={id} value={typeof value === 'string' ? value : ''} onChange={(e) => onChange(e.target.value || undefined)}>
+            <select id={id} aria-describedby={describedBy} value={typeof value === 'string' ? value : ''} onChange={(e) => onChange(e.target.value || undefined)}>
               {!field.required && <option value="">(default)</option>}
               {field.required && !value && <option value="">Choose…</option>}
               {field.enum.map((o) => (
@@ -126,17 +210,7 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
         return (
           <div className="field">
             {label}
-            <textarea
-              id={id}
-              className="mono code-field"
-              rows={10}
-              spellCheck={false}
-              autoCapitalize="off"
-              autoCorrect="off"
-              value={typeof value === 'string' ? value : ''}
-              maxLength={field.max_length}
-              onChange={(e) => onChange(e.target.value)}
-            />
+            <CodeField id={id} describedBy={describedBy} value={typeof value === 'string' ? value : ''} maxLength={field.max_length} onChange={onChange} />
             {doc}
           </div>
         );
@@ -145,13 +219,13 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
         <div className="field">
           {label}
           <input
-            id={id}
+            id={id} aria-describedby={describedBy}
             className={field.kind === 'regex' ? 'mono' : undefined}
             value={typeof value === 'string' ? value : value == null ? '' : String(value)}
             maxLength={field.max_length}
             onChange={(e) => onChange(e.target.value)}
           />
-          {field.max_length && <span className="counter">{String(value ?? '').length}/{field.max_length}</span>}
+          {field.max_length && <span className="counter" id={`${id}-count`}>{String(value ?? '').length}/{field.max_length}</span>}
           {doc}
         </div>
       );
@@ -161,6 +235,7 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
           {label}
           <TemplateInput
             id={id}
+            describedBy={describedBy}
             value={typeof value === 'string' ? value : ''}
             onChange={(v) => onChange(v)}
             variables={ctx.variables}
@@ -176,7 +251,7 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
         <div className="field">
           {label}
           <input
-            id={id}
+            id={id} aria-describedby={describedBy}
             type="number"
             step={field.kind === 'integer' ? 1 : 'any'}
             min={field.minimum ?? undefined}
@@ -190,7 +265,7 @@ function FieldEditor({ field, path, value, onChange, ctx }: { field: FieldSpec; 
     case 'boolean':
       return (
         <div className="field checkbox">
-          <input id={id} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked || undefined)} />
+          <input id={id} aria-describedby={describedBy} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked || undefined)} />
           {label}
           {doc}
         </div>
@@ -356,6 +431,7 @@ function JsonField({ id, label, value, onChange }: { id: string; label: React.Re
         rows={4}
         value={text}
         aria-invalid={bad}
+        aria-describedby={bad ? `${id}-bad` : undefined}
         onChange={(e) => {
           setText(e.target.value);
           if (!e.target.value.trim()) {
@@ -371,7 +447,11 @@ function JsonField({ id, label, value, onChange }: { id: string; label: React.Re
           }
         }}
       />
-      {bad && <p className="hint error-text">Not valid JSON yet.</p>}
+      {bad && (
+        <p className="hint error-text" id={`${id}-bad`}>
+          Not valid JSON yet.
+        </p>
+      )}
     </div>
   );
 }
@@ -613,7 +693,7 @@ function NodeFormImpl({
   onDuplicate: () => void;
   readOnly: boolean;
 }) {
-  const ctx: Ctx = { variables, triggerChannelTypes: spec?.trigger_channel_types ?? undefined };
+  const ctx: Ctx = { variables, node: cfg, triggerChannelTypes: spec?.trigger_channel_types ?? undefined };
   const exits = useMemo(() => exitsOf(spec, cfg), [cfg, spec]);
   const widgets = spec?.widgets ?? [];
   return (
@@ -639,6 +719,7 @@ function NodeFormImpl({
         {widgets.includes('template_picker') && <TemplatePicker cfg={cfg} onChange={onChange} variables={variables} />}
         {widgets.includes('http_test') && <HttpTestCall cfg={cfg} variables={variables} />}
         {widgets.includes('code_test') && <CodeTestRun cfg={cfg} />}
+        {widgets.includes('data_tables') && <DataTables cfg={cfg} onChange={onChange} />}
         {(spec?.fields ?? []).map((f) => (
           <FieldEditor key={f.name} field={f} path={f.name} value={cfg[f.name]} onChange={(v) => onChange(setKey(cfg, f.name, v))} ctx={ctx} />
         ))}

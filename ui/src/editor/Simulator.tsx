@@ -3,6 +3,8 @@
 import { lazy, Suspense, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, errorMessage, type Schemas } from '../api/client';
 import { limits } from '../api/limits';
+import { TabPanel, Tabs } from '../components/ui';
+import { CallResult, LiveCallCard, type CallResultData } from './CallCard';
 // The form preview loads only when a form is opened, so the editor opens
 // as fast as before.
 const Preview = lazy(() => import('../waform/Preview').then((m) => ({ default: m.Preview })));
@@ -15,6 +17,7 @@ const simulator = {
   start: (body: Schemas['SimStartInputBody']) => api.post('/simulator/sessions/', { body }),
   send: (id: string, body: SimInput) => api.post('/simulator/sessions/{session_id}/messages/', { path: { session_id: id }, body }),
   timeout: (id: string) => api.post('/simulator/sessions/{session_id}/timeout/', { path: { session_id: id } }),
+  get: (id: string) => api.get('/simulator/sessions/{session_id}/', { path: { session_id: id } }),
 };
 
 export function Simulator({
@@ -39,9 +42,21 @@ export function Simulator({
   const [openForm, setOpenForm] = useState<string | null>(null);
   const [tab, setTab] = useState<'chat' | 'trace'>('chat');
   const end = useRef<HTMLDivElement>(null);
+  const phone = useRef<HTMLDivElement>(null);
+  const input = useRef<HTMLInputElement>(null);
+  // Where focus goes once the reply is shown: after Start or a tapped
+  // button, to the new reply buttons (else the message box); after a typed
+  // message, back to the message box, so a keyboard user keeps typing.
+  const focusNext = useRef<'buttons' | 'input' | null>(null);
 
   useEffect(() => {
     end.current?.scrollIntoView({ block: 'end' });
+    const want = focusNext.current;
+    focusNext.current = null;
+    if (want) {
+      const b = want === 'buttons' ? phone.current?.querySelector<HTMLButtonElement>('.bubble.active .bbuttons button:not(:disabled)') : null;
+      (b ?? input.current)?.focus();
+    }
     const path = session?.path ?? [];
     onTrace(path, session?.waiting_for?.node_id || path[path.length - 1] || '');
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -62,14 +77,35 @@ export function Simulator({
   const start = async () => {
     if (draft && !(await prepare())) return;
     setOpenList(null);
+    focusNext.current = 'buttons';
     await run(() => simulator.start({ flow_id: flowId, draft, contact: { name: name.trim(), phone: '+15550100000' } }));
   };
-  const send = (input: SimInput) => session && run(() => simulator.send(session.id, input));
+  const send = (msg: SimInput) => {
+    if (!session) return;
+    focusNext.current = msg.text !== undefined ? 'input' : 'buttons';
+    return run(() => simulator.send(session.id, msg));
+  };
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!text.trim()) return;
+    if (!text.trim() || busy) return;
     void send({ text });
     setText('');
+  };
+  // The call's result reaches the session a moment after it is recorded.
+  const refreshAfterCall = async (id: string) => {
+    for (let i = 0; i < 20; i++) {
+      try {
+        const s = await simulator.get(id);
+        if (s.waiting_for?.kind !== 'call' || s.status !== 'waiting') {
+          setSession(s);
+          return;
+        }
+      } catch (e) {
+        setError(errorMessage(e));
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   };
   const live = session && (session.status === 'waiting' || session.status === 'active');
   const waiting = session?.waiting_for;
@@ -90,30 +126,43 @@ export function Simulator({
           {session ? 'Restart' : 'Start'}
         </button>
       </div>
-      <div role="tablist" className="tabs small-tabs" aria-label="Simulator view">
-        <button type="button" role="tab" aria-selected={tab === 'chat'} onClick={() => setTab('chat')}>
-          Chat
-        </button>
-        <button type="button" role="tab" aria-selected={tab === 'trace'} onClick={() => setTab('trace')}>
-          Trace
-        </button>
-      </div>
+      <Tabs
+        label="Simulator view"
+        idBase="sim"
+        className="tabs small-tabs"
+        value={tab}
+        onChange={setTab}
+        items={[
+          { id: 'chat', label: 'Chat' },
+          { id: 'trace', label: 'Trace' },
+        ]}
+      />
       {error && (
         <div className="error-banner" role="alert">
           {error}
         </div>
       )}
+      <TabPanel idBase="sim" value={tab} className="simulator">
       {tab === 'chat' ? (
         <>
-          <div className="phone" aria-label="Conversation" role="log">
+          <div className="phone" aria-label="Conversation" role="log" ref={phone}>
             {!session && (
               <p className="muted small center">
                 Start the simulator to talk to this flow like a WhatsApp contact. Nothing is sent to real people, and simulated sessions do not count in analytics.
               </p>
             )}
-            {messages.map((m) => (
-              <Bubble key={m.id} m={m} active={m === lastOut && !!live} busy={busy} onButton={(b) => void send({ button: b })} onOpenList={() => setOpenList(m.id)} onOpenForm={() => setOpenForm(m.id)} />
-            ))}
+            {messages.map((m) =>
+              m.type === 'call' && m.call ? (
+                <div key={m.id} className="bubble in call-bubble">
+                  <CallResult r={m.call as CallResultData} />
+                </div>
+              ) : (
+                <Bubble key={m.id} m={m} active={m === lastOut && !!live} busy={busy} onButton={(b) => void send({ button: b })} onOpenList={() => setOpenList(m.id)} onOpenForm={() => setOpenForm(m.id)} />
+              ),
+            )}
+            {session && live && waiting?.kind === 'call' && (
+              <LiveCallCard key={`${session.id}:${waiting.node_id}:${messages.length}`} sessionId={session.id} onEnded={() => void refreshAfterCall(session.id)} />
+            )}
             {session && !live && (
               <p className="sim-status" role="status">
                 Session {session.status}
@@ -134,7 +183,12 @@ export function Simulator({
               }}
             />
           )}
-          {session && !live ? (
+          {live && waiting?.kind === 'call' ? (
+            // On a call: the person talks in the call card, not the chat.
+            <div className="sim-input sim-ended">
+              <span className="muted small">On a call: you are the callee — talk in the call card above.</span>
+            </div>
+          ) : session && !live ? (
             // The session is over: typing would go nowhere, so the input offers a new run.
             <div className="sim-input sim-ended">
               <span className="muted small">The conversation has ended.</span>
@@ -144,7 +198,8 @@ export function Simulator({
             </div>
           ) : (
             <form className="sim-input" onSubmit={submit}>
-              <input aria-label="Message" maxLength={limits.SimMessageInputBody.text} placeholder={live ? 'Type a message' : 'Press Start first'} value={text} onChange={(e) => setText(e.target.value)} disabled={!live || busy} />
+              {/* Not disabled while a reply is on its way: a disabled field loses the focus. */}
+              <input ref={input} aria-label="Message" maxLength={limits.SimMessageInputBody.text} placeholder={live ? 'Type a message' : 'Press Start first'} value={text} onChange={(e) => setText(e.target.value)} disabled={!live} readOnly={busy} />
               <button type="submit" disabled={!live || busy}>
                 Send
               </button>
@@ -166,6 +221,7 @@ export function Simulator({
       ) : (
         <Trace session={session} onFocusNode={onFocusNode} />
       )}
+      </TabPanel>
     </section>
   );
 }
@@ -198,7 +254,7 @@ function Bubble({
   const tpl = m.template;
   const list = m.list as ListMsg | undefined;
   return (
-    <div className={`bubble ${m.direction === 'in' ? 'in' : 'out'}`}>
+    <div className={`bubble ${m.direction === 'in' ? 'in' : 'out'}${active ? ' active' : ''}`}>
       {m.media && (
         <div className="media">
           {m.media.type === 'image' ? <img src={m.media.url} alt={m.media.caption || 'image'} /> : <a href={m.media.url}>📎 {m.media.type}</a>}

@@ -10,6 +10,7 @@ export function TemplateInput({
   multiline = true,
   maxLength,
   ariaLabel,
+  describedBy,
 }: {
   id: string;
   value: string;
@@ -18,6 +19,8 @@ export function TemplateInput({
   multiline?: boolean;
   maxLength?: number;
   ariaLabel?: string;
+  /** Ids of the hint or error that describe the field. */
+  describedBy?: string;
 }) {
   const ref = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
   const [items, setItems] = useState<string[]>([]);
@@ -49,6 +52,7 @@ export function TemplateInput({
     value,
     maxLength,
     'aria-label': ariaLabel,
+    'aria-describedby': describedBy,
     'aria-autocomplete': 'list' as const,
     'aria-controls': items.length ? listId : undefined,
     'aria-expanded': items.length > 0,

@@ -64,6 +64,13 @@ describe('exits', () => {
     expect(exitsOf(specs.get('condition'), { rules: [{ id: 'a' }, { id: 'b', label: 'Bee' }] }).map((e) => e.label)).toEqual(['a', 'Bee', 'else']);
     expect(exitsOf(specs.get('split'), { branches: [{ id: 'x', weight: 1 }, { id: 'y', label: 'Why' }] }).map((e) => e.label)).toEqual(['x (1)', 'Why']);
   });
+  it('gives an ai_agent classify node one exit per label, then other and failed', () => {
+    const ai = specs.get('ai_agent');
+    expect(exitsOf(ai, { mode: 'classify', labels: [{ id: 'billing', label: 'Billing' }, { id: 'tech' }] }).map((e) => e.id)).toEqual(['billing', 'tech', 'other', 'failed']);
+    expect(exitsOf(ai, { mode: 'reply' }).map((e) => e.id)).toEqual(['next', 'failed']);
+    expect(exitsOf(ai, { mode: 'reply', converse: true }).map((e) => e.id)).toEqual(['next', 'failed', 'timeout']);
+    expect(ai?.available).toBe(true);
+  });
   it('follows the description, not the type name', () => {
     const custom = { ...specs.get('split')!, type: 'poll', exits: { static: [{ name: 'none' }], dynamic: [{ from: 'answers[*]', plus: [{ name: 'skip', optional: true }] }] } } as NodeTypeSpec;
     expect(exitsOf(custom, { answers: ['Red', '', 'Blue'] })).toEqual([

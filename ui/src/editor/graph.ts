@@ -79,7 +79,8 @@ export function exitsOf(spec: NodeTypeSpec | undefined, cfg: Cfg): Exit[] {
   if (!spec) return [];
   const desc = spec.exits;
   for (const rule of desc.dynamic ?? []) {
-    const items = pathValues(cfg, rule.from);
+    if (rule.when && cfg?.[rule.when] !== true) continue;
+    const items = rule.from ? pathValues(cfg, rule.from) : [];
     if (!items.length && !rule.always) continue;
     const out: Exit[] = [];
     for (const it of items) {

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { api } from '../api/client';
 import { canEdit, useMe } from '../lib/auth';
 import { Link, navigate, useTitle } from '../lib/router';
-import { Badge, ErrorBanner, useLoad, useToast } from '../components/ui';
+import { Badge, ErrorBanner, useLoad, TabPanel, Tabs, useToast } from '../components/ui';
 import { blankGraph } from './NewFlow';
 import { campaignsApi, itemsOf, type Campaign } from '../campaigns/types';
 import { DatasetsTab } from '../campaigns/DatasetsTab';
@@ -22,7 +22,13 @@ type Tab = (typeof TABS)[number][0];
 /** One campaign: its setup, contacts (datasets), checklist and start, live progress and report, as tabs. */
 export default function CampaignDetail({ campaignId }: { campaignId: string }) {
   const loaded = useLoad((signal) => campaignsApi.get(campaignId, signal), [campaignId]);
-  const c = loaded.data;
+  // "Loading…" is for the first load only: the live refreshes (progress,
+  // a status change) keep the page as it is, even one that fails.
+  const [shown, setShown] = useState<Campaign>();
+  useEffect(() => {
+    if (loaded.data) setShown(loaded.data);
+  }, [loaded.data]);
+  const c = loaded.data ?? shown;
   useTitle(c ? `Campaign ${c.name}` : 'Campaign');
   const hashTab = (window.location.hash.slice(1) || '') as Tab;
   const [tab, setTabState] = useState<Tab>(TABS.some(([t]) => t === hashTab) ? hashTab : 'setup');
@@ -30,28 +36,24 @@ export default function CampaignDetail({ campaignId }: { campaignId: string }) {
     setTabState(t);
     window.history.replaceState(null, '', `#${t}`);
   };
-  if (loaded.error) return <div className="page"><ErrorBanner error={loaded.error} /></div>;
-  if (!c) return <div className="loading">Loading…</div>;
+  if (!c) return loaded.error ? <div className="page"><ErrorBanner error={loaded.error} /></div> : <div className="loading">Loading…</div>;
   return (
     <div className="page">
+      <ErrorBanner error={loaded.error} />
       <div className="page-head">
         <Link to="/campaigns">Campaigns</Link> <span className="muted">/</span>
         <h1>{c.name}</h1>
         <Badge kind={`c-${c.status}`}>{c.status}</Badge>
         {c.status_reason && <span className="muted small">{c.status_reason}</span>}
       </div>
-      <div role="tablist" aria-label="Campaign" className="tabs">
-        {TABS.map(([id, label]) => (
-          <button key={id} type="button" role="tab" aria-selected={tab === id} onClick={() => setTab(id)}>
-            {label}
-          </button>
-        ))}
-      </div>
+      <Tabs label="Campaign" idBase="campaign" value={tab} onChange={setTab} items={TABS.map(([id, label]) => ({ id, label }))} />
+      <TabPanel idBase="campaign" value={tab}>
       {tab === 'setup' && <SetupTab campaign={c} onSaved={(n) => loaded.setData(n)} />}
       {tab === 'contacts' && <DatasetsTab campaign={c} onChanged={(n) => loaded.setData(n)} />}
       {tab === 'start' && <StartTab campaign={c} onStarted={() => { loaded.reload(); setTab('progress'); }} onTab={setTab} />}
       {tab === 'progress' && <ProgressTab campaign={c} onChanged={() => loaded.reload()} onReport={() => setTab('report')} />}
       {tab === 'report' && <ReportTab campaign={c} />}
+      </TabPanel>
     </div>
   );
 }

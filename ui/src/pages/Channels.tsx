@@ -5,6 +5,7 @@ import { canEdit, useMe } from '../lib/auth';
 import { useTitle } from '../lib/router';
 import { Badge, CopyField, Dialog, Empty, ErrorBanner, useLoad, useToast } from '../components/ui';
 import { ChannelLogList, DeadLetters } from '../components/ChannelLog';
+import { EmbeddedSignup, ProfileDialog } from './WhatsAppNumber';
 
 type Channel = Schemas['ChannelView'];
 type Check = Schemas['CheckReport'];
@@ -34,6 +35,7 @@ export default function Channels() {
   const [checks, setChecks] = useState<Record<string, Check | 'busy'>>({});
   const [error, setError] = useState<unknown>(null);
   const [viewing, setViewing] = useState<{ channel: Channel; what: 'logs' | 'dead' } | null>(null);
+  const [profileOf, setProfileOf] = useState<Channel | null>(null);
   const rows = list.data?.results ?? [];
 
   const check = async (c: Channel) => {
@@ -65,6 +67,7 @@ export default function Channels() {
       <div className="page-head">
         <h1>Channels</h1>
         <div className="spacer" />
+        {owner && <EmbeddedSignup onConnected={() => list.reload()} />}
         {owner &&
           typeList.map((t) => (
             <button key={t.name} type="button" className={fieldsOf(t).length > 0 ? 'primary' : ''} onClick={() => setEditing({ type: t })}>
@@ -94,6 +97,11 @@ export default function Channels() {
               <button type="button" onClick={() => void check(c)} disabled={ck === 'busy'}>
                 {ck === 'busy' ? 'Checking…' : 'Check connection'}
               </button>
+              {c.type === 'whatsapp' && (
+                <button type="button" onClick={() => setProfileOf(c)} aria-label={`Profile of ${c.name}`}>
+                  Profile
+                </button>
+              )}
               <button type="button" onClick={() => setViewing({ channel: c, what: 'logs' })} aria-label={`Logs of ${c.name}`}>
                 Logs
               </button>
@@ -214,6 +222,7 @@ export default function Channels() {
           {viewing.what === 'logs' ? <ChannelLogList channelId={viewing.channel.id} /> : <DeadLetters channelId={viewing.channel.id} canReplay={canEdit(me)} />}
         </Dialog>
       )}
+      {profileOf && <ProfileDialog channelId={profileOf.id} onClose={() => setProfileOf(null)} />}
       {removing && (
         <Dialog title={`Remove ${removing.name}?`} onClose={() => setRemoving(null)}>
           <p>Messages stop flowing through this channel. Flows bound to it must be unpublished first. This cannot be undone.</p>
@@ -239,7 +248,7 @@ function WidgetInfo({ channel }: { channel: Channel }) {
       <CopyField label="Embed on your site" value={channel.widget_snippet ?? ''} />
       <p className="hint">
         Only pages at the allowed origins may use it (Parley’s own test page always may).{' '}
-        <a href={`/webchat/${encodeURIComponent(channel.id)}/test`} target="_blank" rel="noreferrer" aria-label={`Test page of ${channel.name}`}>
+        <a href={`/webchat/${encodeURIComponent(channel.id)}/test`} target="_blank" rel="noreferrer" aria-label={`Open the test page of ${channel.name}`}>
           Open the test page
         </a>{' '}
         to chat with your published flows as a visitor.

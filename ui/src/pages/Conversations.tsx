@@ -1,10 +1,11 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
 import { limits, queryLimits } from '../api/limits';
 import { canEdit, useMe } from '../lib/auth';
 import { Link, useTitle } from '../lib/router';
-import { Badge, Dialog, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
+import { Badge, Dialog, Empty, ErrorBanner, Pager, TabPanel, Tabs, timeAgo, useLoad, usePager, useToast } from '../components/ui';
 import { ChannelLogList } from '../components/ChannelLog';
+import { CallResult, type CallResultData } from '../editor/CallCard';
 
 type Msg = Schemas['MessageView'];
 
@@ -39,17 +40,22 @@ export default function Conversations({ contactId }: { contactId?: string }) {
       <div className="page-head">
         <h1>Conversations</h1>
       </div>
-      <div className="split">
-        <div>
+      {/* On a phone one pane shows at a time: the list, or the open conversation. */}
+      <div className={contactId ? 'split inbox show-detail' : 'split inbox'}>
+        <div className="inbox-list">
           <input type="search" aria-label="Search contacts" placeholder="Name or phone…" maxLength={queryLimits['list-contacts'].search} value={search} onChange={(e) => setSearch(e.target.value)} style={{ width: '100%', marginBottom: 8 }} />
-          <div role="tablist" aria-label="Show" className="tabs small-tabs inbox-filter">
-            <button type="button" role="tab" aria-selected={!waiting} onClick={() => { setWaiting(false); pager.reset(); }}>
-              All
-            </button>
-            <button type="button" role="tab" aria-selected={waiting} onClick={() => { setWaiting(true); pager.reset(); }}>
-              Waiting for a human
-            </button>
-          </div>
+          <Tabs
+            label="Show"
+            idBase="inbox"
+            className="tabs small-tabs inbox-filter"
+            value={waiting ? 'waiting' : 'all'}
+            onChange={(v) => { setWaiting(v === 'waiting'); pager.reset(); }}
+            items={[
+              { id: 'all', label: 'All' },
+              { id: 'waiting', label: 'Waiting for a human' },
+            ]}
+          />
+          <TabPanel idBase="inbox" value={waiting ? 'waiting' : 'all'}>
           <ErrorBanner error={list.error} />
           {!list.loading && !list.error && contacts.length === 0 ? (
             waiting ? (
@@ -87,8 +93,16 @@ export default function Conversations({ contactId }: { contactId?: string }) {
             </nav>
           )}
           <Pager pager={pager} nextCursor={list.data?.next_cursor} />
+          </TabPanel>
         </div>
-        <div>{contactId ? <ContactView key={contactId} id={contactId} onContactsChanged={list.reload} /> : <Empty title="Pick a contact">Their messages, current session and a reply box show here.</Empty>}</div>
+        <div className="inbox-detail">
+          {contactId && (
+            <Link to="/conversations" className="inbox-back">
+              ← All conversations
+            </Link>
+          )}
+          {contactId ? <ContactView key={contactId} id={contactId} onContactsChanged={list.reload} /> : <Empty title="Pick a contact">Their messages, current session and a reply box show here.</Empty>}
+        </div>
       </div>
     </div>
   );
@@ -122,6 +136,7 @@ export function FormAnswers({ data }: { data: Record<string, unknown> }) {
 }
 
 function msgText(m: Msg): string {
+  if (m.type === 'call') return 'Call';
   if (m.type === 'flow_completion') return '📋 Form completed';
   if (m.text) return m.text;
   if (m.button) return m.button;
@@ -158,7 +173,8 @@ function ContactView({ id, onContactsChanged }: { id: string; onContactsChanged:
   const sessionId = contact.data?.session?.id;
   const session = useLoad(async (signal) => (sessionId ? api.get('/sessions/{session_id}/', { path: { session_id: sessionId }, signal }) : null), [sessionId]);
   // With no live session, the last one ended: its outcome and variables
-  // (a completed form's answers, say) are still worth seeing.
+  // (a completed form's answers, say) are still worth seeing. A new message
+  // (a call's result, say) may come with a newer one: it is read again then.
   const lastEnded = useLoad(
     async (signal) => {
       if (!contact.data || sessionId) return null;
@@ -166,7 +182,7 @@ function ContactView({ id, onContactsChanged }: { id: string; onContactsChanged:
       const last = (l.results ?? [])[0];
       return last ? api.get('/sessions/{session_id}/', { path: { session_id: last.id }, signal }) : null;
     },
-    [id, sessionId, contact.data],
+    [id, sessionId, !!contact.data, msgs.data?.[0]?.id],
   );
   const [text, setText] = useState('');
   const [error, setError] = useState<unknown>(null);
@@ -176,11 +192,25 @@ function ContactView({ id, onContactsChanged }: { id: string; onContactsChanged:
     contact.reload();
     msgs.reload();
   };
+  // The same poll refreshes the messages and the contact, whose session
+  // (a call that ends, a wait that times out) the panels below show.
   useEffect(() => {
-    const t = setInterval(() => msgs.reload(), 5000);
+    const t = setInterval(() => {
+      msgs.reload();
+      contact.reload();
+    }, 5000);
     return () => clearInterval(t);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id]);
+  // The session's variables follow its progress: read it again when it moves.
+  const sessionState = contact.data?.session ? `${contact.data.session.status}:${contact.data.session.node_id}:${contact.data.session.waiting_for ?? ''}` : '';
+  const seenState = useRef(sessionState);
+  useEffect(() => {
+    if (seenState.current === sessionState) return;
+    seenState.current = sessionState;
+    if (sessionId) session.reload();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sessionState]);
 
   const act = async (f: () => Promise<unknown>, ok: string) => {
     setBusy(true);
@@ -335,7 +365,7 @@ function ContactView({ id, onContactsChanged }: { id: string; onContactsChanged:
               <div className="chan-label small" aria-label="Channel">
                 {channelName(m.channel_id)}
               </div>
-              <div className="btext">{msgText(m)}</div>
+              {m.type === 'call' && m.call ? <CallResult r={m.call as CallResultData} /> : <div className="btext">{msgText(m)}</div>}
               {m.type === 'flow_completion' && m.data && <FormAnswers data={m.data} />}
               {(m.buttons ?? []).length > 0 && <div className="muted small">[{(m.buttons ?? []).join(' | ')}]</div>}
               <div className="muted small">

@@ -3,6 +3,7 @@ import { limits } from '../api/limits';
 import { useAuth } from '../lib/auth';
 import { useTitle } from '../lib/router';
 import { ErrorBanner } from '../components/ui';
+import { ThemeSwitch } from '../components/Layout';
 
 export function LoginPage() {
   useTitle('Log in');
@@ -25,6 +26,9 @@ export function LoginPage() {
   };
   return (
     <div className="login">
+      <div className="login-theme">
+        <ThemeSwitch />
+      </div>
       <form onSubmit={submit} className="card" aria-labelledby="login-title">
         <h1 id="login-title">Log in to Parley</h1>
         <p className="muted">

@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, type Schemas } from '../api/client';
 import { limits } from '../api/limits';
-import { Dialog, ErrorBanner, useLoad } from '../components/ui';
+import { Dialog, ErrorBanner, TabPanel, Tabs, useLoad } from '../components/ui';
+import { GenerateFlow } from '../ai/GenerateFlow';
 
 type Flow = Schemas['Flow'];
 
@@ -30,7 +31,7 @@ export function blankGraph(trigger: Record<string, unknown>) {
   };
 }
 
-type Tab = 'template' | 'blank' | 'import';
+type Tab = 'template' | 'blank' | 'import' | 'ai';
 
 export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (f: Flow) => void }) {
   const [tab, setTab] = useState<Tab>('template');
@@ -83,20 +84,23 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
 
   return (
     <Dialog title="New flow" onClose={onClose} wide>
+      <Tabs
+        label="How to start"
+        idBase="new-flow"
+        value={tab}
+        onChange={setTab}
+        items={[
+          { id: 'template', label: 'From a template' },
+          { id: 'blank', label: 'Blank canvas' },
+          { id: 'import', label: 'Import JSON' },
+          { id: 'ai', label: 'Generate with AI' },
+        ]}
+      />
+      <TabPanel idBase="new-flow" value={tab}>
+      {tab === 'ai' ? (
+        <GenerateFlow onCreated={onCreated} onUseTemplate={() => setTab('template')} />
+      ) : (
       <form onSubmit={submit}>
-        <div role="tablist" aria-label="How to start" className="tabs">
-          {(
-            [
-              ['template', 'From a template'],
-              ['blank', 'Blank canvas'],
-              ['import', 'Import JSON'],
-            ] as const
-          ).map(([id, label]) => (
-            <button key={id} type="button" role="tab" aria-selected={tab === id} onClick={() => setTab(id)}>
-              {label}
-            </button>
-          ))}
-        </div>
         <ErrorBanner error={error ?? templates.error} />
         <div className="field">
           <label htmlFor="nf-name">Flow name</label>
@@ -153,6 +157,8 @@ export function NewFlowDialog({ onClose, onCreated }: { onClose: () => void; onC
           </button>
         </div>
       </form>
+      )}
+      </TabPanel>
     </Dialog>
   );
 }

@@ -2,8 +2,10 @@ import { useState, type FormEvent } from 'react';
 import { api, type Schemas } from '../api/client';
 import { limits } from '../api/limits';
 import { useAuth, useMe } from '../lib/auth';
-import { useTitle } from '../lib/router';
-import { CopyField, Dialog, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
+import { Link, useTitle } from '../lib/router';
+import { AIProviders } from '../ai/Providers';
+import EventWebhooks from './EventWebhooks';
+import { Badge, CopyField, Dialog, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
 
 type Role = 'owner' | 'editor' | 'viewer';
 
@@ -17,6 +19,8 @@ export default function Settings() {
         <h1>Settings</h1>
       </div>
       <ProjectName />
+      {me.role !== 'viewer' && <AIProviders owner={owner} />}
+      <EventWebhooks />
       {owner ? (
         <>
           <Tokens />
@@ -55,7 +59,53 @@ function ProjectName() {
         <input id="proj-name" maxLength={limits.ProjectUpdateInputBody.name} value={name} onChange={(e) => setName(e.target.value)} disabled={me.role !== 'owner'} required />
         {me.role === 'owner' && <button type="submit">Rename</button>}
       </form>
+      <ProjectList />
     </section>
+  );
+}
+
+/** The caller's projects with their provisioning and their database's state. */
+function ProjectList() {
+  const list = useLoad((signal) => api.get('/projects/', { signal }), []);
+  const rows = list.data?.results ?? [];
+  return (
+    <>
+      <h3>Your projects</h3>
+      <ErrorBanner error={list.error} />
+      <table className="table" aria-label="Projects">
+        <thead>
+          <tr>
+            <th>Project</th>
+            <th>Status</th>
+            <th>Database</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((p) => (
+            <tr key={p.id}>
+              <td>{p.name}</td>
+              <td>
+                <Badge kind={p.status}>{p.status}</Badge>
+              </td>
+              <td>
+                {p.database && (
+                  <>
+                    <Badge kind={p.database.status === 'ready' ? 'ok' : p.database.status === 'failed' ? 'error' : 'draft'}>
+                      {p.database.status === 'none' ? 'created on first use' : p.database.status}
+                    </Badge>{' '}
+                    {p.database.status === 'failed' && (
+                      <span className="small">
+                        {p.database.reason} — retry from the <Link to="/data">Data page</Link>
+                      </span>
+                    )}
+                  </>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
 

@@ -8,6 +8,7 @@ import { canEdit, useMe } from '../lib/auth';
 import { navigate, useTitle } from '../lib/router';
 import { Badge, Dialog, Empty, ErrorBanner, Pager, timeAgo, useLoad, usePager, useToast } from '../components/ui';
 import { Preview } from '../waform/Preview';
+import { FormCheckDialog, GenerateFormDialog, UpdateFormDialog } from '../ai/WhatsAppAI';
 
 type WAFlow = Schemas['WhatsAppFlowView'];
 type Problem = Schemas['FormProblem'];
@@ -24,6 +25,8 @@ function FlowList() {
   const me = useMe();
   const pager = usePager();
   const [creating, setCreating] = useState(false);
+  const [generating, setGenerating] = useState(false);
+  const chans = useWhatsAppChannels();
   const list = useLoad((signal) => api.get('/whatsapp-flows/', { query: { cursor: pager.cursor || undefined }, signal }), [pager.cursor]);
   const rows = list.data?.results ?? [];
   return (
@@ -32,9 +35,14 @@ function FlowList() {
         <h1>WhatsApp Flows</h1>
         <div className="spacer" />
         {canEdit(me) && (
-          <button type="button" className="primary" onClick={() => setCreating(true)}>
-            New WhatsApp Flow
-          </button>
+          <>
+            <button type="button" onClick={() => setGenerating(true)}>
+              Generate with AI
+            </button>
+            <button type="button" className="primary" onClick={() => setCreating(true)}>
+              New WhatsApp Flow
+            </button>
+          </>
         )}
       </div>
       <p className="muted">
@@ -81,6 +89,16 @@ function FlowList() {
       )}
       <Pager pager={pager} nextCursor={list.data?.next_cursor} />
       {creating && <CreateDialog onClose={() => setCreating(false)} />}
+      {generating && (
+        <GenerateFormDialog
+          channels={chans}
+          onClose={() => setGenerating(false)}
+          onUseTemplates={() => {
+            setGenerating(false);
+            setCreating(true);
+          }}
+        />
+      )}
     </div>
   );
 }
@@ -219,6 +237,8 @@ function FlowEditor({ id }: { id: string }) {
   const [busy, setBusy] = useState('');
   const [completed, setCompleted] = useState<Record<string, unknown> | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [aiUpdate, setAiUpdate] = useState(false);
+  const [aiCheck, setAiCheck] = useState(false);
   const area = useRef<HTMLTextAreaElement>(null);
 
   const load = async () => {
@@ -301,6 +321,12 @@ function FlowEditor({ id }: { id: string }) {
             </button>
             <button type="button" disabled={!!busy} onClick={() => void act('check', () => api.post('/whatsapp-flows/{wa_flow_id}/check/', { path }), 'Checked')}>
               Check
+            </button>
+            <button type="button" disabled={!!busy || dirty || st === 'DEPRECATED'} title={dirty ? 'Save first' : 'Change the flow by an instruction'} onClick={() => setAiUpdate(true)}>
+              Update with AI
+            </button>
+            <button type="button" disabled={!!busy} title="Parley’s and Meta’s problems, in words" onClick={() => setAiCheck(true)}>
+              Explain problems
             </button>
             <button
               type="button"
@@ -406,7 +432,7 @@ function FlowEditor({ id }: { id: string }) {
               }}
             />
           </div>
-          <div className="waflow-problems" aria-label="Validation" role="list">
+          <div className="waflow-problems" aria-label="Validation" role={markers.length ? 'list' : undefined}>
             {markers.length === 0 ? (
               <p className="ok small" role="status">
                 ✓ Valid Flow JSON
@@ -426,6 +452,18 @@ function FlowEditor({ id }: { id: string }) {
           {completed && <p className="small muted">The chat flow gets these answers as variables when a customer completes the form.</p>}
         </section>
       </div>
+      {aiUpdate && (
+        <UpdateFormDialog
+          flow={flow}
+          onClose={() => setAiUpdate(false)}
+          onSaved={(f) => {
+            setFlow(f);
+            setText(f.flow_json);
+            setAiUpdate(false);
+          }}
+        />
+      )}
+      {aiCheck && <FormCheckDialog id={flow.id} onClose={() => setAiCheck(false)} />}
       {confirmDelete && (
         <Dialog
           title={`Delete ${flow.name}?`}

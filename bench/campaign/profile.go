@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+)
+
+// profiles writes the profiles of each rate's measured window when
+// -profile names a prefix: CPU, mutex contention and blocking, the three
+// views that show a serial step.
+var profiles struct{ prefix string }
+
+// profileStart starts the CPU profile and the mutex and block samplers
+// for rate; the returned func writes them.
+func profileStart(rate float64) (func() error, error) {
+	if profiles.prefix == "" {
+		return func() error { return nil }, nil
+	}
+	name := func(kind string) string { return fmt.Sprintf("%s-%g-%s.pprof", profiles.prefix, rate, kind) }
+	f, err := os.Create(name("cpu"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	runtime.SetMutexProfileFraction(5)
+	runtime.SetBlockProfileRate(100_000) // one sample per 100 µs blocked
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return err
+		}
+		for _, kind := range []string{"mutex", "block"} {
+			out, err := os.Create(name(kind))
+			if err != nil {
+				return err
+			}
+			if err := pprof.Lookup(kind).WriteTo(out, 0); err != nil {
+				out.Close()
+				return err
+			}
+			if err := out.Close(); err != nil {
+				return err
+			}
+		}
+		runtime.SetMutexProfileFraction(0)
+		runtime.SetBlockProfileRate(0)
+		return nil
+	}, nil
+}

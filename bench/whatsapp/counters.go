@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/parleyhq/parley/internal/store/postgres"
+)
+
+// counters are what a phase cost: the process's CPU, Parley's group-commit
+// calls and transactions, and on PostgreSQL the server's commits and WAL
+// flushes.
+type counters struct {
+	cpu        time.Duration
+	calls, txs int64
+	// xactCommit is pg_stat_database.xact_commit of the bench's database:
+	// every transaction committed, including single statements outside
+	// one (reads too).
+	xactCommit int64
+	// walSync is pg_stat_wal.wal_sync: WAL flushes of the whole server,
+	// other databases' too (PostgreSQL counts them per cluster only).
+	walSync int64
+	pg      bool
+}
+
+func (p *parley) counters(ctx context.Context) counters {
+	c := counters{cpu: selfCPU()}
+	c.calls, c.txs = p.groupCommit()
+	if s, ok := p.app.Store().(*postgres.Store); ok {
+		c.pg = true
+		// Backends publish their counts at most once a second, so both
+		// ends of a phase lag by up to that: small beside a 10 s phase.
+		_ = s.Pool().QueryRow(ctx, `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
+			(SELECT wal_sync FROM pg_stat_wal)`).Scan(&c.xactCommit, &c.walSync)
+	}
+	return c
+}
+
+// printCost prints what one operation of a phase cost, from the counters
+// at its start and end and the operations done in between.
+func printCost(what string, a, b counters, ops int) {
+	if ops < 100 {
+		// A handful of operations (a phase that timed out) would make
+		// the whole phase's background work look like their cost.
+		fmt.Printf("  per %s: %d done, too few to divide the phase's cost by\n", what, ops)
+		return
+	}
+	n := float64(ops)
+	fmt.Printf("  per %s: %.0f µs CPU of this process (client + fake + Parley)", what, float64((b.cpu-a.cpu).Microseconds())/n)
+	if b.txs > a.txs {
+		fmt.Printf("; group commit %.2f calls per transaction, %.2f group-commit transactions per %s",
+			float64(b.calls-a.calls)/float64(b.txs-a.txs), float64(b.txs-a.txs)/n, what)
+	}
+	if b.pg {
+		fmt.Printf("; PostgreSQL commits (xact_commit, reads included) %.2f, WAL flushes (wal_sync, whole server: other databases too) %.2f per %s",
+			float64(b.xactCommit-a.xactCommit)/n, float64(b.walSync-a.walSync)/n, what)
+	}
+	fmt.Println()
+}

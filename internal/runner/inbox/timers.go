@@ -1,0 +1,295 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/runner/sprint"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Timeouts of waiting sessions are their own rows' timeout_at: the sprint
+// that parks a session writes it with the session, and the timer loop here
+// takes the due ones, earliest first, a batch per transaction, queueing
+// each as a timer event in its contact's inbox in the same transaction
+// (store.Queries.SessionTimersTake). A crash before the commit leaves them
+// due; after it, the events are in the inbox like any other. So a timeout
+// fires once, never lost, without a job row per waiting session, and the
+// rate is a batch of rows per commit rather than a job each.
+
+// Defaults of the timer loop.
+const (
+	// DefaultTimerEvery is how often due timeouts are looked for: half of
+	// it is the average lateness of a timeout when none is backed up.
+	DefaultTimerEvery = 100 * time.Millisecond
+	// timerBatch is how many timeouts one transaction takes; a full batch
+	// is followed by another at once.
+	timerBatch = 500
+	// DefaultRetention is how long a handled inbox event is kept: long
+	// enough for whoever queued it to read how it was handled (the API
+	// settles a contact's inbox and reads the event back at once); after
+	// that nothing reads it, and a million waiting sessions would keep a
+	// million start events.
+	DefaultRetention = time.Minute
+	// purgeEvery is how often handled events are looked for; purgeChunk
+	// how many events one transaction looks at; purgeRestart how often a
+	// pass starts from the inbox's oldest event again.
+	purgeEvery   = time.Second
+	purgeChunk   = 2000
+	purgeRestart = 10 * time.Minute
+)
+
+// timers runs the timer loop.
+type timers struct {
+	mu   sync.Mutex
+	stop context.CancelFunc
+	done chan struct{}
+	// cursor and restarted are where the purge goes on from and when it
+	// last started from the beginning (the loop's goroutine only).
+	cursor    int64
+	restarted time.Time
+	purged    atomic.Int64
+}
+
+func (box *Inbox) startTimers(ctx context.Context) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	box.timers.mu.Lock()
+	box.timers.stop, box.timers.done = cancel, done
+	box.timers.mu.Unlock()
+	every := box.c.TimerEvery
+	if every <= 0 {
+		every = DefaultTimerEvery
+	}
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		var purged time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			box.drain(ctx, "firing due session timeouts", box.FireTimers)
+			box.drain(ctx, "firing session expiries", box.FireExpiries)
+			if now := time.Now(); now.Sub(purged) >= purgeEvery {
+				purged = now
+				if _, err := box.PurgeHandled(ctx); err != nil && ctx.Err() == nil {
+					box.c.Logger.Warn("deleting handled inbox events", "err", err)
+				}
+			}
+		}
+	}()
+}
+
+// drain fires batches with fire until one is not full.
+func (box *Inbox) drain(ctx context.Context, doing string, fire func(context.Context, int) (int, error)) {
+	for ctx.Err() == nil {
+		n, err := fire(ctx, timerBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				box.c.Logger.Warn(doing, "err", err)
+			}
+			return
+		}
+		if n < timerBatch {
+			return
+		}
+	}
+}
+
+// PurgeHandled deletes the inbox events handled more than the retention
+// ago, a chunk per transaction, from where the last pass stopped up to
+// the first event handled or queued since, and returns how many it
+// deleted. A pass starts from the inbox's oldest event again every
+// purgeRestart, so that events handled late (after retries) are not left
+// behind. Only the timer loop calls it, or a test while the loop is not
+// running.
+func (box *Inbox) PurgeHandled(ctx context.Context) (int, error) {
+	keep := box.c.Retention
+	if keep <= 0 {
+		keep = DefaultRetention
+	}
+	if time.Since(box.timers.restarted) >= purgeRestart {
+		box.timers.restarted, box.timers.cursor = time.Now(), 0
+	}
+	before := box.c.Clock.Now().Add(-keep)
+	total := 0
+	for ctx.Err() == nil {
+		var got store.ContactEventsPurged
+		err := box.st.InTx(ctx, func(q store.Queries) error {
+			var err error
+			got, err = q.ContactEventsPurge(ctx, store.ContactEventsPurgeParams{After: box.timers.cursor, Limit: purgeChunk, Before: before})
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("deleting handled inbox events: %w", err)
+		}
+		total += got.Deleted
+		box.timers.purged.Add(int64(got.Deleted))
+		box.timers.cursor = got.Next
+		if !got.More {
+			break
+		}
+	}
+	return total, nil
+}
+
+// Purged reports how many handled inbox events this process has deleted.
+func (box *Inbox) Purged() int64 { return box.timers.purged.Load() }
+
+func (box *Inbox) stopTimers() {
+	box.timers.mu.Lock()
+	stop, done := box.timers.stop, box.timers.done
+	box.timers.stop, box.timers.done = nil, nil
+	box.timers.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
+
+// FireTimers queues, in one transaction, the timer events of at most limit
+// sessions whose timeout is due now, earliest first, and reports how many
+// it took. A timeout whose event is queued already (fired by a job of an
+// earlier version, see QueueTimer) is only cleared.
+func (box *Inbox) FireTimers(ctx context.Context, limit int) (int, error) {
+	var taken []store.SessionTimer
+	err := box.st.InTx(ctx, func(q store.Queries) error {
+		var err error
+		taken, err = q.SessionTimersTake(ctx, store.SessionTimersTakeParams{Now: box.c.Clock.Now(), Limit: limit})
+		if err != nil {
+			return err
+		}
+		for _, t := range taken {
+			if err := box.queueTimer(ctx, q, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// One of them was queued already; on PostgreSQL that failed the
+		// transaction. Take them one at a time instead, each by its ID.
+		return box.fireOneByOne(ctx, taken)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("firing due session timeouts: %w", err)
+	}
+	return len(taken), nil
+}
+
+// FireExpiries queues, in one transaction, the expire events of at most
+// limit live sessions whose expiry has passed, earliest first, and reports
+// how many it took. An expire event queued already (by a job of an
+// earlier version) leaves the session marked only.
+func (box *Inbox) FireExpiries(ctx context.Context, limit int) (int, error) {
+	var taken []store.SessionTimer
+	err := box.st.InTx(ctx, func(q store.Queries) error {
+		var err error
+		taken, err = q.SessionExpiriesTake(ctx, store.SessionTimersTakeParams{Now: box.c.Clock.Now(), Limit: limit})
+		if err != nil {
+			return err
+		}
+		for _, t := range taken {
+			if err := box.queueExpire(ctx, q, t.ProjectID, t.ContactID, t.SessionID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		for _, t := range taken {
+			if err := box.expireOne(ctx, t.ProjectID, t.ContactID, t.SessionID); err != nil {
+				return 0, err
+			}
+		}
+		return len(taken), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("firing session expiries: %w", err)
+	}
+	return len(taken), nil
+}
+
+// expireOne marks session id's expiry queued, if it is not, and queues
+// its expire event; an event queued already leaves it marked.
+func (box *Inbox) expireOne(ctx context.Context, projectID, contactID, id string) error {
+	take := func(q store.Queries) ([]store.SessionTimer, error) {
+		return q.SessionExpiriesTake(ctx, store.SessionTimersTakeParams{SessionID: id})
+	}
+	err := box.st.InTx(ctx, func(q store.Queries) error {
+		taken, err := take(q)
+		if err != nil || len(taken) == 0 {
+			return err
+		}
+		return box.queueExpire(ctx, q, projectID, contactID, id)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		err = box.st.InTx(ctx, func(q store.Queries) error { _, err := take(q); return err })
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("firing the expiry of session %s: %w", id, err)
+	}
+	return nil
+}
+
+// queueExpire queues a session's expire event in its contact's inbox: a
+// timer event at seq 0, which the engine answers by ending the session
+// as expired (its expiry has passed).
+func (box *Inbox) queueExpire(ctx context.Context, q store.Queries, projectID, contactID, id string) error {
+	_, err := box.Queue(ctx, q, domain.ContactEvent{ProjectID: projectID, ContactID: contactID, Kind: domain.EventTimer,
+		DedupeKey: expireKey(id), Payload: sprint.Payload{SessionID: id}.Raw()})
+	return err
+}
+
+// expireKey is the dedupe key of a session's expire event.
+func expireKey(sessionID string) string { return "expire:" + sessionID }
+
+// fireOneByOne fires each timer alone, clearing only those already queued.
+func (box *Inbox) fireOneByOne(ctx context.Context, ts []store.SessionTimer) (int, error) {
+	for _, t := range ts {
+		if err := box.fireOne(ctx, t.ProjectID, t.ContactID, t.SessionID, t.Seq); err != nil {
+			return 0, err
+		}
+	}
+	return len(ts), nil
+}
+
+// fireOne takes session id's timeout at wait seq, if still there, and
+// queues its event; an event queued already leaves the timeout cleared.
+func (box *Inbox) fireOne(ctx context.Context, projectID, contactID, id string, seq int) error {
+	take := func(q store.Queries) ([]store.SessionTimer, error) {
+		return q.SessionTimersTake(ctx, store.SessionTimersTakeParams{SessionID: id, Seq: seq})
+	}
+	err := box.st.InTx(ctx, func(q store.Queries) error {
+		if _, err := take(q); err != nil {
+			return err
+		}
+		return box.queueTimer(ctx, q, store.SessionTimer{ProjectID: projectID, ContactID: contactID, SessionID: id, Seq: seq})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		err = box.st.InTx(ctx, func(q store.Queries) error { _, err := take(q); return err })
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("firing the timeout of session %s: %w", id, err)
+	}
+	return nil
+}
+
+// queueTimer queues a taken timeout in its contact's inbox.
+func (box *Inbox) queueTimer(ctx context.Context, q store.Queries, t store.SessionTimer) error {
+	_, err := box.Queue(ctx, q, domain.ContactEvent{ProjectID: t.ProjectID, ContactID: t.ContactID, Kind: domain.EventTimer,
+		DedupeKey: timerKey(t.SessionID, uint32(t.Seq)), Payload: sprint.Payload{SessionID: t.SessionID, Seq: uint32(t.Seq)}.Raw()})
+	return err
+}
+
+// timerKey is the dedupe key of a wait's timer event: one per wait.
+func timerKey(sessionID string, seq uint32) string { return fmt.Sprintf("timer:%s:%d", sessionID, seq) }

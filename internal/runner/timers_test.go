@@ -1,0 +1,227 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/parleyhq/parley/internal/chatflow"
+	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/runner/sprint"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// TestTimeoutFiresOnceFromTheSessionRow: a waiting session's timeout is
+// its row's timeout_at; FireTimers takes it when due (not before), once,
+// and the timeout exit runs once.
+func TestTimeoutFiresOnceFromTheSessionRow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, false)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	c := e.receive(addr(), "hi").ContactID
+	e.process(c)
+	s := e.session(c)
+	if s.Status != domain.SessionWaiting || s.TimeoutAt == nil {
+		t.Fatalf("session = %+v", s)
+	}
+	fire := func(want int) {
+		t.Helper()
+		n, err := e.r.Inbox.FireTimers(ctx, 10)
+		if err != nil || n != want {
+			t.Fatalf("FireTimers = %d, %v; want %d", n, err, want)
+		}
+	}
+	fire(0) // not due
+	e.clock.advance(61 * time.Second)
+	fire(1)
+	fire(0) // taken: never again
+	if got := e.session(c); got.Status != domain.SessionWaiting || got.TimeoutAt != nil {
+		t.Fatalf("after firing, before its event is handled: %+v", got)
+	}
+	e.process(c)
+	if got, want := texts(e.conversation(c), "out"), []string{"Hi Ann! Pick one", "Timed out"}; !slices.Equal(got, want) {
+		t.Fatalf("bot said %q, want %q", got, want)
+	}
+	if got := e.session(c); got.Status != domain.SessionCompleted {
+		t.Fatalf("status = %s", got.Status)
+	}
+}
+
+// TestTimerLoopFiresDueTimeouts: the running inbox fires due timeouts by
+// itself, through the injected clock.
+func TestTimerLoopFiresDueTimeouts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	var contacts []string
+	for range 3 {
+		c := e.receive(addr(), "hi").ContactID
+		contacts = append(contacts, c)
+		e.eventually("the session waits", func() bool { return len(e.conversation(c)) == 2 })
+	}
+	time.Sleep(300 * time.Millisecond) // several passes of the loop: nothing is due
+	for _, c := range contacts {
+		if s := e.session(c); s.Status != domain.SessionWaiting {
+			t.Fatalf("fired early: %+v", s)
+		}
+	}
+	e.clock.advance(61 * time.Second)
+	for _, c := range contacts {
+		e.eventually("the timeout exit", func() bool { return e.session(c).Status == domain.SessionCompleted })
+		if got, want := texts(e.conversation(c), "out"), []string{"Hi Ann! Pick one", "Timed out"}; !slices.Equal(got, want) {
+			t.Fatalf("bot said %q, want %q", got, want)
+		}
+	}
+}
+
+// TestLegacyTimerJobAndLoopFireOnce: a wait timer job queued by an earlier
+// version and the timer loop fire the same timeout once, in either order.
+func TestLegacyTimerJobAndLoopFireOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, false)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	var bound jobs.Bound[Runner]
+	if err := bound.Set(e.r); err != nil {
+		t.Fatal(err)
+	}
+	w := &timerWorker{r: &bound}
+	e.clock.advance(61 * time.Second) // every session below is due at once
+	for _, jobFirst := range []bool{true, false} {
+		c := e.receive(addr(), "hi").ContactID
+		e.process(c)
+		s := e.session(c)
+		job := func() {
+			t.Helper()
+			if err := w.Work(ctx, &river.Job[TimerArgs]{Args: TimerArgs{ProjectID: e.project.ID, ContactID: c, SessionID: s.ID, Seq: uint32(s.WaitSeq)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.clock.advance(61 * time.Second)
+		if jobFirst {
+			job()
+			if n, err := e.r.Inbox.FireTimers(ctx, 10); err != nil || n != 0 {
+				t.Fatalf("job first: FireTimers = %d, %v; want 0", n, err)
+			}
+		} else {
+			if n, err := e.r.Inbox.FireTimers(ctx, 10); err != nil || n != 1 {
+				t.Fatalf("loop first: FireTimers = %d, %v; want 1", n, err)
+			}
+			job()
+		}
+		e.process(c)
+		if got, want := texts(e.conversation(c), "out"), []string{"Hi Ann! Pick one", "Timed out"}; !slices.Equal(got, want) {
+			t.Fatalf("job first %v: bot said %q, want %q", jobFirst, got, want)
+		}
+	}
+}
+
+// TestTimerQueuedAlreadyIsNotDoubled: a due timeout whose event is in the
+// inbox already (queued by other means) fails the batch's transaction on
+// PostgreSQL; the batch is then fired one by one: the other session's
+// timeout fires, that one is only cleared, and each exit runs once.
+func TestTimerQueuedAlreadyIsNotDoubled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, false)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	var cs []string
+	for range 2 {
+		c := e.receive(addr(), "hi").ContactID
+		e.process(c)
+		cs = append(cs, c)
+	}
+	s := e.session(cs[0])
+	err := e.st.InTx(ctx, func(q store.Queries) error {
+		_, err := e.r.Inbox.Queue(ctx, q, domain.ContactEvent{ProjectID: e.project.ID, ContactID: cs[0], Kind: domain.EventTimer,
+			DedupeKey: fmt.Sprintf("timer:%s:%d", s.ID, s.WaitSeq), Payload: sprint.Payload{SessionID: s.ID, Seq: uint32(s.WaitSeq)}.Raw()})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(61 * time.Second)
+	if n, err := e.r.Inbox.FireTimers(ctx, 10); err != nil || n != 2 {
+		t.Fatalf("FireTimers = %d, %v; want 2", n, err)
+	}
+	if n, err := e.r.Inbox.FireTimers(ctx, 10); err != nil || n != 0 {
+		t.Fatalf("again: FireTimers = %d, %v; want 0", n, err)
+	}
+	for _, c := range cs {
+		e.process(c)
+		if got, want := texts(e.conversation(c), "out"), []string{"Hi Ann! Pick one", "Timed out"}; !slices.Equal(got, want) {
+			t.Fatalf("bot said %q, want %q", got, want)
+		}
+	}
+}
+
+// TestDeadProcessTimersTakenOver: a process that took due timeouts and
+// expiries into its contacts' inboxes and died before handling them (no
+// worker, no heartbeat) holds them for one lease (PARLEY_WORK_LEASE, 10 s
+// by default; 1 s here); another process's poller then takes them over
+// and the sessions move on — seconds, not River's two-minute rescue.
+func TestDeadProcessTimersTakenOver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const lease = time.Second
+	short := func(d *Deps) { d.Lease, d.PollEvery = lease, 50*time.Millisecond }
+	dead := newEnv(t, false, short)
+	minute := 60
+	dead.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"), func(in *chatflow.CreateInput) { in.ExpireAfterSeconds = &minute })
+	var cs []string
+	for range 3 {
+		c := dead.receive(addr(), "hi").ContactID
+		dead.process(c)
+		cs = append(cs, c)
+	}
+	dead.clock.advance(61 * time.Second)
+	taken := time.Now()
+	// The earliest session's expiry, then every timeout, then the other
+	// expiries: both kinds of event wait in the inboxes.
+	if n, err := dead.r.Inbox.FireExpiries(ctx, 1); err != nil || n != 1 {
+		t.Fatalf("FireExpiries = %d, %v", n, err)
+	}
+	if n, err := dead.r.Inbox.FireTimers(ctx, 10); err != nil || n != 3 {
+		t.Fatalf("FireTimers = %d, %v", n, err)
+	}
+	// The other sessions' expiries too, so that the live process has
+	// nothing due of its own to take.
+	if n, err := dead.r.Inbox.FireExpiries(ctx, 10); err != nil || n != 2 {
+		t.Fatalf("FireExpiries = %d, %v", n, err)
+	}
+	// The other process, on the same database.
+	d := Deps{Clock: dead.clock, IDs: domain.UUIDv7{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Flows: dead.flows, Channels: dead.senders}
+	short(&d)
+	live, err := New(dead.st, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := live.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer live.Stop()
+	for _, c := range cs {
+		dead.eventually("the session moves on", func() bool { return !domain.SessionLive(dead.session(c).Status) })
+	}
+	took := time.Since(taken)
+	t.Logf("a dead process's %d fired timers were handled by another %v after they were taken (lease %v, poll 50ms)", len(cs), took.Round(time.Millisecond), lease)
+	if took > lease+3*time.Second {
+		t.Fatalf("taken over after %v, want about the lease (%v)", took, lease)
+	}
+	got := map[string]int{}
+	for _, c := range cs {
+		got[dead.session(c).Status]++
+	}
+	// Past its expiry a session expires whatever input comes first.
+	if got[domain.SessionExpired] != 3 {
+		t.Fatalf("sessions ended %v, want 3 expired", got)
+	}
+}

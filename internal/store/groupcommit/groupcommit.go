@@ -1,0 +1,561 @@
+// Package groupcommit runs concurrent transactions of a store as one: many
+// callers' work in a single database transaction, each call inside its own
+// savepoint, committed once. Both dialects use it: SQLite, whose one write
+// connection would otherwise hand itself from caller to caller with a
+// commit each, and PostgreSQL, where each commit waits for its own WAL
+// flush.
+//
+// A call whose fn fails rolls back to its savepoint, so only its own work is
+// undone and it gets its own error; the others are answered after the
+// commit, so nobody hears "done" for work that is not durable yet, and if
+// the commit fails every call of the batch gets that error.
+//
+// There is no waiting for a batch to fill: a writer takes every call queued
+// when it is free (after letting runnable goroutines queue theirs, see
+// Config.YieldBelow), so an idle system commits each call on its own, and
+// batches grow only when calls already queue.
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/sqlstore"
+)
+
+// Tx is one shared transaction, as a dialect opens it.
+type Tx interface {
+	// Conn runs statements in the transaction. It must not let a caller's
+	// cancelled context end the transaction the others share: statements
+	// run detached from the caller's cancellation (a context already ended
+	// fails the next statement, which only its call's savepoint undoes).
+	Conn() sqlstore.Conn
+	// Queries are the store's queries on the transaction.
+	Queries() *sqlstore.Queries
+	// Commit and Rollback end the transaction.
+	Commit() error
+	Rollback() error
+}
+
+// Config describes a dialect's group commit.
+type Config struct {
+	// Begin opens a transaction no caller's context can end.
+	Begin func() (Tx, error)
+	// Writers is how many batches run at once, each on its own
+	// connection (default 1: SQLite has one write connection).
+	Writers int
+	// MaxBatch bounds the calls sharing one transaction: enough to
+	// amortise the commit under load, few enough that the first call of a
+	// batch does not wait long for the last, and that one failed commit
+	// fails few calls (default 64).
+	MaxBatch int
+	// YieldBelow: with fewer calls queued than this when a batch starts,
+	// the writer yields once before taking them, so that the goroutines
+	// about to submit (the callers just answered) do so first (default 16).
+	YieldBelow int
+	// SingleKeepsTx reports whether a single statement's failure left the
+	// transaction usable, so that DoOne needs no savepoint (SQLite undoes
+	// a failed statement by itself, unless the error rolled back the
+	// whole transaction). Nil: single statements get a savepoint like any
+	// call (PostgreSQL aborts the transaction on any error).
+	SingleKeepsTx func(err error) bool
+	// Idle runs in the writer after each batch, with no transaction open
+	// (SQLite prepares the statements first met inside the batch).
+	Idle func()
+	// OnBegin runs in the writer when a transaction began, with the number
+	// of calls left in the batch (tests).
+	OnBegin func(tx Tx, n int)
+}
+
+// The savepoint each call runs in. Its name differs from River's
+// (river_savepoint_NN), whose savepoints nest inside it.
+const (
+	sqlSavepoint  = "SAVEPOINT parley_call"
+	sqlRelease    = "RELEASE parley_call"
+	sqlRollbackTo = "ROLLBACK TO parley_call"
+)
+
+// ErrClosed is what a call returns once Close has begun.
+var ErrClosed = errors.New("the store is closed")
+
+// A call's state decides, without a lock, who owns it: a writer (taken)
+// runs fn and answers; a caller whose context ends first (abandoned) leaves
+// and the writer skips it, so fn never starts after its caller gave up.
+const (
+	callQueued int32 = iota
+	callTaken
+	callAbandoned
+)
+
+// call is one transaction waiting for, or inside, a batch.
+type call struct {
+	ctx   context.Context
+	fn    func(store.Queries) error
+	state atomic.Int32
+	// done receives exactly one outcome; buffered so the writer never
+	// waits for a caller.
+	done chan outcome
+	// after are fn's AfterCommit hooks, run by the caller once the batch
+	// committed; dropped when fn's work is rolled back.
+	after []func()
+	// single: fn runs one statement (a store's own writes).
+	single bool
+}
+
+// outcome is what the caller does: return err, or re-raise fn's panic or
+// runtime.Goexit in its own goroutine, as if fn had run there.
+type outcome struct {
+	err      error
+	panicked bool
+	panicVal any
+	goexit   bool
+}
+
+func (o outcome) ok() bool { return o.err == nil && !o.panicked && !o.goexit }
+
+func (c *call) answer(o outcome) { c.done <- o }
+
+// Committer owns the writer goroutines and their queue.
+type Committer struct {
+	cfg Config
+	// mu guards closed against submissions: Do holds it shared while it
+	// queues a call, Close exclusively while it closes the queue, so no call
+	// is queued after the writers' last look.
+	mu     sync.RWMutex
+	closed bool
+	queue  chan *call
+	// wg counts writer goroutines (one more, briefly, when one hands over
+	// after a Goexit in fn).
+	wg sync.WaitGroup
+	// calls counts fns run and batches transactions begun.
+	calls, batches atomic.Int64
+}
+
+// New starts cfg.Writers writers; Close stops them.
+func New(cfg Config) *Committer {
+	if cfg.Writers <= 0 {
+		cfg.Writers = 1
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 64
+	}
+	if cfg.YieldBelow <= 0 {
+		cfg.YieldBelow = 16
+	}
+	// A few batches' worth keeps the writers fed.
+	g := &Committer{cfg: cfg, queue: make(chan *call, 4*cfg.MaxBatch*cfg.Writers)}
+	g.wg.Add(cfg.Writers)
+	for range cfg.Writers {
+		go g.run(nil)
+	}
+	return g
+}
+
+// Do runs fn in a batch and returns its outcome: fn's error, or the commit's,
+// or nil once the batch holding fn's work committed. A ctx that ends before
+// fn starts returns ctx.Err() without running fn; once fn has started, the
+// call waits for the commit whatever ctx says, so that it never reports
+// committed work as failed. A panic in fn is re-raised in the caller's
+// goroutine with the same value. fn's AfterCommit hooks run in the caller's
+// goroutine after the commit.
+func (g *Committer) Do(ctx context.Context, fn func(store.Queries) error) error {
+	return g.do(ctx, fn, false)
+}
+
+// DoOne is Do for an fn that executes exactly one statement.
+func (g *Committer) DoOne(ctx context.Context, fn func(store.Queries) error) error {
+	return g.do(ctx, fn, true)
+}
+
+func (g *Committer) do(ctx context.Context, fn func(store.Queries) error, single bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := &call{ctx: ctx, fn: fn, done: make(chan outcome, 1), single: single}
+	if err := g.submit(ctx, c); err != nil {
+		return err
+	}
+	var o outcome
+	select {
+	case o = <-c.done:
+	case <-ctx.Done():
+		if c.state.CompareAndSwap(callQueued, callAbandoned) {
+			return ctx.Err()
+		}
+		// fn has started: the caller's answer is the commit's. Batches
+		// are short.
+		o = <-c.done
+	}
+	switch {
+	case o.panicked:
+		panic(o.panicVal)
+	case o.goexit:
+		runtime.Goexit()
+	}
+	if o.err == nil {
+		// In the caller's goroutine, so a slow hook delays only its own
+		// caller, not the writer.
+		for _, h := range c.after {
+			h()
+		}
+	}
+	return o.err
+}
+
+func (g *Committer) submit(ctx context.Context, c *call) error {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return ErrClosed
+	}
+	select {
+	case g.queue <- c:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops taking calls, lets the writers answer every call already
+// queued, and waits for them to exit.
+func (g *Committer) Close() {
+	g.mu.Lock()
+	if !g.closed {
+		g.closed = true
+		close(g.queue)
+	}
+	g.mu.Unlock()
+	g.wg.Wait()
+}
+
+// Closed reports whether Close has begun.
+func (g *Committer) Closed() bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.closed
+}
+
+// Queued is how many calls wait for a writer.
+func (g *Committer) Queued() int { return len(g.queue) }
+
+// Stats reports how many calls have run and in how many transactions, for
+// benchmarks and metrics: their ratio is the average batch.
+func (g *Committer) Stats() (calls, transactions int64) {
+	return g.calls.Load(), g.batches.Load()
+}
+
+// batch is a writer's state for one group of calls. It lives on the heap
+// rather than the writer's stack so that another goroutine can finish it
+// when fn ends the writer's goroutine with runtime.Goexit.
+type batch struct {
+	calls []*call
+	next  int // index in calls of the next call to run
+	tx    Tx
+	// solo: the batch is one call, run without a savepoint: its failure
+	// rolls back the transaction, which holds nothing else.
+	solo bool
+	// ok are the calls whose fn succeeded; they are answered after the
+	// commit.
+	ok []*call
+}
+
+// run is a writer: it finishes b, if any, then takes batch after batch
+// until the queue is closed and empty.
+func (g *Committer) run(b *batch) {
+	defer g.wg.Done()
+	for {
+		if b == nil {
+			if b = g.take(); b == nil {
+				return
+			}
+		}
+		g.process(b)
+		b = nil
+		if g.cfg.Idle != nil {
+			g.cfg.Idle()
+		}
+	}
+}
+
+// take waits for a call, then adds whatever else is queued right now, up
+// to MaxBatch; nil when the queue is closed and empty.
+func (g *Committer) take() *batch {
+	c, ok := <-g.queue
+	if !ok {
+		return nil
+	}
+	if len(g.queue) < g.cfg.YieldBelow {
+		// On a busy server a batch then carries about twice the calls,
+		// for one commit. Alone, the yield costs microseconds.
+		runtime.Gosched()
+	}
+	b := &batch{calls: make([]*call, 1, min(g.cfg.MaxBatch, 1+len(g.queue)))}
+	b.calls[0] = c
+	for len(b.calls) < g.cfg.MaxBatch {
+		select {
+		case c, ok := <-g.queue:
+			if !ok {
+				return b.done()
+			}
+			b.calls = append(b.calls, c)
+		default:
+			return b.done()
+		}
+	}
+	return b.done()
+}
+
+func (b *batch) done() *batch {
+	b.solo = len(b.calls) == 1
+	return b
+}
+
+// process runs b's remaining calls and commits. The transaction begins
+// with the first call still wanted (all may have been abandoned).
+func (g *Committer) process(b *batch) {
+	for b.next < len(b.calls) {
+		c := b.calls[b.next]
+		b.next++
+		if !c.state.CompareAndSwap(callQueued, callTaken) {
+			continue
+		}
+		if err := c.ctx.Err(); err != nil {
+			c.answer(outcome{err: err})
+			continue
+		}
+		if b.tx == nil {
+			if err := g.begin(b); err != nil {
+				c.answer(outcome{err: err})
+				continue
+			}
+		}
+		switch {
+		case b.solo:
+			g.calls.Add(1)
+			g.settleSolo(b, c, g.call(b, c))
+			continue
+		case c.single && g.cfg.SingleKeepsTx != nil:
+			g.calls.Add(1)
+			g.settleOne(b, c, g.call(b, c))
+			continue
+		}
+		if _, err := b.tx.Conn().Exec(context.Background(), sqlSavepoint); err != nil {
+			// Only a transaction the database already ended fails here.
+			c.answer(outcome{err: fmt.Errorf("starting a savepoint: %w", err)})
+			g.abort(b, err)
+			continue
+		}
+		g.calls.Add(1)
+		g.settle(b, c, g.call(b, c))
+	}
+	g.finish(b)
+}
+
+// begin starts b's transaction.
+func (g *Committer) begin(b *batch) error {
+	tx, err := g.cfg.Begin()
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	g.batches.Add(1)
+	if g.cfg.OnBegin != nil {
+		g.cfg.OnBegin(tx, len(b.calls)-b.next+1)
+	}
+	b.tx = tx
+	return nil
+}
+
+// call runs c's fn, turning a panic into an outcome so that the writer
+// survives it. A runtime.Goexit in fn (t.FailNow in a test) cannot be
+// stopped: the deferred function settles c and hands b to a new writer
+// goroutine before this one ends.
+func (g *Committer) call(b *batch, c *call) (o outcome) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if p := recover(); p != nil {
+			o = outcome{panicked: true, panicVal: p}
+			return
+		}
+		switch {
+		case b.solo:
+			g.settleSolo(b, c, outcome{goexit: true})
+		case c.single && g.cfg.SingleKeepsTx != nil:
+			g.settleOne(b, c, outcome{goexit: true})
+		default:
+			g.settle(b, c, outcome{goexit: true})
+		}
+		g.wg.Add(1)
+		go g.run(b)
+	}()
+	err := c.fn(callQueries{Queries: b.tx.Queries(), c: c, conn: b.tx.Conn()})
+	returned = true
+	return outcome{err: err}
+}
+
+// settle ends c's savepoint: released when fn succeeded, rolled back
+// otherwise. If the database cannot do that, the transaction is gone and
+// the batch is aborted.
+func (g *Committer) settle(b *batch, c *call, o outcome) {
+	bg := context.Background()
+	conn := b.tx.Conn()
+	if o.ok() {
+		_, err := conn.Exec(bg, sqlRelease)
+		if err == nil {
+			b.ok = append(b.ok, c)
+			return
+		}
+		// fn's work may be gone already; try to undo it, and tell the
+		// caller it was not committed in any case.
+		o.err = fmt.Errorf("releasing the savepoint of this transaction: %w", err)
+	}
+	_, err := conn.Exec(bg, sqlRollbackTo)
+	if err == nil {
+		_, err = conn.Exec(bg, sqlRelease)
+	}
+	c.after = nil
+	c.answer(o)
+	if err != nil {
+		g.abort(b, err)
+	}
+}
+
+// settleSolo ends the one call of a batch that has no savepoint: kept for
+// the commit when fn succeeded, its transaction rolled back otherwise.
+func (g *Committer) settleSolo(b *batch, c *call, o outcome) {
+	if o.ok() {
+		b.ok = append(b.ok, c)
+		return
+	}
+	_ = b.tx.Rollback()
+	b.tx = nil
+	c.after = nil
+	c.answer(o)
+}
+
+// settleOne ends a single-statement call run without a savepoint. A
+// statement whose failure SingleKeepsTx accepts was undone by the database
+// alone and the transaction goes on; any other failure may have ended the
+// transaction, so the batch is aborted rather than risk answering for lost
+// work.
+func (g *Committer) settleOne(b *batch, c *call, o outcome) {
+	if o.ok() {
+		b.ok = append(b.ok, c)
+		return
+	}
+	c.after = nil
+	c.answer(o)
+	if o.panicked || o.goexit || !g.cfg.SingleKeepsTx(o.err) {
+		g.abort(b, fmt.Errorf("a single write failed: %w", o.err))
+	}
+}
+
+// abort rolls back b's transaction after the database lost it, and fails
+// the calls whose fn had succeeded in it. The calls not run yet are
+// unaffected: the next one begins a new transaction.
+func (g *Committer) abort(b *batch, cause error) {
+	_ = b.tx.Rollback()
+	err := fmt.Errorf("transaction rolled back: another call in the same group commit failed it: %w", cause)
+	for _, c := range b.ok {
+		c.answer(outcome{err: err})
+	}
+	b.tx, b.ok = nil, nil
+}
+
+// finish commits b and answers the calls whose fn succeeded.
+func (g *Committer) finish(b *batch) {
+	if b.tx == nil {
+		return
+	}
+	if len(b.ok) == 0 {
+		_ = b.tx.Rollback()
+		b.tx = nil
+		return
+	}
+	err := b.tx.Commit()
+	if err != nil {
+		err = fmt.Errorf("committing transaction: %w", err)
+	}
+	for _, c := range b.ok {
+		c.answer(outcome{err: err})
+	}
+	b.tx, b.ok = nil, nil
+}
+
+// callQueries are the Queries one call's fn gets: the batch's, but with its
+// own AfterCommit, whose hooks wait for the batch's commit and are dropped
+// with the call's savepoint. (It shadows the AfterCommit of
+// sqlstore.Queries, which cannot know when a shared transaction commits.)
+type callQueries struct {
+	*sqlstore.Queries
+	c    *call
+	conn sqlstore.Conn
+}
+
+// AfterCommit runs h once the batch holding the call's work has committed,
+// in the caller's goroutine before Do returns; never if the work is rolled
+// back.
+func (q callQueries) AfterCommit(h func()) { q.c.after = append(q.c.after, h) }
+
+// Conn is the transaction's connection under the Queries a call's fn got,
+// for a store's own single writes (see WriteConn); nil for other Queries.
+func Conn(q store.Queries) sqlstore.Conn {
+	if cq, ok := q.(callQueries); ok {
+		return cq.conn
+	}
+	return nil
+}
+
+// WriteConn is the write side of a store's own Queries (outside InTx): each
+// statement is a call of its own in the group commit, so single writes (a
+// send's status, a claim) share the batches' commits instead of each paying
+// its own.
+type WriteConn struct {
+	G *Committer
+	// Raw runs what is not batched: multi-row reads, which the store's
+	// queries never send to the write side.
+	Raw sqlstore.Conn
+}
+
+// Exec implements sqlstore.Conn.
+func (w WriteConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := w.G.DoOne(ctx, func(q store.Queries) error {
+		var err error
+		n, err = Conn(q).Exec(ctx, query, args...)
+		return err
+	})
+	return n, err
+}
+
+// Query implements sqlstore.Conn.
+func (w WriteConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return w.Raw.Query(ctx, query, args...)
+}
+
+// QueryRow implements sqlstore.Conn.
+func (w WriteConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return writeRow{w: w, ctx: ctx, query: query, args: args}
+}
+
+// writeRow runs its statement when scanned, so that the scan happens inside
+// the call's transaction.
+type writeRow struct {
+	w     WriteConn
+	ctx   context.Context
+	query string
+	args  []any
+}
+
+func (r writeRow) Scan(dest ...any) error {
+	return r.w.G.DoOne(r.ctx, func(q store.Queries) error {
+		return Conn(q).QueryRow(r.ctx, r.query, r.args...).Scan(dest...)
+	})
+}

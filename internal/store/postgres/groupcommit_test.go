@@ -1,0 +1,185 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/groupcommit"
+	"github.com/parleyhq/parley/internal/store/postgres"
+	"github.com/parleyhq/parley/internal/store/testdb"
+)
+
+func openWriters(t *testing.T, writers int) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), testdb.PostgresURL(t), store.OpenOptions{GroupCommitWriters: writers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestGroupCommitBatches: calls that queue while a batch runs share the
+// next transaction (fewer commits than calls), and each is committed.
+func TestGroupCommitBatches(t *testing.T) {
+	t.Parallel()
+	s := openWriters(t, 1)
+	ctx := context.Background()
+	calls0, tx0 := s.GroupCommitStats()
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// Holds the one writer while the others queue.
+		if err := s.InTx(ctx, func(store.Queries) error { <-release; return nil }); err != nil {
+			t.Error(err)
+		}
+	})
+	time.Sleep(50 * time.Millisecond)
+	const n = 40
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.InTx(ctx, func(q store.Queries) error {
+				_, err := q.ProjectCreate(ctx, store.ProjectCreateParams{ID: fmt.Sprintf("b%02d", i), Name: fmt.Sprintf("B%02d", i), Now: time.Now()})
+				return err
+			})
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if _, err := s.ProjectGet(ctx, fmt.Sprintf("b%02d", i)); err != nil {
+			t.Fatalf("call %d committed but its project: %v", i, err)
+		}
+	}
+	calls, tx := s.GroupCommitStats()
+	if calls-calls0 != n+1 || tx-tx0 >= n/2 {
+		t.Fatalf("%d calls in %d transactions, want %d calls in few transactions", calls-calls0, tx-tx0, n+1)
+	}
+}
+
+// TestGroupCommitCommitFails: when the shared COMMIT fails (here a deferred
+// foreign key checked only then), every call of the batch gets the error
+// and none of their work is there: nothing acknowledged is lost. The batch
+// before it is unaffected.
+func TestGroupCommitCommitFails(t *testing.T) {
+	t.Parallel()
+	s := openWriters(t, 1)
+	ctx := context.Background()
+	if err := s.InTx(ctx, func(q store.Queries) error {
+		_, err := groupcommit.Conn(q).Exec(ctx, `CREATE TABLE gc_parent (id TEXT PRIMARY KEY);
+			CREATE TABLE gc_child (id TEXT PRIMARY KEY, parent TEXT REFERENCES gc_parent (id) DEFERRABLE INITIALLY DEFERRED)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var first error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		first = s.InTx(ctx, func(q store.Queries) error {
+			<-release
+			_, err := q.ProjectCreate(ctx, store.ProjectCreateParams{ID: "first", Name: "F", Now: time.Now()})
+			return err
+		})
+	})
+	time.Sleep(50 * time.Millisecond)
+	const n = 20
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.InTx(ctx, func(q store.Queries) error {
+				if i == n/2 {
+					// Fine now; fails the COMMIT.
+					_, err := groupcommit.Conn(q).Exec(ctx, `INSERT INTO gc_child (id, parent) VALUES ('orphan', 'nobody')`)
+					return err
+				}
+				_, err := q.ProjectCreate(ctx, store.ProjectCreateParams{ID: fmt.Sprintf("c%02d", i), Name: fmt.Sprintf("C%02d", i), Now: time.Now()})
+				return err
+			})
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if first != nil {
+		t.Fatalf("the batch before: %v", first)
+	}
+	for i, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "committing transaction") {
+			t.Fatalf("call %d: InTx = %v, want the commit's error", i, err)
+		}
+		if i == n/2 {
+			continue
+		}
+		if _, err := s.ProjectGet(ctx, fmt.Sprintf("c%02d", i)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("call %d failed but its project: %v", i, err)
+		}
+	}
+	// The writer goes on with new transactions.
+	if err := s.InTx(ctx, func(q store.Queries) error {
+		_, err := q.ProjectCreate(ctx, store.ProjectCreateParams{ID: "after", Name: "A", Now: time.Now()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGroupCommitCancelledCaller: a caller whose context ends while its fn
+// runs fails its own call (its statements return the context's error),
+// without ending the transaction the others share.
+func TestGroupCommitCancelledCaller(t *testing.T) {
+	t.Parallel()
+	s := openWriters(t, 1)
+	ctx := context.Background()
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	var other error
+	wg.Go(func() {
+		other = s.InTx(ctx, func(store.Queries) error { <-release; return nil })
+	})
+	time.Sleep(50 * time.Millisecond)
+	cctx, cancel := context.WithCancel(ctx)
+	var cancelled, after error
+	wg.Go(func() {
+		cancelled = s.InTx(cctx, func(q store.Queries) error {
+			cancel()
+			_, err := q.ProjectCreate(cctx, store.ProjectCreateParams{ID: "cancelled", Name: "X", Now: time.Now()})
+			return err
+		})
+	})
+	wg.Go(func() {
+		after = s.InTx(ctx, func(q store.Queries) error {
+			_, err := q.ProjectCreate(ctx, store.ProjectCreateParams{ID: "kept", Name: "K", Now: time.Now()})
+			return err
+		})
+	})
+	time.Sleep(200 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if other != nil || after != nil {
+		t.Fatalf("other calls: %v, %v", other, after)
+	}
+	if cancelled == nil {
+		t.Fatal("the cancelled call succeeded")
+	}
+	if _, err := s.ProjectGet(ctx, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ProjectGet(ctx, "cancelled"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cancelled call's project: %v", err)
+	}
+}

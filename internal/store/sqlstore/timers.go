@@ -1,0 +1,142 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// SessionTimersTake implements store.Queries. The due rows are found
+// through flow_sessions_timeout_idx (the same predicate), in timeout
+// order; clearing timeout_at takes them out of that index, so a taken
+// timeout is never found again, and a session that waits anew gets its
+// new timeout from its sprint's SessionUpdate.
+func (q *Queries) SessionTimersTake(ctx context.Context, p store.SessionTimersTakeParams) ([]store.SessionTimer, error) {
+	const due = `SELECT project_id, contact_id, id, wait_seq, timeout_at FROM flow_sessions
+		WHERE status = 'waiting' AND timeout_at IS NOT NULL AND NOT simulated`
+	var sql string
+	var args []any
+	if p.SessionID != "" {
+		sql, args = due+` AND id = ? AND wait_seq = ?`, []any{p.SessionID, p.Seq}
+	} else {
+		if p.Limit <= 0 {
+			return nil, nil
+		}
+		sql, args = due+` AND timeout_at <= ? ORDER BY timeout_at LIMIT ?`, []any{p.Now.UTC(), p.Limit}
+	}
+	if q.d.Name == "postgres" {
+		// Other processes take other rows rather than wait for these.
+		sql += ` FOR UPDATE SKIP LOCKED`
+	}
+	rows, err := q.w.Query(ctx, sql, args...)
+	taken, err := collect(rows, err, func(r Rows) (store.SessionTimer, error) {
+		var t store.SessionTimer
+		err := r.Scan(&t.ProjectID, &t.ContactID, &t.SessionID, &t.Seq, &t.At)
+		t.At = t.At.UTC()
+		return t, err
+	})
+	if err != nil {
+		return nil, q.translate(err, "finding due session timeouts")
+	}
+	if len(taken) == 0 {
+		return nil, nil
+	}
+	ids := make([]any, len(taken))
+	for i, t := range taken {
+		ids[i] = t.SessionID
+	}
+	marks := strings.Repeat("?, ", len(ids))
+	if _, err := q.w.Exec(ctx, `UPDATE flow_sessions SET timeout_at = NULL WHERE id IN (`+marks[:len(marks)-2]+`)`, ids...); err != nil {
+		return nil, q.translate(err, "taking due session timeouts")
+	}
+	return taken, nil
+}
+
+// SessionExpiriesTake implements store.Queries. The due rows are found
+// through flow_sessions_expiry_idx (the same predicate), in expiry order;
+// marking them expire_queued takes them out of that index, so a taken
+// expiry is never found again.
+func (q *Queries) SessionExpiriesTake(ctx context.Context, p store.SessionTimersTakeParams) ([]store.SessionTimer, error) {
+	const due = `SELECT project_id, contact_id, id, expires_at FROM flow_sessions
+		WHERE status IN ('active', 'waiting') AND NOT simulated AND NOT expire_queued`
+	var sql string
+	var args []any
+	if p.SessionID != "" {
+		sql, args = due+` AND id = ?`, []any{p.SessionID}
+	} else {
+		if p.Limit <= 0 {
+			return nil, nil
+		}
+		sql, args = due+` AND expires_at <= ? ORDER BY expires_at LIMIT ?`, []any{p.Now.UTC(), p.Limit}
+	}
+	if q.d.Name == "postgres" {
+		sql += ` FOR UPDATE SKIP LOCKED`
+	}
+	rows, err := q.w.Query(ctx, sql, args...)
+	taken, err := collect(rows, err, func(r Rows) (store.SessionTimer, error) {
+		var t store.SessionTimer
+		err := r.Scan(&t.ProjectID, &t.ContactID, &t.SessionID, &t.At)
+		t.At = t.At.UTC()
+		return t, err
+	})
+	if err != nil {
+		return nil, q.translate(err, "finding expired sessions")
+	}
+	if len(taken) == 0 {
+		return nil, nil
+	}
+	ids := make([]any, len(taken))
+	for i, t := range taken {
+		ids[i] = t.SessionID
+	}
+	if _, err := q.w.Exec(ctx, `UPDATE flow_sessions SET expire_queued = TRUE WHERE id IN (`+placeholders(len(ids))+`)`, ids...); err != nil {
+		return nil, q.translate(err, "taking expired sessions")
+	}
+	return taken, nil
+}
+
+// ContactEventsPurge implements store.Queries. It walks the inbox in seq
+// order, its primary key: no index of its own is needed.
+func (q *Queries) ContactEventsPurge(ctx context.Context, p store.ContactEventsPurgeParams) (store.ContactEventsPurged, error) {
+	out := store.ContactEventsPurged{Next: p.After}
+	if p.Limit <= 0 {
+		return out, nil
+	}
+	rows, err := q.w.Query(ctx, `SELECT seq, created_at, handled_at FROM contact_events WHERE seq > ? ORDER BY seq LIMIT ?`, p.After, p.Limit)
+	type seen struct {
+		seq     int64
+		created time.Time
+		handled *time.Time
+	}
+	got, err := collect(rows, err, func(r Rows) (seen, error) {
+		var s seen
+		err := r.Scan(&s.seq, &s.created, &s.handled)
+		return s, err
+	})
+	if err != nil {
+		return out, q.translate(err, "finding handled inbox events")
+	}
+	var old []any
+	out.More = len(got) == p.Limit
+	for _, s := range got {
+		if s.handled != nil && s.handled.Before(p.Before) {
+			old = append(old, s.seq)
+		} else if s.handled != nil || !s.created.Before(p.Before) {
+			out.More = false
+			break
+		}
+		out.Next = s.seq
+	}
+	for len(old) > 0 {
+		n := min(len(old), renewChunk)
+		affected, err := q.w.Exec(ctx, `DELETE FROM contact_events WHERE seq IN (`+placeholders(n)+`) AND handled_at IS NOT NULL`, old[:n]...)
+		if err != nil {
+			return out, q.translate(err, "deleting handled inbox events")
+		}
+		out.Deleted += int(affected)
+		old = old[n:]
+	}
+	return out, nil
+}

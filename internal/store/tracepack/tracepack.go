@@ -1,0 +1,111 @@
+// Package tracepack is how a sprint's trace is stored: its events as one
+// JSON array (the form session_traces.events held, and the API and the
+// campaign report read), deflated with a preset dictionary of the words
+// every trace repeats (event kinds, field names, the runner's layout). A
+// parked session's trace — a node entered, an edge taken, a wait and its
+// timer — is ~750 bytes of JSON and ~110 bytes packed, which is most of
+// what a waiting session costs beyond its row.
+//
+// A packed trace starts with a version byte: the dictionary cannot change
+// under stored rows, so a new dictionary is a new version, and Unpack
+// keeps reading every version it ever wrote.
+package tracepack
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/parleyhq/parley/internal/domain"
+)
+
+// v1 marks a trace deflated with dictV1.
+const v1 = 1
+
+// dictV1 is the preset dictionary of version 1: what trace JSON repeats,
+// the most common last (deflate reaches nearer matches more cheaply).
+// Never change it: add a version.
+const dictV1 = `"text":"","value":"message_id":"message":{"type":"text","buttons":[]"status":"completed","error":"llm_called","http_called",` +
+	`"subflow_started","subflow_ended","input_ignored","input_recorded","contact_changed","change":"variable_set","name":"session_ended",` +
+	`"message_out","node_id":"start","data":{"kind":"node_entered","node":"start"}},{"kind":"edge_taken","exit":"next","edge":"e1"}},` +
+	`{"kind":"waiting","name":"reply","seq":1,"at":"2026-01-01T00:00:00.000000000Z"}},{"kind":"timer_set","node_id":"`
+
+var (
+	writers = sync.Pool{New: func() any {
+		w, err := flate.NewWriterDict(io.Discard, flate.DefaultCompression, []byte(dictV1))
+		if err != nil {
+			panic(err) // only for an invalid level
+		}
+		return w
+	}}
+	readers = sync.Pool{New: func() any { return flate.NewReaderDict(bytes.NewReader(nil), []byte(dictV1)) }}
+)
+
+// JSON is the events as one trace row holds them: a JSON array of
+// {"kind", "node_id", "data"}. Their data is JSON already (the runner
+// encoded it) and is written as it is.
+func JSON(events []domain.TraceEvent) []byte {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, e := range events {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"kind":`)
+		writeString(&b, e.Kind)
+		b.WriteString(`,"node_id":`)
+		writeString(&b, e.NodeID)
+		b.WriteString(`,"data":`)
+		if len(e.Data) == 0 {
+			b.WriteString("{}")
+		} else {
+			b.Write(e.Data)
+		}
+		b.WriteByte('}')
+	}
+	b.WriteByte(']')
+	return []byte(b.String())
+}
+
+func writeString(b *strings.Builder, s string) {
+	raw, _ := json.Marshal(s) // a string always encodes
+	b.Write(raw)
+}
+
+// Pack is the events packed: their JSON (see JSON), deflated.
+func Pack(events []domain.TraceEvent) []byte {
+	var out bytes.Buffer
+	out.WriteByte(v1)
+	w := writers.Get().(*flate.Writer)
+	defer writers.Put(w)
+	w.Reset(&out)
+	// Writes to a bytes.Buffer do not fail.
+	_, _ = w.Write(JSON(events))
+	_ = w.Close()
+	return out.Bytes()
+}
+
+// Unpack is the JSON array a packed trace holds.
+func Unpack(packed []byte) ([]byte, error) {
+	if len(packed) == 0 {
+		return nil, errors.New("tracepack: empty")
+	}
+	if packed[0] != v1 {
+		return nil, fmt.Errorf("tracepack: unknown version %d", packed[0])
+	}
+	r := readers.Get().(io.ReadCloser)
+	defer readers.Put(r)
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(packed[1:]), []byte(dictV1)); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if _, err := out.ReadFrom(r); err != nil {
+		return nil, fmt.Errorf("tracepack: %w", err)
+	}
+	return out.Bytes(), nil
+}

@@ -1,0 +1,67 @@
+package tracepack
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/domain"
+)
+
+// TestRoundTrip: Unpack gives back exactly the JSON the events encode to,
+// and a parked session's trace packs to a fraction of it.
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	parked := []domain.TraceEvent{
+		{Kind: "node_entered", NodeID: "start", Data: json.RawMessage(`{"kind":"node_entered","node":"start"}`)},
+		{Kind: "edge_taken", NodeID: "start", Data: json.RawMessage(`{"kind":"edge_taken","node":"start","exit":"next","edge":"e0"}`)},
+		{Kind: "node_entered", NodeID: "split", Data: json.RawMessage(`{"kind":"node_entered","node":"split"}`)},
+		{Kind: "edge_taken", NodeID: "split", Data: json.RawMessage(`{"kind":"edge_taken","node":"split","exit":"b1","edge":"s1"}`)},
+		{Kind: "node_entered", NodeID: "wait1", Data: json.RawMessage(`{"kind":"node_entered","node":"wait1"}`)},
+		{Kind: "waiting", NodeID: "wait1", Data: json.RawMessage(`{"kind":"waiting","node":"wait1","name":"reply","seq":1,"at":"2026-12-05T06:33:39.318692268Z"}`)},
+		{Kind: "timer_set", NodeID: "wait1", Data: json.RawMessage(`{"kind":"timer_set","node":"wait1","name":"reply","seq":1,"at":"2026-12-05T06:33:39.318692268Z"}`)},
+	}
+	cases := []struct {
+		name    string
+		events  []domain.TraceEvent
+		maxSize int
+	}{
+		{"parked session", parked, 160},
+		{"none", nil, 16},
+		{"no data, odd strings", []domain.TraceEvent{{Kind: "error", NodeID: "n\"1\u2028é"}}, 64},
+		{"large", func() []domain.TraceEvent {
+			var evs []domain.TraceEvent
+			for range 200 {
+				evs = append(evs, parked...)
+			}
+			return evs
+		}(), 8000},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			want := JSON(c.events)
+			if !json.Valid(want) {
+				t.Fatalf("JSON is not valid: %s", want)
+			}
+			packed := Pack(c.events)
+			if len(packed) > c.maxSize {
+				t.Errorf("packed %d bytes of JSON into %d, want ≤ %d", len(want), len(packed), c.maxSize)
+			}
+			got, err := Unpack(packed)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("Unpack = %s, %v; want %s", got, err, want)
+			}
+		})
+	}
+}
+
+// TestUnpackRejects: what is not a packed trace is an error, not a panic.
+func TestUnpackRejects(t *testing.T) {
+	t.Parallel()
+	for _, b := range [][]byte{nil, {}, {9, 1, 2}, {1, 0xff, 0xff, 0xff}, []byte("[]")} {
+		if _, err := Unpack(b); err == nil {
+			t.Errorf("Unpack(%q) = nil error", b)
+		}
+	}
+}
