@@ -44,6 +44,9 @@ import (
 	"github.com/parleyhq/parley/internal/store/sqlite"
 )
 
+// webhookBatch is the fake's sandbox.Config.WebhookBatch.
+var webhookBatch int
+
 const (
 	phoneNumberID = "100000000000999"
 	appSecret     = "bench-campaign-secret"
@@ -54,6 +57,7 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "rows in the CSV")
 	rates := flag.String("rates", "80,1000", "messages per second to pace at; empty for none")
 	dur := flag.Duration("for", time.Minute, "how long to measure each rate")
+	flag.IntVar(&webhookBatch, "webhook-batch", 100, "the most status updates the fake puts in one webhook POST when they queue (Meta aggregates up to 1,000; 1: one a POST)")
 	flag.StringVar(&profiles.prefix, "profile", "", "write CPU, mutex and block profiles of each rate's measured window to PREFIX-<rate>-{cpu,mutex,block}.pprof")
 	flag.Parse()
 	if err := run(*rows, *rates, *dur); err != nil {
@@ -93,7 +97,8 @@ func run(rows int, rates string, dur time.Duration) error {
 
 	// PhoneNumberID empty: the fake answers for every bench number.
 	fake := sandbox.New(sandbox.Config{AppSecret: appSecret, AccessToken: accessToken,
-		TemplateReview: sandbox.ReviewBeforeAnswer, StatusDelay: 50 * time.Millisecond})
+		TemplateReview: sandbox.ReviewBeforeAnswer, StatusDelay: 50 * time.Millisecond, WebhookBatch: webhookBatch})
+	fmt.Printf("fake: status webhooks carry up to %d updates when they queue\n", webhookBatch)
 	if err := fake.Start(ctx); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/store/postgres"
@@ -21,7 +22,11 @@ type counters struct {
 	// walSync is pg_stat_wal.wal_sync: WAL flushes of the whole server,
 	// other databases' too (PostgreSQL counts them per cluster only).
 	walSync int64
-	pg      bool
+	// statements and waited are the store's statements and their time
+	// from send to answer (postgres.Store.StatementStats).
+	statements int64
+	waited     time.Duration
+	pg         bool
 }
 
 func (p *parley) counters(ctx context.Context) counters {
@@ -29,6 +34,7 @@ func (p *parley) counters(ctx context.Context) counters {
 	c.calls, c.txs = p.groupCommit()
 	if s, ok := p.app.Store().(*postgres.Store); ok {
 		c.pg = true
+		c.statements, c.waited = s.StatementStats()
 		// Backends publish their counts at most once a second, so both
 		// ends of a phase lag by up to that: small beside a 10 s phase.
 		_ = s.Pool().QueryRow(ctx, `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
@@ -55,6 +61,39 @@ func printCost(what string, a, b counters, ops int) {
 	if b.pg {
 		fmt.Printf("; PostgreSQL commits (xact_commit, reads included) %.2f, WAL flushes (wal_sync, whole server: other databases too) %.2f per %s",
 			float64(b.xactCommit-a.xactCommit)/n, float64(b.walSync-a.walSync)/n, what)
+		if st := b.statements - a.statements; st > 0 {
+			fmt.Printf("; %.1f statements per %s, %.0f µs from send to answer each", float64(st)/n, what,
+				float64((b.waited-a.waited).Microseconds())/float64(st))
+		}
 	}
 	fmt.Println()
+}
+
+// countTexts starts counting statements per text (PostgreSQL) when on.
+func (p *parley) countTexts(on bool) {
+	if s, ok := p.app.Store().(*postgres.Store); ok {
+		s.CountStatementTexts(on)
+	}
+}
+
+// printTexts lists the top statement texts counted since countTexts, per
+// operation of the phase.
+func (p *parley) printTexts(top int, what string, ops int) {
+	s, ok := p.app.Store().(*postgres.Store)
+	if !ok || top <= 0 || ops == 0 {
+		return
+	}
+	texts := s.StatementTexts()
+	s.CountStatementTexts(false)
+	fmt.Printf("  statements per %s, the most frequent first (count per %s, µs from send to answer each):\n", what, what)
+	for i, t := range texts {
+		if i == top {
+			break
+		}
+		sql := strings.Join(strings.Fields(t.SQL), " ")
+		if len(sql) > 110 {
+			sql = sql[:110] + "…"
+		}
+		fmt.Printf("    %6.2f  %5.0f  %s\n", float64(t.N)/float64(ops), float64(t.Waited.Microseconds())/float64(max(1, t.N)), sql)
+	}
 }

@@ -79,6 +79,9 @@ type options struct {
 	cpuprofile    string
 	pgPool        int
 	sweep         []int
+	// statements is how many statement texts to list per phase
+	// (PostgreSQL), the most frequent first.
+	statements int
 }
 
 func main() {
@@ -98,6 +101,7 @@ func main() {
 	flag.StringVar(&o.nodered, "nodered", "auto", "auto: run the Node-RED peer when npm is available; off: skip it")
 	flag.StringVar(&o.noderedDir, "nodered-dir", "", "reuse a directory where node-red@"+NodeREDVersion+" is installed (npm --prefix DIR)")
 	flag.IntVar(&o.pgPool, "pg-pool", 0, "PostgreSQL: pool_max_conns for Parley and the raw commit limit (0: 32, Parley's default unless DATABASE_URL says otherwise)")
+	flag.IntVar(&o.statements, "statements", 0, "PostgreSQL: list this many statement texts per phase, the most frequent first, with their count per operation and time from send to answer")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "directory for CPU, mutex and block profiles of the ingest and exchange phases")
 	var sweep string
 	flag.StringVar(&sweep, "sweep", "", "after the exchange, run it again with each of these customer counts (e.g. 256,1024,2048,4096) and print throughput, latency and cost per count: a closed loop's rate is bounded by customers ÷ latency, so only a rate that stops rising with customers is capacity")
@@ -354,12 +358,13 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 		var c0, c1 counters
 		labelled(ctx, "client", func(ctx context.Context) {
 			st := closedLoop(ctx, "ingest", o.ingestConc, o.warmup, o.duration, ingestOp(hc, p.webhookURL, seeds, o.ingestConc, 1),
-				func() { c0 = p.counters(ctx) }, func() { c1 = p.counters(ctx) })
+				func() { c0 = p.counters(ctx); p.countTexts(o.statements > 0) }, func() { c1 = p.counters(ctx) })
 			r.ingest = &st
 		})
 		stopProf()
 		line("ingest: webhooks acked (3 statuses : 1 inbound)", *r.ingest, "/s")
 		printCost("webhook", c0, c1, r.ingest.OK)
+		p.printTexts(o.statements, "webhook", r.ingest.OK)
 		r.ingestBacklog, _ = p.backlog(ctx)
 		left, took, err := p.drain(ctx, 2*time.Minute)
 		r.ingestDrain = took
@@ -377,7 +382,7 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 		var c0, c1 counters
 		labelled(ctx, "client", func(ctx context.Context) {
 			st := closedLoop(ctx, "exchange", o.exchangeConc, o.warmup, o.duration, exchangeOp(hc, p.targets, g, 2, &timeouts),
-				func() { c0 = p.counters(ctx) }, func() { c1 = p.counters(ctx) })
+				func() { c0 = p.counters(ctx); p.countTexts(o.statements > 0) }, func() { c1 = p.counters(ctx) })
 			r.exchange = &st
 		})
 		stopProf()
@@ -386,6 +391,7 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 			fmt.Printf("  %s group commit: %d writes in %d transactions (%.1f per commit)\n", dbName(o.db), calls-calls0, tx-tx0, float64(calls-calls0)/float64(tx-tx0))
 		}
 		printCost("exchange", c0, c1, r.exchange.OK)
+		p.printTexts(o.statements, "exchange", r.exchange.OK)
 		r.exchangeBacklog, _ = p.backlog(ctx)
 		opened := g.conns.Load() - conns0
 		fmt.Printf("  TCP connections Parley opened to the fake: %d for %d replies (%.2f per reply)\n",

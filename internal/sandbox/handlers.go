@@ -123,6 +123,10 @@ func (s *Server) sendStatuses(pn number, wamid, recipient, opaque string, fail *
 			if st == string(channel.StateFailed) {
 				pe = fail
 			}
+			if s.cfg.WebhookBatch > 1 {
+				s.queueStatus(pn, statusUpdate(wamid, recipient, channel.State(st), opaque, time.Now(), pe))
+				continue
+			}
 			body, err := statusBody(pn, wamid, recipient, channel.State(st), opaque, time.Now(), pe)
 			if err != nil {
 				return

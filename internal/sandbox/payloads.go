@@ -54,6 +54,13 @@ func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
 // statusBody is a status webhook for one of our messages.
 func statusBody(pn number, wamid, recipient string, state channel.State, opaque string, at time.Time, fail *channel.ProviderError) ([]byte, error) {
+	v := messagesValue{MessagingProduct: "whatsapp", Metadata: metadata{pn.Display, pn.ID},
+		Statuses: []map[string]any{statusUpdate(wamid, recipient, state, opaque, at, fail)}}
+	return wrap(pn.WABA, "messages", v)
+}
+
+// statusUpdate is one entry of a webhook's statuses.
+func statusUpdate(wamid, recipient string, state channel.State, opaque string, at time.Time, fail *channel.ProviderError) map[string]any {
 	st := map[string]any{"id": wamid, "status": string(state), "timestamp": unix(at), "recipient_id": recipient}
 	if opaque != "" {
 		st["biz_opaque_callback_data"] = opaque
@@ -65,8 +72,7 @@ func statusBody(pn number, wamid, recipient string, state channel.State, opaque 
 		st["errors"] = []map[string]any{{"code": fail.Code, "title": fail.Title, "message": fail.Title,
 			"error_data": map[string]any{"details": fail.Details}}}
 	}
-	v := messagesValue{MessagingProduct: "whatsapp", Metadata: metadata{pn.Display, pn.ID}, Statuses: []map[string]any{st}}
-	return wrap(pn.WABA, "messages", v)
+	return st
 }
 
 // templateStatusBody is a message_template_status_update webhook.

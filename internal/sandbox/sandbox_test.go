@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,11 +34,14 @@ type receiver struct {
 	events []channel.Event
 	bad    int
 	ch     chan struct{}
+	// slow is how long each POST takes to answer (nanoseconds).
+	slow atomic.Int64
 }
 
 func newReceiver() *receiver { return &receiver{ch: make(chan struct{}, 1000)} }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	time.Sleep(time.Duration(r.slow.Load()))
 	body, _ := io.ReadAll(req.Body)
 	if !whatsapp.VerifySignature(body, req.Header.Get(whatsapp.SignatureHeader), secret) {
 		r.mu.Lock()

@@ -52,6 +52,12 @@ type Config struct {
 	// NoDelay sends them at once, as fast as a platform can (a receipt
 	// can then overtake the send's answer).
 	StatusDelay time.Duration
+	// WebhookBatch is the most status updates one WhatsApp webhook POST
+	// carries. Above 1, statuses queue for a few posters that each take
+	// what is queued when they are free: one a POST when idle, many when
+	// busy, as Meta aggregates notifications (up to 1,000 updates a POST, not
+	// guaranteed). Default 1: each status in its own POST.
+	WebhookBatch int
 	// ReceiptsFirst makes the Messenger, Instagram and Viber fakes send
 	// a message's receipts (and wait for them to be acknowledged) BEFORE
 	// answering the send — the order a platform may use — so a receipt
@@ -86,6 +92,7 @@ func (c Config) withDefaults() Config {
 	if c.Statuses == nil {
 		c.Statuses = []string{"sent", "delivered", "read"}
 	}
+	c.WebhookBatch = min(max(c.WebhookBatch, 1), 1000)
 	if c.TemplateApprovalDelay == 0 {
 		c.TemplateApprovalDelay = 3 * time.Second
 	}
@@ -187,6 +194,8 @@ type Server struct {
 	// `parley sandbox send` to show; replySeq numbers them.
 	replies  []Reply
 	replySeq int
+	// batcher aggregates status webhooks (Config.WebhookBatch).
+	batcher statusBatcher
 
 	srv *http.Server
 	ln  net.Listener

@@ -64,6 +64,10 @@ type Config struct {
 	// whole transaction). Nil: single statements get a savepoint like any
 	// call (PostgreSQL aborts the transaction on any error).
 	SingleKeepsTx func(err error) bool
+	// Chain sends two savepoint statements in one round trip ("RELEASE
+	// …; SAVEPOINT …"), for a database across a network (PostgreSQL);
+	// SQLite runs in the process and needs no round trips saved.
+	Chain bool
 	// Idle runs in the writer after each batch, with no transaction open
 	// (SQLite prepares the statements first met inside the batch).
 	Idle func()
@@ -262,6 +266,11 @@ type batch struct {
 	// ok are the calls whose fn succeeded; they are answered after the
 	// commit.
 	ok []*call
+	// open: the savepoint of the last call, which succeeded, is not
+	// released yet. The next call's savepoint releases it first (in the
+	// same round trip when Config.Chain), and the commit releases the
+	// last one, so a call costs one savepoint statement, not two.
+	open bool
 }
 
 // run is a writer: it finishes b, if any, then takes batch after batch
@@ -344,16 +353,48 @@ func (g *Committer) process(b *batch) {
 			g.settleOne(b, c, g.call(b, c))
 			continue
 		}
-		if _, err := b.tx.Conn().Exec(context.Background(), sqlSavepoint); err != nil {
-			// Only a transaction the database already ended fails here.
-			c.answer(outcome{err: fmt.Errorf("starting a savepoint: %w", err)})
+		if err := g.savepoint(b); err != nil {
+			// Only a transaction the database already ended fails here
+			// (a call before this one lost it and swallowed the error):
+			// the calls that ran in it are failed, and this one begins a
+			// new transaction.
 			g.abort(b, err)
-			continue
+			err = g.begin(b)
+			if err == nil {
+				err = g.savepoint(b)
+			}
+			if err != nil {
+				c.answer(outcome{err: fmt.Errorf("starting a savepoint: %w", err)})
+				if b.tx != nil {
+					g.abort(b, err)
+				}
+				continue
+			}
 		}
 		g.calls.Add(1)
 		g.settle(b, c, g.call(b, c))
 	}
 	g.finish(b)
+}
+
+// savepoint starts the next call's savepoint, releasing the last call's
+// first. A release that fails means the transaction is lost; the caller
+// aborts the batch, which fails that last call too.
+func (g *Committer) savepoint(b *batch) error {
+	conn := b.tx.Conn()
+	bg := context.Background()
+	if b.open {
+		b.open = false
+		if g.cfg.Chain {
+			_, err := conn.Exec(bg, sqlRelease+"; "+sqlSavepoint)
+			return err
+		}
+		if _, err := conn.Exec(bg, sqlRelease); err != nil {
+			return err
+		}
+	}
+	_, err := conn.Exec(bg, sqlSavepoint)
+	return err
 }
 
 // begin starts b's transaction.
@@ -400,24 +441,22 @@ func (g *Committer) call(b *batch, c *call) (o outcome) {
 	return outcome{err: err}
 }
 
-// settle ends c's savepoint: released when fn succeeded, rolled back
-// otherwise. If the database cannot do that, the transaction is gone and
-// the batch is aborted.
+// settle ends c's savepoint: left open for the next savepoint or the
+// commit to release when fn succeeded, rolled back otherwise. If the
+// database cannot roll back, the transaction is gone and the batch is
+// aborted.
 func (g *Committer) settle(b *batch, c *call, o outcome) {
+	if o.ok() {
+		b.ok = append(b.ok, c)
+		b.open = true
+		return
+	}
 	bg := context.Background()
 	conn := b.tx.Conn()
-	if o.ok() {
-		_, err := conn.Exec(bg, sqlRelease)
-		if err == nil {
-			b.ok = append(b.ok, c)
-			return
-		}
-		// fn's work may be gone already; try to undo it, and tell the
-		// caller it was not committed in any case.
-		o.err = fmt.Errorf("releasing the savepoint of this transaction: %w", err)
-	}
-	_, err := conn.Exec(bg, sqlRollbackTo)
-	if err == nil {
+	var err error
+	if g.cfg.Chain {
+		_, err = conn.Exec(bg, sqlRollbackTo+"; "+sqlRelease)
+	} else if _, err = conn.Exec(bg, sqlRollbackTo); err == nil {
 		_, err = conn.Exec(bg, sqlRelease)
 	}
 	c.after = nil
@@ -466,7 +505,7 @@ func (g *Committer) abort(b *batch, cause error) {
 	for _, c := range b.ok {
 		c.answer(outcome{err: err})
 	}
-	b.tx, b.ok = nil, nil
+	b.tx, b.ok, b.open = nil, nil, false
 }
 
 // finish commits b and answers the calls whose fn succeeded.
@@ -476,9 +515,10 @@ func (g *Committer) finish(b *batch) {
 	}
 	if len(b.ok) == 0 {
 		_ = b.tx.Rollback()
-		b.tx = nil
+		b.tx, b.open = nil, false
 		return
 	}
+	// The commit also releases the last call's savepoint, if open.
 	err := b.tx.Commit()
 	if err != nil {
 		err = fmt.Errorf("committing transaction: %w", err)
@@ -486,7 +526,7 @@ func (g *Committer) finish(b *batch) {
 	for _, c := range b.ok {
 		c.answer(outcome{err: err})
 	}
-	b.tx, b.ok = nil, nil
+	b.tx, b.ok, b.open = nil, nil, false
 }
 
 // callQueries are the Queries one call's fn gets: the batch's, but with its

@@ -32,6 +32,7 @@ func newGroupCommit(s *Store, writers int) *groupcommit.Committer {
 		Begin:    s.beginBatch,
 		Writers:  writers,
 		MaxBatch: maxBatch,
+		Chain:    true,
 		// SingleKeepsTx stays nil: any failed statement aborts a
 		// PostgreSQL transaction, so every call needs its savepoint.
 	})

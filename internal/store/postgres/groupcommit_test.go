@@ -55,8 +55,26 @@ func TestGroupCommitBatches(t *testing.T) {
 		})
 	}
 	time.Sleep(200 * time.Millisecond)
+	s.CountStatementTexts(true)
 	close(release)
 	wg.Wait()
+	// A call's savepoint is released by the next one's, in the same round
+	// trip, or by the commit: one savepoint statement a call, never two.
+	savepoints, inserts := 0, 0
+	for _, st := range s.StatementTexts() {
+		switch {
+		case strings.Contains(st.SQL, "parley_call"):
+			if st.SQL != "SAVEPOINT parley_call" && st.SQL != "RELEASE parley_call; SAVEPOINT parley_call" {
+				t.Errorf("%d × %q: want only SAVEPOINT and RELEASE chained with it", st.N, st.SQL)
+			}
+			savepoints += int(st.N)
+		case strings.HasPrefix(st.SQL, "INSERT INTO projects"):
+			inserts += int(st.N)
+		}
+	}
+	if inserts != n || savepoints > n || savepoints < n/2 {
+		t.Errorf("%d savepoint statements for %d calls, want at most one each (a batch of one call has none)", savepoints, inserts)
+	}
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("call %d: %v", i, err)

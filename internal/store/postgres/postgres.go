@@ -38,6 +38,8 @@ type Store struct {
 	dialect sqlstore.Dialect
 	// gc batches concurrent InTx calls into shared transactions.
 	gc *groupcommit.Committer
+	// counter counts statements and their round trips (StatementStats).
+	counter *statementCounter
 }
 
 var _ store.Store = (*Store)(nil)
@@ -57,6 +59,8 @@ func Open(ctx context.Context, url string, opts store.OpenOptions) (*Store, erro
 		// job workers and River's listener; too few for a server.
 		cfg.MaxConns = 32
 	}
+	counter := &statementCounter{}
+	cfg.ConnConfig.Tracer = counter
 	where := net.JoinHostPort(cfg.ConnConfig.Host, fmt.Sprint(cfg.ConnConfig.Port))
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -68,7 +72,7 @@ func Open(ctx context.Context, url string, opts store.OpenOptions) (*Store, erro
 		pool.Close()
 		return nil, fmt.Errorf("connecting to PostgreSQL at %s (database %q): %s", where, cfg.ConnConfig.Database, conciseError(err))
 	}
-	s := &Store{pool: pool, dialect: Dialect()}
+	s := &Store{pool: pool, dialect: Dialect(), counter: counter}
 	if opts.Jobs != nil {
 		rc := *opts.Jobs
 		if rc.Logger == nil {
