@@ -87,3 +87,25 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("types %v", got)
 	}
 }
+
+func TestSendErrorText(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("the text is required")
+	tests := []struct {
+		name string
+		err  *SendError
+		want string
+	}{
+		{"cause repeated in details is said once", &SendError{Class: Permanent, Title: "invalid message", Details: cause.Error(), Err: cause},
+			"send permanent: invalid message: the text is required"},
+		{"a cause of its own is added", &SendError{Class: Retryable, Code: 131000, HTTPStatus: 500, Title: "Something went wrong", Err: cause},
+			"send retryable: code 131000 (HTTP 500): Something went wrong: the text is required"},
+		{"details equal to the title are said once", &SendError{Class: Throttled, Title: "Rate limit", Details: "Rate limit"},
+			"send throttled: Rate limit"},
+	}
+	for _, tc := range tests {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -104,7 +104,9 @@ func (e *SendError) Error() string {
 	if e.Details != "" && e.Details != e.Title {
 		msg += ": " + e.Details
 	}
-	if e.Err != nil {
+	// Details often is the cause's text (a message refused before the
+	// call): said once.
+	if e.Err != nil && e.Err.Error() != e.Details {
 		msg += ": " + e.Err.Error()
 	}
 	return msg
