@@ -32,6 +32,11 @@ const waiting = `{"nodes":[
  {"id":"e5","source":"ask","sourceHandle":"timeout","target":"late"}
 ]}`
 
+// waitingLong is waiting started by "order", with an hour to answer: Ann's
+// reply must find her session still waiting however long the copies take
+// (under the race detector, longer than waiting's 12 s).
+var waitingLong = strings.NewReplacer(`"keywords":["hi"]`, `"keywords":["order"]`, `"timeout_seconds":12`, `"timeout_seconds":3600`).Replace(waiting)
+
 const (
 	ann = "15551230001" // answers after the move
 	bob = "15551230002" // never answers: his timer fires after the move
@@ -71,6 +76,7 @@ func TestCopyRoundTrip(t *testing.T) {
 	chID := ch["id"].(string)
 	fake.SetWebhookURL(a.Base + "/webhooks/whatsapp/" + chID)
 	a.Publish("Booking", waiting)
+	a.Publish("Booking, no hurry", waitingLong)
 	tpl := a.Must("POST", "/templates/", map[string]any{"channel_id": chID, "name": "moved", "language": "en_US", "category": "UTILITY",
 		"components": []any{map[string]any{"type": "BODY", "text": "Hi {{1}}, your order moved.", "example": map[string]any{"body_text": []any{[]any{"Ann"}}}}}},
 		http.StatusCreated)
@@ -97,8 +103,8 @@ func TestCopyRoundTrip(t *testing.T) {
 	// A WhatsApp Flow (form) made at the fake, and an LLM provider with a sealed key.
 	a.Must("POST", "/whatsapp-flows/", map[string]any{"name": "Visit", "template": "appointment_booking", "channel_id": chID}, http.StatusCreated)
 	a.Must("POST", "/ai/providers/", map[string]any{"name": "Local", "base_url": "http://127.0.0.1:11434/v1", "model": "llama3", "api_key": "sk-moved"}, http.StatusCreated)
-	for _, who := range []string{ann, bob} {
-		if _, err := fake.SendInbound(ctx, sandbox.Inbound{From: who, Name: "Pat", Text: "hi"}); err != nil {
+	for who, text := range map[string]string{ann: "order", bob: "hi"} {
+		if _, err := fake.SendInbound(ctx, sandbox.Inbound{From: who, Name: "Pat", Text: text}); err != nil {
 			t.Fatal(err)
 		}
 	}
