@@ -727,6 +727,51 @@ func TestSharedKeywordWarning(t *testing.T) {
 	}
 }
 
+// TestReservedKeywordWarning: a trigger keyword that is one of the
+// project's opt-out or opt-in words (answered before any flow) is warned
+// about; with the project's words changed or turned off, by what they are.
+func TestReservedKeywordWarning(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		settings string // the project's settings; "" leaves the built-in words
+		keyword  string
+		want     string // "" for no warning, else a part of the message
+	}{
+		{"the built-in opt-in word", "", "Start", `"start" is this project's opt-in word`},
+		{"the built-in opt-out word", "", "stop", `"stop" is this project's opt-out word`},
+		{"an ordinary word", "", "order", ""},
+		{"the project's own opt-in word", `{"keywords":{"opt_in":["ANCORA"]}}`, "ancora", "opt-in word"},
+		{"a built-in word the project replaced", `{"keywords":{"opt_in":["ANCORA"]}}`, "start", ""},
+		{"words turned off", `{"keywords":{"enabled":false}}`, "stop", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			if tc.settings != "" {
+				if _, err := f.st.ProjectUpdate(f.ctx, store.ProjectUpdateParams{ID: f.project, Settings: json.RawMessage(tc.settings), Now: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fl := f.create("Keyword", strings.Replace(valid, `"keywords":["hi"]`, `"keywords":["`+tc.keyword+`"]`, 1), true)
+			var found *flow.Problem
+			for i, p := range fl.Problems {
+				if p.Code == flow.CodeReservedKeyword {
+					found = &fl.Problems[i]
+				}
+			}
+			switch {
+			case tc.want == "" && found != nil:
+				t.Fatalf("warned: %+v", *found)
+			case tc.want != "" && (found == nil || found.Severity != flow.SeverityWarning || !strings.Contains(found.Message, tc.want) ||
+				!strings.HasSuffix(found.Pointer, "/data/trigger/keywords/0")):
+				t.Fatalf("reserved keyword problem = %+v, want a warning at the keyword saying %q (all: %v)", found, tc.want, codes(fl.Problems))
+			}
+		})
+	}
+}
+
 // TestUnavailableChannelTypeTrigger: a trigger on a channel type the
 // build cannot connect (the registry's list) is a lint error that blocks
 // publishing.

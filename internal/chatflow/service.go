@@ -49,6 +49,9 @@ type Store interface {
 	// AIProviderList lets the linter tell when ai_agent nodes have no
 	// provider to call.
 	AIProviderList(ctx context.Context, projectID string) ([]store.AIProvider, error)
+	// ProjectGet reads the project's opt-out and opt-in words, which a
+	// trigger keyword must not be.
+	ProjectGet(ctx context.Context, id string) (domain.Project, error)
 	actorQueries
 }
 
@@ -208,10 +211,21 @@ func (s *Service) sharedKeywords(ctx context.Context, f store.Flow, g flow.Graph
 			break
 		}
 	}
+	project, err := s.store.ProjectGet(ctx, f.ProjectID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the project's opt-out and opt-in words: %w", err)
+	}
+	builtin := domain.ProjectKeywords(project.Settings)
 	var out []flow.Problem
 	for k, kw := range t.Keywords {
 		kw = strings.ToLower(strings.TrimSpace(kw))
 		if kw == "" {
+			continue
+		}
+		pointer := fmt.Sprintf("/flow_data/nodes/%d/data/trigger/keywords/%d", start, k)
+		if taken := builtin.Taken(kw); taken != "" {
+			out = append(out, flow.Problem{Severity: flow.SeverityWarning, Code: flow.CodeReservedKeyword, NodeID: nodeIDAt(g, start), Pointer: pointer,
+				Message: fmt.Sprintf("keyword %q is this project's %s word, which Parley answers before any flow: it never starts this flow — use another keyword, or change the project's words in Settings", kw, taken)})
 			continue
 		}
 		for _, o := range published {
@@ -234,7 +248,7 @@ func (s *Service) sharedKeywords(ctx context.Context, f store.Flow, g flow.Graph
 			msg := fmt.Sprintf("keyword %q is also a keyword of the published flow %q; %q answers it (of two published flows with the same keyword, the older one answers) — use another keyword in one of them",
 				kw, o.Name, answers)
 			out = append(out, flow.Problem{Severity: flow.SeverityWarning, Code: flow.CodeSharedKeyword, NodeID: nodeIDAt(g, start),
-				Pointer: fmt.Sprintf("/flow_data/nodes/%d/data/trigger/keywords/%d", start, k), Message: msg})
+				Pointer: pointer, Message: msg})
 		}
 	}
 	return out, nil

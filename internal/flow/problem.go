@@ -67,6 +67,10 @@ const (
 	// CodeSharedKeyword: another published flow has the same keyword (a
 	// warning naming the flow that answers it).
 	CodeSharedKeyword = "shared_keyword"
+	// CodeReservedKeyword: a trigger keyword is one of the project's
+	// opt-out or opt-in words, which are answered before any flow (a
+	// warning: that keyword never starts the flow).
+	CodeReservedKeyword = "reserved_keyword"
 )
 
 // Problem is one finding of the linter.

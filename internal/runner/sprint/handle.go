@@ -199,11 +199,9 @@ func (h *Handler) keywords(ctx context.Context, sp *sprint, live *domain.FlowSes
 	if err != nil || kw.Disabled {
 		return false, err
 	}
-	optOut, optIn := kw.OptOut, kw.OptIn
-	word := strings.ToUpper(strings.TrimSpace(in.Text))
 	now := h.c.Clock.Now()
-	switch {
-	case slices.ContainsFunc(optOut, func(k string) bool { return strings.EqualFold(k, word) }):
+	switch kw.Taken(in.Text) {
+	case "opt-out":
 		sp.contact.OptedOut, sp.contact.OptedOutAt, sp.changed = true, &now, true
 		sp.result = "opted out"
 		sp.notices = append(sp.notices, engine.Message{Type: engine.MessageText, Text: "You are unsubscribed and will get no more messages. Reply START to subscribe again."})
@@ -211,7 +209,7 @@ func (h *Handler) keywords(ctx context.Context, sp *sprint, live *domain.FlowSes
 			return true, h.interrupt(ctx, sp, *live, "the contact opted out")
 		}
 		return true, nil
-	case slices.ContainsFunc(optIn, func(k string) bool { return strings.EqualFold(k, word) }):
+	case "opt-in":
 		sp.contact.OptedOut, sp.contact.OptedOutAt, sp.changed = false, nil, true
 		sp.result = "opted in"
 		sp.notices = append(sp.notices, engine.Message{Type: engine.MessageText, Text: "You are subscribed again."})

@@ -84,7 +84,7 @@ type Handler struct {
 	stopStats chan struct{}
 	statsDone chan struct{}
 	// projectWords are projects' keyword settings (see projectKeywords).
-	projectWords shortcache.Cache[Keywords]
+	projectWords shortcache.Cache[domain.Keywords]
 	// lockContacts: the database has concurrent writers (PostgreSQL), so
 	// a sprint's commit locks its contact's row.
 	lockContacts bool
