@@ -7,18 +7,19 @@ import (
 	"runtime/pprof"
 )
 
-// profiles writes the profiles of each rate's measured window when
+// profiles writes the profiles of the ingest and of each rate's measured window when
 // -profile names a prefix: CPU, mutex contention and blocking, the three
 // views that show a serial step.
 var profiles struct{ prefix string }
 
 // profileStart starts the CPU profile and the mutex and block samplers
-// for rate; the returned func writes them.
-func profileStart(rate float64) (func() error, error) {
+// for the phase named label (a rate, or "ingest"); the returned func
+// writes them.
+func profileStart(label string) (func() error, error) {
 	if profiles.prefix == "" {
 		return func() error { return nil }, nil
 	}
-	name := func(kind string) string { return fmt.Sprintf("%s-%g-%s.pprof", profiles.prefix, rate, kind) }
+	name := func(kind string) string { return fmt.Sprintf("%s-%s-%s.pprof", profiles.prefix, label, kind) }
 	f, err := os.Create(name("cpu"))
 	if err != nil {
 		return nil, err

@@ -240,11 +240,11 @@ type classifier struct {
 	ncols    int
 	phoneIdx int
 	tzIdx    int
-	seen     map[uint64]int64
+	seen     *phoneSet
 }
 
 func newClassifier(m store.DatasetMapping, columns []string) *classifier {
-	c := &classifier{m: m, ncols: len(columns), phoneIdx: -1, tzIdx: -1, seen: map[uint64]int64{}}
+	c := &classifier{m: m, ncols: len(columns), phoneIdx: -1, tzIdx: -1, seen: newPhoneSet()}
 	for i, col := range columns {
 		if col == m.PhoneColumn && c.phoneIdx < 0 {
 			c.phoneIdx = i
@@ -294,13 +294,15 @@ func (c *classifier) dedupe(r *store.DatasetRow) {
 	if r.Status != store.RowValid {
 		return
 	}
+	// An E.164 number is at most 15 digits after its "+": a uint64.
 	key, _ := strconv.ParseUint(r.Phone[1:], 10, 64)
-	if first, ok := c.seen[key]; ok {
-		r.Status, r.DuplicateOf, r.Reason = store.RowDuplicate, first, fmt.Sprintf("the same phone as row %d", first)
-		return
+	if first, ok := c.seen.firstOrAdd(key, uint32(r.RowNum)); ok {
+		r.Status, r.DuplicateOf, r.Reason = store.RowDuplicate, int64(first), fmt.Sprintf("the same phone as row %d", first)
 	}
-	c.seen[key] = r.RowNum
 }
+
+// release frees the phones remembered; the classifier must not dedupe after.
+func (c *classifier) release() { c.seen.release() }
 
 // parseAll parses rows on every CPU.
 func (c *classifier) parseAll(rows []store.DatasetRow, errs []error) {

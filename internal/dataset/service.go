@@ -225,6 +225,7 @@ func (s *Service) ingest(ctx context.Context, d store.Dataset, path string) (sto
 		return d, fmt.Errorf("reading the file: %w", err)
 	}
 	cl := newClassifier(d.Mapping, d.Columns)
+	defer cl.release()
 	counts := counter{}
 	// Three stages: this goroutine reads records; each batch's phones are
 	// parsed on every CPU, then de-duplicated in row order; one writer
@@ -368,6 +369,7 @@ func (s *Service) SetMapping(ctx context.Context, r store.Ref, m store.DatasetMa
 // remap re-classifies the stored rows under the dataset's mapping.
 func (s *Service) remap(ctx context.Context, d store.Dataset) (store.Dataset, error) {
 	cl := newClassifier(d.Mapping, d.Columns)
+	defer cl.release()
 	counts := counter{}
 	var after int64
 	for {
