@@ -45,8 +45,16 @@ import (
 	"github.com/parleyhq/parley/internal/store/sqlite"
 )
 
-// webhookBatch is the fake's sandbox.Config.WebhookBatch.
-var webhookBatch int
+// options are the bench's flags.
+type options struct {
+	rows  int
+	rates string
+	dur   time.Duration
+	// webhookBatch is the fake's sandbox.Config.WebhookBatch.
+	webhookBatch int
+	// profile, when set, is the prefix of the profiles written (profileStart).
+	profile string
+}
 
 const (
 	phoneNumberID = "100000000000999"
@@ -55,19 +63,21 @@ const (
 )
 
 func main() {
-	rows := flag.Int("rows", 1_000_000, "rows in the CSV")
-	rates := flag.String("rates", "80,1000", "messages per second to pace at; empty for none")
-	dur := flag.Duration("for", time.Minute, "how long to measure each rate")
-	flag.IntVar(&webhookBatch, "webhook-batch", 100, "the most status updates the fake puts in one webhook POST when they queue (Meta aggregates up to 1,000; 1: one a POST)")
-	flag.StringVar(&profiles.prefix, "profile", "", "write CPU, mutex and block profiles of each rate's measured window to PREFIX-<rate>-{cpu,mutex,block}.pprof")
+	var o options
+	flag.IntVar(&o.rows, "rows", 1_000_000, "rows in the CSV")
+	flag.StringVar(&o.rates, "rates", "80,1000", "messages per second to pace at; empty for none")
+	flag.DurationVar(&o.dur, "for", time.Minute, "how long to measure each rate")
+	flag.IntVar(&o.webhookBatch, "webhook-batch", 100, "the most status updates the fake puts in one webhook POST when they queue (Meta aggregates up to 1,000; 1: one a POST)")
+	flag.StringVar(&o.profile, "profile", "", "write CPU, mutex and block profiles of the ingest and of each rate's measured window to PREFIX-{ingest,<rate>}-{cpu,mutex,block}.pprof")
 	flag.Parse()
-	if err := run(*rows, *rates, *dur); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/campaign:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rows int, rates string, dur time.Duration) error {
+func run(o options) error {
+	rows := o.rows
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "parley-bench-campaign-")
 	if err != nil {
@@ -98,8 +108,8 @@ func run(rows int, rates string, dur time.Duration) error {
 
 	// PhoneNumberID empty: the fake answers for every bench number.
 	fake := sandbox.New(sandbox.Config{AppSecret: appSecret, AccessToken: accessToken,
-		TemplateReview: sandbox.ReviewBeforeAnswer, StatusDelay: 50 * time.Millisecond, WebhookBatch: webhookBatch})
-	fmt.Printf("fake: status webhooks carry up to %d updates when they queue\n", webhookBatch)
+		TemplateReview: sandbox.ReviewBeforeAnswer, StatusDelay: 50 * time.Millisecond, WebhookBatch: o.webhookBatch})
+	fmt.Printf("fake: status webhooks carry up to %d updates when they queue\n", o.webhookBatch)
 	if err := fake.Start(ctx); err != nil {
 		return err
 	}
@@ -108,6 +118,7 @@ func run(rows int, rates string, dur time.Duration) error {
 	if err != nil {
 		return err
 	}
+	p.profile = o.profile
 	defer func() { _ = p.app.Stop() }()
 	if rows > 0 {
 		// (-rows 0: the pacing runs alone.)
@@ -115,7 +126,7 @@ func run(rows int, rates string, dur time.Duration) error {
 			return err
 		}
 	}
-	if rates == "" {
+	if o.rates == "" {
 		return nil
 	}
 	rec, err := newRecorder(fake)
@@ -125,12 +136,12 @@ func run(rows int, rates string, dur time.Duration) error {
 	if err := p.app.AllowEndpoint(rec.url); err != nil {
 		return err
 	}
-	for _, r := range strings.Split(rates, ",") {
+	for _, r := range strings.Split(o.rates, ",") {
 		rate, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("-rates: %q is not a rate", r)
 		}
-		if err := p.pacing(ctx, fake, rec, rate, dur); err != nil {
+		if err := p.pacing(ctx, fake, rec, rate, o.dur); err != nil {
 			return err
 		}
 	}
@@ -144,7 +155,7 @@ func (p *parley) ingest(csvPath string, rows int) error {
 	// the peak is the ingest's own.
 	debug.FreeOSMemory()
 	fmt.Printf("resident before the ingest: %.0f MB\n", float64(procStatus("VmRSS"))/1e6)
-	stopProfile, err := profileStart("ingest")
+	stopProfile, err := profileStart(p.profile, "ingest")
 	if err != nil {
 		return err
 	}
@@ -318,6 +329,8 @@ type parley struct {
 	channelID string
 	flowID    string
 	hiFlow    bool
+	// profile is the prefix of the profiles to write; empty for none.
+	profile string
 }
 
 func startParley(ctx context.Context, dataDir string, fake *sandbox.Server) (*parley, error) {

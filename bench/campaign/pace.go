@@ -174,7 +174,7 @@ func (p *parley) pacing(ctx context.Context, fake *sandbox.Server, rec *recorder
 		}
 	}()
 	time.Sleep(warm)
-	stopProfile, err := profileStart(fmt.Sprintf("%g", rate))
+	stopProfile, err := profileStart(p.profile, fmt.Sprintf("%g", rate))
 	if err != nil {
 		return err
 	}

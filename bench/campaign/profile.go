@@ -7,19 +7,15 @@ import (
 	"runtime/pprof"
 )
 
-// profiles writes the profiles of the ingest and of each rate's measured window when
-// -profile names a prefix: CPU, mutex contention and blocking, the three
-// views that show a serial step.
-var profiles struct{ prefix string }
-
 // profileStart starts the CPU profile and the mutex and block samplers
-// for the phase named label (a rate, or "ingest"); the returned func
-// writes them.
-func profileStart(label string) (func() error, error) {
-	if profiles.prefix == "" {
+// for the phase named label (a rate, or "ingest") when prefix (-profile)
+// is set: CPU, mutex contention and blocking, the three views that show a
+// serial step. The returned func writes them to PREFIX-LABEL-KIND.pprof.
+func profileStart(prefix, label string) (func() error, error) {
+	if prefix == "" {
 		return func() error { return nil }, nil
 	}
-	name := func(kind string) string { return fmt.Sprintf("%s-%s-%s.pprof", profiles.prefix, label, kind) }
+	name := func(kind string) string { return fmt.Sprintf("%s-%s-%s.pprof", prefix, label, kind) }
 	f, err := os.Create(name("cpu"))
 	if err != nil {
 		return nil, err
