@@ -127,10 +127,9 @@ func TestKillNine(t *testing.T) {
 	const perContact = 8
 	customers := &killharness.Customers{Fake: fake, Slots: slots, PerContact: perContact, Phone: "1555%07d", Tag: "CRASH"}
 	customers.Start(ctx)
-	acked := func() int {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return len(m.acked)
+	acked := func() (n int) {
+		m.Locked(func() { n = len(m.acked) })
+		return n
 	}
 
 	// The kills: at random moments, including right after a start (while
@@ -212,15 +211,16 @@ func TestKillNine(t *testing.T) {
 
 	// Exactly once: each acknowledged inbound message is stored once, is
 	// handled once as an inbox event, and got exactly one reply, in order.
-	m.mu.Lock()
 	ackedIn := map[string]bool{}
-	for id := range m.acked {
-		ackedIn[id] = true
-	}
-	ackedStates := m.ackedStates
-	refused := append([]string(nil), m.refused...)
-	hooks, attempts, failures := m.ackedHooks, m.attempts, m.failures
-	m.mu.Unlock()
+	var ackedStates map[string]map[string]int
+	var hooks [3]int
+	m.Locked(func() {
+		for id := range m.acked {
+			ackedIn[id] = true
+		}
+		ackedStates, hooks = m.ackedStates, m.ackedHooks
+	})
+	attempts, failures, refused := m.Stats()
 	if len(refused) > 0 {
 		t.Errorf("%d valid webhooks were refused with a 4xx, e.g. %s", len(refused), refused[0])
 	}
@@ -388,7 +388,7 @@ func TestKillNine(t *testing.T) {
   jobs left running by killed processes: %v, %s`,
 		dbName, len(ks), killPhase.Round(time.Millisecond), built.Round(time.Millisecond), time.Since(began).Round(time.Millisecond),
 		hit.receive, hit.sprint, hit.send, hit.status,
-		len(sent), hooks[kindInbound], hooks[kindStatus], attempts, failures,
+		len(sent), hooks[killharness.KindInbound], hooks[killharness.KindStatus], attempts, failures,
 		len(inRows), len(outStatus), len(g.Copies()), extra, windowTotal,
 		orphans, orphanNote)
 	if len(dupLines) > 0 {

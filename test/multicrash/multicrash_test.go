@@ -15,12 +15,9 @@
 package multicrash_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -29,7 +26,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -193,14 +189,13 @@ func TestThreeProcessesKilledAtRandom(t *testing.T) {
 
 	// Exactly once in the database: each acknowledged inbound message is
 	// stored once, handled once, and got exactly its reply, in order.
-	m.mu.Lock()
 	ackedIn := map[string]bool{}
-	for id := range m.acked {
-		ackedIn[id] = true
-	}
-	refused := append([]string(nil), m.refused...)
-	attempts, failures := m.attempts, m.failures
-	m.mu.Unlock()
+	m.Locked(func() {
+		for id := range m.acked {
+			ackedIn[id] = true
+		}
+	})
+	attempts, failures, refused := m.Stats()
 	if len(refused) > 0 {
 		t.Errorf("%d valid webhooks were refused with a 4xx, e.g. %s", len(refused), refused[0])
 	}
@@ -355,89 +350,19 @@ func tails(procs []*killharness.Proc) string {
 // balancer in front of them), and is retried until it gets a 200.
 
 type meta struct {
-	base  http.RoundTripper
-	addrs []string
-
-	mu       sync.Mutex
-	acked    map[string]int // inbound wamid → 200s received
-	attempts int
-	failures int
-	refused  []string
+	*killharness.Redeliverer
+	acked map[string]int // inbound wamid → 200s received; under Locked
 }
 
 func newMeta(addrs []string) *meta {
-	return &meta{base: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 5 * time.Second}, addrs: addrs, acked: map[string]int{}}
-}
-
-func (m *meta) RoundTrip(req *http.Request) (*http.Response, error) {
-	var body []byte
-	if req.Body != nil {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
+	m := &meta{Redeliverer: killharness.NewRedeliverer(), acked: map[string]int{}}
+	m.Route = func() string { return addrs[rand.N(len(addrs))] }
+	m.Acked = func(h killharness.Webhook) {
+		for _, id := range h.WAMIDs {
+			m.acked[id]++
 		}
-		body = b
 	}
-	var env struct {
-		Entry []struct {
-			Changes []struct {
-				Value struct {
-					Messages []struct {
-						ID string `json:"id"`
-					} `json:"messages"`
-				} `json:"value"`
-			} `json:"changes"`
-		} `json:"entry"`
-	}
-	_ = json.Unmarshal(body, &env)
-	backoff := 20 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
-		r := req.Clone(ctx)
-		r.URL.Host = m.addrs[rand.N(len(m.addrs))]
-		r.Host = r.URL.Host
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		res, err := m.base.RoundTrip(r)
-		var answer []byte
-		if err == nil {
-			answer, err = io.ReadAll(res.Body)
-			res.Body.Close()
-		}
-		cancel()
-		m.mu.Lock()
-		m.attempts++
-		if err == nil && res.StatusCode == http.StatusOK {
-			for _, e := range env.Entry {
-				for _, c := range e.Changes {
-					for _, msg := range c.Value.Messages {
-						m.acked[msg.ID]++
-					}
-				}
-			}
-			m.mu.Unlock()
-			res.Body = io.NopCloser(bytes.NewReader(answer))
-			return res, nil
-		}
-		m.failures++
-		if err == nil && res.StatusCode >= 400 && res.StatusCode < 500 && attempt >= 5 {
-			m.refused = append(m.refused, fmt.Sprintf("%d %s for %s", res.StatusCode, answer, body))
-			m.mu.Unlock()
-			res.Body = io.NopCloser(bytes.NewReader(answer))
-			return res, nil
-		}
-		m.mu.Unlock()
-		select {
-		case <-req.Context().Done():
-			if err == nil {
-				err = fmt.Errorf("gave up after %d attempts (last answer %d)", attempt, res.StatusCode)
-			}
-			return nil, errors.Join(req.Context().Err(), err)
-		case <-time.After(backoff/2 + rand.N(backoff)):
-		}
-		backoff = min(backoff*2, 500*time.Millisecond)
-	}
+	return m
 }
 
 // ---------------------------------------------------------------------
