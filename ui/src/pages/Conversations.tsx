@@ -5,6 +5,7 @@ import { canEdit, useMe } from '../lib/auth';
 import { Link, useTitle } from '../lib/router';
 import { Badge, Dialog, Empty, ErrorBanner, Pager, TabPanel, Tabs, timeAgo, useLoad, usePager, useToast } from '../components/ui';
 import { ChannelLogList } from '../components/ChannelLog';
+import { VariablesView } from '../components/VariablesView';
 import { CallResult, type CallResultData } from '../editor/CallCard';
 
 type Msg = Schemas['MessageView'];
@@ -305,7 +306,7 @@ function ContactView({ id, onContactsChanged }: { id: string; onContactsChanged:
           {Object.keys(lastEnded.data.variables ?? {}).length > 0 && (
             <>
               <h4>Variables</h4>
-              <pre className="vars small">{JSON.stringify(lastEnded.data.variables, null, 2)}</pre>
+              <VariablesView vars={lastEnded.data.variables ?? {}} label="Last session's variables" />
             </>
           )}
         </section>
@@ -346,7 +347,7 @@ function ContactView({ id, onContactsChanged }: { id: string; onContactsChanged:
           {s && Object.keys(s.variables ?? {}).length > 0 && (
             <>
               <h4>Variables</h4>
-              <pre className="vars small">{JSON.stringify(s.variables, null, 2)}</pre>
+              <VariablesView vars={s.variables ?? {}} label="Session variables" />
             </>
           )}
         </section>
