@@ -39,21 +39,6 @@ const (
 	sendWorkers = 20
 )
 
-// The flow: "hi" asks a question with two buttons; the next message
-// (a tap on "Book") ends it with "Booked". So each inbound message gets
-// exactly one reply, and a contact's replies alternate.
-const flowJSON = `{"nodes":[
- {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi"]}}},
- {"id":"ask","type":"message","position":{"x":0,"y":100},"data":{"text":"Pick one","buttons":["Book","Track"]}},
- {"id":"booked","type":"end","position":{"x":0,"y":200},"data":{"text":"Booked"}},
- {"id":"track","type":"end","position":{"x":200,"y":200},"data":{"text":"Tracking"}}
-],"edges":[
- {"id":"e1","source":"start","target":"ask"},
- {"id":"e2","source":"ask","sourceHandle":"Book","target":"booked"},
- {"id":"e3","source":"ask","sourceHandle":"Track","target":"track"},
- {"id":"e4","source":"ask","sourceHandle":"other","target":"track"}
-]}`
-
 // kill is one SIGKILL and what it hit.
 type kill struct {
 	at        time.Time
@@ -117,7 +102,7 @@ func TestKillNine(t *testing.T) {
 		"verify_token": "crash-verify", "api_base_url": graphURL, "messages_per_second": 1000}}, http.StatusCreated)
 	fake.SetWebhookURL(srv.Base() + "/webhooks/whatsapp/" + ch["id"].(string))
 	killharness.API(t, srv.Base(), token, "POST", "/chat-flow/flows/", map[string]any{"name": "Crash", "is_active": true,
-		"flow_data": json.RawMessage(flowJSON)}, http.StatusCreated)
+		"flow_data": json.RawMessage(killharness.BookFlow)}, http.StatusCreated)
 
 	// The customers: each sends "hi", then taps "Book", then "hi"… one
 	// message at a time (the next once the previous was acknowledged), at

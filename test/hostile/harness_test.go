@@ -18,6 +18,7 @@ import (
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/store/testdb"
+	"github.com/parleyhq/parley/test/killharness"
 )
 
 const (
@@ -26,19 +27,6 @@ const (
 	verifyToken = "hostile-verify-token"
 	pnid        = "3000001"
 )
-
-// The flow: "hi" asks a question with two buttons and waits.
-const askFlow = `{"nodes":[
- {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi"]}}},
- {"id":"ask","type":"message","position":{"x":0,"y":100},"data":{"text":"Pick one","buttons":["Book","Track"]}},
- {"id":"booked","type":"end","position":{"x":0,"y":200},"data":{"text":"Booked"}},
- {"id":"track","type":"end","position":{"x":200,"y":200},"data":{"text":"Tracking"}}
-],"edges":[
- {"id":"e1","source":"start","target":"ask"},
- {"id":"e2","source":"ask","sourceHandle":"Book","target":"booked"},
- {"id":"e3","source":"ask","sourceHandle":"Track","target":"track"},
- {"id":"e4","source":"ask","sourceHandle":"other","target":"track"}
-]}`
 
 // logBuffer collects the server's logs (a panic would be logged there).
 type logBuffer struct {
@@ -88,7 +76,7 @@ func start(t *testing.T, fakeCfg sandbox.Config) *server {
 	t.Cleanup(func() { _ = db.Close() })
 	s := &server{t: t, base: srv.Base, token: srv.Token, fake: srv.Fake, logs: logs, db: db, hc: srv.HTTP, srv: srv}
 	s.channel = srv.WhatsAppChannel(map[string]any{"verify_token": verifyToken})
-	srv.Publish("Ask", askFlow)
+	srv.Publish("Ask", killharness.BookFlow)
 	return s
 }
 

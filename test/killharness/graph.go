@@ -134,3 +134,19 @@ func (g *Graph) Serve(t *testing.T) string {
 	})
 	return "http://" + ln.Addr().String()
 }
+
+// BookFlow is the kill tests' chat flow: "hi" asks a question with two
+// buttons; the next message (a tap on "Book") ends it with "Booked". So
+// each inbound message gets exactly one reply, and a contact's replies
+// alternate between the question and its answer.
+const BookFlow = `{"nodes":[
+ {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi"]}}},
+ {"id":"ask","type":"message","position":{"x":0,"y":100},"data":{"text":"Pick one","buttons":["Book","Track"]}},
+ {"id":"booked","type":"end","position":{"x":0,"y":200},"data":{"text":"Booked"}},
+ {"id":"track","type":"end","position":{"x":200,"y":200},"data":{"text":"Tracking"}}
+],"edges":[
+ {"id":"e1","source":"start","target":"ask"},
+ {"id":"e2","source":"ask","sourceHandle":"Book","target":"booked"},
+ {"id":"e3","source":"ask","sourceHandle":"Track","target":"track"},
+ {"id":"e4","source":"ask","sourceHandle":"other","target":"track"}
+]}`

@@ -48,19 +48,6 @@ const (
 	perContact = 8
 )
 
-// The flow: "hi" asks a question; the tap on "Book" ends it with "Booked".
-const flowJSON = `{"nodes":[
- {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi"]}}},
- {"id":"ask","type":"message","position":{"x":0,"y":100},"data":{"text":"Pick one","buttons":["Book","Track"]}},
- {"id":"booked","type":"end","position":{"x":0,"y":200},"data":{"text":"Booked"}},
- {"id":"track","type":"end","position":{"x":200,"y":200},"data":{"text":"Tracking"}}
-],"edges":[
- {"id":"e1","source":"start","target":"ask"},
- {"id":"e2","source":"ask","sourceHandle":"Book","target":"booked"},
- {"id":"e3","source":"ask","sourceHandle":"Track","target":"track"},
- {"id":"e4","source":"ask","sourceHandle":"other","target":"track"}
-]}`
-
 // kill is one SIGKILL and what was pending when it fell.
 type kill struct {
 	proc     int
@@ -113,7 +100,7 @@ func TestThreeProcessesKilledAtRandom(t *testing.T) {
 		"verify_token": "multicrash-verify", "api_base_url": graphURL, "messages_per_second": 1000}}, http.StatusCreated)
 	fake.SetWebhookURL("http://parley.lb/webhooks/whatsapp/" + ch["id"].(string))
 	killharness.API(t, procs[1].Base(), token, "POST", "/chat-flow/flows/", map[string]any{"name": "Multi", "is_active": true,
-		"flow_data": json.RawMessage(flowJSON)}, http.StatusCreated)
+		"flow_data": json.RawMessage(killharness.BookFlow)}, http.StatusCreated)
 
 	// The customers: "hi", "Book", "hi"… one message at a time.
 	customers := &killharness.Customers{Fake: fake, Slots: slots, PerContact: perContact, Phone: "1556%07d", Tag: "MULTI"}

@@ -55,6 +55,20 @@ export function fakeChatModel(model, answer) {
 }
 
 /**
+ * Makes the fake chat model `srv` (from fakeChatModel, serving `model`) the
+ * project's only AI provider, named `name`: the sandbox's own fake LLM (the
+ * project's first provider) makes way for a test that scripts the model.
+ * Resolves to the new provider.
+ */
+export async function useOnlyModel(page, name, srv, model) {
+  const existing = await apiCall(page, 'GET', '/ai/providers/');
+  for (const p of existing.json?.results ?? []) await apiCall(page, 'DELETE', `/ai/providers/${p.id}/`);
+  const prov = await apiCall(page, 'POST', '/ai/providers/', { name, base_url: `http://127.0.0.1:${srv.address().port}/v1`, model });
+  if (prov.status !== 201) throw new Error(`adding the AI provider ${name}: ${prov.status} ${prov.text}`);
+  return prov.json;
+}
+
+/**
  * Follows a sandbox call started by POST /sandbox/calls/ (its answer is
  * started): the returned function waits until the caller heard `what`
  * ('result': until the call has its result) and returns that poll's body.

@@ -7,7 +7,7 @@
 // Media Streams and its card shows the transcript and the recording.
 import assert from 'node:assert/strict';
 
-import { apiCall, callListener, fakeChatModel } from '../lib.mjs';
+import { apiCall, callListener, fakeChatModel, useOnlyModel } from '../lib.mjs';
 
 export const serverArgs = ['--sandbox'];
 
@@ -24,10 +24,7 @@ const fakeLLM = () =>
 
 // useModel makes the fake model the project's only AI provider.
 async function useModel(page, llm) {
-  const existing = await apiCall(page, 'GET', '/ai/providers/');
-  for (const p of existing.json?.results ?? []) await apiCall(page, 'DELETE', `/ai/providers/${p.id}/`);
-  const prov = await apiCall(page, 'POST', '/ai/providers/', { name: 'Inbound test model', base_url: `http://127.0.0.1:${llm.address().port}/v1`, model: 'inbound-model' });
-  assert.equal(prov.status, 201, prov.text);
+  await useOnlyModel(page, 'Inbound test model', llm, 'inbound-model');
 }
 
 async function contactByName(page, name) {

@@ -8,7 +8,7 @@
 // an emoji font).
 import assert from 'node:assert/strict';
 
-import { apiCall, fakeChatModel, node, openFlow } from '../lib.mjs';
+import { apiCall, fakeChatModel, node, openFlow, useOnlyModel } from '../lib.mjs';
 
 export const serverArgs = ['--sandbox'];
 
@@ -51,10 +51,7 @@ export const tests = [
       await env.login();
       const llm = await fakeLLM();
       try {
-        const existing = await apiCall(page, 'GET', '/ai/providers/');
-        for (const p of existing.json?.results ?? []) await apiCall(page, 'DELETE', `/ai/providers/${p.id}/`);
-        const prov = await apiCall(page, 'POST', '/ai/providers/', { name: 'Transfer test model', base_url: `http://127.0.0.1:${llm.address().port}/v1`, model: 'voice-model' });
-        assert.equal(prov.status, 201, prov.text);
+        await useOnlyModel(page, 'Transfer test model', llm, 'voice-model');
         const f = await apiCall(page, 'POST', '/chat-flow/flows/', { name: 'Transfer try', flow_data: graph });
         assert.equal(f.status, 201, f.text);
         await openFlow(env, f.json.id);

@@ -3,7 +3,7 @@
 // follows a call to its end without a reload.
 import assert from 'node:assert/strict';
 
-import { apiCall, callListener, fakeChatModel } from '../lib.mjs';
+import { apiCall, callListener, fakeChatModel, useOnlyModel } from '../lib.mjs';
 
 export const serverArgs = ['--sandbox'];
 
@@ -87,10 +87,7 @@ export const tests = [
       });
       let flowId = '';
       try {
-        const existing = await apiCall(page, 'GET', '/ai/providers/');
-        for (const p of existing.json?.results ?? []) await apiCall(page, 'DELETE', `/ai/providers/${p.id}/`);
-        const prov = await apiCall(page, 'POST', '/ai/providers/', { name: 'Polish model', base_url: `http://127.0.0.1:${llm.address().port}/v1`, model: 'polish-model' });
-        assert.equal(prov.status, 201, prov.text);
+        await useOnlyModel(page, 'Polish model', llm, 'polish-model');
         const chans = await apiCall(page, 'GET', '/sandbox/channels/');
         const line = (chans.json.items ?? []).find((c) => c.type === 'voice');
         assert.ok(line, 'no sandbox voice line: ' + chans.text);
@@ -134,7 +131,7 @@ export const tests = [
         await apiCall(page, 'POST', path + 'lines/', { text: 'Please call me back tomorrow.' });
         await heard('result');
         const last = page.getByRole('region', { name: 'Last session' });
-        await last.getByText('completed', { exact: true }).waitFor({ timeout: 20000 });
+        await last.locator('.badge').getByText('completed', { exact: true }).waitFor({ timeout: 20000 });
         assert.equal(await current.count(), 0, 'the panel still shows the session as current');
         await last.getByText(/callback/).first().waitFor();
         await page.getByRole('log', { name: 'Message history' }).getByLabel('Call result').waitFor();
@@ -165,10 +162,7 @@ export const tests = [
       });
       let flowId = '';
       try {
-        const existing = await apiCall(page, 'GET', '/ai/providers/');
-        for (const p of existing.json?.results ?? []) await apiCall(page, 'DELETE', `/ai/providers/${p.id}/`);
-        const prov = await apiCall(page, 'POST', '/ai/providers/', { name: 'Polish model', base_url: `http://127.0.0.1:${llm.address().port}/v1`, model: 'polish-model' });
-        assert.equal(prov.status, 201, prov.text);
+        await useOnlyModel(page, 'Polish model', llm, 'polish-model');
         const chans = await apiCall(page, 'GET', '/channels/');
         const twilio = (chans.json?.results ?? chans.json?.items ?? []).find((c) => c.name === 'Sandbox Twilio number');
         assert.ok(twilio, 'no sandbox Twilio number: ' + chans.text);
@@ -200,14 +194,14 @@ export const tests = [
         await page.goto(`${env.base}/app/conversations/${contact.id}`);
         const last = page.getByRole('region', { name: 'Last session' });
         await last.getByText('The caller wants a call back.').waitFor({ timeout: 30000 });
-        await last.getByText('completed', { exact: true }).waitFor();
+        await last.locator('.badge').getByText('completed', { exact: true }).waitFor();
 
         // They call again while the page is open: its session, once
         // completed, replaces the first in the panel, with no reload.
         const second = await apiCall(page, 'POST', '/sandbox/calls/inbound/', { from: '+15555550178', lines: ['Calling a second time: please call me back.'] });
         assert.equal(second.status, 201, second.text);
         await last.getByText('Second call: still wants a call back.').waitFor({ timeout: 30000 });
-        await last.getByText('completed', { exact: true }).waitFor();
+        await last.locator('.badge').getByText('completed', { exact: true }).waitFor();
         assert.equal(await page.getByRole('region', { name: 'Current session' }).count(), 0);
         await page.screenshot({ path: '/tmp/uipolish-inbound-second.png' });
         await env.shot('uipolish-4-inbound-second');

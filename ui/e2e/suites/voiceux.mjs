@@ -5,7 +5,7 @@
 // transcript), and the conversation shows the call card.
 import assert from 'node:assert/strict';
 
-import { apiCall, callListener, fakeChatModel, node, openFlow } from '../lib.mjs';
+import { apiCall, callListener, fakeChatModel, node, openFlow, useOnlyModel } from '../lib.mjs';
 
 export const serverArgs = ['--sandbox'];
 
@@ -46,10 +46,7 @@ export const tests = [
       try {
         // This test scripts the model itself: the sandbox's fake LLM (the
         // project's first provider) makes way for it.
-        const existing = await apiCall(page, 'GET', '/ai/providers/');
-        for (const p of existing.json?.results ?? []) await apiCall(page, 'DELETE', `/ai/providers/${p.id}/`);
-        const prov = await apiCall(page, 'POST', '/ai/providers/', { name: 'Voice test model', base_url: `http://127.0.0.1:${llm.address().port}/v1`, model: 'voice-model' });
-        assert.equal(prov.status, 201, prov.text);
+        await useOnlyModel(page, 'Voice test model', llm, 'voice-model');
         const f = await apiCall(page, 'POST', '/chat-flow/flows/', { name: 'Voice try', flow_data: graph });
         assert.equal(f.status, 201, f.text);
         await openFlow(env, f.json.id);

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { entriesOf, isRecord, scalarText } from './variables';
 
 /**
@@ -7,12 +8,15 @@ import { entriesOf, isRecord, scalarText } from './variables';
  * for copying.
  */
 export function VariablesView({ vars, label }: { vars: Record<string, unknown>; label: string }) {
+  // The JSON is drawn only when opened: closed, it would be the same
+  // values twice in the page (for find-in-page and screen readers too).
+  const [json, setJSON] = useState(false);
   return (
     <div className="vars-view">
       <Members value={vars} label={label} />
-      <details className="small">
+      <details className="small" onToggle={(e) => setJSON(e.currentTarget.open)}>
         <summary>JSON</summary>
-        <pre className="vars small">{JSON.stringify(vars, null, 2)}</pre>
+        {json && <pre className="vars small">{JSON.stringify(vars, null, 2)}</pre>}
       </details>
     </div>
   );
@@ -20,7 +24,7 @@ export function VariablesView({ vars, label }: { vars: Record<string, unknown>; 
 
 function Members({ value, label }: { value: Record<string, unknown> | unknown[]; label?: string }) {
   return (
-    <dl className="vars-tree" aria-label={label}>
+    <dl className={Array.isArray(value) ? 'vars-tree vars-list' : 'vars-tree'} aria-label={label}>
       {entriesOf(value).map(([k, v]) => {
         const text = scalarText(v);
         return (
