@@ -11,11 +11,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/parleyhq/parley/internal/eventhook"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/parleyhq/parley/internal/eventhook"
 
 	"github.com/parleyhq/parley/internal/channel/ratelimit"
 	"github.com/parleyhq/parley/internal/chatflow"

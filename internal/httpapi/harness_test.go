@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/parleyhq/parley/internal/eventhook"
-	"github.com/parleyhq/parley/internal/signup"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley/internal/eventhook"
+	"github.com/parleyhq/parley/internal/signup"
 
 	"github.com/prometheus/client_golang/prometheus"
 

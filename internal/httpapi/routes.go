@@ -2,8 +2,9 @@ package httpapi
 
 import (
 	"context"
-	"github.com/parleyhq/parley/internal/waflow"
 	"net/http"
+
+	"github.com/parleyhq/parley/internal/waflow"
 
 	"github.com/danielgtaylor/huma/v2"
 )

@@ -8,10 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/parleyhq/parley/internal/receipt"
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/parleyhq/parley/internal/receipt"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"

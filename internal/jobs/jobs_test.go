@@ -2,12 +2,13 @@ package jobs_test
 
 import (
 	"context"
-	"github.com/parleyhq/parley/internal/receipt"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley/internal/receipt"
 
 	"github.com/prometheus/client_golang/prometheus"
 

@@ -11,10 +11,11 @@ package runner
 import (
 	"context"
 	"errors"
-	"github.com/parleyhq/parley/internal/eventhook"
-	"github.com/parleyhq/parley/internal/receipt"
 	"log/slog"
 	"time"
+
+	"github.com/parleyhq/parley/internal/eventhook"
+	"github.com/parleyhq/parley/internal/receipt"
 
 	"github.com/prometheus/client_golang/prometheus"
 

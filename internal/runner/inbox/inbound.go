@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/parleyhq/parley/internal/eventhook"
 	"time"
+
+	"github.com/parleyhq/parley/internal/eventhook"
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"

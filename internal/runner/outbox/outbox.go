@@ -12,11 +12,12 @@ package outbox
 import (
 	"context"
 	"encoding/json"
-	"github.com/parleyhq/parley/internal/lru"
-	"github.com/parleyhq/parley/internal/receipt"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/parleyhq/parley/internal/lru"
+	"github.com/parleyhq/parley/internal/receipt"
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/ratelimit"

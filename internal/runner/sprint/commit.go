@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/parleyhq/parley/internal/eventhook"
 	"time"
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"
+	"github.com/parleyhq/parley/internal/eventhook"
 	"github.com/parleyhq/parley/internal/store"
 )
 

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/parleyhq/parley/internal/flow"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/parleyhq/parley/internal/flow"
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/engine"

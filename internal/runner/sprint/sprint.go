@@ -15,11 +15,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/parleyhq/parley/internal/eventhook"
-	"github.com/parleyhq/parley/internal/waflow"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/parleyhq/parley/internal/eventhook"
+	"github.com/parleyhq/parley/internal/waflow"
 
 	"github.com/riverqueue/river"
 
