@@ -211,7 +211,8 @@ func (p *parley) ingest(csvPath string, rows int) error {
 	fmt.Printf("upload (streamed):   %9.2f s\n", uploaded.Seconds())
 	fmt.Printf("dataset ready:       %9.2f s  (%v valid of %v)\n", processed.Seconds(), counts["valid"], counts["total"])
 	fmt.Printf("every recipient queued: %6.2f s  (%v recipients; %.0f rows/s end to end)\n", queued.Seconds(), exec["total"], float64(rows)/queued.Seconds())
-	fmt.Printf("peak RSS of the process during ingest: %.0f MB\n", float64(peak)/1e6)
+	fmt.Printf("peak RSS of the process during ingest: %.0f MB (at the end: %.0f MB anonymous, %.0f MB file pages — the binary's code and data)\n",
+		float64(peak)/1e6, float64(procStatus("RssAnon"))/1e6, float64(procStatus("RssFile"))/1e6)
 	fmt.Printf("CPU time of the process during ingest: %.1f s (on a shared machine the wall time above includes waiting for a CPU)\n", (cpuTime() - cpu0).Seconds())
 	return nil
 }
