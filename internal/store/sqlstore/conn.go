@@ -53,3 +53,27 @@ type Dialect struct {
 	// are serialised anyway.
 	LockKey string
 }
+
+// Deferrer is a Conn that can hold back a write whose only result is its
+// error and send it with a later statement, saving a round trip to a
+// database across a network (PostgreSQL inside a group-commit
+// transaction). The write's error, passed through wrap, comes back from
+// whichever later statement of the same transaction sends it, and fails
+// the call that queued it: so a caller must not defer a write whose error
+// it inspects to choose another path (a unique-violation fallback), nor
+// one whose rows-affected count it needs.
+type Deferrer interface {
+	ExecDeferred(ctx context.Context, wrap func(error) error, query string, args ...any) error
+}
+
+// execLater runs a write on the write side whose result is only its error,
+// translated as what: held back and sent with the next statement where the
+// write side is a Deferrer, run at once elsewhere (SQLite, outside a
+// transaction). An error it returns now is already translated.
+func (q *Queries) execLater(ctx context.Context, what string, query string, args ...any) error {
+	if d, ok := q.w.(Deferrer); ok {
+		return d.ExecDeferred(ctx, func(err error) error { return q.translate(err, what) }, query, args...)
+	}
+	_, err := q.w.Exec(ctx, query, args...)
+	return q.translate(err, what)
+}
