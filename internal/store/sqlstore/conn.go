@@ -71,9 +71,16 @@ type Deferrer interface {
 // write side is a Deferrer, run at once elsewhere (SQLite, outside a
 // transaction). An error it returns now is already translated.
 func (q *Queries) execLater(ctx context.Context, what string, query string, args ...any) error {
+	return q.execLaterWrap(ctx, func(err error) error { return q.translate(err, what) }, query, args...)
+}
+
+// execLaterWrap is execLater with the caller's translation of the error.
+func (q *Queries) execLaterWrap(ctx context.Context, wrap func(error) error, query string, args ...any) error {
 	if d, ok := q.w.(Deferrer); ok {
-		return d.ExecDeferred(ctx, func(err error) error { return q.translate(err, what) }, query, args...)
+		return d.ExecDeferred(ctx, wrap, query, args...)
 	}
-	_, err := q.w.Exec(ctx, query, args...)
-	return q.translate(err, what)
+	if _, err := q.w.Exec(ctx, query, args...); err != nil {
+		return wrap(err)
+	}
+	return nil
 }

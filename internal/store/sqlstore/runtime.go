@@ -138,9 +138,10 @@ func marshalJSON(v any, empty string) string {
 // ContactEnsure implements store.Queries.
 func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams) (domain.Contact, bool, error) {
 	if q.d.LockKey != "" {
-		// Two first messages from one address at once must make one contact.
-		if _, err := q.w.Exec(ctx, q.d.LockKey, "contact:"+p.ProjectID+":"+p.Scheme+":"+p.Path); err != nil {
-			return domain.Contact{}, false, q.translate(err, "locking contact address")
+		// Two first messages from one address at once must make one
+		// contact. Held back: it goes with the lookup below, in order.
+		if err := q.execLater(ctx, "locking contact address", q.d.LockKey, "contact:"+p.ProjectID+":"+p.Scheme+":"+p.Path); err != nil {
+			return domain.Contact{}, false, err
 		}
 	}
 	var contactID string
@@ -167,7 +168,10 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 	}
 	if err == ErrNoRows {
 		// A new contact: written whole, with its inbound time, and not read
-		// back (this is on every first message, on the single writer).
+		// back (this is on every first message, on the single writer). Its
+		// rows are held back for the caller's next statement: under the
+		// address's lock nobody else inserts them, so their errors are
+		// failures, never a path to choose.
 		c := domain.Contact{ID: p.NewID, ProjectID: p.ProjectID, Name: p.Name, Phone: p.Phone, Fields: map[string]any{}, Tags: []string{},
 			CreatedAt: p.Now.UTC(), UpdatedAt: p.Now.UTC()}
 		var inbound *time.Time
@@ -175,18 +179,18 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 			t := p.Now.UTC()
 			inbound, c.LastInboundAt = &t, &t
 		}
-		if _, err := q.w.Exec(ctx, `INSERT INTO contacts (id, project_id, name, phone, simulated, last_inbound_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		if err := q.execLater(ctx, "creating contact", `INSERT INTO contacts (id, project_id, name, phone, simulated, last_inbound_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, p.ProjectID, p.Name, p.Phone, p.Simulated, inbound, p.Now, p.Now); err != nil {
-			return domain.Contact{}, false, q.translate(err, "creating contact")
+			return domain.Contact{}, false, err
 		}
-		if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		if err := q.execLater(ctx, "creating contact address", `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			p.ProjectID, p.Scheme, p.Path, c.ID, p.ChannelID, inbound); err != nil {
-			return domain.Contact{}, false, q.translate(err, "creating contact address")
+			return domain.Contact{}, false, err
 		}
 		if p.PhoneVerified && p.Phone != "" && p.Scheme != domain.SchemeTel {
-			if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id) VALUES (?, ?, ?, ?, '')`,
+			if err := q.execLater(ctx, "recording verified phone", `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id) VALUES (?, ?, ?, ?, '')`,
 				p.ProjectID, domain.SchemeTel, p.Phone, c.ID); err != nil {
-				return domain.Contact{}, false, q.translate(err, "recording verified phone")
+				return domain.Contact{}, false, err
 			}
 		}
 		return c, true, nil
@@ -255,9 +259,10 @@ func (q *Queries) joinContact(ctx context.Context, p store.ContactEnsureParams, 
 		t := p.Now.UTC()
 		inbound = &t
 	}
-	if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	// Held back: the read below sends it.
+	if err := q.execLater(ctx, "adding address to contact", `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.ProjectID, p.Scheme, p.Path, id, p.ChannelID, inbound); err != nil {
-		return domain.Contact{}, false, q.translate(err, "adding address to contact")
+		return domain.Contact{}, false, err
 	}
 	if !p.Inbound {
 		c, err := scanContact(q.w.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, id))
@@ -516,17 +521,27 @@ func (q *Queries) MessageCreate(ctx context.Context, m domain.Message) (domain.M
 	// A channel's re-delivery of a message is not an error of the
 	// statement (which on PostgreSQL would abort the transaction): nothing
 	// is inserted.
-	n, err := q.w.Exec(ctx, `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
+	const insert = `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
 			provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at, due_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (channel_id, direction, provider_id) WHERE provider_id IS NOT NULL DO NOTHING`,
-		m.ID, m.ProjectID, m.ContactID, m.ChannelID, m.SessionID, m.Direction, m.Type, jsonOrEmpty(m.Content), m.Status, domain.StatusRank(m.Status),
-		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due)
-	if err != nil {
-		return m, q.translate(err, "storing message")
-	}
-	if n == 0 {
-		return m, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received"}
+		ON CONFLICT (channel_id, direction, provider_id) WHERE provider_id IS NOT NULL DO NOTHING`
+	args := []any{m.ID, m.ProjectID, m.ContactID, m.ChannelID, m.SessionID, m.Direction, m.Type, jsonOrEmpty(m.Content), m.Status, domain.StatusRank(m.Status),
+		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due}
+	if m.ProviderID == "" {
+		// Without a provider ID (every message Parley creates) there is
+		// no re-delivery to detect: the insert is held back for the next
+		// statement, and any error of it is a failure.
+		if err := q.execLater(ctx, "storing message", insert, args...); err != nil {
+			return m, err
+		}
+	} else {
+		n, err := q.w.Exec(ctx, insert, args...)
+		if err != nil {
+			return m, q.translate(err, "storing message")
+		}
+		if n == 0 {
+			return m, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received"}
+		}
 	}
 	out := m
 	if len(out.Content) == 0 {
@@ -683,13 +698,17 @@ func scanSession(r Row) (domain.FlowSession, error) {
 
 // SessionCreate implements store.Queries.
 func (q *Queries) SessionCreate(ctx context.Context, s domain.FlowSession) error {
-	_, err := q.w.Exec(ctx, `INSERT INTO flow_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	// Held back for the next statement: its callers treat a conflict
+	// (another live session) as the whole transaction's race, which a
+	// held-back write's failure still is.
+	return q.execLaterWrap(ctx, func(err error) error {
+		if q.d.IsUniqueViolation(err) {
+			return &domain.Error{Code: domain.CodeConflict, Message: "the contact is already in a flow", Err: err}
+		}
+		return q.translate(err, "creating session")
+	}, `INSERT INTO flow_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.ProjectID, s.ContactID, s.FlowID, s.Revision, s.ChannelID, s.Status, s.State, s.WaitSeq, s.WaitingFor, s.NodeID,
 		s.TimeoutAt, s.ExpiresAt, s.Version, s.Simulated, s.Draft, s.EndReason, s.CreatedAt, s.UpdatedAt, s.EndedAt)
-	if err != nil && q.d.IsUniqueViolation(err) {
-		return &domain.Error{Code: domain.CodeConflict, Message: "the contact is already in a flow", Err: err}
-	}
-	return q.translate(err, "creating session")
 }
 
 // SessionGet implements store.Queries.
@@ -769,9 +788,9 @@ func (q *Queries) TraceAppend(ctx context.Context, events []domain.TraceEvent) e
 // events, packed NULL.
 func (q *Queries) TraceAppendPacked(ctx context.Context, rows []store.PackedTrace) error {
 	for _, r := range rows {
-		if _, err := q.w.Exec(ctx, `INSERT INTO session_traces (project_id, session_id, events, created_at, packed) VALUES (?, ?, '[]', ?, ?)`,
+		if err := q.execLater(ctx, "appending trace", `INSERT INTO session_traces (project_id, session_id, events, created_at, packed) VALUES (?, ?, '[]', ?, ?)`,
 			r.ProjectID, r.SessionID, r.CreatedAt, r.Packed); err != nil {
-			return q.translate(err, "appending trace")
+			return err
 		}
 	}
 	return nil
@@ -971,8 +990,8 @@ func (q *Queries) ReceiptLock(ctx context.Context, p store.ReceiptLockParams) er
 	if p.ProviderID == "" {
 		key = "receipt:" + p.ChannelID + ":to:" + p.Recipient
 	}
-	_, err := q.w.Exec(ctx, q.d.LockKey, key)
-	return q.translate(err, "locking a receipt's key")
+	// Held back: the lock goes with the statement it protects, in order.
+	return q.execLater(ctx, "locking a receipt's key", q.d.LockKey, key)
 }
 
 // ReceiptHold implements store.Queries.
