@@ -84,3 +84,37 @@ func (q *Queries) execLaterWrap(ctx context.Context, wrap func(error) error, que
 	}
 	return nil
 }
+
+// execOneLater is execLater for a write that must change a row, as a check
+// of rows affected would: none changed is conflict(). Held back, the
+// statement is wrapped so that the database itself fails it when it
+// changed nothing (a count of the changed rows divides one), and that
+// failure comes back as conflict(). Elsewhere it runs at once.
+func (q *Queries) execOneLater(ctx context.Context, conflict func() error, what string, query string, args ...any) error {
+	d, ok := q.w.(Deferrer)
+	if !ok || q.d.Name != "postgres" {
+		n, err := q.w.Exec(ctx, query, args...)
+		if err == nil && n == 0 {
+			return conflict()
+		}
+		return q.translate(err, what)
+	}
+	return d.ExecDeferred(ctx, func(err error) error {
+		if sqlState(err) == sqlStateDivisionByZero {
+			return conflict()
+		}
+		return q.translate(err, what)
+	}, `WITH changed AS (`+query+` RETURNING 1) SELECT 1 / COUNT(*) FROM changed`, args...)
+}
+
+// sqlStateDivisionByZero is PostgreSQL's error code for 1 / 0.
+const sqlStateDivisionByZero = "22012"
+
+// sqlState is the SQLSTATE code of a database error, or "".
+func sqlState(err error) string {
+	var e interface{ SQLState() string }
+	if errors.As(err, &e) {
+		return e.SQLState()
+	}
+	return ""
+}

@@ -473,6 +473,16 @@ func (q *Queries) ContactURNs(ctx context.Context, r store.Ref) ([]domain.URN, e
 // ContactLock implements store.Queries.
 func (q *Queries) ContactLock(ctx context.Context, r store.Ref) error {
 	projectID, contactID := r.ProjectID, r.ID
+	if d, ok := q.w.(Deferrer); ok && q.d.Name == "postgres" {
+		// Held back: the lock is taken, in order, before the statements
+		// sent with it; a contact that is gone divides one by zero rows.
+		return d.ExecDeferred(ctx, func(err error) error {
+			if sqlState(err) == sqlStateDivisionByZero {
+				return notFound("contact", contactID)
+			}
+			return q.translate(err, "locking contact")
+		}, `SELECT 1 / COUNT(*) FROM (SELECT id FROM contacts WHERE project_id = ? AND id = ?`+q.d.ForUpdate+`) locked`, projectID, contactID)
+	}
 	var id string
 	err := q.w.QueryRow(ctx, `SELECT id FROM contacts WHERE project_id = ? AND id = ?`+q.d.ForUpdate, projectID, contactID).Scan(&id)
 	if err == ErrNoRows {
@@ -589,12 +599,29 @@ func (q *Queries) MessageList(ctx context.Context, p store.MessageListParams) (s
 
 // MessageSetStatus implements store.Queries.
 func (q *Queries) MessageSetStatus(ctx context.Context, p store.MessageStatusParams) (bool, error) {
+	sql, args := messageStatusUpdate(p)
+	n, err := q.w.Exec(ctx, sql, args...)
+	if err != nil {
+		return false, q.translate(err, "updating message status")
+	}
+	return n > 0, nil
+}
+
+// MessageRecordStatus implements store.Queries.
+func (q *Queries) MessageRecordStatus(ctx context.Context, p store.MessageStatusParams) error {
+	sql, args := messageStatusUpdate(p)
+	return q.execLater(ctx, "updating message status", sql, args...)
+}
+
+// messageStatusUpdate is the statement that moves a message's status
+// forward.
+func messageStatusUpdate(p store.MessageStatusParams) (string, []any) {
 	rank := domain.StatusRank(p.Status)
 	sentAt := p.Now
 	if !p.SentAt.IsZero() {
 		sentAt = p.SentAt
 	}
-	n, err := q.w.Exec(ctx, `UPDATE messages SET status = ?, status_rank = ?,
+	return `UPDATE messages SET status = ?, status_rank = ?,
 			provider_id = COALESCE(provider_id, ?),
 			error_code = CASE WHEN ? <> '' THEN ? ELSE error_code END,
 			error_reason = CASE WHEN ? <> '' THEN ? ELSE error_reason END,
@@ -602,11 +629,7 @@ func (q *Queries) MessageSetStatus(ctx context.Context, p store.MessageStatusPar
 			updated_at = ?
 		WHERE id = ? AND (? = '' OR project_id = ?) AND status_rank < ?
 			AND NOT (status = 'failed' AND provider_id IS NULL)`,
-		p.Status, rank, nullIfEmpty(p.ProviderID), p.ErrorCode, p.ErrorCode, p.ErrorReason, p.ErrorReason, rank, rank, sentAt, p.Now, p.ID, p.ProjectID, p.ProjectID, rank)
-	if err != nil {
-		return false, q.translate(err, "updating message status")
-	}
-	return n > 0, nil
+		[]any{p.Status, rank, nullIfEmpty(p.ProviderID), p.ErrorCode, p.ErrorCode, p.ErrorReason, p.ErrorReason, rank, rank, sentAt, p.Now, p.ID, p.ProjectID, p.ProjectID, rank}
 }
 
 const contactEventCols = `seq, project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, handled_at, result, due_at, attempts`
@@ -678,11 +701,10 @@ func (q *Queries) ContactEventGet(ctx context.Context, p store.ContactEventGetPa
 // ContactEventDone implements store.Queries.
 func (q *Queries) ContactEventDone(ctx context.Context, p store.ContactEventDoneParams) error {
 	seq, result, now := p.Seq, p.Result, p.Now
-	n, err := q.w.Exec(ctx, `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`, now, result, seq)
-	if err == nil && n == 0 {
-		return domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq)
-	}
-	return q.translate(err, "marking contact event handled")
+	// Held back where it can be: its caller (a sprint's commit) fails the
+	// whole transaction on the conflict, wherever it shows.
+	return q.execOneLater(ctx, func() error { return domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq) },
+		"marking contact event handled", `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`, now, result, seq)
 }
 
 const sessionCols = `id, project_id, contact_id, flow_id, revision, channel_id, status, state, wait_seq, waiting_for, node_id, timeout_at, expires_at, version, simulated, draft, end_reason, created_at, updated_at, ended_at`
@@ -734,14 +756,12 @@ func (q *Queries) SessionLive(ctx context.Context, contactID string) (domain.Flo
 
 // SessionUpdate implements store.Queries.
 func (q *Queries) SessionUpdate(ctx context.Context, s domain.FlowSession) error {
-	n, err := q.w.Exec(ctx, `UPDATE flow_sessions SET status = ?, state = ?, wait_seq = ?, waiting_for = ?, node_id = ?, timeout_at = ?, expires_at = ?,
+	// Held back where it can be, like ContactEventDone.
+	return q.execOneLater(ctx, func() error { return domain.Errorf(domain.CodeConflict, "session %s changed since it was read", s.ID) },
+		"saving session", `UPDATE flow_sessions SET status = ?, state = ?, wait_seq = ?, waiting_for = ?, node_id = ?, timeout_at = ?, expires_at = ?,
 			version = ?, end_reason = ?, updated_at = ?, ended_at = ?
 		WHERE id = ? AND version = ?`,
 		s.Status, s.State, s.WaitSeq, s.WaitingFor, s.NodeID, s.TimeoutAt, s.ExpiresAt, s.Version, s.EndReason, s.UpdatedAt, s.EndedAt, s.ID, s.Version-1)
-	if err == nil && n == 0 {
-		return domain.Errorf(domain.CodeConflict, "session %s changed since it was read", s.ID)
-	}
-	return q.translate(err, "saving session")
 }
 
 // SessionList implements store.Queries.
