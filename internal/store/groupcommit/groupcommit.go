@@ -425,6 +425,9 @@ func (g *Committer) savepoint(b *batch) error {
 	bg := context.Background()
 	if b.open {
 		b.open = false
+		// Released (or rolled back by failLast) below: no call's
+		// savepoint is open any more.
+		defer func() { b.last = nil }()
 		if g.cfg.Chain {
 			_, err := conn.Exec(bg, sqlRelease+"; "+sqlSavepoint)
 			if err != nil && g.failLast(b) {
