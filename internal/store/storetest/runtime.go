@@ -173,6 +173,19 @@ func testMessages(t *testing.T, s store.Store) {
 	if l := must(s.MessageList(ctx, store.MessageListParams{ProjectID: p1, ContactID: "k1"}))(t); len(l.Items) != 4 {
 		t.Fatalf("every channel's messages = %+v", l.Items)
 	}
+	// In one transaction, a message Parley creates and its recorded status
+	// (both held back on PostgreSQL): the status applies to the new row.
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		reply := domain.Message{ID: "m5", ProjectID: p1, ContactID: "k1", ChannelID: "web", Direction: domain.DirectionOut, Type: "text",
+			Content: json.RawMessage(`{"text":"reply"}`), Status: domain.MessageQueued, CreatedAt: t0}
+		if _, err := q.MessageCreate(ctx, reply); err != nil {
+			return err
+		}
+		return q.MessageRecordStatus(ctx, store.MessageStatusParams{ID: "m5", Status: domain.MessageSent, ProviderID: "wamid.m5", Now: t0.Add(time.Second)})
+	}))
+	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "m5"}))(t); got.Status != domain.MessageSent || got.ProviderID != "wamid.m5" || got.SentAt == nil {
+		t.Fatalf("a created message after its recorded status = %+v", got)
+	}
 }
 
 // testContactMerge: one person on two channels becomes one contact with
