@@ -22,11 +22,12 @@ type counters struct {
 	// walSync is pg_stat_wal.wal_sync: WAL flushes of the whole server,
 	// other databases' too (PostgreSQL counts them per cluster only).
 	walSync int64
-	// statements and waited are the store's statements and their time
-	// from send to answer (postgres.Store.StatementStats).
-	statements int64
-	waited     time.Duration
-	pg         bool
+	// statements, roundTrips and waited are the store's statements, the
+	// round trips they took (a pipelined batch is one) and the round
+	// trips' time from send to answer (postgres.Store.StatementStats).
+	statements, roundTrips int64
+	waited                 time.Duration
+	pg                     bool
 }
 
 func (p *parley) counters(ctx context.Context) counters {
@@ -34,7 +35,7 @@ func (p *parley) counters(ctx context.Context) counters {
 	c.calls, c.txs = p.groupCommit()
 	if s, ok := p.app.Store().(*postgres.Store); ok {
 		c.pg = true
-		c.statements, c.waited = s.StatementStats()
+		c.statements, c.roundTrips, c.waited = s.StatementStats()
 		// Backends publish their counts at most once a second, so both
 		// ends of a phase lag by up to that: small beside a 10 s phase.
 		_ = s.Pool().QueryRow(ctx, `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
@@ -61,9 +62,9 @@ func printCost(what string, a, b counters, ops int) {
 	if b.pg {
 		fmt.Printf("; PostgreSQL commits (xact_commit, reads included) %.2f, WAL flushes (wal_sync, whole server: other databases too) %.2f per %s",
 			float64(b.xactCommit-a.xactCommit)/n, float64(b.walSync-a.walSync)/n, what)
-		if st := b.statements - a.statements; st > 0 {
-			fmt.Printf("; %.1f statements per %s, %.0f µs from send to answer each", float64(st)/n, what,
-				float64((b.waited-a.waited).Microseconds())/float64(st))
+		if st, rt := b.statements-a.statements, b.roundTrips-a.roundTrips; st > 0 && rt > 0 {
+			fmt.Printf("; %.1f statements in %.1f round trips per %s, %.0f µs from send to answer each round trip", float64(st)/n, float64(rt)/n, what,
+				float64((b.waited-a.waited).Microseconds())/float64(rt))
 		}
 	}
 	fmt.Println()
@@ -85,7 +86,7 @@ func (p *parley) printTexts(top int, what string, ops int) {
 	}
 	texts := s.StatementTexts()
 	s.CountStatementTexts(false)
-	fmt.Printf("  statements per %s, the most frequent first (count per %s, µs from send to answer each):\n", what, what)
+	fmt.Printf("  statements per %s, the most frequent first (count per %s, of which pipelined with others, µs from send to answer each round trip it ended):\n", what, what)
 	for i, t := range texts {
 		if i == top {
 			break
@@ -94,6 +95,7 @@ func (p *parley) printTexts(top int, what string, ops int) {
 		if len(sql) > 110 {
 			sql = sql[:110] + "…"
 		}
-		fmt.Printf("    %6.2f  %5.0f  %s\n", float64(t.N)/float64(ops), float64(t.Waited.Microseconds())/float64(max(1, t.N)), sql)
+		fmt.Printf("    %6.2f  %6.2f  %5.0f  %s\n", float64(t.N)/float64(ops), float64(t.Batched)/float64(ops),
+			float64(t.Waited.Microseconds())/float64(max(1, t.Ends)), sql)
 	}
 }

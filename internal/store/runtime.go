@@ -68,6 +68,11 @@ type Runtime interface {
 	// provider never accepted, does not move it. It reports whether
 	// anything changed.
 	MessageSetStatus(ctx context.Context, p MessageStatusParams) (bool, error)
+	// MessageRecordStatus is MessageSetStatus for a caller that does not
+	// need to know whether anything changed: inside a transaction the
+	// store may send it with the next statement (one round trip less on
+	// PostgreSQL).
+	MessageRecordStatus(ctx context.Context, p MessageStatusParams) error
 	// MessagesSetStatusUpTo moves forward every outbound message of the
 	// contact on the channel sent at or before p.UpTo (a watermark
 	// receipt: Messenger's read and delivery); it reports how many moved

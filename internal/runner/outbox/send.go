@@ -102,8 +102,7 @@ func (o *Outbox) recordAnswer(ctx context.Context, p store.MessageStatusParams, 
 		err = o.st.InTx(ctx, func(q store.Queries) error {
 			applied = 0
 			if p.ProviderID == "" {
-				_, err := q.MessageSetStatus(ctx, p)
-				return err
+				return q.MessageRecordStatus(ctx, p)
 			}
 			if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: channelID, ProviderID: p.ProviderID}); err != nil {
 				return err
@@ -113,7 +112,8 @@ func (o *Outbox) recordAnswer(ctx context.Context, p store.MessageStatusParams, 
 					return err
 				}
 			}
-			if _, err := q.MessageSetStatus(ctx, p); err != nil {
+			// Sent with the take below, after the locks.
+			if err := q.MessageRecordStatus(ctx, p); err != nil {
 				return err
 			}
 			kept, err := q.ReceiptsTake(ctx, store.ReceiptsTakeParams{ChannelID: channelID, ProviderID: p.ProviderID, Recipient: recipient})

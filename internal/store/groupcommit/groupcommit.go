@@ -42,6 +42,25 @@ type Tx interface {
 	Rollback() error
 }
 
+// Pipeline is a Tx's Conn that holds writes back (sqlstore.Deferrer) and
+// sends them with the next statement. A held-back write belongs to the call
+// that queued it: its failure must fail that call and roll back its
+// savepoint, even when it only shows when the next call's savepoint or the
+// commit sends it.
+type Pipeline interface {
+	// Pending reports whether writes wait to be sent.
+	Pending() bool
+	// Failed is the error of a held-back write that failed since the last
+	// Reset; until then the transaction is aborted and every statement
+	// fails with it.
+	Failed() error
+	// Reset drops the writes still held back and the failure, before the
+	// call's savepoint is rolled back.
+	Reset()
+	// Flush sends the writes held back.
+	Flush(ctx context.Context) error
+}
+
 // Config describes a dialect's group commit.
 type Config struct {
 	// Begin opens a transaction no caller's context can end.
@@ -269,8 +288,29 @@ type batch struct {
 	// open: the savepoint of the last call, which succeeded, is not
 	// released yet. The next call's savepoint releases it first (in the
 	// same round trip when Config.Chain), and the commit releases the
-	// last one, so a call costs one savepoint statement, not two.
+	// last one, so a call costs one savepoint statement, not two. Writes
+	// the last call held back (Pipeline) go in the same round trip.
 	open bool
+	// last is the call whose savepoint is open.
+	last *call
+}
+
+// pipeline is b's connection as a Pipeline, or nil.
+func (b *batch) pipeline() Pipeline {
+	p, _ := b.tx.Conn().(Pipeline)
+	return p
+}
+
+// heldBack turns a successful outcome into the failure of a write fn held
+// back, if one failed while fn ran (fn may have swallowed the error the
+// next statement returned).
+func (b *batch) heldBack(o outcome) outcome {
+	if o.ok() {
+		if p := b.pipeline(); p != nil && p.Failed() != nil {
+			o.err = p.Failed()
+		}
+	}
+	return o
 }
 
 // run is a writer: it finishes b, if any, then takes batch after batch
@@ -385,15 +425,64 @@ func (g *Committer) savepoint(b *batch) error {
 	bg := context.Background()
 	if b.open {
 		b.open = false
+		// Released (or rolled back by failLast) below: no call's
+		// savepoint is open any more.
+		defer func() { b.last = nil }()
 		if g.cfg.Chain {
 			_, err := conn.Exec(bg, sqlRelease+"; "+sqlSavepoint)
+			if err != nil && g.failLast(b) {
+				_, err = conn.Exec(bg, sqlSavepoint)
+			}
 			return err
 		}
 		if _, err := conn.Exec(bg, sqlRelease); err != nil {
-			return err
+			if !g.failLast(b) {
+				return err
+			}
 		}
 	}
 	_, err := conn.Exec(bg, sqlSavepoint)
+	return err
+}
+
+// failLast handles a statement that failed right after the last call's fn
+// returned (its savepoint's release, with its held-back writes): when a
+// held-back write failed, the last call is rolled back to its savepoint
+// and answered with that write's error, and failLast reports true; the
+// transaction goes on without it. Any other failure, or a rollback that
+// fails, reports false: the transaction is lost.
+func (g *Committer) failLast(b *batch) bool {
+	p := b.pipeline()
+	if p == nil || b.last == nil || p.Failed() == nil {
+		return false
+	}
+	cause := p.Failed()
+	p.Reset()
+	if err := g.rollbackTo(b); err != nil {
+		return false
+	}
+	c := b.last
+	b.last = nil
+	if i := len(b.ok) - 1; i >= 0 && b.ok[i] == c {
+		b.ok = b.ok[:i]
+	}
+	c.after = nil
+	c.answer(outcome{err: cause})
+	return true
+}
+
+// rollbackTo undoes the current call's work and ends its savepoint.
+func (g *Committer) rollbackTo(b *batch) error {
+	bg := context.Background()
+	conn := b.tx.Conn()
+	if g.cfg.Chain {
+		_, err := conn.Exec(bg, sqlRollbackTo+"; "+sqlRelease)
+		return err
+	}
+	if _, err := conn.Exec(bg, sqlRollbackTo); err != nil {
+		return err
+	}
+	_, err := conn.Exec(bg, sqlRelease)
 	return err
 }
 
@@ -446,19 +535,15 @@ func (g *Committer) call(b *batch, c *call) (o outcome) {
 // database cannot roll back, the transaction is gone and the batch is
 // aborted.
 func (g *Committer) settle(b *batch, c *call, o outcome) {
-	if o.ok() {
+	if o = b.heldBack(o); o.ok() {
 		b.ok = append(b.ok, c)
-		b.open = true
+		b.open, b.last = true, c
 		return
 	}
-	bg := context.Background()
-	conn := b.tx.Conn()
-	var err error
-	if g.cfg.Chain {
-		_, err = conn.Exec(bg, sqlRollbackTo+"; "+sqlRelease)
-	} else if _, err = conn.Exec(bg, sqlRollbackTo); err == nil {
-		_, err = conn.Exec(bg, sqlRelease)
+	if p := b.pipeline(); p != nil {
+		p.Reset()
 	}
+	err := g.rollbackTo(b)
 	c.after = nil
 	c.answer(o)
 	if err != nil {
@@ -469,7 +554,7 @@ func (g *Committer) settle(b *batch, c *call, o outcome) {
 // settleSolo ends the one call of a batch that has no savepoint: kept for
 // the commit when fn succeeded, its transaction rolled back otherwise.
 func (g *Committer) settleSolo(b *batch, c *call, o outcome) {
-	if o.ok() {
+	if o = b.heldBack(o); o.ok() {
 		b.ok = append(b.ok, c)
 		return
 	}
@@ -485,7 +570,7 @@ func (g *Committer) settleSolo(b *batch, c *call, o outcome) {
 // transaction, so the batch is aborted rather than risk answering for lost
 // work.
 func (g *Committer) settleOne(b *batch, c *call, o outcome) {
-	if o.ok() {
+	if o = b.heldBack(o); o.ok() {
 		b.ok = append(b.ok, c)
 		return
 	}
@@ -505,7 +590,7 @@ func (g *Committer) abort(b *batch, cause error) {
 	for _, c := range b.ok {
 		c.answer(outcome{err: err})
 	}
-	b.tx, b.ok, b.open = nil, nil, false
+	b.tx, b.ok, b.open, b.last = nil, nil, false, nil
 }
 
 // finish commits b and answers the calls whose fn succeeded.
@@ -515,8 +600,42 @@ func (g *Committer) finish(b *batch) {
 	}
 	if len(b.ok) == 0 {
 		_ = b.tx.Rollback()
-		b.tx, b.open = nil, false
+		b.tx, b.open, b.last = nil, false, nil
 		return
+	}
+	if p := b.pipeline(); p != nil && p.Pending() {
+		// The last call's held-back writes are sent (with its savepoint's
+		// release) before the commit, so that a failed one fails only
+		// its call.
+		var err error
+		if b.open {
+			_, err = b.tx.Conn().Exec(context.Background(), sqlRelease)
+			b.open = false
+		} else {
+			err = p.Flush(context.Background())
+		}
+		if err != nil {
+			switch {
+			case b.solo:
+				// No savepoint: its transaction held only this call.
+				_ = b.tx.Rollback()
+				for _, c := range b.ok {
+					c.after = nil
+					c.answer(outcome{err: err})
+				}
+				b.tx, b.ok, b.last = nil, nil, nil
+				return
+			case !g.failLast(b):
+				g.abort(b, err)
+				return
+			}
+			// The savepoint was rolled back and released.
+			if len(b.ok) == 0 {
+				_ = b.tx.Rollback()
+				b.tx, b.last = nil, nil
+				return
+			}
+		}
 	}
 	// The commit also releases the last call's savepoint, if open.
 	err := b.tx.Commit()
@@ -526,7 +645,7 @@ func (g *Committer) finish(b *batch) {
 	for _, c := range b.ok {
 		c.answer(outcome{err: err})
 	}
-	b.tx, b.ok, b.open = nil, nil, false
+	b.tx, b.ok, b.open, b.last = nil, nil, false, nil
 }
 
 // callQueries are the Queries one call's fn gets: the batch's, but with its

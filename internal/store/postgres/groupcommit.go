@@ -46,14 +46,14 @@ func (s *Store) beginBatch() (groupcommit.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn := detachedConn{pgConn{tx}}
-	return &batchTx{tx: tx, conn: conn, q: sqlstore.New(conn, conn, s.dialect, s.inserter(tx))}, nil
+	conn := &pipeConn{tx: tx}
+	return &batchTx{tx: tx, conn: conn, q: sqlstore.New(conn, conn, s.dialect, s.inserter(tx, conn))}, nil
 }
 
 // batchTx is a batch's transaction.
 type batchTx struct {
 	tx   pgx.Tx
-	conn detachedConn
+	conn *pipeConn
 	q    *sqlstore.Queries
 }
 
@@ -61,43 +61,6 @@ func (t *batchTx) Conn() sqlstore.Conn        { return t.conn }
 func (t *batchTx) Queries() *sqlstore.Queries { return t.q }
 func (t *batchTx) Commit() error              { return t.tx.Commit(context.Background()) }
 func (t *batchTx) Rollback() error            { return t.tx.Rollback(context.Background()) }
-
-// detachedConn runs statements of a shared transaction with the caller's
-// context values but not its cancellation. A context already ended fails
-// the statement before it is sent, which rolls back only the caller's
-// savepoint.
-type detachedConn struct{ c pgConn }
-
-func detach(ctx context.Context) (context.Context, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return context.WithoutCancel(ctx), nil
-}
-
-func (d detachedConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	ctx, err := detach(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return d.c.Exec(ctx, query, args...)
-}
-
-func (d detachedConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	ctx, err := detach(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return d.c.Query(ctx, query, args...)
-}
-
-func (d detachedConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	ctx, err := detach(ctx)
-	if err != nil {
-		return errRow{err}
-	}
-	return d.c.QueryRow(ctx, query, args...)
-}
 
 type errRow struct{ err error }
 

@@ -85,7 +85,7 @@ func Open(ctx context.Context, url string, opts store.OpenOptions) (*Store, erro
 		}
 	}
 	s.gc = newGroupCommit(s, opts.GroupCommitWriters)
-	s.Queries = sqlstore.New(pgConn{pool}, pgConn{pool}, s.dialect, s.inserter(nil))
+	s.Queries = sqlstore.New(pgConn{pool}, pgConn{pool}, s.dialect, s.inserter(nil, nil))
 	return s, nil
 }
 
@@ -120,7 +120,7 @@ func Dialect() sqlstore.Dialect {
 	}
 }
 
-func (s *Store) inserter(tx pgx.Tx) func(context.Context, river.JobArgs, *river.InsertOpts) error {
+func (s *Store) inserter(tx pgx.Tx, conn *pipeConn) func(context.Context, river.JobArgs, *river.InsertOpts) error {
 	if s.jobs == nil {
 		return nil
 	}
@@ -130,6 +130,11 @@ func (s *Store) inserter(tx pgx.Tx) func(context.Context, river.JobArgs, *river.
 			// Inside InTx the transaction is shared by a batch: the
 			// caller's context must not interrupt it.
 			if ctx, err = detach(ctx); err != nil {
+				return err
+			}
+			// River writes on the transaction directly: the writes
+			// queued before it go first.
+			if err = conn.Flush(ctx); err != nil {
 				return err
 			}
 			_, err = s.jobs.InsertTx(ctx, tx, args, opts)

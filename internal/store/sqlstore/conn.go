@@ -53,3 +53,68 @@ type Dialect struct {
 	// are serialised anyway.
 	LockKey string
 }
+
+// Deferrer is a Conn that can hold back a write whose only result is its
+// error and send it with a later statement, saving a round trip to a
+// database across a network (PostgreSQL inside a group-commit
+// transaction). The write's error, passed through wrap, comes back from
+// whichever later statement of the same transaction sends it, and fails
+// the call that queued it: so a caller must not defer a write whose error
+// it inspects to choose another path (a unique-violation fallback), nor
+// one whose rows-affected count it needs.
+type Deferrer interface {
+	ExecDeferred(ctx context.Context, wrap func(error) error, query string, args ...any) error
+}
+
+// execLater runs a write on the write side whose result is only its error,
+// translated as what: held back and sent with the next statement where the
+// write side is a Deferrer, run at once elsewhere (SQLite, outside a
+// transaction). An error it returns now is already translated.
+func (q *Queries) execLater(ctx context.Context, what string, query string, args ...any) error {
+	return q.execLaterWrap(ctx, func(err error) error { return q.translate(err, what) }, query, args...)
+}
+
+// execLaterWrap is execLater with the caller's translation of the error.
+func (q *Queries) execLaterWrap(ctx context.Context, wrap func(error) error, query string, args ...any) error {
+	if d, ok := q.w.(Deferrer); ok {
+		return d.ExecDeferred(ctx, wrap, query, args...)
+	}
+	if _, err := q.w.Exec(ctx, query, args...); err != nil {
+		return wrap(err)
+	}
+	return nil
+}
+
+// execOneLater is execLater for a write that must change a row, as a check
+// of rows affected would: none changed is conflict(). Held back, the
+// statement is wrapped so that the database itself fails it when it
+// changed nothing (a count of the changed rows divides one), and that
+// failure comes back as conflict(). Elsewhere it runs at once.
+func (q *Queries) execOneLater(ctx context.Context, conflict func() error, what string, query string, args ...any) error {
+	d, ok := q.w.(Deferrer)
+	if !ok || q.d.Name != "postgres" {
+		n, err := q.w.Exec(ctx, query, args...)
+		if err == nil && n == 0 {
+			return conflict()
+		}
+		return q.translate(err, what)
+	}
+	return d.ExecDeferred(ctx, func(err error) error {
+		if sqlState(err) == sqlStateDivisionByZero {
+			return conflict()
+		}
+		return q.translate(err, what)
+	}, `WITH changed AS (`+query+` RETURNING 1) SELECT 1 / COUNT(*) FROM changed`, args...)
+}
+
+// sqlStateDivisionByZero is PostgreSQL's error code for 1 / 0.
+const sqlStateDivisionByZero = "22012"
+
+// sqlState is the SQLSTATE code of a database error, or "".
+func sqlState(err error) string {
+	var e interface{ SQLState() string }
+	if errors.As(err, &e) {
+		return e.SQLState()
+	}
+	return ""
+}

@@ -138,9 +138,10 @@ func marshalJSON(v any, empty string) string {
 // ContactEnsure implements store.Queries.
 func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams) (domain.Contact, bool, error) {
 	if q.d.LockKey != "" {
-		// Two first messages from one address at once must make one contact.
-		if _, err := q.w.Exec(ctx, q.d.LockKey, "contact:"+p.ProjectID+":"+p.Scheme+":"+p.Path); err != nil {
-			return domain.Contact{}, false, q.translate(err, "locking contact address")
+		// Two first messages from one address at once must make one
+		// contact. Held back: it goes with the lookup below, in order.
+		if err := q.execLater(ctx, "locking contact address", q.d.LockKey, "contact:"+p.ProjectID+":"+p.Scheme+":"+p.Path); err != nil {
+			return domain.Contact{}, false, err
 		}
 	}
 	var contactID string
@@ -167,7 +168,10 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 	}
 	if err == ErrNoRows {
 		// A new contact: written whole, with its inbound time, and not read
-		// back (this is on every first message, on the single writer).
+		// back (this is on every first message, on the single writer). Its
+		// rows are held back for the caller's next statement: under the
+		// address's lock nobody else inserts them, so their errors are
+		// failures, never a path to choose.
 		c := domain.Contact{ID: p.NewID, ProjectID: p.ProjectID, Name: p.Name, Phone: p.Phone, Fields: map[string]any{}, Tags: []string{},
 			CreatedAt: p.Now.UTC(), UpdatedAt: p.Now.UTC()}
 		var inbound *time.Time
@@ -175,18 +179,18 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 			t := p.Now.UTC()
 			inbound, c.LastInboundAt = &t, &t
 		}
-		if _, err := q.w.Exec(ctx, `INSERT INTO contacts (id, project_id, name, phone, simulated, last_inbound_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		if err := q.execLater(ctx, "creating contact", `INSERT INTO contacts (id, project_id, name, phone, simulated, last_inbound_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, p.ProjectID, p.Name, p.Phone, p.Simulated, inbound, p.Now, p.Now); err != nil {
-			return domain.Contact{}, false, q.translate(err, "creating contact")
+			return domain.Contact{}, false, err
 		}
-		if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		if err := q.execLater(ctx, "creating contact address", `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			p.ProjectID, p.Scheme, p.Path, c.ID, p.ChannelID, inbound); err != nil {
-			return domain.Contact{}, false, q.translate(err, "creating contact address")
+			return domain.Contact{}, false, err
 		}
 		if p.PhoneVerified && p.Phone != "" && p.Scheme != domain.SchemeTel {
-			if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id) VALUES (?, ?, ?, ?, '')`,
+			if err := q.execLater(ctx, "recording verified phone", `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id) VALUES (?, ?, ?, ?, '')`,
 				p.ProjectID, domain.SchemeTel, p.Phone, c.ID); err != nil {
-				return domain.Contact{}, false, q.translate(err, "recording verified phone")
+				return domain.Contact{}, false, err
 			}
 		}
 		return c, true, nil
@@ -255,9 +259,10 @@ func (q *Queries) joinContact(ctx context.Context, p store.ContactEnsureParams, 
 		t := p.Now.UTC()
 		inbound = &t
 	}
-	if _, err := q.w.Exec(ctx, `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	// Held back: the read below sends it.
+	if err := q.execLater(ctx, "adding address to contact", `INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.ProjectID, p.Scheme, p.Path, id, p.ChannelID, inbound); err != nil {
-		return domain.Contact{}, false, q.translate(err, "adding address to contact")
+		return domain.Contact{}, false, err
 	}
 	if !p.Inbound {
 		c, err := scanContact(q.w.QueryRow(ctx, `SELECT `+contactCols+` FROM contacts WHERE id = ?`, id))
@@ -468,6 +473,16 @@ func (q *Queries) ContactURNs(ctx context.Context, r store.Ref) ([]domain.URN, e
 // ContactLock implements store.Queries.
 func (q *Queries) ContactLock(ctx context.Context, r store.Ref) error {
 	projectID, contactID := r.ProjectID, r.ID
+	if d, ok := q.w.(Deferrer); ok && q.d.Name == "postgres" {
+		// Held back: the lock is taken, in order, before the statements
+		// sent with it; a contact that is gone divides one by zero rows.
+		return d.ExecDeferred(ctx, func(err error) error {
+			if sqlState(err) == sqlStateDivisionByZero {
+				return notFound("contact", contactID)
+			}
+			return q.translate(err, "locking contact")
+		}, `SELECT 1 / COUNT(*) FROM (SELECT id FROM contacts WHERE project_id = ? AND id = ?`+q.d.ForUpdate+`) locked`, projectID, contactID)
+	}
 	var id string
 	err := q.w.QueryRow(ctx, `SELECT id FROM contacts WHERE project_id = ? AND id = ?`+q.d.ForUpdate, projectID, contactID).Scan(&id)
 	if err == ErrNoRows {
@@ -516,17 +531,27 @@ func (q *Queries) MessageCreate(ctx context.Context, m domain.Message) (domain.M
 	// A channel's re-delivery of a message is not an error of the
 	// statement (which on PostgreSQL would abort the transaction): nothing
 	// is inserted.
-	n, err := q.w.Exec(ctx, `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
+	const insert = `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
 			provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at, due_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (channel_id, direction, provider_id) WHERE provider_id IS NOT NULL DO NOTHING`,
-		m.ID, m.ProjectID, m.ContactID, m.ChannelID, m.SessionID, m.Direction, m.Type, jsonOrEmpty(m.Content), m.Status, domain.StatusRank(m.Status),
-		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due)
-	if err != nil {
-		return m, q.translate(err, "storing message")
-	}
-	if n == 0 {
-		return m, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received"}
+		ON CONFLICT (channel_id, direction, provider_id) WHERE provider_id IS NOT NULL DO NOTHING`
+	args := []any{m.ID, m.ProjectID, m.ContactID, m.ChannelID, m.SessionID, m.Direction, m.Type, jsonOrEmpty(m.Content), m.Status, domain.StatusRank(m.Status),
+		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due}
+	if m.ProviderID == "" {
+		// Without a provider ID (every message Parley creates) there is
+		// no re-delivery to detect: the insert is held back for the next
+		// statement, and any error of it is a failure.
+		if err := q.execLater(ctx, "storing message", insert, args...); err != nil {
+			return m, err
+		}
+	} else {
+		n, err := q.w.Exec(ctx, insert, args...)
+		if err != nil {
+			return m, q.translate(err, "storing message")
+		}
+		if n == 0 {
+			return m, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received"}
+		}
 	}
 	out := m
 	if len(out.Content) == 0 {
@@ -574,12 +599,29 @@ func (q *Queries) MessageList(ctx context.Context, p store.MessageListParams) (s
 
 // MessageSetStatus implements store.Queries.
 func (q *Queries) MessageSetStatus(ctx context.Context, p store.MessageStatusParams) (bool, error) {
+	sql, args := messageStatusUpdate(p)
+	n, err := q.w.Exec(ctx, sql, args...)
+	if err != nil {
+		return false, q.translate(err, "updating message status")
+	}
+	return n > 0, nil
+}
+
+// MessageRecordStatus implements store.Queries.
+func (q *Queries) MessageRecordStatus(ctx context.Context, p store.MessageStatusParams) error {
+	sql, args := messageStatusUpdate(p)
+	return q.execLater(ctx, "updating message status", sql, args...)
+}
+
+// messageStatusUpdate is the statement that moves a message's status
+// forward.
+func messageStatusUpdate(p store.MessageStatusParams) (string, []any) {
 	rank := domain.StatusRank(p.Status)
 	sentAt := p.Now
 	if !p.SentAt.IsZero() {
 		sentAt = p.SentAt
 	}
-	n, err := q.w.Exec(ctx, `UPDATE messages SET status = ?, status_rank = ?,
+	return `UPDATE messages SET status = ?, status_rank = ?,
 			provider_id = COALESCE(provider_id, ?),
 			error_code = CASE WHEN ? <> '' THEN ? ELSE error_code END,
 			error_reason = CASE WHEN ? <> '' THEN ? ELSE error_reason END,
@@ -587,11 +629,7 @@ func (q *Queries) MessageSetStatus(ctx context.Context, p store.MessageStatusPar
 			updated_at = ?
 		WHERE id = ? AND (? = '' OR project_id = ?) AND status_rank < ?
 			AND NOT (status = 'failed' AND provider_id IS NULL)`,
-		p.Status, rank, nullIfEmpty(p.ProviderID), p.ErrorCode, p.ErrorCode, p.ErrorReason, p.ErrorReason, rank, rank, sentAt, p.Now, p.ID, p.ProjectID, p.ProjectID, rank)
-	if err != nil {
-		return false, q.translate(err, "updating message status")
-	}
-	return n > 0, nil
+		[]any{p.Status, rank, nullIfEmpty(p.ProviderID), p.ErrorCode, p.ErrorCode, p.ErrorReason, p.ErrorReason, rank, rank, sentAt, p.Now, p.ID, p.ProjectID, p.ProjectID, rank}
 }
 
 const contactEventCols = `seq, project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, handled_at, result, due_at, attempts`
@@ -663,11 +701,10 @@ func (q *Queries) ContactEventGet(ctx context.Context, p store.ContactEventGetPa
 // ContactEventDone implements store.Queries.
 func (q *Queries) ContactEventDone(ctx context.Context, p store.ContactEventDoneParams) error {
 	seq, result, now := p.Seq, p.Result, p.Now
-	n, err := q.w.Exec(ctx, `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`, now, result, seq)
-	if err == nil && n == 0 {
-		return domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq)
-	}
-	return q.translate(err, "marking contact event handled")
+	// Held back where it can be: its caller (a sprint's commit) fails the
+	// whole transaction on the conflict, wherever it shows.
+	return q.execOneLater(ctx, func() error { return domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq) },
+		"marking contact event handled", `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`, now, result, seq)
 }
 
 const sessionCols = `id, project_id, contact_id, flow_id, revision, channel_id, status, state, wait_seq, waiting_for, node_id, timeout_at, expires_at, version, simulated, draft, end_reason, created_at, updated_at, ended_at`
@@ -683,13 +720,17 @@ func scanSession(r Row) (domain.FlowSession, error) {
 
 // SessionCreate implements store.Queries.
 func (q *Queries) SessionCreate(ctx context.Context, s domain.FlowSession) error {
-	_, err := q.w.Exec(ctx, `INSERT INTO flow_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	// Held back for the next statement: its callers treat a conflict
+	// (another live session) as the whole transaction's race, which a
+	// held-back write's failure still is.
+	return q.execLaterWrap(ctx, func(err error) error {
+		if q.d.IsUniqueViolation(err) {
+			return &domain.Error{Code: domain.CodeConflict, Message: "the contact is already in a flow", Err: err}
+		}
+		return q.translate(err, "creating session")
+	}, `INSERT INTO flow_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.ProjectID, s.ContactID, s.FlowID, s.Revision, s.ChannelID, s.Status, s.State, s.WaitSeq, s.WaitingFor, s.NodeID,
 		s.TimeoutAt, s.ExpiresAt, s.Version, s.Simulated, s.Draft, s.EndReason, s.CreatedAt, s.UpdatedAt, s.EndedAt)
-	if err != nil && q.d.IsUniqueViolation(err) {
-		return &domain.Error{Code: domain.CodeConflict, Message: "the contact is already in a flow", Err: err}
-	}
-	return q.translate(err, "creating session")
 }
 
 // SessionGet implements store.Queries.
@@ -715,14 +756,12 @@ func (q *Queries) SessionLive(ctx context.Context, contactID string) (domain.Flo
 
 // SessionUpdate implements store.Queries.
 func (q *Queries) SessionUpdate(ctx context.Context, s domain.FlowSession) error {
-	n, err := q.w.Exec(ctx, `UPDATE flow_sessions SET status = ?, state = ?, wait_seq = ?, waiting_for = ?, node_id = ?, timeout_at = ?, expires_at = ?,
+	// Held back where it can be, like ContactEventDone.
+	return q.execOneLater(ctx, func() error { return domain.Errorf(domain.CodeConflict, "session %s changed since it was read", s.ID) },
+		"saving session", `UPDATE flow_sessions SET status = ?, state = ?, wait_seq = ?, waiting_for = ?, node_id = ?, timeout_at = ?, expires_at = ?,
 			version = ?, end_reason = ?, updated_at = ?, ended_at = ?
 		WHERE id = ? AND version = ?`,
 		s.Status, s.State, s.WaitSeq, s.WaitingFor, s.NodeID, s.TimeoutAt, s.ExpiresAt, s.Version, s.EndReason, s.UpdatedAt, s.EndedAt, s.ID, s.Version-1)
-	if err == nil && n == 0 {
-		return domain.Errorf(domain.CodeConflict, "session %s changed since it was read", s.ID)
-	}
-	return q.translate(err, "saving session")
 }
 
 // SessionList implements store.Queries.
@@ -769,9 +808,9 @@ func (q *Queries) TraceAppend(ctx context.Context, events []domain.TraceEvent) e
 // events, packed NULL.
 func (q *Queries) TraceAppendPacked(ctx context.Context, rows []store.PackedTrace) error {
 	for _, r := range rows {
-		if _, err := q.w.Exec(ctx, `INSERT INTO session_traces (project_id, session_id, events, created_at, packed) VALUES (?, ?, '[]', ?, ?)`,
+		if err := q.execLater(ctx, "appending trace", `INSERT INTO session_traces (project_id, session_id, events, created_at, packed) VALUES (?, ?, '[]', ?, ?)`,
 			r.ProjectID, r.SessionID, r.CreatedAt, r.Packed); err != nil {
-			return q.translate(err, "appending trace")
+			return err
 		}
 	}
 	return nil
@@ -971,8 +1010,8 @@ func (q *Queries) ReceiptLock(ctx context.Context, p store.ReceiptLockParams) er
 	if p.ProviderID == "" {
 		key = "receipt:" + p.ChannelID + ":to:" + p.Recipient
 	}
-	_, err := q.w.Exec(ctx, q.d.LockKey, key)
-	return q.translate(err, "locking a receipt's key")
+	// Held back: the lock goes with the statement it protects, in order.
+	return q.execLater(ctx, "locking a receipt's key", q.d.LockKey, key)
 }
 
 // ReceiptHold implements store.Queries.

@@ -146,6 +146,20 @@ func testMessages(t *testing.T, s store.Store) {
 	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "m3"}))(t); got.Status != domain.MessageFailed || got.ProviderID != "" {
 		t.Fatalf("failed message after a late status = %+v", got)
 	}
+	// MessageRecordStatus moves a message the same way, without saying
+	// whether it did (held back inside a transaction on PostgreSQL).
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		if err := q.MessageRecordStatus(ctx, store.MessageStatusParams{ID: "m2", Status: domain.MessageDelivered, Now: t0}); err != nil {
+			return err // late: read already, nothing moves
+		}
+		return q.MessageRecordStatus(ctx, store.MessageStatusParams{ID: "m3", Status: domain.MessageRead, Now: t0})
+	}))
+	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "m2"}))(t); got.Status != domain.MessageRead {
+		t.Fatalf("message after a late recorded status = %+v", got)
+	}
+	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "m3"}))(t); got.Status != domain.MessageFailed {
+		t.Fatalf("failed message after a recorded status = %+v", got)
+	}
 	l := must(s.MessageList(ctx, store.MessageListParams{ProjectID: p1, ContactID: "k1"}))(t)
 	if len(l.Items) != 3 || l.Items[0].ID != "m3" {
 		t.Fatalf("conversation = %+v", l.Items)
@@ -158,6 +172,19 @@ func testMessages(t *testing.T, s store.Store) {
 	}
 	if l := must(s.MessageList(ctx, store.MessageListParams{ProjectID: p1, ContactID: "k1"}))(t); len(l.Items) != 4 {
 		t.Fatalf("every channel's messages = %+v", l.Items)
+	}
+	// In one transaction, a message Parley creates and its recorded status
+	// (both held back on PostgreSQL): the status applies to the new row.
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		reply := domain.Message{ID: "m5", ProjectID: p1, ContactID: "k1", ChannelID: "web", Direction: domain.DirectionOut, Type: "text",
+			Content: json.RawMessage(`{"text":"reply"}`), Status: domain.MessageQueued, CreatedAt: t0}
+		if _, err := q.MessageCreate(ctx, reply); err != nil {
+			return err
+		}
+		return q.MessageRecordStatus(ctx, store.MessageStatusParams{ID: "m5", Status: domain.MessageSent, ProviderID: "wamid.m5", Now: t0.Add(time.Second)})
+	}))
+	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "m5"}))(t); got.Status != domain.MessageSent || got.ProviderID != "wamid.m5" || got.SentAt == nil {
+		t.Fatalf("a created message after its recorded status = %+v", got)
 	}
 }
 
@@ -272,6 +299,11 @@ func testContactEvents(t *testing.T, s store.Store) {
 	_, err = s.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: "p2", Seq: next.Seq})
 	wantCode(t, err, domain.CodeNotFound)
 	wantCode(t, s.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: next.Seq, Result: "again", Now: t0}), domain.CodeConflict)
+	// The same in a transaction, where PostgreSQL holds the write back and
+	// its conflict shows only when it is sent.
+	wantCode(t, s.InTx(ctx, func(q store.Queries) error {
+		return q.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: next.Seq, Result: "again", Now: t0})
+	}), domain.CodeConflict)
 	if evs := oldest(); len(evs) != 1 || evs[0].Seq != seqs[1] {
 		t.Fatalf("next after done = %+v", evs)
 	}
@@ -295,6 +327,7 @@ func testSessions(t *testing.T, s store.Store) {
 	second := sess
 	second.ID = "s2"
 	wantCode(t, s.SessionCreate(ctx, second), domain.CodeConflict) // one live session per contact
+	wantCode(t, s.InTx(ctx, func(q store.Queries) error { return q.SessionCreate(ctx, second) }), domain.CodeConflict)
 	sim := sess
 	sim.ID, sim.Simulated = "s3", true
 	check(t, s.SessionCreate(ctx, sim)) // simulated sessions do not count
@@ -312,6 +345,7 @@ func testSessions(t *testing.T, s store.Store) {
 	stale := live // still version 2: someone else already saved version 2
 	stale.Status = domain.SessionFailed
 	wantCode(t, s.SessionUpdate(ctx, stale), domain.CodeConflict)
+	wantCode(t, s.InTx(ctx, func(q store.Queries) error { return q.SessionUpdate(ctx, stale) }), domain.CodeConflict)
 	got := must(s.SessionGet(ctx, store.Ref{ProjectID: p1, ID: "s1"}))(t)
 	if got.Status != domain.SessionCompleted || got.Version != 2 || got.TimeoutAt != nil || got.EndedAt == nil {
 		t.Fatalf("after update = %+v", got)
