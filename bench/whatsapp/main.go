@@ -451,9 +451,17 @@ func dbName(db string) string {
 // the measured window (where the waiting goroutines wait).
 func profile(o options, phase string) func() {
 	cpu0, t0 := selfCPU(), time.Now()
+	busy0, all0 := machineCPU()
 	done := func() {
-		fmt.Printf("  this process used %.2f cores during %s (client + fake + Parley)\n",
-			(selfCPU()-cpu0).Seconds()/time.Since(t0).Seconds(), phase)
+		self := (selfCPU() - cpu0).Seconds() / time.Since(t0).Seconds()
+		fmt.Printf("  this process used %.2f cores during %s (client + fake + Parley)\n", self, phase)
+		// The database on the same machine competes for the same cores:
+		// a machine with no idle time is the limit, whoever uses it.
+		if busy1, all1 := machineCPU(); all1 > all0 {
+			machine := float64(busy1-busy0) / float64(all1-all0) * float64(runtime.NumCPU())
+			fmt.Printf("  the machine's %d cores were %.0f%% busy: %.2f cores, of which %.2f outside this process (the database's backends, when nothing else runs)\n",
+				runtime.NumCPU(), 100*machine/float64(runtime.NumCPU()), machine, max(machine-self, 0))
+		}
 	}
 	if o.cpuprofile == "" {
 		return done
@@ -496,6 +504,31 @@ func profile(o options, phase string) func() {
 		done()
 		fmt.Printf("  CPU profile: %s (go tool pprof -tagfocus role=parley -top %s); mutex and block profiles beside it\n", path, path)
 	}
+}
+
+// machineCPU is the whole machine's busy and total CPU time so far, in
+// clock ticks of all CPUs (/proc/stat; zeros elsewhere).
+func machineCPU() (busy, total uint64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
 }
 
 // selfCPU is this process's user + system CPU time so far.
