@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -39,6 +40,13 @@ func FuzzEvaluate(f *testing.F) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		start := time.Now()
+		// An evaluation that never returns would stall the fuzzer until
+		// its deadline with nothing saved; crashing the worker instead
+		// makes the fuzzer keep the input as a failing case.
+		watchdog := time.AfterFunc(2*fuzzMaxDuration, func() {
+			panic(fmt.Sprintf("%q still running after %v", src, 2*fuzzMaxDuration))
+		})
+		defer watchdog.Stop()
 		var out any
 		var evalErr error
 		if x, err := Compile(src); err == nil {
