@@ -25,15 +25,29 @@
 // runner.Runner.StartFlow in batches of -batch per transaction (as the
 // API and campaigns queue them); the runner's inbox then works each
 // contact's start event (a sprint: the session, its timer and trace in one
-// transaction). Nothing is written directly.
+// transaction). Nothing is written directly, but for -fire-rate's rewrite.
+//
+// Each session's timeout counts from its own start, so by default the rate
+// timeouts fall due at follows the rate sessions were parked at. With
+// -fire-rate R the sessions are parked with timeouts 12 hours ahead (none
+// fires while parking or measuring), the sizes are measured as above, and
+// then the harness sets the waiting sessions' flow_sessions.timeout_at
+// itself, in chunked UPDATEs in a shuffled order, so that they fall due at
+// exactly R per second from -fire-lead ahead; lateness is measured against
+// those times. That UPDATE is the one direct write the harness makes, and
+// it is sound because the timer loop reads timeout_at from the database
+// at every poll (inbox.FireTimers → SessionTimersDue) and the engine
+// checks only the wait's sequence number of a fired timer, not its time.
 //
 //	go run ./bench/waiting                                   # SQLite, 1,000,000 over 10 minutes
 //	go run ./bench/waiting -sessions 100000 -spread 2m       # quick
 //	go run ./bench/waiting -db postgres -pg-url postgres://postgres@127.0.0.1:5432/postgres -sessions 100000 -spread 2m
+//	go run ./bench/waiting -sessions 100000 -fire-rate 2000  # timeouts due at 2,000/s
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -42,6 +56,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
@@ -82,7 +97,20 @@ type options struct {
 	// cpuProfile, when set, is written with a CPU profile of the firing
 	// phase (first timeout due → last session ended).
 	cpuProfile string
+	// fireRate, when positive, is the rate (timeouts per second) the
+	// harness rewrites the parked sessions' timeouts to fall due at;
+	// fireLead is how far ahead of the rewrite's start the first falls due.
+	fireRate float64
+	fireLead time.Duration
+	// series, when set, is written with each session's timeout and end
+	// (CSV), to see when in the run lateness grew.
+	series string
 }
+
+// parkedTimeout is how far ahead sessions are parked with -fire-rate: far
+// enough that none fires before the rewrite, short of the sessions'
+// default expiry (engine.DefaultExpiry, 24 hours).
+const parkedTimeout = 12 * time.Hour
 
 func main() {
 	var o options
@@ -94,6 +122,9 @@ func main() {
 	flag.DurationVar(&o.after, "after", 0, "the first timeout is this long after parking begins (0: sessions ÷ 1,500/s plus the inbox's retention and 15 s, so parking ends and the handled starts are deleted first)")
 	flag.IntVar(&o.batch, "batch", 1000, "contacts created and starts queued per transaction")
 	flag.IntVar(&o.branches, "branches", 60, "wait nodes the flow splits the sessions over, one timeout each (the spread's steps)")
+	flag.Float64Var(&o.fireRate, "fire-rate", 0, "timeouts per second: park with timeouts 12 h ahead, then set them (a direct UPDATE) to fall due at this rate (0: each counts from its own start, -spread and -after)")
+	flag.StringVar(&o.series, "series", "", "write each session's timeout and end, in seconds after the first timeout, to this CSV file")
+	flag.DurationVar(&o.fireLead, "fire-lead", 0, "with -fire-rate, the first timeout falls due this long after the rewrite begins (0: 10 s plus 100 µs per session)")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/waiting:", err)
@@ -124,13 +155,35 @@ func (o *options) check() error {
 		return fmt.Errorf("-batch %d: must be positive", o.batch)
 	case o.branches <= 0 || o.branches > 1000:
 		return fmt.Errorf("-branches %d: must be 1 to 1,000", o.branches)
+	case o.fireRate < 0 || o.fireLead < 0:
+		return errors.New("-fire-rate and -fire-lead must not be negative")
 	}
 	if o.after == 0 {
 		// Parking, then the inbox's retention (the handled starts are
 		// deleted after it, and measured again) and a few purge passes.
-		o.after = time.Duration(float64(o.sessions)/1500*float64(time.Second)) + inbox.DefaultRetention + 15*time.Second
+		// With -fire-rate no timeout falls due meanwhile, so the bound on
+		// parking can be generous (PostgreSQL parks at ~400/s).
+		perSecond := 1500.0
+		if o.fireRate > 0 {
+			perSecond = 200
+		}
+		o.after = time.Duration(float64(o.sessions)/perSecond*float64(time.Second)) + inbox.DefaultRetention + 15*time.Second
+	}
+	if o.fireRate > 0 && o.fireLead == 0 {
+		// The rewrite itself takes time: it must end before the first
+		// timeout, or its writes would compete with the firing.
+		o.fireLead = 10*time.Second + time.Duration(o.sessions)*100*time.Microsecond
 	}
 	return nil
+}
+
+// flowAfter is the timeout of the flow's first branch: -after, or with
+// -fire-rate far ahead (the harness sets the timeouts later).
+func (o *options) flowAfter() time.Duration {
+	if o.fireRate > 0 {
+		return parkedTimeout
+	}
+	return o.after
 }
 
 func run(ctx context.Context, o options) error {
@@ -162,7 +215,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer func() { _ = p.app.Stop() }()
-	if err := p.setFlow(ctx, o.after, o.spread, o.branches); err != nil {
+	if err := p.setFlow(ctx, o.flowAfter(), o.spread, o.branches); err != nil {
 		return err
 	}
 	m, err := openMeter(ctx, p, o.db, dbURL)
@@ -183,6 +236,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	beforeLive, err := m.liveSize(ctx)
+	if err != nil {
+		return err
+	}
 	heap0, rss0 := memory()
 
 	// 2. Park.
@@ -193,7 +250,7 @@ func run(ctx context.Context, o options) error {
 	}
 	queued := time.Since(began)
 	for {
-		n, err := m.count(ctx, "waiting")
+		n, err := m.live(ctx)
 		if err != nil {
 			return err
 		}
@@ -237,11 +294,29 @@ func run(ctx context.Context, o options) error {
 		}
 		printSizes(fmt.Sprintf("after retention:   (+%.0f s, start events deleted%s)\n                  ", time.Since(began).Seconds(), m.vacuumed()),
 			before, purged, len(ids))
+		if beforeLive != nil {
+			live, err := m.liveSize(ctx)
+			if err != nil {
+				return err
+			}
+			printSizes("live rows only:    (pgstattuple: each relation's pages less their free space and dead rows;\n                   what the waiting sessions hold once vacuum has made the rest reusable)\n                  ",
+				beforeLive, live, len(ids))
+		}
 	}
 
 	// 3. Fire.
-	due, err := m.timeouts(ctx)
-	if err != nil {
+	var due map[string]time.Time
+	busyUntil, busy := began.Add(parked), "parking ended (raise -after to keep them apart)"
+	if o.fireRate > 0 {
+		rewriting := time.Now()
+		if due, err = m.reschedule(ctx, ids, o.fireRate, rewriting.Add(o.fireLead)); err != nil {
+			return err
+		}
+		busyUntil, busy = time.Now(), "the rewrite ended (raise -fire-lead to keep them apart)"
+		took := busyUntil.Sub(rewriting)
+		fmt.Printf("rewrite:           the ONE DIRECT WRITE of this harness: UPDATE flow_sessions SET timeout_at, %d waiting sessions, shuffled, %d per transaction, in %.1f s (%.0f rows/s), so they fall due at %.0f/s\n",
+			len(due), rescheduleChunk, took.Seconds(), float64(len(due))/took.Seconds(), o.fireRate)
+	} else if due, err = m.timeouts(ctx); err != nil {
 		return err
 	}
 	if len(due) != len(ids) {
@@ -250,14 +325,14 @@ func run(ctx context.Context, o options) error {
 	first, last := spanOf(due)
 	early := 0
 	for _, t := range due {
-		if t.Before(began.Add(parked)) {
+		if t.Before(busyUntil) {
 			early++
 		}
 	}
 	fmt.Printf("timeouts:          due from +%.0f s to +%.0f s after parking began; offered %.0f/s on average, %.0f/s in the busiest second\n",
 		first.Sub(began).Seconds(), last.Sub(began).Seconds(), float64(len(due))/max(1, last.Sub(first).Seconds()), peakPerSecond(slices.Collect(mapsValues(due))))
 	if early > 0 {
-		fmt.Printf("                   %d fell due before parking ended (raise -after to keep them apart)\n", early)
+		fmt.Printf("                   %d fell due before %s\n", early, busy)
 	}
 	if o.cpuProfile != "" {
 		stop, err := profileFrom(ctx, first, o.cpuProfile)
@@ -270,7 +345,7 @@ func run(ctx context.Context, o options) error {
 		if err := sleep(ctx, time.Second); err != nil {
 			return err
 		}
-		n, err := m.count(ctx, "waiting")
+		n, err := m.live(ctx)
 		if err != nil {
 			return err
 		}
@@ -289,7 +364,33 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if o.series != "" {
+		if err := writeSeries(o.series, due, ended); err != nil {
+			return err
+		}
+	}
 	return report(due, ended, len(ids))
+}
+
+// writeSeries writes "due,ended" per session, in seconds after the first
+// timeout, in due order.
+func writeSeries(path string, due, ended map[string]time.Time) error {
+	first, _ := spanOf(due)
+	type row struct{ due, ended float64 }
+	rows := make([]row, 0, len(due))
+	for id, t := range due {
+		rows = append(rows, row{t.Sub(first).Seconds(), ended[id].Sub(first).Seconds()})
+	}
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.due, b.due) })
+	var b strings.Builder
+	b.WriteString("due,ended\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%.3f,%.3f\n", r.due, r.ended)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("writing the series: %w", err)
+	}
+	return nil
 }
 
 // profileFrom writes a CPU profile to path from at (or now, if past)
@@ -408,7 +509,12 @@ func memory() (heap, rss int64) {
 
 func printMachine(o options) {
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("Parley waiting-sessions benchmark: -db %s, %d sessions, timeouts over %s from +%s, %d per transaction\n", o.db, o.sessions, o.spread, o.after, o.batch)
+	timeouts := fmt.Sprintf("timeouts over %s from +%s", o.spread, o.after)
+	if o.fireRate > 0 {
+		timeouts = fmt.Sprintf("parked with timeouts +%s, then set directly to fall due at %.0f/s from %s after the rewrite begins; parking may take %s",
+			parkedTimeout, o.fireRate, o.fireLead, o.after)
+	}
+	fmt.Printf("Parley waiting-sessions benchmark: -db %s, %d sessions, %s, %d per transaction\n", o.db, o.sessions, timeouts, o.batch)
 	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), load average %s, %s %s/%s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		strings.Join(strings.Fields(string(load))[:3], " "), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
@@ -546,10 +652,14 @@ func (p *parley) park(ctx context.Context, contacts []string, batch int) ([]stri
 	return ids, nil
 }
 
-// meter reads what the benchmark measures, through its own connection.
+// meter reads what the benchmark measures, through its own connection
+// (and writes the -fire-rate rewrite).
 type meter struct {
 	sqlite *sql.DB
 	pg     *pgxpool.Pool
+	// sqlitePath is the database file, for the rewrite's own writable
+	// connection (sqlite is read-only).
+	sqlitePath string
 }
 
 func openMeter(ctx context.Context, p *parley, db, dbURL string) (*meter, error) {
@@ -566,7 +676,91 @@ func openMeter(ctx context.Context, p *parley, db, dbURL string) (*meter, error)
 		return nil, err
 	}
 	d.SetMaxOpenConns(1)
-	return &meter{sqlite: d}, nil
+	return &meter{sqlite: d, sqlitePath: path}, nil
+}
+
+// rescheduleChunk is how many timeouts one transaction of the rewrite sets.
+const rescheduleChunk = 5000
+
+// reschedule sets the timeouts of the waiting sessions ids, in a shuffled
+// order, to fall due at rate per second from first on, and returns them.
+// This is the one direct write of the harness. The chunks go in due order,
+// so that a rewrite outrunning -fire-lead still sets the earliest first.
+func (m *meter) reschedule(ctx context.Context, ids []string, rate float64, first time.Time) (map[string]time.Time, error) {
+	order := slices.Clone(ids)
+	// A fixed seed: the same order every run.
+	rand.New(rand.NewPCG(20, 2000)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	// Microseconds: what PostgreSQL's timestamptz keeps.
+	first = first.UTC().Truncate(time.Microsecond)
+	times := make([]time.Time, len(order))
+	due := make(map[string]time.Time, len(order))
+	for i, id := range order {
+		times[i] = first.Add(time.Duration(float64(i) / rate * float64(time.Second))).Truncate(time.Microsecond)
+		due[id] = times[i]
+	}
+	set, closeSet, err := m.timeoutSetter()
+	if err != nil {
+		return nil, err
+	}
+	defer closeSet()
+	for i := 0; i < len(order); i += rescheduleChunk {
+		j := min(len(order), i+rescheduleChunk)
+		n, err := set(ctx, order[i:j], times[i:j])
+		if err != nil {
+			return nil, fmt.Errorf("setting the timeouts of sessions %d to %d: %w", i, j, err)
+		}
+		if n != int64(j-i) {
+			return nil, fmt.Errorf("setting the timeouts of sessions %d to %d: %d were waiting with a timeout, want %d", i, j, n, j-i)
+		}
+	}
+	return due, nil
+}
+
+// timeoutSetter returns a function setting, in one transaction, the
+// timeout_at of the waiting sessions ids to times and reporting how many
+// rows it changed.
+func (m *meter) timeoutSetter() (func(ctx context.Context, ids []string, times []time.Time) (int64, error), func(), error) {
+	if m.pg != nil {
+		// One statement per chunk: the pairs as two arrays.
+		return func(ctx context.Context, ids []string, times []time.Time) (int64, error) {
+			tag, err := m.pg.Exec(ctx, `UPDATE flow_sessions AS s SET timeout_at = v.t
+				FROM unnest($1::text[], $2::timestamptz[]) AS v(id, t)
+				WHERE s.id = v.id AND s.status = 'waiting' AND s.timeout_at IS NOT NULL`, ids, times)
+			return tag.RowsAffected(), err
+		}, func() {}, nil
+	}
+	// The meter's connection is read-only; the server's writer may be
+	// busy (the inbox's purge), so wait for the lock. _time_format as the
+	// store's own connections: timeout_at is compared as text.
+	d, err := sql.Open("sqlite", "file:"+m.sqlitePath+"?_pragma=busy_timeout(10000)&_txlock=immediate&_time_format=sqlite")
+	if err != nil {
+		return nil, nil, err
+	}
+	d.SetMaxOpenConns(1)
+	return func(ctx context.Context, ids []string, times []time.Time) (int64, error) {
+		tx, err := d.BeginTx(ctx, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer tx.Rollback()
+		st, err := tx.PrepareContext(ctx, `UPDATE flow_sessions SET timeout_at = ? WHERE id = ? AND status = 'waiting' AND timeout_at IS NOT NULL`)
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		for i, id := range ids {
+			res, err := st.ExecContext(ctx, times[i], id)
+			if err != nil {
+				return 0, err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return 0, err
+			}
+			n += k
+		}
+		return n, tx.Commit()
+	}, func() { d.Close() }, nil
 }
 
 func (m *meter) close() {
@@ -616,17 +810,21 @@ func (m *meter) vacuumed() string {
 	return ""
 }
 
-func (m *meter) count(ctx context.Context, status string) (int, error) {
-	const q = `SELECT count(*) FROM flow_sessions WHERE status = `
+// live counts the live (waiting or active) sessions through their partial
+// index (flow_sessions_live_key): it runs every second while timeouts
+// fire, and a count by status would read the whole table each time (on
+// SQLite 5 % of the firing phase's CPU at 100,000 sessions).
+func (m *meter) live(ctx context.Context) (int, error) {
+	const q = `SELECT count(*) FROM flow_sessions WHERE status IN ('active', 'waiting') AND NOT simulated`
 	var n int
 	var err error
 	if m.pg != nil {
-		err = m.pg.QueryRow(ctx, q+`$1`, status).Scan(&n)
+		err = m.pg.QueryRow(ctx, q).Scan(&n)
 	} else {
-		err = m.sqlite.QueryRowContext(ctx, q+`?`, status).Scan(&n)
+		err = m.sqlite.QueryRowContext(ctx, q).Scan(&n)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("counting %s sessions: %w", status, err)
+		return 0, fmt.Errorf("counting live sessions: %w", err)
 	}
 	return n, nil
 }
@@ -688,21 +886,11 @@ func (m *meter) size(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	if m.pg != nil {
 		// Dead rows left by updates are part of the size until vacuumed.
-		rows, err := m.pg.Query(ctx, `SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c
+		out, err := m.pgSizes(ctx, "measuring the tables", `SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c
 			JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = current_schema()`)
 		if err != nil {
-			return nil, fmt.Errorf("measuring the tables: %w", err)
+			return nil, err
 		}
-		for rows.Next() {
-			var name string
-			var n int64
-			if err := rows.Scan(&name, &n); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[name] = n
-		}
-		rows.Close()
 		var total int64
 		if err := m.pg.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&total); err != nil {
 			return nil, err
@@ -729,6 +917,62 @@ func (m *meter) size(ctx context.Context) (map[string]int64, error) {
 		total += n
 	}
 	out["(total)"] = total
+	return out, rows.Err()
+}
+
+// liveSize is, on PostgreSQL, the bytes of each table (its TOAST table
+// and indexes counted with it) less the free space and dead rows in its
+// pages, by pgstattuple (which reads heaps and B-trees; another kind of
+// index, River's GIN, counts whole); nil on SQLite, whose dbstat size has no dead rows
+// (an update rewrites in place) and whose deleted rows' pages go to the
+// free list, out of the count. A PostgreSQL update or delete leaves the
+// old row until vacuum, and vacuum makes the space reusable without giving
+// it back, so the table's size alone counts space the next rows reuse.
+func (m *meter) liveSize(ctx context.Context) (map[string]int64, error) {
+	if m.pg == nil {
+		return nil, nil
+	}
+	if _, err := m.pg.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pgstattuple`); err != nil {
+		return nil, fmt.Errorf("installing pgstattuple (a contrib extension) to measure live rows: %w", err)
+	}
+	out, err := m.pgSizes(ctx, "measuring the tables' live rows", `WITH tables AS (
+			SELECT c.oid, c.relname, c.reltoastrelid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.relkind = 'r' AND n.nspname = current_schema()),
+		rels AS (
+			SELECT relname, oid AS rel, true AS heap FROM tables
+			UNION ALL SELECT relname, reltoastrelid, true FROM tables WHERE reltoastrelid <> 0
+			UNION ALL SELECT t.relname, i.indexrelid, am.amname = 'btree' FROM pg_index i JOIN tables t ON t.oid = i.indrelid
+				JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam)
+		SELECT relname, sum(CASE WHEN heap THEN (SELECT s.table_len - s.free_space - s.dead_tuple_len FROM pgstattuple(rel::regclass) s)
+			ELSE pg_relation_size(rel) END)::bigint
+		FROM rels GROUP BY relname`)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	for _, n := range out {
+		total += n
+	}
+	out["(total)"] = total
+	return out, nil
+}
+
+// pgSizes runs a query of table names and byte counts into a map.
+func (m *meter) pgSizes(ctx context.Context, doing, sql string) (map[string]int64, error) {
+	rows, err := m.pg.Query(ctx, sql)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", doing, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, fmt.Errorf("%s: %w", doing, err)
+		}
+		out[name] = n
+	}
 	return out, rows.Err()
 }
 

@@ -15,9 +15,16 @@ import (
 func TestSandboxNoticeCommand(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	env := map[string]string{"PARLEY_DATA_DIR": t.TempDir() + "/data", "PARLEY_LOG_LEVEL": "warn"}
-	out, errb, _ := serveSandbox(ctx, env)
+	out, errb, done := serveSandbox(ctx, env)
+	// The server stops before the data directory is removed: a shutdown
+	// still writing its database failed TempDir's clean-up.
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
 	send := regexp.MustCompile(`go run ./cmd/parley sandbox send --server (\S+) --to-channel (\S+)`)
 	var m []string
 	for deadline := time.Now().Add(30 * time.Second); m == nil; time.Sleep(20 * time.Millisecond) {

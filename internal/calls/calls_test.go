@@ -245,13 +245,15 @@ func TestInterruptedCalls(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	dead := now.Add(-time.Minute)
+	// The rig's own service stops before the call exists: were it still
+	// polling, it could claim the call before the dead process does.
+	r.svc.Stop()
 	c := store.Call{ID: "k9", ProjectID: r.proj, ChannelID: "voice-1", ContactID: "c9", SessionID: "s9", Token: "s9.3", Direction: "outbound",
 		To: "+14155550109", Request: json.RawMessage(`{}`), Status: store.CallQueued, CreatedAt: dead, UpdatedAt: dead}
 	if err := r.st.CallCreate(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	// Another process claimed it and died while it was in progress.
-	r.svc.Stop()
 	claimed, err := r.st.CallClaim(ctx, store.CallClaimParams{Owner: "dead-process", Now: dead, LeaseUntil: dead.Add(time.Second)})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim %v %v", claimed, err)

@@ -63,7 +63,7 @@ type Config struct {
 	// tests keep them to audit). PARLEY_INBOX_RETENTION; default 1m.
 	InboxRetention time.Duration
 	// InboxWorkers is how many contacts' inboxes are processed at once.
-	// PARLEY_INBOX_WORKERS; default 64.
+	// PARLEY_INBOX_WORKERS; default 256 (see runner.DefaultInboxWorkers).
 	InboxWorkers int
 	// SendWorkers is how many outbound messages are sent at once.
 	// PARLEY_SEND_WORKERS; default 256 (a quarter kept for replies).
@@ -115,7 +115,7 @@ func Default() Config {
 		WorkLease:         10 * time.Second,
 		WorkPollInterval:  time.Second,
 		InboxRetention:    time.Minute,
-		InboxWorkers:      64,
+		InboxWorkers:      256,
 		SendWorkers:       256,
 		MaxBodyBytes:      1 << 20,
 		AdminEmail:        "admin@parley.local",

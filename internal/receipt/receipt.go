@@ -30,8 +30,8 @@ func (c *Counters) add(outcome string, n int) {
 	c.total.WithLabelValues(outcome).Add(float64(n))
 }
 
-// Held counts a receipt kept for later.
-func (c *Counters) Held() { c.add("held", 1) }
+// Held counts n receipts kept for later.
+func (c *Counters) Held(n int) { c.add("held", n) }
 
 // Applied counts n kept receipts applied to their message.
 func (c *Counters) Applied(n int) { c.add("applied", n) }

@@ -84,12 +84,18 @@ type Deps struct {
 
 // Defaults of the runner's dispatchers (Deps overrides them).
 const (
-	DefaultLease        = lease.DefaultLease
-	DefaultInboxWorkers = lease.DefaultWorkers
-	// DefaultSendWorkers is larger than the others: a send holds its
-	// worker for the provider's round trip and the commit of its answer,
-	// so a number paced at 1,000 msg/s needs about 1,000 × that latency
-	// of them (a quarter is kept for replies, see outbox).
+	DefaultLease = lease.DefaultLease
+	// DefaultInboxWorkers is large for the reason DefaultSendWorkers is:
+	// a sprint holds its worker through the group commit it waits for,
+	// so the workers bound the rate at workers ÷ that latency. At 64,
+	// timeouts falling due at 2,000/s on SQLite fell behind (p99 lateness
+	// 5–10 s); at 256 they kept up (p99 171 ms), and the exchange did not
+	// change on either database (docs/benchmarks.md, session 12).
+	DefaultInboxWorkers = 256
+	// DefaultSendWorkers is as large: a send holds its worker for the
+	// provider's round trip and the commit of its answer, so a number
+	// paced at 1,000 msg/s needs about 1,000 × that latency of them (a
+	// quarter is kept for replies, see outbox).
 	DefaultSendWorkers = 256
 	DefaultPollEvery   = lease.DefaultPollEvery
 )
@@ -111,6 +117,9 @@ func New(st store.Store, d Deps) (*Runner, error) {
 	}
 	if d.SendWorkers <= 0 {
 		d.SendWorkers = DefaultSendWorkers
+	}
+	if d.InboxWorkers <= 0 {
+		d.InboxWorkers = DefaultInboxWorkers
 	}
 	out := outbox.New(st, outbox.Config{Channels: d.Channels, Clock: d.Clock, IDs: d.IDs, Logger: d.Logger, Receipts: d.Receipts,
 		Attempts: d.SendAttempts, Settings: lease.Settings{Lease: d.Lease, Workers: d.SendWorkers, PollEvery: d.PollEvery}})

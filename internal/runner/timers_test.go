@@ -19,8 +19,8 @@ import (
 )
 
 // TestTimeoutFiresOnceFromTheSessionRow: a waiting session's timeout is
-// its row's timeout_at; FireTimers takes it when due (not before), once,
-// and the timeout exit runs once.
+// its row's timeout_at; FireTimers queues it when due (not before), once,
+// without writing the row, and the timeout exit runs once.
 func TestTimeoutFiresOnceFromTheSessionRow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -42,9 +42,9 @@ func TestTimeoutFiresOnceFromTheSessionRow(t *testing.T) {
 	fire(0) // not due
 	e.clock.advance(61 * time.Second)
 	fire(1)
-	fire(0) // taken: never again
-	if got := e.session(c); got.Status != domain.SessionWaiting || got.TimeoutAt != nil {
-		t.Fatalf("after firing, before its event is handled: %+v", got)
+	fire(0) // read: never again
+	if got := e.session(c); got.Status != domain.SessionWaiting || got.TimeoutAt == nil || got.Version != s.Version {
+		t.Fatalf("after firing, before its event is handled, the row is as it was: %+v", got)
 	}
 	e.process(c)
 	if got, want := texts(e.conversation(c), "out"), []string{"Hi Ann! Pick one", "Timed out"}; !slices.Equal(got, want) {
@@ -125,9 +125,9 @@ func TestLegacyTimerJobAndLoopFireOnce(t *testing.T) {
 }
 
 // TestTimerQueuedAlreadyIsNotDoubled: a due timeout whose event is in the
-// inbox already (queued by other means) fails the batch's transaction on
-// PostgreSQL; the batch is then fired one by one: the other session's
-// timeout fires, that one is only cleared, and each exit runs once.
+// inbox already (queued by other means) is passed over without failing the
+// batch (on PostgreSQL too): the other session's timeout fires, and each
+// exit runs once.
 func TestTimerQueuedAlreadyIsNotDoubled(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -198,12 +198,7 @@ func TestDeadProcessTimersTakenOver(t *testing.T) {
 		t.Fatalf("FireExpiries = %d, %v", n, err)
 	}
 	// The other process, on the same database.
-	d := Deps{Clock: dead.clock, IDs: domain.UUIDv7{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Flows: dead.flows, Channels: dead.senders}
-	short(&d)
-	live, err := New(dead.st, d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	live := dead.another(t, short)
 	if err := live.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -224,4 +219,67 @@ func TestDeadProcessTimersTakenOver(t *testing.T) {
 	if got[domain.SessionExpired] != 3 {
 		t.Fatalf("sessions ended %v, want 3 expired", got)
 	}
+}
+
+// TestRestartedTimerLoopDoesNotRefire: the timer loop's cursor is in
+// memory, so a restarted process (here a second runner on the same
+// database) reads again the timeouts fired but not handled yet; their
+// events are queued already, so nothing is queued twice, and each timeout
+// exit runs once.
+func TestRestartedTimerLoopDoesNotRefire(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, false)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	var cs []string
+	for range 3 {
+		c := e.receive(addr(), "hi").ContactID
+		e.process(c)
+		cs = append(cs, c)
+	}
+	e.clock.advance(61 * time.Second)
+	if n, err := e.r.Inbox.FireTimers(ctx, 2); err != nil || n != 2 {
+		t.Fatalf("FireTimers = %d, %v; want 2", n, err)
+	}
+	again := e.another(t)
+	if n, err := again.Inbox.FireTimers(ctx, 10); err != nil || n != 3 {
+		t.Fatalf("the new process's FireTimers = %d, %v; want all 3 read", n, err)
+	}
+	for _, c := range cs {
+		var timers int
+		check := func(q store.Queries) error {
+			evs, err := q.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: c, Limit: 10})
+			for _, ev := range evs {
+				if ev.Kind == domain.EventTimer {
+					timers++
+				}
+			}
+			return err
+		}
+		if err := e.st.InTx(ctx, check); err != nil {
+			t.Fatal(err)
+		}
+		if timers != 1 {
+			t.Fatalf("contact %s has %d timer events queued, want 1", c, timers)
+		}
+		e.process(c)
+		if got, want := texts(e.conversation(c), "out"), []string{"Hi Ann! Pick one", "Timed out"}; !slices.Equal(got, want) {
+			t.Fatalf("bot said %q, want %q", got, want)
+		}
+	}
+}
+
+// another is a second runner (another process) on e's database, flows
+// and senders, not started.
+func (e *env) another(t *testing.T, opts ...func(*Deps)) *Runner {
+	t.Helper()
+	d := Deps{Clock: e.clock, IDs: domain.UUIDv7{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Flows: e.flows, Channels: e.senders}
+	for _, o := range opts {
+		o(&d)
+	}
+	r, err := New(e.st, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

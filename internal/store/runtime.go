@@ -99,6 +99,11 @@ type Runtime interface {
 	// ContactEventAppend queues an event for the contact. A DedupeKey seen
 	// before is ErrConflict.
 	ContactEventAppend(ctx context.Context, e domain.ContactEvent) (domain.ContactEvent, error)
+	// ContactEventsAppendNew queues those of events whose DedupeKey was
+	// not seen before, in one statement, and returns them as queued, in
+	// the order given; the others are not an error (on PostgreSQL they do
+	// not fail the transaction). Every event needs a DedupeKey of its own.
+	ContactEventsAppendNew(ctx context.Context, events []domain.ContactEvent) ([]domain.ContactEvent, error)
 	ContactEventGet(ctx context.Context, p ContactEventGetParams) (domain.ContactEvent, error)
 
 	SessionCreate(ctx context.Context, s domain.FlowSession) error
@@ -170,14 +175,19 @@ type Queue interface {
 	// MessagesRenew is ContactEventsRenew for queued messages, by message
 	// ID.
 	MessagesRenew(ctx context.Context, p RenewParams) (int, error)
-	// SessionTimersTake takes the timeouts of waiting sessions due at
-	// p.Now, earliest first, at most p.Limit (only session p.SessionID's,
-	// while it waits at p.Seq, when p.SessionID is set): it clears their
-	// timeout_at, so that no later call takes them again, and returns
-	// them. Call it inside InTx and queue each taken timer's inbox event
-	// in the same transaction: a timeout then fires exactly once, or, if
-	// the transaction fails, stays due. On PostgreSQL other processes'
-	// takes skip the rows this one holds.
+	// SessionTimersDue lists the timeouts of waiting sessions due at
+	// p.Now that come after p.After in (timeout, session ID) order, in
+	// that order, at most p.Limit. It changes nothing: the timer loop
+	// reads on from the last one it queued, and the timer event's dedupe
+	// key (one per wait) keeps a timeout read twice from firing twice, so
+	// a firing timeout writes its inbox event and nothing else; the
+	// sprint that handles the event rewrites the session row anyway.
+	SessionTimersDue(ctx context.Context, p SessionTimersDueParams) ([]SessionTimer, error)
+	// SessionTimersTake takes session p.SessionID's timeout, due or not,
+	// while it waits at p.Seq: it clears its timeout_at, so that the
+	// timer loop does not read it again, and returns it (none when the
+	// session waits no more, or not at p.Seq). Call it inside InTx and
+	// queue the timer's inbox event in the same transaction.
 	SessionTimersTake(ctx context.Context, p SessionTimersTakeParams) ([]SessionTimer, error)
 	// SessionExpiriesTake is SessionTimersTake for the sessions' expiries:
 	// it takes the live sessions (not simulated) whose expires_at is at or
@@ -252,14 +262,29 @@ type DueParams struct {
 	Limit int
 }
 
-// SessionTimersTakeParams choose the due timeouts SessionTimersTake takes.
+// SessionTimersTakeParams name the timeout SessionTimersTake takes: session
+// SessionID's, if it still waits at Seq.
 type SessionTimersTakeParams struct {
-	Now   time.Time
-	Limit int
-	// SessionID and Seq, when SessionID is set, take that session's
-	// timeout alone, whenever it is due, if it still waits at Seq.
 	SessionID string
 	Seq       int
+	// Now and Limit are SessionExpiriesTake's: the expiries due at Now,
+	// at most Limit, when SessionID is empty.
+	Now   time.Time
+	Limit int
+}
+
+// SessionTimersDueParams choose the timeouts SessionTimersDue lists.
+type SessionTimersDueParams struct {
+	Now   time.Time
+	After TimerCursor
+	Limit int
+}
+
+// TimerCursor is a place in the due timeouts' order: a timeout and the
+// session it is of. The zero cursor is before every timeout.
+type TimerCursor struct {
+	At        time.Time
+	SessionID string
 }
 
 // PackedTrace is one trace row: a sprint's events of one session, packed

@@ -64,6 +64,11 @@ type Store interface {
 	Jobs() JobClient
 	// Ping checks the database answers.
 	Ping(ctx context.Context) error
+	// StatisticsRefresh brings the planner's statistics up to date where
+	// they have fallen behind the tables, and returns the tables it
+	// refreshed. Call it now and then: a plan chosen while a table was
+	// nearly empty can stay in use long after it is not.
+	StatisticsRefresh(ctx context.Context) ([]string, error)
 	// Dialect is "sqlite" or "postgres".
 	Dialect() string
 	// Close releases connections. Stop the job client first.

@@ -153,29 +153,10 @@ func TestKillNine(t *testing.T) {
 		t.Fatalf("the load stopped: %v\n%s", err, srv.LogTail())
 	}
 	sent := customers.Sent()
-	want := 0
-	for _, ids := range sent {
-		want += len(ids)
-	}
+	want := customers.SentCount()
 	conn := db.Open(t)
 	defer conn.Close()
-	settled := func() (bool, string) {
-		outs := killharness.Query(t, conn, `SELECT id, status FROM messages WHERE direction = 'out'`)
-		open := killharness.Query(t, conn, `SELECT count(*) FROM contact_events WHERE handled_at IS NULL`)[0][0]
-		acc := g.Accepted()
-		notRead, missing := 0, 0
-		for _, o := range outs {
-			if o[1] != "read" {
-				notRead++
-			}
-			if !acc[o[0]] {
-				missing++
-			}
-		}
-		return len(outs) == want && notRead == 0 && missing == 0 && open == "0",
-			fmt.Sprintf("%d of %d replies stored, %d not yet read, %d not yet at the fake, %s inbox events unhandled",
-				len(outs), want, notRead, missing, open)
-	}
+	settled := func() (bool, string) { return killharness.Settled(t, conn, g, want) }
 	for deadline := time.Now().Add(90 * time.Second); ; {
 		ok, state := settled()
 		if ok {

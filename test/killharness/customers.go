@@ -86,3 +86,14 @@ func (c *Customers) Sent() map[string][]string {
 	}
 	return out
 }
+
+// SentCount is how many messages the customers had acknowledged.
+func (c *Customers) SentCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.sent {
+		n += len(v)
+	}
+	return n
+}

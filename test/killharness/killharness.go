@@ -313,3 +313,25 @@ func Exec(t *testing.T, db *sql.DB, q string) int64 {
 	n, _ := res.RowsAffected()
 	return n
 }
+
+// Settled says whether a kill test's load has settled: every one of the
+// want replies stored, read, and accepted by the fake Graph API g, and no
+// inbox event left unhandled; the string says how far it got.
+func Settled(t *testing.T, db *sql.DB, g *Graph, want int) (bool, string) {
+	t.Helper()
+	outs := Query(t, db, `SELECT id, status FROM messages WHERE direction = 'out'`)
+	open := Query(t, db, `SELECT count(*) FROM contact_events WHERE handled_at IS NULL`)[0][0]
+	acc := g.Accepted()
+	notRead, missing := 0, 0
+	for _, o := range outs {
+		if o[1] != "read" {
+			notRead++
+		}
+		if !acc[o[0]] {
+			missing++
+		}
+	}
+	return len(outs) == want && notRead == 0 && missing == 0 && open == "0",
+		fmt.Sprintf("%d of %d replies stored, %d not yet read, %d not yet at the fake, %s inbox events unhandled",
+			len(outs), want, notRead, missing, open)
+}

@@ -139,27 +139,8 @@ func TestThreeProcessesKilledAtRandom(t *testing.T) {
 		t.Fatalf("the load stopped: %v\n%s", err, tails(procs))
 	}
 	sent := customers.Sent()
-	want := 0
-	for _, ids := range sent {
-		want += len(ids)
-	}
-	settled := func() (bool, string) {
-		outs := killharness.Query(t, conn, `SELECT id, status FROM messages WHERE direction = 'out'`)
-		open := killharness.Query(t, conn, `SELECT count(*) FROM contact_events WHERE handled_at IS NULL`)[0][0]
-		acc := g.Accepted()
-		notRead, missing := 0, 0
-		for _, o := range outs {
-			if o[1] != "read" {
-				notRead++
-			}
-			if !acc[o[0]] {
-				missing++
-			}
-		}
-		return len(outs) == want && notRead == 0 && missing == 0 && open == "0",
-			fmt.Sprintf("%d of %d replies stored, %d not yet read, %d not yet at the fake, %s inbox events unhandled",
-				len(outs), want, notRead, missing, open)
-	}
+	want := customers.SentCount()
+	settled := func() (bool, string) { return killharness.Settled(t, conn, g, want) }
 	settleFrom := time.Now()
 	for deadline := time.Now().Add(90 * time.Second); ; {
 		ok, state := settled()

@@ -144,15 +144,20 @@ func (box *Inbox) Stats() dispatch.Stats { return box.disp.Stats() }
 // Queue appends an event to a contact's inbox in the caller's transaction;
 // this process holds it and is told once the transaction commits.
 func (box *Inbox) Queue(ctx context.Context, q store.Queries, e domain.ContactEvent) (domain.ContactEvent, error) {
-	e.CreatedAt = box.c.Clock.Now()
-	e.DueAt = e.CreatedAt.Add(box.c.Lease)
-	out, err := q.ContactEventAppend(ctx, e)
+	out, err := q.ContactEventAppend(ctx, box.stamped(e, box.c.Clock.Now()))
 	if err != nil {
 		return out, err
 	}
 	projectID, contactID := e.ProjectID, e.ContactID
 	q.AfterCommit(func() { box.disp.Notify(contactKey{projectID, contactID}, false) })
 	return out, nil
+}
+
+// stamped is e queued at now: due to other processes' pollers once this
+// one's lease on it has run out (this process is told at its commit).
+func (box *Inbox) stamped(e domain.ContactEvent, now time.Time) domain.ContactEvent {
+	e.CreatedAt, e.DueAt = now, now.Add(box.c.Lease)
+	return e
 }
 
 // QueueTimer turns a fired timer into an inbox event, so it is ordered

@@ -28,6 +28,10 @@ type IngestResult struct {
 	Templates  int
 	Forms      int
 	Ignored    int
+	// Kept are the receipts kept for messages whose send's answer is
+	// not stored yet; counted by whoever commits, since a transaction
+	// that is tried again stores them again.
+	Kept int
 }
 
 // IngestWebhook stores the events of one verified webhook, routed to their
@@ -44,14 +48,22 @@ func (box *Inbox) IngestWebhook(ctx context.Context, batches []channels.Batch) e
 		}
 		ready = append(ready, ib)
 	}
-	return box.st.InTx(ctx, func(q store.Queries) error {
+	kept := 0
+	err := box.st.InTx(ctx, func(q store.Queries) error {
+		kept = 0
 		for _, b := range ready {
-			if _, err := b.Store(ctx, q); err != nil {
+			res, err := b.Store(ctx, q)
+			if err != nil {
 				return err
 			}
+			kept += res.Kept
 		}
 		return nil
 	})
+	if err == nil {
+		box.c.Receipts.Held(kept)
+	}
+	return err
 }
 
 // Ingest stores the events of one verified webhook for a channel, in the
@@ -125,10 +137,14 @@ func (b *IngestBatch) Store(ctx context.Context, q store.Queries) (IngestResult,
 				res.Messages++
 			}
 		case e.Kind == channel.KindStatus:
-			if err := box.ingestStatus(ctx, q, ch, e); err != nil {
+			kept, err := box.ingestStatus(ctx, q, ch, e)
+			if err != nil {
 				return res, err
 			}
 			res.Statuses++
+			if kept {
+				res.Kept++
+			}
 		case template.IsTemplateEvent(e.Kind):
 			ok, err := template.ApplyWebhook(ctx, q, template.WebhookParams{Channel: ch, Kind: e.Kind, Update: e.Template, Now: box.c.Clock.Now()})
 			if err != nil {
@@ -295,14 +311,14 @@ func inboundOf(ch domain.Channel, e *channel.Event) (*Inbound, error) {
 // ingestStatus moves our message forward. Meta echoes our message ID, so a
 // status that arrives before the send's response was recorded still finds
 // its message (and records the provider ID on it).
-func (box *Inbox) ingestStatus(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) error {
+func (box *Inbox) ingestStatus(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event) (kept bool, err error) {
 	st := e.Status
 	if st == nil || st.Type != "" {
-		return nil // payment and other non-message statuses
+		return false, nil // payment and other non-message statuses
 	}
 	p := store.MessageStatusParams{Status: statusOf(st.State), ProviderID: e.ProviderID, Now: box.c.Clock.Now()}
 	if p.Status == "" {
-		return nil
+		return false, nil
 	}
 	if len(st.Errors) > 0 {
 		pe := st.Errors[0]
@@ -318,28 +334,28 @@ func (box *Inbox) ingestStatus(ctx context.Context, q store.Queries, ch domain.C
 		p.ID, p.ProjectID = st.OurID, ch.ProjectID
 		changed, err := q.MessageSetStatus(ctx, p)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if changed {
-			return box.statusEvent(ctx, q, ch, p)
+			return false, box.statusEvent(ctx, q, ch, p)
 		}
 		// Not moved: a status older than what we know, or not our message.
 		if _, err := q.MessageGet(ctx, store.Ref{ProjectID: ch.ProjectID, ID: st.OurID}); err == nil || !errors.Is(err, store.ErrNotFound) {
-			return err
+			return false, err
 		}
 	}
 	if e.ProviderID == "" && !st.UpTo.IsZero() {
 		return box.ingestWatermark(ctx, q, ch, e, p)
 	}
 	if e.ProviderID == "" {
-		return nil
+		return false, nil
 	}
 	// No (known) ID of ours: the provider's ID, recorded when the send
 	// was answered, finds it. Under the receipt's lock: the outbox
 	// records a send's answer under the same lock, so either it sees the
 	// receipt kept below or this sees its provider ID.
 	if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: ch.ID, ProviderID: e.ProviderID}); err != nil {
-		return err
+		return false, err
 	}
 	m, err := q.MessageGetByProviderID(ctx, store.MessageGetByProviderIDParams{ChannelID: ch.ID, Direction: domain.DirectionOut, ProviderID: e.ProviderID})
 	if errors.Is(err, store.ErrNotFound) {
@@ -347,19 +363,18 @@ func (box *Inbox) ingestStatus(ctx context.Context, q store.Queries, ch domain.C
 		// provider answers, then sends the receipt at once): kept until
 		// the outbox records the provider ID, expired if it never does.
 		box.c.Logger.Info("status for a message Parley does not know yet; kept", "channel", ch.ID, "provider_id", e.ProviderID, "state", st.State)
-		box.c.Receipts.Held()
-		return q.ReceiptHold(ctx, domain.Receipt{ProjectID: ch.ProjectID, ChannelID: ch.ID, ProviderID: e.ProviderID, Recipient: st.Recipient,
+		return true, q.ReceiptHold(ctx, domain.Receipt{ProjectID: ch.ProjectID, ChannelID: ch.ID, ProviderID: e.ProviderID, Recipient: st.Recipient,
 			Status: p.Status, ErrorCode: p.ErrorCode, ErrorReason: p.ErrorReason, ReceivedAt: p.Now})
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	p.ID, p.ProjectID = m.ID, ch.ProjectID
 	changed, err := q.MessageSetStatus(ctx, p)
 	if err != nil || !changed {
-		return err
+		return false, err
 	}
-	return box.statusEvent(ctx, q, ch, p)
+	return false, box.statusEvent(ctx, q, ch, p)
 }
 
 // statusEvent records message.status for event webhooks, in the ingest's
@@ -385,30 +400,29 @@ func (box *Inbox) statusEvent(ctx context.Context, q store.Queries, ch domain.Ch
 // that person on the channel sent at or before it moves forward. Were any
 // still waiting for their send's answer, the receipt is also kept for
 // them, under the recipient's receipt lock (see ingestStatus).
-func (box *Inbox) ingestWatermark(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event, p store.MessageStatusParams) error {
+func (box *Inbox) ingestWatermark(ctx context.Context, q store.Queries, ch domain.Channel, e *channel.Event, p store.MessageStatusParams) (kept bool, err error) {
 	st := e.Status
 	if st.Recipient == "" {
-		return nil
+		return false, nil
 	}
 	if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: ch.ID, Recipient: st.Recipient}); err != nil {
-		return err
+		return false, err
 	}
 	c, err := q.ContactGetByURN(ctx, store.ContactGetByURNParams{ProjectID: ch.ProjectID, Scheme: ch.Type, Path: st.Recipient})
 	if errors.Is(err, store.ErrNotFound) {
 		box.c.Logger.Info("watermark receipt for a person Parley does not know", "channel", ch.ID, "state", st.State)
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	res, err := q.MessagesSetStatusUpTo(ctx, store.MessagesStatusUpToParams{ProjectID: ch.ProjectID, ChannelID: ch.ID, ContactID: c.ID,
 		Status: p.Status, UpTo: st.UpTo, Now: p.Now})
 	if err != nil || res.Queued == 0 {
-		return err
+		return false, err
 	}
 	upTo := st.UpTo.UTC()
-	box.c.Receipts.Held()
-	return q.ReceiptHold(ctx, domain.Receipt{ProjectID: ch.ProjectID, ChannelID: ch.ID, Recipient: st.Recipient, Status: p.Status, UpTo: &upTo, ReceivedAt: p.Now})
+	return true, q.ReceiptHold(ctx, domain.Receipt{ProjectID: ch.ProjectID, ChannelID: ch.ID, Recipient: st.Recipient, Status: p.Status, UpTo: &upTo, ReceivedAt: p.Now})
 }
 
 func statusOf(s channel.State) string {

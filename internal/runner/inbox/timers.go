@@ -15,12 +15,21 @@ import (
 
 // Timeouts of waiting sessions are their own rows' timeout_at: the sprint
 // that parks a session writes it with the session, and the timer loop here
-// takes the due ones, earliest first, a batch per transaction, queueing
-// each as a timer event in its contact's inbox in the same transaction
-// (store.Queries.SessionTimersTake). A crash before the commit leaves them
-// due; after it, the events are in the inbox like any other. So a timeout
-// fires once, never lost, without a job row per waiting session, and the
-// rate is a batch of rows per commit rather than a job each.
+// reads the due ones, earliest first, a batch per transaction, from where
+// its last batch ended (a cursor kept in memory), and queues each as a
+// timer event in its contact's inbox (store.Queries.SessionTimersDue,
+// ContactEventsAppendNew). The event's dedupe key, one per wait, is what
+// makes a timeout fire once: reading it again (after a restart, in
+// another process, or on a rewind) queues nothing. A crash before the
+// commit leaves the cursor where it was; after it, the events are in the
+// inbox like any other. So a timeout fires once, never lost, without a job
+// row per waiting session, and firing writes the event alone: the session
+// row is written once, by the sprint that handles the event.
+//
+// The cursor starts from the beginning again every timerRewind, so that a
+// timeout written behind it (a process whose clock is behind this one's
+// by more than a wait's timeout) is still fired, and one whose event was
+// handled without moving the session on is tried again.
 
 // Defaults of the timer loop.
 const (
@@ -42,6 +51,12 @@ const (
 	purgeEvery   = time.Second
 	purgeChunk   = 2000
 	purgeRestart = 10 * time.Minute
+	// timerRewind is how often the timer cursor starts over; a rewind
+	// reads again the timeouts fired but not handled yet.
+	timerRewind = 10 * time.Minute
+	// statsEvery is how often the loop asks the store to bring the
+	// planner's statistics up to date (store.Store.StatisticsRefresh).
+	statsEvery = 10 * time.Second
 )
 
 // timers runs the timer loop.
@@ -54,6 +69,11 @@ type timers struct {
 	cursor    int64
 	restarted time.Time
 	purged    atomic.Int64
+	// fire serialises FireTimers: due and rewound are its cursor (the
+	// last timeout queued) and when it last started over.
+	fire    sync.Mutex
+	due     store.TimerCursor
+	rewound time.Time
 }
 
 func (box *Inbox) startTimers(ctx context.Context) {
@@ -70,7 +90,7 @@ func (box *Inbox) startTimers(ctx context.Context) {
 		defer close(done)
 		t := time.NewTicker(every)
 		defer t.Stop()
-		var purged time.Time
+		var purged, analyzed time.Time
 		for {
 			select {
 			case <-ctx.Done():
@@ -83,6 +103,16 @@ func (box *Inbox) startTimers(ctx context.Context) {
 				purged = now
 				if _, err := box.PurgeHandled(ctx); err != nil && ctx.Err() == nil {
 					box.c.Logger.Warn("deleting handled inbox events", "err", err)
+				}
+			}
+			if now := time.Now(); now.Sub(analyzed) >= statsEvery {
+				analyzed = now
+				tables, err := box.st.StatisticsRefresh(ctx)
+				if err != nil && ctx.Err() == nil {
+					box.c.Logger.Warn("refreshing the planner's statistics", "err", err)
+				}
+				if len(tables) > 0 {
+					box.c.Logger.Debug("refreshed the planner's statistics", "tables", tables)
 				}
 			}
 		}
@@ -157,33 +187,48 @@ func (box *Inbox) stopTimers() {
 }
 
 // FireTimers queues, in one transaction, the timer events of at most limit
-// sessions whose timeout is due now, earliest first, and reports how many
-// it took. A timeout whose event is queued already (fired by a job of an
-// earlier version, see QueueTimer) is only cleared.
+// sessions whose timeout is due now, earliest first, from where the last
+// call stopped, and reports how many it read. A timeout whose event is
+// queued already (by an earlier read, another process, or a job of an
+// earlier version, see QueueTimer) is read and left as it is.
 func (box *Inbox) FireTimers(ctx context.Context, limit int) (int, error) {
-	var taken []store.SessionTimer
+	t := &box.timers
+	t.fire.Lock()
+	defer t.fire.Unlock()
+	if time.Since(t.rewound) >= timerRewind {
+		t.rewound, t.due = time.Now(), store.TimerCursor{}
+	}
+	now := box.c.Clock.Now()
+	var due []store.SessionTimer
 	err := box.st.InTx(ctx, func(q store.Queries) error {
 		var err error
-		taken, err = q.SessionTimersTake(ctx, store.SessionTimersTakeParams{Now: box.c.Clock.Now(), Limit: limit})
+		due, err = q.SessionTimersDue(ctx, store.SessionTimersDueParams{Now: now, After: t.due, Limit: limit})
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		events := make([]domain.ContactEvent, len(due))
+		for i, tm := range due {
+			events[i] = box.stamped(timerEvent(tm), now)
+		}
+		queued, err := q.ContactEventsAppendNew(ctx, events)
 		if err != nil {
 			return err
 		}
-		for _, t := range taken {
-			if err := box.queueTimer(ctx, q, t); err != nil {
-				return err
+		q.AfterCommit(func() {
+			for _, e := range queued {
+				box.disp.Notify(contactKey{e.ProjectID, e.ContactID}, false)
 			}
-		}
+		})
 		return nil
 	})
-	if errors.Is(err, store.ErrConflict) {
-		// One of them was queued already; on PostgreSQL that failed the
-		// transaction. Take them one at a time instead, each by its ID.
-		return box.fireOneByOne(ctx, taken)
-	}
 	if err != nil {
 		return 0, fmt.Errorf("firing due session timeouts: %w", err)
 	}
-	return len(taken), nil
+	if len(due) > 0 {
+		last := due[len(due)-1]
+		t.due = store.TimerCursor{At: last.At, SessionID: last.SessionID}
+	}
+	return len(due), nil
 }
 
 // FireExpiries queues, in one transaction, the expire events of at most
@@ -253,16 +298,6 @@ func (box *Inbox) queueExpire(ctx context.Context, q store.Queries, projectID, c
 // expireKey is the dedupe key of a session's expire event.
 func expireKey(sessionID string) string { return "expire:" + sessionID }
 
-// fireOneByOne fires each timer alone, clearing only those already queued.
-func (box *Inbox) fireOneByOne(ctx context.Context, ts []store.SessionTimer) (int, error) {
-	for _, t := range ts {
-		if err := box.fireOne(ctx, t.ProjectID, t.ContactID, t.SessionID, t.Seq); err != nil {
-			return 0, err
-		}
-	}
-	return len(ts), nil
-}
-
 // fireOne takes session id's timeout at wait seq, if still there, and
 // queues its event; an event queued already leaves the timeout cleared.
 func (box *Inbox) fireOne(ctx context.Context, projectID, contactID, id string, seq int) error {
@@ -286,9 +321,15 @@ func (box *Inbox) fireOne(ctx context.Context, projectID, contactID, id string, 
 
 // queueTimer queues a taken timeout in its contact's inbox.
 func (box *Inbox) queueTimer(ctx context.Context, q store.Queries, t store.SessionTimer) error {
-	_, err := box.Queue(ctx, q, domain.ContactEvent{ProjectID: t.ProjectID, ContactID: t.ContactID, Kind: domain.EventTimer,
-		DedupeKey: timerKey(t.SessionID, uint32(t.Seq)), Payload: sprint.Payload{SessionID: t.SessionID, Seq: uint32(t.Seq)}.Raw()})
+	_, err := box.Queue(ctx, q, timerEvent(t))
 	return err
+}
+
+// timerEvent is the inbox event of a timeout: one per wait, by its dedupe
+// key.
+func timerEvent(t store.SessionTimer) domain.ContactEvent {
+	return domain.ContactEvent{ProjectID: t.ProjectID, ContactID: t.ContactID, Kind: domain.EventTimer,
+		DedupeKey: timerKey(t.SessionID, uint32(t.Seq)), Payload: sprint.Payload{SessionID: t.SessionID, Seq: uint32(t.Seq)}.Raw()}
 }
 
 // timerKey is the dedupe key of a wait's timer event: one per wait.

@@ -299,6 +299,12 @@ func (s *Store) Jobs() store.JobClient {
 	return s.jobs
 }
 
+// StatisticsRefresh implements store.Store. SQLite has nothing to
+// refresh: its planner keeps no statistics unless ANALYZE is run (Parley
+// never runs it), and each connection's statement plans do not depend on a
+// table's size.
+func (s *Store) StatisticsRefresh(context.Context) ([]string, error) { return nil, nil }
+
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.PingContext(ctx); err != nil {

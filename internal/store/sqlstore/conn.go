@@ -52,6 +52,13 @@ type Dialect struct {
 	// argument, to serialise find-or-create of one key; empty where writers
 	// are serialised anyway.
 	LockKey string
+	// EnsureInOneStatement says a contact's address is found or made in
+	// one statement (data-modifying WITH queries, and INSERT … ON CONFLICT
+	// waiting for a concurrent inserter of the same key and then taking
+	// its row): the address's primary key serialises two first messages
+	// from one address, so ContactEnsure needs no LockKey and no round
+	// trip beside that statement.
+	EnsureInOneStatement bool
 }
 
 // Deferrer is a Conn that can hold back a write whose only result is its

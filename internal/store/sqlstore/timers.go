@@ -2,56 +2,65 @@ package sqlstore
 
 import (
 	"context"
-	"strings"
+	"strconv"
 	"time"
 
+	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// SessionTimersTake implements store.Queries. The due rows are found
-// through flow_sessions_timeout_idx (the same predicate), in timeout
-// order; clearing timeout_at takes them out of that index, so a taken
-// timeout is never found again, and a session that waits anew gets its
-// new timeout from its sprint's SessionUpdate.
+// SessionTimersTake implements store.Queries: one session's timeout, by
+// ID. Clearing timeout_at takes it out of flow_sessions_timeout_idx, so
+// the timer loop does not read it again.
 func (q *Queries) SessionTimersTake(ctx context.Context, p store.SessionTimersTakeParams) ([]store.SessionTimer, error) {
-	const due = `SELECT project_id, contact_id, id, wait_seq, timeout_at FROM flow_sessions
-		WHERE status = 'waiting' AND timeout_at IS NOT NULL AND NOT simulated`
-	var sql string
-	var args []any
-	if p.SessionID != "" {
-		sql, args = due+` AND id = ? AND wait_seq = ?`, []any{p.SessionID, p.Seq}
-	} else {
-		if p.Limit <= 0 {
-			return nil, nil
-		}
-		sql, args = due+` AND timeout_at <= ? ORDER BY timeout_at LIMIT ?`, []any{p.Now.UTC(), p.Limit}
+	if p.SessionID == "" {
+		return nil, &domain.Error{Code: domain.CodeInvalid, Message: "taking a session's timeout needs its session ID"}
 	}
+	sql := timersDue + ` AND id = ? AND wait_seq = ?`
 	if q.d.Name == "postgres" {
-		// Other processes take other rows rather than wait for these.
-		sql += ` FOR UPDATE SKIP LOCKED`
+		// A concurrent take of the same session waits for this one.
+		sql += ` FOR UPDATE`
 	}
-	rows, err := q.w.Query(ctx, sql, args...)
-	taken, err := collect(rows, err, func(r Rows) (store.SessionTimer, error) {
-		var t store.SessionTimer
-		err := r.Scan(&t.ProjectID, &t.ContactID, &t.SessionID, &t.Seq, &t.At)
-		t.At = t.At.UTC()
-		return t, err
-	})
+	rows, err := q.w.Query(ctx, sql, p.SessionID, p.Seq)
+	taken, err := collect(rows, err, scanTimer)
 	if err != nil {
-		return nil, q.translate(err, "finding due session timeouts")
+		return nil, q.translate(err, "finding a session's timeout")
 	}
 	if len(taken) == 0 {
 		return nil, nil
 	}
-	ids := make([]any, len(taken))
-	for i, t := range taken {
-		ids[i] = t.SessionID
-	}
-	marks := strings.Repeat("?, ", len(ids))
-	if _, err := q.w.Exec(ctx, `UPDATE flow_sessions SET timeout_at = NULL WHERE id IN (`+marks[:len(marks)-2]+`)`, ids...); err != nil {
-		return nil, q.translate(err, "taking due session timeouts")
+	if _, err := q.w.Exec(ctx, `UPDATE flow_sessions SET timeout_at = NULL WHERE id = ?`, p.SessionID); err != nil {
+		return nil, q.translate(err, "taking a session's timeout")
 	}
 	return taken, nil
+}
+
+// timersDue selects the waiting sessions with a timeout, as
+// flow_sessions_timeout_idx holds them (the same predicate).
+const timersDue = `SELECT project_id, contact_id, id, wait_seq, timeout_at FROM flow_sessions
+		WHERE status = 'waiting' AND timeout_at IS NOT NULL AND NOT simulated`
+
+func scanTimer(r Rows) (store.SessionTimer, error) {
+	var t store.SessionTimer
+	err := r.Scan(&t.ProjectID, &t.ContactID, &t.SessionID, &t.Seq, &t.At)
+	t.At = t.At.UTC()
+	return t, err
+}
+
+// SessionTimersDue implements store.Queries. It reads
+// flow_sessions_timeout_idx from the cursor on, in timeout order; ties
+// (sessions that timed out at the same instant) are put in ID order
+// among themselves only, so the read stops at the limit without sorting
+// everything due.
+func (q *Queries) SessionTimersDue(ctx context.Context, p store.SessionTimersDueParams) ([]store.SessionTimer, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	after := p.After.At.UTC()
+	rows, err := q.w.Query(ctx, timersDue+` AND timeout_at <= ? AND timeout_at >= ? AND (timeout_at > ? OR id > ?)
+		ORDER BY timeout_at, id LIMIT `+strconv.Itoa(min(p.Limit, 10000)), p.Now.UTC(), after, after, p.After.SessionID)
+	due, err := collect(rows, err, scanTimer)
+	return due, q.translate(err, "finding due session timeouts")
 }
 
 // SessionExpiriesTake implements store.Queries. The due rows are found

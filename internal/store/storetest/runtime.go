@@ -22,6 +22,7 @@ func RunRuntime(t *testing.T, open Opener) {
 		{"ContactEvents", testContactEvents},
 		{"Sessions", testSessions},
 		{"SessionTimers", testSessionTimers},
+		{"EventsAppendNew", testEventsAppendNew},
 		{"SessionExpiries", testSessionExpiries},
 		{"ContactEventsPurge", testContactEventsPurge},
 		{"Trace", testTrace},

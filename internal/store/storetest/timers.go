@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -10,10 +11,11 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-// testSessionTimers: due timeouts are taken earliest first, in batches,
-// once each; a session that waits again is due again; simulated, ended
-// and not-yet-due sessions are never taken; a taken timeout whose
-// transaction rolls back stays due.
+// testSessionTimers: due timeouts are listed earliest first, in batches
+// that go on from a cursor, ties in session ID order across a batch's
+// end; listing changes nothing; a session that waits again is due again;
+// simulated, ended and not-yet-due sessions are never listed; one
+// session's timeout is taken by ID (cleared) only at its wait.
 func testSessionTimers(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p1, _ := runtimeProjects(t, s)
@@ -28,15 +30,69 @@ func testSessionTimers(t *testing.T, s store.Store) {
 		return sess
 	}
 	at := func(d time.Duration) *time.Time { v := t0.Add(d); return &v }
-	// Five due (created out of order), one later, one simulated, one ended, one without a timeout.
-	for i, d := range []time.Duration{5, 1, 4, 2, 3} {
-		mk(i, domain.SessionWaiting, at(d*time.Second), false)
+	// Six due (created out of order; ts5 and ts2 at the same instant), one
+	// later, one simulated, one ended, one without a timeout.
+	for i, d := range []time.Duration{5000, 1000, 2500, 4000, 2000, 2500} {
+		mk(i, domain.SessionWaiting, at(d*time.Millisecond+123456*time.Nanosecond), false)
 	}
-	later := mk(5, domain.SessionWaiting, at(time.Hour), false)
-	mk(6, domain.SessionWaiting, at(time.Second), true)
-	mk(7, domain.SessionCompleted, at(time.Second), false)
-	mk(8, domain.SessionWaiting, nil, false)
+	later := mk(6, domain.SessionWaiting, at(time.Hour), false)
+	mk(7, domain.SessionWaiting, at(time.Second), true)
+	mk(8, domain.SessionCompleted, at(time.Second), false)
+	mk(9, domain.SessionWaiting, nil, false)
 
+	due := func(now time.Time, after store.TimerCursor, limit int) []store.SessionTimer {
+		t.Helper()
+		var out []store.SessionTimer
+		check(t, s.InTx(ctx, func(q store.Queries) error {
+			var err error
+			out, err = q.SessionTimersDue(ctx, store.SessionTimersDueParams{Now: now, After: after, Limit: limit})
+			return err
+		}))
+		return out
+	}
+	ids := func(ts []store.SessionTimer) string {
+		var out []string
+		for _, tm := range ts {
+			out = append(out, tm.SessionID)
+		}
+		return fmt.Sprint(out)
+	}
+	now := t0.Add(time.Minute)
+	var cur store.TimerCursor
+	var order []store.SessionTimer
+	for range 4 { // batches of 2 across the tie, then an empty one
+		got := due(now, cur, 2)
+		order = append(order, got...)
+		if len(got) > 0 {
+			last := got[len(got)-1]
+			cur = store.TimerCursor{At: last.At, SessionID: last.SessionID}
+		}
+	}
+	if ids(order) != "[ts1 ts4 ts2 ts5 ts3 ts0]" {
+		t.Fatalf("listed in order %v, want earliest first, ties by ID: [ts1 ts4 ts2 ts5 ts3 ts0]", ids(order))
+	}
+	for _, tm := range order {
+		if tm.ProjectID != p1 || tm.Seq != 3 || tm.At.After(now) || tm.ContactID == "" {
+			t.Errorf("listed %+v", tm)
+		}
+	}
+	if got := due(now, store.TimerCursor{}, 10); len(got) != 6 {
+		t.Fatalf("listing changed something: from the start again %v, want all six", ids(got))
+	}
+	if got := due(t0.Add(2500*time.Millisecond), store.TimerCursor{}, 10); ids(got) != "[ts1 ts4]" {
+		t.Fatalf("due at 2.5 s = %v, want [ts1 ts4] (not yet due are not listed)", ids(got))
+	}
+	got := must(s.SessionGet(ctx, store.Ref{ProjectID: p1, ID: "ts1"}))(t)
+	if got.TimeoutAt == nil || got.Version != 1 {
+		t.Fatalf("a listed session is untouched: %+v", got)
+	}
+	// Waiting again (its sprint's update) makes it due again, later.
+	got.WaitSeq, got.TimeoutAt, got.Version = 4, at(2*time.Minute), 2
+	check(t, s.SessionUpdate(ctx, got))
+	if got := due(t0.Add(3*time.Minute), cur, 10); ids(got) != "[ts1]" || got[0].Seq != 4 {
+		t.Fatalf("due again after the cursor = %+v", got)
+	}
+	// One session's timeout, by ID, at its wait only, due or not.
 	take := func(p store.SessionTimersTakeParams) []store.SessionTimer {
 		t.Helper()
 		var out []store.SessionTimer
@@ -47,55 +103,92 @@ func testSessionTimers(t *testing.T, s store.Store) {
 		}))
 		return out
 	}
-	now := t0.Add(time.Minute)
-	// A transaction that fails after taking leaves them due.
+	if one := take(store.SessionTimersTakeParams{SessionID: later.ID, Seq: 2}); len(one) != 0 {
+		t.Fatalf("another wait's timeout taken: %+v", one)
+	}
+	// A transaction that fails after taking leaves it there.
 	boom := fmt.Errorf("boom")
 	if err := s.InTx(ctx, func(q store.Queries) error {
-		got, err := q.SessionTimersTake(ctx, store.SessionTimersTakeParams{Now: now, Limit: 10})
-		if err == nil && len(got) != 5 {
-			t.Errorf("took %d in the failed transaction, want 5", len(got))
+		got, err := q.SessionTimersTake(ctx, store.SessionTimersTakeParams{SessionID: later.ID, Seq: 3})
+		if err == nil && len(got) != 1 {
+			t.Errorf("took %d in the failed transaction, want 1", len(got))
 		}
 		return boom
 	}); err != boom {
 		t.Fatalf("rolled back take: %v", err)
 	}
-	first := take(store.SessionTimersTakeParams{Now: now, Limit: 3})
-	second := take(store.SessionTimersTakeParams{Now: now, Limit: 3})
-	var order []string
-	for _, tm := range append(first, second...) {
-		order = append(order, tm.SessionID)
-		if tm.ProjectID != p1 || tm.Seq != 3 || tm.At.After(now) {
-			t.Errorf("taken %+v", tm)
-		}
-	}
-	if fmt.Sprint(order) != "[ts1 ts3 ts4 ts2 ts0]" {
-		t.Fatalf("taken in order %v, want earliest first [ts1 ts3 ts4 ts2 ts0]", order)
-	}
-	if again := take(store.SessionTimersTakeParams{Now: now, Limit: 10}); len(again) != 0 {
-		t.Fatalf("taken twice: %+v", again)
-	}
-	got := must(s.SessionGet(ctx, store.Ref{ProjectID: p1, ID: "ts1"}))(t)
-	if got.TimeoutAt != nil || got.Status != domain.SessionWaiting || got.Version != 1 {
-		t.Fatalf("a taken session keeps waiting with no timeout, untouched otherwise: %+v", got)
-	}
-	// Waiting again (its sprint's update) makes it due again.
-	got.WaitSeq, got.TimeoutAt, got.Version = 4, at(2*time.Minute), 2
-	check(t, s.SessionUpdate(ctx, got))
-	if due := take(store.SessionTimersTakeParams{Now: now, Limit: 10}); len(due) != 0 {
-		t.Fatalf("not due yet: %+v", due)
-	}
-	if due := take(store.SessionTimersTakeParams{Now: t0.Add(3 * time.Minute), Limit: 10}); len(due) != 1 || due[0].SessionID != "ts1" || due[0].Seq != 4 {
-		t.Fatalf("due again = %+v", due)
-	}
-	// One session's timeout, by ID, at its wait only, due or not.
-	if one := take(store.SessionTimersTakeParams{SessionID: later.ID, Seq: 2}); len(one) != 0 {
-		t.Fatalf("another wait's timeout taken: %+v", one)
-	}
 	if one := take(store.SessionTimersTakeParams{SessionID: later.ID, Seq: 3}); len(one) != 1 || one[0].SessionID != later.ID {
 		t.Fatalf("by ID = %+v", one)
 	}
-	if rest := take(store.SessionTimersTakeParams{Now: t0.Add(48 * time.Hour), Limit: 10}); len(rest) != 0 {
-		t.Fatalf("simulated, ended or timeout-less sessions taken: %+v", rest)
+	if again := take(store.SessionTimersTakeParams{SessionID: later.ID, Seq: 3}); len(again) != 0 {
+		t.Fatalf("taken twice: %+v", again)
+	}
+	if rest := due(t0.Add(48*time.Hour), cur, 10); ids(rest) != "[ts1]" {
+		t.Fatalf("after the cursor at 48 h = %v, want [ts1] alone: the taken one, simulated, ended or timeout-less sessions are never due", ids(rest))
+	}
+	if err := s.InTx(ctx, func(q store.Queries) error {
+		_, err := q.SessionTimersTake(ctx, store.SessionTimersTakeParams{})
+		return err
+	}); !errors.Is(err, domain.ErrInvalid) {
+		t.Fatalf("take without an ID = %v, want invalid", err)
+	}
+}
+
+// testEventsAppendNew: of a batch of events, those whose dedupe key is
+// new are queued, in the order given; the others are skipped without
+// failing the transaction; an event without a key, or a key given twice,
+// is invalid.
+func testEventsAppendNew(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	for _, k := range []string{"an1", "an2"} {
+		_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: k, NewID: k, Now: t0})
+		check(t, err)
+	}
+	ev := func(contact, key string) domain.ContactEvent {
+		return domain.ContactEvent{ProjectID: p1, ContactID: contact, Kind: domain.EventTimer, DedupeKey: key, CreatedAt: t0, DueAt: t0.Add(time.Second),
+			Payload: []byte(`{"session_id": "` + key + `"}`)} // PostgreSQL's jsonb form
+	}
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		_, err := q.ContactEventAppend(ctx, ev("an1", "an:old"))
+		return err
+	}))
+	var queued []domain.ContactEvent
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		var err error
+		queued, err = q.ContactEventsAppendNew(ctx, []domain.ContactEvent{ev("an2", "an:c"), ev("an1", "an:old"), ev("an1", "an:a"), ev("an2", "an:b")})
+		if err != nil {
+			return err
+		}
+		// The transaction goes on after the skipped one (PostgreSQL too).
+		_, err = q.ContactEventAppend(ctx, ev("an1", "an:after"))
+		return err
+	}))
+	var keys []string
+	for _, e := range queued {
+		keys = append(keys, e.DedupeKey)
+		stored := must(s.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: p1, Seq: e.Seq}))(t)
+		if stored.DedupeKey != e.DedupeKey || stored.ContactID != e.ContactID || !stored.DueAt.Equal(t0.Add(time.Second)) || string(stored.Payload) != string(e.Payload) {
+			t.Errorf("returned %+v, stored %+v", e, stored)
+		}
+	}
+	if fmt.Sprint(keys) != "[an:c an:a an:b]" {
+		t.Fatalf("queued %v, want the new ones in the order given [an:c an:a an:b]", keys)
+	}
+	var again []domain.ContactEvent
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		var err error
+		again, err = q.ContactEventsAppendNew(ctx, []domain.ContactEvent{ev("an2", "an:c"), ev("an1", "an:a")})
+		return err
+	}))
+	if len(again) != 0 {
+		t.Fatalf("queued twice: %+v", again)
+	}
+	for _, bad := range [][]domain.ContactEvent{{ev("an1", "")}, {ev("an1", "an:x"), ev("an2", "an:x")}} {
+		err := s.InTx(ctx, func(q store.Queries) error { _, err := q.ContactEventsAppendNew(ctx, bad); return err })
+		if !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("AppendNew(%d events with a missing or repeated key) = %v, want invalid", len(bad), err)
+		}
 	}
 }
 

@@ -123,74 +123,68 @@ func (l *Leg) serveMedia(c *websocket.Conn, r *http.Request) {
 		return
 	}
 	defer detach()
-	ctx := context.WithoutCancel(r.Context())
-	c.SetReadLimit(1 << 20)
-	for {
-		_, data, err := c.Read(ctx)
+	readSocket(context.WithoutCancel(r.Context()), c, l, "Media Streams", l.onMedia)
+}
+
+// onMedia handles one Media Streams message; false ends the stream.
+func (l *Leg) onMedia(msg mediaMessage) bool {
+	m := l.media
+	switch msg.Event {
+	case "start":
+		if msg.Start == nil {
+			l.p.logger.Warn("a Media Streams start without its start object", "call", l.callID)
+			return true
+		}
+		if f := msg.Start.MediaFormat; f.Encoding != "" && (f.Encoding != "audio/x-mulaw" || f.SampleRate != 8000) {
+			l.p.logger.Error("the call's Media Stream is not μ-law 8 kHz; ending it", "call", l.callID, "encoding", f.Encoding, "rate", f.SampleRate)
+			return false
+		}
+		m.mu.Lock()
+		m.streamSid = msg.Start.StreamSid
+		if !m.isLive {
+			m.isLive = true
+			close(m.live)
+		}
+		if !m.isStarted {
+			m.isStarted = true
+			close(m.started)
+		}
+		m.mu.Unlock()
+	case "media":
+		if msg.Media == nil || msg.Media.Track != "" && msg.Media.Track != "inbound" {
+			return true
+		}
+		b, err := base64.StdEncoding.DecodeString(msg.Media.Payload)
 		if err != nil {
-			return
+			l.p.logger.Warn("a Media Streams frame that is not base64", "call", l.callID, "err", err)
+			return true
 		}
-		var msg mediaMessage
-		if err := json.Unmarshal(data, &msg); err != nil {
-			l.p.logger.Warn("an unreadable Media Streams message", "call", l.callID, "err", err)
-			continue
+		m.push(voice.Chunk{Audio: b})
+	case "dtmf":
+		if msg.DTMF != nil && msg.DTMF.Digit != "" {
+			m.push(voice.Chunk{DTMF: msg.DTMF.Digit})
 		}
-		switch msg.Event {
-		case "start":
-			if msg.Start == nil {
-				l.p.logger.Warn("a Media Streams start without its start object", "call", l.callID)
-				continue
-			}
-			if f := msg.Start.MediaFormat; f.Encoding != "" && (f.Encoding != "audio/x-mulaw" || f.SampleRate != 8000) {
-				l.p.logger.Error("the call's Media Stream is not μ-law 8 kHz; ending it", "call", l.callID, "encoding", f.Encoding, "rate", f.SampleRate)
-				return
-			}
+	case "mark":
+		if msg.Mark != nil && msg.Mark.Name == hangupMark {
 			m.mu.Lock()
-			m.streamSid = msg.Start.StreamSid
-			if !m.isLive {
-				m.isLive = true
-				close(m.live)
-			}
-			if !m.isStarted {
-				m.isStarted = true
-				close(m.started)
+			if !m.isDrained {
+				m.isDrained = true
+				close(m.drained)
 			}
 			m.mu.Unlock()
-		case "media":
-			if msg.Media == nil || msg.Media.Track != "" && msg.Media.Track != "inbound" {
-				continue
-			}
-			b, err := base64.StdEncoding.DecodeString(msg.Media.Payload)
-			if err != nil {
-				l.p.logger.Warn("a Media Streams frame that is not base64", "call", l.callID, "err", err)
-				continue
-			}
-			m.push(voice.Chunk{Audio: b})
-		case "dtmf":
-			if msg.DTMF != nil && msg.DTMF.Digit != "" {
-				m.push(voice.Chunk{DTMF: msg.DTMF.Digit})
-			}
-		case "mark":
-			if msg.Mark != nil && msg.Mark.Name == hangupMark {
-				m.mu.Lock()
-				if !m.isDrained {
-					m.isDrained = true
-					close(m.drained)
-				}
-				m.mu.Unlock()
-				continue
-			}
-			if msg.Mark != nil {
-				select {
-				case m.marks <- msg.Mark.Name:
-				default:
-					l.p.logger.Warn("a Media Streams mark dropped: nobody reads them", "call", l.callID, "mark", msg.Mark.Name)
-				}
-			}
-		case "stop":
-			return
+			return true
 		}
+		if msg.Mark != nil {
+			select {
+			case m.marks <- msg.Mark.Name:
+			default:
+				l.p.logger.Warn("a Media Streams mark dropped: nobody reads them", "call", l.callID, "mark", msg.Mark.Name)
+			}
+		}
+	case "stop":
+		return false
 	}
+	return true
 }
 
 func (m *mediaStream) push(c voice.Chunk) {

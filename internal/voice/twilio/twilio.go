@@ -555,44 +555,59 @@ func (l *Leg) serveRelay(c *websocket.Conn, r *http.Request) {
 		return
 	}
 	defer detach()
-	ctx := context.WithoutCancel(r.Context())
+	readSocket(context.WithoutCancel(r.Context()), c, l, "ConversationRelay", func(m relayMessage) bool { return l.onRelay(c, m) })
+}
+
+// onRelay handles one ConversationRelay message from c; it never ends the
+// socket.
+func (l *Leg) onRelay(c *websocket.Conn, m relayMessage) bool {
+	switch m.Type {
+	case "setup":
+		l.mu.Lock()
+		if !l.readyClosed && l.ws == c {
+			l.readyClosed = true
+			close(l.ready)
+		}
+		l.mu.Unlock()
+	case "prompt":
+		// Partial prompts add up to one utterance, ended by last.
+		l.mu.Lock()
+		l.partial.WriteString(m.VoicePrompt)
+		text := l.partial.String()
+		if m.Last {
+			l.partial.Reset()
+		}
+		l.mu.Unlock()
+		if m.Last {
+			l.push(voice.Input{Kind: voice.InputSpeech, Text: strings.TrimSpace(text)})
+		}
+	case "dtmf":
+		l.push(voice.Input{Kind: voice.InputDTMF, Text: m.Digit})
+	case "interrupt":
+		l.push(voice.Input{Kind: voice.InputInterrupt, Heard: m.UtteranceUntilInterrupt})
+	case "error":
+		l.p.logger.Warn("ConversationRelay reported an error", "call", l.callID, "description", m.Description)
+	}
+	return true
+}
+
+// readSocket reads c's JSON messages into T and hands each to handle until
+// the socket closes or handle returns false. A message that is not JSON is
+// logged and skipped: one bad frame must not end a live call.
+func readSocket[T any](ctx context.Context, c *websocket.Conn, l *Leg, what string, handle func(T) bool) {
 	c.SetReadLimit(1 << 20)
 	for {
 		_, data, err := c.Read(ctx)
 		if err != nil {
 			return
 		}
-		var m relayMessage
-		if err := json.Unmarshal(data, &m); err != nil {
-			l.p.logger.Warn("an unreadable ConversationRelay message", "call", l.callID, "err", err)
+		var msg T
+		if err := json.Unmarshal(data, &msg); err != nil {
+			l.p.logger.Warn("an unreadable "+what+" message", "call", l.callID, "err", err)
 			continue
 		}
-		switch m.Type {
-		case "setup":
-			l.mu.Lock()
-			if !l.readyClosed && l.ws == c {
-				l.readyClosed = true
-				close(l.ready)
-			}
-			l.mu.Unlock()
-		case "prompt":
-			// Partial prompts add up to one utterance, ended by last.
-			l.mu.Lock()
-			l.partial.WriteString(m.VoicePrompt)
-			text := l.partial.String()
-			if m.Last {
-				l.partial.Reset()
-			}
-			l.mu.Unlock()
-			if m.Last {
-				l.push(voice.Input{Kind: voice.InputSpeech, Text: strings.TrimSpace(text)})
-			}
-		case "dtmf":
-			l.push(voice.Input{Kind: voice.InputDTMF, Text: m.Digit})
-		case "interrupt":
-			l.push(voice.Input{Kind: voice.InputInterrupt, Heard: m.UtteranceUntilInterrupt})
-		case "error":
-			l.p.logger.Warn("ConversationRelay reported an error", "call", l.callID, "description", m.Description)
+		if !handle(msg) {
+			return
 		}
 	}
 }
