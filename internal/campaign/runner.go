@@ -248,9 +248,9 @@ func (r *Runner) step(ctx context.Context, e store.Execution) error {
 		if !e.Taken {
 			return r.schedule(ctx, e, now) // the next chunk at once
 		}
-		e.NextBatchAt = *c.StartAt
-		_, err := s.d.Store.ExecutionUpdate(ctx, e)
-		return err
+		// Through schedule, not a write of e: a pause committed since e
+		// was read must not be overwritten with "running".
+		return r.schedule(ctx, e, *c.StartAt)
 	}
 	if due(&r.checked, e.ID, now, checkEvery) {
 		began := time.Now() // the cost is real time, whatever the clock
@@ -349,7 +349,7 @@ func (r *Runner) schedule(ctx context.Context, e store.Execution, next time.Time
 		ran(&r.counted, e.ID, now, time.Since(began))
 	}
 	return s.d.Store.InTx(ctx, func(q store.Queries) error {
-		cur, err := q.ExecutionGet(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
+		cur, err := q.ExecutionLock(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
 		if err != nil {
 			return err
 		}
@@ -384,7 +384,7 @@ func (r *Runner) schedule(ctx context.Context, e store.Execution, next time.Time
 func (r *Runner) finish(ctx context.Context, e store.Execution, to, reason string) error {
 	s := r.s
 	err := s.d.Store.InTx(ctx, func(q store.Queries) error {
-		cur, err := q.ExecutionGet(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
+		cur, err := q.ExecutionLock(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
 		if err != nil {
 			return err
 		}
@@ -404,7 +404,7 @@ func (r *Runner) finish(ctx context.Context, e store.Execution, to, reason strin
 func (r *Runner) end(ctx context.Context, e store.Execution) error {
 	s := r.s
 	err := s.d.Store.InTx(ctx, func(q store.Queries) error {
-		cur, err := q.ExecutionGet(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
+		cur, err := q.ExecutionLock(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
 		if err != nil {
 			return err
 		}

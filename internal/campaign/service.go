@@ -421,7 +421,10 @@ var campaignStatusOf = map[string]string{
 func (s *Service) setExecution(ctx context.Context, projectID, campaignID, id, to, reason string) (store.Execution, error) {
 	var out store.Execution
 	err := s.d.Store.InTx(ctx, func(q store.Queries) error {
-		e, err := q.ExecutionGet(ctx, store.Ref{ProjectID: projectID, ID: id})
+		// Locked: the runner's batch (its schedule, its starts' count)
+		// commits before this reads the status and counts the rows, and
+		// none after (ExecutionCountStarts refuses a paused execution).
+		e, err := q.ExecutionLock(ctx, store.Ref{ProjectID: projectID, ID: id})
 		if err != nil {
 			return err
 		}

@@ -51,6 +51,12 @@ type Campaigns interface {
 	// and sets Taken once no row is left. Call it in a transaction.
 	ExecutionTake(ctx context.Context, p ExecutionTakeParams) (Execution, error)
 	ExecutionGet(ctx context.Context, r Ref) (Execution, error)
+	// ExecutionLock is ExecutionGet inside a transaction that will write
+	// the execution back: it locks the row until the transaction ends (on
+	// PostgreSQL; SQLite's one writer serialises anyway), so a concurrent
+	// pause, stop or batch schedule is not overwritten by a stale read and
+	// a start counted by another transaction is committed before it reads.
+	ExecutionLock(ctx context.Context, r Ref) (Execution, error)
 	ExecutionList(ctx context.Context, p ExecutionListParams) (List[Execution], error)
 	// ExecutionsDue lists running executions whose next batch is due.
 	ExecutionsDue(ctx context.Context, now time.Time) ([]Execution, error)

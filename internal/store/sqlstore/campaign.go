@@ -389,6 +389,15 @@ func (q *Queries) ExecutionGet(ctx context.Context, r store.Ref) (store.Executio
 	return e, q.translate(err, "getting campaign execution")
 }
 
+// ExecutionLock implements store.Queries.
+func (q *Queries) ExecutionLock(ctx context.Context, r store.Ref) (store.Execution, error) {
+	e, err := scanExecution(q.w.QueryRow(ctx, `SELECT `+executionCols+` FROM campaign_executions WHERE project_id = ? AND id = ?`+q.d.ForUpdate, r.ProjectID, r.ID))
+	if err == ErrNoRows {
+		return e, notFound("execution", r.ID)
+	}
+	return e, q.translate(err, "locking campaign execution")
+}
+
 // ExecutionList implements store.Queries.
 func (q *Queries) ExecutionList(ctx context.Context, p store.ExecutionListParams) (store.List[store.Execution], error) {
 	where, limit, args := pageClause(p.Page, "id")

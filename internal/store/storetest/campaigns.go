@@ -19,6 +19,7 @@ func RunCampaigns(t *testing.T, open Opener) {
 		{"ExecutionTakesRowsOnce", testExecutionTakesRowsOnce},
 		{"RecipientsWaitForWindow", testRecipientsWait},
 		{"ExecutionsEnded", testExecutionsEnded},
+		{"ExecutionLockWaitsForStarts", testExecutionLock},
 	})
 }
 
@@ -259,4 +260,61 @@ func testExecutionsEnded(t *testing.T, s store.Store) {
 	if len(got) != 1 || got[0].ID != "e1" || got[0].CampaignID != "c1" || got[0].Status != store.ExecutionPaused {
 		t.Fatalf("ended executions at the end date: %+v", got)
 	}
+}
+
+// testExecutionLock: a pause that locks the execution counts the rows of a
+// start transaction that counted itself before the pause but had not
+// committed yet (on PostgreSQL an unlocked read misses them), and a start
+// after the pause is refused.
+func testExecutionLock(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	seedDataset(t, s, p1, "d1", 6) // rows 1, 2, 4, 5 valid
+	must(s.CampaignCreate(ctx, store.Campaign{ID: "c1", ProjectID: p1, Name: "C", Status: store.CampaignDraft, CreatedAt: t0, UpdatedAt: t0}))(t)
+	createExecution(t, s, newExecution("e1", p1, t0))
+	start := func(q store.Queries, row int64) error {
+		if _, err := q.RecipientClaim(ctx, store.RecipientClaimParams{CampaignID: "c1", DatasetID: "d1", RowNum: row, Status: store.RecipientStarted,
+			ContactID: "x", SessionID: fmt.Sprintf("s%d", row), Now: t0}); err != nil {
+			return err
+		}
+		return q.ExecutionCountStarts(ctx, store.ExecutionCountParams{ProjectID: p1, ID: "e1", Started: 1, Now: t0})
+	}
+	counted, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.InTx(ctx, func(q store.Queries) error {
+			err := start(q, 1)
+			select {
+			case <-counted:
+			default:
+				close(counted)
+			}
+			time.Sleep(300 * time.Millisecond) // the pause begins meanwhile
+			return err
+		})
+	}()
+	<-counted
+	var seen int64
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		e, err := q.ExecutionLock(ctx, store.Ref{ProjectID: p1, ID: "e1"})
+		if err != nil {
+			return err
+		}
+		counts, err := q.RecipientCounts(ctx, store.Ref{ProjectID: p1, ID: "e1"})
+		if err != nil {
+			return err
+		}
+		seen = counts[store.RecipientStarted]
+		e.Status = store.ExecutionPaused
+		_, err = q.ExecutionUpdate(ctx, e)
+		return err
+	}))
+	check(t, <-done)
+	if seen != 1 {
+		t.Fatalf("the pause counted %d started rows, want the 1 whose transaction counted itself before the pause", seen)
+	}
+	wantCode(t, s.InTx(ctx, func(q store.Queries) error { return start(q, 2) }), domain.CodeConflict)
+	if got := must(s.ExecutionGet(ctx, store.Ref{ProjectID: p1, ID: "e1"}))(t); got.Started != 1 || got.Status != store.ExecutionPaused {
+		t.Fatalf("after the pause: started %d, status %s; want 1, paused", got.Started, got.Status)
+	}
+	wantCode(t, func() error { _, err := s.ExecutionLock(ctx, store.Ref{ProjectID: p1, ID: "nope"}); return err }(), domain.CodeNotFound)
 }
