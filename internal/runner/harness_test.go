@@ -89,6 +89,12 @@ func (c *offsetClock) advance(d time.Duration) { c.d.Add(int64(d)) }
 
 func newEnv(t *testing.T, work bool, opts ...func(*Deps)) *env {
 	t.Helper()
+	return newEnvOn(t, work, func(o store.OpenOptions) store.Store { return testdb.Open(t, o) }, opts...)
+}
+
+// newEnvOn is newEnv on the store open returns.
+func newEnvOn(t *testing.T, work bool, open func(store.OpenOptions) store.Store, opts ...func(*Deps)) *env {
+	t.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clock, ids := &offsetClock{}, domain.UUIDv7{}
@@ -97,7 +103,7 @@ func newEnv(t *testing.T, work bool, opts ...func(*Deps)) *env {
 	for _, o := range opts {
 		o(&d)
 	}
-	st, r, flows := openRunner(t, func(o store.OpenOptions) store.Store { return testdb.Open(t, o) }, senders, d)
+	st, r, flows := openRunner(t, open, senders, d)
 	p, err := account.New(st, clock, ids, time.Hour).CreateProject(ctx, "Runner test", nil, "", "test")
 	if err != nil {
 		t.Fatal(err)

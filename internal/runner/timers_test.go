@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/runner/sprint"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/testdb"
 )
 
 // TestTimeoutFiresOnceFromTheSessionRow: a waiting session's timeout is
@@ -80,6 +82,42 @@ func TestTimerLoopFiresDueTimeouts(t *testing.T) {
 			t.Fatalf("bot said %q, want %q", got, want)
 		}
 	}
+}
+
+// stuckStatistics is a store whose StatisticsRefresh takes until the
+// timer loop stops, as an ANALYZE of a large table on a busy machine
+// takes seconds.
+type stuckStatistics struct {
+	store.Store
+	called chan struct{}
+	once   sync.Once
+}
+
+func (s *stuckStatistics) StatisticsRefresh(ctx context.Context) ([]string, error) {
+	s.once.Do(func() { close(s.called) })
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestTimeoutsFireWhileStatisticsRefresh: the timer loop's upkeep runs
+// beside the firing, so a slow statistics refresh delays no timeout.
+func TestTimeoutsFireWhileStatisticsRefresh(t *testing.T) {
+	t.Parallel()
+	stuck := &stuckStatistics{called: make(chan struct{})}
+	e := newEnvOn(t, true, func(o store.OpenOptions) store.Store {
+		stuck.Store = testdb.Open(t, o)
+		return stuck
+	})
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"))
+	c := e.receive(addr(), "hi").ContactID
+	e.eventually("the session waits", func() bool { return len(e.conversation(c)) == 2 })
+	select {
+	case <-stuck.called:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the timer loop never refreshed the statistics")
+	}
+	e.clock.advance(61 * time.Second)
+	e.eventually("the timeout exit while the refresh runs", func() bool { return e.session(c).Status == domain.SessionCompleted })
 }
 
 // TestLegacyTimerJobAndLoopFireOnce: a wait timer job queued by an earlier

@@ -86,11 +86,20 @@ func (box *Inbox) startTimers(ctx context.Context) {
 	if every <= 0 {
 		every = DefaultTimerEvery
 	}
+	// Upkeep (deleting handled events, refreshing the planner's
+	// statistics) runs beside the firing, not between its batches: an
+	// ANALYZE of a large table takes a second or more on a busy machine,
+	// and every timeout falling due meanwhile would wait for it.
 	go func() {
 		defer close(done)
+		upkept := make(chan struct{})
+		go func() {
+			defer close(upkept)
+			box.upkeep(ctx)
+		}()
+		defer func() { <-upkept }()
 		t := time.NewTicker(every)
 		defer t.Stop()
-		var purged, analyzed time.Time
 		for {
 			select {
 			case <-ctx.Done():
@@ -99,24 +108,36 @@ func (box *Inbox) startTimers(ctx context.Context) {
 			}
 			box.drain(ctx, "firing due session timeouts", box.FireTimers)
 			box.drain(ctx, "firing session expiries", box.FireExpiries)
-			if now := time.Now(); now.Sub(purged) >= purgeEvery {
-				purged = now
-				if _, err := box.PurgeHandled(ctx); err != nil && ctx.Err() == nil {
-					box.c.Logger.Warn("deleting handled inbox events", "err", err)
-				}
-			}
-			if now := time.Now(); now.Sub(analyzed) >= statsEvery {
-				analyzed = now
-				tables, err := box.st.StatisticsRefresh(ctx)
-				if err != nil && ctx.Err() == nil {
-					box.c.Logger.Warn("refreshing the planner's statistics", "err", err)
-				}
-				if len(tables) > 0 {
-					box.c.Logger.Debug("refreshed the planner's statistics", "tables", tables)
-				}
-			}
 		}
 	}()
+}
+
+// upkeep deletes handled inbox events every purgeEvery and asks the store
+// to refresh the planner's statistics every statsEvery, until ctx ends.
+func (box *Inbox) upkeep(ctx context.Context) {
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	var analyzed time.Time
+	for {
+		if _, err := box.PurgeHandled(ctx); err != nil && ctx.Err() == nil {
+			box.c.Logger.Warn("deleting handled inbox events", "err", err)
+		}
+		if now := time.Now(); now.Sub(analyzed) >= statsEvery {
+			analyzed = now
+			tables, err := box.st.StatisticsRefresh(ctx)
+			if err != nil && ctx.Err() == nil {
+				box.c.Logger.Warn("refreshing the planner's statistics", "err", err)
+			}
+			if len(tables) > 0 {
+				box.c.Logger.Debug("refreshed the planner's statistics", "tables", tables)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // drain fires batches with fire until one is not full.
@@ -140,8 +161,8 @@ func (box *Inbox) drain(ctx context.Context, doing string, fire func(context.Con
 // the first event handled or queued since, and returns how many it
 // deleted. A pass starts from the inbox's oldest event again every
 // purgeRestart, so that events handled late (after retries) are not left
-// behind. Only the timer loop calls it, or a test while the loop is not
-// running.
+// behind. Only the timer loop's upkeep calls it, or a test while the loop
+// is not running.
 func (box *Inbox) PurgeHandled(ctx context.Context) (int, error) {
 	keep := box.c.Retention
 	if keep <= 0 {
