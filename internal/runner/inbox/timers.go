@@ -65,7 +65,7 @@ type timers struct {
 	stop context.CancelFunc
 	done chan struct{}
 	// cursor and restarted are where the purge goes on from and when it
-	// last started from the beginning (the loop's goroutine only).
+	// last started from the beginning (the upkeep's goroutine only).
 	cursor    int64
 	restarted time.Time
 	purged    atomic.Int64

@@ -382,20 +382,22 @@ func (q *Queries) ExecutionTake(ctx context.Context, p store.ExecutionTakeParams
 
 // ExecutionGet implements store.Queries.
 func (q *Queries) ExecutionGet(ctx context.Context, r store.Ref) (store.Execution, error) {
-	e, err := scanExecution(q.w.QueryRow(ctx, `SELECT `+executionCols+` FROM campaign_executions WHERE project_id = ? AND id = ?`, r.ProjectID, r.ID))
-	if err == ErrNoRows {
-		return e, notFound("execution", r.ID)
-	}
-	return e, q.translate(err, "getting campaign execution")
+	return q.execution(ctx, r, "", "getting campaign execution")
 }
 
 // ExecutionLock implements store.Queries.
 func (q *Queries) ExecutionLock(ctx context.Context, r store.Ref) (store.Execution, error) {
-	e, err := scanExecution(q.w.QueryRow(ctx, `SELECT `+executionCols+` FROM campaign_executions WHERE project_id = ? AND id = ?`+q.d.ForUpdate, r.ProjectID, r.ID))
+	return q.execution(ctx, r, q.d.ForUpdate, "locking campaign execution")
+}
+
+// execution reads one execution from the write side, with lock appended
+// to the SELECT.
+func (q *Queries) execution(ctx context.Context, r store.Ref, lock, doing string) (store.Execution, error) {
+	e, err := scanExecution(q.w.QueryRow(ctx, `SELECT `+executionCols+` FROM campaign_executions WHERE project_id = ? AND id = ?`+lock, r.ProjectID, r.ID))
 	if err == ErrNoRows {
 		return e, notFound("execution", r.ID)
 	}
-	return e, q.translate(err, "locking campaign execution")
+	return e, q.translate(err, doing)
 }
 
 // ExecutionList implements store.Queries.
