@@ -171,14 +171,14 @@ func normalise(raw, country string) (*phonenumbers.PhoneNumber, error) {
 	if strings.HasPrefix(raw, "00") {
 		raw = "+" + raw[2:]
 	}
-	num, err := phonenumbers.Parse(raw, country)
+	num, err := parsePhone(raw, country)
 	if err != nil {
 		if country == "" && !strings.HasPrefix(raw, "+") {
 			return nil, fmt.Errorf("%q has no country code; write it as +<country code><number> or set a default country", raw)
 		}
 		return nil, fmt.Errorf("%q is not a phone number (%v)", raw, err)
 	}
-	if !phonenumbers.IsValidNumber(num) {
+	if !validPhone(num) {
 		switch phonenumbers.IsPossibleNumberWithReason(num) {
 		case phonenumbers.TOO_SHORT:
 			return nil, fmt.Errorf("%q is too short for %s", raw, regionName(num))
