@@ -228,9 +228,10 @@ func (s *Service) ingest(ctx context.Context, d store.Dataset, path string) (sto
 	defer cl.release()
 	counts := counter{}
 	// Three stages: this goroutine reads records; each batch's phones are
-	// parsed on every CPU, then de-duplicated in row order; one writer
-	// suppresses opted-out phones and stores the batch while the next is
-	// read and parsed.
+	// parsed on every CPU, then de-duplicated in row order and checked
+	// against opted-out contacts; one writer stores the batch while the
+	// next is read and parsed. The opt-out read stays off the writer: the
+	// writer's inserts are the upload's bound.
 	type job struct{ rows []store.DatasetRow }
 	jobs := make(chan job, 2)
 	writeErr := make(chan error, 1)
@@ -240,9 +241,6 @@ func (s *Service) ingest(ctx context.Context, d store.Dataset, path string) (sto
 		for j := range jobs {
 			if err != nil {
 				continue // drain
-			}
-			if err = s.suppress(ctx, d.ProjectID, j.rows); err != nil {
-				continue
 			}
 			rows := j.rows
 			if err = s.st.InTx(ctx, func(q store.Queries) error { return q.DatasetRowsInsert(ctx, rows) }); err != nil {
@@ -263,16 +261,20 @@ func (s *Service) ingest(ctx context.Context, d store.Dataset, path string) (sto
 	batch := make([]store.DatasetRow, 0, batchRows)
 	errs := make([]error, 0, batchRows)
 	var rowNum int64
-	flush := func() {
+	flush := func() error {
 		if len(batch) == 0 {
-			return
+			return nil
 		}
 		cl.parseAll(batch, errs)
 		for i := range batch {
 			cl.dedupe(&batch[i])
 		}
+		if err := s.suppress(ctx, d.ProjectID, batch); err != nil {
+			return fmt.Errorf("looking up opted-out contacts: %w", err)
+		}
 		jobs <- job{rows: batch}
 		batch, errs = make([]store.DatasetRow, 0, batchRows), errs[:0]
+		return nil
 	}
 	readErr := func() error {
 		for {
@@ -281,8 +283,7 @@ func (s *Service) ingest(ctx context.Context, d store.Dataset, path string) (sto
 			}
 			rec, err := r.Next()
 			if errors.Is(err, io.EOF) {
-				flush()
-				return nil
+				return flush()
 			}
 			if err != nil {
 				return fmt.Errorf("reading row %d: %w", rowNum+1, err)
@@ -294,7 +295,9 @@ func (s *Service) ingest(ctx context.Context, d store.Dataset, path string) (sto
 			batch = append(batch, store.DatasetRow{DatasetID: d.ID, RowNum: rowNum, Line: rec.Line, Cells: rec.Cells})
 			errs = append(errs, rec.Err)
 			if len(batch) == batchRows {
-				flush()
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 		}
 	}()
