@@ -84,6 +84,7 @@ import (
 	"github.com/parleyhq/parley/internal/runner"
 	"github.com/parleyhq/parley/internal/runner/inbox"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/postgres"
 	"github.com/parleyhq/parley/internal/store/sqlite"
 )
 
@@ -106,6 +107,9 @@ type options struct {
 	// series, when set, is written with each session's timeout and end
 	// (CSV), to see when in the run lateness grew.
 	series string
+	// statements, when positive on PostgreSQL, is how many statement texts
+	// to list per fired timeout, counted over the firing phase.
+	statements int
 }
 
 // parkedTimeout is how far ahead sessions are parked with -fire-rate: far
@@ -124,6 +128,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 1000, "contacts created and starts queued per transaction")
 	flag.IntVar(&o.branches, "branches", 60, "wait nodes the flow splits the sessions over, one timeout each (the spread's steps)")
 	flag.Float64Var(&o.fireRate, "fire-rate", 0, "timeouts per second: park with timeouts 12 h ahead, then set them (a direct UPDATE) to fall due at this rate (0: each counts from its own start, -spread and -after)")
+	flag.IntVar(&o.statements, "statements", 0, "PostgreSQL: list this many statement texts, the most frequent first, counted per fired timeout over the firing phase")
 	flag.StringVar(&o.series, "series", "", "write each session's timeout and end, in seconds after the first timeout, to this CSV file")
 	flag.DurationVar(&o.fireLead, "fire-lead", 0, "with -fire-rate, the first timeout falls due this long after the rewrite begins (0: 10 s plus 100 µs per session)")
 	flag.Parse()
@@ -342,6 +347,13 @@ func run(ctx context.Context, o options) error {
 		}
 		defer stop()
 	}
+	pg, _ := p.app.Store().(*postgres.Store)
+	if o.statements > 0 && pg != nil {
+		if err := sleep(ctx, time.Until(first)); err != nil {
+			return err
+		}
+		pg.CountStatementTexts(true)
+	}
 	for tick := time.Now(); ; {
 		if err := sleep(ctx, time.Second); err != nil {
 			return err
@@ -369,6 +381,9 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("%d sessions still waiting 5 minutes after the last timeout", n)
 		}
 	}
+	if o.statements > 0 && pg != nil {
+		printTexts(pg, o.statements, len(due))
+	}
 	ended, err := m.ended(ctx)
 	if err != nil {
 		return err
@@ -379,6 +394,29 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	return report(due, ended, len(ids))
+}
+
+// printTexts lists the top statement texts counted since counting began,
+// per fired timeout. The harness's own polls are among them.
+func printTexts(s *postgres.Store, top, fired int) {
+	texts := s.StatementTexts()
+	s.CountStatementTexts(false)
+	var all int64
+	for _, t := range texts {
+		all += t.N
+	}
+	fmt.Printf("statements:        %.2f per fired timeout, the most frequent first (count per timeout, of which pipelined with others, µs from send to answer each round trip it ended):\n", float64(all)/float64(max(1, fired)))
+	for i, t := range texts {
+		if i == top {
+			break
+		}
+		sql := strings.Join(strings.Fields(t.SQL), " ")
+		if len(sql) > 110 {
+			sql = sql[:110] + "…"
+		}
+		fmt.Printf("    %6.2f  %6.2f  %5.0f  %s\n", float64(t.N)/float64(fired), float64(t.Batched)/float64(fired),
+			float64(t.Waited.Microseconds())/float64(max(1, t.Ends)), sql)
+	}
 }
 
 // writeSeries writes "due,ended" per session, in seconds after the first

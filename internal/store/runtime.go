@@ -110,6 +110,13 @@ type Runtime interface {
 	SessionGet(ctx context.Context, r Ref) (domain.FlowSession, error)
 	// SessionLive is the contact's active or waiting (non-simulated) session.
 	SessionLive(ctx context.Context, contactID string) (domain.FlowSession, error)
+	// SessionWithFlow is SessionGet and the head of the session's flow
+	// (FlowHeadGet) in one statement; Flow is the zero value when the flow
+	// is gone and the session is not.
+	SessionWithFlow(ctx context.Context, r Ref) (SessionFlow, error)
+	// SessionLiveWithFlow is SessionLive and the head of its flow, the same
+	// way.
+	SessionLiveWithFlow(ctx context.Context, contactID string) (SessionFlow, error)
 	// SessionUpdate saves s when its stored Version is s.Version-1, else
 	// ErrConflict: someone else moved the session first.
 	SessionUpdate(ctx context.Context, s domain.FlowSession) error
@@ -496,4 +503,12 @@ type SessionListParams struct {
 	Status    string
 	Simulated bool
 	Page      Page
+}
+
+// SessionFlow is a session and the head of its flow (the flow's row without
+// its draft).
+type SessionFlow struct {
+	Session domain.FlowSession
+	// Flow is the zero value when the flow is gone.
+	Flow Flow
 }

@@ -28,6 +28,10 @@ type sprint struct {
 	runs      []*run
 	// notices are messages outside any session (opt-out confirmations).
 	notices []engine.Message
+	// head is the flow row read with the contact's current session
+	// (headOf), so resuming it reads no flow row of its own.
+	head   store.Flow
+	headOf string
 }
 
 // run is one session touched by a sprint.
@@ -75,18 +79,22 @@ func (h *Handler) Handle(ctx context.Context, ev domain.ContactEvent) error {
 // current is the session an event concerns: the one it names, or the
 // contact's live session.
 func (h *Handler) current(ctx context.Context, sp *sprint) (*domain.FlowSession, error) {
+	var sf store.SessionFlow
+	var err error
 	if sp.p.SessionID != "" && sp.ev.Kind != domain.EventStart {
-		s, err := h.st.SessionGet(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.SessionID})
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
-		}
-		return &s, err
+		sf, err = h.st.SessionWithFlow(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.SessionID})
+	} else {
+		sf, err = h.st.SessionLiveWithFlow(ctx, sp.contact.ID)
 	}
-	s, err := h.st.SessionLive(ctx, sp.contact.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
-	return &s, err
+	if sf.Flow.ID != "" {
+		sp.head, sp.headOf = sf.Flow, sf.Session.ID
+	}
+	return &sf.Session, nil
 }
 
 func (h *Handler) decide(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
@@ -339,8 +347,12 @@ func (h *Handler) start(ctx context.Context, sp *sprint, f engine.Flow, fl store
 	return nil
 }
 
-func (h *Handler) load(ctx context.Context, rec domain.FlowSession) (engine.Flow, *engine.Session, bool, error) {
-	f, fl, err := h.sessionFlow(ctx, rec)
+func (h *Handler) load(ctx context.Context, sp *sprint, rec domain.FlowSession) (engine.Flow, *engine.Session, bool, error) {
+	var head *store.Flow
+	if sp.headOf == rec.ID && sp.head.ID == rec.FlowID {
+		head = &sp.head
+	}
+	f, fl, err := h.sessionFlow(ctx, rec, head)
 	if err != nil {
 		return f, nil, false, err
 	}
@@ -352,7 +364,7 @@ func (h *Handler) load(ctx context.Context, rec domain.FlowSession) (engine.Flow
 }
 
 func (h *Handler) resume(ctx context.Context, sp *sprint, rec domain.FlowSession, in engine.Input) error {
-	f, es, logging, err := h.load(ctx, rec)
+	f, es, logging, err := h.load(ctx, sp, rec)
 	if err != nil {
 		return err
 	}
@@ -375,7 +387,7 @@ func (h *Handler) resume(ctx context.Context, sp *sprint, rec domain.FlowSession
 }
 
 func (h *Handler) interrupt(ctx context.Context, sp *sprint, rec domain.FlowSession, reason string) error {
-	f, es, logging, err := h.load(ctx, rec)
+	f, es, logging, err := h.load(ctx, sp, rec)
 	if err != nil {
 		return err
 	}
@@ -443,7 +455,7 @@ func (h *Handler) FormStep(ctx context.Context, projectID, token string) (FormSt
 	if !domain.SessionLive(rec.Status) {
 		return FormStep{}, ErrNoFormWait
 	}
-	f, es, _, err := h.load(ctx, rec)
+	f, es, _, err := h.load(ctx, &sprint{}, rec)
 	if err != nil {
 		return FormStep{}, err
 	}

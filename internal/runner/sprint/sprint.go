@@ -252,10 +252,14 @@ func (h *Handler) draftFlow(ctx context.Context, fl store.Flow, sessionID string
 }
 
 // sessionFlow is the program a stored session runs (its pinned revision or
-// draft) and the flow's row.
-func (h *Handler) sessionFlow(ctx context.Context, s domain.FlowSession) (engine.Flow, store.Flow, error) {
-	fl, err := h.st.FlowHeadGet(ctx, store.Ref{ProjectID: s.ProjectID, ID: s.FlowID})
-	if err != nil {
+// draft) and the flow's row: head when it was read with the session, else
+// read now.
+func (h *Handler) sessionFlow(ctx context.Context, s domain.FlowSession, head *store.Flow) (engine.Flow, store.Flow, error) {
+	var fl store.Flow
+	var err error
+	if head != nil {
+		fl = *head
+	} else if fl, err = h.st.FlowHeadGet(ctx, store.Ref{ProjectID: s.ProjectID, ID: s.FlowID}); err != nil {
 		return engine.Flow{}, fl, err
 	}
 	var f engine.Flow

@@ -137,12 +137,20 @@ const flowCols = `id, project_id, name, remark, status, draft, version, live_rev
 
 func scanFlow(r Row) (store.Flow, error) {
 	var f store.Flow
-	var draft, trigger string
-	err := r.Scan(&f.ID, &f.ProjectID, &f.Name, &f.Remark, &f.Status, &draft, &f.Version, &f.LiveRevision, &trigger, &f.ChannelID,
-		&f.Logging, &f.ExpireAfterSeconds, &f.OnRetrigger, &f.StartTemplate, &f.CreatedAt, &f.UpdatedAt, &f.CreatedBy, &f.UpdatedBy)
-	f.Draft, f.Trigger = json.RawMessage(draft), json.RawMessage(trigger)
-	f.CreatedAt, f.UpdatedAt = f.CreatedAt.UTC(), f.UpdatedAt.UTC()
+	dest, finish := flowDest(&f)
+	err := r.Scan(dest...)
+	finish()
 	return f, err
+}
+
+// flowDest is where a row of flowCols scans into f, and what to do after.
+func flowDest(f *store.Flow) ([]any, func()) {
+	var draft, trigger string
+	return []any{&f.ID, &f.ProjectID, &f.Name, &f.Remark, &f.Status, &draft, &f.Version, &f.LiveRevision, &trigger, &f.ChannelID,
+			&f.Logging, &f.ExpireAfterSeconds, &f.OnRetrigger, &f.StartTemplate, &f.CreatedAt, &f.UpdatedAt, &f.CreatedBy, &f.UpdatedBy}, func() {
+			f.Draft, f.Trigger = json.RawMessage(draft), json.RawMessage(trigger)
+			f.CreatedAt, f.UpdatedAt = f.CreatedAt.UTC(), f.UpdatedAt.UTC()
+		}
 }
 
 // FlowCreate implements store.Queries.

@@ -776,11 +776,55 @@ const sessionCols = `id, project_id, contact_id, flow_id, revision, channel_id, 
 
 func scanSession(r Row) (domain.FlowSession, error) {
 	var s domain.FlowSession
-	err := r.Scan(&s.ID, &s.ProjectID, &s.ContactID, &s.FlowID, &s.Revision, &s.ChannelID, &s.Status, &s.State, &s.WaitSeq, &s.WaitingFor, &s.NodeID,
-		&s.TimeoutAt, &s.ExpiresAt, &s.Version, &s.Simulated, &s.Draft, &s.EndReason, &s.CreatedAt, &s.UpdatedAt, &s.EndedAt)
-	s.TimeoutAt, s.EndedAt = utcPtr(s.TimeoutAt), utcPtr(s.EndedAt)
-	s.ExpiresAt, s.CreatedAt, s.UpdatedAt = s.ExpiresAt.UTC(), s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	dest, finish := sessionDest(&s)
+	err := r.Scan(dest...)
+	finish()
 	return s, err
+}
+
+// sessionDest is where a row of sessionCols scans into s, and what to do
+// after.
+func sessionDest(s *domain.FlowSession) ([]any, func()) {
+	return []any{&s.ID, &s.ProjectID, &s.ContactID, &s.FlowID, &s.Revision, &s.ChannelID, &s.Status, &s.State, &s.WaitSeq, &s.WaitingFor, &s.NodeID,
+			&s.TimeoutAt, &s.ExpiresAt, &s.Version, &s.Simulated, &s.Draft, &s.EndReason, &s.CreatedAt, &s.UpdatedAt, &s.EndedAt}, func() {
+			s.TimeoutAt, s.EndedAt = utcPtr(s.TimeoutAt), utcPtr(s.EndedAt)
+			s.ExpiresAt, s.CreatedAt, s.UpdatedAt = s.ExpiresAt.UTC(), s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+		}
+}
+
+// sessionFlowCols are sessionCols of flow_sessions s and the flow head's
+// columns of flows f.
+var sessionFlowCols = prefixed("s.", sessionCols) + ", " + strings.Replace(prefixed("f.", flowCols), "f.draft,", "'' AS draft,", 1)
+
+// sessionWithFlow reads one row of sessionFlowCols from
+// `flow_sessions s JOIN flows f` where where holds; alone reads the session
+// by itself, for a session whose flow is gone.
+func (q *Queries) sessionWithFlow(ctx context.Context, alone func() (domain.FlowSession, error), where string, args ...any) (store.SessionFlow, error) {
+	var out store.SessionFlow
+	sd, sFinish := sessionDest(&out.Session)
+	fd, fFinish := flowDest(&out.Flow)
+	err := q.r.QueryRow(ctx, `SELECT `+sessionFlowCols+` FROM flow_sessions s JOIN flows f ON f.project_id = s.project_id AND f.id = s.flow_id WHERE `+where, args...).Scan(append(sd, fd...)...)
+	if err == ErrNoRows {
+		out = store.SessionFlow{}
+		out.Session, err = alone()
+		return out, err
+	}
+	sFinish()
+	fFinish()
+	out.Flow.Draft = nil
+	return out, q.translate(err, "getting session and its flow")
+}
+
+// SessionWithFlow implements store.Queries.
+func (q *Queries) SessionWithFlow(ctx context.Context, r store.Ref) (store.SessionFlow, error) {
+	return q.sessionWithFlow(ctx, func() (domain.FlowSession, error) { return q.SessionGet(ctx, r) },
+		`s.project_id = ? AND s.id = ?`, r.ProjectID, r.ID)
+}
+
+// SessionLiveWithFlow implements store.Queries.
+func (q *Queries) SessionLiveWithFlow(ctx context.Context, contactID string) (store.SessionFlow, error) {
+	return q.sessionWithFlow(ctx, func() (domain.FlowSession, error) { return q.SessionLive(ctx, contactID) },
+		`s.contact_id = ? AND s.status IN ('active', 'waiting') AND NOT s.simulated`, contactID)
 }
 
 // SessionCreate implements store.Queries.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -338,6 +339,35 @@ func testSessions(t *testing.T, s store.Store) {
 		t.Fatalf("live = %+v", live)
 	}
 	_, err = s.SessionGet(ctx, store.Ref{ProjectID: p2, ID: "s1"})
+	wantCode(t, err, domain.CodeNotFound)
+
+	// The session and its flow's head in one read: while flow f1 does not
+	// exist, the session alone; once it does, its head, as FlowHeadGet.
+	withFlow := func(want domain.FlowSession, wantFlow string) {
+		t.Helper()
+		byID := must(s.SessionWithFlow(ctx, store.Ref{ProjectID: p1, ID: want.ID}))(t)
+		byContact := must(s.SessionLiveWithFlow(ctx, want.ContactID))(t)
+		for _, got := range []store.SessionFlow{byID, byContact} {
+			if !reflect.DeepEqual(got.Session, want) {
+				t.Fatalf("session with its flow = %+v; alone %+v", got.Session, want)
+			}
+			if wantFlow == "" {
+				if !reflect.DeepEqual(got.Flow, store.Flow{}) {
+					t.Fatalf("flow of a session whose flow is gone = %+v", got.Flow)
+				}
+				continue
+			}
+			if head := must(s.FlowHeadGet(ctx, store.Ref{ProjectID: p1, ID: wantFlow}))(t); !reflect.DeepEqual(got.Flow, head) {
+				t.Fatalf("flow with the session = %+v; FlowHeadGet %+v", got.Flow, head)
+			}
+		}
+	}
+	withFlow(live, "")
+	must(s.FlowCreate(ctx, newFlow("f1", p1, "Booking")))(t)
+	withFlow(live, "f1")
+	_, err = s.SessionWithFlow(ctx, store.Ref{ProjectID: p2, ID: "s1"})
+	wantCode(t, err, domain.CodeNotFound)
+	_, err = s.SessionLiveWithFlow(ctx, "nobody")
 	wantCode(t, err, domain.CodeNotFound)
 
 	live.Version, live.Status, live.State, live.WaitSeq = 2, domain.SessionCompleted, []byte{9}, 2
