@@ -142,6 +142,10 @@ type Queue interface {
 	// ContactEventsNext are the contact's oldest unhandled events, at most
 	// p.Limit, in order.
 	ContactEventsNext(ctx context.Context, p ContactEventsNextParams) ([]domain.ContactEvent, error)
+	// ContactEventsNextWithContact is ContactEventsNext and the contact
+	// (ContactGet) in one statement; Contact is the zero value when there
+	// are no events.
+	ContactEventsNextWithContact(ctx context.Context, p ContactEventsNextParams) (ContactInbox, error)
 	// ContactEventDone records the result of handling an event; an event
 	// handled already is ErrConflict.
 	ContactEventDone(ctx context.Context, p ContactEventDoneParams) error
@@ -511,4 +515,10 @@ type SessionFlow struct {
 	Session domain.FlowSession
 	// Flow is the zero value when the flow is gone.
 	Flow Flow
+}
+
+// ContactInbox is a contact's next unhandled events and the contact.
+type ContactInbox struct {
+	Events  []domain.ContactEvent
+	Contact domain.Contact
 }

@@ -208,16 +208,23 @@ func (box *Inbox) process(ctx context.Context, contactID string) error {
 	defer mu.Unlock()
 	deadline := time.Now().Add(processBudget)
 	for {
-		evs, err := box.st.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: contactID, Limit: batch})
+		in, err := box.st.ContactEventsNextWithContact(ctx, store.ContactEventsNextParams{ContactID: contactID, Limit: batch})
 		if err != nil {
 			return fmt.Errorf("reading the inbox of contact %s: %w", contactID, err)
 		}
+		evs := in.Events
 		raced := false
-		for _, ev := range evs {
+		for i, ev := range evs {
 			if time.Now().After(deadline) {
 				return errBudget
 			}
-			if err := box.sprint.Handle(ctx, ev); err != nil {
+			// The contact read with the events serves the first event only:
+			// each sprint may change the contact for the next.
+			var contact *domain.Contact
+			if i == 0 {
+				contact = &in.Contact
+			}
+			if err := box.sprint.HandleWith(ctx, ev, contact); err != nil {
 				if errors.Is(err, sprint.ErrRace) {
 					raced = true // someone else moved on: read again
 					break

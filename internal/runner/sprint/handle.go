@@ -49,16 +49,28 @@ type run struct {
 // first; other errors are worth retrying, except that a flow that is gone
 // or unpublished is recorded as the event's result, not returned.
 func (h *Handler) Handle(ctx context.Context, ev domain.ContactEvent) error {
+	return h.HandleWith(ctx, ev, nil)
+}
+
+// HandleWith is Handle with the event's contact as read with the event
+// (store.ContactEventsNextWithContact), so the sprint reads no contact of its
+// own; nil reads it. Only a contact read after the contact's previous
+// sprint committed will do.
+func (h *Handler) HandleWith(ctx context.Context, ev domain.ContactEvent, contact *domain.Contact) error {
 	sp := &sprint{ev: ev}
 	if err := json.Unmarshal(ev.Payload, &sp.p); err != nil {
 		sp.result = "ignored: unreadable Payload"
 		return h.commit(ctx, sp)
 	}
-	c, err := h.st.ContactGet(ctx, store.Ref{ProjectID: ev.ProjectID, ID: ev.ContactID})
-	if err != nil {
-		return err
+	if contact != nil && contact.ID == ev.ContactID && contact.ProjectID == ev.ProjectID {
+		sp.contact = *contact
+	} else {
+		c, err := h.st.ContactGet(ctx, store.Ref{ProjectID: ev.ProjectID, ID: ev.ContactID})
+		if err != nil {
+			return err
+		}
+		sp.contact = c
 	}
-	sp.contact = c
 	live, err := h.current(ctx, sp)
 	if err != nil {
 		return err

@@ -110,21 +110,29 @@ const contactCols = `id, project_id, name, phone, language, fields, tags, opted_
 
 func scanContact(r Row) (domain.Contact, error) {
 	var c domain.Contact
-	var fields, tags string
-	err := r.Scan(&c.ID, &c.ProjectID, &c.Name, &c.Phone, &c.Language, &fields, &tags, &c.OptedOut, &c.OptedOutAt, &c.Assignee, &c.LastInboundAt, &c.CreatedAt, &c.UpdatedAt)
-	if err != nil {
+	dest, finish := contactDest(&c)
+	if err := r.Scan(dest...); err != nil {
 		return c, err
 	}
-	// Most contacts have neither fields nor tags: no decoding for those.
-	if fields == "{}" || json.Unmarshal([]byte(fields), &c.Fields) != nil || c.Fields == nil {
-		c.Fields = map[string]any{}
-	}
-	if tags == "[]" || json.Unmarshal([]byte(tags), &c.Tags) != nil || c.Tags == nil {
-		c.Tags = []string{}
-	}
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	c.OptedOutAt, c.LastInboundAt = utcPtr(c.OptedOutAt), utcPtr(c.LastInboundAt)
+	finish()
 	return c, nil
+}
+
+// contactDest is where a row of contactCols scans into c, and what to do
+// after a scan that succeeded.
+func contactDest(c *domain.Contact) ([]any, func()) {
+	var fields, tags string
+	return []any{&c.ID, &c.ProjectID, &c.Name, &c.Phone, &c.Language, &fields, &tags, &c.OptedOut, &c.OptedOutAt, &c.Assignee, &c.LastInboundAt, &c.CreatedAt, &c.UpdatedAt}, func() {
+		// Most contacts have neither fields nor tags: no decoding for those.
+		if fields == "{}" || json.Unmarshal([]byte(fields), &c.Fields) != nil || c.Fields == nil {
+			c.Fields = map[string]any{}
+		}
+		if tags == "[]" || json.Unmarshal([]byte(tags), &c.Tags) != nil || c.Tags == nil {
+			c.Tags = []string{}
+		}
+		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+		c.OptedOutAt, c.LastInboundAt = utcPtr(c.OptedOutAt), utcPtr(c.LastInboundAt)
+	}
 }
 
 func marshalJSON(v any, empty string) string {
@@ -644,19 +652,28 @@ const contactEventCols = `seq, project_id, contact_id, kind, message_id, payload
 
 func scanContactEvent(r Row) (domain.ContactEvent, error) {
 	var e domain.ContactEvent
+	dest, finish := contactEventDest(&e)
+	err := r.Scan(dest...)
+	finish()
+	return e, err
+}
+
+// contactEventDest is where a row of contactEventCols scans into e, and
+// what to do after.
+func contactEventDest(e *domain.ContactEvent) ([]any, func()) {
 	var payload string
 	var dedupe *string
 	var due *time.Time
-	err := r.Scan(&e.Seq, &e.ProjectID, &e.ContactID, &e.Kind, &e.MessageID, &payload, &dedupe, &e.CreatedAt, &e.HandledAt, &e.Result, &due, &e.Attempts)
-	e.Payload = json.RawMessage(payload)
-	if dedupe != nil {
-		e.DedupeKey = *dedupe
+	return []any{&e.Seq, &e.ProjectID, &e.ContactID, &e.Kind, &e.MessageID, &payload, &dedupe, &e.CreatedAt, &e.HandledAt, &e.Result, &due, &e.Attempts}, func() {
+		e.Payload = json.RawMessage(payload)
+		if dedupe != nil {
+			e.DedupeKey = *dedupe
+		}
+		if due != nil {
+			e.DueAt = due.UTC()
+		}
+		e.CreatedAt, e.HandledAt = e.CreatedAt.UTC(), utcPtr(e.HandledAt)
 	}
-	if due != nil {
-		e.DueAt = due.UTC()
-	}
-	e.CreatedAt, e.HandledAt = e.CreatedAt.UTC(), utcPtr(e.HandledAt)
-	return e, err
 }
 
 // ContactEventAppend implements store.Queries.
@@ -751,6 +768,33 @@ func (q *Queries) ContactEventsNext(ctx context.Context, p store.ContactEventsNe
 	rows, err := q.r.Query(ctx, `SELECT `+contactEventCols+` FROM contact_events WHERE contact_id = ? AND handled_at IS NULL ORDER BY seq LIMIT `+strconv.Itoa(max(1, min(limit, 1000))), contactID)
 	out, err := collect(rows, err, func(r Rows) (domain.ContactEvent, error) { return scanContactEvent(r) })
 	return out, q.translate(err, "getting next contact events")
+}
+
+// ContactEventsNextWithContact implements store.Queries.
+func (q *Queries) ContactEventsNextWithContact(ctx context.Context, p store.ContactEventsNextParams) (store.ContactInbox, error) {
+	// As ContactEventsNext, with the contact's columns on every row (at
+	// most a batch of them).
+	rows, err := q.r.Query(ctx, `SELECT `+prefixed("c.", contactCols)+`, `+prefixed("e.", contactEventCols)+`
+		FROM contact_events e JOIN contacts c ON c.id = e.contact_id
+		WHERE e.contact_id = ? AND e.handled_at IS NULL ORDER BY e.seq LIMIT `+strconv.Itoa(max(1, min(p.Limit, 1000))), p.ContactID)
+	var out store.ContactInbox
+	events, err := collect(rows, err, func(r Rows) (domain.ContactEvent, error) {
+		var c domain.Contact
+		var e domain.ContactEvent
+		cd, cFinish := contactDest(&c)
+		ed, eFinish := contactEventDest(&e)
+		if err := r.Scan(append(cd, ed...)...); err != nil {
+			return e, err
+		}
+		if out.Contact.ID == "" {
+			cFinish()
+			out.Contact = c
+		}
+		eFinish()
+		return e, nil
+	})
+	out.Events = events
+	return out, q.translate(err, "getting next contact events and their contact")
 }
 
 // ContactEventGet implements store.Queries.

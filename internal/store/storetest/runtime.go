@@ -284,6 +284,24 @@ func testContactEvents(t *testing.T, s store.Store) {
 	must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "k2", Kind: domain.EventTimer, CreatedAt: t0}))(t) // no dedupe key: no conflict
 
 	oldest := func() []domain.ContactEvent {
+		t.Helper()
+		// The events read with their contact are the same events, and the
+		// contact is ContactGet's (the zero value with no events).
+		for _, limit := range []int{1, 5} {
+			p := store.ContactEventsNextParams{ContactID: "k1", Limit: limit}
+			in := must(s.ContactEventsNextWithContact(ctx, p))(t)
+			alone := must(s.ContactEventsNext(ctx, p))(t)
+			if len(in.Events) != len(alone) || (len(alone) > 0 && !reflect.DeepEqual(in.Events, alone)) {
+				t.Fatalf("events with their contact = %+v; alone %+v", in.Events, alone)
+			}
+			want := domain.Contact{}
+			if len(alone) > 0 {
+				want = must(s.ContactGet(ctx, store.Ref{ProjectID: p1, ID: "k1"}))(t)
+			}
+			if !reflect.DeepEqual(in.Contact, want) {
+				t.Fatalf("contact with its events = %+v; ContactGet %+v", in.Contact, want)
+			}
+		}
 		return must(s.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: 1}))(t)
 	}
 	evs := oldest()
