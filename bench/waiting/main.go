@@ -406,17 +406,7 @@ func printTexts(s *postgres.Store, top, fired int) {
 		all += t.N
 	}
 	fmt.Printf("statements:        %.2f per fired timeout, the most frequent first (count per timeout, of which pipelined with others, µs from send to answer each round trip it ended):\n", float64(all)/float64(max(1, fired)))
-	for i, t := range texts {
-		if i == top {
-			break
-		}
-		sql := strings.Join(strings.Fields(t.SQL), " ")
-		if len(sql) > 110 {
-			sql = sql[:110] + "…"
-		}
-		fmt.Printf("    %6.2f  %6.2f  %5.0f  %s\n", float64(t.N)/float64(fired), float64(t.Batched)/float64(fired),
-			float64(t.Waited.Microseconds())/float64(max(1, t.Ends)), sql)
-	}
+	benchdb.PrintStatements(texts, top, fired)
 }
 
 // writeSeries writes "due,ended" per session, in seconds after the first

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/bench/benchdb"
 	"github.com/parleyhq/parley/internal/store/postgres"
 )
 
@@ -87,15 +87,5 @@ func (p *parley) printTexts(top int, what string, ops int) {
 	texts := s.StatementTexts()
 	s.CountStatementTexts(false)
 	fmt.Printf("  statements per %s, the most frequent first (count per %s, of which pipelined with others, µs from send to answer each round trip it ended):\n", what, what)
-	for i, t := range texts {
-		if i == top {
-			break
-		}
-		sql := strings.Join(strings.Fields(t.SQL), " ")
-		if len(sql) > 110 {
-			sql = sql[:110] + "…"
-		}
-		fmt.Printf("    %6.2f  %6.2f  %5.0f  %s\n", float64(t.N)/float64(ops), float64(t.Batched)/float64(ops),
-			float64(t.Waited.Microseconds())/float64(max(1, t.Ends)), sql)
-	}
+	benchdb.PrintStatements(texts, top, ops)
 }

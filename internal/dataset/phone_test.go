@@ -26,6 +26,31 @@ func samePhoneParse(t *testing.T, raw, region string) {
 	}
 }
 
+// numberTypes are the types the library has example numbers of.
+var numberTypes = []phonenumbers.PhoneNumberType{
+	phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE, phonenumbers.PREMIUM_RATE,
+	phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER, phonenumbers.PAGER,
+	phonenumbers.UAN, phonenumbers.VOICEMAIL,
+}
+
+// exampleWritings yields every writing (phoneWritings) of every example
+// number the library has, with the number's region.
+func exampleWritings(yield func(region, raw string) bool) {
+	for _, region := range slices.Sorted(maps.Keys(phonenumbers.GetSupportedRegions())) {
+		for _, typ := range numberTypes {
+			ex := phonenumbers.GetExampleNumberForType(region, typ)
+			if ex == nil {
+				continue
+			}
+			for _, raw := range phoneWritings(ex) {
+				if !yield(region, raw) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // phoneWritings are the ways exports write one number: E.164, the
 // international format, and variants with a national prefix after the
 // country code, dashes, dots and brackets.
@@ -47,27 +72,14 @@ func phoneWritings(num *phonenumbers.PhoneNumber) []string {
 func TestParsePhoneMatchesLibrary(t *testing.T) {
 	t.Parallel()
 	regions := append(slices.Sorted(maps.Keys(phonenumbers.GetSupportedRegions())), "", "ZZ")
-	types := []phonenumbers.PhoneNumberType{
-		phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE, phonenumbers.PREMIUM_RATE,
-		phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER, phonenumbers.PAGER,
-		phonenumbers.UAN, phonenumbers.VOICEMAIL,
-	}
 	fast, tried := 0, 0
-	for _, region := range regions {
-		for _, typ := range types {
-			ex := phonenumbers.GetExampleNumberForType(region, typ)
-			if ex == nil {
-				continue
-			}
-			for _, raw := range phoneWritings(ex) {
-				for _, def := range []string{"", region, "US", "PT"} {
-					samePhoneParse(t, raw, def)
-				}
-				tried++
-				if _, ok := parseInternational(raw); ok {
-					fast++
-				}
-			}
+	for region, raw := range exampleWritings {
+		for _, def := range []string{"", region, "US", "PT"} {
+			samePhoneParse(t, raw, def)
+		}
+		tried++
+		if _, ok := parseInternational(raw); ok {
+			fast++
 		}
 	}
 	for cc := range phonenumbers.GetSupportedGlobalNetworkCallingCodes() {
@@ -128,26 +140,12 @@ func sameValidity(t *testing.T, num *phonenumbers.PhoneNumber) {
 
 func TestValidPhoneMatchesLibrary(t *testing.T) {
 	t.Parallel()
-	regions := slices.Sorted(maps.Keys(phonenumbers.GetSupportedRegions()))
-	types := []phonenumbers.PhoneNumberType{
-		phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE, phonenumbers.PREMIUM_RATE,
-		phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER, phonenumbers.PAGER,
-		phonenumbers.UAN, phonenumbers.VOICEMAIL,
-	}
 	valid := 0
-	for _, region := range regions {
-		for _, typ := range types {
-			ex := phonenumbers.GetExampleNumberForType(region, typ)
-			if ex == nil {
-				continue
-			}
-			for _, raw := range phoneWritings(ex) {
-				if num, err := phonenumbers.Parse(raw, region); err == nil {
-					sameValidity(t, num)
-					if validPhone(num) {
-						valid++
-					}
-				}
+	for region, raw := range exampleWritings {
+		if num, err := phonenumbers.Parse(raw, region); err == nil {
+			sameValidity(t, num)
+			if validPhone(num) {
+				valid++
 			}
 		}
 	}
@@ -167,7 +165,7 @@ func TestValidPhoneMatchesLibrary(t *testing.T) {
 		}
 		if ex := phonenumbers.GetExampleNumberForNonGeoEntity(int(cc)); ex == nil && rng.IntN(2) == 0 {
 			if r := phonenumbers.GetRegionCodeForCountryCode(int(cc)); r != "ZZ" {
-				if ex := phonenumbers.GetExampleNumberForType(r, types[rng.IntN(len(types))]); ex != nil {
+				if ex := phonenumbers.GetExampleNumberForType(r, numberTypes[rng.IntN(len(numberTypes))]); ex != nil {
 					s := strconv.FormatUint(ex.GetNationalNumber(), 10)
 					cut := rng.IntN(len(s) + 1)
 					tail := strconv.FormatUint(nsn, 10)
