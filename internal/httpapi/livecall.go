@@ -90,6 +90,14 @@ func liveView(ctx context.Context, st store.Store, projectID, callID string, lv 
 	if c.EndedAt != nil && len(c.Result) > 0 {
 		r := json.RawMessage(c.Result)
 		v.Result, v.Ended = &r, true
+		// The call may have ended between the events' read and the call's:
+		// the callee heard its "ended" before the result was stored, so the
+		// events read again include it.
+		if lv != nil {
+			if evs, _, _ := lv.Events(after); len(evs) > 0 {
+				v.Events, v.Cursor = evs, evs[len(evs)-1].Seq
+			}
+		}
 	}
 	return v, nil
 }

@@ -406,9 +406,12 @@ func (l *Leg) Transfer(ctx context.Context, t voice.Target) error {
 	return nil
 }
 
+// emit tells the person playing the callee first, then the platform: the
+// callee's view must never show a call's result (which the platform stores
+// on its ended event) before its "ended".
 func (l *Leg) emit(e voice.Event) {
-	l.events <- e
 	l.tell(e)
+	l.events <- e
 }
 
 // tell publishes a call event to the person playing the callee.
@@ -431,10 +434,10 @@ func (l *Leg) finish(e voice.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ended = true
+	l.tell(e) // before the platform hears of it, as in emit
 	l.events <- e
 	close(l.events)
 	l.p.ended(l.dial.From)
-	l.tell(e)
 }
 
 // endLocked ends an answered call; l.mu is held.
@@ -450,9 +453,9 @@ func (l *Leg) endLocked(status voice.Status, raw string) {
 		e.RecordingURL = RecordingURL(l.id)
 		l.recordLocked()
 	}
+	l.tell(e) // before the platform hears of it, as in emit
 	l.events <- e
 	close(l.events)
-	l.tell(e)
 	select {
 	case l.wake <- struct{}{}:
 	default:
