@@ -359,11 +359,17 @@ func (h *Handler) start(ctx context.Context, sp *sprint, f engine.Flow, fl store
 	return nil
 }
 
-func (h *Handler) load(ctx context.Context, sp *sprint, rec domain.FlowSession) (engine.Flow, *engine.Session, bool, error) {
-	var head *store.Flow
+// headFor is the head of rec's flow when it was read with rec, else nil.
+func (sp *sprint) headFor(rec domain.FlowSession) *store.Flow {
 	if sp.headOf == rec.ID && sp.head.ID == rec.FlowID {
-		head = &sp.head
+		return &sp.head
 	}
+	return nil
+}
+
+// load is the program rec runs, its decoded state and whether its flow
+// logs; head is its flow's head when read with it (nil: read it now).
+func (h *Handler) load(ctx context.Context, rec domain.FlowSession, head *store.Flow) (engine.Flow, *engine.Session, bool, error) {
 	f, fl, err := h.sessionFlow(ctx, rec, head)
 	if err != nil {
 		return f, nil, false, err
@@ -376,7 +382,7 @@ func (h *Handler) load(ctx context.Context, sp *sprint, rec domain.FlowSession) 
 }
 
 func (h *Handler) resume(ctx context.Context, sp *sprint, rec domain.FlowSession, in engine.Input) error {
-	f, es, logging, err := h.load(ctx, sp, rec)
+	f, es, logging, err := h.load(ctx, rec, sp.headFor(rec))
 	if err != nil {
 		return err
 	}
@@ -399,7 +405,7 @@ func (h *Handler) resume(ctx context.Context, sp *sprint, rec domain.FlowSession
 }
 
 func (h *Handler) interrupt(ctx context.Context, sp *sprint, rec domain.FlowSession, reason string) error {
-	f, es, logging, err := h.load(ctx, sp, rec)
+	f, es, logging, err := h.load(ctx, rec, sp.headFor(rec))
 	if err != nil {
 		return err
 	}
@@ -457,7 +463,8 @@ func (h *Handler) FormStep(ctx context.Context, projectID, token string) (FormSt
 	if err != nil {
 		return FormStep{}, ErrNoFormWait
 	}
-	rec, err := h.st.SessionGet(ctx, store.Ref{ProjectID: projectID, ID: token[:i]})
+	sf, err := h.st.SessionWithFlow(ctx, store.Ref{ProjectID: projectID, ID: token[:i]})
+	rec := sf.Session
 	if errors.Is(err, store.ErrNotFound) {
 		return FormStep{}, ErrNoFormWait
 	}
@@ -467,7 +474,11 @@ func (h *Handler) FormStep(ctx context.Context, projectID, token string) (FormSt
 	if !domain.SessionLive(rec.Status) {
 		return FormStep{}, ErrNoFormWait
 	}
-	f, es, _, err := h.load(ctx, &sprint{}, rec)
+	var head *store.Flow
+	if sf.Flow.ID == rec.FlowID {
+		head = &sf.Flow
+	}
+	f, es, _, err := h.load(ctx, rec, head)
 	if err != nil {
 		return FormStep{}, err
 	}

@@ -837,38 +837,81 @@ func sessionDest(s *domain.FlowSession) ([]any, func()) {
 }
 
 // sessionFlowCols are sessionCols of flow_sessions s and the flow head's
-// columns of flows f.
-var sessionFlowCols = prefixed("s.", sessionCols) + ", " + strings.Replace(prefixed("f.", flowCols), "f.draft,", "'' AS draft,", 1)
+// columns of flows f, left-joined: a session whose flow is gone reads as
+// the same row with empty flow columns (f.id ” among them), so one
+// statement answers "no session", "a session without its flow" and "a
+// session and its flow".
+var sessionFlowCols = prefixed("s.", sessionCols) + ", " + flowHeadOrEmpty("f.")
+
+// flowHeadOrEmpty is flowHeadCols of alias, each column coalesced to a
+// value of its type for a missing row, but the timestamps: SQLite types a
+// value by its column's declared type, which COALESCE loses, so they stay
+// columns and are read as nullable.
+func flowHeadOrEmpty(alias string) string {
+	empty := map[string]string{"version": "0", "live_revision": "0", "start_trigger": "'{}'", "logging": "FALSE",
+		"expire_after_seconds": "0", "created_at": "", "updated_at": ""}
+	var out []string
+	for _, c := range strings.Split(flowCols, ",") {
+		c = strings.TrimSpace(c)
+		if c == "draft" {
+			out = append(out, "'' AS draft")
+			continue
+		}
+		switch e, ok := empty[c]; {
+		case !ok:
+			out = append(out, "COALESCE("+alias+c+", '')")
+		case e == "":
+			out = append(out, alias+c)
+		default:
+			out = append(out, "COALESCE("+alias+c+", "+e+")")
+		}
+	}
+	return strings.Join(out, ", ")
+}
 
 // sessionWithFlow reads one row of sessionFlowCols from
-// `flow_sessions s JOIN flows f` where where holds; alone reads the session
-// by itself, for a session whose flow is gone.
-func (q *Queries) sessionWithFlow(ctx context.Context, alone func() (domain.FlowSession, error), where string, args ...any) (store.SessionFlow, error) {
+// `flow_sessions s LEFT JOIN flows f` where where holds; missing says what
+// is not found when no session matches.
+func (q *Queries) sessionWithFlow(ctx context.Context, missing error, where string, args ...any) (store.SessionFlow, error) {
 	var out store.SessionFlow
 	sd, sFinish := sessionDest(&out.Session)
 	fd, fFinish := flowDest(&out.Flow)
-	err := q.r.QueryRow(ctx, `SELECT `+sessionFlowCols+` FROM flow_sessions s JOIN flows f ON f.project_id = s.project_id AND f.id = s.flow_id WHERE `+where, args...).Scan(append(sd, fd...)...)
+	var created, updated *time.Time // NULL without a flow
+	for i, d := range fd {
+		switch d {
+		case &out.Flow.CreatedAt:
+			fd[i] = &created
+		case &out.Flow.UpdatedAt:
+			fd[i] = &updated
+		}
+	}
+	err := q.r.QueryRow(ctx, `SELECT `+sessionFlowCols+` FROM flow_sessions s LEFT JOIN flows f ON f.project_id = s.project_id AND f.id = s.flow_id WHERE `+where,
+		args...).Scan(append(sd, fd...)...)
 	if err == ErrNoRows {
-		out = store.SessionFlow{}
-		out.Session, err = alone()
-		return out, err
+		return store.SessionFlow{}, missing
+	} else if err != nil {
+		return store.SessionFlow{}, q.translate(err, "getting session and its flow")
+	}
+	if created != nil && updated != nil {
+		out.Flow.CreatedAt, out.Flow.UpdatedAt = *created, *updated
 	}
 	sFinish()
 	fFinish()
+	if out.Flow.ID == "" {
+		out.Flow = store.Flow{} // the flow is gone
+	}
 	out.Flow.Draft = nil
-	return out, q.translate(err, "getting session and its flow")
+	return out, nil
 }
 
 // SessionWithFlow implements store.Queries.
 func (q *Queries) SessionWithFlow(ctx context.Context, r store.Ref) (store.SessionFlow, error) {
-	return q.sessionWithFlow(ctx, func() (domain.FlowSession, error) { return q.SessionGet(ctx, r) },
-		`s.project_id = ? AND s.id = ?`, r.ProjectID, r.ID)
+	return q.sessionWithFlow(ctx, notFound("session", r.ID), `s.project_id = ? AND s.id = ?`, r.ProjectID, r.ID)
 }
 
 // SessionLiveWithFlow implements store.Queries.
 func (q *Queries) SessionLiveWithFlow(ctx context.Context, contactID string) (store.SessionFlow, error) {
-	return q.sessionWithFlow(ctx, func() (domain.FlowSession, error) { return q.SessionLive(ctx, contactID) },
-		`s.contact_id = ? AND s.status IN ('active', 'waiting') AND NOT s.simulated`, contactID)
+	return q.sessionWithFlow(ctx, notFound("live session of contact", contactID), `s.contact_id = ? AND s.status IN ('active', 'waiting') AND NOT s.simulated`, contactID)
 }
 
 // SessionCreate implements store.Queries.
