@@ -384,8 +384,7 @@ type ExecutionView struct {
 	Status       string                `json:"status" enum:"running,paused,stopped,completed"`
 	StatusReason string                `json:"status_reason"`
 	Settings     ExecutionSettingsView `json:"settings"`
-	Total        int64                 `json:"total" doc:"Rows this execution took (grows while preparing)"`
-	Preparing    bool                  `json:"preparing" doc:"True while the execution is still taking its dataset's rows (50,000 per step)"`
+	Total        int64                 `json:"total" doc:"Rows this execution runs: the dataset's valid rows the campaign had not started, counted when it was created"`
 	Counts       store.ExecutionStats  `json:"counts"`
 	CreatedAt    time.Time             `json:"created_at"`
 	UpdatedAt    time.Time             `json:"updated_at"`
@@ -400,7 +399,7 @@ func ExecutionViewOf(e store.Execution) ExecutionView {
 	return ExecutionView{ID: e.ID, CampaignID: e.CampaignID, DatasetID: e.DatasetID, Status: e.Status, StatusReason: e.StatusReason,
 		Settings: ExecutionSettingsView{BatchSize: e.Settings.BatchSize, BatchDelaySeconds: e.Settings.BatchDelaySeconds,
 			SendWindow: SendWindowView{Start: w.Start, End: w.End, Days: w.Days}, MaxFailureRate: e.Settings.MaxFailureRate},
-		Total: e.Total, Preparing: !e.Taken, Counts: e.Stats, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, FinishedAt: e.FinishedAt}
+		Total: e.Total, Counts: e.Stats, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, FinishedAt: e.FinishedAt}
 }
 
 // ExecutionCreateInput starts an execution.

@@ -42,13 +42,16 @@ type Campaigns interface {
 	CampaignUpdate(ctx context.Context, c Campaign) (Campaign, error)
 	CampaignDelete(ctx context.Context, r Ref) error
 
-	// ExecutionCreate stores e; it has taken no rows yet (ExecutionTake).
+	// ExecutionCreate stores e with its Total counted: the dataset's valid
+	// rows less those the campaign started or failed to start. Every one
+	// of them is queued in it from then on, though it has taken no row yet
+	// (ExecutionTake).
 	ExecutionCreate(ctx context.Context, p ExecutionCreateParams) (Execution, error)
 	// ExecutionTake makes the next Limit dataset rows after the execution's
 	// take cursor recipients of the campaign, in the execution: valid rows
 	// the campaign never took are added, rows queued or waiting under an
-	// earlier execution are moved to it. It advances the cursor and Total,
-	// and sets Taken once no row is left. Call it in a transaction.
+	// earlier execution are moved to it. It advances the cursor and sets
+	// Taken once no row is left. Call it in a transaction.
 	ExecutionTake(ctx context.Context, p ExecutionTakeParams) (Execution, error)
 	ExecutionGet(ctx context.Context, r Ref) (Execution, error)
 	// ExecutionLock is ExecutionGet inside a transaction that will write
@@ -236,13 +239,14 @@ type Execution struct {
 	Status       string
 	StatusReason string
 	Settings     ExecutionSettings
-	// Total is the recipients the execution took; Started and StartFailed
-	// count starts as they commit.
+	// Total is the rows the execution runs, counted when it was created;
+	// Started and StartFailed count starts as they commit.
 	Total       int64
 	Started     int64
 	StartFailed int64
-	// TakeCursor is the last dataset row taken; Taken is set once every
-	// row of the dataset was.
+	// TakeCursor is the last dataset row taken (made a recipient row);
+	// Taken is set once every row of the dataset was. Rows are taken just
+	// ahead of their starts, so a row not taken yet is queued all the same.
 	TakeCursor int64
 	Taken      bool
 	// Stats is the latest snapshot of the execution's numbers, refreshed by

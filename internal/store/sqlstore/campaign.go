@@ -332,9 +332,16 @@ func scanExecution(r Row) (store.Execution, error) {
 // ExecutionCreate implements store.Queries.
 func (q *Queries) ExecutionCreate(ctx context.Context, p store.ExecutionCreateParams) (store.Execution, error) {
 	e := p.Execution
-	if _, err := q.w.Exec(ctx, `INSERT INTO campaign_executions (`+executionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, NULL, 0, FALSE)`,
-		e.ID, e.ProjectID, e.CampaignID, e.DatasetID, e.Status, e.StatusReason, jsonText(e.Settings), jsonText(e.Stats), e.NextBatchAt.UTC(),
-		e.CreatedAt.UTC(), e.UpdatedAt.UTC()); err != nil {
+	// Its total is counted now, every row it will run: the dataset's valid
+	// rows less those the campaign already started (or failed to start).
+	// The rows themselves are taken later, a chunk at a time, just ahead
+	// of the starts (ExecutionTake).
+	if _, err := q.w.Exec(ctx, `INSERT INTO campaign_executions (`+executionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?,
+			(SELECT COUNT(*) FROM dataset_rows WHERE dataset_id = ? AND status = 'valid')
+			- (SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND dataset_id = ? AND status IN ('started', 'failed')),
+			0, 0, ?, ?, ?, ?, NULL, 0, FALSE)`,
+		e.ID, e.ProjectID, e.CampaignID, e.DatasetID, e.Status, e.StatusReason, jsonText(e.Settings), e.DatasetID, e.CampaignID, e.DatasetID,
+		jsonText(e.Stats), e.NextBatchAt.UTC(), e.CreatedAt.UTC(), e.UpdatedAt.UTC()); err != nil {
 		return e, q.translate(err, "creating campaign execution")
 	}
 	return q.ExecutionGet(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
@@ -372,10 +379,8 @@ func (q *Queries) ExecutionTake(ctx context.Context, p store.ExecutionTakeParams
 	if err := q.w.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM dataset_rows WHERE dataset_id = ? AND row_num > ? LIMIT 1) x`, e.DatasetID, hi).Scan(&more); err != nil {
 		return e, q.translate(err, "looking for rows left to take")
 	}
-	if _, err := q.w.Exec(ctx, `UPDATE campaign_executions SET take_cursor = ?, taken = ?,
-			total = total + (SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND dataset_id = ? AND execution_id = ? AND row_num > ? AND row_num <= ?)
-		WHERE id = ?`, hi, more == 0, e.CampaignID, e.DatasetID, e.ID, lo, hi, e.ID); err != nil {
-		return e, q.translate(err, "counting the execution's rows")
+	if _, err := q.w.Exec(ctx, `UPDATE campaign_executions SET take_cursor = ?, taken = ? WHERE id = ?`, hi, more == 0, e.ID); err != nil {
+		return e, q.translate(err, "advancing the execution's take")
 	}
 	return q.ExecutionGet(ctx, store.Ref{ProjectID: e.ProjectID, ID: e.ID})
 }

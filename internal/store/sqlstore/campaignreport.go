@@ -148,18 +148,19 @@ func (q *Queries) CampaignRowsScan(ctx context.Context, p store.CampaignRowsScan
 		return nil
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(p.DatasetIDs)), ", ")
-	args := []any{p.CampaignID, p.CampaignID, p.ProjectID, p.CampaignID}
+	args := []any{p.CampaignID, p.CampaignID, p.CampaignID, p.ProjectID, p.CampaignID}
 	for _, id := range p.DatasetIDs {
 		args = append(args, id)
 	}
 	args = append(args, p.ProjectID)
 	rows, err := q.r.Query(ctx, `SELECT d.dataset_id, d.row_num, d.line, d.phone, d.status, d.reason,
-			COALESCE(r.status, ''), COALESCE(r.error, ''), COALESCE(r.contact_id, ''), COALESCE(r.session_id, ''), r.started_at,
+			COALESCE(r.status, CASE WHEN d.status = 'valid' AND ex.dataset_id IS NOT NULL THEN 'queued' ELSE '' END), COALESCE(r.error, ''), COALESCE(r.contact_id, ''), COALESCE(r.session_id, ''), r.started_at,
 			COALESCE(s.status, ''), COALESCE(s.end_reason, ''), COALESCE(s.node_id, ''),
 			COALESCE(ms.n, 0), COALESCE(ms.best, 0), COALESCE(ms.reason, ''), COALESCE(rp.n, 0)
 		FROM dataset_rows d
 		JOIN datasets ds ON ds.id = d.dataset_id
 		LEFT JOIN campaign_recipients r ON r.campaign_id = ? AND r.dataset_id = d.dataset_id AND r.row_num = d.row_num
+		LEFT JOIN (SELECT DISTINCT dataset_id FROM campaign_executions WHERE campaign_id = ?) ex ON ex.dataset_id = d.dataset_id
 		LEFT JOIN flow_sessions s ON s.id = r.session_id AND r.session_id <> ''
 		LEFT JOIN (SELECT m.session_id AS session_id, COUNT(*) AS n, MAX(m.status_rank) AS best, MAX(m.error_reason) AS reason
 			FROM campaign_recipients r2 JOIN messages m ON m.session_id = r2.session_id AND m.project_id = r2.project_id

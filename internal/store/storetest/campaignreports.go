@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -166,6 +167,25 @@ func testCampaignReportScans(t *testing.T, s store.Store) {
 		Each: func(store.CampaignRow) error { n++; return nil }}))
 	if n != 0 {
 		t.Fatalf("another project read %d rows of the dataset", n)
+	}
+
+	// A second campaign on the dataset: no row is queued before it has an
+	// execution; once it has one, every valid row is, taken or not.
+	must(s.CampaignCreate(ctx, store.Campaign{ID: "c2", ProjectID: p1, Name: "Second", Status: store.CampaignDraft, CreatedAt: t0, UpdatedAt: t0}))(t)
+	recipients := func() []string {
+		var out []string
+		check(t, s.CampaignRowsScan(ctx, store.CampaignRowsScanParams{ProjectID: p1, CampaignID: "c2", DatasetIDs: []string{"d1"},
+			Each: func(r store.CampaignRow) error { out = append(out, r.Recipient); return nil }}))
+		return out
+	}
+	if got := recipients(); !slices.Equal(got, []string{"", "", "", "", "", ""}) {
+		t.Fatalf("rows of a campaign with no execution: %q", got)
+	}
+	e2 := newExecution("e2", p1, t0)
+	e2.CampaignID = "c2"
+	must(s.ExecutionCreate(ctx, store.ExecutionCreateParams{Execution: e2}))(t)
+	if got := recipients(); !slices.Equal(got, []string{"queued", "queued", "", "queued", "queued", ""}) {
+		t.Fatalf("rows of an execution that took none yet: %q", got)
 	}
 }
 

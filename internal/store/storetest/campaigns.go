@@ -105,17 +105,28 @@ func testCampaignCRUD(t *testing.T, s store.Store) {
 // createExecution creates an execution and takes its rows, 7 at a time.
 func createExecution(t *testing.T, s store.Store, e store.Execution) store.Execution {
 	t.Helper()
-	ctx := context.Background()
-	out := must(s.ExecutionCreate(ctx, store.ExecutionCreateParams{Execution: e}))(t)
-	if out.Total != 0 || out.Taken {
+	out := must(s.ExecutionCreate(context.Background(), store.ExecutionCreateParams{Execution: e}))(t)
+	if out.TakeCursor != 0 || out.Taken {
 		t.Fatalf("a new execution has taken rows: %+v", out)
 	}
-	for !out.Taken {
+	return takeChunks(t, s, out, -1)
+}
+
+// takeChunks takes n chunks of 7 rows of e (all of them when n < 0); its
+// Total, counted at its creation, must not move.
+func takeChunks(t *testing.T, s store.Store, e store.Execution, n int) store.Execution {
+	t.Helper()
+	ctx := context.Background()
+	out := e
+	for ; !out.Taken && n != 0; n-- {
 		check(t, s.InTx(ctx, func(q store.Queries) error {
 			var err error
 			out, err = q.ExecutionTake(ctx, store.ExecutionTakeParams{ProjectID: e.ProjectID, ID: e.ID, Limit: 7})
 			return err
 		}))
+		if out.Total != e.Total {
+			t.Fatalf("taking rows moved the execution's total from %d to %d", e.Total, out.Total)
+		}
 	}
 	return out
 }
@@ -130,9 +141,16 @@ func testExecutionTakesRowsOnce(t *testing.T, s store.Store) {
 	p1, _ := runtimeProjects(t, s)
 	seedDataset(t, s, p1, "d1", 30) // 20 valid
 	must(s.CampaignCreate(ctx, store.Campaign{ID: "c1", ProjectID: p1, Name: "C", Status: store.CampaignDraft, CreatedAt: t0, UpdatedAt: t0}))(t)
-	e1 := createExecution(t, s, newExecution("e1", p1, t0))
-	if e1.Total != 20 || e1.Status != store.ExecutionRunning {
+	// Its 20 valid rows are counted at once; one chunk of 7 is taken
+	// (5 of them valid), the way the runner takes rows just ahead of
+	// their starts.
+	e1 := must(s.ExecutionCreate(ctx, store.ExecutionCreateParams{Execution: newExecution("e1", p1, t0)}))(t)
+	if e1.Total != 20 || e1.Status != store.ExecutionRunning || e1.Taken {
 		t.Fatalf("execution 1: %+v", e1)
+	}
+	e1 = takeChunks(t, s, e1, 1)
+	if e1.Taken || e1.TakeCursor != 7 {
+		t.Fatalf("execution 1 after a chunk: %+v", e1)
 	}
 	due := must(s.ExecutionsDue(ctx, t0))(t)
 	if len(due) != 1 || due[0].ID != "e1" {
@@ -166,9 +184,12 @@ func testExecutionTakesRowsOnce(t *testing.T, s store.Store) {
 		_, _ = q.RecipientClaim(ctx, store.RecipientClaimParams{CampaignID: "c1", DatasetID: "d1", RowNum: 8, Status: store.RecipientStarted, Now: t0})
 		return fmt.Errorf("rolled back")
 	})
+	// A second chunk (rows 8–14, 5 valid) is taken; rows 15–30 are not
+	// when the execution stops.
+	e1 = takeChunks(t, s, e1, 1)
 	counts := must(s.RecipientCounts(ctx, store.Ref{ProjectID: p1, ID: "e1"}))(t)
-	if counts[store.RecipientStarted] != 5 || counts[store.RecipientQueued] != 15 {
-		t.Fatalf("counts after 5 starts: %v", counts)
+	if counts[store.RecipientStarted] != 5 || counts[store.RecipientQueued] != 5 {
+		t.Fatalf("counts after 5 starts and two chunks: %v", counts)
 	}
 	e1.Status = store.ExecutionStopped
 	e1.UpdatedAt = t0.Add(time.Second)
@@ -184,10 +205,14 @@ func testExecutionTakesRowsOnce(t *testing.T, s store.Store) {
 	if domain.CodeOf(err) != domain.CodeConflict {
 		t.Fatalf("a start counted on a stopped execution: %v, want a conflict", err)
 	}
-	// A later execution takes exactly the 15 rows left, none started.
+	// A later execution takes exactly the 15 rows left, none started: the
+	// 5 the first one took and left queued, and the 10 it never took.
 	e2 := createExecution(t, s, newExecution("e2", p1, t0.Add(time.Minute)))
 	if e2.Total != 15 {
-		t.Fatalf("execution 2 took %d rows, want 15", e2.Total)
+		t.Fatalf("execution 2 counts %d rows, want 15", e2.Total)
+	}
+	if counts := must(s.RecipientCounts(ctx, store.Ref{ProjectID: p1, ID: "e2"}))(t); counts[store.RecipientQueued] != 15 || len(counts) != 1 {
+		t.Fatalf("execution 2's recipients: %v", counts)
 	}
 	got := must(s.ExecutionGet(ctx, store.Ref{ProjectID: p1, ID: "e1"}))(t)
 	if got.Started != 5 || got.Status != store.ExecutionStopped {

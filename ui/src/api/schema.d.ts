@@ -3357,15 +3357,13 @@ export interface components {
             /** Format: date-time */
             finished_at: string | null;
             id: string;
-            /** @description True while the execution is still taking its dataset's rows (50,000 per step) */
-            preparing: boolean;
             settings: components["schemas"]["ExecutionSettingsView"];
             /** @enum {string} */
             status: "running" | "paused" | "stopped" | "completed";
             status_reason: string;
             /**
              * Format: int64
-             * @description Rows this execution took (grows while preparing)
+             * @description Rows this execution runs: the dataset's valid rows the campaign had not started, counted when it was created
              */
             total: number;
             /** Format: date-time */

@@ -152,7 +152,6 @@ function ExecutionProgress({ campaignId, execution, onChanged, onReport }: { cam
         <strong aria-label="Percent processed">{pct}%</strong>
         <span>
           {nf(processed)} of {nf(total)} rows started
-          {ex.preparing && <span className="muted"> · still taking the dataset’s rows…</span>}
         </span>
         <span className="spacer" />
         <span aria-label="Rate">{(c.rate ?? 0).toFixed(1)} starts/s</span>
