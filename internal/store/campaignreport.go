@@ -136,10 +136,9 @@ type CampaignRow struct {
 	// RowStatus and RowReason are the dataset's verdict on the row.
 	RowStatus string
 	RowReason string
-	// Recipient is queued, waiting, started or failed (a valid row of a
-	// dataset the campaign has an execution on is queued until it is
-	// taken), "" when no execution would run it; RecipientError why the
-	// start failed.
+	// Recipient is queued, waiting, started or failed ("queued" too for a
+	// valid row the dataset's latest execution has yet to take), "" when
+	// no execution runs it; RecipientError why the start failed.
 	Recipient      string
 	RecipientError string
 	ContactID      string

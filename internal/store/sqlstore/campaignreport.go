@@ -154,13 +154,15 @@ func (q *Queries) CampaignRowsScan(ctx context.Context, p store.CampaignRowsScan
 	}
 	args = append(args, p.ProjectID)
 	rows, err := q.r.Query(ctx, `SELECT d.dataset_id, d.row_num, d.line, d.phone, d.status, d.reason,
-			COALESCE(r.status, CASE WHEN d.status = 'valid' AND ex.dataset_id IS NOT NULL THEN 'queued' ELSE '' END), COALESCE(r.error, ''), COALESCE(r.contact_id, ''), COALESCE(r.session_id, ''), r.started_at,
+			COALESCE(r.status, CASE WHEN d.status = 'valid' AND d.row_num > ex.take_cursor THEN 'queued' ELSE '' END), COALESCE(r.error, ''), COALESCE(r.contact_id, ''), COALESCE(r.session_id, ''), r.started_at,
 			COALESCE(s.status, ''), COALESCE(s.end_reason, ''), COALESCE(s.node_id, ''),
 			COALESCE(ms.n, 0), COALESCE(ms.best, 0), COALESCE(ms.reason, ''), COALESCE(rp.n, 0)
 		FROM dataset_rows d
 		JOIN datasets ds ON ds.id = d.dataset_id
 		LEFT JOIN campaign_recipients r ON r.campaign_id = ? AND r.dataset_id = d.dataset_id AND r.row_num = d.row_num
-		LEFT JOIN (SELECT DISTINCT dataset_id FROM campaign_executions WHERE campaign_id = ?) ex ON ex.dataset_id = d.dataset_id
+		LEFT JOIN (SELECT e.dataset_id, e.take_cursor FROM campaign_executions e WHERE e.campaign_id = ? AND NOT e.taken
+			AND NOT EXISTS (SELECT 1 FROM campaign_executions l WHERE l.campaign_id = e.campaign_id AND l.dataset_id = e.dataset_id
+				AND (l.created_at > e.created_at OR (l.created_at = e.created_at AND l.id > e.id)))) ex ON ex.dataset_id = d.dataset_id
 		LEFT JOIN flow_sessions s ON s.id = r.session_id AND r.session_id <> ''
 		LEFT JOIN (SELECT m.session_id AS session_id, COUNT(*) AS n, MAX(m.status_rank) AS best, MAX(m.error_reason) AS reason
 			FROM campaign_recipients r2 JOIN messages m ON m.session_id = r2.session_id AND m.project_id = r2.project_id

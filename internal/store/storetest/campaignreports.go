@@ -183,9 +183,29 @@ func testCampaignReportScans(t *testing.T, s store.Store) {
 	}
 	e2 := newExecution("e2", p1, t0)
 	e2.CampaignID = "c2"
-	must(s.ExecutionCreate(ctx, store.ExecutionCreateParams{Execution: e2}))(t)
+	e2 = must(s.ExecutionCreate(ctx, store.ExecutionCreateParams{Execution: e2}))(t)
 	if got := recipients(); !slices.Equal(got, []string{"queued", "queued", "", "queued", "queued", ""}) {
 		t.Fatalf("rows of an execution that took none yet: %q", got)
+	}
+	// Rows 3 and 6 turn valid (a new mapping) after a take of rows 1–4:
+	// row 3, behind the take, belongs to no execution; row 6, ahead of
+	// it, is queued.
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		_, err := q.ExecutionTake(ctx, store.ExecutionTakeParams{ProjectID: p1, ID: "e2", Limit: 4})
+		return err
+	}))
+	check(t, s.DatasetRowsUpdate(ctx, []store.DatasetRow{
+		{DatasetID: "d1", RowNum: 3, Status: store.RowValid, Phone: "+351910000002"},
+		{DatasetID: "d1", RowNum: 6, Status: store.RowValid, Phone: "+351910000005"},
+	}))
+	if got := recipients(); !slices.Equal(got, []string{"queued", "queued", "", "queued", "queued", "queued"}) {
+		t.Fatalf("rows after a take of 4 and a new mapping: %q", got)
+	}
+	// Once the execution took every row, row 6 has its recipient row and
+	// row 3 still none.
+	takeChunks(t, s, e2, -1)
+	if got := recipients(); !slices.Equal(got, []string{"queued", "queued", "", "queued", "queued", "queued"}) {
+		t.Fatalf("rows of an execution that took them all: %q", got)
 	}
 }
 
