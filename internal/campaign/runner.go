@@ -560,7 +560,9 @@ func (r *Runner) cells(ctx context.Context, ds store.Dataset, rows []store.Recip
 	// Recipients come in row order: read the span they cover.
 	lo, hi := rows[0].RowNum, rows[len(rows)-1].RowNum
 	for after := lo - 1; after < hi; {
-		page, err := r.s.d.Store.DatasetRowList(ctx, store.DatasetRowListParams{DatasetID: ds.ID, AfterRow: after, Limit: 2000})
+		// No further than hi: a page of 2,000 read ten times the rows of a
+		// batch of 200, 4 % of the CPU at 1,000 starts a second.
+		page, err := r.s.d.Store.DatasetRowList(ctx, store.DatasetRowListParams{DatasetID: ds.ID, AfterRow: after, Limit: int(min(2000, hi-after))})
 		if err != nil {
 			return nil, err
 		}
