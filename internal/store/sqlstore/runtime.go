@@ -770,11 +770,15 @@ func (q *Queries) ContactEventsNext(ctx context.Context, p store.ContactEventsNe
 	return out, q.translate(err, "getting next contact events")
 }
 
+// contactWithEventCols are contactCols of contacts c and contactEventCols
+// of contact_events e (built once: the inbox reads them on every pass).
+var contactWithEventCols = prefixed("c.", contactCols) + ", " + prefixed("e.", contactEventCols)
+
 // ContactEventsNextWithContact implements store.Queries.
 func (q *Queries) ContactEventsNextWithContact(ctx context.Context, p store.ContactEventsNextParams) (store.ContactInbox, error) {
 	// As ContactEventsNext, with the contact's columns on every row (at
 	// most a batch of them).
-	rows, err := q.r.Query(ctx, `SELECT `+prefixed("c.", contactCols)+`, `+prefixed("e.", contactEventCols)+`
+	rows, err := q.r.Query(ctx, `SELECT `+contactWithEventCols+`
 		FROM contact_events e JOIN contacts c ON c.id = e.contact_id
 		WHERE e.contact_id = ? AND e.handled_at IS NULL ORDER BY e.seq LIMIT `+strconv.Itoa(max(1, min(p.Limit, 1000))), p.ContactID)
 	var out store.ContactInbox
