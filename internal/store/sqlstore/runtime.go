@@ -842,7 +842,7 @@ func sessionDest(s *domain.FlowSession) ([]any, func()) {
 
 // sessionFlowCols are sessionCols of flow_sessions s and the flow head's
 // columns of flows f, left-joined: a session whose flow is gone reads as
-// the same row with empty flow columns (f.id ” among them), so one
+// the same row with empty flow columns (an empty f.id among them), so one
 // statement answers "no session", "a session without its flow" and "a
 // session and its flow".
 var sessionFlowCols = prefixed("s.", sessionCols) + ", " + flowHeadOrEmpty("f.")
@@ -1257,7 +1257,7 @@ func (q *Queries) ReceiptsTake(ctx context.Context, p store.ReceiptsTakeParams) 
 	// The provider ID is compared as CAST(? AS TEXT), not as a bare
 	// parameter: SQLite matches a bare parameter against the partial
 	// index's "provider_id = ''" and then re-prepares the statement
-	// whenever the bound value changes — every call, 5 % of the CPU at
+	// whenever the bound value changes — every call, 7 % of the CPU at
 	// 1,000 sends a second. The watermarks are a second index range, not
 	// an OR, which read every kept receipt of the channel.
 	where, args := `channel_id = ? AND provider_id = CAST(? AS TEXT) AND provider_id <> ''`, []any{p.ChannelID, p.ProviderID}
