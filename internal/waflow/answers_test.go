@@ -80,3 +80,48 @@ func TestApplyStatusIgnoresStaleWebhooks(t *testing.T) {
 		}
 	}
 }
+
+// movesAfterRead is a store on which another writer moves the flow between
+// a status webhook's read and its write, once.
+type movesAfterRead struct {
+	store.Store
+	to    string
+	moved bool
+}
+
+func (m *movesAfterRead) WhatsAppFlowGetByMetaID(ctx context.Context, p store.WhatsAppFlowGetByMetaIDParams) (store.WhatsAppFlow, error) {
+	f, err := m.Store.WhatsAppFlowGetByMetaID(ctx, p)
+	if err == nil && !m.moved {
+		m.moved = true
+		cur := f
+		cur.Status, cur.Version = m.to, 0
+		if _, err := m.Store.WhatsAppFlowUpdate(ctx, cur); err != nil {
+			return f, err
+		}
+	}
+	return f, err
+}
+
+// TestApplyStatusDoesNotOverwriteAConcurrentMove: a late DRAFT → PUBLISHED
+// read while the flow was a draft must not undo a THROTTLED written in the
+// meantime (the lost update CI once saw on PostgreSQL).
+func TestApplyStatusDoesNotOverwriteAConcurrentMove(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testdb.OpenSQLite(t, store.OpenOptions{})
+	if _, err := st.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "P", Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.WhatsAppFlowCreate(ctx, store.WhatsAppFlow{ID: "f1", ProjectID: "p1", Name: "F", Categories: []string{"OTHER"}, JSON: "{}",
+		Status: store.WhatsAppFlowDraft, MetaFlowID: "66", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	m := &movesAfterRead{Store: st, to: store.WhatsAppFlowThrottled}
+	ok, err := ApplyStatus(ctx, m, StatusEvent{ProjectID: "p1", MetaFlowID: "66", OldStatus: "DRAFT", NewStatus: "PUBLISHED"}, time.Now())
+	if err != nil || ok {
+		t.Fatalf("applied %v %v, want a stale notice ignored", ok, err)
+	}
+	if f, _ := st.WhatsAppFlowGet(ctx, store.Ref{ProjectID: "p1", ID: "f1"}); f.Status != store.WhatsAppFlowThrottled {
+		t.Fatalf("status %s, want THROTTLED kept", f.Status)
+	}
+}

@@ -578,22 +578,32 @@ func ApplyStatus(ctx context.Context, q store.WhatsAppFlows, e StatusEvent, now 
 	default:
 		return false, nil
 	}
-	f, err := q.WhatsAppFlowGetByMetaID(ctx, store.WhatsAppFlowGetByMetaIDParams{ProjectID: e.ProjectID, MetaID: e.MetaFlowID})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("finding the WhatsApp Flow of a status webhook: %w", err)
-	}
-	// Webhooks arrive out of order: a change from a status the flow is no
-	// longer in is stale (a late DRAFT → PUBLISHED after a deprecation).
-	// Sync reads Meta's current state when in doubt.
-	if f.Status == e.NewStatus || e.OldStatus != "" && e.OldStatus != f.Status {
-		return false, nil
-	}
-	f.Status, f.SyncedAt, f.UpdatedAt, f.Version = e.NewStatus, &now, now, 0
-	if _, err := q.WhatsAppFlowUpdate(ctx, f); err != nil {
-		return false, fmt.Errorf("applying a WhatsApp Flow status webhook: %w", err)
+	// The write is conditional on the version read: an API call or another
+	// webhook may move the flow between the read and the write (PostgreSQL
+	// reads committed rows without locking them), and the decision is made
+	// again on what it left rather than overwriting it.
+	for attempt := 0; ; attempt++ {
+		f, err := q.WhatsAppFlowGetByMetaID(ctx, store.WhatsAppFlowGetByMetaIDParams{ProjectID: e.ProjectID, MetaID: e.MetaFlowID})
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("finding the WhatsApp Flow of a status webhook: %w", err)
+		}
+		// Webhooks arrive out of order: a change from a status the flow is no
+		// longer in is stale (a late DRAFT → PUBLISHED after a deprecation).
+		// Sync reads Meta's current state when in doubt.
+		if f.Status == e.NewStatus || e.OldStatus != "" && e.OldStatus != f.Status {
+			return false, nil
+		}
+		f.Status, f.SyncedAt, f.UpdatedAt = e.NewStatus, &now, now
+		_, err = q.WhatsAppFlowUpdate(ctx, f)
+		if err == nil {
+			break
+		}
+		if domain.CodeOf(err) != domain.CodeConflict || attempt == 4 {
+			return false, fmt.Errorf("applying a WhatsApp Flow status webhook: %w", err)
+		}
 	}
 	return true, nil
 }
