@@ -46,7 +46,10 @@ type Config struct {
 	// PARLEY_HOUSEKEEPING_EVERY; default 10m.
 	HousekeepingEvery time.Duration
 	// JobPollInterval is how often idle workers look for jobs where the
-	// database cannot notify (SQLite). PARLEY_JOB_POLL_INTERVAL; default 50ms.
+	// database cannot notify (SQLite). PARLEY_JOB_POLL_INTERVAL; default
+	// 250ms. Each look is a write transaction per queue; session timers are
+	// no longer jobs, so what waits on it is a new project's provisioning
+	// (and timer jobs an earlier version queued).
 	JobPollInterval time.Duration
 	// WorkLease is how long the process that queued an inbox event or an
 	// outbound message holds it before another process may take it over;
@@ -111,7 +114,7 @@ func Default() Config {
 		SessionTTL:        7 * 24 * time.Hour,
 		ShutdownTimeout:   30 * time.Second,
 		HousekeepingEvery: 10 * time.Minute,
-		JobPollInterval:   50 * time.Millisecond,
+		JobPollInterval:   250 * time.Millisecond,
 		WorkLease:         10 * time.Second,
 		WorkPollInterval:  time.Second,
 		InboxRetention:    time.Minute,
