@@ -874,9 +874,10 @@ func flowHeadOrEmpty(alias string) string {
 }
 
 // sessionWithFlow reads one row of sessionFlowCols from
-// `flow_sessions s LEFT JOIN flows f` where where holds; missing says what
-// is not found when no session matches.
-func (q *Queries) sessionWithFlow(ctx context.Context, missing error, where string, args ...any) (store.SessionFlow, error) {
+// `flow_sessions s LEFT JOIN flows f` where where holds; when no session
+// matches, the error is notFound(noun, key), built only then (this runs
+// for every message).
+func (q *Queries) sessionWithFlow(ctx context.Context, noun, key, where string, args ...any) (store.SessionFlow, error) {
 	var out store.SessionFlow
 	sd, sFinish := sessionDest(&out.Session)
 	fd, fFinish := flowDest(&out.Flow)
@@ -892,7 +893,7 @@ func (q *Queries) sessionWithFlow(ctx context.Context, missing error, where stri
 	err := q.r.QueryRow(ctx, `SELECT `+sessionFlowCols+` FROM flow_sessions s LEFT JOIN flows f ON f.project_id = s.project_id AND f.id = s.flow_id WHERE `+where,
 		args...).Scan(append(sd, fd...)...)
 	if err == ErrNoRows {
-		return store.SessionFlow{}, missing
+		return store.SessionFlow{}, notFound(noun, key)
 	} else if err != nil {
 		return store.SessionFlow{}, q.translate(err, "getting session and its flow")
 	}
@@ -910,12 +911,12 @@ func (q *Queries) sessionWithFlow(ctx context.Context, missing error, where stri
 
 // SessionWithFlow implements store.Queries.
 func (q *Queries) SessionWithFlow(ctx context.Context, r store.Ref) (store.SessionFlow, error) {
-	return q.sessionWithFlow(ctx, notFound("session", r.ID), `s.project_id = ? AND s.id = ?`, r.ProjectID, r.ID)
+	return q.sessionWithFlow(ctx, "session", r.ID, `s.project_id = ? AND s.id = ?`, r.ProjectID, r.ID)
 }
 
 // SessionLiveWithFlow implements store.Queries.
 func (q *Queries) SessionLiveWithFlow(ctx context.Context, contactID string) (store.SessionFlow, error) {
-	return q.sessionWithFlow(ctx, notFound("live session of contact", contactID), `s.contact_id = ? AND s.status IN ('active', 'waiting') AND NOT s.simulated`, contactID)
+	return q.sessionWithFlow(ctx, "live session of contact", contactID, `s.contact_id = ? AND s.status IN ('active', 'waiting') AND NOT s.simulated`, contactID)
 }
 
 // SessionCreate implements store.Queries.
