@@ -10,6 +10,12 @@ import (
 type Templates interface {
 	TemplateCreate(ctx context.Context, p TemplateCreateParams) (MessageTemplate, error)
 	TemplateGet(ctx context.Context, r Ref) (MessageTemplate, error)
+	// TemplateLock is TemplateGet inside a transaction that will write the
+	// template: on PostgreSQL the row stays locked until the transaction
+	// ends, so a status webhook and Meta's answer to our own call, each
+	// read-modify-writing the template, cannot overwrite one another
+	// (SQLite's one writer already runs them one at a time).
+	TemplateLock(ctx context.Context, r Ref) (MessageTemplate, error)
 	TemplateGetByMetaID(ctx context.Context, p TemplateGetByMetaIDParams) (MessageTemplate, error)
 	// TemplateGetByName finds a template by name and language; with an
 	// empty language, the first of the name's languages in sort order.

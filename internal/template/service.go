@@ -214,7 +214,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (store.MessageTemp
 	}
 	var out store.MessageTemplate
 	err = s.st.InTx(bg, func(q store.Queries) error {
-		cur, err := q.TemplateGet(bg, store.Ref{ProjectID: st.ProjectID, ID: st.ID})
+		cur, err := q.TemplateLock(bg, store.Ref{ProjectID: st.ProjectID, ID: st.ID})
 		if errors.Is(err, store.ErrNotFound) {
 			return domain.Errorf(domain.CodeConflict, "Meta accepted the template %q, but it was deleted here meanwhile: sync to bring it back", st.Name)
 		}
@@ -250,7 +250,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (store.MessageTemp
 func (s *Service) forgetSubmission(ctx context.Context, st store.MessageTemplate) (*store.MessageTemplate, error) {
 	var kept *store.MessageTemplate
 	err := s.st.InTx(ctx, func(q store.Queries) error {
-		cur, err := q.TemplateGet(ctx, store.Ref{ProjectID: st.ProjectID, ID: st.ID})
+		cur, err := q.TemplateLock(ctx, store.Ref{ProjectID: st.ProjectID, ID: st.ID})
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
@@ -309,7 +309,7 @@ func (s *Service) Update(ctx context.Context, p UpdateParams) (store.MessageTemp
 	// approval.
 	var before store.MessageTemplate
 	err = s.st.InTx(ctx, func(q store.Queries) error {
-		cur, err := q.TemplateGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: st.ID})
+		cur, err := q.TemplateLock(ctx, store.Ref{ProjectID: p.ProjectID, ID: st.ID})
 		if err != nil {
 			return err
 		}
@@ -326,7 +326,7 @@ func (s *Service) Update(ctx context.Context, p UpdateParams) (store.MessageTemp
 	comps, _ := json.Marshal(t.Components)
 	var out store.MessageTemplate
 	err = s.st.InTx(bg, func(q store.Queries) error {
-		cur, err := q.TemplateGet(bg, store.Ref{ProjectID: p.ProjectID, ID: st.ID})
+		cur, err := q.TemplateLock(bg, store.Ref{ProjectID: p.ProjectID, ID: st.ID})
 		if err != nil {
 			return err
 		}
@@ -486,6 +486,11 @@ func ApplyWebhook(ctx context.Context, q store.Queries, p WebhookParams) (bool, 
 	t, err := q.TemplateGetByMetaID(ctx, store.TemplateGetByMetaIDParams{ProjectID: ch.ProjectID, MetaID: u.ID})
 	if errors.Is(err, store.ErrNotFound) && u.Name != "" {
 		t, err = q.TemplateGetByName(ctx, store.TemplateGetByNameParams{ProjectID: ch.ProjectID, Name: u.Name, Language: u.Language})
+	}
+	if err == nil {
+		// Read again under the row's lock: our own call's answer may be
+		// changing it at this moment (see store.Templates.TemplateLock).
+		t, err = q.TemplateLock(ctx, store.Ref{ProjectID: t.ProjectID, ID: t.ID})
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil

@@ -50,6 +50,15 @@ func (q *Queries) TemplateGet(ctx context.Context, r store.Ref) (store.MessageTe
 	return t, q.translate(err, "getting message template")
 }
 
+// TemplateLock implements store.Queries.
+func (q *Queries) TemplateLock(ctx context.Context, r store.Ref) (store.MessageTemplate, error) {
+	t, err := scanTemplate(q.w.QueryRow(ctx, `SELECT `+templateCols+` FROM message_templates WHERE project_id = ? AND id = ?`+q.d.ForUpdate, r.ProjectID, r.ID))
+	if err == ErrNoRows {
+		return t, notFound("template", r.ID)
+	}
+	return t, q.translate(err, "locking message template")
+}
+
 // TemplateGetByMetaID implements store.Queries.
 func (q *Queries) TemplateGetByMetaID(ctx context.Context, p store.TemplateGetByMetaIDParams) (store.MessageTemplate, error) {
 	projectID, metaID := p.ProjectID, p.MetaID

@@ -15,6 +15,7 @@ func RunTemplates(t *testing.T, open Opener) {
 	run(t, open, []test{
 		{"Templates", testTemplates},
 		{"TemplateUpdates", testTemplateUpdates},
+		{"TemplateLock", testTemplateLock},
 	})
 }
 
@@ -101,4 +102,62 @@ func testTemplateUpdates(t *testing.T, s store.Store) {
 	check(t, s.TemplateDelete(ctx, store.Ref{ProjectID: p1, ID: "t1"}))
 	_, err = s.TemplateGet(ctx, store.Ref{ProjectID: p1, ID: "t1"})
 	wantCode(t, err, domain.CodeNotFound)
+}
+
+// testTemplateLock: a transaction that locks a template reads what another
+// transaction, which locked it first, wrote — not the row as it was before
+// that write, which would let one read-modify-write undo the other (a
+// status webhook's APPROVED undone by Meta's answer to our create).
+func testTemplateLock(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := twoProjects(t, s)
+	must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t1", ProjectID: p1, Name: "welcome", Language: "en_US",
+		Category: "MARKETING", Status: store.TemplatePending, Now: t0}))(t)
+	err := s.InTx(ctx, func(q store.Queries) error {
+		if got, err := q.TemplateLock(ctx, store.Ref{ProjectID: p1, ID: "t1"}); err != nil || got.Name != "welcome" {
+			t.Fatalf("lock = %+v, %v", got, err)
+		}
+		_, err := q.TemplateLock(ctx, store.Ref{ProjectID: p2, ID: "t1"}) // another project's
+		wantCode(t, err, domain.CodeNotFound)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	aLocked, bStarting := make(chan struct{}), make(chan struct{})
+	bSaw := make(chan string, 1)
+	go func() {
+		<-aLocked
+		close(bStarting) // before InTx: on SQLite b's function runs only after a's
+		err := s.InTx(ctx, func(q store.Queries) error {
+			cur, err := q.TemplateLock(ctx, store.Ref{ProjectID: p1, ID: "t1"})
+			if err != nil {
+				return err
+			}
+			bSaw <- cur.Status
+			return nil
+		})
+		if err != nil {
+			bSaw <- "error: " + err.Error()
+		}
+	}()
+	err = s.InTx(ctx, func(q store.Queries) error {
+		cur, err := q.TemplateLock(ctx, store.Ref{ProjectID: p1, ID: "t1"})
+		if err != nil {
+			return err
+		}
+		close(aLocked)
+		<-bStarting
+		time.Sleep(100 * time.Millisecond) // b reaches its lock meanwhile
+		cur.Status = store.TemplateApproved
+		_, err = q.TemplateUpdate(ctx, cur)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-bSaw; got != store.TemplateApproved {
+		t.Fatalf("the second transaction's lock read %s, want APPROVED written by the first", got)
+	}
 }
