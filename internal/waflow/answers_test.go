@@ -52,14 +52,7 @@ func TestTypeAnswers(t *testing.T) {
 func TestApplyStatusIgnoresStaleWebhooks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := testdb.OpenSQLite(t, store.OpenOptions{})
-	if _, err := st.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "P", Now: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.WhatsAppFlowCreate(ctx, store.WhatsAppFlow{ID: "f1", ProjectID: "p1", Name: "F", Categories: []string{"OTHER"}, JSON: "{}",
-		Status: store.WhatsAppFlowPublished, MetaFlowID: "66", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	st := oneFlow(t, store.WhatsAppFlowPublished)
 	for _, tc := range []struct {
 		old, new, want string
 		applied        bool
@@ -108,14 +101,7 @@ func (m *movesAfterRead) WhatsAppFlowGetByMetaID(ctx context.Context, p store.Wh
 func TestApplyStatusDoesNotOverwriteAConcurrentMove(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := testdb.OpenSQLite(t, store.OpenOptions{})
-	if _, err := st.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "P", Now: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.WhatsAppFlowCreate(ctx, store.WhatsAppFlow{ID: "f1", ProjectID: "p1", Name: "F", Categories: []string{"OTHER"}, JSON: "{}",
-		Status: store.WhatsAppFlowDraft, MetaFlowID: "66", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	st := oneFlow(t, store.WhatsAppFlowDraft)
 	m := &movesAfterRead{Store: st, to: store.WhatsAppFlowThrottled}
 	ok, err := ApplyStatus(ctx, m, StatusEvent{ProjectID: "p1", MetaFlowID: "66", OldStatus: "DRAFT", NewStatus: "PUBLISHED"}, time.Now())
 	if err != nil || ok {
@@ -124,4 +110,19 @@ func TestApplyStatusDoesNotOverwriteAConcurrentMove(t *testing.T) {
 	if f, _ := st.WhatsAppFlowGet(ctx, store.Ref{ProjectID: "p1", ID: "f1"}); f.Status != store.WhatsAppFlowThrottled {
 		t.Fatalf("status %s, want THROTTLED kept", f.Status)
 	}
+}
+
+// oneFlow is a store with project p1 and its flow f1 (Meta ID 66) in status.
+func oneFlow(t *testing.T, status string) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st := testdb.OpenSQLite(t, store.OpenOptions{})
+	if _, err := st.ProjectCreate(ctx, store.ProjectCreateParams{ID: "p1", Name: "P", Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.WhatsAppFlowCreate(ctx, store.WhatsAppFlow{ID: "f1", ProjectID: "p1", Name: "F", Categories: []string{"OTHER"}, JSON: "{}",
+		Status: status, MetaFlowID: "66", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
