@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,20 +114,25 @@ func testTemplateLock(t *testing.T, s store.Store) {
 	p1, p2 := twoProjects(t, s)
 	must(s.TemplateCreate(ctx, store.TemplateCreateParams{ID: "t1", ProjectID: p1, Name: "welcome", Language: "en_US",
 		Category: "MARKETING", Status: store.TemplatePending, Now: t0}))(t)
-	err := s.InTx(ctx, func(q store.Queries) error {
-		if got, err := q.TemplateLock(ctx, store.Ref{ProjectID: p1, ID: "t1"}); err != nil || got.Name != "welcome" {
-			t.Fatalf("lock = %+v, %v", got, err)
+	// Checked outside the transaction: its function may run on the
+	// committer's goroutine, where t.Fatal must not be called.
+	var got store.MessageTemplate
+	var otherErr error
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		var err error
+		if got, err = q.TemplateLock(ctx, store.Ref{ProjectID: p1, ID: "t1"}); err != nil {
+			return err
 		}
-		_, err := q.TemplateLock(ctx, store.Ref{ProjectID: p2, ID: "t1"}) // another project's
-		wantCode(t, err, domain.CodeNotFound)
+		_, otherErr = q.TemplateLock(ctx, store.Ref{ProjectID: p2, ID: "t1"}) // another project's
 		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	}))
+	if got.Name != "welcome" {
+		t.Fatalf("lock = %+v", got)
 	}
+	wantCode(t, otherErr, domain.CodeNotFound)
 
 	aLocked, bStarting := make(chan struct{}), make(chan struct{})
-	bSaw := make(chan string, 1)
+	bSaw := make(chan string, 2)
 	go func() {
 		<-aLocked
 		close(bStarting) // before InTx: on SQLite b's function runs only after a's
@@ -142,12 +148,14 @@ func testTemplateLock(t *testing.T, s store.Store) {
 			bSaw <- "error: " + err.Error()
 		}
 	}()
-	err = s.InTx(ctx, func(q store.Queries) error {
+	var once sync.Once
+	defer once.Do(func() { close(aLocked) }) // b gives up if a never locks
+	err := s.InTx(ctx, func(q store.Queries) error {
 		cur, err := q.TemplateLock(ctx, store.Ref{ProjectID: p1, ID: "t1"})
 		if err != nil {
 			return err
 		}
-		close(aLocked)
+		once.Do(func() { close(aLocked) })
 		<-bStarting
 		time.Sleep(100 * time.Millisecond) // b reaches its lock meanwhile
 		cur.Status = store.TemplateApproved
