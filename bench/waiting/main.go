@@ -646,12 +646,15 @@ func (p *parley) createContacts(ctx context.Context, n, batch int) ([]string, er
 	ids := make([]string, 0, n)
 	st := p.app.Store()
 	now := time.Now()
+	// Production's IDs (UUIDv7, 36 characters): the rows and index entries
+	// measured are the size a real contact's are.
+	var ids7 domain.UUIDv7
 	for i := 0; i < n; i += batch {
 		err := st.InTx(ctx, func(q store.Queries) error {
 			for j := i; j < min(n, i+batch); j++ {
 				phone := fmt.Sprintf("+3519%08d", 10000000+j)
 				c, _, err := q.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p.projectID, Scheme: domain.SchemeTel, Path: phone,
-					NewID: fmt.Sprintf("bwc%09d", j), Phone: phone, Now: now})
+					NewID: ids7.NewID(), Phone: phone, Now: now})
 				if err != nil {
 					return fmt.Errorf("creating contact %d: %w", j, err)
 				}
@@ -671,10 +674,12 @@ func (p *parley) createContacts(ctx context.Context, n, batch int) ([]string, er
 func (p *parley) park(ctx context.Context, contacts []string, batch int) ([]string, error) {
 	ids := make([]string, 0, len(contacts))
 	st := p.app.Store()
+	// As the API and campaigns make a session's ID (see createContacts).
+	var ids7 domain.UUIDv7
 	for i := 0; i < len(contacts); i += batch {
 		err := st.InTx(ctx, func(q store.Queries) error {
 			for j := i; j < min(len(contacts), i+batch); j++ {
-				id := fmt.Sprintf("bws%09d", j)
+				id := ids7.NewID()
 				if _, err := p.run.StartFlow(ctx, q, runner.StartParams{ProjectID: p.projectID, FlowID: p.flowID, ContactID: contacts[j], SessionID: id}); err != nil {
 					return fmt.Errorf("starting session %d: %w", j, err)
 				}
@@ -1066,7 +1071,7 @@ type limits struct{ insert, commit float64 }
 
 const (
 	limitTable = `CREATE TABLE bench_limit (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)`
-	limitBody  = `{"session_id":"bws000000001","seq":1}`
+	limitBody  = `{"session_id":"019ae0a5-3c1f-7d2e-8b4a-5f6e7d8c9b0a","seq":1}`
 )
 
 func measureLimits(ctx context.Context, pgURL, dir string) (limits, error) {

@@ -9,9 +9,23 @@ import (
 	"time"
 )
 
-// codecVersion is the first byte of an encoded session. Bump it when the
-// layout changes and keep decoding the older versions.
-const codecVersion = 1
+// The first byte of an encoded session says what follows: codecVersion a
+// whole session (MarshalBinary), hostVersion one without what its host keeps
+// (AppendState). Add a version when the layout changes and keep decoding
+// the older ones.
+const (
+	codecVersion = 1
+	hostVersion  = 2
+)
+
+// ErrContactHeld is returned by Resume for a session decoded without its
+// contact (UnmarshalState) when the input brings none: the flow would run
+// with an empty contact.
+var ErrContactHeld = errors.New("engine: the session's contact is kept by the host: resume it with Input.Contact")
+
+// HostKeys are what a host keeps of a session in its own record of it: the
+// session's ID, its root flow's ID and its contact's ID.
+type HostKeys struct{ ID, FlowID, ContactID string }
 
 // ErrCorrupt is wrapped by UnmarshalBinary errors.
 var ErrCorrupt = errors.New("engine: corrupt session state")
@@ -42,10 +56,34 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 
 // AppendBinary appends the encoding of MarshalBinary to b.
 func (s *Session) AppendBinary(b []byte) ([]byte, error) {
+	return s.appendEncoding(b, false)
+}
+
+// AppendState appends the encoding of s for a host that keeps k in its
+// record of the session and passes the current contact to every Resume
+// (Input.Contact): the three IDs and the contact are left out, since the
+// host would otherwise store them twice — with UUIDs, some 110 of a waiting
+// session's 180 bytes, and a contact's fields and tags besides. A session
+// whose IDs differ from k is encoded whole, as MarshalBinary does, so
+// nothing is lost. Decode it with UnmarshalState.
+func (s *Session) AppendState(b []byte, k HostKeys) ([]byte, error) {
+	held := s.ID == k.ID && s.FlowID == k.FlowID && s.Contact.ID == k.ContactID
+	return s.appendEncoding(b, held)
+}
+
+func (s *Session) appendEncoding(b []byte, held bool) ([]byte, error) {
 	w := writer{b: b}
-	w.b = append(w.b, codecVersion)
-	w.str(s.ID)
-	w.str(s.FlowID)
+	if held {
+		w.b = append(w.b, hostVersion)
+	} else {
+		if s.contactMissing {
+			// Encoded whole, it would claim an empty contact.
+			return b, ErrContactHeld
+		}
+		w.b = append(w.b, codecVersion)
+		w.str(s.ID)
+		w.str(s.FlowID)
+	}
 	w.int(s.Revision)
 	w.b = append(w.b, byte(s.Status))
 	w.int(s.Node)
@@ -62,15 +100,17 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	w.int(s.Steps)
 	w.time(s.CreatedAt)
 	w.time(s.ExpiresAt)
-	c := &s.Contact
-	w.str(c.ID)
-	w.str(c.Name)
-	w.str(c.Phone)
-	w.str(c.Language)
-	w.dict(c.Fields, 0)
-	w.count(len(c.Tags), c.Tags == nil)
-	for _, t := range c.Tags {
-		w.str(t)
+	if !held {
+		c := &s.Contact
+		w.str(c.ID)
+		w.str(c.Name)
+		w.str(c.Phone)
+		w.str(c.Language)
+		w.dict(c.Fields, 0)
+		w.count(len(c.Tags), c.Tags == nil)
+		for _, t := range c.Tags {
+			w.str(t)
+		}
 	}
 	w.dict(s.Vars, 0)
 	w.dict(s.Row, 0)
@@ -185,18 +225,38 @@ func (w *writer) fail(err error) {
 // panics on bad input: truncated or hostile data gives an error wrapping
 // ErrCorrupt.
 func (s *Session) UnmarshalBinary(data []byte) error {
+	if len(data) > 0 && data[0] == hostVersion {
+		return fmt.Errorf("%w: encoded without its IDs and contact (AppendState): decode it with UnmarshalState", ErrCorrupt)
+	}
+	return s.decode(data, HostKeys{})
+}
+
+// UnmarshalState decodes a session encoded by AppendState or MarshalBinary,
+// taking what AppendState left out from k. Such a session has no contact
+// but its ID until it is resumed with Input.Contact (Resume refuses
+// otherwise, ErrContactHeld); its Vars, Row and wait are all there.
+func (s *Session) UnmarshalState(data []byte, k HostKeys) error {
+	return s.decode(data, k)
+}
+
+func (s *Session) decode(data []byte, k HostKeys) error {
 	if len(data) == 0 {
 		return fmt.Errorf("%w: empty", ErrCorrupt)
 	}
-	if data[0] != codecVersion {
+	held := data[0] == hostVersion
+	if data[0] != codecVersion && !held {
 		return fmt.Errorf("%w: unknown version %d", ErrCorrupt, data[0])
 	}
 	// One string holds all the bytes; every decoded string is a substring
 	// of it, which makes decoding cost one allocation for all strings.
 	r := reader{s: string(data), i: 1}
 	var out Session
-	out.ID = r.str()
-	out.FlowID = r.str()
+	if held {
+		out.ID, out.FlowID = k.ID, k.FlowID
+	} else {
+		out.ID = r.str()
+		out.FlowID = r.str()
+	}
 	out.Revision = r.int()
 	out.Status = Status(r.byte())
 	out.Node = r.int()
@@ -214,12 +274,16 @@ func (s *Session) UnmarshalBinary(data []byte) error {
 	out.CreatedAt = r.time()
 	out.ExpiresAt = r.time()
 	c := &out.Contact
-	c.ID, c.Name, c.Phone, c.Language = r.str(), r.str(), r.str(), r.str()
-	c.Fields = r.dict(0)
-	if n, ok := r.count(1); ok {
-		c.Tags = make([]string, n)
-		for i := range c.Tags {
-			c.Tags[i] = r.str()
+	if held {
+		c.ID, out.contactMissing = k.ContactID, true
+	} else {
+		c.ID, c.Name, c.Phone, c.Language = r.str(), r.str(), r.str(), r.str()
+		c.Fields = r.dict(0)
+		if n, ok := r.count(1); ok {
+			c.Tags = make([]string, n)
+			for i := range c.Tags {
+				c.Tags[i] = r.str()
+			}
 		}
 	}
 	out.Vars = r.dict(0)

@@ -1,9 +1,11 @@
 package engine_test
 
 import (
+	"context"
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,4 +134,117 @@ func TestStartNormalizesValues(t *testing.T) {
 	if err := back.UnmarshalBinary(b); err != nil || !reflect.DeepEqual(&back, s) {
 		t.Errorf("round trip: %v", err)
 	}
+}
+
+func TestCodecHostState(t *testing.T) {
+	t.Parallel()
+	s := fullSession()
+	keys := engine.HostKeys{ID: s.ID, FlowID: s.FlowID, ContactID: s.Contact.ID}
+	whole, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := s.AppendState(nil, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// IDs, name, phone, language, fields and tags are what it leaves out.
+	if saved := len(whole) - len(held); saved < len(s.ID)+len(s.FlowID)+len(s.Contact.ID)+len(s.Contact.Name)+len(s.Contact.Phone) {
+		t.Errorf("the host's encoding is %d bytes, the whole one %d: it kept what the host keeps", len(held), len(whole))
+	}
+	var back engine.Session
+	if err := back.UnmarshalState(held, keys); err != nil {
+		t.Fatal(err)
+	}
+	want := *fullSession()
+	want.Contact = expr.Contact{ID: keys.ContactID}
+	again, err := back.AppendState(nil, keys)
+	if err != nil || string(again) != string(held) {
+		t.Errorf("re-encoding the decoded session: %v, same bytes %v", err, string(again) == string(held))
+	}
+	back2 := back
+	if _, err := back2.MarshalBinary(); !errors.Is(err, engine.ErrContactHeld) {
+		t.Errorf("encoding a session without its contact whole: err = %v, want ErrContactHeld", err)
+	}
+	if b, _ := back.AppendState(nil, engine.HostKeys{ID: "other", FlowID: keys.FlowID, ContactID: keys.ContactID}); b != nil {
+		t.Errorf("a session without its contact, for other keys, encoded to %d bytes", len(b))
+	}
+	// Everything but the contact survives.
+	if g := exported(back); !reflect.DeepEqual(&g, &want) {
+		t.Errorf("decoded:\n got %#v\nwant %#v", g, want)
+	}
+	var plain engine.Session
+	if err := plain.UnmarshalBinary(held); !errors.Is(err, engine.ErrCorrupt) {
+		t.Errorf("UnmarshalBinary of the host's encoding: err = %v, want ErrCorrupt", err)
+	}
+	// Keys that differ: encoded whole, and decoded whole whatever the keys.
+	other := engine.HostKeys{ID: s.ID, FlowID: "moved", ContactID: s.Contact.ID}
+	b, err := s.AppendState(nil, other)
+	if err != nil || string(b) != string(whole) {
+		t.Fatalf("keys that differ: %v, whole encoding %v", err, string(b) == string(whole))
+	}
+	var full engine.Session
+	if err := full.UnmarshalState(whole, other); err != nil || !reflect.DeepEqual(&full, s) {
+		t.Errorf("UnmarshalState of a whole encoding: %v\n got %#v\nwant %#v", err, full, *s)
+	}
+	for i := 1; i < len(held); i++ {
+		var x engine.Session
+		if err := x.UnmarshalState(held[:i], keys); !errors.Is(err, engine.ErrCorrupt) {
+			t.Errorf("truncated at %d: err = %v, want ErrCorrupt", i, err)
+		}
+	}
+}
+
+func TestResumeTakesTheHeldContact(t *testing.T) {
+	t.Parallel()
+	sc := loadScenario(t, "testdata/reference.json")
+	e := newEngine(t, engine.Services{})
+	f := referenceFlow(t)
+	s, _, err := e.Start(context.Background(), f, sc.Contact, engine.Trigger{Vars: sc.Trigger.Vars})
+	if err != nil || !s.Waiting() {
+		t.Fatalf("start: %v %v", err, s.Status)
+	}
+	keys := engine.HostKeys{ID: s.ID, FlowID: s.FlowID, ContactID: s.Contact.ID}
+	b, err := s.AppendState(nil, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := engine.Input{Kind: engine.InputButton, Button: "Yes", Text: "Yes"}
+	var bare engine.Session
+	if err := bare.UnmarshalState(b, keys); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Resume(context.Background(), f, &bare, answer); !errors.Is(err, engine.ErrContactHeld) {
+		t.Fatalf("resuming without the contact: err = %v, want ErrContactHeld", err)
+	}
+	var got engine.Session
+	if err := got.UnmarshalState(b, keys); err != nil {
+		t.Fatal(err)
+	}
+	renamed := sc.Contact
+	renamed.Name = "Beatriz"
+	answer.Contact = &renamed
+	evs, err := e.Resume(context.Background(), f, &got, answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := mustJSON(evs); !strings.Contains(out, "Beatriz") {
+		t.Errorf("the flow did not see the contact the host passed: %s", out)
+	}
+	if got.Contact.Name != "Beatriz" || got.Contact.Fields["city"] != "Lisbon" {
+		t.Errorf("session's contact after the resume: %+v", got.Contact)
+	}
+}
+
+// exported is s without what the engine keeps to itself (a decoded
+// session remembers that its contact is missing).
+func exported(s engine.Session) engine.Session {
+	var out engine.Session
+	from, to := reflect.ValueOf(s), reflect.ValueOf(&out).Elem()
+	for i := range from.NumField() {
+		if from.Type().Field(i).IsExported() {
+			to.Field(i).Set(from.Field(i))
+		}
+	}
+	return out
 }

@@ -127,6 +127,12 @@ func (e *Engine) AppendResume(ctx context.Context, dst []Event, f Flow, s *Sessi
 	if f.ID != s.FlowID || f.Revision != s.Revision {
 		return dst, fmt.Errorf("%w: session %s runs %s revision %d, got %s revision %d", ErrWrongFlow, s.ID, s.FlowID, s.Revision, f.ID, f.Revision)
 	}
+	if s.contactMissing {
+		if in.Contact == nil {
+			return dst, ErrContactHeld
+		}
+		s.contactMissing = false
+	}
 	now := e.svc.Clock.Now().UTC().Round(0)
 	r := e.get(ctx, dst, s, now)
 	defer e.put(r)

@@ -149,6 +149,10 @@ type Session struct {
 	Input expr.Input `json:"input"`
 	// EndReason says why an ended session ended.
 	EndReason string `json:"end_reason,omitempty"`
+
+	// contactMissing: decoded by UnmarshalState, the session has its
+	// contact's ID only, until a Resume brings the contact.
+	contactMissing bool
 }
 
 // Waiting reports whether the session waits for a resume.

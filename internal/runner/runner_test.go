@@ -113,6 +113,42 @@ func TestKeywordFlowEndToEnd(t *testing.T) {
 	}
 }
 
+// TestSessionStateLeavesTheRowItsKeysAndContact: a waiting session's stored
+// state holds neither the IDs its row holds nor its contact, and the next
+// sprint runs with the contact as it is then (renamed while it waited).
+func TestSessionStateLeavesTheRowItsKeysAndContact(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked for {{contact.name}}"))
+	a := addr()
+	cid := e.receive(a, "Hi").ContactID
+	e.eventually("the question is asked", func() bool { return len(e.conversation(cid)) == 2 })
+	s := e.session(cid)
+	if s.Status != domain.SessionWaiting {
+		t.Fatalf("session %s, want waiting", s.Status)
+	}
+	for what, v := range map[string]string{"session ID": s.ID, "flow ID": s.FlowID, "contact ID": cid, "address": a, "name": "Ann"} {
+		if strings.Contains(string(s.State), v) {
+			t.Errorf("the stored state holds the %s %q", what, v)
+		}
+	}
+	ctx := context.Background()
+	c, err := e.st.ContactGet(ctx, store.Ref{ProjectID: e.project.ID, ID: cid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Name = "Beatriz"
+	if _, err := e.st.ContactUpdate(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	e.receiveInput(a, button("Book"))
+	e.eventually("the session completes", func() bool { return e.session(cid).Status == domain.SessionCompleted })
+	e.eventually("the answer is stored", func() bool { return len(e.conversation(cid)) == 4 })
+	if got := texts(e.conversation(cid), "out"); !slices.Equal(got, []string{"Hi Ann! Pick one", "Booked for Beatriz"}) {
+		t.Fatalf("bot said %q", got)
+	}
+}
+
 // TestOrderingUnderConcurrency: 50 messages for one contact arrive at once
 // while several workers run; each is handled once, in arrival order.
 func TestOrderingUnderConcurrency(t *testing.T) {
@@ -326,6 +362,41 @@ func TestOptOut(t *testing.T) {
 	e.process(c)
 	if contact, _ := e.st.ContactGet(context.Background(), store.Ref{ProjectID: e.project.ID, ID: c}); contact.OptedOut {
 		t.Fatal("START did not opt the contact back in")
+	}
+}
+
+// TestStartQueuedTwiceStartsOnce: a start carries no dedupe key (its
+// session ID is new), so were the same start queued twice, the second finds
+// its own session live and is ignored — not restarted as itself, even in a
+// flow that restarts on a new start.
+func TestStartQueuedTwiceStartsOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	f := e.publish("Booking", fmt.Sprintf(bookingFlow, "Booked"), func(in *chatflow.CreateInput) { in.OnRetrigger = "restart" })
+	ctx := context.Background()
+	c, _, err := e.st.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: e.project.ID, Scheme: domain.SchemeTel, Path: "+15550002", NewID: "twice", Phone: "+15550002", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		err := e.st.InTx(ctx, func(q store.Queries) error {
+			_, err := e.r.StartFlow(ctx, q, StartParams{ProjectID: e.project.ID, FlowID: f.ID, ContactID: c.ID, ChannelID: e.channel.ID, SessionID: "started-twice"})
+			return err
+		})
+		if err != nil {
+			t.Fatalf("queueing the start: %v", err)
+		}
+	}
+	e.process(c.ID)
+	if _, err := e.headEvent(c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an event is left unhandled: %v", err)
+	}
+	l, err := e.st.SessionList(ctx, store.SessionListParams{ProjectID: e.project.ID, ContactID: c.ID})
+	if err != nil || len(l.Items) != 1 || l.Items[0].ID != "started-twice" || l.Items[0].Status != domain.SessionWaiting {
+		t.Fatalf("sessions = %+v (%v), want started-twice waiting", l.Items, err)
+	}
+	if out := texts(e.conversation(c.ID), "out"); len(out) != 1 {
+		t.Fatalf("bot said %q, want the question once", out)
 	}
 }
 

@@ -126,9 +126,15 @@ type StartParams struct {
 }
 
 // StartFlow queues a flow start for a contact in the caller's transaction.
+// The start has no dedupe key: its session ID is new (callers make it with
+// the ID generator; a repeated API request is refused by its idempotency
+// key, a campaign row by its recipient claim), and the session's primary
+// key refuses a second session of that ID anyway. A key would cost every
+// start an entry in the events' unique index, whose pages outlive the
+// handled events on PostgreSQL.
 func (box *Inbox) StartFlow(ctx context.Context, q store.Queries, p StartParams) (domain.ContactEvent, error) {
 	return box.Queue(ctx, q, domain.ContactEvent{ProjectID: p.ProjectID, ContactID: p.ContactID, Kind: domain.EventStart,
-		DedupeKey: "start:" + p.SessionID, Payload: sprint.Payload{ChannelID: p.ChannelID, FlowID: p.FlowID, Vars: p.Vars, Row: p.Row, SessionID: p.SessionID,
+		Payload: sprint.Payload{ChannelID: p.ChannelID, FlowID: p.FlowID, Vars: p.Vars, Row: p.Row, SessionID: p.SessionID,
 			Simulated: p.Simulated, Draft: p.Draft, Input: p.Input, Address: p.Address}.Raw()})
 }
 

@@ -109,7 +109,7 @@ type planned struct {
 func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPlan, error) {
 	rec := ru.rec
 	es := ru.es
-	state, err := es.MarshalBinary()
+	state, err := es.AppendState(nil, hostKeys(rec))
 	if err != nil {
 		return runPlan{}, err
 	}

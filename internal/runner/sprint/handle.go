@@ -198,6 +198,12 @@ func (h *Handler) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSes
 	if err != nil {
 		return err
 	}
+	if live != nil && live.ID == sp.p.SessionID {
+		// This start ran already (it is the live session): never restart a
+		// session as itself.
+		sp.result = "ignored: session " + live.ID + " was started already"
+		return nil
+	}
 	if live != nil && domain.SessionLive(live.Status) && !sp.p.Draft {
 		if fl.OnRetrigger != "restart" {
 			sp.result = "ignored: the contact is already in a flow (session " + live.ID + ")"
@@ -375,7 +381,7 @@ func (h *Handler) load(ctx context.Context, rec domain.FlowSession, head *store.
 		return f, nil, false, err
 	}
 	es := &engine.Session{}
-	if err := es.UnmarshalBinary(rec.State); err != nil {
+	if err := es.UnmarshalState(rec.State, hostKeys(rec)); err != nil {
 		return f, nil, false, fmt.Errorf("decoding session %s: %w", rec.ID, err)
 	}
 	return f, es, fl.Logging || rec.Simulated, nil
@@ -445,7 +451,6 @@ type FormStep struct {
 	Session domain.FlowSession
 	Config  *flow.WhatsAppFlowConfig
 	Vars    map[string]any
-	Contact expr.Contact
 }
 
 // ErrNoFormWait: the session named does not wait for that form send (it
@@ -502,5 +507,11 @@ func (h *Handler) FormStep(ctx context.Context, projectID, token string) (FormSt
 	if !ok {
 		return FormStep{}, ErrNoFormWait
 	}
-	return FormStep{Session: rec, Config: c, Vars: es.Vars, Contact: es.Contact}, nil
+	return FormStep{Session: rec, Config: c, Vars: es.Vars}, nil
+}
+
+// hostKeys are what rec's row holds of its session's state, which the state
+// leaves out (engine.Session.AppendState).
+func hostKeys(rec domain.FlowSession) engine.HostKeys {
+	return engine.HostKeys{ID: rec.ID, FlowID: rec.FlowID, ContactID: rec.ContactID}
 }
