@@ -125,6 +125,9 @@ type Runtime interface {
 	// at most p.Limit.
 	SessionExpiring(ctx context.Context, p DueParams) ([]domain.FlowSession, error)
 
+	// TraceAppend appends events to their sessions' traces. A trace
+	// belongs to its session: the session must exist (in the same
+	// transaction, written first), and its trace is deleted with it.
 	TraceAppend(ctx context.Context, events []domain.TraceEvent) error
 	// TraceAppendPacked appends traces packed already (PackTrace), so
 	// that the packing is done before the transaction.
@@ -299,7 +302,8 @@ type TimerCursor struct {
 }
 
 // PackedTrace is one trace row: a sprint's events of one session, packed
-// (internal/store/tracepack).
+// (internal/store/tracepack). ProjectID groups the events; the row does not
+// store it (its session's is the trace's).
 type PackedTrace struct {
 	ProjectID, SessionID string
 	CreatedAt            time.Time

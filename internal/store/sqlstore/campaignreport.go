@@ -123,7 +123,7 @@ func (q *Queries) CampaignCallsScan(ctx context.Context, p store.CampaignCallsSc
 // CampaignTracesScan implements store.Queries.
 func (q *Queries) CampaignTracesScan(ctx context.Context, p store.CampaignTracesScanParams) error {
 	rows, err := q.r.Query(ctx, `SELECT t.session_id, t.events, t.packed
-		FROM campaign_recipients r JOIN session_traces t ON t.session_id = r.session_id AND t.project_id = r.project_id
+		FROM campaign_recipients r JOIN session_traces t ON t.session_id = r.session_id
 		WHERE r.campaign_id = ? AND r.project_id = ? AND r.session_id <> ''
 		ORDER BY t.session_id, t.id`, p.CampaignID, p.ProjectID)
 	err = scanEach(rows, err, func(r Rows) error {

@@ -1009,8 +1009,8 @@ func (q *Queries) TraceAppend(ctx context.Context, events []domain.TraceEvent) e
 // events, packed NULL.
 func (q *Queries) TraceAppendPacked(ctx context.Context, rows []store.PackedTrace) error {
 	for _, r := range rows {
-		if err := q.execLater(ctx, "appending trace", `INSERT INTO session_traces (project_id, session_id, events, created_at, packed) VALUES (?, ?, '[]', ?, ?)`,
-			r.ProjectID, r.SessionID, r.CreatedAt, r.Packed); err != nil {
+		if err := q.execLater(ctx, "appending trace", `INSERT INTO session_traces (session_id, events, created_at, packed) VALUES (?, '[]', ?, ?)`,
+			r.SessionID, r.CreatedAt, r.Packed); err != nil {
 			return err
 		}
 	}
@@ -1036,7 +1036,9 @@ type tracedEvent struct {
 // TraceList implements store.Queries.
 func (q *Queries) TraceList(ctx context.Context, r store.Ref) ([]domain.TraceEvent, error) {
 	projectID, sessionID := r.ProjectID, r.ID
-	rows, err := q.r.Query(ctx, `SELECT events, packed, created_at FROM session_traces WHERE project_id = ? AND session_id = ? ORDER BY id`, projectID, sessionID)
+	// A trace's project is its session's.
+	rows, err := q.r.Query(ctx, `SELECT t.events, t.packed, t.created_at FROM session_traces t JOIN flow_sessions s ON s.id = t.session_id
+		WHERE s.project_id = ? AND t.session_id = ? ORDER BY t.id`, projectID, sessionID)
 	batches, err := collect(rows, err, func(r Rows) ([]domain.TraceEvent, error) {
 		var events string
 		var packed []byte

@@ -51,13 +51,22 @@ func TraceMigration(t *testing.T, s store.Store, migrateTo func(version int64) e
 		{"s1", "node_entered", "start", "{}", t0},
 		{"s2", "node_entered", "other", "{}", t0},
 		{"s1", "message_out", "ask", `{"message_id":"m1","message":{"text":"hi"}}`, t0.Add(time.Second)},
+		{"gone", "node_entered", "start", "{}", t0},
 	} {
 		check(t, old.Insert(row.session, row.kind, row.node, row.data, row.at))
 	}
 	check(t, migrateTo(8))
 	// The rows 00008 wrote are read as they are after 00045, which packs
-	// new rows: a packed row after them reads in order.
+	// new rows: a packed row after them reads in order. From 00049 a trace
+	// belongs to its session (the rows of session "gone", deleted, go).
 	check(t, migrateTo(45))
+	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: "p1", Scheme: "whatsapp", Path: "351910000000", ChannelID: "ch", NewID: "k1", Now: t0})
+	check(t, err)
+	for _, id := range []string{"s1", "s2"} {
+		check(t, s.SessionCreate(ctx, domain.FlowSession{ID: id, ProjectID: "p1", ContactID: "k1", FlowID: "f1", Revision: 1, ChannelID: "ch",
+			Status: domain.SessionCompleted, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}))
+	}
+	check(t, migrateTo(49))
 	check(t, s.TraceAppend(ctx, []domain.TraceEvent{{ProjectID: "p1", SessionID: "s1", Kind: "session_ended", NodeID: "end",
 		Data: json.RawMessage(`{"kind":"session_ended","status":"completed"}`), CreatedAt: t0.Add(2 * time.Second)}}))
 	tr := must(s.TraceList(ctx, store.Ref{ProjectID: "p1", ID: "s1"}))(t)

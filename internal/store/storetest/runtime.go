@@ -449,6 +449,16 @@ func testSessions(t *testing.T, s store.Store) {
 func testTrace(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p1, p2 := runtimeProjects(t, s)
+	// A trace belongs to its session, which exists first.
+	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "351910000000", ChannelID: "ch", NewID: "k1", Now: t0})
+	check(t, err)
+	for _, id := range []string{"s1", "s2"} {
+		check(t, s.SessionCreate(ctx, domain.FlowSession{ID: id, ProjectID: p1, ContactID: "k1", FlowID: "f1", Revision: 1, ChannelID: "ch",
+			Status: domain.SessionCompleted, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}))
+	}
+	if err := s.TraceAppend(ctx, []domain.TraceEvent{{ProjectID: p1, SessionID: "no-such-session", Kind: "node_entered", CreatedAt: t0}}); err == nil {
+		t.Fatal("a trace of no session was stored")
+	}
 	check(t, s.TraceAppend(ctx, []domain.TraceEvent{
 		{ProjectID: p1, SessionID: "s1", Kind: "node_entered", NodeID: "start", CreatedAt: t0},
 		{ProjectID: p1, SessionID: "s1", Kind: "message_out", NodeID: "ask", Data: json.RawMessage(`{"text":"hi"}`), CreatedAt: t0},
