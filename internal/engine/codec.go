@@ -24,8 +24,12 @@ const (
 var ErrContactHeld = errors.New("engine: the session's contact is kept by the host: resume it with Input.Contact")
 
 // HostKeys are what a host keeps of a session in its own record of it: the
-// session's ID, its root flow's ID and its contact's ID.
-type HostKeys struct{ ID, FlowID, ContactID string }
+// session's ID, its root flow's ID, its contact's ID, when it was created
+// and when it expires.
+type HostKeys struct {
+	ID, FlowID, ContactID string
+	CreatedAt, ExpiresAt  time.Time
+}
 
 // ErrCorrupt is wrapped by UnmarshalBinary errors.
 var ErrCorrupt = errors.New("engine: corrupt session state")
@@ -61,13 +65,14 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 
 // AppendState appends the encoding of s for a host that keeps k in its
 // record of the session and passes the current contact to every Resume
-// (Input.Contact): the three IDs and the contact are left out, since the
-// host would otherwise store them twice — with UUIDs, some 110 of a waiting
-// session's 180 bytes, and a contact's fields and tags besides. A session
-// whose IDs differ from k is encoded whole, as MarshalBinary does, so
-// nothing is lost. Decode it with UnmarshalState.
+// (Input.Contact): k and the contact are left out, since the host would
+// otherwise store them twice — with UUIDs, some 130 of a waiting session's
+// 180 bytes, and a contact's fields and tags besides. A session that differs
+// from k is encoded whole, as MarshalBinary does, so nothing is lost.
+// Decode it with UnmarshalState.
 func (s *Session) AppendState(b []byte, k HostKeys) ([]byte, error) {
-	held := s.ID == k.ID && s.FlowID == k.FlowID && s.Contact.ID == k.ContactID
+	held := s.ID == k.ID && s.FlowID == k.FlowID && s.Contact.ID == k.ContactID &&
+		s.CreatedAt.Equal(k.CreatedAt) && s.ExpiresAt.Equal(k.ExpiresAt)
 	return s.appendEncoding(b, held)
 }
 
@@ -98,9 +103,9 @@ func (s *Session) appendEncoding(b []byte, held bool) ([]byte, error) {
 	w.int(s.Wait.Retries)
 	w.time(s.Wait.TimeoutAt)
 	w.int(s.Steps)
-	w.time(s.CreatedAt)
-	w.time(s.ExpiresAt)
 	if !held {
+		w.time(s.CreatedAt)
+		w.time(s.ExpiresAt)
 		c := &s.Contact
 		w.str(c.ID)
 		w.str(c.Name)
@@ -271,12 +276,13 @@ func (s *Session) decode(data []byte, k HostKeys) error {
 	out.Wait.Retries = r.int()
 	out.Wait.TimeoutAt = r.time()
 	out.Steps = r.int()
-	out.CreatedAt = r.time()
-	out.ExpiresAt = r.time()
 	c := &out.Contact
 	if held {
+		out.CreatedAt, out.ExpiresAt = hostTime(k.CreatedAt), hostTime(k.ExpiresAt)
 		c.ID, out.contactMissing = k.ContactID, true
 	} else {
+		out.CreatedAt = r.time()
+		out.ExpiresAt = r.time()
 		c.ID, c.Name, c.Phone, c.Language = r.str(), r.str(), r.str(), r.str()
 		c.Fields = r.dict(0)
 		if n, ok := r.count(1); ok {
@@ -303,6 +309,15 @@ func (s *Session) decode(data []byte, k HostKeys) error {
 	}
 	*s = out
 	return nil
+}
+
+// hostTime is t as the engine keeps its times (UTC, no monotonic reading),
+// whatever location the host's record read it in.
+func hostTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Round(0)
 }
 
 type reader struct {

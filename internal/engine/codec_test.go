@@ -139,7 +139,7 @@ func TestStartNormalizesValues(t *testing.T) {
 func TestCodecHostState(t *testing.T) {
 	t.Parallel()
 	s := fullSession()
-	keys := engine.HostKeys{ID: s.ID, FlowID: s.FlowID, ContactID: s.Contact.ID}
+	keys := engine.HostKeys{ID: s.ID, FlowID: s.FlowID, ContactID: s.Contact.ID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
 	whole, err := s.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -178,10 +178,15 @@ func TestCodecHostState(t *testing.T) {
 		t.Errorf("UnmarshalBinary of the host's encoding: err = %v, want ErrCorrupt", err)
 	}
 	// Keys that differ: encoded whole, and decoded whole whatever the keys.
-	other := engine.HostKeys{ID: s.ID, FlowID: "moved", ContactID: s.Contact.ID}
-	b, err := s.AppendState(nil, other)
-	if err != nil || string(b) != string(whole) {
-		t.Fatalf("keys that differ: %v, whole encoding %v", err, string(b) == string(whole))
+	other := keys
+	other.FlowID = "moved"
+	later := keys
+	later.ExpiresAt = later.ExpiresAt.Add(time.Hour)
+	for _, k := range []engine.HostKeys{other, later} {
+		b, err := s.AppendState(nil, k)
+		if err != nil || string(b) != string(whole) {
+			t.Fatalf("keys that differ (%+v): %v, whole encoding %v", k, err, string(b) == string(whole))
+		}
 	}
 	var full engine.Session
 	if err := full.UnmarshalState(whole, other); err != nil || !reflect.DeepEqual(&full, s) {
@@ -204,7 +209,7 @@ func TestResumeTakesTheHeldContact(t *testing.T) {
 	if err != nil || !s.Waiting() {
 		t.Fatalf("start: %v %v", err, s.Status)
 	}
-	keys := engine.HostKeys{ID: s.ID, FlowID: s.FlowID, ContactID: s.Contact.ID}
+	keys := engine.HostKeys{ID: s.ID, FlowID: s.FlowID, ContactID: s.Contact.ID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
 	b, err := s.AppendState(nil, keys)
 	if err != nil {
 		t.Fatal(err)

@@ -109,6 +109,7 @@ type planned struct {
 func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPlan, error) {
 	rec := ru.rec
 	es := ru.es
+	rec.ExpiresAt = es.ExpiresAt // before the state, which leaves it to the row
 	state, err := es.AppendState(nil, hostKeys(rec))
 	if err != nil {
 		return runPlan{}, err
@@ -122,7 +123,7 @@ func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPl
 			rec.TimeoutAt = &t
 		}
 	}
-	rec.ExpiresAt, rec.EndReason, rec.UpdatedAt = es.ExpiresAt, es.EndReason, now
+	rec.EndReason, rec.UpdatedAt = es.EndReason, now
 	if es.Status.Ended() && rec.EndedAt == nil {
 		rec.EndedAt = &now
 	}

@@ -355,9 +355,10 @@ func (h *Handler) start(ctx context.Context, sp *sprint, f engine.Flow, fl store
 	if err != nil {
 		return fmt.Errorf("starting flow %s: %w", f.ID, err)
 	}
-	now := h.c.Clock.Now()
+	// Created when the engine started it: the stored state leaves the time
+	// to the row (hostKeys).
 	rec := domain.FlowSession{ID: es.ID, ProjectID: sp.ev.ProjectID, ContactID: sp.contact.ID, FlowID: f.ID, Revision: f.Revision,
-		ChannelID: sp.p.ChannelID, Simulated: sp.simulated, Draft: sp.p.Draft, CreatedAt: now, Version: 0}
+		ChannelID: sp.p.ChannelID, Simulated: sp.simulated, Draft: sp.p.Draft, CreatedAt: es.CreatedAt, Version: 0}
 	sp.runs = append(sp.runs, &run{flow: f, es: es, rec: rec, create: true, events: events, logging: fl.Logging || sp.simulated})
 	if sp.result == "" {
 		sp.result = "started flow " + fl.Name
@@ -513,5 +514,5 @@ func (h *Handler) FormStep(ctx context.Context, projectID, token string) (FormSt
 // hostKeys are what rec's row holds of its session's state, which the state
 // leaves out (engine.Session.AppendState).
 func hostKeys(rec domain.FlowSession) engine.HostKeys {
-	return engine.HostKeys{ID: rec.ID, FlowID: rec.FlowID, ContactID: rec.ContactID}
+	return engine.HostKeys{ID: rec.ID, FlowID: rec.FlowID, ContactID: rec.ContactID, CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt}
 }
