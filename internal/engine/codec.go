@@ -18,9 +18,10 @@ const (
 	hostVersion  = 2
 )
 
-// ErrContactHeld is returned by Resume for a session decoded without its
-// contact (UnmarshalState) when the input brings none: the flow would run
-// with an empty contact.
+// ErrContactHeld is returned for a session decoded without its contact
+// (UnmarshalState): by Resume when the input brings none (the flow would run
+// with an empty contact), and by MarshalBinary, or AppendState for other
+// keys, which would encode it whole with an empty contact.
 var ErrContactHeld = errors.New("engine: the session's contact is kept by the host: resume it with Input.Contact")
 
 // HostKeys are what a host keeps of a session in its own record of it: the

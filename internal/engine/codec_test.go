@@ -110,6 +110,34 @@ func FuzzUnmarshalBinary(f *testing.F) {
 	})
 }
 
+func FuzzUnmarshalState(f *testing.F) {
+	s := fullSession()
+	keys := engine.HostKeys{ID: s.ID, FlowID: s.FlowID, ContactID: s.Contact.ID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
+	held, _ := s.AppendState(nil, keys)
+	whole, _ := s.MarshalBinary()
+	f.Add(held)
+	f.Add(whole)
+	f.Add([]byte{2})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s engine.Session
+		if s.UnmarshalState(b, keys) != nil {
+			return
+		}
+		// Whatever decodes re-encodes for the same keys, stably.
+		b2, err := s.AppendState(nil, keys)
+		if err != nil {
+			t.Fatalf("re-encoding for the keys it was decoded with: %v", err)
+		}
+		var s2 engine.Session
+		if err := s2.UnmarshalState(b2, keys); err != nil {
+			t.Fatalf("re-decoding: %v", err)
+		}
+		if b3, _ := s2.AppendState(nil, keys); string(b3) != string(b2) {
+			t.Fatal("re-encoding is not stable")
+		}
+	})
+}
+
 func TestStartNormalizesValues(t *testing.T) {
 	t.Parallel()
 	type point struct{ X, Y int }
