@@ -356,8 +356,7 @@ func (a *runtimeAPI) sessionDetail(ctx context.Context, projectID, id string) (S
 	}
 	a.flowNames(ctx, projectID, &s)
 	d := SessionDetail{FlowSession: s, Variables: map[string]any{}, Path: []string{}, Errors: []SessionError{}, Messages: []MessageView{}}
-	var es engine.Session
-	if err := es.UnmarshalState(s.State, engine.HostKeys{ID: s.ID, FlowID: s.FlowID, ContactID: s.ContactID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}); err == nil && es.Vars != nil {
+	if es, err := runner.DecodeState(s); err == nil && es.Vars != nil {
 		d.Variables = es.Vars
 	}
 	if d.Trace, err = a.s.deps.Store.TraceList(ctx, store.Ref{ProjectID: projectID, ID: s.ID}); err != nil {

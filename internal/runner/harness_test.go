@@ -262,8 +262,8 @@ func (e *env) session(contactID string) domain.FlowSession {
 
 func (e *env) vars(s domain.FlowSession) map[string]any {
 	e.t.Helper()
-	var es engine.Session
-	if err := es.UnmarshalState(s.State, engine.HostKeys{ID: s.ID, FlowID: s.FlowID, ContactID: s.ContactID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}); err != nil {
+	es, err := DecodeState(s)
+	if err != nil {
 		e.t.Fatal(err)
 	}
 	return es.Vars

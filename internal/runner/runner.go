@@ -172,6 +172,10 @@ func (r *Runner) ProcessContact(ctx context.Context, projectID, contactID string
 // sprint.Handler.FlushStats).
 func (r *Runner) FlushStats(ctx context.Context) error { return r.Sprint.FlushStats(ctx) }
 
+// DecodeState is the engine session s's row stores (its variables, its
+// wait), for those who show a session.
+func DecodeState(s domain.FlowSession) (*engine.Session, error) { return sprint.DecodeState(s) }
+
 // StartFlow queues a flow start for a contact in the caller's transaction.
 func (r *Runner) StartFlow(ctx context.Context, q store.Queries, p StartParams) (domain.ContactEvent, error) {
 	return r.Inbox.StartFlow(ctx, q, p)

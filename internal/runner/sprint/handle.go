@@ -184,6 +184,12 @@ func (h *Handler) decide(ctx context.Context, sp *sprint, live *domain.FlowSessi
 // apiStart starts a flow for the contact (API, simulator, template send),
 // honouring the flow's on_retrigger setting when the contact is busy.
 func (h *Handler) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSession) error {
+	if live != nil && live.ID == sp.p.SessionID {
+		// This start ran already (its session is the contact's): never
+		// restart a session as itself.
+		sp.result = "ignored: session " + live.ID + " was started already"
+		return nil
+	}
 	fl, err := h.st.FlowHeadGet(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.FlowID})
 	if err != nil {
 		return err
@@ -197,12 +203,6 @@ func (h *Handler) apiStart(ctx context.Context, sp *sprint, live *domain.FlowSes
 	}
 	if err != nil {
 		return err
-	}
-	if live != nil && live.ID == sp.p.SessionID {
-		// This start ran already (it is the live session): never restart a
-		// session as itself.
-		sp.result = "ignored: session " + live.ID + " was started already"
-		return nil
 	}
 	if live != nil && domain.SessionLive(live.Status) && !sp.p.Draft {
 		if fl.OnRetrigger != "restart" {
@@ -381,9 +381,9 @@ func (h *Handler) load(ctx context.Context, rec domain.FlowSession, head *store.
 	if err != nil {
 		return f, nil, false, err
 	}
-	es := &engine.Session{}
-	if err := es.UnmarshalState(rec.State, hostKeys(rec)); err != nil {
-		return f, nil, false, fmt.Errorf("decoding session %s: %w", rec.ID, err)
+	es, err := DecodeState(rec)
+	if err != nil {
+		return f, nil, false, err
 	}
 	return f, es, fl.Logging || rec.Simulated, nil
 }
@@ -509,6 +509,16 @@ func (h *Handler) FormStep(ctx context.Context, projectID, token string) (FormSt
 		return FormStep{}, ErrNoFormWait
 	}
 	return FormStep{Session: rec, Config: c, Vars: es.Vars}, nil
+}
+
+// DecodeState is the engine session rec's row stores: its state, with
+// what the row keeps of it (hostKeys).
+func DecodeState(rec domain.FlowSession) (*engine.Session, error) {
+	es := &engine.Session{}
+	if err := es.UnmarshalState(rec.State, hostKeys(rec)); err != nil {
+		return nil, fmt.Errorf("decoding session %s: %w", rec.ID, err)
+	}
+	return es, nil
 }
 
 // hostKeys are what rec's row holds of its session's state, which the state
