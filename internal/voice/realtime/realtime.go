@@ -437,8 +437,12 @@ func (s *Session) handle(ev serverEvent) {
 			s.mu.Unlock()
 			return
 		}
+		// generating is false from here, so end() leaves done to this
+		// event; it is closed only once the mark is sent, or Say could
+		// return and the agent transfer the call while the mark is still
+		// on its way: it would then reach the caller's next stream, if
+		// the transfer is not taken, and end that stream's first line.
 		l.generating = false
-		close(l.done)
 		mark := ""
 		if !l.cut && l.bytes > 0 {
 			mark = l.mark
@@ -450,6 +454,7 @@ func (s *Session) handle(ev serverEvent) {
 				s.cfg.Logger.Warn("marking the end of the agent's line", "err", err)
 			}
 		}
+		close(l.done)
 	}
 }
 

@@ -178,6 +178,11 @@ type Call struct {
 	// inbound: a caller called one of the account's numbers (CallIn).
 	inbound      bool
 	recordingSid string
+	// said counts the callee's lines said, over all of the call's
+	// relays and streams: a person brought back by a transfer that was
+	// not taken does not say their first line again. Only the call's
+	// own goroutine reads it, one relay or stream at a time.
+	said int
 	// dialled are the legs its <Dial>s rang (dial.go).
 	dialled []Dialled
 	// started is the recording the call's TwiML started
@@ -589,7 +594,6 @@ func (c *Call) converse(ctx context.Context, relayURL string, limit <-chan time.
 			}
 		}
 	}()
-	said := 0
 	var line strings.Builder
 	speak := func() bool { // false: the callee hangs up
 		s := c.script
@@ -597,20 +601,20 @@ func (c *Call) converse(ctx context.Context, relayURL string, limit <-chan time.
 		case Silence:
 			return true
 		case Machine:
-			if said == 0 {
-				said++
+			if c.said == 0 {
+				c.said++
 				_ = send(map[string]any{"type": "prompt", "voicePrompt": "You have reached the voicemail of this number. Please leave a message after the tone.", "lang": "en-US", "last": true})
 			}
 			return true
 		}
-		if s.HangUpAfter > 0 && said >= s.HangUpAfter {
+		if s.HangUpAfter > 0 && c.said >= s.HangUpAfter {
 			return false
 		}
-		if said >= len(s.Lines) {
+		if c.said >= len(s.Lines) {
 			return s.StayOn
 		}
-		_ = send(map[string]any{"type": "prompt", "voicePrompt": s.Lines[said], "lang": "en-US", "last": true})
-		said++
+		_ = send(map[string]any{"type": "prompt", "voicePrompt": s.Lines[c.said], "lang": "en-US", "last": true})
+		c.said++
 		return true
 	}
 	wait := c.script.FirstWait
@@ -634,7 +638,7 @@ func (c *Call) converse(ctx context.Context, relayURL string, limit <-chan time.
 			finish("completed")
 			return nil
 		case <-first.C:
-			if said == 0 && !speak() {
+			if c.said == 0 && !speak() {
 				bye = time.After(hangUpPause)
 			}
 		case <-bye:

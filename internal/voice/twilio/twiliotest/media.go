@@ -121,7 +121,6 @@ func (c *Call) stream(ctx context.Context, st streamTwiML, limit <-chan time.Tim
 		playedAt int    // bytes of agent audio ever played or cleared
 		marks    []queuedMark
 		lines    int // agent lines finished
-		said     int
 		chunk    int
 		start    = time.Now()
 		bargeAt  time.Time
@@ -133,20 +132,20 @@ func (c *Call) stream(ctx context.Context, st streamTwiML, limit <-chan time.Tim
 		case Silence:
 			return true
 		case Machine:
-			if said == 0 {
-				said++
+			if c.said == 0 {
+				c.said++
 				out = append(out, book.Add("You have reached the voicemail of this number. Please leave a message after the tone.")...)
 			}
 			return true
 		}
-		if s.HangUpAfter > 0 && said >= s.HangUpAfter {
+		if s.HangUpAfter > 0 && c.said >= s.HangUpAfter {
 			return false
 		}
-		if said >= len(s.Lines) {
+		if c.said >= len(s.Lines) {
 			return s.StayOn
 		}
-		out = append(out, book.Add(s.Lines[said])...)
-		said++
+		out = append(out, book.Add(s.Lines[c.said])...)
+		c.said++
 		return true
 	}
 	hear := func(cut bool) {
@@ -185,7 +184,7 @@ func (c *Call) stream(ctx context.Context, st streamTwiML, limit <-chan time.Tim
 			finish("completed")
 			return nil
 		case <-first.C:
-			if said == 0 && lines == 0 && len(play) == 0 && !speak() {
+			if c.said == 0 && lines == 0 && len(play) == 0 && !speak() {
 				bye = time.After(hangUpPause)
 			}
 		case <-bye:
@@ -257,10 +256,16 @@ func (c *Call) stream(ctx context.Context, st streamTwiML, limit <-chan time.Tim
 				}
 			}
 			n := min(len(play), audiotest.FrameBytes)
-			played = append(played, play[:n]...)
+			heard := play[:n]
 			play = play[n:]
-			playedAt += n
-			for len(marks) > 0 && marks[0].at <= playedAt {
+			for len(marks) > 0 && marks[0].at <= playedAt+len(heard) {
+				// A frame may end one line and start the next: the mark
+				// ends the line where its audio ends, not at the frame's
+				// end.
+				k := max(0, marks[0].at-playedAt)
+				played = append(played, heard[:k]...)
+				heard = heard[k:]
+				playedAt += k
 				_ = send(map[string]any{"event": "mark", "mark": map[string]any{"name": marks[0].name}})
 				marks = marks[1:]
 				lines++
@@ -272,6 +277,8 @@ func (c *Call) stream(ctx context.Context, st streamTwiML, limit <-chan time.Tim
 					bye = time.After(hangUpPause)
 				}
 			}
+			played = append(played, heard...)
+			playedAt += len(heard)
 		}
 	}
 }
