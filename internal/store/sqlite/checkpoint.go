@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -25,16 +26,34 @@ const writerCheckpointFrames = 8000
 // them, holding the writer back for that long — rarely, and only then.
 const restartFrames = 16384
 
+// restartWait is the checkpointer's busy timeout: how long a forced
+// restart may wait for the readers still in the WAL to finish. It holds
+// the writer all that time, so it is short, and a restart that did not
+// get its readers is not tried again for restartBackoff. (With the
+// connections' 10 s busy timeout, one reader that kept its snapshot —
+// a long report, or the waiting-sessions benchmark's rewrite — held every
+// write up for 10.8 s of every 11 s: a million timeouts fell minutes
+// behind.)
+const (
+	restartWait    = 100 * time.Millisecond
+	restartBackoff = 2 * time.Second
+)
+
 // checkpointer runs passive WAL checkpoints on a connection of its own, so
 // the single writer never stops to do them: a passive checkpoint neither
 // waits for nor blocks the writer and the readers.
 type checkpointer struct {
 	db *sql.DB
 	// restart is restartFrames; tests lower it.
-	restart  atomic.Int64
-	stop     chan struct{}
-	stopOnce sync.Once
-	wg       sync.WaitGroup
+	restart atomic.Int64
+	// backoff is restartBackoff; tests change it. notBefore is when the
+	// next forced restart may be tried (the run goroutine's, or close's
+	// once that has ended).
+	backoff   time.Duration
+	notBefore time.Time
+	stop      chan struct{}
+	stopOnce  sync.Once
+	wg        sync.WaitGroup
 }
 
 func newCheckpointer(path string) (*checkpointer, error) {
@@ -46,7 +65,7 @@ func newCheckpointer(path string) (*checkpointer, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
-	c := &checkpointer{db: db, stop: make(chan struct{})}
+	c := &checkpointer{db: db, backoff: restartBackoff, stop: make(chan struct{})}
 	c.restart.Store(restartFrames)
 	c.wg.Add(1)
 	go c.run()
@@ -69,17 +88,29 @@ func (c *checkpointer) run() {
 	}
 }
 
+// errRestartBusy reports a forced restart that readers still in the WAL
+// kept from finishing within restartWait.
+var errRestartBusy = errors.New("the WAL restart waited for its readers in vain")
+
 // checkpoint copies what it can of the WAL into the database file, and
-// forces a restart of a WAL that has grown long.
+// forces a restart of a WAL that has grown long, unless the last one
+// failed less than the backoff ago.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
 	var busy, frames, copied int
 	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
 		return err
 	}
-	if int64(frames) < c.restart.Load() {
+	if int64(frames) < c.restart.Load() || time.Now().Before(c.notBefore) {
 		return nil
 	}
-	return c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied)
+	err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied)
+	if err == nil && busy != 0 {
+		err = errRestartBusy
+	}
+	if err != nil {
+		c.notBefore = time.Now().Add(c.backoff)
+	}
+	return err
 }
 
 // close stops the checkpointer after one last checkpoint; closing twice is

@@ -171,7 +171,11 @@ const (
 func dsn(path string, role int) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(10000)")
+	busy := 10 * time.Second
+	if role == roleCheckpointer {
+		busy = restartWait
+	}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	// Group commit gives each call a savepoint, whose statement journal
