@@ -23,7 +23,8 @@ const writerCheckpointFrames = 8000
 // forces the WAL to start again. The writer's own checkpoints restart it as
 // long as readers leave gaps; readers that never do (a reader is always in
 // the middle of a query) starve every restart, and then this one waits for
-// them, holding the writer back for that long — rarely, and only then.
+// them, holding the writer back for that long (restartWait at most) —
+// rarely, and only then.
 const restartFrames = 16384
 
 // restartWait is the checkpointer's busy timeout: how long a forced
