@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 
+	kflate "github.com/klauspost/compress/flate"
+
 	"github.com/parleyhq/parley/internal/domain"
 )
 
@@ -35,9 +37,14 @@ const dictV1 = `"text":"","value":"message_id":"message":{"type":"text","buttons
 	`"message_out","node_id":"start","data":{"kind":"node_entered","node":"start"}},{"kind":"edge_taken","exit":"next","edge":"e1"}},` +
 	`{"kind":"waiting","name":"reply","seq":1,"at":"2026-01-01T00:00:00.000000000Z"}},{"kind":"timer_set","node_id":"`
 
+// Packing uses klauspost/compress's deflate, reading the standard library's:
+// the stream is plain deflate either way. Every sprint packs a trace, and
+// the standard library's writer clears 640 KB of hash tables on each Reset:
+// it took 19.1 µs for a parked session's trace (112 bytes), this one 10.0 µs
+// (115 bytes; BenchmarkPack).
 var (
 	writers = sync.Pool{New: func() any {
-		w, err := flate.NewWriterDict(io.Discard, flate.DefaultCompression, []byte(dictV1))
+		w, err := kflate.NewWriterDict(io.Discard, kflate.DefaultCompression, []byte(dictV1))
 		if err != nil {
 			panic(err) // only for an invalid level
 		}
@@ -81,7 +88,7 @@ func writeString(b *strings.Builder, s string) {
 func Pack(events []domain.TraceEvent) []byte {
 	var out bytes.Buffer
 	out.WriteByte(v1)
-	w := writers.Get().(*flate.Writer)
+	w := writers.Get().(*kflate.Writer)
 	defer writers.Put(w)
 	w.Reset(&out)
 	// Writes to a bytes.Buffer do not fail.

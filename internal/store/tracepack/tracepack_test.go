@@ -8,19 +8,21 @@ import (
 	"github.com/parleyhq/parley/internal/domain"
 )
 
+// parked is the trace of a session parked on a wait with a timeout.
+var parked = []domain.TraceEvent{
+	{Kind: "node_entered", NodeID: "start", Data: json.RawMessage(`{"kind":"node_entered","node":"start"}`)},
+	{Kind: "edge_taken", NodeID: "start", Data: json.RawMessage(`{"kind":"edge_taken","node":"start","exit":"next","edge":"e0"}`)},
+	{Kind: "node_entered", NodeID: "split", Data: json.RawMessage(`{"kind":"node_entered","node":"split"}`)},
+	{Kind: "edge_taken", NodeID: "split", Data: json.RawMessage(`{"kind":"edge_taken","node":"split","exit":"b1","edge":"s1"}`)},
+	{Kind: "node_entered", NodeID: "wait1", Data: json.RawMessage(`{"kind":"node_entered","node":"wait1"}`)},
+	{Kind: "waiting", NodeID: "wait1", Data: json.RawMessage(`{"kind":"waiting","node":"wait1","name":"reply","seq":1,"at":"2026-12-05T06:33:39.318692268Z"}`)},
+	{Kind: "timer_set", NodeID: "wait1", Data: json.RawMessage(`{"kind":"timer_set","node":"wait1","name":"reply","seq":1,"at":"2026-12-05T06:33:39.318692268Z"}`)},
+}
+
 // TestRoundTrip: Unpack gives back exactly the JSON the events encode to,
 // and a parked session's trace packs to a fraction of it.
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
-	parked := []domain.TraceEvent{
-		{Kind: "node_entered", NodeID: "start", Data: json.RawMessage(`{"kind":"node_entered","node":"start"}`)},
-		{Kind: "edge_taken", NodeID: "start", Data: json.RawMessage(`{"kind":"edge_taken","node":"start","exit":"next","edge":"e0"}`)},
-		{Kind: "node_entered", NodeID: "split", Data: json.RawMessage(`{"kind":"node_entered","node":"split"}`)},
-		{Kind: "edge_taken", NodeID: "split", Data: json.RawMessage(`{"kind":"edge_taken","node":"split","exit":"b1","edge":"s1"}`)},
-		{Kind: "node_entered", NodeID: "wait1", Data: json.RawMessage(`{"kind":"node_entered","node":"wait1"}`)},
-		{Kind: "waiting", NodeID: "wait1", Data: json.RawMessage(`{"kind":"waiting","node":"wait1","name":"reply","seq":1,"at":"2026-12-05T06:33:39.318692268Z"}`)},
-		{Kind: "timer_set", NodeID: "wait1", Data: json.RawMessage(`{"kind":"timer_set","node":"wait1","name":"reply","seq":1,"at":"2026-12-05T06:33:39.318692268Z"}`)},
-	}
 	cases := []struct {
 		name    string
 		events  []domain.TraceEvent
@@ -64,4 +66,14 @@ func TestUnpackRejects(t *testing.T) {
 			t.Errorf("Unpack(%q) = nil error", b)
 		}
 	}
+}
+
+// BenchmarkPack packs a parked session's trace, as every sprint that parks
+// one does; bytes/op is the packed size.
+func BenchmarkPack(b *testing.B) {
+	var n int
+	for b.Loop() {
+		n = len(Pack(parked))
+	}
+	b.ReportMetric(float64(n), "packed-bytes")
 }
