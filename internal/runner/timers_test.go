@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/chatflow"
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/engine"
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/runner/sprint"
 	"github.com/parleyhq/parley/internal/store"
@@ -320,4 +322,95 @@ func (e *env) another(t *testing.T, opts ...func(*Deps)) *Runner {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// lateFlow's timeout exit calls a webhook before it ends the session.
+const lateFlow = `{"nodes":[
+ {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi"]}}},
+ {"id":"ask","type":"message","position":{"x":0,"y":100},"data":{"text":"Pick one","buttons":["Book"],"timeout_seconds":60}},
+ {"id":"booked","type":"end","position":{"x":0,"y":200},"data":{"text":"Booked"}},
+ {"id":"call","type":"http_request","position":{"x":400,"y":200},"data":{"url":"http://hooks.example/late"}},
+ {"id":"late","type":"end","position":{"x":400,"y":300},"data":{"text":"Timed out"}}
+],"edges":[
+ {"id":"e1","source":"start","target":"ask"},
+ {"id":"e2","source":"ask","sourceHandle":"Book","target":"booked"},
+ {"id":"e3","source":"ask","sourceHandle":"other","target":"booked"},
+ {"id":"e4","source":"ask","sourceHandle":"timeout","target":"call"},
+ {"id":"e5","source":"call","sourceHandle":"success","target":"late"},
+ {"id":"e6","source":"call","sourceHandle":"failure","target":"late"}
+]}`
+
+// countingHTTP answers every http_request node with 200 and counts them.
+type countingHTTP struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (h *countingHTTP) Do(context.Context, engine.HTTPRequest) (engine.HTTPResponse, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls++
+	return engine.HTTPResponse{Status: 200, ContentType: "application/json", Body: []byte(`{}`)}, nil
+}
+
+func (h *countingHTTP) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.calls
+}
+
+// countingReads is a store that counts the sprints' session reads.
+type countingReads struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (s *countingReads) SessionWithFlow(ctx context.Context, r store.Ref) (store.SessionFlow, error) {
+	s.reads.Add(1)
+	return s.Store.SessionWithFlow(ctx, r)
+}
+
+// TestTimeoutReadAhead: the timer loop reads each due session for the
+// sprint of its timer event, which then reads no session of its own; a
+// copy that a reply's sprint made stale after it was read is not run (its
+// timeout exit's webhook would have been called before the commit found
+// the session moved on).
+func TestTimeoutReadAhead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	hooks := &countingHTTP{}
+	var st *countingReads
+	e := newEnvOn(t, false, func(o store.OpenOptions) store.Store {
+		st = &countingReads{Store: testdb.Open(t, o)}
+		return st
+	}, func(d *Deps) { d.HTTP = hooks })
+	e.publish("Late", lateFlow)
+	timedOut, replied := addr(), addr()
+	a := e.receive(timedOut, "hi").ContactID
+	b := e.receive(replied, "hi").ContactID
+	e.process(a)
+	e.process(b)
+	e.receive(replied, "Book") // queued before the timeout fires, handled after it is read
+	e.clock.advance(61 * time.Second)
+	if n, err := e.r.Inbox.FireTimers(ctx, 10); err != nil || n != 2 {
+		t.Fatalf("FireTimers = %d, %v; want 2", n, err)
+	}
+	before := st.reads.Load()
+	e.process(a)
+	if got := st.reads.Load() - before; got != 0 {
+		t.Errorf("the timed-out session's sprint read its session %d times, want 0 (read ahead)", got)
+	}
+	if got, want := texts(e.conversation(a), "out"), []string{"Pick one", "Timed out"}; !slices.Equal(got, want) {
+		t.Fatalf("timed out: bot said %q, want %q", got, want)
+	}
+	if got := hooks.count(); got != 1 {
+		t.Fatalf("timeout webhook called %d times, want 1", got)
+	}
+	e.process(b)
+	if got, want := texts(e.conversation(b), "out"), []string{"Pick one", "Booked"}; !slices.Equal(got, want) {
+		t.Fatalf("replied: bot said %q, want %q", got, want)
+	}
+	if got := hooks.count(); got != 1 {
+		t.Fatalf("timeout webhook called %d times, want 1: the stale copy of the replied session ran its timeout", got)
+	}
 }

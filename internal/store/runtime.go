@@ -196,6 +196,8 @@ type Queue interface {
 	// key (one per wait) keeps a timeout read twice from firing twice, so
 	// a firing timeout writes its inbox event and nothing else; the
 	// sprint that handles the event rewrites the session row anyway.
+	// With p.Sessions each timeout comes with its session as
+	// SessionWithFlow reads it.
 	SessionTimersDue(ctx context.Context, p SessionTimersDueParams) ([]SessionTimer, error)
 	// SessionTimersTake takes session p.SessionID's timeout, due or not,
 	// while it waits at p.Seq: it clears its timeout_at, so that the
@@ -292,6 +294,9 @@ type SessionTimersDueParams struct {
 	Now   time.Time
 	After TimerCursor
 	Limit int
+	// Sessions reads each timeout's session with its flow's head
+	// (SessionTimer.Session) in the same statement.
+	Sessions bool
 }
 
 // TimerCursor is a place in the due timeouts' order: a timeout and the
@@ -352,6 +357,9 @@ type SessionTimer struct {
 	Seq int
 	// At is when it was due.
 	At time.Time
+	// Session is the waiting session with its flow's head, when
+	// SessionTimersDueParams.Sessions asked for it.
+	Session *SessionFlow
 }
 
 // ClaimParams hold the row ID names (a contact's events, or a message) from

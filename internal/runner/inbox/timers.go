@@ -74,6 +74,8 @@ type timers struct {
 	fire    sync.Mutex
 	due     store.TimerCursor
 	rewound time.Time
+	// mark is the sprints' stripes copied before a read (sprint.AheadMark).
+	mark []uint32
 }
 
 func (box *Inbox) startTimers(ctx context.Context) {
@@ -220,23 +222,32 @@ func (box *Inbox) FireTimers(ctx context.Context, limit int) (int, error) {
 		t.rewound, t.due = time.Now(), store.TimerCursor{}
 	}
 	now := box.c.Clock.Now()
+	// Each session is read with its timeout and handed to the sprint of
+	// its event (sprint.Handler.Ahead), before the contact is worked.
+	t.mark = box.sprint.AheadMark(t.mark)
 	var due []store.SessionTimer
 	err := box.st.InTx(ctx, func(q store.Queries) error {
 		var err error
-		due, err = q.SessionTimersDue(ctx, store.SessionTimersDueParams{Now: now, After: t.due, Limit: limit})
+		due, err = q.SessionTimersDue(ctx, store.SessionTimersDueParams{Now: now, After: t.due, Limit: limit, Sessions: true})
 		if err != nil || len(due) == 0 {
 			return err
 		}
 		events := make([]domain.ContactEvent, len(due))
+		read := make(map[string]*store.SessionFlow, len(due)) // by event dedupe key
 		for i, tm := range due {
 			events[i] = box.stamped(timerEvent(tm), now)
+			read[events[i].DedupeKey] = tm.Session
 		}
 		queued, err := q.ContactEventsAppendNew(ctx, events)
 		if err != nil {
 			return err
 		}
+		mark := t.mark
 		q.AfterCommit(func() {
 			for _, e := range queued {
+				if sf := read[e.DedupeKey]; sf != nil {
+					box.sprint.Ahead(mark, *sf)
+				}
 				box.disp.Notify(contactKey{e.ProjectID, e.ContactID}, false)
 			}
 		})

@@ -283,6 +283,7 @@ func (h *Handler) applyRun(ctx context.Context, q store.Queries, p *runPlan) err
 		}
 		return err
 	}
+	q.AfterCommit(func() { h.touched(rec.ID) }) // a copy read ahead is stale now
 	if len(p.trace) > 0 {
 		if err := q.TraceAppendPacked(ctx, p.trace); err != nil {
 			return err

@@ -93,9 +93,15 @@ func (h *Handler) HandleWith(ctx context.Context, ev domain.ContactEvent, contac
 func (h *Handler) current(ctx context.Context, sp *sprint) (*domain.FlowSession, error) {
 	var sf store.SessionFlow
 	var err error
-	if sp.p.SessionID != "" && sp.ev.Kind != domain.EventStart {
+	read := false
+	if sp.ev.Kind == domain.EventTimer && sp.p.SessionID != "" {
+		sf, read = h.takeAhead(sp.ev.ProjectID, sp.p.SessionID)
+	}
+	switch {
+	case read:
+	case sp.p.SessionID != "" && sp.ev.Kind != domain.EventStart:
 		sf, err = h.st.SessionWithFlow(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.SessionID})
-	} else {
+	default:
 		sf, err = h.st.SessionLiveWithFlow(ctx, sp.contact.ID)
 	}
 	if errors.Is(err, store.ErrNotFound) {

@@ -89,6 +89,8 @@ type Handler struct {
 	// lockContacts: the database has concurrent writers (PostgreSQL), so
 	// a sprint's commit locks its contact's row.
 	lockContacts bool
+	// ahead holds sessions the timer loop read for their sprints (ahead.go).
+	ahead ahead
 }
 
 // New returns a Handler whose commits queue their messages in out.

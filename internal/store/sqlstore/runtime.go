@@ -878,6 +878,18 @@ func flowHeadOrEmpty(alias string) string {
 // matches, the error is notFound(noun, key), built only then (this runs
 // for every message).
 func (q *Queries) sessionWithFlow(ctx context.Context, noun, key, where string, args ...any) (store.SessionFlow, error) {
+	out, err := scanSessionFlow(q.r.QueryRow(ctx, `SELECT `+sessionFlowCols+` FROM flow_sessions s LEFT JOIN flows f ON f.project_id = s.project_id AND f.id = s.flow_id WHERE `+where,
+		args...).Scan)
+	if err == ErrNoRows {
+		return store.SessionFlow{}, notFound(noun, key)
+	} else if err != nil {
+		return store.SessionFlow{}, q.translate(err, "getting session and its flow")
+	}
+	return out, nil
+}
+
+// scanSessionFlow scans a row of sessionFlowCols (with scan, a row's Scan).
+func scanSessionFlow(scan func(dest ...any) error) (store.SessionFlow, error) {
 	var out store.SessionFlow
 	sd, sFinish := sessionDest(&out.Session)
 	fd, fFinish := flowDest(&out.Flow)
@@ -890,12 +902,8 @@ func (q *Queries) sessionWithFlow(ctx context.Context, noun, key, where string, 
 			fd[i] = &updated
 		}
 	}
-	err := q.r.QueryRow(ctx, `SELECT `+sessionFlowCols+` FROM flow_sessions s LEFT JOIN flows f ON f.project_id = s.project_id AND f.id = s.flow_id WHERE `+where,
-		args...).Scan(append(sd, fd...)...)
-	if err == ErrNoRows {
-		return store.SessionFlow{}, notFound(noun, key)
-	} else if err != nil {
-		return store.SessionFlow{}, q.translate(err, "getting session and its flow")
+	if err := scan(append(sd, fd...)...); err != nil {
+		return store.SessionFlow{}, err
 	}
 	if created != nil && updated != nil {
 		out.Flow.CreatedAt, out.Flow.UpdatedAt = *created, *updated

@@ -57,8 +57,29 @@ func (q *Queries) SessionTimersDue(ctx context.Context, p store.SessionTimersDue
 		return nil, nil
 	}
 	after := p.After.At.UTC()
-	rows, err := q.w.Query(ctx, timersDue+` AND timeout_at <= ? AND timeout_at >= ? AND (timeout_at > ? OR id > ?)
-		ORDER BY timeout_at, id LIMIT `+strconv.Itoa(min(p.Limit, 10000)), p.Now.UTC(), after, after, p.After.SessionID)
+	args := []any{p.Now.UTC(), after, after, p.After.SessionID}
+	const order = ` AND timeout_at <= ? AND timeout_at >= ? AND (timeout_at > ? OR id > ?)
+		ORDER BY timeout_at, id LIMIT `
+	limit := strconv.Itoa(min(p.Limit, 10000))
+	if p.Sessions {
+		// The same rows, through the same partial index, with what the
+		// sprint reads (sessionWithFlow).
+		rows, err := q.w.Query(ctx, `SELECT `+sessionFlowCols+` FROM flow_sessions s
+			LEFT JOIN flows f ON f.project_id = s.project_id AND f.id = s.flow_id
+			WHERE s.status = 'waiting' AND s.timeout_at IS NOT NULL AND NOT s.simulated
+			AND s.timeout_at <= ? AND s.timeout_at >= ? AND (s.timeout_at > ? OR s.id > ?)
+			ORDER BY s.timeout_at, s.id LIMIT `+limit, args...)
+		due, err := collect(rows, err, func(r Rows) (store.SessionTimer, error) {
+			sf, err := scanSessionFlow(r.Scan)
+			if err != nil {
+				return store.SessionTimer{}, err
+			}
+			s := sf.Session
+			return store.SessionTimer{ProjectID: s.ProjectID, ContactID: s.ContactID, SessionID: s.ID, Seq: s.WaitSeq, At: s.TimeoutAt.UTC(), Session: &sf}, nil
+		})
+		return due, q.translate(err, "finding due session timeouts")
+	}
+	rows, err := q.w.Query(ctx, timersDue+order+limit, args...)
 	due, err := collect(rows, err, scanTimer)
 	return due, q.translate(err, "finding due session timeouts")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 func testSessionTimers(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p1, _ := runtimeProjects(t, s)
+	must(s.FlowCreate(ctx, newFlow("f1", p1, "Timers")))(t) // the sessions' flow, read with them
 	mk := func(i int, status string, timeout *time.Time, simulated bool) domain.FlowSession {
 		t.Helper()
 		k := fmt.Sprintf("tk%d", i)
@@ -78,6 +80,31 @@ func testSessionTimers(t *testing.T, s store.Store) {
 	}
 	if got := due(now, store.TimerCursor{}, 10); len(got) != 6 {
 		t.Fatalf("listing changed something: from the start again %v, want all six", ids(got))
+	}
+	// Read with their sessions: the same timeouts, each with its session as
+	// SessionWithFlow reads it.
+	var withSessions []store.SessionTimer
+	check(t, s.InTx(ctx, func(q store.Queries) error {
+		var err error
+		withSessions, err = q.SessionTimersDue(ctx, store.SessionTimersDueParams{Now: now, Limit: 10, Sessions: true})
+		return err
+	}))
+	if ids(withSessions) != ids(order) {
+		t.Fatalf("listed with their sessions %v, want %v", ids(withSessions), ids(order))
+	}
+	for i, tm := range withSessions {
+		plain := order[i]
+		plain.Session = tm.Session
+		if tm != plain || tm.Session == nil {
+			t.Fatalf("listed with its session %+v, want %+v", tm, plain)
+		}
+		want := must(s.SessionWithFlow(ctx, store.Ref{ProjectID: p1, ID: tm.SessionID}))(t)
+		if !reflect.DeepEqual(*tm.Session, want) {
+			t.Fatalf("session listed with its timeout\n%+v\nwant as SessionWithFlow reads it\n%+v", *tm.Session, want)
+		}
+	}
+	if withSessions[0].Session.Flow.ID != "f1" {
+		t.Fatalf("listed without its flow's head: %+v", withSessions[0].Session.Flow)
 	}
 	if got := due(t0.Add(2500*time.Millisecond), store.TimerCursor{}, 10); ids(got) != "[ts1 ts4]" {
 		t.Fatalf("due at 2.5 s = %v, want [ts1 ts4] (not yet due are not listed)", ids(got))
