@@ -67,6 +67,21 @@ func (c *Cache[K, V]) Remove(k K) {
 	}
 }
 
+// Take is the value kept for k, which is dropped: at most one caller gets
+// it.
+func (c *Cache[K, V]) Take(k K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[k]
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	c.order.Remove(el)
+	delete(c.items, k)
+	return el.Value.(*entry[K, V]).val, true
+}
+
 // RemoveFunc drops every entry whose key drop reports true.
 func (c *Cache[K, V]) RemoveFunc(drop func(K) bool) {
 	c.mu.Lock()

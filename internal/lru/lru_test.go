@@ -63,3 +63,21 @@ func TestRemoveFunc(t *testing.T) {
 		}
 	}
 }
+
+// TestTake: a value is taken once, and leaves room for another.
+func TestTake(t *testing.T) {
+	t.Parallel()
+	c := New[string, int](2)
+	c.Put("a", 1)
+	c.Put("b", 2)
+	if v, ok := c.Take("a"); !ok || v != 1 {
+		t.Fatalf("Take(a) = %d, %v; want 1, true", v, ok)
+	}
+	if _, ok := c.Take("a"); ok {
+		t.Fatal("a was taken twice")
+	}
+	c.Put("c", 3) // fits beside b: a's place is free
+	if _, ok := c.Get("b"); !ok || c.Len() != 2 {
+		t.Fatalf("b dropped (len %d): a taken entry still counted", c.Len())
+	}
+}

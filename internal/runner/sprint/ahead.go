@@ -1,9 +1,9 @@
 package sprint
 
 import (
-	"sync"
 	"sync/atomic"
 
+	"github.com/parleyhq/parley/internal/lru"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -34,23 +34,14 @@ const (
 // ahead holds sessions read ahead of their sprints.
 type ahead struct {
 	gens [aheadStripes]atomic.Uint32
-	mu   sync.Mutex
-	held map[string]aheadEntry // by session ID
-	// order is what was held, oldest first (taken ones too, until they
-	// come first): a session is let go when aheadCap are newer.
-	order []aheadKey
-	n     uint64 // numbers the entries, for order
+	// held are the copies by session ID; the oldest is let go when
+	// aheadCap are newer.
+	held *lru.Cache[string, aheadEntry]
 }
 
 type aheadEntry struct {
 	sf  store.SessionFlow
 	gen uint32
-	n   uint64
-}
-
-type aheadKey struct {
-	id string
-	n  uint64
 }
 
 // stripe is sessionID's stripe: its FNV-1a hash, folded.
@@ -78,36 +69,14 @@ func (h *Handler) AheadMark(buf []uint32) []uint32 {
 // Ahead holds sf, read after mark was taken (AheadMark), for the sprint of
 // its session's timer event.
 func (h *Handler) Ahead(mark []uint32, sf store.SessionFlow) {
-	a := &h.ahead
-	id := sf.Session.ID
-	gen := mark[a.stripe(id)]
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.held == nil {
-		a.held = make(map[string]aheadEntry, aheadCap)
-	}
-	a.n++
-	a.held[id] = aheadEntry{sf: sf, gen: gen, n: a.n}
-	a.order = append(a.order, aheadKey{id, a.n})
-	for len(a.order) > aheadCap {
-		if old := a.order[0]; a.held[old.id].n == old.n {
-			delete(a.held, old.id)
-		}
-		a.order = a.order[1:]
-	}
+	h.ahead.held.Put(sf.Session.ID, aheadEntry{sf: sf, gen: mark[h.ahead.stripe(sf.Session.ID)]})
 }
 
 // takeAhead is the session read ahead for sessionID, if one is held and no
 // commit of this process changed the session since; it is held no longer.
 func (h *Handler) takeAhead(projectID, sessionID string) (store.SessionFlow, bool) {
-	a := &h.ahead
-	a.mu.Lock()
-	e, ok := a.held[sessionID]
-	if ok {
-		delete(a.held, sessionID) // its key leaves order when it comes first
-	}
-	a.mu.Unlock()
-	if !ok || e.gen != a.gens[a.stripe(sessionID)].Load() || e.sf.Session.ProjectID != projectID {
+	e, ok := h.ahead.held.Take(sessionID)
+	if !ok || e.gen != h.ahead.gens[h.ahead.stripe(sessionID)].Load() || e.sf.Session.ProjectID != projectID {
 		return store.SessionFlow{}, false
 	}
 	return e.sf, true

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/lru"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -56,6 +57,7 @@ func TestAhead(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			h := &Handler{}
+			h.ahead.held = lru.New[string, aheadEntry](aheadCap)
 			h.touched("s1") // an earlier commit, before the mark
 			mark := h.AheadMark(nil)
 			if c.before != nil {
@@ -72,8 +74,8 @@ func TestAhead(t *testing.T) {
 			if _, again := h.takeAhead(c.project, "s1"); again {
 				t.Fatal("a copy read ahead was taken twice")
 			}
-			if n := len(h.ahead.held); n > aheadCap || len(h.ahead.order) > aheadCap {
-				t.Fatalf("holding %d copies, %d in order; want at most %d", n, len(h.ahead.order), aheadCap)
+			if n := h.ahead.held.Len(); n > aheadCap {
+				t.Fatalf("holding %d copies; want at most %d", n, aheadCap)
 			}
 		})
 	}

@@ -104,6 +104,7 @@ func New(st store.Store, out *outbox.Outbox, c Config) (*Handler, error) {
 		return nil, err
 	}
 	h.eng = eng
+	h.ahead.held = lru.New[string, aheadEntry](aheadCap)
 	return h, nil
 }
 
