@@ -370,6 +370,44 @@ func (s *countingReads) SessionWithFlow(ctx context.Context, r store.Ref) (store
 	return s.Store.SessionWithFlow(ctx, r)
 }
 
+func (s *countingReads) SessionLiveWithFlow(ctx context.Context, contactID string) (store.SessionFlow, error) {
+	s.reads.Add(1)
+	return s.Store.SessionLiveWithFlow(ctx, contactID)
+}
+
+// TestMessageReadsSessionWithInbox: a message's sprint takes the contact's
+// live session (or its having none) from the inbox's read of its events,
+// and reads no session of its own: the first message starts the flow, the
+// reply resumes the session it left waiting.
+func TestMessageReadsSessionWithInbox(t *testing.T) {
+	t.Parallel()
+	var st *countingReads
+	e := newEnvOn(t, false, func(o store.OpenOptions) store.Store {
+		st = &countingReads{Store: testdb.Open(t, o)}
+		return st
+	})
+	e.publish("Late", lateFlow)
+	to := addr()
+	c := e.receive(to, "hi").ContactID
+	e.receive(to, "Book") // a second event in the same pass reads its own
+	before := st.reads.Load()
+	e.process(c)
+	if got := st.reads.Load() - before; got != 1 {
+		t.Errorf("two messages' sprints read the contact's session %d times, want 1 (the second event's)", got)
+	}
+	for _, text := range []string{"hi", "Book", "hi"} {
+		e.receive(to, text)
+		before = st.reads.Load()
+		e.process(c)
+		if got := st.reads.Load() - before; got != 0 {
+			t.Errorf("the sprint of %q read the contact's session %d times, want 0 (read with its inbox)", text, got)
+		}
+	}
+	if got, want := texts(e.conversation(c), "out"), []string{"Pick one", "Booked", "Pick one", "Booked", "Pick one"}; !slices.Equal(got, want) {
+		t.Fatalf("bot said %q, want %q", got, want)
+	}
+}
+
 // TestTimeoutReadAhead: the timer loop reads each due session for the
 // sprint of its timer event, which then reads no session of its own; a
 // copy that a reply's sprint made stale after it was read is not run (its

@@ -529,8 +529,11 @@ type SessionFlow struct {
 	Flow Flow
 }
 
-// ContactInbox is a contact's next unhandled events and the contact.
+// ContactInbox is a contact's next unhandled events, the contact, and its
+// live session (as SessionLiveWithFlow reads it; nil when it has none), all
+// as of one read.
 type ContactInbox struct {
 	Events  []domain.ContactEvent
 	Contact domain.Contact
+	Live    *SessionFlow
 }

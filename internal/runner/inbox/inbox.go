@@ -218,13 +218,13 @@ func (box *Inbox) process(ctx context.Context, contactID string) error {
 			if time.Now().After(deadline) {
 				return errBudget
 			}
-			// The contact read with the events serves the first event only:
-			// each sprint may change the contact for the next.
-			var contact *domain.Contact
+			// The contact and its live session read with the events serve
+			// the first event only: each sprint may change them for the next.
+			var read *store.ContactInbox
 			if i == 0 {
-				contact = &in.Contact
+				read = &in
 			}
-			if err := box.sprint.HandleWith(ctx, ev, contact); err != nil {
+			if err := box.sprint.HandleWith(ctx, ev, read); err != nil {
 				if errors.Is(err, sprint.ErrRace) {
 					raced = true // someone else moved on: read again
 					break

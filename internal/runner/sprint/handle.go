@@ -32,6 +32,10 @@ type sprint struct {
 	// (headOf), so resuming it reads no flow row of its own.
 	head   store.Flow
 	headOf string
+	// read: the contact's live session was read with the event (live,
+	// nil when it had none), so current reads none of its own.
+	read bool
+	live *store.SessionFlow
 }
 
 // run is one session touched by a sprint.
@@ -52,18 +56,18 @@ func (h *Handler) Handle(ctx context.Context, ev domain.ContactEvent) error {
 	return h.HandleWith(ctx, ev, nil)
 }
 
-// HandleWith is Handle with the event's contact as read with the event
-// (store.ContactEventsNextWithContact), so the sprint reads no contact of its
-// own; nil reads it. Only a contact read after the contact's previous
-// sprint committed will do.
-func (h *Handler) HandleWith(ctx context.Context, ev domain.ContactEvent, contact *domain.Contact) error {
+// HandleWith is Handle with the event's contact and the contact's live
+// session as read with the event (store.ContactEventsNextWithContact), so
+// the sprint reads neither of its own; nil reads them. Only what was read
+// after the contact's previous sprint committed will do.
+func (h *Handler) HandleWith(ctx context.Context, ev domain.ContactEvent, in *store.ContactInbox) error {
 	sp := &sprint{ev: ev}
 	if err := json.Unmarshal(ev.Payload, &sp.p); err != nil {
 		sp.result = "ignored: unreadable Payload"
 		return h.commit(ctx, sp)
 	}
-	if contact != nil && contact.ID == ev.ContactID && contact.ProjectID == ev.ProjectID {
-		sp.contact = *contact
+	if in != nil && in.Contact.ID == ev.ContactID && in.Contact.ProjectID == ev.ProjectID {
+		sp.contact, sp.read, sp.live = in.Contact, true, in.Live
 	} else {
 		c, err := h.st.ContactGet(ctx, store.Ref{ProjectID: ev.ProjectID, ID: ev.ContactID})
 		if err != nil {
@@ -101,6 +105,10 @@ func (h *Handler) current(ctx context.Context, sp *sprint) (*domain.FlowSession,
 	case read:
 	case sp.p.SessionID != "" && sp.ev.Kind != domain.EventStart:
 		sf, err = h.st.SessionWithFlow(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.p.SessionID})
+	case sp.read && sp.live == nil:
+		return nil, nil
+	case sp.read:
+		sf = *sp.live
 	default:
 		sf, err = h.st.SessionLiveWithFlow(ctx, sp.contact.ID)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/parleyhq/parley/internal/store/sqlstore"
 )
@@ -25,13 +26,22 @@ import (
 // what follows it in the batch; the connection remembers the failure
 // (Failed) and refuses every statement until the group commit rolls the
 // call's savepoint back (Reset), so the call fails even if fn swallowed an
-// error: nothing whose write failed is acknowledged.
+// error: nothing whose write failed is acknowledged. A statement whose
+// answer was read and that the server refused is remembered the same way.
+//
+// The savepoint statements between two calls are held back too when the
+// last call left nothing unconfirmed (DeferSavepoints): they go ahead of
+// the next call's first statement, and only a transaction already lost
+// makes them fail (Lost).
 
 // queuedExec is a write waiting to be sent.
 type queuedExec struct {
 	sql  string
 	args []any
 	wrap func(error) error
+	// savepoint: a statement between two calls (DeferSavepoints), no
+	// call's own write.
+	savepoint bool
 }
 
 // pipeConn is the connection of a group-commit transaction. It runs
@@ -42,9 +52,14 @@ type queuedExec struct {
 type pipeConn struct {
 	tx     pgx.Tx
 	queued []queuedExec
-	// failed is a queued write's error since the last Reset: the
-	// transaction is aborted until the call's savepoint is rolled back.
+	// failed is the error of a queued write, or of a statement whose
+	// answer was read, since the last Reset: the transaction is aborted
+	// until the call's savepoint is rolled back.
 	failed error
+	// lost: a held-back savepoint statement failed, so the transaction was
+	// already gone when the call now running began, and that call has no
+	// savepoint of its own to roll back to.
+	lost bool
 }
 
 var (
@@ -83,7 +98,7 @@ func (c *pipeConn) Exec(ctx context.Context, query string, args ...any) (int64, 
 	if len(c.queued) == 0 {
 		tag, err := c.tx.Exec(ctx, rebind(query), args...)
 		if err != nil {
-			return 0, err
+			return 0, c.note(err)
 		}
 		return tag.RowsAffected(), nil
 	}
@@ -96,11 +111,11 @@ func (c *pipeConn) Exec(ctx context.Context, query string, args ...any) (int64, 
 		tag, err := br.Exec()
 		if err != nil {
 			_ = br.Close()
-			return 0, err
+			return 0, c.note(err)
 		}
 		n = tag.RowsAffected()
 	}
-	return n, br.Close()
+	return n, c.note(br.Close())
 }
 
 // Query implements sqlstore.Conn.
@@ -110,7 +125,11 @@ func (c *pipeConn) Query(ctx context.Context, query string, args ...any) (sqlsto
 		return nil, err
 	}
 	if len(c.queued) == 0 {
-		return pgConn{c.tx}.Query(ctx, query, args...)
+		rows, err := pgConn{c.tx}.Query(ctx, query, args...)
+		if err != nil {
+			return nil, c.note(err)
+		}
+		return notedRows{rows, c}, nil
 	}
 	br, err := c.send(ctx, query, args)
 	if err != nil {
@@ -119,9 +138,9 @@ func (c *pipeConn) Query(ctx context.Context, query string, args ...any) (sqlsto
 	rows, err := br.Query()
 	if err != nil {
 		_ = br.Close()
-		return nil, err
+		return nil, c.note(err)
 	}
-	return batchRows{pgRows{rows}, br}, nil
+	return notedRows{batchRows{pgRows{rows}, br}, c}, nil
 }
 
 // QueryRow implements sqlstore.Conn.
@@ -131,14 +150,46 @@ func (c *pipeConn) QueryRow(ctx context.Context, query string, args ...any) sqls
 		return errRow{err}
 	}
 	if len(c.queued) == 0 {
-		return pgConn{c.tx}.QueryRow(ctx, query, args...)
+		return notedRow{pgConn{c.tx}.QueryRow(ctx, query, args...), c}
 	}
 	br, err := c.send(ctx, query, args)
 	if err != nil {
 		return errRow{err}
 	}
-	return batchRow{br}
+	return notedRow{batchRow{br}, c}
 }
+
+// note remembers err as the transaction's failure when the server raised
+// it: PostgreSQL has then aborted the transaction, so a call that goes on
+// as if the statement had not failed (it swallowed the error) is failed
+// all the same (Failed), and rolled back to its savepoint alone, instead of
+// leaving the next call's savepoint to find the transaction gone. Errors
+// of the client's own (no row, a value that does not scan) leave the
+// transaction as it was.
+func (c *pipeConn) note(err error) error {
+	var pgErr *pgconn.PgError
+	if err != nil && c.failed == nil && errors.As(err, &pgErr) {
+		c.failed = err
+	}
+	return err
+}
+
+// notedRows are a query's rows whose error, if the server raised it, the
+// connection remembers (note).
+type notedRows struct {
+	sqlstore.Rows
+	c *pipeConn
+}
+
+func (r notedRows) Err() error { return r.c.note(r.Rows.Err()) }
+
+// notedRow is notedRows for a single-row query.
+type notedRow struct {
+	sqlstore.Row
+	c *pipeConn
+}
+
+func (r notedRow) Scan(dest ...any) error { return r.c.note(r.Row.Scan(dest...)) }
 
 // Flush sends the queued writes alone, in one round trip, and returns the
 // first one's error. River's inserts on the transaction and the commit
@@ -155,15 +206,35 @@ func (c *pipeConn) Flush(ctx context.Context) error {
 	return br.Close()
 }
 
+// DeferSavepoints implements groupcommit.Pipeline: the statements between
+// two calls wait, like held-back writes, for the next statement sent.
+func (c *pipeConn) DeferSavepoints(stmts ...string) {
+	for _, s := range stmts {
+		c.queued = append(c.queued, queuedExec{sql: s, savepoint: true})
+	}
+}
+
 // Pending reports whether writes wait to be sent.
 func (c *pipeConn) Pending() bool { return len(c.queued) > 0 }
 
-// Failed is the error of a queued write that failed since the last Reset.
+// Failed is the error of a queued write, or of a statement the server
+// refused, since the last Reset.
 func (c *pipeConn) Failed() error { return c.failed }
 
+// Lost reports whether a held-back savepoint statement failed.
+func (c *pipeConn) Lost() bool { return c.lost }
+
 // Reset forgets the queued writes and the failure: the call they belong to
-// is being rolled back to its savepoint.
-func (c *pipeConn) Reset() { c.queued, c.failed = nil, nil }
+// is being rolled back to its savepoint. Savepoint statements still held
+// back from before the call stay queued: the rollback needs them sent
+// first, or it would undo the call before.
+func (c *pipeConn) Reset() {
+	n := 0
+	for n < len(c.queued) && c.queued[n].savepoint {
+		n++
+	}
+	c.queued, c.failed, c.lost = c.queued[:n], nil, false
+}
 
 // ready detaches ctx and refuses statements after a queued write failed:
 // the server would refuse them anyway, with a less useful error.
@@ -212,6 +283,11 @@ func (c *pipeConn) send(ctx context.Context, query string, args []any) (pgx.Batc
 	for _, q := range queued {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
+			if q.savepoint {
+				c.lost = true
+				c.failed = fmt.Errorf("the group commit's transaction was lost before this call began (%s failed): %w", q.sql, err)
+				return nil, c.failed
+			}
 			c.failed = wrapQueued(q, err)
 			return nil, c.failed
 		}

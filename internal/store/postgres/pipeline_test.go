@@ -141,11 +141,13 @@ func TestPipelineRoundTrips(t *testing.T) {
 				t.Fatalf("call %d: %v", i, err)
 			}
 		}
-		// The holder's COMMIT; then BEGIN, SAVEPOINT, the first call's
-		// inserts with RELEASE and the next SAVEPOINT, the second's with
-		// its RELEASE, COMMIT. One by one it was 11 round trips.
-		if st, rt := st1-st0, rt1-rt0; st != 13 || rt != 6 {
-			t.Errorf("%d statements in %d round trips, want 13 in 6", st, rt)
+		// The holder's COMMIT; then BEGIN, the first call's SAVEPOINT
+		// and inserts with its RELEASE and the next SAVEPOINT, the
+		// second's inserts with its RELEASE, COMMIT. The first SAVEPOINT
+		// waits for the inserts: a savepoint in a transaction just begun
+		// cannot fail. One by one it was 11 round trips.
+		if st, rt := st1-st0, rt1-rt0; st != 13 || rt != 5 {
+			t.Errorf("%d statements in %d round trips, want 13 in 5", st, rt)
 		}
 		for _, c := range s.StatementTexts() {
 			if strings.HasPrefix(c.SQL, "INSERT INTO pipe_t") && (c.N != 6 || c.Batched != 6) {
@@ -261,5 +263,152 @@ func TestPipelineFailedWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestPipelineSwallowedRefusal: a call that goes on after the server
+// refused one of its statements (it swallowed the error) is failed with
+// that error and rolled back alone. PostgreSQL aborted the transaction at
+// the refusal, so its work cannot commit; before, the next call's savepoint
+// found the transaction gone and the whole batch failed with it.
+func TestPipelineSwallowedRefusal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openWriters(t, 1)
+	setupPipeTable(t, s)
+	const calls, bad = 5, 2
+	var swallowed error
+	errs := make([]error, calls)
+	var wg sync.WaitGroup
+	release := holdWriter(t, s, &wg)
+	for i := range calls {
+		wg.Go(func() {
+			errs[i] = s.InTx(ctx, func(q store.Queries) error {
+				conn := groupcommit.Conn(q)
+				if _, err := conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i)); err != nil {
+					return err
+				}
+				if i == bad {
+					_, swallowed = conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES ('dup')`)
+				}
+				return nil
+			})
+		})
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	release()
+	wg.Wait()
+	if swallowed == nil {
+		t.Fatal("the duplicate insert succeeded")
+	}
+	rows := pipeRows(t, s)
+	for i, err := range errs {
+		k := fmt.Sprintf("k%d", i)
+		if i == bad {
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+				t.Errorf("the call that swallowed its refused insert: %v, want that unique violation", err)
+			}
+			if rows[k] {
+				t.Errorf("its row %s was kept", k)
+			}
+			continue
+		}
+		if err != nil || !rows[k] {
+			t.Errorf("call %d (not the failing one): %v, its row kept %v", i, err, rows[k])
+		}
+	}
+}
+
+// TestPipelineLostTransaction: when the transaction is lost between two
+// calls (here its connection is killed), the savepoint statements held
+// back ahead of the next call's first statement fail with it: that call
+// and the one before, whose release never ran, both get the error and
+// neither's work is there; the call after runs in a new transaction.
+// Nothing acknowledged is lost.
+func TestPipelineLostTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openWriters(t, 1)
+	setupPipeTable(t, s)
+	var pid uint32
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	release := holdWriter(t, s, &wg)
+	for i := range errs {
+		wg.Go(func() {
+			errs[i] = s.InTx(ctx, func(q store.Queries) error {
+				conn := groupcommit.Conn(q)
+				switch i {
+				case 0:
+					if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+						return err
+					}
+				case 1:
+					var ok bool
+					if err := s.Pool().QueryRow(ctx, `SELECT pg_terminate_backend($1, 5000)`, pid).Scan(&ok); err != nil || !ok {
+						return fmt.Errorf("killing the batch's connection: %v %v", ok, err)
+					}
+				}
+				_, err := conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i))
+				return err
+			})
+		})
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	release()
+	wg.Wait()
+	rows := pipeRows(t, s)
+	for i, err := range errs[:2] {
+		if err == nil || rows[fmt.Sprintf("k%d", i)] {
+			t.Errorf("call %d in the lost transaction: error %v, row kept %v; want an error and no row", i, err, rows[fmt.Sprintf("k%d", i)])
+		}
+	}
+	if !strings.Contains(errs[1].Error(), "lost before this call began") {
+		t.Errorf("the call whose savepoint failed: %v, want it to say the transaction was lost before it", errs[1])
+	}
+	if errs[2] != nil || !rows["k2"] {
+		t.Errorf("the call after: %v, row kept %v; want it committed in a new transaction", errs[2], rows["k2"])
+	}
+}
+
+// TestPipelineFailsBeforeSending: a call that fails before sending anything
+// leaves the savepoint statements held back for it unsent; its rollback
+// sends them first, so it undoes only its own (empty) work and not the
+// call before it, whose release was among them.
+func TestPipelineFailsBeforeSending(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openWriters(t, 1)
+	setupPipeTable(t, s)
+	refused := errors.New("refused before any statement")
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	release := holdWriter(t, s, &wg)
+	for i := range errs {
+		wg.Go(func() {
+			errs[i] = s.InTx(ctx, func(q store.Queries) error {
+				if i == 1 {
+					return refused
+				}
+				_, err := groupcommit.Conn(q).Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i))
+				return err
+			})
+		})
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	release()
+	wg.Wait()
+	rows := pipeRows(t, s)
+	if !errors.Is(errs[1], refused) {
+		t.Errorf("the failing call: %v, want its own error", errs[1])
+	}
+	for _, i := range []int{0, 2} {
+		if k := fmt.Sprintf("k%d", i); errs[i] != nil || !rows[k] {
+			t.Errorf("call %d: %v, its row kept %v; want it committed", i, errs[i], rows[k])
+		}
 	}
 }

@@ -774,12 +774,19 @@ func (q *Queries) ContactEventsNext(ctx context.Context, p store.ContactEventsNe
 // of contact_events e (built once: the inbox reads them on every pass).
 var contactWithEventCols = prefixed("c.", contactCols) + ", " + prefixed("e.", contactEventCols)
 
+// liveSessionCols are sessionFlowCols of a session s left-joined with its
+// flow f: one that is not there reads with an empty ID.
+var liveSessionCols = sessionOrEmpty("s.") + ", " + flowHeadOrEmpty("f.")
+
 // ContactEventsNextWithContact implements store.Queries.
 func (q *Queries) ContactEventsNextWithContact(ctx context.Context, p store.ContactEventsNextParams) (store.ContactInbox, error) {
-	// As ContactEventsNext, with the contact's columns on every row (at
-	// most a batch of them).
-	rows, err := q.r.Query(ctx, `SELECT `+contactWithEventCols+`
+	// As ContactEventsNext, with the contact's columns and its live
+	// session's on every row (at most a batch of them): one statement for
+	// what a message's sprint reads before it runs, not two.
+	rows, err := q.r.Query(ctx, `SELECT `+contactWithEventCols+`, `+liveSessionCols+`
 		FROM contact_events e JOIN contacts c ON c.id = e.contact_id
+		LEFT JOIN flow_sessions s ON s.contact_id = c.id AND s.status IN ('active', 'waiting') AND NOT s.simulated
+		LEFT JOIN flows f ON f.project_id = s.project_id AND f.id = s.flow_id
 		WHERE e.contact_id = ? AND e.handled_at IS NULL ORDER BY e.seq LIMIT `+strconv.Itoa(max(1, min(p.Limit, 1000))), p.ContactID)
 	var out store.ContactInbox
 	events, err := collect(rows, err, func(r Rows) (domain.ContactEvent, error) {
@@ -787,12 +794,16 @@ func (q *Queries) ContactEventsNextWithContact(ctx context.Context, p store.Cont
 		var e domain.ContactEvent
 		cd, cFinish := contactDest(&c)
 		ed, eFinish := contactEventDest(&e)
-		if err := r.Scan(append(cd, ed...)...); err != nil {
+		sd, live, sFinish := sessionFlowDest(true)
+		if err := r.Scan(append(append(cd, ed...), sd...)...); err != nil {
 			return e, err
 		}
 		if out.Contact.ID == "" {
 			cFinish()
 			out.Contact = c
+			if sFinish(); live.Session.ID != "" {
+				out.Live = live
+			}
 		}
 		eFinish()
 		return e, nil
@@ -852,16 +863,28 @@ var sessionFlowCols = prefixed("s.", sessionCols) + ", " + flowHeadOrEmpty("f.")
 // value by its column's declared type, which COALESCE loses, so they stay
 // columns and are read as nullable.
 func flowHeadOrEmpty(alias string) string {
-	empty := map[string]string{"version": "0", "live_revision": "0", "start_trigger": "'{}'", "logging": "FALSE",
-		"expire_after_seconds": "0", "created_at": "", "updated_at": ""}
+	return orEmpty(alias, flowCols, map[string]string{"version": "0", "live_revision": "0", "start_trigger": "'{}'", "logging": "FALSE",
+		"expire_after_seconds": "0", "created_at": "", "updated_at": "", "draft": "''"}, "draft")
+}
+
+// sessionOrEmpty is sessionCols of alias as flowHeadOrEmpty has the flow's:
+// a session left-joined that is not there reads as one with an empty ID.
+func sessionOrEmpty(alias string) string {
+	return orEmpty(alias, sessionCols, map[string]string{"revision": "0", "wait_seq": "0", "version": "0", "simulated": "FALSE", "draft": "FALSE",
+		"state": "", "timeout_at": "", "expires_at": "", "created_at": "", "updated_at": "", "ended_at": ""}, "")
+}
+
+// orEmpty is cols of alias, each coalesced to its value in empty (the
+// empty string when empty has none; left as it is where that value is "":
+// the column is read as nullable); the column literal, if named, is its
+// value in empty instead.
+func orEmpty(alias, cols string, empty map[string]string, literal string) string {
 	var out []string
-	for _, c := range strings.Split(flowCols, ",") {
+	for _, c := range strings.Split(cols, ",") {
 		c = strings.TrimSpace(c)
-		if c == "draft" {
-			out = append(out, "'' AS draft")
-			continue
-		}
 		switch e, ok := empty[c]; {
+		case c == literal:
+			out = append(out, e+" AS "+c)
 		case !ok:
 			out = append(out, "COALESCE("+alias+c+", '')")
 		case e == "":
@@ -890,8 +913,33 @@ func (q *Queries) sessionWithFlow(ctx context.Context, noun, key, where string, 
 
 // scanSessionFlow scans a row of sessionFlowCols (with scan, a row's Scan).
 func scanSessionFlow(scan func(dest ...any) error) (store.SessionFlow, error) {
-	var out store.SessionFlow
+	sd, sf, finish := sessionFlowDest(false)
+	if err := scan(sd...); err != nil {
+		return store.SessionFlow{}, err
+	}
+	finish()
+	return *sf, nil
+}
+
+// sessionFlowDest is where a row of sessionFlowCols scans, or of
+// liveSessionCols when orEmpty (the session's timestamps then read as
+// nullable, the session left empty without them), and what to do after.
+func sessionFlowDest(orEmpty bool) ([]any, *store.SessionFlow, func()) {
+	out := &store.SessionFlow{}
 	sd, sFinish := sessionDest(&out.Session)
+	var expires, sCreated, sUpdated *time.Time // NULL without a session
+	if orEmpty {
+		for i, d := range sd {
+			switch d {
+			case &out.Session.ExpiresAt:
+				sd[i] = &expires
+			case &out.Session.CreatedAt:
+				sd[i] = &sCreated
+			case &out.Session.UpdatedAt:
+				sd[i] = &sUpdated
+			}
+		}
+	}
 	fd, fFinish := flowDest(&out.Flow)
 	var created, updated *time.Time // NULL without a flow
 	for i, d := range fd {
@@ -902,19 +950,20 @@ func scanSessionFlow(scan func(dest ...any) error) (store.SessionFlow, error) {
 			fd[i] = &updated
 		}
 	}
-	if err := scan(append(sd, fd...)...); err != nil {
-		return store.SessionFlow{}, err
+	return append(sd, fd...), out, func() {
+		if expires != nil && sCreated != nil && sUpdated != nil {
+			out.Session.ExpiresAt, out.Session.CreatedAt, out.Session.UpdatedAt = *expires, *sCreated, *sUpdated
+		}
+		if created != nil && updated != nil {
+			out.Flow.CreatedAt, out.Flow.UpdatedAt = *created, *updated
+		}
+		sFinish()
+		fFinish()
+		if out.Flow.ID == "" {
+			out.Flow = store.Flow{} // the flow is gone
+		}
+		out.Flow.Draft = nil
 	}
-	if created != nil && updated != nil {
-		out.Flow.CreatedAt, out.Flow.UpdatedAt = *created, *updated
-	}
-	sFinish()
-	fFinish()
-	if out.Flow.ID == "" {
-		out.Flow = store.Flow{} // the flow is gone
-	}
-	out.Flow.Draft = nil
-	return out, nil
 }
 
 // SessionWithFlow implements store.Queries.

@@ -301,6 +301,19 @@ func testContactEvents(t *testing.T, s store.Store) {
 			if !reflect.DeepEqual(in.Contact, want) {
 				t.Fatalf("contact with its events = %+v; ContactGet %+v", in.Contact, want)
 			}
+			// So is the live session (and its flow), as SessionLiveWithFlow
+			// reads it.
+			live, err := s.SessionLiveWithFlow(ctx, "k1")
+			switch {
+			case len(alone) == 0 || errors.Is(err, store.ErrNotFound):
+				if in.Live != nil {
+					t.Fatalf("live session with the events = %+v, want none (%v)", in.Live, err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case in.Live == nil || !reflect.DeepEqual(*in.Live, live):
+				t.Fatalf("live session with the events = %+v; SessionLiveWithFlow %+v", in.Live, live)
+			}
 		}
 		return must(s.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: 1}))(t)
 	}
@@ -324,9 +337,29 @@ func testContactEvents(t *testing.T, s store.Store) {
 	wantCode(t, s.InTx(ctx, func(q store.Queries) error {
 		return q.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: next.Seq, Result: "again", Now: t0})
 	}), domain.CodeConflict)
+	// A simulated session is not the contact's live one; a waiting one is,
+	// read with its flow's head, and then one whose flow is gone.
+	due := t0.Add(time.Hour)
+	sess := domain.FlowSession{ID: "ev-sim", ProjectID: p1, ContactID: "k1", FlowID: "ev-flow", Revision: 1, Status: domain.SessionWaiting, State: []byte{7},
+		WaitSeq: 2, WaitingFor: "reply", NodeID: "ask", TimeoutAt: &due, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, Simulated: true, CreatedAt: t0, UpdatedAt: t0}
+	check(t, s.SessionCreate(ctx, sess))
+	if in := must(s.ContactEventsNextWithContact(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: 1}))(t); in.Live != nil {
+		t.Fatalf("a simulated session read as the contact's live one: %+v", in.Live)
+	}
+	must(s.FlowCreate(ctx, newFlow("ev-flow", p1, "Events")))(t)
+	sess.ID, sess.Simulated = "ev-live", false
+	check(t, s.SessionCreate(ctx, sess))
+	if in := must(s.ContactEventsNextWithContact(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: 5}))(t); in.Live == nil || in.Live.Session.ID != "ev-live" || in.Live.Flow.ID != "ev-flow" {
+		t.Fatalf("live session with the events = %+v, want ev-live with its flow", in.Live)
+	}
 	if evs := oldest(); len(evs) != 1 || evs[0].Seq != seqs[1] {
 		t.Fatalf("next after done = %+v", evs)
 	}
+	check(t, s.FlowDelete(ctx, store.FlowDeleteParams{ProjectID: p1, ID: "ev-flow"}))
+	if in := must(s.ContactEventsNextWithContact(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: 1}))(t); in.Live == nil || in.Live.Session.ID != "ev-live" || in.Live.Flow.ID != "" {
+		t.Fatalf("live session whose flow is gone = %+v, want ev-live without a flow", in.Live)
+	}
+	oldest()
 	for _, sq := range seqs[1:] {
 		check(t, s.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: sq, Result: "ok", Now: t0}))
 	}
