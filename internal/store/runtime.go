@@ -59,6 +59,11 @@ type Runtime interface {
 	// MessageCreate stores a message. An inbound message whose provider ID
 	// the channel already delivered is ErrConflict: Meta re-delivers.
 	MessageCreate(ctx context.Context, m domain.Message) (domain.Message, error)
+	// MessageReceive stores an inbound message and queues its inbox event
+	// (whose MessageID it sets) in one round trip where the database is
+	// across a network. A message the channel delivered before stores and
+	// queues nothing: ErrConflict.
+	MessageReceive(ctx context.Context, p MessageReceiveParams) (domain.Message, domain.ContactEvent, error)
 	MessageGet(ctx context.Context, r Ref) (domain.Message, error)
 	MessageGetByProviderID(ctx context.Context, p MessageGetByProviderIDParams) (domain.Message, error)
 	MessageList(ctx context.Context, p MessageListParams) (List[domain.Message], error)
@@ -519,6 +524,12 @@ type SessionListParams struct {
 	Status    string
 	Simulated bool
 	Page      Page
+}
+
+// MessageReceiveParams are an inbound message and its inbox event.
+type MessageReceiveParams struct {
+	Message domain.Message
+	Event   domain.ContactEvent
 }
 
 // SessionFlow is a session and the head of its flow (the flow's row without

@@ -78,27 +78,34 @@ func (box *Inbox) receive(ctx context.Context, q store.Queries, in Inbound, queu
 	if err != nil {
 		return Receipt{}, err
 	}
-	m, err := q.MessageCreate(ctx, domain.Message{ID: box.c.IDs.NewID(), ProjectID: in.ProjectID, ContactID: c.ID, ChannelID: in.ChannelID,
-		Direction: domain.DirectionIn, Type: in.Type, Content: in.Content, Status: domain.MessageReceived, ProviderID: in.ProviderID, CreatedAt: in.At})
+	msg := domain.Message{ID: box.c.IDs.NewID(), ProjectID: in.ProjectID, ContactID: c.ID, ChannelID: in.ChannelID,
+		Direction: domain.DirectionIn, Type: in.Type, Content: in.Content, Status: domain.MessageReceived, ProviderID: in.ProviderID, CreatedAt: in.At}
+	var m domain.Message
+	var ev domain.ContactEvent
+	if queue {
+		// The message and its event in one round trip.
+		pl := in.payload
+		if pl == nil {
+			pl = in.eventPayload()
+		}
+		m, ev, err = q.MessageReceive(ctx, store.MessageReceiveParams{Message: msg,
+			Event: box.stamped(domain.ContactEvent{ProjectID: in.ProjectID, ContactID: c.ID, Kind: domain.EventMessage, Payload: pl}, now)})
+	} else {
+		m, err = q.MessageCreate(ctx, msg)
+	}
 	if errors.Is(err, store.ErrConflict) && in.ProviderID != "" {
 		return Receipt{ContactID: c.ID, Duplicate: true}, nil // the channel delivered it before
 	}
 	if err != nil {
-		return Receipt{MessageID: m.ID, ContactID: c.ID}, err
+		return Receipt{MessageID: msg.ID, ContactID: c.ID}, err
 	}
 	if err := box.c.Events.Record(ctx, q, receivedEvents(in, m)...); err != nil {
 		return Receipt{}, err
 	}
-	if !queue {
-		return Receipt{MessageID: m.ID, ContactID: c.ID}, nil
+	if queue {
+		box.notify(q, ev)
 	}
-	pl := in.payload
-	if pl == nil {
-		pl = in.eventPayload()
-	}
-	ev, err := box.Queue(ctx, q, domain.ContactEvent{ProjectID: in.ProjectID, ContactID: c.ID, Kind: domain.EventMessage, MessageID: m.ID,
-		Payload: pl})
-	return Receipt{MessageID: m.ID, ContactID: c.ID, Seq: ev.Seq}, err
+	return Receipt{MessageID: m.ID, ContactID: c.ID, Seq: ev.Seq}, nil
 }
 
 // StartParams start a flow for a contact.

@@ -148,9 +148,14 @@ func (box *Inbox) Queue(ctx context.Context, q store.Queries, e domain.ContactEv
 	if err != nil {
 		return out, err
 	}
+	box.notify(q, e)
+	return out, nil
+}
+
+// notify tells the dispatcher of e's contact once q's transaction commits.
+func (box *Inbox) notify(q store.Queries, e domain.ContactEvent) {
 	projectID, contactID := e.ProjectID, e.ContactID
 	q.AfterCommit(func() { box.disp.Notify(contactKey{projectID, contactID}, false) })
-	return out, nil
 }
 
 // stamped is e queued at now: due to other processes' pollers once this

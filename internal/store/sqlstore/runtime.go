@@ -532,6 +532,34 @@ func nullIfEmpty(s string) any {
 
 // MessageCreate implements store.Queries.
 func (q *Queries) MessageCreate(ctx context.Context, m domain.Message) (domain.Message, error) {
+	insert, args, out := messageInsert(m)
+	if m.ProviderID == "" {
+		// Without a provider ID (every message Parley creates) there is
+		// no re-delivery to detect: the insert is held back for the next
+		// statement, and any error of it is a failure.
+		if err := q.execLater(ctx, "storing message", insert, args...); err != nil {
+			return m, err
+		}
+		return out, nil
+	}
+	n, err := q.w.Exec(ctx, insert, args...)
+	if err != nil {
+		return m, q.translate(err, "storing message")
+	}
+	if n == 0 {
+		return m, alreadyReceived(m)
+	}
+	return out, nil
+}
+
+// alreadyReceived is the conflict of a message the channel delivered before.
+func alreadyReceived(m domain.Message) error {
+	return &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received"}
+}
+
+// messageInsert is the statement storing m, its arguments, and m as a read
+// would give it back.
+func messageInsert(m domain.Message) (string, []any, domain.Message) {
 	if m.Priority == "" {
 		m.Priority = "reply"
 	}
@@ -553,28 +581,42 @@ func (q *Queries) MessageCreate(ctx context.Context, m domain.Message) (domain.M
 		ON CONFLICT (channel_id, direction, provider_id) WHERE provider_id IS NOT NULL DO NOTHING`
 	args := []any{m.ID, m.ProjectID, m.ContactID, m.ChannelID, m.SessionID, m.Direction, m.Type, jsonOrEmpty(m.Content), m.Status, domain.StatusRank(m.Status),
 		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due}
-	if m.ProviderID == "" {
-		// Without a provider ID (every message Parley creates) there is
-		// no re-delivery to detect: the insert is held back for the next
-		// statement, and any error of it is a failure.
-		if err := q.execLater(ctx, "storing message", insert, args...); err != nil {
-			return m, err
-		}
-	} else {
-		n, err := q.w.Exec(ctx, insert, args...)
-		if err != nil {
-			return m, q.translate(err, "storing message")
-		}
-		if n == 0 {
-			return m, &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received"}
-		}
-	}
 	out := m
 	if len(out.Content) == 0 {
 		out.Content = json.RawMessage("{}")
 	}
 	out.CreatedAt, out.UpdatedAt, out.SentAt, out.DueAt = m.CreatedAt.UTC(), m.CreatedAt.UTC(), utcPtr(m.SentAt), utcPtr(due)
-	return out, nil
+	return insert, args, out
+}
+
+// MessageReceive implements store.Queries: the message's insert is held
+// back and goes with its event's, which queues the event only if the
+// message row is there: a re-delivered message's insert did nothing, so
+// its event inserts no row either, and that answers "duplicate" without
+// waiting for the message's own answer.
+func (q *Queries) MessageReceive(ctx context.Context, p store.MessageReceiveParams) (domain.Message, domain.ContactEvent, error) {
+	insert, args, m := messageInsert(p.Message)
+	if err := q.execLater(ctx, "storing message", insert, args...); err != nil {
+		return domain.Message{}, domain.ContactEvent{}, err
+	}
+	e := p.Event
+	e.MessageID = m.ID
+	if e.DueAt.IsZero() {
+		e.DueAt = e.CreatedAt
+	}
+	var seq int64
+	err := q.w.QueryRow(ctx, `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, due_at)
+		SELECT ?, ?, ?, m.id, ?, ?, ?, ? FROM messages m WHERE m.id = ? RETURNING seq`,
+		e.ProjectID, e.ContactID, e.Kind, jsonOrEmpty(e.Payload), nullIfEmpty(e.DedupeKey), e.CreatedAt, e.DueAt, m.ID).Scan(&seq)
+	switch {
+	case err == ErrNoRows:
+		return domain.Message{}, domain.ContactEvent{}, alreadyReceived(m)
+	case err != nil && q.d.IsUniqueViolation(err):
+		return domain.Message{}, domain.ContactEvent{}, &domain.Error{Code: domain.CodeConflict, Message: "event " + e.DedupeKey + " was already queued", Err: err}
+	case err != nil:
+		return domain.Message{}, domain.ContactEvent{}, q.translate(err, "queueing the received message's event")
+	}
+	return m, appended(e, seq), nil
 }
 
 // MessageGet implements store.Queries.

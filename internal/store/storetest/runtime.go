@@ -18,6 +18,7 @@ func RunRuntime(t *testing.T, open Opener) {
 	run(t, open, []test{
 		{"Contacts", testContacts},
 		{"Messages", testMessages},
+		{"MessageReceive", testMessageReceive},
 		{"ContactMerge", testContactMerge},
 		{"VerifiedPhone", testVerifiedPhone},
 		{"ContactEvents", testContactEvents},
@@ -96,6 +97,65 @@ func testContacts(t *testing.T, s store.Store) {
 	}
 	check(t, s.InTx(ctx, func(q store.Queries) error { return q.ContactLock(ctx, store.Ref{ProjectID: p1, ID: "k1"}) }))
 	wantCode(t, s.InTx(ctx, func(q store.Queries) error { return q.ContactLock(ctx, store.Ref{ProjectID: p2, ID: "k1"}) }), domain.CodeNotFound)
+}
+
+// testMessageReceive: an inbound message and its event are stored
+// together, alone or in a transaction (where PostgreSQL holds the message's
+// insert back for the event's); a re-delivery stores and queues nothing.
+func testMessageReceive(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, _ := runtimeProjects(t, s)
+	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "1", NewID: "k1", Now: t0})
+	check(t, err)
+	receive := func(inTx bool, id, provider string) (domain.Message, domain.ContactEvent, error) {
+		t.Helper()
+		p := store.MessageReceiveParams{
+			Message: domain.Message{ID: id, ProjectID: p1, ContactID: "k1", ChannelID: "ch", Direction: domain.DirectionIn, Type: "text",
+				Content: json.RawMessage(`{"text":"hi"}`), Status: domain.MessageReceived, ProviderID: provider, CreatedAt: t0},
+			Event: domain.ContactEvent{ProjectID: p1, ContactID: "k1", Kind: domain.EventMessage, Payload: json.RawMessage(`{"n":1}`), CreatedAt: t0},
+		}
+		if !inTx {
+			return s.MessageReceive(ctx, p)
+		}
+		var m domain.Message
+		var e domain.ContactEvent
+		err := s.InTx(ctx, func(q store.Queries) error {
+			var err error
+			m, e, err = q.MessageReceive(ctx, p)
+			return err
+		})
+		return m, e, err
+	}
+	var seqs []int64
+	for i, inTx := range []bool{false, true} {
+		id, provider := fmt.Sprint("mr", i), fmt.Sprint("wamid.r", i)
+		m, e, err := receive(inTx, id, provider)
+		check(t, err)
+		if m.ID != id || e.MessageID != id || e.Seq == 0 || e.Kind != domain.EventMessage {
+			t.Fatalf("received (in a transaction: %v): message %+v, event %+v", inTx, m, e)
+		}
+		got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: id}))(t)
+		if got.ProviderID != provider {
+			t.Fatalf("stored message = %+v", got)
+		}
+		jsonEqual(t, got.Content, json.RawMessage(`{"text":"hi"}`))
+		ev := must(s.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: p1, Seq: e.Seq}))(t)
+		if ev.MessageID != id {
+			t.Fatalf("queued event = %+v", ev)
+		}
+		jsonEqual(t, ev.Payload, json.RawMessage(`{"n":1}`))
+		seqs = append(seqs, e.Seq)
+		// The channel delivers it again: a new ID, the same provider ID.
+		_, _, err = receive(inTx, id+"-again", provider)
+		wantCode(t, err, domain.CodeConflict)
+		if _, err := s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: id + "-again"}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the re-delivered message was stored: %v", err)
+		}
+	}
+	evs := must(s.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: 10}))(t)
+	if len(evs) != 2 || evs[0].Seq != seqs[0] || evs[1].Seq != seqs[1] {
+		t.Fatalf("queued events = %+v, want the two received messages' only", evs)
+	}
 }
 
 func testMessages(t *testing.T, s store.Store) {
