@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -105,5 +106,46 @@ func TestSpecialTriggers(t *testing.T) {
 	}
 	if got := texts(e.conversation(c.ID), domain.DirectionOut); fmt.Sprint(got) != "[Pick one]" {
 		t.Fatalf("sent %q", got)
+	}
+}
+
+// TestStatusByOurIDThenProvider: a status moves the message its echoed ID
+// names; an older one moves nothing and is not looked up again by the
+// provider's ID (the message was found); one whose echoed ID is not ours
+// (another system's callback data) finds the message by the provider's ID.
+func TestStatusByOurIDThenProvider(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	ctx := context.Background()
+	c := e.receive(addr(), "hello").ContactID
+	m, err := e.st.MessageCreate(ctx, domain.Message{ID: domain.UUIDv7{}.NewID(), ProjectID: e.project.ID, ContactID: c, ChannelID: e.channel.ID,
+		Direction: domain.DirectionOut, Type: "text", Content: json.RawMessage(`{"text":"hi"}`), Status: domain.MessageSent, ProviderID: "prov-1",
+		CreatedAt: e.clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name  string
+		ourID string
+		state channel.State
+		want  string
+	}{
+		{"our ID, forward", m.ID, channel.StateDelivered, domain.MessageDelivered},
+		{"our ID, older", m.ID, channel.StateSent, domain.MessageDelivered},
+		{"not our ID, the provider's finds it", "crm-7781", channel.StateRead, domain.MessageRead},
+	}
+	for _, s := range steps {
+		ev := channel.Event{Kind: channel.KindStatus, Channel: e.channel.Type, Timestamp: time.Now(), ProviderID: "prov-1",
+			Contact: channel.Contact{Address: "x"}, Status: &channel.Status{State: s.state, OurID: s.ourID, Recipient: "x"}}
+		if err := e.r.IngestWebhook(ctx, []channels.Batch{{Channel: e.channel, Events: []channel.Event{ev}}}); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		got, err := e.st.MessageGet(ctx, store.Ref{ProjectID: e.project.ID, ID: m.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != s.want {
+			t.Fatalf("%s: status %q, want %q", s.name, got.Status, s.want)
+		}
 	}
 }

@@ -73,6 +73,10 @@ type Runtime interface {
 	// provider never accepted, does not move it. It reports whether
 	// anything changed.
 	MessageSetStatus(ctx context.Context, p MessageStatusParams) (bool, error)
+	// MessageStatusMove is MessageSetStatus that also reports, when it
+	// moved nothing, whether the message is there at all (p.ProjectID, if
+	// set, must be its project): one statement where the database allows.
+	MessageStatusMove(ctx context.Context, p MessageStatusParams) (StatusMove, error)
 	// MessageRecordStatus is MessageSetStatus for a caller that does not
 	// need to know whether anything changed: inside a transaction the
 	// store may send it with the next statement (one round trip less on
@@ -524,6 +528,14 @@ type SessionListParams struct {
 	Status    string
 	Simulated bool
 	Page      Page
+}
+
+// StatusMove is what a status did to the message it names.
+type StatusMove struct {
+	// Moved: the message moved forward to the status.
+	Moved bool
+	// Found: the message is there (whether or not it moved).
+	Found bool
 }
 
 // MessageReceiveParams are an inbound message and its inbox event.

@@ -332,17 +332,16 @@ func (box *Inbox) ingestStatus(ctx context.Context, q store.Queries, ch domain.C
 		// The usual case, in one statement: our ID, echoed by Meta, names
 		// a message of this channel's project that the status moves on.
 		p.ID, p.ProjectID = st.OurID, ch.ProjectID
-		changed, err := q.MessageSetStatus(ctx, p)
-		if err != nil {
+		mv, err := q.MessageStatusMove(ctx, p)
+		switch {
+		case err != nil:
 			return false, err
-		}
-		if changed {
+		case mv.Moved:
 			return false, box.statusEvent(ctx, q, ch, p)
+		case mv.Found:
+			return false, nil // a status older than what we know
 		}
-		// Not moved: a status older than what we know, or not our message.
-		if _, err := q.MessageGet(ctx, store.Ref{ProjectID: ch.ProjectID, ID: st.OurID}); err == nil || !errors.Is(err, store.ErrNotFound) {
-			return false, err
-		}
+		// Not our message: the provider's ID may find it below.
 	}
 	if e.ProviderID == "" && !st.UpTo.IsZero() {
 		return box.ingestWatermark(ctx, q, ch, e, p)

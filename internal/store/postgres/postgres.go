@@ -118,6 +118,7 @@ func Dialect() sqlstore.Dialect {
 		ForUpdate:             " FOR UPDATE",
 		LockKey:               "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
 		EnsureInOneStatement:  true,
+		UpdateInWith:          true,
 	}
 }
 

@@ -59,6 +59,10 @@ type Dialect struct {
 	// from one address, so ContactEnsure needs no LockKey and no round
 	// trip beside that statement.
 	EnsureInOneStatement bool
+	// UpdateInWith says an UPDATE may run inside a WITH query whose SELECT
+	// reads what it did (PostgreSQL): a status that moves no message
+	// then also tells whether the message is there, in the same statement.
+	UpdateInWith bool
 }
 
 // Deferrer is a Conn that can hold back a write whose only result is its

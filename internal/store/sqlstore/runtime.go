@@ -665,6 +665,30 @@ func (q *Queries) MessageSetStatus(ctx context.Context, p store.MessageStatusPar
 	return n > 0, nil
 }
 
+// MessageStatusMove implements store.Queries: where the database allows,
+// the update and the look for the message it did not move are one
+// statement (whose look sees the rows as they were before the update).
+func (q *Queries) MessageStatusMove(ctx context.Context, p store.MessageStatusParams) (store.StatusMove, error) {
+	sql, args := messageStatusUpdate(p)
+	var out store.StatusMove
+	if q.d.UpdateInWith {
+		err := q.w.QueryRow(ctx, `WITH moved AS (`+sql+` RETURNING 1)
+			SELECT EXISTS (SELECT 1 FROM moved), EXISTS (SELECT 1 FROM messages WHERE id = ? AND (? = '' OR project_id = ?))`,
+			append(args, p.ID, p.ProjectID, p.ProjectID)...).Scan(&out.Moved, &out.Found)
+		return out, q.translate(err, "updating message status")
+	}
+	n, err := q.w.Exec(ctx, sql, args...)
+	if err != nil {
+		return out, q.translate(err, "updating message status")
+	}
+	if out.Moved = n > 0; out.Moved {
+		out.Found = true
+		return out, nil
+	}
+	err = q.w.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE id = ? AND (? = '' OR project_id = ?))`, p.ID, p.ProjectID, p.ProjectID).Scan(&out.Found)
+	return out, q.translate(err, "looking for the message a status did not move")
+}
+
 // MessageRecordStatus implements store.Queries.
 func (q *Queries) MessageRecordStatus(ctx context.Context, p store.MessageStatusParams) error {
 	sql, args := messageStatusUpdate(p)

@@ -19,6 +19,7 @@ func RunRuntime(t *testing.T, open Opener) {
 		{"Contacts", testContacts},
 		{"Messages", testMessages},
 		{"MessageReceive", testMessageReceive},
+		{"MessageStatusMove", testMessageStatusMove},
 		{"ContactMerge", testContactMerge},
 		{"VerifiedPhone", testVerifiedPhone},
 		{"ContactEvents", testContactEvents},
@@ -155,6 +156,55 @@ func testMessageReceive(t *testing.T, s store.Store) {
 	evs := must(s.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: 10}))(t)
 	if len(evs) != 2 || evs[0].Seq != seqs[0] || evs[1].Seq != seqs[1] {
 		t.Fatalf("queued events = %+v, want the two received messages' only", evs)
+	}
+}
+
+// testMessageStatusMove: a status moves the message forward, or says it
+// is there but moved nothing (an older status), or that it is not there
+// (another project's ID counts as not there); alone and in a transaction.
+func testMessageStatusMove(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1, p2 := runtimeProjects(t, s)
+	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "1", NewID: "k1", Now: t0})
+	check(t, err)
+	must(s.MessageCreate(ctx, domain.Message{ID: "sm1", ProjectID: p1, ContactID: "k1", ChannelID: "ch", Direction: domain.DirectionOut, Type: "text",
+		Content: json.RawMessage(`{"text":"hello"}`), Status: domain.MessageSent, ProviderID: "wamid.sm1", CreatedAt: t0}))(t)
+	for _, inTx := range []bool{false, true} {
+		move := func(project, id, status string) store.StatusMove {
+			t.Helper()
+			p := store.MessageStatusParams{ID: id, ProjectID: project, Status: status, Now: t0.Add(time.Minute)}
+			if !inTx {
+				return must(s.MessageStatusMove(ctx, p))(t)
+			}
+			var mv store.StatusMove
+			check(t, s.InTx(ctx, func(q store.Queries) error {
+				var err error
+				mv, err = q.MessageStatusMove(ctx, p)
+				return err
+			}))
+			return mv
+		}
+		want := func(got, want store.StatusMove, what string) {
+			t.Helper()
+			if got != want {
+				t.Fatalf("%s (in a transaction: %v) = %+v, want %+v", what, inTx, got, want)
+			}
+		}
+		next := domain.MessageDelivered
+		if inTx {
+			next = domain.MessageRead
+		}
+		want(move(p1, "sm1", next), store.StatusMove{Moved: true, Found: true}, "a status forward")
+		if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "sm1"}))(t); got.Status != next {
+			t.Fatalf("status after the move = %q, want %q", got.Status, next)
+		}
+		want(move(p1, "sm1", domain.MessageSent), store.StatusMove{Found: true}, "an older status")
+		want(move("", "sm1", next), store.StatusMove{Found: true}, "the same status, any project")
+		want(move(p1, "sm-none", next), store.StatusMove{}, "an unknown message")
+		want(move(p2, "sm1", domain.MessageRead), store.StatusMove{}, "another project's message")
+	}
+	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "sm1"}))(t); got.Status != domain.MessageRead {
+		t.Fatalf("status at the end = %q, want read", got.Status)
 	}
 }
 
