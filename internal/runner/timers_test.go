@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -450,5 +451,50 @@ func TestTimeoutReadAhead(t *testing.T) {
 	}
 	if got := hooks.count(); got != 1 {
 		t.Fatalf("timeout webhook called %d times, want 1: the stale copy of the replied session ran its timeout", got)
+	}
+}
+
+// TestFirstTraceInSessionRow: the sprint that creates a session keeps its
+// trace in the session's row, not in a trace row of its own; a later
+// sprint's trace is a row; the trace lists both, in order.
+func TestFirstTraceInSessionRow(t *testing.T) {
+	t.Parallel()
+	var db *sql.DB
+	e := newEnvOn(t, false, func(o store.OpenOptions) store.Store {
+		s := testdb.OpenSQLite(t, o)
+		db = s.DB()
+		return s
+	})
+	e.publish("Late", lateFlow)
+	to := addr()
+	c := e.receive(to, "hi").ContactID
+	e.process(c)
+	count := func() (inRow, rows int) {
+		t.Helper()
+		if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM flow_sessions WHERE contact_id = ? AND trace IS NOT NULL),
+			(SELECT COUNT(*) FROM session_traces t JOIN flow_sessions s ON s.id = t.session_id WHERE s.contact_id = ?)`, c, c).Scan(&inRow, &rows); err != nil {
+			t.Fatal(err)
+		}
+		return inRow, rows
+	}
+	if inRow, rows := count(); inRow != 1 || rows != 0 {
+		t.Fatalf("after the first sprint: %d sessions with their trace in the row, %d trace rows; want 1 and 0", inRow, rows)
+	}
+	e.receive(to, "Book")
+	e.process(c)
+	if inRow, rows := count(); inRow != 1 || rows != 1 {
+		t.Fatalf("after the reply: %d sessions with their trace in the row, %d trace rows; want 1 and 1", inRow, rows)
+	}
+	s := e.session(c)
+	tr, err := e.st.TraceList(context.Background(), store.Ref{ProjectID: e.project.ID, ID: s.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, ev := range tr {
+		kinds = append(kinds, ev.Kind+":"+ev.NodeID)
+	}
+	if len(tr) < 4 || tr[0].NodeID != "start" || tr[len(tr)-1].Kind != "session_ended" {
+		t.Fatalf("trace = %q, want the first sprint's from start, then the reply's to the end", kinds)
 	}
 }

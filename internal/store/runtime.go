@@ -115,7 +115,10 @@ type Runtime interface {
 	ContactEventsAppendNew(ctx context.Context, events []domain.ContactEvent) ([]domain.ContactEvent, error)
 	ContactEventGet(ctx context.Context, p ContactEventGetParams) (domain.ContactEvent, error)
 
-	SessionCreate(ctx context.Context, s domain.FlowSession) error
+	// SessionCreate stores a new session, with the packed trace of the
+	// sprint that created it, if any, in its row (TraceList lists it
+	// first).
+	SessionCreate(ctx context.Context, p SessionCreateParams) error
 	SessionGet(ctx context.Context, r Ref) (domain.FlowSession, error)
 	// SessionLive is the contact's active or waiting (non-simulated) session.
 	SessionLive(ctx context.Context, contactID string) (domain.FlowSession, error)
@@ -528,6 +531,13 @@ type SessionListParams struct {
 	Status    string
 	Simulated bool
 	Page      Page
+}
+
+// SessionCreateParams are a new session and the trace of the sprint that
+// created it (packed, tracepack; nil for none).
+type SessionCreateParams struct {
+	Session domain.FlowSession
+	Trace   []byte
 }
 
 // StatusMove is what a status did to the message it names.

@@ -270,8 +270,16 @@ func (h *Handler) applyRun(ctx context.Context, q store.Queries, p *runPlan) err
 			return err
 		}
 	}
+	trace := p.trace
 	if p.create {
-		if err := q.SessionCreate(ctx, rec); err != nil {
+		// The creating sprint's trace goes in the session's row (its
+		// events then read as of the session's creation, when the engine
+		// ran them, rather than of this commit).
+		var first []byte
+		if len(trace) > 0 && trace[0].SessionID == rec.ID {
+			first, trace = trace[0].Packed, trace[1:]
+		}
+		if err := q.SessionCreate(ctx, store.SessionCreateParams{Session: rec, Trace: first}); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return ErrRace
 			}
@@ -284,8 +292,8 @@ func (h *Handler) applyRun(ctx context.Context, q store.Queries, p *runPlan) err
 		return err
 	}
 	q.AfterCommit(func() { h.touched(rec.ID) }) // a copy read ahead is stale now
-	if len(p.trace) > 0 {
-		if err := q.TraceAppendPacked(ctx, p.trace); err != nil {
+	if len(trace) > 0 {
+		if err := q.TraceAppendPacked(ctx, trace); err != nil {
 			return err
 		}
 	}

@@ -122,15 +122,21 @@ func (q *Queries) CampaignCallsScan(ctx context.Context, p store.CampaignCallsSc
 
 // CampaignTracesScan implements store.Queries.
 func (q *Queries) CampaignTracesScan(ctx context.Context, p store.CampaignTracesScanParams) error {
-	rows, err := q.r.Query(ctx, `SELECT t.session_id, t.events, t.packed
+	// Each session's first trace is its row's own (SessionCreate).
+	rows, err := q.r.Query(ctx, `SELECT s.id AS session_id, NULL AS events, s.trace AS packed, 0 AS seq
+		FROM campaign_recipients r JOIN flow_sessions s ON s.id = r.session_id
+		WHERE r.campaign_id = ? AND r.project_id = ? AND r.session_id <> '' AND s.trace IS NOT NULL
+		UNION ALL
+		SELECT t.session_id, t.events, t.packed, t.id
 		FROM campaign_recipients r JOIN session_traces t ON t.session_id = r.session_id
 		WHERE r.campaign_id = ? AND r.project_id = ? AND r.session_id <> ''
-		ORDER BY t.session_id, t.id`, p.CampaignID, p.ProjectID)
+		ORDER BY 1, 4`, p.CampaignID, p.ProjectID, p.CampaignID, p.ProjectID)
 	err = scanEach(rows, err, func(r Rows) error {
 		var t store.CampaignTrace
-		var events string
+		var events *string
 		var packed []byte
-		if err := r.Scan(&t.SessionID, &events, &packed); err != nil {
+		var seq int64
+		if err := r.Scan(&t.SessionID, &events, &packed, &seq); err != nil {
 			return err
 		}
 		var err error

@@ -1043,7 +1043,15 @@ func (q *Queries) SessionLiveWithFlow(ctx context.Context, contactID string) (st
 }
 
 // SessionCreate implements store.Queries.
-func (q *Queries) SessionCreate(ctx context.Context, s domain.FlowSession) error {
+func (q *Queries) SessionCreate(ctx context.Context, p store.SessionCreateParams) error {
+	s := p.Session
+	insert := `INSERT INTO flow_sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	args := []any{s.ID, s.ProjectID, s.ContactID, s.FlowID, s.Revision, s.ChannelID, s.Status, s.State, s.WaitSeq, s.WaitingFor, s.NodeID,
+		s.TimeoutAt, s.ExpiresAt, s.Version, s.Simulated, s.Draft, s.EndReason, s.CreatedAt, s.UpdatedAt, s.EndedAt}
+	if p.Trace != nil {
+		insert = `INSERT INTO flow_sessions (` + sessionCols + `, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		args = append(args, p.Trace)
+	}
 	// Held back for the next statement: its callers treat a conflict
 	// (another live session) as the whole transaction's race, which a
 	// held-back write's failure still is.
@@ -1052,9 +1060,7 @@ func (q *Queries) SessionCreate(ctx context.Context, s domain.FlowSession) error
 			return &domain.Error{Code: domain.CodeConflict, Message: "the contact is already in a flow", Err: err}
 		}
 		return q.translate(err, "creating session")
-	}, `INSERT INTO flow_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, s.ProjectID, s.ContactID, s.FlowID, s.Revision, s.ChannelID, s.Status, s.State, s.WaitSeq, s.WaitingFor, s.NodeID,
-		s.TimeoutAt, s.ExpiresAt, s.Version, s.Simulated, s.Draft, s.EndReason, s.CreatedAt, s.UpdatedAt, s.EndedAt)
+	}, insert, args...)
 }
 
 // SessionGet implements store.Queries.
@@ -1142,11 +1148,14 @@ func (q *Queries) TraceAppendPacked(ctx context.Context, rows []store.PackedTrac
 
 // traceEvents is the JSON array a trace row holds: packed, or in events
 // for rows from before packing.
-func traceEvents(events string, packed []byte) ([]byte, error) {
-	if packed != nil {
+func traceEvents(events *string, packed []byte) ([]byte, error) {
+	switch {
+	case packed != nil:
 		return tracepack.Unpack(packed)
+	case events == nil:
+		return nil, fmt.Errorf("a trace with neither packed nor plain events")
 	}
-	return []byte(events), nil
+	return []byte(*events), nil
 }
 
 // tracedEvent is an event in a trace row.
@@ -1160,13 +1169,19 @@ type tracedEvent struct {
 func (q *Queries) TraceList(ctx context.Context, r store.Ref) ([]domain.TraceEvent, error) {
 	projectID, sessionID := r.ProjectID, r.ID
 	// A trace's project is its session's.
-	rows, err := q.r.Query(ctx, `SELECT t.events, t.packed, t.created_at FROM session_traces t JOIN flow_sessions s ON s.id = t.session_id
-		WHERE s.project_id = ? AND t.session_id = ? ORDER BY t.id`, projectID, sessionID)
+	// The first is the session row's own (SessionCreate), then its rows.
+	rows, err := q.r.Query(ctx, `SELECT NULL AS events, s.trace AS packed, s.created_at, 0 AS seq FROM flow_sessions s
+		WHERE s.project_id = ? AND s.id = ? AND s.trace IS NOT NULL
+		UNION ALL
+		SELECT t.events, t.packed, t.created_at, t.id FROM session_traces t JOIN flow_sessions s ON s.id = t.session_id
+		WHERE s.project_id = ? AND t.session_id = ?
+		ORDER BY 4`, projectID, sessionID, projectID, sessionID)
 	batches, err := collect(rows, err, func(r Rows) ([]domain.TraceEvent, error) {
-		var events string
+		var events *string
 		var packed []byte
 		var at time.Time
-		if err := r.Scan(&events, &packed, &at); err != nil {
+		var seq int64
+		if err := r.Scan(&events, &packed, &at, &seq); err != nil {
 			return nil, err
 		}
 		raw, err := traceEvents(events, packed)

@@ -57,8 +57,8 @@ func SeedCampaignReport(t *testing.T, s store.Store) string {
 		case 4:
 			status = domain.SessionExpired
 		}
-		check(t, s.SessionCreate(ctx, domain.FlowSession{ID: sid, ProjectID: p1, ContactID: k, FlowID: "f1", Revision: 1, ChannelID: "ch", Status: status,
-			NodeID: node, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}))
+		check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: domain.FlowSession{ID: sid, ProjectID: p1, ContactID: k, FlowID: "f1", Revision: 1, ChannelID: "ch", Status: status,
+			NodeID: node, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}}))
 	}
 	tmpl := json.RawMessage(`{"type":"template","template":{"name":"welcome","language":"en"}}`)
 	msg := func(id, session, contact, dir, typ, status string, at time.Time, content json.RawMessage) {

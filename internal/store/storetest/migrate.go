@@ -63,10 +63,22 @@ func TraceMigration(t *testing.T, s store.Store, migrateTo func(version int64) e
 	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: "p1", Scheme: "whatsapp", Path: "351910000000", ChannelID: "ch", NewID: "k1", Now: t0})
 	check(t, err)
 	for _, id := range []string{"s1", "s2"} {
-		check(t, s.SessionCreate(ctx, domain.FlowSession{ID: id, ProjectID: "p1", ContactID: "k1", FlowID: "f1", Revision: 1, ChannelID: "ch",
-			Status: domain.SessionCompleted, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}))
+		check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: domain.FlowSession{ID: id, ProjectID: "p1", ContactID: "k1", FlowID: "f1", Revision: 1, ChannelID: "ch",
+			Status: domain.SessionCompleted, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}}))
 	}
-	check(t, migrateTo(49))
+	// From 00050 a session's first trace may be in its row, listed first.
+	check(t, migrateTo(50))
+	first := store.PackTrace([]domain.TraceEvent{{ProjectID: "p1", SessionID: "s3", Kind: "node_entered", NodeID: "start", Data: json.RawMessage(`{}`), CreatedAt: t0}})
+	check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: domain.FlowSession{ID: "s3", ProjectID: "p1", ContactID: "k1", FlowID: "f1", Revision: 1, ChannelID: "ch",
+		Status: domain.SessionCompleted, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}, Trace: first[0].Packed}))
+	check(t, s.TraceAppend(ctx, []domain.TraceEvent{{ProjectID: "p1", SessionID: "s3", Kind: "session_ended", NodeID: "end", Data: json.RawMessage(`{}`), CreatedAt: t0.Add(time.Second)}}))
+	if tr := must(s.TraceList(ctx, store.Ref{ProjectID: "p1", ID: "s3"}))(t); len(tr) != 2 || tr[0].Kind != "node_entered" || tr[0].ID != 1 || !tr[0].CreatedAt.Equal(t0) ||
+		tr[1].Kind != "session_ended" || tr[1].ID != 2 {
+		t.Fatalf("trace of a session whose first is in its row = %+v", tr)
+	}
+	if tr := must(s.TraceList(ctx, store.Ref{ProjectID: "p2", ID: "s3"}))(t); len(tr) != 0 {
+		t.Fatalf("another project read the session's first trace: %+v", tr)
+	}
 	check(t, s.TraceAppend(ctx, []domain.TraceEvent{{ProjectID: "p1", SessionID: "s1", Kind: "session_ended", NodeID: "end",
 		Data: json.RawMessage(`{"kind":"session_ended","status":"completed"}`), CreatedAt: t0.Add(2 * time.Second)}}))
 	tr := must(s.TraceList(ctx, store.Ref{ProjectID: "p1", ID: "s1"}))(t)

@@ -322,8 +322,8 @@ func testContactMerge(t *testing.T, s store.Store) {
 			Type: "text", Content: json.RawMessage(`{"text":"hi"}`), Status: domain.MessageReceived, CreatedAt: t0}))(t)
 	}
 	must(s.ContactEventAppend(ctx, domain.ContactEvent{ProjectID: p1, ContactID: "web", Kind: domain.EventMessage, MessageID: "mm2", CreatedAt: t0}))(t)
-	check(t, s.SessionCreate(ctx, domain.FlowSession{ID: "s-web", ProjectID: p1, ContactID: "web", FlowID: "f", Revision: 1, Status: domain.SessionWaiting, Version: 1, CreatedAt: t0, UpdatedAt: t0}))
-	check(t, s.SessionCreate(ctx, domain.FlowSession{ID: "s-other", ProjectID: p1, ContactID: "other", FlowID: "f", Revision: 1, Status: domain.SessionWaiting, Version: 1, CreatedAt: t0, UpdatedAt: t0}))
+	check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: domain.FlowSession{ID: "s-web", ProjectID: p1, ContactID: "web", FlowID: "f", Revision: 1, Status: domain.SessionWaiting, Version: 1, CreatedAt: t0, UpdatedAt: t0}}))
+	check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: domain.FlowSession{ID: "s-other", ProjectID: p1, ContactID: "other", FlowID: "f", Revision: 1, Status: domain.SessionWaiting, Version: 1, CreatedAt: t0, UpdatedAt: t0}}))
 
 	merge := func(project, into, from string) (domain.Contact, error) {
 		var out domain.Contact
@@ -452,13 +452,13 @@ func testContactEvents(t *testing.T, s store.Store) {
 	due := t0.Add(time.Hour)
 	sess := domain.FlowSession{ID: "ev-sim", ProjectID: p1, ContactID: "k1", FlowID: "ev-flow", Revision: 1, Status: domain.SessionWaiting, State: []byte{7},
 		WaitSeq: 2, WaitingFor: "reply", NodeID: "ask", TimeoutAt: &due, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, Simulated: true, CreatedAt: t0, UpdatedAt: t0}
-	check(t, s.SessionCreate(ctx, sess))
+	check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: sess}))
 	if in := must(s.ContactEventsNextWithContact(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: 1}))(t); in.Live != nil {
 		t.Fatalf("a simulated session read as the contact's live one: %+v", in.Live)
 	}
 	must(s.FlowCreate(ctx, newFlow("ev-flow", p1, "Events")))(t)
 	sess.ID, sess.Simulated = "ev-live", false
-	check(t, s.SessionCreate(ctx, sess))
+	check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: sess}))
 	if in := must(s.ContactEventsNextWithContact(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: 5}))(t); in.Live == nil || in.Live.Session.ID != "ev-live" || in.Live.Flow.ID != "ev-flow" {
 		t.Fatalf("live session with the events = %+v, want ev-live with its flow", in.Live)
 	}
@@ -486,14 +486,14 @@ func testSessions(t *testing.T, s store.Store) {
 	timeout := t0.Add(time.Hour)
 	sess := domain.FlowSession{ID: "s1", ProjectID: p1, ContactID: "k1", FlowID: "f1", Revision: 2, Status: domain.SessionWaiting, State: []byte{1, 2, 3, 0, 255},
 		WaitSeq: 1, WaitingFor: "button", NodeID: "ask", TimeoutAt: &timeout, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}
-	check(t, s.SessionCreate(ctx, sess))
+	check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: sess}))
 	second := sess
 	second.ID = "s2"
-	wantCode(t, s.SessionCreate(ctx, second), domain.CodeConflict) // one live session per contact
-	wantCode(t, s.InTx(ctx, func(q store.Queries) error { return q.SessionCreate(ctx, second) }), domain.CodeConflict)
+	wantCode(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: second}), domain.CodeConflict) // one live session per contact
+	wantCode(t, s.InTx(ctx, func(q store.Queries) error { return q.SessionCreate(ctx, store.SessionCreateParams{Session: second}) }), domain.CodeConflict)
 	sim := sess
 	sim.ID, sim.Simulated = "s3", true
-	check(t, s.SessionCreate(ctx, sim)) // simulated sessions do not count
+	check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: sim})) // simulated sessions do not count
 
 	live := must(s.SessionLive(ctx, "k1"))(t)
 	if live.ID != "s1" || string(live.State) != string([]byte{1, 2, 3, 0, 255}) || live.TimeoutAt == nil || live.Revision != 2 {
@@ -544,7 +544,7 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 	_, err = s.SessionLive(ctx, "k1")
 	wantCode(t, err, domain.CodeNotFound)
-	check(t, s.SessionCreate(ctx, second)) // the old one ended, so a new one may start
+	check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: second})) // the old one ended, so a new one may start
 
 	// The contact list marks and filters conversations waiting for a
 	// human: a live (not simulated) session waiting at a handoff.
@@ -559,10 +559,10 @@ func testSessions(t *testing.T, s store.Store) {
 	handoff := sess
 	handoff.ID, handoff.ContactID, handoff.WaitingFor, handoff.TimeoutAt = "s4", "k2", "handoff", nil
 	handoff.ExpiresAt = t0.Add(1000 * time.Hour) // out of the expiry checks below
-	check(t, s.SessionCreate(ctx, handoff))
+	check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: handoff}))
 	simHandoff := handoff
 	simHandoff.ID, simHandoff.ContactID, simHandoff.Simulated = "s5", "k1", true
-	check(t, s.SessionCreate(ctx, simHandoff))
+	check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: simHandoff}))
 	if w := waiting(); len(w) != 1 || w[0].ID != "k2" || !w[0].WaitingForHuman {
 		t.Fatalf("waiting for a human = %+v", w)
 	}
@@ -596,8 +596,8 @@ func testTrace(t *testing.T, s store.Store) {
 	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "351910000000", ChannelID: "ch", NewID: "k1", Now: t0})
 	check(t, err)
 	for _, id := range []string{"s1", "s2"} {
-		check(t, s.SessionCreate(ctx, domain.FlowSession{ID: id, ProjectID: p1, ContactID: "k1", FlowID: "f1", Revision: 1, ChannelID: "ch",
-			Status: domain.SessionCompleted, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}))
+		check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: domain.FlowSession{ID: id, ProjectID: p1, ContactID: "k1", FlowID: "f1", Revision: 1, ChannelID: "ch",
+			Status: domain.SessionCompleted, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}}))
 	}
 	if err := s.TraceAppend(ctx, []domain.TraceEvent{{ProjectID: p1, SessionID: "no-such-session", Kind: "node_entered", CreatedAt: t0}}); err == nil {
 		t.Fatal("a trace of no session was stored")

@@ -28,7 +28,7 @@ func testSessionTimers(t *testing.T, s store.Store) {
 		check(t, err)
 		sess := domain.FlowSession{ID: fmt.Sprintf("ts%d", i), ProjectID: p1, ContactID: k, FlowID: "f1", Revision: 1, Status: status,
 			WaitSeq: 3, WaitingFor: "reply", TimeoutAt: timeout, ExpiresAt: t0.Add(24 * time.Hour), Version: 1, Simulated: simulated, CreatedAt: t0, UpdatedAt: t0}
-		check(t, s.SessionCreate(ctx, sess))
+		check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: sess}))
 		return sess
 	}
 	at := func(d time.Duration) *time.Time { v := t0.Add(d); return &v }
@@ -232,7 +232,7 @@ func testSessionExpiries(t *testing.T, s store.Store) {
 		check(t, err)
 		sess := domain.FlowSession{ID: fmt.Sprintf("es%d", i), ProjectID: p1, ContactID: k, FlowID: "f1", Revision: 1, Status: status,
 			WaitSeq: 1, WaitingFor: "reply", ExpiresAt: t0.Add(expires), Version: 1, Simulated: simulated, CreatedAt: t0, UpdatedAt: t0}
-		check(t, s.SessionCreate(ctx, sess))
+		check(t, s.SessionCreate(ctx, store.SessionCreateParams{Session: sess}))
 		return sess
 	}
 	for i, d := range []time.Duration{3, 1, 2} {
