@@ -110,6 +110,9 @@ type options struct {
 	// statements, when positive on PostgreSQL, is how many statement texts
 	// to list per fired timeout, counted over the firing phase.
 	statements int
+	// vacuumEvery, on a PostgreSQL server whose autovacuum is off, is how
+	// often the harness vacuums the inbox itself, as autovacuum would.
+	vacuumEvery time.Duration
 }
 
 // parkedTimeout is how far ahead sessions are parked with -fire-rate: far
@@ -129,6 +132,7 @@ func main() {
 	flag.IntVar(&o.branches, "branches", 60, "wait nodes the flow splits the sessions over, one timeout each (the spread's steps)")
 	flag.Float64Var(&o.fireRate, "fire-rate", 0, "timeouts per second: park with timeouts 12 h ahead, then set them (a direct UPDATE) to fall due at this rate (0: each counts from its own start, -spread and -after)")
 	flag.IntVar(&o.statements, "statements", 0, "PostgreSQL: list this many statement texts, the most frequent first, counted per fired timeout over the firing phase")
+	flag.DurationVar(&o.vacuumEvery, "vacuum-every", time.Minute, "PostgreSQL with autovacuum off (as on this machine): VACUUM contact_events this often, as autovacuum would (its naptime's default; the inbox passes its threshold within seconds); 0: never, until the retention's end")
 	flag.StringVar(&o.series, "series", "", "write each session's timeout and end, in seconds after the first timeout, to this CSV file")
 	flag.DurationVar(&o.fireLead, "fire-lead", 0, "with -fire-rate, the first timeout falls due this long after the rewrite begins (0: 10 s plus 100 µs per session)")
 	flag.Parse()
@@ -229,6 +233,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer m.close()
+	if stop, err := m.autovacuum(ctx, o.vacuumEvery); err != nil {
+		return err
+	} else if stop != nil {
+		defer stop()
+	}
 
 	// 1. Contacts.
 	began := time.Now()
@@ -842,6 +851,47 @@ func (m *meter) waitEventsPurged(ctx context.Context, by time.Time) (int, error)
 			return 0, err
 		}
 	}
+}
+
+// autovacuum stands in for PostgreSQL's autovacuum where the server runs
+// none (this machine's): a production server, with PostgreSQL's defaults,
+// vacuums the inbox about once a minute (its naptime; the handled events
+// deleted after the retention pass its threshold within seconds), so the
+// emptied pages of its indexes are reused by the next events rather than
+// grow with every event ever queued. It vacuums contact_events every
+// `every` until stop; nil stop when the server's autovacuum is on, every
+// is 0, or the database is SQLite.
+func (m *meter) autovacuum(ctx context.Context, every time.Duration) (stop func(), err error) {
+	if m.pg == nil || every <= 0 {
+		return nil, nil
+	}
+	var on string
+	if err := m.pg.QueryRow(ctx, `SHOW autovacuum`).Scan(&on); err != nil {
+		return nil, fmt.Errorf("reading the server's autovacuum setting: %w", err)
+	}
+	if on == "on" {
+		fmt.Println("autovacuum:        on (the server's own)")
+		return nil, nil
+	}
+	fmt.Printf("autovacuum:        off on this server; the harness runs VACUUM contact_events every %s in its place (-vacuum-every)\n", every)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := m.pg.Exec(ctx, `VACUUM contact_events`); err != nil && ctx.Err() == nil {
+					fmt.Printf("                   vacuuming the inbox: %v\n", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // vacuumed says what waitEventsPurged did besides waiting.
