@@ -76,6 +76,25 @@ func holdWriter(t *testing.T, s *postgres.Store, wg *sync.WaitGroup) (release fu
 	return func() { close(ch) }
 }
 
+// oneBatch runs n calls of fn (fn(i) is call i's) in one batch, in order:
+// they queue while the store's one writer is held, then it is let go. It
+// returns each call's error.
+func oneBatch(t *testing.T, s *postgres.Store, n int, fn func(i int) func(store.Queries) error) []error {
+	t.Helper()
+	var wg sync.WaitGroup
+	release := holdWriter(t, s, &wg)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = s.InTx(context.Background(), fn(i)) })
+		// In order: the queue is the batch's order.
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	release()
+	wg.Wait()
+	return errs
+}
+
 // TestPipelineRoundTrips: held-back writes travel with the next statement
 // that needs an answer, or with the next call's savepoint, or with the last
 // call's release before the commit: one round trip each, not one per write.
@@ -217,16 +236,7 @@ func TestPipelineFailedWrite(t *testing.T) {
 			if tc.bad < 0 {
 				errs[0] = s.InTx(ctx, fn(-1))
 			} else {
-				var wg sync.WaitGroup
-				release := holdWriter(t, s, &wg)
-				for i := range calls {
-					wg.Go(func() { errs[i] = s.InTx(ctx, fn(i)) })
-					// In order: the queue is the batch's order.
-					time.Sleep(20 * time.Millisecond)
-				}
-				time.Sleep(100 * time.Millisecond)
-				release()
-				wg.Wait()
+				errs = oneBatch(t, s, calls, fn)
 			}
 			bad := max(tc.bad, 0)
 			if tc.swallow && (readErr == nil || !strings.Contains(readErr.Error(), "inserting the bad row")) {
@@ -278,27 +288,18 @@ func TestPipelineSwallowedRefusal(t *testing.T) {
 	setupPipeTable(t, s)
 	const calls, bad = 5, 2
 	var swallowed error
-	errs := make([]error, calls)
-	var wg sync.WaitGroup
-	release := holdWriter(t, s, &wg)
-	for i := range calls {
-		wg.Go(func() {
-			errs[i] = s.InTx(ctx, func(q store.Queries) error {
-				conn := groupcommit.Conn(q)
-				if _, err := conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i)); err != nil {
-					return err
-				}
-				if i == bad {
-					_, swallowed = conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES ('dup')`)
-				}
-				return nil
-			})
-		})
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(100 * time.Millisecond)
-	release()
-	wg.Wait()
+	errs := oneBatch(t, s, calls, func(i int) func(store.Queries) error {
+		return func(q store.Queries) error {
+			conn := groupcommit.Conn(q)
+			if _, err := conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i)); err != nil {
+				return err
+			}
+			if i == bad {
+				_, swallowed = conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES ('dup')`)
+			}
+			return nil
+		}
+	})
 	if swallowed == nil {
 		t.Fatal("the duplicate insert succeeded")
 	}
@@ -333,33 +334,24 @@ func TestPipelineLostTransaction(t *testing.T) {
 	s := openWriters(t, 1)
 	setupPipeTable(t, s)
 	var pid uint32
-	errs := make([]error, 3)
-	var wg sync.WaitGroup
-	release := holdWriter(t, s, &wg)
-	for i := range errs {
-		wg.Go(func() {
-			errs[i] = s.InTx(ctx, func(q store.Queries) error {
-				conn := groupcommit.Conn(q)
-				switch i {
-				case 0:
-					if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
-						return err
-					}
-				case 1:
-					var ok bool
-					if err := s.Pool().QueryRow(ctx, `SELECT pg_terminate_backend($1, 5000)`, pid).Scan(&ok); err != nil || !ok {
-						return fmt.Errorf("killing the batch's connection: %v %v", ok, err)
-					}
+	errs := oneBatch(t, s, 3, func(i int) func(store.Queries) error {
+		return func(q store.Queries) error {
+			conn := groupcommit.Conn(q)
+			switch i {
+			case 0:
+				if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+					return err
 				}
-				_, err := conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i))
-				return err
-			})
-		})
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(100 * time.Millisecond)
-	release()
-	wg.Wait()
+			case 1:
+				var ok bool
+				if err := s.Pool().QueryRow(ctx, `SELECT pg_terminate_backend($1, 5000)`, pid).Scan(&ok); err != nil || !ok {
+					return fmt.Errorf("killing the batch's connection: %v %v", ok, err)
+				}
+			}
+			_, err := conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i))
+			return err
+		}
+	})
 	rows := pipeRows(t, s)
 	for i, err := range errs[:2] {
 		if err == nil || rows[fmt.Sprintf("k%d", i)] {
@@ -384,24 +376,15 @@ func TestPipelineFailsBeforeSending(t *testing.T) {
 	s := openWriters(t, 1)
 	setupPipeTable(t, s)
 	refused := errors.New("refused before any statement")
-	errs := make([]error, 3)
-	var wg sync.WaitGroup
-	release := holdWriter(t, s, &wg)
-	for i := range errs {
-		wg.Go(func() {
-			errs[i] = s.InTx(ctx, func(q store.Queries) error {
-				if i == 1 {
-					return refused
-				}
-				_, err := groupcommit.Conn(q).Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i))
-				return err
-			})
-		})
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(100 * time.Millisecond)
-	release()
-	wg.Wait()
+	errs := oneBatch(t, s, 3, func(i int) func(store.Queries) error {
+		return func(q store.Queries) error {
+			if i == 1 {
+				return refused
+			}
+			_, err := groupcommit.Conn(q).Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i))
+			return err
+		}
+	})
 	rows := pipeRows(t, s)
 	if !errors.Is(errs[1], refused) {
 		t.Errorf("the failing call: %v, want its own error", errs[1])

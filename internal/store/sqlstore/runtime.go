@@ -993,42 +993,42 @@ func scanSessionFlow(scan func(dest ...any) error) (store.SessionFlow, error) {
 func sessionFlowDest(orEmpty bool) ([]any, *store.SessionFlow, func()) {
 	out := &store.SessionFlow{}
 	sd, sFinish := sessionDest(&out.Session)
-	var expires, sCreated, sUpdated *time.Time // NULL without a session
+	sTimes := func() {}
 	if orEmpty {
-		for i, d := range sd {
-			switch d {
-			case &out.Session.ExpiresAt:
-				sd[i] = &expires
-			case &out.Session.CreatedAt:
-				sd[i] = &sCreated
-			case &out.Session.UpdatedAt:
-				sd[i] = &sUpdated
-			}
-		}
+		sTimes = nullableTimes(sd, &out.Session.ExpiresAt, &out.Session.CreatedAt, &out.Session.UpdatedAt)
 	}
 	fd, fFinish := flowDest(&out.Flow)
-	var created, updated *time.Time // NULL without a flow
-	for i, d := range fd {
-		switch d {
-		case &out.Flow.CreatedAt:
-			fd[i] = &created
-		case &out.Flow.UpdatedAt:
-			fd[i] = &updated
-		}
-	}
+	fTimes := nullableTimes(fd, &out.Flow.CreatedAt, &out.Flow.UpdatedAt)
 	return append(sd, fd...), out, func() {
-		if expires != nil && sCreated != nil && sUpdated != nil {
-			out.Session.ExpiresAt, out.Session.CreatedAt, out.Session.UpdatedAt = *expires, *sCreated, *sUpdated
-		}
-		if created != nil && updated != nil {
-			out.Flow.CreatedAt, out.Flow.UpdatedAt = *created, *updated
-		}
+		sTimes()
+		fTimes()
 		sFinish()
 		fFinish()
 		if out.Flow.ID == "" {
 			out.Flow = store.Flow{} // the flow is gone
 		}
 		out.Flow.Draft = nil
+	}
+}
+
+// nullableTimes points dest's entries for fields at nullable stand-ins (a
+// left join's missing row reads as NULL) and returns what copies a
+// stand-in that was not NULL back to its field, after the scan.
+func nullableTimes(dest []any, fields ...*time.Time) func() {
+	held := make([]*time.Time, len(fields))
+	for i, d := range dest {
+		for j, f := range fields {
+			if d == f {
+				dest[i] = &held[j]
+			}
+		}
+	}
+	return func() {
+		for j, f := range fields {
+			if held[j] != nil {
+				*f = *held[j]
+			}
+		}
 	}
 }
 
