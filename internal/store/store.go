@@ -133,6 +133,29 @@ type Transactor interface {
 	InTx(ctx context.Context, fn func(q Queries) error) error
 }
 
+// replayKey marks a context with Replayable.
+type replayKey struct{}
+
+// Replayable marks ctx for InTx: fn may run more than once, and only the
+// work of its last run commits. A store may then run fn without a
+// savepoint of its own inside a shared transaction and, should anything
+// in that transaction fail, roll it back and run fn again (PostgreSQL's
+// group commit: six of an exchange's statements were savepoints). Mark
+// only an fn whose effects outside q are re-done by running it again:
+// results it sets are set again, counters it keeps are reset at its top,
+// and what it hands on goes through AfterCommit (a rolled-back run's hooks
+// are dropped). An fn that reads a stream, or sends anything anywhere, is
+// not replayable.
+func Replayable(ctx context.Context) context.Context {
+	return context.WithValue(ctx, replayKey{}, true)
+}
+
+// IsReplayable reports whether ctx was marked by Replayable.
+func IsReplayable(ctx context.Context) bool {
+	v, _ := ctx.Value(replayKey{}).(bool)
+	return v
+}
+
 // Queries are every repository method, usable on a Store or inside InTx.
 type Queries interface {
 	Accounts

@@ -49,7 +49,8 @@ func (box *Inbox) IngestWebhook(ctx context.Context, batches []channels.Batch) e
 		ready = append(ready, ib)
 	}
 	kept := 0
-	err := box.st.InTx(ctx, func(q store.Queries) error {
+	// Replayable: all it keeps outside the transaction is kept, reset here.
+	err := box.st.InTx(store.Replayable(ctx), func(q store.Queries) error {
 		kept = 0
 		for _, b := range ready {
 			res, err := b.Store(ctx, q)

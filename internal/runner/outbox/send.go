@@ -99,7 +99,8 @@ func (o *Outbox) recordAnswer(ctx context.Context, p store.MessageStatusParams, 
 	var err error
 	for i := range 3 {
 		applied := 0
-		err = o.st.InTx(ctx, func(q store.Queries) error {
+		// Replayable: applied is reset at the top.
+		err = o.st.InTx(store.Replayable(ctx), func(q store.Queries) error {
 			applied = 0
 			if p.ProviderID == "" {
 				return q.MessageRecordStatus(ctx, p)

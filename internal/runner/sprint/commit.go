@@ -43,7 +43,9 @@ func (h *Handler) commit(ctx context.Context, sp *sprint) error {
 	}
 	h.commitGate.RLock()
 	defer h.commitGate.RUnlock()
-	err := h.st.InTx(ctx, func(q store.Queries) error {
+	// Replayable: the writes are worked out above, and what the sprint
+	// hands on goes through AfterCommit.
+	err := h.st.InTx(store.Replayable(ctx), func(q store.Queries) error {
 		// On PostgreSQL concurrent sprints of one contact (other processes)
 		// are serialised by a row lock; SQLite's single writer already runs
 		// them one after the other, and the event's handled check below

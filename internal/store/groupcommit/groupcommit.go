@@ -10,6 +10,12 @@
 // commit, so nobody hears "done" for work that is not durable yet, and if
 // the commit fails every call of the batch gets that error.
 //
+// With Config.Optimistic, calls whose fn may run again (store.Replayable)
+// run without savepoints while every call of the transaction has: a
+// failure then rolls the whole transaction back and runs its calls again,
+// each in its savepoint, so the outcome is the one savepoints give, and
+// the usual batch, where nothing fails, saves a statement or two a call.
+//
 // There is no waiting for a batch to fill: a writer takes every call queued
 // when it is free (after letting runnable goroutines queue theirs, see
 // Config.YieldBelow), so an idle system commits each call on its own, and
@@ -102,6 +108,12 @@ type Config struct {
 	// OnBegin runs in the writer when a transaction began, with the number
 	// of calls left in the batch (tests).
 	OnBegin func(tx Tx, n int)
+	// Optimistic runs replayable calls (store.Replayable) without
+	// savepoints while all of a transaction's calls are replayable; a
+	// failure rolls it back and runs them again with savepoints
+	// (PostgreSQL, where a savepoint's statements cost the server and
+	// this process as much as a small write).
+	Optimistic bool
 }
 
 // The savepoint each call runs in. Its name differs from River's
@@ -137,6 +149,13 @@ type call struct {
 	after []func()
 	// single: fn runs one statement (a store's own writes).
 	single bool
+	// replay: fn may run again (store.Replayable), so it may run without
+	// a savepoint (Config.Optimistic).
+	replay bool
+	// bare: fn is running, or ran, without a savepoint.
+	bare bool
+	// again: taken already, its work rolled back; it runs once more.
+	again bool
 }
 
 // outcome is what the caller does: return err, or re-raise fn's panic or
@@ -208,7 +227,7 @@ func (g *Committer) do(ctx context.Context, fn func(store.Queries) error, single
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c := &call{ctx: ctx, fn: fn, done: make(chan outcome, 1), single: single}
+	c := &call{ctx: ctx, fn: fn, done: make(chan outcome, 1), single: single, replay: g.cfg.Optimistic && store.IsReplayable(ctx)}
 	if err := g.submit(ctx, c); err != nil {
 		return err
 	}
@@ -302,6 +321,12 @@ type batch struct {
 	open bool
 	// last is the call whose savepoint is open.
 	last *call
+	// bare: every call in the transaction so far ran without a savepoint
+	// (Config.Optimistic); a failure rolls it back and replays them.
+	bare bool
+	// replayed: a bare transaction of this batch failed, so the rest of
+	// the batch uses savepoints and no call runs a third time.
+	replayed bool
 }
 
 // pipeline is b's connection as a Pipeline, or nil.
@@ -379,7 +404,9 @@ func (g *Committer) process(b *batch) {
 	for b.next < len(b.calls) {
 		c := b.calls[b.next]
 		b.next++
-		if !c.state.CompareAndSwap(callQueued, callTaken) {
+		if c.again {
+			c.again = false
+		} else if !c.state.CompareAndSwap(callQueued, callTaken) {
 			continue
 		}
 		if err := c.ctx.Err(); err != nil {
@@ -401,6 +428,16 @@ func (g *Committer) process(b *batch) {
 			g.calls.Add(1)
 			g.settleOne(b, c, g.call(b, c))
 			continue
+		case b.bare && c.replay:
+			g.calls.Add(1)
+			c.bare = true
+			g.settleBare(b, c, g.call(b, c))
+			c.bare = false
+			continue
+		case b.bare && !g.leaveBare(b, c):
+			// The bare calls' writes failed: they run again, and c
+			// after them.
+			continue
 		}
 		if err := g.savepoint(b); err != nil {
 			// Only a transaction the database already ended fails here
@@ -420,10 +457,73 @@ func (g *Committer) process(b *batch) {
 				continue
 			}
 		}
+		// A call run in its savepoint may not run again: the calls after
+		// it in this transaction get savepoints too.
+		b.bare = false
 		g.calls.Add(1)
 		g.settle(b, c, g.call(b, c))
 	}
-	g.finish(b)
+	if !g.finish(b) {
+		g.process(b)
+	}
+}
+
+// leaveBare ends b's bare run before a call that must not run twice:
+// savepoints from here on. The bare calls' held-back writes are sent
+// first, so that a failed one is theirs. It reports false when one
+// failed: the transaction was rolled back and the bare calls queued
+// again, with next (taken, not run yet; nil: none) after them.
+func (g *Committer) leaveBare(b *batch, next *call) bool {
+	b.bare = false
+	if p := b.pipeline(); p != nil && p.Pending() {
+		if err := p.Flush(context.Background()); err != nil {
+			g.replay(b, next)
+			return false
+		}
+	}
+	return true
+}
+
+// settleBare ends c, run without a savepoint: kept for the commit when fn
+// succeeded. Otherwise fn's work cannot be undone alone (and the failure
+// may be a write the call before held back), so the transaction is rolled
+// back and its calls run again, c with them, each in its savepoint, which
+// tell whose failure it was. A panic or runtime.Goexit is c's own: c is
+// answered with it and not run again.
+func (g *Committer) settleBare(b *batch, c *call, o outcome) {
+	if o = b.heldBack(o); o.ok() {
+		b.ok = append(b.ok, c)
+		return
+	}
+	if o.panicked || o.goexit {
+		g.replay(b, nil)
+		c.after = nil
+		c.answer(o)
+		return
+	}
+	g.replay(b, c)
+}
+
+// replay rolls back b's bare transaction and queues the calls that ran in
+// it to run again, in their order and then cur (the call that was
+// running, b.calls[b.next-1]; nil: none), in a new transaction with
+// savepoints.
+func (g *Committer) replay(b *batch, cur *call) {
+	_ = b.tx.Rollback()
+	ran := b.ok
+	b.tx, b.ok, b.open, b.last, b.bare = nil, nil, false, nil, false
+	b.replayed = true
+	if cur != nil {
+		b.next--
+		cur.after, cur.again = nil, true
+	}
+	rest := b.calls[b.next:]
+	calls := make([]*call, 0, len(ran)+len(rest))
+	for _, c := range ran {
+		c.after, c.again = nil, true
+		calls = append(calls, c)
+	}
+	b.calls, b.next = append(calls, rest...), 0
 }
 
 // savepoint starts the next call's savepoint, releasing the last call's
@@ -518,6 +618,7 @@ func (g *Committer) begin(b *batch) error {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
 	g.batches.Add(1)
+	b.bare = g.cfg.Optimistic && !b.solo && !b.replayed
 	if g.cfg.OnBegin != nil {
 		g.cfg.OnBegin(tx, len(b.calls)-b.next+1)
 	}
@@ -542,6 +643,9 @@ func (g *Committer) call(b *batch, c *call) (o outcome) {
 		switch {
 		case b.solo:
 			g.settleSolo(b, c, outcome{goexit: true})
+		case c.bare:
+			c.bare = false
+			g.settleBare(b, c, outcome{goexit: true})
 		case c.single && g.cfg.SingleKeepsTx != nil:
 			g.settleOne(b, c, outcome{goexit: true})
 		default:
@@ -628,15 +732,20 @@ func (g *Committer) abort(b *batch, cause error) {
 	b.tx, b.ok, b.open, b.last = nil, nil, false, nil
 }
 
-// finish commits b and answers the calls whose fn succeeded.
-func (g *Committer) finish(b *batch) {
+// finish commits b and answers the calls whose fn succeeded. It reports
+// false when a bare transaction's last writes failed instead: its calls
+// are queued again, for process to run.
+func (g *Committer) finish(b *batch) bool {
 	if b.tx == nil {
-		return
+		return true
 	}
 	if len(b.ok) == 0 {
 		_ = b.tx.Rollback()
-		b.tx, b.open, b.last = nil, false, nil
-		return
+		b.tx, b.open, b.last, b.bare = nil, false, nil, false
+		return true
+	}
+	if b.bare && !g.leaveBare(b, nil) {
+		return false
 	}
 	if p := b.pipeline(); p != nil && p.Pending() {
 		// The last call's held-back writes are sent (with its savepoint's
@@ -659,16 +768,16 @@ func (g *Committer) finish(b *batch) {
 					c.answer(outcome{err: err})
 				}
 				b.tx, b.ok, b.last = nil, nil, nil
-				return
+				return true
 			case !g.failLast(b):
 				g.abort(b, err)
-				return
+				return true
 			}
 			// The savepoint was rolled back and released.
 			if len(b.ok) == 0 {
 				_ = b.tx.Rollback()
 				b.tx, b.last = nil, nil
-				return
+				return true
 			}
 		}
 	}
@@ -681,6 +790,7 @@ func (g *Committer) finish(b *batch) {
 		c.answer(outcome{err: err})
 	}
 	b.tx, b.ok, b.open, b.last = nil, nil, false, nil
+	return true
 }
 
 // callQueries are the Queries one call's fn gets: the batch's, but with its

@@ -34,7 +34,10 @@ func newGroupCommit(s *Store, writers int) *groupcommit.Committer {
 		MaxBatch: maxBatch,
 		Chain:    true,
 		// SingleKeepsTx stays nil: any failed statement aborts a
-		// PostgreSQL transaction, so every call needs its savepoint.
+		// PostgreSQL transaction, so every call needs its savepoint —
+		// or, replayable (store.Replayable), none, the transaction run
+		// again with savepoints should one fail.
+		Optimistic: true,
 	})
 }
 
