@@ -269,6 +269,11 @@ type ContactEventDoneParams struct {
 	Seq    int64
 	Result string
 	Now    time.Time
+	// Lock, when set, first locks the event's contact's row until the
+	// transaction ends (ContactLock), in the same statement where the
+	// database can. A contact that is gone is then a conflict, like an
+	// event handled already: its events went with it.
+	Lock *Ref
 }
 
 // ContactEventRetryParams make a failed event due again.
@@ -502,8 +507,9 @@ type UpToResult struct {
 	Queued int
 }
 
-// ReceiptLockParams name what ReceiptLock serialises: a provider ID, or
-// (ProviderID empty) a recipient's watermark receipts, on a channel.
+// ReceiptLockParams name what ReceiptLock serialises on a channel: a
+// provider ID, a recipient's watermark receipts, or both (in one
+// statement, the provider ID's lock first).
 type ReceiptLockParams struct {
 	ChannelID  string
 	ProviderID string

@@ -105,13 +105,8 @@ func (o *Outbox) recordAnswer(ctx context.Context, p store.MessageStatusParams, 
 			if p.ProviderID == "" {
 				return q.MessageRecordStatus(ctx, p)
 			}
-			if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: channelID, ProviderID: p.ProviderID}); err != nil {
+			if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: channelID, ProviderID: p.ProviderID, Recipient: recipient}); err != nil {
 				return err
-			}
-			if recipient != "" {
-				if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: channelID, Recipient: recipient}); err != nil {
-					return err
-				}
 			}
 			// Sent with the take below, after the locks.
 			if err := q.MessageRecordStatus(ctx, p); err != nil {

@@ -116,7 +116,7 @@ func Dialect() sqlstore.Dialect {
 		IsUniqueViolation:     is("23505"),
 		IsForeignKeyViolation: is("23503"),
 		ForUpdate:             " FOR UPDATE",
-		LockKey:               "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+		LockKey:               "pg_advisory_xact_lock(hashtextextended(?, 0))",
 		EnsureInOneStatement:  true,
 		UpdateInWith:          true,
 	}

@@ -48,9 +48,10 @@ type Dialect struct {
 	// ForUpdate is appended to a SELECT to lock its rows until the
 	// transaction ends; empty where the database serialises writers anyway.
 	ForUpdate string
-	// LockKey is a statement taking a transaction-scoped lock on the string
-	// argument, to serialise find-or-create of one key; empty where writers
-	// are serialised anyway.
+	// LockKey is an expression taking a transaction-scoped lock on the
+	// string argument, to serialise find-or-create of one key; empty where
+	// writers are serialised anyway. Several go in one SELECT, taken left
+	// to right.
 	LockKey string
 	// EnsureInOneStatement says a contact's address is found or made in
 	// one statement (data-modifying WITH queries, and INSERT … ON CONFLICT

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -151,7 +152,7 @@ func (q *Queries) ContactEnsure(ctx context.Context, p store.ContactEnsureParams
 	if q.d.LockKey != "" {
 		// Two first messages from one address at once must make one
 		// contact. Held back: it goes with the lookup below, in order.
-		if err := q.execLater(ctx, "locking contact address", q.d.LockKey, "contact:"+p.ProjectID+":"+p.Scheme+":"+p.Path); err != nil {
+		if err := q.execLater(ctx, "locking contact address", "SELECT "+q.d.LockKey, "contact:"+p.ProjectID+":"+p.Scheme+":"+p.Path); err != nil {
 			return domain.Contact{}, false, err
 		}
 	}
@@ -557,6 +558,16 @@ func alreadyReceived(m domain.Message) error {
 	return &domain.Error{Code: domain.CodeConflict, Message: "message " + m.ProviderID + " was already received"}
 }
 
+// messageInsertSQL stores a message.
+const messageInsertSQL = `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
+			provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at, due_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// messageReceiveSQL stores a message with a provider ID unless the channel
+// delivered it before.
+const messageReceiveSQL = messageInsertSQL + `
+		ON CONFLICT (channel_id, direction, provider_id) WHERE provider_id IS NOT NULL DO NOTHING`
+
 // messageInsert is the statement storing m, its arguments, and m as a read
 // would give it back.
 func messageInsert(m domain.Message) (string, []any, domain.Message) {
@@ -574,11 +585,13 @@ func messageInsert(m domain.Message) (string, []any, domain.Message) {
 	}
 	// A channel's re-delivery of a message is not an error of the
 	// statement (which on PostgreSQL would abort the transaction): nothing
-	// is inserted.
-	const insert = `INSERT INTO messages (id, project_id, contact_id, channel_id, session_id, direction, type, content, status, status_rank,
-			provider_id, error_code, error_reason, priority, created_at, updated_at, sent_at, due_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (channel_id, direction, provider_id) WHERE provider_id IS NOT NULL DO NOTHING`
+	// is inserted. Without a provider ID there is nothing to re-deliver,
+	// and no conflict clause (PostgreSQL's speculative insertion writes a
+	// second WAL record for every row it inserts).
+	insert := messageInsertSQL
+	if m.ProviderID != "" {
+		insert = messageReceiveSQL
+	}
 	args := []any{m.ID, m.ProjectID, m.ContactID, m.ChannelID, m.SessionID, m.Direction, m.Type, jsonOrEmpty(m.Content), m.Status, domain.StatusRank(m.Status),
 		nullIfEmpty(m.ProviderID), m.ErrorCode, m.ErrorReason, m.Priority, m.CreatedAt, m.CreatedAt, m.SentAt, due}
 	out := m
@@ -891,10 +904,32 @@ func (q *Queries) ContactEventGet(ctx context.Context, p store.ContactEventGetPa
 // ContactEventDone implements store.Queries.
 func (q *Queries) ContactEventDone(ctx context.Context, p store.ContactEventDoneParams) error {
 	seq, result, now := p.Seq, p.Result, p.Now
+	conflict := func() error { return domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq) }
+	const done = `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`
+	if l := p.Lock; l != nil {
+		if _, ok := q.w.(Deferrer); ok && q.d.Name == "postgres" {
+			// One statement, not two: the lock is taken before the
+			// event's row is changed (the EXISTS gates the update), and
+			// an event another sprint handled meanwhile is read again
+			// once the lock is held (PostgreSQL re-checks an updated
+			// row's conditions), so it is a conflict as before.
+			conflict := func() error {
+				return domain.Errorf(domain.CodeConflict, "contact event %d was already handled, or its contact %s is gone", seq, l.ID)
+			}
+			return q.execOneLater(ctx, conflict, "marking contact event handled",
+				`WITH locked AS (SELECT id FROM contacts WHERE project_id = ? AND id = ?`+q.d.ForUpdate+`) `+
+					done+` AND EXISTS (SELECT 1 FROM locked)`, l.ProjectID, l.ID, now, result, seq)
+		}
+		if err := q.ContactLock(ctx, *l); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w (its contact is gone)", conflict())
+			}
+			return err
+		}
+	}
 	// Held back where it can be: its caller (a sprint's commit) fails the
 	// whole transaction on the conflict, wherever it shows.
-	return q.execOneLater(ctx, func() error { return domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq) },
-		"marking contact event handled", `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`, now, result, seq)
+	return q.execOneLater(ctx, conflict, "marking contact event handled", done, now, result, seq)
 }
 
 const sessionCols = `id, project_id, contact_id, flow_id, revision, channel_id, status, state, wait_seq, waiting_for, node_id, timeout_at, expires_at, version, simulated, draft, end_reason, created_at, updated_at, ended_at`
@@ -1370,12 +1405,23 @@ func (q *Queries) ReceiptLock(ctx context.Context, p store.ReceiptLockParams) er
 	if q.d.LockKey == "" {
 		return nil
 	}
-	key := "receipt:" + p.ChannelID + ":id:" + p.ProviderID
-	if p.ProviderID == "" {
-		key = "receipt:" + p.ChannelID + ":to:" + p.Recipient
+	var keys []any
+	if p.ProviderID != "" {
+		keys = append(keys, "receipt:"+p.ChannelID+":id:"+p.ProviderID)
+	}
+	if p.Recipient != "" {
+		keys = append(keys, "receipt:"+p.ChannelID+":to:"+p.Recipient)
+	}
+	if len(keys) == 0 {
+		return errors.New("locking a receipt's key: the lock names neither a provider ID nor a recipient")
+	}
+	stmt := "SELECT " + q.d.LockKey
+	if len(keys) == 2 {
+		// The provider ID's first, as every other taker of both.
+		stmt += ", " + q.d.LockKey
 	}
 	// Held back: the lock goes with the statement it protects, in order.
-	return q.execLater(ctx, "locking a receipt's key", q.d.LockKey, key)
+	return q.execLater(ctx, "locking a receipt's keys", stmt, keys...)
 }
 
 // ReceiptHold implements store.Queries.
