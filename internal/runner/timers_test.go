@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -360,10 +361,13 @@ func (h *countingHTTP) count() int {
 	return h.calls
 }
 
-// countingReads is a store that counts the sprints' session reads.
+// countingReads is a store that counts the sprints' session reads and the
+// inbox passes' reads.
 type countingReads struct {
 	store.Store
 	reads atomic.Int64
+	// inboxReads are the inbox passes' reads of a contact's events.
+	inboxReads atomic.Int64
 }
 
 func (s *countingReads) SessionWithFlow(ctx context.Context, r store.Ref) (store.SessionFlow, error) {
@@ -374,6 +378,74 @@ func (s *countingReads) SessionWithFlow(ctx context.Context, r store.Ref) (store
 func (s *countingReads) SessionLiveWithFlow(ctx context.Context, contactID string) (store.SessionFlow, error) {
 	s.reads.Add(1)
 	return s.Store.SessionLiveWithFlow(ctx, contactID)
+}
+
+func (s *countingReads) ContactEventsNextWithContact(ctx context.Context, p store.ContactEventsNextParams) (store.ContactInbox, error) {
+	s.inboxReads.Add(1)
+	return s.Store.ContactEventsNextWithContact(ctx, p)
+}
+
+// TestInboxReadWithMessage: on PostgreSQL the transaction that queues a
+// message reads the contact's inbox with it, and the pass its commit asks
+// for reads none of its own (SQLite's pass reads it: no round trip to
+// save). Two messages queued before the pass each lack the other's event
+// as far as their reads know: neither read is used. A read gone stale (the
+// event handled meanwhile elsewhere) makes the sprint give way and the
+// pass read again, and nothing is said twice.
+func TestInboxReadWithMessage(t *testing.T) {
+	t.Parallel()
+	var st *countingReads
+	e := newEnvOn(t, false, func(o store.OpenOptions) store.Store {
+		st = &countingReads{Store: testdb.Open(t, o)}
+		return st
+	})
+	want := int64(1)
+	if os.Getenv(testdb.EnvVar) != "" {
+		want = 0
+	}
+	e.publish("Late", lateFlow)
+	to := addr()
+	c := e.receive(to, "hi").ContactID
+	before := st.inboxReads.Load()
+	e.process(c)
+	if got := st.inboxReads.Load() - before; got != want {
+		t.Errorf("the first message's pass read the inbox %d times, want %d", got, want)
+	}
+	e.receive(to, "Book")
+	before = st.inboxReads.Load()
+	e.process(c)
+	if got := st.inboxReads.Load() - before; got != want {
+		t.Errorf("the reply's pass read the inbox %d times, want %d", got, want)
+	}
+	e.receive(to, "hi")
+	e.receive(to, "Book")
+	before = st.inboxReads.Load()
+	e.process(c)
+	if got := st.inboxReads.Load() - before; got != 1 {
+		t.Errorf("two messages' pass read the inbox %d times, want 1", got)
+	}
+	stale := e.receive(to, "hi")
+	if err := st.ContactEventDone(context.Background(), store.ContactEventDoneParams{Seq: stale.Seq, Result: "handled elsewhere", Now: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e.process(c)
+	if got, want := texts(e.conversation(c), "out"), []string{"Pick one", "Booked", "Pick one", "Booked"}; !slices.Equal(got, want) {
+		t.Fatalf("bot said %q, want %q", got, want)
+	}
+	// An event queued without a read after a message's: the pass must not
+	// take the message's read, which does not know the later event.
+	e.receive(to, "hi")
+	if err := e.st.InTx(context.Background(), func(q store.Queries) error {
+		_, err := e.r.Inbox.Queue(context.Background(), q, domain.ContactEvent{ProjectID: e.project.ID, ContactID: c, Kind: domain.EventTimer,
+			DedupeKey: "timer:none:1", Payload: sprint.Payload{SessionID: "none", Seq: 1}.Raw()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.process(c)
+	if left, err := st.ContactEventsNext(context.Background(), store.ContactEventsNextParams{ContactID: c, Limit: 5}); err != nil || len(left) != 0 {
+		t.Fatalf("events left after the pass: %+v, %v", left, err)
+	}
 }
 
 // TestMessageReadsSessionWithInbox: a message's sprint takes the contact's

@@ -62,8 +62,10 @@ type Runtime interface {
 	// MessageReceive stores an inbound message and queues its inbox event
 	// (whose MessageID it sets) in one round trip where the database is
 	// across a network. A message the channel delivered before stores and
-	// queues nothing: ErrConflict.
-	MessageReceive(ctx context.Context, p MessageReceiveParams) (domain.Message, domain.ContactEvent, error)
+	// queues nothing: ErrConflict. With ReadInbox it also reads the
+	// contact's inbox as ContactEventsNextWithContact would, in the same
+	// round trip, where that saves one (PostgreSQL).
+	MessageReceive(ctx context.Context, p MessageReceiveParams) (Received, error)
 	MessageGet(ctx context.Context, r Ref) (domain.Message, error)
 	MessageGetByProviderID(ctx context.Context, p MessageGetByProviderIDParams) (domain.Message, error)
 	MessageList(ctx context.Context, p MessageListParams) (List[domain.Message], error)
@@ -558,6 +560,21 @@ type StatusMove struct {
 type MessageReceiveParams struct {
 	Message domain.Message
 	Event   domain.ContactEvent
+	// ReadInbox, when above zero, is the Limit of the contact's inbox
+	// read with the event (Received.Inbox).
+	ReadInbox int
+}
+
+// Received is what MessageReceive stored and, when asked, read.
+type Received struct {
+	Message domain.Message
+	Event   domain.ContactEvent
+	// Inbox is the contact's inbox read once the event was queued, in
+	// the same transaction (ReadInbox): ContactEventsNextWithContact's
+	// answer then. Nil where the store cannot read it in the same round
+	// trip (SQLite, whose reads cost no round trip; a transaction without
+	// a pipeline).
+	Inbox *ContactInbox
 }
 
 // SessionFlow is a session and the head of its flow (the flow's row without

@@ -82,14 +82,17 @@ func (box *Inbox) receive(ctx context.Context, q store.Queries, in Inbound, queu
 		Direction: domain.DirectionIn, Type: in.Type, Content: in.Content, Status: domain.MessageReceived, ProviderID: in.ProviderID, CreatedAt: in.At}
 	var m domain.Message
 	var ev domain.ContactEvent
+	var read *store.ContactInbox
 	if queue {
 		// The message and its event in one round trip.
 		pl := in.payload
 		if pl == nil {
 			pl = in.eventPayload()
 		}
-		m, ev, err = q.MessageReceive(ctx, store.MessageReceiveParams{Message: msg,
-			Event: box.stamped(domain.ContactEvent{ProjectID: in.ProjectID, ContactID: c.ID, Kind: domain.EventMessage, Payload: pl}, now)})
+		var r store.Received
+		r, err = q.MessageReceive(ctx, store.MessageReceiveParams{Message: msg,
+			Event: box.stamped(domain.ContactEvent{ProjectID: in.ProjectID, ContactID: c.ID, Kind: domain.EventMessage, Payload: pl}, now), ReadInbox: batch})
+		m, ev, read = r.Message, r.Event, r.Inbox
 	} else {
 		m, err = q.MessageCreate(ctx, msg)
 	}
@@ -103,7 +106,7 @@ func (box *Inbox) receive(ctx context.Context, q store.Queries, in Inbound, queu
 		return Receipt{}, err
 	}
 	if queue {
-		box.notify(q, ev)
+		box.notifyRead(q, ev, read)
 	}
 	return Receipt{MessageID: m.ID, ContactID: c.ID, Seq: ev.Seq}, nil
 }

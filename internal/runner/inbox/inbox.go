@@ -79,6 +79,10 @@ type Inbox struct {
 	passes [passStripes]sync.Mutex
 	// timers is the loop that fires due session timeouts (timers.go).
 	timers timers
+	// read are contacts' inboxes read in the transaction that queued
+	// their newest event (store.Received.Inbox), by contact ID, for the
+	// pass that event's commit asks for: it reads no inbox of its own.
+	read sync.Map
 }
 
 // passStripes is how many locks contacts' passes are spread over.
@@ -154,8 +158,26 @@ func (box *Inbox) Queue(ctx context.Context, q store.Queries, e domain.ContactEv
 
 // notify tells the dispatcher of e's contact once q's transaction commits.
 func (box *Inbox) notify(q store.Queries, e domain.ContactEvent) {
-	projectID, contactID := e.ProjectID, e.ContactID
-	q.AfterCommit(func() { box.disp.Notify(contactKey{projectID, contactID}, false) })
+	box.notifyRead(q, e, nil)
+}
+
+// notifyRead is notify handing the pass the inbox read with e, if any. A
+// read must not hide an event queued after it: another event's read
+// waiting already may lack e (their transactions overlapped), so neither
+// is kept, and an event queued without a read drops the one waiting; the
+// pass then reads the inbox itself.
+func (box *Inbox) notifyRead(q store.Queries, e domain.ContactEvent, in *store.ContactInbox) {
+	k := contactKey{e.ProjectID, e.ContactID}
+	q.AfterCommit(func() {
+		if in == nil {
+			box.read.Delete(k.contact)
+		} else if _, waiting := box.read.LoadOrStore(k.contact, in); waiting {
+			box.read.Delete(k.contact)
+		}
+		if !box.disp.Notify(k, false) && in != nil {
+			box.read.Delete(k.contact) // the poller's pass will read it
+		}
+	})
 }
 
 // stamped is e queued at now: due to other processes' pollers once this
@@ -212,10 +234,21 @@ func (box *Inbox) process(ctx context.Context, contactID string) error {
 	mu.Lock()
 	defer mu.Unlock()
 	deadline := time.Now().Add(processBudget)
+	// The inbox read where the newest event was queued serves the first
+	// read: as a read of our own, it may be out of date by the time it is
+	// used, and a sprint that finds so (an event handled already, a
+	// session moved on) reads again.
+	handed, _ := box.read.LoadAndDelete(contactID)
 	for {
-		in, err := box.st.ContactEventsNextWithContact(ctx, store.ContactEventsNextParams{ContactID: contactID, Limit: batch})
-		if err != nil {
-			return fmt.Errorf("reading the inbox of contact %s: %w", contactID, err)
+		var in store.ContactInbox
+		if r, ok := handed.(*store.ContactInbox); ok {
+			in, handed = *r, nil
+		} else {
+			var err error
+			in, err = box.st.ContactEventsNextWithContact(ctx, store.ContactEventsNextParams{ContactID: contactID, Limit: batch})
+			if err != nil {
+				return fmt.Errorf("reading the inbox of contact %s: %w", contactID, err)
+			}
 		}
 		evs := in.Events
 		raced := false
@@ -247,6 +280,9 @@ func (box *Inbox) poll(ctx context.Context, limit int) ([]dispatch.Item[contactK
 	now := box.c.Clock.Now()
 	return lease.PollDue(ctx, box.st, now, now.Add(box.c.Lease), limit, box.st.ContactEventsDue, store.Queries.ContactEventsClaim,
 		func(d store.DueRef) dispatch.Item[contactKey] {
+			// Due events found here may be newer than a read waiting for
+			// the contact's pass (another process queued them).
+			box.read.Delete(d.ID)
 			return dispatch.Item[contactKey]{Key: contactKey{d.ProjectID, d.ID}}
 		})
 }

@@ -248,6 +248,7 @@ func (box *Inbox) FireTimers(ctx context.Context, limit int) (int, error) {
 				if sf := read[e.DedupeKey]; sf != nil {
 					box.sprint.Ahead(mark, *sf)
 				}
+				box.read.Delete(e.ContactID) // it knows nothing of this event
 				box.disp.Notify(contactKey{e.ProjectID, e.ContactID}, false)
 			}
 		})

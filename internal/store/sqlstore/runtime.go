@@ -607,29 +607,64 @@ func messageInsert(m domain.Message) (string, []any, domain.Message) {
 // message row is there: a re-delivered message's insert did nothing, so
 // its event inserts no row either, and that answers "duplicate" without
 // waiting for the message's own answer.
-func (q *Queries) MessageReceive(ctx context.Context, p store.MessageReceiveParams) (domain.Message, domain.ContactEvent, error) {
+func (q *Queries) MessageReceive(ctx context.Context, p store.MessageReceiveParams) (store.Received, error) {
 	insert, args, m := messageInsert(p.Message)
 	if err := q.execLater(ctx, "storing message", insert, args...); err != nil {
-		return domain.Message{}, domain.ContactEvent{}, err
+		return store.Received{}, err
 	}
 	e := p.Event
 	e.MessageID = m.ID
 	if e.DueAt.IsZero() {
 		e.DueAt = e.CreatedAt
 	}
+	const queue = `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, due_at)
+		SELECT ?, ?, ?, m.id, ?, ?, ?, ? FROM messages m WHERE m.id = ?`
+	eargs := []any{e.ProjectID, e.ContactID, e.Kind, jsonOrEmpty(e.Payload), nullIfEmpty(e.DedupeKey), e.CreatedAt, e.DueAt, m.ID}
+	taken := func(err error) error {
+		if q.d.IsUniqueViolation(err) {
+			return &domain.Error{Code: domain.CodeConflict, Message: "event " + e.DedupeKey + " was already queued", Err: err}
+		}
+		return q.translate(err, "queueing the received message's event")
+	}
+	if _, ok := q.w.(Deferrer); ok && p.ReadInbox > 0 {
+		// The event's insert is held back too, and the inbox read after
+		// it answers for both: the new event is among the contact's
+		// pending ones, or the message was a re-delivery.
+		if err := q.execLaterWrap(ctx, taken, queue, eargs...); err != nil {
+			return store.Received{}, err
+		}
+		in, err := q.ContactEventsNextWithContact(ctx, store.ContactEventsNextParams{ContactID: e.ContactID, Limit: p.ReadInbox})
+		if err != nil {
+			return store.Received{}, err
+		}
+		for _, pending := range in.Events {
+			if pending.MessageID == m.ID {
+				return store.Received{Message: m, Event: pending, Inbox: &in}, nil
+			}
+		}
+		if len(in.Events) < p.ReadInbox {
+			return store.Received{}, alreadyReceived(m)
+		}
+		// More pending than read: the event's own row says.
+		var seq int64
+		err = q.w.QueryRow(ctx, `SELECT seq FROM contact_events WHERE contact_id = ? AND handled_at IS NULL AND message_id = ?`, e.ContactID, m.ID).Scan(&seq)
+		switch {
+		case err == ErrNoRows:
+			return store.Received{}, alreadyReceived(m)
+		case err != nil:
+			return store.Received{}, q.translate(err, "reading the received message's event")
+		}
+		return store.Received{Message: m, Event: appended(e, seq)}, nil
+	}
 	var seq int64
-	err := q.w.QueryRow(ctx, `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, due_at)
-		SELECT ?, ?, ?, m.id, ?, ?, ?, ? FROM messages m WHERE m.id = ? RETURNING seq`,
-		e.ProjectID, e.ContactID, e.Kind, jsonOrEmpty(e.Payload), nullIfEmpty(e.DedupeKey), e.CreatedAt, e.DueAt, m.ID).Scan(&seq)
+	err := q.w.QueryRow(ctx, queue+` RETURNING seq`, eargs...).Scan(&seq)
 	switch {
 	case err == ErrNoRows:
-		return domain.Message{}, domain.ContactEvent{}, alreadyReceived(m)
-	case err != nil && q.d.IsUniqueViolation(err):
-		return domain.Message{}, domain.ContactEvent{}, &domain.Error{Code: domain.CodeConflict, Message: "event " + e.DedupeKey + " was already queued", Err: err}
+		return store.Received{}, alreadyReceived(m)
 	case err != nil:
-		return domain.Message{}, domain.ContactEvent{}, q.translate(err, "queueing the received message's event")
+		return store.Received{}, taken(err)
 	}
-	return m, appended(e, seq), nil
+	return store.Received{Message: m, Event: appended(e, seq)}, nil
 }
 
 // MessageGet implements store.Queries.

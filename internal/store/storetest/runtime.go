@@ -102,38 +102,57 @@ func testContacts(t *testing.T, s store.Store) {
 
 // testMessageReceive: an inbound message and its event are stored
 // together, alone or in a transaction (where PostgreSQL holds the message's
-// insert back for the event's); a re-delivery stores and queues nothing.
+// insert back for the event's), with or without the contact's inbox read
+// in the same round trip; a re-delivery stores and queues nothing.
 func testMessageReceive(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p1, _ := runtimeProjects(t, s)
 	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "1", NewID: "k1", Now: t0})
 	check(t, err)
-	receive := func(inTx bool, id, provider string) (domain.Message, domain.ContactEvent, error) {
+	type way struct {
+		inTx bool
+		read int
+	}
+	receive := func(w way, id, provider string) (store.Received, error) {
 		t.Helper()
 		p := store.MessageReceiveParams{
 			Message: domain.Message{ID: id, ProjectID: p1, ContactID: "k1", ChannelID: "ch", Direction: domain.DirectionIn, Type: "text",
 				Content: json.RawMessage(`{"text":"hi"}`), Status: domain.MessageReceived, ProviderID: provider, CreatedAt: t0},
-			Event: domain.ContactEvent{ProjectID: p1, ContactID: "k1", Kind: domain.EventMessage, Payload: json.RawMessage(`{"n":1}`), CreatedAt: t0},
+			Event:     domain.ContactEvent{ProjectID: p1, ContactID: "k1", Kind: domain.EventMessage, Payload: json.RawMessage(`{"n":1}`), CreatedAt: t0},
+			ReadInbox: w.read,
 		}
-		if !inTx {
+		if !w.inTx {
 			return s.MessageReceive(ctx, p)
 		}
-		var m domain.Message
-		var e domain.ContactEvent
+		var r store.Received
 		err := s.InTx(ctx, func(q store.Queries) error {
 			var err error
-			m, e, err = q.MessageReceive(ctx, p)
+			r, err = q.MessageReceive(ctx, p)
 			return err
 		})
-		return m, e, err
+		return r, err
 	}
 	var seqs []int64
-	for i, inTx := range []bool{false, true} {
+	// The last two read the inbox with the event: enough of it, and less
+	// than the contact's pending events (the event is not among them).
+	ways := []way{{false, 0}, {true, 0}, {true, 10}, {true, 1}}
+	for i, w := range ways {
 		id, provider := fmt.Sprint("mr", i), fmt.Sprint("wamid.r", i)
-		m, e, err := receive(inTx, id, provider)
+		r, err := receive(w, id, provider)
 		check(t, err)
+		m, e := r.Message, r.Event
 		if m.ID != id || e.MessageID != id || e.Seq == 0 || e.Kind != domain.EventMessage {
-			t.Fatalf("received (in a transaction: %v): message %+v, event %+v", inTx, m, e)
+			t.Fatalf("received (%+v): message %+v, event %+v", w, m, e)
+		}
+		if r.Inbox != nil {
+			// As ContactEventsNextWithContact reads it once committed.
+			want := must(s.ContactEventsNextWithContact(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: w.read}))(t)
+			if !reflect.DeepEqual(*r.Inbox, want) {
+				t.Fatalf("inbox read with the event (%+v) = %+v; after the commit %+v", w, *r.Inbox, want)
+			}
+			if w.read > i && r.Inbox.Events[len(r.Inbox.Events)-1].Seq != e.Seq {
+				t.Fatalf("inbox read with the event (%+v) ends with %+v, want the event %d", w, r.Inbox.Events, e.Seq)
+			}
 		}
 		got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: id}))(t)
 		if got.ProviderID != provider {
@@ -147,15 +166,20 @@ func testMessageReceive(t *testing.T, s store.Store) {
 		jsonEqual(t, ev.Payload, json.RawMessage(`{"n":1}`))
 		seqs = append(seqs, e.Seq)
 		// The channel delivers it again: a new ID, the same provider ID.
-		_, _, err = receive(inTx, id+"-again", provider)
+		_, err = receive(w, id+"-again", provider)
 		wantCode(t, err, domain.CodeConflict)
 		if _, err := s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: id + "-again"}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("the re-delivered message was stored: %v", err)
 		}
 	}
 	evs := must(s.ContactEventsNext(ctx, store.ContactEventsNextParams{ContactID: "k1", Limit: 10}))(t)
-	if len(evs) != 2 || evs[0].Seq != seqs[0] || evs[1].Seq != seqs[1] {
-		t.Fatalf("queued events = %+v, want the two received messages' only", evs)
+	if len(evs) != len(ways) {
+		t.Fatalf("queued events = %+v, want the %d received messages' only", evs, len(ways))
+	}
+	for i := range evs {
+		if evs[i].Seq != seqs[i] {
+			t.Fatalf("queued events = %+v, want seqs %v", evs, seqs)
+		}
 	}
 }
 
