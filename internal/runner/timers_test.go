@@ -406,24 +406,20 @@ func TestInboxReadWithMessage(t *testing.T) {
 	e.publish("Late", lateFlow)
 	to := addr()
 	c := e.receive(to, "hi").ContactID
-	before := st.inboxReads.Load()
-	e.process(c)
-	if got := st.inboxReads.Load() - before; got != want {
-		t.Errorf("the first message's pass read the inbox %d times, want %d", got, want)
+	pass := func(what string, want int64) {
+		t.Helper()
+		before := st.inboxReads.Load()
+		e.process(c)
+		if got := st.inboxReads.Load() - before; got != want {
+			t.Errorf("%s: the pass read the inbox %d times, want %d", what, got, want)
+		}
 	}
+	pass("the first message", want)
 	e.receive(to, "Book")
-	before = st.inboxReads.Load()
-	e.process(c)
-	if got := st.inboxReads.Load() - before; got != want {
-		t.Errorf("the reply's pass read the inbox %d times, want %d", got, want)
-	}
+	pass("the reply", want)
 	e.receive(to, "hi")
 	e.receive(to, "Book")
-	before = st.inboxReads.Load()
-	e.process(c)
-	if got := st.inboxReads.Load() - before; got != 1 {
-		t.Errorf("two messages' pass read the inbox %d times, want 1", got)
-	}
+	pass("two messages", 1)
 	stale := e.receive(to, "hi")
 	if err := st.ContactEventDone(context.Background(), store.ContactEventDoneParams{Seq: stale.Seq, Result: "handled elsewhere", Now: e.clock.Now()}); err != nil {
 		t.Fatal(err)

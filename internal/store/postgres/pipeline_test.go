@@ -129,54 +129,73 @@ func TestPipelineRoundTrips(t *testing.T) {
 		}
 	})
 
-	t.Run("with the savepoints", func(t *testing.T) {
-		t.Parallel()
-		s := openWriters(t, 1)
-		setupPipeTable(t, s)
-		var wg sync.WaitGroup
-		release := holdWriter(t, s, &wg)
-		errs := make([]error, 2)
-		for i := range 2 {
-			wg.Go(func() {
-				errs[i] = s.InTx(ctx, func(q store.Queries) error {
-					_, d := deferrer(t, q)
-					for j := range 3 {
-						if err := d.ExecDeferred(ctx, nil, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("s%d-%d", i, j)); err != nil {
-							return err
+	// Two calls' held-back inserts. With savepoints: the holder's COMMIT;
+	// then BEGIN, the first call's SAVEPOINT and inserts with its RELEASE
+	// and the next SAVEPOINT, the second's inserts with its RELEASE,
+	// COMMIT. The first SAVEPOINT waits for the inserts: a savepoint in a
+	// transaction just begun cannot fail. One by one it was 11 round
+	// trips. Replayable (store.Replayable): no savepoint statement at
+	// all, the six inserts in one round trip before the COMMIT.
+	for _, tc := range []struct {
+		name       string
+		replay     bool
+		statements int64
+		roundTrips int64
+	}{
+		{"with the savepoints", false, 13, 5},
+		{"replayable, without savepoints", true, 9, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := openWriters(t, 1)
+			setupPipeTable(t, s)
+			callCtx := ctx
+			if tc.replay {
+				callCtx = store.Replayable(ctx)
+			}
+			var wg sync.WaitGroup
+			release := holdWriter(t, s, &wg)
+			errs := make([]error, 2)
+			for i := range 2 {
+				wg.Go(func() {
+					errs[i] = s.InTx(callCtx, func(q store.Queries) error {
+						_, d := deferrer(t, q)
+						for j := range 3 {
+							if err := d.ExecDeferred(ctx, nil, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("s%d-%d", i, j)); err != nil {
+								return err
+							}
 						}
-					}
-					return nil
+						return nil
+					})
 				})
-			})
-		}
-		time.Sleep(200 * time.Millisecond)
-		s.CountStatementTexts(true)
-		st0, rt0, _ := s.StatementStats()
-		release()
-		wg.Wait()
-		st1, rt1, _ := s.StatementStats()
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("call %d: %v", i, err)
 			}
-		}
-		// The holder's COMMIT; then BEGIN, the first call's SAVEPOINT
-		// and inserts with its RELEASE and the next SAVEPOINT, the
-		// second's inserts with its RELEASE, COMMIT. The first SAVEPOINT
-		// waits for the inserts: a savepoint in a transaction just begun
-		// cannot fail. One by one it was 11 round trips.
-		if st, rt := st1-st0, rt1-rt0; st != 13 || rt != 5 {
-			t.Errorf("%d statements in %d round trips, want 13 in 5", st, rt)
-		}
-		for _, c := range s.StatementTexts() {
-			if strings.HasPrefix(c.SQL, "INSERT INTO pipe_t") && (c.N != 6 || c.Batched != 6) {
-				t.Errorf("%d inserts, %d of them batched; want 6 and 6", c.N, c.Batched)
+			time.Sleep(200 * time.Millisecond)
+			s.CountStatementTexts(true)
+			st0, rt0, _ := s.StatementStats()
+			release()
+			wg.Wait()
+			st1, rt1, _ := s.StatementStats()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("call %d: %v", i, err)
+				}
 			}
-		}
-		if got := len(pipeRows(t, s)); got != 7 {
-			t.Errorf("%d rows, want 7", got)
-		}
-	})
+			if st, rt := st1-st0, rt1-rt0; st != tc.statements || rt != tc.roundTrips {
+				t.Errorf("%d statements in %d round trips, want %d in %d", st, rt, tc.statements, tc.roundTrips)
+			}
+			for _, c := range s.StatementTexts() {
+				if strings.HasPrefix(c.SQL, "INSERT INTO pipe_t") && (c.N != 6 || c.Batched != 6) {
+					t.Errorf("%d inserts, %d of them batched; want 6 and 6", c.N, c.Batched)
+				}
+				if tc.replay && strings.Contains(c.SQL, "parley_call") {
+					t.Errorf("%q sent %d times, want none", c.SQL, c.N)
+				}
+			}
+			if got := len(pipeRows(t, s)); got != 7 {
+				t.Errorf("%d rows, want 7", got)
+			}
+		})
+	}
 }
 
 // TestPipelineFailedWrite: a held-back write that fails fails the call that
