@@ -271,11 +271,6 @@ type ContactEventDoneParams struct {
 	Seq    int64
 	Result string
 	Now    time.Time
-	// Lock, when set, first locks the event's contact's row until the
-	// transaction ends (ContactLock), in the same statement where the
-	// database can. A contact that is gone is then a conflict, like an
-	// event handled already: its events went with it.
-	Lock *Ref
 }
 
 // ContactEventRetryParams make a failed event due again.

@@ -47,14 +47,16 @@ func (h *Handler) commit(ctx context.Context, sp *sprint) error {
 	// hands on goes through AfterCommit.
 	err := h.st.InTx(store.Replayable(ctx), func(q store.Queries) error {
 		// On PostgreSQL concurrent sprints of one contact (other processes)
-		// are serialised by a row lock, taken with the event's handled
-		// check; SQLite's single writer already runs them one after the
-		// other, and the check makes the loser give way.
-		done := store.ContactEventDoneParams{Seq: sp.ev.Seq, Result: sp.result, Now: now}
+		// are serialised by a row lock; SQLite's single writer already runs
+		// them one after the other, and the event's handled check below
+		// makes the loser give way. (Taking the lock in the handled check's
+		// statement measured slower: session 22.)
 		if h.lockContacts {
-			done.Lock = &store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.ev.ContactID}
+			if err := q.ContactLock(ctx, store.Ref{ProjectID: sp.ev.ProjectID, ID: sp.ev.ContactID}); err != nil {
+				return err
+			}
 		}
-		if err := q.ContactEventDone(ctx, done); err != nil {
+		if err := q.ContactEventDone(ctx, store.ContactEventDoneParams{Seq: sp.ev.Seq, Result: sp.result, Now: now}); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return ErrRace
 			}

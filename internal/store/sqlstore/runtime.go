@@ -939,32 +939,10 @@ func (q *Queries) ContactEventGet(ctx context.Context, p store.ContactEventGetPa
 // ContactEventDone implements store.Queries.
 func (q *Queries) ContactEventDone(ctx context.Context, p store.ContactEventDoneParams) error {
 	seq, result, now := p.Seq, p.Result, p.Now
-	conflict := func() error { return domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq) }
-	const done = `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`
-	if l := p.Lock; l != nil {
-		if _, ok := q.w.(Deferrer); ok && q.d.Name == "postgres" {
-			// One statement, not two: the lock is taken before the
-			// event's row is changed (the EXISTS gates the update), and
-			// an event another sprint handled meanwhile is read again
-			// once the lock is held (PostgreSQL re-checks an updated
-			// row's conditions), so it is a conflict as before.
-			conflict := func() error {
-				return domain.Errorf(domain.CodeConflict, "contact event %d was already handled, or its contact %s is gone", seq, l.ID)
-			}
-			return q.execOneLater(ctx, conflict, "marking contact event handled",
-				`WITH locked AS (SELECT id FROM contacts WHERE project_id = ? AND id = ?`+q.d.ForUpdate+`) `+
-					done+` AND EXISTS (SELECT 1 FROM locked)`, l.ProjectID, l.ID, now, result, seq)
-		}
-		if err := q.ContactLock(ctx, *l); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w (its contact is gone)", conflict())
-			}
-			return err
-		}
-	}
 	// Held back where it can be: its caller (a sprint's commit) fails the
 	// whole transaction on the conflict, wherever it shows.
-	return q.execOneLater(ctx, conflict, "marking contact event handled", done, now, result, seq)
+	return q.execOneLater(ctx, func() error { return domain.Errorf(domain.CodeConflict, "contact event %d was already handled", seq) },
+		"marking contact event handled", `UPDATE contact_events SET handled_at = ?, result = ? WHERE seq = ? AND handled_at IS NULL`, now, result, seq)
 }
 
 const sessionCols = `id, project_id, contact_id, flow_id, revision, channel_id, status, state, wait_seq, waiting_for, node_id, timeout_at, expires_at, version, simulated, draft, end_reason, created_at, updated_at, ended_at`
