@@ -28,6 +28,18 @@ func deferrer(t *testing.T, q store.Queries) (sqlstore.Conn, sqlstore.Deferrer) 
 	return conn, d
 }
 
+// writePair is the work of call i in the failure tests: row k<i> inserted
+// at once, row d<i> held back. It returns the call's connection and its
+// held-back side for what the call does next.
+func writePair(ctx context.Context, t *testing.T, q store.Queries, i int) (sqlstore.Conn, sqlstore.Deferrer, error) {
+	t.Helper()
+	conn, d := deferrer(t, q)
+	if _, err := conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i)); err != nil {
+		return conn, d, err
+	}
+	return conn, d, d.ExecDeferred(ctx, nil, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("d%d", i))
+}
+
 // setupPipeTable makes the table the pipeline tests write, holding the row
 // 'dup' that a held-back insert then fails on.
 func setupPipeTable(t *testing.T, s *postgres.Store) {
@@ -230,11 +242,8 @@ func TestPipelineFailedWrite(t *testing.T) {
 			var readErr error
 			fn := func(i int) func(store.Queries) error {
 				return func(q store.Queries) error {
-					conn, d := deferrer(t, q)
-					if _, err := conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i)); err != nil {
-						return err
-					}
-					if err := d.ExecDeferred(ctx, nil, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("d%d", i)); err != nil {
+					conn, d, err := writePair(ctx, t, q, i)
+					if err != nil {
 						return err
 					}
 					if i != tc.bad {

@@ -63,11 +63,8 @@ func TestGroupCommitReplay(t *testing.T) {
 			fn := func(i int) func(store.Queries) error {
 				return func(q store.Queries) error {
 					runs[i].Add(1)
-					conn, d := deferrer(t, q)
-					if _, err := conn.Exec(ctx, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("k%d", i)); err != nil {
-						return err
-					}
-					if err := d.ExecDeferred(ctx, nil, `INSERT INTO pipe_t (id) VALUES (?)`, fmt.Sprintf("d%d", i)); err != nil {
+					conn, d, err := writePair(ctx, t, q, i)
+					if err != nil {
 						return err
 					}
 					if i != tc.bad {

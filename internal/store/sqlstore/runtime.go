@@ -619,6 +619,7 @@ func (q *Queries) MessageReceive(ctx context.Context, p store.MessageReceivePara
 	}
 	const queue = `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, due_at)
 		SELECT ?, ?, ?, m.id, ?, ?, ?, ? FROM messages m WHERE m.id = ?`
+	const queueReturning = queue + ` RETURNING seq`
 	eargs := []any{e.ProjectID, e.ContactID, e.Kind, jsonOrEmpty(e.Payload), nullIfEmpty(e.DedupeKey), e.CreatedAt, e.DueAt, m.ID}
 	taken := func(err error) error {
 		if q.d.IsUniqueViolation(err) {
@@ -657,7 +658,7 @@ func (q *Queries) MessageReceive(ctx context.Context, p store.MessageReceivePara
 		return store.Received{Message: m, Event: appended(e, seq)}, nil
 	}
 	var seq int64
-	err := q.w.QueryRow(ctx, queue+` RETURNING seq`, eargs...).Scan(&seq)
+	err := q.w.QueryRow(ctx, queueReturning, eargs...).Scan(&seq)
 	switch {
 	case err == ErrNoRows:
 		return store.Received{}, alreadyReceived(m)
