@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime/metrics"
 	"time"
 
 	"github.com/parleyhq/parley/bench/benchdb"
@@ -13,8 +14,13 @@ import (
 // calls and transactions, and on PostgreSQL the server's commits and WAL
 // flushes.
 type counters struct {
-	cpu        time.Duration
-	calls, txs int64
+	cpu time.Duration
+	// allocs and allocBytes are the heap allocations of this process
+	// (client, fake and Parley), gcs its collections: unlike CPU time
+	// they do not move with what else the machine runs, so two trees
+	// compare on a noisy machine.
+	allocs, allocBytes, gcs uint64
+	calls, txs              int64
 	// xactCommit is pg_stat_database.xact_commit of the bench's database:
 	// every transaction committed, including single statements outside
 	// one (reads too).
@@ -32,6 +38,7 @@ type counters struct {
 
 func (p *parley) counters(ctx context.Context) counters {
 	c := counters{cpu: selfCPU()}
+	c.allocs, c.allocBytes, c.gcs = heapCounts()
 	c.calls, c.txs = p.groupCommit()
 	if s, ok := p.app.Store().(*postgres.Store); ok {
 		c.pg = true
@@ -54,7 +61,8 @@ func printCost(what string, a, b counters, ops int) {
 		return
 	}
 	n := float64(ops)
-	fmt.Printf("  per %s: %.0f µs CPU of this process (client + fake + Parley)", what, float64((b.cpu-a.cpu).Microseconds())/n)
+	fmt.Printf("  per %s: %.0f µs CPU of this process (client + fake + Parley); %.0f heap allocations, %.1f KB allocated, %.3f collections",
+		what, float64((b.cpu-a.cpu).Microseconds())/n, float64(b.allocs-a.allocs)/n, float64(b.allocBytes-a.allocBytes)/n/1e3, float64(b.gcs-a.gcs)/n)
 	if b.txs > a.txs {
 		fmt.Printf("; group commit %.2f calls per transaction, %.2f group-commit transactions per %s",
 			float64(b.calls-a.calls)/float64(b.txs-a.txs), float64(b.txs-a.txs)/n, what)
@@ -68,6 +76,19 @@ func printCost(what string, a, b counters, ops int) {
 		}
 	}
 	fmt.Println()
+}
+
+// heapCounts is this process's heap allocations so far (objects and
+// bytes) and its completed collections.
+func heapCounts() (objects, bytes, gcs uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}, {Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	for i := range s {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0, 0, 0
+		}
+	}
+	return s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64()
 }
 
 // countTexts starts counting statements per text (PostgreSQL) when on.

@@ -485,6 +485,12 @@ func profile(o options, phase string) func() {
 			g.Close()
 		}
 	})
+	// The allocations so far, the base the phase's are told from
+	// (go tool pprof -sample_index=alloc_space -diff_base).
+	if w, err := os.Create(filepath.Join(o.cpuprofile, o.db+"-"+phase+"-allocs-base.pprof")); err == nil {
+		_ = pprof.Lookup("allocs").WriteTo(w, 0)
+		w.Close()
+	}
 	// Where goroutines wait on locks and channels: the serial step of a
 	// phase shows here rather than in CPU time.
 	runtime.SetMutexProfileFraction(100)
@@ -493,7 +499,7 @@ func profile(o options, phase string) func() {
 		snap.Stop()
 		pprof.StopCPUProfile()
 		f.Close()
-		for _, kind := range []string{"mutex", "block"} {
+		for _, kind := range []string{"mutex", "block", "allocs"} {
 			if w, err := os.Create(filepath.Join(o.cpuprofile, o.db+"-"+phase+"-"+kind+".pprof")); err == nil {
 				_ = pprof.Lookup(kind).WriteTo(w, 0)
 				w.Close()
@@ -502,7 +508,8 @@ func profile(o options, phase string) func() {
 		runtime.SetMutexProfileFraction(0)
 		runtime.SetBlockProfileRate(0)
 		done()
-		fmt.Printf("  CPU profile: %s (go tool pprof -tagfocus role=parley -top %s); mutex and block profiles beside it\n", path, path)
+		fmt.Printf("  CPU profile: %s (go tool pprof -tagfocus role=parley -top %s); mutex, block and allocation profiles beside it (the phase's allocations: -sample_index=alloc_space -diff_base %s-allocs-base.pprof %s-allocs.pprof)\n",
+			path, path, strings.TrimSuffix(path, ".pprof"), strings.TrimSuffix(path, ".pprof"))
 	}
 }
 
