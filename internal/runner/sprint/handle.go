@@ -361,11 +361,16 @@ func exprContact(c domain.Contact) expr.Contact {
 	return expr.Contact{ID: c.ID, Name: c.Name, Phone: c.Phone, Language: c.Language, Fields: c.Fields, Tags: c.Tags}
 }
 
+// sprintEvents is room for a usual sprint's events (a node entered, its
+// message, the edge, the next node, the wait...), allocated once instead of
+// grown from one: an event is ~230 bytes.
+const sprintEvents = 8
+
 func (h *Handler) start(ctx context.Context, sp *sprint, f engine.Flow, fl store.Flow, t engine.Trigger) error {
 	if t.SessionID == "" {
 		t.SessionID = h.c.IDs.NewID()
 	}
-	es, events, err := h.eng.Start(ctx, f, exprContact(sp.contact), t)
+	es, events, err := h.eng.AppendStart(ctx, make([]engine.Event, 0, sprintEvents), f, exprContact(sp.contact), t)
 	if err != nil {
 		return fmt.Errorf("starting flow %s: %w", f.ID, err)
 	}
@@ -409,7 +414,7 @@ func (h *Handler) resume(ctx context.Context, sp *sprint, rec domain.FlowSession
 	}
 	c := exprContact(sp.contact)
 	in.Contact = &c
-	events, err := h.eng.Resume(ctx, f, es, in)
+	events, err := h.eng.AppendResume(ctx, make([]engine.Event, 0, sprintEvents), f, es, in)
 	if err != nil {
 		return fmt.Errorf("resuming session %s: %w", rec.ID, err)
 	}

@@ -68,16 +68,46 @@ func (q *Queries) contactAddressUpsert(ctx context.Context, p store.ContactEnsur
 		inbound = &t
 	}
 	verified := p.PhoneVerified && p.Phone != ""
-	owner, args := `?`, []any{p.ProjectID, p.Scheme, p.Path}
+	args := append(make([]any, 0, 25), p.ProjectID, p.Scheme, p.Path)
+	if verified {
+		args = append(args, p.ProjectID, domain.SchemeTel, p.Phone)
+	}
+	args = append(args, p.NewID, p.ChannelID, inbound)
+	args = append(args, p.NewID, p.ProjectID, p.Name, p.Phone, p.Simulated, inbound, p.Now, p.Now, p.NewID)
+	phoneRow := verified && p.Scheme != domain.SchemeTel
+	if phoneRow {
+		args = append(args, p.ProjectID, domain.SchemeTel, p.Phone, p.NewID, p.NewID)
+	}
+	query := contactUpsertSQL[b2i(verified)][b2i(p.Inbound)][b2i(phoneRow)]
+	var contactID string
+	err := q.w.QueryRow(ctx, query, args...).Scan(&contactID)
+	return contactID, err
+}
+
+// contactUpsertSQL is contactAddressUpsert's statement for each case
+// [verified phone][inbound][the phone's own address row], built once: the
+// statement is sent for every first message, and building it then cost
+// more allocation than the rest of the call.
+var contactUpsertSQL = func() (out [2][2][2]string) {
+	for verified := range 2 {
+		for inbound := range 2 {
+			for phoneRow := range 2 {
+				out[verified][inbound][phoneRow] = contactUpsertStatement(verified == 1, inbound == 1, phoneRow == 1)
+			}
+		}
+	}
+	return out
+}()
+
+func contactUpsertStatement(verified, inbound, phoneRow bool) string {
+	owner := `?`
 	if verified {
 		// A new address whose verified phone a contact already has: the
 		// same person on another channel, so the address is theirs.
 		owner = `COALESCE((SELECT contact_id FROM contact_urns WHERE project_id = ? AND scheme = ? AND path = ?), ?)`
-		args = append(args, p.ProjectID, domain.SchemeTel, p.Phone)
 	}
-	args = append(args, p.NewID, p.ChannelID, inbound)
 	conflict := `DO NOTHING`
-	if p.Inbound {
+	if inbound {
 		conflict = `DO UPDATE SET last_inbound_at = EXCLUDED.last_inbound_at,
 			channel_id = CASE WHEN EXCLUDED.channel_id <> '' THEN EXCLUDED.channel_id ELSE contact_urns.channel_id END`
 	}
@@ -90,18 +120,20 @@ func (q *Queries) contactAddressUpsert(ctx context.Context, p store.ContactEnsur
 		RETURNING contact_id),
 	c AS (INSERT INTO contacts (id, project_id, name, phone, simulated, last_inbound_at, created_at, updated_at)
 		SELECT ?, ?, ?, ?, CAST(? AS BOOLEAN), CAST(? AS TIMESTAMPTZ), CAST(? AS TIMESTAMPTZ), CAST(? AS TIMESTAMPTZ) FROM u WHERE u.contact_id = ?)`
-	args = append(args, p.NewID, p.ProjectID, p.Name, p.Phone, p.Simulated, inbound, p.Now, p.Now, p.NewID)
-	if verified && p.Scheme != domain.SchemeTel {
+	if phoneRow {
 		// The new contact's verified phone as an address of its own. No
 		// ON CONFLICT: a contact made at the same moment from another
 		// address with this phone fails the call, as it did under the lock.
 		query += `,
 	t AS (INSERT INTO contact_urns (project_id, scheme, path, contact_id, channel_id) SELECT ?, ?, ?, ?, '' FROM u WHERE u.contact_id = ?)`
-		args = append(args, p.ProjectID, domain.SchemeTel, p.Phone, p.NewID, p.NewID)
 	}
-	query += `
+	return query + `
 	SELECT contact_id FROM u`
-	var contactID string
-	err := q.w.QueryRow(ctx, query, args...).Scan(&contactID)
-	return contactID, err
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -62,6 +62,10 @@ func (q *Queries) translate(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// Translate is translate for a dialect's own statements (PostgreSQL's
+// COPY), so their errors carry the same codes.
+func (q *Queries) Translate(err error, what string) error { return q.translate(err, what) }
+
 // notFound is the error for a lookup that matched nothing.
 func notFound(kind, id string) error { return domain.NotFound(kind, id) }
 

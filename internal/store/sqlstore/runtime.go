@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley/internal/domain"
@@ -898,11 +899,7 @@ func (q *Queries) ContactEventsNextWithContact(ctx context.Context, p store.Cont
 	// As ContactEventsNext, with the contact's columns and its live
 	// session's on every row (at most a batch of them): one statement for
 	// what a message's sprint reads before it runs, not two.
-	rows, err := q.r.Query(ctx, `SELECT `+contactWithEventCols+`, `+liveSessionCols+`
-		FROM contact_events e JOIN contacts c ON c.id = e.contact_id
-		LEFT JOIN flow_sessions s ON s.contact_id = c.id AND s.status IN ('active', 'waiting') AND NOT s.simulated
-		LEFT JOIN flows f ON f.project_id = s.project_id AND f.id = s.flow_id
-		WHERE e.contact_id = ? AND e.handled_at IS NULL ORDER BY e.seq LIMIT `+strconv.Itoa(max(1, min(p.Limit, 1000))), p.ContactID)
+	rows, err := q.r.Query(ctx, inboxReadSQL(p.Limit), p.ContactID)
 	var out store.ContactInbox
 	events, err := collect(rows, err, func(r Rows) (domain.ContactEvent, error) {
 		var c domain.Contact
@@ -925,6 +922,27 @@ func (q *Queries) ContactEventsNextWithContact(ctx context.Context, p store.Cont
 	})
 	out.Events = events
 	return out, q.translate(err, "getting next contact events and their contact")
+}
+
+// inboxReads are ContactEventsNextWithContact's statements by limit: every
+// message reads its contact's inbox, and building the text each time was
+// most of what the read allocated.
+var inboxReads sync.Map
+
+// inboxReadSQL is ContactEventsNextWithContact's statement for limit. The
+// limit is in the text, not a parameter, so that the plan is made for it.
+func inboxReadSQL(limit int) string {
+	limit = max(1, min(limit, 1000))
+	if s, ok := inboxReads.Load(limit); ok {
+		return s.(string)
+	}
+	s := `SELECT ` + contactWithEventCols + `, ` + liveSessionCols + `
+		FROM contact_events e JOIN contacts c ON c.id = e.contact_id
+		LEFT JOIN flow_sessions s ON s.contact_id = c.id AND s.status IN ('active', 'waiting') AND NOT s.simulated
+		LEFT JOIN flows f ON f.project_id = s.project_id AND f.id = s.flow_id
+		WHERE e.contact_id = ? AND e.handled_at IS NULL ORDER BY e.seq LIMIT ` + strconv.Itoa(limit)
+	inboxReads.Store(limit, s)
+	return s
 }
 
 // ContactEventGet implements store.Queries.

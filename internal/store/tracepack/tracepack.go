@@ -18,7 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"slices"
 	"sync"
 
 	kflate "github.com/klauspost/compress/flate"
@@ -57,42 +57,71 @@ var (
 // {"kind", "node_id", "data"}. Their data is JSON already (the runner
 // encoded it) and is written as it is.
 func JSON(events []domain.TraceEvent) []byte {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, e := range events {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`{"kind":`)
-		writeString(&b, e.Kind)
-		b.WriteString(`,"node_id":`)
-		writeString(&b, e.NodeID)
-		b.WriteString(`,"data":`)
-		if len(e.Data) == 0 {
-			b.WriteString("{}")
-		} else {
-			b.Write(e.Data)
-		}
-		b.WriteByte('}')
-	}
-	b.WriteByte(']')
-	return []byte(b.String())
+	return appendJSON(nil, events)
 }
 
-func writeString(b *strings.Builder, s string) {
-	raw, _ := json.Marshal(s) // a string always encodes
-	b.Write(raw)
+// appendJSON is JSON appended to dst, grown once to the events' size.
+func appendJSON(dst []byte, events []domain.TraceEvent) []byte {
+	n := 2
+	for _, e := range events {
+		n += len(e.Kind) + len(e.NodeID) + len(e.Data) + len(`{"kind":"","node_id":"","data":{}},`)
+	}
+	dst = slices.Grow(dst, n)
+	dst = append(dst, '[')
+	for i, e := range events {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"kind":`...)
+		dst = appendString(dst, e.Kind)
+		dst = append(dst, `,"node_id":`...)
+		dst = appendString(dst, e.NodeID)
+		dst = append(dst, `,"data":`...)
+		if len(e.Data) == 0 {
+			dst = append(dst, "{}"...)
+		} else {
+			dst = append(dst, e.Data...)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
 }
+
+// appendString appends s as a JSON string, as encoding/json writes it.
+// Kinds and node IDs are plain ASCII, written as they are; anything else
+// goes through encoding/json.
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			raw, _ := json.Marshal(s) // a string always encodes
+			return append(dst, raw...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// scratch holds a trace's JSON while Pack deflates it.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // Pack is the events packed: their JSON (see JSON), deflated.
 func Pack(events []domain.TraceEvent) []byte {
-	var out bytes.Buffer
+	buf := scratch.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= 64<<10 { // an outsized trace's buffer is not kept
+			scratch.Put(buf)
+		}
+	}()
+	*buf = appendJSON((*buf)[:0], events)
+	// A trace deflates to about a sixth with the dictionary.
+	out := bytes.NewBuffer(make([]byte, 0, len(*buf)/4+16))
 	out.WriteByte(v1)
 	w := writers.Get().(*kflate.Writer)
 	defer writers.Put(w)
-	w.Reset(&out)
+	w.Reset(out)
 	// Writes to a bytes.Buffer do not fail.
-	_, _ = w.Write(JSON(events))
+	_, _ = w.Write(*buf)
 	_ = w.Close()
 	return out.Bytes()
 }

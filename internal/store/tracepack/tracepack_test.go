@@ -58,6 +58,28 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestJSONStrings: kinds and node IDs are written exactly as encoding/json
+// writes them (stored traces and the API depend on the bytes), whether
+// they take the plain-ASCII path or not.
+func TestJSONStrings(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "node_entered", "wait-1_b", "a b", "q\"uote", "back\\slash", "<b>&amp;", "tab\t", "\x00", "é", "\u2028", "\xff"} {
+		got := JSON([]domain.TraceEvent{{Kind: s, NodeID: s}})
+		type row struct {
+			Kind   string          `json:"kind"`
+			NodeID string          `json:"node_id"`
+			Data   json.RawMessage `json:"data"`
+		}
+		want, err := json.Marshal([]row{{Kind: s, NodeID: s, Data: json.RawMessage("{}")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("JSON of %q = %s, want %s", s, got, want)
+		}
+	}
+}
+
 // TestUnpackRejects: what is not a packed trace is an error, not a panic.
 func TestUnpackRejects(t *testing.T) {
 	t.Parallel()
