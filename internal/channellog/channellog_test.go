@@ -48,6 +48,28 @@ func TestRedactor(t *testing.T) {
 	}
 }
 
+// TestRedactorPerSecrets: redactors are kept per set of secrets, and each
+// set gets its own, however the secrets are split.
+func TestRedactorPerSecrets(t *testing.T) {
+	t.Parallel()
+	sets := [][]string{{"abcd", "efgh"}, {"abcd\x00efgh"}, {"4:abcd"}, {"abcd"}, {"efgh", "wxyz"}}
+	const text = "abcd efgh abcd\x00efgh 4:abcd wxyz"
+	want := []string{
+		"[redacted] [redacted] [redacted]\x00[redacted] 4:[redacted] wxyz",
+		"abcd efgh [redacted] 4:abcd wxyz",
+		"abcd efgh abcd\x00efgh [redacted] wxyz",
+		"[redacted] efgh [redacted]\x00efgh 4:[redacted] wxyz",
+		"abcd [redacted] abcd\x00[redacted] 4:abcd [redacted]",
+	}
+	for round := range 2 { // the second round gets the kept redactors
+		for i, set := range sets {
+			if got := channellog.NewRedactor(set).String(text); got != want[i] {
+				t.Errorf("round %d, secrets %q: %q, want %q", round, set, got, want[i])
+			}
+		}
+	}
+}
+
 func TestSensitiveHeaders(t *testing.T) {
 	t.Parallel()
 	for name, want := range map[string]bool{

@@ -14,7 +14,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -58,6 +61,41 @@ type Redactor struct {
 // bytes are ignored. Each secret is also matched URL-encoded (query and
 // path forms) and JSON-escaped, the forms in which it reaches a log.
 func NewRedactor(secrets []string) *Redactor {
+	// Every send and webhook builds one, from the same few channels'
+	// secrets: the forms are worked out once per set (a redactor is never
+	// changed after it is made).
+	var kb strings.Builder
+	for _, s := range secrets {
+		// Length-prefixed: no two sets of secrets share a key.
+		kb.WriteString(strconv.Itoa(len(s)))
+		kb.WriteByte(':')
+		kb.WriteString(s)
+	}
+	key := kb.String()
+	if r, ok := redactors.Load(key); ok {
+		return r.(*Redactor)
+	}
+	r := newRedactor(secrets)
+	if redactorCount.Add(1) > maxRedactors {
+		// Secrets rotated many times over: start again rather than keep
+		// old ones in memory.
+		redactors.Clear()
+		redactorCount.Store(1)
+	}
+	redactors.Store(key, r)
+	return r
+}
+
+// redactors are the redactors made so far by their secrets (NewRedactor),
+// at most maxRedactors of them.
+var (
+	redactors     sync.Map
+	redactorCount atomic.Int64
+)
+
+const maxRedactors = 1024
+
+func newRedactor(secrets []string) *Redactor {
 	seen := map[string]bool{}
 	r := &Redactor{}
 	add := func(s string) {
