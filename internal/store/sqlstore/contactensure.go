@@ -68,6 +68,9 @@ func (q *Queries) contactAddressUpsert(ctx context.Context, p store.ContactEnsur
 		inbound = &t
 	}
 	verified := p.PhoneVerified && p.Phone != ""
+	// The arguments of contactUpsertStatement's placeholders, in the
+	// order of its text: the address (with its owner lookup when
+	// verified), the contact, then the phone's own address row.
 	args := append(make([]any, 0, 25), p.ProjectID, p.Scheme, p.Path)
 	if verified {
 		args = append(args, p.ProjectID, domain.SchemeTel, p.Phone)
