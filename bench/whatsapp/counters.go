@@ -28,6 +28,11 @@ type counters struct {
 	// walSync is pg_stat_wal.wal_sync: WAL flushes of the whole server,
 	// other databases' too (PostgreSQL counts them per cluster only).
 	walSync int64
+	// walRecords, walBytes and walFPI are pg_stat_wal's records, bytes
+	// and full-page images, whole server too: what the phase wrote to
+	// the log, a measure of the database's work that, unlike its CPU
+	// time, does not move with the machine's load.
+	walRecords, walBytes, walFPI int64
 	// statements, roundTrips and waited are the store's statements, the
 	// round trips they took (a pipelined batch is one) and the round
 	// trips' time from send to answer (postgres.Store.StatementStats).
@@ -46,7 +51,7 @@ func (p *parley) counters(ctx context.Context) counters {
 		// Backends publish their counts at most once a second, so both
 		// ends of a phase lag by up to that: small beside a 10 s phase.
 		_ = s.Pool().QueryRow(ctx, `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
-			(SELECT wal_sync FROM pg_stat_wal)`).Scan(&c.xactCommit, &c.walSync)
+			wal_sync, wal_records, wal_bytes, wal_fpi FROM pg_stat_wal`).Scan(&c.xactCommit, &c.walSync, &c.walRecords, &c.walBytes, &c.walFPI)
 	}
 	return c
 }
@@ -70,6 +75,8 @@ func printCost(what string, a, b counters, ops int) {
 	if b.pg {
 		fmt.Printf("; PostgreSQL commits (xact_commit, reads included) %.2f, WAL flushes (wal_sync, whole server: other databases too) %.2f per %s",
 			float64(b.xactCommit-a.xactCommit)/n, float64(b.walSync-a.walSync)/n, what)
+		fmt.Printf("; WAL %.1f records, %.0f B (%.2f full-page images) per %s", float64(b.walRecords-a.walRecords)/n,
+			float64(b.walBytes-a.walBytes)/n, float64(b.walFPI-a.walFPI)/n, what)
 		if st, rt := b.statements-a.statements, b.roundTrips-a.roundTrips; st > 0 && rt > 0 {
 			fmt.Printf("; %.1f statements in %.1f round trips per %s, %.0f µs from send to answer each round trip", float64(st)/n, float64(rt)/n, what,
 				float64((b.waited-a.waited).Microseconds())/float64(rt))
