@@ -849,7 +849,11 @@ func (q *Queries) ContactEventsAppendNew(ctx context.Context, events []domain.Co
 		sql.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 		args = append(args, e.ProjectID, e.ContactID, e.Kind, e.MessageID, jsonOrEmpty(e.Payload), e.DedupeKey, e.CreatedAt, e.DueAt)
 	}
-	sql.WriteString(` ON CONFLICT (dedupe_key) DO NOTHING RETURNING seq, dedupe_key`)
+	// The predicate infers PostgreSQL's partial unique index on the key
+	// (NULLs, a message's event, are not indexed); SQLite's key is a
+	// plain UNIQUE constraint, which a conflict target matches whatever
+	// its WHERE.
+	sql.WriteString(` ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING seq, dedupe_key`)
 	rows, err := q.w.Query(ctx, sql.String(), args...)
 	type added struct {
 		seq int64
