@@ -72,6 +72,7 @@ type options struct {
 	exchangeConc  int
 	numbers       int
 	jobPoll       time.Duration
+	channelLog    string
 	seed          int
 	phases        map[string]bool
 	nodered       string
@@ -96,6 +97,7 @@ func main() {
 	flag.IntVar(&o.exchangeConc, "exchange-conc", 256, "concurrent customers for the exchanges (Parley and Node-RED alike) and limit (c): a closed loop is bounded by customers ÷ latency, so too few leave the server idle")
 	flag.IntVar(&o.numbers, "numbers", 4, "business phone numbers (channels, each paced at Meta's top tier of 1,000 messages/s) the exchange's customers write to")
 	flag.DurationVar(&o.jobPoll, "job-poll", config.Default().JobPollInterval, "PARLEY_JOB_POLL_INTERVAL of the server (SQLite polls for jobs; PostgreSQL is notified)")
+	flag.StringVar(&o.channelLog, "channel-log", config.ChannelLogAll, "PARLEY_CHANNEL_LOG of the server: all, or failures (the channel log keeps only failed calls and webhooks)")
 	flag.IntVar(&o.seed, "seed", 20000, "outbound messages stored before ingest for its status webhooks to move")
 	flag.StringVar(&phases, "phases", "limits,ingest,exchange,nodered", "phases to run, comma-separated")
 	flag.StringVar(&o.nodered, "nodered", "auto", "auto: run the Node-RED peer when npm is available; off: skip it")
@@ -335,7 +337,7 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 	var p *parley
 	var err error
 	labelled(ctx, "parley", func(ctx context.Context) {
-		p, err = startParley(ctx, filepath.Join(work, "data"), dbURL, o.jobPoll, o.numbers, logger, g)
+		p, err = startParley(ctx, filepath.Join(work, "data"), dbURL, o.jobPoll, o.channelLog, o.numbers, logger, g)
 	})
 	if err != nil {
 		return fmt.Errorf("starting Parley: %w", err)
@@ -345,7 +347,7 @@ func parleyPhases(ctx context.Context, o options, hc *http.Client, g *graph, dbU
 			fmt.Fprintln(os.Stderr, "stopping Parley:", err)
 		}
 	}()
-	fmt.Printf("Parley: in-process server on %s, job poll %s, logs at info level (discarded)\n", p.base, o.jobPoll)
+	fmt.Printf("Parley: in-process server on %s, job poll %s, channel log: %s, logs at info level (discarded)\n", p.base, o.jobPoll, o.channelLog)
 
 	if o.phases["ingest"] {
 		t0 := time.Now()

@@ -45,13 +45,14 @@ const replyFlow = `{"nodes":[
  {"id":"e2","source":"reply","target":"end"}
 ]}`
 
-func startParley(ctx context.Context, dataDir, dbURL string, poll time.Duration, numbers int, logger *slog.Logger, g *graph) (*parley, error) {
+func startParley(ctx context.Context, dataDir, dbURL string, poll time.Duration, channelLog string, numbers int, logger *slog.Logger, g *graph) (*parley, error) {
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = dataDir
 	cfg.DatabaseURL = dbURL
 	cfg.SecretKey = strings.Repeat("be", 32)
 	cfg.JobPollInterval = poll
+	cfg.ChannelLog = channelLog
 	cfg.ShutdownTimeout = 10 * time.Second
 	if err := cfg.Finish(); err != nil {
 		return nil, err

@@ -158,7 +158,7 @@ func exchangeOnProcesses(ctx context.Context, o options, hc *http.Client, g *gra
 	q.Set("pool_max_conns", strconv.Itoa(*processPool))
 	u.RawQuery = q.Encode()
 	env := append(os.Environ(), "DATABASE_URL="+u.String(), "PARLEY_SECRET_KEY="+strings.Repeat("be", 32),
-		"PARLEY_LOG_LEVEL=warn", "PARLEY_HTTP_ALLOW=127.0.0.1")
+		"PARLEY_LOG_LEVEL=warn", "PARLEY_HTTP_ALLOW=127.0.0.1", "PARLEY_CHANNEL_LOG="+o.channelLog)
 	var procs []*serverProc
 	defer func() {
 		for _, p := range procs {

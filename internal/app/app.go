@@ -239,7 +239,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	// The channel log: provider calls (through the clients the channel
 	// service gives adapters) and webhooks (through the API), written in
 	// batches, purged after the retention period.
-	chanlog := channellog.NewWriter(st, channellog.WriterOptions{Clock: clock, IDs: ids, Logger: logger, Retention: cfg.ChannelLogRetention})
+	chanlog := channellog.NewWriter(st, channellog.WriterOptions{Clock: clock, IDs: ids, Logger: logger, Retention: cfg.ChannelLogRetention,
+		FailuresOnly: cfg.ChannelLog == config.ChannelLogFailures})
 	// Provider calls (a channel's api_base_url) get the HTTP node's SSRF
 	// policy and the same operator allowances, in a guard of their own
 	// (the sandbox allows its fake Graph API there only).

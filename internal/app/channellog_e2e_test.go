@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
+	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/sandbox"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -79,6 +80,9 @@ func TestChannelLogAndDeadLetters(t *testing.T) {
 	if e["kind"] != "request" || e["status_code"] != float64(200) || e["method"] != "POST" || !strings.Contains(e["request_body"].(string), "Hello there") ||
 		!strings.Contains(e["response_body"].(string), "wamid") || !strings.Contains(fmt.Sprint(e["request_headers"]), "[redacted]") {
 		t.Fatalf("send entry = %v", e)
+	}
+	if rec := r.must("GET", "/channels/"+chID+"/logs/", nil, http.StatusOK)["recording"]; rec != "all" {
+		t.Fatalf("recording = %v, want all (the default)", rec)
 	}
 	hooks := logs("?kind=webhook")
 	if len(hooks) == 0 || hooks[len(hooks)-1]["status_code"] != float64(200) || !strings.Contains(hooks[len(hooks)-1]["request_body"].(string), "wamid.LOG1") {
@@ -226,5 +230,73 @@ func TestInboundCleanedAndClamped(t *testing.T) {
 	}
 	if dl := r.must("GET", "/channels/"+chID+"/dead-letters/", nil, http.StatusOK)["results"].([]any); len(dl) != 0 {
 		t.Errorf("dead letters = %v, want none", dl)
+	}
+}
+
+// TestChannelLogFailuresOnly: under PARLEY_CHANNEL_LOG=failures a
+// conversation that goes well leaves nothing in the channel log, a refused
+// send and a refused webhook are there as before, and the log's page says
+// what it records.
+func TestChannelLogFailuresOnly(t *testing.T) {
+	t.Parallel()
+	s := apptest.Start(t, apptest.Options{Fake: sandbox.Config{StatusDelay: time.Millisecond},
+		Configure: func(c *config.Config) { c.ChannelLog = config.ChannelLogFailures }})
+	r := &running{Server: s, t: t, base: s.Base, fake: s.Fake}
+	chID := r.whatsAppChannel("")
+	r.Publish("Echo", `{"nodes":[
+ {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi","again"]}}},
+ {"id":"bye","type":"end","position":{"x":0,"y":100},"data":{"text":"Hello there"}}
+],"edges":[{"id":"e1","source":"start","target":"bye"}]}`)
+	ctx := context.Background()
+	page := func() ([]any, string) {
+		t.Helper()
+		r.App.ChannelLog().Flush(ctx)
+		out := r.must("GET", "/channels/"+chID+"/logs/", nil, http.StatusOK)
+		return out["results"].([]any), fmt.Sprint(out["recording"])
+	}
+
+	if _, err := r.fake.SendInbound(ctx, sandbox.Inbound{From: "15557654321", Name: "Dee", Text: "hi", ID: "wamid.QUIET1"}); err != nil {
+		t.Fatal(err)
+	}
+	contact := ""
+	r.eventually("the reply is sent", func() bool {
+		if contact == "" {
+			contact = r.contactByPhone("15557654321")
+		}
+		ms := r.conversation(contact)
+		return contact != "" && len(ms) == 2 && ms[1]["status"] != "queued"
+	})
+	if l, rec := page(); len(l) != 0 || rec != "failures" {
+		t.Fatalf("after a conversation that went well: %d entries, recording %q; want none, failures", len(l), rec)
+	}
+
+	r.fake.Inject(sandbox.Fault{Kind: sandbox.FaultError, Status: 400, Code: 131026, Title: "Message Undeliverable."})
+	if _, err := r.fake.SendInbound(ctx, sandbox.Inbound{From: "15557654321", Name: "Dee", Text: "again", ID: "wamid.QUIET2"}); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("the second reply fails", func() bool {
+		ms := r.conversation(contact)
+		return len(ms) == 4 && ms[3]["status"] == "failed"
+	})
+	// A webhook whose signature is wrong is refused: a failure too.
+	req, _ := http.NewRequest("POST", r.base+"/webhooks/whatsapp/"+chID, strings.NewReader(`{"object":"whatsapp_business_account"}`))
+	req.Header.Set("X-Hub-Signature-256", "sha256=00")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode < 400 {
+		t.Fatalf("a badly signed webhook answered %d", res.StatusCode)
+	}
+	var l []any
+	r.eventually("the two failures are in the log", func() bool { l, _ = page(); return len(l) == 2 })
+	kinds := map[string]float64{}
+	for _, e := range l {
+		m := e.(map[string]any)
+		kinds[m["kind"].(string)] = m["status_code"].(float64)
+	}
+	if kinds["request"] != 400 || kinds["webhook"] < 400 {
+		t.Fatalf("entries = %v, want the refused send and the refused webhook", l)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -230,6 +232,49 @@ func TestTransport(t *testing.T) {
 	}
 }
 
+// failuresSink is a memSink that keeps only failures, as the writer does
+// under PARLEY_CHANNEL_LOG=failures.
+type failuresSink struct{ memSink }
+
+func (f *failuresSink) Keeps(failed bool) bool { return failed }
+
+func TestTransportFailuresOnly(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusTooManyRequests)
+		}
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	sink := &failuresSink{}
+	var asked atomic.Int32
+	hc := &http.Client{Transport: &channellog.Transport{ChannelID: "ch1", ProjectID: "p1", Sink: sink,
+		Secrets: func() []string { asked.Add(1); return []string{token} }}}
+	for _, path := range []string{"/ok", "/fail", "/ok"} {
+		res, err := hc.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(b) != `{"ok":true}` {
+			t.Fatalf("%s: the caller got %q", path, b)
+		}
+	}
+	if _, err := hc.Get("http://127.0.0.1:1/"); err == nil {
+		t.Fatal("a request to a closed port succeeded")
+	}
+	entries := sink.all()
+	if len(entries) != 2 || entries[0].StatusCode != http.StatusTooManyRequests || entries[1].Error == "" {
+		t.Fatalf("entries = %+v, want the 429 and the unreachable provider only", entries)
+	}
+	// A successful call is not even redacted: its entry is never built.
+	if got := asked.Load(); got != 2 {
+		t.Errorf("secrets asked %d times, want 2 (once per failure)", got)
+	}
+}
+
 func TestWebhook(t *testing.T) {
 	t.Parallel()
 	req := httptest.NewRequest(http.MethodGet, "/webhooks/whatsapp/ch1?hub.mode=subscribe&hub.verify_token=vt-1234&hub.challenge=42", nil)
@@ -285,6 +330,44 @@ func TestWriter(t *testing.T) {
 		t.Fatalf("after purge and stop: %d webhook entries (%v), want 2", len(list.Items), err)
 	}
 	w.Stop() // twice is harmless
+}
+
+func TestWriterFailuresOnly(t *testing.T) {
+	t.Parallel()
+	st := testdb.OpenSQLite(t, store.OpenOptions{})
+	ctx := context.Background()
+	w := channellog.NewWriter(st, channellog.WriterOptions{FailuresOnly: true})
+	if w.Keeps(false) || !w.Keeps(true) {
+		t.Fatalf("Keeps(false) = %v, Keeps(true) = %v: want failures only", w.Keeps(false), w.Keeps(true))
+	}
+	for _, e := range []store.ChannelLogEntry{
+		{URL: "ok", StatusCode: 200},
+		{URL: "refused", StatusCode: 400},
+		{URL: "unreachable", Error: "dial tcp: connection refused"},
+		{URL: "accepted", StatusCode: 202},
+	} {
+		e.ProjectID, e.ChannelID, e.Kind = "p1", "c1", store.ChannelLogRequest
+		w.Record(e)
+	}
+	w.Flush(ctx)
+	list, err := st.ChannelLogList(ctx, store.ChannelLogListParams{ProjectID: "p1", ChannelID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, e := range list.Items {
+		urls = append(urls, e.URL)
+	}
+	slices.Sort(urls)
+	if !slices.Equal(urls, []string{"refused", "unreachable"}) {
+		t.Fatalf("stored %v, want the two failures", urls)
+	}
+	if w.Dropped() != 0 {
+		t.Errorf("dropped = %d: entries not kept by choice are not drops", w.Dropped())
+	}
+	if all := channellog.NewWriter(st, channellog.WriterOptions{}); !all.Keeps(false) {
+		t.Error("the default writer does not keep successes")
+	}
 }
 
 type fixedClock struct{ t time.Time }

@@ -18,6 +18,29 @@ type Sink interface {
 	Record(e store.ChannelLogEntry)
 }
 
+// Keeper is a Sink that stores only some entries. Keeps says, before an
+// entry is built, whether one of a failed (or a successful) call or
+// webhook would be stored, so that one that would not costs no redaction.
+type Keeper interface {
+	Sink
+	Keeps(failed bool) bool
+}
+
+// Failed reports whether a call or webhook that ended with this HTTP
+// status and error failed (store.ChannelLogEntry.Failed, before the entry
+// is built): the entries the log's "failures only" filter lists, and the
+// only ones PARLEY_CHANNEL_LOG=failures keeps.
+func Failed(status int, errText string) bool {
+	return store.ChannelLogEntry{StatusCode: status, Error: errText}.Failed()
+}
+
+// Keeps reports whether sink stores the entry of a call or webhook that
+// failed (or did not): a sink that is not a Keeper stores every entry.
+func Keeps(sink Sink, failed bool) bool {
+	k, ok := sink.(Keeper)
+	return !ok || k.Keeps(failed)
+}
+
 type messageKey struct{}
 
 // WithMessage returns ctx carrying the ID of the message a provider call is
@@ -65,6 +88,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	res, err := base.RoundTrip(req)
 	finish := func(status int, resHeader http.Header, resBody []byte, resTotal int64, rerr error) {
+		if !Keeps(t.Sink, rerr != nil || Failed(status, "")) {
+			return
+		}
 		var secrets []string
 		if t.Secrets != nil {
 			secrets = t.Secrets()

@@ -30,6 +30,9 @@ type WriterOptions struct {
 	Buffer int
 	// FlushEvery is the longest an entry waits for its batch (0: 500ms).
 	FlushEvery time.Duration
+	// FailuresOnly keeps only the entries of failed calls and webhooks
+	// (Failed); the others are not stored (PARLEY_CHANNEL_LOG=failures).
+	FailuresOnly bool
 }
 
 // batchSize is the most entries written in one statement.
@@ -92,6 +95,9 @@ func (w *Writer) Collectors() []prometheus.Collector {
 // Record implements Sink: it stamps the entry and queues it, or drops it
 // when the queue is full, so a slow database never slows a send.
 func (w *Writer) Record(e store.ChannelLogEntry) {
+	if !w.Keeps(e.Failed()) {
+		return
+	}
 	if e.ID == "" {
 		e.ID = w.o.IDs.NewID()
 	}
@@ -106,6 +112,9 @@ func (w *Writer) Record(e store.ChannelLogEntry) {
 		w.drops.Add(1)
 	}
 }
+
+// Keeps implements Keeper.
+func (w *Writer) Keeps(failed bool) bool { return failed || !w.o.FailuresOnly }
 
 // Dropped is how many entries were not stored, for any reason.
 func (w *Writer) Dropped() int64 { return w.drops.Load() }

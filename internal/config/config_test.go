@@ -15,7 +15,7 @@ func TestFromEnv(t *testing.T) {
 		check   func(t *testing.T, c Config)
 	}{
 		{"defaults", nil, "", func(t *testing.T, c Config) {
-			if c.Addr != "127.0.0.1:8080" || c.DataDir != "data" || c.PublicURL != "http://127.0.0.1:8080" || c.UsesPostgres() || c.ChannelLogRetention != 7*24*time.Hour {
+			if c.Addr != "127.0.0.1:8080" || c.DataDir != "data" || c.PublicURL != "http://127.0.0.1:8080" || c.UsesPostgres() || c.ChannelLogRetention != 7*24*time.Hour || c.ChannelLog != ChannelLogAll {
 				t.Fatalf("%+v", c)
 			}
 		}},
@@ -34,6 +34,12 @@ func TestFromEnv(t *testing.T) {
 				t.Fatalf("retention = %v", c.ChannelLogRetention)
 			}
 		}},
+		{"channel log of failures only", map[string]string{"PARLEY_CHANNEL_LOG": "failures"}, "", func(t *testing.T, c Config) {
+			if c.ChannelLog != ChannelLogFailures {
+				t.Fatalf("channel log = %q", c.ChannelLog)
+			}
+		}},
+		{"bad channel log", map[string]string{"PARLEY_CHANNEL_LOG": "errors"}, `PARLEY_CHANNEL_LOG "errors" must be all or failures`, nil},
 		{"bad retention", map[string]string{"PARLEY_CHANNEL_LOG_RETENTION": "0d"}, "PARLEY_CHANNEL_LOG_RETENTION", nil},
 		{"bad duration", map[string]string{"PARLEY_SESSION_TTL": "soon"}, "PARLEY_SESSION_TTL", nil},
 		{"bad database url", map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL", nil},

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/internal/channellog"
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -28,7 +29,18 @@ type ChannelLogInput struct {
 	Errors    bool   `query:"errors" doc:"Only failures: an error, or a status of 400 and above"`
 }
 
-func (a *runtimeAPI) channelLogList(ctx context.Context, in *ChannelLogInput) (*ListOutput[store.ChannelLogEntry], error) {
+// ChannelLogPage is a page of a channel's log and what the log records.
+type ChannelLogPage struct {
+	ListBody[store.ChannelLogEntry]
+	Recording string `json:"recording" enum:"all,failures" doc:"What this server records (PARLEY_CHANNEL_LOG): all, or only failures (an error, or a status of 400 and above)"`
+}
+
+// ChannelLogOutput wraps ChannelLogPage for huma.
+type ChannelLogOutput struct {
+	Body ChannelLogPage
+}
+
+func (a *runtimeAPI) channelLogList(ctx context.Context, in *ChannelLogInput) (*ChannelLogOutput, error) {
 	p := principalFrom(ctx)
 	if _, err := a.s.deps.Store.ChannelGet(ctx, store.Ref{ProjectID: p.ProjectID, ID: in.ChannelID}); err != nil {
 		return nil, err
@@ -38,7 +50,11 @@ func (a *runtimeAPI) channelLogList(ctx context.Context, in *ChannelLogInput) (*
 	if err != nil {
 		return nil, err
 	}
-	return listOf(l), nil
+	out := &ChannelLogOutput{Body: ChannelLogPage{ListBody: listOf(l).Body, Recording: "all"}}
+	if a.s.deps.ChannelLog != nil && !channellog.Keeps(a.s.deps.ChannelLog, false) {
+		out.Body.Recording = "failures"
+	}
+	return out, nil
 }
 
 // DeadLetterView is a dead letter as the API shows it.

@@ -75,6 +75,9 @@ func (a *runtimeAPI) logWebhook(t *webhookTrace, r *http.Request, body []byte, s
 			errText = strings.TrimSpace(t.body.String())
 		}
 	}
+	if !channellog.Keeps(sink, channellog.Failed(t.status, errText)) {
+		return
+	}
 	for _, ch := range chs {
 		var secrets []string
 		if a.s.deps.Channels != nil {

@@ -2790,6 +2790,16 @@ export interface components {
             status_code: number;
             url: string;
         };
+        ChannelLogPage: {
+            /** @description Pass as ?cursor= for the next page; empty on the last page */
+            next_cursor: string;
+            /**
+             * @description What this server records (PARLEY_CHANNEL_LOG): all, or only failures (an error, or a status of 400 and above)
+             * @enum {string}
+             */
+            recording: "all" | "failures";
+            results: components["schemas"]["ChannelLogEntry"][] | null;
+        };
         ChannelReport: {
             channel_id?: string;
             channel_name?: string;
@@ -3890,11 +3900,6 @@ export interface components {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
             next_cursor: string;
             results: components["schemas"]["CampaignView"][] | null;
-        };
-        ListBodyChannelLogEntry: {
-            /** @description Pass as ?cursor= for the next page; empty on the last page */
-            next_cursor: string;
-            results: components["schemas"]["ChannelLogEntry"][] | null;
         };
         ListBodyChannelTypeView: {
             /** @description Pass as ?cursor= for the next page; empty on the last page */
@@ -6448,7 +6453,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ListBodyChannelLogEntry"];
+                    "application/json": components["schemas"]["ChannelLogPage"];
                 };
             };
             /** @description Error */

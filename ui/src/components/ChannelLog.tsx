@@ -79,6 +79,7 @@ export function ChannelLogList({ channelId, messageId }: { channelId: string; me
     [channelId, messageId, kind, errors, pager.cursor],
   );
   const rows = list.data?.results ?? [];
+  const onlyFailures = list.data?.recording === 'failures';
   return (
     <div aria-label="Channel log">
       {!messageId && (
@@ -116,12 +117,21 @@ export function ChannelLogList({ channelId, messageId }: { channelId: string; me
         </div>
       )}
       <ErrorBanner error={list.error} />
+      {onlyFailures && (
+        <p className="small muted" role="note">
+          This server records failures only (<code>PARLEY_CHANNEL_LOG=failures</code>): calls and webhooks that succeeded are not kept.
+        </p>
+      )}
       {!list.loading && !list.error && rows.length === 0 && (
-        <Empty title={messageId ? 'Nothing logged for this message' : 'Nothing logged yet'}>
+        <Empty title={messageId ? 'Nothing logged for this message' : onlyFailures ? 'No failures logged' : 'Nothing logged yet'}>
           <p className="small">
             {messageId
-              ? 'Messages on channels without a provider (web chat) call nothing; entries older than the retention period are deleted.'
-              : 'Calls to the provider and webhooks appear here, with credentials redacted.'}
+              ? onlyFailures
+                ? 'Only failed calls are recorded on this server, and this message had none.'
+                : 'Messages on channels without a provider (web chat) call nothing; entries older than the retention period are deleted.'
+              : onlyFailures
+                ? 'Failed calls to the provider and refused webhooks appear here, with credentials redacted.'
+                : 'Calls to the provider and webhooks appear here, with credentials redacted.'}
           </p>
         </Empty>
       )}
