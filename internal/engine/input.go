@@ -44,26 +44,28 @@ func (k InputKind) inbound() bool {
 	return false
 }
 
-// Input is what resumes a waiting session.
+// Input is what resumes a waiting session. In JSON its fields keep their
+// Go names (the inbox's stored events have always used them) and are left
+// out when zero: a message's event carries its text and little else.
 type Input struct {
-	Kind InputKind
+	Kind InputKind `json:",omitzero"`
 	// Text is the message text (for a button or list reply: its title).
-	Text string
+	Text string `json:",omitzero"`
 	// Button is the tapped button's title.
-	Button string
+	Button string `json:",omitzero"`
 	// ListID is the chosen list row's id.
-	ListID   string
-	MediaURL string
+	ListID   string `json:",omitzero"`
+	MediaURL string `json:",omitzero"`
 	// Data is a structured payload (WhatsApp Flow answers).
-	Data map[string]any
+	Data map[string]any `json:",omitzero"`
 	// Token is the flow_token a WhatsApp Flow completion carries back: it
 	// names the send (and so the wait) it answers.
-	Token string
+	Token string `json:",omitzero"`
 	// Seq is the wait sequence a timer was set for.
-	Seq uint32
+	Seq uint32 `json:",omitzero"`
 	// Contact, when set, refreshes the session's copy of the contact (the
 	// host's current state, e.g. after an agent edited it).
-	Contact *expr.Contact
+	Contact *expr.Contact `json:",omitzero"`
 }
 
 // Trigger is what starts a session.
