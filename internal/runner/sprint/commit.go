@@ -136,9 +136,12 @@ func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPl
 	var trace []domain.TraceEvent
 	p.stats = store.FlowStatsAddParams{ProjectID: rec.ProjectID, FlowID: rec.FlowID, Revision: rec.Revision, At: now,
 		Nodes: map[string]store.NodeCounts{}, Edges: map[string]int64{}}
+	traceRaw := func(e *engine.Event, raw []byte) {
+		trace = append(trace, domain.TraceEvent{ProjectID: rec.ProjectID, SessionID: rec.ID, Kind: e.Kind.String(), NodeID: e.Node, Data: raw, CreatedAt: now})
+	}
 	addTrace := func(e engine.Event, data any) {
 		raw, _ := json.Marshal(data)
-		trace = append(trace, domain.TraceEvent{ProjectID: rec.ProjectID, SessionID: rec.ID, Kind: e.Kind.String(), NodeID: e.Node, Data: raw, CreatedAt: now})
+		traceRaw(&e, raw)
 	}
 	lastNode := rec.NodeID
 	live := !rec.Simulated && !rec.Draft && h.c.Events != nil
@@ -235,7 +238,11 @@ func (h *Handler) planRun(sp *sprint, ru *run, reply bool, now time.Time) (runPl
 		// Model calls are always traced: their tokens and latency are
 		// what a project pays for.
 		if ru.logging || e.Kind == engine.EventError || e.Kind == engine.EventSessionEnded || e.Kind == engine.EventLLMCalled {
-			addTrace(e, e)
+			raw, err := e.AppendJSON(make([]byte, 0, 96))
+			if err != nil {
+				raw = nil // as json.Marshal's failure was: an empty step's data
+			}
+			traceRaw(&e, raw)
 		}
 	}
 	rec.NodeID = lastNode

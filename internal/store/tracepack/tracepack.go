@@ -14,7 +14,6 @@ package tracepack
 import (
 	"bytes"
 	"compress/flate"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	kflate "github.com/klauspost/compress/flate"
 
 	"github.com/parleyhq/parley/internal/domain"
+	"github.com/parleyhq/parley/internal/jsontext"
 )
 
 // v1 marks a trace deflated with dictV1.
@@ -73,9 +73,9 @@ func appendJSON(dst []byte, events []domain.TraceEvent) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"kind":`...)
-		dst = appendString(dst, e.Kind)
+		dst = jsontext.AppendString(dst, e.Kind)
 		dst = append(dst, `,"node_id":`...)
-		dst = appendString(dst, e.NodeID)
+		dst = jsontext.AppendString(dst, e.NodeID)
 		dst = append(dst, `,"data":`...)
 		if len(e.Data) == 0 {
 			dst = append(dst, "{}"...)
@@ -85,21 +85,6 @@ func appendJSON(dst []byte, events []domain.TraceEvent) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')
-}
-
-// appendString appends s as a JSON string, as encoding/json writes it.
-// Kinds and node IDs are plain ASCII, written as they are; anything else
-// goes through encoding/json.
-func appendString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			raw, _ := json.Marshal(s) // a string always encodes
-			return append(dst, raw...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }
 
 // scratch holds a trace's JSON while Pack deflates it.
