@@ -29,6 +29,27 @@ func inboundAt(phoneNumberID, from, wamid, text, timestamp string) []byte {
 	return b
 }
 
+// echoFlow answers "hi" and "again" with one text.
+const echoFlow = `{"nodes":[
+ {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi","again"]}}},
+ {"id":"bye","type":"end","position":{"x":0,"y":100},"data":{"text":"Hello there"}}
+],"edges":[{"id":"e1","source":"start","target":"bye"}]}`
+
+// refusedReply has the contact (15557654321, whose first exchange is
+// done) write "again" while the fake refuses the next send, and waits
+// for the reply to fail.
+func (r *running) refusedReply(ctx context.Context, contact, wamid string) {
+	r.t.Helper()
+	r.fake.Inject(sandbox.Fault{Kind: sandbox.FaultError, Status: 400, Code: 131026, Title: "Message Undeliverable."})
+	if _, err := r.fake.SendInbound(ctx, sandbox.Inbound{From: "15557654321", Name: "Dee", Text: "again", ID: wamid}); err != nil {
+		r.t.Fatal(err)
+	}
+	r.eventually("the second reply fails", func() bool {
+		ms := r.conversation(contact)
+		return len(ms) == 4 && ms[3]["status"] == "failed"
+	})
+}
+
 // TestChannelLogAndDeadLetters: every provider call and webhook is in the
 // channel's log with the credentials redacted, a failed send's log says why
 // it failed, and a signed webhook whose content cannot be stored becomes a
@@ -37,10 +58,7 @@ func TestChannelLogAndDeadLetters(t *testing.T) {
 	t.Parallel()
 	r := start(t, sandbox.Config{StatusDelay: time.Millisecond})
 	chID := r.whatsAppChannel("")
-	r.Publish("Echo", `{"nodes":[
- {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi","again"]}}},
- {"id":"bye","type":"end","position":{"x":0,"y":100},"data":{"text":"Hello there"}}
-],"edges":[{"id":"e1","source":"start","target":"bye"}]}`)
+	r.Publish("Echo", echoFlow)
 	ctx := context.Background()
 	flush := func() { r.App.ChannelLog().Flush(ctx) }
 	secrets := []string{apptest.AccessToken, apptest.AppSecret}
@@ -93,14 +111,7 @@ func TestChannelLogAndDeadLetters(t *testing.T) {
 	}
 
 	// A send the provider refuses: its log entry says why.
-	r.fake.Inject(sandbox.Fault{Kind: sandbox.FaultError, Status: 400, Code: 131026, Title: "Message Undeliverable."})
-	if _, err := r.fake.SendInbound(ctx, sandbox.Inbound{From: "15557654321", Name: "Dee", Text: "again", ID: "wamid.LOG2"}); err != nil {
-		t.Fatal(err)
-	}
-	r.eventually("the second reply fails", func() bool {
-		ms := r.conversation(contact)
-		return len(ms) == 4 && ms[3]["status"] == "failed"
-	})
+	r.refusedReply(ctx, contact, "wamid.LOG2")
 	failed := r.conversation(contact)[3]["id"].(string)
 	var errs []map[string]any
 	r.eventually("the failure is in the log", func() bool { errs = logs("?errors=true&message_id=" + failed); return len(errs) == 1 })
@@ -243,10 +254,7 @@ func TestChannelLogFailuresOnly(t *testing.T) {
 		Configure: func(c *config.Config) { c.ChannelLog = config.ChannelLogFailures }})
 	r := &running{Server: s, t: t, base: s.Base, fake: s.Fake}
 	chID := r.whatsAppChannel("")
-	r.Publish("Echo", `{"nodes":[
- {"id":"start","type":"start","position":{"x":0,"y":0},"data":{"trigger":{"type":"keyword","keywords":["hi","again"]}}},
- {"id":"bye","type":"end","position":{"x":0,"y":100},"data":{"text":"Hello there"}}
-],"edges":[{"id":"e1","source":"start","target":"bye"}]}`)
+	r.Publish("Echo", echoFlow)
 	ctx := context.Background()
 	page := func() ([]any, string) {
 		t.Helper()
@@ -270,14 +278,7 @@ func TestChannelLogFailuresOnly(t *testing.T) {
 		t.Fatalf("after a conversation that went well: %d entries, recording %q; want none, failures", len(l), rec)
 	}
 
-	r.fake.Inject(sandbox.Fault{Kind: sandbox.FaultError, Status: 400, Code: 131026, Title: "Message Undeliverable."})
-	if _, err := r.fake.SendInbound(ctx, sandbox.Inbound{From: "15557654321", Name: "Dee", Text: "again", ID: "wamid.QUIET2"}); err != nil {
-		t.Fatal(err)
-	}
-	r.eventually("the second reply fails", func() bool {
-		ms := r.conversation(contact)
-		return len(ms) == 4 && ms[3]["status"] == "failed"
-	})
+	r.refusedReply(ctx, contact, "wamid.QUIET2")
 	// A webhook whose signature is wrong is refused: a failure too.
 	req, _ := http.NewRequest("POST", r.base+"/webhooks/whatsapp/"+chID, strings.NewReader(`{"object":"whatsapp_business_account"}`))
 	req.Header.Set("X-Hub-Signature-256", "sha256=00")
