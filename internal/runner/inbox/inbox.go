@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -76,23 +75,13 @@ type Inbox struct {
 	// simulator, API starts) would otherwise run the same event at once,
 	// and a node's side effects (an HTTP call, a model call, a write to
 	// the project database) would happen twice before one commit lost.
-	passes [passStripes]sync.Mutex
+	passes passLocks
 	// timers is the loop that fires due session timeouts (timers.go).
 	timers timers
 	// read are contacts' inboxes read in the transaction that queued
 	// their newest event (store.Received.Inbox), by contact ID, for the
 	// pass that event's commit asks for: it reads no inbox of its own.
 	read sync.Map
-}
-
-// passStripes is how many locks contacts' passes are spread over.
-const passStripes = 512
-
-// pass returns the lock of contactID's passes.
-func (box *Inbox) pass(contactID string) *sync.Mutex {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(contactID))
-	return &box.passes[h.Sum32()%passStripes]
 }
 
 // contactKey names a contact whose inbox has events.
@@ -230,9 +219,7 @@ const batch = 8
 // ends the pass: an event committed after it wakes the contact again
 // (dispatch.Notify runs a contact being worked once more).
 func (box *Inbox) process(ctx context.Context, contactID string) error {
-	mu := box.pass(contactID)
-	mu.Lock()
-	defer mu.Unlock()
+	defer box.passes.lock(contactID)()
 	deadline := time.Now().Add(processBudget)
 	// The inbox read where the newest event was queued serves the first
 	// read: as a read of our own, it may be out of date by the time it is
