@@ -7,8 +7,9 @@ import "sync"
 // dropped when the last one waiting ends. A fixed set of striped locks
 // made unrelated contacts wait for each other: 256 contacts in flight
 // over 512 stripes share about sixty of them, and a pass holds its lock
-// through its sprints' commits (in bench/whatsapp's exchange, nine of the
-// 256 inbox workers were waiting on another contact's pass at any time).
+// through its sprints' commits (in bench/whatsapp's exchange, the block
+// profile had about fifteen inbox workers waiting on another contact's
+// pass at any time).
 type passLocks struct {
 	mu sync.Mutex
 	m  map[string]*passLock
