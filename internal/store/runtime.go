@@ -190,6 +190,13 @@ type Queue interface {
 	// an attempt when p.Failed; it returns the attempts so far. A message
 	// no longer queued is ErrConflict.
 	MessageRetry(ctx context.Context, p MessageRetryParams) (int, error)
+	// MessagesSettle clears the send lease (due_at) of messages no longer
+	// queued, which a process of an earlier version leaves behind when it
+	// sends (this version clears it in the update that takes a message
+	// out of the queue): on PostgreSQL the outbox index holds every
+	// message with a lease. It returns how many it cleared; on SQLite,
+	// whose outbox index is on status, it does nothing.
+	MessagesSettle(ctx context.Context) (int, error)
 	// MessagesRelease makes every queued message due now, for a database
 	// only this process works (SQLite after a restart).
 	MessagesRelease(ctx context.Context, now time.Time) (int, error)

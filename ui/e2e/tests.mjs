@@ -463,6 +463,8 @@ export const tests = [
       await page.getByRole('link', { name: 'Channels' }).click();
       await page.getByRole('button', { name: 'Logs of Log test number' }).click();
       const logs = page.getByRole('dialog', { name: 'Log of Log test number' });
+      // This server keeps every call, so the failures-only filter is offered.
+      await logs.getByRole('checkbox', { name: 'failures only' }).waitFor();
       await logs.getByLabel('Log kind').selectOption('webhook');
       await logs.locator('details.log-entry').nth(1).waitFor();
       assert.ok(!(await logs.innerText()).includes(secret));

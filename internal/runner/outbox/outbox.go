@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyhq/parley/internal/lru"
@@ -73,6 +74,9 @@ type Outbox struct {
 	seen   *lru.Cache[string, time.Time]
 	// templates are the templates read for recent sends (see templateTTL).
 	templates *lru.Cache[string, cachedTemplate]
+	// settled is when the poller last cleared the leases of messages no
+	// longer queued (MessagesSettle), in Unix nanoseconds.
+	settled atomic.Int64
 	// bg runs the best-effort background calls (mark seen) until Stop.
 	bg       sync.WaitGroup
 	bgCtx    context.Context
@@ -161,8 +165,22 @@ func (o *Outbox) Queue(ctx context.Context, q store.Queries, msg domain.Message,
 	return out, nil
 }
 
+// settleEvery is how often the poller clears the send leases that
+// processes of an earlier version leave on what they sent: each such
+// message stays in the outbox index, in every poll's way, until then.
+const settleEvery = time.Minute
+
 func (o *Outbox) poll(ctx context.Context, limit int) ([]dispatch.Item[messageKey], error) {
 	now := o.c.Clock.Now()
+	if last := o.settled.Load(); now.UnixNano()-last >= int64(settleEvery) && o.settled.CompareAndSwap(last, now.UnixNano()) {
+		n, err := o.st.MessagesSettle(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			o.c.Logger.Info("cleared the send leases of messages a process of an earlier version sent", "messages", n)
+		}
+	}
 	return lease.PollDue(ctx, o.st, now, now.Add(o.c.Lease), limit, o.st.MessagesDue, store.Queries.MessageClaim,
 		func(d store.DueRef) dispatch.Item[messageKey] {
 			return dispatch.Item[messageKey]{Key: messageKey{d.ProjectID, d.ID}, Urgent: d.Reply}

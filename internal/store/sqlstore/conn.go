@@ -60,9 +60,11 @@ type Dialect struct {
 	// from one address, so ContactEnsure needs no LockKey and no round
 	// trip beside that statement.
 	EnsureInOneStatement bool
-	// UpdateInWith says an UPDATE may run inside a WITH query whose SELECT
-	// reads what it did (PostgreSQL): a status that moves no message
-	// then also tells whether the message is there, in the same statement.
+	// UpdateInWith says an UPDATE or an INSERT may run inside a WITH
+	// query whose outer statement reads what it did (PostgreSQL): a status
+	// that moves no message then also tells whether the message is there,
+	// and a received message's event is made from the row its insert
+	// returns, each in one statement.
 	UpdateInWith bool
 }
 

@@ -603,30 +603,40 @@ func messageInsert(m domain.Message) (string, []any, domain.Message) {
 	return insert, args, out
 }
 
-// MessageReceive implements store.Queries: the message's insert is held
-// back and goes with its event's, which queues the event only if the
-// message row is there: a re-delivered message's insert did nothing, so
-// its event inserts no row either, and that answers "duplicate" without
-// waiting for the message's own answer.
+// MessageReceive implements store.Queries: the event is queued only if
+// the message's insert made its row (a re-delivered message's insert does
+// nothing, so its event inserts no row either, and that answers
+// "duplicate"). On PostgreSQL the two are one statement, the insert in a
+// WITH; elsewhere the message's insert is held back and goes with its
+// event's, which finds the row, without waiting for the insert's answer.
 func (q *Queries) MessageReceive(ctx context.Context, p store.MessageReceiveParams) (store.Received, error) {
 	insert, args, m := messageInsert(p.Message)
-	if err := q.execLater(ctx, "storing message", insert, args...); err != nil {
-		return store.Received{}, err
-	}
 	e := p.Event
 	e.MessageID = m.ID
 	if e.DueAt.IsZero() {
 		e.DueAt = e.CreatedAt
 	}
-	const queue = `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, due_at)
+	queue := `INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, due_at)
 		SELECT ?, ?, ?, m.id, ?, ?, ?, ? FROM messages m WHERE m.id = ?`
-	const queueReturning = queue + ` RETURNING seq`
 	eargs := []any{e.ProjectID, e.ContactID, e.Kind, jsonOrEmpty(e.Payload), nullIfEmpty(e.DedupeKey), e.CreatedAt, e.DueAt, m.ID}
+	what := "queueing the received message's event"
+	if q.d.UpdateInWith {
+		// One statement for both: the event is made from the row the
+		// insert returns, and a re-delivery's insert returns none.
+		queue = `WITH m AS (` + insert + ` RETURNING id)
+			INSERT INTO contact_events (project_id, contact_id, kind, message_id, payload, dedupe_key, created_at, due_at)
+			SELECT ?, ?, ?, m.id, ?, ?, ?, ? FROM m`
+		eargs = append(append(make([]any, 0, len(args)+len(eargs)), args...), eargs[:len(eargs)-1]...)
+		what = "storing the received message and queueing its event"
+	} else if err := q.execLater(ctx, "storing message", insert, args...); err != nil {
+		return store.Received{}, err
+	}
+	queueReturning := queue + ` RETURNING seq`
 	taken := func(err error) error {
 		if q.d.IsUniqueViolation(err) {
 			return &domain.Error{Code: domain.CodeConflict, Message: "event " + e.DedupeKey + " was already queued", Err: err}
 		}
-		return q.translate(err, "queueing the received message's event")
+		return q.translate(err, what)
 	}
 	if _, ok := q.w.(Deferrer); ok && p.ReadInbox > 0 {
 		// The event's insert is held back too, and the inbox read after
@@ -753,7 +763,10 @@ func messageStatusUpdate(p store.MessageStatusParams) (string, []any) {
 	if !p.SentAt.IsZero() {
 		sentAt = p.SentAt
 	}
-	return `UPDATE messages SET status = ?, status_rank = ?,
+	// due_at, the send lease, is cleared as the message leaves the queue:
+	// on PostgreSQL the outbox index holds a message while it has one, and
+	// no later status then touches an indexed column (a HOT update).
+	return `UPDATE messages SET status = ?, status_rank = ?, due_at = NULL,
 			provider_id = COALESCE(provider_id, ?),
 			error_code = CASE WHEN ? <> '' THEN ? ELSE error_code END,
 			error_reason = CASE WHEN ? <> '' THEN ? ELSE error_reason END,
@@ -1409,6 +1422,18 @@ func (q *Queries) MessageRetry(ctx context.Context, p store.MessageRetryParams) 
 		return 0, domain.Errorf(domain.CodeConflict, "message %s is no longer queued", id)
 	}
 	return attempts, q.translate(err, "rescheduling a message")
+}
+
+// MessagesSettle implements store.Queries.
+func (q *Queries) MessagesSettle(ctx context.Context) (int, error) {
+	if q.d.Name != "postgres" {
+		// SQLite's outbox index is on status, and nothing runs beside
+		// this process: the leases left on sent messages are in no index
+		// and nobody's way, and clearing them would scan the table.
+		return 0, nil
+	}
+	n, err := q.w.Exec(ctx, `UPDATE messages SET due_at = NULL WHERE due_at IS NOT NULL AND status <> 'queued'`)
+	return int(n), q.translate(err, "clearing the send leases of messages no longer queued")
 }
 
 // MessagesRelease implements store.Queries.

@@ -130,6 +130,18 @@ func testSendLeases(t *testing.T, s store.Store) {
 		t.Fatalf("retried message attempts=%d due=%v", got.Attempts, got.DueAt)
 	}
 	must(s.MessageSetStatus(ctx, store.MessageStatusParams{ID: "held", Status: domain.MessageSent, Now: later}))(t)
+	// Out of the queue, out of the outbox index: the send lease goes with
+	// the status that takes it out, and no later status sets it again.
+	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "held"}))(t); got.DueAt != nil {
+		t.Fatalf("a sent message keeps its send lease %v", got.DueAt)
+	}
+	must(s.MessageStatusMove(ctx, store.MessageStatusParams{ID: "held", ProjectID: p1, Status: domain.MessageDelivered, Now: later}))(t)
+	if got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: "held"}))(t); got.DueAt != nil || got.Status != domain.MessageDelivered {
+		t.Fatalf("after delivered: status %s, send lease %v", got.Status, got.DueAt)
+	}
+	if n := must(s.MessagesSettle(ctx))(t); n != 0 {
+		t.Fatalf("settled %d messages, want 0: this version leaves no lease on what left the queue", n)
+	}
 	_, err = s.MessageRetry(ctx, store.MessageRetryParams{ID: "held", DueAt: retryAt, Failed: true})
 	wantCode(t, err, domain.CodeConflict)
 	if due := must(s.MessagesDue(ctx, store.DueParams{Now: retryAt.Add(time.Hour), Limit: 10}))(t); len(due) != 1 || due[0].ID != "bulk" {

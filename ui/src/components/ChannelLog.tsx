@@ -99,17 +99,20 @@ export function ChannelLogList({ channelId, messageId }: { channelId: string; me
               <option value="webhook">webhooks received</option>
             </select>
           </label>
-          <label>
-            <input
-              type="checkbox"
-              checked={errors}
-              onChange={(e) => {
-                setErrors(e.target.checked);
-                pager.reset();
-              }}
-            />{' '}
-            failures only
-          </label>
+          {/* Where only failures are kept, the filter would change nothing. */}
+          {!onlyFailures && (
+            <label>
+              <input
+                type="checkbox"
+                checked={errors}
+                onChange={(e) => {
+                  setErrors(e.target.checked);
+                  pager.reset();
+                }}
+              />{' '}
+              failures only
+            </label>
+          )}
           <div className="spacer" />
           <button type="button" onClick={list.reload}>
             Refresh
