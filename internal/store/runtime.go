@@ -101,7 +101,7 @@ type Runtime interface {
 	ReceiptHold(ctx context.Context, r domain.Receipt) error
 	// ReceiptsTake removes and returns the kept receipts for the
 	// provider ID p.ProviderID and the watermark receipts for
-	// p.Recipient on the channel.
+	// p.Recipient on the channel, after recording p.Answer when set.
 	ReceiptsTake(ctx context.Context, p ReceiptsTakeParams) ([]domain.Receipt, error)
 	// ReceiptsExpire deletes kept receipts received before p.Before (their
 	// message never got the provider ID) and returns how many.
@@ -526,6 +526,10 @@ type ReceiptsTakeParams struct {
 	ProviderID string
 	// Recipient, when set, also takes the watermark receipts for it.
 	Recipient string
+	// Answer, when set, is the send's answer, recorded first (as
+	// MessageRecordStatus does) in the same statement where the database
+	// allows: the take then costs the send no statement of its own.
+	Answer *MessageStatusParams
 }
 
 // ReceiptsExpireParams delete kept receipts received before Before.

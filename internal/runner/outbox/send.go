@@ -108,11 +108,8 @@ func (o *Outbox) recordAnswer(ctx context.Context, p store.MessageStatusParams, 
 			if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: channelID, ProviderID: p.ProviderID, Recipient: recipient}); err != nil {
 				return err
 			}
-			// Sent with the take below, after the locks.
-			if err := q.MessageRecordStatus(ctx, p); err != nil {
-				return err
-			}
-			kept, err := q.ReceiptsTake(ctx, store.ReceiptsTakeParams{ChannelID: channelID, ProviderID: p.ProviderID, Recipient: recipient})
+			// The answer is recorded with the take, after the locks.
+			kept, err := q.ReceiptsTake(ctx, store.ReceiptsTakeParams{ChannelID: channelID, ProviderID: p.ProviderID, Recipient: recipient, Answer: &p})
 			if err != nil {
 				return err
 			}

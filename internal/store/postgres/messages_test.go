@@ -279,3 +279,39 @@ func TestMessageReceiveOneStatement(t *testing.T) {
 		t.Fatalf("the re-delivery stored a message: %v", err)
 	}
 }
+
+// TestSendAnswerOneStatement: a send's answer is recorded in the statement
+// that takes the receipts kept for it, after the receipt locks.
+func TestSendAnswerOneStatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, now := openWithMessage(t)
+	st0, _, _ := s.StatementStats()
+	var kept []domain.Receipt
+	if err := s.InTx(ctx, func(q store.Queries) error {
+		if err := q.ReceiptLock(ctx, store.ReceiptLockParams{ChannelID: "ch", ProviderID: "wamid.1", Recipient: "351910000000"}); err != nil {
+			return err
+		}
+		var err error
+		kept, err = q.ReceiptsTake(ctx, store.ReceiptsTakeParams{ChannelID: "ch", ProviderID: "wamid.1", Recipient: "351910000000",
+			Answer: &store.MessageStatusParams{ID: "m1", ProjectID: "p1", Status: domain.MessageSent, ProviderID: "wamid.1", Now: now}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st1, _, _ := s.StatementStats()
+	// BEGIN, the locks, the answer with the take, COMMIT.
+	if n := st1 - st0; n != 4 {
+		t.Errorf("a send's answer took %d statements, want 4", n)
+	}
+	if len(kept) != 0 {
+		t.Errorf("took %+v, want nothing", kept)
+	}
+	m, err := s.MessageGet(ctx, store.Ref{ProjectID: "p1", ID: "m1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != domain.MessageSent || m.ProviderID != "wamid.1" {
+		t.Fatalf("answered message: %s, provider ID %q", m.Status, m.ProviderID)
+	}
+}

@@ -1514,8 +1514,19 @@ func (q *Queries) ReceiptsTake(ctx context.Context, p store.ReceiptsTakeParams) 
 			UNION ALL SELECT id FROM pending_receipts WHERE channel_id = ? AND provider_id = '' AND recipient = ?)`
 		args = append(args, p.ChannelID, p.Recipient)
 	}
-	rows, err := q.w.Query(ctx, `DELETE FROM pending_receipts WHERE `+where+`
-		RETURNING id, project_id, channel_id, provider_id, recipient, status, up_to, error_code, error_reason, received_at`, args...)
+	take := `DELETE FROM pending_receipts WHERE ` + where + `
+		RETURNING id, project_id, channel_id, provider_id, recipient, status, up_to, error_code, error_reason, received_at`
+	if p.Answer != nil {
+		update, uargs := messageStatusUpdate(*p.Answer)
+		if q.d.UpdateInWith {
+			// Both run on one snapshot, taken after the caller's receipt
+			// locks, as the take alone would be.
+			take, args = `WITH answer AS (`+update+`) `+take, append(uargs, args...)
+		} else if err := q.execLater(ctx, "updating message status", update, uargs...); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := q.w.Query(ctx, take, args...)
 	out, err := collect(rows, err, func(r Rows) (domain.Receipt, error) {
 		var rc domain.Receipt
 		err := r.Scan(&rc.ID, &rc.ProjectID, &rc.ChannelID, &rc.ProviderID, &rc.Recipient, &rc.Status, &rc.UpTo, &rc.ErrorCode, &rc.ErrorReason, &rc.ReceivedAt)

@@ -787,6 +787,35 @@ func testReceipts(t *testing.T, s store.Store) {
 			t.Errorf("%s: took %v, want %v", c.name, desc, c.want)
 		}
 	}
+	// A send's answer recorded with the take: the message is sent, with
+	// its provider ID, and the receipt kept for that ID comes back.
+	_, _, err := s.ContactEnsure(ctx, store.ContactEnsureParams{ProjectID: p1, Scheme: "whatsapp", Path: "rc1", NewID: "rk1", Now: t0})
+	check(t, err)
+	for i, inTx := range []bool{false, true} {
+		id, pid := fmt.Sprint("ans", i), fmt.Sprint("mid.ans", i)
+		must(s.MessageCreate(ctx, domain.Message{ID: id, ProjectID: p1, ContactID: "rk1", ChannelID: "ch", Direction: domain.DirectionOut, Type: "text",
+			Content: json.RawMessage(`{"text":"hi"}`), Status: domain.MessageQueued, CreatedAt: t0}))(t)
+		check(t, s.ReceiptHold(ctx, domain.Receipt{ProjectID: p1, ChannelID: "ch", ProviderID: pid, Status: domain.MessageDelivered, ReceivedAt: t0}))
+		tp := store.ReceiptsTakeParams{ChannelID: "ch", ProviderID: pid,
+			Answer: &store.MessageStatusParams{ID: id, ProjectID: p1, Status: domain.MessageSent, ProviderID: pid, Now: t0.Add(time.Second)}}
+		var got []domain.Receipt
+		if inTx {
+			check(t, s.InTx(ctx, func(q store.Queries) error {
+				var err error
+				got, err = q.ReceiptsTake(ctx, tp)
+				return err
+			}))
+		} else {
+			got = must(s.ReceiptsTake(ctx, tp))(t)
+		}
+		if len(got) != 1 || got[0].Status != domain.MessageDelivered {
+			t.Errorf("in a transaction %v: took %+v with the answer, want the delivered receipt", inTx, got)
+		}
+		m := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: id}))(t)
+		if m.Status != domain.MessageSent || m.ProviderID != pid || m.DueAt != nil {
+			t.Errorf("in a transaction %v: the answered message is %s, provider ID %q, lease %v", inTx, m.Status, m.ProviderID, m.DueAt)
+		}
+	}
 	// Left: mid.1 on "other" (t0) and u2's watermark (t0); an hour on,
 	// both expire.
 	if n := must(s.ReceiptsExpire(ctx, store.ReceiptsExpireParams{Before: t0}))(t); n != 0 {
