@@ -169,8 +169,23 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	defer conn.Release()
 	const lockKey = 0x7061726c6579 // "parley"
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey); err != nil {
-		return fmt.Errorf("locking for migrations: %w", err)
+	// Polled, not waited for: a process blocked in pg_advisory_lock is a
+	// statement running with a snapshot, and a migration's CREATE INDEX
+	// CONCURRENTLY waits for every such snapshot to end — while the
+	// waiting process waits for the migrating one's lock.
+	for {
+		var locked bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey).Scan(&locked); err != nil {
+			return fmt.Errorf("locking for migrations: %w", err)
+		}
+		if locked {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for another process's migrations: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck // unlocks on disconnect anyway
 

@@ -34,10 +34,15 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
-CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_outbox_idx ON messages (due_at) WHERE due_at IS NOT NULL;
+-- Built without blocking writes. A build that failed (a migration
+-- interrupted) leaves an invalid index of this name behind: it is dropped
+-- first, since this migration has not been recorded as applied.
+DROP INDEX CONCURRENTLY IF EXISTS messages_outbox_idx;
+CREATE INDEX CONCURRENTLY messages_outbox_idx ON messages (due_at) WHERE due_at IS NOT NULL;
 DROP INDEX CONCURRENTLY IF EXISTS messages_due_idx;
 
 -- +goose Down
-CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_due_idx ON messages (due_at) WHERE status = 'queued';
+DROP INDEX CONCURRENTLY IF EXISTS messages_due_idx;
+CREATE INDEX CONCURRENTLY messages_due_idx ON messages (due_at) WHERE status = 'queued';
 DROP INDEX CONCURRENTLY IF EXISTS messages_outbox_idx;
 ALTER TABLE messages RESET (fillfactor);
