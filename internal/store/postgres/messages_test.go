@@ -3,15 +3,9 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/parleyhq/parley/internal/domain"
 	"github.com/parleyhq/parley/internal/store"
@@ -168,24 +162,7 @@ func TestMessagesSettle(t *testing.T) {
 func TestOutboxIndexMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, testdb.PostgresURL(t), store.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db := stdlib.OpenDBFromPool(s.Pool())
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, os.DirFS("migrations"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := rivermigrate.New(riverpgxv5.New(s.Pool()), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		t.Fatal(err)
-	}
+	s, _, p := unmigrated(t)
 	if _, err := p.UpTo(ctx, 52); err != nil {
 		t.Fatal(err)
 	}

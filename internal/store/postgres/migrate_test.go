@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"testing"
 	"time"
@@ -17,21 +18,23 @@ import (
 	"github.com/parleyhq/parley/internal/store/testdb"
 )
 
-func TestTraceMigration(t *testing.T) {
-	t.Parallel()
+// unmigrated opens a store on a fresh database holding River's tables (as
+// Migrate makes them: Parley's migrations may clean up their rows) and none
+// of Parley's, with a provider to walk those one version at a time.
+func unmigrated(t *testing.T) (*postgres.Store, *sql.DB, *goose.Provider) {
+	t.Helper()
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, testdb.PostgresURL(t), store.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	db := stdlib.OpenDBFromPool(s.Pool())
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	p, err := goose.NewProvider(goose.DialectPostgres, db, os.DirFS("migrations"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// River's tables, which later migrations clean up, as Migrate makes them.
 	m, err := rivermigrate.New(riverpgxv5.New(s.Pool()), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +42,13 @@ func TestTraceMigration(t *testing.T) {
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		t.Fatal(err)
 	}
+	return s, db, p
+}
+
+func TestTraceMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, db, p := unmigrated(t)
 	storetest.TraceMigration(t, s, storetest.MigrateTo(ctx, p), storetest.OldTrace{
 		Insert: func(sessionID, kind, nodeID, data string, at time.Time) error {
 			_, err := db.ExecContext(ctx, `INSERT INTO session_trace (project_id, session_id, kind, node_id, data, created_at) VALUES ('p1', $1, $2, $3, $4, $5)`,
