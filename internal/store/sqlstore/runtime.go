@@ -633,7 +633,10 @@ func (q *Queries) MessageReceive(ctx context.Context, p store.MessageReceivePara
 	}
 	queueReturning := queue + ` RETURNING seq`
 	taken := func(err error) error {
-		if q.d.IsUniqueViolation(err) {
+		// Only an event with a dedupe key can collide with one queued
+		// before; any other unique violation (on PostgreSQL, the
+		// message's own, in the same statement) is not "already queued".
+		if e.DedupeKey != "" && q.d.IsUniqueViolation(err) {
 			return &domain.Error{Code: domain.CodeConflict, Message: "event " + e.DedupeKey + " was already queued", Err: err}
 		}
 		return q.translate(err, what)
