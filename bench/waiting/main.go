@@ -233,6 +233,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer m.close()
+	if err := m.printServerSettings(ctx); err != nil {
+		return err
+	}
 	if stop, err := m.autovacuum(ctx, o.vacuumEvery); err != nil {
 		return err
 	} else if stop != nil {
@@ -363,9 +366,17 @@ func run(ctx context.Context, o options) error {
 		}
 		pg.CountStatementTexts(true)
 	}
+	var wal0 serverWAL
+	walRead := false
 	for tick := time.Now(); ; {
 		if err := sleep(ctx, time.Second); err != nil {
 			return err
+		}
+		if !walRead && !time.Now().Before(first) {
+			if wal0, err = m.serverWAL(ctx); err != nil {
+				return err
+			}
+			walRead = true
 		}
 		more, err := m.anyLive(ctx)
 		if err != nil {
@@ -389,6 +400,13 @@ func run(ctx context.Context, o options) error {
 			}
 			return fmt.Errorf("%d sessions still waiting 5 minutes after the last timeout", n)
 		}
+	}
+	wal1, err := m.serverWAL(ctx)
+	if err != nil {
+		return err
+	}
+	if walRead {
+		m.printFiring(wal0, wal1, len(due), first, time.Now())
 	}
 	if o.statements > 0 && pg != nil {
 		printTexts(pg, o.statements, len(due))
@@ -708,6 +726,10 @@ func (p *parley) park(ctx context.Context, contacts []string, batch int) ([]stri
 type meter struct {
 	sqlite *sql.DB
 	pg     *pgxpool.Pool
+	// vacuums are the harness's inbox vacuums (autovacuum's stand-in), to
+	// be set beside the lateness they may cause.
+	vacMu   sync.Mutex
+	vacuums []span
 	// sqlitePath is the database file, for the rewrite's own writable
 	// connection (sqlite is read-only).
 	sqlitePath string
@@ -873,11 +895,27 @@ func (m *meter) autovacuum(ctx context.Context, every time.Duration) (stop func(
 		fmt.Println("autovacuum:        on (the server's own)")
 		return nil, nil
 	}
-	fmt.Printf("autovacuum:        off on this server; the harness runs VACUUM contact_events every %s in its place (-vacuum-every)\n", every)
+	// Autovacuum's workers pace their reads and writes (its cost delay
+	// and limit, PostgreSQL's defaults below); a plain VACUUM runs
+	// unpaced, a burst of I/O on the cores the server under test needs.
+	conn, err := m.pg.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("acquiring the vacuum's connection: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SET vacuum_cost_delay = '2ms'`); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("pacing the vacuum as autovacuum: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SET vacuum_cost_limit = 200`); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("pacing the vacuum as autovacuum: %w", err)
+	}
+	fmt.Printf("autovacuum:        off on this server; the harness runs VACUUM contact_events every %s in its place (-vacuum-every), paced as autovacuum is by default (cost delay 2 ms, limit 200)\n", every)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer conn.Release()
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -885,13 +923,94 @@ func (m *meter) autovacuum(ctx context.Context, every time.Duration) (stop func(
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if _, err := m.pg.Exec(ctx, `VACUUM contact_events`); err != nil && ctx.Err() == nil {
-					fmt.Printf("                   vacuuming the inbox: %v\n", err)
+				began := time.Now()
+				if _, err := conn.Exec(ctx, `VACUUM contact_events`); err != nil {
+					if ctx.Err() == nil {
+						fmt.Printf("                   vacuuming the inbox: %v\n", err)
+					}
+					continue
 				}
+				m.vacMu.Lock()
+				m.vacuums = append(m.vacuums, span{began, time.Now()})
+				m.vacMu.Unlock()
 			}
 		}
 	}()
 	return func() { cancel(); <-done }, nil
+}
+
+// span is when something began and ended.
+type span struct{ from, to time.Time }
+
+// vacuumsIn are the harness's inbox vacuums that overlapped from–to.
+func (m *meter) vacuumsIn(from, to time.Time) []span {
+	m.vacMu.Lock()
+	defer m.vacMu.Unlock()
+	var in []span
+	for _, v := range m.vacuums {
+		if v.to.After(from) && v.from.Before(to) {
+			in = append(in, v)
+		}
+	}
+	return in
+}
+
+// serverWAL is what the PostgreSQL server wrote and checkpointed so far
+// (whole server): with a small max_wal_size, checkpoints come every few
+// seconds under load, and the first change of each page after one writes
+// the whole page to the log (a full-page image) — the log grows, which
+// brings the next checkpoint sooner.
+type serverWAL struct {
+	checkpoints, requested int64
+	records, fpi, bytes    int64
+}
+
+func (m *meter) serverWAL(ctx context.Context) (serverWAL, error) {
+	var w serverWAL
+	if m.pg == nil {
+		return w, nil
+	}
+	err := m.pg.QueryRow(ctx, `SELECT b.checkpoints_timed + b.checkpoints_req, b.checkpoints_req, w.wal_records, w.wal_fpi, w.wal_bytes::bigint
+		FROM pg_stat_bgwriter b, pg_stat_wal w`).Scan(&w.checkpoints, &w.requested, &w.records, &w.fpi, &w.bytes)
+	if err != nil {
+		return w, fmt.Errorf("reading the server's WAL and checkpoint counts: %w", err)
+	}
+	return w, nil
+}
+
+// printServerSettings prints the server settings that decide how often it
+// checkpoints and how much a change logs.
+func (m *meter) printServerSettings(ctx context.Context) error {
+	if m.pg == nil {
+		return nil
+	}
+	settings, err := benchdb.Settings(ctx, m.pg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("server:            %s\n", settings)
+	return nil
+}
+
+// printFiring prints what the server logged and checkpointed while the
+// timeouts fired, and the harness's vacuums meanwhile.
+func (m *meter) printFiring(a, b serverWAL, fired int, from, to time.Time) {
+	if m.pg == nil || fired == 0 {
+		return
+	}
+	n := float64(fired)
+	fmt.Printf("server, firing:    %d checkpoints (%d requested by the WAL's volume), WAL %.0f MB: %.1f records, %.1f KB and %.2f full-page images per fired timeout\n",
+		b.checkpoints-a.checkpoints, b.requested-a.requested, float64(b.bytes-a.bytes)/1e6,
+		float64(b.records-a.records)/n, float64(b.bytes-a.bytes)/n/1e3, float64(b.fpi-a.fpi)/n)
+	vs := m.vacuumsIn(from, to)
+	if len(vs) == 0 {
+		return
+	}
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("+%.0f s for %.1f s", v.from.Sub(from).Seconds(), v.to.Sub(v.from).Seconds())
+	}
+	fmt.Printf("inbox vacuums:     %s (after the first timeout)\n", strings.Join(parts, ", "))
 }
 
 // vacuumed says what waitEventsPurged did besides waiting.

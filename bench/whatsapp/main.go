@@ -658,6 +658,9 @@ func printPostgres(ctx context.Context, dbURL string) {
 	_ = c.QueryRow(ctx, "SHOW fsync").Scan(&fsync)
 	fmt.Printf("database:  PostgreSQL %s on %s (synchronous_commit=%s, fsync=%s), pgx pool with Parley's defaults, fresh database\n",
 		version, redact(dbURL), syncCommit, fsync)
+	if settings, err := benchdb.Settings(ctx, c); err == nil {
+		fmt.Printf("           %s\n", settings)
+	}
 }
 
 func printMachine(o options) {

@@ -399,6 +399,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		st.Close()
 		return nil, err
 	}
+	if pg, ok := st.(*postgres.Store); ok {
+		// A server at its packaged sizes is the first limit under load
+		// (docs/operations.md); saying so at start saves a benchmark.
+		advice, err := pg.ServerAdvice(ctx)
+		if err != nil {
+			logger.Warn("reading PostgreSQL's settings", "err", err)
+		}
+		for _, a := range advice {
+			logger.Warn(a, "docs", "docs/operations.md#postgresqls-memory-and-checkpoints")
+		}
+	}
 	if o, ok := st.(interface {
 		ReleaseOrphanedJobs(context.Context) (int, error)
 	}); ok {
