@@ -397,6 +397,12 @@ type RenewParams struct {
 	IDs   []string
 	Now   time.Time
 	Until time.Time
+	// Fresh, when set, leaves out the leases that already run to it or
+	// past it: rows claimed or renewed so lately that they outlive the
+	// beats a lease must survive without this renewal. They are the rows
+	// the dispatcher is about to work, and a renewal that locked them
+	// would hold their handled marks until it committed (zero: Until).
+	Fresh time.Time
 }
 
 // JobInsertParams enqueue a durable job; Opts may be nil.

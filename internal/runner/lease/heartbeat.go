@@ -98,5 +98,15 @@ func (h *Heartbeat) Beat(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	now := h.c.Clock.Now()
-	return h.c.Renew(ctx, store.RenewParams{IDs: ids, Now: now, Until: now.Add(h.c.Settings.Lease)})
+	return h.c.Renew(ctx, store.RenewParams{IDs: ids, Now: now, Until: now.Add(h.c.Settings.Lease), Fresh: h.fresh(now)})
+}
+
+// fresh is the bound past which a lease is left as it is: one that runs
+// half a beat short of a whole lease from now still outlives two missed
+// beats (a lease is three), and it spares the rows claimed within the
+// last half beat — the ones being handled now, whose handled marks a
+// renewal's row locks would hold up (under 2,000 timeouts/s on
+// PostgreSQL, six sprints at a time waited on a renewal's commit).
+func (h *Heartbeat) fresh(now time.Time) time.Time {
+	return now.Add(h.c.Settings.Lease - h.c.Settings.RenewEvery/2)
 }

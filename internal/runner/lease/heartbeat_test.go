@@ -82,3 +82,47 @@ func TestHeartbeatKeepsWhatIsHeld(t *testing.T) {
 		t.Errorf("due a lease after the heartbeat stopped = %v, want both", got)
 	}
 }
+
+// fixedClock is a clock that stays at one instant.
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+
+// TestBeatSparesFreshLeases checks what a beat asks the store to renew:
+// leases until a whole lease from now, except those claimed within the last
+// half beat, which outlive two missed beats as they are.
+func TestBeatSparesFreshLeases(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name        string
+		settings    lease.Settings
+		until, mark time.Duration
+	}{
+		{"defaults", lease.Settings{}, lease.DefaultLease, lease.DefaultLease - lease.DefaultLease/6},
+		{"a beat a third of the lease", lease.Settings{Lease: 9 * time.Second, RenewEvery: 3 * time.Second}, 9 * time.Second, 7500 * time.Millisecond},
+		{"beats more often", lease.Settings{Lease: 9 * time.Second, RenewEvery: time.Second}, 9 * time.Second, 8500 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got store.RenewParams
+			hb := lease.NewHeartbeat(lease.HeartbeatConfig{Name: "inbox", Clock: fixedClock(now), Settings: tc.settings,
+				Held: func() []string { return []string{"c1"} },
+				Renew: func(_ context.Context, p store.RenewParams) (int, error) {
+					got = p
+					return 1, nil
+				}})
+			if _, err := hb.Beat(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if !got.Until.Equal(now.Add(tc.until)) || !got.Fresh.Equal(now.Add(tc.mark)) {
+				t.Errorf("beat renews until +%v sparing leases from +%v, want until +%v sparing from +%v",
+					got.Until.Sub(now), got.Fresh.Sub(now), tc.until, tc.mark)
+			}
+			// Two missed beats later, a spared lease still holds.
+			if beats := got.Fresh.Sub(now); beats <= 2*got.Until.Sub(now)/3 {
+				t.Errorf("a spared lease runs +%v, not past two missed beats", beats)
+			}
+		})
+	}
+}

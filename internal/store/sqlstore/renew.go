@@ -27,8 +27,8 @@ func (q *Queries) WebhookDeliveriesRenew(ctx context.Context, p store.RenewParam
 }
 
 // renew extends the lease (column due) of table's rows (key pk) that are
-// still cond, leased and not past p.Until, whose col is one of p.IDs, in
-// chunks. On
+// still cond, leased and not already to p.Fresh (p.Until), whose col is
+// one of p.IDs, in chunks. On
 // PostgreSQL it renews only the rows it can lock at once (SKIP LOCKED, in
 // key order): a row locked by another transaction is being claimed,
 // handled or sent right now, and a renewal that waited for it could close
@@ -39,7 +39,11 @@ func (q *Queries) renew(ctx context.Context, table, pk, cond, col, due string, p
 	for ids := p.IDs; len(ids) > 0; {
 		n := min(len(ids), renewChunk)
 		args := make([]any, 0, n+3)
-		args = append(args, p.Until.UTC(), p.Now.UTC(), p.Until.UTC())
+		fresh := p.Fresh
+		if fresh.IsZero() || fresh.After(p.Until) {
+			fresh = p.Until
+		}
+		args = append(args, p.Until.UTC(), p.Now.UTC(), fresh.UTC())
 		for _, id := range ids[:n] {
 			args = append(args, id)
 		}

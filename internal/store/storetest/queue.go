@@ -186,6 +186,20 @@ func testRenewLeases(t *testing.T, s store.Store) {
 	if n := must(s.ContactEventsRenew(ctx, store.RenewParams{Now: now, Until: until}))(t); n != 0 {
 		t.Fatalf("renewing no contacts renewed %d", n)
 	}
+	// A lease that already runs to Fresh is left as it is (the heartbeat
+	// spares the rows just claimed); an older one is renewed.
+	fresh := ev("r3", now.Add(9*time.Second))
+	if n := must(s.ContactEventsRenew(ctx, store.RenewParams{IDs: []string{"r3"}, Now: now, Until: until, Fresh: now.Add(8 * time.Second)}))(t); n != 1 {
+		t.Fatalf("renewed %d of r3's events with Fresh, want 1 (the older lease only)", n)
+	}
+	for _, w := range []struct {
+		ev   domain.ContactEvent
+		want time.Time
+	}{{d, until}, {fresh, now.Add(9 * time.Second)}} {
+		if got := must(s.ContactEventGet(ctx, store.ContactEventGetParams{ProjectID: p1, Seq: w.ev.Seq}))(t); !got.DueAt.Equal(w.want) {
+			t.Errorf("event %d of r3 due %v after renewal with Fresh, want %v", w.ev.Seq, got.DueAt, w.want)
+		}
+	}
 
 	msg := func(id, status string, due time.Time) {
 		t.Helper()
@@ -202,10 +216,12 @@ func testRenewLeases(t *testing.T, s store.Store) {
 	for i := range 1200 {
 		ids = append(ids, fmt.Sprintf("absent-%d", i))
 	}
-	if n := must(s.MessagesRenew(ctx, store.RenewParams{IDs: ids, Now: now, Until: until}))(t); n != 1 {
-		t.Fatalf("renewed %d messages, want 1 (m-live)", n)
+	msg("m-fresh", domain.MessageQueued, now.Add(9*time.Second))
+	ids = append(ids, "m-fresh")
+	if n := must(s.MessagesRenew(ctx, store.RenewParams{IDs: ids, Now: now, Until: until, Fresh: now.Add(8 * time.Second)}))(t); n != 1 {
+		t.Fatalf("renewed %d messages, want 1 (m-live; m-fresh's lease runs past Fresh)", n)
 	}
-	for id, want := range map[string]time.Time{"m-live": until, "m-expired": expired, "m-later": later, "m-other": live} {
+	for id, want := range map[string]time.Time{"m-live": until, "m-expired": expired, "m-later": later, "m-other": live, "m-fresh": now.Add(9 * time.Second)} {
 		got := must(s.MessageGet(ctx, store.Ref{ProjectID: p1, ID: id}))(t)
 		if got.DueAt == nil || !got.DueAt.Equal(want) {
 			t.Errorf("message %s due %v after renewal, want %v", id, got.DueAt, want)
