@@ -366,7 +366,7 @@ func run(ctx context.Context, o options) error {
 		}
 		pg.CountStatementTexts(true)
 	}
-	var wal0 serverWAL
+	var wal0 benchdb.WAL
 	walRead := false
 	for tick := time.Now(); ; {
 		if err := sleep(ctx, time.Second); err != nil {
@@ -955,27 +955,15 @@ func (m *meter) vacuumsIn(from, to time.Time) []span {
 	return in
 }
 
-// serverWAL is what the PostgreSQL server wrote and checkpointed so far
-// (whole server): with a small max_wal_size, checkpoints come every few
-// seconds under load, and the first change of each page after one writes
-// the whole page to the log (a full-page image) — the log grows, which
-// brings the next checkpoint sooner.
-type serverWAL struct {
-	checkpoints, requested int64
-	records, fpi, bytes    int64
-}
-
-func (m *meter) serverWAL(ctx context.Context) (serverWAL, error) {
-	var w serverWAL
+// serverWAL reads the server's log and checkpoint counters; zero on
+// SQLite. With a small max_wal_size, checkpoints come every few seconds
+// under load, and the first change of each page after one logs the whole
+// page — the log grows, which brings the next checkpoint sooner.
+func (m *meter) serverWAL(ctx context.Context) (benchdb.WAL, error) {
 	if m.pg == nil {
-		return w, nil
+		return benchdb.WAL{}, nil
 	}
-	err := m.pg.QueryRow(ctx, `SELECT b.checkpoints_timed + b.checkpoints_req, b.checkpoints_req, w.wal_records, w.wal_fpi, w.wal_bytes::bigint
-		FROM pg_stat_bgwriter b, pg_stat_wal w`).Scan(&w.checkpoints, &w.requested, &w.records, &w.fpi, &w.bytes)
-	if err != nil {
-		return w, fmt.Errorf("reading the server's WAL and checkpoint counts: %w", err)
-	}
-	return w, nil
+	return benchdb.ReadWAL(ctx, m.pg)
 }
 
 // printServerSettings prints the server settings that decide how often it
@@ -994,14 +982,14 @@ func (m *meter) printServerSettings(ctx context.Context) error {
 
 // printFiring prints what the server logged and checkpointed while the
 // timeouts fired, and the harness's vacuums meanwhile.
-func (m *meter) printFiring(a, b serverWAL, fired int, from, to time.Time) {
+func (m *meter) printFiring(a, b benchdb.WAL, fired int, from, to time.Time) {
 	if m.pg == nil || fired == 0 {
 		return
 	}
 	n := float64(fired)
 	fmt.Printf("server, firing:    %d checkpoints (%d requested by the WAL's volume), WAL %.0f MB: %.1f records, %.1f KB and %.2f full-page images per fired timeout\n",
-		b.checkpoints-a.checkpoints, b.requested-a.requested, float64(b.bytes-a.bytes)/1e6,
-		float64(b.records-a.records)/n, float64(b.bytes-a.bytes)/n/1e3, float64(b.fpi-a.fpi)/n)
+		b.Checkpoints-a.Checkpoints, b.Requested-a.Requested, float64(b.Bytes-a.Bytes)/1e6,
+		float64(b.Records-a.Records)/n, float64(b.Bytes-a.Bytes)/n/1e3, float64(b.FPI-a.FPI)/n)
 	vs := m.vacuumsIn(from, to)
 	if len(vs) == 0 {
 		return

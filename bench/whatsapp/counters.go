@@ -25,14 +25,11 @@ type counters struct {
 	// every transaction committed, including single statements outside
 	// one (reads too).
 	xactCommit int64
-	// walSync is pg_stat_wal.wal_sync: WAL flushes of the whole server,
-	// other databases' too (PostgreSQL counts them per cluster only).
-	walSync int64
-	// walRecords, walBytes and walFPI are pg_stat_wal's records, bytes
-	// and full-page images, whole server too: what the phase wrote to
-	// the log, a measure of the database's work that, unlike its CPU
-	// time, does not move with the machine's load.
-	walRecords, walBytes, walFPI int64
+	// wal is the whole server's log: its flushes, and the records, bytes
+	// and full-page images the phase wrote, a measure of the database's
+	// work that, unlike its CPU time, does not move with the machine's
+	// load.
+	wal benchdb.WAL
 	// statements, roundTrips and waited are the store's statements, the
 	// round trips they took (a pipelined batch is one) and the round
 	// trips' time from send to answer (postgres.Store.StatementStats).
@@ -50,8 +47,8 @@ func (p *parley) counters(ctx context.Context) counters {
 		c.statements, c.roundTrips, c.waited = s.StatementStats()
 		// Backends publish their counts at most once a second, so both
 		// ends of a phase lag by up to that: small beside a 10 s phase.
-		_ = s.Pool().QueryRow(ctx, `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
-			wal_sync, wal_records, wal_bytes, wal_fpi FROM pg_stat_wal`).Scan(&c.xactCommit, &c.walSync, &c.walRecords, &c.walBytes, &c.walFPI)
+		_ = s.Pool().QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.xactCommit)
+		c.wal, _ = benchdb.ReadWAL(ctx, s.Pool())
 	}
 	return c
 }
@@ -74,9 +71,9 @@ func printCost(what string, a, b counters, ops int) {
 	}
 	if b.pg {
 		fmt.Printf("; PostgreSQL commits (xact_commit, reads included) %.2f, WAL flushes (wal_sync, whole server: other databases too) %.2f per %s",
-			float64(b.xactCommit-a.xactCommit)/n, float64(b.walSync-a.walSync)/n, what)
-		fmt.Printf("; WAL %.1f records, %.0f B (%.2f full-page images) per %s", float64(b.walRecords-a.walRecords)/n,
-			float64(b.walBytes-a.walBytes)/n, float64(b.walFPI-a.walFPI)/n, what)
+			float64(b.xactCommit-a.xactCommit)/n, float64(b.wal.Syncs-a.wal.Syncs)/n, what)
+		fmt.Printf("; WAL %.1f records, %.0f B (%.2f full-page images) per %s", float64(b.wal.Records-a.wal.Records)/n,
+			float64(b.wal.Bytes-a.wal.Bytes)/n, float64(b.wal.FPI-a.wal.FPI)/n, what)
 		if st, rt := b.statements-a.statements, b.roundTrips-a.roundTrips; st > 0 && rt > 0 {
 			fmt.Printf("; %.1f statements in %.1f round trips per %s, %.0f µs from send to answer each round trip", float64(st)/n, float64(rt)/n, what,
 				float64((b.waited-a.waited).Microseconds())/float64(rt))

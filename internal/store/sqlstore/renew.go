@@ -35,14 +35,14 @@ func (q *Queries) WebhookDeliveriesRenew(ctx context.Context, p store.RenewParam
 // a deadlock with that transaction; the next beat renews what it skipped.
 func (q *Queries) renew(ctx context.Context, table, pk, cond, col, due string, p store.RenewParams, doing string) (int, error) {
 	where := cond + ` AND ` + due + ` > ? AND ` + due + ` < ? AND ` + col + ` IN (`
+	fresh := p.Fresh
+	if fresh.IsZero() || fresh.After(p.Until) {
+		fresh = p.Until
+	}
 	total := 0
 	for ids := p.IDs; len(ids) > 0; {
 		n := min(len(ids), renewChunk)
 		args := make([]any, 0, n+3)
-		fresh := p.Fresh
-		if fresh.IsZero() || fresh.After(p.Until) {
-			fresh = p.Until
-		}
 		args = append(args, p.Until.UTC(), p.Now.UTC(), fresh.UTC())
 		for _, id := range ids[:n] {
 			args = append(args, id)
